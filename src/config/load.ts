@@ -1,0 +1,137 @@
+/**
+ * Loads the config: defaults ← YAML file ← env vars, validated by the one TypeBox schema.
+ * Every problem becomes one line naming the key, what is wrong and how to set it, so a
+ * broken container start tells the user exactly what to fix (never a stack trace).
+ */
+import { Kind, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigSchema, type Config } from "./schema.ts";
+import { settings, type Setting } from "./settings.ts";
+import { compilePathRules } from "../paths/mapper.ts";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Where the YAML file is: CONFIG_FILE, else config.yaml in the data folder if present. */
+export function configFilePath(env: Env): string | undefined {
+  if (env.CONFIG_FILE) return env.CONFIG_FILE;
+  const fallback = join(env.DATA_DIR ?? "./data", "config.yaml");
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+export function loadConfig(env: Env = process.env, file = configFilePath(env)): Config {
+  const problems: string[] = [];
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(file, "utf8"));
+      if (parsed != null && typeof parsed !== "object") problems.push(`${file}: the file must hold a YAML mapping`);
+      else raw = (parsed as Record<string, unknown>) ?? {};
+    } catch (err) {
+      problems.push(`${file}: cannot read it as YAML (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  problems.push(...unknownKeys(raw, ConfigSchema, []));
+  for (const setting of settings) {
+    const text = env[setting.env];
+    if (text === undefined || text === "") continue;
+    const value = fromEnv(setting, text);
+    if (value instanceof Error) problems.push(`${setting.key}: ${value.message} (from ${setting.env})`);
+    else setAt(raw, setting.path, value);
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const config = Value.Default(ConfigSchema, structuredClone(raw)) as Config;
+  for (const error of Value.Errors(ConfigSchema, config)) {
+    const key = error.path.slice(1).replaceAll("/", ".");
+    const setting = settings.find((s) => key === s.key || key.startsWith(`${s.key}.`));
+    const where = setting ? `set ${setting.env} or ${setting.key} in the config file` : "fix it in the config file";
+    problems.push(`${key || "(root)"}: ${describe(error.message, error.schema)}, got ${show(error.value, setting)} — ${where}`);
+  }
+  if (problems.length) throw new ConfigError(dedupe(problems));
+
+  if (!config.publicUrl) {
+    const host = config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host;
+    config.publicUrl = `http://${host}:${config.listen.port}`;
+  }
+  config.publicUrl = config.publicUrl.replace(/\/+$/, "");
+  config.stash.url = config.stash.url.replace(/\/+$/, "");
+  config.plex.url = config.plex.url.replace(/\/+$/, "");
+  if (config.plex.url && !/^https?:\/\/[^\s/]+/.test(config.plex.url)) {
+    problems.push(`plex.url: must be an http(s) URL like http://plex:32400 — set PLEX_URL`);
+  }
+  if (config.plex.url && !config.plex.token) {
+    problems.push("plex.token: push is on (plex.url is set) but the token is empty — set PLEX_TOKEN");
+  }
+  problems.push(...compilePathRules(config.paths.rules).problems);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function fromEnv(setting: Setting, text: string): unknown {
+  const kind = setting.schema[Kind];
+  if (kind === "Integer" || kind === "Number") {
+    const n = Number(text);
+    return Number.isFinite(n) ? n : new Error(`"${text}" is not a number`);
+  }
+  if (kind === "Boolean") {
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off)$/i.test(text)) return false;
+    return new Error(`"${text}" is not true or false`);
+  }
+  if (kind === "Array") {
+    if (text.trim().startsWith("[")) {
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        return new Error(`not valid JSON (${(err as Error).message})`);
+      }
+    }
+    const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+    // Sections may be given as plain ids: "1,2" means those sections with the default strategy.
+    return setting.key === "plex.sections" ? items.map((id) => ({ id })) : items;
+  }
+  return text;
+}
+
+function unknownKeys(value: unknown, schema: TSchema, path: string[]): string[] {
+  if (schema[Kind] !== "Object" || value == null || typeof value !== "object" || Array.isArray(value)) return [];
+  const props = schema.properties as Record<string, TSchema>;
+  return Object.entries(value).flatMap(([name, child]) =>
+    props[name]
+      ? unknownKeys(child, props[name], [...path, name])
+      : [`${[...path, name].join(".")}: unknown setting (known here: ${Object.keys(props).join(", ")})`],
+  );
+}
+
+function setAt(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const name of path.slice(0, -1)) {
+    if (node[name] == null || typeof node[name] !== "object") node[name] = {};
+    node = node[name] as Record<string, unknown>;
+  }
+  node[path.at(-1)!] = value;
+}
+
+function describe(message: string, schema: TSchema): string {
+  if (schema.pattern === "^https?://[^\\s/]+") return "must be an http(s) URL like http://host:port";
+  if (typeof schema.pattern === "string") return `must match ${schema.pattern}`;
+  if (schema[Kind] === "Union") return `must be one of ${(schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(", ")}`;
+  return message.toLowerCase();
+}
+
+function show(value: unknown, setting?: Setting): string {
+  if (setting?.secret) return "(hidden)";
+  const text = JSON.stringify(value);
+  return text === undefined ? "nothing" : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const dedupe = (lines: string[]) => [...new Set(lines)];

@@ -1,0 +1,119 @@
+/**
+ * The one config schema. Every setting is declared here once, with its default and a
+ * description; the loader, the README's config reference and the Unraid/TrueNAS templates
+ * are all derived from it. Each leaf can be set by an env var named after its path
+ * (`stash.apiKey` → `STASH_API_KEY`) or in the optional YAML file.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+
+const Url = (description: string, dflt?: string) =>
+  Type.String({ description, pattern: "^https?://[^\\s/]+", ...(dflt === undefined ? {} : { default: dflt }) });
+const Secret = (description: string) => Type.String({ description, default: "", secret: true });
+
+export const PathSample = Type.Object({
+  plex: Type.String({ minLength: 1, description: "An absolute path as Plex sees it." }),
+  stash: Type.String({ minLength: 1, description: "The same file as Stash sees it." }),
+});
+
+export const PathRuleSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: "Shown in errors and in `stash2plex map`." }),
+  plex: Type.String({ minLength: 1, description: "Regex matched against Plex's absolute path." }),
+  stash: Type.String({ description: "Replacement giving Stash's path ($1, $<name> refer to groups)." }),
+  reverse: Type.Optional(
+    Type.Object({
+      stash: Type.String({ minLength: 1, description: "Regex matched against Stash's path." }),
+      plex: Type.String({ description: "Replacement giving Plex's path." }),
+    }, { description: "Stash → Plex direction; derived from plex/stash when the regex allows it." }),
+  ),
+  plexRoots: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: "The Plex library folders this rule covers (PMS sends file names relative to them).",
+  }),
+  caseInsensitive: Type.Boolean({ default: false, description: "Match paths ignoring case (Windows, SMB)." }),
+  plexSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
+    default: "keep", description: "Separator written into Plex paths ('/' or '\\'), 'keep' leaves them.",
+  }),
+  stashSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
+    default: "keep", description: "Separator written into Stash paths ('/' or '\\'), 'keep' leaves them.",
+  }),
+  samples: Type.Array(PathSample, { default: [], description: "Pairs checked both ways at start-up." }),
+});
+export type PathRuleConfig = Static<typeof PathRuleSchema>;
+
+export const SectionSchema = Type.Object({
+  id: Type.String({ pattern: "^[0-9]+$", description: "The Plex library section id." }),
+  strategy: Type.Union([Type.Literal("refresh"), Type.Literal("edit")], {
+    default: "refresh",
+    description: "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly.",
+  }),
+});
+
+export const LogLevel = Type.Union(
+  [Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")],
+  { default: "info", description: "debug, info, warn or error." },
+);
+
+export const ConfigSchema = Type.Object({
+  listen: Type.Object({
+    host: Type.String({ default: "0.0.0.0", description: "Address to listen on." }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 8787, description: "Port to listen on." }),
+  }, { default: {} }),
+  publicUrl: Type.String({
+    default: "",
+    description: "The base URL PMS uses to reach this service (image URLs are built on it). Default: http://<listen.host>:<port>.",
+  }),
+  dataDir: Type.String({ default: "./data", description: "Folder for the database (the container uses /config)." }),
+  logLevel: LogLevel,
+  logFormat: Type.Union([Type.Literal("auto"), Type.Literal("json"), Type.Literal("pretty")], {
+    default: "auto", description: "auto: pretty on a terminal, JSON otherwise.",
+  }),
+  stash: Type.Object({
+    url: Url("Stash's base URL, e.g. http://stash:9999.", "http://localhost:9999"),
+    apiKey: Secret("Stash API key (Settings → Security), empty when Stash has no login."),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: "Timeout of one Stash request." }),
+  }, { default: {} }),
+  provider: Type.Object({
+    identifier: Type.String({
+      pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$",
+      default: "tv.plex.agents.custom.stash2plex",
+      description: "Provider identifier; also the GUID scheme of every item.",
+    }),
+    title: Type.String({ minLength: 1, default: "Stash", description: "Name shown in Plex's agent list." }),
+    contentRating: Type.String({ default: "XXX", description: "contentRating given to every scene (empty: none)." }),
+    genreMode: Type.Union([Type.Literal("all"), Type.Literal("first"), Type.Literal("joined")], {
+      default: "all",
+      description: "all: every tag a genre; first: only the first; joined: one genre of all tags (PMS builds that import only the first).",
+    }),
+    excludeTags: Type.Array(Type.String(), { default: [], description: "Tags never sent as genres (comma list in env)." }),
+    taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
+      default: "code", description: "code: the scene code is the tagline; none: no tagline.",
+    }),
+  }, { default: {} }),
+  paths: Type.Object({
+    rules: Type.Array(PathRuleSchema, {
+      default: [],
+      description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
+    }),
+  }, { default: {} }),
+  plex: Type.Object({
+    url: Type.String({ default: "", description: "PMS base URL for pushes, e.g. http://plex:32400. Empty: push off." }),
+    token: Secret("X-Plex-Token used for pushes."),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: "Timeout of one Plex request." }),
+    sections: Type.Array(SectionSchema, {
+      default: [],
+      description: "Library sections to keep in sync, each with its push strategy. In env: JSON, or ids as 1,2.",
+    }),
+  }, { default: {} }),
+  sync: Type.Object({
+    pollSeconds: Type.Integer({ minimum: 0, default: 30, description: "How often Stash is polled for changed scenes; 0 turns polling off." }),
+    retryBaseSeconds: Type.Number({ minimum: 0.01, default: 5, description: "First retry delay." }),
+    retryCapSeconds: Type.Number({ minimum: 0.01, default: 900, description: "Longest retry delay." }),
+    maxAttempts: Type.Integer({ minimum: 1, default: 50, description: "Attempts before a job becomes a dead letter." }),
+    maxAgeHours: Type.Number({ minimum: 0.001, default: 168, description: "Age after which a failing job becomes a dead letter." }),
+    drainPerSecond: Type.Number({ minimum: 0.1, default: 20, description: "Most pushes a second, so a backlog never floods Plex." }),
+    sweepSeconds: Type.Integer({ minimum: 1, default: 5, description: "How often the cron looks for due jobs." }),
+    webhookToken: Secret("Token the Stash plugin sends to POST /hooks/stash. Empty: webhook off."),
+  }, { default: {} }),
+});
+
+export type Config = Static<typeof ConfigSchema>;

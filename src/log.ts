@@ -1,0 +1,51 @@
+/**
+ * A small structured logger: JSON lines in containers (no TTY), readable lines on a
+ * terminal. Secret values are redacted wherever they appear, by value and by field name,
+ * so a token that leaks into an error message still never reaches the log.
+ */
+export type Level = "debug" | "info" | "warn" | "error";
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_FIELD = /token|apikey|api_key|password|secret/i;
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  redact(text: string): string;
+}
+
+export interface LoggerOptions {
+  level: Level;
+  format: "auto" | "json" | "pretty";
+  secrets?: string[];
+  write?: (line: string) => void;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+  const json = options.format === "json" || (options.format === "auto" && !process.stdout.isTTY);
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const redact = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "[redacted]"), text);
+  const clean = (fields: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [
+        k,
+        SECRET_FIELD.test(k) ? "[redacted]" : typeof v === "string" ? redact(v) : v instanceof Error ? redact(v.message) : v,
+      ]),
+    );
+
+  const log = (level: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[level] < ORDER[options.level]) return;
+    const safe = clean(fields);
+    if (json) {
+      write(redact(JSON.stringify({ time: new Date().toISOString(), level, msg, ...safe })));
+    } else {
+      const extra = Object.entries(safe).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
+      write(redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`));
+    }
+  };
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), redact };
+}
+
+export const silentLogger: Logger = createLogger({ level: "error", format: "json", write: () => {} });

@@ -1,0 +1,149 @@
+/**
+ * The match ladder: best evidence first. 1) our own GUID; 2) `filename` through the path
+ * rules to an exact Stash path; 3) a file name that exactly one scene has; 4) a scored
+ * title/date/studio search. Automatic matches are only answered on strong evidence: a wrong
+ * match is worse than none. Fix Match (`manual`) gets up to 10 ranked candidates.
+ */
+import type { PathMapper } from "../paths/mapper.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { FileIndex } from "../stash/file-index.ts";
+import type { StashScene } from "../schema/stash.ts";
+import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
+import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
+import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchText } from "./score.ts";
+
+export type Evidence = "guid" | "path" | "basename" | "search";
+const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, basename: 95 };
+const MAX_MANUAL = 10;
+
+export interface MatchDeps {
+  stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "searchScenes">;
+  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene">;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+}
+
+interface Found {
+  id: string;
+  score: number;
+  evidence: Evidence;
+  scene?: StashScene;
+}
+
+const truthy = (v: unknown) => v === true || v === 1 || v === "1" || v === "true";
+const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
+
+/** Absolute Stash paths the request's filename may stand for, in rule order. */
+function stashPathsFor(filename: string, mapper: PathMapper): string[] {
+  const plexPaths = /^([A-Za-z]:)?[\\/]/.test(filename) ? [filename] : mapper.plexCandidates(filename);
+  const out: string[] = [];
+  for (const plexPath of plexPaths) {
+    const mapped = mapper.toStash(plexPath);
+    if (!mapped) continue;
+    out.push(mapped.path);
+    const nfd = mapped.path.normalize("NFD");
+    if (nfd !== mapped.path) out.push(nfd);
+  }
+  return out;
+}
+
+async function byPath(filename: string, deps: MatchDeps): Promise<Found | undefined> {
+  for (const path of stashPathsFor(filename, deps.mapper)) {
+    const indexed = deps.index.sceneIdByPath(path);
+    if (indexed) return { id: indexed, score: EVIDENCE_SCORE.path, evidence: "path" };
+    const live = await deps.stash.sceneByPath(path);
+    if (live) return { id: live.id, score: EVIDENCE_SCORE.path, evidence: "path", scene: live };
+  }
+  return undefined;
+}
+
+async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
+  const name = basenameOf(filename).normalize("NFC");
+  const indexed = deps.index.sceneIdsByBasename(name);
+  const found = indexed.length ? indexed.map((id) => ({ id })) : await deps.stash.scenesByBasename(name);
+  const unique = found.length === 1;
+  return found.map((s) => ({
+    id: s.id,
+    score: unique ? EVIDENCE_SCORE.basename : 80,
+    evidence: "basename" as const,
+    scene: "files" in s ? (s as StashScene) : undefined,
+  }));
+}
+
+async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
+  const year = req.year === undefined ? undefined : Number(req.year) || undefined;
+  const clues = cluesFrom({ filename: req.filename, title: req.title, year });
+  const text = searchText(clues);
+  if (!text) return [];
+  // Stash's search needs every word to match; dirty names often carry words the title lacks,
+  // so a miss is retried with the two longest words alone.
+  let scenes = await deps.stash.searchScenes(text, 25);
+  const fallback = [...clues.words].sort((a, b) => b.length - a.length).slice(0, 2).join(" ");
+  if (scenes.length === 0 && fallback && fallback !== text) scenes = await deps.stash.searchScenes(fallback, 25);
+  return scenes
+    .map((scene) => ({
+      id: scene.id,
+      scene,
+      evidence: "search" as const,
+      score: scoreCandidate(clues, { title: sceneTitle(scene), date: scene.date ?? undefined, studio: scene.studio?.name }),
+    }))
+    .sort((a, b) => b.score - a.score);
+}
+
+function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetadata {
+  const indexed = deps.index.scene(found.id);
+  const scene = found.scene;
+  const title = scene ? sceneTitle(scene) : indexed ? sceneTitle({ id: found.id, title: indexed.title, files: indexed.paths.map((path) => ({ path })) }) : `Scene ${found.id}`;
+  const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
+  const meta: PlexMetadata = {
+    type: "movie",
+    ratingKey: found.id,
+    key: `/library/metadata/${found.id}`,
+    guid: sceneGuid(deps.ctx.identifier, found.id),
+    title,
+    score: found.score,
+  };
+  if (date && /^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    meta.originallyAvailableAt = date;
+    meta.year = Number(date.slice(0, 4));
+  }
+  if (detailed && scene) {
+    const thumb = sceneImages(scene, deps.ctx)[0]?.url;
+    if (thumb) meta.thumb = thumb;
+    if (scene.details?.trim()) meta.summary = scene.details.trim();
+  }
+  return meta;
+}
+
+/** Runs the ladder. Throws StashError when Stash cannot be asked (the route answers empty). */
+export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<PlexMetadata[]> {
+  const manual = truthy(req.manual);
+  const found: Found[] = [];
+  const seen = new Set<string>();
+  const add = (items: Found[]) => items.forEach((f) => !seen.has(f.id) && (seen.add(f.id), found.push(f)));
+
+  const guidId = sceneIdFromGuid(deps.ctx.identifier, req.guid);
+  if (guidId) {
+    const scene = await deps.stash.sceneById(guidId);
+    if (scene) add([{ id: scene.id, score: EVIDENCE_SCORE.guid, evidence: "guid", scene }]);
+  }
+  if (req.filename && (manual || found.length === 0)) {
+    const exact = await byPath(req.filename, deps);
+    if (exact) add([exact]);
+    if (manual || found.length === 0) add(await byBasename(req.filename, deps));
+  }
+
+  const strong = found.find((f) => f.evidence !== "basename" || f.score === EVIDENCE_SCORE.basename);
+  if (!manual) {
+    if (strong) return [candidate(strong, deps, false)];
+    const results = await bySearch(req, deps);
+    const [best, next] = results;
+    return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];
+  }
+
+  if (found.length < MAX_MANUAL) add(await bySearch(req, deps));
+  const top = found.sort((a, b) => b.score - a.score).slice(0, MAX_MANUAL);
+  // Fix Match shows thumbs and summaries: fetch the scenes we only know from the index, in one batch.
+  await Promise.all(top.filter((f) => !f.scene).map(async (f) => (f.scene = await deps.stash.sceneById(f.id))));
+  return top.filter((f) => f.scene || deps.index.scene(f.id)).map((f) => candidate(f, deps, true));
+}

@@ -1,0 +1,176 @@
+/**
+ * Pure mapping of a Stash scene (and group) to the Plex metadata PMS stores. No I/O:
+ * everything it needs arrives in `MetadataContext`, so it is tested exhaustively.
+ */
+import type { StashGroup, StashScene } from "../schema/stash.ts";
+import type { PlexImage, PlexMetadata } from "../schema/plex.ts";
+
+export interface MetadataContext {
+  identifier: string;
+  publicUrl: string;
+  contentRating: string;
+  genreMode: "all" | "first" | "joined";
+  excludeTags: string[];
+  taglineFrom: "code" | "none";
+}
+
+export const sceneGuid = (identifier: string, sceneId: string) => `${identifier}://movie/${sceneId}`;
+export const collectionKey = (groupId: string) => `g${groupId}`;
+export const imageUrl = (ctx: MetadataContext, kind: "scene" | "performer" | "group" | "studio", id: string) =>
+  `${ctx.publicUrl}/images/${kind}/${id}`;
+
+/** The scene id inside one of our GUIDs, or null for anyone else's GUID. */
+export function sceneIdFromGuid(identifier: string, guid: string | undefined): string | null {
+  if (!guid?.startsWith(`${identifier}://`)) return null;
+  const match = /^movie\/(\d+)(?:[?#].*)?$/.exec(guid.slice(identifier.length + 3));
+  return match ? match[1]! : null;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const validDate = (text: string | null | undefined): string | undefined => {
+  const m = text ? DATE.exec(text) : null;
+  if (!m) return undefined;
+  const d = new Date(`${text}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text ? undefined : text!;
+};
+
+export const fileStem = (path: string) => (path.split(/[\\/]/).at(-1) ?? path).replace(/\.[^.]+$/, "");
+
+export function sceneTitle(scene: Pick<StashScene, "id" | "title"> & { files: { path: string }[] }): string {
+  const title = scene.title?.trim();
+  if (title) return title;
+  const first = scene.files[0];
+  return first ? fileStem(first.path) || `Scene ${scene.id}` : `Scene ${scene.id}`;
+}
+
+/** The release date, falling back to when Stash first saw the scene (PMS requires one). */
+export function sceneDate(scene: Pick<StashScene, "date" | "created_at">): string {
+  return validDate(scene.date) ?? (validDate(scene.created_at.slice(0, 10)) ?? "1970-01-01");
+}
+
+function genres(scene: StashScene, ctx: MetadataContext): PlexMetadata["Genre"] {
+  const excluded = new Set(ctx.excludeTags.map((t) => t.toLowerCase()));
+  const names = scene.tags.map((t) => t.name).filter((n) => !excluded.has(n.toLowerCase()));
+  if (names.length === 0) return undefined;
+  if (ctx.genreMode === "first") return [{ tag: names[0]! }];
+  if (ctx.genreMode === "joined") return [{ tag: names.join(", ") }];
+  return names.map((tag) => ({ tag }));
+}
+
+function chapters(scene: StashScene, durationMs: number | undefined): PlexMetadata["Chapter"] {
+  const markers = [...scene.scene_markers].sort((a, b) => a.seconds - b.seconds);
+  if (markers.length === 0) return undefined;
+  return markers.map((m, i) => {
+    const start = Math.round(m.seconds * 1000);
+    const nextStart = markers[i + 1] ? Math.round(markers[i + 1]!.seconds * 1000) : undefined;
+    const end = m.end_seconds != null ? Math.round(m.end_seconds * 1000) : (nextStart ?? durationMs ?? start);
+    return { tag: m.title || m.primary_tag.name, index: i + 1, startTimeOffset: start, endTimeOffset: Math.max(start, end) };
+  });
+}
+
+/** stash-box ids become `{host label}://{id}`, e.g. https://stashdb.org/graphql → stashdb://…. */
+function guids(scene: StashScene): PlexMetadata["Guid"] {
+  const out = scene.stash_ids.flatMap((s) => {
+    let host: string;
+    try {
+      host = new URL(s.endpoint).hostname;
+    } catch {
+      return [];
+    }
+    const scheme = host.replace(/^www\./, "").split(".")[0]?.toLowerCase().replace(/[^a-z0-9]/g, "");
+    return scheme ? [{ id: `${scheme}://${s.stash_id}` }] : [];
+  });
+  return out.length ? out : undefined;
+}
+
+export function sceneImages(scene: StashScene, ctx: MetadataContext): PlexImage[] {
+  if (!scene.paths.screenshot) return [];
+  const url = imageUrl(ctx, "scene", scene.id);
+  return [
+    { type: "coverPoster", url, alt: sceneTitle(scene) },
+    { type: "background", url, alt: sceneTitle(scene) },
+  ];
+}
+
+export function groupToCollectionRef(group: StashGroup, ctx: MetadataContext) {
+  const key = collectionKey(group.id);
+  return {
+    tag: group.name,
+    guid: `${ctx.identifier}://collection/${key}`,
+    key: `/library/collections/${key}`,
+    ...(group.front_image_path ? { thumb: imageUrl(ctx, "group", group.id) } : {}),
+    ...(group.synopsis ? { summary: group.synopsis } : {}),
+  };
+}
+
+export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMetadata {
+  const date = sceneDate(scene);
+  const seconds = Math.max(0, ...scene.files.map((f) => f.duration));
+  const duration = seconds > 0 ? Math.round(seconds * 1000) : undefined;
+  const images = sceneImages(scene, ctx);
+  const studios = scene.studio
+    ? [{ tag: scene.studio.name }, ...(scene.studio.parent_studio ? [{ tag: scene.studio.parent_studio.name }] : [])]
+    : undefined;
+  const meta: PlexMetadata = {
+    ratingKey: scene.id,
+    key: `/library/metadata/${scene.id}`,
+    guid: sceneGuid(ctx.identifier, scene.id),
+    type: "movie",
+    title: sceneTitle(scene),
+    originallyAvailableAt: date,
+    year: Number(date.slice(0, 4)),
+    isAdult: true,
+    addedAt: Math.floor(Date.parse(scene.created_at) / 1000) || undefined,
+    summary: scene.details?.trim() || undefined,
+    studio: scene.studio?.name,
+    Studio: studios,
+    tagline: ctx.taglineFrom === "code" ? scene.code?.trim() || undefined : undefined,
+    contentRating: ctx.contentRating || undefined,
+    duration,
+    thumb: images[0]?.url,
+    art: images[1]?.url,
+    Image: images.length ? images : undefined,
+    Role: scene.performers.length
+      ? scene.performers.map((p, i) => ({
+          tag: p.name,
+          ...(p.disambiguation ? { role: p.disambiguation } : {}),
+          ...(p.image_path ? { thumb: imageUrl(ctx, "performer", p.id) } : {}),
+          order: i + 1,
+        }))
+      : undefined,
+    Director: scene.director?.trim() ? [{ tag: scene.director.trim() }] : undefined,
+    Genre: genres(scene, ctx),
+    Collection: scene.groups.length ? scene.groups.map((g) => groupToCollectionRef(g.group, ctx)) : undefined,
+    Rating: scene.rating100 != null
+      ? [{ image: `${ctx.identifier}://image.rating`, type: "audience", value: Math.min(10, Math.max(0, scene.rating100 / 10)) }]
+      : undefined,
+    Chapter: chapters(scene, duration),
+    Guid: guids(scene),
+  };
+  return dropUndefined(meta);
+}
+
+export function groupToMetadata(group: StashGroup & { scene_count?: number }, ctx: MetadataContext): PlexMetadata {
+  const key = collectionKey(group.id);
+  const date = validDate(group.date);
+  const thumb = group.front_image_path ? imageUrl(ctx, "group", group.id) : undefined;
+  return dropUndefined({
+    ratingKey: key,
+    key: `/library/collections/${key}`,
+    guid: `${ctx.identifier}://collection/${key}`,
+    type: "collection",
+    title: group.name,
+    summary: group.synopsis?.trim() || undefined,
+    originallyAvailableAt: date,
+    year: date ? Number(date.slice(0, 4)) : undefined,
+    childCount: group.scene_count,
+    thumb,
+    Image: thumb ? [{ type: "coverPoster", url: thumb, alt: group.name }] : undefined,
+  } as PlexMetadata);
+}
+
+/** Leaves absent fields out of the JSON rather than sending nulls PMS may choke on. */
+function dropUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value;
+}

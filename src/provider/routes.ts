@@ -1,0 +1,98 @@
+/**
+ * What PMS calls: discovery, match, metadata, images, collections, and the image proxy.
+ * Thin routes over the pure mapping and the match ladder. Status codes follow the provider
+ * contract: match never fails (an empty container instead), metadata answers 503 when Stash
+ * is down so PMS keeps what it has, and 404 only when Stash says the scene is gone.
+ */
+import { Elysia } from "elysia";
+import { MatchRequest } from "../schema/plex.ts";
+import { HttpError } from "../http.ts";
+import type { Logger } from "../log.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { FileIndex } from "../stash/file-index.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import { isStashError } from "../stash/errors.ts";
+import { mediaContainer, readPaging } from "./envelope.ts";
+import { matchScenes } from "./match.ts";
+import { groupToMetadata, sceneImages, sceneToMetadata, type MetadataContext } from "./metadata.ts";
+import { isImageKind, proxyImage } from "./images.ts";
+import { VERSION } from "../version.ts";
+
+export interface ProviderDeps {
+  stash: StashClient;
+  index: FileIndex;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+  title: string;
+  log: Logger;
+}
+
+const RATING_KEY = /^[A-Za-z0-9_-]+$/;
+const SCENE_KEY = /^\d{1,18}$/;
+const COLLECTION_KEY = /^g(\d{1,18})$/;
+
+function checkRatingKey(key: string): void {
+  if (!RATING_KEY.test(key)) {
+    throw new HttpError(400, "bad_rating_key", "ratingKey may hold only ASCII letters, digits, '-' and '_'");
+  }
+}
+
+async function sceneOr404(stash: StashClient, key: string) {
+  checkRatingKey(key);
+  const scene = SCENE_KEY.test(key) ? await stash.sceneById(key) : undefined;
+  if (!scene) throw new HttpError(404, "not_found", `no Stash scene with id ${key}`);
+  return scene;
+}
+
+export const providerRoutes = (deps: ProviderDeps) => {
+  const { stash, ctx } = deps;
+  return new Elysia({ name: "provider" })
+    .get("/", () => ({
+      MediaProvider: {
+        identifier: ctx.identifier,
+        title: deps.title,
+        version: VERSION,
+        Types: [{ type: 1, Scheme: [{ scheme: ctx.identifier }] }],
+        Feature: [
+          { type: "metadata", key: "/library/metadata" },
+          { type: "match", key: "/library/metadata/matches" },
+          { type: "collection", key: "/library/collections" },
+        ],
+      },
+    }))
+    .post("/library/metadata/matches", async ({ body }) => {
+      try {
+        const found = await matchScenes(body, deps);
+        return mediaContainer(ctx.identifier, { Metadata: found });
+      } catch (err) {
+        // PMS logs an error and leaves the file unmatched on any non-200; an empty answer lets the scan go on.
+        if (!isStashError(err)) throw err;
+        deps.log.warn("match answered empty: Stash is not reachable", { error: err.message });
+        return mediaContainer(ctx.identifier, { Metadata: [] });
+      }
+    }, { body: MatchRequest })
+    .get("/library/metadata/:ratingKey", async ({ params }) => {
+      const scene = await sceneOr404(stash, params.ratingKey);
+      return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
+    })
+    .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
+      const scene = await sceneOr404(stash, params.ratingKey);
+      return mediaContainer(ctx.identifier, { Image: sceneImages(scene, ctx) }, readPaging(query, headers));
+    })
+    .get("/library/collections/:ratingKey", async ({ params, query, headers }) => {
+      checkRatingKey(params.ratingKey);
+      const id = COLLECTION_KEY.exec(params.ratingKey)?.[1];
+      const group = id ? (await stash.groups([id])).items[0] : undefined;
+      if (!group) throw new HttpError(404, "not_found", `no Stash group for collection ${params.ratingKey}`);
+      return mediaContainer(ctx.identifier, { Metadata: [groupToMetadata(group, ctx)] }, readPaging(query, headers));
+    })
+    .get("/images/:kind/:id", async ({ params }) => {
+      if (!isImageKind(params.kind)) {
+        throw new HttpError(404, "not_found", "images are served for scene, performer, group and studio only");
+      }
+      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "an image id is a number");
+      const response = await proxyImage(stash, params.kind, params.id);
+      if (!response) throw new HttpError(404, "not_found", `Stash has no ${params.kind} image for ${params.id}`);
+      return response;
+    });
+};

@@ -1,0 +1,72 @@
+/**
+ * Pure match scoring: how well a Stash scene fits what PMS parsed from a file. Scene file
+ * names are dirty ("Studio.24.01.15.Performer.Title.XXX.1080p.mp4"), so we pull a date and
+ * meaningful words out of them and compare with the scene's title, date and studio.
+ */
+export interface FileClues {
+  words: string[];
+  date?: string; // YYYY-MM-DD
+  year?: number;
+  text: string; // normalised full text, for studio detection
+}
+
+const NOISE = new Set([
+  "xxx", "mp4", "mkv", "avi", "wmv", "mov", "m4v", "webm", "1080p", "720p", "480p", "2160p", "4k", "uhd", "hd", "sd",
+  "x264", "x265", "h264", "h265", "hevc", "web", "webrip", "webdl", "dl", "mp4-ktr", "ktr", "the", "a", "an", "and", "of",
+]);
+
+export const normalise = (text: string) =>
+  text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+
+export function findDate(text: string): string | undefined {
+  const full = /(?<!\d)(19\d{2}|20\d{2})[-._ ](\d{2})[-._ ](\d{2})(?!\d)/.exec(text);
+  const short = /(?<!\d)(\d{2})[._](\d{2})[._](\d{2})(?!\d)/.exec(text);
+  const [y, m, d] = full ? [full[1]!, full[2]!, full[3]!] : short ? [`20${short[1]}`, short[2]!, short[3]!] : [];
+  if (!y) return undefined;
+  const iso = `${y}-${m}-${d}`;
+  const parsed = new Date(`${iso}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+}
+
+/** Clues from the relative filename (or PMS's parsed title when there is no filename). */
+export function cluesFrom(input: { filename?: string; title?: string; year?: number }): FileClues {
+  const base = input.filename ? input.filename.split(/[\\/]/).slice(-2).join(" ").replace(/\.[A-Za-z0-9]{2,4}$/, "") : "";
+  const raw = [base, input.title ?? ""].join(" ");
+  const date = findDate(raw);
+  const text = normalise(raw);
+  const words = [...new Set(text.split(" ").filter((w) => w && !NOISE.has(w) && !/^\d+$/.test(w)))];
+  return { words, date, year: date ? Number(date.slice(0, 4)) : input.year, text };
+}
+
+/** The words worth sending to Stash's full-text search. */
+export const searchText = (clues: FileClues) => clues.words.slice(0, 8).join(" ");
+
+export interface Candidate {
+  title: string;
+  date?: string;
+  studio?: string;
+}
+
+/** 0–100: title words 60, date 25 (year alone 10), studio named in the path 15. */
+export function scoreCandidate(clues: FileClues, candidate: Candidate): number {
+  const titleWords = normalise(candidate.title).split(" ").filter((w) => w && !NOISE.has(w));
+  const fileWords = new Set(clues.words);
+  const hits = titleWords.filter((w) => fileWords.has(w)).length;
+  const titleScore = titleWords.length ? hits / titleWords.length : 0;
+  let score = titleScore * 60;
+  if (clues.date && candidate.date === clues.date) score += 25;
+  else if (clues.year && candidate.date?.startsWith(String(clues.year))) score += 10;
+  if (candidate.studio) {
+    const studio = normalise(candidate.studio);
+    const compact = studio.replaceAll(" ", "");
+    if (studio && (` ${clues.text} `.includes(` ${studio} `) || clues.text.replaceAll(" ", "").includes(compact))) score += 15;
+  }
+  return Math.round(Math.min(100, score));
+}
+
+/** A search result is safe to take without asking the user only when it is clearly best. */
+export const AUTO_MATCH_MIN_SCORE = 85;
+export const AUTO_MATCH_MIN_LEAD = 10;
+export function isConfidentSearchMatch(best: number, runnerUp: number | undefined): boolean {
+  return best >= AUTO_MATCH_MIN_SCORE && (runnerUp === undefined || best - runnerUp >= AUTO_MATCH_MIN_LEAD);
+}

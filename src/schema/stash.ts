@@ -1,0 +1,100 @@
+/**
+ * TypeBox schemas of what we read from Stash. Every answer is decoded through these, so a
+ * malformed or changed Stash answer is a clear error at the edge, never an `undefined` deep
+ * inside the mapping code. Field names are Stash's own (see ../shared/stash-schema).
+ */
+import { Type, type Static } from "@sinclair/typebox";
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const NullableString = Type.Optional(Nullable(Type.String()));
+const NullableNumber = Type.Optional(Type.Union([Type.Number(), Type.Null()]));
+
+export const StashFile = Type.Object({
+  id: Type.String(),
+  path: Type.String(),
+  basename: Type.String(),
+  duration: Type.Number(),
+  width: Type.Optional(Type.Number()),
+  height: Type.Optional(Type.Number()),
+});
+
+export const StashTag = Type.Object({ id: Type.String(), name: Type.String() });
+
+export const StashStudio = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  image_path: NullableString,
+  parent_studio: Type.Optional(Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()])),
+});
+
+export const StashPerformer = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  disambiguation: NullableString,
+  image_path: NullableString,
+});
+
+export const StashGroup = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  synopsis: NullableString,
+  date: NullableString,
+  front_image_path: NullableString,
+  director: NullableString,
+});
+
+export const StashMarker = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  seconds: Type.Number(),
+  end_seconds: NullableNumber,
+  primary_tag: Type.Object({ name: Type.String() }),
+});
+
+export const StashScene = Type.Object({
+  id: Type.String(),
+  title: NullableString,
+  code: NullableString,
+  details: NullableString,
+  director: NullableString,
+  urls: Type.Array(Type.String()),
+  date: NullableString,
+  rating100: NullableNumber,
+  organized: Type.Boolean(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  files: Type.Array(StashFile),
+  paths: Type.Object({ screenshot: NullableString }),
+  studio: Type.Union([StashStudio, Type.Null()]),
+  performers: Type.Array(StashPerformer),
+  tags: Type.Array(StashTag),
+  groups: Type.Array(Type.Object({ scene_index: NullableNumber, group: StashGroup })),
+  scene_markers: Type.Array(StashMarker),
+  stash_ids: Type.Array(Type.Object({ endpoint: Type.String(), stash_id: Type.String() })),
+});
+export type StashScene = Static<typeof StashScene>;
+export type StashGroup = Static<typeof StashGroup>;
+
+/** The slim shape used to enumerate the library and index files by path. */
+export const StashSceneFiles = Type.Object({
+  id: Type.String(),
+  title: NullableString,
+  date: NullableString,
+  updated_at: Type.String(),
+  files: Type.Array(Type.Object({ path: Type.String() })),
+});
+export type StashSceneFiles = Static<typeof StashSceneFiles>;
+
+export const FindScenesAnswer = Type.Object({
+  findScenes: Type.Object({ count: Type.Integer(), scenes: Type.Array(StashScene) }),
+});
+export const FindSceneFilesAnswer = Type.Object({
+  findScenes: Type.Object({ count: Type.Integer(), scenes: Type.Array(StashSceneFiles) }),
+});
+export const FindGroupsAnswer = Type.Object({
+  findGroups: Type.Object({
+    count: Type.Integer(),
+    groups: Type.Array(Type.Intersect([StashGroup, Type.Object({ scene_count: Type.Integer() })])),
+  }),
+});
+export const VersionAnswer = Type.Object({ version: Type.Object({ version: NullableString }) });

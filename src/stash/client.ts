@@ -1,0 +1,152 @@
+/**
+ * The Stash GraphQL client: everything that calls Stash goes through here. Answers are
+ * decoded through TypeBox; failures become one of three StashError kinds; concurrent
+ * lookups by id are coalesced into one `findScenes(ids:)` query.
+ */
+import { ClientError, GraphQLClient } from "graphql-request";
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import {
+  FindGroupsAnswer, FindSceneFilesAnswer, FindScenesAnswer, VersionAnswer,
+  type StashGroup, type StashScene, type StashSceneFiles,
+} from "../schema/stash.ts";
+import { FIND_GROUPS, FIND_SCENE_FILES, FIND_SCENES, VERSION } from "./queries.ts";
+import { StashError } from "./errors.ts";
+import { createBatcher } from "./batcher.ts";
+
+export interface StashClientOptions {
+  url: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** How long concurrent id lookups wait to be sent together. */
+  batchWindowMs?: number;
+}
+
+export interface StashPage<T> {
+  count: number;
+  items: T[];
+}
+
+export type StashClient = ReturnType<typeof createStashClient>;
+
+const decoders = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+function decode<T extends TSchema>(schema: T, data: unknown, what: string): Static<T> {
+  let check = decoders.get(schema);
+  if (!check) decoders.set(schema, (check = TypeCompiler.Compile(schema)));
+  if (check.Check(data)) return data as Static<T>;
+  const first = check.Errors(data).First();
+  throw new StashError("query", `Stash answered ${what} in an unexpected shape: ${first?.path || "/"} ${first?.message ?? ""}`.trim());
+}
+
+export function createStashClient(options: StashClientOptions) {
+  const endpoint = `${options.url}/graphql`;
+  const headers: Record<string, string> = options.apiKey ? { ApiKey: options.apiKey } : {};
+  const gql = new GraphQLClient(endpoint, {
+    headers,
+    fetch: Object.assign(
+      (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(options.timeoutMs) }),
+      { preconnect: fetch.preconnect },
+    ),
+  });
+  let queries = 0;
+
+  async function request<T extends TSchema>(
+    what: string, document: string, variables: Record<string, unknown>, schema: T,
+  ): Promise<Static<T>> {
+    queries++;
+    let data: unknown;
+    try {
+      data = await gql.request(document, variables);
+    } catch (err) {
+      throw classify(err, what, options);
+    }
+    return decode(schema, data, what);
+  }
+
+  const findScenes = async (what: string, variables: Record<string, unknown>): Promise<StashPage<StashScene>> => {
+    const answer = await request(what, FIND_SCENES, variables, FindScenesAnswer);
+    return { count: answer.findScenes.count, items: answer.findScenes.scenes };
+  };
+
+  const byId = createBatcher<string, StashScene>({
+    windowMs: options.batchWindowMs ?? 4,
+    maxBatch: 200,
+    async load(ids) {
+      const page = await findScenes("scenes by id", { ids, filter: { per_page: -1 } });
+      return new Map(page.items.map((s) => [s.id, s]));
+    },
+  });
+
+  return {
+    /** How many GraphQL requests were sent (for metrics and the benchmark). */
+    get queryCount() {
+      return queries;
+    },
+    sceneById: (id: string): Promise<StashScene | undefined> => byId.load(id),
+    async scenesByIds(ids: string[]): Promise<StashScene[]> {
+      const found = await Promise.all(ids.map((id) => byId.load(id)));
+      return found.filter((s): s is StashScene => s !== undefined);
+    },
+    async sceneByPath(path: string): Promise<StashScene | undefined> {
+      const page = await findScenes("scene by path", {
+        scene_filter: { path: { value: path, modifier: "EQUALS" } },
+        filter: { per_page: 2 },
+      });
+      return page.items.find((s) => s.files.some((f) => f.path === path));
+    },
+    async scenesByBasename(basename: string, limit = 10): Promise<StashScene[]> {
+      const page = await findScenes("scenes by file name", {
+        scene_filter: { files_filter: { basename: { value: basename, modifier: "EQUALS" } } },
+        filter: { per_page: limit },
+      });
+      return page.items;
+    },
+    async searchScenes(text: string, limit = 25): Promise<StashScene[]> {
+      const page = await findScenes("scene search", { filter: { q: text, per_page: limit } });
+      return page.items;
+    },
+    /** One page of every scene with its file paths, oldest id first; `since` limits to updated ones. */
+    async sceneFilesPage(page: number, perPage: number, since?: string): Promise<StashPage<StashSceneFiles>> {
+      const answer = await request("scene files", FIND_SCENE_FILES, {
+        scene_filter: since ? { updated_at: { value: since, modifier: "GREATER_THAN" } } : undefined,
+        filter: { page, per_page: perPage, sort: since ? "updated_at" : "id", direction: "ASC" },
+      }, FindSceneFilesAnswer);
+      return { count: answer.findScenes.count, items: answer.findScenes.scenes };
+    },
+    async groups(ids: string[] | undefined, page = 1, perPage = 100) {
+      const answer = await request("groups", FIND_GROUPS, { ids, filter: { page, per_page: perPage, sort: "name" } }, FindGroupsAnswer);
+      return { count: answer.findGroups.count, items: answer.findGroups.groups as (StashGroup & { scene_count: number })[] };
+    },
+    async version(): Promise<string> {
+      const answer = await request("version", VERSION, {}, VersionAnswer);
+      return answer.version.version ?? "unknown";
+    },
+    /** Fetches one of Stash's image routes with the API key PMS cannot send. */
+    async image(path: string): Promise<Response> {
+      try {
+        return await fetch(`${options.url}${path}`, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
+      } catch (err) {
+        throw classify(err, "image", options);
+      }
+    },
+  };
+}
+
+function classify(err: unknown, what: string, options: StashClientOptions): StashError {
+  if (err instanceof ClientError) {
+    const status = err.response.status;
+    if (status === 401 || status === 403) {
+      return new StashError("unauthorised", `Stash refused ${what} (HTTP ${status}): check the Stash API key (STASH_API_KEY)`);
+    }
+    if (status >= 500 || status === 429 || status === 408) {
+      return new StashError("unavailable", `Stash failed ${what} (HTTP ${status})`);
+    }
+    const messages = err.response.errors?.map((e) => e.message).join("; ");
+    return new StashError("query", `Stash rejected ${what}: ${messages || `HTTP ${status}`}`);
+  }
+  const e = err as Error;
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") {
+    return new StashError("unavailable", `Stash did not answer ${what} within ${options.timeoutMs} ms`);
+  }
+  return new StashError("unavailable", `cannot reach Stash at ${options.url} for ${what} (${e?.message ?? String(err)})`);
+}

@@ -1,0 +1,84 @@
+/**
+ * An in-memory index of every Stash scene file (path → scene, basename → scenes), built by
+ * paging through Stash once and then kept fresh with `updated_at` deltas. It lets a match by
+ * path or name answer without a Stash round trip; a miss still falls back to a live lookup,
+ * so a scene added since the last refresh is found all the same.
+ */
+import type { StashSceneFiles } from "../schema/stash.ts";
+import type { StashClient } from "./client.ts";
+
+export interface IndexedScene {
+  id: string;
+  title?: string | null;
+  date?: string | null;
+  paths: string[];
+}
+
+const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
+const PAGE = 1000;
+
+export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">) {
+  const byPath = new Map<string, string>();
+  const byBasename = new Map<string, Set<string>>();
+  const scenes = new Map<string, IndexedScene>();
+  let watermark: string | undefined;
+  let ready = false;
+  let refreshing: Promise<number> | undefined;
+
+  function remove(id: string) {
+    const old = scenes.get(id);
+    if (!old) return;
+    for (const path of old.paths) {
+      if (byPath.get(path) === id) byPath.delete(path);
+      byBasename.get(basenameOf(path))?.delete(id);
+    }
+    scenes.delete(id);
+  }
+
+  function put(scene: StashSceneFiles) {
+    remove(scene.id);
+    const paths = scene.files.map((f) => f.path.normalize("NFC"));
+    scenes.set(scene.id, { id: scene.id, title: scene.title, date: scene.date, paths });
+    for (const path of paths) {
+      byPath.set(path, scene.id);
+      const name = basenameOf(path);
+      let ids = byBasename.get(name);
+      if (!ids) byBasename.set(name, (ids = new Set()));
+      ids.add(scene.id);
+    }
+    if (!watermark || scene.updated_at > watermark) watermark = scene.updated_at;
+  }
+
+  /** Pages through all scenes (or those updated since the last run); returns how many changed. */
+  async function load(since: string | undefined): Promise<number> {
+    let changed = 0;
+    for (let page = 1; ; page++) {
+      const { items } = await stash.sceneFilesPage(page, PAGE, since);
+      items.forEach(put);
+      changed += items.length;
+      if (items.length < PAGE) break;
+    }
+    ready = true;
+    return changed;
+  }
+
+  return {
+    get ready() {
+      return ready;
+    },
+    get size() {
+      return scenes.size;
+    },
+    /** Full build the first time, then only what changed since. Concurrent calls share a run. */
+    refresh(): Promise<number> {
+      refreshing ??= load(ready ? watermark : undefined).finally(() => (refreshing = undefined));
+      return refreshing;
+    },
+    sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
+    sceneIdsByBasename: (name: string) => [...(byBasename.get(name.normalize("NFC")) ?? [])],
+    scene: (id: string) => scenes.get(id),
+    put,
+    remove,
+  };
+}
+export type FileIndex = ReturnType<typeof createFileIndex>;

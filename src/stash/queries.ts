@@ -1,0 +1,46 @@
+/**
+ * Every GraphQL document the Stash client can send. Kept together so the conformance test
+ * can validate each one against Stash's real schema (../shared/stash-schema).
+ */
+const SCENE_FIELDS = /* GraphQL */ `
+  fragment SceneFields on Scene {
+    id title code details director urls date rating100 organized created_at updated_at
+    files { id path basename duration width height }
+    paths { screenshot }
+    studio { id name image_path parent_studio { id name } }
+    performers { id name disambiguation image_path }
+    tags { id name }
+    groups { scene_index group { id name synopsis date front_image_path director } }
+    scene_markers { id title seconds end_seconds primary_tag { name } }
+    stash_ids { endpoint stash_id }
+  }`;
+
+export const FIND_SCENES = /* GraphQL */ `
+  query FindScenes($ids: [ID!], $scene_filter: SceneFilterType, $filter: FindFilterType) {
+    findScenes(ids: $ids, scene_filter: $scene_filter, filter: $filter) {
+      count
+      scenes { ...SceneFields }
+    }
+  }
+  ${SCENE_FIELDS}`;
+
+export const FIND_SCENE_FILES = /* GraphQL */ `
+  query FindSceneFiles($scene_filter: SceneFilterType, $filter: FindFilterType) {
+    findScenes(scene_filter: $scene_filter, filter: $filter) {
+      count
+      scenes { id title date updated_at files { path } }
+    }
+  }`;
+
+export const FIND_GROUPS = /* GraphQL */ `
+  query FindGroups($ids: [ID!], $filter: FindFilterType) {
+    findGroups(ids: $ids, filter: $filter) {
+      count
+      groups { id name synopsis date front_image_path director scene_count }
+    }
+  }`;
+
+export const VERSION = /* GraphQL */ `
+  query Version { version { version } }`;
+
+export const ALL_DOCUMENTS = { FIND_SCENES, FIND_SCENE_FILES, FIND_GROUPS, VERSION };

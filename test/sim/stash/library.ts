@@ -1,0 +1,171 @@
+/**
+ * The simulated Stash library: a seeded, generated set of scenes with the awkward cases real
+ * libraries have (unicode titles, scenes without title/date/studio, several files per scene,
+ * Windows-style paths), indexed the way the simulator's queries need.
+ */
+export interface SimFile { id: string; path: string; basename: string; size: number; duration: number; width: number; height: number }
+export interface SimTag { id: string; name: string }
+export interface SimStudio { id: string; name: string; image_path: string | null; parent_studio: SimStudio | null }
+export interface SimPerformer { id: string; name: string; disambiguation: string | null; image_path: string | null }
+export interface SimGroup { id: string; name: string; synopsis: string | null; date: string | null; director: string | null; front_image_path: string | null }
+export interface SimScene {
+  id: string;
+  title: string | null;
+  code: string | null;
+  details: string | null;
+  director: string | null;
+  urls: string[];
+  date: string | null;
+  rating100: number | null;
+  organized: boolean;
+  created_at: string;
+  updated_at: string;
+  files: SimFile[];
+  hasScreenshot: boolean;
+  studio: SimStudio | null;
+  performers: SimPerformer[];
+  tags: SimTag[];
+  groups: { group: SimGroup; scene_index: number | null }[];
+  scene_markers: { id: string; title: string; seconds: number; end_seconds: number | null; primary_tag: SimTag }[];
+  stash_ids: { endpoint: string; stash_id: string }[];
+}
+
+export interface SeedOptions {
+  scenes: number;
+  seed?: number;
+  /** Where the POSIX part of the library lives. */
+  root?: string;
+  /** Share of scenes kept under a Windows drive (D:\Scenes\…). */
+  windowsShare?: number;
+}
+
+/** Stash prints times as RFC 3339 with second precision. */
+export const stashTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ["Sunset", "Velvet", "Morning", "Secret", "Garden", "Ocean", "Midnight", "Summer", "Golden", "Silk", "Rain", "Studio", "Harbor", "Winter", "Echo", "Neon", "Desert", "River", "Crystal", "Shadow", "Ember", "Lotus", "Marble", "Horizon"];
+const UNICODE = ["Café Noir", "Señorita Días", "東京の夜", "Ünïcödé Nights", "Zoë & Chloé", "Crème Brûlée", "Москва", "Łódź Story", "Smile 😀"];
+const STUDIOS = ["Brazzle", "Vixenia", "Blacked Out", "Tushy Pro", "Nubile Films", "Studio Étoile", "Deeper Co"];
+const PERFORMERS = ["Alice Wonder", "Bella Rose", "Chloé Martin", "Dana Lee", "Eva Élan", "Fiona Sky", "Gina Gold", "Hana Sato"];
+const TAGS = ["Outdoor", "Romantic", "4K", "Blonde", "Brunette", "Interview", "POV", "Couple", "Solo", "Massage"];
+
+export class SimLibrary {
+  scenes = new Map<string, SimScene>();
+  groups = new Map<string, SimGroup>();
+  studios: SimStudio[] = [];
+  private byPath = new Map<string, SimScene>();
+  private byBasename = new Map<string, Set<SimScene>>();
+  private nextFileId = 1;
+  private clock: number;
+
+  constructor(readonly baseUrl: () => string, options: SeedOptions) {
+    this.clock = Date.UTC(2025, 0, 1);
+    this.generate(options);
+  }
+
+  private generate({ scenes, seed = 42, root = "/data/stash", windowsShare = 0.1 }: SeedOptions) {
+    const rand = rng(seed);
+    const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
+    const tags = TAGS.map((name, i) => ({ id: String(i + 1), name }));
+    const parent: SimStudio = { id: "100", name: "Mega Network", image_path: "logo", parent_studio: null };
+    this.studios = [parent, ...STUDIOS.map((name, i) => ({
+      id: String(i + 1), name, image_path: i % 3 === 0 ? null : "logo", parent_studio: i % 2 === 0 ? parent : null,
+    }))];
+    const performers = PERFORMERS.map((name, i) => ({
+      id: String(i + 1), name, disambiguation: i === 2 ? "FR" : null, image_path: i % 4 === 3 ? null : "img",
+    }));
+    for (let g = 1; g <= 5; g++) {
+      this.groups.set(String(g), {
+        id: String(g), name: `${pick(WORDS)} Collection ${g}`, synopsis: g % 2 ? `The ${g}th collection.` : null,
+        date: `2023-0${g}-1${g}`, director: g === 1 ? "Jane Director" : null, front_image_path: g === 5 ? null : "front",
+      });
+    }
+    for (let i = 1; i <= scenes; i++) {
+      const id = String(i);
+      const kind = i % 23;
+      const studio = kind === 5 ? null : this.studios[1 + (i % STUDIOS.length)]!;
+      const date = kind === 7 ? null : `20${String(15 + (i % 10)).padStart(2, "0")}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
+      const title = kind === 3 ? null : kind === 11 ? `${pick(UNICODE)} ${i}` : `${pick(WORDS)} ${pick(WORDS)} ${i}`;
+      const windows = rand() < windowsShare;
+      const studioDir = studio?.name ?? "Unsorted";
+      const fileTitle = (title ?? `clip_${i}`).replace(/[\\/:*?"<>|]/g, "");
+      const fileName = `${date ?? "undated"} ${fileTitle}.mp4`;
+      const paths = windows ? [`D:\\Scenes\\${studioDir}\\${fileName}`] : [`${root}/${studioDir}/${fileName}`];
+      if (kind === 13) paths.push(windows ? `D:\\Scenes\\Extra\\${i}-alt.mkv` : `${root}/Extra/${i}-alt.mkv`);
+      const sceneTags = kind === 17 ? [] : [pick(tags), pick(tags), pick(tags)].filter((t, k, all) => all.indexOf(t) === k);
+      const created = stashTime(this.clock - (scenes - i) * 60_000);
+      const scene: SimScene = {
+        id,
+        title,
+        code: i % 4 === 0 ? `SC-${1000 + i}` : null,
+        details: i % 3 === 0 ? null : `Details of scene ${i}.`,
+        director: i % 5 === 0 ? "Max Director" : null,
+        urls: [`https://example.test/scenes/${i}`],
+        date,
+        rating100: i % 6 === 0 ? null : (i * 7) % 101,
+        organized: i % 2 === 0,
+        created_at: created,
+        updated_at: created,
+        files: paths.map((path, k) => this.file(path, 600 + (i % 1200) + k * 30.5)),
+        hasScreenshot: kind !== 19,
+        studio,
+        performers: kind === 9 ? [] : [pick(performers), pick(performers)].filter((p, k, all) => all.indexOf(p) === k),
+        tags: sceneTags,
+        groups: i % 10 === 0 ? [{ group: this.groups.get(String(1 + (i % 5)))!, scene_index: Math.floor(i / 10) }] : [],
+        scene_markers: i % 8 === 0
+          ? [{ id: `${i}01`, title: "Intro", seconds: 0, end_seconds: 60, primary_tag: tags[0]! },
+             { id: `${i}02`, title: "", seconds: 120.5, end_seconds: null, primary_tag: tags[1]! }]
+          : [],
+        stash_ids: i % 5 === 0 ? [{ endpoint: "https://stashdb.org/graphql", stash_id: `0000-${i}` }] : [],
+      };
+      this.add(scene);
+    }
+  }
+
+  private file(path: string, duration: number): SimFile {
+    const basename = path.split(/[\\/]/).at(-1)!;
+    return { id: String(this.nextFileId++), path, basename, size: 1_000_000, duration, width: 1920, height: 1080 };
+  }
+
+  add(scene: SimScene) {
+    this.scenes.set(scene.id, scene);
+    for (const f of scene.files) {
+      this.byPath.set(f.path, scene);
+      let set = this.byBasename.get(f.basename);
+      if (!set) this.byBasename.set(f.basename, (set = new Set()));
+      set.add(scene);
+    }
+  }
+
+  remove(id: string) {
+    const scene = this.scenes.get(id);
+    if (!scene) return;
+    this.scenes.delete(id);
+    for (const f of scene.files) {
+      this.byPath.delete(f.path);
+      this.byBasename.get(f.basename)?.delete(scene);
+    }
+  }
+
+  /** Edits a scene as a user would in Stash's UI: updated_at moves on. */
+  update(id: string, patch: Partial<Pick<SimScene, "title" | "details" | "date" | "code" | "rating100" | "director">>) {
+    const scene = this.scenes.get(id);
+    if (!scene) throw new Error(`no scene ${id}`);
+    Object.assign(scene, patch, { updated_at: stashTime(Date.now()) });
+    return scene;
+  }
+
+  sceneByPath = (path: string) => this.byPath.get(path);
+  scenesByBasename = (name: string) => [...(this.byBasename.get(name) ?? [])];
+  sceneCount = (groupId: string) => [...this.scenes.values()].filter((s) => s.groups.some((g) => g.group.id === groupId)).length;
+}

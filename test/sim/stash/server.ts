@@ -1,0 +1,194 @@
+/**
+ * A Stash simulator: a real GraphQL server (graphql-js) over a SimLibrary, plus Stash's
+ * image routes, with switchable faults (latency, 5xx errors, GraphQL errors, downtime,
+ * API-key auth). It counts the queries it answers so tests and benchmarks can see cost.
+ */
+import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SimLibrary, type SeedOptions, type SimScene } from "./library.ts";
+
+export interface StashFaults {
+  latencyMs: number;
+  /** Share of GraphQL requests answered 500 (0–1). */
+  errorRate: number;
+  /** Answer every query with a GraphQL error. */
+  graphqlErrors: boolean;
+  /** When set, requests without this ApiKey header get 401. */
+  apiKey: string | null;
+}
+
+const SDL = readFileSync(join(import.meta.dir, "schema.graphql"), "utf8");
+// A 1×1 PNG: enough for PMS (and our proxy) to treat it as an image.
+const PNG = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="), (c) => c.charCodeAt(0));
+
+type Vars = Record<string, any>;
+
+export class StashSim {
+  readonly library: SimLibrary;
+  faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null };
+  queries = 0;
+  /** Every operation name answered, in order (tests read it to see what the client asked). */
+  operations: string[] = [];
+  private server?: ReturnType<typeof Bun.serve>;
+  private schema: GraphQLSchema = buildSchema(SDL);
+  private documents = new Map<string, DocumentNode | readonly Error[]>();
+  private port = 0;
+
+  constructor(seed: SeedOptions) {
+    this.library = new SimLibrary(() => this.url, seed);
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  start(): this {
+    this.server = Bun.serve({ port: this.port, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
+    this.port = this.server.port!;
+    return this;
+  }
+
+  /** Goes down for real: connections are refused until start() again (same port). */
+  async stop() {
+    await this.server?.stop(true);
+    this.server = undefined;
+  }
+
+  get running() {
+    return this.server !== undefined;
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (this.faults.latencyMs) await Bun.sleep(this.faults.latencyMs);
+    if (this.faults.apiKey !== null && req.headers.get("apikey") !== this.faults.apiKey) {
+      return new Response("Unauthorized", { status: 401 });
+    }
+    if (url.pathname === "/graphql" && req.method === "POST") return this.graphql(req);
+    const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
+    if (image && req.method === "GET") return this.image(image[1]!, image[2]!);
+    return new Response("not found", { status: 404 });
+  }
+
+  private image(kind: string, id: string): Response {
+    const lib = this.library;
+    const has =
+      kind === "scene" ? lib.scenes.get(id)?.hasScreenshot
+      : kind === "group" ? Boolean(lib.groups.get(id)?.front_image_path)
+      : kind === "studio" ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
+      : [...lib.scenes.values()].some((s) => s.performers.some((p) => p.id === id && p.image_path));
+    return has
+      ? new Response(PNG, { headers: { "content-type": "image/png", etag: `"${kind}-${id}"` } })
+      : new Response("no image", { status: 404 });
+  }
+
+  private async graphql(req: Request): Promise<Response> {
+    this.queries++;
+    if (this.faults.errorRate > 0 && Math.random() < this.faults.errorRate) {
+      return new Response("internal error", { status: 500 });
+    }
+    let body: { query?: string; variables?: Vars; operationName?: string };
+    try {
+      body = (await req.json()) as typeof body;
+    } catch {
+      return Response.json({ errors: [{ message: "invalid JSON body" }] }, { status: 400 });
+    }
+    const source = body.query ?? "";
+    let document = this.documents.get(source);
+    if (!document) {
+      try {
+        const parsed = parse(source);
+        const errors = validate(this.schema, parsed);
+        document = errors.length ? errors : parsed;
+      } catch (err) {
+        document = [err as Error];
+      }
+      this.documents.set(source, document);
+    }
+    if (Array.isArray(document)) {
+      return Response.json({ errors: document.map((e) => ({ message: e.message })) }, { status: 422 });
+    }
+    const doc = document as DocumentNode;
+    const op = doc.definitions.find((d) => d.kind === "OperationDefinition");
+    this.operations.push(op && "name" in op && op.name ? op.name.value : "anonymous");
+    if (this.faults.graphqlErrors) return Response.json({ errors: [{ message: "simulated resolver failure" }], data: null });
+    const result = await execute({ schema: this.schema, document: doc, rootValue: this.root(), variableValues: body.variables ?? {} });
+    return Response.json(result);
+  }
+
+  private root() {
+    return {
+      findScene: ({ id }: Vars) => (id ? this.present(this.library.scenes.get(String(id))) : null),
+      findScenes: (args: Vars) => this.findScenes(args),
+      findGroups: ({ ids, filter }: Vars) => {
+        let groups = [...this.library.groups.values()];
+        if (ids) groups = groups.filter((g) => ids.includes(g.id));
+        const page = this.page(groups, filter);
+        return {
+          count: groups.length,
+          groups: page.map((g) => ({ ...g, front_image_path: g.front_image_path ? `${this.url}/group/${g.id}/frontimage` : null, scene_count: () => this.library.sceneCount(g.id) })),
+        };
+      },
+      version: () => ({ version: "v0.28.1-sim" }),
+    };
+  }
+
+  private findScenes({ ids, scene_filter: filter, filter: find }: Vars) {
+    const lib = this.library;
+    let scenes: SimScene[];
+    const path = filter?.path ?? filter?.files_filter?.path;
+    const basename = filter?.files_filter?.basename;
+    if (ids) scenes = (ids as string[]).map((id) => lib.scenes.get(String(id))).filter((s): s is SimScene => !!s);
+    else if (path?.modifier === "EQUALS") scenes = [lib.sceneByPath(path.value)].filter((s): s is SimScene => !!s);
+    else if (basename?.modifier === "EQUALS") scenes = lib.scenesByBasename(basename.value);
+    else scenes = [...lib.scenes.values()];
+    if (filter?.updated_at) {
+      const { value, modifier } = filter.updated_at;
+      const at = Date.parse(value);
+      scenes = scenes.filter((s) => (modifier === "LESS_THAN" ? Date.parse(s.updated_at) < at : Date.parse(s.updated_at) > at));
+    }
+    if (filter?.title?.modifier === "EQUALS") scenes = scenes.filter((s) => s.title === filter.title.value);
+    if (find?.q) {
+      const words = String(find.q).toLowerCase().split(/\s+/).filter(Boolean);
+      // Like Stash, every word of q must appear in the title, details, code or a file path.
+      const hay = (s: SimScene) => `${s.title ?? ""} ${s.details ?? ""} ${s.code ?? ""} ${s.files.map((f) => f.path).join(" ")}`.toLowerCase();
+      scenes = scenes.filter((s) => {
+        const text = hay(s);
+        return words.every((w) => text.includes(w));
+      });
+    } else if (find?.sort === "updated_at") {
+      scenes = [...scenes].sort((a, b) => a.updated_at.localeCompare(b.updated_at) || Number(a.id) - Number(b.id));
+    } else if (!ids) {
+      scenes = [...scenes].sort((a, b) => Number(a.id) - Number(b.id));
+    }
+    if (find?.direction === "DESC") scenes.reverse();
+    return { count: scenes.length, duration: 0, filesize: 0, scenes: this.page(scenes, find).map((s) => this.present(s)) };
+  }
+
+  private page<T>(items: T[], find?: Vars): T[] {
+    const perPage = find?.per_page ?? 25;
+    if (perPage < 0) return items;
+    const page = Math.max(1, find?.page ?? 1);
+    return items.slice((page - 1) * perPage, page * perPage);
+  }
+
+  /** Shapes a stored scene as Stash's GraphQL answers it (image paths are URLs). */
+  private present(scene: SimScene | undefined) {
+    if (!scene) return null;
+    const u = this.url;
+    return {
+      ...scene,
+      paths: { screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot` : null },
+      studio: scene.studio && {
+        ...scene.studio,
+        image_path: scene.studio.image_path ? `${u}/studio/${scene.studio.id}/image` : null,
+      },
+      performers: scene.performers.map((p) => ({ ...p, image_path: p.image_path ? `${u}/performer/${p.id}/image` : null })),
+      groups: scene.groups.map((g) => ({
+        ...g,
+        group: { ...g.group, front_image_path: g.group.front_image_path ? `${u}/group/${g.group.id}/frontimage` : null, scene_count: 0 },
+      })),
+    };
+  }
+}
