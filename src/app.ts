@@ -8,10 +8,21 @@ import { createLogger, type Logger } from "./log.ts";
 import { compilePathRules } from "./paths/mapper.ts";
 import { createStashClient } from "./stash/client.ts";
 import { createFileIndex } from "./stash/file-index.ts";
+import { createPlexClient, type PlexSection } from "./plex/client.ts";
+import { openStore } from "./store/db.ts";
 import { httpBasics } from "./http.ts";
 import { providerRoutes } from "./provider/routes.ts";
 import type { MetadataContext } from "./provider/metadata.ts";
-import { healthRoutes } from "./admin/health.ts";
+import { healthRoutes, type Check } from "./admin/health.ts";
+import { webhookRoutes } from "./admin/webhook.ts";
+import { statusRoutes } from "./admin/status.ts";
+import { createQueue } from "./sync/queue.ts";
+import { createBreaker } from "./sync/breaker.ts";
+import { createPlexIndex } from "./sync/plex-index.ts";
+import { createPusher, resolveSections, type SyncSection } from "./sync/push.ts";
+import { createWorker } from "./sync/worker.ts";
+import { createPoller } from "./sync/poller.ts";
+import { createScheduler } from "./jobs.ts";
 
 export interface AppOptions {
   log?: Logger;
@@ -28,6 +39,8 @@ export function metadataContext(config: Config): MetadataContext {
   };
 }
 
+const SECTIONS_TTL_MS = 60_000;
+
 export function createApp(config: Config, options: AppOptions = {}) {
   const log = options.log ?? createLogger({
     level: config.logLevel,
@@ -35,39 +48,109 @@ export function createApp(config: Config, options: AppOptions = {}) {
     secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken],
   });
   const { mapper } = compilePathRules(config.paths.rules);
-  const stash = createStashClient(config.stash);
-  const index = createFileIndex(stash);
   const ctx = metadataContext(config);
+  const store = openStore(config.dataDir);
+  const stash = createStashClient(config.stash);
+  const stashIndex = createFileIndex(stash);
+
+  // The push side exists only when Plex is configured.
+  const pushOn = Boolean(config.plex.url);
+  const plex = createPlexClient(config.plex);
+  const queue = createQueue(store);
+  const breaker = createBreaker(store, { threshold: 3, probeBaseMs: 2000, probeCapMs: 60_000 });
+  const plexIndex = createPlexIndex(store, plex);
+  let sectionsCache: { at: number; sections: SyncSection[] } | undefined;
+  const sections = async () => {
+    if (!sectionsCache || Date.now() - sectionsCache.at > SECTIONS_TTL_MS) {
+      sectionsCache = { at: Date.now(), sections: resolveSections(await plex.sections(), config) };
+    }
+    return sectionsCache.sections;
+  };
+  const push = createPusher({ config, store, stash, plex, index: plexIndex, mapper, ctx, sections });
+  const worker = createWorker({ config, queue, breaker, plex, push, log });
+  const poller = createPoller({ store, stash, queue, log, onQueued: () => worker.kick() });
+
+  const refreshStashIndex = () =>
+    stashIndex.refresh().then(
+      (n) => void (n && log.info("stash file index refreshed", { scenes: stashIndex.size, changed: n })),
+      (err: Error) => log.warn("stash file index refresh failed; matches use live lookups", { error: err.message }),
+    );
+  const scheduler = createScheduler([
+    { id: "stash-index", name: "Refresh the index of Stash files", everySeconds: 60, run: refreshStashIndex },
+    ...(pushOn
+      ? [
+          { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: () => poller.poll() },
+          { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
+          { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: async () => plexIndex.refresh(await sections()) },
+        ]
+      : []),
+  ]);
+
+  const extraChecks: Record<string, () => Promise<Check>> = {
+    database: async () => ({ ok: store.writable(), detail: store.path }),
+    ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
+  };
 
   const http = new Elysia()
     .use(httpBasics(log))
-    .use(healthRoutes({ stash }))
-    .use(providerRoutes({ stash, index, mapper, ctx, title: config.provider.title, log }));
+    .use(healthRoutes({ stash, extraChecks }))
+    .use(providerRoutes({ stash, index: stashIndex, mapper, ctx, title: config.provider.title, log }))
+    .use(webhookRoutes({ token: config.sync.webhookToken, stash, queue, onQueued: () => worker.kick() }))
+    .use(statusRoutes({
+      token: config.sync.webhookToken,
+      snapshot: () => ({
+        push: pushOn ? "on" : "off (PLEX_URL not set)",
+        queue: { pending: queue.pending(), due: queue.due(), delivered: queue.deliveredCount(), draining: worker.busy },
+        breaker: breaker.state,
+        outages: breaker.outages(),
+        deadLetters: queue.deadLetters(),
+        poller: { watermark: poller.watermark, failures: poller.failures },
+        indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
+        jobs: scheduler.list(),
+      }),
+      requeue: (ids) => {
+        const n = queue.requeueDead(ids);
+        worker.kick();
+        return n;
+      },
+      trigger: (id) => scheduler.trigger(id),
+    }))
+    .use(scheduler.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
-  let indexTimer: ReturnType<typeof setInterval> | undefined;
-
-  const refreshIndex = () =>
-    index.refresh().then(
-      (n) => n && log.info("stash file index refreshed", { scenes: index.size, changed: n }),
-      (err: Error) => log.warn("stash file index refresh failed; matches use live lookups", { error: err.message }),
-    );
 
   return {
-    config, log, stash, index, mapper, http,
+    config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
+    stashIndex,
     get url() {
       return server ? `http://${server.hostname}:${server.port}` : undefined;
     },
     async start(port = config.listen.port, hostname = config.listen.host) {
+      const recovered = queue.recover();
+      if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
+      if (pushOn) poller.initialise();
       server = Bun.serve({ port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
-      void refreshIndex();
-      indexTimer = setInterval(refreshIndex, 60_000);
+      void refreshStashIndex();
+      if (pushOn) worker.kick();
       return this;
     },
+    /** What the start-up banner says about Plex. */
+    async startupReport(): Promise<string[]> {
+      if (!pushOn) return ["push is off: set PLEX_URL and PLEX_TOKEN to push Stash changes to Plex"];
+      try {
+        const id = await plex.identity();
+        const synced: PlexSection[] = await sections();
+        return [`Plex reachable (PMS ${id.version}); syncing ${synced.map((s) => `"${s.title}" (${(s as SyncSection).strategy})`).join(", ") || "no section"}`];
+      } catch (err) {
+        return [`Plex not reachable now (${(err as Error).message}); changes wait in the queue until it is`];
+      }
+    },
     async stop() {
-      clearInterval(indexTimer);
+      scheduler.stop(http);
       await server?.stop();
+      await worker.stop();
       server = undefined;
+      store.close();
     },
   };
 }

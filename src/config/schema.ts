@@ -42,11 +42,16 @@ export type PathRuleConfig = Static<typeof PathRuleSchema>;
 
 export const SectionSchema = Type.Object({
   id: Type.String({ pattern: "^[0-9]+$", description: "The Plex library section id." }),
-  strategy: Type.Union([Type.Literal("refresh"), Type.Literal("edit")], {
-    default: "refresh",
-    description: "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly.",
+  strategy: Type.Union([Type.Literal("auto"), Type.Literal("refresh"), Type.Literal("edit")], {
+    default: "auto",
+    description: "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly; auto: refresh where the section's agent is this provider, else edit.",
   }),
 });
+
+export const EDIT_FIELDS = [
+  "title", "summary", "date", "studio", "tagline", "contentRating", "genres", "actors", "collections", "rating", "poster", "background",
+] as const;
+export type EditField = (typeof EDIT_FIELDS)[number];
 
 export const LogLevel = Type.Union(
   [Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")],
@@ -101,7 +106,19 @@ export const ConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: "Timeout of one Plex request." }),
     sections: Type.Array(SectionSchema, {
       default: [],
-      description: "Library sections to keep in sync, each with its push strategy. In env: JSON, or ids as 1,2.",
+      description: "Library sections to keep in sync, each with its push strategy. Empty: every movie section. In env: JSON, or ids as 1,2.",
+    }),
+    editFields: Type.Array(Type.Union(EDIT_FIELDS.map((f) => Type.Literal(f))), {
+      default: [...EDIT_FIELDS],
+      description: `Fields the edit strategy writes and locks (comma list in env): ${EDIT_FIELDS.join(", ")}.`,
+    }),
+    keepUserEdits: Type.Boolean({
+      default: true,
+      description: "edit strategy: leave a field alone when someone changed it in Plex after we last wrote it.",
+    }),
+    scanMissing: Type.Boolean({
+      default: true,
+      description: "Ask Plex to scan a scene's folder when its file is not in Plex yet.",
     }),
   }, { default: {} }),
   sync: Type.Object({

@@ -1,0 +1,35 @@
+/**
+ * The status API: what the queue, the breaker, the scheduled jobs and the indexes are doing,
+ * the outage history and the dead letters, and the two actions an operator needs (requeue
+ * dead letters, run a job now). Actions need the webhook token; nothing here shows a secret.
+ */
+import { Elysia, t } from "elysia";
+import { HttpError } from "../http.ts";
+import { bearer, tokenMatches } from "./webhook.ts";
+import { VERSION } from "../version.ts";
+
+export interface StatusSource {
+  token: string;
+  snapshot(): Record<string, unknown>;
+  requeue(sceneIds?: string[]): number;
+  trigger(jobId: string): boolean;
+}
+
+export const statusRoutes = (src: StatusSource) => {
+  const authorise = (headers: Record<string, string | undefined>) => {
+    if (!tokenMatches(src.token, bearer(headers))) {
+      throw new HttpError(401, "bad_token", "this action needs the webhook token as 'Authorization: Bearer <token>'");
+    }
+  };
+  return new Elysia({ name: "status" })
+    .get("/api/status", () => ({ version: VERSION, ...src.snapshot() }))
+    .post("/api/dead-letters/requeue", ({ body, headers }) => {
+      authorise(headers);
+      return { requeued: src.requeue(body?.sceneIds) };
+    }, { body: t.Optional(t.Object({ sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }))) })) })
+    .post("/api/jobs/:id/run", ({ params, headers }) => {
+      authorise(headers);
+      if (!src.trigger(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
+      return { started: params.id };
+    });
+};

@@ -1,0 +1,62 @@
+/**
+ * THE list of scheduled jobs. Each has an id, a name, how often it runs, whether it is
+ * running now, and a way to run it at once, so the status API can list and trigger them.
+ */
+import { cron } from "@elysiajs/cron";
+import { Elysia } from "elysia";
+
+export interface Job {
+  id: string;
+  name: string;
+  everySeconds: number;
+  run: () => Promise<unknown>;
+}
+
+export interface JobState {
+  id: string;
+  name: string;
+  everySeconds: number;
+  running: boolean;
+  lastRunAt: number | null;
+  lastError: string | null;
+}
+
+export function createScheduler(jobs: Job[]) {
+  const state = new Map<string, JobState>(
+    jobs.map((j) => [j.id, { id: j.id, name: j.name, everySeconds: j.everySeconds, running: false, lastRunAt: null, lastError: null }]),
+  );
+  const runJob = async (job: Job) => {
+    const s = state.get(job.id)!;
+    if (s.running) return;
+    s.running = true;
+    try {
+      await job.run();
+      s.lastError = null;
+    } catch (err) {
+      s.lastError = (err as Error).message;
+    } finally {
+      s.running = false;
+      s.lastRunAt = Date.now();
+    }
+  };
+  const plugin = jobs
+    .filter((j) => j.everySeconds > 0)
+    .reduce(
+      (app, job) => app.use(cron({ name: job.id, pattern: "* * * * * *", interval: job.everySeconds, protect: true, run: () => runJob(job) })),
+      new Elysia({ name: "jobs" }) as Elysia<any, any, any, any, any, any, any>,
+    );
+  return {
+    plugin,
+    list: () => [...state.values()],
+    trigger(id: string): boolean {
+      const job = jobs.find((j) => j.id === id);
+      if (job) void runJob(job);
+      return Boolean(job);
+    },
+    /** Stops every schedule (the cron instances live in the plugin's store). */
+    stop(app: { store: unknown }) {
+      const store = (app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {};
+      for (const c of Object.values(store)) c.stop();
+    },
+  };
+}

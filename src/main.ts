@@ -1,0 +1,88 @@
+#!/usr/bin/env bun
+/**
+ * The command line: serve (default) | demo | check | map <path> | healthcheck, --help, --version.
+ */
+import { ConfigError, loadConfig } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
+import { VERSION } from "./version.ts";
+import { runChecks } from "./cli/check.ts";
+import { describeMapping } from "./cli/map.ts";
+import { compilePathRules } from "./paths/mapper.ts";
+import { serve } from "./serve.ts";
+
+const HELP = `stash2plex ${VERSION} — keeps Plex's metadata equal to Stash's
+
+usage: stash2plex [command]
+
+commands:
+  serve          run the service (default): Plex metadata provider, push pipeline, admin API
+  demo           run the service against bundled Stash and Plex simulators: a scan and a push
+  check          validate the config, reach Stash and Plex, run the path rule samples
+  map <path>     show which path rule maps a path, both directions
+  healthcheck    exit 0 when the running service answers healthy (for container HEALTHCHECK)
+
+Settings come from env vars and an optional YAML file (CONFIG_FILE, or config.yaml in
+DATA_DIR); see the README's configuration reference.
+`;
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`stash2plex cannot start: the configuration has ${err.problems.length} problem(s):`);
+    for (const p of err.problems) console.error(`  - ${p}`);
+    process.exit(2);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = "serve", ...rest] = argv;
+  switch (command) {
+    case "--help":
+    case "-h":
+    case "help":
+      console.log(HELP);
+      return 0;
+    case "--version":
+    case "-v":
+      console.log(VERSION);
+      return 0;
+    case "serve":
+      await serve(configOrExit());
+      return -1; // keeps running until a signal
+    case "demo": {
+      const { runDemo } = await import("./demo.ts");
+      return runDemo(rest);
+    }
+    case "check": {
+      const lines = await runChecks(configOrExit());
+      for (const l of lines) console.log(`${l.ok ? "ok  " : "FAIL"} ${l.what}: ${l.detail}`);
+      return lines.every((l) => l.ok) ? 0 : 1;
+    }
+    case "map": {
+      if (!rest[0]) {
+        console.error("usage: stash2plex map <path>");
+        return 2;
+      }
+      const { mapper } = compilePathRules(configOrExit().paths.rules);
+      for (const path of rest) console.log(describeMapping(mapper, path).join("\n"));
+      return 0;
+    }
+    case "healthcheck": {
+      const port = process.env.LISTEN_PORT ?? "8787";
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
+        return res.ok ? 0 : 1;
+      } catch {
+        return 1;
+      }
+    }
+    default:
+      console.error(`unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

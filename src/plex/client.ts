@@ -1,0 +1,130 @@
+/**
+ * The PMS HTTP client: everything that calls Plex goes through here. Every method and path it
+ * uses exists in the official PMS API description (checked by test/conformance). Failures
+ * are classified for the retry logic: transient (connect, timeout, 5xx, 429) or permanent.
+ */
+export interface PlexClientOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+}
+
+export type PlexFailure = "transient" | "permanent";
+
+export class PlexError extends Error {
+  constructor(readonly kind: PlexFailure, readonly status: number | undefined, message: string) {
+    super(message);
+    this.name = "PlexError";
+  }
+}
+
+export interface PlexSection {
+  key: string;
+  title: string;
+  type: string;
+  agent: string;
+  locations: string[];
+}
+
+export interface PlexItem {
+  ratingKey: string;
+  guid: string;
+  title: string;
+  updatedAt: number;
+  files: string[];
+}
+
+/** The request shapes our client sends, for the conformance test: [method, path template]. */
+export const PLEX_CALLS = [
+  ["GET", "/identity"],
+  ["GET", "/library/sections/all"],
+  ["GET", "/library/sections/{sectionId}/all"],
+  ["PUT", "/library/sections/{sectionId}/all"],
+  ["POST", "/library/sections/{sectionId}/refresh"],
+  ["GET", "/library/metadata/{ids}"],
+  ["PUT", "/library/metadata/{ids}/refresh"],
+  ["PUT", "/library/metadata/{ids}/match"],
+  ["POST", "/library/metadata/{ids}/{element}"],
+] as const;
+
+export function createPlexClient(options: PlexClientOptions) {
+  let calls = 0;
+
+  async function call(method: string, path: string, query: Record<string, string> = {}, body?: Uint8Array | string, contentType?: string) {
+    calls++;
+    const url = new URL(`${options.url}${path}`);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        body,
+        headers: { accept: "application/json", "x-plex-token": options.token, ...(contentType ? { "content-type": contentType } : {}) },
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error;
+      const why = e.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : "cannot connect";
+      throw new PlexError("transient", undefined, `Plex ${method} ${path}: ${why}`);
+    }
+    if (res.ok) return res;
+    await res.body?.cancel();
+    const transient = res.status >= 500 || res.status === 429 || res.status === 408;
+    const hint = res.status === 401 ? " (check PLEX_TOKEN)" : res.status === 404 ? " (not found in Plex)" : "";
+    throw new PlexError(transient ? "transient" : "permanent", res.status, `Plex ${method} ${path}: HTTP ${res.status}${hint}`);
+  }
+
+  const json = async (path: string, query?: Record<string, string>) => (await (await call("GET", path, query)).json()) as any;
+  const toItem = (m: any): PlexItem => ({
+    ratingKey: String(m.ratingKey),
+    guid: String(m.guid ?? ""),
+    title: String(m.title ?? ""),
+    updatedAt: Number(m.updatedAt ?? 0),
+    files: (m.Media ?? []).flatMap((media: any) => (media.Part ?? []).map((p: any) => String(p.file))),
+  });
+
+  return {
+    get callCount() {
+      return calls;
+    },
+    async identity(): Promise<{ machineIdentifier: string; version: string }> {
+      const body = await json("/identity");
+      return { machineIdentifier: body.MediaContainer?.machineIdentifier ?? "", version: body.MediaContainer?.version ?? "" };
+    },
+    async sections(): Promise<PlexSection[]> {
+      const body = await json("/library/sections/all");
+      return (body.MediaContainer?.Directory ?? []).map((d: any) => ({
+        key: String(d.key), title: String(d.title), type: String(d.type), agent: String(d.agent ?? ""),
+        locations: (d.Location ?? []).map((l: any) => String(l.path)),
+      }));
+    },
+    /** One page of a section's movies; `since` (epoch seconds) limits to items updated after it. */
+    async sectionItems(sectionId: string, start: number, size: number, since?: number): Promise<{ total: number; items: PlexItem[] }> {
+      const query: Record<string, string> = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
+      if (since) query["updatedAt>"] = String(since);
+      const body = await json(`/library/sections/${sectionId}/all`, query);
+      const mc = body.MediaContainer ?? {};
+      return { total: Number(mc.totalSize ?? mc.size ?? 0), items: (mc.Metadata ?? []).map(toItem) };
+    },
+    async item(ratingKey: string): Promise<PlexItem | undefined> {
+      const body = await json(`/library/metadata/${ratingKey}`);
+      const m = body.MediaContainer?.Metadata?.[0];
+      return m ? toItem(m) : undefined;
+    },
+    /** The item as PMS answers it, for comparing fields. */
+    async itemRaw(ratingKey: string): Promise<Record<string, any> | undefined> {
+      return (await json(`/library/metadata/${ratingKey}`)).MediaContainer?.Metadata?.[0];
+    },
+    refresh: (ratingKey: string) => call("PUT", `/library/metadata/${ratingKey}/refresh`, { markUpdated: "1" }).then(() => {}),
+    match: (ratingKey: string, guid: string, name: string) =>
+      call("PUT", `/library/metadata/${ratingKey}/match`, { guid, name }).then(() => {}),
+    /** Direct field edits; `fields` are already in PMS's `title.value` / `title.locked` form. */
+    edit: (sectionId: string, ratingKey: string, fields: Record<string, string>) =>
+      call("PUT", `/library/sections/${sectionId}/all`, { type: "1", id: ratingKey, ...fields }).then(() => {}),
+    upload: (ratingKey: string, element: "posters" | "arts", bytes: Uint8Array, contentType: string) =>
+      call("POST", `/library/metadata/${ratingKey}/${element}`, {}, bytes, contentType).then(() => {}),
+    scanPath: (sectionId: string, path: string) =>
+      call("POST", `/library/sections/${sectionId}/refresh`, { path }).then(() => {}),
+  };
+}
+export type PlexClient = ReturnType<typeof createPlexClient>;

@@ -1,0 +1,37 @@
+/**
+ * `serve`: start-up banner, the service, and a graceful stop. SIGTERM stops accepting, lets
+ * in-flight work finish within a bound, closes the database and exits within 5 s.
+ */
+import type { Config } from "./config/schema.ts";
+import { createApp } from "./app.ts";
+import { VERSION } from "./version.ts";
+import { redactedConfig } from "./cli/redact.ts";
+
+const STOP_DEADLINE_MS = 4500;
+
+export async function serve(config: Config) {
+  const app = createApp(config);
+  const { log } = app;
+  await app.start();
+  log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
+  log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
+  log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
+  app.stash.version().then(
+    (v) => log.info("Stash reachable", { url: config.stash.url, version: v }),
+    (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
+  );
+  for (const line of await app.startupReport()) log.info(line);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping`);
+    const forced = setTimeout(() => process.exit(1), STOP_DEADLINE_MS + 400);
+    await Promise.race([app.stop(), Bun.sleep(STOP_DEADLINE_MS)]);
+    clearTimeout(forced);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

@@ -1,0 +1,80 @@
+/**
+ * The one SQLite database (WAL, in the data folder) and its migrations. Everything that
+ * must survive a restart lives here: the push queue, dead letters, the Plex index, the
+ * poller's watermark, the circuit breaker and the outage history.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const MIGRATIONS: string[] = [
+  /* 1 */ `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE jobs (
+    scene_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running')),
+    reason TEXT NOT NULL,
+    stash_updated_at TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_queued_at INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT
+  );
+  CREATE INDEX jobs_due ON jobs (state, next_attempt_at);
+  CREATE TABLE job_history (
+    id INTEGER PRIMARY KEY, scene_id TEXT NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT
+  );
+  CREATE INDEX job_history_scene ON job_history (scene_id, at);
+  CREATE TABLE dead_letters (
+    scene_id TEXT PRIMARY KEY, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+    first_queued_at INTEGER NOT NULL, died_at INTEGER NOT NULL, last_error TEXT NOT NULL
+  );
+  CREATE TABLE delivered (scene_id TEXT PRIMARY KEY, stash_updated_at TEXT, at INTEGER NOT NULL, rating_key TEXT);
+  CREATE TABLE plex_items (
+    rating_key TEXT PRIMARY KEY, section_id TEXT NOT NULL, guid TEXT NOT NULL, title TEXT NOT NULL, updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX plex_items_guid ON plex_items (guid);
+  CREATE TABLE plex_files (path TEXT NOT NULL, basename TEXT NOT NULL, rating_key TEXT NOT NULL, PRIMARY KEY (path, rating_key));
+  CREATE INDEX plex_files_basename ON plex_files (basename);
+  CREATE INDEX plex_files_item ON plex_files (rating_key);
+  CREATE TABLE edit_state (rating_key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (rating_key, field));
+  CREATE TABLE outages (
+    id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER, jobs_waiting INTEGER NOT NULL, last_error TEXT
+  );`,
+];
+
+export type Store = ReturnType<typeof openStore>;
+
+export function openStore(dataDir: string, file = "stash2plex.sqlite") {
+  const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, file);
+  if (dataDir !== ":memory:") mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+  const getMeta = db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?");
+  const setMeta = db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  return {
+    db,
+    path,
+    meta: {
+      get: (key: string): string | undefined => getMeta.get(key)?.value,
+      set: (key: string, value: string) => void setMeta.run(key, value),
+    },
+    /** For /readyz: a real write, rolled back. */
+    writable(): boolean {
+      db.transaction(() => {
+        setMeta.run("readyz", String(Date.now()));
+      })();
+      return true;
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,5 @@
+/** Exponential backoff with full jitter (pure): a delay in [0, min(cap, base·2^(attempt-1))]. */
+export function backoffMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(random() * ceiling);
+}

@@ -1,0 +1,91 @@
+/**
+ * Our index of the Plex libraries in SQLite: item, section, guid and file paths, built by
+ * paging `/library/sections/{id}/all` and then refreshed with only the items updated since.
+ * It answers "which Plex item shows this Stash scene?": our GUID first, then the scene's
+ * files mapped Stash → Plex by the path rules, then a file name that only one item has.
+ */
+import type { Store } from "../store/db.ts";
+import type { PlexClient, PlexItem, PlexSection } from "../plex/client.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+
+export interface IndexedItem {
+  rating_key: string;
+  section_id: string;
+  guid: string;
+  title: string;
+}
+
+const PAGE = 200;
+const basenameOf = (path: string) => (path.split(/[\\/]/).at(-1) ?? path).normalize("NFC");
+
+export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionItems">) {
+  const { db } = store;
+  const upsertItem = db.query(`
+    INSERT INTO plex_items (rating_key, section_id, guid, title, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (rating_key) DO UPDATE SET section_id = excluded.section_id, guid = excluded.guid,
+      title = excluded.title, updated_at = excluded.updated_at`);
+  const dropFiles = db.query("DELETE FROM plex_files WHERE rating_key = ?");
+  const addFile = db.query("INSERT OR IGNORE INTO plex_files (path, basename, rating_key) VALUES (?, ?, ?)");
+  const put = db.transaction((sectionId: string, items: PlexItem[]) => {
+    for (const item of items) {
+      upsertItem.run(item.ratingKey, sectionId, item.guid, item.title, item.updatedAt);
+      dropFiles.run(item.ratingKey);
+      for (const file of item.files) addFile.run(file.normalize("NFC"), basenameOf(file), item.ratingKey);
+    }
+  });
+  const byGuid = db.query<IndexedItem, [string]>("SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid = ?");
+  const byPath = db.query<IndexedItem, [string]>(`
+    SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.path = ?`);
+  const byBasename = db.query<IndexedItem, [string]>(`
+    SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.basename = ?`);
+
+  /** Pages through one section; `since` (epoch s) fetches only items updated after it. */
+  async function loadSection(sectionId: string, since?: number): Promise<number> {
+    let count = 0;
+    for (let start = 0; ; start += PAGE) {
+      const { total, items } = await plex.sectionItems(sectionId, start, PAGE, since);
+      put(sectionId, items);
+      count += items.length;
+      if (items.length < PAGE || start + PAGE >= total) break;
+    }
+    return count;
+  }
+
+  return {
+    /** Full build for a section the first time, then deltas. Returns how many items changed. */
+    async refresh(sections: Pick<PlexSection, "key">[]): Promise<number> {
+      let changed = 0;
+      for (const section of sections) {
+        const key = `plexIndexAt:${section.key}`;
+        const since = store.meta.get(key);
+        const startedAt = Math.floor(Date.now() / 1000) - 1;
+        changed += await loadSection(section.key, since ? Number(since) : undefined);
+        store.meta.set(key, String(startedAt));
+      }
+      return changed;
+    },
+    /** Forgets an item Plex no longer has. */
+    forget: db.transaction((ratingKey: string) => {
+      dropFiles.run(ratingKey);
+      db.query("DELETE FROM plex_items WHERE rating_key = ?").run(ratingKey);
+    }),
+    setGuid: (ratingKey: string, guid: string) => db.query("UPDATE plex_items SET guid = ? WHERE rating_key = ?").run(guid, ratingKey),
+    /** The Plex item showing a scene, by the lookup order above. */
+    find(guid: string, stashPaths: string[], mapper: PathMapper): IndexedItem | undefined {
+      const own = byGuid.get(guid);
+      if (own) return own;
+      for (const path of stashPaths) {
+        const plexPath = mapper.toPlex(path)?.path;
+        const hit = plexPath ? byPath.get(plexPath) : undefined;
+        if (hit) return hit;
+      }
+      for (const path of stashPaths) {
+        const hits = byBasename.all(basenameOf(path));
+        if (hits.length === 1) return hits[0];
+      }
+      return undefined;
+    },
+    size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,
+  };
+}
+export type PlexIndex = ReturnType<typeof createPlexIndex>;

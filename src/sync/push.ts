@@ -1,0 +1,156 @@
+/**
+ * One push: make Plex show the current state of one Stash scene. Fetches the scene fresh,
+ * finds its Plex item, then either asks PMS to re-pull from us (refresh strategy, binding
+ * the item to our GUID first when needed) or writes the fields directly (edit strategy).
+ * Returns an outcome the worker turns into done / retry / dead letter; never throws.
+ */
+import type { Config, EditField } from "../config/schema.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient, PlexSection } from "../plex/client.ts";
+import { PlexError } from "../plex/client.ts";
+import type { StashClient } from "../stash/client.ts";
+import { isStashError } from "../stash/errors.ts";
+import type { Store } from "../store/db.ts";
+import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import type { PlexIndex } from "./plex-index.ts";
+import { currentValues, planEdits } from "./edit-fields.ts";
+
+export type Outcome =
+  | { ok: true; ratingKey: string | null; stashUpdatedAt: string | null; note: string }
+  | { ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean };
+
+export interface SyncSection extends PlexSection {
+  strategy: "refresh" | "edit";
+}
+
+export interface PushDeps {
+  config: Config;
+  store: Store;
+  stash: Pick<StashClient, "sceneById" | "image">;
+  plex: PlexClient;
+  index: PlexIndex;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+  sections: () => Promise<SyncSection[]>;
+}
+
+/** Resolves configured sections (or every movie section) and their strategies. */
+export function resolveSections(all: PlexSection[], config: Config): SyncSection[] {
+  const wanted = config.plex.sections.length
+    ? config.plex.sections
+    : all.filter((s) => s.type === "movie").map((s) => ({ id: s.key, strategy: "auto" as const }));
+  return wanted.flatMap((w) => {
+    const section = all.find((s) => s.key === w.id);
+    if (!section) return [];
+    const strategy = w.strategy === "auto" ? (section.agent === config.provider.identifier ? "refresh" : "edit") : w.strategy;
+    return [{ ...section, strategy }];
+  });
+}
+
+const INDEX_REFRESH_MIN_MS = 5000;
+
+export function createPusher(deps: PushDeps) {
+  const { plex, index, store } = deps;
+  let lastIndexRefresh = 0;
+  const lastWritten = store.db.query<{ field: string; value: string }, [string]>("SELECT field, value FROM edit_state WHERE rating_key = ?");
+  const remember = store.db.query(
+    "INSERT INTO edit_state (rating_key, field, value) VALUES (?, ?, ?) ON CONFLICT (rating_key, field) DO UPDATE SET value = excluded.value");
+
+  async function refreshIndex(sections: SyncSection[], force = false) {
+    if (!force && Date.now() - lastIndexRefresh < INDEX_REFRESH_MIN_MS) return;
+    lastIndexRefresh = Date.now();
+    await index.refresh(sections);
+  }
+
+  async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: ReturnType<typeof sceneToMetadata>) {
+    const fields = deps.config.plex.editFields as EditField[];
+    const previous = Object.fromEntries(lastWritten.all(ratingKey).map((r) => [r.field, r.value]));
+    let current: ReturnType<typeof currentValues> | undefined;
+    if (deps.config.plex.keepUserEdits && Object.keys(previous).length) {
+      const body = await plex.itemRaw(ratingKey);
+      current = body ? currentValues(body) : undefined;
+    }
+    const plan = planEdits(meta, fields, current, previous);
+    await plex.edit(section.key, ratingKey, plan.query);
+    store.db.transaction(() => {
+      for (const [field, value] of Object.entries(plan.written)) remember.run(ratingKey, field, value!);
+    })();
+    for (const [field, element] of [["poster", "posters"], ["background", "arts"]] as const) {
+      if (!fields.includes(field) || !meta.thumb) continue;
+      const image = await deps.stash.image(`/scene/${sceneId}/screenshot`);
+      if (!image.ok) {
+        await image.body?.cancel();
+        continue;
+      }
+      await plex.upload(ratingKey, element, new Uint8Array(await image.arrayBuffer()), image.headers.get("content-type") ?? "image/jpeg");
+    }
+    return plan.keptUserEdits.length ? `kept user edits: ${plan.keptUserEdits.join(", ")}` : "fields written";
+  }
+
+  return async function push(sceneId: string): Promise<Outcome> {
+    let ratingKey: string | undefined;
+    try {
+      const scene = await deps.stash.sceneById(sceneId);
+      if (!scene) return { ok: true, ratingKey: null, stashUpdatedAt: null, note: "scene no longer in Stash" };
+      const sections = await deps.sections();
+      const guid = sceneGuid(deps.ctx.identifier, scene.id);
+      const paths = scene.files.map((f) => f.path);
+      let item = index.find(guid, paths, deps.mapper);
+      if (!item) {
+        await refreshIndex(sections);
+        item = index.find(guid, paths, deps.mapper);
+      }
+      if (!item) {
+        const note = await askForScan(sections, paths);
+        return { ok: false, kind: "transient", error: `not in Plex yet${note}`, plexFailed: false };
+      }
+      ratingKey = item.rating_key;
+      const section = sections.find((s) => s.key === item!.section_id);
+      if (!section) return { ok: false, kind: "permanent", error: `Plex item ${item.rating_key} is in section ${item.section_id}, which is not synced`, plexFailed: false };
+      const meta = sceneToMetadata(scene, deps.ctx);
+      let note: string;
+      if (section.strategy === "refresh") {
+        if (item.guid !== guid) {
+          await plex.match(item.rating_key, guid, meta.title);
+          index.setGuid(item.rating_key, guid);
+        }
+        await plex.refresh(item.rating_key);
+        note = "refreshed";
+      } else {
+        note = await edit(section, item.rating_key, scene.id, meta);
+      }
+      return { ok: true, ratingKey: item.rating_key, stashUpdatedAt: scene.updated_at, note };
+    } catch (err) {
+      if (err instanceof PlexError && err.status === 404 && ratingKey) index.forget(ratingKey);
+      return classify(err);
+    }
+  };
+
+  async function askForScan(sections: SyncSection[], stashPaths: string[]): Promise<string> {
+    if (!deps.config.plex.scanMissing) return "";
+    for (const path of stashPaths) {
+      const plexPath = deps.mapper.toPlex(path)?.path;
+      if (!plexPath) continue;
+      const section = sections.find((s) => s.locations.some((l) => plexPath.startsWith(l)));
+      if (!section) continue;
+      const folder = plexPath.replace(/[\\/][^\\/]*$/, "");
+      await plex.scanPath(section.key, folder);
+      return `; asked Plex to scan ${folder}`;
+    }
+    return "; no synced Plex section holds its folder (check the path rules)";
+  }
+
+  function classify(err: unknown): Outcome {
+    if (err instanceof PlexError) {
+      if (err.status === 404) {
+        return { ok: false, kind: "permanent", error: `${err.message}: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };
+      }
+      // A rejected token affects every job: wait behind the breaker rather than bury them all.
+      const down = err.kind === "transient" || err.status === 401 || err.status === 403;
+      return { ok: false, kind: down ? "transient" : "permanent", error: err.message, plexFailed: down };
+    }
+    if (isStashError(err)) return { ok: false, kind: err.kind === "query" ? "permanent" : "transient", error: err.message, plexFailed: false };
+    return { ok: false, kind: "transient", error: (err as Error).message ?? String(err), plexFailed: false };
+  }
+}
+export type Pusher = ReturnType<typeof createPusher>;

@@ -1,0 +1,136 @@
+/**
+ * Drains the queue: claims due jobs, pushes them at a bounded rate while the breaker allows,
+ * and turns each outcome into done, a retry with backoff, or a dead letter. The cron calls
+ * `sweep()`; the webhook calls `kick()` so a change goes out at once instead of at the next
+ * sweep. Only one drain runs at a time.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { PlexClient } from "../plex/client.ts";
+import { backoffMs } from "./backoff.ts";
+import type { Breaker } from "./breaker.ts";
+import type { Job, Queue } from "./queue.ts";
+import type { Outcome } from "./push.ts";
+
+export interface WorkerDeps {
+  config: Config;
+  queue: Queue;
+  breaker: Breaker;
+  plex: Pick<PlexClient, "identity">;
+  push: (sceneId: string) => Promise<Outcome>;
+  log: Logger;
+  now?: () => number;
+}
+
+const BATCH = 16;
+const CONCURRENCY = 4;
+
+export function createWorker(deps: WorkerDeps) {
+  const { queue, breaker, log, config } = deps;
+  const now = deps.now ?? Date.now;
+  let draining: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let delivered = 0;
+  // Pacing: pushes start at most drainPerSecond a second, so a backlog never floods Plex.
+  const gapMs = 1000 / config.sync.drainPerSecond;
+  let nextSlot = 0;
+  const slot = async () => {
+    const t = now();
+    const wait = Math.max(0, nextSlot - t);
+    nextSlot = Math.max(t, nextSlot) + gapMs;
+    if (wait > 0) await Bun.sleep(wait);
+  };
+
+  function settle(job: Job, outcome: Outcome) {
+    if (outcome.ok) {
+      queue.complete(job, outcome.ratingKey, outcome.stashUpdatedAt);
+      breaker.succeeded();
+      delivered++;
+      log.debug("pushed", { scene: job.scene_id, plexItem: outcome.ratingKey, note: outcome.note });
+      return;
+    }
+    if (outcome.plexFailed) breaker.failed(outcome.error, queue.pending());
+    const ageMs = now() - job.first_queued_at;
+    const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
+    if (outcome.kind === "permanent" || tooOld) {
+      const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
+      if (queue.bury(job, why)) log.warn("push failed for good; kept as a dead letter", { scene: job.scene_id, error: why });
+      return;
+    }
+    const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
+    queue.retry(job, outcome.error, now() + delay);
+    log.debug("push will be retried", { scene: job.scene_id, inMs: delay, error: outcome.error });
+  }
+
+  async function probe(): Promise<boolean> {
+    if (!breaker.probeDue()) return false;
+    try {
+      await deps.plex.identity();
+      breaker.probed(true, queue.pending());
+      queue.wakeAll();
+      log.info("Plex answers again; draining the backlog", { waiting: queue.pending() });
+      return true;
+    } catch (err) {
+      breaker.probed(false, queue.pending(), (err as Error).message);
+      return false;
+    }
+  }
+
+  async function drain() {
+    while (!stopped) {
+      if (breaker.state === "open" && !(await probe())) return;
+      // Half-open: one trial push decides whether the breaker closes.
+      const jobs = queue.claim(breaker.state === "half-open" ? 1 : BATCH);
+      if (jobs.length === 0) return;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, async () => {
+          while (next < jobs.length) {
+            const job = jobs[next++]!;
+            if (stopped || !breaker.allows()) {
+              queue.retry(job, "waiting for Plex", now());
+              continue;
+            }
+            await slot();
+            settle(job, await deps.push(job.scene_id));
+          }
+        }),
+      );
+    }
+  }
+
+  const run = (): Promise<void> => {
+    if (draining) {
+      again = true;
+      return draining;
+    }
+    draining = drain()
+      .catch((err: Error) => log.error("queue drain failed", { error: err.message }))
+      .finally(() => {
+        draining = undefined;
+        if (again && !stopped) {
+          again = false;
+          void run();
+        }
+      });
+    return draining;
+  };
+
+  return {
+    sweep: run,
+    kick: () => void run(),
+    get delivered() {
+      return delivered;
+    },
+    get busy() {
+      return draining !== undefined;
+    },
+    /** Stops taking jobs and waits (bounded by the caller) for the pushes under way. */
+    async stop() {
+      stopped = true;
+      await draining;
+    },
+  };
+}
+export type Worker = ReturnType<typeof createWorker>;

@@ -1,0 +1,203 @@
+/**
+ * A Plex Media Server simulator: library sections with items (`Media[].Part[].file`), the
+ * push-side endpoints our client calls, X-Plex-Token auth, and real downtime (the port
+ * refuses connections while stopped). Refresh and match re-pull from the metadata provider
+ * exactly as PMS does, so an item's fields change only through the real service. Every
+ * request is logged so tests can count Plex calls per item and check them against the
+ * official API description.
+ */
+import { parsedTitle, relativeFilename, scanFiles } from "./scan.ts";
+
+export interface SimSection { key: string; title: string; type: "movie"; agent: string; locations: string[] }
+export interface SimItem {
+  ratingKey: string;
+  sectionId: string;
+  guid: string;
+  title: string;
+  fields: Record<string, any>;
+  files: string[];
+  updatedAt: number;
+  uploads: { posters: number; arts: number };
+  locked: Set<string>;
+}
+
+export interface PmsCall { method: string; path: string; ratingKey?: string; at: number }
+
+export class PmsSim {
+  sections: SimSection[] = [];
+  items = new Map<string, SimItem>();
+  /** Files on "disk" per section that a scan would find. */
+  disk = new Map<string, string[]>();
+  calls: PmsCall[] = [];
+  token = "plex-sim-token";
+  providerUrl = "";
+  private server?: ReturnType<typeof Bun.serve>;
+  private port = 0;
+  private nextKey = 1;
+  private pulls = new Set<Promise<void>>();
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  start(): this {
+    this.server = Bun.serve({ port: this.port, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
+    this.port = this.server.port!;
+    return this;
+  }
+
+  async stop() {
+    await this.server?.stop(true);
+    this.server = undefined;
+  }
+
+  get running() {
+    return this.server !== undefined;
+  }
+
+  addSection(section: SimSection, files: string[]) {
+    this.sections.push(section);
+    this.disk.set(section.key, files);
+  }
+
+  /** Waits until every refresh/match pull PMS started has finished. */
+  async idle() {
+    while (this.pulls.size) await Promise.all([...this.pulls]);
+  }
+
+  /** A library scan: new files are matched through the provider, as PMS does. */
+  async scan(sectionId: string, options: { concurrency?: number; onlyUnder?: string } = {}) {
+    const section = this.sections.find((s) => s.key === sectionId)!;
+    const known = new Set([...this.items.values()].flatMap((i) => i.files));
+    const files = (this.disk.get(sectionId) ?? [])
+      .filter((f) => !known.has(f) && (!options.onlyUnder || f.startsWith(options.onlyUnder)))
+      .map((path) => ({ path, root: section.locations.find((l) => path.startsWith(l))! }));
+    const report = files.length && section.agent.startsWith("tv.plex.agents.custom.")
+      ? await scanFiles(this.providerUrl, files, { concurrency: options.concurrency ?? 8 })
+      : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
+    for (const r of report.results) {
+      const key = String(this.nextKey++);
+      const meta = "metadata" in r ? r.metadata : undefined;
+      this.items.set(key, {
+        ratingKey: key, sectionId, guid: meta?.guid ?? `local://${key}`, title: meta?.title ?? parsedTitle(r.file.path).title,
+        fields: meta ? { ...meta } : {}, files: [r.file.path], updatedAt: Math.floor(Date.now() / 1000),
+        uploads: { posters: 0, arts: 0 }, locked: new Set(),
+      });
+    }
+    return report;
+  }
+
+  callsFor(ratingKey: string) {
+    return this.calls.filter((c) => c.ratingKey === ratingKey);
+  }
+
+  itemByFile(path: string) {
+    return [...this.items.values()].find((i) => i.files.includes(path));
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];
+    this.calls.push({ method: req.method, path, ratingKey: rk ?? url.searchParams.get("id") ?? undefined, at: Date.now() });
+    if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
+      return new Response("Unauthorized", { status: 401 });
+    }
+    const q = url.searchParams;
+    let m: RegExpExecArray | null;
+    if (req.method === "GET" && path === "/identity") {
+      return Response.json({ MediaContainer: { size: 0, machineIdentifier: "sim-pms", version: "1.43.0.sim" } });
+    }
+    if (req.method === "GET" && path === "/library/sections/all") {
+      return Response.json({ MediaContainer: { size: this.sections.length, Directory: this.sections.map((s) => ({
+        key: s.key, title: s.title, type: s.type, agent: s.agent, Location: s.locations.map((p, i) => ({ id: i, path: p })),
+      })) } });
+    }
+    if ((m = /^\/library\/sections\/(\d+)\/all$/.exec(path))) {
+      const sectionId = m[1]!;
+      if (req.method === "GET") {
+        const since = Number(q.get("updatedAt>") ?? 0);
+        const all = [...this.items.values()].filter((i) => i.sectionId === sectionId && i.updatedAt > since);
+        const start = Number(q.get("X-Plex-Container-Start") ?? 0);
+        const size = Number(q.get("X-Plex-Container-Size") ?? 50);
+        const page = all.slice(start, start + size);
+        return Response.json({ MediaContainer: { offset: start, size: page.length, totalSize: all.length, Metadata: page.map((i) => this.present(i)) } });
+      }
+      if (req.method === "PUT") {
+        const item = this.items.get(q.get("id") ?? "");
+        if (!item || item.sectionId !== sectionId) return new Response("Not Found", { status: 404 });
+        this.applyEdits(item, q);
+        return new Response(null, { status: 200 });
+      }
+    }
+    if ((m = /^\/library\/sections\/(\d+)\/refresh$/.exec(path)) && req.method === "POST") {
+      this.track(this.scan(m[1]!, { onlyUnder: q.get("path") ?? undefined }).then(() => {}));
+      return new Response(null, { status: 200 });
+    }
+    if ((m = /^\/library\/metadata\/(\d+)(?:\/(refresh|match|posters|arts))?$/.exec(path))) {
+      const item = this.items.get(m[1]!);
+      if (!item) return new Response("Not Found", { status: 404 });
+      const action = m[2];
+      if (!action && req.method === "GET") return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });
+      if (action === "refresh" && req.method === "PUT") {
+        this.track(this.pull(item));
+        return new Response(null, { status: 200 });
+      }
+      if (action === "match" && req.method === "PUT") {
+        item.guid = q.get("guid") ?? item.guid;
+        this.track(this.pull(item));
+        return new Response(null, { status: 200 });
+      }
+      if ((action === "posters" || action === "arts") && req.method === "POST") {
+        const bytes = new Uint8Array(await req.arrayBuffer());
+        if (bytes.length === 0) return new Response("Bad Request", { status: 400 });
+        item.uploads[action]++;
+        return new Response(null, { status: 200 });
+      }
+    }
+    return new Response("Not Found", { status: 404 });
+  }
+
+  private track(p: Promise<void>) {
+    const tracked = p.catch(() => {}).finally(() => this.pulls.delete(tracked));
+    this.pulls.add(tracked);
+  }
+
+  /** PMS re-pulls the item's metadata from the provider its GUID names. */
+  private async pull(item: SimItem) {
+    const id = /^tv\.plex\.agents\.custom\.[A-Za-z0-9.]+:\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid)?.[1];
+    if (!id || !this.providerUrl) return;
+    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`);
+    if (res.status !== 200) return; // PMS keeps what it has
+    const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
+    if (!meta) return;
+    item.fields = { ...meta };
+    item.title = meta.title;
+    item.updatedAt = Math.floor(Date.now() / 1000);
+  }
+
+  private applyEdits(item: SimItem, q: URLSearchParams) {
+    const lists: Record<string, string[]> = {};
+    for (const [key, value] of q) {
+      let m: RegExpExecArray | null;
+      if ((m = /^(\w+)\.value$/.exec(key))) {
+        item.fields[m[1]!] = value;
+        if (m[1] === "title") item.title = value;
+      } else if ((m = /^(\w+)\.locked$/.exec(key)) && value === "1") item.locked.add(m[1]!);
+      else if ((m = /^(genre|actor|collection)\[(\d+)\]\.tag\.tag$/.exec(key))) (lists[m[1]!] ??= [])[Number(m[2])] = value;
+    }
+    const field = { genre: "Genre", actor: "Role", collection: "Collection" } as const;
+    for (const [name, tags] of Object.entries(lists)) item.fields[field[name as keyof typeof field]] = tags.map((tag) => ({ tag }));
+    item.updatedAt = Math.floor(Date.now() / 1000);
+  }
+
+  private present(i: SimItem) {
+    return {
+      ...i.fields, ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
+      updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId),
+      Media: [{ id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) }],
+    };
+  }
+}
+
+export { relativeFilename };
