@@ -1,0 +1,70 @@
+/** Shared set-up for end-to-end tests: simulators, a real service on a free port, a temp data folder. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { StashSim } from "./sim/stash/server.ts";
+import { PmsSim } from "./sim/plex/server.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { createApp, type App } from "../src/app.ts";
+import { silentLogger } from "../src/log.ts";
+import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
+import type { SeedOptions } from "./sim/stash/library.ts";
+
+export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
+export const WEBHOOK_TOKEN = "test-webhook-token-123";
+
+export const tempDir = (prefix = "s2p-test-") => mkdtempSync(join(tmpdir(), prefix));
+
+export interface World {
+  stash: StashSim;
+  pms: PmsSim;
+  app: App;
+  files: string[];
+  close(): Promise<void>;
+}
+
+export function testEnv(stash: StashSim, pms: PmsSim | undefined, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    STASH_URL: stash.url,
+    STASH_TIMEOUT_MS: "2000",
+    DATA_DIR: tempDir(),
+    PATHS_RULES: JSON.stringify(DEMO_RULES),
+    SYNC_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+    SYNC_POLL_SECONDS: "0",
+    ...(pms ? { PLEX_URL: pms.url, PLEX_TOKEN: pms.token } : {}),
+    ...extra,
+  };
+}
+
+/** Stash and PMS simulators plus the real service, wired like the demo. */
+export async function startWorld(options: { seed?: Partial<SeedOptions>; env?: Record<string, string>; push?: boolean } = {}): Promise<World> {
+  const stash = new StashSim({ scenes: 200, seed: 3, ...options.seed }).start();
+  const pms = new PmsSim().start();
+  const files = plexFilesFor(stash);
+  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+  const config = loadConfig(testEnv(stash, options.push === false ? undefined : pms, options.env), undefined);
+  const app = createApp(config, { log: silentLogger });
+  await app.start(0, "127.0.0.1");
+  pms.providerUrl = app.url!;
+  await app.stashIndex.refresh();
+  return {
+    stash, pms, app, files,
+    async close() {
+      await app.stop();
+      await pms.stop();
+      await stash.stop();
+    },
+  };
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await condition()) return true;
+    await Bun.sleep(stepMs);
+  }
+  return condition();
+}
+
+export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });

@@ -1,0 +1,136 @@
+import { describe, expect, test } from "bun:test";
+import { openStore } from "../../src/store/db.ts";
+import { createQueue } from "../../src/sync/queue.ts";
+import { createBreaker } from "../../src/sync/breaker.ts";
+import { backoffMs } from "../../src/sync/backoff.ts";
+import { tempDir } from "../helpers.ts";
+
+const clock = (start = 1_000_000) => {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+};
+
+describe("durable queue (real SQLite on disk)", () => {
+  test("one pending job per scene; a newer change coalesces and keeps its history", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    expect(q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook")).toBe(2);
+    c.advance(10);
+    q.enqueue([{ sceneId: "1" }], "poll");
+    expect(q.pending()).toBe(2);
+    expect(q.job("1")).toMatchObject({ version: 2, reason: "poll" });
+    expect(q.history("1").map((h) => h.event)).toEqual(["queued", "coalesced"]);
+  });
+
+  test("survives reopening the database; running jobs are pending again after a crash", () => {
+    const dir = tempDir();
+    const store = openStore(dir);
+    const q = createQueue(store);
+    q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook");
+    expect(q.claim(10).map((j) => j.scene_id).sort()).toEqual(["1", "2"]);
+    store.close(); // the process dies with both jobs running
+    const q2 = createQueue(openStore(dir));
+    expect(q2.claim(10)).toEqual([]);
+    expect(q2.recover()).toBe(2);
+    expect(q2.claim(10)).toHaveLength(2);
+  });
+
+  test("a change arriving while a job runs is pushed again, not lost", () => {
+    const q = createQueue(openStore(tempDir()));
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    const [job] = q.claim(1);
+    q.enqueue([{ sceneId: "1" }], "webhook"); // edited again during the push
+    q.complete(job!, "100", null);
+    expect(q.job("1")).toMatchObject({ state: "pending", version: 2 });
+    const [again] = q.claim(1);
+    q.complete(again!, "100", null);
+    expect(q.pending()).toBe(0);
+    expect(q.deliveredCount()).toBe(1);
+  });
+
+  test("retries wait until due; dead letters keep the reason and can be requeued", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1" }], "poll");
+    const [job] = q.claim(1);
+    q.retry(job!, "Plex down", c.now() + 5000);
+    expect(q.claim(1)).toEqual([]);
+    c.advance(5000);
+    const [second] = q.claim(1);
+    expect(second!.attempts).toBe(2);
+    expect(q.bury(second!, "Plex item 9 is gone")).toBe(true);
+    expect(q.deadLetters()).toEqual([expect.objectContaining({ scene_id: "1", last_error: "Plex item 9 is gone", attempts: 2 })]);
+    expect(q.requeueDead()).toBe(1);
+    expect(q.deadLetters()).toEqual([]);
+    expect(q.pending()).toBe(1);
+  });
+
+  test("a poll seeing an already delivered Stash version queues nothing", () => {
+    const c = clock(Date.parse("2025-01-01T00:00:10Z"));
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
+    const [job] = q.claim(1);
+    q.complete(job!, "7", "2025-01-01T00:00:05Z");
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll")).toBe(0);
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:06Z" }], "poll")).toBe(1);
+  });
+
+  test("an equal second-precision stamp delivered within that second is pushed again", () => {
+    const c = clock(Date.parse("2025-01-01T00:00:05.500Z"));
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
+    q.complete(q.claim(1)[0]!, "7", "2025-01-01T00:00:05Z");
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll")).toBe(1);
+  });
+});
+
+describe("circuit breaker", () => {
+  test("opens after repeated failures, probes, half-opens, closes, and records the outage", () => {
+    const c = clock();
+    const store = openStore(tempDir());
+    const b = createBreaker(store, { threshold: 3, probeBaseMs: 1000, probeCapMs: 8000, now: c.now });
+    b.failed("x", 5);
+    b.failed("x", 5);
+    expect(b.state).toBe("closed");
+    b.failed("connect refused", 7);
+    expect(b.state).toBe("open");
+    expect(b.allows()).toBe(false);
+    expect(b.probeDue()).toBe(false);
+    c.advance(1000);
+    expect(b.probeDue()).toBe(true);
+    b.probed(false, 9, "still down");
+    expect(b.probeDue()).toBe(false);
+    c.advance(10_000);
+    b.probed(true, 9);
+    expect(b.state).toBe("half-open");
+    expect(b.allows()).toBe(true);
+    c.advance(500);
+    b.succeeded();
+    expect(b.state).toBe("closed");
+    const [outage] = b.outages();
+    expect(outage).toMatchObject({ jobs_waiting: 9, last_error: "still down" });
+    expect(outage!.ended_at! - outage!.started_at).toBe(11_500);
+  });
+
+  test("a failed trial while half-open opens it again; state survives a restart", () => {
+    const dir = tempDir();
+    const b = createBreaker(openStore(dir), { threshold: 1, probeBaseMs: 10, probeCapMs: 10 });
+    b.failed("down", 1);
+    b.probed(true, 1);
+    b.failed("down again", 1);
+    expect(b.state).toBe("open");
+    const reopened = createBreaker(openStore(dir), { threshold: 1, probeBaseMs: 10, probeCapMs: 10 });
+    expect(reopened.state).toBe("open");
+    expect(reopened.outages()).toHaveLength(1);
+  });
+});
+
+describe("backoff", () => {
+  test("full jitter between 0 and min(cap, base·2^(n-1))", () => {
+    expect(backoffMs(1, 5000, 900_000, () => 1)).toBe(5000);
+    expect(backoffMs(4, 5000, 900_000, () => 1)).toBe(40_000);
+    expect(backoffMs(30, 5000, 900_000, () => 1)).toBe(900_000);
+    expect(backoffMs(3, 5000, 900_000, () => 0)).toBe(0);
+    expect(backoffMs(3, 5000, 900_000, () => 0.5)).toBe(10_000);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, test } from "bun:test";
+import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchText } from "../../src/provider/score.ts";
+
+describe("match scoring", () => {
+  test("dates in the usual scene-name forms", () => {
+    expect(findDate("Vixen.24.01.15.Alice.Title.XXX.1080p.mp4")).toBe("2024-01-15");
+    expect(findDate("2023-12-31 Title.mp4")).toBe("2023-12-31");
+    expect(findDate("Title 2023.02.30.mp4")).toBeUndefined();
+    expect(findDate("Title 1080p.mp4")).toBeUndefined();
+  });
+
+  test("clues drop noise words, numbers and the extension", () => {
+    const c = cluesFrom({ filename: "Adult/Vixenia/Vixenia.24.01.15.Golden.Hour.XXX.1080p.mp4" });
+    expect(c.date).toBe("2024-01-15");
+    expect(c.words).toEqual(["vixenia", "golden", "hour"]); // the folder just above the file counts, the library root does not
+    expect(searchText(c)).toBe("vixenia golden hour");
+  });
+
+  test("title, date and studio add up; a perfect fit scores 100", () => {
+    const c = cluesFrom({ filename: "Adult/Vixenia/Vixenia.24.01.15.Golden.Hour.mp4" });
+    expect(scoreCandidate(c, { title: "Golden Hour", date: "2024-01-15", studio: "Vixenia" })).toBe(100);
+    expect(scoreCandidate(c, { title: "Golden Hour", date: "2024-01-16", studio: "Vixenia" })).toBe(85);
+    expect(scoreCandidate(c, { title: "Golden Hour" })).toBe(60);
+    expect(scoreCandidate(c, { title: "Silver Night", date: "2020-01-01" })).toBe(0);
+  });
+
+  test("accents and case do not matter; studio names with spaces are found compacted", () => {
+    const c = cluesFrom({ filename: "Lib/StudioEtoile.Cafe.Noir.mp4" });
+    expect(scoreCandidate(c, { title: "Café Noir", studio: "Studio Étoile" })).toBe(75);
+  });
+
+  test("automatic search matches need a high score and a clear lead", () => {
+    expect(isConfidentSearchMatch(90, undefined)).toBe(true);
+    expect(isConfidentSearchMatch(90, 85)).toBe(false);
+    expect(isConfidentSearchMatch(84, undefined)).toBe(false);
+  });
+});
