@@ -57,7 +57,12 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const pushOn = Boolean(config.plex.url);
   const plex = createPlexClient(config.plex);
   const queue = createQueue(store);
-  const breaker = createBreaker(store, { threshold: 3, probeBaseMs: 2000, probeCapMs: 60_000 });
+  // Probing a down Plex follows the retry timings, but never waits more than a minute.
+  const breaker = createBreaker(store, {
+    threshold: 3,
+    probeBaseMs: config.sync.retryBaseSeconds * 1000,
+    probeCapMs: Math.min(60_000, config.sync.retryCapSeconds * 1000),
+  });
   const plexIndex = createPlexIndex(store, plex);
   let sectionsCache: { at: number; sections: SyncSection[] } | undefined;
   const sections = async () => {
@@ -68,7 +73,11 @@ export function createApp(config: Config, options: AppOptions = {}) {
   };
   const push = createPusher({ config, store, stash, plex, index: plexIndex, mapper, ctx, sections });
   const worker = createWorker({ config, queue, breaker, plex, push, log });
-  const poller = createPoller({ store, stash, queue, log, onQueued: () => worker.kick() });
+  const poller = createPoller({
+    store, stash, queue, log, onQueued: () => worker.kick(),
+    backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
+    backoffCapMs: 300_000,
+  });
 
   const refreshStashIndex = () =>
     stashIndex.refresh().then(

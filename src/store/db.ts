@@ -20,6 +20,7 @@ const MIGRATIONS: string[] = [
     first_queued_at INTEGER NOT NULL,
     queued_at INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
+    claimed_at INTEGER,
     last_error TEXT
   );
   CREATE INDEX jobs_due ON jobs (state, next_attempt_at);

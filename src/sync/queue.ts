@@ -47,8 +47,8 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     RETURNING version`);
   const delivered = db.query<{ stash_updated_at: string | null; at: number }, [string]>(
     "SELECT stash_updated_at, at FROM delivered WHERE scene_id = ?");
-  const queued = db.query<{ stash_updated_at: string | null; state: string }, [string]>(
-    "SELECT stash_updated_at, state FROM jobs WHERE scene_id = ?");
+  const queued = db.query<{ stash_updated_at: string | null; state: string; claimed_at: number | null }, [string]>(
+    "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE scene_id = ?");
 
   /**
    * Already delivered, or waiting, at this Stash version: nothing new to push. Stash stamps
@@ -63,7 +63,9 @@ export function createQueue(store: Store, now: () => number = Date.now) {
       if (d.stash_updated_at === c.stashUpdatedAt && d.at > Date.parse(c.stashUpdatedAt) + 2000) return true;
     }
     const q = queued.get(c.sceneId);
-    return q?.state === "pending" && q.stash_updated_at != null && q.stash_updated_at >= c.stashUpdatedAt;
+    if (!q || q.stash_updated_at == null || q.stash_updated_at < c.stashUpdatedAt) return false;
+    // Waiting: the push will fetch the scene fresh. Running: only if it fetched after that second.
+    return q.state === "pending" || (q.claimed_at != null && q.claimed_at > Date.parse(c.stashUpdatedAt) + 2000);
   };
 
   const enqueueAll = db.transaction((changes: Change[], reason: string) => {
@@ -79,7 +81,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
   });
 
   const claimDue = db.query<Job, [number, number]>(`
-    UPDATE jobs SET state = 'running', attempts = attempts + 1
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?1
     WHERE scene_id IN (
       SELECT scene_id FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, scene_id LIMIT ?2
     ) RETURNING *`);

@@ -30,6 +30,8 @@ export class PmsSim {
   disk = new Map<string, string[]>();
   calls: PmsCall[] = [];
   token = "plex-sim-token";
+  /** Added to every answer, to make a backlog take a while to drain. */
+  latencyMs = 0;
   providerUrl = "";
   private server?: ReturnType<typeof Bun.serve>;
   private port = 0;
@@ -91,6 +93,11 @@ export class PmsSim {
     return this.calls.filter((c) => c.ratingKey === ratingKey);
   }
 
+  /** Refresh and match calls (the ones that make PMS re-pull) per item. */
+  pushCallsFor(ratingKey: string) {
+    return this.callsFor(ratingKey).filter((c) => c.method === "PUT").length;
+  }
+
   itemByFile(path: string) {
     return [...this.items.values()].find((i) => i.files.includes(path));
   }
@@ -100,6 +107,7 @@ export class PmsSim {
     const path = url.pathname;
     const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];
     this.calls.push({ method: req.method, path, ratingKey: rk ?? url.searchParams.get("id") ?? undefined, at: Date.now() });
+    if (this.latencyMs) await Bun.sleep(this.latencyMs);
     if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
       return new Response("Unauthorized", { status: 401 });
     }

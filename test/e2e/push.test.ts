@@ -1,0 +1,160 @@
+/**
+ * The push side end to end: Stash simulator → real service (real SQLite) → PMS simulator,
+ * which re-pulls from the real provider, so an item shows a new value only if it truly went
+ * all the way through.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { undocumentedCalls } from "../conformance/shared.ts";
+
+const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
+const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+const itemOfScene = (world: World, sceneId: string) =>
+  [...world.pms.items.values()].find((i) => i.guid.endsWith(`/movie/${sceneId}`))!;
+
+describe("pushing Stash changes to Plex", () => {
+  test("1,000 edits while Plex is down all arrive after it returns, one Plex call per scene", async () => {
+    w = await startWorld({ seed: { scenes: 1000 }, env: { ...FAST, SYNC_POLL_SECONDS: "1" } });
+    await w.pms.scan("1", { concurrency: 16 });
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    const callsBefore = w.pms.calls.length;
+    await w.pms.stop();
+    const ids = [...w.stash.library.scenes.keys()];
+    // Every scene edited; a third of them twice (coalescing), half announced by the webhook, the rest found by polling.
+    ids.forEach((id, i) => w!.stash.library.update(id, { title: `First ${id}` }));
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ids.slice(0, 500) }, auth);
+    await Bun.sleep(1200); // time-compressed outage: several sweeps, polls and breaker probes fail meanwhile
+    ids.filter((_, i) => i % 3 === 0).forEach((id) => w!.stash.library.update(id, { title: `Final ${id}` }));
+    await Bun.sleep(1500);
+    expect(w.app.breaker.state).toBe("open");
+    expect(w.app.queue.pending()).toBe(1000);
+    const outageCalls = w.pms.calls.length;
+    w.pms.start();
+    const want = (id: string, i: number) => (i % 3 === 0 ? `Final ${id}` : `First ${id}`);
+    const done = await waitFor(async () => {
+      await w!.pms.idle();
+      return ids.every((id, i) => itemOfScene(w!, id).title === want(id, i));
+    }, 30_000, 100);
+    expect(done).toBe(true);
+    expect(w.app.queue.pending()).toBe(0);
+    expect(w.app.queue.deadLetters()).toEqual([]);
+    const perScene = ids.map((id) => w!.pms.pushCallsFor(itemOfScene(w!, id).ratingKey));
+    expect(Math.max(...perScene)).toBe(1);
+    expect(outageCalls).toBe(callsBefore); // nothing reached the stopped server
+    const [outage] = w.app.breaker.outages();
+    expect(outage!.ended_at).toBeGreaterThan(outage!.started_at);
+    expect(undocumentedCalls(w.pms.calls)).toEqual([]);
+  }, 60_000);
+
+  test("an item deleted in Plex becomes a dead letter with a readable reason, no retry storm", async () => {
+    w = await startWorld({ env: FAST });
+    await w.pms.scan("1");
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    const item = itemOfScene(w, "12");
+    w.pms.items.delete(item.ratingKey);
+    w.stash.library.update("12", { title: "Gone" });
+    expect((await post(`${w.app.url}/hooks/stash`, { hookContext: { type: "Scene.Update.Post", id: 12 } }, auth)).status).toBe(200);
+    expect(await waitFor(() => w!.app.queue.deadLetters().length === 1)).toBe(true);
+    const [dead] = w.app.queue.deadLetters();
+    expect(dead!.last_error).toContain("the Plex item is gone");
+    await Bun.sleep(1500);
+    expect(w.pms.callsFor(item.ratingKey).length).toBe(1);
+    const status = (await (await fetch(`${w.app.url}/api/status`)).json()) as any;
+    expect(status.deadLetters[0].scene_id).toBe("12");
+    // Requeued after a rescan: it lands.
+    await w.pms.scan("1");
+    const requeue = await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["12"] }, auth);
+    expect(((await requeue.json()) as any).requeued).toBe(1);
+    expect(await waitFor(async () => (await w!.pms.idle(), itemOfScene(w!, "12")?.title === "Gone"))).toBe(true);
+  });
+
+  test("Stash down for a while: the poller backs off, the watermark holds, no change is skipped", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_POLL_SECONDS: "1" } });
+    await w.pms.scan("1");
+    const before = w.app.poller.watermark;
+    for (const id of ["3", "4", "5"]) w.stash.library.update(id, { title: `Changed ${id}` });
+    await w.stash.stop();
+    await Bun.sleep(2500);
+    expect(w.app.poller.failures).toBeGreaterThan(0);
+    expect(w.app.poller.watermark).toBe(before);
+    w.stash.start();
+    const arrived = await waitFor(async () => {
+      await w!.pms.idle();
+      return ["3", "4", "5"].every((id) => itemOfScene(w!, id).title === `Changed ${id}`);
+    }, 20_000, 100);
+    expect(arrived).toBe(true);
+    expect(w.app.poller.watermark! > before!).toBe(true);
+  });
+
+  test("a scene whose file Plex has not scanned yet is retried, and Plex is asked to scan its folder", async () => {
+    w = await startWorld({ env: FAST });
+    await w.pms.scan("1");
+    const scene = w.stash.library.scenes.get("20")!;
+    const item = itemOfScene(w, "20");
+    w.pms.items.delete(item.ratingKey); // as if never scanned
+    w.stash.library.update("20", { title: "Brand new" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["20"] }, auth);
+    const landed = await waitFor(async () => {
+      await w!.pms.idle();
+      return itemOfScene(w!, "20")?.title === "Brand new";
+    }, 15_000, 100);
+    expect(landed).toBe(true);
+    expect(w.pms.calls.some((c) => c.method === "POST" && c.path === "/library/sections/1/refresh")).toBe(true);
+    expect(w.app.queue.history("20").some((h) => h.event === "retry" && h.detail?.includes("not in Plex yet"))).toBe(true);
+    expect(scene.files[0]).toBeDefined();
+  });
+});
+
+describe("the webhook refuses bad input and queues nothing", () => {
+  test("wrong or missing token, malformed bodies, unknown scene ids", async () => {
+    w = await startWorld({ env: FAST });
+    const url = `${w.app.url}/hooks/stash`;
+    expect((await post(url, { sceneIds: [1] })).status).toBe(401);
+    expect((await post(url, { sceneIds: [1] }, { authorization: "Bearer wrong" })).status).toBe(401);
+    expect((await post(url, "{not json", auth)).status).toBe(400);
+    expect((await post(url, { sceneIds: [] }, auth)).status).toBe(400);
+    expect((await post(url, { sceneIds: ["1; drop"] }, auth)).status).toBe(400);
+    expect((await post(url, { hookContext: { type: "Scene.Update.Post" } }, auth)).status).toBe(400);
+    const unknown = await post(url, { sceneIds: [1, 987654] }, auth);
+    expect(unknown.status).toBe(422);
+    expect(((await unknown.json()) as any).error.message).toContain("987654");
+    expect(w.app.queue.pending()).toBe(0);
+    const destroyed = await post(url, { hookContext: { type: "Scene.Destroy.Post", id: 5 } }, auth);
+    expect(destroyed.status).toBe(200);
+    expect(((await destroyed.json()) as any).queued).toBe(0);
+    expect(w.app.queue.pending()).toBe(0);
+    const body = JSON.stringify(await (await fetch(`${w.app.url}/api/status`)).json());
+    expect(body).not.toContain(WEBHOOK_TOKEN);
+    expect(body).not.toContain(w.pms.token);
+  });
+});
+
+describe("edit strategy for sections on other agents", () => {
+  test("writes and locks the fields, uploads artwork, and leaves a field the user changed in Plex alone", async () => {
+    w = await startWorld({ env: { ...FAST, PLEX_SECTIONS: JSON.stringify([{ id: "1", strategy: "edit" }]) } });
+    await w.pms.scan("1");
+    const item = itemOfScene(w, "30");
+    w.stash.library.update("30", { title: "Edited Title", details: "New summary" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["30"] }, auth);
+    const shots = w.stash.library.scenes.get("30")!.hasScreenshot ? 2 : 0;
+    const it = w.pms.items.get(item.ratingKey)!;
+    expect(await waitFor(() => it.fields.summary === "New summary" && it.uploads.posters + it.uploads.arts === shots)).toBe(true);
+    expect(it.title).toBe("Edited Title");
+    expect(it.locked.has("title")).toBe(true);
+    expect(it.locked.has("summary")).toBe(true);
+    // The user retitles the item in Plex; the next Stash change must not undo that.
+    it.title = "My own title";
+    it.fields.title = "My own title";
+    w.stash.library.update("30", { title: "Stash title again", details: "Third summary" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["30"] }, auth);
+    expect(await waitFor(() => w!.pms.items.get(item.ratingKey)!.fields.summary === "Third summary")).toBe(true);
+    expect(w.pms.items.get(item.ratingKey)!.title).toBe("My own title");
+    expect(undocumentedCalls(w.pms.calls)).toEqual([]);
+  });
+});
