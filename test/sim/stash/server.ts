@@ -28,6 +28,8 @@ export class StashSim {
   readonly library: SimLibrary;
   faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null };
   queries = 0;
+  /** Plugin settings as Stash stores them (Settings → Plugins). */
+  pluginSettings: Record<string, Record<string, unknown>> = {};
   /** Every operation name answered, in order (tests read it to see what the client asked). */
   operations: string[] = [];
   private server?: ReturnType<typeof Bun.serve>;
@@ -131,6 +133,10 @@ export class StashSim {
         };
       },
       version: () => ({ version: "v0.28.1-sim" }),
+      configuration: () => ({
+        plugins: ({ include }: Vars) =>
+          Object.fromEntries(Object.entries(this.pluginSettings).filter(([id]) => !include || include.includes(id))),
+      }),
     };
   }
 
