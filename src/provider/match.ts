@@ -70,16 +70,17 @@ async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
   }));
 }
 
-async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
+async function bySearch(req: MatchRequest, deps: MatchDeps, broaden: boolean): Promise<Found[]> {
   const year = req.year === undefined ? undefined : Number(req.year) || undefined;
   const clues = cluesFrom({ filename: req.filename, title: req.title, year });
   const text = searchText(clues);
   if (!text) return [];
   // Stash's search needs every word to match; dirty names often carry words the title lacks,
-  // so a miss is retried with the two longest words alone.
+  // so for Fix Match a miss is retried with the two longest words alone. (An automatic match
+  // from such a loose search would never be confident enough to be taken anyway.)
   let scenes = await deps.stash.searchScenes(text, 25);
   const fallback = [...clues.words].sort((a, b) => b.length - a.length).slice(0, 2).join(" ");
-  if (scenes.length === 0 && fallback && fallback !== text) scenes = await deps.stash.searchScenes(fallback, 25);
+  if (broaden && scenes.length === 0 && fallback && fallback !== text) scenes = await deps.stash.searchScenes(fallback, 25);
   return scenes
     .map((scene) => ({
       id: scene.id,
@@ -136,12 +137,12 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
   const strong = found.find((f) => f.evidence !== "basename" || f.score === EVIDENCE_SCORE.basename);
   if (!manual) {
     if (strong) return [candidate(strong, deps, false)];
-    const results = await bySearch(req, deps);
+    const results = await bySearch(req, deps, false);
     const [best, next] = results;
     return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];
   }
 
-  if (found.length < MAX_MANUAL) add(await bySearch(req, deps));
+  if (found.length < MAX_MANUAL) add(await bySearch(req, deps, true));
   const top = found.sort((a, b) => b.score - a.score).slice(0, MAX_MANUAL);
   // Fix Match shows thumbs and summaries: fetch the scenes we only know from the index, in one batch.
   await Promise.all(top.filter((f) => !f.scene).map(async (f) => (f.scene = await deps.stash.sceneById(f.id))));

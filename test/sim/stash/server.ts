@@ -68,6 +68,7 @@ export class StashSim {
       return new Response("Unauthorized", { status: 401 });
     }
     if (url.pathname === "/graphql" && req.method === "POST") return this.graphql(req);
+    if (url.pathname === "/__sim/stats") return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
     if (image && req.method === "GET") return this.image(image[1]!, image[2]!);
     return new Response("not found", { status: 404 });
@@ -158,9 +159,8 @@ export class StashSim {
     if (find?.q) {
       const words = String(find.q).toLowerCase().split(/\s+/).filter(Boolean);
       // Like Stash, every word of q must appear in the title, details, code or a file path.
-      const hay = (s: SimScene) => `${s.title ?? ""} ${s.details ?? ""} ${s.code ?? ""} ${s.files.map((f) => f.path).join(" ")}`.toLowerCase();
       scenes = scenes.filter((s) => {
-        const text = hay(s);
+        const text = this.searchText(s);
         return words.every((w) => text.includes(w));
       });
     } else if (find?.sort === "updated_at") {
@@ -170,6 +170,16 @@ export class StashSim {
     }
     if (find?.direction === "DESC") scenes.reverse();
     return { count: scenes.length, duration: 0, filesize: 0, scenes: this.page(scenes, find).map((s) => this.present(s)) };
+  }
+
+  /** Lower-cased searchable text, cached per scene version (Stash has a database index for this). */
+  private searchCache = new Map<string, { stamp: string; text: string }>();
+  private searchText(s: SimScene): string {
+    const cached = this.searchCache.get(s.id);
+    if (cached?.stamp === s.updated_at) return cached.text;
+    const text = `${s.title ?? ""} ${s.details ?? ""} ${s.code ?? ""} ${s.files.map((f) => f.path).join(" ")}`.toLowerCase();
+    this.searchCache.set(s.id, { stamp: s.updated_at, text });
+    return text;
   }
 
   private page<T>(items: T[], find?: Vars): T[] {

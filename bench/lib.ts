@@ -1,0 +1,92 @@
+/** Shared benchmark plumbing: child processes, percentiles, peak RSS, and BENCHMARKS.md sections. */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+export const median = (values: number[]) => percentile(values, 50);
+export const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+/** Peak resident set size of a process, in MB (Linux: VmHWM). */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+export function currentRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+/** Starts the Stash simulator in its own process and returns its URL. */
+export async function startStashSim(scenes: number, seed: number) {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "test/sim/stash/main.ts"), String(scenes), String(seed)], { stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the Stash simulator exited");
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const { url } = JSON.parse(text.split("\n")[0]!) as { url: string };
+  return { proc, url, stats: async () => (await (await fetch(`${url}/__sim/stats`)).json()) as { queries: number } };
+}
+
+/** Starts the real service (`bun src/main.ts serve`) and waits until /healthz answers. */
+export async function startService(env: Record<string, string>, port: number) {
+  const started = performance.now();
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ...env, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (performance.now() - started > 20_000) throw new Error("the service did not become healthy");
+    await Bun.sleep(5);
+  }
+  return { proc, url };
+}
+
+/** Runs `count` tasks with `concurrency` at once; returns each task's latency in ms. */
+export async function concurrently(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number[]> {
+  const latencies: number[] = new Array(count);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++;
+      const t = performance.now();
+      await task(i);
+      latencies[i] = performance.now() - t;
+    }
+  }));
+  return latencies;
+}
+
+/** Replaces this benchmark's section of BENCHMARKS.md (between its markers). */
+export function writeSection(name: string, markdown: string) {
+  const file = join(ROOT, "BENCHMARKS.md");
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  let text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+  text = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, text);
+}
+
+export const machine = () => `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
