@@ -70,20 +70,24 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
       db.query("DELETE FROM plex_items WHERE rating_key = ?").run(ratingKey);
     }),
     setGuid: (ratingKey: string, guid: string) => db.query("UPDATE plex_items SET guid = ? WHERE rating_key = ?").run(guid, ratingKey),
-    /** The Plex item showing a scene, by the lookup order above. */
-    find(guid: string, stashPaths: string[], mapper: PathMapper): IndexedItem | undefined {
-      const own = byGuid.get(guid);
-      if (own) return own;
+    /**
+     * The Plex items showing a scene, by the lookup order above. A scene with several files
+     * can be several items in Plex; each of them must show the change.
+     */
+    find(guid: string, stashPaths: string[], mapper: PathMapper): IndexedItem[] {
+      const own = byGuid.all(guid);
+      if (own.length) return own;
+      const byFile = new Map<string, IndexedItem>();
       for (const path of stashPaths) {
         const plexPath = mapper.toPlex(path)?.path;
-        const hit = plexPath ? byPath.get(plexPath) : undefined;
-        if (hit) return hit;
+        for (const hit of plexPath ? byPath.all(plexPath) : []) byFile.set(hit.rating_key, hit);
       }
+      if (byFile.size) return [...byFile.values()];
       for (const path of stashPaths) {
         const hits = byBasename.all(basenameOf(path));
-        if (hits.length === 1) return hits[0];
+        if (hits.length === 1) return hits;
       }
-      return undefined;
+      return [];
     },
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,
   };

@@ -12,6 +12,7 @@ import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { Store } from "../store/db.ts";
 import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
 
@@ -62,7 +63,7 @@ export function createPusher(deps: PushDeps) {
     await index.refresh(sections);
   }
 
-  async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: ReturnType<typeof sceneToMetadata>) {
+  async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {
     const fields = deps.config.plex.editFields as EditField[];
     const previous = Object.fromEntries(lastWritten.all(ratingKey).map((r) => [r.field, r.value]));
     let current: ReturnType<typeof currentValues> | undefined;
@@ -87,41 +88,56 @@ export function createPusher(deps: PushDeps) {
     return plan.keptUserEdits.length ? `kept user edits: ${plan.keptUserEdits.join(", ")}` : "fields written";
   }
 
+  async function pushItem(section: SyncSection, item: { rating_key: string; guid: string }, guid: string, sceneId: string, meta: PlexMetadata) {
+    if (section.strategy === "edit") return edit(section, item.rating_key, sceneId, meta);
+    if (item.guid !== guid) {
+      await plex.match(item.rating_key, guid, meta.title);
+      index.setGuid(item.rating_key, guid);
+    }
+    await plex.refresh(item.rating_key);
+    return item.guid === guid ? "refreshed" : "bound to our GUID and refreshed";
+  }
+
   return async function push(sceneId: string): Promise<Outcome> {
-    let ratingKey: string | undefined;
     try {
       const scene = await deps.stash.sceneById(sceneId);
       if (!scene) return { ok: true, ratingKey: null, stashUpdatedAt: null, note: "scene no longer in Stash" };
       const sections = await deps.sections();
       const guid = sceneGuid(deps.ctx.identifier, scene.id);
       const paths = scene.files.map((f) => f.path);
-      let item = index.find(guid, paths, deps.mapper);
-      if (!item) {
+      let items = index.find(guid, paths, deps.mapper);
+      if (items.length === 0) {
         await refreshIndex(sections);
-        item = index.find(guid, paths, deps.mapper);
+        items = index.find(guid, paths, deps.mapper);
       }
-      if (!item) {
+      if (items.length === 0) {
         const note = await askForScan(sections, paths);
         return { ok: false, kind: "transient", error: `not in Plex yet${note}`, plexFailed: false };
       }
-      ratingKey = item.rating_key;
-      const section = sections.find((s) => s.key === item!.section_id);
-      if (!section) return { ok: false, kind: "permanent", error: `Plex item ${item.rating_key} is in section ${item.section_id}, which is not synced`, plexFailed: false };
       const meta = sceneToMetadata(scene, deps.ctx);
-      let note: string;
-      if (section.strategy === "refresh") {
-        if (item.guid !== guid) {
-          await plex.match(item.rating_key, guid, meta.title);
-          index.setGuid(item.rating_key, guid);
+      const notes: string[] = [];
+      const gone: string[] = [];
+      for (const item of items) {
+        const section = sections.find((s) => s.key === item.section_id);
+        if (!section) {
+          notes.push(`item ${item.rating_key} is in section ${item.section_id}, which is not synced`);
+          continue;
         }
-        await plex.refresh(item.rating_key);
-        note = "refreshed";
-      } else {
-        note = await edit(section, item.rating_key, scene.id, meta);
+        try {
+          notes.push(`item ${item.rating_key}: ${await pushItem(section, item, guid, scene.id, meta)}`);
+        } catch (err) {
+          // One item deleted in Plex must not keep the scene's other items from updating.
+          if (!(err instanceof PlexError && err.status === 404)) throw err;
+          index.forget(item.rating_key);
+          gone.push(item.rating_key);
+        }
       }
-      return { ok: true, ratingKey: item.rating_key, stashUpdatedAt: scene.updated_at, note };
+      if (gone.length === items.length) {
+        return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };
+      }
+      const note = notes.join("; ");
+      return { ok: true, ratingKey: items.map((i) => i.rating_key).join(","), stashUpdatedAt: scene.updated_at, note };
     } catch (err) {
-      if (err instanceof PlexError && err.status === 404 && ratingKey) index.forget(ratingKey);
       return classify(err);
     }
   };
