@@ -27,7 +27,7 @@ export const httpBasics = (log: Logger) =>
     .derive({ as: "global" }, () => ({ startedAt: performance.now() }))
     .onAfterResponse({ as: "global" }, ({ request, set, startedAt }) => {
       const path = new URL(request.url).pathname;
-      log.debug("request", {
+      log.info("request", {
         method: request.method,
         path,
         status: set.status ?? 200,

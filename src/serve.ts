@@ -15,6 +15,9 @@ export async function serve(config: Config) {
   await app.start();
   log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
   log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
+  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl)) {
+    log.warn("PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address");
+  }
   log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
   app.stash.version().then(
     (v) => log.info("Stash reachable", { url: config.stash.url, version: v }),

@@ -4,8 +4,8 @@
  * API-key auth). It counts the queries it answers so tests and benchmarks can see cost.
  */
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+// Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
+import SDL from "./schema.graphql" with { type: "text" };
 import { SimLibrary, type SeedOptions, type SimScene } from "./library.ts";
 
 export interface StashFaults {
@@ -18,7 +18,6 @@ export interface StashFaults {
   apiKey: string | null;
 }
 
-const SDL = readFileSync(join(import.meta.dir, "schema.graphql"), "utf8");
 // A 1×1 PNG: enough for PMS (and our proxy) to treat it as an image.
 const PNG = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="), (c) => c.charCodeAt(0));
 
