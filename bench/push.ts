@@ -75,6 +75,13 @@ try {
     if (id) itemsOf.set(id, [...(itemsOf.get(id) ?? []), item.ratingKey]);
   }
   const ids = [...itemsOf.keys()];
+  // A running service has long indexed the Plex library; build that index now, not inside the first sample.
+  await fetch(`${service.url}/api/jobs/plex-index/run`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+  for (;;) {
+    const status = (await (await fetch(`${service.url}/api/status`)).json()) as any;
+    if (status.indexes.plexItems >= pms.items.size) break;
+    await Bun.sleep(100);
+  }
 
   // 1. webhook → Plex call
   console.log("webhook latency …");

@@ -140,7 +140,11 @@ export function createApp(config: Config, options: AppOptions = {}) {
       if (pushOn) poller.initialise();
       server = Bun.serve({ port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
       void refreshStashIndex();
-      if (pushOn) worker.kick();
+      if (pushOn) {
+        // Know the Plex library before the first push needs it; a down Plex just means later.
+        void sections().then((s) => plexIndex.refresh(s)).catch((err: Error) => log.warn("Plex index not built yet", { error: err.message }));
+        worker.kick();
+      }
       return this;
     },
     /** What the start-up banner says about Plex. */

@@ -17,12 +17,16 @@ export interface IndexedScene {
 const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 const PAGE = 1000;
 
-export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">) {
-  const byPath = new Map<string, string>();
-  const byBasename = new Map<string, Set<string>>();
-  const scenes = new Map<string, IndexedScene>();
+/** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
+const FULL_REBUILD_MS = 60 * 60 * 1000;
+
+export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now: () => number = Date.now) {
+  let byPath = new Map<string, string>();
+  let byBasename = new Map<string, Set<string>>();
+  let scenes = new Map<string, IndexedScene>();
   let watermark: string | undefined;
   let ready = false;
+  let builtAt = 0;
   let refreshing: Promise<number> | undefined;
 
   function remove(id: string) {
@@ -49,8 +53,8 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">) {
     if (!watermark || scene.updated_at > watermark) watermark = scene.updated_at;
   }
 
-  /** Pages through all scenes (or those updated since the last run); returns how many changed. */
-  async function load(since: string | undefined): Promise<number> {
+  /** Pages through scenes updated since `since`; returns how many changed. */
+  async function loadDelta(since: string): Promise<number> {
     let changed = 0;
     for (let page = 1; ; page++) {
       const { items } = await stash.sceneFilesPage(page, PAGE, since);
@@ -58,8 +62,24 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">) {
       changed += items.length;
       if (items.length < PAGE) break;
     }
-    ready = true;
     return changed;
+  }
+
+  /** Pages through every scene, then swaps in fresh maps in one synchronous step: lookups never see a half-built index. */
+  async function rebuild(): Promise<number> {
+    const pages: StashSceneFiles[][] = [];
+    for (let page = 1; ; page++) {
+      const { items } = await stash.sceneFilesPage(page, PAGE);
+      pages.push(items);
+      if (items.length < PAGE) break;
+    }
+    byPath = new Map();
+    byBasename = new Map();
+    scenes = new Map();
+    pages.flat().forEach(put);
+    ready = true;
+    builtAt = now();
+    return scenes.size;
   }
 
   return {
@@ -69,9 +89,10 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">) {
     get size() {
       return scenes.size;
     },
-    /** Full build the first time, then only what changed since. Concurrent calls share a run. */
+    /** A full build the first time and every hour, deltas in between. Concurrent calls share a run. */
     refresh(): Promise<number> {
-      refreshing ??= load(ready ? watermark : undefined).finally(() => (refreshing = undefined));
+      const full = !ready || !watermark || now() - builtAt > FULL_REBUILD_MS;
+      refreshing ??= (full ? rebuild() : loadDelta(watermark!)).finally(() => (refreshing = undefined));
       return refreshing;
     },
     sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),

@@ -120,6 +120,10 @@ export function createQueue(store: Store, now: () => number = Date.now) {
       history.run(job.scene_id, now(), "retry", error);
     }),
 
+    /** Claimed but not tried (the breaker opened meanwhile): back to pending, the attempt not counted. */
+    release: (job: Job) =>
+      void db.query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE scene_id = ?").run(now(), job.scene_id),
+
     /** A permanent failure, or one retried too long: a dead letter (unless the scene changed meanwhile). */
     bury: db.transaction((job: Job, error: string) => {
       const t = now();

@@ -89,7 +89,7 @@ export function createWorker(deps: WorkerDeps) {
           while (next < jobs.length) {
             const job = jobs[next++]!;
             if (stopped || !breaker.allows()) {
-              queue.retry(job, "waiting for Plex", now());
+              queue.release(job);
               continue;
             }
             await slot();
