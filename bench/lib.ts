@@ -1,6 +1,7 @@
 /** Shared benchmark plumbing: child processes, percentiles, peak RSS, and BENCHMARKS.md sections. */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { freePort } from "../test/sim/sim-server.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 
@@ -22,11 +23,12 @@ export function currentRssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
+export { freePort };
+
+/** A numeric command-line option: `--name 123`. */
+export function numberArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
 /** Starts the Stash simulator in its own process and returns its URL. */
@@ -76,6 +78,12 @@ export async function concurrently(count: number, concurrency: number, task: (i:
     }
   }));
   return latencies;
+}
+
+/** Prints a benchmark's report and, unless --no-write, puts it in its section of BENCHMARKS.md. */
+export function report(section: string, markdown: string) {
+  console.log(markdown);
+  if (!process.argv.includes("--no-write")) writeSection(section, markdown);
 }
 
 /** Replaces this benchmark's section of BENCHMARKS.md (between its markers). */

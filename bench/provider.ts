@@ -11,18 +11,14 @@ import { SimLibrary } from "../test/sim/stash/library.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { scanFiles, type ScanFile } from "../test/sim/plex/scan.ts";
 import { DEMO_RULES } from "../src/demo.ts";
-import { concurrently, fmt, freePort, machine, median, peakRssMb, percentile, startService, startStashSim, writeSection } from "./lib.ts";
+import { concurrently, fmt, freePort, numberArg, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const FILES = arg("files", 20_000);
-const SCENES = arg("scenes", 50_000);
-const CONCURRENCY = arg("concurrency", 32);
+const FILES = numberArg("files", 20_000);
+const SCENES = numberArg("scenes", 50_000);
+const CONCURRENCY = numberArg("concurrency", 32);
 const SEED = 5;
 
 const toPlex = (p: string) =>
@@ -114,8 +110,7 @@ try {
     "falls back to a live path lookup. Metadata lookups arriving together are coalesced into one",
     "`findScenes(ids:)` query.",
   ].join("\n");
-  console.log(markdown);
-  if (!process.argv.includes("--no-write")) writeSection("provider", markdown);
+  report("provider", markdown);
   if (scan.violations.length) console.log(scan.violations.slice(0, 10));
 } finally {
   service.proc.kill("SIGTERM");

@@ -6,7 +6,7 @@
  *   2. Stash edit → Plex call latency in poll mode (no webhook)
  *   3. 10,000 changed scenes pushed without a rate limit: scenes/s, Plex calls per scene
  *
- *   bun bench/push.ts [--scenes 10000] [--poll 5] [--samples 40]
+ *   bun bench/push.ts [--scenes 10000] [--poll 5] [--samples 40] [--section push]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,15 +14,11 @@ import { join } from "node:path";
 import { StashSim } from "../test/sim/stash/server.ts";
 import { PmsSim } from "../test/sim/plex/server.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import { fmt, freePort, machine, median, peakRssMb, percentile, startService, writeSection } from "./lib.ts";
+import { fmt, freePort, machine, numberArg, report, median, peakRssMb, percentile, startService } from "./lib.ts";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const SCENES = arg("scenes", 10_000);
-const POLL = arg("poll", 5);
-const SAMPLES = arg("samples", 40);
+const SCENES = numberArg("scenes", 10_000);
+const POLL = numberArg("poll", 5);
+const SAMPLES = numberArg("samples", 40);
 const TOKEN = "bench-token";
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 
@@ -139,9 +135,9 @@ try {
     ["service peak RSS (whole run, incl. the scan)", `${fmt(rss, 0)} MB`, ""],
   ];
   const markdown = [
-    "## Push: Stash changes reaching Plex (issue 3)",
+    `## Push: Stash changes reaching Plex (issue 3)${POLL === 5 && SCENES === 10_000 ? "" : `, poll every ${POLL} s`}`,
     "",
-    `Command: \`bun bench/push.ts\` (defaults: ${SCENES} scenes, poll every ${POLL} s, ${SAMPLES} webhook samples).`,
+    `Command: \`${["bun bench/push.ts", ...process.argv.slice(2).filter((a) => a !== "--no-write")].join(" ")}\` (${SCENES} scenes, poll every ${POLL} s, ${SAMPLES} webhook samples).`,
     `Machine: ${machine()}. The service in its own process; Stash and PMS simulators in the benchmark's process.`,
     "The PMS simulator re-pulls the item from the service on every refresh, as PMS does.",
     "",
@@ -149,8 +145,7 @@ try {
     "|---|---|---|",
     ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
   ].join("\n");
-  console.log(markdown);
-  if (!process.argv.includes("--no-write")) writeSection("push", markdown);
+  report(process.argv.includes("--section") ? process.argv[process.argv.indexOf("--section") + 1]! : "push", markdown);
 } finally {
   service.proc.kill("SIGTERM");
   await pms.stop();

@@ -8,14 +8,10 @@
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { currentRssMb, fmt, freePort, machine, median, ROOT, startStashSim, writeSection } from "./lib.ts";
+import { currentRssMb, fmt, freePort, machine, median, numberArg, report, ROOT, startStashSim } from "./lib.ts";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const RUNS = arg("runs", 15);
-const SCENES = arg("scenes", 5000);
+const RUNS = numberArg("runs", 15);
+const SCENES = numberArg("scenes", 5000);
 
 const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { stdout: "ignore", stderr: "inherit" });
 if (build.exitCode !== 0) throw new Error("build failed");
@@ -94,5 +90,4 @@ const markdown = [
   "|---|---|---|",
   ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
 ].join("\n");
-console.log(markdown);
-if (!process.argv.includes("--no-write")) writeSection("startup", markdown);
+report("startup", markdown);

@@ -94,7 +94,7 @@ async function bySearch(req: MatchRequest, deps: MatchDeps, broaden: boolean): P
 function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetadata {
   const indexed = deps.index.scene(found.id);
   const scene = found.scene;
-  const title = scene ? sceneTitle(scene) : indexed ? sceneTitle({ id: found.id, title: indexed.title, files: indexed.paths.map((path) => ({ path })) }) : `Scene ${found.id}`;
+  const title = sceneTitle(scene ?? { id: found.id, title: indexed?.title, files: (indexed?.paths ?? []).map((path) => ({ path })) });
   const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
   const meta: PlexMetadata = {
     type: "movie",

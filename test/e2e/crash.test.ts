@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { StashSim } from "../sim/stash/server.ts";
 import { PmsSim } from "../sim/plex/server.ts";
+import { freePort } from "../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { IDENTIFIER, post, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
 
@@ -17,13 +18,6 @@ afterEach(async () => {
   for (const p of procs.splice(0)) p.kill("SIGKILL");
   for (const s of sims.splice(0)) await s.stop();
 });
-
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
 
 function spawnService(env: Record<string, string>, args: string[] = ["serve"]) {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {

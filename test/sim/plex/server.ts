@@ -6,6 +6,7 @@
  * request is logged so tests can count Plex calls per item and check them against the
  * official API description.
  */
+import { SimServer } from "../sim-server.ts";
 import { parsedTitle, relativeFilename, scanFiles } from "./scan.ts";
 
 export interface SimSection { key: string; title: string; type: "movie"; agent: string; locations: string[] }
@@ -23,7 +24,7 @@ export interface SimItem {
 
 export interface PmsCall { method: string; path: string; ratingKey?: string; at: number }
 
-export class PmsSim {
+export class PmsSim extends SimServer {
   sections: SimSection[] = [];
   items = new Map<string, SimItem>();
   /** Files on "disk" per section that a scan would find. */
@@ -33,29 +34,8 @@ export class PmsSim {
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
   providerUrl = "";
-  private server?: ReturnType<typeof Bun.serve>;
-  private port = 0;
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
-
-  get url() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  start(): this {
-    this.server = Bun.serve({ port: this.port, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
-    this.port = this.server.port!;
-    return this;
-  }
-
-  async stop() {
-    await this.server?.stop(true);
-    this.server = undefined;
-  }
-
-  get running() {
-    return this.server !== undefined;
-  }
 
   addSection(section: SimSection, files: string[]) {
     this.sections.push(section);
@@ -102,7 +82,7 @@ export class PmsSim {
     return [...this.items.values()].find((i) => i.files.includes(path));
   }
 
-  private async handle(req: Request): Promise<Response> {
+  protected async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname;
     const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];

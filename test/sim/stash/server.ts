@@ -3,6 +3,7 @@
  * image routes, with switchable faults (latency, 5xx errors, GraphQL errors, downtime,
  * API-key auth). It counts the queries it answers so tests and benchmarks can see cost.
  */
+import { SimServer } from "../sim-server.ts";
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
 import SDL from "./schema.graphql" with { type: "text" };
@@ -23,7 +24,7 @@ const PNG = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAA
 
 type Vars = Record<string, any>;
 
-export class StashSim {
+export class StashSim extends SimServer {
   readonly library: SimLibrary;
   faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null };
   queries = 0;
@@ -31,36 +32,15 @@ export class StashSim {
   pluginSettings: Record<string, Record<string, unknown>> = {};
   /** Every operation name answered, in order (tests read it to see what the client asked). */
   operations: string[] = [];
-  private server?: ReturnType<typeof Bun.serve>;
   private schema: GraphQLSchema = buildSchema(SDL);
   private documents = new Map<string, DocumentNode | readonly Error[]>();
-  private port = 0;
 
   constructor(seed: SeedOptions) {
+    super();
     this.library = new SimLibrary(() => this.url, seed);
   }
 
-  get url() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  start(): this {
-    this.server = Bun.serve({ port: this.port, hostname: "127.0.0.1", fetch: (req) => this.handle(req) });
-    this.port = this.server.port!;
-    return this;
-  }
-
-  /** Goes down for real: connections are refused until start() again (same port). */
-  async stop() {
-    await this.server?.stop(true);
-    this.server = undefined;
-  }
-
-  get running() {
-    return this.server !== undefined;
-  }
-
-  private async handle(req: Request): Promise<Response> {
+  protected async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (this.faults.latencyMs) await Bun.sleep(this.faults.latencyMs);
     if (this.faults.apiKey !== null && req.headers.get("apikey") !== this.faults.apiKey) {
