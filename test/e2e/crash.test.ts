@@ -82,12 +82,15 @@ describe("the real process", () => {
     expect(status.deadLetters).toEqual([]);
   }, 60_000);
 
-  test("SIGTERM stops it within 5 s with exit code 0", async () => {
+  test("`healthcheck` tells a healthy service from none; SIGTERM stops it within 5 s with exit code 0", async () => {
     const stash = new StashSim({ scenes: 10 }).start();
     sims.push(stash);
     const port = freePort();
     const proc = spawnService({ ...testEnv(stash, undefined), LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) });
     expect(await healthy(port)).toBe(true);
+    const check = (p: number) => Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { LISTEN_PORT: String(p) } }).exited;
+    expect(await check(port)).toBe(0);
+    expect(await check(freePort())).toBe(1);
     const started = performance.now();
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
