@@ -43,7 +43,9 @@ export function resolveSections(all: PlexSection[], config: Config): SyncSection
   return wanted.flatMap((w) => {
     const section = all.find((s) => s.key === w.id);
     if (!section) return [];
-    const strategy = w.strategy === "auto" ? (section.agent === config.provider.identifier ? "refresh" : "edit") : w.strategy;
+    // An agent built on our provider carries our identifier; anything else gets direct edits.
+    const ours = section.agent === config.provider.identifier || section.agent.startsWith(`${config.provider.identifier}.`);
+    const strategy = w.strategy === "auto" ? (ours ? "refresh" : "edit") : w.strategy;
     return [{ ...section, strategy }];
   });
 }
@@ -57,8 +59,9 @@ export function createPusher(deps: PushDeps) {
   const remember = store.db.query(
     "INSERT INTO edit_state (rating_key, field, value) VALUES (?, ?, ?) ON CONFLICT (rating_key, field) DO UPDATE SET value = excluded.value");
 
-  async function refreshIndex(sections: SyncSection[], force = false) {
-    if (!force && Date.now() - lastIndexRefresh < INDEX_REFRESH_MIN_MS) return;
+  /** A miss may be an item Plex added since our last look; ask again, but not more than every few seconds. */
+  async function refreshIndex(sections: SyncSection[]) {
+    if (Date.now() - lastIndexRefresh < INDEX_REFRESH_MIN_MS) return;
     lastIndexRefresh = Date.now();
     await index.refresh(sections);
   }

@@ -31,7 +31,8 @@ describe("pushing Stash changes to Plex", () => {
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ids.slice(0, 500) }, auth);
     await Bun.sleep(1200); // time-compressed outage: several sweeps, polls and breaker probes fail meanwhile
     ids.filter((_, i) => i % 3 === 0).forEach((id) => w!.stash.library.update(id, { title: `Final ${id}` }));
-    await Bun.sleep(1500);
+    // Long enough that Stash's second-precision stamps of these edits are safely past when Plex returns.
+    await Bun.sleep(2500);
     expect(w.app.breaker.state).toBe("open");
     expect(w.app.queue.pending()).toBe(1000);
     const outageCalls = w.pms.calls.length;
