@@ -121,7 +121,8 @@ export async function runDemo(args: string[]): Promise<number> {
     body: JSON.stringify({ sceneIds: [sceneId] }),
   });
   await Bun.sleep(1500);
-  say(`   queued: ${app.queue.pending()} job(s), breaker ${app.breaker.state}`);
+  const waiting = app.queue.job(sceneId);
+  say(`   kept on disk: ${app.queue.pending()} job(s); last attempt: ${waiting?.last_error ?? "not yet tried"}`);
   pms.start();
   for (let i = 0; i < 200 && pms.items.get(target.ratingKey)!.title !== second; i++) {
     await Bun.sleep(100);

@@ -27,7 +27,9 @@ export const httpBasics = (log: Logger) =>
     .derive({ as: "global" }, () => ({ startedAt: performance.now() }))
     .onAfterResponse({ as: "global" }, ({ request, set, startedAt }) => {
       const path = new URL(request.url).pathname;
-      log.info("request", {
+      // Health probes come every few seconds from the container runtime: keep them out of the info log.
+      const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
+      log[level]("request", {
         method: request.method,
         path,
         status: set.status ?? 200,

@@ -30,7 +30,9 @@ export function configFilePath(env: Env): string | undefined {
 export function loadConfig(env: Env = process.env, file = configFilePath(env)): Config {
   const problems: string[] = [];
   let raw: Record<string, unknown> = {};
-  if (file !== undefined) {
+  if (file !== undefined && !existsSync(file)) {
+    problems.push(`${file}: the config file does not exist (CONFIG_FILE names it)`);
+  } else if (file !== undefined) {
     try {
       const parsed: unknown = parseYaml(readFileSync(file, "utf8"));
       if (parsed != null && typeof parsed !== "object") problems.push(`${file}: the file must hold a YAML mapping`);

@@ -83,6 +83,7 @@ describe("config", () => {
     writeFileSync(join(dir, "bad.yaml"), "listen: [\n");
     expect(problemsOf({}, join(dir, "bad.yaml"))[0]).toContain("cannot read it as YAML");
     expect(problemsOf({ PATHS_RULES: "[{oops" })[0]).toContain("paths.rules: not valid JSON");
+    expect(problemsOf({}, join(dir, "missing.yaml"))[0]).toContain("does not exist");
   });
 
   test("secrets never appear in problems", () => {
