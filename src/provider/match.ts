@@ -10,14 +10,14 @@ import type { FileIndex } from "../stash/file-index.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
-import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchText } from "./score.ts";
+import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "./score.ts";
 
 export type Evidence = "guid" | "path" | "basename" | "search";
 const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, basename: 95 };
 const MAX_MANUAL = 10;
 
 export interface MatchDeps {
-  stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "searchScenes">;
+  stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
   index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene">;
   mapper: PathMapper;
   ctx: MetadataContext;
@@ -70,17 +70,17 @@ async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
   }));
 }
 
-async function bySearch(req: MatchRequest, deps: MatchDeps, broaden: boolean): Promise<Found[]> {
+async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
   const year = req.year === undefined ? undefined : Number(req.year) || undefined;
   const clues = cluesFrom({ filename: req.filename, title: req.title, year });
-  const text = searchText(clues);
-  if (!text) return [];
-  // Stash's search needs every word to match; dirty names often carry words the title lacks,
-  // so for Fix Match a miss is retried with the two longest words alone. (An automatic match
-  // from such a loose search would never be confident enough to be taken anyway.)
-  let scenes = await deps.stash.searchScenes(text, 25);
-  const fallback = [...clues.words].sort((a, b) => b.length - a.length).slice(0, 2).join(" ");
-  if (broaden && scenes.length === 0 && fallback && fallback !== text) scenes = await deps.stash.searchScenes(fallback, 25);
+  const words = searchWords(clues);
+  if (words.length === 0) return [];
+  // Stash has no relevance ranking, so ask precisely: titles holding every word. Dirty names
+  // often carry words the title lacks (performers, studio), so a miss is retried with the two
+  // longest words alone; the score then decides.
+  let scenes = await deps.stash.scenesWithTitleWords(words, 25);
+  const longest = [...words].sort((a, b) => b.length - a.length).slice(0, 2);
+  if (scenes.length === 0 && longest.length < words.length) scenes = await deps.stash.scenesWithTitleWords(longest, 25);
   return scenes
     .map((scene) => ({
       id: scene.id,
@@ -137,12 +137,12 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
   const strong = found.find((f) => f.evidence !== "basename" || f.score === EVIDENCE_SCORE.basename);
   if (!manual) {
     if (strong) return [candidate(strong, deps, false)];
-    const results = await bySearch(req, deps, false);
+    const results = await bySearch(req, deps);
     const [best, next] = results;
     return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];
   }
 
-  if (found.length < MAX_MANUAL) add(await bySearch(req, deps, true));
+  if (found.length < MAX_MANUAL) add(await bySearch(req, deps));
   const top = found.sort((a, b) => b.score - a.score).slice(0, MAX_MANUAL);
   // Fix Match shows thumbs and summaries: fetch the scenes we only know from the index, in one batch.
   await Promise.all(top.filter((f) => !f.scene).map(async (f) => (f.scene = await deps.stash.sceneById(f.id))));

@@ -18,28 +18,33 @@ const NOISE = new Set([
 export const normalise = (text: string) =>
   text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 
-export function findDate(text: string): string | undefined {
+/** A date in the usual scene-name forms (2024-01-15, 2024.01.15, 24.01.15) and the text it was. */
+function dateIn(text: string): { iso: string; text: string } | undefined {
   const full = /(?<!\d)(19\d{2}|20\d{2})[-._ ](\d{2})[-._ ](\d{2})(?!\d)/.exec(text);
   const short = /(?<!\d)(\d{2})[._](\d{2})[._](\d{2})(?!\d)/.exec(text);
-  const [y, m, d] = full ? [full[1]!, full[2]!, full[3]!] : short ? [`20${short[1]}`, short[2]!, short[3]!] : [];
-  if (!y) return undefined;
-  const iso = `${y}-${m}-${d}`;
+  const m = full ?? short;
+  if (!m) return undefined;
+  const iso = `${full ? m[1] : `20${m[1]}`}-${m[2]}-${m[3]}`;
   const parsed = new Date(`${iso}T00:00:00Z`);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : undefined;
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? { iso, text: m[0] } : undefined;
 }
+
+export const findDate = (text: string): string | undefined => dateIn(text)?.iso;
 
 /** Clues from the relative filename (or PMS's parsed title when there is no filename). */
 export function cluesFrom(input: { filename?: string; title?: string; year?: number }): FileClues {
   const base = input.filename ? input.filename.split(/[\\/]/).slice(-2).join(" ").replace(/\.[A-Za-z0-9]{2,4}$/, "") : "";
   const raw = [base, input.title ?? ""].join(" ");
-  const date = findDate(raw);
+  const date = dateIn(raw);
   const text = normalise(raw);
-  const words = [...new Set(text.split(" ").filter((w) => w && !NOISE.has(w) && !/^\d+$/.test(w)))];
-  return { words, date, year: date ? Number(date.slice(0, 4)) : input.year, text };
+  // The date's digits are not title words; other numbers ("Part 2", "Scene 12") are.
+  const rest = normalise(date ? raw.replaceAll(date.text, " ") : raw);
+  const words = [...new Set(rest.split(" ").filter((w) => w && !NOISE.has(w)))];
+  return { words, date: date?.iso, year: date ? Number(date.iso.slice(0, 4)) : input.year, text };
 }
 
-/** The words worth sending to Stash's full-text search. */
-export const searchText = (clues: FileClues) => clues.words.slice(0, 8).join(" ");
+/** The words worth searching Stash's titles for (the first few: later ones are often tags). */
+export const searchWords = (clues: FileClues) => clues.words.slice(0, 6);
 
 export interface Candidate {
   title: string;

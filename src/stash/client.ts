@@ -101,8 +101,19 @@ export function createStashClient(options: StashClientOptions) {
       });
       return page.items;
     },
+    /** Stash's own search box: scenes with ANY of the words in title, details, code or path. */
     async searchScenes(text: string, limit = 25): Promise<StashScene[]> {
       const page = await findScenes("scene search", { filter: { q: text, per_page: limit } });
+      return page.items;
+    },
+    /** Scenes whose title holds EVERY one of the words (nested AND of per-word INCLUDES). */
+    async scenesWithTitleWords(words: string[], limit = 25): Promise<StashScene[]> {
+      if (words.length === 0) return [];
+      const filter = words.reduceRight<Record<string, unknown> | undefined>(
+        (rest, word) => ({ title: { value: word, modifier: "INCLUDES" }, ...(rest ? { AND: rest } : {}) }),
+        undefined,
+      );
+      const page = await findScenes("scene search by title", { scene_filter: filter, filter: { per_page: limit } });
       return page.items;
     },
     /** One page of every scene with its file paths, oldest id first; `since` limits to updated ones. */

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildSchema, getNamedType, isInputObjectType, isObjectType, parse, validate } from "graphql";
+import { buildSchema, getNamedType, getVariableValues, isInputObjectType, isObjectType, parse, validate } from "graphql";
 import { ALL_DOCUMENTS } from "../../src/stash/queries.ts";
 import { realStashSchema } from "./shared.ts";
+import { StashSim } from "../sim/stash/server.ts";
+import { createStashClient } from "../../src/stash/client.ts";
 
 const real = realStashSchema();
 const sim = buildSchema(readFileSync(join(import.meta.dir, "../sim/stash/schema.graphql"), "utf8"));
@@ -39,5 +41,36 @@ describe("Stash conformance (../shared/stash-schema)", () => {
     }
     expect(problems).toEqual([]);
     expect(getNamedType(real.getQueryType()!.getFields().findScenes!.type).name).toBe("FindScenesResultType");
+  });
+});
+
+describe("the variables the client really sends are valid for Stash's schema", () => {
+  test("every lookup's filter, as sent over the wire, coerces against the real input types", async () => {
+    const sim = new StashSim({ scenes: 30 }).start();
+    try {
+      const c = createStashClient({ url: sim.url, apiKey: "", timeoutMs: 2000 });
+      const scene = sim.library.scenes.get("3")!;
+      await Promise.all([
+        c.sceneById("3"), c.scenesByIds(["1", "2"]), c.sceneByPath(scene.files[0]!.path), c.scenesByBasename(scene.files[0]!.basename),
+        c.searchScenes("golden hour"), c.scenesWithTitleWords(["golden", "hour", "12"]), c.sceneFilesPage(1, 10),
+        c.sceneFilesPage(1, -1, "2025-01-01T00:00:00Z"), c.groups(["1"]), c.version(),
+      ]);
+      expect(sim.requests.length).toBeGreaterThanOrEqual(9);
+      const problems: string[] = [];
+      for (const r of sim.requests) {
+        const op = parse(r.query).definitions.find((d) => d.kind === "OperationDefinition")!;
+        if (op.kind !== "OperationDefinition") continue;
+        const { errors } = getVariableValues(real, op.variableDefinitions ?? [], r.variables);
+        for (const e of errors ?? []) problems.push(`${op.name?.value}: ${e.message}`);
+      }
+      expect(problems).toEqual([]);
+      // The check itself catches a wrong field name.
+      const op = parse("query Q($f: SceneFilterType) { findScenes(scene_filter: $f) { count } }").definitions[0]!;
+      if (op.kind === "OperationDefinition") {
+        expect(getVariableValues(real, op.variableDefinitions ?? [], { f: { basename: { value: "x", modifier: "EQUALS" } } }).errors?.length).toBe(1);
+      }
+    } finally {
+      await sim.stop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchText } from "../../src/provider/score.ts";
+import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchWords } from "../../src/provider/score.ts";
 
 describe("match scoring", () => {
   test("dates in the usual scene-name forms", () => {
@@ -13,7 +13,7 @@ describe("match scoring", () => {
     const c = cluesFrom({ filename: "Adult/Vixenia/Vixenia.24.01.15.Golden.Hour.XXX.1080p.mp4" });
     expect(c.date).toBe("2024-01-15");
     expect(c.words).toEqual(["vixenia", "golden", "hour"]); // the folder just above the file counts, the library root does not
-    expect(searchText(c)).toBe("vixenia golden hour");
+    expect(searchWords(c)).toEqual(["vixenia", "golden", "hour"]);
   });
 
   test("title, date and studio add up; a perfect fit scores 100", () => {

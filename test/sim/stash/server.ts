@@ -8,6 +8,7 @@ import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLS
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
 import SDL from "./schema.graphql" with { type: "text" };
 import { SimLibrary, type SeedOptions, type SimScene } from "./library.ts";
+import { matchesFilter, matchesQuery } from "./filter.ts";
 
 export interface StashFaults {
   latencyMs: number;
@@ -32,6 +33,8 @@ export class StashSim extends SimServer {
   pluginSettings: Record<string, Record<string, unknown>> = {};
   /** Every operation name answered, in order (tests read it to see what the client asked). */
   operations: string[] = [];
+  /** The last requests as sent (query and variables), for the conformance test. */
+  requests: { query: string; variables: Record<string, unknown> }[] = [];
   private schema: GraphQLSchema = buildSchema(SDL);
   private documents = new Map<string, DocumentNode | readonly Error[]>();
 
@@ -77,6 +80,8 @@ export class StashSim extends SimServer {
       return Response.json({ errors: [{ message: "invalid JSON body" }] }, { status: 400 });
     }
     const source = body.query ?? "";
+    this.requests.push({ query: source, variables: body.variables ?? {} });
+    if (this.requests.length > 200) this.requests.shift();
     let document = this.documents.get(source);
     if (!document) {
       try {
@@ -123,28 +128,18 @@ export class StashSim extends SimServer {
   private findScenes({ ids, scene_filter: filter, filter: find }: Vars) {
     const lib = this.library;
     let scenes: SimScene[];
+    // Stash answers these from database indexes; the simulator uses maps for the common exact lookups.
     const path = filter?.path ?? filter?.files_filter?.path;
     const basename = filter?.files_filter?.basename;
     if (ids) scenes = (ids as string[]).map((id) => lib.scenes.get(String(id))).filter((s): s is SimScene => !!s);
     else if (path?.modifier === "EQUALS") scenes = [lib.sceneByPath(path.value)].filter((s): s is SimScene => !!s);
     else if (basename?.modifier === "EQUALS") scenes = lib.scenesByBasename(basename.value);
     else scenes = [...lib.scenes.values()];
-    if (filter?.updated_at) {
-      const { value, modifier } = filter.updated_at;
-      const at = Date.parse(value);
-      scenes = scenes.filter((s) => (modifier === "LESS_THAN" ? Date.parse(s.updated_at) < at : Date.parse(s.updated_at) > at));
-    }
-    if (filter?.title?.modifier === "EQUALS") scenes = scenes.filter((s) => s.title === filter.title.value);
-    if (find?.q) {
-      const words = String(find.q).toLowerCase().split(/\s+/).filter(Boolean);
-      // Like Stash, every word of q must appear in the title, details, code or a file path.
-      scenes = scenes.filter((s) => {
-        const text = this.searchText(s);
-        return words.every((w) => text.includes(w));
-      });
-    } else if (find?.sort === "updated_at") {
-      scenes = [...scenes].sort((a, b) => a.updated_at.localeCompare(b.updated_at) || Number(a.id) - Number(b.id));
+    scenes = scenes.filter((s) => matchesFilter(s, filter) && (!find?.q || matchesQuery(this.searchText(s), String(find.q))));
+    if (find?.sort === "updated_at") {
+      scenes = [...scenes].sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || Number(a.id) - Number(b.id));
     } else if (!ids) {
+      // No sort given: Stash (SQLite) answers in row order, which is id order here.
       scenes = [...scenes].sort((a, b) => Number(a.id) - Number(b.id));
     }
     if (find?.direction === "DESC") scenes.reverse();
