@@ -29,8 +29,12 @@ const rootOf = (p: string) => (p.startsWith("/media/Windows/") ? "/media/Windows
 const library = new SimLibrary(() => "", { scenes: SCENES, seed: SEED });
 const known = [...library.scenes.values()].flatMap((s) => s.files.map((f) => f.path)).slice(0, Math.round(FILES * 0.98));
 const unknown = Array.from({ length: FILES - known.length }, (_, i) => `/data/stash/Unsorted/not-in-stash-${i}.mp4`);
-// Files Stash does not know are spread through the library, as they are on real disks.
-const stashPaths = known.flatMap((p, i) => (i % 49 === 48 && unknown.length ? [p, unknown.pop()!] : [p])).concat(unknown);
+// Files Stash does not know are spread through the library, as they are on real disks
+// (--cluster-unknown puts them all at the end: the worst case for the search step).
+const clustered = process.argv.includes("--cluster-unknown");
+const stashPaths = clustered
+  ? [...known, ...unknown]
+  : known.flatMap((p, i) => (i % 49 === 48 && unknown.length ? [p, unknown.pop()!] : [p])).concat(unknown);
 const files: ScanFile[] = stashPaths.map((p) => ({ path: toPlex(p), root: rootOf(toPlex(p)) }));
 
 console.log(`starting Stash simulator (${SCENES} scenes) and the service …`);
@@ -96,9 +100,9 @@ try {
     ["start-up indexing of Stash's files", `${fmt(indexSeconds, 1)} s (in the background; not part of the scan)`, ""],
   ];
   const markdown = [
-    "## Provider: a full PMS scan (issue 2)",
+    `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}`,
     "",
-    "Command: `bun bench/provider.ts` (defaults: 20,000 files, 50,000 scenes, 32 concurrent requests).",
+    `Command: \`${["bun bench/provider.ts", ...process.argv.slice(2).filter((a) => a !== "--no-write")].join(" ")}\` (${FILES} files, ${SCENES} scenes, ${CONCURRENCY} concurrent requests; files Stash does not know ${clustered ? "all at the end" : "spread through the scan"}).`,
     `Machine: ${machine()}. Stash simulator and service each in their own process; scan driver in a third.`,
     "",
     "| measure | result | target |",
@@ -110,7 +114,7 @@ try {
     "falls back to a live path lookup. Metadata lookups arriving together are coalesced into one",
     "`findScenes(ids:)` query.",
   ].join("\n");
-  report("provider", markdown);
+  report(clustered ? "provider-clustered" : "provider", markdown);
   if (scan.violations.length) console.log(scan.violations.slice(0, 10));
 } finally {
   service.proc.kill("SIGTERM");

@@ -103,7 +103,13 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const http = new Elysia()
     .use(httpBasics(log))
     .use(healthRoutes({ stash, extraChecks }))
-    .use(providerRoutes({ stash, index: stashIndex, mapper, ctx, title: config.provider.title, log }))
+    .use(providerRoutes({
+      stash, index: stashIndex, mapper, ctx, title: config.provider.title, log,
+      // PMS fetching a scene we refreshed is the proof the push landed.
+      onServed: (sceneId) => {
+        if (queue.confirmPull(sceneId) === "changed") worker.kick();
+      },
+    }))
     .use(webhookRoutes({ token: config.sync.webhookToken, stash, queue, onQueued: () => worker.kick() }))
     .use(statusRoutes({
       token: config.sync.webhookToken,

@@ -129,6 +129,10 @@ export const ConfigSchema = Type.Object({
     maxAgeHours: Type.Number({ minimum: 0.001, default: 168, description: "Age after which a failing job becomes a dead letter." }),
     drainPerSecond: Type.Number({ minimum: 0.1, default: 20, description: "Most pushes a second, so a backlog never floods Plex." }),
     sweepSeconds: Type.Integer({ minimum: 1, default: 5, description: "How often the cron looks for due jobs." }),
+    confirmSeconds: Type.Number({
+      minimum: 0.1, default: 300,
+      description: "After a refresh, how long to wait for PMS to fetch the metadata before pushing again.",
+    }),
     webhookToken: Secret("Token the Stash plugin sends to POST /hooks/stash. Empty: webhook off."),
   }, { default: {} }),
 });

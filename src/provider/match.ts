@@ -18,7 +18,7 @@ const MAX_MANUAL = 10;
 
 export interface MatchDeps {
   stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
-  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene">;
+  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords">;
   mapper: PathMapper;
   ctx: MetadataContext;
 }
@@ -70,6 +70,29 @@ async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
   }));
 }
 
+interface SearchHit {
+  id: string;
+  title: string;
+  date?: string;
+  studio?: string;
+  scene?: StashScene;
+}
+
+/** Scenes whose titles hold every word: from our index when it is built, else from Stash. */
+async function titleSearch(words: string[], deps: MatchDeps): Promise<SearchHit[]> {
+  if (deps.index.ready) {
+    return deps.index.scenesWithTitleWords(words).map((s) => ({
+      id: s.id,
+      title: sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) }),
+      date: s.date ?? undefined,
+      studio: s.studio,
+    }));
+  }
+  return (await deps.stash.scenesWithTitleWords(words, 25)).map((scene) => ({
+    id: scene.id, title: sceneTitle(scene), date: scene.date ?? undefined, studio: scene.studio?.name, scene,
+  }));
+}
+
 async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
   const year = req.year === undefined ? undefined : Number(req.year) || undefined;
   const clues = cluesFrom({ filename: req.filename, title: req.title, year });
@@ -78,16 +101,11 @@ async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
   // Stash has no relevance ranking, so ask precisely: titles holding every word. Dirty names
   // often carry words the title lacks (performers, studio), so a miss is retried with the two
   // longest words alone; the score then decides.
-  let scenes = await deps.stash.scenesWithTitleWords(words, 25);
+  let hits = await titleSearch(words, deps);
   const longest = [...words].sort((a, b) => b.length - a.length).slice(0, 2);
-  if (scenes.length === 0 && longest.length < words.length) scenes = await deps.stash.scenesWithTitleWords(longest, 25);
-  return scenes
-    .map((scene) => ({
-      id: scene.id,
-      scene,
-      evidence: "search" as const,
-      score: scoreCandidate(clues, { title: sceneTitle(scene), date: scene.date ?? undefined, studio: scene.studio?.name }),
-    }))
+  if (hits.length === 0 && longest.length < words.length) hits = await titleSearch(longest, deps);
+  return hits
+    .map((hit) => ({ id: hit.id, scene: hit.scene, evidence: "search" as const, score: scoreCandidate(clues, hit) }))
     .sort((a, b) => b.score - a.score);
 }
 

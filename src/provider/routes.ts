@@ -25,6 +25,8 @@ export interface ProviderDeps {
   ctx: MetadataContext;
   title: string;
   log: Logger;
+  /** Told each time PMS has fetched a scene's metadata (confirms a push). */
+  onServed?: (sceneId: string) => void;
 }
 
 const RATING_KEY = /^[A-Za-z0-9_-]+$/;
@@ -73,7 +75,9 @@ export const providerRoutes = (deps: ProviderDeps) => {
     }, { body: MatchRequest })
     .get("/library/metadata/:ratingKey", async ({ params }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
-      return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
+      const answer = mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
+      deps.onServed?.(scene.id);
+      return answer;
     })
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
       const scene = await sceneOr404(stash, params.ratingKey);

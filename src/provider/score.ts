@@ -3,20 +3,13 @@
  * names are dirty ("Studio.24.01.15.Performer.Title.XXX.1080p.mp4"), so we pull a date and
  * meaningful words out of them and compare with the scene's title, date and studio.
  */
+import { normalise, wordsOf } from "../text.ts";
 export interface FileClues {
   words: string[];
   date?: string; // YYYY-MM-DD
   year?: number;
   text: string; // normalised full text, for studio detection
 }
-
-const NOISE = new Set([
-  "xxx", "mp4", "mkv", "avi", "wmv", "mov", "m4v", "webm", "1080p", "720p", "480p", "2160p", "4k", "uhd", "hd", "sd",
-  "x264", "x265", "h264", "h265", "hevc", "web", "webrip", "webdl", "dl", "mp4-ktr", "ktr", "the", "a", "an", "and", "of",
-]);
-
-export const normalise = (text: string) =>
-  text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 
 /** A date in the usual scene-name forms (2024-01-15, 2024.01.15, 24.01.15) and the text it was. */
 function dateIn(text: string): { iso: string; text: string } | undefined {
@@ -38,8 +31,7 @@ export function cluesFrom(input: { filename?: string; title?: string; year?: num
   const date = dateIn(raw);
   const text = normalise(raw);
   // The date's digits are not title words; other numbers ("Part 2", "Scene 12") are.
-  const rest = normalise(date ? raw.replaceAll(date.text, " ") : raw);
-  const words = [...new Set(rest.split(" ").filter((w) => w && !NOISE.has(w)))];
+  const words = wordsOf(date ? raw.replaceAll(date.text, " ") : raw);
   return { words, date: date?.iso, year: date ? Number(date.iso.slice(0, 4)) : input.year, text };
 }
 
@@ -54,7 +46,7 @@ export interface Candidate {
 
 /** 0–100: title words 60, date 25 (year alone 10), studio named in the path 15. */
 export function scoreCandidate(clues: FileClues, candidate: Candidate): number {
-  const titleWords = normalise(candidate.title).split(" ").filter((w) => w && !NOISE.has(w));
+  const titleWords = wordsOf(candidate.title);
   const fileWords = new Set(clues.words);
   const hits = titleWords.filter((w) => fileWords.has(w)).length;
   const titleScore = titleWords.length ? hits / titleWords.length : 0;

@@ -81,6 +81,7 @@ export const StashSceneFiles = Type.Object({
   title: NullableString,
   date: NullableString,
   updated_at: Type.String(),
+  studio: Type.Optional(Type.Union([Type.Object({ name: Type.String() }), Type.Null()])),
   files: Type.Array(Type.Object({ path: Type.String() })),
 });
 export type StashSceneFiles = Static<typeof StashSceneFiles>;

@@ -1,18 +1,24 @@
 /**
- * An in-memory index of every Stash scene file (path → scene, basename → scenes), built by
- * paging through Stash once and then kept fresh with `updated_at` deltas. It lets a match by
- * path or name answer without a Stash round trip; a miss still falls back to a live lookup,
- * so a scene added since the last refresh is found all the same.
+ * An in-memory index of every Stash scene file (path → scene, basename → scenes, title word
+ * → scenes), built by paging through Stash once and then kept fresh with `updated_at` deltas.
+ * It lets a match by path, name or title answer without a Stash round trip; a path miss
+ * still falls back to a live lookup, so a scene added since the last refresh is found too.
  */
 import type { StashSceneFiles } from "../schema/stash.ts";
+import { sceneTitle } from "../provider/metadata.ts";
+import { wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 
 export interface IndexedScene {
   id: string;
   title?: string | null;
   date?: string | null;
+  studio?: string;
   paths: string[];
 }
+
+/** Most candidates a title search returns: enough to score, few enough to stay fast. */
+const MAX_TITLE_HITS = 500;
 
 const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 const PAGE = 1000;
@@ -24,10 +30,18 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
   let byPath = new Map<string, string>();
   let byBasename = new Map<string, Set<string>>();
   let scenes = new Map<string, IndexedScene>();
+  let byWord = new Map<string, Set<string>>();
   let watermark: string | undefined;
   let ready = false;
   let builtAt = 0;
   let refreshing: Promise<number> | undefined;
+
+  const add = (map: Map<string, Set<string>>, key: string, id: string) => {
+    let ids = map.get(key);
+    if (!ids) map.set(key, (ids = new Set()));
+    ids.add(id);
+  };
+  const titleWords = (s: IndexedScene) => wordsOf(sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) }));
 
   function remove(id: string) {
     const old = scenes.get(id);
@@ -36,20 +50,20 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
       if (byPath.get(path) === id) byPath.delete(path);
       byBasename.get(basenameOf(path))?.delete(id);
     }
+    for (const word of titleWords(old)) byWord.get(word)?.delete(id);
     scenes.delete(id);
   }
 
   function put(scene: StashSceneFiles) {
     remove(scene.id);
     const paths = scene.files.map((f) => f.path.normalize("NFC"));
-    scenes.set(scene.id, { id: scene.id, title: scene.title, date: scene.date, paths });
+    const indexed: IndexedScene = { id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, paths };
+    scenes.set(scene.id, indexed);
     for (const path of paths) {
       byPath.set(path, scene.id);
-      const name = basenameOf(path);
-      let ids = byBasename.get(name);
-      if (!ids) byBasename.set(name, (ids = new Set()));
-      ids.add(scene.id);
+      add(byBasename, basenameOf(path), scene.id);
     }
+    for (const word of titleWords(indexed)) add(byWord, word, scene.id);
     if (!watermark || scene.updated_at > watermark) watermark = scene.updated_at;
   }
 
@@ -76,6 +90,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
     byPath = new Map();
     byBasename = new Map();
     scenes = new Map();
+    byWord = new Map();
     pages.flat().forEach(put);
     ready = true;
     builtAt = now();
@@ -98,6 +113,18 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
     sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
     sceneIdsByBasename: (name: string) => [...(byBasename.get(name.normalize("NFC")) ?? [])],
     scene: (id: string) => scenes.get(id),
+    /** Scenes whose title holds every one of the (normalised) words. */
+    scenesWithTitleWords(words: string[]): IndexedScene[] {
+      const sets = words.map((w) => byWord.get(w) ?? new Set<string>()).sort((a, b) => a.size - b.size);
+      const [smallest, ...rest] = sets;
+      if (!smallest) return [];
+      const out: IndexedScene[] = [];
+      for (const id of smallest) {
+        if (rest.every((set) => set.has(id))) out.push(scenes.get(id)!);
+        if (out.length >= MAX_TITLE_HITS) break;
+      }
+      return out;
+    },
     put,
     remove,
   };

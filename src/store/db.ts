@@ -12,7 +12,7 @@ const MIGRATIONS: string[] = [
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE jobs (
     scene_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'running')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'confirming')),
     reason TEXT NOT NULL,
     stash_updated_at TEXT,
     version INTEGER NOT NULL DEFAULT 1,
@@ -21,6 +21,9 @@ const MIGRATIONS: string[] = [
     queued_at INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     claimed_at INTEGER,
+    pushed_version INTEGER,
+    pulled_at INTEGER,
+    pushed_rating_keys TEXT,
     last_error TEXT
   );
   CREATE INDEX jobs_due ON jobs (state, next_attempt_at);

@@ -17,7 +17,7 @@ import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
 
 export type Outcome =
-  | { ok: true; ratingKey: string | null; stashUpdatedAt: string | null; note: string }
+  | { ok: true; ratingKey: string | null; stashUpdatedAt: string | null; note: string; awaitPull: boolean }
   | { ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean };
 
 export interface SyncSection extends PlexSection {
@@ -104,7 +104,7 @@ export function createPusher(deps: PushDeps) {
   return async function push(sceneId: string): Promise<Outcome> {
     try {
       const scene = await deps.stash.sceneById(sceneId);
-      if (!scene) return { ok: true, ratingKey: null, stashUpdatedAt: null, note: "scene no longer in Stash" };
+      if (!scene) return { ok: true, ratingKey: null, stashUpdatedAt: null, note: "scene no longer in Stash", awaitPull: false };
       const sections = await deps.sections();
       const guid = sceneGuid(deps.ctx.identifier, scene.id);
       const paths = scene.files.map((f) => f.path);
@@ -120,6 +120,7 @@ export function createPusher(deps: PushDeps) {
       const meta = sceneToMetadata(scene, deps.ctx);
       const notes: string[] = [];
       const gone: string[] = [];
+      let refreshed = false;
       for (const item of items) {
         const section = sections.find((s) => s.key === item.section_id);
         if (!section) {
@@ -128,6 +129,7 @@ export function createPusher(deps: PushDeps) {
         }
         try {
           notes.push(`item ${item.rating_key}: ${await pushItem(section, item, guid, scene.id, meta)}`);
+          refreshed ||= section.strategy === "refresh";
         } catch (err) {
           // One item deleted in Plex must not keep the scene's other items from updating.
           if (!(err instanceof PlexError && err.status === 404)) throw err;
@@ -139,7 +141,7 @@ export function createPusher(deps: PushDeps) {
         return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };
       }
       const note = notes.join("; ");
-      return { ok: true, ratingKey: items.map((i) => i.rating_key).join(","), stashUpdatedAt: scene.updated_at, note };
+      return { ok: true, ratingKey: items.map((i) => i.rating_key).join(","), stashUpdatedAt: scene.updated_at, note, awaitPull: refreshed };
     } catch (err) {
       return classify(err);
     }

@@ -4,12 +4,16 @@
  * job_history. A job is claimed (running) while it is pushed; if the process dies then, it
  * is pending again at the next start. Completing a job whose scene changed meanwhile puts it
  * back to pending, so the newer change is pushed too.
+ *
+ * PMS accepts a refresh at once and fetches the metadata later. A refreshed job therefore
+ * waits (confirming) until PMS has fetched the scene from our provider; if that does not
+ * happen by its deadline (PMS restarted, our process died in between), it is pushed again.
  */
 import type { Store } from "../store/db.ts";
 
 export interface Job {
   scene_id: string;
-  state: "pending" | "running";
+  state: "pending" | "running" | "confirming";
   reason: string;
   stash_updated_at: string | null;
   version: number;
@@ -17,7 +21,11 @@ export interface Job {
   first_queued_at: number;
   queued_at: number;
   next_attempt_at: number;
+  claimed_at: number | null;
   last_error: string | null;
+  pushed_version: number | null;
+  pulled_at: number | null;
+  pushed_rating_keys: string | null;
 }
 
 export interface DeadLetter {
@@ -42,6 +50,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     VALUES (?1, 'pending', ?2, ?3, ?4, ?4, ?4)
     ON CONFLICT (scene_id) DO UPDATE SET
       version = version + 1, reason = excluded.reason, queued_at = excluded.queued_at,
+      state = CASE WHEN state = 'confirming' THEN 'pending' ELSE state END,
       stash_updated_at = COALESCE(excluded.stash_updated_at, stash_updated_at),
       next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)
     RETURNING version`);
@@ -95,6 +104,14 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     SELECT scene_id, reason, attempts, first_queued_at, ?2, ?3 FROM jobs WHERE scene_id = ?1
     ON CONFLICT (scene_id) DO UPDATE SET attempts = excluded.attempts, died_at = excluded.died_at, last_error = excluded.last_error`);
 
+  const completeJob = db.transaction((job: Job, ratingKey: string | null, stashUpdatedAt: string | null) => {
+    const t = now();
+    markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, ratingKey);
+    history.run(job.scene_id, t, "delivered", ratingKey ? `plex item ${ratingKey}` : "nothing to push");
+    // A change that arrived while this job ran bumped the version: push again.
+    if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
+  });
+
   return {
     /** Queues changes in one transaction; returns how many were new. */
     enqueue: (changes: Change[], reason: string): number => enqueueAll(changes, reason),
@@ -106,13 +123,42 @@ export function createQueue(store: Store, now: () => number = Date.now) {
 
     claim: (limit: number): Job[] => claimDue.all(now(), limit),
 
-    complete: db.transaction((job: Job, ratingKey: string | null, stashUpdatedAt: string | null) => {
-      const t = now();
-      markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, ratingKey);
-      history.run(job.scene_id, t, "delivered", ratingKey ? `plex item ${ratingKey}` : "nothing to push");
-      // A change that arrived while this job ran bumped the version: push again.
-      if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
+    complete: (job: Job, ratingKey: string | null, stashUpdatedAt: string | null) => completeJob(job, ratingKey, stashUpdatedAt),
+
+    /** Refreshed: delivered once PMS fetches the scene (confirmPull), else pushed again after `deadline`. */
+    awaitPull: db.transaction((job: Job, ratingKeys: string, stashUpdatedAt: string | null, deadline: number) => {
+      // PMS may fetch before we get here: any fetch since the claim served data at least this new.
+      const pulledAt = db.query<{ pulled_at: number | null }, [string]>("SELECT pulled_at FROM jobs WHERE scene_id = ?").get(job.scene_id)?.pulled_at;
+      if (pulledAt != null && job.claimed_at != null && pulledAt >= job.claimed_at) {
+        completeJob(job, ratingKeys, stashUpdatedAt);
+        return;
+      }
+      db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, next_attempt_at = ?,
+        stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE scene_id = ?`)
+        .run(job.version, ratingKeys, deadline, stashUpdatedAt, job.scene_id);
+      history.run(job.scene_id, now(), "refreshed", `plex item ${ratingKeys}; waiting for Plex to fetch it`);
     }),
+
+    /** PMS fetched the scene's metadata: a confirming job is delivered (or pushed again if it changed since). */
+    confirmPull: db.transaction((sceneId: string): "delivered" | "changed" | null => {
+      const job = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?").get(sceneId);
+      if (!job) return null;
+      if (job.state !== "confirming") {
+        db.query("UPDATE jobs SET pulled_at = ? WHERE scene_id = ?").run(now(), sceneId);
+        return null;
+      }
+      if (job.version !== job.pushed_version) {
+        backToPending.run(now(), null, sceneId);
+        return "changed";
+      }
+      markDelivered.run(sceneId, job.stash_updated_at, now(), job.pushed_rating_keys);
+      history.run(sceneId, now(), "delivered", `plex item ${job.pushed_rating_keys} fetched the metadata`);
+      db.query("DELETE FROM jobs WHERE scene_id = ?").run(sceneId);
+      return "delivered";
+    }),
+
+    /** Refreshed jobs whose fetch did not come in time. */
+    overdue: () => db.query<Job, [number]>("SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ?").all(now()),
 
     /** A transient failure: try again at `retryAt`. */
     retry: db.transaction((job: Job, error: string, retryAt: number) => {

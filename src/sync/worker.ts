@@ -31,7 +31,6 @@ export function createWorker(deps: WorkerDeps) {
   let draining: Promise<void> | undefined;
   let again = false;
   let stopped = false;
-  let delivered = 0;
   // Pacing: pushes start at most drainPerSecond a second, so a backlog never floods Plex.
   const gapMs = 1000 / config.sync.drainPerSecond;
   let nextSlot = 0;
@@ -44,9 +43,9 @@ export function createWorker(deps: WorkerDeps) {
 
   function settle(job: Job, outcome: Outcome) {
     if (outcome.ok) {
-      queue.complete(job, outcome.ratingKey, outcome.stashUpdatedAt);
+      if (outcome.awaitPull) queue.awaitPull(job, outcome.ratingKey ?? "", outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
+      else queue.complete(job, outcome.ratingKey, outcome.stashUpdatedAt);
       breaker.succeeded();
-      delivered++;
       log.debug("pushed", { scene: job.scene_id, plexItem: outcome.ratingKey, note: outcome.note });
       return;
     }
@@ -77,7 +76,16 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
+  /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
+  function retryUnfetched() {
+    for (const job of queue.overdue()) {
+      const error = `Plex accepted the refresh of item ${job.pushed_rating_keys} but did not fetch the metadata within ${config.sync.confirmSeconds} s`;
+      settle(job, { ok: false, kind: "transient", error, plexFailed: false });
+    }
+  }
+
   async function drain() {
+    retryUnfetched();
     while (!stopped) {
       if (breaker.state === "open" && !(await probe())) return;
       // Half-open: one trial push decides whether the breaker closes.
@@ -120,9 +128,6 @@ export function createWorker(deps: WorkerDeps) {
   return {
     sweep: run,
     kick: () => void run(),
-    get delivered() {
-      return delivered;
-    },
     get busy() {
       return draining !== undefined;
     },

@@ -76,8 +76,12 @@ describe("the real process", () => {
       await pms.idle();
       return ids.every((id) => item(id).title === `After crash ${id}`);
     }, 30_000, 100);
-    expect(all).toBe(true);
     const status = (await (await fetch(`${url}/api/status`)).json()) as any;
+    if (!all) {
+      const missing = ids.filter((id) => item(id).title !== `After crash ${id}`);
+      console.error("not delivered:", missing.slice(0, 10), JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3), jobs: status.jobs }));
+    }
+    expect(all).toBe(true);
     expect(status.queue.pending).toBe(0);
     expect(status.deadLetters).toEqual([]);
   }, 60_000);

@@ -112,6 +112,23 @@ describe("pushing Stash changes to Plex", () => {
   });
 });
 
+describe("delivery is confirmed by PMS fetching the metadata", () => {
+  test("a refresh PMS accepts but never fetches is pushed again until it is fetched", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.3" } });
+    await w.pms.scan("1");
+    w.pms.pullsEnabled = false; // e.g. PMS restarted right after accepting the refresh
+    w.stash.library.update("40", { title: "Needs a fetch" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["40"] }, auth);
+    const item = itemOfScene(w, "40");
+    expect(await waitFor(() => w!.pms.pushCallsFor(item.ratingKey) >= 2, 10_000)).toBe(true);
+    expect(w.app.queue.pending()).toBe(1);
+    expect(w.app.queue.history("40").some((h) => h.event === "retry" && h.detail!.includes("did not fetch"))).toBe(true);
+    w.pms.pullsEnabled = true;
+    expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
+    expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
+  });
+});
+
 describe("the webhook refuses bad input and queues nothing", () => {
   test("wrong or missing token, malformed bodies, unknown scene ids", async () => {
     w = await startWorld({ env: FAST });

@@ -84,6 +84,39 @@ describe("durable queue (real SQLite on disk)", () => {
   });
 });
 
+describe("delivery confirmation: a refresh counts once PMS fetched the scene", () => {
+  test("confirming until fetched; a fetch before the confirmation wait began counts too", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook");
+    const [one, two] = q.claim(2);
+    q.awaitPull(one!, "10", null, c.now() + 1000);
+    expect(q.job("1")!.state).toBe("confirming");
+    expect(q.confirmPull("1")).toBe("delivered");
+    expect(q.job("1")).toBeUndefined();
+    c.advance(1);
+    expect(q.confirmPull("2")).toBeNull(); // PMS fetched while the push was still running
+    q.awaitPull(two!, "20", null, c.now() + 1000);
+    expect(q.job("2")).toBeUndefined();
+    expect(q.deliveredCount()).toBe(2);
+  });
+
+  test("a change while confirming is pushed again; a fetch that never comes is overdue", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook");
+    const [one, two] = q.claim(2);
+    q.awaitPull(one!, "10", null, c.now() + 1000);
+    q.awaitPull(two!, "20", null, c.now() + 1000);
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    expect(q.job("1")!.state).toBe("pending");
+    expect(q.overdue()).toEqual([]);
+    c.advance(1000);
+    expect(q.overdue().map((j) => j.scene_id)).toEqual(["2"]);
+    expect(q.claim(5).map((j) => j.scene_id)).toEqual(["1"]);
+  });
+});
+
 describe("circuit breaker", () => {
   test("opens after repeated failures, probes, half-opens, closes, and records the outage", () => {
     const c = clock();

@@ -33,6 +33,8 @@ export class PmsSim extends SimServer {
   token = "plex-sim-token";
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
+  /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */
+  pullsEnabled = true;
   providerUrl = "";
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
@@ -154,7 +156,7 @@ export class PmsSim extends SimServer {
   /** PMS re-pulls the item's metadata from the provider its GUID names. */
   private async pull(item: SimItem) {
     const id = /^tv\.plex\.agents\.custom\.[A-Za-z0-9.]+:\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid)?.[1];
-    if (!id || !this.providerUrl) return;
+    if (!id || !this.providerUrl || !this.pullsEnabled) return;
     const res = await fetch(`${this.providerUrl}/library/metadata/${id}`);
     if (res.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
