@@ -110,7 +110,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
         if (queue.confirmPull(sceneId) === "changed") worker.kick();
       },
     }))
-    .use(webhookRoutes({ token: config.sync.webhookToken, stash, queue, onQueued: () => worker.kick() }))
+    // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
+    .use(webhookRoutes({ token: pushOn ? config.sync.webhookToken : "", stash, queue, onQueued: () => worker.kick() }))
     .use(statusRoutes({
       token: config.sync.webhookToken,
       snapshot: () => ({

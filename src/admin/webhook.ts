@@ -40,7 +40,9 @@ export const bearer = (headers: Record<string, string | undefined>) =>
 
 export const webhookRoutes = (deps: WebhookDeps) =>
   new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body, headers }) => {
-    if (!deps.token) throw new HttpError(404, "webhook_off", "the webhook is off: set SYNC_WEBHOOK_TOKEN to turn it on");
+    if (!deps.token) {
+      throw new HttpError(404, "webhook_off", "the webhook is off: it needs PLEX_URL, PLEX_TOKEN and SYNC_WEBHOOK_TOKEN to be set");
+    }
     if (!tokenMatches(deps.token, bearer(headers))) {
       throw new HttpError(401, "bad_token", "missing or wrong token: send it as 'Authorization: Bearer <token>'");
     }

@@ -23,24 +23,46 @@ const MAX_TITLE_HITS = 500;
 const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 const PAGE = 1000;
 
+/**
+ * key → scene ids, stored as a bare string while a key has one id (nearly every file name and
+ * many title words): a Set per key would cost several times the memory of the index itself.
+ */
+class IdsByKey {
+  private map = new Map<string, string | string[]>();
+  /** The caller adds an id under a key at most once (put() removes a scene before re-adding it). */
+  add(key: string, id: string) {
+    const cur = this.map.get(key);
+    if (cur === undefined) this.map.set(key, id);
+    else if (typeof cur === "string") this.map.set(key, [cur, id]);
+    else cur.push(id);
+  }
+  delete(key: string, id: string) {
+    const cur = this.map.get(key);
+    if (cur === id) this.map.delete(key);
+    else if (Array.isArray(cur)) {
+      const rest = cur.filter((x) => x !== id);
+      this.map.set(key, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+  get(key: string): readonly string[] {
+    const cur = this.map.get(key);
+    return cur === undefined ? [] : typeof cur === "string" ? [cur] : cur;
+  }
+}
+
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
 const FULL_REBUILD_MS = 60 * 60 * 1000;
 
 export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now: () => number = Date.now) {
   let byPath = new Map<string, string>();
-  let byBasename = new Map<string, Set<string>>();
+  let byBasename = new IdsByKey();
   let scenes = new Map<string, IndexedScene>();
-  let byWord = new Map<string, Set<string>>();
+  let byWord = new IdsByKey();
   let watermark: string | undefined;
   let ready = false;
   let builtAt = 0;
   let refreshing: Promise<number> | undefined;
 
-  const add = (map: Map<string, Set<string>>, key: string, id: string) => {
-    let ids = map.get(key);
-    if (!ids) map.set(key, (ids = new Set()));
-    ids.add(id);
-  };
   const titleWords = (s: IndexedScene) => wordsOf(sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) }));
 
   function remove(id: string) {
@@ -48,9 +70,9 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
     if (!old) return;
     for (const path of old.paths) {
       if (byPath.get(path) === id) byPath.delete(path);
-      byBasename.get(basenameOf(path))?.delete(id);
+      byBasename.delete(basenameOf(path), id);
     }
-    for (const word of titleWords(old)) byWord.get(word)?.delete(id);
+    for (const word of titleWords(old)) byWord.delete(word, id);
     scenes.delete(id);
   }
 
@@ -61,9 +83,9 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
     scenes.set(scene.id, indexed);
     for (const path of paths) {
       byPath.set(path, scene.id);
-      add(byBasename, basenameOf(path), scene.id);
+      byBasename.add(basenameOf(path), scene.id);
     }
-    for (const word of titleWords(indexed)) add(byWord, word, scene.id);
+    for (const word of titleWords(indexed)) byWord.add(word, scene.id);
     if (!watermark || scene.updated_at > watermark) watermark = scene.updated_at;
   }
 
@@ -88,9 +110,9 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
       if (items.length < PAGE) break;
     }
     byPath = new Map();
-    byBasename = new Map();
+    byBasename = new IdsByKey();
     scenes = new Map();
-    byWord = new Map();
+    byWord = new IdsByKey();
     pages.flat().forEach(put);
     ready = true;
     builtAt = now();
@@ -111,16 +133,17 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
       return refreshing;
     },
     sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
-    sceneIdsByBasename: (name: string) => [...(byBasename.get(name.normalize("NFC")) ?? [])],
+    sceneIdsByBasename: (name: string) => [...byBasename.get(name.normalize("NFC"))],
     scene: (id: string) => scenes.get(id),
     /** Scenes whose title holds every one of the (normalised) words. */
     scenesWithTitleWords(words: string[]): IndexedScene[] {
-      const sets = words.map((w) => byWord.get(w) ?? new Set<string>()).sort((a, b) => a.size - b.size);
-      const [smallest, ...rest] = sets;
+      const lists = words.map((w) => byWord.get(w)).sort((a, b) => a.length - b.length);
+      const [smallest, ...rest] = lists;
       if (!smallest) return [];
+      const others = rest.map((list) => new Set(list));
       const out: IndexedScene[] = [];
       for (const id of smallest) {
-        if (rest.every((set) => set.has(id))) out.push(scenes.get(id)!);
+        if (others.every((set) => set.has(id))) out.push(scenes.get(id)!);
         if (out.length >= MAX_TITLE_HITS) break;
       }
       return out;

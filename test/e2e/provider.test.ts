@@ -108,6 +108,13 @@ describe("metadata, images, collections", () => {
     expect((await fetch(`${w.app.url}/images/performer/1`)).status).toBe(200);
   });
 
+  test("with push off (no PLEX_URL) the webhook says so instead of queueing", async () => {
+    const res = await post(`${w.app.url}/hooks/stash`, { sceneIds: [1] }, { authorization: "Bearer test-webhook-token-123" });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).error.message).toContain("PLEX_URL");
+    expect(w.app.queue.pending()).toBe(0);
+  });
+
   test("bad match bodies get a clear 400, never a 500", async () => {
     const notJson = await post(`${w.app.url}/library/metadata/matches`, "{nope");
     expect(notJson.status).toBe(400);
