@@ -1,8 +1,12 @@
 /**
  * The PMS HTTP client: everything that calls Plex goes through here. Every method and path it
- * uses exists in the official PMS API description (checked by test/conformance). Failures
- * are classified for the retry logic: transient (connect, timeout, 5xx, 429) or permanent.
+ * uses exists in the official PMS API description (checked by test/conformance). Answers are
+ * checked against TypeBox schemas (src/schema/pms.ts). Failures are classified for the retry
+ * logic: transient (connect, timeout, 5xx, 429, an odd answer) or permanent.
  */
+import type { Static, TSchema } from "@sinclair/typebox";
+import { decode } from "../schema/decode.ts";
+import { PmsIdentity, PmsItem, PmsItemDetail, PmsItems, PmsSections } from "../schema/pms.ts";
 export interface PlexClientOptions {
   url: string;
   token: string;
@@ -48,10 +52,7 @@ export const PLEX_CALLS = [
 ] as const;
 
 export function createPlexClient(options: PlexClientOptions) {
-  let calls = 0;
-
   async function call(method: string, path: string, query: Record<string, string> = {}, body?: Uint8Array | string, contentType?: string) {
-    calls++;
     const url = new URL(`${options.url}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let res: Response;
@@ -74,46 +75,48 @@ export function createPlexClient(options: PlexClientOptions) {
     throw new PlexError(transient ? "transient" : "permanent", res.status, `Plex ${method} ${path}: HTTP ${res.status}${hint}`);
   }
 
-  const json = async (path: string, query?: Record<string, string>) => (await (await call("GET", path, query)).json()) as any;
-  const toItem = (m: any): PlexItem => ({
+  /** GETs JSON and checks it against its schema: an odd answer is a clear error, not undefined later. */
+  async function get<T extends TSchema>(schema: T, path: string, query?: Record<string, string>): Promise<Static<T>> {
+    const res = await call("GET", path, query);
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      throw new PlexError("transient", res.status, `Plex GET ${path}: the answer is not JSON`);
+    }
+    const result = decode(schema, body);
+    if (!result.ok) throw new PlexError("transient", res.status, `Plex GET ${path}: unexpected answer (${result.problem})`);
+    return result.value;
+  }
+  const toItem = (m: Static<typeof PmsItem>): PlexItem => ({
     ratingKey: String(m.ratingKey),
-    guid: String(m.guid ?? ""),
-    title: String(m.title ?? ""),
-    updatedAt: Number(m.updatedAt ?? 0),
-    files: (m.Media ?? []).flatMap((media: any) => (media.Part ?? []).map((p: any) => String(p.file))),
+    guid: m.guid ?? "",
+    title: m.title ?? "",
+    updatedAt: m.updatedAt ?? 0,
+    files: (m.Media ?? []).flatMap((media) => (media.Part ?? []).map((p) => p.file)),
   });
 
   return {
-    get callCount() {
-      return calls;
-    },
     async identity(): Promise<{ machineIdentifier: string; version: string }> {
-      const body = await json("/identity");
-      return { machineIdentifier: body.MediaContainer?.machineIdentifier ?? "", version: body.MediaContainer?.version ?? "" };
+      const { MediaContainer: mc } = await get(PmsIdentity, "/identity");
+      return { machineIdentifier: mc.machineIdentifier ?? "", version: mc.version ?? "" };
     },
     async sections(): Promise<PlexSection[]> {
-      const body = await json("/library/sections/all");
-      return (body.MediaContainer?.Directory ?? []).map((d: any) => ({
-        key: String(d.key), title: String(d.title), type: String(d.type), agent: String(d.agent ?? ""),
-        locations: (d.Location ?? []).map((l: any) => String(l.path)),
+      const { MediaContainer: mc } = await get(PmsSections, "/library/sections/all");
+      return (mc.Directory ?? []).map((d) => ({
+        key: String(d.key), title: d.title, type: d.type, agent: d.agent ?? "", locations: (d.Location ?? []).map((l) => l.path),
       }));
     },
     /** One page of a section's movies; `since` (epoch seconds) limits to items updated after it. */
     async sectionItems(sectionId: string, start: number, size: number, since?: number): Promise<{ total: number; items: PlexItem[] }> {
       const query: Record<string, string> = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
       if (since) query["updatedAt>"] = String(since);
-      const body = await json(`/library/sections/${sectionId}/all`, query);
-      const mc = body.MediaContainer ?? {};
-      return { total: Number(mc.totalSize ?? mc.size ?? 0), items: (mc.Metadata ?? []).map(toItem) };
-    },
-    async item(ratingKey: string): Promise<PlexItem | undefined> {
-      const body = await json(`/library/metadata/${ratingKey}`);
-      const m = body.MediaContainer?.Metadata?.[0];
-      return m ? toItem(m) : undefined;
+      const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
+      return { total: mc.totalSize ?? mc.size ?? 0, items: (mc.Metadata ?? []).map(toItem) };
     },
     /** The item as PMS answers it, for comparing fields. */
-    async itemRaw(ratingKey: string): Promise<Record<string, any> | undefined> {
-      return (await json(`/library/metadata/${ratingKey}`)).MediaContainer?.Metadata?.[0];
+    async itemRaw(ratingKey: string): Promise<Record<string, unknown> | undefined> {
+      return (await get(PmsItemDetail, `/library/metadata/${ratingKey}`)).MediaContainer.Metadata?.[0];
     },
     refresh: (ratingKey: string) => call("PUT", `/library/metadata/${ratingKey}/refresh`, { markUpdated: "1" }).then(() => {}),
     match: (ratingKey: string, guid: string, name: string) =>

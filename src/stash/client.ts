@@ -5,7 +5,7 @@
  */
 import { ClientError, GraphQLClient } from "graphql-request";
 import type { Static, TSchema } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { decode } from "../schema/decode.ts";
 import {
   FindGroupsAnswer, FindSceneFilesAnswer, FindScenesAnswer, VersionAnswer,
   type StashGroup, type StashScene, type StashSceneFiles,
@@ -29,13 +29,10 @@ export interface StashPage<T> {
 
 export type StashClient = ReturnType<typeof createStashClient>;
 
-const decoders = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
-function decode<T extends TSchema>(schema: T, data: unknown, what: string): Static<T> {
-  let check = decoders.get(schema);
-  if (!check) decoders.set(schema, (check = TypeCompiler.Compile(schema)));
-  if (check.Check(data)) return data as Static<T>;
-  const first = check.Errors(data).First();
-  throw new StashError("query", `Stash answered ${what} in an unexpected shape: ${first?.path || "/"} ${first?.message ?? ""}`.trim());
+function decodeAnswer<T extends TSchema>(schema: T, data: unknown, what: string): Static<T> {
+  const result = decode(schema, data);
+  if (result.ok) return result.value;
+  throw new StashError("query", `Stash answered ${what} in an unexpected shape: ${result.problem}`);
 }
 
 export function createStashClient(options: StashClientOptions) {
@@ -48,19 +45,17 @@ export function createStashClient(options: StashClientOptions) {
       { preconnect: fetch.preconnect },
     ),
   });
-  let queries = 0;
 
   async function request<T extends TSchema>(
     what: string, document: string, variables: Record<string, unknown>, schema: T,
   ): Promise<Static<T>> {
-    queries++;
     let data: unknown;
     try {
       data = await gql.request(document, variables);
     } catch (err) {
       throw classify(err, what, options);
     }
-    return decode(schema, data, what);
+    return decodeAnswer(schema, data, what);
   }
 
   const findScenes = async (what: string, variables: Record<string, unknown>): Promise<StashPage<StashScene>> => {
@@ -78,10 +73,6 @@ export function createStashClient(options: StashClientOptions) {
   });
 
   return {
-    /** How many GraphQL requests were sent (for metrics and the benchmark). */
-    get queryCount() {
-      return queries;
-    },
     sceneById: (id: string): Promise<StashScene | undefined> => byId.load(id),
     async scenesByIds(ids: string[]): Promise<StashScene[]> {
       const found = await Promise.all(ids.map((id) => byId.load(id)));

@@ -72,7 +72,7 @@ export function openStore(dataDir: string, file = "stash2plex.sqlite") {
       get: (key: string): string | undefined => getMeta.get(key)?.value,
       set: (key: string, value: string) => void setMeta.run(key, value),
     },
-    /** For /readyz: a real write, rolled back. */
+    /** For /readyz: a real (tiny) write, so a read-only or full disk shows up. */
     writable(): boolean {
       db.transaction(() => {
         setMeta.run("readyz", String(Date.now()));

@@ -198,7 +198,6 @@ export function createQueue(store: Store, now: () => number = Date.now) {
 
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
-    nextDueAt: () => (db.query("SELECT MIN(next_attempt_at) AS t FROM jobs WHERE state = 'pending'").get() as { t: number | null }).t,
     job: (sceneId: string) => db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?").get(sceneId) ?? undefined,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
     history: (sceneId: string) =>
