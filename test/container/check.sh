@@ -19,6 +19,9 @@ cleanup() {
   [ -n "${SERVICE_PID:-}" ] && kill "$SERVICE_PID" 2>/dev/null || true
   [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null || true
   if [ -n "$MNT" ]; then umount "$MNT/proc" 2>/dev/null || true; umount "$MNT/dev" 2>/dev/null || true; "${PODMAN[@]}" image unmount stash2plex:check >/dev/null 2>&1 || true; fi
+  # vfs storage copies every layer: leave nothing behind for the next run.
+  "${PODMAN[@]}" rmi -f stash2plex:check localhost/stand-in/bun:1.4.5 localhost/stand-in/cc:nonroot >/dev/null 2>&1 || true
+  "${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
