@@ -116,7 +116,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
       token: config.sync.webhookToken,
       snapshot: () => ({
         push: pushOn ? "on" : "off (PLEX_URL not set)",
-        queue: { pending: queue.pending(), due: queue.due(), delivered: queue.deliveredCount(), draining: worker.busy },
+        queue: {
+          pending: queue.pending(), due: queue.due(), waitingForPlexToFetch: queue.confirming(),
+          delivered: queue.deliveredCount(), draining: worker.busy,
+        },
         breaker: breaker.state,
         outages: breaker.outages(),
         deadLetters: queue.deadLetters(),

@@ -4,7 +4,7 @@
  * shows the change reaching Plex, then keeps running so the URLs can be opened.
  * `--once` exits after the walk-through (used by the tests).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StashSim } from "../test/sim/stash/server.ts";
@@ -136,6 +136,7 @@ export async function runDemo(args: string[]): Promise<number> {
     await app.stop();
     await pms.stop();
     await stash.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     say(ok ? "demo finished: scan and push worked" : "demo finished with problems (see above)");
     return ok ? 0 : 1;
   }

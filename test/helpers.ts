@@ -1,5 +1,5 @@
 /** Shared set-up for end-to-end tests: simulators, a real service on a free port, a temp data folder. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StashSim } from "./sim/stash/server.ts";
@@ -53,6 +53,7 @@ export async function startWorld(options: { seed?: Partial<SeedOptions>; env?: R
       await app.stop();
       await pms.stop();
       await stash.stop();
+      rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
 }

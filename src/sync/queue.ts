@@ -196,6 +196,8 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     /** Plex is back: everything that waited for it is due now (the worker paces the drain). */
     wakeAll: () => db.query("UPDATE jobs SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?").run(now(), now()).changes,
 
+    /** Refreshed and waiting for PMS to fetch the metadata. */
+    confirming: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'confirming'").get() as { n: number }).n,
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
     job: (sceneId: string) => db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?").get(sceneId) ?? undefined,
