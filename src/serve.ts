@@ -12,18 +12,15 @@ const STOP_DEADLINE_MS = 4500;
 export async function serve(config: Config) {
   const app = createApp(config);
   const { log } = app;
-  await app.start();
-  log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
-  log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
-  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl)) {
-    log.warn("PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address");
+  try {
+    await app.start();
+  } catch (err) {
+    const inUse = (err as { code?: string }).code === "EADDRINUSE";
+    log.error(inUse
+      ? `port ${config.listen.port} on ${config.listen.host} is in use: stop what uses it or set LISTEN_PORT`
+      : `cannot start: ${(err as Error).message}`);
+    process.exit(1);
   }
-  log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
-  app.stash.version().then(
-    (v) => log.info("Stash reachable", { url: config.stash.url, version: v }),
-    (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
-  );
-  for (const line of await app.startupReport()) log.info(line);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -37,4 +34,17 @@ export async function serve(config: Config) {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+
+  log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
+  log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
+  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl)) {
+    log.warn("PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address");
+  }
+  log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
+  app.stash.version().then(
+    (v) => log.info("Stash reachable", { url: config.stash.url, version: v }),
+    (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
+  );
+  for (const line of await app.startupReport()) log.info(line);
+
 }

@@ -116,9 +116,13 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     /** Queues changes in one transaction; returns how many were new. */
     enqueue: (changes: Change[], reason: string): number => enqueueAll(changes, reason),
 
-    /** Jobs left running by a process that died are pending again. */
+    /**
+     * At start-up: jobs left running by a process that died are pending again, and so are
+     * refreshes still waiting for PMS to fetch — PMS fetches from us, so any fetch it tried
+     * while we were down failed, and it will not try again by itself.
+     */
     recover(): number {
-      return db.query("UPDATE jobs SET state = 'pending' WHERE state = 'running'").run().changes;
+      return db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ? WHERE state IN ('running', 'confirming')").run(now()).changes;
     },
 
     claim: (limit: number): Job[] => claimDue.all(now(), limit),

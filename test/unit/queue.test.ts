@@ -115,6 +115,16 @@ describe("delivery confirmation: a refresh counts once PMS fetched the scene", (
     expect(q.overdue().map((j) => j.scene_id)).toEqual(["2"]);
     expect(q.claim(5).map((j) => j.scene_id)).toEqual(["1"]);
   });
+
+  test("after a restart, refreshes still waiting for a fetch are pushed again", () => {
+    const dir = tempDir();
+    const q = createQueue(openStore(dir));
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    q.awaitPull(q.claim(1)[0]!, "10", null, Date.now() + 300_000);
+    const restarted = createQueue(openStore(dir));
+    expect(restarted.recover()).toBe(1);
+    expect(restarted.claim(1).map((j) => j.scene_id)).toEqual(["1"]);
+  });
 });
 
 describe("circuit breaker", () => {
