@@ -47,7 +47,11 @@ describe("the real process", () => {
     pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
     const port = freePort();
     const env = {
-      ...testEnv(stash, pms, { SYNC_DRAIN_PER_SECOND: "100", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.5", SYNC_SWEEP_SECONDS: "1" }),
+      // A short confirmation window: a refresh whose fetch was lost in the kill is pushed again soon.
+      ...testEnv(stash, pms, {
+        SYNC_DRAIN_PER_SECOND: "100", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.5", SYNC_SWEEP_SECONDS: "1",
+        SYNC_CONFIRM_SECONDS: "5",
+      }),
       LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port),
     };
     const url = `http://127.0.0.1:${port}`;
@@ -75,7 +79,7 @@ describe("the real process", () => {
     const all = await waitFor(async () => {
       await pms.idle();
       return ids.every((id) => item(id).title === `After crash ${id}`);
-    }, 30_000, 100);
+    }, 40_000, 100);
     const status = (await (await fetch(`${url}/api/status`)).json()) as any;
     if (!all) {
       const missing = ids.filter((id) => item(id).title !== `After crash ${id}`);
@@ -84,7 +88,7 @@ describe("the real process", () => {
     expect(all).toBe(true);
     expect(status.queue.pending).toBe(0);
     expect(status.deadLetters).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   test("`healthcheck` tells a healthy service from none; SIGTERM stops it within 5 s with exit code 0", async () => {
     const stash = new StashSim({ scenes: 10 }).start();
