@@ -127,6 +127,13 @@ export function createApp(config: Config, options: AppOptions = {}) {
         indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
         jobs: scheduler.list(),
       }),
+      scene: (sceneId) => ({
+        sceneId,
+        job: queue.job(sceneId) ?? null,
+        lastDelivery: queue.delivery(sceneId) ?? null,
+        deadLetter: queue.deadLetters().find((d) => d.scene_id === sceneId) ?? null,
+        history: queue.history(sceneId),
+      }),
       requeue: (ids) => {
         const n = queue.requeueDead(ids);
         worker.kick();

@@ -11,6 +11,8 @@ import { VERSION } from "../version.ts";
 export interface StatusSource {
   token: string;
   snapshot(): Record<string, unknown>;
+  /** What happened to one scene's pushes: the job, its history, a dead letter. */
+  scene(sceneId: string): Record<string, unknown>;
   requeue(sceneIds?: string[]): number;
   trigger(jobId: string): boolean;
 }
@@ -23,6 +25,10 @@ export const statusRoutes = (src: StatusSource) => {
   };
   return new Elysia({ name: "status" })
     .get("/api/status", () => ({ version: VERSION, ...src.snapshot() }))
+    .get("/api/scenes/:id", ({ params }) => {
+      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+      return src.scene(params.id);
+    })
     .post("/api/dead-letters/requeue", ({ body, headers }) => {
       authorise(headers);
       return { requeued: src.requeue(body?.sceneIds) };

@@ -209,6 +209,9 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     history: (sceneId: string) =>
       db.query<{ at: number; event: string; detail: string | null }, [string]>(
         "SELECT at, event, detail FROM job_history WHERE scene_id = ? ORDER BY id").all(sceneId),
+    delivery: (sceneId: string) =>
+      db.query<{ stash_updated_at: string | null; at: number; rating_key: string | null }, [string]>(
+        "SELECT stash_updated_at, at, rating_key FROM delivered WHERE scene_id = ?").get(sceneId) ?? undefined,
     deliveredCount: () => (db.query("SELECT COUNT(*) AS n FROM delivered").get() as { n: number }).n,
   };
 }

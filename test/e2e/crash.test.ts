@@ -83,7 +83,12 @@ describe("the real process", () => {
     const status = (await (await fetch(`${url}/api/status`)).json()) as any;
     if (!all) {
       const missing = ids.filter((id) => item(id).title !== `After crash ${id}`);
-      console.error("not delivered:", missing.slice(0, 10), JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3), jobs: status.jobs }));
+      console.error("not delivered:", missing.slice(0, 10), JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3) }));
+      for (const id of missing.slice(0, 3)) {
+        const items = [...pms.items.values()].filter((i) => i.guid.endsWith(`/movie/${id}`));
+        console.error(`scene ${id}:`, JSON.stringify(await (await fetch(`${url}/api/scenes/${id}`)).json()),
+          JSON.stringify(items.map((i) => ({ rk: i.ratingKey, title: i.title, calls: pms.callsFor(i.ratingKey).map((c) => `${c.method} ${c.path} @${c.at}`) }))));
+      }
     }
     expect(all).toBe(true);
     expect(status.queue.pending).toBe(0);

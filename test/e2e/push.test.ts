@@ -68,6 +68,10 @@ describe("pushing Stash changes to Plex", () => {
     expect(w.pms.callsFor(item.ratingKey).length).toBe(1);
     const status = (await (await fetch(`${w.app.url}/api/status`)).json()) as any;
     expect(status.deadLetters[0].scene_id).toBe("12");
+    const scene = (await (await fetch(`${w.app.url}/api/scenes/12`)).json()) as any;
+    expect(scene.deadLetter.last_error).toContain("gone");
+    expect(scene.history.map((h: any) => h.event)).toEqual(["queued", "dead"]);
+    expect((await fetch(`${w.app.url}/api/scenes/x1`)).status).toBe(400);
     // Requeued after a rescan: it lands.
     await w.pms.scan("1");
     const requeue = await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["12"] }, auth);
