@@ -25,7 +25,7 @@ export interface ProviderDeps {
   ctx: MetadataContext;
   title: string;
   log: Logger;
-  /** Told each time PMS has fetched a scene's metadata (confirms a push). */
+  /** Told each time a scene's metadata has been sent to PMS (confirms a push). */
   onServed?: (sceneId: string) => void;
 }
 
@@ -75,9 +75,13 @@ export const providerRoutes = (deps: ProviderDeps) => {
     }, { body: MatchRequest })
     .get("/library/metadata/:ratingKey", async ({ params }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
-      const answer = mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
-      deps.onServed?.(scene.id);
-      return answer;
+      return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
+    }, {
+      // Only once the answer has gone out does it prove PMS has the metadata: a process that
+      // dies while answering must not have confirmed the push already.
+      afterResponse({ params, set }) {
+        if ((set.status ?? 200) === 200) deps.onServed?.(params.ratingKey);
+      },
     })
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
