@@ -86,7 +86,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
       byBasename.add(basenameOf(path), scene.id);
     }
     for (const word of titleWords(indexed)) byWord.add(word, scene.id);
-    if (!watermark || scene.updated_at > watermark) watermark = scene.updated_at;
+    if (!watermark || Date.parse(scene.updated_at) > Date.parse(watermark)) watermark = scene.updated_at;
   }
 
   /** Pages through scenes updated since `since`; returns how many changed. */

@@ -58,7 +58,7 @@ export function createPoller(deps: PollerDeps) {
         // the pages under us and another could be skipped for good. Deltas are slim and small.
         const { items } = await deps.stash.sceneFilesPage(1, -1, secondBefore(watermark));
         queued += queue.enqueue(items.map((s) => ({ sceneId: s.id, stashUpdatedAt: s.updated_at })), "poll");
-        for (const s of items) if (s.updated_at > newest) newest = s.updated_at;
+        for (const s of items) if (Date.parse(s.updated_at) > Date.parse(newest)) newest = s.updated_at;
         // Only now, with every change durably queued, does the watermark move.
         store.meta.set(WATERMARK, newest);
         if (failures) log.info("Stash answers the poller again", { after: failures });

@@ -66,15 +66,18 @@ export function createQueue(store: Store, now: () => number = Date.now) {
    */
   const known = (c: Change) => {
     if (!c.stashUpdatedAt) return false;
+    // Stash writes local time with an offset: compare instants, not strings.
+    const changedAt = Date.parse(c.stashUpdatedAt);
     const d = delivered.get(c.sceneId);
     if (d?.stash_updated_at != null) {
-      if (d.stash_updated_at > c.stashUpdatedAt) return true;
-      if (d.stash_updated_at === c.stashUpdatedAt && d.at > Date.parse(c.stashUpdatedAt) + 2000) return true;
+      const deliveredVersion = Date.parse(d.stash_updated_at);
+      if (deliveredVersion > changedAt) return true;
+      if (deliveredVersion === changedAt && d.at > changedAt + 2000) return true;
     }
     const q = queued.get(c.sceneId);
-    if (!q || q.stash_updated_at == null || q.stash_updated_at < c.stashUpdatedAt) return false;
+    if (!q || q.stash_updated_at == null || Date.parse(q.stash_updated_at) < changedAt) return false;
     // Waiting: the push will fetch the scene fresh. Running: only if it fetched after that second.
-    return q.state === "pending" || (q.claimed_at != null && q.claimed_at > Date.parse(c.stashUpdatedAt) + 2000);
+    return q.state === "pending" || (q.claimed_at != null && q.claimed_at > changedAt + 2000);
   };
 
   const enqueueAll = db.transaction((changes: Change[], reason: string) => {

@@ -75,6 +75,15 @@ describe("durable queue (real SQLite on disk)", () => {
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:06Z" }], "poll")).toBe(1);
   });
 
+  test("stamps are compared as instants: Stash writes local time with an offset", () => {
+    const c = clock(Date.parse("2025-01-01T00:00:10Z"));
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T01:00:05+01:00" }], "poll");
+    q.complete(q.claim(1)[0]!, "7", "2025-01-01T01:00:05+01:00");
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2024-12-31T23:00:05-01:00" }], "poll")).toBe(0);
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:30:06-00:30" }], "poll")).toBe(1);
+  });
+
   test("an equal second-precision stamp delivered within that second is pushed again", () => {
     const c = clock(Date.parse("2025-01-01T00:00:05.500Z"));
     const q = createQueue(openStore(tempDir()), c.now);
