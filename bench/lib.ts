@@ -80,6 +80,10 @@ export async function concurrently(count: number, concurrency: number, task: (i:
   return latencies;
 }
 
+/** The command line that produced a report, as it goes into BENCHMARKS.md. */
+export const commandLine = (script: string) =>
+  ["bun", script, ...process.argv.slice(2).filter((a) => a !== "--no-write")].join(" ");
+
 /** Prints a benchmark's report and, unless --no-write, puts it in its section of BENCHMARKS.md. */
 export function report(section: string, markdown: string) {
   console.log(markdown);

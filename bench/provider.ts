@@ -11,7 +11,7 @@ import { SimLibrary } from "../test/sim/stash/library.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { scanFiles, type ScanFile } from "../test/sim/plex/scan.ts";
 import { DEMO_RULES } from "../src/demo.ts";
-import { concurrently, fmt, freePort, numberArg, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
+import { concurrently, fmt, freePort, numberArg, commandLine, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,7 +102,7 @@ try {
   const markdown = [
     `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}`,
     "",
-    `Command: \`${["bun bench/provider.ts", ...process.argv.slice(2).filter((a) => a !== "--no-write")].join(" ")}\` (${FILES} files, ${SCENES} scenes, ${CONCURRENCY} concurrent requests; files Stash does not know ${clustered ? "all at the end" : "spread through the scan"}).`,
+    `Command: \`${commandLine("bench/provider.ts")}\` (${FILES} files, ${SCENES} scenes, ${CONCURRENCY} concurrent requests; files Stash does not know ${clustered ? "all at the end" : "spread through the scan"}).`,
     `Machine: ${machine()}. Stash simulator and service each in their own process; scan driver in a third.`,
     "",
     "| measure | result | target |",

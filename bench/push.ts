@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { StashSim } from "../test/sim/stash/server.ts";
 import { PmsSim } from "../test/sim/plex/server.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import { fmt, freePort, machine, numberArg, report, median, peakRssMb, percentile, startService } from "./lib.ts";
+import { fmt, freePort, machine, numberArg, commandLine, report, median, peakRssMb, percentile, startService } from "./lib.ts";
 
 const SCENES = numberArg("scenes", 10_000);
 const POLL = numberArg("poll", 5);
@@ -137,7 +137,7 @@ try {
   const markdown = [
     `## Push: Stash changes reaching Plex (issue 3)${POLL === 5 && SCENES === 10_000 ? "" : `, poll every ${POLL} s`}`,
     "",
-    `Command: \`${["bun bench/push.ts", ...process.argv.slice(2).filter((a) => a !== "--no-write")].join(" ")}\` (${SCENES} scenes, poll every ${POLL} s, ${SAMPLES} webhook samples).`,
+    `Command: \`${commandLine("bench/push.ts")}\` (${SCENES} scenes, poll every ${POLL} s, ${SAMPLES} webhook samples).`,
     `Machine: ${machine()}. The service in its own process; Stash and PMS simulators in the benchmark's process.`,
     "The PMS simulator re-pulls the item from the service on every refresh, as PMS does.",
     "",

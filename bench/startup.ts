@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { currentRssMb, fmt, freePort, machine, median, numberArg, report, ROOT, startStashSim } from "./lib.ts";
+import { currentRssMb, fmt, freePort, machine, median, numberArg, commandLine, report, ROOT, startStashSim } from "./lib.ts";
 
 const RUNS = numberArg("runs", 15);
 const SCENES = numberArg("scenes", 5000);
@@ -89,7 +89,7 @@ const rows = [
 const markdown = [
   "## Start-up, memory, size (issue 4)",
   "",
-  `Command: \`bun bench/startup.ts\` (${RUNS} cold starts of each, alternating; Stash simulator with ${SCENES} scenes in its own process).`,
+  `Command: \`${commandLine("bench/startup.ts")}\` (${RUNS} cold starts of each, alternating; Stash simulator with ${SCENES} scenes in its own process).`,
   `Machine: ${machine()}.`,
   "",
   "| measure | result | target |",

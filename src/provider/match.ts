@@ -6,7 +6,7 @@
  */
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashClient } from "../stash/client.ts";
-import type { FileIndex } from "../stash/file-index.ts";
+import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
@@ -83,7 +83,7 @@ async function titleSearch(words: string[], deps: MatchDeps): Promise<SearchHit[
   if (deps.index.ready) {
     return deps.index.scenesWithTitleWords(words).map((s) => ({
       id: s.id,
-      title: sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) }),
+      title: indexedTitle(s),
       date: s.date ?? undefined,
       studio: s.studio,
     }));
@@ -112,7 +112,7 @@ async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
 function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetadata {
   const indexed = deps.index.scene(found.id);
   const scene = found.scene;
-  const title = sceneTitle(scene ?? { id: found.id, title: indexed?.title, files: (indexed?.paths ?? []).map((path) => ({ path })) });
+  const title = scene ? sceneTitle(scene) : indexed ? indexedTitle(indexed) : `Scene ${found.id}`;
   const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
   const meta: PlexMetadata = {
     type: "movie",

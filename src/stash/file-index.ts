@@ -17,6 +17,9 @@ export interface IndexedScene {
   paths: string[];
 }
 
+/** The title Plex would show for an indexed scene (same fallback to the file name as the metadata). */
+export const indexedTitle = (s: IndexedScene) => sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) });
+
 /** Most candidates a title search returns: enough to score, few enough to stay fast. */
 const MAX_TITLE_HITS = 500;
 
@@ -63,7 +66,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
   let builtAt = 0;
   let refreshing: Promise<number> | undefined;
 
-  const titleWords = (s: IndexedScene) => wordsOf(sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) }));
+  const titleWords = (s: IndexedScene) => wordsOf(indexedTitle(s));
 
   function remove(id: string) {
     const old = scenes.get(id);

@@ -79,14 +79,15 @@ export function createPusher(deps: PushDeps) {
     store.db.transaction(() => {
       for (const [field, value] of Object.entries(plan.written)) remember.run(ratingKey, field, value!);
     })();
-    for (const [field, element] of [["poster", "posters"], ["background", "arts"]] as const) {
-      if (!fields.includes(field) || !meta.thumb) continue;
+    const uploads = ([["poster", "posters"], ["background", "arts"]] as const).filter(([field]) => fields.includes(field));
+    if (uploads.length && meta.thumb) {
+      // Poster and background are the same screenshot: fetch it from Stash once.
       const image = await deps.stash.image(`/scene/${sceneId}/screenshot`);
-      if (!image.ok) {
-        await image.body?.cancel();
-        continue;
-      }
-      await plex.upload(ratingKey, element, new Uint8Array(await image.arrayBuffer()), image.headers.get("content-type") ?? "image/jpeg");
+      if (image.ok) {
+        const bytes = new Uint8Array(await image.arrayBuffer());
+        const type = image.headers.get("content-type") ?? "image/jpeg";
+        for (const [, element] of uploads) await plex.upload(ratingKey, element, bytes, type);
+      } else await image.body?.cancel();
     }
     return plan.keptUserEdits.length ? `kept user edits: ${plan.keptUserEdits.join(", ")}` : "fields written";
   }

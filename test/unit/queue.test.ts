@@ -10,6 +10,14 @@ const clock = (start = 1_000_000) => {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 };
 
+/** A queue whose clock reads `at`, having delivered scene 1 at Stash version `stamp`. */
+function deliveredAt(at: string, stamp: string) {
+  const q = createQueue(openStore(tempDir()), clock(Date.parse(at)).now);
+  q.enqueue([{ sceneId: "1", stashUpdatedAt: stamp }], "poll");
+  q.complete(q.claim(1)[0]!, "7", stamp);
+  return q;
+}
+
 describe("durable queue (real SQLite on disk)", () => {
   test("one pending job per scene; a newer change coalesces and keeps its history", () => {
     const c = clock();
@@ -66,29 +74,19 @@ describe("durable queue (real SQLite on disk)", () => {
   });
 
   test("a poll seeing an already delivered Stash version queues nothing", () => {
-    const c = clock(Date.parse("2025-01-01T00:00:10Z"));
-    const q = createQueue(openStore(tempDir()), c.now);
-    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
-    const [job] = q.claim(1);
-    q.complete(job!, "7", "2025-01-01T00:00:05Z");
+    const q = deliveredAt("2025-01-01T00:00:10Z", "2025-01-01T00:00:05Z");
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll")).toBe(0);
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:06Z" }], "poll")).toBe(1);
   });
 
   test("stamps are compared as instants: Stash writes local time with an offset", () => {
-    const c = clock(Date.parse("2025-01-01T00:00:10Z"));
-    const q = createQueue(openStore(tempDir()), c.now);
-    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T01:00:05+01:00" }], "poll");
-    q.complete(q.claim(1)[0]!, "7", "2025-01-01T01:00:05+01:00");
+    const q = deliveredAt("2025-01-01T00:00:10Z", "2025-01-01T01:00:05+01:00");
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2024-12-31T23:00:05-01:00" }], "poll")).toBe(0);
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:30:06-00:30" }], "poll")).toBe(1);
   });
 
   test("an equal second-precision stamp delivered within that second is pushed again", () => {
-    const c = clock(Date.parse("2025-01-01T00:00:05.500Z"));
-    const q = createQueue(openStore(tempDir()), c.now);
-    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
-    q.complete(q.claim(1)[0]!, "7", "2025-01-01T00:00:05Z");
+    const q = deliveredAt("2025-01-01T00:00:05.500Z", "2025-01-01T00:00:05Z");
     expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll")).toBe(1);
   });
 });
