@@ -100,14 +100,17 @@ export function createApp(config: Config, options: AppOptions = {}) {
     ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
   };
 
+  /** Set once the database is closed at stop. */
+  let closed = false;
   const http = new Elysia()
     .use(httpBasics(log))
     .use(healthRoutes({ stash, extraChecks }))
     .use(providerRoutes({
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log,
       // PMS fetching a scene we refreshed is the proof the push landed.
+      // (An answer still going out while we stop has no database left to confirm in.)
       onServed: (sceneId) => {
-        if (queue.confirmPull(sceneId) === "changed") worker.kick();
+        if (!closed && queue.confirmPull(sceneId) === "changed") worker.kick();
       },
     }))
     // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
@@ -180,6 +183,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       await server?.stop();
       await worker.stop();
       server = undefined;
+      closed = true;
       store.close();
     },
   };

@@ -50,6 +50,12 @@ export function resolveSections(all: PlexSection[], config: Config): SyncSection
   });
 }
 
+/** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
+export function isInside(path: string, folder: string): boolean {
+  const base = folder.replace(/[\\/]+$/, "");
+  return path.startsWith(base) && (path.length === base.length || path[base.length] === "/" || path[base.length] === "\\");
+}
+
 const INDEX_REFRESH_MIN_MS = 5000;
 
 export function createPusher(deps: PushDeps) {
@@ -153,7 +159,7 @@ export function createPusher(deps: PushDeps) {
     for (const path of stashPaths) {
       const plexPath = deps.mapper.toPlex(path)?.path;
       if (!plexPath) continue;
-      const section = sections.find((s) => s.locations.some((l) => plexPath.startsWith(l)));
+      const section = sections.find((s) => s.locations.some((l) => isInside(plexPath, l)));
       if (!section) continue;
       const folder = plexPath.replace(/[\\/][^\\/]*$/, "");
       await plex.scanPath(section.key, folder);

@@ -35,3 +35,14 @@ describe("edit strategy fields", () => {
     expect(plan.query["summary.value"]).toBe("Sum");
   });
 });
+
+describe("library folders", () => {
+  test("a path is inside a folder only at a separator", async () => {
+    const { isInside } = await import("../../src/sync/push.ts");
+    expect(isInside("/media/Scenes/a.mp4", "/media/Scenes")).toBe(true);
+    expect(isInside("/media/Scenes/a.mp4", "/media/Scenes/")).toBe(true);
+    expect(isInside("/media/ScenesOld/a.mp4", "/media/Scenes")).toBe(false);
+    expect(isInside("D:\\Lib\\a.mp4", "D:\\Lib")).toBe(true);
+    expect(isInside("D:\\Library\\a.mp4", "D:\\Lib")).toBe(false);
+  });
+});
