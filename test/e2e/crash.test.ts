@@ -78,7 +78,9 @@ describe("the real process", () => {
     const item = (id: string) => [...pms.items.values()].find((i) => i.guid.endsWith(`/movie/${id}`))!;
     const all = await waitFor(async () => {
       await pms.idle();
-      return ids.every((id) => item(id).title === `After crash ${id}`);
+      if (!ids.every((id) => item(id).title === `After crash ${id}`)) return false;
+      // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
+      return ((await (await fetch(`${url}/api/status`)).json()) as any).queue.pending === 0;
     }, 40_000, 100);
     const status = (await (await fetch(`${url}/api/status`)).json()) as any;
     if (!all) {

@@ -40,7 +40,8 @@ describe("pushing Stash changes to Plex", () => {
     const want = (id: string, i: number) => (i % 3 === 0 ? `Final ${id}` : `First ${id}`);
     const done = await waitFor(async () => {
       await w!.pms.idle();
-      return ids.every((id, i) => itemOfScene(w!, id).title === want(id, i));
+      // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
+      return ids.every((id, i) => itemOfScene(w!, id).title === want(id, i)) && w!.app.queue.pending() === 0;
     }, 30_000, 100);
     expect(done).toBe(true);
     expect(w.app.queue.pending()).toBe(0);
