@@ -126,7 +126,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         breaker: breaker.state,
         outages: breaker.outages(),
         deadLetters: queue.deadLetters(),
-        poller: { watermark: poller.watermark, failures: poller.failures },
+        poller: { watermark: poller.watermark, failures: poller.failures, lastPoll: poller.recentPolls.at(-1) ?? null, totals: poller.totals },
         indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
         jobs: scheduler.list(),
       }),
@@ -157,7 +157,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     async start(port = config.listen.port, hostname = config.listen.host) {
       const recovered = queue.recover();
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
-      if (pushOn) poller.initialise();
+      // Bookmark where Stash is now; if Stash is not reachable yet, the first poll does it.
+      if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
       server = Bun.serve({ port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
       void refreshStashIndex();
       if (pushOn) {

@@ -115,6 +115,32 @@ export function createStashClient(options: StashClientOptions) {
       }, FindSceneFilesAnswer);
       return { count: answer.findScenes.count, items: answer.findScenes.scenes };
     },
+    /**
+     * Every scene whose updated_at lies above `after` (and below `before`) in Stash's TEXT order:
+     * bounds are wall-clock strings in the server's terms (see stamps.ts). Slim rows, one answer.
+     */
+    async scenesStampedBetween(after: string, before?: string): Promise<StashSceneFiles[]> {
+      const above = { updated_at: { value: after, modifier: "GREATER_THAN" } };
+      const scene_filter = before ? { ...above, AND: { updated_at: { value: before, modifier: "LESS_THAN" } } } : above;
+      const answer = await request("changed scenes", FIND_SCENE_FILES, {
+        scene_filter, filter: { per_page: -1, sort: "updated_at", direction: "ASC" },
+      }, FindSceneFilesAnswer);
+      return answer.findScenes.scenes;
+    },
+    /** Scenes stamped exactly `stamp` (count, and up to `limit` of them; -1 for all). */
+    async scenesStampedAt(stamp: string, limit: number): Promise<StashPage<StashSceneFiles>> {
+      const answer = await request("scenes of one second", FIND_SCENE_FILES, {
+        scene_filter: { updated_at: { value: stamp, modifier: "EQUALS" } }, filter: { page: 1, per_page: limit, sort: "id" },
+      }, FindSceneFilesAnswer);
+      return { count: answer.findScenes.count, items: answer.findScenes.scenes };
+    },
+    /** The greatest updated_at in Stash's text order (undefined for an empty library). */
+    async newestStamp(): Promise<string | undefined> {
+      const answer = await request("newest change", FIND_SCENE_FILES, {
+        filter: { page: 1, per_page: 1, sort: "updated_at", direction: "DESC" },
+      }, FindSceneFilesAnswer);
+      return answer.findScenes.scenes[0]?.updated_at;
+    },
     async groups(ids: string[] | undefined, page = 1, perPage = 100) {
       const answer = await request("groups", FIND_GROUPS, { ids, filter: { page, per_page: perPage, sort: "name" } }, FindGroupsAnswer);
       return { count: answer.findGroups.count, items: answer.findGroups.groups as (StashGroup & { scene_count: number })[] };

@@ -6,7 +6,7 @@
  */
 import type { SimScene } from "./library.ts";
 
-type Criterion = { value: string; modifier: string };
+type Criterion = { value: string; value2?: string | null; modifier: string };
 export type SceneFilter = {
   path?: Criterion;
   title?: Criterion;
@@ -34,12 +34,20 @@ function string(values: string[], c: Criterion | undefined): boolean {
   }
 }
 
+/**
+ * As real Stash (getTimestampWhereClause in pkg/sqlite): the client's string is bound as is
+ * and `updated_at > ?` compares TEXT in SQLite, so `…T03:00:00-05:00` sorts below
+ * `…T08:00:00Z` although it is the same instant. Not instants: strings.
+ */
 function time(value: string, c: Criterion | undefined): boolean {
   if (!c) return true;
-  const at = Date.parse(c.value);
-  if (c.modifier === "GREATER_THAN") return Date.parse(value) > at;
-  if (c.modifier === "LESS_THAN") return Date.parse(value) < at;
-  throw new Error(`the simulator does not support modifier ${c.modifier} on a time`);
+  switch (c.modifier) {
+    case "GREATER_THAN": return value > c.value;
+    case "LESS_THAN": return value < c.value;
+    case "EQUALS": return value === c.value;
+    case "BETWEEN": return value >= c.value && value <= (c.value2 ?? "");
+    default: throw new Error(`the simulator does not support modifier ${c.modifier} on a time`);
+  }
 }
 
 export function matchesFilter(s: SimScene, f: SceneFilter | undefined): boolean {

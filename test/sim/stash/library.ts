@@ -3,6 +3,8 @@
  * libraries have (unicode titles, scenes without title/date/studio, several files per scene,
  * Windows-style paths), indexed the way the simulator's queries need.
  */
+import { StashClock, type ClockOptions } from "./clock.ts";
+
 export interface SimFile { id: string; path: string; basename: string; size: number; duration: number; width: number; height: number }
 export interface SimTag { id: string; name: string }
 export interface SimStudio { id: string; name: string; image_path: string | null; parent_studio: SimStudio | null }
@@ -37,10 +39,10 @@ export interface SeedOptions {
   root?: string;
   /** Share of scenes kept under a Windows drive (D:\Scenes\…). */
   windowsShare?: number;
+  /** The server's time zone (offset, DST switch) and clock. */
+  clock?: ClockOptions;
 }
 
-/** Stash prints times as RFC 3339 with second precision. */
-export const stashTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 function rng(seed: number) {
   let a = seed >>> 0;
@@ -66,10 +68,12 @@ export class SimLibrary {
   private byPath = new Map<string, SimScene>();
   private byBasename = new Map<string, Set<SimScene>>();
   private nextFileId = 1;
-  private clock: number;
+  readonly clock: StashClock;
+  /** When each edit was made (server ms), for tests and benchmarks that count changes. */
+  edits: { id: string; at: number }[] = [];
 
   constructor(readonly baseUrl: () => string, options: SeedOptions) {
-    this.clock = Date.UTC(2025, 0, 1);
+    this.clock = new StashClock(options.clock);
     this.generate(options);
   }
 
@@ -103,7 +107,7 @@ export class SimLibrary {
       const paths = windows ? [`D:\\Scenes\\${studioDir}\\${fileName}`] : [`${root}/${studioDir}/${fileName}`];
       if (kind === 13) paths.push(windows ? `D:\\Scenes\\Extra\\${i}-alt.mkv` : `${root}/Extra/${i}-alt.mkv`);
       const sceneTags = kind === 17 ? [] : [pick(tags), pick(tags), pick(tags)].filter((t, k, all) => all.indexOf(t) === k);
-      const created = stashTime(this.clock - (scenes - i) * 60_000);
+      const created = this.clock.stamp(Date.UTC(2025, 0, 1) - (scenes - i) * 60_000);
       const scene: SimScene = {
         id,
         title,
@@ -161,7 +165,9 @@ export class SimLibrary {
   update(id: string, patch: Partial<Pick<SimScene, "title" | "details" | "date" | "code" | "rating100" | "director">>) {
     const scene = this.scenes.get(id);
     if (!scene) throw new Error(`no scene ${id}`);
-    Object.assign(scene, patch, { updated_at: stashTime(Date.now()) });
+    const at = this.clock.now();
+    Object.assign(scene, patch, { updated_at: this.clock.stamp(at) });
+    this.edits.push({ id, at });
     return scene;
   }
 

@@ -137,7 +137,9 @@ export class StashSim extends SimServer {
     else scenes = [...lib.scenes.values()];
     scenes = scenes.filter((s) => matchesFilter(s, filter) && (!find?.q || matchesQuery(this.searchText(s), String(find.q))));
     if (find?.sort === "updated_at") {
-      scenes = [...scenes].sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || Number(a.id) - Number(b.id));
+      // SQLite's ORDER BY on Stash's text column: string order, not time order.
+      const byText = (a: SimScene, b: SimScene) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0);
+      scenes = [...scenes].sort((a, b) => byText(a, b) || Number(a.id) - Number(b.id));
     } else if (!ids) {
       // No sort given: Stash (SQLite) answers in row order, which is id order here.
       scenes = [...scenes].sort((a, b) => Number(a.id) - Number(b.id));
