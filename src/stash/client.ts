@@ -107,11 +107,10 @@ export function createStashClient(options: StashClientOptions) {
       const page = await findScenes("scene search by title", { scene_filter: filter, filter: { per_page: limit } });
       return page.items;
     },
-    /** One page of every scene with its file paths, oldest id first; `since` limits to updated ones. */
-    async sceneFilesPage(page: number, perPage: number, since?: string): Promise<StashPage<StashSceneFiles>> {
+    /** One page of every scene with its file paths, oldest id first. */
+    async sceneFilesPage(page: number, perPage: number): Promise<StashPage<StashSceneFiles>> {
       const answer = await request("scene files", FIND_SCENE_FILES, {
-        scene_filter: since ? { updated_at: { value: since, modifier: "GREATER_THAN" } } : undefined,
-        filter: { page, per_page: perPage, sort: since ? "updated_at" : "id", direction: "ASC" },
+        filter: { page, per_page: perPage, sort: "id", direction: "ASC" },
       }, FindSceneFilesAnswer);
       return { count: answer.findScenes.count, items: answer.findScenes.scenes };
     },

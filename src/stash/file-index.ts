@@ -8,6 +8,7 @@ import type { StashSceneFiles } from "../schema/stash.ts";
 import { sceneTitle } from "../provider/metadata.ts";
 import { wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
+import { secondOf, textMax } from "./stamps.ts";
 
 export interface IndexedScene {
   id: string;
@@ -56,7 +57,7 @@ class IdsByKey {
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
 const FULL_REBUILD_MS = 60 * 60 * 1000;
 
-export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now: () => number = Date.now) {
+export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "scenesStampedBetween">, now: () => number = Date.now) {
   let byPath = new Map<string, string>();
   let byBasename = new IdsByKey();
   let scenes = new Map<string, IndexedScene>();
@@ -89,19 +90,19 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage">, now:
       byBasename.add(basenameOf(path), scene.id);
     }
     for (const word of titleWords(indexed)) byWord.add(word, scene.id);
-    if (!watermark || Date.parse(scene.updated_at) > Date.parse(watermark)) watermark = scene.updated_at;
+    // Stash compares its stamps as text (see stamps.ts): keep the greatest in that order.
+    watermark = watermark === undefined ? scene.updated_at : textMax(watermark, scene.updated_at);
   }
 
-  /** Pages through scenes updated since `since`; returns how many changed. */
+  /**
+   * Scenes stamped in or after the watermark's second, in one answer (pages would shift under
+   * edits made while we page). A change hidden by a DST switch waits for the hourly rebuild;
+   * a match meanwhile falls back to a live lookup.
+   */
   async function loadDelta(since: string): Promise<number> {
-    let changed = 0;
-    for (let page = 1; ; page++) {
-      const { items } = await stash.sceneFilesPage(page, PAGE, since);
-      items.forEach(put);
-      changed += items.length;
-      if (items.length < PAGE) break;
-    }
-    return changed;
+    const items = await stash.scenesStampedBetween(secondOf(since));
+    items.forEach(put);
+    return items.length;
   }
 
   /** Pages through every scene, then swaps in fresh maps in one synchronous step: lookups never see a half-built index. */

@@ -53,7 +53,8 @@ describe("the variables the client really sends are valid for Stash's schema", (
       await Promise.all([
         c.sceneById("3"), c.scenesByIds(["1", "2"]), c.sceneByPath(scene.files[0]!.path), c.scenesByBasename(scene.files[0]!.basename),
         c.searchScenes("golden hour"), c.scenesWithTitleWords(["golden", "hour", "12"]), c.sceneFilesPage(1, 10),
-        c.sceneFilesPage(1, -1, "2025-01-01T00:00:00Z"), c.groups(["1"]), c.version(),
+        c.scenesStampedBetween("2025-01-01T00:00:00", "2025-01-02T00:00:00"),
+        c.scenesStampedAt("2025-01-01T00:00:00-05:00", 1), c.newestStamp(), c.groups(["1"]), c.version(),
       ]);
       expect(sim.requests.length).toBeGreaterThanOrEqual(9);
       const problems: string[] = [];
