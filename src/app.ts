@@ -110,7 +110,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
       // PMS fetching a scene we refreshed is the proof the push landed.
       // (An answer still going out while we stop has no database left to confirm in.)
       onServed: (sceneId) => {
-        if (!closed && queue.confirmPull(sceneId) === "changed") worker.kick();
+        // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
+        if (closed) return;
+        const result = queue.confirmPull(sceneId);
+        if (result === "next" || result === "changed") worker.kick();
       },
     }))
     // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
@@ -134,6 +137,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         sceneId,
         job: queue.job(sceneId) ?? null,
         lastDelivery: queue.delivery(sceneId) ?? null,
+        items: queue.items(sceneId),
         deadLetter: queue.deadLetters().find((d) => d.scene_id === sceneId) ?? null,
         history: queue.history(sceneId),
       }),

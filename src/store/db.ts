@@ -47,6 +47,14 @@ const MIGRATIONS: string[] = [
   CREATE TABLE outages (
     id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER, jobs_waiting INTEGER NOT NULL, last_error TEXT
   );`,
+  /* 2: per-item delivery; dead letters remember the Stash version they gave up on */ `
+  ALTER TABLE dead_letters ADD COLUMN stash_updated_at TEXT;
+  ALTER TABLE jobs ADD COLUMN items_left INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE job_items (
+    scene_id TEXT NOT NULL, rating_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('awaiting', 'done')), at INTEGER NOT NULL,
+    PRIMARY KEY (scene_id, rating_key)
+  );`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

@@ -1,8 +1,10 @@
 /**
  * One push: make Plex show the current state of one Stash scene. Fetches the scene fresh,
- * finds its Plex item, then either asks PMS to re-pull from us (refresh strategy, binding
- * the item to our GUID first when needed) or writes the fields directly (edit strategy).
- * Returns an outcome the worker turns into done / retry / dead letter; never throws.
+ * finds its Plex items, then writes the fields of items in edit-strategy sections directly
+ * and asks PMS to re-pull ONE refresh-strategy item from us (binding it to our GUID first
+ * when needed): a fetch of the scene can only be attributed while one item awaits it (see
+ * queue.ts). Items already delivered at this version are skipped. Returns an outcome the
+ * worker turns into done / awaiting a fetch / retry / dead letter; never throws.
  */
 import type { Config, EditField } from "../config/schema.ts";
 import type { PathMapper } from "../paths/mapper.ts";
@@ -17,8 +19,18 @@ import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
 
 export type Outcome =
-  | { ok: true; ratingKey: string | null; stashUpdatedAt: string | null; note: string; awaitPull: boolean }
-  | { ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean };
+  | {
+      ok: true;
+      /** Items written directly now (edit strategy). */
+      written: string[];
+      /** The item refreshed now, whose fetch is awaited; null when nothing awaits a fetch. */
+      awaiting: string | null;
+      /** Refresh items still to push after the awaited one. */
+      itemsLeft: number;
+      stashUpdatedAt: string | null;
+      note: string;
+    }
+  | { ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean; stashUpdatedAt?: string };
 
 export interface SyncSection extends PlexSection {
   strategy: "refresh" | "edit";
@@ -61,6 +73,9 @@ const INDEX_REFRESH_MIN_MS = 5000;
 export function createPusher(deps: PushDeps) {
   const { plex, index, store } = deps;
   let lastIndexRefresh = 0;
+  /** Folder → when Plex was last asked to scan it. A scan takes Plex a while; asking again at every retry only loads it. */
+  const lastScan = new Map<string, number>();
+  const scanWindowMs = deps.config.sync.retryCapSeconds * 1000;
   const lastWritten = store.db.query<{ field: string; value: string }, [string]>("SELECT field, value FROM edit_state WHERE rating_key = ?");
   const remember = store.db.query(
     "INSERT INTO edit_state (rating_key, field, value) VALUES (?, ?, ?) ON CONFLICT (rating_key, field) DO UPDATE SET value = excluded.value");
@@ -98,20 +113,32 @@ export function createPusher(deps: PushDeps) {
     return plan.keptUserEdits.length ? `kept user edits: ${plan.keptUserEdits.join(", ")}` : "fields written";
   }
 
-  async function pushItem(section: SyncSection, item: { rating_key: string; guid: string }, guid: string, sceneId: string, meta: PlexMetadata) {
-    if (section.strategy === "edit") return edit(section, item.rating_key, sceneId, meta);
+  async function bindAndRefresh(item: { rating_key: string; guid: string }, guid: string, title: string) {
     if (item.guid !== guid) {
-      await plex.match(item.rating_key, guid, meta.title);
+      await plex.match(item.rating_key, guid, title);
       index.setGuid(item.rating_key, guid);
     }
     await plex.refresh(item.rating_key);
     return item.guid === guid ? "refreshed" : "bound to our GUID and refreshed";
   }
 
-  return async function push(sceneId: string): Promise<Outcome> {
+  /** Runs one item's push; a 404 (item deleted in Plex) is reported, not thrown. */
+  async function unlessGone(ratingKey: string, work: () => Promise<string>): Promise<string | "gone"> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof PlexError && err.status === 404)) throw err;
+      index.forget(ratingKey);
+      return "gone";
+    }
+  }
+
+  return async function push(sceneId: string, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
+    let stashUpdatedAt: string | undefined;
     try {
       const scene = await deps.stash.sceneById(sceneId);
-      if (!scene) return { ok: true, ratingKey: null, stashUpdatedAt: null, note: "scene no longer in Stash", awaitPull: false };
+      if (!scene) return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: null, note: "scene no longer in Stash" };
+      stashUpdatedAt = scene.updated_at;
       const sections = await deps.sections();
       const guid = sceneGuid(deps.ctx.identifier, scene.id);
       const paths = scene.files.map((f) => f.path);
@@ -122,38 +149,45 @@ export function createPusher(deps: PushDeps) {
       }
       if (items.length === 0) {
         const note = await askForScan(sections, paths);
-        return { ok: false, kind: "transient", error: `not in Plex yet${note}`, plexFailed: false };
+        return { ok: false, kind: "transient", error: `not in Plex yet${note}`, plexFailed: false, stashUpdatedAt };
       }
       const meta = sceneToMetadata(scene, deps.ctx);
       const notes: string[] = [];
       const gone: string[] = [];
-      let refreshed = false;
-      for (const item of items) {
+      const written: string[] = [];
+      let awaiting: string | null = null;
+      let itemsLeft = 0;
+      for (const item of items.filter((i) => !done.has(i.rating_key))) {
         const section = sections.find((s) => s.key === item.section_id);
         if (!section) {
           notes.push(`item ${item.rating_key} is in section ${item.section_id}, which is not synced`);
           continue;
         }
-        try {
-          notes.push(`item ${item.rating_key}: ${await pushItem(section, item, guid, scene.id, meta)}`);
-          refreshed ||= section.strategy === "refresh";
-        } catch (err) {
-          // One item deleted in Plex must not keep the scene's other items from updating.
-          if (!(err instanceof PlexError && err.status === 404)) throw err;
-          index.forget(item.rating_key);
-          gone.push(item.rating_key);
+        if (section.strategy === "refresh" && awaiting) {
+          itemsLeft++;
+          continue;
+        }
+        // One item deleted in Plex must not keep the scene's other items from updating.
+        const result = await unlessGone(item.rating_key, () =>
+          section.strategy === "edit" ? edit(section, item.rating_key, scene.id, meta) : bindAndRefresh(item, guid, meta.title));
+        if (result === "gone") gone.push(item.rating_key);
+        else {
+          notes.push(`item ${item.rating_key}: ${result}`);
+          if (section.strategy === "edit") written.push(item.rating_key);
+          else awaiting = item.rating_key;
         }
       }
-      if (gone.length === items.length) {
-        return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };
+      if (gone.length && gone.length === items.length - done.size) {
+        return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false, stashUpdatedAt };
       }
-      const note = notes.join("; ");
-      return { ok: true, ratingKey: items.map((i) => i.rating_key).join(","), stashUpdatedAt: scene.updated_at, note, awaitPull: refreshed };
+      if (itemsLeft) notes.push(`${itemsLeft} more item(s) after Plex fetches this one`);
+      return { ok: true, written, awaiting, itemsLeft, stashUpdatedAt: scene.updated_at, note: notes.join("; ") };
     } catch (err) {
-      return classify(err);
+      return { ...classify(err), ...(stashUpdatedAt ? { stashUpdatedAt } : {}) };
     }
   };
 
+  /** Asks Plex to scan the folder of a file it lacks: once per folder per retry window, not per attempt. */
   async function askForScan(sections: SyncSection[], stashPaths: string[]): Promise<string> {
     if (!deps.config.plex.scanMissing) return "";
     for (const path of stashPaths) {
@@ -162,13 +196,16 @@ export function createPusher(deps: PushDeps) {
       const section = sections.find((s) => s.locations.some((l) => isInside(plexPath, l)));
       if (!section) continue;
       const folder = plexPath.replace(/[\\/][^\\/]*$/, "");
+      const last = lastScan.get(folder);
+      if (last !== undefined && Date.now() - last < scanWindowMs) return `; Plex was asked to scan ${folder} ${Math.round((Date.now() - last) / 1000)} s ago`;
+      lastScan.set(folder, Date.now());
       await plex.scanPath(section.key, folder);
       return `; asked Plex to scan ${folder}`;
     }
     return "; no synced Plex section holds its folder (check the path rules)";
   }
 
-  function classify(err: unknown): Outcome {
+  function classify(err: unknown): Extract<Outcome, { ok: false }> {
     if (err instanceof PlexError) {
       if (err.status === 404) {
         return { ok: false, kind: "permanent", error: `${err.message}: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };

@@ -8,6 +8,12 @@
  * PMS accepts a refresh at once and fetches the metadata later. A refreshed job therefore
  * waits (confirming) until PMS has fetched the scene from our provider; if that does not
  * happen by its deadline (PMS restarted, our process died in between), it is pushed again.
+ *
+ * Delivery is confirmed per Plex item. PMS fetches a scene by OUR key, the same for every
+ * Plex item of the scene, so a fetch cannot say which item asked. The items of one scene are
+ * therefore refreshed one at a time: while exactly one is awaiting, a fetch is its proof.
+ * job_items records each item's state for the job's current version; a newer change to
+ * the scene clears it (every item needs the newer version).
  */
 import type { Store } from "../store/db.ts";
 
@@ -25,7 +31,10 @@ export interface Job {
   last_error: string | null;
   pushed_version: number | null;
   pulled_at: number | null;
+  /** The Plex item whose fetch the job awaits (confirming). */
   pushed_rating_keys: string | null;
+  /** Items still to refresh after the awaited one. */
+  items_left: number;
 }
 
 export interface DeadLetter {
@@ -35,6 +44,13 @@ export interface DeadLetter {
   first_queued_at: number;
   died_at: number;
   last_error: string;
+  stash_updated_at: string | null;
+}
+
+export interface JobItem {
+  rating_key: string;
+  state: "awaiting" | "done";
+  at: number;
 }
 
 export interface Change {
@@ -56,24 +72,32 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     RETURNING version`);
   const delivered = db.query<{ stash_updated_at: string | null; at: number }, [string]>(
     "SELECT stash_updated_at, at FROM delivered WHERE scene_id = ?");
+  const buried = db.query<{ stash_updated_at: string | null; died_at: number }, [string]>(
+    "SELECT stash_updated_at, died_at FROM dead_letters WHERE scene_id = ?");
   const queued = db.query<{ stash_updated_at: string | null; state: string; claimed_at: number | null }, [string]>(
     "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE scene_id = ?");
+  const clearItems = db.query("DELETE FROM job_items WHERE scene_id = ?");
 
   /**
-   * Already delivered, or waiting, at this Stash version: nothing new to push. Stash stamps
-   * updated_at to the second, so an equal stamp only counts as delivered when we fetched the
+   * Whether an outcome recorded for version `stamp` at time `at` covers a change at `changedAt`.
+   * Stash stamps updated_at to the second, so an equal stamp only counts when we fetched the
    * scene safely after that second ended; otherwise it is pushed again (pushes are idempotent).
    */
+  const covers = (stamp: string | null | undefined, at: number, changedAt: number) => {
+    if (stamp == null) return false;
+    const version = Date.parse(stamp); // Stash writes local time with an offset: compare instants
+    return version > changedAt || (version === changedAt && at > changedAt + 2000);
+  };
+
+  /** Already delivered, waiting, or given up on at this Stash version: nothing new to push. */
   const known = (c: Change) => {
     if (!c.stashUpdatedAt) return false;
-    // Stash writes local time with an offset: compare instants, not strings.
     const changedAt = Date.parse(c.stashUpdatedAt);
     const d = delivered.get(c.sceneId);
-    if (d?.stash_updated_at != null) {
-      const deliveredVersion = Date.parse(d.stash_updated_at);
-      if (deliveredVersion > changedAt) return true;
-      if (deliveredVersion === changedAt && d.at > changedAt + 2000) return true;
-    }
+    if (d && covers(d.stash_updated_at, d.at, changedAt)) return true;
+    // A dead letter is not brought back by a re-read of the same change (poll overlap, sweep).
+    const dead = buried.get(c.sceneId);
+    if (dead && covers(dead.stash_updated_at, dead.died_at, changedAt)) return true;
     const q = queued.get(c.sceneId);
     if (!q || q.stash_updated_at == null || Date.parse(q.stash_updated_at) < changedAt) return false;
     // Waiting: the push will fetch the scene fresh. Running: only if it fetched after that second.
@@ -86,6 +110,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     for (const c of changes) {
       if (known(c)) continue;
       const { version } = upsert.get(c.sceneId, reason, c.stashUpdatedAt ?? null, t)!;
+      if (version > 1) clearItems.run(c.sceneId);
       history.run(c.sceneId, t, version === 1 ? "queued" : "coalesced", `${reason}${c.stashUpdatedAt ? ` @${c.stashUpdatedAt}` : ""}`);
       added++;
     }
@@ -103,17 +128,46 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     INSERT INTO delivered (scene_id, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)
     ON CONFLICT (scene_id) DO UPDATE SET stash_updated_at = excluded.stash_updated_at, at = excluded.at, rating_key = excluded.rating_key`);
   const toDead = db.query(`
-    INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error)
-    SELECT scene_id, reason, attempts, first_queued_at, ?2, ?3 FROM jobs WHERE scene_id = ?1
-    ON CONFLICT (scene_id) DO UPDATE SET attempts = excluded.attempts, died_at = excluded.died_at, last_error = excluded.last_error`);
+    INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error, stash_updated_at)
+    SELECT scene_id, reason, attempts, first_queued_at, ?2, ?3, COALESCE(?4, stash_updated_at) FROM jobs WHERE scene_id = ?1
+    ON CONFLICT (scene_id) DO UPDATE SET attempts = excluded.attempts, died_at = excluded.died_at, last_error = excluded.last_error,
+      stash_updated_at = excluded.stash_updated_at`);
+  const setItem = db.query(`
+    INSERT INTO job_items (scene_id, rating_key, state, at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (scene_id, rating_key) DO UPDATE SET state = excluded.state, at = excluded.at`);
+  const itemsOf = db.query<JobItem, [string]>("SELECT rating_key, state, at FROM job_items WHERE scene_id = ? ORDER BY at, rating_key");
+  const doneKeys = (sceneId: string) => itemsOf.all(sceneId).filter((i) => i.state === "done").map((i) => i.rating_key);
+  const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?");
 
-  const completeJob = db.transaction((job: Job, ratingKey: string | null, stashUpdatedAt: string | null) => {
+  const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null) => {
     const t = now();
-    markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, ratingKey);
-    history.run(job.scene_id, t, "delivered", ratingKey ? `plex item ${ratingKey}` : "nothing to push");
+    for (const key of ratingKeys) setItem.run(job.scene_id, key, "done", t);
+    const all = doneKeys(job.scene_id);
+    markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
+    history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : "nothing to push");
     // A change that arrived while this job ran bumped the version: push again.
     if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
+    else clearItems.run(job.scene_id);
   });
+
+  /** The awaited item was fetched: the next item's turn, or the whole scene is delivered. */
+  const itemFetched = (job: Job): "delivered" | "next" => {
+    const t = now();
+    const key = job.pushed_rating_keys!;
+    setItem.run(job.scene_id, key, "done", t);
+    history.run(job.scene_id, t, "fetched", `plex item ${key} fetched the metadata`);
+    if (job.items_left > 0) {
+      db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE scene_id = ?")
+        .run(t, job.scene_id);
+      return "next";
+    }
+    const all = doneKeys(job.scene_id);
+    markDelivered.run(job.scene_id, job.stash_updated_at, t, all.join(","));
+    history.run(job.scene_id, t, "delivered", `plex item ${all.join(", ")}`);
+    db.query("DELETE FROM jobs WHERE scene_id = ?").run(job.scene_id);
+    clearItems.run(job.scene_id);
+    return "delivered";
+  };
 
   return {
     /** Queues changes in one transaction; returns how many were new. */
@@ -130,25 +184,30 @@ export function createQueue(store: Store, now: () => number = Date.now) {
 
     claim: (limit: number): Job[] => claimDue.all(now(), limit),
 
-    complete: (job: Job, ratingKey: string | null, stashUpdatedAt: string | null) => completeJob(job, ratingKey, stashUpdatedAt),
+    /** Delivered without waiting (edited, or nothing to push); `ratingKeys` are the items written now. */
+    complete: (job: Job, ratingKeys: string[], stashUpdatedAt: string | null) => completeJob(job, ratingKeys, stashUpdatedAt),
 
-    /** Refreshed: delivered once PMS fetches the scene (confirmPull), else pushed again after `deadline`. */
-    awaitPull: db.transaction((job: Job, ratingKeys: string, stashUpdatedAt: string | null, deadline: number) => {
-      // PMS may fetch before we get here: any fetch since the claim served data at least this new.
-      const pulledAt = db.query<{ pulled_at: number | null }, [string]>("SELECT pulled_at FROM jobs WHERE scene_id = ?").get(job.scene_id)?.pulled_at;
-      if (pulledAt != null && job.claimed_at != null && pulledAt >= job.claimed_at) {
-        completeJob(job, ratingKeys, stashUpdatedAt);
-        return;
-      }
-      db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, next_attempt_at = ?,
+    /**
+     * Item `ratingKey` was refreshed: it is delivered once PMS fetches the scene (confirmPull),
+     * else pushed again after `deadline`. `written` are items delivered by direct edits meanwhile;
+     * `itemsLeft` are refresh items still to push, one at a time, after this one.
+     */
+    awaitPull: db.transaction((job: Job, push: { ratingKey: string; itemsLeft: number; written: string[] }, stashUpdatedAt: string | null, deadline: number) => {
+      const t = now();
+      for (const key of push.written) setItem.run(job.scene_id, key, "done", t);
+      setItem.run(job.scene_id, push.ratingKey, "awaiting", t);
+      db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, items_left = ?, next_attempt_at = ?,
         stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE scene_id = ?`)
-        .run(job.version, ratingKeys, deadline, stashUpdatedAt, job.scene_id);
-      history.run(job.scene_id, now(), "refreshed", `plex item ${ratingKeys}; waiting for Plex to fetch it`);
+        .run(job.version, push.ratingKey, push.itemsLeft, deadline, stashUpdatedAt, job.scene_id);
+      history.run(job.scene_id, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
+      // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
+      const current = jobOf.get(job.scene_id)!;
+      if (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at) itemFetched(current);
     }),
 
-    /** PMS fetched the scene's metadata: a confirming job is delivered (or pushed again if it changed since). */
-    confirmPull: db.transaction((sceneId: string): "delivered" | "changed" | null => {
-      const job = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?").get(sceneId);
+    /** PMS fetched the scene's metadata: the awaited item is delivered (or pushed again if the scene changed since). */
+    confirmPull: db.transaction((sceneId: string): "delivered" | "next" | "changed" | null => {
+      const job = jobOf.get(sceneId);
       if (!job) return null;
       if (job.state !== "confirming") {
         db.query("UPDATE jobs SET pulled_at = ? WHERE scene_id = ?").run(now(), sceneId);
@@ -158,11 +217,13 @@ export function createQueue(store: Store, now: () => number = Date.now) {
         backToPending.run(now(), null, sceneId);
         return "changed";
       }
-      markDelivered.run(sceneId, job.stash_updated_at, now(), job.pushed_rating_keys);
-      history.run(sceneId, now(), "delivered", `plex item ${job.pushed_rating_keys} fetched the metadata`);
-      db.query("DELETE FROM jobs WHERE scene_id = ?").run(sceneId);
-      return "delivered";
+      return itemFetched(job);
     }),
+
+    /** The job's items at its current version (awaiting a fetch, or done). */
+    items: (sceneId: string): JobItem[] => itemsOf.all(sceneId),
+    /** Items already delivered at the job's current version: not to be pushed again. */
+    doneItems: (sceneId: string): Set<string> => new Set(doneKeys(sceneId)),
 
     /** Refreshed jobs whose fetch did not come in time. */
     overdue: () => db.query<Job, [number]>("SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ?").all(now()),
@@ -178,7 +239,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
       void db.query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE scene_id = ?").run(now(), job.scene_id),
 
     /** A permanent failure, or one retried too long: a dead letter (unless the scene changed meanwhile). */
-    bury: db.transaction((job: Job, error: string) => {
+    bury: db.transaction((job: Job, error: string, stashUpdatedAt?: string | null) => {
       const t = now();
       const current = db.query<{ version: number }, [string]>("SELECT version FROM jobs WHERE scene_id = ?").get(job.scene_id);
       if (current && current.version !== job.version) {
@@ -186,8 +247,9 @@ export function createQueue(store: Store, now: () => number = Date.now) {
         history.run(job.scene_id, t, "retry", `changed again after: ${error}`);
         return false;
       }
-      toDead.run(job.scene_id, t, error);
+      toDead.run(job.scene_id, t, error, stashUpdatedAt ?? null);
       db.query("DELETE FROM jobs WHERE scene_id = ?").run(job.scene_id);
+      clearItems.run(job.scene_id);
       history.run(job.scene_id, t, "dead", error);
       return true;
     }),
@@ -207,7 +269,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     confirming: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'confirming'").get() as { n: number }).n,
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
-    job: (sceneId: string) => db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?").get(sceneId) ?? undefined,
+    job: (sceneId: string) => jobOf.get(sceneId) ?? undefined,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
     history: (sceneId: string) =>
       db.query<{ at: number; event: string; detail: string | null }, [string]>(

@@ -17,7 +17,7 @@ export interface WorkerDeps {
   queue: Queue;
   breaker: Breaker;
   plex: Pick<PlexClient, "identity">;
-  push: (sceneId: string) => Promise<Outcome>;
+  push: (sceneId: string, done: ReadonlySet<string>) => Promise<Outcome>;
   log: Logger;
   now?: () => number;
 }
@@ -43,10 +43,12 @@ export function createWorker(deps: WorkerDeps) {
 
   function settle(job: Job, outcome: Outcome) {
     if (outcome.ok) {
-      if (outcome.awaitPull) queue.awaitPull(job, outcome.ratingKey ?? "", outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
-      else queue.complete(job, outcome.ratingKey, outcome.stashUpdatedAt);
+      if (outcome.awaiting) {
+        const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
+        queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
+      } else queue.complete(job, outcome.written, outcome.stashUpdatedAt);
       breaker.succeeded();
-      log.debug("pushed", { scene: job.scene_id, plexItem: outcome.ratingKey, note: outcome.note });
+      log.debug("pushed", { scene: job.scene_id, note: outcome.note });
       return;
     }
     if (outcome.plexFailed) breaker.failed(outcome.error, queue.pending());
@@ -54,7 +56,7 @@ export function createWorker(deps: WorkerDeps) {
     const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
     if (outcome.kind === "permanent" || tooOld) {
       const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
-      if (queue.bury(job, why)) log.warn("push failed for good; kept as a dead letter", { scene: job.scene_id, error: why });
+      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.scene_id, error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
@@ -101,7 +103,7 @@ export function createWorker(deps: WorkerDeps) {
               continue;
             }
             await slot();
-            settle(job, await deps.push(job.scene_id));
+            settle(job, await deps.push(job.scene_id, queue.doneItems(job.scene_id)));
           }
         }),
       );

@@ -5,6 +5,9 @@ import { createBreaker } from "../../src/sync/breaker.ts";
 import { backoffMs } from "../../src/sync/backoff.ts";
 import { tempDir } from "../helpers.ts";
 
+/** The push of a scene with one Plex item, awaiting its fetch. */
+const oneItem = (ratingKey: string) => ({ ratingKey, itemsLeft: 0, written: [] });
+
 const clock = (start = 1_000_000) => {
   let t = start;
   return { now: () => t, advance: (ms: number) => (t += ms) };
@@ -14,7 +17,7 @@ const clock = (start = 1_000_000) => {
 function deliveredAt(at: string, stamp: string) {
   const q = createQueue(openStore(tempDir()), clock(Date.parse(at)).now);
   q.enqueue([{ sceneId: "1", stashUpdatedAt: stamp }], "poll");
-  q.complete(q.claim(1)[0]!, "7", stamp);
+  q.complete(q.claim(1)[0]!, ["7"], stamp);
   return q;
 }
 
@@ -48,10 +51,10 @@ describe("durable queue (real SQLite on disk)", () => {
     q.enqueue([{ sceneId: "1" }], "webhook");
     const [job] = q.claim(1);
     q.enqueue([{ sceneId: "1" }], "webhook"); // edited again during the push
-    q.complete(job!, "100", null);
+    q.complete(job!, ["100"], null);
     expect(q.job("1")).toMatchObject({ state: "pending", version: 2 });
     const [again] = q.claim(1);
-    q.complete(again!, "100", null);
+    q.complete(again!, ["100"], null);
     expect(q.pending()).toBe(0);
     expect(q.deliveredCount()).toBe(1);
   });
@@ -97,13 +100,13 @@ describe("delivery confirmation: a refresh counts once PMS fetched the scene", (
     const q = createQueue(openStore(tempDir()), c.now);
     q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook");
     const [one, two] = q.claim(2);
-    q.awaitPull(one!, "10", null, c.now() + 1000);
+    q.awaitPull(one!, oneItem("10"), null, c.now() + 1000);
     expect(q.job("1")!.state).toBe("confirming");
     expect(q.confirmPull("1")).toBe("delivered");
     expect(q.job("1")).toBeUndefined();
     c.advance(1);
     expect(q.confirmPull("2")).toBeNull(); // PMS fetched while the push was still running
-    q.awaitPull(two!, "20", null, c.now() + 1000);
+    q.awaitPull(two!, oneItem("20"), null, c.now() + 1000);
     expect(q.job("2")).toBeUndefined();
     expect(q.deliveredCount()).toBe(2);
   });
@@ -113,8 +116,8 @@ describe("delivery confirmation: a refresh counts once PMS fetched the scene", (
     const q = createQueue(openStore(tempDir()), c.now);
     q.enqueue([{ sceneId: "1" }, { sceneId: "2" }], "webhook");
     const [one, two] = q.claim(2);
-    q.awaitPull(one!, "10", null, c.now() + 1000);
-    q.awaitPull(two!, "20", null, c.now() + 1000);
+    q.awaitPull(one!, oneItem("10"), null, c.now() + 1000);
+    q.awaitPull(two!, oneItem("20"), null, c.now() + 1000);
     q.enqueue([{ sceneId: "1" }], "webhook");
     expect(q.job("1")!.state).toBe("pending");
     expect(q.overdue()).toEqual([]);
@@ -127,10 +130,74 @@ describe("delivery confirmation: a refresh counts once PMS fetched the scene", (
     const dir = tempDir();
     const q = createQueue(openStore(dir));
     q.enqueue([{ sceneId: "1" }], "webhook");
-    q.awaitPull(q.claim(1)[0]!, "10", null, Date.now() + 300_000);
+    q.awaitPull(q.claim(1)[0]!, oneItem("10"), null, Date.now() + 300_000);
     const restarted = createQueue(openStore(dir));
     expect(restarted.recover()).toBe(1);
     expect(restarted.claim(1).map((j) => j.scene_id)).toEqual(["1"]);
+  });
+});
+
+describe("per-item delivery: a scene is delivered when every Plex item fetched it", () => {
+  test("two items: the second is due only after the first is fetched; history names each item", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
+    q.awaitPull(q.claim(1)[0]!, { ratingKey: "10", itemsLeft: 1, written: [] }, null, c.now() + 1000);
+    expect(q.claim(1)).toEqual([]); // nothing due while item 10 awaits its fetch
+    expect(q.confirmPull("1")).toBe("next");
+    expect(q.doneItems("1")).toEqual(new Set(["10"]));
+    const [next] = q.claim(1);
+    expect(next!.scene_id).toBe("1");
+    q.awaitPull(next!, { ratingKey: "11", itemsLeft: 0, written: [] }, null, c.now() + 1000);
+    expect(q.confirmPull("1")).toBe("delivered");
+    expect(q.delivery("1")).toMatchObject({ rating_key: "10,11", stash_updated_at: "2025-01-01T00:00:05Z" });
+    expect(q.history("1").map((h) => `${h.event} ${h.detail}`)).toEqual([
+      "queued poll @2025-01-01T00:00:05Z",
+      "refreshed plex item 10; waiting for Plex to fetch it",
+      "fetched plex item 10 fetched the metadata",
+      "refreshed plex item 11; waiting for Plex to fetch it",
+      "fetched plex item 11 fetched the metadata",
+      "delivered plex item 10, 11",
+    ]);
+  });
+
+  test("the second item's fetch never comes: only it is due again; a newer change resets both", () => {
+    const c = clock();
+    const dir = tempDir();
+    const q = createQueue(openStore(dir), c.now);
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    q.awaitPull(q.claim(1)[0]!, { ratingKey: "10", itemsLeft: 1, written: [] }, null, c.now() + 1000);
+    q.confirmPull("1");
+    q.awaitPull(q.claim(1)[0]!, { ratingKey: "11", itemsLeft: 0, written: [] }, null, c.now() + 1000);
+    // Our process dies before PMS fetches for item 11.
+    const restarted = createQueue(openStore(dir), c.now);
+    expect(restarted.recover()).toBe(1);
+    expect(restarted.doneItems("1")).toEqual(new Set(["10"]));
+    expect(restarted.items("1").map((i) => `${i.rating_key}:${i.state}`)).toEqual(["10:done", "11:awaiting"]);
+    restarted.enqueue([{ sceneId: "1" }], "webhook"); // a newer change: every item needs it
+    expect(restarted.doneItems("1")).toEqual(new Set());
+  });
+
+  test("items written directly (edit strategy) count as delivered with the refreshed one", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    q.awaitPull(q.claim(1)[0]!, { ratingKey: "10", itemsLeft: 0, written: ["20"] }, null, c.now() + 1000);
+    expect(q.confirmPull("1")).toBe("delivered");
+    expect(q.delivery("1")!.rating_key).toBe("10,20");
+  });
+});
+
+describe("dead letters are not brought back by a re-read of the same change", () => {
+  test("the same Stash stamp is not queued again; a newer one is; requeue still works", () => {
+    const c = clock(Date.parse("2025-01-01T00:00:20Z"));
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll");
+    q.bury(q.claim(1)[0]!, "Plex item 9 is gone", "2025-01-01T00:00:05Z");
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:05Z" }], "poll")).toBe(0);
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2024-12-31T19:00:05-05:00" }], "sweep")).toBe(0);
+    expect(q.pending()).toBe(0);
+    expect(q.enqueue([{ sceneId: "1", stashUpdatedAt: "2025-01-01T00:00:09Z" }], "poll")).toBe(1);
   });
 });
 
