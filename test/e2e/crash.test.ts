@@ -40,8 +40,9 @@ async function healthy(port: number) {
 }
 
 describe("the real process", () => {
-  test("kill -9 while draining a backlog, then a restart: every change is delivered", async () => {
-    const stash = new StashSim({ scenes: 400, seed: 11 }).start();
+  /** The simulators and the service's environment for one crash scenario. */
+  function crashWorld(offsetMinutes: number, extra: Record<string, string> = {}) {
+    const stash = new StashSim({ scenes: 400, seed: 11, clock: { offsetMinutes } }).start();
     const pms = new PmsSim().start();
     sims.push(stash, pms);
     pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
@@ -50,11 +51,61 @@ describe("the real process", () => {
       // A short confirmation window: a refresh whose fetch was lost in the kill is pushed again soon.
       ...testEnv(stash, pms, {
         SYNC_DRAIN_PER_SECOND: "100", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.5", SYNC_SWEEP_SECONDS: "1",
-        SYNC_CONFIRM_SECONDS: "5",
+        SYNC_CONFIRM_SECONDS: "5", ...extra,
       }),
       LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port),
     };
-    const url = `http://127.0.0.1:${port}`;
+    return { stash, pms, port, env, url: `http://127.0.0.1:${port}` };
+  }
+
+  for (const [zone, offset] of [["UTC−05:00", -300], ["UTC+01:00", 60]] as const) {
+    test(`kill -9 while draining a backlog (Stash at ${zone}, half the changes found by polling), then a restart: every change is delivered`, () =>
+      killWhileDraining(offset), 90_000);
+  }
+
+  test("kill -9 between the fetches of a two-file scene's items: after a restart only the second item is pushed again", async () => {
+    const { stash, pms, port, env, url } = crashWorld(-300);
+    spawnService(env);
+    expect(await healthy(port)).toBe(true);
+    pms.providerUrl = url;
+    await pms.scan("1", { concurrency: 16 });
+    const items = [...pms.items.values()].filter((i) => i.guid.endsWith("/movie/13"));
+    expect(items).toHaveLength(2);
+    const pulled: string[] = [];
+    pms.pullHooks.before = async (item) => {
+      pulled.push(item.ratingKey);
+      // The second item's first fetch: our process dies just before it, so PMS gets nothing.
+      if (new Set(pulled).size === 2 && pulled.filter((k) => k === item.ratingKey).length === 1) {
+        procs[0]!.kill("SIGKILL");
+        await procs[0]!.exited;
+      }
+    };
+    stash.library.update("13", { title: "Both items" });
+    await post(`${url}/hooks/stash`, { sceneIds: ["13"] }, { authorization: `Bearer ${WEBHOOK_TOKEN}` });
+    expect(await waitFor(() => procs[0]!.killed, 10_000)).toBe(true);
+    await procs[0]!.exited;
+    await pms.idle();
+    const [first, second] = [...new Set(pulled)].map((k) => pms.items.get(k)!);
+    expect(first!.title).toBe("Both items");
+    expect(second!.title).not.toBe("Both items"); // its fetch failed: PMS kept the old values
+
+    spawnService(env);
+    expect(await healthy(port)).toBe(true);
+    const landed = await waitFor(async () => {
+      await pms.idle();
+      return second!.title === "Both items" && ((await (await fetch(`${url}/api/status`)).json()) as any).queue.pending === 0;
+    }, 20_000, 100);
+    expect(landed).toBe(true);
+    expect(pms.pushCallsFor(first!.ratingKey)).toBe(1);
+    expect(pms.pushCallsFor(second!.ratingKey)).toBe(2);
+    const scene = (await (await fetch(`${url}/api/scenes/13`)).json()) as any;
+    expect(scene.history.filter((h: any) => h.event === "fetched").map((h: any) => h.detail)).toEqual([
+      `plex item ${first!.ratingKey} fetched the metadata`, `plex item ${second!.ratingKey} fetched the metadata`,
+    ]);
+  }, 60_000);
+
+  async function killWhileDraining(offsetMinutes: number) {
+    const { stash, pms, port, env, url } = crashWorld(offsetMinutes, { SYNC_POLL_SECONDS: "1" });
     spawnService(env);
     expect(await healthy(port)).toBe(true);
     pms.providerUrl = url;
@@ -64,8 +115,10 @@ describe("the real process", () => {
     const ids = [...stash.library.scenes.keys()];
     for (const id of ids) stash.library.update(id, { title: `After crash ${id}` });
     pms.latencyMs = 5;
-    const res = await post(`${url}/hooks/stash`, { sceneIds: ids }, { authorization: `Bearer ${WEBHOOK_TOKEN}` });
-    expect(((await res.json()) as any).queued).toBe(ids.length);
+    // Half announced by the webhook; the poller finds the rest (before or after the kill).
+    const announced = ids.filter((_, i) => i % 2 === 0);
+    const res = await post(`${url}/hooks/stash`, { sceneIds: announced }, { authorization: `Bearer ${WEBHOOK_TOKEN}` });
+    expect(((await res.json()) as any).queued).toBeGreaterThanOrEqual(announced.length);
     const refreshes = () => pms.calls.filter((c) => c.method === "PUT" && c.path.endsWith("/refresh")).length;
     expect(await waitFor(() => refreshes() >= 60, 10_000, 5)).toBe(true);
     procs[0]!.kill("SIGKILL");
@@ -95,7 +148,7 @@ describe("the real process", () => {
     expect(all).toBe(true);
     expect(status.queue.pending).toBe(0);
     expect(status.deadLetters).toEqual([]);
-  }, 90_000);
+  }
 
   test("`healthcheck` tells a healthy service from none; SIGTERM stops it within 5 s with exit code 0", async () => {
     const stash = new StashSim({ scenes: 10 }).start();

@@ -95,6 +95,22 @@ describe("the poller in Stash's terms", () => {
     expect(s.poller.watermark).toMatch(/-05:00$/);
   });
 
+  test("the sweep re-reads a change that became a dead letter: it is not queued again", async () => {
+    const s = setUp(-300);
+    await s.poller.poll();
+    s.advance(5000);
+    s.edit("8");
+    s.advance(3000);
+    await s.poller.poll();
+    const [job] = s.queue.claim(1);
+    s.queue.bury(job!, "the Plex item is gone", s.sim.library.scenes.get("8")!.updated_at);
+    s.advance(SWEEP_EVERY_MS);
+    expect(await s.poller.poll()).toBe(0);
+    expect(s.poller.recentPolls.at(-1)!.swept).toBeGreaterThanOrEqual(1);
+    expect(s.queue.pending()).toBe(0);
+    expect(s.queue.deadLetters()).toHaveLength(1);
+  });
+
   test("a stamp far in the future (a Stash clock once wrong) does not freeze the watermark", async () => {
     const s = setUp(0);
     await s.poller.poll();

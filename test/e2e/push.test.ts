@@ -17,6 +17,14 @@ afterEach(async () => {
 
 const itemOfScene = (world: World, sceneId: string) =>
   [...world.pms.items.values()].find((i) => i.guid.endsWith(`/movie/${sceneId}`))!;
+const itemsOfScene = (world: World, sceneId: string) =>
+  [...world.pms.items.values()].filter((i) => i.guid.endsWith(`/movie/${sceneId}`));
+/** Removes an item from Plex and its file from Plex's disk: a scan will not bring it back. */
+function deleteFromPlex(world: World, ratingKey: string) {
+  const item = world.pms.items.get(ratingKey)!;
+  world.pms.items.delete(ratingKey);
+  world.pms.disk.set(item.sectionId, world.pms.disk.get(item.sectionId)!.filter((f) => !item.files.includes(f)));
+}
 
 describe("pushing Stash changes to Plex", () => {
   test("1,000 edits while Plex is down all arrive after it returns, one Plex call per scene", async () => {
@@ -80,6 +88,35 @@ describe("pushing Stash changes to Plex", () => {
     expect(await waitFor(async () => (await w!.pms.idle(), itemOfScene(w!, "12")?.title === "Gone"))).toBe(true);
   });
 
+  test("an item deleted in Plex, its change found by polling: one dead letter, no job, no further Plex calls over polls", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_POLL_SECONDS: "1", SYNC_RETRY_CAP_SECONDS: "2" } });
+    await w.pms.scan("1");
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    deleteFromPlex(w, itemOfScene(w, "12").ratingKey);
+    w.stash.library.update("12", { title: "Gone" });
+    expect(await waitFor(() => w!.app.queue.deadLetters().length === 1)).toBe(true);
+    const calls = w.pms.calls.length;
+    await Bun.sleep(5000); // five polls, each overlapping the last
+    expect(w.app.queue.deadLetters().map((d) => d.scene_id)).toEqual(["12"]);
+    expect(w.app.queue.job("12")).toBeUndefined();
+    expect(w.pms.calls.slice(calls).map((c) => `${c.method} ${c.path}`)).toEqual([]);
+  }, 30_000);
+
+  test("a scene whose file Plex lacks: its folder is scanned at most once per retry window, not at every attempt", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_RETRY_CAP_SECONDS: "2" } });
+    await w.pms.scan("1");
+    deleteFromPlex(w, itemOfScene(w, "20").ratingKey); // as if never scanned (and not on Plex's disk yet)
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    w.stash.library.update("20", { title: "Never scanned" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["20"] }, auth);
+    await Bun.sleep(5000);
+    const attempts = w.app.queue.history("20").filter((h) => h.event === "retry").length;
+    const scans = w.pms.calls.filter((c) => c.method === "POST" && c.path === "/library/sections/1/refresh").length;
+    expect(attempts).toBeGreaterThanOrEqual(6);
+    expect(scans).toBeGreaterThanOrEqual(1);
+    expect(scans).toBeLessThanOrEqual(Math.ceil(5 / 2) + 1);
+  }, 30_000);
+
   test("Stash down for a while: the poller backs off, the watermark holds, no change is skipped", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_POLL_SECONDS: "1" } });
     await w.pms.scan("1");
@@ -132,6 +169,45 @@ describe("delivery is confirmed by PMS fetching the metadata", () => {
     expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
     expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
   });
+});
+
+describe("a scene with several files is delivered to each of its Plex items", () => {
+  test("the second item's fetch fails (Stash answers 503 for a moment): only it is pushed again, and it ends up new", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });
+    await w.pms.scan("1");
+    const items = itemsOfScene(w, "13");
+    expect(items).toHaveLength(2);
+    const world = w;
+    const pulled: string[] = [];
+    let failedOnce = false;
+    w.pms.pullHooks.before = (item) => {
+      pulled.push(item.ratingKey);
+      if (new Set(pulled).size === 2 && !failedOnce) {
+        failedOnce = true;
+        world.stash.faults.errorRate = 1;
+      }
+    };
+    w.pms.pullHooks.after = () => void (world.stash.faults.errorRate = 0);
+    w.stash.library.update("13", { title: "Two files" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+    const landed = await waitFor(async () => {
+      await world.pms.idle();
+      return items.every((i) => i.title === "Two files") && world.app.queue.pending() === 0;
+    }, 15_000, 50);
+    expect(landed).toBe(true);
+    expect(failedOnce).toBe(true);
+    const [first, second] = [...new Set(pulled)];
+    expect(w.pms.pushCallsFor(first!)).toBe(1);
+    expect(w.pms.pushCallsFor(second!)).toBe(2);
+    const events = w.app.queue.history("13").map((h) => `${h.event} ${h.detail}`);
+    expect(events.filter((e) => e.startsWith("fetched"))).toEqual([
+      `fetched plex item ${first} fetched the metadata`, `fetched plex item ${second} fetched the metadata`,
+    ]);
+    expect(events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch"))).toBe(true);
+    expect(events.at(-1)).toBe(`delivered plex item ${first}, ${second}`);
+    const scene = (await (await fetch(`${w.app.url}/api/scenes/13`)).json()) as any;
+    expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
+  }, 30_000);
 });
 
 describe("the webhook refuses bad input and queues nothing", () => {

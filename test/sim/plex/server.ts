@@ -36,6 +36,11 @@ export class PmsSim extends SimServer {
   /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */
   pullsEnabled = true;
   providerUrl = "";
+  /**
+   * Called around each re-pull from the provider, so a test can make one fetch fail (Stash
+   * down for that moment), slow it, or kill the provider between two fetches.
+   */
+  pullHooks: { before?: (item: SimItem) => void | Promise<void>; after?: (item: SimItem, status: number) => void } = {};
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
 
@@ -157,8 +162,10 @@ export class PmsSim extends SimServer {
   private async pull(item: SimItem) {
     const id = /^tv\.plex\.agents\.custom\.[A-Za-z0-9.]+:\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid)?.[1];
     if (!id || !this.providerUrl || !this.pullsEnabled) return;
-    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`);
-    if (res.status !== 200) return; // PMS keeps what it has
+    await this.pullHooks.before?.(item);
+    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`).catch(() => undefined);
+    this.pullHooks.after?.(item, res?.status ?? 0);
+    if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
     if (!meta) return;
     item.fields = { ...meta };
