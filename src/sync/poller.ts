@@ -14,7 +14,8 @@
  *     the re-read is one row, not a second's worth of edits.
  *  3. the repeated hour: after a DST switch back (−04:00 → −05:00) new stamps sort up to an
  *     hour BELOW the watermark. A band one hour below "now" in the watermark's offset, from the
- *     last poll to this one, finds them; it costs what was edited an hour ago in the same span.
+ *     last poll to this one, finds them; it costs what was edited an hour ago in the same span
+ *     (so in steady state a poll reads about twice what changed).
  *  4. a sweep, every 15 minutes: everything stamped since the last sweep at ANY offset
  *     (−12:00 … +14:00), kept only if its instant is newer than that sweep. It catches what
  *     1–3 cannot: a TZ setting moved west by hours, a clock skew larger than a second, and
@@ -124,8 +125,10 @@ export function createPoller(deps: PollerDeps) {
     // 3. The repeated hour: one hour west of the watermark's offset, from the last poll to now.
     const floor = secondOf(watermark);
     const westOffset = (offsetOf(watermark) ?? 0) - DST_MINUTES;
+    // Bands tile: each starts where the last ended and trails now by SKEW_MS, so a Stash clock
+    // up to that much behind ours loses nothing, and one ahead lands in the next band.
     const bandLow = wallClock(cursor - SKEW_MS, westOffset);
-    const bandHigh = wallClock(t + SKEW_MS, westOffset);
+    const bandHigh = wallClock(t - SKEW_MS, westOffset);
     const bandTop = bandHigh < floor ? bandHigh : floor;
     const repeated = bandLow < bandTop ? await stash.scenesStampedBetween(bandLow, bandTop) : [];
     read += repeated.length;
