@@ -10,7 +10,7 @@ import { createStashClient } from "./stash/client.ts";
 import { createFileIndex } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
-import { httpBasics } from "./http.ts";
+import { httpBasics, serverOptions } from "./http.ts";
 import { providerRoutes } from "./provider/routes.ts";
 import type { MetadataContext } from "./provider/metadata.ts";
 import { healthRoutes, type Check } from "./admin/health.ts";
@@ -104,7 +104,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   let closed = false;
   const http = new Elysia()
     .use(httpBasics(log))
-    .use(healthRoutes({ stash, extraChecks }))
+    .use(healthRoutes({ stash, extraChecks, redact: log.redact }))
     .use(providerRoutes({
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log,
       // PMS fetching a scene we refreshed is the proof the push landed.
@@ -112,8 +112,13 @@ export function createApp(config: Config, options: AppOptions = {}) {
       onServed: (sceneId) => {
         // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
         if (closed) return;
-        const result = queue.confirmPull(sceneId);
-        if (result === "next" || result === "changed") worker.kick();
+        try {
+          const result = queue.confirmPull(sceneId);
+          if (result === "next" || result === "changed") worker.kick();
+        } catch (err) {
+          // Not confirmed: the push is retried after its deadline. Never worth the process.
+          log.error("could not record that Plex fetched a scene", { scene: sceneId, error: (err as Error).message });
+        }
       },
     }))
     // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
@@ -163,7 +168,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
       // Bookmark where Stash is now; if Stash is not reachable yet, the first poll does it.
       if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
-      server = Bun.serve({ port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
+      server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
       void refreshStashIndex();
       if (pushOn) {
         // Know the Plex library before the first push needs it; a down Plex just means later.

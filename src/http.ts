@@ -1,64 +1,97 @@
 /**
  * HTTP plumbing shared by every route: one JSON error shape, a log line per request with
- * its timing, and nothing secret in either. Routes throw HttpError (or let a StashError
- * through) and this maps it; an unexpected error is a 500 whose detail stays in the log.
+ * its timing, and nothing secret in either. Routes throw HttpError (or let a StashError or
+ * a database error through) and this maps it; an unexpected error is a 500 whose detail
+ * stays in the log. Nothing here may throw: the hooks read only what a malformed request
+ * still has (a request without a Host header has no parseable URL), and the server's own
+ * last-resort handler answers JSON too, never Bun's development page.
  */
 import { Elysia } from "elysia";
 import type { Logger } from "./log.ts";
 import { isStashError } from "./stash/errors.ts";
+import { databaseTrouble } from "./store/trouble.ts";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfter?: number) {
     super(message);
   }
 }
 
 export const errorBody = (status: number, code: string, message: string) => ({ error: { status, code, message } });
 
+/** The path of a request, from the raw URL text (never `new URL`, which throws on a relative one). */
+export function requestPath(request: Request): string {
+  const url = typeof request?.url === "string" ? request.url : "";
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "").split(/[?#]/, 1)[0] || "/";
+  return path.length > 120 ? `${path.slice(0, 120)}…` : path;
+}
+
 function validationMessage(error: unknown): string {
-  const e = error as { valueError?: { path?: string; message?: string }; message?: string };
-  const field = e.valueError?.path?.replace(/^\//, "").replaceAll("/", ".");
-  if (field) return `${field}: ${e.valueError?.message?.toLowerCase() ?? "invalid"}`;
+  // Field and rule only: the value sent is never echoed back.
+  const e = error as { valueError?: { path?: string; message?: string } };
+  const field = e.valueError?.path?.replace(/^\//, "").replaceAll("/", ".").slice(0, 80);
+  if (field) return `${field}: ${e.valueError?.message?.toLowerCase().slice(0, 120) ?? "invalid"}`;
   return "the request does not match what this endpoint accepts";
+}
+
+/** Maps any error to the one JSON error shape; `redact` cleans what came from upstream. */
+export function errorAnswer(
+  error: unknown, code: string | number, method: string, path: string, redact: (s: string) => string,
+): { body: ReturnType<typeof errorBody>; retryAfter?: number } | undefined {
+  // Elysia wraps what a body parser throws in a ParseError; ours says what is wrong.
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  if (cause instanceof HttpError) error = cause;
+  if (error instanceof HttpError) return { body: errorBody(error.status, error.code, redact(error.message)), retryAfter: error.retryAfter };
+  // Stash trouble of any kind is transient until proven otherwise: PMS keeps what it has and asks again.
+  if (isStashError(error)) return { body: errorBody(503, "stash_unavailable", redact(error.message)), retryAfter: 30 };
+  const db = databaseTrouble(error);
+  if (db) return { body: errorBody(db.status, "database", db.message), retryAfter: 60 };
+  if (code === "VALIDATION") return { body: errorBody(400, "bad_request", validationMessage(error)) };
+  if (code === "PARSE") return { body: errorBody(400, "bad_request", "the request body is not valid JSON") };
+  if (code === "NOT_FOUND") return { body: errorBody(404, "not_found", `no route for ${method.slice(0, 16)} ${redact(path)}`) };
+  return undefined;
 }
 
 export const httpBasics = (log: Logger) =>
   new Elysia({ name: "http-basics" })
     .derive({ as: "global" }, () => ({ startedAt: performance.now() }))
     .onAfterResponse({ as: "global" }, ({ request, set, startedAt }) => {
-      const path = new URL(request.url).pathname;
-      // Health probes come every few seconds from the container runtime: keep them out of the info log.
-      const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
-      log[level]("request", {
-        method: request.method,
-        path,
-        status: set.status ?? 200,
-        ms: startedAt === undefined ? undefined : Math.round((performance.now() - startedAt) * 10) / 10,
-      });
+      try {
+        const path = requestPath(request);
+        // Health probes come every few seconds from the container runtime: keep them out of the info log.
+        const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
+        log[level]("request", {
+          method: String(request.method).slice(0, 16),
+          path,
+          status: set.status ?? 200,
+          ms: startedAt === undefined ? undefined : Math.round((performance.now() - startedAt) * 10) / 10,
+        });
+      } catch {
+        // A log line is never worth the process.
+      }
     })
     .onError({ as: "global" }, ({ code, error, set, request }) => {
-      if (error instanceof HttpError) {
-        set.status = error.status;
-        return errorBody(error.status, error.code, error.message);
+      const path = requestPath(request);
+      const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
+      if (mapped) {
+        set.status = mapped.body.error.status;
+        if (mapped.retryAfter) set.headers["retry-after"] = String(mapped.retryAfter);
+        return mapped.body;
       }
-      if (isStashError(error, "unavailable") || isStashError(error, "unauthorised")) {
-        set.status = 503;
-        set.headers["retry-after"] = "30";
-        return errorBody(503, "stash_unavailable", error.message);
-      }
-      if (code === "VALIDATION") {
-        set.status = 400;
-        return errorBody(400, "bad_request", validationMessage(error));
-      }
-      if (code === "PARSE") {
-        set.status = 400;
-        return errorBody(400, "bad_request", "the request body is not valid JSON");
-      }
-      if (code === "NOT_FOUND") {
-        set.status = 404;
-        return errorBody(404, "not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
-      }
-      log.error("request failed", { path: new URL(request.url).pathname, error: error instanceof Error ? error.message : String(error) });
+      log.error("request failed", { path, error: error instanceof Error ? error.message : String(error) });
       set.status = 500;
       return errorBody(500, "internal", "something went wrong on our side; see the service log");
     });
+
+/**
+ * Options for Bun.serve: production error output whatever NODE_ENV says, a JSON last resort
+ * for anything that escapes Elysia, and a hard cap on request bodies (routes set lower ones).
+ */
+export const serverOptions = (log: Logger) => ({
+  development: false,
+  maxRequestBodySize: 4 * 1024 * 1024,
+  error(err: Error) {
+    log.error("request failed outside the routes", { error: err?.message ?? String(err) });
+    return Response.json(errorBody(500, "internal", "something went wrong on our side; see the service log"), { status: 500 });
+  },
+});

@@ -3,6 +3,7 @@
  * terminal. Secret values are redacted wherever they appear, by value and by field name,
  * so a token that leaks into an error message still never reaches the log.
  */
+import { createRedactor } from "./redact.ts";
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_FIELD = /token|apikey|api_key|password|secret/i;
@@ -23,10 +24,9 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+  const redact = createRedactor(options.secrets ?? []);
   const json = options.format === "json" || (options.format === "auto" && !process.stdout.isTTY);
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const redact = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, "[redacted]"), text);
   const clean = (fields: Record<string, unknown>) =>
     Object.fromEntries(
       Object.entries(fields).map(([k, v]) => [

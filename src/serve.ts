@@ -6,12 +6,24 @@ import type { Config } from "./config/schema.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
 import { redactedConfig } from "./cli/redact.ts";
+import { DatabaseStartError } from "./store/db.ts";
+import { withoutCredentials } from "./redact.ts";
 
 const STOP_DEADLINE_MS = 4500;
 
 export async function serve(config: Config) {
-  const app = createApp(config);
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(config);
+  } catch (err) {
+    if (!(err instanceof DatabaseStartError)) throw err;
+    console.error(`stash2plex cannot start: ${err.message}`);
+    process.exit(1);
+  }
   const { log } = app;
+  // The last line of defence: one bad request or upstream answer must never end the process.
+  process.on("unhandledRejection", (err) => log.error("unexpected error (the service goes on)", { error: String((err as Error)?.message ?? err) }));
+  process.on("uncaughtException", (err) => log.error("unexpected error (the service goes on)", { error: String(err?.message ?? err) }));
   try {
     await app.start();
   } catch (err) {
@@ -42,7 +54,7 @@ export async function serve(config: Config) {
   }
   log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
   app.stash.version().then(
-    (v) => log.info("Stash reachable", { url: config.stash.url, version: v }),
+    (v) => log.info("Stash reachable", { url: withoutCredentials(config.stash.url), version: v }),
     (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
   );
   for (const line of await app.startupReport()) log.info(line);

@@ -69,3 +69,25 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 
 export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+export const MAIN = join(import.meta.dir, "../src/main.ts");
+
+/** The real service (`bun src/main.ts …`) in its own process, JSON logs on stdout. */
+export function spawnMain(env: Record<string, string>, args: string[] = ["serve"]) {
+  return Bun.spawn([process.execPath, MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env, LOG_FORMAT: "json" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+/** Waits until the service on `port` answers /healthz. */
+export async function healthy(port: number) {
+  return waitFor(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 10_000, 20);
+}

@@ -1,6 +1,8 @@
 /**
- * Health: `/healthz` says the process answers; `/readyz` says whether each part it needs
- * works, naming the one that fails.
+ * Health: `/healthz` says the process answers (and costs nothing); `/readyz` says whether each
+ * part it needs works, naming the one that fails. `/readyz` is open to anyone on the network,
+ * so its answer is kept for a few seconds and concurrent calls share one check: calling it in
+ * a loop does not turn into Stash, Plex and database traffic.
  */
 import { Elysia } from "elysia";
 import type { StashClient } from "../stash/client.ts";
@@ -34,11 +36,21 @@ export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks
   return { ok: entries.every(([, c]) => c.ok), checks: result };
 }
 
-export const healthRoutes = (deps: HealthDeps) =>
-  new Elysia({ name: "health" })
+const READY_TTL_MS = 5000;
+
+export const healthRoutes = (deps: HealthDeps & { redact?: (s: string) => string }) => {
+  let cached: { at: number; result: Promise<Awaited<ReturnType<typeof readiness>>> } | undefined;
+  const check = () => {
+    if (!cached || performance.now() - cached.at > READY_TTL_MS) cached = { at: performance.now(), result: readiness(deps) };
+    return cached.result;
+  };
+  const redact = deps.redact ?? ((s: string) => s);
+  return new Elysia({ name: "health" })
     .get("/healthz", () => ({ ok: true, version: VERSION }))
     .get("/readyz", async ({ set }) => {
-      const result = await readiness(deps);
+      const result = await check();
       if (!result.ok) set.status = 503;
-      return result;
+      const checks = Object.fromEntries(Object.entries(result.checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }]));
+      return { ok: result.ok, checks };
     });
+};

@@ -5,7 +5,8 @@
  */
 import { Elysia, t } from "elysia";
 import { HttpError } from "../http.ts";
-import { bearer, tokenMatches } from "./webhook.ts";
+import { requireToken } from "./token.ts";
+import { guardedJson } from "../json-body.ts";
 import { VERSION } from "../version.ts";
 
 export interface StatusSource {
@@ -18,23 +19,18 @@ export interface StatusSource {
 }
 
 export const statusRoutes = (src: StatusSource) => {
-  const authorise = (headers: Record<string, string | undefined>) => {
-    if (!tokenMatches(src.token, bearer(headers))) {
-      throw new HttpError(401, "bad_token", "this action needs the webhook token as 'Authorization: Bearer <token>'");
-    }
-  };
   return new Elysia({ name: "status" })
     .get("/api/status", () => ({ version: VERSION, ...src.snapshot() }))
     .get("/api/scenes/:id", ({ params }) => {
       if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
       return src.scene(params.id);
     })
-    .post("/api/dead-letters/requeue", ({ body, headers }) => {
-      authorise(headers);
-      return { requeued: src.requeue(body?.sceneIds) };
-    }, { body: t.Optional(t.Object({ sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }))) })) })
+    .post("/api/dead-letters/requeue", ({ body }) => ({ requeued: src.requeue(body?.sceneIds) }), {
+      body: t.Optional(t.Object({ sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }), { maxItems: 10_000 })) })),
+      parse: guardedJson({ maxBytes: 512 * 1024, maxDepth: 4, authorise: (h) => requireToken(src.token, h.get("authorization"), "this action") }),
+    })
     .post("/api/jobs/:id/run", ({ params, headers }) => {
-      authorise(headers);
+      requireToken(src.token, headers.authorization, "this action");
       if (!src.trigger(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
       return { started: params.id };
     });

@@ -6,8 +6,9 @@
  * than one push that finds nothing.
  */
 import { Elysia, t } from "elysia";
-import { timingSafeEqual } from "node:crypto";
 import { HttpError } from "../http.ts";
+import { guardedJson } from "../json-body.ts";
+import { requireToken } from "./token.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -28,24 +29,11 @@ const Body = t.Union([
 /** Hook types that change what Plex should show; Destroy has nothing left to push. */
 const PUSHED_HOOKS = /^Scene\.(Create|Update|Merge)\.Post$/;
 
-export function tokenMatches(expected: string, given: string | undefined | null): boolean {
-  if (!expected || !given) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export const bearer = (headers: Record<string, string | undefined>) =>
-  headers.authorization?.replace(/^Bearer\s+/i, "") ?? headers["x-stash2plex-token"];
+/** Up to 10,000 ids fit well within this; nesting beyond the hook payload's is refused unread. */
+const LIMITS = { maxBytes: 512 * 1024, maxDepth: 8 };
 
 export const webhookRoutes = (deps: WebhookDeps) =>
-  new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body, headers }) => {
-    if (!deps.token) {
-      throw new HttpError(404, "webhook_off", "the webhook is off: it needs PLEX_URL, PLEX_TOKEN and SYNC_WEBHOOK_TOKEN to be set");
-    }
-    if (!tokenMatches(deps.token, bearer(headers))) {
-      throw new HttpError(401, "bad_token", "missing or wrong token: send it as 'Authorization: Bearer <token>'");
-    }
+  new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body }) => {
     let ids: string[];
     if ("hookContext" in body) {
       if (!PUSHED_HOOKS.test(body.hookContext.type)) return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
@@ -64,4 +52,16 @@ export const webhookRoutes = (deps: WebhookDeps) =>
     const queued = deps.queue.enqueue(ids.map((sceneId) => ({ sceneId })), "webhook");
     deps.onQueued();
     return { queued };
-  }, { body: Body });
+  }, {
+    body: Body,
+    // The token is checked before the body is read.
+    parse: guardedJson({
+      ...LIMITS,
+      authorise(headers) {
+        if (!deps.token) {
+          throw new HttpError(404, "webhook_off", "the webhook is off: it needs PLEX_URL, PLEX_TOKEN and SYNC_WEBHOOK_TOKEN to be set");
+        }
+        requireToken(deps.token, headers.get("authorization"), "the webhook");
+      },
+    }),
+  });

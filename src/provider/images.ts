@@ -25,7 +25,8 @@ export async function proxyImage(stash: Pick<StashClient, "image">, kind: ImageK
   }
   if (!upstream.ok) {
     await upstream.body?.cancel();
-    throw new HttpError(502, "stash_image_failed", `Stash answered ${upstream.status} for the ${kind} image`);
+    // Stash down, restarting, or refusing the key: PMS should try again later, not give up.
+    throw new HttpError(503, "stash_image_failed", `Stash answered ${upstream.status} for the ${kind} image`, 30);
   }
   const headers = new Headers({ "content-type": type, "cache-control": "public, max-age=86400" });
   for (const name of ["content-length", "etag", "last-modified"]) {

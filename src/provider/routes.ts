@@ -7,6 +7,7 @@
 import { Elysia } from "elysia";
 import { MatchRequest } from "../schema/plex.ts";
 import { HttpError } from "../http.ts";
+import { guardedJson } from "../json-body.ts";
 import type { Logger } from "../log.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { FileIndex } from "../stash/file-index.ts";
@@ -33,13 +34,14 @@ const RATING_KEY = /^[A-Za-z0-9_-]+$/;
 const SCENE_KEY = /^\d{1,18}$/;
 const COLLECTION_KEY = /^g(\d{1,18})$/;
 
-function checkRatingKey(key: string): void {
-  if (!RATING_KEY.test(key)) {
+function checkRatingKey(key: unknown): asserts key is string {
+  // A key that is not valid percent-encoding (`%ZZ`) reaches us as null.
+  if (typeof key !== "string" || !RATING_KEY.test(key)) {
     throw new HttpError(400, "bad_rating_key", "ratingKey may hold only ASCII letters, digits, '-' and '_'");
   }
 }
 
-async function sceneOr404(stash: StashClient, key: string) {
+async function sceneOr404(stash: StashClient, key: unknown) {
   checkRatingKey(key);
   const scene = SCENE_KEY.test(key) ? await stash.sceneById(key) : undefined;
   if (!scene) throw new HttpError(404, "not_found", `no Stash scene with id ${key}`);
@@ -72,7 +74,7 @@ export const providerRoutes = (deps: ProviderDeps) => {
         deps.log.warn("match answered empty: Stash is not reachable", { error: err.message });
         return mediaContainer(ctx.identifier, { Metadata: [] });
       }
-    }, { body: MatchRequest })
+    }, { body: MatchRequest, parse: guardedJson({ maxBytes: 64 * 1024, maxDepth: 8 }) })
     .get("/library/metadata/:ratingKey", async ({ params }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
       return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });

@@ -13,6 +13,7 @@ import {
 import { FIND_GROUPS, FIND_SCENE_FILES, FIND_SCENES, VERSION } from "./queries.ts";
 import { StashError } from "./errors.ts";
 import { createBatcher } from "./batcher.ts";
+import { createRedactor, urlSecrets, withoutCredentials, type Redact } from "../redact.ts";
 
 export interface StashClientOptions {
   url: string;
@@ -29,14 +30,17 @@ export interface StashPage<T> {
 
 export type StashClient = ReturnType<typeof createStashClient>;
 
-function decodeAnswer<T extends TSchema>(schema: T, data: unknown, what: string): Static<T> {
+function decodeAnswer<T extends TSchema>(schema: T, data: unknown, what: string, redact: Redact): Static<T> {
   const result = decode(schema, data);
   if (result.ok) return result.value;
-  throw new StashError("query", `Stash answered ${what} in an unexpected shape: ${result.problem}`);
+  throw new StashError("query", redact(`Stash answered ${what} in an unexpected shape: ${result.problem}`));
 }
 
 export function createStashClient(options: StashClientOptions) {
   const endpoint = `${options.url}/graphql`;
+  // Stash, or a proxy in front of it, may echo the key (or URL credentials) in an error page:
+  // every message built from its answers is cleaned here, before anyone stores or shows it.
+  const redact = createRedactor([options.apiKey, ...urlSecrets(options.url)]);
   const headers: Record<string, string> = options.apiKey ? { ApiKey: options.apiKey } : {};
   const gql = new GraphQLClient(endpoint, {
     headers,
@@ -53,9 +57,9 @@ export function createStashClient(options: StashClientOptions) {
     try {
       data = await gql.request(document, variables);
     } catch (err) {
-      throw classify(err, what, options);
+      throw classify(err, what, options, redact);
     }
-    return decodeAnswer(schema, data, what);
+    return decodeAnswer(schema, data, what, redact);
   }
 
   const findScenes = async (what: string, variables: Record<string, unknown>): Promise<StashPage<StashScene>> => {
@@ -153,27 +157,32 @@ export function createStashClient(options: StashClientOptions) {
       try {
         return await fetch(`${options.url}${path}`, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
       } catch (err) {
-        throw classify(err, "image", options);
+        throw classify(err, "image", options, redact);
       }
     },
   };
 }
 
-function classify(err: unknown, what: string, options: StashClientOptions): StashError {
+function classify(err: unknown, what: string, options: StashClientOptions, redact: Redact): StashError {
+  const e = describe(err, what, options);
+  return new StashError(e.kind, redact(e.message));
+}
+
+function describe(err: unknown, what: string, options: StashClientOptions): { kind: StashError["kind"]; message: string } {
+  const fail = (kind: StashError["kind"], message: string) => ({ kind, message });
   if (err instanceof ClientError) {
     const status = err.response.status;
     if (status === 401 || status === 403) {
-      return new StashError("unauthorised", `Stash refused ${what} (HTTP ${status}): check the Stash API key (STASH_API_KEY)`);
+      return fail("unauthorised", `Stash refused ${what} (HTTP ${status}): check the Stash API key (STASH_API_KEY)`);
     }
-    if (status >= 500 || status === 429 || status === 408) {
-      return new StashError("unavailable", `Stash failed ${what} (HTTP ${status})`);
-    }
-    const messages = err.response.errors?.map((e) => e.message).join("; ");
-    return new StashError("query", `Stash rejected ${what}: ${messages || `HTTP ${status}`}`);
+    if (status >= 500 || status === 429 || status === 408) return fail("unavailable", `Stash failed ${what} (HTTP ${status})`);
+    const messages = err.response.errors?.map((x) => String(x.message).slice(0, 300)).join("; ");
+    return fail("query", `Stash rejected ${what}: ${messages || `HTTP ${status}`}`);
   }
   const e = err as Error;
   if (e?.name === "TimeoutError" || e?.name === "AbortError") {
-    return new StashError("unavailable", `Stash did not answer ${what} within ${options.timeoutMs} ms`);
+    return fail("unavailable", `Stash did not answer ${what} within ${options.timeoutMs} ms`);
   }
-  return new StashError("unavailable", `cannot reach Stash at ${options.url} for ${what} (${e?.message ?? String(err)})`);
+  const reason = String(e?.message ?? err).slice(0, 300);
+  return fail("unavailable", `cannot reach Stash at ${withoutCredentials(options.url)} for ${what} (${reason})`);
 }

@@ -6,6 +6,10 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { databaseTrouble } from "./trouble.ts";
+
+/** Start-up could not open the database: one line saying which file, what is wrong and the fix. */
+export class DatabaseStartError extends Error {}
 
 const MIGRATIONS: string[] = [
   /* 1 */ `
@@ -59,18 +63,34 @@ const MIGRATIONS: string[] = [
 
 export type Store = ReturnType<typeof openStore>;
 
+/** Opens (creating and migrating) the database, or throws a DatabaseStartError that says how to fix it. */
+function open(dataDir: string, path: string): Database {
+  try {
+    if (dataDir !== ":memory:") mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    const why = (err as { code?: string }).code === "ENOTDIR" ? "is not a folder" : `cannot be created or used (${(err as { code?: string }).code ?? "error"})`;
+    throw new DatabaseStartError(`the data folder ${dataDir} (DATA_DIR) ${why}: point DATA_DIR at a folder the service can write`);
+  }
+  try {
+    const db = new Database(path, { create: true, strict: true });
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+      })();
+    }
+    return db;
+  } catch (err) {
+    const trouble = databaseTrouble(err, path);
+    throw new DatabaseStartError(trouble ? trouble.message : `cannot open the database ${path}: ${(err as Error).message}`);
+  }
+}
+
 export function openStore(dataDir: string, file = "stash2plex.sqlite") {
   const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, file);
-  if (dataDir !== ":memory:") mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path, { create: true, strict: true });
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
-  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-    })();
-  }
+  const db = open(dataDir, path);
   const getMeta = db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?");
   const setMeta = db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   return {

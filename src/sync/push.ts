@@ -214,7 +214,9 @@ export function createPusher(deps: PushDeps) {
       const down = err.kind === "transient" || err.status === 401 || err.status === 403;
       return { ok: false, kind: down ? "transient" : "permanent", error: err.message, plexFailed: down };
     }
-    if (isStashError(err)) return { ok: false, kind: err.kind === "query" ? "permanent" : "transient", error: err.message, plexFailed: false };
+    // Any Stash failure is transient until proven otherwise (a GraphQL error may be a restart or
+    // a proxy): the job waits and, failing long enough, ends as a dead letter by age or attempts.
+    if (isStashError(err)) return { ok: false, kind: "transient", error: err.message, plexFailed: false };
     return { ok: false, kind: "transient", error: (err as Error).message ?? String(err), plexFailed: false };
   }
 }

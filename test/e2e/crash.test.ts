@@ -4,14 +4,12 @@
  * it within 5 s, and a broken config stops start-up with one line per problem.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { StashSim } from "../sim/stash/server.ts";
 import { PmsSim } from "../sim/plex/server.ts";
 import { freePort } from "../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { IDENTIFIER, post, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { healthy, IDENTIFIER, MAIN, post, spawnMain, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
 const procs: ReturnType<typeof Bun.spawn>[] = [];
 const sims: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -20,23 +18,9 @@ afterEach(async () => {
 });
 
 function spawnService(env: Record<string, string>, args: string[] = ["serve"]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env, LOG_FORMAT: "json" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = spawnMain(env, args);
   procs.push(proc);
   return proc;
-}
-
-async function healthy(port: number) {
-  return waitFor(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 10_000, 20);
 }
 
 describe("the real process", () => {

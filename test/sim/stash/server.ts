@@ -18,6 +18,12 @@ export interface StashFaults {
   graphqlErrors: boolean;
   /** When set, requests without this ApiKey header get 401. */
   apiKey: string | null;
+  /**
+   * Answer every request with an HTML error page of this status (as a proxy in front of Stash
+   * does), or null. With echoKey, pages and GraphQL errors repeat the ApiKey header they got.
+   */
+  errorPage: number | null;
+  echoKey: boolean;
 }
 
 // A 1×1 PNG: enough for PMS (and our proxy) to treat it as an image.
@@ -27,7 +33,7 @@ type Vars = Record<string, any>;
 
 export class StashSim extends SimServer {
   readonly library: SimLibrary;
-  faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null };
+  faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null, errorPage: null, echoKey: false };
   queries = 0;
   /** Plugin settings as Stash stores them (Settings → Plugins). */
   pluginSettings: Record<string, Record<string, unknown>> = {};
@@ -46,8 +52,13 @@ export class StashSim extends SimServer {
   protected async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (this.faults.latencyMs) await Bun.sleep(this.faults.latencyMs);
+    const echoed = this.faults.echoKey ? ` (request had ApiKey ${req.headers.get("apikey")})` : "";
+    if (this.faults.errorPage !== null) {
+      return new Response(`<html><body><h1>Error ${this.faults.errorPage}</h1><p>upstream failed${echoed}</p></body></html>`,
+        { status: this.faults.errorPage, headers: { "content-type": "text/html" } });
+    }
     if (this.faults.apiKey !== null && req.headers.get("apikey") !== this.faults.apiKey) {
-      return new Response("Unauthorized", { status: 401 });
+      return new Response(`Unauthorized${echoed}`, { status: 401 });
     }
     if (url.pathname === "/graphql" && req.method === "POST") return this.graphql(req);
     if (url.pathname === "/__sim/stats") return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
@@ -99,7 +110,10 @@ export class StashSim extends SimServer {
     const doc = document as DocumentNode;
     const op = doc.definitions.find((d) => d.kind === "OperationDefinition");
     this.operations.push(op && "name" in op && op.name ? op.name.value : "anonymous");
-    if (this.faults.graphqlErrors) return Response.json({ errors: [{ message: "simulated resolver failure" }], data: null });
+    if (this.faults.graphqlErrors) {
+      const echoed = this.faults.echoKey ? ` for ApiKey ${req.headers.get("apikey")}` : "";
+      return Response.json({ errors: [{ message: `simulated resolver failure${echoed}` }], data: null });
+    }
     const result = await execute({ schema: this.schema, document: doc, rootValue: this.root(), variableValues: body.variables ?? {} });
     return Response.json(result);
   }
