@@ -67,20 +67,35 @@ async function main(argv: string[]): Promise<number> {
       }
       const { mapper } = compilePathRules(configOrExit().paths.rules);
       for (const path of rest) console.log(describeMapping(mapper, path).join("\n"));
-      return 0;
+      // Exit 1 when a path maps in neither direction: scripts can tell a rule that misses.
+      return rest.every((path) => mapper.toStash(path) || mapper.toPlex(path)) ? 0 : 1;
     }
-    case "healthcheck": {
-      const port = process.env.LISTEN_PORT ?? "8787";
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
-        return res.ok ? 0 : 1;
-      } catch {
-        return 1;
-      }
-    }
+    case "healthcheck":
+      return healthcheck();
     default:
       console.error(`unknown command "${command}"\n\n${HELP}`);
       return 2;
+  }
+}
+
+/**
+ * Probes the running service where `serve` listens: the same config (env and config.yaml), so
+ * a port set only in config.yaml or a LISTEN_HOST other than loopback is probed correctly.
+ */
+async function healthcheck(): Promise<number> {
+  let host = "127.0.0.1";
+  let port = Number(process.env.LISTEN_PORT ?? 8787);
+  try {
+    ({ host, port } = loadConfig().listen);
+  } catch {
+    // A broken config: serve would not be running either; probe the default.
+  }
+  const probe = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
+  try {
+    const res = await fetch(`http://${probe.includes(":") ? `[${probe}]` : probe}:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? 0 : 1;
+  } catch {
+    return 1;
   }
 }
 

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import { createStashClient } from "../stash/client.ts";
 import { createPlexClient } from "../plex/client.ts";
 import { compilePathRules } from "../paths/mapper.ts";
+import { DatabaseStartError, openStore } from "../store/db.ts";
 
 export interface CheckLine {
   ok: boolean;
@@ -14,7 +15,7 @@ export interface CheckLine {
 }
 
 export async function runChecks(config: Config): Promise<CheckLine[]> {
-  const lines: CheckLine[] = [{ ok: true, what: "config", detail: "valid" }];
+  const lines: CheckLine[] = [{ ok: true, what: "config", detail: "valid" }, dataFolder(config.dataDir)];
   const stash = createStashClient(config.stash);
   try {
     const version = await stash.version();
@@ -47,4 +48,16 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
     ? { ok: false, what: "path rules", detail: problems.join("\n    ") }
     : { ok: true, what: "path rules", detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways` });
   return lines;
+}
+
+/** The data folder holds the queue: it must exist, be writable and hold a usable database. */
+function dataFolder(dataDir: string): CheckLine {
+  try {
+    const store = openStore(dataDir);
+    store.writable();
+    store.close();
+    return { ok: true, what: "data folder", detail: `${dataDir} is writable; the database opens` };
+  } catch (err) {
+    return { ok: false, what: "data folder", detail: err instanceof DatabaseStartError ? err.message : `${dataDir}: ${(err as Error).message}` };
+  }
 }

@@ -4,7 +4,7 @@
  * poller's watermark, the circuit breaker and the outage history.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { databaseTrouble } from "./trouble.ts";
 
@@ -63,14 +63,30 @@ const MIGRATIONS: string[] = [
 
 export type Store = ReturnType<typeof openStore>;
 
-/** Opens (creating and migrating) the database, or throws a DatabaseStartError that says how to fix it. */
-function open(dataDir: string, path: string): Database {
+/** The one-line fix for a data folder this process may not write (Docker made it as root, say). */
+export function notWritable(dataDir: string): string {
+  const who = `${process.getuid?.() ?? "?"}:${process.getgid?.() ?? "?"}`;
+  return `the data folder ${dataDir} (DATA_DIR) is not writable by the user the service runs as (uid:gid ${who}): ` +
+    `on the host, run  chown -R ${who} <the folder mounted at ${dataDir}>  or run the container as the folder's owner (--user, PUID/PGID)`;
+}
+
+/** Checks the data folder exists (creating it) and is writable; throws a DatabaseStartError naming the fix. */
+export function checkDataDir(dataDir: string): void {
+  if (dataDir === ":memory:") return;
   try {
-    if (dataDir !== ":memory:") mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    const why = (err as { code?: string }).code === "ENOTDIR" ? "is not a folder" : `cannot be created or used (${(err as { code?: string }).code ?? "error"})`;
+    const code = (err as { code?: string }).code;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw new DatabaseStartError(notWritable(dataDir));
+    const why = code === "ENOTDIR" || code === "EEXIST" ? "is not a folder" : `cannot be created or used (${code ?? "error"})`;
     throw new DatabaseStartError(`the data folder ${dataDir} (DATA_DIR) ${why}: point DATA_DIR at a folder the service can write`);
   }
+}
+
+/** Opens (creating and migrating) the database, or throws a DatabaseStartError that says how to fix it. */
+function open(dataDir: string, path: string): Database {
+  checkDataDir(dataDir);
   try {
     const db = new Database(path, { create: true, strict: true });
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");

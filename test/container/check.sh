@@ -56,6 +56,7 @@ echo "== podman build"
   --build-arg RUNTIME_IMAGE=localhost/stand-in/cc:nonroot \
   -t stash2plex:check -f Containerfile . > "$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; exit 1; }
 
+grep -q "bun-linux-x64-baseline" "$WORK/build.log" || { echo "the executable was not built for the baseline x64 CPU"; tail -5 "$WORK/build.log"; exit 1; }
 echo "== image metadata"
 "${PODMAN[@]}" image inspect stash2plex:check --format '{{.Config.User}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{json .Config.Entrypoint}}'
 USER_ID=$("${PODMAN[@]}" image inspect stash2plex:check --format '{{.Config.User}}')
