@@ -140,6 +140,16 @@ export async function runDemo(args: string[]): Promise<number> {
     say(ok ? "demo finished: scan and push worked" : "demo finished with problems (see above)");
     return ok ? 0 : 1;
   }
+  // Stopped with Ctrl-C (or a SIGTERM): leave no temporary folder behind.
+  const cleanUp = async () => {
+    await app.stop();
+    await pms.stop();
+    await stash.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void cleanUp());
+  process.once("SIGTERM", () => void cleanUp());
   say(`Open: ${app.url}/api/status (queue, breaker, outages), ${app.url}/ (what Plex sees), ${app.url}/library/metadata/${sceneId}`);
   say(`Press Ctrl-C to stop.`);
   return -1;

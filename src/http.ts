@@ -52,10 +52,12 @@ export function errorAnswer(
   return undefined;
 }
 
-export const httpBasics = (log: Logger) =>
-  new Elysia({ name: "http-basics" })
-    .derive({ as: "global" }, () => ({ startedAt: performance.now() }))
-    .onAfterResponse({ as: "global" }, ({ request, set, startedAt }) => {
+export const httpBasics = (log: Logger) => {
+  // Set in onRequest, which runs for every request (a derive does not run for an unknown route).
+  const startedAt = new WeakMap<Request, number>();
+  return new Elysia({ name: "http-basics" })
+    .onRequest(({ request }) => void startedAt.set(request, performance.now()))
+    .onAfterResponse({ as: "global" }, ({ request, set }) => {
       try {
         const path = requestPath(request);
         // Health probes come every few seconds from the container runtime: keep them out of the info log.
@@ -64,7 +66,7 @@ export const httpBasics = (log: Logger) =>
           method: String(request.method).slice(0, 16),
           path,
           status: set.status ?? 200,
-          ms: startedAt === undefined ? undefined : Math.round((performance.now() - startedAt) * 10) / 10,
+          ms: Math.round((performance.now() - (startedAt.get(request) ?? performance.now())) * 10) / 10,
         });
       } catch {
         // A log line is never worth the process.
@@ -82,6 +84,7 @@ export const httpBasics = (log: Logger) =>
       set.status = 500;
       return errorBody(500, "internal", "something went wrong on our side; see the service log");
     });
+};
 
 /**
  * Options for Bun.serve: production error output whatever NODE_ENV says, a JSON last resort

@@ -39,13 +39,25 @@ export function createLogger(options: LoggerOptions): Logger {
     if (ORDER[level] < ORDER[options.level]) return;
     const safe = clean(fields);
     if (json) {
-      write(redact(JSON.stringify({ time: new Date().toISOString(), level, msg, ...safe })));
+      write(redact(JSON.stringify({ time: localTime(), level, msg, ...safe })));
     } else {
       const extra = Object.entries(safe).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
-      write(redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`));
+      write(redact(`${localTime().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`));
     }
   };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), redact };
+}
+
+/**
+ * A log time in the process's time zone (TZ), with its offset: `2026-11-24T10:03:05.123+01:00`.
+ * Containers default to UTC (`Z`); a NAS user who sets TZ reads the times of their own clock.
+ */
+export function localTime(date = new Date()): string {
+  const offset = -date.getTimezoneOffset();
+  const wall = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 23);
+  if (offset === 0) return `${wall}Z`;
+  const abs = Math.abs(offset);
+  return `${wall}${offset < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
 
 export const silentLogger: Logger = createLogger({ level: "error", format: "json", write: () => {} });

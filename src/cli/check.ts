@@ -22,7 +22,9 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
     const sample = await stash.sceneFilesPage(1, 1);
     lines.push({ ok: true, what: "stash", detail: `reached ${config.stash.url} (Stash ${version}, ${sample.count} scenes)` });
   } catch (err) {
-    lines.push({ ok: false, what: "stash", detail: `${(err as Error).message} — check STASH_URL and STASH_API_KEY` });
+    // The message names the setting to fix when it knows it (e.g. the API key); else both.
+    const message = (err as Error).message;
+    lines.push({ ok: false, what: "stash", detail: /STASH_[A-Z_]+/.test(message) ? message : `${message} — check STASH_URL and STASH_API_KEY` });
   }
   if (config.plex.url) {
     const plex = createPlexClient(config.plex);

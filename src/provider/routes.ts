@@ -71,7 +71,8 @@ export const providerRoutes = (deps: ProviderDeps) => {
       } catch (err) {
         // PMS logs an error and leaves the file unmatched on any non-200; an empty answer lets the scan go on.
         if (!isStashError(err)) throw err;
-        deps.log.warn("match answered empty: Stash is not reachable", { error: err.message });
+        const why = { unavailable: "Stash is not reachable", unauthorised: "Stash refused the API key", query: "Stash rejected the query" }[err.kind];
+        deps.log.warn(`match answered empty: ${why}`, { error: err.message });
         return mediaContainer(ctx.identifier, { Metadata: [] });
       }
     }, { body: MatchRequest, parse: guardedJson({ maxBytes: 64 * 1024, maxDepth: 8 }) })

@@ -81,6 +81,15 @@ describe("secrets that Stash echoes never leave the process", () => {
     });
   }
 
+  test("every request is logged with its timing, an unknown route too", async () => {
+    const a = await start();
+    await fetch(`${a.url}/nope`);
+    await fetch(`${a.url}/api/scenes/1`);
+    await Bun.sleep(50);
+    const requests = logLines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request" && ["/nope", "/api/scenes/1"].includes(e.path));
+    expect(requests.map((e) => [e.path, e.status, typeof e.ms])).toEqual([["/nope", 404, "number"], ["/api/scenes/1", 200, "number"]]);
+  });
+
   test("credentials in STASH_URL are shown nowhere: not in the start-up log, /readyz or errors", async () => {
     const a = await start();
     await stash.stop(); // "cannot reach Stash at …" names the URL

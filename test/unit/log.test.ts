@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
 import { redactedConfig } from "../../src/cli/redact.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -13,6 +14,17 @@ describe("logging", () => {
     const entry = JSON.parse(lines[0]!);
     expect(entry).toMatchObject({ level: "info", token: "[redacted]", error: "bad [redacted]" });
     expect(lines[0]).not.toContain("plex-secret-token");
+  });
+
+  test("log times are in the TZ time zone, with its offset (a process started with TZ set)", async () => {
+    const script = `import { localTime } from "./src/log.ts"; console.log(localTime(new Date(Date.UTC(2026, 10, 24, 12, 0, 0))));`;
+    const at = async (tz: string) => {
+      const p = Bun.spawn([process.execPath, "-e", script], { env: { PATH: process.env.PATH ?? "", TZ: tz }, stdout: "pipe", cwd: join(import.meta.dir, "../..") });
+      return (await new Response(p.stdout).text()).trim();
+    };
+    expect(await at("America/New_York")).toBe("2026-11-24T07:00:00.000-05:00");
+    expect(await at("Asia/Kolkata")).toBe("2026-11-24T17:30:00.000+05:30");
+    expect(await at("Etc/UTC")).toBe("2026-11-24T12:00:00.000Z");
   });
 
   test("readable lines on a terminal", () => {
