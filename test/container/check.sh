@@ -18,7 +18,7 @@ MNT=""
 cleanup() {
   [ -n "${SERVICE_PID:-}" ] && kill "$SERVICE_PID" 2>/dev/null || true
   [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null || true
-  if [ -n "$MNT" ]; then umount "$MNT/proc" 2>/dev/null || true; umount "$MNT/dev" 2>/dev/null || true; "${PODMAN[@]}" image unmount stash2plex:check >/dev/null 2>&1 || true; fi
+  if [ -n "$MNT" ]; then umount "$MNT/config" 2>/dev/null || true; umount "$MNT/proc" 2>/dev/null || true; umount "$MNT/dev" 2>/dev/null || true; "${PODMAN[@]}" image unmount stash2plex:check >/dev/null 2>&1 || true; fi
   # vfs storage copies every layer: leave nothing behind for the next run.
   "${PODMAN[@]}" rmi -f stash2plex:check localhost/stand-in/bun:1.4.5 localhost/stand-in/cc:nonroot >/dev/null 2>&1 || true
   "${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true
@@ -87,4 +87,16 @@ for _ in $(seq 100); do
 done
 [ -n "$ok" ] || { echo "the image's binary never answered healthy"; cat "$WORK/service.log"; exit 1; }
 env -i "$CHROOT" --userspec=65532:65532 "$MNT" /app/stash2plex --version
+echo "== as 99:100 (Unraid's nobody:users) against a root-owned, empty /config"
+mkdir -p "$WORK/rootowned" && chown 0:0 "$WORK/rootowned" && chmod 755 "$WORK/rootowned"
+mount --bind "$WORK/rootowned" "$MNT/config"
+set +e
+env -i STASH_URL="$STASH_URL" DATA_DIR=/config LISTEN_PORT=$((PORT + 1)) "$CHROOT" --userspec=99:100 "$MNT" /app/stash2plex serve > "$WORK/denied.log" 2>&1
+denied=$?
+set -e
+umount "$MNT/config"
+if [ "$denied" != 1 ] || [ "$(wc -l < "$WORK/denied.log")" != 1 ] || ! grep -q "chown -R 99:100" "$WORK/denied.log"; then
+  echo "unwritable /config: expected one line with the fix and exit 1, got exit $denied:"; cat "$WORK/denied.log"; exit 1
+fi
+echo "unwritable /config, one line: $(cat "$WORK/denied.log")"
 echo "healthy: the image's /app/stash2plex answers /healthz"
