@@ -3,6 +3,8 @@
  * paths and ids, junk headers and tokens, and JSON (or not-JSON) bodies of awkward shapes.
  * Shared by the hostile-input test (a few thousand) and bench/hostile.ts (20,000).
  */
+import { rng } from "./sim/rng.ts";
+
 export interface FuzzRequest {
   method: string;
   path: string;
@@ -10,16 +12,6 @@ export interface FuzzRequest {
   body?: string;
 }
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 const PATHS = [

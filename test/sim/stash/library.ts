@@ -3,6 +3,7 @@
  * libraries have (unicode titles, scenes without title/date/studio, several files per scene,
  * Windows-style paths), indexed the way the simulator's queries need.
  */
+import { rng } from "../rng.ts";
 import { StashClock, type ClockOptions } from "./clock.ts";
 
 export interface SimFile { id: string; path: string; basename: string; size: number; duration: number; width: number; height: number }
@@ -44,16 +45,6 @@ export interface SeedOptions {
 }
 
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["Sunset", "Velvet", "Morning", "Secret", "Garden", "Ocean", "Midnight", "Summer", "Golden", "Silk", "Rain", "Studio", "Harbor", "Winter", "Echo", "Neon", "Desert", "River", "Crystal", "Shadow", "Ember", "Lotus", "Marble", "Horizon"];
 const UNICODE = ["Café Noir", "Señorita Días", "東京の夜", "Ünïcödé Nights", "Zoë & Chloé", "Crème Brûlée", "Москва", "Łódź Story", "Smile 😀"];
