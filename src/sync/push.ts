@@ -157,7 +157,8 @@ export function createPusher(deps: PushDeps) {
       const written: string[] = [];
       let awaiting: string | null = null;
       let itemsLeft = 0;
-      for (const item of items.filter((i) => !done.has(i.rating_key))) {
+      const todo = items.filter((i) => !done.has(i.rating_key));
+      for (const item of todo) {
         const section = sections.find((s) => s.key === item.section_id);
         if (!section) {
           notes.push(`item ${item.rating_key} is in section ${item.section_id}, which is not synced`);
@@ -177,7 +178,7 @@ export function createPusher(deps: PushDeps) {
           else awaiting = item.rating_key;
         }
       }
-      if (gone.length && gone.length === items.length - done.size) {
+      if (gone.length && gone.length === todo.length) {
         return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false, stashUpdatedAt };
       }
       if (itemsLeft) notes.push(`${itemsLeft} more item(s) after Plex fetches this one`);

@@ -150,9 +150,16 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     else clearItems.run(job.scene_id);
   });
 
-  /** The awaited item was fetched: the next item's turn, or the whole scene is delivered. */
-  const itemFetched = (job: Job): "delivered" | "next" => {
+  /**
+   * The awaited item was fetched: the next item's turn, or the whole scene is delivered. If the
+   * scene changed since this push (its version moved on), the newer change is pushed instead.
+   */
+  const itemFetched = (job: Job): "delivered" | "next" | "changed" => {
     const t = now();
+    if (job.version !== job.pushed_version) {
+      backToPending.run(t, null, job.scene_id);
+      return "changed";
+    }
     const key = job.pushed_rating_keys!;
     setItem.run(job.scene_id, key, "done", t);
     history.run(job.scene_id, t, "fetched", `plex item ${key} fetched the metadata`);
@@ -164,7 +171,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, job.stash_updated_at, t, all.join(","));
     history.run(job.scene_id, t, "delivered", `plex item ${all.join(", ")}`);
-    db.query("DELETE FROM jobs WHERE scene_id = ?").run(job.scene_id);
+    finish.run(job.scene_id, job.version);
     clearItems.run(job.scene_id);
     return "delivered";
   };
@@ -212,10 +219,6 @@ export function createQueue(store: Store, now: () => number = Date.now) {
       if (job.state !== "confirming") {
         db.query("UPDATE jobs SET pulled_at = ? WHERE scene_id = ?").run(now(), sceneId);
         return null;
-      }
-      if (job.version !== job.pushed_version) {
-        backToPending.run(now(), null, sceneId);
-        return "changed";
       }
       return itemFetched(job);
     }),

@@ -178,6 +178,19 @@ describe("per-item delivery: a scene is delivered when every Plex item fetched i
     expect(restarted.doneItems("1")).toEqual(new Set());
   });
 
+  test("PMS fetched before the wait began, but the scene changed during the push: the newer change is pushed, not lost", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ sceneId: "1" }], "webhook");
+    const [job] = q.claim(1);
+    c.advance(1);
+    expect(q.confirmPull("1")).toBeNull(); // PMS fetched while the push ran …
+    q.enqueue([{ sceneId: "1" }], "webhook"); // … and the scene changed again
+    q.awaitPull(job!, { ratingKey: "10", itemsLeft: 0, written: [] }, null, c.now() + 1000);
+    expect(q.job("1")).toMatchObject({ state: "pending", version: 2 });
+    expect(q.deliveredCount()).toBe(0);
+  });
+
   test("items written directly (edit strategy) count as delivered with the refreshed one", () => {
     const c = clock();
     const q = createQueue(openStore(tempDir()), c.now);
