@@ -13,7 +13,13 @@ import type { SeedOptions } from "./sim/stash/library.ts";
 export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 export const WEBHOOK_TOKEN = "test-webhook-token-123";
 
-export const tempDir = (prefix = "s2p-test-") => mkdtempSync(join(tmpdir(), prefix));
+/** Every temporary folder the tests made; test/setup.ts removes them when the run ends. */
+export const madeTempDirs: string[] = [];
+export const tempDir = (prefix = "s2p-test-") => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeTempDirs.push(dir);
+  return dir;
+};
 
 export interface World {
   stash: StashSim;

@@ -3,14 +3,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSchema, getNamedType, getVariableValues, isInputObjectType, isObjectType, parse, validate } from "graphql";
 import { ALL_DOCUMENTS } from "../../src/stash/queries.ts";
-import { realStashSchema } from "./shared.ts";
+import { realStashSchema, referenceAvailable } from "./shared.ts";
 import { StashSim } from "../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 
-const real = realStashSchema();
+const available = referenceAvailable("Stash conformance (../shared/stash-schema)");
+const real = available ? realStashSchema() : buildSchema("type Query { unused: Int }");
 const sim = buildSchema(readFileSync(join(import.meta.dir, "../sim/stash/schema.graphql"), "utf8"));
 
-describe("Stash conformance (../shared/stash-schema)", () => {
+describe.skipIf(!available)("Stash conformance (../shared/stash-schema)", () => {
   for (const [name, source] of Object.entries(ALL_DOCUMENTS)) {
     test(`${name} is valid against Stash's real schema`, () => {
       expect(validate(real, parse(source)).map((e) => e.message)).toEqual([]);
@@ -44,7 +45,7 @@ describe("Stash conformance (../shared/stash-schema)", () => {
   });
 });
 
-describe("the variables the client really sends are valid for Stash's schema", () => {
+describe.skipIf(!available)("the variables the client really sends are valid for Stash's schema", () => {
   test("every lookup's filter, as sent over the wire, coerces against the real input types", async () => {
     const sim = new StashSim({ scenes: 30 }).start();
     try {
