@@ -35,11 +35,15 @@ export const DEMO_RULES = [
 ];
 
 /** Plex's view of the simulated Stash library's files (plus one file Stash does not know). */
+/** Where Plex sees a simulated Stash file: /data/stash/… under /media/Scenes, D:\\Scenes\\… under /media/Windows. */
+export const plexPathFor = (stashPath: string) =>
+  stashPath.startsWith("D:\\")
+    ? `/media/Windows/${stashPath.slice("D:\\Scenes\\".length).replaceAll("\\", "/")}`
+    : stashPath.replace("/data/stash/", "/media/Scenes/");
+
 export function plexFilesFor(stash: StashSim): string[] {
-  const files = [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => f.path));
-  const plex = files.map((p) =>
-    p.startsWith("D:\\") ? `/media/Windows/${p.slice(11).replaceAll("\\", "/")}` : p.replace("/data/stash/", "/media/Scenes/"));
-  return [...plex, "/media/Scenes/Unknown/2020-01-01 Not In Stash.mp4"];
+  const files = [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => plexPathFor(f.path)));
+  return [...files, "/media/Scenes/Unknown/2020-01-01 Not In Stash.mp4"];
 }
 
 export async function runDemo(args: string[]): Promise<number> {

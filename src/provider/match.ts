@@ -1,8 +1,11 @@
 /**
  * The match ladder: best evidence first. 1) our own GUID; 2) `filename` through the path
- * rules to an exact Stash path; 3) a file name that exactly one scene has; 4) a scored
- * title/date/studio search. Automatic matches are only answered on strong evidence: a wrong
- * match is worse than none. Fix Match (`manual`) gets up to 10 ranked candidates.
+ * rules to an exact Stash path; 3) the longest tail of the file's path (a folder and the
+ * name, or more) that exactly one Stash file ends with: it works with no path rules at all;
+ * 4) a file name that exactly one scene has, when something else agrees (see nameAgrees);
+ * 5) a scored title/date/studio search. Automatic matches are only answered on strong
+ * evidence: a wrong match is worse than none. Fix Match (`manual`) gets up to 10 ranked
+ * candidates, the weak ones included.
  */
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashClient } from "../stash/client.ts";
@@ -11,9 +14,12 @@ import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
 import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "./score.ts";
+import { wordsOf } from "../text.ts";
 
-export type Evidence = "guid" | "path" | "basename" | "search";
-const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, basename: 95 };
+export type Evidence = "guid" | "path" | "tail" | "basename" | "search";
+const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, tail: 98, basename: 95 };
+/** A candidate worth listing in Fix Match, never answered automatically. */
+const WEAK = 80;
 const MAX_MANUAL = 10;
 
 export interface MatchDeps {
@@ -57,14 +63,58 @@ async function byPath(filename: string, deps: MatchDeps): Promise<Found | undefi
   return undefined;
 }
 
+/** Stash's files with this name (from the index, else live), separators as `/`, NFC. */
+async function filesNamed(name: string, deps: MatchDeps): Promise<{ id: string; path: string; scene?: StashScene }[]> {
+  const slashed = (path: string) => path.normalize("NFC").replaceAll("\\", "/");
+  const indexed = deps.index.sceneIdsByBasename(name);
+  if (indexed.length) return indexed.flatMap((id) => (deps.index.scene(id)?.paths ?? []).map((p) => ({ id, path: slashed(p) })));
+  const live = await deps.stash.scenesByBasename(name);
+  return live.flatMap((scene) => scene.files.map((f) => ({ id: scene.id, path: slashed(f.path), scene })));
+}
+
+/**
+ * The tail rung: the longest tail of the file's path, two segments or more (a folder must
+ * agree; the bare name is the next rung's), that Stash files end with at a segment boundary.
+ * One scene: a match. Several scenes with that same longest tail: none is chosen automatically.
+ */
+async function byTail(filename: string, deps: MatchDeps): Promise<Found[]> {
+  const segments = filename.normalize("NFC").split(/[\\/]/).filter(Boolean);
+  if (segments.length < 2) return [];
+  const files = (await filesNamed(segments.at(-1)!, deps)).filter((f) => f.path.endsWith(`/${segments.at(-2)}/${segments.at(-1)}`) || f.path === segments.slice(-2).join("/"));
+  for (let k = segments.length; k >= 2; k--) {
+    const tail = segments.slice(-k).join("/");
+    const hits = files.filter((f) => f.path === tail || f.path.endsWith(`/${tail}`));
+    const scenes = [...new Map(hits.map((h) => [h.id, h.scene])).entries()];
+    if (scenes.length === 0) continue;
+    const score = scenes.length === 1 ? EVIDENCE_SCORE.tail : WEAK;
+    return scenes.map(([id, scene]) => ({ id, score, evidence: "tail" as const, scene }));
+  }
+  return [];
+}
+
+/**
+ * A file name that one scene has is evidence only when something else agrees: the scene's
+ * date or two of its title words are in the name, or the name is too distinctive to collide
+ * (three words of three letters or more). `intro.mp4`, `scene.mp4`, `IMG_0042.mp4` are not.
+ */
+export function nameAgrees(name: string, scene: { title?: string | null; date?: string | null }): boolean {
+  const clues = cluesFrom({ filename: name });
+  if (scene.date && clues.date === scene.date) return true;
+  const titleWords = new Set(wordsOf(scene.title ?? ""));
+  if (clues.words.filter((w) => titleWords.has(w)).length >= 2) return true;
+  return clues.words.filter((w) => /\p{L}{3,}/u.test(w)).length >= 3;
+}
+
 async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
   const name = basenameOf(filename).normalize("NFC");
   const indexed = deps.index.sceneIdsByBasename(name);
   const found = indexed.length ? indexed.map((id) => ({ id })) : await deps.stash.scenesByBasename(name);
-  const unique = found.length === 1;
+  const only = found.length === 1 ? found[0]! : undefined;
+  const onlyScene = only && ("files" in only ? (only as StashScene) : deps.index.scene(only.id));
+  const strong = onlyScene !== undefined && nameAgrees(name, onlyScene);
   return found.map((s) => ({
     id: s.id,
-    score: unique ? EVIDENCE_SCORE.basename : 80,
+    score: strong ? EVIDENCE_SCORE.basename : WEAK,
     evidence: "basename" as const,
     scene: "files" in s ? (s as StashScene) : undefined,
   }));
@@ -146,15 +196,23 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
     const scene = await deps.stash.sceneById(guidId);
     if (scene) add([{ id: scene.id, score: EVIDENCE_SCORE.guid, evidence: "guid", scene }]);
   }
+  let ambiguous = false;
   if (req.filename && (manual || found.length === 0)) {
     const exact = await byPath(req.filename, deps);
     if (exact) add([exact]);
+    if (manual || found.length === 0) {
+      const tails = await byTail(req.filename, deps);
+      ambiguous = tails.length > 1;
+      add(tails);
+    }
     if (manual || found.length === 0) add(await byBasename(req.filename, deps));
   }
 
-  const strong = found.find((f) => f.evidence !== "basename" || f.score === EVIDENCE_SCORE.basename);
+  const strong = found.find((f) => f.score >= EVIDENCE_SCORE.basename);
   if (!manual) {
     if (strong) return [candidate(strong, deps, false)];
+    // Several Stash files share the file's longest tail: only a person can tell (Fix Match).
+    if (ambiguous) return [];
     const results = await bySearch(req, deps);
     const [best, next] = results;
     return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];

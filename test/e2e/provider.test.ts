@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { scanFiles } from "../sim/plex/scan.ts";
 import { post, startWorld, type World } from "../helpers.ts";
+import { plexPathFor } from "../../src/demo.ts";
 
 let w: World;
 beforeAll(async () => {
@@ -21,8 +22,7 @@ describe("a PMS library scan through the provider", () => {
     const byPlexPath = new Map<string, string>();
     for (const scene of w.stash.library.scenes.values()) {
       for (const f of scene.files) {
-        const plex = f.path.startsWith("D:\\") ? `/media/Windows/${f.path.slice(11).replaceAll("\\", "/")}` : f.path.replace("/data/stash/", "/media/Scenes/");
-        byPlexPath.set(plex, scene.id);
+        byPlexPath.set(plexPathFor(f.path), scene.id);
       }
     }
     let windows = 0;

@@ -1,0 +1,83 @@
+/**
+ * Matching with NO path rules, as a new user starts: Plex and Stash see the same files under
+ * different roots, many files share a name across folders. The tail of the path finds them;
+ * a bare file name alone is not evidence enough; a tie is left to Fix Match.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { post, startWorld, type World } from "../helpers.ts";
+import type { SimScene } from "../sim/stash/library.ts";
+
+let w: World;
+let nextId = 5000;
+
+/** A scene like scene 1 but with these files (Stash paths). */
+function addScene(world: World, files: string[], patch: Partial<SimScene> = {}): string {
+  const base = world.stash.library.scenes.get("1")!;
+  const id = String(nextId++);
+  world.stash.library.add({
+    ...base, id, title: `Set ${id}`, date: null, updated_at: world.stash.library.clock.stamp(), ...patch,
+    files: files.map((path, k) => ({ ...base.files[0]!, id: `${id}${k}`, path, basename: path.split(/[\\/]/).at(-1)! })),
+  });
+  return id;
+}
+
+const match = async (filename: string, manual = false) => {
+  const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename, ...(manual ? { manual: 1 } : {}) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as any).MediaContainer.Metadata as { ratingKey: string; score: number }[];
+};
+
+beforeAll(async () => {
+  w = await startWorld({ env: { PATHS_RULES: "[]" }, seed: { scenes: 300 } });
+});
+afterAll(() => w.close());
+
+describe("no path rules: the tail of the path finds the file", () => {
+  test("20 scenes whose files are all called intro.mp4, in different folders, POSIX and Windows: each to its own scene", async () => {
+    const posix = Array.from({ length: 10 }, (_, i) => addScene(w, [`/data/stash/Studio ${i}/set ${i}/intro.mp4`]));
+    const windows = Array.from({ length: 10 }, (_, i) => addScene(w, [`D:\\Scenes\\Maker ${i}\\shoot ${i}\\intro.mp4`]));
+    await w.app.stashIndex.refresh();
+    for (let i = 0; i < 10; i++) {
+      expect((await match(`Scenes/Studio ${i}/set ${i}/intro.mp4`)).map((m) => [m.ratingKey, m.score])).toEqual([[posix[i]!, 98]]);
+      expect((await match(`Windows/Maker ${i}/shoot ${i}/intro.mp4`)).map((m) => m.ratingKey)).toEqual([windows[i]!]);
+    }
+  });
+
+  test("two Stash files end with the same longest tail: no automatic match; Fix Match lists both", async () => {
+    const a = addScene(w, ["/data/stash/North/day 1/clip.mp4"]);
+    const b = addScene(w, ["/data/stash/South/day 1/clip.mp4"]);
+    await w.app.stashIndex.refresh();
+    expect(await match("Scenes/West/day 1/clip.mp4")).toEqual([]);
+    expect((await match("Scenes/West/day 1/clip.mp4", true)).map((m) => m.ratingKey).sort()).toEqual([a, b].sort());
+    // A longer tail tells them apart.
+    expect((await match("Scenes/North/day 1/clip.mp4")).map((m) => m.ratingKey)).toEqual([a]);
+  });
+
+  test("a generic name Stash has once, in another folder, is not matched automatically; a distinctive one still is", async () => {
+    const generic = addScene(w, ["/data/stash/Delta (Europe)/set 41/closing.mp4"], { title: "Sunset Velvet" });
+    const distinctive = addScene(w, ["/data/stash/Old/2024-03-09 Harbor Lights Rooftop.mp4"], { title: "Harbor Lights Rooftop", date: "2024-03-09" });
+    await w.app.stashIndex.refresh();
+    expect(await match("Scenes/Alpha Films/new shoot/closing.mp4")).toEqual([]);
+    expect((await match("Scenes/Alpha Films/new shoot/closing.mp4", true)).map((m) => m.ratingKey)).toContain(generic);
+    expect((await match("Scenes/Moved/2024-03-09 Harbor Lights Rooftop.mp4")).map((m) => m.ratingKey)).toEqual([distinctive]);
+  });
+
+  test("a whole scan with no rules: every file Stash knows is matched to the scene that owns it, none wrongly", async () => {
+    const report = await w.pms.scan("1", { concurrency: 16 });
+    const owner = new Map<string, string>();
+    for (const scene of w.stash.library.scenes.values()) for (const f of scene.files) owner.set(f.basename, scene.id);
+    const wrong: string[] = [];
+    let matched = 0;
+    for (const r of report.results) {
+      const guid = "metadata" in r ? (r.metadata as { guid?: string } | undefined)?.guid : undefined;
+      const want = owner.get(r.file.path.split("/").at(-1)!);
+      if (!guid) continue;
+      matched++;
+      if (!guid.endsWith(`/movie/${want}`)) wrong.push(`${r.file.path} → ${guid}`);
+    }
+    expect(wrong).toEqual([]);
+    const unmatched = report.results.filter((r) => !("metadata" in r && r.metadata)).map((r) => r.file.path);
+    expect(unmatched).toEqual(["/media/Scenes/Unknown/2020-01-01 Not In Stash.mp4"]);
+    expect(matched).toBe(report.results.length - 1);
+  }, 60_000);
+});
