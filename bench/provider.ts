@@ -10,7 +10,7 @@
 import { SimLibrary } from "../test/sim/stash/library.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { scanFiles, type ScanFile } from "../test/sim/plex/scan.ts";
-import { DEMO_RULES } from "../src/demo.ts";
+import { plexPathFor, DEMO_RULES } from "../src/demo.ts";
 import { concurrently, fmt, freePort, numberArg, commandLine, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,8 +21,9 @@ const SCENES = numberArg("scenes", 50_000);
 const CONCURRENCY = numberArg("concurrency", 32);
 const SEED = 5;
 
-const toPlex = (p: string) =>
-  p.startsWith("D:\\") ? `/media/Windows/${p.slice(11).replaceAll("\\", "/")}` : p.replace("/data/stash/", "/media/Scenes/");
+const toPlex = plexPathFor;
+// --no-rules: a new user's first scan, before any path rule is written (the tail rung matches).
+const noRules = process.argv.includes("--no-rules");
 const rootOf = (p: string) => (p.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes");
 
 // The same seeded library the simulator process builds, to know which files exist.
@@ -42,7 +43,7 @@ const stash = await startStashSim(SCENES, SEED);
 const service = await startService({
   STASH_URL: stash.url,
   DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")),
-  PATHS_RULES: JSON.stringify(DEMO_RULES),
+  PATHS_RULES: noRules ? "[]" : JSON.stringify(DEMO_RULES),
 }, freePort());
 try {
   // Wait until the service has indexed Stash's files (it does so at start-up).
@@ -100,7 +101,7 @@ try {
     ["start-up indexing of Stash's files", `${fmt(indexSeconds, 1)} s (in the background; not part of the scan)`, ""],
   ];
   const markdown = [
-    `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}`,
+    `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}${noRules ? ", no path rules (tail rung)" : ""}`,
     "",
     `Command: \`${commandLine("bench/provider.ts")}\` (${FILES} files, ${SCENES} scenes, ${CONCURRENCY} concurrent requests; files Stash does not know ${clustered ? "all at the end" : "spread through the scan"}).`,
     `Machine: ${machine()}. Stash simulator and service each in their own process; scan driver in a third.`,
@@ -114,7 +115,7 @@ try {
     "falls back to a live path lookup. Metadata lookups arriving together are coalesced into one",
     "`findScenes(ids:)` query.",
   ].join("\n");
-  report(clustered ? "provider-clustered" : "provider", markdown);
+  report(noRules ? "provider-no-rules" : clustered ? "provider-clustered" : "provider", markdown);
   if (scan.violations.length) console.log(scan.violations.slice(0, 10));
 } finally {
   service.proc.kill("SIGTERM");
