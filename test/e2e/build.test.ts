@@ -5,7 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../helpers.ts";
+import { healthy, tempDir } from "../helpers.ts";
+import { StashSim } from "../sim/stash/server.ts";
+import { freePort } from "../sim/sim-server.ts";
+import { rawRequest } from "../raw-http.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 /** The ELF header's machine field: 0x3e x86-64, 0xb7 aarch64. */
@@ -27,9 +30,33 @@ describe("build targets", () => {
       expect(machineOf(native.outfile)).toBe(0x3e);
       const version = Bun.spawnSync([native.outfile, "--version"]);
       expect(version.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+/);
+      await survivesMalformedHosts(native.outfile);
     }
     const arm = await build(["--target", "bun-linux-arm64"]);
     expect(arm.code).toBe(0);
     expect(machineOf(arm.outfile)).toBe(0xb7);
   }, 240_000);
 });
+
+/** The compiled executable, not only `bun src/main.ts`: a request without a usable Host does not end it. */
+async function survivesMalformedHosts(executable: string) {
+  const stash = new StashSim({ scenes: 5 }).start();
+  const port = freePort();
+  const proc = Bun.spawn([executable, "serve"], {
+    env: { STASH_URL: stash.url, DATA_DIR: tempDir(), LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port), LOG_LEVEL: "error" },
+    stdout: "ignore", stderr: "ignore",
+  });
+  try {
+    expect(await healthy(port)).toBe(true);
+    for (const host of ["", "Host:\r\n", "Host: a b\r\n", "Host: a@b\r\n"]) {
+      await rawRequest(port, `GET /healthz HTTP/1.0\r\n${host}\r\n`);
+      await rawRequest(port, `GET /nope HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    }
+    await Bun.sleep(50);
+    expect(proc.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  } finally {
+    proc.kill("SIGKILL");
+    await stash.stop();
+  }
+}
