@@ -24,7 +24,7 @@ const MAX_MANUAL = 10;
 
 export interface MatchDeps {
   stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
-  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords">;
+  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
   mapper: PathMapper;
   ctx: MetadataContext;
 }
@@ -159,6 +159,30 @@ async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
     .sort((a, b) => b.score - a.score);
 }
 
+/**
+ * Fix Match with a typed title: the title leads. Scenes whose titles hold every typed word
+ * come first, then those that hold them but for a typo or two; the file's words only move a
+ * score, so a renamed copy or a camera-style name does not hide the scene.
+ */
+async function byTypedTitle(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
+  const typed = searchWords(cluesFrom({ title: req.title }));
+  if (typed.length === 0) return [];
+  const year = req.year === undefined ? undefined : Number(req.year) || undefined;
+  const clues = cluesFrom({ filename: req.filename, title: req.title, year });
+  // Exact hits score 90–100 (the person said so; the file's words order them), fuzzy ones below every exact one.
+  const exact = (await titleSearch(typed, deps))
+    .map((hit) => ({ id: hit.id, scene: hit.scene, evidence: "search" as const, score: 90 + Math.round(scoreCandidate(clues, hit) / 10) }))
+    .sort((a, b) => b.score - a.score);
+  if (!deps.index.ready) return exact;
+  const exactIds = new Set(exact.map((f) => f.id));
+  const ceiling = Math.min(89, ...exact.map((f) => f.score - 1));
+  const fuzzy = deps.index.scenesWithTitleWordsLike(typed)
+    .filter((s) => !exactIds.has(s.id))
+    .map((s) => ({ id: s.id, evidence: "search" as const, score: Math.min(ceiling, scoreCandidate(clues, { title: indexedTitle(s), date: s.date ?? undefined, studio: s.studio })) }))
+    .sort((a, b) => b.score - a.score);
+  return [...exact, ...fuzzy];
+}
+
 function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetadata {
   const indexed = deps.index.scene(found.id);
   const scene = found.scene;
@@ -218,6 +242,7 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
     return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];
   }
 
+  if (req.title?.trim()) add(await byTypedTitle(req, deps));
   if (found.length < MAX_MANUAL) add(await bySearch(req, deps));
   const top = found.sort((a, b) => b.score - a.score).slice(0, MAX_MANUAL);
   // Fix Match shows thumbs and summaries: fetch the scenes we only know from the index, in one batch.

@@ -6,7 +6,7 @@
  */
 import type { StashSceneFiles } from "../schema/stash.ts";
 import { sceneTitle } from "../provider/metadata.ts";
-import { wordsOf } from "../text.ts";
+import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 import { secondOf, textMax } from "./stamps.ts";
 
@@ -47,6 +47,9 @@ class IdsByKey {
       const rest = cur.filter((x) => x !== id);
       this.map.set(key, rest.length === 1 ? rest[0]! : rest);
     }
+  }
+  keys(): IterableIterator<string> {
+    return this.map.keys();
   }
   get(key: string): readonly string[] {
     const cur = this.map.get(key);
@@ -148,6 +151,23 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
       const out: IndexedScene[] = [];
       for (const id of smallest) {
         if (others.every((set) => set.has(id))) out.push(scenes.get(id)!);
+        if (out.length >= MAX_TITLE_HITS) break;
+      }
+      return out;
+    },
+    /**
+     * Scenes whose title holds, for every word, that word or one a typo or two away from it
+     * (Fix Match with a misspelt word). Scans the title words once per query: for a person's
+     * search, not for a scan.
+     */
+    scenesWithTitleWordsLike(words: string[]): IndexedScene[] {
+      const variants = words.map((w) => [...byWord.keys()].filter((k) => k === w || withinEdits(w, k, typoAllowance(w))));
+      const lists = variants.map((vs) => new Set(vs.flatMap((v) => byWord.get(v)))).sort((a, b) => a.size - b.size);
+      const [smallest, ...rest] = lists;
+      if (!smallest) return [];
+      const out: IndexedScene[] = [];
+      for (const id of smallest) {
+        if (rest.every((set) => set.has(id))) out.push(scenes.get(id)!);
         if (out.length >= MAX_TITLE_HITS) break;
       }
       return out;

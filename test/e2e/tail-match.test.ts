@@ -81,3 +81,30 @@ describe("no path rules: the tail of the path finds the file", () => {
     expect(matched).toBe(report.results.length - 1);
   }, 60_000);
 });
+
+describe("Fix Match that finds", () => {
+  const fixMatch = async (filename: string, title: string) => {
+    const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename, title, manual: 1 });
+    return ((await res.json()) as any).MediaContainer.Metadata as { ratingKey: string; score: number; title: string }[];
+  };
+
+  test("a typed title finds the scene first whatever the file is called (a renamed copy, a camera name)", async () => {
+    const scene = w.stash.library.scenes.get("42")!;
+    for (const file of ["Scenes/Downloads/IMG_0042 (1).mp4", "Scenes/Phone/VID_20240101_120000.mp4", "Scenes/Misc/copy of something else.mp4"]) {
+      expect((await fixMatch(file, scene.title!))[0]?.ratingKey).toBe("42");
+    }
+  });
+
+  test("one word misspelt still finds it; exact hits rank above fuzzy ones", async () => {
+    const exact = addScene(w, ["/data/stash/Fix/rooftop lanterns.mp4"], { title: "Rooftop Lanterns Evening" });
+    const near = addScene(w, ["/data/stash/Fix/rooftop lantern.mp4"], { title: "Rooftop Lantern Evening" });
+    await w.app.stashIndex.refresh();
+    const typo = await fixMatch("Scenes/Downloads/clip (1).mp4", "Roftop Lanterns Evening");
+    expect(typo.map((m) => m.ratingKey).slice(0, 2).sort()).toEqual([exact, near].sort());
+    const typed = await fixMatch("Scenes/Downloads/clip (1).mp4", "Rooftop Lanterns Evening");
+    expect(typed[0]!.ratingKey).toBe(exact);
+    const fuzzyRank = typed.findIndex((m) => m.ratingKey === near);
+    expect(fuzzyRank).toBeGreaterThan(0);
+    expect(typed[fuzzyRank]!.score).toBeLessThan(typed[0]!.score);
+  });
+});

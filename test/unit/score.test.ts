@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchWords } from "../../src/provider/score.ts";
+import { typoAllowance, withinEdits } from "../../src/text.ts";
+import { nameAgrees } from "../../src/provider/match.ts";
 
 describe("match scoring", () => {
   test("dates in the usual scene-name forms", () => {
@@ -33,5 +35,26 @@ describe("match scoring", () => {
     expect(isConfidentSearchMatch(90, undefined)).toBe(true);
     expect(isConfidentSearchMatch(90, 85)).toBe(false);
     expect(isConfidentSearchMatch(84, undefined)).toBe(false);
+  });
+});
+
+describe("typo tolerance", () => {
+  test("within edits: insert, delete, substitute, swapped neighbours; early give-up is still exact", () => {
+    expect(withinEdits("harbor", "harbor", 0)).toBe(true);
+    expect(withinEdits("harbr", "harbor", 1)).toBe(true);
+    expect(withinEdits("harbour", "harbor", 1)).toBe(true);
+    expect(withinEdits("midnigth", "midnight", 1)).toBe(true);
+    expect(withinEdits("harbor", "garden", 2)).toBe(false);
+    expect(withinEdits("cat", "dog", 2)).toBe(false);
+    expect(withinEdits("a", "abcd", 2)).toBe(false);
+    expect([typoAllowance("sun"), typoAllowance("velvet"), typoAllowance("midnight")]).toEqual([0, 1, 2]);
+  });
+
+  test("a unique file name is evidence only with something that agrees", () => {
+    expect(nameAgrees("intro.mp4", { title: "Sunset Velvet", date: "2024-01-02" })).toBe(false);
+    expect(nameAgrees("IMG_0042.mp4", { title: "Sunset Velvet" })).toBe(false);
+    expect(nameAgrees("2024-01-02 intro.mp4", { title: "Sunset Velvet", date: "2024-01-02" })).toBe(true);
+    expect(nameAgrees("sunset-velvet.mp4", { title: "Sunset Velvet" })).toBe(true);
+    expect(nameAgrees("rooftop lanterns at dusk.mp4", { title: null })).toBe(true);
   });
 });
