@@ -106,7 +106,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(httpBasics(log))
     .use(healthRoutes({ stash, extraChecks, redact: log.redact }))
     .use(providerRoutes({
-      stash, index: stashIndex, mapper, ctx, title: config.provider.title, log,
+      stash, index: stashIndex, mapper, ctx, title: config.provider.title, log, matchOnly: config.provider.matchOnly,
       // PMS fetching a scene we refreshed is the proof the push landed.
       // (An answer still going out while we stop has no database left to confirm in.)
       onServed: (sceneId) => {

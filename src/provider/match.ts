@@ -15,6 +15,7 @@ import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
 import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "./score.ts";
 import { wordsOf } from "../text.ts";
+import { gateBits, refusalNote, refusedBy, type MatchGate } from "./gates.ts";
 
 export type Evidence = "guid" | "path" | "tail" | "basename" | "search";
 const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, tail: 98, basename: 95 };
@@ -27,6 +28,8 @@ export interface MatchDeps {
   index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** What an automatic match may claim (provider.matchOnly); empty: any scene. */
+  matchOnly?: readonly MatchGate[];
 }
 
 interface Found {
@@ -183,10 +186,20 @@ async function byTypedTitle(req: MatchRequest, deps: MatchDeps): Promise<Found[]
   return [...exact, ...fuzzy];
 }
 
+/** The gates a found scene fails (none when no gate is set). */
+function refused(found: Found, deps: MatchDeps): MatchGate[] {
+  if (!deps.matchOnly?.length) return [];
+  const bits = found.scene ? gateBits(found.scene) : deps.index.scene(found.id)?.gates ?? 0;
+  return refusedBy(deps.matchOnly, bits);
+}
+
 function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetadata {
   const indexed = deps.index.scene(found.id);
   const scene = found.scene;
-  const title = scene ? sceneTitle(scene) : indexed ? indexedTitle(indexed) : `Scene ${found.id}`;
+  const named = scene ? sceneTitle(scene) : indexed ? indexedTitle(indexed) : `Scene ${found.id}`;
+  // Fix Match lists what an automatic match would refuse, and says why.
+  const refusal = detailed ? refusalNote(refused(found, deps)) : "";
+  const title = refusal ? `${named} (${refusal})` : named;
   const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
   const meta: PlexMetadata = {
     type: "movie",
@@ -234,12 +247,14 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
 
   const strong = found.find((f) => f.score >= EVIDENCE_SCORE.basename);
   if (!manual) {
-    if (strong) return [candidate(strong, deps, false)];
+    // The evidence names a scene the gates refuse: no automatic match (never another scene instead).
+    if (strong) return refused(strong, deps).length ? [] : [candidate(strong, deps, false)];
     // Several Stash files share the file's longest tail: only a person can tell (Fix Match).
     if (ambiguous) return [];
     const results = await bySearch(req, deps);
     const [best, next] = results;
-    return best && isConfidentSearchMatch(best.score, next?.score) ? [candidate(best, deps, false)] : [];
+    const confident = best && isConfidentSearchMatch(best.score, next?.score) && refused(best, deps).length === 0;
+    return confident ? [candidate(best, deps, false)] : [];
   }
 
   if (req.title?.trim()) add(await byTypedTitle(req, deps));

@@ -17,6 +17,7 @@ import { mediaContainer, readPaging } from "./envelope.ts";
 import { matchScenes } from "./match.ts";
 import { groupToMetadata, sceneImages, sceneToMetadata, type MetadataContext } from "./metadata.ts";
 import { isImageKind, proxyImage } from "./images.ts";
+import type { MatchGate } from "./gates.ts";
 import { VERSION } from "../version.ts";
 
 export interface ProviderDeps {
@@ -26,6 +27,8 @@ export interface ProviderDeps {
   ctx: MetadataContext;
   title: string;
   log: Logger;
+  /** What an automatic match may claim (provider.matchOnly). */
+  matchOnly?: readonly MatchGate[];
   /** Told each time a scene's metadata has been sent to PMS (confirms a push). */
   onServed?: (sceneId: string) => void;
 }

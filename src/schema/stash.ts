@@ -83,6 +83,10 @@ export const StashSceneFiles = Type.Object({
   updated_at: Type.String(),
   studio: Type.Optional(Type.Union([Type.Object({ name: Type.String() }), Type.Null()])),
   files: Type.Array(Type.Object({ path: Type.String() })),
+  // For the match gates (provider.matchOnly).
+  organized: Type.Optional(Type.Boolean()),
+  urls: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+  stash_ids: Type.Optional(Type.Array(Type.Object({ stash_id: Type.String() }))),
 });
 export type StashSceneFiles = Static<typeof StashSceneFiles>;
 

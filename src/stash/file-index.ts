@@ -9,6 +9,7 @@ import { sceneTitle } from "../provider/metadata.ts";
 import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 import { secondOf, textMax } from "./stamps.ts";
+import { gateBits } from "../provider/gates.ts";
 
 export interface IndexedScene {
   id: string;
@@ -16,6 +17,8 @@ export interface IndexedScene {
   date?: string | null;
   studio?: string;
   paths: string[];
+  /** Organized / StashDB id / URL, as bits (see provider/gates.ts). */
+  gates?: number;
 }
 
 /** The title Plex would show for an indexed scene (same fallback to the file name as the metadata). */
@@ -86,7 +89,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
   function put(scene: StashSceneFiles) {
     remove(scene.id);
     const paths = scene.files.map((f) => f.path.normalize("NFC"));
-    const indexed: IndexedScene = { id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, paths };
+    const indexed: IndexedScene = { id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, paths, gates: gateBits(scene) };
     scenes.set(scene.id, indexed);
     for (const path of paths) {
       byPath.set(path, scene.id);

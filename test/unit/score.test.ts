@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchWords } from "../../src/provider/score.ts";
 import { typoAllowance, withinEdits } from "../../src/text.ts";
 import { nameAgrees } from "../../src/provider/match.ts";
+import { gateBits, refusalNote, refusedBy } from "../../src/provider/gates.ts";
 
 describe("match scoring", () => {
   test("dates in the usual scene-name forms", () => {
@@ -56,5 +57,17 @@ describe("typo tolerance", () => {
     expect(nameAgrees("2024-01-02 intro.mp4", { title: "Sunset Velvet", date: "2024-01-02" })).toBe(true);
     expect(nameAgrees("sunset-velvet.mp4", { title: "Sunset Velvet" })).toBe(true);
     expect(nameAgrees("rooftop lanterns at dusk.mp4", { title: null })).toBe(true);
+  });
+});
+
+describe("match gates", () => {
+  test("each gate refuses exactly the scenes lacking its fact", () => {
+    const full = gateBits({ organized: true, urls: ["https://x"], stash_ids: [{ stash_id: "a" }] });
+    const bare = gateBits({ organized: false, urls: null, stash_ids: [] });
+    expect(refusedBy(["organized", "stashId", "url"], full)).toEqual([]);
+    expect(refusedBy(["organized", "stashId", "url"], bare)).toEqual(["organized", "stashId", "url"]);
+    expect(refusedBy(["url"], gateBits({ organized: true, urls: [] }))).toEqual(["url"]);
+    expect(refusedBy([], bare)).toEqual([]);
+    expect(refusalNote(["organized", "url"])).toBe("not organized, no URL");
   });
 });
