@@ -39,18 +39,22 @@ export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks
 const READY_TTL_MS = 5000;
 
 export const healthRoutes = (deps: HealthDeps & { redact?: (s: string) => string }) => {
-  let cached: { at: number; result: Promise<Awaited<ReturnType<typeof readiness>>> } | undefined;
+  const redact = deps.redact ?? ((s: string) => s);
+  /** One check (its details redacted) shared by every call for READY_TTL_MS. */
+  const fresh = async () => {
+    const { ok, checks } = await readiness(deps);
+    return { ok, checks: Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }])) };
+  };
+  let cached: { at: number; result: ReturnType<typeof fresh> } | undefined;
   const check = () => {
-    if (!cached || performance.now() - cached.at > READY_TTL_MS) cached = { at: performance.now(), result: readiness(deps) };
+    if (!cached || performance.now() - cached.at > READY_TTL_MS) cached = { at: performance.now(), result: fresh() };
     return cached.result;
   };
-  const redact = deps.redact ?? ((s: string) => s);
   return new Elysia({ name: "health" })
     .get("/healthz", () => ({ ok: true, version: VERSION }))
     .get("/readyz", async ({ set }) => {
       const result = await check();
       if (!result.ok) set.status = 503;
-      const checks = Object.fromEntries(Object.entries(result.checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }]));
-      return { ok: result.ok, checks };
+      return result;
     });
 };

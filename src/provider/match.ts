@@ -66,13 +66,24 @@ async function byPath(filename: string, deps: MatchDeps): Promise<Found | undefi
   return undefined;
 }
 
-/** Stash's files with this name (from the index, else live), separators as `/`, NFC. */
-async function filesNamed(name: string, deps: MatchDeps): Promise<{ id: string; path: string; scene?: StashScene }[]> {
+/** A scene that has a file of the requested name, with what the tail and name rungs look at. */
+interface Named {
+  id: string;
+  /** Its files, separators as `/`, NFC. */
+  paths: string[];
+  title?: string | null;
+  date?: string | null;
+  scene?: StashScene;
+}
+
+/** The scenes with a file of this name: from the index, else one live query (shared by the next two rungs). */
+async function scenesNamed(name: string, deps: MatchDeps): Promise<Named[]> {
   const slashed = (path: string) => path.normalize("NFC").replaceAll("\\", "/");
-  const indexed = deps.index.sceneIdsByBasename(name);
-  if (indexed.length) return indexed.flatMap((id) => (deps.index.scene(id)?.paths ?? []).map((p) => ({ id, path: slashed(p) })));
-  const live = await deps.stash.scenesByBasename(name);
-  return live.flatMap((scene) => scene.files.map((f) => ({ id: scene.id, path: slashed(f.path), scene })));
+  const indexed = deps.index.sceneIdsByBasename(name).flatMap((id) => deps.index.scene(id) ?? []);
+  if (indexed.length) return indexed.map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
+  return (await deps.stash.scenesByBasename(name)).map((scene) => ({
+    id: scene.id, paths: scene.files.map((f) => slashed(f.path)), title: scene.title, date: scene.date, scene,
+  }));
 }
 
 /**
@@ -80,17 +91,14 @@ async function filesNamed(name: string, deps: MatchDeps): Promise<{ id: string; 
  * agree; the bare name is the next rung's), that Stash files end with at a segment boundary.
  * One scene: a match. Several scenes with that same longest tail: none is chosen automatically.
  */
-async function byTail(filename: string, deps: MatchDeps): Promise<Found[]> {
+function byTail(filename: string, named: Named[]): Found[] {
   const segments = filename.normalize("NFC").split(/[\\/]/).filter(Boolean);
-  if (segments.length < 2) return [];
-  const files = (await filesNamed(segments.at(-1)!, deps)).filter((f) => f.path.endsWith(`/${segments.at(-2)}/${segments.at(-1)}`) || f.path === segments.slice(-2).join("/"));
   for (let k = segments.length; k >= 2; k--) {
     const tail = segments.slice(-k).join("/");
-    const hits = files.filter((f) => f.path === tail || f.path.endsWith(`/${tail}`));
-    const scenes = [...new Map(hits.map((h) => [h.id, h.scene])).entries()];
-    if (scenes.length === 0) continue;
-    const score = scenes.length === 1 ? EVIDENCE_SCORE.tail : WEAK;
-    return scenes.map(([id, scene]) => ({ id, score, evidence: "tail" as const, scene }));
+    const hits = named.filter((n) => n.paths.some((p) => p === tail || p.endsWith(`/${tail}`)));
+    if (hits.length === 0) continue;
+    const score = hits.length === 1 ? EVIDENCE_SCORE.tail : WEAK;
+    return hits.map((n) => ({ id: n.id, score, evidence: "tail" as const, scene: n.scene }));
   }
   return [];
 }
@@ -108,20 +116,13 @@ export function nameAgrees(name: string, scene: { title?: string | null; date?: 
   return clues.words.filter((w) => /\p{L}{3,}/u.test(w)).length >= 3;
 }
 
-async function byBasename(filename: string, deps: MatchDeps): Promise<Found[]> {
-  const name = basenameOf(filename).normalize("NFC");
-  const indexed = deps.index.sceneIdsByBasename(name);
-  const found = indexed.length ? indexed.map((id) => ({ id })) : await deps.stash.scenesByBasename(name);
-  const only = found.length === 1 ? found[0]! : undefined;
-  const onlyScene = only && ("files" in only ? (only as StashScene) : deps.index.scene(only.id));
-  const strong = onlyScene !== undefined && nameAgrees(name, onlyScene);
-  return found.map((s) => ({
-    id: s.id,
-    score: strong ? EVIDENCE_SCORE.basename : WEAK,
-    evidence: "basename" as const,
-    scene: "files" in s ? (s as StashScene) : undefined,
-  }));
+/** The name rung: a name one scene has is strong only when something else agrees (nameAgrees). */
+function byBasename(name: string, named: Named[]): Found[] {
+  const strong = named.length === 1 && nameAgrees(name, named[0]!);
+  return named.map((n) => ({ id: n.id, score: strong ? EVIDENCE_SCORE.basename : WEAK, evidence: "basename" as const, scene: n.scene }));
 }
+
+const yearOf = (req: MatchRequest) => (req.year === undefined ? undefined : Number(req.year) || undefined);
 
 interface SearchHit {
   id: string;
@@ -147,8 +148,7 @@ async function titleSearch(words: string[], deps: MatchDeps): Promise<SearchHit[
 }
 
 async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
-  const year = req.year === undefined ? undefined : Number(req.year) || undefined;
-  const clues = cluesFrom({ filename: req.filename, title: req.title, year });
+  const clues = cluesFrom({ filename: req.filename, title: req.title, year: yearOf(req) });
   const words = searchWords(clues);
   if (words.length === 0) return [];
   // Stash has no relevance ranking, so ask precisely: titles holding every word. Dirty names
@@ -170,8 +170,7 @@ async function bySearch(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
 async function byTypedTitle(req: MatchRequest, deps: MatchDeps): Promise<Found[]> {
   const typed = searchWords(cluesFrom({ title: req.title }));
   if (typed.length === 0) return [];
-  const year = req.year === undefined ? undefined : Number(req.year) || undefined;
-  const clues = cluesFrom({ filename: req.filename, title: req.title, year });
+  const clues = cluesFrom({ filename: req.filename, title: req.title, year: yearOf(req) });
   // Exact hits score 90–100 (the person said so; the file's words order them), fuzzy ones below every exact one.
   const exact = (await titleSearch(typed, deps))
     .map((hit) => ({ id: hit.id, scene: hit.scene, evidence: "search" as const, score: 90 + Math.round(scoreCandidate(clues, hit) / 10) }))
@@ -238,11 +237,13 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
     const exact = await byPath(req.filename, deps);
     if (exact) add([exact]);
     if (manual || found.length === 0) {
-      const tails = await byTail(req.filename, deps);
+      const name = basenameOf(req.filename).normalize("NFC");
+      const named = await scenesNamed(name, deps);
+      const tails = byTail(req.filename, named);
       ambiguous = tails.length > 1;
       add(tails);
+      if (manual || found.length === 0) add(byBasename(name, named));
     }
-    if (manual || found.length === 0) add(await byBasename(req.filename, deps));
   }
 
   const strong = found.find((f) => f.score >= EVIDENCE_SCORE.basename);

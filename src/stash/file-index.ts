@@ -129,6 +129,19 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     return scenes.size;
   }
 
+  /** The scenes in every one of these id lists (at most MAX_TITLE_HITS), smallest list first. */
+  function scenesInEvery(lists: (readonly string[])[]): IndexedScene[] {
+    const [smallest, ...rest] = [...lists].sort((a, b) => a.length - b.length);
+    if (!smallest) return [];
+    const others = rest.map((list) => new Set(list));
+    const out: IndexedScene[] = [];
+    for (const id of smallest) {
+      if (others.every((set) => set.has(id))) out.push(scenes.get(id)!);
+      if (out.length >= MAX_TITLE_HITS) break;
+    }
+    return out;
+  }
+
   return {
     get ready() {
       return ready;
@@ -146,34 +159,18 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     sceneIdsByBasename: (name: string) => [...byBasename.get(name.normalize("NFC"))],
     scene: (id: string) => scenes.get(id),
     /** Scenes whose title holds every one of the (normalised) words. */
-    scenesWithTitleWords(words: string[]): IndexedScene[] {
-      const lists = words.map((w) => byWord.get(w)).sort((a, b) => a.length - b.length);
-      const [smallest, ...rest] = lists;
-      if (!smallest) return [];
-      const others = rest.map((list) => new Set(list));
-      const out: IndexedScene[] = [];
-      for (const id of smallest) {
-        if (others.every((set) => set.has(id))) out.push(scenes.get(id)!);
-        if (out.length >= MAX_TITLE_HITS) break;
-      }
-      return out;
-    },
+    scenesWithTitleWords: (words: string[]) => scenesInEvery(words.map((w) => byWord.get(w))),
     /**
      * Scenes whose title holds, for every word, that word or one a typo or two away from it
      * (Fix Match with a misspelt word). Scans the title words once per query: for a person's
      * search, not for a scan.
      */
     scenesWithTitleWordsLike(words: string[]): IndexedScene[] {
-      const variants = words.map((w) => [...byWord.keys()].filter((k) => k === w || withinEdits(w, k, typoAllowance(w))));
-      const lists = variants.map((vs) => new Set(vs.flatMap((v) => byWord.get(v)))).sort((a, b) => a.size - b.size);
-      const [smallest, ...rest] = lists;
-      if (!smallest) return [];
-      const out: IndexedScene[] = [];
-      for (const id of smallest) {
-        if (rest.every((set) => set.has(id))) out.push(scenes.get(id)!);
-        if (out.length >= MAX_TITLE_HITS) break;
-      }
-      return out;
+      const known = [...byWord.keys()];
+      return scenesInEvery(words.map((w) => {
+        const variants = known.filter((k) => k === w || withinEdits(w, k, typoAllowance(w)));
+        return [...new Set(variants.flatMap((v) => byWord.get(v)))];
+      }));
     },
     put,
     remove,

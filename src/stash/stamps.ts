@@ -22,9 +22,6 @@ export function offsetOf(stamp: string): number | undefined {
 export const wallClock = (ms: number, offsetMinutes: number): string =>
   new Date(Math.floor(ms / 1000) * 1000 + offsetMinutes * 60_000).toISOString().slice(0, 19);
 
-/** A wall-clock string moved by `ms` (its offset is irrelevant: the shift is of the digits). */
-export const shiftWallClock = (wall: string, ms: number): string => wallClock(Date.parse(`${secondOf(wall)}Z`) + ms, 0);
-
 /** A full stamp, as Stash would write instant `ms` at `offsetMinutes`. */
 export function stampAt(ms: number, offsetMinutes: number): string {
   if (offsetMinutes === 0) return `${wallClock(ms, 0)}Z`;
