@@ -56,7 +56,7 @@ export interface PollReport {
   at: number;
   /** Scenes Stash returned to the regular reads (1 and 2 above). */
   read: number;
-  /** Scenes the sweep read (0 when no sweep was due). */
+  /** Scenes Stash returned to the sweep, before it kept those newer than the last sweep (0: none due). */
   swept: number;
   queued: number;
 }
@@ -134,11 +134,14 @@ export function createPoller(deps: PollerDeps) {
     read += repeated.length;
     // 4. The sweep.
     let swept: StashSceneFiles[] | undefined;
+    let sweepRead = 0;
     if (t >= Number(meta.get(KEY.nextSweepAt))) {
       const since = Number(meta.get(KEY.sweptAt)) - SWEEP_SLACK_MS;
-      swept = (await stash.scenesStampedBetween(wallClock(since, WESTMOST_OFFSET))).filter((s) => instantOf(s.updated_at) > since);
+      const rows = await stash.scenesStampedBetween(wallClock(since, WESTMOST_OFFSET));
+      sweepRead = rows.length;
+      swept = rows.filter((s) => instantOf(s.updated_at) > since);
     }
-    return { changes: [...above, ...sameSecond, ...repeated, ...(swept ?? [])], above, known, sameSecond, read, swept };
+    return { changes: [...above, ...sameSecond, ...repeated, ...(swept ?? [])], above, known, sameSecond, read, swept, sweepRead };
   }
 
   /** The new watermark (greatest stamp seen, unless implausibly far ahead) and the scenes stamped exactly that. */
@@ -173,7 +176,7 @@ export function createPoller(deps: PollerDeps) {
         await initialise();
         const t = now();
         const watermark = meta.get(KEY.watermark)!;
-        const { changes, above, known, sameSecond, read, swept } = await readChanges(t, watermark);
+        const { changes, above, known, sameSecond, read, swept, sweepRead } = await readChanges(t, watermark);
         const queued = queue.enqueue(changes.map((s) => ({ sceneId: s.id, stashUpdatedAt: s.updated_at })), "poll");
         const { newest, atNewest } = nextWatermark(t, watermark, [...above, ...sameSecond], known);
         // Only now, with every change durably queued, do the bookmarks move.
@@ -186,7 +189,7 @@ export function createPoller(deps: PollerDeps) {
             meta.set(KEY.nextSweepAt, String(t + SWEEP_EVERY_MS));
           }
         })();
-        const report = { at: now(), read, swept: swept?.length ?? 0, queued };
+        const report = { at: now(), read, swept: sweepRead, queued };
         reports.push(report);
         if (reports.length > KEEP_REPORTS) reports.shift();
         totals = { polls: totals.polls + 1, read: totals.read + report.read, swept: totals.swept + report.swept };
