@@ -19,6 +19,12 @@ describe("path mapper", () => {
     expect(m.toPlex("/data/Studio/a b.mp4")).toEqual({ rule: "nas", path: "/media/Studio/a b.mp4" });
   });
 
+  test("a replacement with a hyphen derives a reverse that compiles (no \\- under the u flag)", () => {
+    const m = mapperOf(rule({ name: "dash", plex: "^/data/", stash: "/my-stash/media-1/" }));
+    expect(m.toStash("/data/a-b.mp4")?.path).toBe("/my-stash/media-1/a-b.mp4");
+    expect(m.toPlex("/my-stash/media-1/a-b.mp4")?.path).toBe("/data/a-b.mp4");
+  });
+
   test("first matching rule wins, in order", () => {
     const m = mapperOf(
       rule({ name: "special", plex: "^/media/special/(.*)$", stash: "/special/$1" }),
