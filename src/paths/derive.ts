@@ -57,8 +57,9 @@ function parsePattern(source: string): { pieces: Piece[]; start: boolean; end: b
   return { pieces, start, end };
 }
 
-// Not "-": outside a class it is literal, and `\-` is a syntax error under the `u` flag the rules compile with.
-export const escapeRegex = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+// Not "-": outside a class it is literal, and `\-` is a syntax error under the `u` flag the
+// rules compile with. Not "/": a pattern is no regex literal, so `/data/` reads as a person writes it.
+export const escapeRegex = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
 const escapeReplacement = (text: string) => text.replaceAll("$", "$$$$");
 
 /** The reverse rule, or a sentence saying why there is none. */
