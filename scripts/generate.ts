@@ -13,7 +13,7 @@ export const IMAGE = "ghcr.io/stash2plex/stash2plex:latest";
 export const PROJECT = "https://github.com/stash2plex/stash2plex";
 
 /** Settings a NAS user must look at; the rest are shown as advanced. */
-const ESSENTIAL = new Set(["STASH_URL", "STASH_API_KEY", "PUBLIC_URL", "PLEX_URL", "PLEX_TOKEN", "SYNC_WEBHOOK_TOKEN", "PATHS_RULES", "PLEX_SECTIONS"]);
+const ESSENTIAL = new Set(["STASH_URL", "STASH_API_KEY", "PUBLIC_URL", "PLEX_URL", "PLEX_TOKEN", "SYNC_WEBHOOK_TOKEN", "PATHS_RULES", "PATHS_AUTO", "PLEX_SECTIONS"]);
 /** Settings the container fixes; templates do not offer them. */
 const FIXED_IN_CONTAINER: Record<string, string> = { DATA_DIR: "/config", LISTEN_HOST: "0.0.0.0", LISTEN_PORT: "8787" };
 

@@ -5,7 +5,8 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { compilePathRules } from "./paths/mapper.ts";
+import { compilePathRules, createSwappableMapper } from "./paths/mapper.ts";
+import { createAutoRules } from "./paths/auto.ts";
 import { createStashClient } from "./stash/client.ts";
 import { createFileIndex } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
@@ -16,6 +17,7 @@ import type { MetadataContext } from "./provider/metadata.ts";
 import { healthRoutes, type Check } from "./admin/health.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { statusRoutes } from "./admin/status.ts";
+import { pathRoutes } from "./admin/paths.ts";
 import { createQueue } from "./sync/queue.ts";
 import { createBreaker } from "./sync/breaker.ts";
 import { createPlexIndex } from "./sync/plex-index.ts";
@@ -47,7 +49,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     format: config.logFormat,
     secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken],
   });
-  const { mapper } = compilePathRules(config.paths.rules);
+  const mapper = createSwappableMapper(compilePathRules(config.paths.rules).mapper);
   const ctx = metadataContext(config);
   const store = openStore(config.dataDir);
   const stash = createStashClient(config.stash);
@@ -71,6 +73,14 @@ export function createApp(config: Config, options: AppOptions = {}) {
     }
     return sectionsCache.sections;
   };
+  const autoRules = createAutoRules({
+    stashIndex, plexIndex, sections, mapper, log, auto: config.paths.auto && config.paths.rules.length === 0,
+  });
+  /** The Plex index, then (PATHS_AUTO) rules inferred from it once. */
+  const refreshPlexIndex = async () => {
+    await plexIndex.refresh(await sections());
+    await autoRules.applyIfAsked();
+  };
   const push = createPusher({ config, store, stash, plex, index: plexIndex, mapper, ctx, sections });
   const worker = createWorker({ config, queue, breaker, plex, push, log });
   const poller = createPoller({
@@ -90,7 +100,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       ? [
           { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: () => poller.poll() },
           { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
-          { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: async () => plexIndex.refresh(await sections()) },
+          { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: refreshPlexIndex },
         ]
       : []),
   ]);
@@ -153,13 +163,14 @@ export function createApp(config: Config, options: AppOptions = {}) {
       },
       trigger: (id) => scheduler.trigger(id),
     }))
+    .use(pathRoutes({ suggest: pushOn ? autoRules.suggest : undefined }))
     .use(scheduler.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
 
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
-    stashIndex,
+    stashIndex, autoRules,
     get url() {
       return server ? `http://${server.hostname}:${server.port}` : undefined;
     },
@@ -172,7 +183,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       void refreshStashIndex();
       if (pushOn) {
         // Know the Plex library before the first push needs it; a down Plex just means later.
-        void sections().then((s) => plexIndex.refresh(s)).catch((err: Error) => log.warn("Plex index not built yet", { error: err.message }));
+        void refreshPlexIndex().catch((err: Error) => log.warn("Plex index not built yet", { error: err.message }));
         worker.kick();
       }
       return this;

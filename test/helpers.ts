@@ -8,7 +8,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { createApp, type App } from "../src/app.ts";
 import { silentLogger } from "../src/log.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import type { SeedOptions } from "./sim/stash/library.ts";
+import type { SeedOptions, SimScene } from "./sim/stash/library.ts";
 
 export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 export const WEBHOOK_TOKEN = "test-webhook-token-123";
@@ -96,4 +96,16 @@ export async function healthy(port: number) {
       return false;
     }
   }, 10_000, 20);
+}
+
+/** Adds a scene like scene 1 but with these files (Stash paths) and fields; returns its id. */
+export function addStashScene(stash: StashSim, files: string[], patch: Partial<SimScene> = {}): string {
+  const library = stash.library;
+  const base = library.scenes.get("1")!;
+  const id = String(Math.max(...[...library.scenes.keys()].map(Number)) + 1);
+  library.add({
+    ...base, id, title: `Set ${id}`, date: null, updated_at: library.clock.stamp(), ...patch,
+    files: files.map((path, k) => ({ ...base.files[0]!, id: `${id}${k}`, path, basename: path.split(/[\\/]/).at(-1)! })),
+  });
+  return id;
 }

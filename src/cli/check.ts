@@ -4,7 +4,10 @@
  */
 import type { Config } from "../config/schema.ts";
 import { createStashClient } from "../stash/client.ts";
-import { createPlexClient } from "../plex/client.ts";
+import { createPlexClient, type PlexClient } from "../plex/client.ts";
+import { resolveSections } from "../sync/push.ts";
+import { inferPathRules } from "../paths/infer.ts";
+import { configuredCoverage, suggestionFrom } from "../paths/suggest.ts";
 import { compilePathRules } from "../paths/mapper.ts";
 import { DatabaseStartError, openStore } from "../store/db.ts";
 
@@ -13,6 +16,8 @@ export interface CheckLine {
   what: string;
   detail: string;
 }
+
+type Stash = ReturnType<typeof createStashClient>;
 
 export async function runChecks(config: Config): Promise<CheckLine[]> {
   const lines: CheckLine[] = [{ ok: true, what: "config", detail: "valid" }, dataFolder(config.dataDir)];
@@ -49,7 +54,53 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
   lines.push(problems.length
     ? { ok: false, what: "path rules", detail: problems.join("\n    ") }
     : { ok: true, what: "path rules", detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways` });
+  if (config.plex.url && !problems.length && lines.every((l) => l.ok)) {
+    lines.push(await pathCoverage(config, stash, createPlexClient(config.plex), mapper)
+      .catch((err: Error) => ({ ok: false, what: "path coverage", detail: `cannot list both sides' files: ${err.message}` })));
+  }
   return lines;
+}
+
+const PAGE = 1000;
+
+/**
+ * Both sides' files, compared: how many Plex files the rules map to a Stash file, and with no
+ * rules the ones that would, in the form to paste into config.yaml.
+ */
+async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapper: ReturnType<typeof compilePathRules>["mapper"]): Promise<CheckLine> {
+  const stashFiles: string[] = [];
+  for (let page = 1; ; page++) {
+    const { items } = await stash.sceneFilesPage(page, PAGE);
+    for (const scene of items) stashFiles.push(...scene.files.map((f) => f.path));
+    if (items.length < PAGE) break;
+  }
+  const sections = resolveSections(await plex.sections(), config);
+  const plexFiles: string[] = [];
+  for (const section of sections) {
+    for (let start = 0; ; start += PAGE) {
+      const { items, total } = await plex.sectionItems(section.key, start, PAGE);
+      for (const item of items) plexFiles.push(...item.files);
+      if (items.length < PAGE || start + PAGE >= total) break;
+    }
+  }
+  const suggestion = suggestionFrom(
+    inferPathRules(plexFiles, stashFiles, sections.flatMap((s) => s.locations)),
+    { rules: mapper.rules.length, ...configuredCoverage(mapper, plexFiles, stashFiles) },
+  );
+  const { current } = suggestion;
+  const mappedLine = `${current.mapped.toLocaleString("en-US")} of ${current.plexFiles.toLocaleString("en-US")} Plex files map to a file Stash has`;
+  if (current.rules > 0 || suggestion.proposals.length === 0) {
+    return { ok: current.plexFiles === 0 || current.mapped > 0, what: "path coverage", detail: `${mappedLine}${current.rules ? "" : `; ${suggestion.summary}`}` };
+  }
+  const auto = config.paths.auto && suggestion.autoApplicable;
+  const advice = auto
+    ? "PATHS_AUTO is on: the service applies these at start-up"
+    : suggestion.autoApplicable
+      ? "paste these into config.yaml, or set PATHS_AUTO=true to have them applied"
+      : "paste these into config.yaml after checking them (they do not cover 99% of the files, so PATHS_AUTO would not apply them)";
+  const yaml = suggestion.yaml.trimEnd().split("\n").map((line) => `  ${line}`);
+  const detail = [`${mappedLine} with no rules; ${suggestion.summary}:`, ...suggestion.proposals.map((p) => `  ${p.description}`), `${advice}:`, ...yaml];
+  return { ok: auto, what: "path rules proposed", detail: detail.join("\n    ") };
 }
 
 /** The data folder holds the queue: it must exist, be writable and hold a usable database. */

@@ -103,6 +103,10 @@ export const ConfigSchema = Type.Object({
       default: [],
       description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
     }),
+    auto: Type.Boolean({
+      default: false,
+      description: "With no rules configured: infer them from Plex's and Stash's file paths once both are indexed, and apply them when each maps at least 99% of the Plex files it touches (`stash2plex check` prints them to paste).",
+    }),
   }, { default: {} }),
   plex: Type.Object({
     url: Type.String({ default: "", description: "PMS base URL for pushes, e.g. http://plex:32400. Empty: push off." }),

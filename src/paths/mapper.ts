@@ -83,6 +83,25 @@ export function createPathMapper(rules: readonly PathRule[]): PathMapper {
   };
 }
 
+/**
+ * A mapper whose rules can be replaced while everything holds on to it (PATHS_AUTO applies
+ * inferred rules once both indexes are built; the provider and the pusher keep this object).
+ */
+export function createSwappableMapper(initial: PathMapper): PathMapper & { use(next: PathMapper): void } {
+  let current = initial;
+  return {
+    get rules() {
+      return current.rules;
+    },
+    toStash: (plexPath) => current.toStash(plexPath),
+    toPlex: (stashPath) => current.toPlex(stashPath),
+    plexCandidates: (relative) => current.plexCandidates(relative),
+    use(next) {
+      current = next;
+    },
+  };
+}
+
 /** Compiles configured rules; every problem is one readable line naming the rule. */
 export function compilePathRules(configs: readonly PathRuleConfig[]): { mapper: PathMapper; problems: string[] } {
   const problems: string[] = [];

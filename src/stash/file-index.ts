@@ -156,6 +156,8 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
       return refreshing;
     },
     sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
+    /** Every indexed file path (for inferring path rules). */
+    paths: () => [...byPath.keys()],
     sceneIdsByBasename: (name: string) => [...byBasename.get(name.normalize("NFC"))],
     scene: (id: string) => scenes.get(id),
     /** Scenes whose title holds every one of the (normalised) words. */

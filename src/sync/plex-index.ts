@@ -90,6 +90,11 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
       return [];
     },
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,
+    /** Every file path of the items in these sections (for inferring path rules). */
+    files: (sectionIds: readonly string[]) =>
+      sectionIds.flatMap((id) =>
+        db.query<{ path: string }, [string]>("SELECT f.path FROM plex_files f JOIN plex_items i USING (rating_key) WHERE i.section_id = ?")
+          .all(id).map((r) => r.path)),
   };
 }
 export type PlexIndex = ReturnType<typeof createPlexIndex>;

@@ -4,22 +4,11 @@
  * a bare file name alone is not evidence enough; a tie is left to Fix Match.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { post, startWorld, type World } from "../helpers.ts";
+import { addStashScene, post, startWorld, type World } from "../helpers.ts";
 import type { SimScene } from "../sim/stash/library.ts";
 
 let w: World;
-let nextId = 5000;
-
-/** A scene like scene 1 but with these files (Stash paths). */
-function addScene(world: World, files: string[], patch: Partial<SimScene> = {}): string {
-  const base = world.stash.library.scenes.get("1")!;
-  const id = String(nextId++);
-  world.stash.library.add({
-    ...base, id, title: `Set ${id}`, date: null, updated_at: world.stash.library.clock.stamp(), ...patch,
-    files: files.map((path, k) => ({ ...base.files[0]!, id: `${id}${k}`, path, basename: path.split(/[\\/]/).at(-1)! })),
-  });
-  return id;
-}
+const addScene = (world: World, files: string[], patch: Partial<SimScene> = {}) => addStashScene(world.stash, files, patch);
 
 const match = async (filename: string, manual = false) => {
   const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename, ...(manual ? { manual: 1 } : {}) });

@@ -49,6 +49,20 @@ export class PmsSim extends SimServer {
     this.disk.set(section.key, files);
   }
 
+  /**
+   * An item Plex already has, as a library scanned before (another agent's GUID, or none of
+   * ours): `guid` defaults to a local one, `fields` to what that agent wrote.
+   */
+  addItem(sectionId: string, file: string, options: { guid?: string; title?: string; fields?: Record<string, any> } = {}): SimItem {
+    const key = String(this.nextKey++);
+    const item: SimItem = {
+      ratingKey: key, sectionId, guid: options.guid ?? `local://${key}`, title: options.title ?? parsedTitle(file).title,
+      fields: { ...options.fields }, files: [file], updatedAt: Math.floor(Date.now() / 1000), uploads: { posters: 0, arts: 0 }, locked: new Set(),
+    };
+    this.items.set(key, item);
+    return item;
+  }
+
   /** Waits until every refresh/match pull PMS started has finished. */
   async idle() {
     while (this.pulls.size) await Promise.all([...this.pulls]);
