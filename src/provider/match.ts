@@ -25,7 +25,7 @@ const MAX_MANUAL = 10;
 
 export interface MatchDeps {
   stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
-  index: Pick<FileIndex, "ready" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
+  index: Pick<FileIndex, "ready" | "complete" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
   mapper: PathMapper;
   ctx: MetadataContext;
   /** What an automatic match may claim (provider.matchOnly); empty: any scene. */
@@ -56,10 +56,12 @@ function stashPathsFor(filename: string, mapper: PathMapper): string[] {
   return out;
 }
 
-async function byPath(filename: string, deps: MatchDeps): Promise<Found | undefined> {
+/** `complete`: the index holds every scene Stash has now (see FileIndex.complete), so a miss needs no live query. */
+async function byPath(filename: string, deps: MatchDeps, complete: boolean): Promise<Found | undefined> {
   for (const path of stashPathsFor(filename, deps.mapper)) {
     const indexed = deps.index.sceneIdByPath(path);
     if (indexed) return { id: indexed, score: EVIDENCE_SCORE.path, evidence: "path" };
+    if (complete) continue;
     const live = await deps.stash.sceneByPath(path);
     if (live) return { id: live.id, score: EVIDENCE_SCORE.path, evidence: "path", scene: live };
   }
@@ -77,10 +79,10 @@ interface Named {
 }
 
 /** The scenes with a file of this name: from the index, else one live query (shared by the next two rungs). */
-async function scenesNamed(name: string, deps: MatchDeps): Promise<Named[]> {
+async function scenesNamed(name: string, deps: MatchDeps, complete: boolean): Promise<Named[]> {
   const slashed = (path: string) => path.normalize("NFC").replaceAll("\\", "/");
   const indexed = deps.index.sceneIdsByBasename(name).flatMap((id) => deps.index.scene(id) ?? []);
-  if (indexed.length) return indexed.map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
+  if (indexed.length || complete) return indexed.map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
   return (await deps.stash.scenesByBasename(name)).map((scene) => ({
     id: scene.id, paths: scene.files.map((f) => slashed(f.path)), title: scene.title, date: scene.date, scene,
   }));
@@ -234,11 +236,12 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
   }
   let ambiguous = false;
   if (req.filename && (manual || found.length === 0)) {
-    const exact = await byPath(req.filename, deps);
+    const complete = await deps.index.complete();
+    const exact = await byPath(req.filename, deps, complete);
     if (exact) add([exact]);
     if (manual || found.length === 0) {
       const name = basenameOf(req.filename).normalize("NFC");
-      const named = await scenesNamed(name, deps);
+      const named = await scenesNamed(name, deps, complete);
       const tails = byTail(req.filename, named);
       ambiguous = tails.length > 1;
       add(tails);

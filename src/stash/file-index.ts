@@ -62,6 +62,12 @@ class IdsByKey {
 
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
 const FULL_REBUILD_MS = 60 * 60 * 1000;
+/**
+ * How old the index may be for a miss to be answered from it. Older, a miss first loads the
+ * delta (one small query, shared by concurrent lookups): a scan of many files Stash lacks costs
+ * one Stash query per this interval instead of two per file.
+ */
+const FRESH_MS = 2000;
 
 export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "scenesStampedBetween">, now: () => number = Date.now) {
   let byPath = new Map<string, string>();
@@ -71,6 +77,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
   let watermark: string | undefined;
   let ready = false;
   let builtAt = 0;
+  let refreshedAt = 0;
   let refreshing: Promise<number> | undefined;
 
   const titleWords = (s: IndexedScene) => wordsOf(indexedTitle(s));
@@ -108,6 +115,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
   async function loadDelta(since: string): Promise<number> {
     const items = await stash.scenesStampedBetween(secondOf(since));
     items.forEach(put);
+    refreshedAt = now();
     return items.length;
   }
 
@@ -125,8 +133,14 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     byWord = new IdsByKey();
     pages.flat().forEach(put);
     ready = true;
-    builtAt = now();
+    builtAt = refreshedAt = now();
     return scenes.size;
+  }
+
+  const rebuildDue = () => !ready || !watermark || now() - builtAt > FULL_REBUILD_MS;
+  function refresh(): Promise<number> {
+    refreshing ??= (rebuildDue() ? rebuild() : loadDelta(watermark!)).finally(() => (refreshing = undefined));
+    return refreshing;
   }
 
   /** The scenes in every one of these id lists (at most MAX_TITLE_HITS), smallest list first. */
@@ -150,10 +164,20 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
       return scenes.size;
     },
     /** A full build the first time and every hour, deltas in between. Concurrent calls share a run. */
-    refresh(): Promise<number> {
-      const full = !ready || !watermark || now() - builtAt > FULL_REBUILD_MS;
-      refreshing ??= (full ? rebuild() : loadDelta(watermark!)).finally(() => (refreshing = undefined));
-      return refreshing;
+    refresh,
+    /**
+     * Whether the index holds every scene Stash has now, so a miss is a real miss: built, and
+     * refreshed within FRESH_MS (loading the delta first when older). False while a full
+     * rebuild is due (it runs in the background) or Stash cannot be asked: use live lookups.
+     */
+    async complete(): Promise<boolean> {
+      if (!ready) return false;
+      if (now() - refreshedAt <= FRESH_MS) return true;
+      if (rebuildDue()) {
+        void refresh().catch(() => {});
+        return false;
+      }
+      return refresh().then(() => true, () => false);
     },
     sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
     /** Every indexed file path (for inferring path rules). */

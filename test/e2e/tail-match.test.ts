@@ -71,6 +71,21 @@ describe("no path rules: the tail of the path finds the file", () => {
   }, 60_000);
 });
 
+describe("a miss from a complete index", () => {
+  test("200 files Stash does not have cost at most one Stash query per two seconds, not two each; a scene added since is still found", async () => {
+    await w.app.stashIndex.refresh();
+    const before = w.stash.queries;
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) expect(await match(`Scenes/Nowhere ${i}/unknown clip ${i}.mp4`)).toEqual([]);
+    const windows = Math.ceil((Date.now() - started) / 2000);
+    expect(w.stash.queries - before).toBeLessThanOrEqual(windows);
+    // A scene Stash got a moment ago: once the index is older than two seconds, the miss loads the delta first.
+    const added = addScene(w, ["/data/stash/Fresh/just added/brand new take.mp4"], { title: "Brand New Take" });
+    await Bun.sleep(2100);
+    expect((await match("Scenes/Fresh/just added/brand new take.mp4")).map((m) => m.ratingKey)).toEqual([added]);
+  });
+});
+
 describe("Fix Match that finds", () => {
   const fixMatch = async (filename: string, title: string) => {
     const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename, title, manual: 1 });
