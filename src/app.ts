@@ -38,6 +38,7 @@ export function metadataContext(config: Config): MetadataContext {
     genreMode: config.provider.genreMode,
     excludeTags: config.provider.excludeTags,
     taglineFrom: config.provider.taglineFrom,
+    ratingAs: config.provider.ratingAs,
   };
 }
 

@@ -93,6 +93,10 @@ export const ConfigSchema = Type.Object({
     taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
       default: "code", description: "code: the scene code is the tagline; none: no tagline.",
     }),
+    ratingAs: Type.Union([Type.Literal("critic"), Type.Literal("user")], {
+      default: "critic",
+      description: "Where the Stash rating goes in Plex: critic (the item's rating, served by the provider) or user (your own star rating, set on each push).",
+    }),
     matchOnly: Type.Array(Type.Union([Type.Literal("organized"), Type.Literal("stashId"), Type.Literal("url")]), {
       default: [],
       description: "Automatic matches only for scenes that are organized, have a StashDB id (stashId) or have a URL (url); comma list in env. Fix Match still lists the others, marked.",

@@ -49,6 +49,7 @@ export const PLEX_CALLS = [
   ["PUT", "/library/metadata/{ids}/refresh"],
   ["PUT", "/library/metadata/{ids}/match"],
   ["POST", "/library/metadata/{ids}/{element}"],
+  ["PUT", "/:/rate"],
 ] as const;
 
 export function createPlexClient(options: PlexClientOptions) {
@@ -126,6 +127,9 @@ export function createPlexClient(options: PlexClientOptions) {
       call("PUT", `/library/sections/${sectionId}/all`, { type: "1", id: ratingKey, ...fields }).then(() => {}),
     upload: (ratingKey: string, element: "posters" | "arts", bytes: Uint8Array, contentType: string) =>
       call("POST", `/library/metadata/${ratingKey}/${element}`, {}, bytes, contentType).then(() => {}),
+    /** The token owner's own star rating, 0–10 (PMS shows it as 0–5 stars). */
+    rate: (ratingKey: string, rating: number) =>
+      call("PUT", "/:/rate", { identifier: "com.plexapp.plugins.library", key: ratingKey, rating: String(rating) }).then(() => {}),
     scanPath: (sectionId: string, path: string) =>
       call("POST", `/library/sections/${sectionId}/refresh`, { path }).then(() => {}),
   };

@@ -12,6 +12,8 @@ export interface MetadataContext {
   genreMode: "all" | "first" | "joined";
   excludeTags: string[];
   taglineFrom: "code" | "none";
+  /** critic: the rating is served with the metadata; user: it is set as the star rating on push instead. */
+  ratingAs?: "critic" | "user";
 }
 
 export const sceneGuid = (identifier: string, sceneId: string) => `${identifier}://movie/${sceneId}`;
@@ -141,7 +143,7 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
     Director: scene.director?.trim() ? [{ tag: scene.director.trim() }] : undefined,
     Genre: genres(scene, ctx),
     Collection: scene.groups.length ? scene.groups.map((g) => groupToCollectionRef(g.group, ctx)) : undefined,
-    Rating: scene.rating100 != null
+    Rating: scene.rating100 != null && ctx.ratingAs !== "user"
       ? [{ image: `${ctx.identifier}://image.rating`, type: "audience", value: Math.min(10, Math.max(0, scene.rating100 / 10)) }]
       : undefined,
     Chapter: chapters(scene, duration),

@@ -122,6 +122,13 @@ export function createPusher(deps: PushDeps) {
     return item.guid === guid ? "refreshed" : "bound to our GUID and refreshed";
   }
 
+  /** With provider.ratingAs = user the Stash rating is the token owner's star rating, set directly (no provider field holds it). */
+  async function rateAsUser(ratingKey: string, rating100: number | null | undefined): Promise<boolean> {
+    if (deps.ctx.ratingAs !== "user" || rating100 == null) return false;
+    await plex.rate(ratingKey, Math.min(10, Math.max(0, rating100 / 10)));
+    return true;
+  }
+
   /** Runs one item's push; a 404 (item deleted in Plex) is reported, not thrown. */
   async function unlessGone(ratingKey: string, work: () => Promise<string>): Promise<string | "gone"> {
     try {
@@ -169,8 +176,10 @@ export function createPusher(deps: PushDeps) {
           continue;
         }
         // One item deleted in Plex must not keep the scene's other items from updating.
-        const result = await unlessGone(item.rating_key, () =>
-          section.strategy === "edit" ? edit(section, item.rating_key, scene.id, meta) : bindAndRefresh(item, guid, meta.title));
+        const result = await unlessGone(item.rating_key, async () => {
+          const did = section.strategy === "edit" ? await edit(section, item.rating_key, scene.id, meta) : await bindAndRefresh(item, guid, meta.title);
+          return (await rateAsUser(item.rating_key, scene.rating100)) ? `${did}; star rating set` : did;
+        });
         if (result === "gone") gone.push(item.rating_key);
         else {
           notes.push(`item ${item.rating_key}: ${result}`);

@@ -257,4 +257,20 @@ describe("edit strategy for sections on other agents", () => {
     expect(w.pms.items.get(item.ratingKey)!.title).toBe("My own title");
     expect(undocumentedCalls(w.pms.calls)).toEqual([]);
   });
+
+  test("PROVIDER_RATING_AS=user: the Stash rating becomes the owner's star rating on push, not the item's critic rating", async () => {
+    w = await startWorld({ env: { ...FAST, PROVIDER_RATING_AS: "user" } });
+    await w.pms.scan("1");
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    const item = itemOfScene(w, "21");
+    expect(item.fields.Rating).toBeUndefined(); // the provider serves no rating field in this mode
+    w.stash.library.update("21", { rating100: 80 });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["21"] }, auth);
+    expect(await waitFor(() => w!.pms.items.get(item.ratingKey)!.userRating === 8)).toBe(true);
+    w.stash.library.update("21", { rating100: 35 });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["21"] }, auth);
+    expect(await waitFor(() => w!.pms.items.get(item.ratingKey)!.userRating === 3.5)).toBe(true);
+    expect(w.pms.items.get(item.ratingKey)!.fields.Rating).toBeUndefined();
+    expect(undocumentedCalls(w.pms.calls)).toEqual([]);
+  });
 });

@@ -20,6 +20,8 @@ export interface SimItem {
   updatedAt: number;
   uploads: { posters: number; arts: number };
   locked: Set<string>;
+  /** The token owner's star rating (PUT /:/rate), 0–10. */
+  userRating?: number;
 }
 
 export interface PmsCall { method: string; path: string; ratingKey?: string; at: number }
@@ -107,7 +109,7 @@ export class PmsSim extends SimServer {
     const url = new URL(req.url);
     const path = url.pathname;
     const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];
-    this.calls.push({ method: req.method, path, ratingKey: rk ?? url.searchParams.get("id") ?? undefined, at: Date.now() });
+    this.calls.push({ method: req.method, path, ratingKey: rk ?? url.searchParams.get("id") ?? url.searchParams.get("key") ?? undefined, at: Date.now() });
     if (this.latencyMs) await Bun.sleep(this.latencyMs);
     if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
       return new Response("Unauthorized", { status: 401 });
@@ -138,6 +140,13 @@ export class PmsSim extends SimServer {
         this.applyEdits(item, q);
         return new Response(null, { status: 200 });
       }
+    }
+    if (path === "/:/rate" && req.method === "PUT") {
+      const item = this.items.get(q.get("key") ?? "");
+      const rating = Number(q.get("rating"));
+      if (q.get("identifier") !== "com.plexapp.plugins.library" || !item || !(rating >= -1 && rating <= 10)) return new Response("Bad Request", { status: 400 });
+      item.userRating = rating === -1 ? undefined : rating;
+      return new Response(null, { status: 200 });
     }
     if ((m = /^\/library\/sections\/(\d+)\/refresh$/.exec(path)) && req.method === "POST") {
       this.track(this.scan(m[1]!, { onlyUnder: q.get("path") ?? undefined }).then(() => {}));
@@ -205,7 +214,7 @@ export class PmsSim extends SimServer {
   private present(i: SimItem) {
     return {
       ...i.fields, ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
-      updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId),
+      updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId), ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
       Media: [{ id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) }],
     };
   }
