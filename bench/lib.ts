@@ -32,8 +32,8 @@ export function numberArg(name: string, dflt: number): number {
 }
 
 /** Starts the Stash simulator in its own process and returns its URL. */
-export async function startStashSim(scenes: number, seed: number) {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "test/sim/stash/main.ts"), String(scenes), String(seed)], { stdout: "pipe", stderr: "inherit" });
+export async function startStashSim(scenes: number, seed: number, genericShare = 0) {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "test/sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)], { stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {

@@ -22,8 +22,6 @@ const CONCURRENCY = numberArg("concurrency", 32);
 const SEED = 5;
 
 const toPlex = plexPathFor;
-// --no-rules: a new user's first scan, before any path rule is written (the tail rung matches).
-const noRules = process.argv.includes("--no-rules");
 const rootOf = (p: string) => (p.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes");
 
 // The same seeded library the simulator process builds, to know which files exist.
@@ -43,7 +41,7 @@ const stash = await startStashSim(SCENES, SEED);
 const service = await startService({
   STASH_URL: stash.url,
   DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")),
-  PATHS_RULES: noRules ? "[]" : JSON.stringify(DEMO_RULES),
+  PATHS_RULES: JSON.stringify(DEMO_RULES),
 }, freePort());
 try {
   // Wait until the service has indexed Stash's files (it does so at start-up).
@@ -101,7 +99,7 @@ try {
     ["start-up indexing of Stash's files", `${fmt(indexSeconds, 1)} s (in the background; not part of the scan)`, ""],
   ];
   const markdown = [
-    `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}${noRules ? ", no path rules (tail rung)" : ""}`,
+    `## Provider: a full PMS scan (issue 2)${clustered ? ", unknown files clustered" : ""}`,
     "",
     `Command: \`${commandLine("bench/provider.ts")}\` (${FILES} files, ${SCENES} scenes, ${CONCURRENCY} concurrent requests; files Stash does not know ${clustered ? "all at the end" : "spread through the scan"}).`,
     `Machine: ${machine()}. Stash simulator and service each in their own process; scan driver in a third.`,
@@ -115,7 +113,7 @@ try {
     "falls back to a live path lookup. Metadata lookups arriving together are coalesced into one",
     "`findScenes(ids:)` query.",
   ].join("\n");
-  report(noRules ? "provider-no-rules" : clustered ? "provider-clustered" : "provider", markdown);
+  report(clustered ? "provider-clustered" : "provider", markdown);
   if (scan.violations.length) console.log(scan.violations.slice(0, 10));
 } finally {
   service.proc.kill("SIGTERM");

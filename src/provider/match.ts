@@ -9,7 +9,7 @@
  */
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashClient } from "../stash/client.ts";
-import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
+import { indexedTitle, lastTwoSegments, type FileIndex } from "../stash/file-index.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
@@ -25,7 +25,7 @@ const MAX_MANUAL = 10;
 
 export interface MatchDeps {
   stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
-  index: Pick<FileIndex, "ready" | "complete" | "sceneIdByPath" | "sceneIdsByBasename" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
+  index: Pick<FileIndex, "ready" | "complete" | "sceneIdByPath" | "sceneIdsByBasename" | "sceneIdsByFolderAndName" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
   mapper: PathMapper;
   ctx: MetadataContext;
   /** What an automatic match may claim (provider.matchOnly); empty: any scene. */
@@ -78,14 +78,40 @@ interface Named {
   scene?: StashScene;
 }
 
-/** The scenes with a file of this name: from the index, else one live query (shared by the next two rungs). */
-async function scenesNamed(name: string, deps: MatchDeps, complete: boolean): Promise<Named[]> {
-  const slashed = (path: string) => path.normalize("NFC").replaceAll("\\", "/");
-  const indexed = deps.index.sceneIdsByBasename(name).flatMap((id) => deps.index.scene(id) ?? []);
-  if (indexed.length || complete) return indexed.map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
-  return (await deps.stash.scenesByBasename(name)).map((scene) => ({
+const slashed = (path: string) => path.normalize("NFC").replaceAll("\\", "/");
+/** Most namesakes Fix Match lists by the bare name: a generic name (intro.mp4) may have thousands. */
+const MAX_NAMESAKES = 25;
+
+/**
+ * Where the tail and name rungs look: the index, or when it may lack a scene (not complete)
+ * one live query by file name, made at most once per request and shared by both rungs.
+ */
+function namedLookup(filename: string, deps: MatchDeps, complete: boolean) {
+  const name = basenameOf(filename).normalize("NFC");
+  const fromIndex = (ids: readonly string[]): Named[] =>
+    [...new Set(ids)].flatMap((id) => deps.index.scene(id) ?? []).map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
+  let live: Promise<Named[]> | undefined;
+  const liveNamed = () => (live ??= deps.stash.scenesByBasename(name).then((scenes) => scenes.map((scene) => ({
     id: scene.id, paths: scene.files.map((f) => slashed(f.path)), title: scene.title, date: scene.date, scene,
-  }));
+  }))));
+  return {
+    name,
+    /** Scenes with a file in a folder of the same name with the same name: the only ones a tail of two segments or more can match. */
+    async endingLikeIt(): Promise<Named[]> {
+      const key = lastTwoSegments(filename);
+      if (!key.includes("/")) return [];
+      const indexed = fromIndex(deps.index.sceneIdsByFolderAndName(key));
+      if (indexed.length || complete) return indexed;
+      return (await liveNamed()).filter((n) => n.paths.some((p) => p === key || p.endsWith(`/${key}`)));
+    },
+    /** Scenes with a file of this name, and how many there are (only the first MAX_NAMESAKES listed). */
+    async named(): Promise<{ count: number; scenes: Named[] }> {
+      const ids = deps.index.sceneIdsByBasename(name);
+      if (ids.length || complete) return { count: new Set(ids).size, scenes: fromIndex(ids.slice(0, MAX_NAMESAKES)) };
+      const scenes = await liveNamed();
+      return { count: scenes.length, scenes: scenes.slice(0, MAX_NAMESAKES) };
+    },
+  };
 }
 
 /**
@@ -119,9 +145,9 @@ export function nameAgrees(name: string, scene: { title?: string | null; date?: 
 }
 
 /** The name rung: a name one scene has is strong only when something else agrees (nameAgrees). */
-function byBasename(name: string, named: Named[]): Found[] {
-  const strong = named.length === 1 && nameAgrees(name, named[0]!);
-  return named.map((n) => ({ id: n.id, score: strong ? EVIDENCE_SCORE.basename : WEAK, evidence: "basename" as const, scene: n.scene }));
+function byBasename(name: string, named: { count: number; scenes: Named[] }): Found[] {
+  const strong = named.count === 1 && nameAgrees(name, named.scenes[0]!);
+  return named.scenes.map((n) => ({ id: n.id, score: strong ? EVIDENCE_SCORE.basename : WEAK, evidence: "basename" as const, scene: n.scene }));
 }
 
 const yearOf = (req: MatchRequest) => (req.year === undefined ? undefined : Number(req.year) || undefined);
@@ -240,12 +266,11 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
     const exact = await byPath(req.filename, deps, complete);
     if (exact) add([exact]);
     if (manual || found.length === 0) {
-      const name = basenameOf(req.filename).normalize("NFC");
-      const named = await scenesNamed(name, deps, complete);
-      const tails = byTail(req.filename, named);
+      const lookup = namedLookup(req.filename, deps, complete);
+      const tails = byTail(req.filename, await lookup.endingLikeIt());
       ambiguous = tails.length > 1;
       add(tails);
-      if (manual || found.length === 0) add(byBasename(name, named));
+      if (manual || found.length === 0) add(byBasename(lookup.name, await lookup.named()));
     }
   }
 

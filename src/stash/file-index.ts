@@ -28,6 +28,8 @@ export const indexedTitle = (s: IndexedScene) => sceneTitle({ id: s.id, title: s
 const MAX_TITLE_HITS = 500;
 
 const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
+/** A file's folder and name, `/`-separated: the key of the tail rung (a tail is never shorter). */
+export const lastTwoSegments = (path: string) => path.normalize("NFC").split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 const PAGE = 1000;
 
 /**
@@ -72,6 +74,7 @@ const FRESH_MS = 2000;
 export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "scenesStampedBetween">, now: () => number = Date.now) {
   let byPath = new Map<string, string>();
   let byBasename = new IdsByKey();
+  let byFolderAndName = new IdsByKey();
   let scenes = new Map<string, IndexedScene>();
   let byWord = new IdsByKey();
   let watermark: string | undefined;
@@ -88,6 +91,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     for (const path of old.paths) {
       if (byPath.get(path) === id) byPath.delete(path);
       byBasename.delete(basenameOf(path), id);
+      byFolderAndName.delete(lastTwoSegments(path), id);
     }
     for (const word of titleWords(old)) byWord.delete(word, id);
     scenes.delete(id);
@@ -101,6 +105,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     for (const path of paths) {
       byPath.set(path, scene.id);
       byBasename.add(basenameOf(path), scene.id);
+      byFolderAndName.add(lastTwoSegments(path), scene.id);
     }
     for (const word of titleWords(indexed)) byWord.add(word, scene.id);
     // Stash compares its stamps as text (see stamps.ts): keep the greatest in that order.
@@ -129,6 +134,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     }
     byPath = new Map();
     byBasename = new IdsByKey();
+    byFolderAndName = new IdsByKey();
     scenes = new Map();
     byWord = new IdsByKey();
     pages.flat().forEach(put);
@@ -183,6 +189,8 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     /** Every indexed file path (for inferring path rules). */
     paths: () => [...byPath.keys()],
     sceneIdsByBasename: (name: string) => [...byBasename.get(name.normalize("NFC"))],
+    /** Scenes with a file in a folder of this name with this name (`set 12/intro.mp4`). */
+    sceneIdsByFolderAndName: (key: string) => [...byFolderAndName.get(key)],
     scene: (id: string) => scenes.get(id),
     /** Scenes whose title holds every one of the (normalised) words. */
     scenesWithTitleWords: (words: string[]) => scenesInEvery(words.map((w) => byWord.get(w))),

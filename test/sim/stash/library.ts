@@ -42,7 +42,14 @@ export interface SeedOptions {
   windowsShare?: number;
   /** The server's time zone (offset, DST switch) and clock. */
   clock?: ClockOptions;
+  /**
+   * Share of scenes whose file has a generic name (intro.mp4, scene.mp4, …) in a folder of its
+   * own, as camera and studio downloads are: names that many files share.
+   */
+  genericShare?: number;
 }
+
+const GENERIC_NAMES = ["intro.mp4", "scene.mp4", "clip.mp4", "video.mp4", "part 1.mp4"];
 
 
 
@@ -68,7 +75,7 @@ export class SimLibrary {
     this.generate(options);
   }
 
-  private generate({ scenes, seed = 42, root = "/data/stash", windowsShare = 0.1 }: SeedOptions) {
+  private generate({ scenes, seed = 42, root = "/data/stash", windowsShare = 0.1, genericShare = 0 }: SeedOptions) {
     const rand = rng(seed);
     const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
     const tags = TAGS.map((name, i) => ({ id: String(i + 1), name }));
@@ -94,8 +101,10 @@ export class SimLibrary {
       const windows = rand() < windowsShare;
       const studioDir = studio?.name ?? "Unsorted";
       const fileTitle = (title ?? `clip_${i}`).replace(/[\\/:*?"<>|]/g, "");
-      const fileName = `${date ?? "undated"} ${fileTitle}.mp4`;
-      const paths = windows ? [`D:\\Scenes\\${studioDir}\\${fileName}`] : [`${root}/${studioDir}/${fileName}`];
+      // Chosen by arithmetic, not the generator, so the rest of a seeded library stays the same.
+      const generic = ((i * 37) % 100) < genericShare * 100;
+      const fileName = generic ? `${date ?? "undated"} ${fileTitle}/${GENERIC_NAMES[i % GENERIC_NAMES.length]}` : `${date ?? "undated"} ${fileTitle}.mp4`;
+      const paths = windows ? [`D:\\Scenes\\${studioDir}\\${fileName.replace("/", "\\")}`] : [`${root}/${studioDir}/${fileName}`];
       if (kind === 13) paths.push(windows ? `D:\\Scenes\\Extra\\${i}-alt.mkv` : `${root}/Extra/${i}-alt.mkv`);
       const sceneTags = kind === 17 ? [] : [pick(tags), pick(tags), pick(tags)].filter((t, k, all) => all.indexOf(t) === k);
       const created = this.clock.stamp(Date.UTC(2025, 0, 1) - (scenes - i) * 60_000);
