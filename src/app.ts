@@ -25,6 +25,10 @@ import { createPusher, resolveSections, type SyncSection } from "./sync/push.ts"
 import { createWorker } from "./sync/worker.ts";
 import { createPoller } from "./sync/poller.ts";
 import { createScheduler } from "./jobs.ts";
+import { createReconciler } from "./gaps/reconcile.ts";
+import { HEALABLE_KINDS, isGapKind } from "./gaps/model.ts";
+import { reconcileRoutes } from "./admin/reconcile.ts";
+import { describeScope, scenesToSync, type SyncScope } from "./sync/select.ts";
 
 export interface AppOptions {
   log?: Logger;
@@ -90,6 +94,19 @@ export function createApp(config: Config, options: AppOptions = {}) {
     backoffCapMs: 300_000,
   });
 
+  const reconciler = createReconciler({
+    config, store, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: () => worker.kick(),
+  });
+  /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
+  const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const scheduledHeal = config.reconcile.heal.filter(isGapKind).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const sync = async (scope: SyncScope) => {
+    const ids = await scenesToSync(stash, scope);
+    const queued = queue.enqueue(ids.map((sceneId) => ({ sceneId })), `sync: ${describeScope(scope)}`);
+    if (queued) worker.kick();
+    return queued;
+  };
+
   const refreshStashIndex = () =>
     stashIndex.refresh().then(
       (n) => void (n && log.info("stash file index refreshed", { scenes: stashIndex.size, changed: n })),
@@ -102,6 +119,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
           { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: () => poller.poll() },
           { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
           { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: refreshPlexIndex },
+          {
+            id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: Math.round(config.reconcile.everyHours * 3600),
+            run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
+          },
         ]
       : []),
   ]);
@@ -148,6 +169,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         poller: { watermark: poller.watermark, failures: poller.failures, lastPoll: poller.recentPolls.at(-1) ?? null, totals: poller.totals },
         indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
         jobs: scheduler.list(),
+        reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
       }),
       scene: (sceneId) => ({
         sceneId,
@@ -165,13 +187,15 @@ export function createApp(config: Config, options: AppOptions = {}) {
       trigger: (id) => scheduler.trigger(id),
     }))
     .use(pathRoutes({ suggest: pushOn ? autoRules.suggest : undefined }))
+    .use(reconcileRoutes({ token: config.sync.webhookToken, reconciler: pushOn ? reconciler : undefined, healable: manualHeal, sync: pushOn ? sync : undefined }))
     .use(scheduler.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
+  let firstReconcile: ReturnType<typeof setTimeout> | undefined;
 
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
-    stashIndex, autoRules,
+    stashIndex, autoRules, reconciler, sync, manualHeal,
     get url() {
       return server ? `http://${server.hostname}:${server.port}` : undefined;
     },
@@ -186,6 +210,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
         // Know the Plex library before the first push needs it; a down Plex just means later.
         void refreshPlexIndex().catch((err: Error) => log.warn("Plex index not built yet", { error: err.message }));
         worker.kick();
+        // A first reconcile shortly after start-up: whatever changed while the service was not running.
+        if (config.reconcile.afterStartMinutes > 0) {
+          firstReconcile = setTimeout(() => scheduler.trigger("reconcile"), config.reconcile.afterStartMinutes * 60_000);
+        }
       }
       return this;
     },
@@ -201,6 +229,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       }
     },
     async stop() {
+      clearTimeout(firstReconcile);
       scheduler.stop(http);
       await server?.stop();
       await worker.stop();

@@ -133,6 +133,15 @@ export const ConfigSchema = Type.Object({
       description: "Ask Plex to scan a scene's folder when its file is not in Plex yet.",
     }),
   }, { default: {} }),
+  reconcile: Type.Object({
+    everyHours: Type.Number({ minimum: 0, default: 24, description: "How often the whole library is reconciled (gaps found and the safe kinds healed); 0 turns the schedule off." }),
+    afterStartMinutes: Type.Number({ minimum: 0, default: 10, description: "A first reconcile this long after start-up; 0: none." }),
+    heal: Type.Array(Type.Union(["stale", "empty", "unmatched", "wrong-scene", "orphaned", "missing-in-plex", "unknown-to-stash"].map((k) => Type.Literal(k))), {
+      default: ["stale", "empty", "unmatched", "missing-in-plex"],
+      description: "Gap kinds the scheduled reconcile heals (comma list in env); empty: report only.",
+    }),
+    scanStash: Type.Boolean({ default: false, description: "Let a reconcile ask Stash to scan folders holding files Plex has and Stash does not (unknown-to-stash)." }),
+  }, { default: {} }),
   sync: Type.Object({
     pollSeconds: Type.Integer({ minimum: 0, default: 30, description: "How often Stash is polled for changed scenes; 0 turns polling off." }),
     retryBaseSeconds: Type.Number({ minimum: 0.01, default: 5, description: "First retry delay." }),

@@ -115,6 +115,15 @@ export function createPlexClient(options: PlexClientOptions) {
       const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
       return { total: mc.totalSize ?? mc.size ?? 0, items: (mc.Metadata ?? []).map(toItem) };
     },
+    /**
+     * One page of a section's movies with the fields the listing shows (reconcile compares them).
+     * PMS lists only the first few tags of each kind here (see gaps/compare.ts).
+     */
+    async sectionListing(sectionId: string, start: number, size: number): Promise<{ total: number; items: (PlexItem & { fields: Record<string, unknown> })[] }> {
+      const query = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
+      const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
+      return { total: mc.totalSize ?? mc.size ?? 0, items: (mc.Metadata ?? []).map((m) => ({ ...toItem(m), fields: m as Record<string, unknown> })) };
+    },
     /** The item as PMS answers it, for comparing fields. */
     async itemRaw(ratingKey: string): Promise<Record<string, unknown> | undefined> {
       return (await get(PmsItemDetail, `/library/metadata/${ratingKey}`)).MediaContainer.Metadata?.[0];

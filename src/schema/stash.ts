@@ -102,4 +102,5 @@ export const FindGroupsAnswer = Type.Object({
     groups: Type.Array(Type.Intersect([StashGroup, Type.Object({ scene_count: Type.Integer() })])),
   }),
 });
+export const MetadataScanAnswer = Type.Object({ metadataScan: Type.Union([Type.String(), Type.Number()]) });
 export const VersionAnswer = Type.Object({ version: Type.Object({ version: NullableString }) });

@@ -7,10 +7,10 @@ import { ClientError, GraphQLClient } from "graphql-request";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { decode } from "../schema/decode.ts";
 import {
-  FindGroupsAnswer, FindSceneFilesAnswer, FindScenesAnswer, VersionAnswer,
+  FindGroupsAnswer, FindSceneFilesAnswer, FindScenesAnswer, MetadataScanAnswer, VersionAnswer,
   type StashGroup, type StashScene, type StashSceneFiles,
 } from "../schema/stash.ts";
-import { FIND_GROUPS, FIND_SCENE_FILES, FIND_SCENES, VERSION } from "./queries.ts";
+import { FIND_GROUPS, FIND_SCENE_FILES, FIND_SCENES, METADATA_SCAN, VERSION } from "./queries.ts";
 import { StashError } from "./errors.ts";
 import { createBatcher } from "./batcher.ts";
 import { createRedactor, urlSecrets, withoutCredentials, type Redact } from "../redact.ts";
@@ -110,6 +110,14 @@ export function createStashClient(options: StashClientOptions) {
       );
       const page = await findScenes("scene search by title", { scene_filter: filter, filter: { per_page: limit } });
       return page.items;
+    },
+    /** One page of every scene with everything the metadata needs, oldest id first (reconcile). */
+    scenesPage: (page: number, perPage: number): Promise<StashPage<StashScene>> =>
+      findScenes("scenes page", { filter: { page, per_page: perPage, sort: "id", direction: "ASC" } }),
+    /** Asks Stash to scan these paths for new files (a job in Stash; returns its id). */
+    async metadataScan(paths: string[]): Promise<string> {
+      const answer = await request("metadata scan", METADATA_SCAN, { input: { paths } }, MetadataScanAnswer);
+      return String(answer.metadataScan);
     },
     /** One page of every scene with its file paths, oldest id first. */
     async sceneFilesPage(page: number, perPage: number): Promise<StashPage<StashSceneFiles>> {

@@ -40,7 +40,10 @@ export const FIND_GROUPS = /* GraphQL */ `
     }
   }`;
 
+export const METADATA_SCAN = /* GraphQL */ `
+  mutation MetadataScan($input: ScanMetadataInput!) { metadataScan(input: $input) }`;
+
 export const VERSION = /* GraphQL */ `
   query Version { version { version } }`;
 
-export const ALL_DOCUMENTS = { FIND_SCENES, FIND_SCENE_FILES, FIND_GROUPS, VERSION };
+export const ALL_DOCUMENTS = { FIND_SCENES, FIND_SCENE_FILES, FIND_GROUPS, METADATA_SCAN, VERSION };

@@ -59,6 +59,16 @@ const MIGRATIONS: string[] = [
     state TEXT NOT NULL CHECK (state IN ('awaiting', 'done')), at INTEGER NOT NULL,
     PRIMARY KEY (scene_id, rating_key)
   );`,
+  /* 3: reconcile runs; a report is written whole at the end of a run, or not at all */ `
+  CREATE TABLE reconcile_runs (
+    id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), trigger TEXT NOT NULL, error TEXT,
+    scenes INTEGER NOT NULL, items INTEGER NOT NULL, counts TEXT NOT NULL, healed TEXT NOT NULL
+  );
+  CREATE TABLE reconcile_gaps (
+    run_id INTEGER NOT NULL REFERENCES reconcile_runs (id) ON DELETE CASCADE, kind TEXT NOT NULL, seq INTEGER NOT NULL,
+    gap TEXT NOT NULL, PRIMARY KEY (run_id, kind, seq)
+  );`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

@@ -274,6 +274,8 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
     job: (sceneId: string) => jobOf.get(sceneId) ?? undefined,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
+    /** Something done for a scene outside a push (a reconcile asking Plex to scan its folder), for its history. */
+    note: (sceneId: string, event: string, detail: string) => void history.run(sceneId, now(), event, detail),
     history: (sceneId: string) =>
       db.query<{ at: number; event: string; detail: string | null }, [string]>(
         "SELECT at, event, detail FROM job_history WHERE scene_id = ? ORDER BY id").all(sceneId),

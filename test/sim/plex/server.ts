@@ -24,6 +24,9 @@ export interface SimItem {
   userRating?: number;
 }
 
+/** How many tags of each kind PMS shows per item in a section listing. */
+export const LISTED_TAGS = { Genre: 2, Role: 3, Collection: 2 } as const;
+
 export interface PmsCall { method: string; path: string; ratingKey?: string; at: number }
 
 export class PmsSim extends SimServer {
@@ -132,7 +135,7 @@ export class PmsSim extends SimServer {
         const start = Number(q.get("X-Plex-Container-Start") ?? 0);
         const size = Number(q.get("X-Plex-Container-Size") ?? 50);
         const page = all.slice(start, start + size);
-        return Response.json({ MediaContainer: { offset: start, size: page.length, totalSize: all.length, Metadata: page.map((i) => this.present(i)) } });
+        return Response.json({ MediaContainer: { offset: start, size: page.length, totalSize: all.length, Metadata: page.map((i) => this.present(i, true)) } });
       }
       if (req.method === "PUT") {
         const item = this.items.get(q.get("id") ?? "");
@@ -211,9 +214,17 @@ export class PmsSim extends SimServer {
     item.updatedAt = Math.floor(Date.now() / 1000);
   }
 
-  private present(i: SimItem) {
+  /**
+   * An item as PMS answers it. In a section listing, like real PMS, only the first few tags of
+   * each kind are shown (two genres, three roles, two collections); the item itself has all.
+   */
+  private present(i: SimItem, listing = false) {
+    const firstOf = (tags: unknown, n: number) => (Array.isArray(tags) && listing ? tags.slice(0, n) : tags);
     return {
-      ...i.fields, ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
+      ...i.fields,
+      ...(i.fields.Genre ? { Genre: firstOf(i.fields.Genre, LISTED_TAGS.Genre) } : {}),
+      ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
+      ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}), ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
       updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId), ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
       Media: [{ id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) }],
     };

@@ -171,6 +171,45 @@ export class SimLibrary {
     return scene;
   }
 
+  /**
+   * Stash's sceneMerge: the sources' files move to the destination, the sources are deleted,
+   * and the destination's updated_at moves on.
+   */
+  merge(sourceIds: string[], destinationId: string) {
+    const destination = this.scenes.get(destinationId);
+    if (!destination) throw new Error(`no scene ${destinationId}`);
+    const moved = sourceIds.flatMap((id) => this.scenes.get(id)?.files ?? []);
+    sourceIds.forEach((id) => this.remove(id));
+    this.remove(destinationId);
+    destination.files = [...destination.files, ...moved];
+    destination.updated_at = this.clock.stamp(this.clock.now());
+    this.add(destination);
+  }
+
+  /** Files on Stash's disk that a scan would find (metadataScan of a folder holding them adds a scene each). */
+  unscanned: string[] = [];
+  /** The paths each metadataScan asked for. */
+  scansRequested: string[][] = [];
+
+  /** Stash's metadataScan: every unscanned file under one of `paths` becomes a new scene. */
+  scan(paths: string[]) {
+    this.scansRequested.push(paths);
+    const folder = (p: string) => (/[\\/]$/.test(p) ? p : `${p}${p.includes("\\") ? "\\" : "/"}`);
+    const found = this.unscanned.filter((f) => paths.some((p) => f === p || f.startsWith(folder(p))));
+    this.unscanned = this.unscanned.filter((f) => !found.includes(f));
+    const template = this.scenes.values().next().value as SimScene;
+    let next = Math.max(0, ...[...this.scenes.keys()].map(Number)) + 1;
+    for (const path of found) {
+      const id = String(next++);
+      const stamp = this.clock.stamp(this.clock.now());
+      this.add({
+        ...template, id, title: null, code: null, details: null, director: null, urls: [], date: null, rating100: null, organized: false,
+        created_at: stamp, updated_at: stamp, files: [this.file(path, 600)], studio: null, performers: [], tags: [], groups: [],
+        scene_markers: [], stash_ids: [],
+      });
+    }
+  }
+
   sceneByPath = (path: string) => this.byPath.get(path);
   scenesByBasename = (name: string) => [...(this.byBasename.get(name) ?? [])];
   sceneCount = (groupId: string) => [...this.scenes.values()].filter((s) => s.groups.some((g) => g.group.id === groupId)).length;

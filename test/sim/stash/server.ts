@@ -122,6 +122,10 @@ export class StashSim extends SimServer {
     return {
       findScene: ({ id }: Vars) => (id ? this.present(this.library.scenes.get(String(id))) : null),
       findScenes: (args: Vars) => this.findScenes(args),
+      metadataScan: ({ input }: Vars) => {
+        this.library.scan((input?.paths as string[] | undefined) ?? []);
+        return String(this.library.scansRequested.length);
+      },
       findGroups: ({ ids, filter }: Vars) => {
         let groups = [...this.library.groups.values()];
         if (ids) groups = groups.filter((g) => ids.includes(g.id));

@@ -1,0 +1,98 @@
+/**
+ * Pure: what a Plex item shows against what the provider would answer today, field by field,
+ * normalised the way PMS normalises (whitespace; tags are a set, matched ignoring case, as
+ * PMS shares one tag row per name). A section listing shows only the first few tags of each
+ * kind (PMS keeps listings small; the item itself has all of them): when a listed list is at
+ * that limit, it is checked as a subset; beyond it, drift is not visible in the listing.
+ */
+import type { PlexMetadata } from "../schema/plex.ts";
+import type { StashScene } from "../schema/stash.ts";
+
+export const COMPARED_FIELDS = ["title", "date", "studio", "summary", "genres", "performers", "collections", "rating", "contentRating"] as const;
+export type ComparedField = (typeof COMPARED_FIELDS)[number];
+
+/** How many tags of each kind PMS shows per item in a section listing (as python-plexapi's users found). */
+export const LISTED_TAG_LIMIT = { genres: 2, performers: 3, collections: 2 } as const;
+type ListField = keyof typeof LISTED_TAG_LIMIT;
+
+export interface Shown {
+  title?: string;
+  date?: string;
+  studio?: string;
+  summary?: string;
+  contentRating?: string;
+  rating?: number;
+  genres: string[];
+  performers: string[];
+  collections: string[];
+}
+
+const text = (v: unknown): string | undefined => {
+  if (typeof v !== "string" && typeof v !== "number") return undefined;
+  const t = String(v).normalize("NFC").replace(/\s+/g, " ").trim();
+  return t === "" ? undefined : t;
+};
+const tagsOf = (list: unknown): string[] =>
+  Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag) ?? []) : [];
+const ratingOf = (v: unknown): number | undefined => {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  return Number.isFinite(n) ? Math.round(n * 10) / 10 : undefined;
+};
+
+/** What the provider answers for a scene, in comparable form. */
+export function expectedFields(meta: PlexMetadata, ratingAs: "critic" | "user", rating100: number | null | undefined): Shown {
+  return {
+    title: text(meta.title),
+    date: text(meta.originallyAvailableAt),
+    studio: text(meta.studio),
+    summary: text(meta.summary),
+    contentRating: text(meta.contentRating),
+    rating: ratingAs === "user" ? (rating100 == null ? undefined : ratingOf(rating100 / 10)) : ratingOf(meta.Rating?.[0]?.value),
+    genres: tagsOf(meta.Genre),
+    performers: tagsOf(meta.Role),
+    collections: tagsOf(meta.Collection),
+  };
+}
+
+/** What a Plex item shows (a listing row or the item itself), in the same form. */
+export function shownFields(item: Record<string, unknown>, ratingAs: "critic" | "user"): Shown {
+  const ratings = item.Rating as { value?: unknown }[] | undefined;
+  return {
+    title: text(item.title),
+    date: text(item.originallyAvailableAt),
+    studio: text(item.studio),
+    summary: text(item.summary),
+    contentRating: text(item.contentRating),
+    rating: ratingAs === "user" ? ratingOf(item.userRating) : ratingOf(ratings?.[0]?.value ?? item.audienceRating ?? item.rating),
+    genres: tagsOf(item.Genre),
+    performers: tagsOf(item.Role),
+    collections: tagsOf(item.Collection),
+  };
+}
+
+const folded = (list: string[]) => new Set(list.map((t) => t.toLowerCase()));
+
+function listDiffers(field: ListField, expected: string[], shown: string[], listing: boolean): boolean {
+  const want = folded(expected);
+  const have = folded(shown);
+  const atLimit = listing && have.size >= LISTED_TAG_LIMIT[field];
+  if (atLimit) return want.size < have.size || [...have].some((t) => !want.has(t));
+  return want.size !== have.size || [...have].some((t) => !want.has(t));
+}
+
+/** The fields that differ (of `only`, when given). */
+export function differingFields(expected: Shown, shown: Shown, listing: boolean, only?: ReadonlySet<ComparedField>): ComparedField[] {
+  return COMPARED_FIELDS.filter((field) => {
+    if (only && !only.has(field)) return false;
+    if (field === "genres" || field === "performers" || field === "collections") return listDiffers(field, expected[field], shown[field], listing);
+    return expected[field] !== shown[field];
+  });
+}
+
+/** An item with no metadata at all: nothing but a title (PMS makes one from the file name). */
+export const showsNothing = (s: Shown) =>
+  !s.date && !s.studio && !s.summary && s.genres.length === 0 && s.performers.length === 0 && s.collections.length === 0;
+
+/** A scene Stash knows nothing about: pushing it would only blank what Plex shows. */
+export const stashIsEmpty = (scene: Pick<StashScene, "title" | "date" | "details" | "studio" | "performers" | "tags">) =>
+  !scene.title?.trim() && !scene.date && !scene.details?.trim() && !scene.studio && scene.performers.length === 0 && scene.tags.length === 0;

@@ -1,0 +1,123 @@
+/**
+ * Pure: finds every gap between the Plex items of the synced sections (held compactly, one
+ * pass) and Stash's scenes (streamed page by page: never two full copies). A scene's files are
+ * mapped to Plex paths by the path rules and looked up among the items; what no scene claims
+ * is left over at the end (unknown to Stash, or bound to a scene Stash no longer has).
+ */
+import type { PathMapper } from "../paths/mapper.ts";
+import { sceneIdFromGuid } from "../provider/metadata.ts";
+import type { StashScene } from "../schema/stash.ts";
+import { isInside } from "../sync/push.ts";
+import { COMPARED_FIELDS, differingFields, showsNothing, stashIsEmpty, type ComparedField, type Shown } from "./compare.ts";
+import type { Gap } from "./model.ts";
+
+export interface PlexItemView {
+  ratingKey: string;
+  sectionId: string;
+  guid: string;
+  files: string[];
+  shown: Shown;
+  /** Fields not to compare on this item (edit strategy: ones the user changed in Plex, kept by keepUserEdits). */
+  skip?: ReadonlySet<ComparedField>;
+}
+
+export interface SectionView {
+  key: string;
+  title: string;
+  locations: string[];
+  /** The section's agent is our provider: items should be bound to our GUIDs. */
+  ours: boolean;
+  /** Fields this section is kept equal in (edit strategy: the configured edit fields; refresh: all). */
+  compared?: ReadonlySet<ComparedField>;
+}
+
+export interface DetectContext {
+  identifier: string;
+  mapper: PathMapper;
+  sections: SectionView[];
+  /** What the provider would answer for a scene today, comparable. */
+  expected(scene: StashScene): Shown;
+}
+
+const nfc = (p: string) => p.normalize("NFC");
+
+export function createDetector(items: PlexItemView[], ctx: DetectContext) {
+  const byPath = new Map<string, PlexItemView[]>();
+  for (const item of items) for (const file of item.files) byPath.set(nfc(file), [...(byPath.get(nfc(file)) ?? []), item]);
+  const sections = new Map(ctx.sections.map((s) => [s.key, s]));
+  const gaps: Gap[] = [];
+  const sceneIds = new Set<string>();
+  const claimed = new Set<string>();
+  /** Items bound to another scene than the one owning their file: wrong-scene or orphaned, known once every scene is seen. */
+  const misbound: { item: PlexItemView; owner: StashScene; boundTo: string }[] = [];
+
+  function scene(s: StashScene) {
+    sceneIds.add(s.id);
+    const stashPaths = s.files.map((f) => f.path);
+    const plexPaths = stashPaths.flatMap((p) => ctx.mapper.toPlex(p)?.path ?? []);
+    const holders = [...new Set(plexPaths.flatMap((p) => byPath.get(nfc(p)) ?? []))];
+    if (holders.length === 0) {
+      for (const plexPath of plexPaths) {
+        const section = ctx.sections.find((sec) => sec.locations.some((l) => isInside(plexPath, l)));
+        if (!section) continue;
+        gaps.push({
+          kind: "missing-in-plex", sceneId: s.id, sectionId: section.key, plexPaths: [plexPath], stashPaths,
+          reason: `Plex has no item for ${plexPath} in section "${section.title}"`,
+        });
+        return;
+      }
+      return;
+    }
+    for (const item of holders) {
+      claimed.add(item.ratingKey);
+      const section = sections.get(item.sectionId);
+      if (!section) continue;
+      const gap = { sceneId: s.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths };
+      const boundTo = sceneIdFromGuid(ctx.identifier, item.guid);
+      if (section.ours && boundTo === null) {
+        const why = !item.guid || item.guid.startsWith("local://") ? "is not matched" : `is bound to another agent (${item.guid.split("://")[0]})`;
+        gaps.push({ kind: "unmatched", ...gap, reason: `item ${item.ratingKey} ${why}, though Stash scene ${s.id} has its file` });
+        continue;
+      }
+      if (section.ours && boundTo !== s.id) {
+        misbound.push({ item, owner: s, boundTo: boundTo! });
+        continue;
+      }
+      if (stashIsEmpty(s)) {
+        gaps.push({ kind: "stash-empty", ...gap, reason: `Stash scene ${s.id} has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is` });
+        continue;
+      }
+      if (showsNothing(item.shown)) {
+        gaps.push({ kind: "empty", ...gap, reason: `item ${item.ratingKey} shows no metadata, though Stash scene ${s.id} has some` });
+        continue;
+      }
+      const only = new Set([...(section.compared ?? COMPARED_FIELDS)].filter((f) => !item.skip?.has(f)));
+      const fields = differingFields(ctx.expected(s), item.shown, true, only);
+      if (fields.length) gaps.push({ kind: "stale", ...gap, fields, reason: `item ${item.ratingKey} differs from Stash scene ${s.id} in ${fields.join(", ")}` });
+    }
+  }
+
+  function finish(): Gap[] {
+    for (const { item, owner, boundTo } of misbound) {
+      const gap = { sceneId: owner.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths: owner.files.map((f) => f.path) };
+      gaps.push(sceneIds.has(boundTo)
+        ? { kind: "wrong-scene", ...gap, reason: `item ${item.ratingKey} is bound to scene ${boundTo}, but its file belongs to scene ${owner.id}` }
+        : { kind: "orphaned", ...gap, reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has; its file now belongs to scene ${owner.id}` });
+    }
+    for (const item of items) {
+      if (claimed.has(item.ratingKey) || !sections.has(item.sectionId)) continue;
+      const boundTo = sceneIdFromGuid(ctx.identifier, item.guid);
+      const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
+      if (boundTo && !sceneIds.has(boundTo)) {
+        gaps.push({ kind: "orphaned", ...base, stashPaths: [], reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has, and no scene has its file` });
+        continue;
+      }
+      const stashPaths = item.files.flatMap((f) => ctx.mapper.toStash(f)?.path ?? []);
+      const where = stashPaths.length ? `Stash has no file ${stashPaths.join(", ")}` : "no path rule maps its file to Stash";
+      gaps.push({ kind: "unknown-to-stash", ...base, stashPaths, reason: `item ${item.ratingKey} (${item.files.join(", ")}): ${where}` });
+    }
+    return gaps;
+  }
+
+  return { scene, finish };
+}

@@ -1,0 +1,224 @@
+/**
+ * A reconcile run (the I/O around the pure detector): pages every item of the synced Plex
+ * sections, streams every Stash scene past the detector, heals what it is asked to through
+ * the existing machinery (the push queue, Plex's match and scan, Stash's scan), and keeps the
+ * report. One run at a time; live progress for the API, the CLI and the dashboard.
+ */
+import type { Config, EditField } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient } from "../plex/client.ts";
+import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { Store } from "../store/db.ts";
+import type { PlexIndex } from "../sync/plex-index.ts";
+import type { SyncSection } from "../sync/push.ts";
+import type { Queue } from "../sync/queue.ts";
+import { currentValues } from "../sync/edit-fields.ts";
+import { COMPARED_FIELDS, LISTED_TAG_LIMIT, expectedFields, shownFields, type ComparedField } from "./compare.ts";
+import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
+import { GAP_KINDS, type Gap, type GapKind } from "./model.ts";
+import { createReports, type RunSummary } from "./reports.ts";
+
+export interface ReconcileDeps {
+  config: Config;
+  store: Store;
+  stash: Pick<StashClient, "scenesPage" | "metadataScan">;
+  plex: Pick<PlexClient, "sectionListing" | "match" | "scanPath">;
+  sections: () => Promise<SyncSection[]>;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+  queue: Queue;
+  plexIndex: Pick<PlexIndex, "setGuid">;
+  log: Logger;
+  /** Called after pushes were queued (wakes the worker). */
+  onQueued: () => void;
+}
+
+export interface ReconcileOptions {
+  /** Kinds to heal (empty: report only). */
+  heal: readonly GapKind[];
+  /** Kinds to report (default: all). */
+  kinds?: readonly GapKind[];
+  /** Who asked: "cli", "api", "schedule", "start-up". */
+  trigger: string;
+}
+
+export interface Progress {
+  phase: "plex" | "stash" | "heal";
+  done: number;
+  total: number;
+  startedAt: number;
+  trigger: string;
+}
+
+export interface ReconcileResult {
+  run: RunSummary;
+  gaps: Gap[];
+}
+
+export class ReconcileBusyError extends Error {}
+
+const PLEX_PAGE = 1000;
+const STASH_PAGE = 1000;
+
+/** Edit-strategy names of the fields a reconcile compares. */
+const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
+  title: "title", summary: "summary", date: "date", studio: "studio", contentRating: "contentRating",
+  genres: "genres", actors: "performers", collections: "collections", rating: "rating",
+};
+const LISTED: Partial<Record<EditField, number>> = { genres: LISTED_TAG_LIMIT.genres, actors: LISTED_TAG_LIMIT.performers, collections: LISTED_TAG_LIMIT.collections };
+
+export function createReconciler(deps: ReconcileDeps) {
+  const reports = createReports(deps.store);
+  const lastWritten = deps.store.db.query<{ field: string; value: string }, [string]>("SELECT field, value FROM edit_state WHERE rating_key = ?");
+  let progress: Progress | null = null;
+
+  /**
+   * Edit strategy with keepUserEdits: fields someone changed in Plex after we wrote them are
+   * theirs, not drift. (A listing shows only the first tags: the written list is cut the same way.)
+   */
+  function userEdited(ratingKey: string, fields: Record<string, unknown>): Set<ComparedField> {
+    const written = lastWritten.all(ratingKey);
+    if (!written.length || !deps.config.plex.keepUserEdits) return new Set();
+    const current = currentValues(fields);
+    const out = new Set<ComparedField>();
+    for (const { field, value } of written) {
+      const limit = LISTED[field as EditField];
+      const was = limit ? value.split("\u001f").slice(0, limit).join("\u001f") : value;
+      const compared = EDIT_TO_COMPARED[field as EditField];
+      if (compared && (current[field as EditField] ?? "") !== was) out.add(compared);
+    }
+    return out;
+  }
+
+  async function gatherPlex(sections: SyncSection[]): Promise<PlexItemView[]> {
+    const items: PlexItemView[] = [];
+    for (const section of sections) {
+      for (let start = 0; ; start += PLEX_PAGE) {
+        const page = await deps.plex.sectionListing(section.key, start, PLEX_PAGE);
+        if (progress && start === 0) progress.total += page.total;
+        for (const item of page.items) {
+          items.push({
+            ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, files: item.files,
+            shown: shownFields(item.fields, deps.ctx.ratingAs ?? "critic"),
+            ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
+          });
+        }
+        if (progress) progress.done += page.items.length;
+        if (page.items.length < PLEX_PAGE || start + PLEX_PAGE >= page.total) break;
+      }
+    }
+    return items;
+  }
+
+  const sectionViews = (sections: SyncSection[]): SectionView[] => {
+    const edited = new Set(deps.config.plex.editFields.flatMap((f) => EDIT_TO_COMPARED[f] ?? []));
+    return sections.map((s) => ({
+      key: s.key, title: s.title, locations: s.locations, ours: s.strategy === "refresh",
+      compared: s.strategy === "edit" ? edited : new Set(COMPARED_FIELDS),
+    }));
+  };
+
+  async function detect(sections: SyncSection[]): Promise<{ gaps: Gap[]; scenes: number; items: number }> {
+    progress!.phase = "plex";
+    const items = await gatherPlex(sections);
+    const ratingAs = deps.ctx.ratingAs ?? "critic";
+    const detector = createDetector(items, {
+      identifier: deps.ctx.identifier, mapper: deps.mapper, sections: sectionViews(sections),
+      expected: (scene) => expectedFields(sceneToMetadata(scene, deps.ctx), ratingAs, scene.rating100),
+    });
+    Object.assign(progress!, { phase: "stash", done: 0, total: 0 });
+    let scenes = 0;
+    for (let page = 1; ; page++) {
+      const { count, items: batch } = await deps.stash.scenesPage(page, STASH_PAGE);
+      progress!.total = count;
+      batch.forEach(detector.scene);
+      scenes += batch.length;
+      progress!.done = scenes;
+      if (batch.length < STASH_PAGE) break;
+    }
+    return { gaps: detector.finish(), scenes, items: items.length };
+  }
+
+  /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
+  async function heal(gaps: Gap[], kinds: ReadonlySet<GapKind>): Promise<Record<string, number>> {
+    const healed: Record<string, number> = {};
+    const todo = gaps.filter((g) => kinds.has(g.kind));
+    Object.assign(progress!, { phase: "heal", done: 0, total: todo.length });
+    const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress!.done++);
+    let queued = 0;
+    const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ sceneId: g.sceneId! }], `reconcile: ${why}`));
+    const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
+    const stashFolders = new Set<string>();
+    for (const g of todo) {
+      if (g.kind === "stale" || g.kind === "empty") {
+        push(g, g.kind === "stale" ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}` : `plex item ${g.ratingKey} empty`);
+      } else if ((g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") && g.sceneId && g.ratingKey) {
+        // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
+        const guid = sceneGuid(deps.ctx.identifier, g.sceneId);
+        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+        deps.plexIndex.setGuid(g.ratingKey, guid);
+        push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
+      } else if (g.kind === "missing-in-plex" && g.sectionId) {
+        const folder = g.plexPaths[0]!.replace(/[\\/][^\\/]*$/, "");
+        const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
+        entry.gaps.push(g);
+        folders.set(`${g.sectionId}\u0000${folder}`, entry);
+        continue; // counted when its folder is scanned
+      } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
+        for (const p of g.stashPaths) stashFolders.add(p.replace(/[\\/][^\\/]*$/, ""));
+      } else continue;
+      count(g);
+    }
+    // One scan per folder, however many of its files are missing.
+    for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
+      await deps.plex.scanPath(sectionId, folder);
+      for (const g of inFolder) {
+        deps.queue.note(g.sceneId!, "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
+        count(g);
+      }
+    }
+    if (stashFolders.size) await deps.stash.metadataScan([...stashFolders]);
+    if (queued) deps.onQueued();
+    return healed;
+  }
+
+  return {
+    reports,
+    get progress(): Progress | null {
+      return progress;
+    },
+    get running() {
+      return progress !== null;
+    },
+    /** One run: detect, heal what is asked, keep the report. Throws ReconcileBusyError when one runs already. */
+    async run(options: ReconcileOptions): Promise<ReconcileResult> {
+      if (progress) throw new ReconcileBusyError(`a reconcile is running already (started by ${progress.trigger})`);
+      const startedAt = Date.now();
+      progress = { phase: "plex", done: 0, total: 0, startedAt, trigger: options.trigger };
+      const kinds = new Set(options.kinds?.length ? options.kinds : GAP_KINDS);
+      try {
+        const sections = await deps.sections();
+        const found = await detect(sections);
+        const gaps = found.gaps.filter((g) => kinds.has(g.kind));
+        const healed = options.heal.length ? await heal(gaps, new Set(options.heal)) : {};
+        const counts: Partial<Record<GapKind, number>> = {};
+        for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;
+        const run = { startedAt, finishedAt: Date.now(), status: "done" as const, trigger: options.trigger, error: null, scenes: found.scenes, items: found.items, counts, healed };
+        const id = reports.save(run, gaps);
+        deps.log.info("reconcile finished", { gaps: gaps.length, counts, healed, seconds: Math.round((run.finishedAt - startedAt) / 100) / 10 });
+        return { run: { id, ...run }, gaps };
+      } catch (err) {
+        const error = `reconcile stopped: ${(err as Error).message}`;
+        const run = { startedAt, finishedAt: Date.now(), status: "failed" as const, trigger: options.trigger, error, scenes: 0, items: 0, counts: {}, healed: {} };
+        reports.save(run, []);
+        deps.log.warn(error);
+        throw new Error(error);
+      } finally {
+        progress = null;
+      }
+    },
+  };
+}
+export type Reconciler = ReturnType<typeof createReconciler>;

@@ -1,0 +1,74 @@
+/**
+ * Reconcile reports in SQLite: each run's counts per kind and the first gaps of each kind
+ * (paged by the API). A run is written in one transaction when it ends; a failed run keeps
+ * its error and no gaps, so nothing half-written is ever shown as a result.
+ */
+import type { Store } from "../store/db.ts";
+import type { Gap, GapKind } from "./model.ts";
+
+/** Gaps kept per kind and run: enough to act on, bounded however large the drift. */
+export const KEPT_PER_KIND = 1000;
+/** Runs kept. */
+const KEPT_RUNS = 20;
+
+export interface RunSummary {
+  id: number;
+  startedAt: number;
+  finishedAt: number;
+  status: "done" | "failed";
+  trigger: string;
+  error: string | null;
+  scenes: number;
+  items: number;
+  counts: Partial<Record<GapKind, number>>;
+  healed: Record<string, number>;
+}
+
+interface RunRow {
+  id: number; started_at: number; finished_at: number; status: "done" | "failed"; trigger: string; error: string | null;
+  scenes: number; items: number; counts: string; healed: string;
+}
+const summary = (r: RunRow): RunSummary => ({
+  id: r.id, startedAt: r.started_at, finishedAt: r.finished_at, status: r.status, trigger: r.trigger, error: r.error,
+  scenes: r.scenes, items: r.items, counts: JSON.parse(r.counts), healed: JSON.parse(r.healed),
+});
+
+export function createReports(store: Store) {
+  const { db } = store;
+  const insertRun = db.query<{ id: number }, [number, number, string, string, string | null, number, number, string, string]>(`
+    INSERT INTO reconcile_runs (started_at, finished_at, status, trigger, error, scenes, items, counts, healed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
+  const insertGap = db.query("INSERT INTO reconcile_gaps (run_id, kind, seq, gap) VALUES (?, ?, ?, ?)");
+
+  return {
+    save: db.transaction((run: Omit<RunSummary, "id">, gaps: Gap[]): number => {
+      const { id } = insertRun.get(run.startedAt, run.finishedAt, run.status, run.trigger, run.error, run.scenes, run.items,
+        JSON.stringify(run.counts), JSON.stringify(run.healed))!;
+      const seq = new Map<string, number>();
+      for (const gap of gaps) {
+        const n = seq.get(gap.kind) ?? 0;
+        if (n >= KEPT_PER_KIND) continue;
+        seq.set(gap.kind, n + 1);
+        insertGap.run(id, gap.kind, n, JSON.stringify(gap));
+      }
+      db.query("DELETE FROM reconcile_runs WHERE id NOT IN (SELECT id FROM reconcile_runs ORDER BY id DESC LIMIT ?)").run(KEPT_RUNS);
+      return id;
+    }),
+    last: (): RunSummary | undefined => {
+      const row = db.query<RunRow, []>("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT 1").get();
+      return row ? summary(row) : undefined;
+    },
+    /** The last run that completed (a failed run does not replace its report). */
+    lastDone: (): RunSummary | undefined => {
+      const row = db.query<RunRow, []>("SELECT * FROM reconcile_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1").get();
+      return row ? summary(row) : undefined;
+    },
+    gaps(runId: number, kind: GapKind | undefined, offset: number, limit: number): Gap[] {
+      const rows = kind
+        ? db.query<{ gap: string }, [number, string, number, number]>("SELECT gap FROM reconcile_gaps WHERE run_id = ? AND kind = ? ORDER BY seq LIMIT ? OFFSET ?").all(runId, kind, limit, offset)
+        : db.query<{ gap: string }, [number, number, number]>("SELECT gap FROM reconcile_gaps WHERE run_id = ? ORDER BY kind, seq LIMIT ? OFFSET ?").all(runId, limit, offset);
+      return rows.map((r) => JSON.parse(r.gap) as Gap);
+    },
+  };
+}
+export type Reports = ReturnType<typeof createReports>;
