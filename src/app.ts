@@ -32,6 +32,11 @@ import { describeScope, scenesToSync, type SyncScope } from "./sync/select.ts";
 
 export interface AppOptions {
   log?: Logger;
+  /**
+   * false for one-shot commands (reconcile, sync) beside a running service: what they queue is
+   * left to the service's worker, never half-pushed by a process about to exit.
+   */
+  drain?: boolean;
 }
 
 export function metadataContext(config: Config): MetadataContext {
@@ -94,16 +99,15 @@ export function createApp(config: Config, options: AppOptions = {}) {
     backoffCapMs: 300_000,
   });
 
-  const reconciler = createReconciler({
-    config, store, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: () => worker.kick(),
-  });
+  const kick = () => void (options.drain !== false && worker.kick());
+  const reconciler = createReconciler({ config, store, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: kick });
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
   const scheduledHeal = config.reconcile.heal.filter(isGapKind).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
   const sync = async (scope: SyncScope) => {
     const ids = await scenesToSync(stash, scope);
     const queued = queue.enqueue(ids.map((sceneId) => ({ sceneId })), `sync: ${describeScope(scope)}`);
-    if (queued) worker.kick();
+    if (queued) kick();
     return queued;
   };
 
@@ -120,7 +124,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
           { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
           { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: refreshPlexIndex },
           {
-            id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: Math.round(config.reconcile.everyHours * 3600),
+            id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: Math.round(config.reconcile.everyHours * 3600), waitFirst: true,
             run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
           },
         ]

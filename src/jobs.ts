@@ -9,6 +9,8 @@ export interface Job {
   id: string;
   name: string;
   everySeconds: number;
+  /** First scheduled run one interval after start (not at the first tick); run-now is not held back. */
+  waitFirst?: boolean;
   run: () => Promise<unknown>;
 }
 
@@ -21,7 +23,9 @@ export interface JobState {
   lastError: string | null;
 }
 
-export function createScheduler(jobs: Job[]) {
+export function createScheduler(jobs: Job[], now: () => number = Date.now) {
+  const createdAt = now();
+  const due = (job: Job) => !job.waitFirst || now() - createdAt >= job.everySeconds * 1000;
   const state = new Map<string, JobState>(
     jobs.map((j) => [j.id, { id: j.id, name: j.name, everySeconds: j.everySeconds, running: false, lastRunAt: null, lastError: null }]),
   );
@@ -42,7 +46,7 @@ export function createScheduler(jobs: Job[]) {
   const plugin = jobs
     .filter((j) => j.everySeconds > 0)
     .reduce(
-      (app, job) => app.use(cron({ name: job.id, pattern: "* * * * * *", interval: job.everySeconds, protect: true, run: () => runJob(job) })),
+      (app, job) => app.use(cron({ name: job.id, pattern: "* * * * * *", interval: job.everySeconds, protect: true, run: () => due(job) && runJob(job) })),
       new Elysia({ name: "jobs" }) as Elysia<any, any, any, any, any, any, any>,
     );
   return {

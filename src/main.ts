@@ -19,6 +19,8 @@ commands:
   demo           run the service against bundled Stash and Plex simulators: a scan and a push
   check          validate the config, reach Stash and Plex, run the path rule samples
   map <path>     show which path rule maps a path, both directions
+  reconcile      find what Plex and Stash disagree on [--heal] [--kinds stale,empty,…] [--json]
+  sync           queue pushes: --all | --since 7d | --scene ID…
   healthcheck    exit 0 when the running service answers healthy (for container HEALTHCHECK)
 
 Settings come from env vars and an optional YAML file (CONFIG_FILE, or config.yaml in
@@ -69,6 +71,11 @@ async function main(argv: string[]): Promise<number> {
       for (const path of rest) console.log(describeMapping(mapper, path).join("\n"));
       // Exit 1 when a path maps in neither direction: scripts can tell a rule that misses.
       return rest.every((path) => mapper.toStash(path) || mapper.toPlex(path)) ? 0 : 1;
+    }
+    case "reconcile":
+    case "sync": {
+      const { reconcileCommand, syncCommand } = await import("./cli/reconcile.ts");
+      return (command === "sync" ? syncCommand : reconcileCommand)(configOrExit(), rest);
     }
     case "healthcheck":
       return healthcheck();

@@ -84,6 +84,8 @@ export class PmsSim extends SimServer {
       ? await scanFiles(this.providerUrl, files, { concurrency: options.concurrency ?? 8 })
       : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
     for (const r of report.results) {
+      // Another scan (of an overlapping folder) may have added it meanwhile: PMS never holds a file twice.
+      if (this.itemByFile(r.file.path)) continue;
       const key = String(this.nextKey++);
       const meta = "metadata" in r ? r.metadata : undefined;
       this.items.set(key, {
