@@ -1,0 +1,134 @@
+import { describe, expect, test } from "bun:test";
+import { createDetector, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
+import { differingFields, expectedFields, shownFields, showsNothing, stashIsEmpty, type Shown } from "../../src/gaps/compare.ts";
+import { compilePathRules } from "../../src/paths/mapper.ts";
+import { sceneToMetadata, type MetadataContext } from "../../src/provider/metadata.ts";
+import type { StashScene } from "../../src/schema/stash.ts";
+
+const ID = "tv.plex.agents.custom.stash2plex";
+const ctx: MetadataContext = { identifier: ID, publicUrl: "http://s2p", contentRating: "XXX", genreMode: "all", excludeTags: [], taglineFrom: "code" };
+const { mapper } = compilePathRules([{ name: "nas", plex: "^/media/", stash: "/data/", plexRoots: ["/media"], caseInsensitive: false, plexSeparator: "keep", stashSeparator: "keep", samples: [] }]);
+
+function scene(id: string, patch: Partial<StashScene> = {}): StashScene {
+  return {
+    id, title: `Scene ${id}`, code: null, details: `About ${id}`, director: null, urls: [], date: "2024-01-02", rating100: 80, organized: true,
+    created_at: "2024-01-01T00:00:00Z", updated_at: "2024-01-01T00:00:00Z",
+    files: [{ id: `f${id}`, path: `/data/S/${id}.mp4`, basename: `${id}.mp4`, duration: 60, width: 1, height: 1 }],
+    paths: { screenshot: null }, studio: { id: "1", name: "Studio", image_path: null, parent_studio: null },
+    performers: [{ id: "1", name: "Ann", disambiguation: null, image_path: null }, { id: "2", name: "Bea", disambiguation: null, image_path: null }],
+    tags: [{ id: "1", name: "Outdoor" }], groups: [], scene_markers: [], stash_ids: [], ...patch,
+  } as StashScene;
+}
+const meta = (s: StashScene) => sceneToMetadata(s, ctx);
+/** The item Plex holds after pulling a scene from us: what a listing row shows. */
+function item(s: StashScene, ratingKey: string, patch: Partial<PlexItemView> = {}, fields: Record<string, unknown> = {}): PlexItemView {
+  return {
+    ratingKey, sectionId: "1", guid: `${ID}://movie/${s.id}`, files: s.files.map((f) => f.path.replace("/data/", "/media/")),
+    shown: shownFields({ ...meta(s), ...fields }, "critic"), ...patch,
+  };
+}
+const ours: SectionView = { key: "1", title: "Scenes", locations: ["/media"], ours: true };
+function detect(items: PlexItemView[], scenes: StashScene[], sections = [ours]) {
+  const d = createDetector(items, { identifier: ID, mapper, sections, expected: (s) => expectedFields(meta(s), "critic", s.rating100) });
+  scenes.forEach(d.scene);
+  return d.finish().map((g) => ({ kind: g.kind, scene: g.sceneId, item: g.ratingKey, fields: g.fields, reason: g.reason }));
+}
+
+describe("gap detection (pure)", () => {
+  test("in sync: no gap", () => {
+    const scenes = [scene("1"), scene("2")];
+    expect(detect(scenes.map((s, i) => item(s, String(i + 10))), scenes)).toEqual([]);
+  });
+
+  test("missing-in-plex: only for a file inside a synced section's folder", () => {
+    const inside = scene("1");
+    const outside = scene("2", { files: [{ ...scene("2").files[0]!, path: "/elsewhere/2.mp4" }] });
+    expect(detect([], [inside, outside])).toEqual([
+      { kind: "missing-in-plex", scene: "1", item: undefined, fields: undefined, reason: 'Plex has no item for /media/S/1.mp4 in section "Scenes"' },
+    ]);
+  });
+
+  test("unknown-to-stash, with the Stash path its file would have", () => {
+    const stray: PlexItemView = { ratingKey: "9", sectionId: "1", guid: "local://9", files: ["/media/X/new.mp4"], shown: shownFields({ title: "new" }, "critic") };
+    expect(detect([stray], [])).toMatchObject([{ kind: "unknown-to-stash", item: "9", reason: "item 9 (/media/X/new.mp4): Stash has no file /data/X/new.mp4" }]);
+  });
+
+  test("unmatched: not matched, or bound to another agent; only in sections on our provider", () => {
+    const s1 = scene("1");
+    const s2 = scene("2");
+    const gaps = detect([item(s1, "10", { guid: "local://10" }), item(s2, "11", { guid: "plex://movie/5d776" })], [s1, s2]);
+    expect(gaps.map((g) => [g.kind, g.item, g.reason])).toEqual([
+      ["unmatched", "10", "item 10 is not matched, though Stash scene 1 has its file"],
+      ["unmatched", "11", "item 11 is bound to another agent (plex), though Stash scene 2 has its file"],
+    ]);
+    const editSection: SectionView = { ...ours, ours: false };
+    expect(detect([item(s1, "10", { guid: "plex://movie/5d776" })], [s1], [editSection])).toEqual([]);
+  });
+
+  test("wrong-scene and orphaned: decided once every scene has been seen, whatever the order", () => {
+    const [s1, s2, s3] = [scene("1"), scene("2"), scene("3")];
+    const items = [item(s1, "10", { guid: `${ID}://movie/2` }), item(s2, "11"), item(s3, "12", { guid: `${ID}://movie/77` })];
+    for (const order of [[s1, s2, s3], [s3, s2, s1]]) {
+      expect(detect(items, order).map((g) => [g.kind, g.item, g.scene]).sort()).toEqual([["orphaned", "12", "3"], ["wrong-scene", "10", "1"]]);
+    }
+  });
+
+  test("orphaned without an owner: the scene is gone and no scene has the file", () => {
+    const gone = scene("5");
+    expect(detect([item(gone, "50")], [])).toMatchObject([{ kind: "orphaned", item: "50", reason: "item 50 is bound to scene 5, which Stash no longer has, and no scene has its file" }]);
+  });
+
+  test("stale: the fields that differ, normalised as PMS does", () => {
+    const s = scene("1");
+    const same = item(s, "10", {}, { title: "  Scene   1 ", summary: "About 1\n", Genre: [{ tag: "OUTDOOR" }] });
+    expect(detect([same], [s])).toEqual([]);
+    const edited = item(s, "10", {}, { title: "Mine", studio: "Other", Role: [{ tag: "Bea" }] });
+    expect(detect([edited], [s])).toMatchObject([{ kind: "stale", scene: "1", fields: ["title", "studio", "performers"], reason: "item 10 differs from Stash scene 1 in title, studio, performers" }]);
+  });
+
+  test("stale: a listing shows the first tags only; at that limit it is checked as a subset", () => {
+    const s = scene("1", { tags: ["A", "B", "C", "D"].map((name, i) => ({ id: String(i), name })) });
+    expect(detect([item(s, "10", {}, { Genre: [{ tag: "A" }, { tag: "B" }] })], [s])).toEqual([]);
+    expect(detect([item(s, "10", {}, { Genre: [{ tag: "A" }, { tag: "Z" }] })], [s])).toMatchObject([{ kind: "stale", fields: ["genres"] }]);
+    // Below the limit the list is whole: a missing tag is drift.
+    const two = scene("2", { tags: [{ id: "1", name: "A" }, { id: "2", name: "B" }] });
+    expect(detect([item(two, "20", {}, { Genre: [{ tag: "A" }] })], [two])).toMatchObject([{ kind: "stale", fields: ["genres"] }]);
+  });
+
+  test("edit sections compare only their fields, and not what the user changed (keepUserEdits)", () => {
+    const s = scene("1");
+    const section: SectionView = { ...ours, ours: false, compared: new Set(["title", "summary"]) };
+    const edited = item(s, "10", { guid: "plex://movie/x", skip: new Set(["summary"]) }, { summary: "user text", studio: "Other" });
+    expect(detect([edited], [s], [section])).toEqual([]);
+    const titled = item(s, "10", { guid: "plex://movie/x" }, { title: "Other" });
+    expect(detect([titled], [s], [section])).toMatchObject([{ kind: "stale", fields: ["title"] }]);
+  });
+
+  test("empty, and stash-empty (never pushed over what Plex shows)", () => {
+    const s = scene("1");
+    const bare: PlexItemView = { ...item(s, "10"), shown: shownFields({ title: "1" }, "critic") };
+    expect(detect([bare], [s])).toMatchObject([{ kind: "empty", item: "10" }]);
+    const wiped = scene("2", { title: null, date: null, details: null, studio: null, performers: [], tags: [] });
+    expect(detect([item(scene("2"), "20")], [wiped])).toMatchObject([{ kind: "stash-empty", scene: "2" }]);
+  });
+});
+
+describe("field comparison", () => {
+  const base: Shown = { title: "T", genres: [], performers: [], collections: [] };
+  test("rating: critic from the provider's Rating; user from userRating", () => {
+    const s = scene("1", { rating100: 75 });
+    expect(expectedFields(meta(s), "critic", 75).rating).toBe(7.5);
+    expect(expectedFields(meta(s), "user", 75).rating).toBe(7.5);
+    expect(shownFields({ userRating: 7.5 }, "user").rating).toBe(7.5);
+    expect(shownFields({ audienceRating: "7.5" }, "critic").rating).toBe(7.5);
+  });
+  test("showsNothing and stashIsEmpty", () => {
+    expect(showsNothing(base)).toBe(true);
+    expect(showsNothing({ ...base, studio: "S" })).toBe(false);
+    expect(stashIsEmpty(scene("1"))).toBe(false);
+    expect(stashIsEmpty(scene("1", { title: " ", date: null, details: null, studio: null, performers: [], tags: [] }))).toBe(true);
+  });
+  test("differingFields limited to some fields", () => {
+    expect(differingFields(base, { ...base, title: "U", studio: "S" }, false, new Set(["studio"]))).toEqual(["studio"]);
+  });
+});
