@@ -56,17 +56,15 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     const stashPaths = s.files.map((f) => f.path);
     const plexPaths = stashPaths.flatMap((p) => ctx.mapper.toPlex(p)?.path ?? []);
     const holders = [...new Set(plexPaths.flatMap((p) => byPath.get(nfc(p)) ?? []))];
-    if (holders.length === 0) {
-      for (const plexPath of plexPaths) {
-        const section = ctx.sections.find((sec) => sec.locations.some((l) => isInside(plexPath, l)));
-        if (!section) continue;
-        gaps.push({
-          kind: "missing-in-plex", sceneId: s.id, sectionId: section.key, plexPaths: [plexPath], stashPaths,
-          reason: `Plex has no item for ${plexPath} in section "${section.title}"`,
-        });
-        return;
-      }
-      return;
+    // Every file of the scene that a synced section's folder holds must be an item (a scene may have several).
+    const missing = plexPaths.filter((p) => !byPath.has(nfc(p)));
+    const section = ctx.sections.find((sec) => missing.some((p) => sec.locations.some((l) => isInside(p, l))));
+    if (section) {
+      const inSection = missing.filter((p) => section.locations.some((l) => isInside(p, l)));
+      gaps.push({
+        kind: "missing-in-plex", sceneId: s.id, sectionId: section.key, plexPaths: inSection, stashPaths,
+        reason: `Plex has no item for ${inSection.join(", ")} in section "${section.title}"`,
+      });
     }
     for (const item of holders) {
       claimed.add(item.ratingKey);

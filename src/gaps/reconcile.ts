@@ -161,22 +161,26 @@ export function createReconciler(deps: ReconcileDeps) {
         deps.plexIndex.setGuid(g.ratingKey, guid);
         push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
       } else if (g.kind === "missing-in-plex" && g.sectionId) {
-        const folder = g.plexPaths[0]!.replace(/[\\/][^\\/]*$/, "");
-        const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
-        entry.gaps.push(g);
-        folders.set(`${g.sectionId}\u0000${folder}`, entry);
-        continue; // counted when its folder is scanned
+        for (const path of g.plexPaths) {
+          const folder = path.replace(/[\\/][^\\/]*$/, "");
+          const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
+          entry.gaps.push(g);
+          folders.set(`${g.sectionId}\u0000${folder}`, entry);
+        }
+        continue; // counted when its folders are scanned
       } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
         for (const p of g.stashPaths) stashFolders.add(p.replace(/[\\/][^\\/]*$/, ""));
       } else continue;
       count(g);
     }
     // One scan per folder, however many of its files are missing.
+    const asked = new Set<Gap>();
     for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
       await deps.plex.scanPath(sectionId, folder);
       for (const g of inFolder) {
         deps.queue.note(g.sceneId!, "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
-        count(g);
+        if (!asked.has(g)) count(g);
+        asked.add(g);
       }
     }
     if (stashFolders.size) await deps.stash.metadataScan([...stashFolders]);

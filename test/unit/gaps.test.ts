@@ -48,6 +48,13 @@ describe("gap detection (pure)", () => {
     ]);
   });
 
+  test("missing-in-plex: a scene's second file Plex lacks, though its first is an item", () => {
+    const two = scene("3", { files: [scene("3").files[0]!, { ...scene("3").files[0]!, id: "f3b", path: "/data/S/3-alt.mkv" }] });
+    expect(detect([item(scene("3"), "30")], [two]).map((g) => [g.kind, g.reason])).toEqual([
+      ["missing-in-plex", 'Plex has no item for /media/S/3-alt.mkv in section "Scenes"'],
+    ]);
+  });
+
   test("unknown-to-stash, with the Stash path its file would have", () => {
     const stray: PlexItemView = { ratingKey: "9", sectionId: "1", guid: "local://9", files: ["/media/X/new.mp4"], shown: shownFields({ title: "new" }, "critic") };
     expect(detect([stray], [])).toMatchObject([{ kind: "unknown-to-stash", item: "9", reason: "item 9 (/media/X/new.mp4): Stash has no file /data/X/new.mp4" }]);
