@@ -209,6 +209,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       // Bookmark where Stash is now; if Stash is not reachable yet, the first poll does it.
       if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
       server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
+      scheduler.start();
       void refreshStashIndex();
       if (pushOn) {
         // Know the Plex library before the first push needs it; a down Plex just means later.

@@ -24,8 +24,13 @@ export interface JobState {
 }
 
 export function createScheduler(jobs: Job[], now: () => number = Date.now) {
-  const createdAt = now();
-  const due = (job: Job) => !job.waitFirst || now() - createdAt >= job.everySeconds * 1000;
+  // The cron plugin ticks from the moment it is built; nothing runs before start() (a one-shot
+  // command builds the app without starting it, and must not poll or push).
+  let startedAt: number | undefined;
+  // Ticks come at whole seconds, an interval apart from when the plugin was built: "one interval
+  // after start" allows for that alignment.
+  const TICK_SLACK_MS = 2000;
+  const due = (job: Job) => startedAt !== undefined && (!job.waitFirst || now() - startedAt >= job.everySeconds * 1000 - TICK_SLACK_MS);
   const state = new Map<string, JobState>(
     jobs.map((j) => [j.id, { id: j.id, name: j.name, everySeconds: j.everySeconds, running: false, lastRunAt: null, lastError: null }]),
   );
@@ -51,6 +56,9 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
     );
   return {
     plugin,
+    start() {
+      startedAt = now();
+    },
     list: () => [...state.values()],
     trigger(id: string): boolean {
       const job = jobs.find((j) => j.id === id);

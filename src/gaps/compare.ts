@@ -15,16 +15,23 @@ export type ComparedField = (typeof COMPARED_FIELDS)[number];
 export const LISTED_TAG_LIMIT = { genres: 2, performers: 3, collections: 2 } as const;
 type ListField = keyof typeof LISTED_TAG_LIMIT;
 
+/**
+ * A field as compared: a digest (crc32) of its normalised text. Tens of thousands of items are
+ * held at once during a reconcile; digests keep that small, and only equality is ever asked.
+ */
+type Digest = number;
+
 export interface Shown {
-  title?: string;
+  title?: Digest;
   date?: string;
-  studio?: string;
-  summary?: string;
-  contentRating?: string;
+  studio?: Digest;
+  summary?: Digest;
+  contentRating?: Digest;
   rating?: number;
-  genres: string[];
-  performers: string[];
-  collections: string[];
+  /** Digests of the tags, case folded (PMS keeps one tag per name whatever its case). */
+  genres: Digest[];
+  performers: Digest[];
+  collections: Digest[];
 }
 
 const text = (v: unknown): string | undefined => {
@@ -32,8 +39,12 @@ const text = (v: unknown): string | undefined => {
   const t = String(v).normalize("NFC").replace(/\s+/g, " ").trim();
   return t === "" ? undefined : t;
 };
-const tagsOf = (list: unknown): string[] =>
-  Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag) ?? []) : [];
+const digest = (v: unknown): Digest | undefined => {
+  const t = text(v);
+  return t === undefined ? undefined : Bun.hash.crc32(t);
+};
+const tagsOf = (list: unknown): Digest[] =>
+  Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag)?.toLowerCase() ?? []).map((t) => Bun.hash.crc32(t)) : [];
 const ratingOf = (v: unknown): number | undefined => {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   return Number.isFinite(n) ? Math.round(n * 10) / 10 : undefined;
@@ -42,11 +53,11 @@ const ratingOf = (v: unknown): number | undefined => {
 /** What the provider answers for a scene, in comparable form. */
 export function expectedFields(meta: PlexMetadata, ratingAs: "critic" | "user", rating100: number | null | undefined): Shown {
   return {
-    title: text(meta.title),
+    title: digest(meta.title),
     date: text(meta.originallyAvailableAt),
-    studio: text(meta.studio),
-    summary: text(meta.summary),
-    contentRating: text(meta.contentRating),
+    studio: digest(meta.studio),
+    summary: digest(meta.summary),
+    contentRating: digest(meta.contentRating),
     rating: ratingAs === "user" ? (rating100 == null ? undefined : ratingOf(rating100 / 10)) : ratingOf(meta.Rating?.[0]?.value),
     genres: tagsOf(meta.Genre),
     performers: tagsOf(meta.Role),
@@ -58,11 +69,11 @@ export function expectedFields(meta: PlexMetadata, ratingAs: "critic" | "user", 
 export function shownFields(item: Record<string, unknown>, ratingAs: "critic" | "user"): Shown {
   const ratings = item.Rating as { value?: unknown }[] | undefined;
   return {
-    title: text(item.title),
+    title: digest(item.title),
     date: text(item.originallyAvailableAt),
-    studio: text(item.studio),
-    summary: text(item.summary),
-    contentRating: text(item.contentRating),
+    studio: digest(item.studio),
+    summary: digest(item.summary),
+    contentRating: digest(item.contentRating),
     rating: ratingAs === "user" ? ratingOf(item.userRating) : ratingOf(ratings?.[0]?.value ?? item.audienceRating ?? item.rating),
     genres: tagsOf(item.Genre),
     performers: tagsOf(item.Role),
@@ -70,11 +81,9 @@ export function shownFields(item: Record<string, unknown>, ratingAs: "critic" | 
   };
 }
 
-const folded = (list: string[]) => new Set(list.map((t) => t.toLowerCase()));
-
-function listDiffers(field: ListField, expected: string[], shown: string[], listing: boolean): boolean {
-  const want = folded(expected);
-  const have = folded(shown);
+function listDiffers(field: ListField, expected: Digest[], shown: Digest[], listing: boolean): boolean {
+  const want = new Set(expected);
+  const have = new Set(shown);
   const atLimit = listing && have.size >= LISTED_TAG_LIMIT[field];
   if (atLimit) return want.size < have.size || [...have].some((t) => !want.has(t));
   return want.size !== have.size || [...have].some((t) => !want.has(t));

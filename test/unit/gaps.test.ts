@@ -121,7 +121,7 @@ describe("gap detection (pure)", () => {
 });
 
 describe("field comparison", () => {
-  const base: Shown = { title: "T", genres: [], performers: [], collections: [] };
+  const base: Shown = shownFields({ title: "T" }, "critic");
   test("rating: critic from the provider's Rating; user from userRating", () => {
     const s = scene("1", { rating100: 75 });
     expect(expectedFields(meta(s), "critic", 75).rating).toBe(7.5);
@@ -131,11 +131,13 @@ describe("field comparison", () => {
   });
   test("showsNothing and stashIsEmpty", () => {
     expect(showsNothing(base)).toBe(true);
-    expect(showsNothing({ ...base, studio: "S" })).toBe(false);
+    expect(showsNothing(shownFields({ title: "T", studio: "S" }, "critic"))).toBe(false);
     expect(stashIsEmpty(scene("1"))).toBe(false);
     expect(stashIsEmpty(scene("1", { title: " ", date: null, details: null, studio: null, performers: [], tags: [] }))).toBe(true);
   });
   test("differingFields limited to some fields", () => {
-    expect(differingFields(base, { ...base, title: "U", studio: "S" }, false, new Set(["studio"]))).toEqual(["studio"]);
+    const other = shownFields({ title: "U", studio: "S" }, "critic");
+    expect(differingFields(base, other, false, new Set(["studio"]))).toEqual(["studio"]);
+    expect(differingFields(base, other, false)).toEqual(["title", "studio"]);
   });
 });

@@ -27,7 +27,7 @@ export interface SimItem {
 /** How many tags of each kind PMS shows per item in a section listing. */
 export const LISTED_TAGS = { Genre: 2, Role: 3, Collection: 2 } as const;
 
-export interface PmsCall { method: string; path: string; ratingKey?: string; at: number }
+export interface PmsCall { method: string; path: string; query?: string; ratingKey?: string; at: number }
 
 export class PmsSim extends SimServer {
   sections: SimSection[] = [];
@@ -114,7 +114,7 @@ export class PmsSim extends SimServer {
     const url = new URL(req.url);
     const path = url.pathname;
     const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];
-    this.calls.push({ method: req.method, path, ratingKey: rk ?? url.searchParams.get("id") ?? url.searchParams.get("key") ?? undefined, at: Date.now() });
+    this.calls.push({ method: req.method, path, query: url.search, ratingKey: rk ?? url.searchParams.get("id") ?? url.searchParams.get("key") ?? undefined, at: Date.now() });
     if (this.latencyMs) await Bun.sleep(this.latencyMs);
     if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
       return new Response("Unauthorized", { status: 401 });
@@ -133,7 +133,9 @@ export class PmsSim extends SimServer {
       const sectionId = m[1]!;
       if (req.method === "GET") {
         const since = Number(q.get("updatedAt>") ?? 0);
-        const all = [...this.items.values()].filter((i) => i.sectionId === sectionId && i.updatedAt > since);
+        // Media-query filters PMS supports on a listing: updatedAt>, and an exact guid.
+        const guid = q.get("guid");
+        const all = [...this.items.values()].filter((i) => i.sectionId === sectionId && i.updatedAt > since && (!guid || i.guid === guid));
         const start = Number(q.get("X-Plex-Container-Start") ?? 0);
         const size = Number(q.get("X-Plex-Container-Size") ?? 50);
         const page = all.slice(start, start + size);
