@@ -172,6 +172,15 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
     const emptied = itemOf([...planted.get("stash-empty")!][0]!);
     expect(emptied.fields.studio).toBeDefined();
     expect(undocumentedCalls(pms.calls)).toEqual([]);
+
+    // On a terminal-less run the CLI prints a table; exit 0 when none of the asked kinds remains.
+    const healedKinds = await cli("reconcile", "--kinds", "stale,empty,unmatched,wrong-scene,missing-in-plex");
+    expect(healedKinds.code).toBe(0);
+    expect(healedKinds.out).toContain("no gaps: Plex shows what Stash holds");
+    const all = await cli("reconcile");
+    expect(all.code).toBe(1);
+    expect(all.out).toMatch(/kind\s+found\s+healed\n(.|\n)*unknown-to-stash\s+30\s+0/);
+    expect((await cli("reconcile", "--kinds", "bogus")).code).toBe(2);
   }, 120_000);
 
   test("the report is kept: counts per kind, gaps paged by kind; bad requests get clear errors", async () => {
