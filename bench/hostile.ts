@@ -16,7 +16,7 @@ import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
 import { rawRequest } from "../test/raw-http.ts";
 import { MALFORMED_REQUESTS, nested } from "../test/hostile-requests.ts";
 import { createFuzzer } from "../test/fuzz.ts";
-import { commandLine, concurrently, fmt, freePort, machine, median, numberArg, peakRssMb, percentile, report, startService } from "./lib.ts";
+import { commandLine, concurrently, fmt, freePort, machine, median, numberArg, peakRssMb, percentile, report, startService, BENCH_ADMIN_TOKEN } from "./lib.ts";
 
 const REQUESTS = numberArg("requests", 20_000);
 const TOKEN = "bench-hostile-token";
@@ -55,7 +55,7 @@ try {
   await send("/hooks/stash", { method: "POST", headers: json, body: nested(30_000) });
   await send("/hooks/stash", { method: "POST", headers: auth, body: nested(30_000) });
   await send("/hooks/stash", { method: "POST", headers: auth, body: nested(30_000).slice(0, 60_000) });
-  await send("/api/dead-letters/requeue", { method: "POST", headers: auth, body: `{"sceneIds":${nested(5000)}}` });
+  await send("/api/dead-letters/requeue", { method: "POST", headers: { ...json, authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, body: `{"sceneIds":${nested(5000)}}` });
   await send("/library/metadata/matches", { method: "POST", headers: json, body: `{"title":${nested(20_000)}}` });
   await send("/library/metadata/matches", { method: "POST", headers: json, body: JSON.stringify({ title: "x".repeat(10 * 1024 * 1024) }) });
 

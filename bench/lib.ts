@@ -46,11 +46,14 @@ export async function startStashSim(scenes: number, seed: number, genericShare =
   return { proc, url, stats: async () => (await (await fetch(`${url}/__sim/stats`)).json()) as { queries: number } };
 }
 
+/** The admin token of every service a benchmark starts (reads are open to it too). */
+export const BENCH_ADMIN_TOKEN = "bench-admin-token";
+
 /** Starts the real service (`bun src/main.ts serve`) and waits until /healthz answers. */
 export async function startService(env: Record<string, string>, port: number) {
   const started = performance.now();
   const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ...env, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_OPEN_READS: "true", ...env, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) },
     stdout: "ignore",
     stderr: "inherit",
   });

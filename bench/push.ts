@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { StashSim } from "../test/sim/stash/server.ts";
 import { PmsSim } from "../test/sim/plex/server.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import { fmt, freePort, machine, numberArg, commandLine, report, median, peakRssMb, percentile, startService } from "./lib.ts";
+import { fmt, freePort, machine, numberArg, commandLine, report, median, peakRssMb, percentile, startService, BENCH_ADMIN_TOKEN } from "./lib.ts";
 
 const SCENES = numberArg("scenes", 10_000);
 const POLL = numberArg("poll", 5);
@@ -72,7 +72,7 @@ try {
   }
   const ids = [...itemsOf.keys()];
   // A running service has long indexed the Plex library; build that index now, not inside the first sample.
-  await fetch(`${service.url}/api/jobs/plex-index/run`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+  await fetch(`${service.url}/api/jobs/plex-index/run`, { method: "POST", headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
   for (;;) {
     const status = (await (await fetch(`${service.url}/api/status`)).json()) as any;
     if (status.indexes.plexItems >= pms.items.size) break;

@@ -17,6 +17,7 @@ import type { MetadataContext } from "./provider/metadata.ts";
 import { healthRoutes, type Check } from "./admin/health.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { statusRoutes } from "./admin/status.ts";
+import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { pathRoutes } from "./admin/paths.ts";
 import { createQueue } from "./sync/queue.ts";
 import { createBreaker } from "./sync/breaker.ts";
@@ -54,14 +55,16 @@ export function metadataContext(config: Config): MetadataContext {
 const SECTIONS_TTL_MS = 60_000;
 
 export function createApp(config: Config, options: AppOptions = {}) {
+  const store = openStore(config.dataDir);
+  const admin = resolveAdminToken(config.admin.token, config.dataDir);
+  const access = createAccess({ token: admin.token, openReads: config.admin.openReads });
   const log = options.log ?? createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken],
+    secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken, admin.token],
   });
   const mapper = createSwappableMapper(compilePathRules(config.paths.rules).mapper);
   const ctx = metadataContext(config);
-  const store = openStore(config.dataDir);
   const stash = createStashClient(config.stash);
   const stashIndex = createFileIndex(stash);
 
@@ -160,7 +163,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
     .use(webhookRoutes({ token: pushOn ? config.sync.webhookToken : "", stash, queue, onQueued: () => worker.kick() }))
     .use(statusRoutes({
-      token: config.sync.webhookToken,
+      access,
       snapshot: () => ({
         push: pushOn ? "on" : "off (PLEX_URL not set)",
         queue: {
@@ -190,8 +193,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
       },
       trigger: (id) => scheduler.trigger(id),
     }))
-    .use(pathRoutes({ suggest: pushOn ? autoRules.suggest : undefined }))
-    .use(reconcileRoutes({ token: config.sync.webhookToken, reconciler: pushOn ? reconciler : undefined, healable: manualHeal, sync: pushOn ? sync : undefined }))
+    .use(pathRoutes({ access, suggest: pushOn ? autoRules.suggest : undefined }))
+    .use(reconcileRoutes({ access, reconciler: pushOn ? reconciler : undefined, healable: manualHeal, sync: pushOn ? sync : undefined }))
     .use(scheduler.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
@@ -199,7 +202,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
-    stashIndex, autoRules, reconciler, sync, manualHeal,
+    stashIndex, autoRules, reconciler, sync, manualHeal, access,
+    /** Where the admin token came from; `generated`: made on this start (the banner shows it once). */
+    admin: { generated: admin.generated, file: admin.file, token: admin.token },
     get url() {
       return server ? `http://${server.hostname}:${server.port}` : undefined;
     },

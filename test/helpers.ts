@@ -12,6 +12,11 @@ import type { SeedOptions, SimScene } from "./sim/stash/library.ts";
 
 export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 export const WEBHOOK_TOKEN = "test-webhook-token-123";
+export const ADMIN_TOKEN = "test-admin-token-456";
+/** Headers of an operator (the admin token). */
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+/** GET with the admin token. */
+export const adminGet = (url: string) => fetch(url, { headers: adminAuth });
 
 /** Every temporary folder the tests made; test/setup.ts removes them when the run ends. */
 export const madeTempDirs: string[] = [];
@@ -36,6 +41,7 @@ export function testEnv(stash: StashSim, pms: PmsSim | undefined, extra: Record<
     DATA_DIR: tempDir(),
     PATHS_RULES: JSON.stringify(DEMO_RULES),
     SYNC_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+    ADMIN_TOKEN,
     SYNC_POLL_SECONDS: "0",
     ...(pms ? { PLEX_URL: pms.url, PLEX_TOKEN: pms.token } : {}),
     ...extra,

@@ -2,14 +2,17 @@
 import { Elysia } from "elysia";
 import { HttpError } from "../http.ts";
 import type { Suggestion } from "../paths/suggest.ts";
+import type { Access } from "./access.ts";
 
 export interface PathRoutesSource {
+  access: Access;
   /** Undefined when push is off: the Plex side's files come from the Plex index. */
   suggest?: () => Promise<Suggestion>;
 }
 
 export const pathRoutes = (src: PathRoutesSource) =>
-  new Elysia({ name: "paths" }).get("/api/paths/suggest", async () => {
+  new Elysia({ name: "paths" }).get("/api/paths/suggest", async ({ request }) => {
+    src.access.requireRead(request.headers);
     if (!src.suggest) throw new HttpError(409, "push_off", "inferring path rules needs Plex's file list: set PLEX_URL and PLEX_TOKEN");
     try {
       return await src.suggest();

@@ -2,18 +2,18 @@
  * The reconcile and manual-sync API. `POST /api/reconcile` starts a run in the background
  * (202; 409 while one runs), `GET /api/reconcile` shows its live progress and the last
  * report with its gaps, paged by kind. `POST /api/sync` queues pushes for all scenes, those
- * changed within a span, or chosen ids. Actions need the token; nothing here shows a secret.
+ * changed within a span, or chosen ids. Actions need the admin token; nothing here shows a secret.
  */
 import { Elysia, t } from "elysia";
 import { HttpError } from "../http.ts";
 import { guardedJson } from "../json-body.ts";
-import { requireToken } from "./token.ts";
+import type { Access } from "./access.ts";
 import { GAP_KINDS, isGapKind, type GapKind } from "../gaps/model.ts";
 import type { Reconciler } from "../gaps/reconcile.ts";
 import { syncScope, type SyncScope } from "../sync/select.ts";
 
 export interface ReconcileSource {
-  token: string;
+  access: Access;
   /** Undefined when push is off (there is no Plex side to compare). */
   reconciler?: Reconciler;
   /** Kinds a manual run with heal: true heals. */
@@ -33,7 +33,7 @@ function kindsOf(list: string[] | undefined, what: string): GapKind[] | undefine
 }
 
 export const reconcileRoutes = (src: ReconcileSource) => {
-  const authorise = (h: Headers) => requireToken(src.token, h.get("authorization"), "this action");
+  const authorise = (h: Headers) => src.access.requireAdmin(h);
   return new Elysia({ name: "reconcile" })
     .post("/api/reconcile", ({ body, set }) => {
       const reconciler = src.reconciler;
@@ -49,7 +49,8 @@ export const reconcileRoutes = (src: ReconcileSource) => {
       body: t.Optional(t.Object({ heal: t.Optional(t.Union([t.Boolean(), Kinds])), kinds: t.Optional(Kinds) })),
       parse: guardedJson({ maxBytes: 64 * 1024, maxDepth: 4, authorise }),
     })
-    .get("/api/reconcile", ({ query }) => {
+    .get("/api/reconcile", ({ query, request }) => {
+      src.access.requireRead(request.headers);
       const reconciler = src.reconciler;
       if (!reconciler) throw new HttpError(409, "push_off", PUSH_OFF);
       const kind = query.kind ? kindsOf([query.kind], "kind")![0] : undefined;

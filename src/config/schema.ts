@@ -133,6 +133,10 @@ export const ConfigSchema = Type.Object({
       description: "Ask Plex to scan a scene's folder when its file is not in Plex yet.",
     }),
   }, { default: {} }),
+  admin: Type.Object({
+    token: Secret("Admin token for the dashboard and every action (API: Authorization: Bearer). Empty: one is generated on first start, shown once and kept in the data folder (admin-token)."),
+    openReads: Type.Boolean({ default: false, description: "Let anyone who reaches the service read the dashboard and /api/* without the admin token (actions still need it)." }),
+  }, { default: {} }),
   reconcile: Type.Object({
     everyHours: Type.Number({ minimum: 0, default: 24, description: "How often the whole library is reconciled (gaps found and the safe kinds healed); 0 turns the schedule off." }),
     afterStartMinutes: Type.Number({ minimum: 0, default: 10, description: "A first reconcile this long after start-up; 0: none." }),

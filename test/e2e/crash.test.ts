@@ -8,7 +8,7 @@ import { StashSim } from "../sim/stash/server.ts";
 import { PmsSim } from "../sim/plex/server.ts";
 import { freePort } from "../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { healthy, IDENTIFIER, MAIN, post, spawnMain, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { healthy, IDENTIFIER, MAIN, post, spawnMain, tempDir, testEnv, waitFor, WEBHOOK_TOKEN, adminGet } from "../helpers.ts";
 
 const procs: ReturnType<typeof Bun.spawn>[] = [];
 const sims: { stop(): Promise<void> }[] = [];
@@ -77,12 +77,12 @@ describe("the real process", () => {
     expect(await healthy(port)).toBe(true);
     const landed = await waitFor(async () => {
       await pms.idle();
-      return second!.title === "Both items" && ((await (await fetch(`${url}/api/status`)).json()) as any).queue.pending === 0;
+      return second!.title === "Both items" && ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0;
     }, 20_000, 100);
     expect(landed).toBe(true);
     expect(pms.pushCallsFor(first!.ratingKey)).toBe(1);
     expect(pms.pushCallsFor(second!.ratingKey)).toBe(2);
-    const scene = (await (await fetch(`${url}/api/scenes/13`)).json()) as any;
+    const scene = (await (await adminGet(`${url}/api/scenes/13`)).json()) as any;
     expect(scene.history.filter((h: any) => h.event === "fetched").map((h: any) => h.detail)).toEqual([
       `plex item ${first!.ratingKey} fetched the metadata`, `plex item ${second!.ratingKey} fetched the metadata`,
     ]);
@@ -117,15 +117,15 @@ describe("the real process", () => {
       await pms.idle();
       if (!ids.every((id) => item(id).title === `After crash ${id}`)) return false;
       // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
-      return ((await (await fetch(`${url}/api/status`)).json()) as any).queue.pending === 0;
+      return ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0;
     }, 40_000, 100);
-    const status = (await (await fetch(`${url}/api/status`)).json()) as any;
+    const status = (await (await adminGet(`${url}/api/status`)).json()) as any;
     if (!all) {
       const missing = ids.filter((id) => item(id).title !== `After crash ${id}`);
       console.error("not delivered:", missing.slice(0, 10), JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3) }));
       for (const id of missing.slice(0, 3)) {
         const items = [...pms.items.values()].filter((i) => i.guid.endsWith(`/movie/${id}`));
-        console.error(`scene ${id}:`, JSON.stringify(await (await fetch(`${url}/api/scenes/${id}`)).json()),
+        console.error(`scene ${id}:`, JSON.stringify(await (await adminGet(`${url}/api/scenes/${id}`)).json()),
           JSON.stringify(items.map((i) => ({ rk: i.ratingKey, title: i.title, calls: pms.callsFor(i.ratingKey).map((c) => `${c.method} ${c.path} @${c.at}`) }))));
       }
     }

@@ -13,10 +13,9 @@ import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
 import type { Gap, GapKind } from "../../src/gaps/model.ts";
-import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN, adminGet, adminAuth } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 
-const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 let stash: StashSim;
 let pms: PmsSim;
 let app: App;
@@ -143,10 +142,10 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
   }, 60_000);
 
   test("--heal through the API heals them through the queue, Plex's match and scan; a second run finds none of the healed kinds", async () => {
-    const res = await post(`${app.url}/api/reconcile`, { heal: true }, auth);
+    const res = await post(`${app.url}/api/reconcile`, { heal: true }, adminAuth);
     expect(res.status).toBe(202);
     expect(await waitFor(async () => {
-      const state = (await (await fetch(`${app.url}/api/reconcile`)).json()) as any;
+      const state = (await (await adminGet(`${app.url}/api/reconcile`)).json()) as any;
       return state.running === null && state.report?.trigger === "api";
     }, 30_000, 100)).toBe(true);
     // Pushes drain, PMS pulls, missing folders are scanned.
@@ -184,15 +183,15 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
   }, 120_000);
 
   test("the report is kept: counts per kind, gaps paged by kind; bad requests get clear errors", async () => {
-    const state = (await (await fetch(`${app.url}/api/reconcile?kind=orphaned&limit=10`)).json()) as any;
+    const state = (await (await adminGet(`${app.url}/api/reconcile?kind=orphaned&limit=10`)).json()) as any;
     expect(state.report.counts.orphaned).toBe(15);
     expect(state.gaps).toHaveLength(10);
     expect(state.gaps.every((g: Gap) => g.kind === "orphaned")).toBe(true);
-    const bad = await fetch(`${app.url}/api/reconcile?kind=nonsense`);
+    const bad = await adminGet(`${app.url}/api/reconcile?kind=nonsense`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain('unknown gap kind "nonsense"');
     expect((await post(`${app.url}/api/reconcile`, {})).status).toBe(401);
-    expect((await post(`${app.url}/api/reconcile`, { heal: ["nope"] }, auth)).status).toBe(400);
+    expect((await post(`${app.url}/api/reconcile`, { heal: ["nope"] }, adminAuth)).status).toBe(400);
   });
 
   test("Plex down: the run stops with a clear message and keeps nothing half-written; the next run completes. Stash down mid-run: the same", async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { StashSim } from "../sim/stash/server.ts";
 import { PmsSim } from "../sim/plex/server.ts";
 import { freePort } from "../sim/sim-server.ts";
-import { healthy, spawnMain, startWorld, tempDir, testEnv, WEBHOOK_TOKEN } from "../helpers.ts";
+import { adminAuth, healthy, spawnMain, startWorld, tempDir, testEnv, WEBHOOK_TOKEN } from "../helpers.ts";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { rawRequest } from "../raw-http.ts";
@@ -105,7 +105,7 @@ describe("bodies built to exhaust memory or the stack", () => {
   test("deep nesting with the token: 400 naming the limit; to requeue and to PMS's match route too", async () => {
     const cases: [string, string, Record<string, string>][] = [
       ["/hooks/stash", nested(30_000), auth],
-      ["/api/dead-letters/requeue", `{"sceneIds":${nested(5000)}}`, auth],
+      ["/api/dead-letters/requeue", `{"sceneIds":${nested(5000)}}`, { ...adminAuth, "content-type": "application/json" }],
       ["/library/metadata/matches", `{"title":${nested(20_000)}}`, { "content-type": "application/json" }],
     ];
     for (const [path, body, headers] of cases) {

@@ -13,7 +13,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { runChecks } from "../../src/cli/check.ts";
-import { addStashScene, IDENTIFIER, testEnv, waitFor } from "../helpers.ts";
+import { addStashScene, IDENTIFIER, testEnv, waitFor, adminGet } from "../helpers.ts";
 import type { ScanReport } from "../sim/plex/scan.ts";
 
 let stash: StashSim;
@@ -130,7 +130,7 @@ describe("path rules found for the user", () => {
     expect(unmatched).toEqual([]);
     expect(scores).toEqual([100]);
 
-    const suggestion = (await (await fetch(`${app.url}/api/paths/suggest`)).json()) as any;
+    const suggestion = (await (await adminGet(`${app.url}/api/paths/suggest`)).json()) as any;
     expect(suggestion.proposals.map((p: any) => p.rule.plex)).toEqual(["^/media/Scenes/", "^/media/Windows/"]);
     expect(suggestion.autoApplicable).toBe(true);
     expect(suggestion.yaml).toContain("plex: ^/media/Scenes/");

@@ -4,7 +4,7 @@
  * all the way through.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -75,15 +75,15 @@ describe("pushing Stash changes to Plex", () => {
     expect(dead!.last_error).toContain("the Plex item is gone");
     await Bun.sleep(1500);
     expect(w.pms.callsFor(item.ratingKey).length).toBe(1);
-    const status = (await (await fetch(`${w.app.url}/api/status`)).json()) as any;
+    const status = (await (await adminGet(`${w.app.url}/api/status`)).json()) as any;
     expect(status.deadLetters[0].scene_id).toBe("12");
-    const scene = (await (await fetch(`${w.app.url}/api/scenes/12`)).json()) as any;
+    const scene = (await (await adminGet(`${w.app.url}/api/scenes/12`)).json()) as any;
     expect(scene.deadLetter.last_error).toContain("gone");
     expect(scene.history.map((h: any) => h.event)).toEqual(["queued", "dead"]);
-    expect((await fetch(`${w.app.url}/api/scenes/x1`)).status).toBe(400);
+    expect((await adminGet(`${w.app.url}/api/scenes/x1`)).status).toBe(400);
     // Requeued after a rescan: it lands.
     await w.pms.scan("1");
-    const requeue = await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["12"] }, auth);
+    const requeue = await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["12"] }, adminAuth);
     expect(((await requeue.json()) as any).requeued).toBe(1);
     expect(await waitFor(async () => (await w!.pms.idle(), itemOfScene(w!, "12")?.title === "Gone"))).toBe(true);
   });
@@ -206,7 +206,7 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     ]);
     expect(events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch"))).toBe(true);
     expect(events.at(-1)).toBe(`delivered plex item ${first}, ${second}`);
-    const scene = (await (await fetch(`${w.app.url}/api/scenes/13`)).json()) as any;
+    const scene = (await (await adminGet(`${w.app.url}/api/scenes/13`)).json()) as any;
     expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
   }, 30_000);
 });
@@ -229,7 +229,7 @@ describe("the webhook refuses bad input and queues nothing", () => {
     expect(destroyed.status).toBe(200);
     expect(((await destroyed.json()) as any).queued).toBe(0);
     expect(w.app.queue.pending()).toBe(0);
-    const body = JSON.stringify(await (await fetch(`${w.app.url}/api/status`)).json());
+    const body = JSON.stringify(await (await adminGet(`${w.app.url}/api/status`)).json());
     expect(body).not.toContain(WEBHOOK_TOKEN);
     expect(body).not.toContain(w.pms.token);
   });

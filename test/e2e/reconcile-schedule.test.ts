@@ -3,12 +3,11 @@
  * through the real process, and asking Stash to scan what only Plex has (opt-in).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAIN, post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { MAIN, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
 
-const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 let w: World;
 
-const status = async () => (await (await fetch(`${w.app.url}/api/status`)).json()) as any;
+const status = async () => (await (await adminGet(`${w.app.url}/api/status`)).json()) as any;
 
 async function cli(...args: string[]) {
   const env = {
@@ -70,7 +69,7 @@ describe("stash2plex sync (the real process, beside the running service)", () =>
     const bad = await cli("sync", "--since", "soon");
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('"soon" is not a span like 30m, 12h or 7d');
-    expect((await post(`${w.app.url}/api/sync`, { all: true, since: "7d" }, auth)).status).toBe(400);
+    expect((await post(`${w.app.url}/api/sync`, { all: true, since: "7d" }, adminAuth)).status).toBe(400);
     expect((await post(`${w.app.url}/api/sync`, { all: true })).status).toBe(401);
   }, 30_000);
 });
@@ -80,7 +79,7 @@ describe("files only Plex has", () => {
     w.pms.addItem("1", "/media/Scenes/New Drop/first.mp4");
     w.stash.library.unscanned.push("/data/stash/New Drop/first.mp4");
     const before = w.stash.library.scenes.size;
-    const res = await post(`${w.app.url}/api/reconcile`, { heal: ["unknown-to-stash"], kinds: ["unknown-to-stash"] }, auth);
+    const res = await post(`${w.app.url}/api/reconcile`, { heal: ["unknown-to-stash"], kinds: ["unknown-to-stash"] }, adminAuth);
     expect(res.status).toBe(202);
     expect(await waitFor(() => w.stash.library.scansRequested.some((p) => p.includes("/data/stash/New Drop")), 10_000, 50)).toBe(true);
     expect(w.stash.library.scenes.size).toBe(before + 1);

@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { createLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { IDENTIFIER, post, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { adminAuth, IDENTIFIER, post, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
 
 const API_KEY = "stash-api-key-0123456789abcdef";
 const URL_PASSWORD = "url-password-9876";
@@ -63,7 +63,7 @@ describe("secrets that Stash echoes never leave the process", () => {
       await waitFor(() => a.queue.history("5").some((h) => h.event === "retry"), 5000);
       const answers: { path: string; status: number; retryAfter: string | null; text: string }[] = [];
       for (const path of ["/readyz", "/library/metadata/5", "/library/metadata/5/images", "/library/collections/g1", "/images/scene/5", "/api/status", "/api/scenes/5"]) {
-        const res = await fetch(`${a.url}${path}`);
+        const res = await fetch(`${a.url}${path}`, { headers: adminAuth });
         answers.push({ path, status: res.status, retryAfter: res.headers.get("retry-after"), text: await res.text() });
       }
       const everything = [...answers.map((r) => r.text), ...logLines, everyRow(a)].join("\n");
@@ -84,7 +84,7 @@ describe("secrets that Stash echoes never leave the process", () => {
   test("every request is logged with its timing, an unknown route too", async () => {
     const a = await start();
     await fetch(`${a.url}/nope`);
-    await fetch(`${a.url}/api/scenes/1`);
+    await fetch(`${a.url}/api/scenes/1`, { headers: adminAuth });
     await Bun.sleep(50);
     const requests = logLines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request" && ["/nope", "/api/scenes/1"].includes(e.path));
     expect(requests.map((e) => [e.path, e.status, typeof e.ms])).toEqual([["/nope", 404, "number"], ["/api/scenes/1", 200, "number"]]);
