@@ -14,7 +14,8 @@ import { openStore } from "./store/db.ts";
 import { httpBasics, serverOptions } from "./http.ts";
 import { providerRoutes } from "./provider/routes.ts";
 import type { MetadataContext } from "./provider/metadata.ts";
-import { healthRoutes, type Check } from "./admin/health.ts";
+import { healthRoutes, readiness, type Check } from "./admin/health.ts";
+import { dashboardRoutes } from "./ui/routes.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { statusRoutes } from "./admin/status.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
@@ -26,6 +27,8 @@ import { createPusher, resolveSections, type SyncSection } from "./sync/push.ts"
 import { createWorker } from "./sync/worker.ts";
 import { createPoller } from "./sync/poller.ts";
 import { createScheduler } from "./jobs.ts";
+import { createMetrics } from "./metrics.ts";
+import { metricsRoute } from "./admin/metrics-route.ts";
 import { createReconciler } from "./gaps/reconcile.ts";
 import { HEALABLE_KINDS, isGapKind } from "./gaps/model.ts";
 import { reconcileRoutes } from "./admin/reconcile.ts";
@@ -53,6 +56,7 @@ export function metadataContext(config: Config): MetadataContext {
 }
 
 const SECTIONS_TTL_MS = 60_000;
+const CHECKS_TTL_MS = 3000;
 
 export function createApp(config: Config, options: AppOptions = {}) {
   const store = openStore(config.dataDir);
@@ -65,13 +69,14 @@ export function createApp(config: Config, options: AppOptions = {}) {
   });
   const mapper = createSwappableMapper(compilePathRules(config.paths.rules).mapper);
   const ctx = metadataContext(config);
-  const stash = createStashClient(config.stash);
+  const metrics = createMetrics();
+  const stash = createStashClient({ ...config.stash, observe: metrics.upstream });
   const stashIndex = createFileIndex(stash);
 
   // The push side exists only when Plex is configured.
   const pushOn = Boolean(config.plex.url);
-  const plex = createPlexClient(config.plex);
-  const queue = createQueue(store);
+  const plex = createPlexClient({ ...config.plex, observe: metrics.upstream });
+  const queue = createQueue(store, Date.now, { delivered: (_scene, queuedAt) => metrics.delivered(queuedAt) });
   // Probing a down Plex follows the retry timings, but never waits more than a minute.
   const breaker = createBreaker(store, {
     threshold: 3,
@@ -95,7 +100,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     await autoRules.applyIfAsked();
   };
   const push = createPusher({ config, store, stash, plex, index: plexIndex, mapper, ctx, sections });
-  const worker = createWorker({ config, queue, breaker, plex, push, log });
+  const worker = createWorker({ config, queue, breaker, plex, push, log, pushed: metrics.pushed });
   const poller = createPoller({
     store, stash, queue, log, onQueued: () => worker.kick(),
     backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
@@ -107,12 +112,18 @@ export function createApp(config: Config, options: AppOptions = {}) {
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
   const scheduledHeal = config.reconcile.heal.filter(isGapKind).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  /** The last manual sync, for its progress bar: delivered = how far the queue has drained since. */
+  let lastSync: { what: string; total: number; startedAt: number; pendingBefore: number } | undefined;
   const sync = async (scope: SyncScope) => {
     const ids = await scenesToSync(stash, scope);
+    const pendingBefore = queue.pending();
     const queued = queue.enqueue(ids.map((sceneId) => ({ sceneId })), `sync: ${describeScope(scope)}`);
+    lastSync = { what: `Sync of ${describeScope(scope)}`, total: queued, startedAt: Date.now(), pendingBefore };
     if (queued) kick();
     return queued;
   };
+  const syncProgress = () =>
+    lastSync ? { ...lastSync, done: Math.max(0, Math.min(lastSync.total, lastSync.total + lastSync.pendingBefore - queue.pending())) } : null;
 
   const refreshStashIndex = () =>
     stashIndex.refresh().then(
@@ -139,10 +150,34 @@ export function createApp(config: Config, options: AppOptions = {}) {
     ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
   };
 
+  metrics.readFrom({
+    queue: () => ({ pending: queue.pending(), due: queue.due(), confirming: queue.confirming(), dead: queue.deadLetterCount() }),
+    breaker: () => breaker.state,
+    indexes: () => ({ stashScenes: stashIndex.size, plexItems: plexIndex.size() }),
+    lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),
+  });
+
+  // The dashboard's view of Stash, Plex and the database: checked at most every few seconds however many browsers poll.
+  let checked: { at: number; result: Promise<Record<string, Check>> } | undefined;
+  const checks = () => {
+    if (!checked || Date.now() - checked.at > CHECKS_TTL_MS) {
+      checked = { at: Date.now(), result: readiness({ stash, extraChecks }).then((r) => r.checks) };
+    }
+    return checked.result;
+  };
+  const dashboard = dashboardRoutes({
+    config, access, queue, breaker, stashIndex, plexItems: () => plexIndex.size(), reconciler: pushOn ? reconciler : undefined,
+    healable: manualHeal, jobs: () => scheduler.list(), runJob: (id) => scheduler.trigger(id), mapper,
+    match: { stash, index: stashIndex, mapper, ctx, matchOnly: config.provider.matchOnly },
+    suggest: pushOn ? autoRules.suggest : undefined, checks, sync: pushOn ? sync : undefined, syncProgress,
+  });
+
   /** Set once the database is closed at stop. */
   let closed = false;
   const http = new Elysia()
-    .use(httpBasics(log))
+    .use(httpBasics(log, metrics.request))
+    .use(dashboard)
+    .use(metricsRoute(metrics))
     .use(healthRoutes({ stash, extraChecks, redact: log.redact }))
     .use(providerRoutes({
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log, matchOnly: config.provider.matchOnly,
@@ -202,7 +237,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
-    stashIndex, autoRules, reconciler, sync, manualHeal, access,
+    stashIndex, autoRules, reconciler, sync, manualHeal, access, metrics,
     /** Where the admin token came from; `generated`: made on this start (the banner shows it once). */
     admin: { generated: admin.generated, file: admin.file, token: admin.token },
     get url() {

@@ -52,21 +52,28 @@ export function errorAnswer(
   return undefined;
 }
 
-export const httpBasics = (log: Logger) => {
+/** Told of every answered request: its route template (not the raw path), status and duration. */
+export type RequestObserver = (route: string, status: number, seconds: number) => void;
+
+export const httpBasics = (log: Logger, observe?: RequestObserver) => {
   // Set in onRequest, which runs for every request (a derive does not run for an unknown route).
   const startedAt = new WeakMap<Request, number>();
   return new Elysia({ name: "http-basics" })
     .onRequest(({ request }) => void startedAt.set(request, performance.now()))
-    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+    .onAfterResponse({ as: "global" }, (ctx) => {
+      const { request, set } = ctx;
       try {
         const path = requestPath(request);
+        const seconds = (performance.now() - (startedAt.get(request) ?? performance.now())) / 1000;
+        const status = typeof set.status === "number" ? set.status : 200;
+        observe?.((ctx as { route?: string }).route || "unmatched", status, seconds);
         // Health probes come every few seconds from the container runtime: keep them out of the info log.
         const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
         log[level]("request", {
           method: String(request.method).slice(0, 16),
           path,
           status: set.status ?? 200,
-          ms: Math.round((performance.now() - (startedAt.get(request) ?? performance.now())) * 10) / 10,
+          ms: Math.round(seconds * 10_000) / 10,
         });
       } catch {
         // A log line is never worth the process.

@@ -20,6 +20,8 @@ export interface JobState {
   everySeconds: number;
   running: boolean;
   lastRunAt: number | null;
+  /** How long the last run took. */
+  lastDurationMs: number | null;
   lastError: string | null;
 }
 
@@ -32,12 +34,13 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
   const TICK_SLACK_MS = 2000;
   const due = (job: Job) => startedAt !== undefined && (!job.waitFirst || now() - startedAt >= job.everySeconds * 1000 - TICK_SLACK_MS);
   const state = new Map<string, JobState>(
-    jobs.map((j) => [j.id, { id: j.id, name: j.name, everySeconds: j.everySeconds, running: false, lastRunAt: null, lastError: null }]),
+    jobs.map((j) => [j.id, { id: j.id, name: j.name, everySeconds: j.everySeconds, running: false, lastRunAt: null, lastDurationMs: null, lastError: null }]),
   );
   const runJob = async (job: Job) => {
     const s = state.get(job.id)!;
     if (s.running) return;
     s.running = true;
+    const started = Date.now();
     try {
       await job.run();
       s.lastError = null;
@@ -46,6 +49,7 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
     } finally {
       s.running = false;
       s.lastRunAt = Date.now();
+      s.lastDurationMs = s.lastRunAt - started;
     }
   };
   const plugin = jobs

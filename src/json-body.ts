@@ -35,7 +35,7 @@ export function nestingDepth(text: string, limit: number): number {
 const tooLarge = (maxBytes: number) =>
   new HttpError(413, "body_too_large", `the request body is larger than this endpoint accepts (${Math.round(maxBytes / 1024)} KiB)`);
 
-async function readText(request: Request, maxBytes: number): Promise<string> {
+export async function readText(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return "";
@@ -71,4 +71,19 @@ export const guardedJson = (limits: BodyLimits) => async ({ request }: { request
   } catch {
     throw new HttpError(400, "bad_request", "the request body is not valid JSON");
   }
+};
+
+/**
+ * The dashboard's forms (application/x-www-form-urlencoded) the same way: authorise first,
+ * then at most `maxBytes`, parsed to name → values (a name may repeat, e.g. checkboxes).
+ */
+export const guardedForm = (limits: Omit<BodyLimits, "maxDepth">) => async ({ request }: { request: Request }): Promise<Record<string, string[]>> => {
+  limits.authorise?.(request.headers);
+  const type = request.headers.get("content-type") ?? "";
+  if (type && !/^application\/x-www-form-urlencoded\b/i.test(type)) {
+    throw new HttpError(415, "unsupported_media_type", "send the form as application/x-www-form-urlencoded");
+  }
+  const form: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(await readText(request, limits.maxBytes))) (form[name] ??= []).push(value);
+  return form;
 };

@@ -42,12 +42,17 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
     }
   }
   problems.push(...unknownKeys(raw, ConfigSchema, []));
+  const sources: Record<string, SettingSource> = {};
+  for (const setting of settings) sources[setting.key] = getAt(raw, setting.path) === undefined ? "default" : "config file";
   for (const setting of settings) {
     const text = env[setting.env];
     if (text === undefined || text === "") continue;
     const value = fromEnv(setting, text);
     if (value instanceof Error) problems.push(`${setting.key}: ${value.message} (from ${setting.env})`);
-    else setAt(raw, setting.path, value);
+    else {
+      setAt(raw, setting.path, value);
+      sources[setting.key] = "env";
+    }
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -75,8 +80,16 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   }
   problems.push(...compilePathRules(config.paths.rules).problems);
   if (problems.length) throw new ConfigError(problems);
+  // Where each value came from, for the dashboard's settings page (not part of the config itself).
+  Object.defineProperty(config, SOURCES, { value: sources, enumerable: false });
   return config;
 }
+
+export type SettingSource = "env" | "config file" | "default";
+const SOURCES = Symbol("setting sources");
+/** Where each setting of a loaded config came from (by key, e.g. "stash.url"); empty for a config built otherwise. */
+export const settingSources = (config: Config): Record<string, SettingSource> =>
+  (config as unknown as Record<symbol, Record<string, SettingSource>>)[SOURCES] ?? {};
 
 function fromEnv(setting: Setting, text: string): unknown {
   const kind = setting.schema[Kind];
@@ -112,6 +125,12 @@ function unknownKeys(value: unknown, schema: TSchema, path: string[]): string[] 
       ? unknownKeys(child, props[name], [...path, name])
       : [`${[...path, name].join(".")}: unknown setting (known here: ${Object.keys(props).join(", ")})`],
   );
+}
+
+function getAt(target: Record<string, unknown>, path: string[]): unknown {
+  let node: unknown = target;
+  for (const name of path) node = node && typeof node === "object" ? (node as Record<string, unknown>)[name] : undefined;
+  return node;
 }
 
 function setAt(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -11,6 +11,8 @@ export interface PlexClientOptions {
   url: string;
   token: string;
   timeoutMs: number;
+  /** Told of every call's duration and outcome (metrics). */
+  observe?: (upstream: "plex", seconds: number, ok: boolean) => void;
 }
 
 export type PlexFailure = "transient" | "permanent";
@@ -57,6 +59,8 @@ export function createPlexClient(options: PlexClientOptions) {
     const url = new URL(`${options.url}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let res: Response;
+    const started = performance.now();
+    const observed = (ok: boolean) => options.observe?.("plex", (performance.now() - started) / 1000, ok);
     try {
       res = await fetch(url, {
         method,
@@ -66,9 +70,11 @@ export function createPlexClient(options: PlexClientOptions) {
       });
     } catch (err) {
       const e = err as Error;
+      observed(false);
       const why = e.name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : "cannot connect";
       throw new PlexError("transient", undefined, `Plex ${method} ${path}: ${why}`);
     }
+    observed(res.ok);
     if (res.ok) return res;
     await res.body?.cancel();
     const transient = res.status >= 500 || res.status === 429 || res.status === 408;

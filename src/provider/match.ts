@@ -293,3 +293,34 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
   await Promise.all(top.filter((f) => !f.scene).map(async (f) => (f.scene = await deps.stash.sceneById(f.id))));
   return top.filter((f) => f.scene || deps.index.scene(f.id)).map((f) => candidate(f, deps, true));
 }
+
+export interface RungReport {
+  rung: string;
+  /** Scene ids this rung names, best first, with scores. */
+  found: { id: string; score: number }[];
+  note: string;
+}
+
+/**
+ * The ladder rung by rung for one file name, as the dashboard's path tester shows it: what
+ * each rung finds and why it does or does not decide, then what PMS would be answered.
+ */
+export async function explainLadder(filename: string, deps: MatchDeps): Promise<{ rungs: RungReport[]; answer: { id: string; score: number }[] }> {
+  const complete = await deps.index.complete();
+  const ids = (found: Found[]) => found.map((f) => ({ id: f.id, score: f.score }));
+  const tried = stashPathsFor(filename, deps.mapper);
+  const exact = await byPath(filename, deps, complete);
+  const lookup = namedLookup(filename, deps, complete);
+  const tails = byTail(filename, await lookup.endingLikeIt());
+  const named = await lookup.named();
+  const names = byBasename(lookup.name, named);
+  const search = (await bySearch({ filename, type: 1 }, deps)).slice(0, 5);
+  const rungs: RungReport[] = [
+    { rung: "path (through the rules)", found: exact ? ids([exact]) : [], note: tried.length ? `looked for ${tried.join(", ")}` : "no rule maps it (PMS sends it relative to a library folder: give plexRoots)" },
+    { rung: "tail of the path", found: ids(tails), note: tails.length > 1 ? "several Stash files end the same: only Fix Match can choose" : tails.length ? "one Stash file ends with it" : "no Stash file ends with its folder and name" },
+    { rung: "file name", found: ids(names), note: named.count === 0 ? "no Stash file has this name" : names[0]?.score === EVIDENCE_SCORE.basename ? "one scene has it, and its date or title agree" : `${named.count} scene(s) have it; not evidence enough alone` },
+    { rung: "title search", found: ids(search), note: search.length ? "scored by title, date and studio words" : "no title holds its words" },
+  ];
+  const answer = (await matchScenes({ filename, type: 1 }, deps)).map((m) => ({ id: m.ratingKey, score: m.score ?? 0 }));
+  return { rungs, answer };
+}

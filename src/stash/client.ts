@@ -21,6 +21,8 @@ export interface StashClientOptions {
   timeoutMs: number;
   /** How long concurrent id lookups wait to be sent together. */
   batchWindowMs?: number;
+  /** Told of every call's duration and outcome (metrics). */
+  observe?: (upstream: "stash", seconds: number, ok: boolean) => void;
 }
 
 export interface StashPage<T> {
@@ -54,9 +56,12 @@ export function createStashClient(options: StashClientOptions) {
     what: string, document: string, variables: Record<string, unknown>, schema: T,
   ): Promise<Static<T>> {
     let data: unknown;
+    const started = performance.now();
     try {
       data = await gql.request(document, variables);
+      options.observe?.("stash", (performance.now() - started) / 1000, true);
     } catch (err) {
+      options.observe?.("stash", (performance.now() - started) / 1000, false);
       throw classify(err, what, options, redact);
     }
     return decodeAnswer(schema, data, what, redact);

@@ -58,7 +58,12 @@ export interface Change {
   stashUpdatedAt?: string;
 }
 
-export function createQueue(store: Store, now: () => number = Date.now) {
+export interface QueueEvents {
+  /** A scene's change reached Plex; `firstQueuedAt` is when it was first queued (push latency). */
+  delivered?(sceneId: string, firstQueuedAt: number): void;
+}
+
+export function createQueue(store: Store, now: () => number = Date.now, events: QueueEvents = {}) {
   const { db } = store;
   const history = db.query("INSERT INTO job_history (scene_id, at, event, detail) VALUES (?, ?, ?, ?)");
   const upsert = db.query<{ version: number }, [string, string, string | null, number]>(`
@@ -145,6 +150,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
     history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : "nothing to push");
+    events.delivered?.(job.scene_id, job.first_queued_at);
     // A change that arrived while this job ran bumped the version: push again.
     if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
     else clearItems.run(job.scene_id);
@@ -171,6 +177,7 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, job.stash_updated_at, t, all.join(","));
     history.run(job.scene_id, t, "delivered", `plex item ${all.join(", ")}`);
+    events.delivered?.(job.scene_id, job.first_queued_at);
     finish.run(job.scene_id, job.version);
     clearItems.run(job.scene_id);
     return "delivered";
@@ -273,6 +280,12 @@ export function createQueue(store: Store, now: () => number = Date.now) {
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
     job: (sceneId: string) => jobOf.get(sceneId) ?? undefined,
+    /** The jobs waiting or awaiting a fetch, oldest first (the dashboard). */
+    jobs: (limit = 100) => db.query<Job, [number]>("SELECT * FROM jobs ORDER BY first_queued_at LIMIT ?").all(limit),
+    /** Scenes delivered since a time (drain rate). */
+    deliveredSince: (at: number) => (db.query("SELECT COUNT(*) AS n FROM delivered WHERE at >= ?").get(at) as { n: number }).n,
+    lastDeliveryAt: () => (db.query("SELECT MAX(at) AS at FROM delivered").get() as { at: number | null }).at,
+    deadLetterCount: () => (db.query("SELECT COUNT(*) AS n FROM dead_letters").get() as { n: number }).n,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
     /** Something done for a scene outside a push (a reconcile asking Plex to scan its folder), for its history. */
     note: (sceneId: string, event: string, detail: string) => void history.run(sceneId, now(), event, detail),

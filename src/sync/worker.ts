@@ -20,6 +20,8 @@ export interface WorkerDeps {
   push: (sceneId: string, done: ReadonlySet<string>) => Promise<Outcome>;
   log: Logger;
   now?: () => number;
+  /** Told of every push's result (metrics). */
+  pushed?: (result: "refreshed" | "written" | "retry" | "dead") => void;
 }
 
 const BATCH = 16;
@@ -47,6 +49,7 @@ export function createWorker(deps: WorkerDeps) {
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt);
+      deps.pushed?.(outcome.awaiting ? "refreshed" : "written");
       breaker.succeeded();
       log.debug("pushed", { scene: job.scene_id, note: outcome.note });
       return;
@@ -56,11 +59,13 @@ export function createWorker(deps: WorkerDeps) {
     const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
     if (outcome.kind === "permanent" || tooOld) {
       const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
+      deps.pushed?.("dead");
       if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.scene_id, error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
     queue.retry(job, outcome.error, now() + delay);
+    deps.pushed?.("retry");
     log.debug("push will be retried", { scene: job.scene_id, inMs: delay, error: outcome.error });
   }
 

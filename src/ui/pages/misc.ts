@@ -1,0 +1,59 @@
+/** Outages, jobs, settings and sign-in: the smaller pages. */
+import { ago, duration, html, when, type Html } from "../html.ts";
+import type { DashboardSource } from "../source.ts";
+import { outageStats } from "../outage-stats.ts";
+import { redactedConfig } from "../../cli/redact.ts";
+import { settingSources } from "../../config/load.ts";
+import { settings } from "../../config/settings.ts";
+
+export function outagesPage(src: DashboardSource, now = Date.now()): Html {
+  const outages = src.breaker.outages(500);
+  const stats = [7, 30].map((days) => outageStats(outages, days, now));
+  return html`<div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
+    <span class="big">${(s.availability * 100).toFixed(3)}%</span> available<br>
+    ${s.outages} outage(s), down ${duration(s.downMs)}<br>MTTR ${duration(s.mttrMs)} · MTBF ${duration(s.mtbfMs)}</div>`)}</div>
+  <h2>History</h2>
+  ${outages.length ? html`<div class="scroll"><table><thead><tr><th>started</th><th>ended</th><th>lasted</th><th>changes waiting</th><th>last error</th></tr></thead><tbody>
+  ${outages.map((o) => html`<tr><td>${when(o.started_at)}</td><td>${o.ended_at ? when(o.ended_at) : html`<strong>ongoing</strong>`}</td>
+    <td>${duration((o.ended_at ?? now) - o.started_at)}</td><td>${o.jobs_waiting}</td><td>${o.last_error ?? ""}</td></tr>`)}
+  </tbody></table></div>` : html`<p>Plex has not been down since stash2plex started keeping count.</p>`}`;
+}
+
+export function jobsPage(src: DashboardSource, now = Date.now()): Html {
+  return html`<div class="scroll"><table><thead><tr><th>job</th><th>every</th><th>last run</th><th>took</th><th>last error</th><th></th></tr></thead><tbody>
+  ${src.jobs().map((j) => html`<tr><td>${j.name}</td><td>${j.everySeconds ? duration(j.everySeconds * 1000) : "off"}</td><td>${j.running ? "running now" : ago(j.lastRunAt, now)}</td>
+    <td>${j.lastDurationMs === null ? "—" : `${j.lastDurationMs} ms`}</td><td>${j.lastError ?? ""}</td>
+    <td><form method="post" action="/ui/actions/jobs/${j.id}" class="inline"><button class="secondary" aria-label="Run ${j.name} now">Run now</button></form></td></tr>`)}
+  </tbody></table></div>
+  <h2>Push a set of scenes</h2>
+  <form method="post" action="/ui/actions/sync"><button name="scope" value="all">Sync all scenes</button>
+    <button name="scope" value="7d" class="secondary">Sync scenes changed in the last 7 days</button></form>
+  ${syncProgress(src)}`;
+}
+
+export function syncProgress(src: DashboardSource): Html {
+  const p = src.syncProgress();
+  const live = html`hx-get="/ui/live/sync" hx-trigger="every 1s" hx-swap="outerHTML"`;
+  if (!p) return html`<div id="sync-progress" ${live}></div>`;
+  const share = p.total ? Math.min(100, Math.round((p.done / p.total) * 100)) : 100;
+  return html`<div id="sync-progress" ${live}><p>${p.what}: ${p.done} of ${p.total} delivered (<span id="sync-share">${share}%</span>)</p>
+    <progress max="100" value="${share}" aria-label="Sync progress">${share}%</progress></div>`;
+}
+
+export function settingsPage(src: DashboardSource): Html {
+  const shown = redactedConfig(src.config) as Record<string, unknown>;
+  const sources = settingSources(src.config);
+  const valueAt = (path: string[]) => path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), shown);
+  return html`<p>The settings in effect. Secrets show only whether they are set.</p>
+  <div class="scroll"><table><thead><tr><th>setting</th><th>env</th><th>value</th><th>from</th></tr></thead><tbody>
+  ${settings.map((s) => html`<tr><td><code>${s.key}</code></td><td><code>${s.env}</code></td><td><code>${JSON.stringify(valueAt(s.path)) ?? ""}</code></td><td>${sources[s.key] ?? "default"}</td></tr>`)}
+  </tbody></table></div>`;
+}
+
+export function signInPage(wrong: boolean): Html {
+  return html`${wrong ? html`<p class="notice" role="alert">That is not the admin token.</p>` : ""}
+  <form method="post" action="/ui/sign-in"><label for="token">Admin token</label>
+  <input type="password" id="token" name="token" autocomplete="current-password" required>
+  <p class="muted">Shown once at the first start, and kept in the data folder's <code>admin-token</code> file (or set ADMIN_TOKEN).</p>
+  <button>Sign in</button></form>`;
+}

@@ -1,0 +1,45 @@
+/** Overview: a red/amber/green headline with what to do, and the numbers behind it. */
+import { headline } from "../headline.ts";
+import { ago, duration, html, type Html } from "../html.ts";
+import type { DashboardSource } from "../source.ts";
+import { HEALABLE_KINDS } from "../../gaps/model.ts";
+
+export async function overviewSection(src: DashboardSource, now = Date.now()): Promise<Html> {
+  const checks = await src.checks();
+  const pushOn = Boolean(src.config.plex.url);
+  const jobs = src.queue.jobs(1);
+  const last = src.reconciler?.reports.last();
+  const healable = last ? HEALABLE_KINDS.reduce((n, k) => n + (last.counts[k] ?? 0) - (last.healed[k] ?? 0), 0) : 0;
+  const pending = src.queue.pending();
+  const h = headline({
+    stash: checks.stash ?? { ok: false, detail: "not checked yet" },
+    plex: pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null,
+    database: checks.database ?? { ok: true },
+    breaker: src.breaker.state,
+    pending,
+    deadLetters: src.queue.deadLetterCount(),
+    oldestWaitingMs: jobs[0] ? now - jobs[0].first_queued_at : 0,
+    lastReconcile: last ? { status: last.status, error: last.error, healable } : null,
+  });
+  const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
+  const state = (c: { ok: boolean; detail?: string } | undefined) =>
+    c?.ok ? html`<span class="ok">answers</span> <span class="muted">${c.detail ?? ""}</span>` : html`<span class="bad">does not answer</span> <span class="muted">${c?.detail ?? ""}</span>`;
+  const next = src.jobs().filter((j) => j.everySeconds > 0).map((j) => ({ ...j, next: (j.lastRunAt ?? now) + j.everySeconds * 1000 }));
+  return html`<section id="overview" hx-get="/ui/live/overview" hx-trigger="every 2s" hx-swap="outerHTML">
+  <div class="headline ${h.level}" role="status" data-level="${h.level}"><h2>${h.title}</h2><ul>${h.todo.map((t) => html`<li>${t}</li>`)}</ul></div>
+  <div class="cards">
+    <div class="card"><h2>Stash</h2>${state(checks.stash)}</div>
+    <div class="card"><h2>Plex</h2>${pushOn ? state(checks.plex) : html`<span class="muted">push is off (PLEX_URL not set)</span>`}</div>
+    <div class="card"><h2>Circuit breaker</h2><span class="big">${src.breaker.state}</span></div>
+    <div class="card"><h2>Queue</h2><span class="big">${pending}</span> waiting<br><span class="muted">${src.queue.due()} due, ${src.queue.confirming()} awaiting Plex's fetch</span></div>
+    <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
+    <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>
+    <div class="card"><h2>Dead letters</h2><span class="big">${src.queue.deadLetterCount()}</span> <a href="/ui/queue#dead">see why</a></div>
+    <div class="card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${Object.values(last.counts).reduce((a, b) => a + b, 0)} gap(s) <a href="/ui/gaps">see</a>` : "none yet"}</div>
+    <div class="card"><h2>Indexes</h2>${src.stashIndex.size} Stash scenes, ${src.plexItems()} Plex items</div>
+  </div>
+  <h2>Next scheduled runs</h2>
+  <div class="scroll"><table><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
+  ${next.map((j) => html`<tr><td>${j.name}</td><td>${ago(j.lastRunAt, now)}</td><td>${j.running ? "running now" : `in ${duration(Math.max(0, j.next - now))}`}</td></tr>`)}
+  </tbody></table></div></section>`;
+}

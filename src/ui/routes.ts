@@ -1,0 +1,98 @@
+/**
+ * The dashboard at /ui: server-rendered pages (readable without JavaScript), htmx fragments
+ * for the live parts, and form actions that answer with a redirect back (POST → 303 → GET).
+ * Pages need the admin session (or ADMIN_OPEN_READS); actions always need it. A browser
+ * asking for `/` as HTML is sent here; PMS asking `/` for JSON or XML gets the provider
+ * document, untouched.
+ */
+import { Elysia } from "elysia";
+import { assets, layout, type Html, type PageId } from "./html.ts";
+import type { DashboardSource } from "./source.ts";
+import { guardedForm } from "../json-body.ts";
+import { HttpError, requestPath } from "../http.ts";
+import { overviewSection } from "./pages/overview.ts";
+import { queuePage, scenePage } from "./pages/queue.ts";
+import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
+import { pathsPage } from "./pages/paths.ts";
+import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
+import { isGapKind, type GapKind } from "../gaps/model.ts";
+
+const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
+const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
+const wantsHtml = (request: Request) => (request.headers.get("accept") ?? "").includes("text/html");
+const FORM_LIMIT = 16 * 1024;
+type Form = Record<string, string[]>;
+/** The first value of a form field (the parse hook made the body a Form). */
+const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
+
+export function dashboardRoutes(src: DashboardSource) {
+  const signedIn = (request: Request) => src.access.isAdmin(request.headers);
+  const page = (request: Request, title: string, id: PageId, body: Html, notice?: string) =>
+    new Response(layout(title, id, body, { signedIn: signedIn(request), notice }), { headers: HTML_HEADERS });
+  /** Readers without access are sent to sign in (a fragment gets 401: htmx then stops polling it). */
+  const readable = (request: Request, fragment = false): Response | undefined =>
+    src.access.canRead(request.headers) ? undefined : fragment ? new Response("sign in again", { status: 401 }) : seeOther("/ui/sign-in");
+  const authorise = (headers: Headers) => src.access.requireAdmin(headers, "this action");
+  const action = { parse: guardedForm({ maxBytes: FORM_LIMIT, authorise }) };
+  const fragment = (body: Html) => new Response(body.__html, { headers: HTML_HEADERS });
+  const done = (back: string, message: string) => seeOther(`${back}${back.includes("?") ? "&" : "?"}done=${encodeURIComponent(message)}`);
+  const notice = (query: Record<string, string | undefined>) => (query.done ? String(query.done).slice(0, 200) : undefined);
+
+  return new Elysia({ name: "dashboard" })
+    // Lifecycle onRequest runs for every request of the app, before routing.
+    .onRequest(({ request }) => {
+      if (request.method === "GET" && requestPath(request) === "/" && wantsHtml(request)) return seeOther("/ui");
+    })
+    .get("/ui/assets/htmx.js", () => new Response(assets.htmx, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=86400" } }))
+    .get("/ui/assets/style.css", () => new Response(assets.css, { headers: { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=3600" } }))
+    .get("/ui/sign-in", () => new Response(layout("Sign in", "sign-in", signInPage(false), { signedIn: false }), { headers: HTML_HEADERS }))
+    .post("/ui/sign-in", ({ body }) => {
+      if (!src.access.tokenIs(first(body, "token"))) {
+        return new Response(layout("Sign in", "sign-in", signInPage(true), { signedIn: false }), { status: 401, headers: HTML_HEADERS });
+      }
+      return seeOther("/ui", { "set-cookie": src.access.sessionCookie() });
+    }, { parse: guardedForm({ maxBytes: FORM_LIMIT }) })
+    .post("/ui/sign-out", () => seeOther("/ui/sign-in", { "set-cookie": src.access.signOutCookie() }))
+    .get("/ui", async ({ request, query }) => readable(request) ?? page(request, "Overview", "overview", await overviewSection(src), notice(query)))
+    .get("/ui/live/overview", async ({ request }) => readable(request, true) ?? fragment(await overviewSection(src)))
+    .get("/ui/queue", ({ request, query }) => readable(request) ?? page(request, "Queue and history", "queue", queuePage(src, String(query.q ?? "").slice(0, 200)), notice(query)))
+    .get("/ui/scenes/:id", ({ request, params }) => {
+      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+      return readable(request) ?? page(request, `Scene ${params.id}`, "queue", scenePage(src, params.id));
+    })
+    .get("/ui/outages", ({ request }) => readable(request) ?? page(request, "Plex outages", "outages", outagesPage(src)))
+    .get("/ui/gaps", ({ request, query }) => {
+      const kind = query.kind && isGapKind(String(query.kind)) ? (String(query.kind) as GapKind) : undefined;
+      return readable(request) ?? page(request, "Gaps", "gaps", gapsPage(src, kind, Math.max(0, Number(query.offset) || 0)), notice(query));
+    })
+    .get("/ui/live/reconcile", ({ request }) => readable(request, true) ?? fragment(reconcileProgress(src)))
+    .get("/ui/paths", async ({ request, query }) => readable(request) ?? page(request, "Path tester", "paths", await pathsPage(src, String(query.path ?? "").slice(0, 4096))))
+    .get("/ui/jobs", ({ request, query }) => readable(request) ?? page(request, "Jobs", "jobs", jobsPage(src), notice(query)))
+    .get("/ui/live/sync", ({ request }) => readable(request, true) ?? fragment(syncProgress(src)))
+    .get("/ui/settings", ({ request }) => readable(request) ?? page(request, "Settings", "settings", settingsPage(src)))
+    .post("/ui/actions/requeue", ({ body }) => {
+      const id = first(body, "sceneId");
+      if (id && !/^\d{1,18}$/.test(id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+      const n = src.queue.requeueDead(id ? [id] : undefined);
+      return done("/ui/queue", `${n} scene(s) queued again`);
+    }, action)
+    .post("/ui/actions/jobs/:id", ({ params }) => {
+      if (!src.runJob(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
+      return done("/ui/jobs", `started: ${params.id}`);
+    }, action)
+    .post("/ui/actions/reconcile", ({ body }) => {
+      if (!src.reconciler) throw new HttpError(409, "push_off", "reconcile needs Plex: set PLEX_URL and PLEX_TOKEN");
+      if (src.reconciler.running) return done("/ui/gaps", "a reconcile is running already");
+      const how = first(body, "heal");
+      const chosen = ((body as Form).kind ?? []).filter(isGapKind).filter((k) => src.healable.includes(k));
+      const heal = how === "all" ? src.healable : how === "selected" ? chosen : [];
+      void src.reconciler.run({ heal, trigger: "dashboard" }).catch(() => {});
+      return done("/ui/gaps", heal.length ? `reconciling and healing ${heal.join(", ")}` : "reconciling (report only)");
+    }, action)
+    .post("/ui/actions/sync", async ({ body }) => {
+      if (!src.sync) throw new HttpError(409, "push_off", "sync needs Plex: set PLEX_URL and PLEX_TOKEN");
+      const scope = first(body, "scope") === "7d" ? { sinceMs: 7 * 86_400_000 } : { all: true as const };
+      const n = await src.sync(scope);
+      return done("/ui/jobs", `${n} scene(s) queued`);
+    }, action);
+}

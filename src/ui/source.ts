@@ -1,0 +1,42 @@
+/** What the dashboard reads and does: the service's parts, gathered by the composition root. */
+import type { Config } from "../config/schema.ts";
+import type { Access } from "../admin/access.ts";
+import type { Queue } from "../sync/queue.ts";
+import type { Breaker } from "../sync/breaker.ts";
+import type { FileIndex } from "../stash/file-index.ts";
+import type { Reconciler } from "../gaps/reconcile.ts";
+import type { GapKind } from "../gaps/model.ts";
+import type { JobState } from "../jobs.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { MatchDeps } from "../provider/match.ts";
+import type { Suggestion } from "../paths/suggest.ts";
+import type { Check } from "../admin/health.ts";
+import type { SyncScope } from "../sync/select.ts";
+
+export interface SyncProgress {
+  what: string;
+  total: number;
+  done: number;
+  startedAt: number;
+}
+
+export interface DashboardSource {
+  config: Config;
+  access: Access;
+  queue: Queue;
+  breaker: Breaker;
+  stashIndex: Pick<FileIndex, "size" | "scene" | "scenesWithTitleWords">;
+  plexItems: () => number;
+  /** Undefined when push is off. */
+  reconciler?: Reconciler;
+  healable: readonly GapKind[];
+  jobs: () => JobState[];
+  runJob: (id: string) => boolean;
+  mapper: PathMapper;
+  match: MatchDeps;
+  suggest?: () => Promise<Suggestion>;
+  /** Stash, Plex and the database, checked at most every few seconds. */
+  checks: () => Promise<Record<string, Check>>;
+  sync?: (scope: SyncScope) => Promise<number>;
+  syncProgress: () => SyncProgress | null;
+}
