@@ -3,6 +3,7 @@
  * image routes, with switchable faults (latency, 5xx errors, GraphQL errors, downtime,
  * API-key auth). It counts the queries it answers so tests and benchmarks can see cost.
  */
+import type { SimPlugins } from "./plugins.ts";
 import { SimServer } from "../sim-server.ts";
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
@@ -37,6 +38,8 @@ export class StashSim extends SimServer {
   queries = 0;
   /** Plugin settings as Stash stores them (Settings → Plugins). */
   pluginSettings: Record<string, Record<string, unknown>> = {};
+  /** Plugins whose tasks runPluginTask runs (set by a test: new SimPlugins(dir, …)). */
+  plugins?: SimPlugins;
   /** Every operation name answered, in order (tests read it to see what the client asked). */
   operations: string[] = [];
   /** The last requests as sent (query and variables), for the conformance test. */
@@ -122,6 +125,10 @@ export class StashSim extends SimServer {
     return {
       findScene: ({ id }: Vars) => (id ? this.present(this.library.scenes.get(String(id))) : null),
       findScenes: (args: Vars) => this.findScenes(args),
+      runPluginTask: ({ plugin_id, task_name, args_map }: Vars) => {
+        if (!this.plugins) throw new Error("no plugins installed");
+        return this.plugins.run(String(plugin_id), String(task_name ?? ""), (args_map as Record<string, unknown>) ?? {});
+      },
       metadataScan: ({ input }: Vars) => {
         this.library.scan((input?.paths as string[] | undefined) ?? []);
         return String(this.library.scansRequested.length);
