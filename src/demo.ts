@@ -154,7 +154,8 @@ export async function runDemo(args: string[]): Promise<number> {
   };
   process.once("SIGINT", () => void cleanUp());
   process.once("SIGTERM", () => void cleanUp());
-  say(`Open: ${app.url}/api/status (queue, breaker, outages), ${app.url}/ (what Plex sees), ${app.url}/library/metadata/${sceneId}`);
+  say(`Open the dashboard: ${app.url}/ui  (admin token: ${app.admin.token})`);
+  say(`Or: ${app.url}/library/metadata/${sceneId} (what Plex reads), ${app.url}/metrics`);
   say(`Press Ctrl-C to stop.`);
   return -1;
 }
