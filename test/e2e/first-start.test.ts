@@ -4,7 +4,7 @@
  * a data folder the service's user cannot write.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { parse as parseYaml } from "yaml";
@@ -93,6 +93,30 @@ describe("healthcheck reads the config serve reads", () => {
       service.kill("SIGKILL");
     }
   });
+});
+
+describe("the admin token on a first start", () => {
+  test("generated when unset, shown once, kept in the data folder (owner-only), never logged again; it signs in", async () => {
+    const dir = tempDir();
+    const startOnce = async () => {
+      const port = freePort();
+      const service = spawnMain({ STASH_URL: stash.url, DATA_DIR: dir, LISTEN_PORT: String(port) });
+      await healthy(port);
+      await Bun.sleep(300);
+      service.kill("SIGTERM");
+      await service.exited;
+      return { out: await new Response(service.stdout).text(), port };
+    };
+    const first = await startOnce();
+    const token = readFileSync(join(dir, "admin-token"), "utf8").trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(dir, "admin-token")).mode & 0o777).toBe(0o600);
+    expect(first.out.split(token).length - 1).toBe(1); // printed exactly once
+    expect(first.out).toContain("admin token (shown once");
+    const second = await startOnce();
+    expect(second.out).not.toContain(token);
+    expect(second.out).toContain(`admin token: kept in ${join(dir, "admin-token")}`);
+  }, 30_000);
 });
 
 const asRoot = process.getuid?.() === 0;
