@@ -57,11 +57,12 @@ describe("generated from the config schema", () => {
     for (const env of ["STASH_URL", "PUBLIC_URL", "PLEX_URL", "PLEX_TOKEN", "SYNC_WEBHOOK_TOKEN"]) expect(Object.keys(s.environment)).toContain(env);
   });
 
-  test("the Stash plugin's manifest names the script and the hooks", () => {
+  test("the Stash plugin's manifest names the script, the hooks and the tasks", () => {
     const manifest = parseYaml(read("deploy/stash-plugin/stash2plex.yml"));
     expect(manifest.interface).toBe("raw");
     expect(manifest.exec).toEqual(["python3", "{pluginDir}/stash2plex.py"]);
     expect(manifest.hooks[0].triggeredBy).toContain("Scene.Update.Post");
-    expect(Object.keys(manifest.settings).sort()).toEqual(["token", "url"]);
+    expect(Object.keys(manifest.settings).sort()).toEqual(["adminToken", "token", "url"]);
+    expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(["sync_all", "sync_recent", "reconcile", "requeue", "status"]);
   });
 });
