@@ -24,19 +24,20 @@ export interface Headline {
 const minutes = (ms: number) => Math.round(ms / 60_000);
 
 export function headline(f: HealthFacts): Headline {
-  const red: string[] = [];
-  if (!f.database.ok) red.push(`The database cannot be written (${f.database.detail ?? "unknown"}): free disk space or fix the data folder's permissions.`);
-  if (!f.stash.ok) red.push(`Stash does not answer (${f.stash.detail ?? "no detail"}): check STASH_URL and STASH_API_KEY. Plex's matches answer empty until it does.`);
+  // Each problem: a short title, and the sentence that says what to do.
+  const red: [string, string][] = [];
+  if (!f.database.ok) red.push(["The database cannot be written", `The database cannot be written (${f.database.detail ?? "unknown"}): free disk space or fix the data folder's permissions.`]);
+  if (!f.stash.ok) red.push(["Stash does not answer", `Stash does not answer (${f.stash.detail ?? "no detail"}): check STASH_URL and STASH_API_KEY. Plex's matches answer empty until it does.`]);
   if (f.plex && (!f.plex.ok || f.breaker === "open")) {
-    red.push(`Plex does not answer (${f.plex.detail ?? "the circuit breaker is open"}): check PLEX_URL and PLEX_TOKEN. ${f.pending} change(s) wait in the queue and are pushed when it returns; nothing is lost.`);
+    red.push(["Plex does not answer", `Plex does not answer (${f.plex.detail ?? "the circuit breaker is open"}): check PLEX_URL and PLEX_TOKEN. ${f.pending} change(s) wait in the queue and are pushed when it returns; nothing is lost.`]);
   }
-  if (red.length) return { level: "red", title: red.length > 1 ? "Several things are wrong" : red[0]!.split(":")[0]!, todo: red };
-  const amber: string[] = [];
-  if (!f.plex) amber.push("Push is off: set PLEX_URL and PLEX_TOKEN so changes in Stash reach Plex.");
-  if (f.deadLetters) amber.push(`${f.deadLetters} push(es) gave up: see Queue for the reasons, fix them, then requeue.`);
-  if (f.oldestWaitingMs > 15 * 60_000) amber.push(`A change has waited ${minutes(f.oldestWaitingMs)} min: see Queue for its last error.`);
-  if (f.lastReconcile?.status === "failed") amber.push(`The last reconcile stopped: ${f.lastReconcile.error ?? "unknown"}. Run it again from Gaps.`);
-  else if (f.lastReconcile && f.lastReconcile.healable > 0) amber.push(`The last reconcile found ${f.lastReconcile.healable} gap(s) that can be healed: see Gaps.`);
-  if (amber.length) return { level: "amber", title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]!.split(":")[0]!, todo: amber };
+  if (red.length) return { level: "red", title: red.length > 1 ? "Several things are wrong" : red[0]![0], todo: red.map(([, text]) => text) };
+  const amber: [string, string][] = [];
+  if (!f.plex) amber.push(["Push is off", "Push is off: set PLEX_URL and PLEX_TOKEN so changes in Stash reach Plex."]);
+  if (f.deadLetters) amber.push([`${f.deadLetters} push(es) gave up`, `${f.deadLetters} push(es) gave up: see Queue for the reasons, fix them, then requeue.`]);
+  if (f.oldestWaitingMs > 15 * 60_000) amber.push(["A change is late", `A change has waited ${minutes(f.oldestWaitingMs)} min: see Queue for its last error.`]);
+  if (f.lastReconcile?.status === "failed") amber.push(["The last reconcile stopped", `The last reconcile stopped: ${f.lastReconcile.error ?? "unknown"}. Run it again from Gaps.`]);
+  else if (f.lastReconcile && f.lastReconcile.healable > 0) amber.push(["Gaps to heal", `The last reconcile found ${f.lastReconcile.healable} gap(s) that can be healed: see Gaps.`]);
+  if (amber.length) return { level: "amber", title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]![0], todo: amber.map(([, text]) => text) };
   return { level: "green", title: "All is well", todo: [f.pending ? `${f.pending} change(s) on their way to Plex.` : "Plex shows what Stash holds; nothing waits."] };
 }

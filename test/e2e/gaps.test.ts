@@ -196,8 +196,13 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
 
   test("Plex down: the run stops with a clear message and keeps nothing half-written; the next run completes. Stash down mid-run: the same", async () => {
     const before = app.reconciler.reports.lastDone()!;
+    // Plex goes away while the run pages through its library.
+    pms.latencyMs = 100;
+    const reading = app.reconciler.run({ heal: [], trigger: "test" });
+    await waitFor(() => app.reconciler.progress?.phase === "plex" && app.reconciler.progress.done > 0, 10_000, 5);
     await pms.stop();
-    await expect(app.reconciler.run({ heal: [], trigger: "test" })).rejects.toThrow(/reconcile stopped: Plex .*cannot connect/);
+    pms.latencyMs = 0;
+    await expect(reading).rejects.toThrow(/reconcile stopped: Plex .*cannot connect/);
     expect(app.reconciler.reports.last()!.status).toBe("failed");
     expect(app.reconciler.reports.lastDone()!.id).toBe(before.id);
     pms.start();

@@ -15,6 +15,7 @@ describe("the overview's headline", () => {
   test("red names what is down and what to do; changes waiting are said to be kept", () => {
     const h = headline({ ...fine, plex: { ok: false, detail: "cannot connect" }, pending: 12 });
     expect(h.level).toBe("red");
+    expect(h.title).toBe("Plex does not answer");
     expect(h.todo[0]).toContain("Plex does not answer (cannot connect): check PLEX_URL and PLEX_TOKEN. 12 change(s) wait");
     expect(headline({ ...fine, breaker: "open" }).level).toBe("red");
     expect(headline({ ...fine, stash: { ok: false, detail: "401" } }).todo[0]).toContain("STASH_API_KEY");
