@@ -110,8 +110,9 @@ try {
     "",
     "A match answers from the service's index of Stash's files (built at start-up by paging",
     "through Stash, kept fresh by `updated_at` deltas), so it needs no Stash round trip; a miss",
-    "falls back to a live path lookup. Metadata lookups arriving together are coalesced into one",
-    "`findScenes(ids:)` query.",
+    "is answered from the index too while it is complete (refreshed within 2 s, else its delta is",
+    "loaded first, one query shared by concurrent lookups), with live lookups only while it is not.",
+    "Metadata lookups arriving together are coalesced into one `findScenes(ids:)` query.",
   ].join("\n");
   report(clustered ? "provider-clustered" : "provider", markdown);
   if (scan.violations.length) console.log(scan.violations.slice(0, 10));
