@@ -17,6 +17,7 @@ import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/me
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
+import { stashIsEmpty } from "../gaps/compare.ts";
 
 export type Outcome =
   | {
@@ -146,6 +147,10 @@ export function createPusher(deps: PushDeps) {
       const scene = await deps.stash.sceneById(sceneId);
       if (!scene) return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: null, note: "scene no longer in Stash" };
       stashUpdatedAt = scene.updated_at;
+      // Quality gate: a scene Stash knows nothing about would only blank what Plex shows.
+      if (stashIsEmpty(scene)) {
+        return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: scene.updated_at, note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is" };
+      }
       const sections = await deps.sections();
       const guid = sceneGuid(deps.ctx.identifier, scene.id);
       const paths = scene.files.map((f) => f.path);

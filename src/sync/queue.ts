@@ -144,12 +144,12 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const doneKeys = (sceneId: string) => itemsOf.all(sceneId).filter((i) => i.state === "done").map((i) => i.rating_key);
   const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?");
 
-  const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null) => {
+  const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => {
     const t = now();
     for (const key of ratingKeys) setItem.run(job.scene_id, key, "done", t);
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
-    history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : "nothing to push");
+    history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : note || "nothing to push");
     events.delivered?.(job.scene_id, job.first_queued_at);
     // A change that arrived while this job ran bumped the version: push again.
     if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
@@ -199,7 +199,8 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     claim: (limit: number): Job[] => claimDue.all(now(), limit),
 
     /** Delivered without waiting (edited, or nothing to push); `ratingKeys` are the items written now. */
-    complete: (job: Job, ratingKeys: string[], stashUpdatedAt: string | null) => completeJob(job, ratingKeys, stashUpdatedAt),
+    /** Done: items written (edit strategy), or nothing to push (`note` says why, in the history). */
+    complete: (job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => completeJob(job, ratingKeys, stashUpdatedAt, note),
 
     /**
      * Item `ratingKey` was refreshed: it is delivered once PMS fetches the scene (confirmPull),

@@ -48,7 +48,7 @@ export function createWorker(deps: WorkerDeps) {
       if (outcome.awaiting) {
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
-      } else queue.complete(job, outcome.written, outcome.stashUpdatedAt);
+      } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
       deps.pushed?.(outcome.awaiting ? "refreshed" : "written");
       breaker.succeeded();
       log.debug("pushed", { scene: job.scene_id, note: outcome.note });

@@ -273,4 +273,20 @@ describe("edit strategy for sections on other agents", () => {
     expect(w.pms.items.get(item.ratingKey)!.fields.Rating).toBeUndefined();
     expect(undocumentedCalls(w.pms.calls)).toEqual([]);
   });
+
+  test("a scene wiped empty in Stash is not pushed over what Plex shows (quality gate), and its history says why", async () => {
+    w = await startWorld({ env: FAST });
+    await w.pms.scan("1");
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    const item = itemOfScene(w, "26");
+    const shown = { ...item.fields };
+    Object.assign(w.stash.library.scenes.get("26")!, { title: null, date: null, details: null, studio: null, performers: [], tags: [] });
+    w.stash.library.update("26", {});
+    const callsBefore = w.pms.pushCallsFor(item.ratingKey);
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["26"] }, auth);
+    expect(await waitFor(() => w!.app.queue.history("26").some((h) => h.event === "delivered"))).toBe(true);
+    expect(w.app.queue.history("26").at(-1)!.detail).toContain("not pushed: the Stash scene has no metadata");
+    expect(w.pms.pushCallsFor(item.ratingKey)).toBe(callsBefore);
+    expect(w.pms.items.get(item.ratingKey)!.fields).toEqual(shown);
+  });
 });
