@@ -14,7 +14,7 @@ import { openStore } from "./store/db.ts";
 import { httpBasics, serverOptions } from "./http.ts";
 import { providerRoutes } from "./provider/routes.ts";
 import type { MetadataContext } from "./provider/metadata.ts";
-import { healthRoutes, readiness, type Check } from "./admin/health.ts";
+import { cachedReadiness, healthRoutes, type Check } from "./admin/health.ts";
 import { dashboardRoutes } from "./ui/routes.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { statusRoutes } from "./admin/status.ts";
@@ -30,7 +30,7 @@ import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
 import { metricsRoute } from "./admin/metrics-route.ts";
 import { createReconciler } from "./gaps/reconcile.ts";
-import { HEALABLE_KINDS, isGapKind } from "./gaps/model.ts";
+import { HEALABLE_KINDS, type GapKind } from "./gaps/model.ts";
 import { reconcileRoutes } from "./admin/reconcile.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./sync/select.ts";
 
@@ -56,7 +56,6 @@ export function metadataContext(config: Config): MetadataContext {
 }
 
 const SECTIONS_TTL_MS = 60_000;
-const CHECKS_TTL_MS = 3000;
 
 export function createApp(config: Config, options: AppOptions = {}) {
   const store = openStore(config.dataDir);
@@ -111,7 +110,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const reconciler = createReconciler({ config, store, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: kick });
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
-  const scheduledHeal = config.reconcile.heal.filter(isGapKind).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const scheduledHeal = (config.reconcile.heal as GapKind[]).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
   /** The last manual sync, for its progress bar: delivered = how far the queue has drained since. */
   let lastSync: { what: string; total: number; startedAt: number; pendingBefore: number } | undefined;
   const sync = async (scope: SyncScope) => {
@@ -157,14 +156,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
     lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),
   });
 
-  // The dashboard's view of Stash, Plex and the database: checked at most every few seconds however many browsers poll.
-  let checked: { at: number; result: Promise<Record<string, Check>> } | undefined;
-  const checks = () => {
-    if (!checked || Date.now() - checked.at > CHECKS_TTL_MS) {
-      checked = { at: Date.now(), result: readiness({ stash, extraChecks }).then((r) => r.checks) };
-    }
-    return checked.result;
-  };
+  // Stash, Plex and the database, for /readyz and the dashboard: one cached check however many ask.
+  const ready = cachedReadiness({ stash, extraChecks }, log.redact);
+  const checks = () => ready().then((r) => r.checks);
   const dashboard = dashboardRoutes({
     config, access, queue, breaker, stashIndex, plexItems: () => plexIndex.size(), reconciler: pushOn ? reconciler : undefined,
     healable: manualHeal, jobs: () => scheduler.list(), runJob: (id) => scheduler.trigger(id), mapper,
@@ -178,7 +172,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(httpBasics(log, metrics.request))
     .use(dashboard)
     .use(metricsRoute(metrics))
-    .use(healthRoutes({ stash, extraChecks, redact: log.redact }))
+    .use(healthRoutes(ready))
     .use(providerRoutes({
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log, matchOnly: config.provider.matchOnly,
       // PMS fetching a scene we refreshed is the proof the push landed.

@@ -38,18 +38,25 @@ export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks
 
 const READY_TTL_MS = 5000;
 
-export const healthRoutes = (deps: HealthDeps & { redact?: (s: string) => string }) => {
-  const redact = deps.redact ?? ((s: string) => s);
-  /** One check (its details redacted) shared by every call for READY_TTL_MS. */
+export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, Check> }>;
+
+/**
+ * One check (its details redacted) shared by every caller for READY_TTL_MS: /readyz and the
+ * dashboard ask as often as they like without turning it into Stash, Plex and database traffic.
+ */
+export function cachedReadiness(deps: HealthDeps, redact: (s: string) => string = (s) => s): Readiness {
   const fresh = async () => {
     const { ok, checks } = await readiness(deps);
     return { ok, checks: Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }])) };
   };
   let cached: { at: number; result: ReturnType<typeof fresh> } | undefined;
-  const check = () => {
+  return () => {
     if (!cached || performance.now() - cached.at > READY_TTL_MS) cached = { at: performance.now(), result: fresh() };
     return cached.result;
   };
+}
+
+export const healthRoutes = (check: Readiness) => {
   return new Elysia({ name: "health" })
     .get("/healthz", () => ({ ok: true, version: VERSION }))
     .get("/readyz", async ({ set }) => {

@@ -10,6 +10,7 @@ import { inferPathRules } from "../paths/infer.ts";
 import { configuredCoverage, suggestionFrom } from "../paths/suggest.ts";
 import { compilePathRules } from "../paths/mapper.ts";
 import { DatabaseStartError, openStore } from "../store/db.ts";
+import { pages } from "../paging.ts";
 
 export interface CheckLine {
   ok: boolean;
@@ -69,18 +70,14 @@ const PAGE = 1000;
  */
 async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapper: ReturnType<typeof compilePathRules>["mapper"]): Promise<CheckLine> {
   const stashFiles: string[] = [];
-  for (let page = 1; ; page++) {
-    const { items } = await stash.sceneFilesPage(page, PAGE);
+  for await (const { items } of pages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) {
     for (const scene of items) stashFiles.push(...scene.files.map((f) => f.path));
-    if (items.length < PAGE) break;
   }
   const sections = resolveSections(await plex.sections(), config);
   const plexFiles: string[] = [];
   for (const section of sections) {
-    for (let start = 0; ; start += PAGE) {
-      const { items, total } = await plex.sectionItems(section.key, start, PAGE);
+    for await (const { items } of pages(PAGE, (i) => plex.sectionItems(section.key, i * PAGE, PAGE))) {
       for (const item of items) plexFiles.push(...item.files);
-      if (items.length < PAGE || start + PAGE >= total) break;
     }
   }
   const suggestion = suggestionFrom(

@@ -5,6 +5,7 @@
  * (`stash.apiKey` → `STASH_API_KEY`) or in the optional YAML file.
  */
 import { Type, type Static } from "@sinclair/typebox";
+import { HEALABLE_KINDS, SAFE_KINDS } from "../gaps/model.ts";
 
 const Url = (description: string, dflt?: string) =>
   Type.String({ description, pattern: "^https?://[^\\s/]+", ...(dflt === undefined ? {} : { default: dflt }) });
@@ -140,8 +141,8 @@ export const ConfigSchema = Type.Object({
   reconcile: Type.Object({
     everyHours: Type.Number({ minimum: 0, default: 24, description: "How often the whole library is reconciled (gaps found and the safe kinds healed); 0 turns the schedule off." }),
     afterStartMinutes: Type.Number({ minimum: 0, default: 10, description: "A first reconcile this long after start-up; 0: none." }),
-    heal: Type.Array(Type.Union(["stale", "empty", "unmatched", "wrong-scene", "orphaned", "missing-in-plex", "unknown-to-stash"].map((k) => Type.Literal(k))), {
-      default: ["stale", "empty", "unmatched", "missing-in-plex"],
+    heal: Type.Array(Type.Union(HEALABLE_KINDS.map((k) => Type.Literal(k))), {
+      default: [...SAFE_KINDS],
       description: "Gap kinds the scheduled reconcile heals (comma list in env); empty: report only.",
     }),
     scanStash: Type.Boolean({ default: false, description: "Let a reconcile ask Stash to scan folders holding files Plex has and Stash does not (unknown-to-stash)." }),

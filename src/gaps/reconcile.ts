@@ -19,6 +19,7 @@ import { COMPARED_FIELDS, LISTED_TAG_LIMIT, expectedFields, shownFields, type Co
 import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
 import { GAP_KINDS, type Gap, type GapKind } from "./model.ts";
 import { createReports, type RunSummary } from "./reports.ts";
+import { pages } from "../paging.ts";
 
 export interface ReconcileDeps {
   config: Config;
@@ -101,12 +102,11 @@ export function createReconciler(deps: ReconcileDeps) {
     return out;
   }
 
-  async function gatherPlex(sections: SyncSection[]): Promise<PlexItemView[]> {
+  async function gatherPlex(sections: SyncSection[], progress: Progress): Promise<PlexItemView[]> {
     const items: PlexItemView[] = [];
     for (const section of sections) {
-      for (let start = 0; ; start += PLEX_PAGE) {
-        const page = await deps.plex.sectionListing(section.key, start, PLEX_PAGE);
-        if (progress && start === 0) progress.total += page.total;
+      for await (const page of pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE))) {
+        if (page.index === 0) progress.total += page.total ?? 0;
         for (const item of page.items) {
           items.push({
             ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, files: item.files,
@@ -114,9 +114,8 @@ export function createReconciler(deps: ReconcileDeps) {
             ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
           });
         }
-        if (progress) progress.done += page.items.length;
-        collectNow(start / PLEX_PAGE);
-        if (page.items.length < PLEX_PAGE || start + PLEX_PAGE >= page.total) break;
+        progress.done += page.items.length;
+        collectNow(page.index);
       }
     }
     return items;
@@ -130,34 +129,32 @@ export function createReconciler(deps: ReconcileDeps) {
     }));
   };
 
-  async function detect(sections: SyncSection[]): Promise<{ gaps: Gap[]; scenes: number; items: number }> {
-    progress!.phase = "plex";
-    const items = await gatherPlex(sections);
+  async function detect(sections: SyncSection[], progress: Progress): Promise<{ gaps: Gap[]; scenes: number; items: number }> {
+    progress.phase = "plex";
+    const items = await gatherPlex(sections, progress);
     const ratingAs = deps.ctx.ratingAs ?? "critic";
     const detector = createDetector(items, {
       identifier: deps.ctx.identifier, mapper: deps.mapper, sections: sectionViews(sections),
       expected: (scene) => expectedFields(sceneToMetadata(scene, deps.ctx), ratingAs, scene.rating100),
     });
-    Object.assign(progress!, { phase: "stash", done: 0, total: 0 });
+    Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
-    for (let page = 1; ; page++) {
-      const { count, items: batch } = await deps.stash.scenesPage(page, STASH_PAGE);
-      progress!.total = count;
-      batch.forEach(detector.scene);
-      scenes += batch.length;
-      progress!.done = scenes;
-      collectNow(page);
-      if (batch.length < STASH_PAGE) break;
+    for await (const page of pages(STASH_PAGE, (i) => deps.stash.scenesPage(i + 1, STASH_PAGE))) {
+      progress.total = page.count;
+      page.items.forEach(detector.scene);
+      scenes += page.items.length;
+      progress.done = scenes;
+      collectNow(page.index + 1);
     }
     return { gaps: detector.finish(), scenes, items: items.length };
   }
 
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
-  async function heal(gaps: Gap[], kinds: ReadonlySet<GapKind>): Promise<Record<string, number>> {
+  async function heal(gaps: Gap[], kinds: ReadonlySet<GapKind>, progress: Progress): Promise<Record<string, number>> {
     const healed: Record<string, number> = {};
     const todo = gaps.filter((g) => kinds.has(g.kind));
-    Object.assign(progress!, { phase: "heal", done: 0, total: todo.length });
-    const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress!.done++);
+    Object.assign(progress, { phase: "heal", done: 0, total: todo.length });
+    const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress.done++);
     let queued = 0;
     const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ sceneId: g.sceneId! }], `reconcile: ${why}`));
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
@@ -211,13 +208,14 @@ export function createReconciler(deps: ReconcileDeps) {
     async run(options: ReconcileOptions): Promise<ReconcileResult> {
       if (progress) throw new ReconcileBusyError(`a reconcile is running already (started by ${progress.trigger})`);
       const startedAt = Date.now();
-      progress = { phase: "plex", done: 0, total: 0, startedAt, trigger: options.trigger };
+      const shown: Progress = { phase: "plex", done: 0, total: 0, startedAt, trigger: options.trigger };
+      progress = shown;
       const kinds = new Set(options.kinds?.length ? options.kinds : GAP_KINDS);
       try {
         const sections = await deps.sections();
-        const found = await detect(sections);
+        const found = await detect(sections, shown);
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));
-        const healed = options.heal.length ? await heal(gaps, new Set(options.heal)) : {};
+        const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;
         const run = { startedAt, finishedAt: Date.now(), status: "done" as const, trigger: options.trigger, error: null, scenes: found.scenes, items: found.items, counts, healed };

@@ -24,7 +24,6 @@ export interface AutoRulesDeps {
 export function createAutoRules(deps: AutoRulesDeps) {
   /** Inferred once; a proposal not good enough is reported once, not at every index refresh. */
   let decided = false;
-  let applied = false;
 
   async function suggest(): Promise<Suggestion> {
     if (!deps.stashIndex.ready) await deps.stashIndex.refresh();
@@ -38,9 +37,6 @@ export function createAutoRules(deps: AutoRulesDeps) {
 
   return {
     suggest,
-    get applied() {
-      return applied;
-    },
     /** With PATHS_AUTO: infer once both sides are indexed and apply when good enough; else say why not. */
     async applyIfAsked(): Promise<void> {
       if (!deps.auto || decided) return;
@@ -60,7 +56,7 @@ export function createAutoRules(deps: AutoRulesDeps) {
         return;
       }
       deps.mapper.use(mapper);
-      decided = applied = true;
+      decided = true;
       for (const p of suggestion.proposals) deps.log.info(`PATHS_AUTO: applied inferred path ${p.description}`);
     },
   };

@@ -10,6 +10,7 @@ import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 import { secondOf, textMax } from "./stamps.ts";
 import { gateBits } from "../provider/gates.ts";
+import { pages as readPages } from "../paging.ts";
 
 export interface IndexedScene {
   id: string;
@@ -127,11 +128,7 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
   /** Pages through every scene, then swaps in fresh maps in one synchronous step: lookups never see a half-built index. */
   async function rebuild(): Promise<number> {
     const pages: StashSceneFiles[][] = [];
-    for (let page = 1; ; page++) {
-      const { items } = await stash.sceneFilesPage(page, PAGE);
-      pages.push(items);
-      if (items.length < PAGE) break;
-    }
+    for await (const { items } of readPages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) pages.push(items);
     byPath = new Map();
     byBasename = new IdsByKey();
     byFolderAndName = new IdsByKey();

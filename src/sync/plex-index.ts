@@ -7,6 +7,7 @@
 import type { Store } from "../store/db.ts";
 import type { PlexClient, PlexItem, PlexSection } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
+import { pages } from "../paging.ts";
 
 export interface IndexedItem {
   rating_key: string;
@@ -42,11 +43,9 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
   /** Pages through one section; `since` (epoch s) fetches only items updated after it. */
   async function loadSection(sectionId: string, since?: number): Promise<number> {
     let count = 0;
-    for (let start = 0; ; start += PAGE) {
-      const { total, items } = await plex.sectionItems(sectionId, start, PAGE, since);
+    for await (const { items } of pages(PAGE, (i) => plex.sectionItems(sectionId, i * PAGE, PAGE, since))) {
       put(sectionId, items);
       count += items.length;
-      if (items.length < PAGE || start + PAGE >= total) break;
     }
     return count;
   }

@@ -3,6 +3,7 @@
  * `30m`), or a list of ids. Read from Stash's slim scene pages; the pushes go through the queue.
  */
 import type { StashClient } from "../stash/client.ts";
+import { pages } from "../paging.ts";
 
 export type SyncScope = { all: true } | { sinceMs: number } | { sceneIds: string[] };
 
@@ -35,11 +36,9 @@ export async function scenesToSync(stash: Pick<StashClient, "sceneFilesPage">, s
   if ("sceneIds" in scope) return scope.sceneIds;
   const since = "sinceMs" in scope ? now - scope.sinceMs : -Infinity;
   const ids: string[] = [];
-  for (let page = 1; ; page++) {
-    const { items } = await stash.sceneFilesPage(page, PAGE);
+  for await (const { items } of pages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) {
     // Stash writes updated_at with its offset: Date.parse gives the instant.
     for (const s of items) if (Date.parse(s.updated_at) >= since) ids.push(s.id);
-    if (items.length < PAGE) break;
   }
   return ids;
 }

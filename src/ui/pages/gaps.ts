@@ -1,7 +1,7 @@
 /** Gaps: the last reconcile by kind, its gaps, heal or run now, with live progress. */
 import { ago, html, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { GAP_KINDS, HEALABLE_KINDS, type GapKind } from "../../gaps/model.ts";
+import { GAP_KINDS, type GapKind } from "../../gaps/model.ts";
 
 export function reconcileProgress(src: DashboardSource): Html {
   const p = src.reconciler?.progress;
@@ -32,5 +32,3 @@ export function gapsPage(src: DashboardSource, kind: GapKind | undefined, offset
     ${gaps.length === 50 ? html`<a href="/ui/gaps?${kind ? `kind=${kind}&` : ""}offset=${offset + 50}">more</a>` : ""}` : html`<p>No gap${kind ? ` of this kind` : ""}.</p>`}`
   : html`<p>No reconcile has completed yet.</p>`}`;
 }
-
-export const HEAL_ALL = HEALABLE_KINDS;

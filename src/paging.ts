@@ -1,0 +1,18 @@
+/**
+ * Reading a whole listing in pages (Stash's scene pages, a Plex section's items): one loop
+ * for every caller. Stops at a short page, or once the stated total has been read.
+ */
+export interface Page<T> {
+  items: T[];
+  /** How many the whole listing holds, when the source says (Plex does). */
+  total?: number;
+}
+
+/** Every page of `size`, asked for by number from 0; yields each with that number. */
+export async function* pages<P extends Page<unknown>>(size: number, fetchPage: (index: number) => Promise<P>): AsyncGenerator<P & { index: number }> {
+  for (let index = 0; ; index++) {
+    const page = await fetchPage(index);
+    yield { ...page, index };
+    if (page.items.length < size || (page.total !== undefined && (index + 1) * size >= page.total)) return;
+  }
+}
