@@ -41,6 +41,8 @@ export interface AppOptions {
    * left to the service's worker, never half-pushed by a process about to exit.
    */
   drain?: boolean;
+  /** The scheduler's clock (tests drive the schedule with a fake one through `scheduler.tick()`). */
+  schedulerClock?: () => number;
 }
 
 export function metadataContext(config: Config): MetadataContext {
@@ -127,22 +129,39 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const refreshStashIndex = () =>
     stashIndex.refresh().then(
       (n) => void (n && log.info("stash file index refreshed", { scenes: stashIndex.size, changed: n })),
-      (err: Error) => log.warn("stash file index refresh failed; matches use live lookups", { error: err.message }),
+      (err: Error) => {
+        log.warn("stash file index refresh failed; matches use live lookups", { error: err.message });
+        throw err;
+      },
     );
+  /** A poll that Stash did not answer is not a success (the poller itself backs off and logs). */
+  const poll = async () => {
+    await poller.poll();
+    if (poller.failures > 0) throw new Error(`Stash did not answer the last ${poller.failures} poll(s)`);
+  };
+  const reconcileEvery = Math.round(config.reconcile.everyHours * 3600);
   const scheduler = createScheduler([
     { id: "stash-index", name: "Refresh the index of Stash files", everySeconds: 60, run: refreshStashIndex },
     ...(pushOn
       ? [
-          { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: () => poller.poll() },
+          { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: poll },
           { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
-          { id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300, run: refreshPlexIndex },
           {
-            id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: Math.round(config.reconcile.everyHours * 3600), waitFirst: true,
+            id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300,
+            run: () => refreshPlexIndex().catch((err: Error) => {
+              log.warn("Plex index not refreshed; pushes look items up in Plex meanwhile", { error: err.message });
+              throw err;
+            }),
+          },
+          {
+            id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: reconcileEvery,
+            // A first run shortly after start-up: whatever changed while the service was not running.
+            firstAfterSeconds: config.reconcile.afterStartMinutes > 0 ? config.reconcile.afterStartMinutes * 60 : reconcileEvery,
             run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
           },
         ]
       : []),
-  ]);
+  ], options.schedulerClock);
 
   const extraChecks: Record<string, () => Promise<Check>> = {
     database: async () => ({ ok: store.writable(), detail: store.path }),
@@ -227,7 +246,6 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(scheduler.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
-  let firstReconcile: ReturnType<typeof setTimeout> | undefined;
 
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper, http, scheduler,
@@ -244,15 +262,12 @@ export function createApp(config: Config, options: AppOptions = {}) {
       if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
       server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
       scheduler.start();
-      void refreshStashIndex();
+      // Both indexes at once (the schedule goes on from these runs): know the Plex library before
+      // the first push needs it; a down Plex just means later.
+      scheduler.trigger("stash-index");
       if (pushOn) {
-        // Know the Plex library before the first push needs it; a down Plex just means later.
-        void refreshPlexIndex().catch((err: Error) => log.warn("Plex index not built yet", { error: err.message }));
+        scheduler.trigger("plex-index");
         worker.kick();
-        // A first reconcile shortly after start-up: whatever changed while the service was not running.
-        if (config.reconcile.afterStartMinutes > 0) {
-          firstReconcile = setTimeout(() => scheduler.trigger("reconcile"), config.reconcile.afterStartMinutes * 60_000);
-        }
       }
       return this;
     },
@@ -268,7 +283,6 @@ export function createApp(config: Config, options: AppOptions = {}) {
       }
     },
     async stop() {
-      clearTimeout(firstReconcile);
       scheduler.stop(http);
       await server?.stop();
       await worker.stop();

@@ -143,12 +143,18 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const itemsOf = db.query<JobItem, [string]>("SELECT rating_key, state, at FROM job_items WHERE scene_id = ? ORDER BY at, rating_key");
   const doneKeys = (sceneId: string) => itemsOf.all(sceneId).filter((i) => i.state === "done").map((i) => i.rating_key);
   const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?");
+  const unbury = db.query("DELETE FROM dead_letters WHERE scene_id = ?");
+  const deadOf = db.query<DeadLetter, [string]>("SELECT * FROM dead_letters WHERE scene_id = ?");
+  /** The dead letters named (those that are dead letters), or all of them. */
+  const deadRows = (sceneIds?: string[]) =>
+    sceneIds ? [...new Set(sceneIds)].flatMap((id) => deadOf.all(id)) : db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
 
   const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => {
     const t = now();
     for (const key of ratingKeys) setItem.run(job.scene_id, key, "done", t);
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
+    unbury.run(job.scene_id); // a later change reached Plex: the old failure is no longer news
     history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : note || "nothing to push");
     events.delivered?.(job.scene_id, job.first_queued_at);
     // A change that arrived while this job ran bumped the version: push again.
@@ -176,6 +182,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     }
     const all = doneKeys(job.scene_id);
     markDelivered.run(job.scene_id, job.stash_updated_at, t, all.join(","));
+    unbury.run(job.scene_id);
     history.run(job.scene_id, t, "delivered", `plex item ${all.join(", ")}`);
     events.delivered?.(job.scene_id, job.first_queued_at);
     finish.run(job.scene_id, job.version);
@@ -265,12 +272,22 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       return true;
     }),
 
+    /** Retry: the named dead letters (absent: all) are queued again; returns how many. */
     requeueDead: db.transaction((sceneIds?: string[]) => {
-      const rows = sceneIds
-        ? sceneIds.flatMap((id) => db.query<DeadLetter, [string]>("SELECT * FROM dead_letters WHERE scene_id = ?").all(id))
-        : db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
-      for (const r of rows) db.query("DELETE FROM dead_letters WHERE scene_id = ?").run(r.scene_id);
+      const rows = deadRows(sceneIds);
+      for (const r of rows) unbury.run(r.scene_id);
       return enqueueAll(rows.map((r) => ({ sceneId: r.scene_id })), "requeue");
+    }),
+
+    /** A person gave up on these dead letters (absent: all): they leave the list, the history says so. */
+    discardDead: db.transaction((sceneIds?: string[]) => {
+      const rows = deadRows(sceneIds);
+      const t = now();
+      for (const r of rows) {
+        unbury.run(r.scene_id);
+        history.run(r.scene_id, t, "discarded", `dead letter discarded (was: ${r.last_error})`);
+      }
+      return rows.length;
     }),
 
     /** Plex is back: everything that waited for it is due now (the worker paces the drain). */
@@ -288,6 +305,10 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     lastDeliveryAt: () => (db.query("SELECT MAX(at) AS at FROM delivered").get() as { at: number | null }).at,
     deadLetterCount: () => (db.query("SELECT COUNT(*) AS n FROM dead_letters").get() as { n: number }).n,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
+    /** One page of dead letters, newest first (the dashboard and the API page through thousands). */
+    deadLetterPage: (offset: number, limit: number) =>
+      db.query<DeadLetter, [number, number]>("SELECT * FROM dead_letters ORDER BY died_at DESC, scene_id LIMIT ? OFFSET ?").all(limit, offset),
+    deadLetter: (sceneId: string) => deadOf.get(sceneId) ?? undefined,
     /** Something done for a scene outside a push (a reconcile asking Plex to scan its folder), for its history. */
     note: (sceneId: string, event: string, detail: string) => void history.run(sceneId, now(), event, detail),
     history: (sceneId: string) =>
