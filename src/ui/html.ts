@@ -55,6 +55,9 @@ export const ago = (ms: number | null | undefined, now = Date.now()) => {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   return s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : s < 172_800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
 };
+/** When a scheduled job runs next, as the pages say it. */
+export const nextRun = (job: { running: boolean; nextRunAt: number | null }, now = Date.now()) =>
+  job.running ? "running now" : job.nextRunAt === null ? "not scheduled" : job.nextRunAt <= now ? "due now" : `in ${duration(job.nextRunAt - now)}`;
 export const duration = (ms: number | null) =>
   ms === null ? "—" : ms < 90_000 ? `${Math.round(ms / 1000)} s` : ms < 5_400_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
 export const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—");
