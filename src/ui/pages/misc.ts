@@ -1,5 +1,5 @@
 /** Outages, jobs, settings and sign-in: the smaller pages. */
-import { ago, duration, html, when, type Html } from "../html.ts";
+import { ago, duration, html, nextRun, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { outageStats } from "../outage-stats.ts";
 import { redactedConfig } from "../../cli/redact.ts";
@@ -20,9 +20,9 @@ export function outagesPage(src: DashboardSource, now = Date.now()): Html {
 }
 
 export function jobsPage(src: DashboardSource, now = Date.now()): Html {
-  return html`<div class="scroll"><table><thead><tr><th>job</th><th>every</th><th>last run</th><th>took</th><th>last error</th><th></th></tr></thead><tbody>
+  return html`<div class="scroll"><table><thead><tr><th>job</th><th>every</th><th>last run</th><th>next run</th><th>took</th><th>last error</th><th></th></tr></thead><tbody>
   ${src.jobs().map((j) => html`<tr><td>${j.name}</td><td>${j.everySeconds ? duration(j.everySeconds * 1000) : "off"}</td><td>${j.running ? "running now" : ago(j.lastRunAt, now)}</td>
-    <td>${j.lastDurationMs === null ? "—" : `${j.lastDurationMs} ms`}</td><td>${j.lastError ?? ""}</td>
+    <td>${nextRun(j, now)}</td><td>${j.lastDurationMs === null ? "—" : `${j.lastDurationMs} ms`}</td><td>${j.lastError ?? ""}</td>
     <td><form method="post" action="/ui/actions/jobs/${j.id}" class="inline"><button class="secondary" aria-label="Run ${j.name} now">Run now</button></form></td></tr>`)}
   </tbody></table></div>
   <h2>Push a set of scenes</h2>

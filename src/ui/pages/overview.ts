@@ -1,6 +1,6 @@
 /** Overview: a red/amber/green headline with what to do, and the numbers behind it. */
 import { headline } from "../headline.ts";
-import { ago, duration, html, type Html } from "../html.ts";
+import { ago, html, nextRun, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { HEALABLE_KINDS } from "../../gaps/model.ts";
 
@@ -24,7 +24,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
     c?.ok ? html`<span class="ok">answers</span> <span class="muted">${c.detail ?? ""}</span>` : html`<span class="bad">does not answer</span> <span class="muted">${c?.detail ?? ""}</span>`;
-  const next = src.jobs().filter((j) => j.everySeconds > 0).map((j) => ({ ...j, next: (j.lastRunAt ?? now) + j.everySeconds * 1000 }));
+  const scheduled = src.jobs().filter((j) => j.everySeconds > 0);
   return html`<section id="overview" hx-get="/ui/live/overview" hx-trigger="every 2s" hx-swap="outerHTML">
   <div class="headline ${h.level}" role="status" data-level="${h.level}"><h2>${h.title}</h2><ul>${h.todo.map((t) => html`<li>${t}</li>`)}</ul></div>
   <div class="cards">
@@ -40,6 +40,6 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   </div>
   <h2>Next scheduled runs</h2>
   <div class="scroll"><table><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
-  ${next.map((j) => html`<tr><td>${j.name}</td><td>${ago(j.lastRunAt, now)}</td><td>${j.running ? "running now" : `in ${duration(Math.max(0, j.next - now))}`}</td></tr>`)}
+  ${scheduled.map((j) => html`<tr><td>${j.name}</td><td>${ago(j.lastRunAt, now)}</td><td>${nextRun(j, now)}</td></tr>`)}
   </tbody></table></div></section>`;
 }
