@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { compilePathRules, createSwappableMapper } from "./paths/mapper.ts";
 import { createAutoRules } from "./paths/auto.ts";
 import { createStashClient } from "./stash/client.ts";
-import { createFileIndex } from "./stash/file-index.ts";
+import { createFileIndex, indexedTitle } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
 import { httpBasics, serverOptions } from "./http.ts";
@@ -126,6 +126,11 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const syncProgress = () =>
     lastSync ? { ...lastSync, done: Math.max(0, Math.min(lastSync.total, lastSync.total + lastSync.pendingBefore - queue.pending())) } : null;
 
+  /** The title Plex would show for a scene, from the index of Stash scenes (no Stash call). */
+  const sceneTitle = (sceneId: string) => {
+    const scene = stashIndex.scene(sceneId);
+    return scene ? indexedTitle(scene) : null;
+  };
   const refreshStashIndex = () =>
     stashIndex.refresh().then(
       (n) => void (n && log.info("stash file index refreshed", { scenes: stashIndex.size, changed: n })),
@@ -239,6 +244,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
         worker.kick();
         return n;
       },
+      queue,
+      title: sceneTitle,
       trigger: (id) => scheduler.trigger(id),
     }))
     .use(pathRoutes({ access, suggest: pushOn ? autoRules.suggest : undefined }))
