@@ -63,6 +63,6 @@ describe("generated from the config schema", () => {
     expect(manifest.exec).toEqual(["python3", "{pluginDir}/stash2plex.py"]);
     expect(manifest.hooks[0].triggeredBy).toContain("Scene.Update.Post");
     expect(Object.keys(manifest.settings).sort()).toEqual(["adminToken", "token", "url"]);
-    expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(["sync_all", "sync_recent", "reconcile", "requeue", "status"]);
+    expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(["sync_all", "sync_recent", "reconcile", "reconcile_report", "retry", "discard", "status", "health"]);
   });
 });

@@ -1,0 +1,147 @@
+"""The tasks Stash offers under Settings → Tasks, each one call (or a few) to stash2plex's admin
+API with the admin token, and what each writes to Stash's log. The summaries are pure functions
+of stash2plex's answers; times are written in UTC and say so."""
+import time
+from datetime import datetime, timezone
+
+from s2p_http import ServiceError, log, request
+
+# A reconcile of a large library takes a minute or so; the task waits for its result this long.
+RECONCILE_WAIT_SECONDS = 15 * 60
+POLL_SECONDS = 1
+
+
+def utc(ms):
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def minutes(ms):
+    return f"{ms / 60000:.0f} min" if ms >= 60000 else f"{ms / 1000:.0f} s"
+
+
+def plural(n, one, many=None):
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def status_lines(status):
+    """stash2plex's /api/status as a few lines a person reads in Stash's log."""
+    queue = status.get("queue") or {}
+    dead = status.get("deadLetters") or []
+    lines = [
+        f"stash2plex {status.get('version', '?')}: push {status.get('push', '?')}, circuit breaker {status.get('breaker', '?')}",
+        f"queue: {queue.get('pending', 0)} waiting ({queue.get('due', 0)} due now, {queue.get('waitingForPlexToFetch', 0)} awaiting Plex's fetch), "
+        f"{queue.get('delivered', 0)} scenes delivered so far",
+        f"dead letters: {len(dead)}",
+    ]
+    for letter in dead[:5]:
+        lines.append(f"  scene {letter.get('scene_id')}: {letter.get('last_error')}")
+    lines.append(outage_line(status.get("outages") or [], time.time() * 1000))
+    reconcile = (status.get("reconcile") or {}).get("last")
+    if reconcile:
+        lines.append(f"last reconcile ({utc(reconcile.get('finishedAt') or 0)}): {reconcile.get('status')}: {gap_counts(reconcile.get('counts'))}")
+    return lines
+
+
+def outage_line(outages, now_ms, days=7):
+    """Plex outages over the last `days` days, from the outage history (newest first)."""
+    since = now_ms - days * 86_400_000
+    recent = [o for o in outages if (o.get("ended_at") or now_ms) > since]
+    if not recent:
+        return f"Plex outages in the last {days} days: none"
+    down = sum((o.get("ended_at") or now_ms) - max(o.get("started_at") or 0, since) for o in recent)
+    availability = 100 * (1 - down / (days * 86_400_000))
+    last = recent[0]
+    if last.get("ended_at"):
+        latest = f"the last began {utc(last['started_at'])} and lasted {minutes(last['ended_at'] - last['started_at'])}"
+    else:
+        latest = f"Plex has been unreachable since {utc(last['started_at'])} ({plural(last.get('jobs_waiting') or 0, 'push', 'pushes')} waiting)"
+    return f"Plex outages in the last {days} days: {len(recent)}, down {minutes(down)} in all ({availability:.2f}% available); {latest}"
+
+
+def health_lines(ready, status):
+    """/readyz (each part and why it fails) and the outage summary."""
+    checks = (ready or {}).get("checks") or {}
+    lines = [f"stash2plex is {'ready' if (ready or {}).get('ok') else 'NOT ready'}"]
+    for name, check in checks.items():
+        state = "ok" if check.get("ok") else "FAILING"
+        lines.append(f"  {name}: {state}" + (f" ({check['detail']})" if check.get("detail") else ""))
+    lines.append(f"circuit breaker (Plex): {status.get('breaker', '?')}; dead letters: {len(status.get('deadLetters') or [])}")
+    lines.append(outage_line(status.get("outages") or [], time.time() * 1000))
+    return lines
+
+
+def gap_counts(counts):
+    return ", ".join(f"{kind} {n}" for kind, n in (counts or {}).items() if n) or "no gaps"
+
+
+def reconcile(base, token, heal):
+    """Starts a reconcile and waits for its report, moving Stash's progress bar meanwhile."""
+    _, started = request("POST", f"{base}/api/reconcile", {"heal": heal}, token)
+    began = ((started or {}).get("progress") or {}).get("startedAt") or 0
+    deadline = time.monotonic() + RECONCILE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        _, answer = request("GET", f"{base}/api/reconcile?limit=1", None, token)
+        running = answer.get("running")
+        last = answer.get("last") or {}
+        if not running and (last.get("startedAt") or 0) >= began:
+            return reconcile_lines(last, heal)
+        if running and running.get("total"):
+            log("p", round(min(1, running.get("done", 0) / running["total"]), 3))
+        time.sleep(POLL_SECONDS)
+    return [f"the reconcile is still running after {RECONCILE_WAIT_SECONDS // 60} min; its report will be on stash2plex's dashboard (Gaps)"]
+
+
+def reconcile_lines(run, heal):
+    if run.get("status") != "done":
+        raise ServiceError("reconcile failed", run.get("error") or "the reconcile failed; see stash2plex's log")
+    found = f"reconcile finished: {run.get('scenes', 0)} scenes and {run.get('items', 0)} Plex items compared; gaps: {gap_counts(run.get('counts'))}"
+    if not heal:
+        return [found, "report only: nothing was changed (the gaps and a heal button are on stash2plex's dashboard, Gaps)"]
+    return [found, f"healed: {gap_counts(run.get('healed')).replace('no gaps', 'nothing')}"]
+
+
+def dead_letter_line(letter):
+    title = f' "{letter["title"]}"' if letter.get("title") else ""
+    return f"  scene {letter.get('sceneId')}{title}: {letter.get('error')}"
+
+
+def dead_letter_action(base, token, action):
+    """Retry or discard every dead letter; names the first few first, so the log says which."""
+    _, listed = request("GET", f"{base}/api/dead-letters?offset=0&limit=10", None, token)
+    lines = [dead_letter_line(d) for d in (listed or {}).get("items") or []]
+    total = (listed or {}).get("total", len(lines))
+    if total > len(lines):
+        lines.append(f"  … and {total - len(lines)} more")
+    _, answer = request("POST", f"{base}/api/dead-letters/{action}", {}, token)
+    if action == "retry":
+        head = f"retrying {plural(answer.get('retried', 0), 'dead letter')}: stash2plex pushes them again now"
+    else:
+        head = f"discarded {plural(answer.get('discarded', 0), 'dead letter')}: a later edit or sync of those scenes pushes them again"
+    return [head, *lines]
+
+
+def run(mode, base, token):
+    """Runs one task; returns the lines to log at info level. Raises ServiceError."""
+    if mode == "sync_all":
+        _, answer = request("POST", f"{base}/api/sync", {"all": True}, token)
+        return [f"queued {answer.get('queued', 0)} scene(s); stash2plex pushes them to Plex"]
+    if mode == "sync_recent":
+        _, answer = request("POST", f"{base}/api/sync", {"since": "7d"}, token)
+        return [f"queued {answer.get('queued', 0)} scene(s) changed in the last 7 days"]
+    if mode == "reconcile":
+        return reconcile(base, token, heal=True)
+    if mode == "reconcile_report":
+        return reconcile(base, token, heal=False)
+    if mode in ("retry", "discard"):
+        return dead_letter_action(base, token, mode)
+    if mode == "status":
+        _, status = request("GET", f"{base}/api/status", None, token)
+        return status_lines(status or {})
+    if mode == "health":
+        _, ready = request("GET", f"{base}/readyz", None, token, accept_statuses=(503,))
+        _, status = request("GET", f"{base}/api/status", None, token)
+        return health_lines(ready, status or {})
+    raise ServiceError("unknown task", f"unknown task mode {mode!r}")
+
+
+MODES = ("sync_all", "sync_recent", "reconcile", "reconcile_report", "retry", "discard", "status", "health")
