@@ -11,7 +11,7 @@ import { createStashClient } from "./stash/client.ts";
 import { createFileIndex, indexedTitle } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
-import { httpBasics, serverOptions } from "./http.ts";
+import { httpBasics, noteClient, serverOptions } from "./http.ts";
 import { providerRoutes } from "./provider/routes.ts";
 import type { MetadataContext } from "./provider/metadata.ts";
 import { cachedReadiness, healthRoutes, type Check } from "./admin/health.ts";
@@ -19,6 +19,9 @@ import { dashboardRoutes } from "./ui/routes.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { statusRoutes } from "./admin/status.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
+import { adminGuard } from "./admin/guard.ts";
+import { createThrottle, type ThrottleOptions } from "./admin/throttle.ts";
+import { createSessions } from "./store/sessions.ts";
 import { pathRoutes } from "./admin/paths.ts";
 import { createQueue } from "./sync/queue.ts";
 import { createBreaker } from "./sync/breaker.ts";
@@ -43,6 +46,10 @@ export interface AppOptions {
   drain?: boolean;
   /** The scheduler's clock (tests drive the schedule with a fake one through `scheduler.tick()`). */
   schedulerClock?: () => number;
+  /** Sign-in throttle timings and clock (tests shorten the lock instead of waiting minutes). */
+  signInThrottle?: Partial<ThrottleOptions>;
+  /** The sessions' clock (tests expire a session without waiting 30 days). */
+  sessionClock?: () => number;
 }
 
 export function metadataContext(config: Config): MetadataContext {
@@ -62,11 +69,15 @@ const SECTIONS_TTL_MS = 60_000;
 export function createApp(config: Config, options: AppOptions = {}) {
   const store = openStore(config.dataDir);
   const admin = resolveAdminToken(config.admin.token, config.dataDir);
-  const access = createAccess({ token: admin.token, openReads: config.admin.openReads });
   const log = options.log ?? createLogger({
     level: config.logLevel,
     format: config.logFormat,
     secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken, admin.token],
+  });
+  const access = createAccess({
+    token: admin.token, openReads: config.admin.openReads, log,
+    sessions: createSessions(store, admin.token, { now: options.sessionClock }),
+    throttle: createThrottle(options.signInThrottle),
   });
   const mapper = createSwappableMapper(compilePathRules(config.paths.rules).mapper);
   const ctx = metadataContext(config);
@@ -194,9 +205,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
   let closed = false;
   const http = new Elysia()
     .use(httpBasics(log, metrics.request))
+    .use(adminGuard({ access, publicUrl: config.publicUrl, log }))
     .use(dashboard)
     .use(metricsRoute(metrics))
-    .use(healthRoutes(ready))
+    .use(healthRoutes(ready, access.isAdmin))
     .use(providerRoutes({
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log, matchOnly: config.provider.matchOnly,
       // PMS fetching a scene we refreshed is the proof the push landed.
@@ -267,7 +279,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
       // Bookmark where Stash is now; if Stash is not reachable yet, the first poll does it.
       if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
-      server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req) => http.handle(req), idleTimeout: 120 });
+      server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req, srv) => http.handle(noteClient(req, srv)), idleTimeout: 120 });
       scheduler.start();
       // Both indexes at once (the schedule goes on from these runs): know the Plex library before
       // the first push needs it; a down Plex just means later.

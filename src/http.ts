@@ -52,6 +52,16 @@ export function errorAnswer(
   return undefined;
 }
 
+/** The address each request came from, noted by the server's fetch (Elysia's context lacks it). */
+const clients = new WeakMap<Request, string>();
+export function noteClient(request: Request, server: { requestIP(r: Request): { address: string } | null } | undefined): Request {
+  const address = server?.requestIP(request)?.address;
+  if (address) clients.set(request, address);
+  return request;
+}
+/** Who sent a request (the TCP peer: behind a reverse proxy, the proxy), or "unknown". */
+export const clientAddress = (request: Request) => clients.get(request) ?? "unknown";
+
 /** Told of every answered request: its route template (not the raw path), status and duration. */
 export type RequestObserver = (route: string, status: number, seconds: number) => void;
 

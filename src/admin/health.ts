@@ -2,7 +2,8 @@
  * Health: `/healthz` says the process answers (and costs nothing); `/readyz` says whether each
  * part it needs works, naming the one that fails. `/readyz` is open to anyone on the network,
  * so its answer is kept for a few seconds and concurrent calls share one check: calling it in
- * a loop does not turn into Stash, Plex and database traffic.
+ * a loop does not turn into Stash, Plex and database traffic. Anyone sees only ok or not per
+ * part; the details (database path, versions, upstream errors) need the admin token.
  */
 import { Elysia } from "elysia";
 import type { StashClient } from "../stash/client.ts";
@@ -56,12 +57,19 @@ export function cachedReadiness(deps: HealthDeps, redact: (s: string) => string 
   };
 }
 
-export const healthRoutes = (check: Readiness) => {
+/** What anyone may see: ready or not, and which part fails; no detail (paths, URLs, versions). */
+export const publicReadiness = (result: { ok: boolean; checks: Record<string, Check> }) => ({
+  ok: result.ok,
+  checks: Object.fromEntries(Object.entries(result.checks).map(([name, c]) => [name, { ok: c.ok }])),
+});
+
+/** `details`: whether a request may see each check's detail (the admin token, or a signed-in browser). */
+export const healthRoutes = (check: Readiness, details: (headers: Headers) => boolean = () => false) => {
   return new Elysia({ name: "health" })
     .get("/healthz", () => ({ ok: true, version: VERSION }))
-    .get("/readyz", async ({ set }) => {
+    .get("/readyz", async ({ set, request }) => {
       const result = await check();
       if (!result.ok) set.status = 503;
-      return result;
+      return details(request.headers) ? { ...result, version: VERSION } : publicReadiness(result);
     });
 };

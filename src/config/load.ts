@@ -12,6 +12,9 @@ import { ConfigSchema, type Config } from "./schema.ts";
 import { settings, type Setting } from "./settings.ts";
 import { compilePathRules } from "../paths/mapper.ts";
 
+/** Shorter admin tokens are refused at start. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -77,6 +80,10 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   }
   if (config.plex.url && !config.plex.token) {
     problems.push("plex.token: push is on (plex.url is set) but the token is empty — set PLEX_TOKEN");
+  }
+  // A short admin token can be guessed (the generated one is 32 characters); the token itself is never echoed.
+  if (config.admin.token && config.admin.token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`admin.token: shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters — set ADMIN_TOKEN to a longer one (e.g. openssl rand -base64 24), or leave it empty to have one generated`);
   }
   problems.push(...compilePathRules(config.paths.rules).problems);
   if (problems.length) throw new ConfigError(problems);

@@ -69,6 +69,11 @@ const MIGRATIONS: string[] = [
     run_id INTEGER NOT NULL REFERENCES reconcile_runs (id) ON DELETE CASCADE, kind TEXT NOT NULL, seq INTEGER NOT NULL,
     gap TEXT NOT NULL, PRIMARY KEY (run_id, kind, seq)
   );`,
+  /* 4: dashboard sessions (src/store/sessions.ts owns the table); only a hash of each id is kept */ `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, address TEXT NOT NULL, user_agent TEXT NOT NULL
+  );`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import { assets, layout, type Html, type PageId } from "./html.ts";
 import type { DashboardSource } from "./source.ts";
 import { guardedForm } from "../json-body.ts";
-import { HttpError, requestPath } from "../http.ts";
+import { clientAddress, HttpError, requestPath } from "../http.ts";
 import { overviewSection } from "./pages/overview.ts";
 import { queuePage, scenePage } from "./pages/queue.ts";
 import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
@@ -45,14 +45,22 @@ export function dashboardRoutes(src: DashboardSource) {
     })
     .get("/ui/assets/htmx.js", () => new Response(assets.htmx, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=86400" } }))
     .get("/ui/assets/style.css", () => new Response(assets.css, { headers: { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=3600" } }))
-    .get("/ui/sign-in", () => new Response(layout("Sign in", "sign-in", signInPage(false), { signedIn: false }), { headers: HTML_HEADERS }))
-    .post("/ui/sign-in", ({ body }) => {
-      if (!src.access.tokenIs(first(body, "token"))) {
-        return new Response(layout("Sign in", "sign-in", signInPage(true), { signedIn: false }), { status: 401, headers: HTML_HEADERS });
-      }
-      return seeOther("/ui", { "set-cookie": src.access.sessionCookie() });
+    .get("/ui/sign-in", () => new Response(layout("Sign in", "sign-in", signInPage(), { signedIn: false }), { headers: HTML_HEADERS }))
+    .post("/ui/sign-in", ({ body, request }) => {
+      const h = request.headers;
+      const secure = /^https:/i.test(h.get("origin") ?? "") || h.get("x-forwarded-proto")?.toLowerCase() === "https";
+      const result = src.access.signIn(first(body, "token"), { address: clientAddress(request), userAgent: h.get("user-agent") ?? "", secure });
+      if (result.ok) return seeOther("/ui", { "set-cookie": result.cookie });
+      const retry = result.status === 429 ? { "retry-after": String(result.retryAfter) } : {};
+      return new Response(layout("Sign in", "sign-in", signInPage(result.status === 429 ? "throttled" : "wrong"), { signedIn: false }), {
+        status: result.status, headers: { ...HTML_HEADERS, ...retry },
+      });
     }, { parse: guardedForm({ maxBytes: FORM_LIMIT }) })
-    .post("/ui/sign-out", () => seeOther("/ui/sign-in", { "set-cookie": src.access.signOutCookie() }))
+    // "everywhere" ends every session (this one too); it needs a live session or the token.
+    .post("/ui/sign-out", ({ body, request }) => {
+      if (first(body, "everywhere") && src.access.isAdmin(request.headers)) src.access.signOutEverywhere();
+      return seeOther("/ui/sign-in", { "set-cookie": src.access.signOut(request.headers) });
+    }, { parse: guardedForm({ maxBytes: FORM_LIMIT }) })
     .get("/ui", async ({ request, query }) => readable(request) ?? page(request, "Overview", "overview", await overviewSection(src), notice(query)))
     .get("/ui/live/overview", async ({ request }) => readable(request, true) ?? fragment(await overviewSection(src)))
     .get("/ui/queue", ({ request, query }) => readable(request) ?? page(request, "Queue and history", "queue", queuePage(src, String(query.q ?? "").slice(0, 200)), notice(query)))
@@ -69,7 +77,7 @@ export function dashboardRoutes(src: DashboardSource) {
     .get("/ui/paths", async ({ request, query }) => readable(request) ?? page(request, "Path tester", "paths", await pathsPage(src, String(query.path ?? "").slice(0, 4096))))
     .get("/ui/jobs", ({ request, query }) => readable(request) ?? page(request, "Jobs", "jobs", jobsPage(src), notice(query)))
     .get("/ui/live/sync", ({ request }) => readable(request, true) ?? fragment(syncProgress(src)))
-    .get("/ui/settings", ({ request }) => readable(request) ?? page(request, "Settings", "settings", settingsPage(src)))
+    .get("/ui/settings", ({ request }) => readable(request) ?? page(request, "Settings", "settings", settingsPage(src, src.access.session(request.headers)?.key)))
     .post("/ui/actions/requeue", ({ body }) => {
       const id = first(body, "sceneId");
       if (id && !/^\d{1,18}$/.test(id)) throw new HttpError(400, "bad_id", "a scene id is a number");

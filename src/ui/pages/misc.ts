@@ -40,18 +40,32 @@ export function syncProgress(src: DashboardSource): Html {
     <progress max="100" value="${share}" aria-label="Sync progress">${share}%</progress></div>`;
 }
 
-export function settingsPage(src: DashboardSource): Html {
+/** `current`: the key of the session viewing the page (marked "this browser"). */
+export function settingsPage(src: DashboardSource, current?: string): Html {
   const shown = redactedConfig(src.config) as Record<string, unknown>;
   const sources = settingSources(src.config);
   const valueAt = (path: string[]) => path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), shown);
   return html`<p>The settings in effect. Secrets show only whether they are set.</p>
   <div class="scroll"><table><thead><tr><th>setting</th><th>env</th><th>value</th><th>from</th></tr></thead><tbody>
   ${settings.map((s) => html`<tr><td><code>${s.key}</code></td><td><code>${s.env}</code></td><td><code>${JSON.stringify(valueAt(s.path)) ?? ""}</code></td><td>${sources[s.key] ?? "default"}</td></tr>`)}
-  </tbody></table></div>`;
+  </tbody></table></div>
+  ${sessionsSection(src, current)}`;
 }
 
-export function signInPage(wrong: boolean): Html {
-  return html`${wrong ? html`<p class="notice" role="alert">That is not the admin token.</p>` : ""}
+/** The signed-in browsers, and "sign out everywhere" (a lost or shared device). */
+export function sessionsSection(src: DashboardSource, current?: string, now = Date.now()): Html {
+  const list = src.access.sessions();
+  return html`<h2 id="sessions">Signed-in browsers</h2>
+  ${list.length ? html`<div class="scroll"><table><thead><tr><th>signed in</th><th>last seen</th><th>address</th><th>browser</th></tr></thead><tbody>
+  ${list.map((s) => html`<tr><td>${when(s.createdAt)}</td><td>${ago(s.lastSeenAt, now)}${s.key === current ? html` <strong>(this browser)</strong>` : ""}</td>
+    <td>${s.address}</td><td>${s.userAgent.slice(0, 80) || "—"}</td></tr>`)}
+  </tbody></table></div>` : html`<p>No browser is signed in (API clients use the token and are not listed).</p>`}
+  <form method="post" action="/ui/sign-out"><button name="everywhere" value="1" class="secondary">Sign out everywhere</button></form>`;
+}
+
+export function signInPage(problem?: "wrong" | "throttled"): Html {
+  const say = problem === "wrong" ? "That is not the admin token." : problem === "throttled" ? "Too many wrong tokens from this address: wait a few minutes, then try again." : "";
+  return html`${say ? html`<p class="notice" role="alert">${say}</p>` : ""}
   <form method="post" action="/ui/sign-in"><label for="token">Admin token</label>
   <input type="password" id="token" name="token" autocomplete="current-password" required>
   <p class="muted">Shown once at the first start, and kept in the data folder's <code>admin-token</code> file (or set ADMIN_TOKEN).</p>

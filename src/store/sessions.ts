@@ -1,0 +1,108 @@
+/**
+ * Dashboard sessions: the one module that reads and writes the `sessions` table. A browser
+ * holds a random id (256 bits) in its cookie; the database keeps only its SHA-256, so a copy
+ * of the database opens no session. Sessions survive restarts and end by sign-out, by
+ * "sign out everywhere", by expiry, and when the admin token changes (a scrypt fingerprint of
+ * the token is kept beside them: a start with another token ends them all).
+ */
+import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import type { Store } from "./db.ts";
+
+export interface Session {
+  /** SHA-256 of the cookie's id (hex): names a session in pages without revealing it. */
+  key: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  address: string;
+  userAgent: string;
+}
+
+interface Row {
+  id_hash: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  address: string;
+  user_agent: string;
+}
+
+export interface SessionOptions {
+  /** Lifetime of a session from sign-in. */
+  lifetimeMs?: number;
+  now?: () => number;
+}
+
+export const SESSION_LIFETIME_MS = 30 * 86_400_000;
+/** "Last seen" is written at most this often: the live fragments ask every second. */
+const TOUCH_EVERY_MS = 60_000;
+const FINGERPRINT_KEY = "sessions.token-fingerprint";
+
+const hashId = (id: string) => createHash("sha256").update(id).digest("hex");
+const toSession = (r: Row): Session => ({
+  key: r.id_hash, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, address: r.address, userAgent: r.user_agent,
+});
+
+/** Whether `token` is the one `stored` (salt:hash) was made from. */
+function sameToken(stored: string | undefined, token: string): boolean {
+  const [salt, hash] = (stored ?? "").split(":");
+  if (!salt || !hash) return false;
+  const again = scryptSync(token, Buffer.from(salt, "hex"), 32);
+  const before = Buffer.from(hash, "hex");
+  return before.length === again.length && timingSafeEqual(before, again);
+}
+
+export function createSessions(store: Store, adminToken: string, options: SessionOptions = {}) {
+  const now = options.now ?? Date.now;
+  const lifetime = options.lifetimeMs ?? SESSION_LIFETIME_MS;
+  const db = store.db;
+  // Another admin token than the one these sessions were opened with: every one of them ends.
+  if (!sameToken(store.meta.get(FINGERPRINT_KEY), adminToken)) {
+    const salt = randomBytes(16);
+    db.transaction(() => {
+      db.run("DELETE FROM sessions");
+      store.meta.set(FINGERPRINT_KEY, `${salt.toString("hex")}:${scryptSync(adminToken, salt, 32).toString("hex")}`);
+    })();
+  }
+  const insert = db.query("INSERT INTO sessions (id_hash, created_at, last_seen_at, expires_at, address, user_agent) VALUES (?, ?, ?, ?, ?, ?)");
+  const byHash = db.query<Row, [string]>("SELECT * FROM sessions WHERE id_hash = ?");
+  const touch = db.query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?");
+  const remove = db.query("DELETE FROM sessions WHERE id_hash = ?");
+  const expired = db.query("DELETE FROM sessions WHERE expires_at <= ?");
+  const all = db.query<Row, [number]>("SELECT * FROM sessions WHERE expires_at > ? ORDER BY last_seen_at DESC LIMIT 200");
+
+  return {
+    lifetimeMs: lifetime,
+    /** Opens a session; the returned id goes into the cookie and is never stored. */
+    open(client: { address: string; userAgent: string }): string {
+      const id = randomBytes(32).toString("base64url");
+      const at = now();
+      expired.run(at);
+      insert.run(hashId(id), at, at, at + lifetime, client.address.slice(0, 64), client.userAgent.slice(0, 200));
+      return id;
+    },
+    /** The live session of a cookie id, or undefined (unknown, ended or expired). */
+    find(id: string | undefined): Session | undefined {
+      if (!id || id.length > 100) return undefined;
+      const row = byHash.get(hashId(id));
+      if (!row) return undefined;
+      const at = now();
+      if (row.expires_at <= at) {
+        remove.run(row.id_hash);
+        return undefined;
+      }
+      if (at - row.last_seen_at > TOUCH_EVERY_MS) {
+        touch.run(at, row.id_hash);
+        row.last_seen_at = at;
+      }
+      return toSession(row);
+    },
+    /** Ends one session (sign-out). */
+    end: (id: string | undefined) => void (id && remove.run(hashId(id))),
+    /** Ends every session ("sign out everywhere"); returns how many there were. */
+    endAll: () => db.run("DELETE FROM sessions").changes,
+    /** The live sessions, most recently seen first. */
+    list: (): Session[] => all.all(now()).map(toSession),
+  };
+}
+export type Sessions = ReturnType<typeof createSessions>;
