@@ -98,6 +98,44 @@ export function differingFields(expected: Shown, shown: Shown, listing: boolean,
   });
 }
 
+/** Whether a listing row may hide drift: one of its tag lists is as long as a listing shows. */
+export const listingMayHide = (s: Shown) =>
+  s.genres.length >= LISTED_TAG_LIMIT.genres || s.performers.length >= LISTED_TAG_LIMIT.performers || s.collections.length >= LISTED_TAG_LIMIT.collections;
+
+/** PMS's lock names (`Field` elements, `title.locked=1`) for the fields we compare. */
+const LOCK_NAMES: Record<string, ComparedField> = {
+  title: "title", originallyAvailableAt: "date", studio: "studio", summary: "summary", contentRating: "contentRating",
+  rating: "rating", genre: "genres", actor: "performers", collection: "collections",
+};
+
+/** The compared fields locked on a Plex item (`Field: [{name, locked}]`, as PMS shows an item). */
+export function lockedFields(item: Record<string, unknown>): Set<ComparedField> {
+  const out = new Set<ComparedField>();
+  const fields = item.Field;
+  if (!Array.isArray(fields)) return out;
+  for (const f of fields as { name?: unknown; locked?: unknown }[]) {
+    const field = typeof f?.name === "string" ? LOCK_NAMES[f.name] : undefined;
+    if (field && (f.locked === true || f.locked === 1 || f.locked === "1")) out.add(field);
+  }
+  return out;
+}
+
+/** Longest value kept in a report: enough to tell two values apart, bounded for a long summary. */
+const SHOWN_CHARS = 300;
+
+/** A field as a person reads it, from what the provider answers or what PMS shows (both are PMS-shaped). */
+export function fieldText(item: Record<string, unknown>, field: ComparedField, ratingAs: "critic" | "user"): string {
+  const tags = (list: unknown) => (Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag) ?? []).join(", ") : "");
+  const ratings = item.Rating as { value?: unknown }[] | undefined;
+  const value: unknown = {
+    title: item.title, date: item.originallyAvailableAt, studio: item.studio, summary: item.summary, contentRating: item.contentRating,
+    rating: ratingAs === "user" ? item.userRating : ratings?.[0]?.value ?? item.audienceRating ?? item.rating,
+    genres: tags(item.Genre), performers: tags(item.Role), collections: tags(item.Collection),
+  }[field];
+  const t = text(value) ?? "";
+  return t.length > SHOWN_CHARS ? `${t.slice(0, SHOWN_CHARS - 1)}…` : t;
+}
+
 /** An item with no metadata at all: nothing but a title (PMS makes one from the file name). */
 export const showsNothing = (s: Shown) =>
   !s.date && !s.studio && !s.summary && s.genres.length === 0 && s.performers.length === 0 && s.collections.length === 0;

@@ -3,13 +3,16 @@
  * pass) and Stash's scenes (streamed page by page: never two full copies). A scene's files are
  * mapped to Plex paths by the path rules and looked up among the items; what no scene claims
  * is left over at the end (unknown to Stash, or bound to a scene Stash no longer has).
+ * A field locked in Plex is the user's decision: where PMS re-pulls from us it would keep it
+ * anyway, so it is reported as kept, never as stale. A section picked by default whose agent
+ * is not ours is reported only when Stash knows a file in it; otherwise it is skipped, with why.
  */
 import type { PathMapper } from "../paths/mapper.ts";
 import { sceneIdFromGuid } from "../provider/metadata.ts";
 import type { StashScene } from "../schema/stash.ts";
 import { isInside } from "../sync/push.ts";
 import { COMPARED_FIELDS, differingFields, showsNothing, stashIsEmpty, type ComparedField, type Shown } from "./compare.ts";
-import type { Gap } from "./model.ts";
+import type { Gap, KeptItem, SkippedSection } from "./model.ts";
 
 export interface PlexItemView {
   ratingKey: string;
@@ -19,6 +22,10 @@ export interface PlexItemView {
   shown: Shown;
   /** Fields not to compare on this item (edit strategy: ones the user changed in Plex, kept by keepUserEdits). */
   skip?: ReadonlySet<ComparedField>;
+  /** `shown` comes from the item itself (every tag), not from a listing row (the first few). */
+  full?: boolean;
+  /** Fields locked in Plex. */
+  locked?: ReadonlySet<ComparedField>;
 }
 
 export interface SectionView {
@@ -29,6 +36,9 @@ export interface SectionView {
   ours: boolean;
   /** Fields this section is kept equal in (edit strategy: the configured edit fields; refresh: all). */
   compared?: ReadonlySet<ComparedField>;
+  /** Picked by default though its agent is not ours: reported only if Stash knows a file in it. */
+  optional?: boolean;
+  agent?: string;
 }
 
 export interface DetectContext {
@@ -50,12 +60,23 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
   const claimed = new Set<string>();
   /** Items bound to another scene than the one owning their file: wrong-scene or orphaned, known once every scene is seen. */
   const misbound: { item: PlexItemView; owner: StashScene; boundTo: string }[] = [];
+  const kept: KeptItem[] = [];
+  /** Optional sections Stash knows a file in. */
+  const known = new Set<string>();
+  const optional = ctx.sections.filter((sec) => sec.optional);
 
-  function scene(s: StashScene) {
+  const plexPathsOf = (s: StashScene) => s.files.flatMap((f) => ctx.mapper.toPlex(f.path)?.path ?? []);
+  /** The items holding a scene's files. */
+  const holdersOf = (plexPaths: string[]) => [...new Set(plexPaths.flatMap((p) => byPath.get(nfc(p)) ?? []))];
+
+  /** Returns the gaps this scene adds. */
+  function scene(s: StashScene): Gap[] {
+    const before = gaps.length;
     sceneIds.add(s.id);
     const stashPaths = s.files.map((f) => f.path);
-    const plexPaths = stashPaths.flatMap((p) => ctx.mapper.toPlex(p)?.path ?? []);
-    const holders = [...new Set(plexPaths.flatMap((p) => byPath.get(nfc(p)) ?? []))];
+    const plexPaths = plexPathsOf(s);
+    const holders = holdersOf(plexPaths);
+    for (const sec of optional) if (!known.has(sec.key) && plexPaths.some((p) => sec.locations.some((l) => isInside(p, l)))) known.add(sec.key);
     // Every file of the scene that a synced section's folder holds must be an item (a scene may have several).
     const missing = plexPaths.filter((p) => !byPath.has(nfc(p)));
     const section = ctx.sections.find((sec) => missing.some((p) => sec.locations.some((l) => isInside(p, l))));
@@ -68,6 +89,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     }
     for (const item of holders) {
       claimed.add(item.ratingKey);
+      known.add(item.sectionId); // a scene's file is an item here: Stash knows a file in this section
       const section = sections.get(item.sectionId);
       if (!section) continue;
       const gap = { sceneId: s.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths };
@@ -90,12 +112,26 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
         continue;
       }
       const only = new Set([...(section.compared ?? COMPARED_FIELDS)].filter((f) => !item.skip?.has(f)));
-      const fields = differingFields(ctx.expected(s), item.shown, true, only);
+      const differ = differingFields(ctx.expected(s), item.shown, !item.full, only);
+      // Locks matter where PMS re-pulls from us (a refresh keeps them); in edit sections our own edits lock.
+      const locked = section.ours ? differ.filter((f) => item.locked?.has(f)) : [];
+      const fields = differ.filter((f) => !locked.includes(f));
+      if (locked.length) kept.push({ ratingKey: item.ratingKey, sceneId: s.id, fields: locked });
       if (fields.length) gaps.push({ kind: "stale", ...gap, fields, reason: `item ${item.ratingKey} differs from Stash scene ${s.id} in ${fields.join(", ")}` });
     }
+    return gaps.slice(before);
   }
 
+  /** Sections left out: picked by default, another agent's, and no file Stash knows in them. */
+  const skipped = (): SkippedSection[] =>
+    optional.filter((sec) => !known.has(sec.key)).map((sec) => ({
+      key: sec.key, title: sec.title, agent: sec.agent ?? "",
+      reason: `its agent (${sec.agent || "none"}) is not stash2plex's agent and it holds no file Stash knows; ` +
+        `list it in PLEX_SECTIONS to compare it anyway`,
+    }));
+
   function finish(): Gap[] {
+    const left = new Set(skipped().map((sec) => sec.key));
     for (const { item, owner, boundTo } of misbound) {
       const gap = { sceneId: owner.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths: owner.files.map((f) => f.path) };
       gaps.push(sceneIds.has(boundTo)
@@ -103,7 +139,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
         : { kind: "orphaned", ...gap, reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has; its file now belongs to scene ${owner.id}` });
     }
     for (const item of items) {
-      if (claimed.has(item.ratingKey) || !sections.has(item.sectionId)) continue;
+      if (claimed.has(item.ratingKey) || !sections.has(item.sectionId) || left.has(item.sectionId)) continue;
       const boundTo = sceneIdFromGuid(ctx.identifier, item.guid);
       const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
       if (boundTo && !sceneIds.has(boundTo)) {
@@ -117,5 +153,11 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     return gaps;
   }
 
-  return { scene, finish };
+  return {
+    scene, finish, skipped,
+    /** Fields locked in Plex that differ from Stash (after the scenes are seen). */
+    kept: (): readonly KeptItem[] => kept,
+    /** The items holding a scene's files (to read them whole before `scene`). */
+    holders: (s: StashScene) => holdersOf(plexPathsOf(s)),
+  };
 }

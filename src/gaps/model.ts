@@ -22,6 +22,45 @@ export interface Gap {
   reason: string;
   /** stale: the fields that differ. */
   fields?: string[];
+  /** stale: each differing field as Stash would have it and as Plex shows it. */
+  values?: Record<string, FieldValues>;
+}
+
+export interface FieldValues {
+  stash: string;
+  plex: string;
+}
+
+/** A field that differs from Stash but is locked in Plex: the user's decision, kept, never healed. */
+export interface KeptItem {
+  ratingKey: string;
+  sceneId: string;
+  fields: string[];
+  values?: Record<string, FieldValues>;
+}
+
+/** A section a reconcile left out, and why. */
+export interface SkippedSection {
+  key: string;
+  title: string;
+  agent: string;
+  reason: string;
+}
+
+/**
+ * Of a run's gaps: those that can still be healed from here (with the kinds this service heals),
+ * and those that need a person (a file Stash does not know with Stash scanning off, a scene
+ * Stash emptied…). Only the first should keep the dashboard amber.
+ */
+export function gapTotals(run: { counts: Partial<Record<GapKind, number>>; healed: Record<string, number> }, healable: readonly GapKind[]) {
+  let toHeal = 0;
+  let forAPerson = 0;
+  for (const kind of GAP_KINDS) {
+    const n = run.counts[kind] ?? 0;
+    if (healable.includes(kind)) toHeal += Math.max(0, n - (run.healed[kind] ?? 0));
+    else forAPerson += n;
+  }
+  return { toHeal, forAPerson };
 }
 
 export const isGapKind = (k: string): k is GapKind => (GAP_KINDS as readonly string[]).includes(k);

@@ -3,6 +3,9 @@
  * sections, streams every Stash scene past the detector, heals what it is asked to through
  * the existing machinery (the push queue, Plex's match and scan, Stash's scan), and keeps the
  * report. One run at a time; live progress for the API, the CLI and the dashboard.
+ * A listing row shows only the first few tags and no locks: an item whose row differs, or
+ * whose tag lists are as long as a row shows, is read whole (batched reads of many items)
+ * before its scene is compared.
  */
 import type { Config, EditField } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -15,17 +18,21 @@ import type { PlexIndex } from "../sync/plex-index.ts";
 import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import { currentValues } from "../sync/edit-fields.ts";
-import { COMPARED_FIELDS, LISTED_TAG_LIMIT, expectedFields, shownFields, type ComparedField } from "./compare.ts";
+import {
+  COMPARED_FIELDS, LISTED_TAG_LIMIT, differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields, stashIsEmpty,
+  type ComparedField, type Shown,
+} from "./compare.ts";
 import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
-import { GAP_KINDS, type Gap, type GapKind } from "./model.ts";
-import { createReports, type RunSummary } from "./reports.ts";
+import { GAP_KINDS, type FieldValues, type Gap, type GapKind, type KeptItem, type SkippedSection } from "./model.ts";
+import type { StashScene } from "../schema/stash.ts";
+import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";
 
 export interface ReconcileDeps {
   config: Config;
   store: Store;
   stash: Pick<StashClient, "scenesPage" | "metadataScan">;
-  plex: Pick<PlexClient, "sectionListing" | "match" | "scanPath">;
+  plex: Pick<PlexClient, "sectionListing" | "items" | "match" | "scanPath">;
   sections: () => Promise<SyncSection[]>;
   mapper: PathMapper;
   ctx: MetadataContext;
@@ -58,12 +65,22 @@ export interface ReconcileResult {
   gaps: Gap[];
 }
 
+interface Found {
+  gaps: Gap[];
+  scenes: number;
+  items: number;
+  kept: readonly KeptItem[];
+  skipped: SkippedSection[];
+}
+
 export class ReconcileBusyError extends Error {}
 
 // Pages small enough that one answer is a few MB (memory stays flat on big libraries), large
 // enough that a reconcile costs a handful of requests per 1,000 scenes.
 const PLEX_PAGE = 500;
 const STASH_PAGE = 250;
+/** Items read whole per request: a few KB of URL, two requests per 1,000 items at most. */
+const ITEM_BATCH = 500;
 
 /** Edit-strategy names of the fields a reconcile compares. */
 const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
@@ -88,13 +105,13 @@ export function createReconciler(deps: ReconcileDeps) {
    * Edit strategy with keepUserEdits: fields someone changed in Plex after we wrote them are
    * theirs, not drift. (A listing shows only the first tags: the written list is cut the same way.)
    */
-  function userEdited(ratingKey: string, fields: Record<string, unknown>): Set<ComparedField> {
+  function userEdited(ratingKey: string, fields: Record<string, unknown>, listing = true): Set<ComparedField> {
     const written = lastWritten.all(ratingKey);
     if (!written.length || !deps.config.plex.keepUserEdits) return new Set();
     const current = currentValues(fields);
     const out = new Set<ComparedField>();
     for (const { field, value } of written) {
-      const limit = LISTED[field as EditField];
+      const limit = listing ? LISTED[field as EditField] : undefined;
       const was = limit ? value.split("\u001f").slice(0, limit).join("\u001f") : value;
       const compared = EDIT_TO_COMPARED[field as EditField];
       if (compared && (current[field as EditField] ?? "") !== was) out.add(compared);
@@ -108,10 +125,12 @@ export function createReconciler(deps: ReconcileDeps) {
       for await (const page of pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE))) {
         if (page.index === 0) progress.total += page.total ?? 0;
         for (const item of page.items) {
+          const locked = lockedFields(item.fields);
           items.push({
             ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, files: item.files,
             shown: shownFields(item.fields, deps.ctx.ratingAs ?? "critic"),
             ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
+            ...(locked.size ? { locked } : {}),
           });
         }
         progress.done += page.items.length;
@@ -123,30 +142,90 @@ export function createReconciler(deps: ReconcileDeps) {
 
   const sectionViews = (sections: SyncSection[]): SectionView[] => {
     const edited = new Set(deps.config.plex.editFields.flatMap((f) => EDIT_TO_COMPARED[f] ?? []));
+    // With the default sections (PLEX_SECTIONS empty), another agent's section counts only if Stash knows a file in it.
+    const byDefault = deps.config.plex.sections.length === 0;
     return sections.map((s) => ({
-      key: s.key, title: s.title, locations: s.locations, ours: s.strategy === "refresh",
+      key: s.key, title: s.title, locations: s.locations, ours: s.strategy === "refresh", agent: s.agent,
       compared: s.strategy === "edit" ? edited : new Set(COMPARED_FIELDS),
+      optional: byDefault && s.strategy !== "refresh",
     }));
   };
 
-  async function detect(sections: SyncSection[], progress: Progress): Promise<{ gaps: Gap[]; scenes: number; items: number }> {
+  async function detect(sections: SyncSection[], progress: Progress): Promise<Found> {
     progress.phase = "plex";
     const items = await gatherPlex(sections, progress);
     const ratingAs = deps.ctx.ratingAs ?? "critic";
+    const strategy = new Map(sections.map((s) => [s.key, s.strategy]));
+    // What the provider answers for a scene, computed once per scene (it is asked before and while comparing).
+    const expected = new WeakMap<StashScene, Shown>();
+    const expectedOf = (scene: StashScene) => {
+      let e = expected.get(scene);
+      if (!e) expected.set(scene, (e = expectedFields(sceneToMetadata(scene, deps.ctx), ratingAs, scene.rating100)));
+      return e;
+    };
     const detector = createDetector(items, {
-      identifier: deps.ctx.identifier, mapper: deps.mapper, sections: sectionViews(sections),
-      expected: (scene) => expectedFields(sceneToMetadata(scene, deps.ctx), ratingAs, scene.rating100),
+      identifier: deps.ctx.identifier, mapper: deps.mapper, sections: sectionViews(sections), expected: expectedOf,
     });
+    /** Kept items with their two values, by item and scene. */
+    const keptValues = new Map<string, KeptItem>();
+
+    /** Scenes waiting for their items to be read whole, and those items. */
+    let waiting: StashScene[] = [];
+    let toRead = new Map<string, PlexItemView>();
+    async function compareWaiting() {
+      const keys = [...toRead.keys()];
+      const raw = new Map<string, Record<string, unknown>>();
+      for (let i = 0; i < keys.length; i += ITEM_BATCH) {
+        for (const body of await deps.plex.items(keys.slice(i, i + ITEM_BATCH))) raw.set(String(body.ratingKey), body);
+      }
+      for (const [key, body] of raw) {
+        const item = toRead.get(key);
+        if (!item) continue;
+        item.shown = shownFields(body, ratingAs);
+        item.full = true;
+        const locked = lockedFields(body);
+        if (locked.size) item.locked = locked;
+        if (strategy.get(item.sectionId) === "edit") item.skip = userEdited(key, body, false);
+      }
+      for (const scene of waiting) {
+        const keptBefore = detector.kept().length;
+        const found = detector.scene(scene);
+        const stash = () => ({ ...sceneToMetadata(scene, deps.ctx), userRating: scene.rating100 == null ? undefined : scene.rating100 / 10 });
+        for (const gap of found) if (gap.kind === "stale" && raw.has(gap.ratingKey!)) gap.values = sideBySide(stash(), raw.get(gap.ratingKey!)!, gap.fields!);
+        for (const k of detector.kept().slice(keptBefore)) {
+          if (raw.has(k.ratingKey)) keptValues.set(`${k.ratingKey}/${k.sceneId}`, { ...k, values: sideBySide(stash(), raw.get(k.ratingKey)!, k.fields) });
+        }
+      }
+      waiting = [];
+      toRead = new Map();
+    }
+    const sideBySide = (stash: Record<string, unknown>, plex: Record<string, unknown>, fields: string[]): Record<string, FieldValues> =>
+      Object.fromEntries(fields.map((f) => [f, { stash: fieldText(stash, f as ComparedField, ratingAs), plex: fieldText(plex, f as ComparedField, ratingAs) }]));
+
     Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
     for await (const page of pages(STASH_PAGE, (i) => deps.stash.scenesPage(i + 1, STASH_PAGE))) {
       progress.total = page.count;
-      page.items.forEach(detector.scene);
+      for (const scene of page.items) {
+        // Read whole what a listing row cannot settle: a difference (a lock may explain it) or tags a row may cut.
+        const unsure = stashIsEmpty(scene) ? [] : detector.holders(scene).filter((item) =>
+          !item.full && (listingMayHide(item.shown) || differingFields(expectedOf(scene), item.shown, true).length > 0));
+        if (!unsure.length) detector.scene(scene);
+        else {
+          waiting.push(scene);
+          for (const item of unsure) toRead.set(item.ratingKey, item);
+        }
+      }
+      if (toRead.size >= ITEM_BATCH) await compareWaiting();
       scenes += page.items.length;
       progress.done = scenes;
       collectNow(page.index + 1);
     }
-    return { gaps: detector.finish(), scenes, items: items.length };
+    await compareWaiting();
+    const gaps = detector.finish();
+    // Kept items found without a whole read (locks shown in a listing) keep no values.
+    const kept = detector.kept().map((k) => keptValues.get(`${k.ratingKey}/${k.sceneId}`) ?? k);
+    return { gaps, scenes, items: items.length, kept, skipped: detector.skipped() };
   }
 
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
@@ -218,7 +297,10 @@ export function createReconciler(deps: ReconcileDeps) {
         const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;
-        const run = { startedAt, finishedAt: Date.now(), status: "done" as const, trigger: options.trigger, error: null, scenes: found.scenes, items: found.items, counts, healed };
+        const run = {
+          startedAt, finishedAt: Date.now(), status: "done" as const, trigger: options.trigger, error: null, scenes: found.scenes, items: found.items, counts, healed,
+          kept: found.kept.length, keptItems: found.kept.slice(0, KEPT_PER_KIND), skipped: found.skipped,
+        };
         const id = reports.save(run, gaps);
         deps.log.info("reconcile finished", { gaps: gaps.length, counts, healed, seconds: Math.round((run.finishedAt - startedAt) / 100) / 10 });
         return { run: { id, ...run }, gaps };

@@ -4,7 +4,7 @@
  * its error and no gaps, so nothing half-written is ever shown as a result.
  */
 import type { Store } from "../store/db.ts";
-import type { Gap, GapKind } from "./model.ts";
+import type { Gap, GapKind, KeptItem, SkippedSection } from "./model.ts";
 
 /** Gaps kept per kind and run: enough to act on, bounded however large the drift. */
 export const KEPT_PER_KIND = 1000;
@@ -22,28 +22,38 @@ export interface RunSummary {
   items: number;
   counts: Partial<Record<GapKind, number>>;
   healed: Record<string, number>;
+  /** Items with fields locked in Plex that differ from Stash (not gaps: the user's decision). */
+  kept?: number;
+  /** The first of them (KEPT_PER_KIND), with the fields. */
+  keptItems?: KeptItem[];
+  /** Sections left out, with why. */
+  skipped?: SkippedSection[];
 }
+
+/** What a run keeps besides counts and gaps (the notes column). */
+type Notes = Pick<RunSummary, "kept" | "keptItems" | "skipped">;
 
 interface RunRow {
   id: number; started_at: number; finished_at: number; status: "done" | "failed"; trigger: string; error: string | null;
-  scenes: number; items: number; counts: string; healed: string;
+  scenes: number; items: number; counts: string; healed: string; notes: string;
 }
 const summary = (r: RunRow): RunSummary => ({
   id: r.id, startedAt: r.started_at, finishedAt: r.finished_at, status: r.status, trigger: r.trigger, error: r.error,
-  scenes: r.scenes, items: r.items, counts: JSON.parse(r.counts), healed: JSON.parse(r.healed),
+  scenes: r.scenes, items: r.items, counts: JSON.parse(r.counts), healed: JSON.parse(r.healed), ...(JSON.parse(r.notes) as Notes),
 });
 
 export function createReports(store: Store) {
   const { db } = store;
-  const insertRun = db.query<{ id: number }, [number, number, string, string, string | null, number, number, string, string]>(`
-    INSERT INTO reconcile_runs (started_at, finished_at, status, trigger, error, scenes, items, counts, healed)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
+  const insertRun = db.query<{ id: number }, [number, number, string, string, string | null, number, number, string, string, string]>(`
+    INSERT INTO reconcile_runs (started_at, finished_at, status, trigger, error, scenes, items, counts, healed, notes)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
   const insertGap = db.query("INSERT INTO reconcile_gaps (run_id, kind, seq, gap) VALUES (?, ?, ?, ?)");
 
   return {
     save: db.transaction((run: Omit<RunSummary, "id">, gaps: Gap[]): number => {
       const { id } = insertRun.get(run.startedAt, run.finishedAt, run.status, run.trigger, run.error, run.scenes, run.items,
-        JSON.stringify(run.counts), JSON.stringify(run.healed))!;
+        JSON.stringify(run.counts), JSON.stringify(run.healed),
+        JSON.stringify({ kept: run.kept, keptItems: run.keptItems?.slice(0, KEPT_PER_KIND), skipped: run.skipped } satisfies Notes))!;
       const seq = new Map<string, number>();
       for (const gap of gaps) {
         const n = seq.get(gap.kind) ?? 0;

@@ -134,6 +134,21 @@ export function createPlexClient(options: PlexClientOptions) {
     async itemRaw(ratingKey: string): Promise<Record<string, unknown> | undefined> {
       return (await get(PmsItemDetail, `/library/metadata/${ratingKey}`)).MediaContainer.Metadata?.[0];
     },
+    /**
+     * Several items whole, in one request (`/library/metadata/{id,id,…}`): every tag and the
+     * locked fields, which a section listing leaves out. Items PMS no longer has are left out
+     * of the answer (none left: 404, read as an empty list).
+     */
+    async items(ratingKeys: readonly string[]): Promise<Record<string, unknown>[]> {
+      if (!ratingKeys.length) return [];
+      if (ratingKeys.some((k) => !/^\d+$/.test(k))) throw new PlexError("permanent", undefined, "Plex item keys are numbers");
+      try {
+        return (await get(PmsItemDetail, `/library/metadata/${ratingKeys.join(",")}`)).MediaContainer.Metadata ?? [];
+      } catch (err) {
+        if (err instanceof PlexError && err.status === 404) return [];
+        throw err;
+      }
+    },
     refresh: (ratingKey: string) => call("PUT", `/library/metadata/${ratingKey}/refresh`, { markUpdated: "1" }).then(() => {}),
     match: (ratingKey: string, guid: string, name: string) =>
       call("PUT", `/library/metadata/${ratingKey}/match`, { guid, name }).then(() => {}),

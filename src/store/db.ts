@@ -74,6 +74,8 @@ const MIGRATIONS: string[] = [
     id_hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, address TEXT NOT NULL, user_agent TEXT NOT NULL
   );`,
+  /* 5: what a reconcile run found besides gaps: fields kept in Plex (locked), sections skipped (JSON) */ `
+  ALTER TABLE reconcile_runs ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

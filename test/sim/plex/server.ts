@@ -27,6 +27,12 @@ export interface SimItem {
 /** How many tags of each kind PMS shows per item in a section listing. */
 export const LISTED_TAGS = { Genre: 2, Role: 3, Collection: 2 } as const;
 
+/** The metadata field(s) each PMS lock name (`title.locked=1`, `genre.locked=1` …) keeps. */
+const LOCK_FIELDS: Record<string, string[]> = {
+  title: ["title"], summary: ["summary"], studio: ["studio"], originallyAvailableAt: ["originallyAvailableAt", "year"], tagline: ["tagline"],
+  contentRating: ["contentRating"], rating: ["rating", "Rating"], genre: ["Genre"], actor: ["Role"], collection: ["Collection"],
+};
+
 export interface PmsCall { method: string; path: string; query?: string; ratingKey?: string; at: number }
 
 export class PmsSim extends SimServer {
@@ -159,6 +165,13 @@ export class PmsSim extends SimServer {
       this.track(this.scan(m[1]!, { onlyUnder: q.get("path") ?? undefined }).then(() => {}));
       return new Response(null, { status: 200 });
     }
+    if ((m = /^\/library\/metadata\/(\d+(?:,\d+)+)$/.exec(path)) && req.method === "GET") {
+      // A batched read (`/library/metadata/{ids}`: comma-separated rating keys): PMS answers the
+      // items it has, each whole (every tag, the Field locks), and leaves out the ones it has not.
+      const found = m[1]!.split(",").flatMap((k) => this.items.get(k) ?? []);
+      if (!found.length) return new Response("Not Found", { status: 404 });
+      return Response.json({ MediaContainer: { size: found.length, Metadata: found.map((i) => this.present(i)) } });
+    }
     if ((m = /^\/library\/metadata\/(\d+)(?:\/(refresh|match|posters|arts))?$/.exec(path))) {
       const item = this.items.get(m[1]!);
       if (!item) return new Response("Not Found", { status: 404 });
@@ -198,8 +211,10 @@ export class PmsSim extends SimServer {
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
     if (!meta) return;
-    item.fields = { ...meta };
-    item.title = meta.title;
+    // A refresh leaves locked fields as they are (the user's decision), as PMS does.
+    const kept = Object.fromEntries([...item.locked].flatMap((f) => LOCK_FIELDS[f] ?? []).filter((k) => k in item.fields).map((k) => [k, item.fields[k]]));
+    item.fields = { ...meta, ...kept };
+    item.title = item.locked.has("title") ? item.title : meta.title;
     item.updatedAt = Math.floor(Date.now() / 1000);
   }
 
@@ -230,6 +245,8 @@ export class PmsSim extends SimServer {
       ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
       ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}), ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
       updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId), ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
+      // Locked fields, as PMS lists them on the item itself (not in section listings).
+      ...(!listing && i.locked.size ? { Field: [...i.locked].map((name) => ({ locked: true, name })) } : {}),
       Media: [{ id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) }],
     };
   }
