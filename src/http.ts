@@ -62,6 +62,15 @@ export function noteClient(request: Request, server: { requestIP(r: Request): { 
 /** Who sent a request (the TCP peer: behind a reverse proxy, the proxy), or "unknown". */
 export const clientAddress = (request: Request) => clients.get(request) ?? "unknown";
 
+/**
+ * The status the client got. A handler that returns a Response (a redirect's 303, a page's 401)
+ * leaves `set.status` at its default 200, so the Response's own status wins.
+ */
+export function answeredStatus(setStatus: unknown, responseValue: unknown): number {
+  if (responseValue instanceof Response) return responseValue.status;
+  return typeof setStatus === "number" ? setStatus : 200;
+}
+
 /** Told of every answered request: its route template (not the raw path), status and duration. */
 export type RequestObserver = (route: string, status: number, seconds: number) => void;
 
@@ -75,14 +84,14 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
       try {
         const path = requestPath(request);
         const seconds = (performance.now() - (startedAt.get(request) ?? performance.now())) / 1000;
-        const status = typeof set.status === "number" ? set.status : 200;
+        const status = answeredStatus(set.status, (ctx as { responseValue?: unknown }).responseValue);
         observe?.((ctx as { route?: string }).route || "unmatched", status, seconds);
         // Health probes come every few seconds from the container runtime: keep them out of the info log.
         const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
         log[level]("request", {
           method: String(request.method).slice(0, 16),
           path,
-          status: set.status ?? 200,
+          status,
           ms: Math.round(seconds * 10_000) / 10,
         });
       } catch {
