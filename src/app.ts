@@ -189,6 +189,15 @@ export function createApp(config: Config, options: AppOptions = {}) {
     breaker: () => breaker.state,
     indexes: () => ({ stashScenes: stashIndex.size, plexItems: plexIndex.size() }),
     lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),
+    // Jobs on a schedule (one turned off is not "late"). A reconcile's success is kept on disk
+    // (and counts when run by hand): a restart does not reset it.
+    jobs: () => scheduler.list().filter((j) => j.everySeconds > 0).map((j) => ({
+      id: j.id,
+      lastSuccessAt: j.id === "reconcile" ? Math.max(j.lastSuccessAt ?? 0, reconciler.reports.lastDone()?.finishedAt ?? 0) || null : j.lastSuccessAt,
+    })),
+    lastDeliveryAt: () => queue.lastDeliveryAt(),
+    oldestPendingAt: () => queue.jobs(1)[0]?.first_queued_at ?? null,
+    upstreams: { stash: () => stash.version(), ...(pushOn ? { plex: () => plex.identity() } : {}) },
   });
 
   // Stash, Plex and the database, for /readyz and the dashboard: one cached check however many ask.

@@ -1,9 +1,14 @@
 /**
  * Prometheus metrics (prom-client, one registry per service instance). Counters and
  * histograms are fed as work happens; gauges (queue depth, breaker, index sizes, last
- * reconcile) are read when /metrics is scraped, so a scrape costs a few small queries.
+ * reconcile, jobs' last success, Stash/Plex up) are read when /metrics is scraped, so a
+ * scrape costs a few small queries and at most one shared readiness check.
+ * deploy/grafana/stash2plex.json and deploy/prometheus/alerts.yml use these names: a test
+ * checks that every name they use is exported here.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { GAP_KINDS } from "./gaps/model.ts";
+import { VERSION } from "./version.ts";
 
 /** What an upstream call reports: which system, how long, and whether it failed. */
 export type UpstreamObserver = (upstream: "stash" | "plex", seconds: number, ok: boolean) => void;
@@ -13,13 +18,49 @@ export interface GaugeSources {
   breaker(): string;
   indexes(): { stashScenes: number; plexItems: number };
   lastGaps(): Record<string, number>;
+  /** Each scheduled job and when it last ended without an error (ms epoch; null: not yet). */
+  jobs(): { id: string; lastSuccessAt: number | null }[];
+  /** When a change last reached Plex (ms epoch; null: never). */
+  lastDeliveryAt(): number | null;
+  /** When the oldest change still waiting for Plex was queued (ms epoch; null: queue empty). */
+  oldestPendingAt(): number | null;
+  /** A light call per upstream this service talks to (Stash's version, Plex's identity): up when it answers. */
+  upstreams: Record<string, () => Promise<unknown>>;
 }
 
 const BREAKER_STATES = ["closed", "open", "half-open"];
+/**
+ * A scrape waits this long for Stash and Plex to answer, then reports them down: a Plex that
+ * hangs must not make the scrape itself time out (Prometheus gives up after 10 s by default).
+ */
+const UPSTREAM_DEADLINE_MS = 3000;
+/** /metrics is open: scraping it in a loop costs Stash and Plex at most one call each per this long. */
+const PROBE_TTL_MS = 5000;
+/**
+ * Default metrics that mean nothing under Bun (JavaScriptCore, not V8): handles, requests and
+ * resources are always 0, V8 heap spaces are 0, GC durations are never observed, and VmData
+ * ("heap") counts the gigabytes JSC reserves but does not use. Dropped rather than shown wrong.
+ */
+const NOT_UNDER_BUN = [
+  "nodejs_active_handles", "nodejs_active_handles_total", "nodejs_active_requests", "nodejs_active_requests_total",
+  "nodejs_active_resources", "nodejs_active_resources_total", "nodejs_heap_space_size_total_bytes",
+  "nodejs_heap_space_size_used_bytes", "nodejs_heap_space_size_available_bytes", "nodejs_gc_duration_seconds", "process_heap_bytes",
+];
+const PUSH_RESULTS = ["refreshed", "written", "retry", "dead"] as const;
+const seconds = (ms: number | null) => (ms === null ? 0 : ms / 1000);
 
-export function createMetrics() {
+export function createMetrics(now: () => number = Date.now) {
   const registry = new Registry();
+  // CPU, memory, open file descriptors, event-loop lag, start time (all checked under Bun).
+  collectDefaultMetrics({ register: registry });
+  for (const name of NOT_UNDER_BUN) registry.removeSingleMetric(name);
+  new Gauge({
+    name: "stash2plex_build_info", help: "Always 1; the labels say which build runs.", labelNames: ["version", "runtime", "runtime_version"], registers: [registry],
+  }).set({ version: VERSION, runtime: "bun", runtime_version: Bun.version }, 1);
+
   const pushes = new Counter({ name: "stash2plex_pushes_total", help: "Pushes to Plex by result.", labelNames: ["result"], registers: [registry] });
+  // Every result from 0, so increase() sees the first dead letter after a restart.
+  for (const result of PUSH_RESULTS) pushes.inc({ result }, 0);
   const pushLatency = new Histogram({
     name: "stash2plex_push_latency_seconds", help: "From a change being queued to Plex showing it (delivered).",
     buckets: [0.1, 0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 21600, 86400], registers: [registry],
@@ -34,8 +75,10 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
   });
   const upstreamErrors = new Counter({ name: "stash2plex_upstream_errors_total", help: "Failed calls to Stash and Plex.", labelNames: ["upstream"], registers: [registry] });
+  for (const upstream of ["stash", "plex"]) upstreamErrors.inc({ upstream }, 0);
 
   let sources: GaugeSources | undefined;
+  let probes: Record<string, () => Promise<boolean>> = {};
   new Gauge({
     name: "stash2plex_queue_jobs", help: "Jobs in the push queue by state (dead: dead letters).", labelNames: ["state"], registers: [registry],
     collect() {
@@ -61,11 +104,42 @@ export function createMetrics() {
     },
   });
   new Gauge({
-    name: "stash2plex_reconcile_gaps", help: "Gaps the last completed reconcile found, by kind.", labelNames: ["kind"], registers: [registry],
+    name: "stash2plex_reconcile_gaps", help: "Gaps the last completed reconcile found, by kind (0: none, or no reconcile yet).", labelNames: ["kind"], registers: [registry],
     collect() {
       if (!sources) return;
-      this.reset();
-      for (const [kind, n] of Object.entries(sources.lastGaps())) this.set({ kind }, n);
+      const found = sources.lastGaps();
+      for (const kind of GAP_KINDS) this.set({ kind }, found[kind] ?? 0);
+    },
+  });
+  new Gauge({
+    name: "stash2plex_job_last_success_timestamp_seconds", help: "When each scheduled job last ended without an error (0: not since start).",
+    labelNames: ["job_id"], registers: [registry],
+    collect() {
+      if (!sources) return;
+      for (const job of sources.jobs()) this.set({ job_id: job.id }, seconds(job.lastSuccessAt));
+    },
+  });
+  new Gauge({
+    name: "stash2plex_last_delivered_push_timestamp_seconds", help: "When a change last reached Plex (0: never).", registers: [registry],
+    collect() {
+      if (sources) this.set(seconds(sources.lastDeliveryAt()));
+    },
+  });
+  new Gauge({
+    name: "stash2plex_queue_oldest_pending_age_seconds", help: "How long the oldest change not yet in Plex has waited (0: none waits).", registers: [registry],
+    collect() {
+      if (!sources) return;
+      const at = sources.oldestPendingAt();
+      this.set(at === null ? 0 : Math.max(0, (now() - at) / 1000));
+    },
+  });
+  new Gauge({
+    name: "stash2plex_upstream_up", help: `1 when the upstream answers its health check (within ${UPSTREAM_DEADLINE_MS / 1000} s), else 0.`,
+    labelNames: ["upstream"], registers: [registry],
+    async collect() {
+      await Promise.all(Object.entries(probes).map(async ([upstream, probe]) => {
+        this.set({ upstream }, (await withDeadline(probe(), UPSTREAM_DEADLINE_MS)) ? 1 : 0);
+      }));
     },
   });
 
@@ -75,6 +149,7 @@ export function createMetrics() {
     text: () => registry.metrics(),
     readFrom(s: GaugeSources) {
       sources = s;
+      probes = Object.fromEntries(Object.entries(s.upstreams).map(([name, call]) => [name, sharedProbe(call, now)]));
     },
     pushed: (result: "refreshed" | "written" | "retry" | "dead") => pushes.inc({ result }),
     delivered: (queuedAtMs: number, now = Date.now()) => pushLatency.observe(Math.max(0, (now - queuedAtMs) / 1000)),
@@ -89,3 +164,26 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Whether `call` succeeds, asked at most once per PROBE_TTL_MS and never twice at once: a
+ * hanging upstream is one call in flight, however often /metrics is scraped.
+ */
+function sharedProbe(call: () => Promise<unknown>, now: () => number): () => Promise<boolean> {
+  let last: { at: number; settled: boolean; result: Promise<boolean> } | undefined;
+  return () => {
+    if (!last || (last.settled && now() - last.at > PROBE_TTL_MS)) {
+      const probe = { at: now(), settled: false, result: Promise.resolve(false) };
+      probe.result = call().then(() => true, () => false).finally(() => (probe.settled = true));
+      last = probe;
+    }
+    return last.result;
+  };
+}
+
+/** The promise's value, or null when it takes longer than `ms` (or fails). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
+  return Promise.race([promise.catch(() => null), late]).finally(() => clearTimeout(timer));
+}
