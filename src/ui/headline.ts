@@ -12,7 +12,8 @@ export interface HealthFacts {
   deadLetters: number;
   /** The oldest job still waiting, ms ago (0 when none). */
   oldestWaitingMs: number;
-  lastReconcile: { status: string; error: string | null; healable: number } | null;
+  /** healable: gaps this service can still heal; forAPerson: gaps it cannot heal from here (counted apart, never amber). */
+  lastReconcile: { status: string; error: string | null; healable: number; forAPerson?: number } | null;
 }
 
 export interface Headline {
@@ -38,6 +39,9 @@ export function headline(f: HealthFacts): Headline {
   if (f.oldestWaitingMs > 15 * 60_000) amber.push(["A change is late", `A change has waited ${minutes(f.oldestWaitingMs)} min: see Queue for its last error.`]);
   if (f.lastReconcile?.status === "failed") amber.push(["The last reconcile stopped", `The last reconcile stopped: ${f.lastReconcile.error ?? "unknown"}. Run it again from Gaps.`]);
   else if (f.lastReconcile && f.lastReconcile.healable > 0) amber.push(["Gaps to heal", `The last reconcile found ${f.lastReconcile.healable} gap(s) that can be healed: see Gaps.`]);
-  if (amber.length) return { level: "amber", title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]![0], todo: amber.map(([, text]) => text) };
-  return { level: "green", title: "All is well", todo: [f.pending ? `${f.pending} change(s) on their way to Plex.` : "Plex shows what Stash holds; nothing waits."] };
+  // Gaps nobody can heal from here (a file Stash does not know, a scene Stash emptied) are said, but never keep the headline amber.
+  const forAPerson = f.lastReconcile?.status === "done" ? f.lastReconcile.forAPerson ?? 0 : 0;
+  const apart = forAPerson ? [`${forAPerson} gap${forAPerson === 1 ? "" : "s"} cannot be healed from here and ${forAPerson === 1 ? "needs" : "need"} a person: see Gaps.`] : [];
+  if (amber.length) return { level: "amber", title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]![0], todo: [...amber.map(([, text]) => text), ...apart] };
+  return { level: "green", title: "All is well", todo: [f.pending ? `${f.pending} change(s) on their way to Plex.` : "Plex shows what Stash holds; nothing waits.", ...apart] };
 }

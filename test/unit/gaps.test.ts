@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createDetector, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
-import { differingFields, expectedFields, shownFields, showsNothing, stashIsEmpty, type Shown } from "../../src/gaps/compare.ts";
+import { differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields, showsNothing, stashIsEmpty, type Shown } from "../../src/gaps/compare.ts";
+import { gapTotals } from "../../src/gaps/model.ts";
+import { headline, type HealthFacts } from "../../src/ui/headline.ts";
 import { compilePathRules } from "../../src/paths/mapper.ts";
 import { sceneToMetadata, type MetadataContext } from "../../src/provider/metadata.ts";
 import type { StashScene } from "../../src/schema/stash.ts";
@@ -139,5 +141,62 @@ describe("field comparison", () => {
     const other = shownFields({ title: "U", studio: "S" }, "critic");
     expect(differingFields(base, other, false, new Set(["studio"]))).toEqual(["studio"]);
     expect(differingFields(base, other, false)).toEqual(["title", "studio"]);
+  });
+});
+
+describe("locks, sections of other agents, whole items (issue 17: defects 6–8)", () => {
+  test("a field locked in Plex that differs is kept, not stale, where PMS re-pulls from us; other fields still count", () => {
+    const s = scene("1");
+    const locked = item(s, "10", { locked: new Set(["title"]) }, { title: "Mine", studio: "Other" });
+    const d = createDetector([locked], { identifier: ID, mapper, sections: [ours], expected: (x) => expectedFields(meta(x), "critic", x.rating100) });
+    expect(d.scene(s).map((g) => [g.kind, g.fields])).toEqual([["stale", ["studio"]]]);
+    expect(d.kept()).toEqual([{ ratingKey: "10", sceneId: "1", fields: ["title"] }]);
+    // In an edit section our own edits lock every field we write: a lock there says nothing.
+    const editSection: SectionView = { ...ours, ours: false };
+    expect(detect([item(s, "10", { guid: "plex://movie/x", locked: new Set(["title"]) }, { title: "Mine" })], [s], [editSection])).toMatchObject([{ kind: "stale", fields: ["title"] }]);
+  });
+
+  test("a whole item (not a listing row) is compared whole: a tag past the listed ones counts", () => {
+    const s = scene("1", { tags: ["A", "B", "C"].map((name, i) => ({ id: String(i), name })) });
+    const row = item(s, "10", {}, { Genre: [{ tag: "A" }, { tag: "B" }] });
+    expect(listingMayHide(row.shown)).toBe(true);
+    expect(detect([row], [s])).toEqual([]);
+    expect(detect([{ ...row, full: true }], [s])).toMatchObject([{ kind: "stale", fields: ["genres"] }]);
+  });
+
+  test("a default-picked section of another agent: skipped with why when Stash knows no file in it; compared when it does", () => {
+    const home: SectionView = { key: "2", title: "Home Videos", locations: ["/media/Home"], ours: false, optional: true, agent: "tv.plex.agents.none" };
+    const stray: PlexItemView = { ratingKey: "9", sectionId: "2", guid: "local://9", files: ["/media/Home/a.mp4"], shown: shownFields({ title: "a" }, "critic") };
+    const d = createDetector([stray], { identifier: ID, mapper, sections: [ours, home], expected: (x) => expectedFields(meta(x), "critic", x.rating100) });
+    expect(d.finish()).toEqual([]);
+    expect(d.skipped()).toEqual([{ key: "2", title: "Home Videos", agent: "tv.plex.agents.none", reason: expect.stringContaining("holds no file Stash knows") }]);
+    // A scene whose file lies in that section: Stash knows it, so its other items are reported.
+    const there = scene("3", { files: [{ ...scene("3").files[0]!, path: "/data/Home/b.mp4" }] });
+    const d2 = createDetector([stray], { identifier: ID, mapper, sections: [ours, home], expected: (x) => expectedFields(meta(x), "critic", x.rating100) });
+    d2.scene(there);
+    expect(d2.finish().map((g) => g.kind).sort()).toEqual(["missing-in-plex", "unknown-to-stash"]);
+    expect(d2.skipped()).toEqual([]);
+  });
+
+  test("locks as PMS shows them (Field elements); values as a person reads them", () => {
+    expect([...lockedFields({ Field: [{ name: "title", locked: true }, { name: "summary", locked: false }, { name: "genre", locked: "1" }, { name: "thumb", locked: true }] })]).toEqual(["title", "genres"]);
+    expect(lockedFields({})).toEqual(new Set());
+    expect(fieldText({ Genre: [{ tag: "A" }, { tag: " B " }] }, "genres", "critic")).toBe("A, B");
+    expect(fieldText({ summary: "x".repeat(500) }, "summary", "critic")).toHaveLength(300);
+    expect(fieldText({ userRating: 7 }, "rating", "user")).toBe("7");
+  });
+
+  test("gaps nobody can heal from here are counted apart and never keep the headline amber", () => {
+    const run = { counts: { "unknown-to-stash": 5, "stash-empty": 2, stale: 3 }, healed: { stale: 3 } };
+    expect(gapTotals(run, ["stale", "empty"])).toEqual({ toHeal: 0, forAPerson: 7 });
+    expect(gapTotals(run, ["stale", "unknown-to-stash"])).toEqual({ toHeal: 5, forAPerson: 2 });
+    const facts: HealthFacts = {
+      stash: { ok: true }, plex: { ok: true }, database: { ok: true }, breaker: "closed", pending: 0, deadLetters: 0, oldestWaitingMs: 0,
+      lastReconcile: { status: "done", error: null, healable: 0, forAPerson: 7 },
+    };
+    const h = headline(facts);
+    expect(h.level).toBe("green");
+    expect(h.todo.join(" ")).toContain("7 gaps cannot be healed from here and need a person");
+    expect(headline({ ...facts, lastReconcile: { status: "done", error: null, healable: 1, forAPerson: 7 } }).level).toBe("amber");
   });
 });

@@ -2,14 +2,15 @@
 import { headline } from "../headline.ts";
 import { ago, html, nextRun, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { HEALABLE_KINDS } from "../../gaps/model.ts";
+import { gapTotals } from "../../gaps/model.ts";
 
 export async function overviewSection(src: DashboardSource, now = Date.now()): Promise<Html> {
   const checks = await src.checks();
   const pushOn = Boolean(src.config.plex.url);
   const jobs = src.queue.jobs(1);
   const last = src.reconciler?.reports.last();
-  const healable = last ? HEALABLE_KINDS.reduce((n, k) => n + (last.counts[k] ?? 0) - (last.healed[k] ?? 0), 0) : 0;
+  // Only what this service heals (src.healable) keeps the headline amber; the rest needs a person.
+  const { toHeal: healable, forAPerson } = last ? gapTotals(last, src.healable) : { toHeal: 0, forAPerson: 0 };
   const pending = src.queue.pending();
   const h = headline({
     stash: checks.stash ?? { ok: false, detail: "not checked yet" },
@@ -19,7 +20,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     pending,
     deadLetters: src.queue.deadLetterCount(),
     oldestWaitingMs: jobs[0] ? now - jobs[0].first_queued_at : 0,
-    lastReconcile: last ? { status: last.status, error: last.error, healable } : null,
+    lastReconcile: last ? { status: last.status, error: last.error, healable, forAPerson } : null,
   });
   const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
