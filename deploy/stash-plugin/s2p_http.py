@@ -11,8 +11,9 @@ TIMEOUT_SECONDS = 5
 
 def log(level, message):
     # Stash reads plugin log lines from stderr; \x01<level>\x02 selects the level (t d i w e),
-    # and \x01p\x02<0..1> moves the task's progress bar. They show in Stash's log (Settings → Logs).
-    sys.stderr.write(f"\x01{level}\x02[stash2plex] {message}\n" if level != "p" else f"\x01p\x02{message}\n")
+    # and \x01p\x02<0..1> moves the task's progress bar. They show in Stash's log (Settings → Logs),
+    # where Stash puts "[Plugin / stash2plex] " in front of each.
+    sys.stderr.write(f"\x01{level}\x02{message}\n")
     sys.stderr.flush()
 
 

@@ -76,7 +76,7 @@ describe.skipIf(!python)("Stash plugin hooks", () => {
     settings({ url: w.app.url!, token: "nope" });
     const [wrong] = await fire("Scene.Update.Post", 22);
     expect(wrong!.output).toEqual({ error: "HTTP 401" });
-    expect(messages(wrong!)).toContain("w [stash2plex] stash2plex refused the webhook token for Scene.Update.Post of scene 22: check it in Settings → Plugins → stash2plex");
+    expect(messages(wrong!)).toContain("w [Plugin / stash2plex] stash2plex refused the webhook token for Scene.Update.Post of scene 22: check it in Settings → Plugins → stash2plex");
     settings({});
     const [unset] = await fire("Scene.Update.Post", 23);
     expect((unset!.output as any).error).toContain("not set");
@@ -97,7 +97,7 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
 
   test("Sync all scenes / changed in the last 7 days: scenes are queued and pushed", async () => {
     const all = await runTask("Sync all scenes to Plex");
-    expect(info(all)).toMatch(/^\[stash2plex\] queued \d+ scene\(s\); stash2plex pushes them to Plex$/);
+    expect(info(all)).toMatch(/^\[Plugin \/ stash2plex\] queued \d+ scene\(s\); stash2plex pushes them to Plex$/);
     expect(await waitFor(() => w.app.queue.pending() === 0, 20_000, 100)).toBe(true);
     w.stash.library.update("31", { title: "Recently edited" });
     const recent = await runTask("Sync scenes changed in the last 7 days");
@@ -157,13 +157,13 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     w.app.breaker.succeeded();
 
     const status = await runTask("Show status");
-    expect(info(status)).toContain("[stash2plex] stash2plex ");
+    expect(info(status)).toContain("[Plugin / stash2plex] stash2plex ");
     expect(info(status)).toContain("queue: ");
     expect(info(status)).toMatch(/last reconcile \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): done/);
     expect(info(status)).toMatch(/Plex outages in the last 7 days: 1, down 1 s in all \(\d+\.\d\d% available\); the last began \d{4}-\d\d-\d\d \d\d:\d\d UTC and lasted 1 s/);
 
     const health = await runTask("Health and outages");
-    expect(info(health)).toContain("[stash2plex] stash2plex is ready");
+    expect(info(health)).toContain("[Plugin / stash2plex] stash2plex is ready");
     expect(info(health)).toMatch(/ {2}stash: ok/);
     expect(info(health)).toMatch(/ {2}plex: ok/);
     expect(info(health)).toContain("circuit breaker (Plex): closed; dead letters: 0");
@@ -181,12 +181,12 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     settings({ url: w.app.url!, token: WEBHOOK_TOKEN, adminToken: WEBHOOK_TOKEN });
     const wrong = await runTask("Show status");
     expect(messages(wrong)).toBe([
-      "e [stash2plex] stash2plex refused the admin token: copy it from stash2plex's first start or the admin-token file in its data folder",
+      "e [Plugin / stash2plex] stash2plex refused the admin token: copy it from stash2plex's first start or the admin-token file in its data folder",
       "e Plugin returned error: wrong admin token",
     ].join("\n"));
     settings({ url: "http://127.0.0.1:9", adminToken: ADMIN_TOKEN });
     const down = await runTask("Health and outages");
-    expect(messages(down)).toStartWith("e [stash2plex] cannot reach stash2plex at http://127.0.0.1:9");
+    expect(messages(down)).toStartWith("e [Plugin / stash2plex] cannot reach stash2plex at http://127.0.0.1:9");
     expect((down.output as any).error).toBe("stash2plex unreachable");
     settings({ url: w.app.url!, adminToken: ADMIN_TOKEN });
   });

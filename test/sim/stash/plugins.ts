@@ -4,7 +4,7 @@
  * `exec` with the plugin input on stdin (server connection + args); a hook runs every plugin
  * whose `triggeredBy` names the event, with `args.hookContext` = {id, type, input, inputFields},
  * as Stash's hook executor does. What the plugin writes to stderr goes to Stash's log
- * (\x01<level>\x02 lines; \x01p\x02 moves the task's progress), and of its output JSON the
+ * (\x01<level>\x02 lines, each behind "[Plugin / <name>] "; \x01p\x02 moves the task's progress), and of its output JSON the
  * `error` is logged at error level and the `output` at debug level, as Stash documents: there
  * is no separate task log, only Stash's log (Settings → Logs).
  */
@@ -41,6 +41,7 @@ export interface PluginJob {
 }
 
 interface PluginConfig {
+  name: string;
   exec: string[];
   tasks?: { name: string; defaultArgs?: Record<string, unknown> }[];
   hooks?: { name: string; triggeredBy?: string[]; defaultArgs?: Record<string, unknown> }[];
@@ -94,8 +95,9 @@ export class SimPlugins {
       const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
       for (const line of err.split("\n").filter(Boolean)) {
         const m = /^\x01(\w)\x02(.*)$/.exec(line);
+        // Stash's prefix; a line without a level is logged at error level (PluginErrLogLevel's default).
         if (m?.[1] === "p") job.progress.push(Number(m[2]));
-        else job.log.push(m ? [m[1]!, m[2]!] : ["e", line]);
+        else job.log.push(m ? [m[1]!, `[Plugin / ${config.name}] ${m[2]!}`] : ["e", `[Plugin / ${config.name}] ${line}`]);
       }
       try {
         job.output = JSON.parse(out);
