@@ -299,7 +299,8 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
     job: (sceneId: string) => jobOf.get(sceneId) ?? undefined,
     /** The jobs waiting or awaiting a fetch, oldest first (the dashboard). */
-    jobs: (limit = 100) => db.query<Job, [number]>("SELECT * FROM jobs ORDER BY first_queued_at LIMIT ?").all(limit),
+    jobs: (limit = 100, offset = 0) =>
+      db.query<Job, [number, number]>("SELECT * FROM jobs ORDER BY first_queued_at, scene_id LIMIT ? OFFSET ?").all(limit, offset),
     /** Scenes delivered since a time (drain rate). */
     deliveredSince: (at: number) => (db.query("SELECT COUNT(*) AS n FROM delivered WHERE at >= ?").get(at) as { n: number }).n,
     lastDeliveryAt: () => (db.query("SELECT MAX(at) AS at FROM delivered").get() as { at: number | null }).at,

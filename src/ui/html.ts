@@ -4,6 +4,8 @@
  */
 import htmxSource from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import styles from "./style.css" with { type: "text" };
+import liveScript from "./assets/live.js" with { type: "text" };
+import favicon from "./assets/favicon.svg" with { type: "text" };
 
 export interface Html {
   readonly __html: string;
@@ -38,15 +40,23 @@ export const PAGES = [
 ] as const;
 export type PageId = (typeof PAGES)[number][0];
 
-export const assets = { htmx: htmxSource, css: styles };
+export const assets = { htmx: htmxSource, css: styles, live: liveScript, favicon };
+
+/** How often the pages' live parts (and the heartbeat of every page) ask the service, in seconds. */
+export const REFRESH_SECONDS = 5;
+
+/** Every signed-in page asks the service this often, so a stopped service or an ended session shows (assets/live.js). */
+const heartbeat = html`<span id="heartbeat" hx-get="/ui/live/ping" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="none" hidden></span>`;
 
 export function layout(title: string, current: PageId | "sign-in", body: Html, options: { signedIn: boolean; notice?: string }): string {
   const nav = current === "sign-in" ? "" : html`<nav aria-label="Pages"><ul>${PAGES.map(([id, href, label]) =>
     html`<li><a href="${href}"${raw(id === current ? ' aria-current="page"' : "")}>${label}</a></li>`)}</ul>
     ${options.signedIn ? html`<form method="post" action="/ui/sign-out"><button class="link">Sign out</button></form>` : ""}</nav>`;
   return "<!doctype html>" + html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · stash2plex</title><link rel="stylesheet" href="/ui/assets/style.css"><script src="/ui/assets/htmx.js" defer></script></head>
-<body><header><a class="brand" href="/ui">stash2plex</a>${nav}</header><main id="main">
+<title>${title} · stash2plex</title><link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/ui/assets/style.css">
+<script src="/ui/assets/htmx.js" defer></script><script src="/ui/assets/live.js" defer></script></head>
+<body data-connection="live"><header><a class="brand" href="/ui">stash2plex</a>${nav}</header>
+<div id="connection" class="connection" role="alert" hidden></div>${current === "sign-in" ? "" : heartbeat}<main id="main">
 ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ""}<h1>${title}</h1>${body}</main></body></html>`.__html;
 }
 
@@ -60,4 +70,6 @@ export const nextRun = (job: { running: boolean; nextRunAt: number | null }, now
   job.running ? "running now" : job.nextRunAt === null ? "not scheduled" : job.nextRunAt <= now ? "due now" : `in ${duration(job.nextRunAt - now)}`;
 export const duration = (ms: number | null) =>
   ms === null ? "—" : ms < 90_000 ? `${Math.round(ms / 1000)} s` : ms < 5_400_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
-export const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—");
+/** A moment, always saying its zone (the service's clock and the reader's may differ). */
+export const when = (ms: number | null | undefined) => (ms ? `${new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC` : "—");
+export { plural } from "./plural.ts";

@@ -6,12 +6,13 @@
  * document, untouched.
  */
 import { Elysia } from "elysia";
-import { assets, layout, type Html, type PageId } from "./html.ts";
+import { assets, layout, plural, type Html, type PageId } from "./html.ts";
 import type { DashboardSource } from "./source.ts";
 import { guardedForm } from "../json-body.ts";
 import { clientAddress, HttpError, requestPath } from "../http.ts";
 import { overviewSection } from "./pages/overview.ts";
-import { queuePage, scenePage } from "./pages/queue.ts";
+import { queueLive, queuePage, scenePage } from "./pages/queue.ts";
+import { actionFailed, safeBack } from "./failure.ts";
 import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
@@ -22,6 +23,25 @@ const seeOther = (location: string, headers: Record<string, string> = {}) => new
 const wantsHtml = (request: Request) => (request.headers.get("accept") ?? "").includes("text/html");
 const FORM_LIMIT = 16 * 1024;
 type Form = Record<string, string[]>;
+interface ActionContext {
+  request: Request;
+  body: unknown;
+  params: Record<string, string>;
+}
+/** A page's offset in a list (a query parameter): a whole number, else the start. */
+const offsetOf = (value: string | undefined) => (value && /^\d{1,9}$/.test(value) ? Number(value) : 0);
+const refererPath = (request: Request) => (request.headers.get("referer") ?? "").replace(/^https?:\/\/[^/]+/i, "") || undefined;
+const favicon = () => new Response(assets.favicon, { headers: { "content-type": "image/svg+xml", "cache-control": "max-age=86400" } });
+
+/** Which dead letters a form names: its row's button (`one`), every one (`which=all`), or the ticked ones. */
+export function deadLetterChoice(form: Form): string[] | undefined {
+  const one = form.one?.[0];
+  const ids = one ? [one] : form.which?.[0] === "all" ? undefined : form.sceneId ?? [];
+  if (ids?.some((id) => !/^\d{1,18}$/.test(id))) throw new HttpError(400, "bad_id", "a scene id is a number");
+  if (ids && ids.length === 0) throw new HttpError(400, "none_chosen", "no dead letter was ticked; tick some, or use the buttons for all of them");
+  if (ids && ids.length > 10_000) throw new HttpError(400, "too_many", "at most 10,000 dead letters at once");
+  return ids;
+}
 /** The first value of a form field (the parse hook made the body a Form). */
 const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
 
@@ -37,12 +57,31 @@ export function dashboardRoutes(src: DashboardSource) {
   const fragment = (body: Html) => new Response(body.__html, { headers: HTML_HEADERS });
   const done = (back: string, message: string) => seeOther(`${back}${back.includes("?") ? "&" : "?"}done=${encodeURIComponent(message)}`);
   const notice = (query: Record<string, string | undefined>) => (query.done ? String(query.done).slice(0, 200) : undefined);
+  /** An action's failure (push off, no such job, bad input) shown in words, with the way back. */
+  const act = <C extends ActionContext>(back: string, handler: (ctx: C) => Response | Promise<Response>) => async (ctx: C) => {
+    try {
+      return await handler(ctx);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      return actionFailed(ctx.request, err.status, err.message, safeBack(first(ctx.body, "back"), back), signedIn(ctx.request));
+    }
+  };
+  const queueView = (query: Record<string, string | undefined>) => ({ dead: offsetOf(query.dead), waiting: offsetOf(query.waiting) });
 
   return new Elysia({ name: "dashboard" })
     // Lifecycle onRequest runs for every request of the app, before routing.
     .onRequest(({ request }) => {
       if (request.method === "GET" && requestPath(request) === "/" && wantsHtml(request)) return seeOther("/ui");
+      // An action after the session ended: said in the page (before the form is even read), not as JSON.
+      if (request.method === "POST" && requestPath(request).startsWith("/ui/actions/") && !signedIn(request)) {
+        return actionFailed(request, 401, "", safeBack(refererPath(request), "/ui"), false);
+      }
     })
+    .get("/ui/assets/live.js", () => new Response(assets.live, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" } }))
+    .get("/ui/assets/favicon.svg", () => favicon())
+    .get("/favicon.ico", () => favicon())
+    // The heartbeat every page polls: 204 while the session is good, 401 once it is not.
+    .get("/ui/live/ping", ({ request }) => readable(request, true) ?? new Response(null, { status: 204, headers: { "cache-control": "no-store" } }))
     .get("/ui/assets/htmx.js", () => new Response(assets.htmx, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=86400" } }))
     .get("/ui/assets/style.css", () => new Response(assets.css, { headers: { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=3600" } }))
     .get("/ui/sign-in", () => new Response(layout("Sign in", "sign-in", signInPage(), { signedIn: false }), { headers: HTML_HEADERS }))
@@ -63,7 +102,14 @@ export function dashboardRoutes(src: DashboardSource) {
     }, { parse: guardedForm({ maxBytes: FORM_LIMIT }) })
     .get("/ui", async ({ request, query }) => readable(request) ?? page(request, "Overview", "overview", await overviewSection(src), notice(query)))
     .get("/ui/live/overview", async ({ request }) => readable(request, true) ?? fragment(await overviewSection(src)))
-    .get("/ui/queue", ({ request, query }) => readable(request) ?? page(request, "Queue and history", "queue", queuePage(src, String(query.q ?? "").slice(0, 200)), notice(query)))
+    .get("/ui/queue", ({ request, query }) =>
+      readable(request) ?? page(request, "Queue and history", "queue", queuePage(src, String(query.q ?? "").slice(0, 200), queueView(query)), notice(query)))
+    .get("/ui/live/queue", ({ request, query }) => readable(request, true) ?? fragment(queueLive(src, queueView(query))))
+    .get("/ui/live/scenes/:id", ({ request, params }) => {
+      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+      return readable(request, true) ?? fragment(scenePage(src, params.id));
+    })
+    .get("/ui/live/outages", ({ request }) => readable(request, true) ?? fragment(outagesPage(src)))
     .get("/ui/scenes/:id", ({ request, params }) => {
       if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
       return readable(request) ?? page(request, `Scene ${params.id}`, "queue", scenePage(src, params.id));
@@ -78,17 +124,26 @@ export function dashboardRoutes(src: DashboardSource) {
     .get("/ui/jobs", ({ request, query }) => readable(request) ?? page(request, "Jobs", "jobs", jobsPage(src), notice(query)))
     .get("/ui/live/sync", ({ request }) => readable(request, true) ?? fragment(syncProgress(src)))
     .get("/ui/settings", ({ request }) => readable(request) ?? page(request, "Settings", "settings", settingsPage(src, src.access.session(request.headers)?.key)))
-    .post("/ui/actions/requeue", ({ body }) => {
+    .post("/ui/actions/requeue", act("/ui/queue", ({ body }) => {
       const id = first(body, "sceneId");
       if (id && !/^\d{1,18}$/.test(id)) throw new HttpError(400, "bad_id", "a scene id is a number");
       const n = src.queue.requeueDead(id ? [id] : undefined);
-      return done("/ui/queue", `${n} scene(s) queued again`);
-    }, action)
-    .post("/ui/actions/jobs/:id", ({ params }) => {
-      if (!src.runJob(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
-      return done("/ui/jobs", `started: ${params.id}`);
-    }, action)
-    .post("/ui/actions/reconcile", ({ body }) => {
+      return done("/ui/queue", `${plural(n, "scene")} queued again`);
+    }), action)
+    // Retry or discard: one (its row's button), the ticked ones, or all.
+    .post("/ui/actions/dead-letters/:verb", act("/ui/queue", ({ body, params }) => {
+      if (params.verb !== "retry" && params.verb !== "discard") throw new HttpError(404, "not_found", `no action "${params.verb}" for dead letters`);
+      const ids = deadLetterChoice(body as Form);
+      const n = params.verb === "retry" ? src.queue.requeueDead(ids) : src.queue.discardDead(ids);
+      const back = safeBack(first(body, "back"), "/ui/queue");
+      return done(back, params.verb === "retry" ? `${plural(n, "scene")} queued again` : `${plural(n, "dead letter")} discarded`);
+    }), action)
+    .post("/ui/actions/jobs/:id", act("/ui/jobs", ({ params }) => {
+      const id = String(params.id);
+      if (!src.runJob(id)) throw new HttpError(404, "not_found", `no job "${id}"`);
+      return done("/ui/jobs", `started: ${id}`);
+    }), action)
+    .post("/ui/actions/reconcile", act("/ui/gaps", ({ body }) => {
       if (!src.reconciler) throw new HttpError(409, "push_off", "reconcile needs Plex: set PLEX_URL and PLEX_TOKEN");
       if (src.reconciler.running) return done("/ui/gaps", "a reconcile is running already");
       const how = first(body, "heal");
@@ -96,11 +151,11 @@ export function dashboardRoutes(src: DashboardSource) {
       const heal = how === "all" ? src.healable : how === "selected" ? chosen : [];
       void src.reconciler.run({ heal, trigger: "dashboard" }).catch(() => {});
       return done("/ui/gaps", heal.length ? `reconciling and healing ${heal.join(", ")}` : "reconciling (report only)");
-    }, action)
-    .post("/ui/actions/sync", async ({ body }) => {
+    }), action)
+    .post("/ui/actions/sync", act("/ui/jobs", async ({ body }) => {
       if (!src.sync) throw new HttpError(409, "push_off", "sync needs Plex: set PLEX_URL and PLEX_TOKEN");
       const scope = first(body, "scope") === "7d" ? { sinceMs: 7 * 86_400_000 } : { all: true as const };
       const n = await src.sync(scope);
-      return done("/ui/jobs", `${n} scene(s) queued`);
-    }, action);
+      return done("/ui/jobs", `${plural(n, "scene")} queued`);
+    }), action);
 }

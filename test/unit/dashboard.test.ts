@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { headline, type HealthFacts } from "../../src/ui/headline.ts";
-import { outageStats } from "../../src/ui/outage-stats.ts";
+import { breakerText, headline, type HealthFacts } from "../../src/ui/headline.ts";
+import { outageStats, percentText } from "../../src/ui/outage-stats.ts";
+import { plural } from "../../src/ui/plural.ts";
 import { html, raw } from "../../src/ui/html.ts";
 
 const fine: HealthFacts = {
@@ -16,17 +17,45 @@ describe("the overview's headline", () => {
     const h = headline({ ...fine, plex: { ok: false, detail: "cannot connect" }, pending: 12 });
     expect(h.level).toBe("red");
     expect(h.title).toBe("Plex does not answer");
-    expect(h.todo[0]).toContain("Plex does not answer (cannot connect): check PLEX_URL and PLEX_TOKEN. 12 change(s) wait");
+    expect(h.todo[0]).toContain("Plex does not answer (cannot connect): check PLEX_URL and PLEX_TOKEN. 12 changes wait");
+    expect(headline({ ...fine, plex: { ok: false }, pending: 1 }).todo[0]).toContain("1 change waits in the queue and is pushed");
     expect(headline({ ...fine, breaker: "open" }).level).toBe("red");
     expect(headline({ ...fine, stash: { ok: false, detail: "401" } }).todo[0]).toContain("STASH_API_KEY");
     expect(headline({ ...fine, stash: { ok: false }, plex: { ok: false } }).title).toBe("Several things are wrong");
   });
   test("amber for dead letters, a long wait, a failed or gappy reconcile, push off", () => {
-    expect(headline({ ...fine, deadLetters: 2 }).todo[0]).toContain("2 push(es) gave up");
+    expect(headline({ ...fine, deadLetters: 2 }).todo[0]).toContain("2 pushes gave up");
+    expect(headline({ ...fine, deadLetters: 1 }).title).toBe("1 push gave up");
     expect(headline({ ...fine, oldestWaitingMs: 20 * 60_000 }).todo[0]).toContain("waited 20 min");
     expect(headline({ ...fine, lastReconcile: { status: "failed", error: "Plex down", healable: 0 } }).todo[0]).toContain("stopped: Plex down");
-    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 3 } }).todo[0]).toContain("3 gap(s)");
+    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 3 } }).todo[0]).toContain("3 gaps that");
+    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 1 } }).todo[0]).toContain("1 gap that");
     expect(headline({ ...fine, plex: null }).level).toBe("amber");
+  });
+});
+
+describe("the headline and the breaker card tell one story", () => {
+  test("breaker open while Plex answers a check: not \"Plex does not answer\" beside a card saying it answers", () => {
+    const h = headline({ ...fine, breaker: "open", pending: 3 });
+    expect(h).toMatchObject({ level: "red", title: "Pushes to Plex are paused" });
+    expect(h.todo[0]).not.toContain("does not answer");
+    expect(breakerText("open", { ok: true })).toContain("pushes wait");
+  });
+  test("the card's words follow the same facts", () => {
+    expect(breakerText("closed", { ok: true })).toBe("closed: pushes go out");
+    expect(breakerText("closed", { ok: false })).toContain("no push has failed yet");
+    expect(breakerText("half-open", { ok: true })).toContain("Plex answers again");
+    expect(breakerText("closed", null)).toContain("push is off");
+    expect(headline({ ...fine, pending: 1 }).todo[0]).toBe("1 change on its way to Plex.");
+  });
+});
+
+describe("plurals", () => {
+  test("1 push, 2 pushes, 10,000 dead letters", () => {
+    expect(plural(1, "push", "pushes")).toBe("1 push");
+    expect(plural(2, "push", "pushes")).toBe("2 pushes");
+    expect(plural(0, "gap")).toBe("0 gaps");
+    expect(plural(10_000, "dead letter")).toBe("10,000 dead letters");
   });
 });
 
@@ -45,10 +74,24 @@ describe("outage statistics", () => {
     expect(s.downMs).toBe(4.5 * H);
     expect(s.availability).toBeCloseTo(1 - 4.5 / (7 * 24), 6);
     expect(s.mttrMs).toBe(2 * H);
-    expect(s.mtbfMs).toBe((7 * 24 - 4.5) * H / 3);
+    // Up between the outages in the window: 47 h → 2 h ago (45 h), 1 h → 0.5 h ago (0.5 h).
+    expect(s.mtbfMs).toBe(((45 + 0.5) / 2) * H);
     expect(outageStats([], 30, now)).toMatchObject({ availability: 1, mttrMs: null, mtbfMs: null });
     // An outage that began before the window counts only inside it.
     expect(outageStats([{ started_at: now - 8 * 86_400_000, ended_at: now - 6 * 86_400_000 }], 7, now).downMs).toBe(86_400_000);
+  });
+  test("one short outage: MTBF is not the window's length, and availability does not read 100%", () => {
+    const demo = [{ started_at: now - 10 * 60_000, ended_at: now - 10 * 60_000 + 1500 }];
+    const week = outageStats(demo, 7, now);
+    const month = outageStats(demo, 30, now);
+    expect(week.mtbfMs).toBeNull();
+    expect(month.mtbfMs).toBeNull();
+    expect(percentText(week.availability)).toBe("99.99975%");
+    expect(percentText(0.995)).toBe("99.50%");
+    expect(percentText(month.availability)).not.toStartWith("100");
+    expect(percentText(1)).toBe("100%");
+    expect(percentText(0.5)).toBe("50.0%");
+    expect(percentText(1 - 1e-12)).not.toStartWith("100");
   });
 });
 

@@ -1,22 +1,25 @@
 /** Outages, jobs, settings and sign-in: the smaller pages. */
-import { ago, duration, html, nextRun, when, type Html } from "../html.ts";
+import { ago, duration, html, nextRun, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { outageStats } from "../outage-stats.ts";
+import { outageStats, percentText } from "../outage-stats.ts";
 import { redactedConfig } from "../../cli/redact.ts";
 import { settingSources } from "../../config/load.ts";
 import { settings } from "../../config/settings.ts";
 
+/** Plex's outages: availability over 7 and 30 days and the history; a live part (it refreshes itself). */
 export function outagesPage(src: DashboardSource, now = Date.now()): Html {
   const outages = src.breaker.outages(500);
   const stats = [7, 30].map((days) => outageStats(outages, days, now));
-  return html`<div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
-    <span class="big">${(s.availability * 100).toFixed(3)}%</span> available<br>
-    ${s.outages} outage(s), down ${duration(s.downMs)}<br>MTTR ${duration(s.mttrMs)} · MTBF ${duration(s.mtbfMs)}</div>`)}</div>
+  return html`<div id="outages-live" hx-get="/ui/live/outages" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML">
+  <div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
+    <span class="big">${percentText(s.availability)}</span> available<br>
+    ${plural(s.outages, "outage")}, down ${s.downMs ? duration(s.downMs) : "never"}<br>
+    MTTR ${duration(s.mttrMs)} · MTBF ${s.mtbfMs === null ? html`— <span class="muted">(needs two outages)</span>` : duration(s.mtbfMs)}</div>`)}</div>
   <h2>History</h2>
-  ${outages.length ? html`<div class="scroll"><table><thead><tr><th>started</th><th>ended</th><th>lasted</th><th>changes waiting</th><th>last error</th></tr></thead><tbody>
-  ${outages.map((o) => html`<tr><td>${when(o.started_at)}</td><td>${o.ended_at ? when(o.ended_at) : html`<strong>ongoing</strong>`}</td>
-    <td>${duration((o.ended_at ?? now) - o.started_at)}</td><td>${o.jobs_waiting}</td><td>${o.last_error ?? ""}</td></tr>`)}
-  </tbody></table></div>` : html`<p>Plex has not been down since stash2plex started keeping count.</p>`}`;
+  ${outages.length ? html`<table class="stack"><thead><tr><th>started</th><th>ended</th><th>lasted</th><th>changes waiting</th><th>last error</th></tr></thead><tbody>
+  ${outages.map((o) => html`<tr><td data-label="started">${when(o.started_at)}</td><td data-label="ended">${o.ended_at ? when(o.ended_at) : html`<strong>ongoing</strong>`}</td>
+    <td data-label="lasted">${duration((o.ended_at ?? now) - o.started_at)}</td><td data-label="changes waiting">${o.jobs_waiting}</td><td data-label="last error">${o.last_error ?? ""}</td></tr>`)}
+  </tbody></table>` : html`<p>Plex has not been down since stash2plex started keeping count.</p>`}</div>`;
 }
 
 export function jobsPage(src: DashboardSource, now = Date.now()): Html {
@@ -45,10 +48,14 @@ export function settingsPage(src: DashboardSource, current?: string): Html {
   const shown = redactedConfig(src.config) as Record<string, unknown>;
   const sources = settingSources(src.config);
   const valueAt = (path: string[]) => path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), shown);
+  // An empty ADMIN_TOKEN means one was generated into the data folder: not "(empty)", which reads as "no token".
+  const value = (key: string, path: string[]) =>
+    key === "admin.token" && !src.config.admin.token ? "generated (kept in the data folder's admin-token file)" : JSON.stringify(valueAt(path)) ?? "";
   return html`<p>The settings in effect. Secrets show only whether they are set.</p>
-  <div class="scroll"><table><thead><tr><th>setting</th><th>env</th><th>value</th><th>from</th></tr></thead><tbody>
-  ${settings.map((s) => html`<tr><td><code>${s.key}</code></td><td><code>${s.env}</code></td><td><code>${JSON.stringify(valueAt(s.path)) ?? ""}</code></td><td>${sources[s.key] ?? "default"}</td></tr>`)}
-  </tbody></table></div>
+  <table class="stack settings"><thead><tr><th>setting</th><th>env</th><th>value</th><th>from</th></tr></thead><tbody>
+  ${settings.map((s) => html`<tr><td data-label="setting"><code>${s.key}</code></td><td data-label="env"><code>${s.env}</code></td>
+    <td data-label="value"><code>${value(s.key, s.path)}</code></td><td data-label="from">${sources[s.key] ?? "default"}</td></tr>`)}
+  </tbody></table>
   ${sessionsSection(src, current)}`;
 }
 

@@ -1,6 +1,6 @@
 /** Overview: a red/amber/green headline with what to do, and the numbers behind it. */
-import { headline } from "../headline.ts";
-import { ago, html, nextRun, type Html } from "../html.ts";
+import { breakerText, headline } from "../headline.ts";
+import { ago, html, nextRun, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { gapTotals } from "../../gaps/model.ts";
 
@@ -12,9 +12,10 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   // Only what this service heals (src.healable) keeps the headline amber; the rest needs a person.
   const { toHeal: healable, forAPerson } = last ? gapTotals(last, src.healable) : { toHeal: 0, forAPerson: 0 };
   const pending = src.queue.pending();
+  const plex = pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null;
   const h = headline({
     stash: checks.stash ?? { ok: false, detail: "not checked yet" },
-    plex: pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null,
+    plex,
     database: checks.database ?? { ok: true },
     breaker: src.breaker.state,
     pending,
@@ -31,16 +32,16 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   <div class="cards">
     <div class="card"><h2>Stash</h2>${state(checks.stash)}</div>
     <div class="card"><h2>Plex</h2>${pushOn ? state(checks.plex) : html`<span class="muted">push is off (PLEX_URL not set)</span>`}</div>
-    <div class="card"><h2>Circuit breaker</h2><span class="big">${src.breaker.state}</span></div>
+    <div class="card"><h2>Circuit breaker</h2><span class="big" data-state="${src.breaker.state}">${breakerText(src.breaker.state, plex)}</span></div>
     <div class="card"><h2>Queue</h2><span class="big">${pending}</span> waiting<br><span class="muted">${src.queue.due()} due, ${src.queue.confirming()} awaiting Plex's fetch</span></div>
     <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
     <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>
     <div class="card"><h2>Dead letters</h2><span class="big">${src.queue.deadLetterCount()}</span> <a href="/ui/queue#dead">see why</a></div>
-    <div class="card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${Object.values(last.counts).reduce((a, b) => a + b, 0)} gap(s) <a href="/ui/gaps">see</a>` : "none yet"}</div>
-    <div class="card"><h2>Indexes</h2>${src.stashIndex.size} Stash scenes, ${src.plexItems()} Plex items</div>
+    <div class="card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(Object.values(last.counts).reduce((a, b) => a + b, 0), "gap")} <a href="/ui/gaps">see</a>` : "none yet"}</div>
+    <div class="card"><h2>Indexes</h2>${plural(src.stashIndex.size, "Stash scene")}, ${plural(src.plexItems(), "Plex item")}</div>
   </div>
   <h2>Next scheduled runs</h2>
-  <div class="scroll"><table><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
-  ${scheduled.map((j) => html`<tr><td>${j.name}</td><td>${ago(j.lastRunAt, now)}</td><td>${nextRun(j, now)}</td></tr>`)}
-  </tbody></table></div></section>`;
+  <table class="stack"><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
+  ${scheduled.map((j) => html`<tr><td data-label="job">${j.name}</td><td data-label="last run">${ago(j.lastRunAt, now)}</td><td data-label="next">${nextRun(j, now)}</td></tr>`)}
+  </tbody></table></section>`;
 }

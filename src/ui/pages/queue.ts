@@ -1,11 +1,44 @@
-/** Queue and history: what waits and why, dead letters with requeue, and one scene's timeline. */
-import { ago, html, when, type Html } from "../html.ts";
+/**
+ * Queue and history: what waits and why, the dead letters (paged, with titles; retry or discard
+ * one, some or all), and one scene's timeline. The lists are live parts: they refresh while the
+ * page is open (held while a person is ticking boxes in them, see assets/live.js).
+ */
+import { ago, html, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { wordsOf } from "../../text.ts";
+import { indexedTitle } from "../../stash/file-index.ts";
+import { deadLetterPage } from "../../admin/status.ts";
 
-export function queuePage(src: DashboardSource, q: string, now = Date.now()): Html {
-  const jobs = src.queue.jobs(200);
-  const dead = src.queue.deadLetters();
+export const PAGE_SIZE = 50;
+
+export interface QueueView {
+  /** First dead letter shown (newest first). */
+  dead: number;
+  /** First waiting job shown (oldest first). */
+  waiting: number;
+}
+
+/** The title Plex would show, from the in-memory index of Stash scenes: never a Stash call per row. */
+export const titleOf = (src: DashboardSource) => (sceneId: string) => {
+  const scene = src.stashIndex.scene(sceneId);
+  return scene ? indexedTitle(scene) : null;
+};
+
+const query = (view: QueueView) => `dead=${view.dead}&waiting=${view.waiting}`;
+
+/** "41–90 of 10,000" with links to the neighbouring pages (kept to the other list's place). */
+function pager(total: number, offset: number, link: (offset: number) => string, label: string): Html {
+  if (total <= PAGE_SIZE) return html``;
+  const last = Math.min(total, offset + PAGE_SIZE);
+  return html`<nav class="pager" aria-label="${label} pages"><span>${(offset + 1).toLocaleString("en")}–${last.toLocaleString("en")} of ${total.toLocaleString("en")}</span>
+    ${offset > 0 ? html`<a href="${link(Math.max(0, offset - PAGE_SIZE))}" rel="prev">Previous ${PAGE_SIZE}</a>` : ""}
+    ${last < total ? html`<a href="${link(offset + PAGE_SIZE)}" rel="next">Next ${PAGE_SIZE}</a>` : ""}</nav>`;
+}
+
+const sceneCell = (id: string, title: string | null) =>
+  html`<td data-label="scene"><a href="/ui/scenes/${id}">${id}</a> ${title ? html`<span class="title">${title}</span>` : html`<span class="muted">not in Stash's index</span>`}</td>`;
+
+export function queuePage(src: DashboardSource, q: string, view: QueueView, now = Date.now()): Html {
   const found = q.trim() === "" ? [] : /^\d{1,18}$/.test(q.trim())
     ? [{ id: q.trim(), title: src.stashIndex.scene(q.trim())?.title ?? "" }]
     : src.stashIndex.scenesWithTitleWords(wordsOf(q)).slice(0, 25).map((s) => ({ id: s.id, title: s.title ?? "" }));
@@ -13,26 +46,60 @@ export function queuePage(src: DashboardSource, q: string, now = Date.now()): Ht
   <form method="get" action="/ui/queue" role="search"><label for="q">Find a scene by id or title</label>
     <input type="search" id="q" name="q" value="${q}"> <button>Search</button></form>
   ${q ? html`<h2>Scenes matching “${q}”</h2>${found.length ? html`<ul>${found.map((s) => html`<li><a href="/ui/scenes/${s.id}">Scene ${s.id}</a> ${s.title}</li>`)}</ul>` : html`<p>No scene found.</p>`}` : ""}
-  <h2>Waiting (${src.queue.pending()})</h2>
-  ${jobs.length ? html`<div class="scroll"><table><thead><tr><th>scene</th><th>state</th><th>queued</th><th>attempts</th><th>next try</th><th>last error</th></tr></thead><tbody>
-  ${jobs.map((j) => html`<tr><td><a href="/ui/scenes/${j.scene_id}">${j.scene_id}</a></td><td>${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td><td>${ago(j.first_queued_at, now)} <span class="muted">(${j.reason})</span></td><td>${j.attempts}</td><td>${j.next_attempt_at <= now ? "due" : `in ${Math.round((j.next_attempt_at - now) / 1000)} s`}</td><td>${j.last_error ?? ""}</td></tr>`)}
-  </tbody></table></div>` : html`<p>Nothing waits: every change has reached Plex.</p>`}
-  <h2 id="dead">Dead letters (${dead.length})</h2>
-  ${dead.length ? html`<form method="post" action="/ui/actions/requeue"><button>Requeue all</button></form>
-  <div class="scroll"><table id="dead-letters"><thead><tr><th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
-  ${dead.map((d) => html`<tr><td><a href="/ui/scenes/${d.scene_id}">${d.scene_id}</a></td><td>${ago(d.died_at, now)}</td><td>${d.attempts}</td><td>${d.last_error}</td>
-    <td><form method="post" action="/ui/actions/requeue" class="inline"><input type="hidden" name="sceneId" value="${d.scene_id}"><button class="secondary" aria-label="Requeue scene ${d.scene_id}">Requeue</button></form></td></tr>`)}
-  </tbody></table></div>` : html`<p>None: no push has given up.</p>`}`;
+  ${queueLive(src, view, now)}`;
+}
+
+/** The waiting jobs and the dead letters: the part of the queue page that refreshes itself. */
+export function queueLive(src: DashboardSource, view: QueueView, now = Date.now()): Html {
+  const title = titleOf(src);
+  const pending = src.queue.pending();
+  const waiting = view.waiting < pending ? view.waiting : 0;
+  const jobs = src.queue.jobs(PAGE_SIZE, waiting);
+  const dead = deadLetterPage(src.queue, title, view.dead < src.queue.deadLetterCount() ? view.dead : 0, PAGE_SIZE);
+  const deadFrom = view.dead < dead.total ? view.dead : 0;
+  const here: QueueView = { dead: deadFrom, waiting };
+  return html`<div id="queue-live" hx-get="/ui/live/queue?${query(here)}" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML" data-hold-while-choosing>
+  <h2>Waiting (${pending.toLocaleString("en")})</h2>
+  ${jobs.length ? html`${pager(pending, waiting, (o) => `/ui/queue?${query({ ...here, waiting: o })}`, "Waiting")}
+  <table class="stack"><thead><tr><th>scene</th><th>state</th><th>queued</th><th>attempts</th><th>next try</th><th>last error</th></tr></thead><tbody>
+  ${jobs.map((j) => html`<tr>${sceneCell(j.scene_id, title(j.scene_id))}<td data-label="state">${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td>
+    <td data-label="queued">${ago(j.first_queued_at, now)} <span class="muted">(${j.reason})</span></td><td data-label="attempts">${j.attempts}</td>
+    <td data-label="next try">${j.next_attempt_at <= now ? "due" : `in ${Math.round((j.next_attempt_at - now) / 1000)} s`}</td><td data-label="last error">${j.last_error ?? ""}</td></tr>`)}
+  </tbody></table>` : html`<p>Nothing waits: every change has reached Plex.</p>`}
+  <h2 id="dead">Dead letters (<span id="dead-count">${dead.total.toLocaleString("en")}</span>)</h2>
+  ${dead.total ? html`<p class="muted">Pushes that gave up. Retry one once its cause is fixed, or discard it; a dead letter whose scene is delivered later leaves this list by itself.</p>
+  <form method="post" action="/ui/actions/dead-letters/retry" id="dead-form">
+    <input type="hidden" name="back" value="/ui/queue?${query(here)}">
+    <div class="actions"><button name="which" value="selected">Retry selected</button>
+      <button name="which" value="selected" formaction="/ui/actions/dead-letters/discard" class="secondary">Discard selected</button>
+      <button name="which" value="all" class="secondary">Retry all ${plural(dead.total, "dead letter")}</button>
+      <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">Discard all ${plural(dead.total, "dead letter")}</button></div>
+    ${pager(dead.total, deadFrom, (o) => `/ui/queue?${query({ ...here, dead: o })}#dead`, "Dead letter")}
+    <table id="dead-letters" class="stack"><thead><tr><th><span class="visually-hidden">select</span></th><th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
+    ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${d.sceneId}" aria-label="Select scene ${d.sceneId}"></td>
+      ${sceneCell(d.sceneId, d.title)}<td data-label="gave up">${ago(d.deadAt, now)}</td><td data-label="attempts">${d.attempts}</td><td data-label="why">${d.error}</td>
+      <td data-label=""><button name="one" value="${d.sceneId}" class="secondary" aria-label="Retry scene ${d.sceneId}">Retry</button>
+        <button name="one" value="${d.sceneId}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}">Discard</button></td></tr>`)}
+    </tbody></table></form>` : html`<p>None: no push has given up.</p>`}</div>`;
 }
 
 export function scenePage(src: DashboardSource, sceneId: string): Html {
+  return html`<div id="scene-live" hx-get="/ui/live/scenes/${sceneId}" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML">${sceneLive(src, sceneId)}</div>`;
+}
+
+function sceneLive(src: DashboardSource, sceneId: string): Html {
   const job = src.queue.job(sceneId);
   const delivery = src.queue.delivery(sceneId);
   const history = src.queue.history(sceneId);
-  const title = src.stashIndex.scene(sceneId)?.title;
-  return html`<p>${title ? html`“${title}”` : html`<span class="muted">not in the index of Stash scenes</span>`}.
+  const dead = src.queue.deadLetter(sceneId);
+  const title = titleOf(src)(sceneId);
+  return html`<p>${title ? html`<span class="title">“${title}”</span>` : html`<span class="muted">not in the index of Stash scenes</span>`}.
   ${job ? html`A push is <strong>${job.state}</strong> (attempt ${job.attempts}${job.last_error ? html`, last error: ${job.last_error}` : ""}).` : "Nothing waits for it."}
+  ${dead ? html`Its push gave up ${when(dead.died_at)}: ${dead.last_error} (see <a href="/ui/queue#dead">dead letters</a>).` : ""}
   ${delivery ? html`Last delivered ${when(delivery.at)}${delivery.rating_key ? ` to Plex item ${delivery.rating_key}` : ""}.` : ""}</p>
   <h2>Timeline</h2>
   ${history.length ? html`<ol class="timeline">${history.map((h) => html`<li><time>${when(h.at)}</time> <strong>${h.event}</strong> ${h.detail ?? ""}</li>`)}</ol>` : html`<p>No history yet.</p>`}`;
 }
+
+/** The scene page's live part alone (its wrapper included, as htmx swaps the whole element). */
+export const sceneFragment = scenePage;

@@ -1,0 +1,59 @@
+// The dashboard's only script besides htmx (served from /ui/assets/, so a Content-Security-Policy
+// without 'unsafe-inline' allows it). It makes a stale page say so: every page polls the service
+// (its live parts, or at least the heartbeat), and when a poll fails the banner says why:
+// 401 = the session ended ("signed out"), no answer at all = "connection lost". The next poll
+// that succeeds clears it. It also holds a live part's refresh while the person is choosing
+// in it (ticked boxes, a focused field), so a refresh never undoes their selection.
+(function () {
+  "use strict";
+  var lastGood = new Date();
+
+  function clock(d) {
+    return d.toISOString().slice(11, 19) + " UTC";
+  }
+
+  function show(state, message, link) {
+    var banner = document.getElementById("connection");
+    document.body.setAttribute("data-connection", state);
+    if (!banner) return;
+    banner.textContent = "";
+    banner.hidden = state === "live";
+    if (state === "live") return;
+    var strong = document.createElement("strong");
+    strong.textContent = message[0];
+    banner.appendChild(strong);
+    banner.appendChild(document.createTextNode(" " + message[1] + " "));
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link[0];
+      a.textContent = link[1];
+      banner.appendChild(a);
+    }
+  }
+
+  document.addEventListener("htmx:sendError", function () {
+    show("lost", ["Connection lost:", "stash2plex does not answer. What you see is from " + clock(lastGood) + "; this page retries by itself."]);
+  });
+  document.addEventListener("htmx:timeout", function () {
+    show("lost", ["Connection lost:", "stash2plex did not answer in time. What you see is from " + clock(lastGood) + "; this page retries by itself."]);
+  });
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr.status === 401) {
+      show("signed-out", ["Signed out:", "your session has ended, so this page no longer updates."], ["/ui/sign-in", "Sign in again"]);
+    } else {
+      // A failed action answers a short readable text; anything else is named by its status.
+      var text = (xhr.getResponseHeader("content-type") || "").indexOf("text/") === 0 ? xhr.responseText.replace(/<[^>]*>/g, " ").trim() : "";
+      show("failed", ["That did not work:", (text || "the service answered " + xhr.status).slice(0, 300)]);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!e.detail.successful) return;
+    lastGood = new Date();
+    if (document.body.getAttribute("data-connection") !== "live") show("live");
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt.hasAttribute("data-hold-while-choosing") && elt.querySelector("input:checked, :focus")) e.preventDefault();
+  });
+})();
