@@ -10,6 +10,7 @@ import { Elysia } from "elysia";
 import type { Logger } from "./log.ts";
 import { isStashError } from "./stash/errors.ts";
 import { databaseTrouble } from "./store/trouble.ts";
+import { sceneOfRequest } from "./request-scene.ts";
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly retryAfter?: number) {
@@ -93,12 +94,15 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
           path,
           status,
           ms: Math.round(seconds * 10_000) / 10,
+          // The scene the request is about, so every line about a scene carries it.
+          ...sceneOfRequest((ctx as { route?: string }).route, (ctx as { params?: unknown }).params, (ctx as { body?: unknown }).body),
         });
       } catch {
         // A log line is never worth the process.
       }
     })
-    .onError({ as: "global" }, ({ code, error, set, request }) => {
+    .onError({ as: "global" }, (ctx) => {
+      const { code, error, set, request } = ctx;
       const path = requestPath(request);
       const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
       if (mapped) {
@@ -106,7 +110,8 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
         if (mapped.retryAfter) set.headers["retry-after"] = String(mapped.retryAfter);
         return mapped.body;
       }
-      log.error("request failed", { path, error: error instanceof Error ? error.message : String(error) });
+      const scene = sceneOfRequest((ctx as { route?: string }).route, (ctx as { params?: unknown }).params, (ctx as { body?: unknown }).body);
+      log.error("request failed", { path, ...scene, error: error instanceof Error ? error.message : String(error) });
       set.status = 500;
       return errorBody(500, "internal", "something went wrong on our side; see the service log");
     });

@@ -13,6 +13,11 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * The one line that must show a secret (a generated admin token, once): not redacted, and in
+   * the log's format (one JSON object when the log is JSON, so a log shipper still parses it).
+   */
+  showOnce(msg: string): void;
   redact(text: string): string;
 }
 
@@ -45,7 +50,8 @@ export function createLogger(options: LoggerOptions): Logger {
       write(redact(`${localTime().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`));
     }
   };
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), redact };
+  const showOnce = (msg: string) => write(json ? JSON.stringify({ time: localTime(), level: "info", msg }) : `\n  ${msg}\n`);
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), showOnce, redact };
 }
 
 /**

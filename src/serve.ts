@@ -50,9 +50,9 @@ export async function serve(config: Config) {
   log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
   log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
   log.info(`dashboard: ${config.publicUrl}/ui`);
-  // The one time the token is shown: printed past the logger, which redacts it everywhere else.
+  // The one time the token is shown: past the redaction that hides it everywhere else.
   if (app.admin.generated) {
-    console.log(`\n  admin token (shown once; kept in ${app.admin.file ?? "memory"}): ${app.admin.token}\n  sign in to the dashboard with it; API clients send 'Authorization: Bearer <token>'\n`);
+    log.showOnce(`admin token (shown once; kept in ${app.admin.file ?? "memory"}): ${app.admin.token} — sign in to the dashboard with it; API clients send 'Authorization: Bearer <token>'`);
   } else log.info(app.admin.file ? `admin token: kept in ${app.admin.file}` : "admin token: from ADMIN_TOKEN");
   if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl)) {
     log.warn("PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address");

@@ -52,7 +52,9 @@ export function layout(title: string, current: PageId | "sign-in", body: Html, o
   const nav = current === "sign-in" ? "" : html`<nav aria-label="Pages"><ul>${PAGES.map(([id, href, label]) =>
     html`<li><a href="${href}"${raw(id === current ? ' aria-current="page"' : "")}>${label}</a></li>`)}</ul>
     ${options.signedIn ? html`<form method="post" action="/ui/sign-out"><button class="link">Sign out</button></form>` : ""}</nav>`;
+  // htmx-config: htmx's indicator styles would be an inline <style>, which the CSP (src/admin/guard.ts) refuses.
   return "<!doctype html>" + html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="htmx-config" content='{"includeIndicatorStyles":false}'>
 <title>${title} · stash2plex</title><link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/ui/assets/style.css">
 <script src="/ui/assets/htmx.js" defer></script><script src="/ui/assets/live.js" defer></script></head>
 <body data-connection="live"><header><a class="brand" href="/ui">stash2plex</a>${nav}</header>
