@@ -2,10 +2,12 @@
  * Dashboard sessions: the one module that reads and writes the `sessions` table. A browser
  * holds a random id (256 bits) in its cookie; the database keeps only its SHA-256, so a copy
  * of the database opens no session. Sessions survive restarts and end by sign-out, by
- * "sign out everywhere", by expiry, and when the admin token changes (a scrypt fingerprint of
- * the token is kept beside them: a start with another token ends them all).
+ * "sign out everywhere", by expiry, and when the admin token changes (a salted HMAC of the
+ * token is kept beside them: a start with another token ends them all). The HMAC is cheap on
+ * purpose (start-up stays fast, no scrypt buffer in the RSS): the token is at least 16
+ * characters, and whoever holds the data folder holds a generated token's file anyway.
  */
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Store } from "./db.ts";
 
 export interface Session {
@@ -43,11 +45,13 @@ const toSession = (r: Row): Session => ({
   key: r.id_hash, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, address: r.address, userAgent: r.user_agent,
 });
 
+const fingerprint = (token: string, salt: Buffer) => createHmac("sha256", salt).update(token).digest();
+
 /** Whether `token` is the one `stored` (salt:hash) was made from. */
 function sameToken(stored: string | undefined, token: string): boolean {
   const [salt, hash] = (stored ?? "").split(":");
   if (!salt || !hash) return false;
-  const again = scryptSync(token, Buffer.from(salt, "hex"), 32);
+  const again = fingerprint(token, Buffer.from(salt, "hex"));
   const before = Buffer.from(hash, "hex");
   return before.length === again.length && timingSafeEqual(before, again);
 }
@@ -61,7 +65,7 @@ export function createSessions(store: Store, adminToken: string, options: Sessio
     const salt = randomBytes(16);
     db.transaction(() => {
       db.run("DELETE FROM sessions");
-      store.meta.set(FINGERPRINT_KEY, `${salt.toString("hex")}:${scryptSync(adminToken, salt, 32).toString("hex")}`);
+      store.meta.set(FINGERPRINT_KEY, `${salt.toString("hex")}:${fingerprint(adminToken, salt).toString("hex")}`);
     })();
   }
   const insert = db.query("INSERT INTO sessions (id_hash, created_at, last_seen_at, expires_at, address, user_agent) VALUES (?, ?, ?, ?, ?, ?)");

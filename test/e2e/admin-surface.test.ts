@@ -90,7 +90,8 @@ describe("cross-site requests are refused", () => {
 
     // The dashboard's own form (same origin) works, and so does a script with the token and no Origin.
     const own = await fetch(`${app.url}/ui/actions/requeue`, form({ cookie: cookie!, origin: app.url!, "sec-fetch-site": "same-origin" }, "sceneId=12"));
-    expect([own.status, own.headers.get("location")]).toEqual([303, "/ui/queue?done=1%20scene(s)%20queued%20again"]);
+    expect([own.status, own.headers.get("location")?.startsWith("/ui/queue")]).toEqual([303, true]);
+    expect(app.queue.deadLetters()).toEqual([]);
     const script = await fetch(`${app.url}/api/sync`, { method: "POST", headers: { ...adminAuth, "content-type": "application/json" }, body: '{"sceneIds":["3"]}' });
     expect(script.status).toBe(202);
   }, 30_000);
