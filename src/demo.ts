@@ -4,9 +4,10 @@
  * shows the change reaching Plex, then keeps running so the URLs can be opened.
  * `--once` exits after the walk-through (used by the tests).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
 import { StashSim } from "../test/sim/stash/server.ts";
 import { PmsSim } from "../test/sim/plex/server.ts";
 import { loadConfig } from "./config/load.ts";
@@ -78,6 +79,12 @@ export async function runDemo(args: string[]): Promise<number> {
   }
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
+  // The CLI beside the demo (check, reconcile, sync, map, healthcheck) reads the same settings from its data folder.
+  writeFileSync(join(dataDir, "config.yaml"), toYaml({
+    listen: { host: "127.0.0.1", port: Number(new URL(app.url!).port) },
+    stash: { url: stash.url }, plex: { url: pms.url, token: pms.token },
+    sync: { webhookToken: "demo-webhook-token" }, paths: { rules: DEMO_RULES },
+  }));
 
   say(`stash2plex demo — the real service against simulated Stash and Plex`);
   say(`  Stash simulator: ${stash.url} (${stash.library.scenes.size} scenes)`);
@@ -98,7 +105,7 @@ export async function runDemo(args: string[]): Promise<number> {
 
   const target = sample ?? [...pms.items.values()][0]!;
   const sceneId = /\/movie\/(\d+)$/.exec(target.guid)![1]!;
-  const newTitle = `Edited in Stash at ${new Date().toISOString().slice(11, 19)}`;
+  const newTitle = `Edited in Stash at ${new Date().toISOString().slice(11, 19)} UTC`;
   say(`2. A user renames scene ${sceneId} in Stash to "${newTitle}"; the Stash plugin calls our webhook …`);
   stash.library.update(sceneId, { title: newTitle });
   const started = performance.now();
@@ -156,6 +163,7 @@ export async function runDemo(args: string[]): Promise<number> {
   process.once("SIGTERM", () => void cleanUp());
   say(`Open the dashboard: ${app.url}/ui  (admin token: ${app.admin.token})`);
   say(`Or: ${app.url}/library/metadata/${sceneId} (what Plex reads), ${app.url}/metrics`);
+  say(`The CLI on the demo's settings: DATA_DIR=${dataDir} npx bun src/main.ts check  (or reconcile, sync --since 7d, map <path>)`);
   say(`Press Ctrl-C to stop.`);
   return -1;
 }
