@@ -164,7 +164,7 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
 
     const health = await runTask("Health and outages");
     expect(info(health)).toContain("[Plugin / stash2plex] stash2plex is ready");
-    expect(info(health)).toMatch(/ {2}stash: ok/);
+    expect(info(health)).toMatch(/ {2}stash: ok \(Stash v/); // the details /readyz gives the admin token
     expect(info(health)).toMatch(/ {2}plex: ok/);
     expect(info(health)).toContain("circuit breaker (Plex): closed; dead letters: 0");
     expect(info(health)).toContain("Plex outages in the last 7 days: 1");
