@@ -3,7 +3,8 @@
 // (its live parts, or at least the heartbeat), and when a poll fails the banner says why:
 // 401 = the session ended ("signed out"), no answer at all = "connection lost". The next poll
 // that succeeds clears it. It also holds a live part's refresh while the person is choosing
-// in it (ticked boxes, a focused field), so a refresh never undoes their selection.
+// in it (ticked boxes, a focused field), so a refresh never undoes their selection; and it
+// names each table cell by its column, for the one-block-per-row layout on a phone.
 (function () {
   "use strict";
   var lastGood = new Date();
@@ -52,6 +53,24 @@
     lastGood = new Date();
     if (document.body.getAttribute("data-connection") !== "live") show("live");
   });
+  // On a phone a table shows one block per row (style.css); each cell is named by its column.
+  function labelCells() {
+    var tables = document.querySelectorAll("main table");
+    for (var t = 0; t < tables.length; t++) {
+      var heads = tables[t].querySelectorAll("thead th");
+      if (!heads.length) continue;
+      var rows = tables[t].querySelectorAll("tbody tr");
+      for (var r = 0; r < rows.length; r++) {
+        var cells = rows[r].children;
+        for (var c = 0; c < cells.length && c < heads.length; c++) {
+          if (!cells[c].hasAttribute("data-label")) cells[c].setAttribute("data-label", heads[c].textContent.trim());
+        }
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", labelCells);
+  document.addEventListener("htmx:afterSettle", labelCells);
+
   document.addEventListener("htmx:beforeRequest", function (e) {
     var elt = e.detail.elt;
     if (elt.hasAttribute("data-hold-while-choosing") && elt.querySelector("input:checked, :focus")) e.preventDefault();

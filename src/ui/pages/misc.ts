@@ -14,7 +14,7 @@ export function outagesPage(src: DashboardSource, now = Date.now()): Html {
   <div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
     <span class="big">${percentText(s.availability)}</span> available<br>
     ${plural(s.outages, "outage")}, down ${s.downMs ? duration(s.downMs) : "never"}<br>
-    MTTR ${duration(s.mttrMs)} · MTBF ${s.mtbfMs === null ? html`— <span class="muted">(needs two outages)</span>` : duration(s.mtbfMs)}</div>`)}</div>
+    MTTR ${duration(s.mttrMs)} · MTBF ${s.mtbfMs === null && s.outages === 1 ? html`— <span class="muted">(needs two outages)</span>` : duration(s.mtbfMs)}</div>`)}</div>
   <h2>History</h2>
   ${outages.length ? html`<table class="stack"><thead><tr><th>started</th><th>ended</th><th>lasted</th><th>changes waiting</th><th>last error</th></tr></thead><tbody>
   ${outages.map((o) => html`<tr><td data-label="started">${when(o.started_at)}</td><td data-label="ended">${o.ended_at ? when(o.ended_at) : html`<strong>ongoing</strong>`}</td>

@@ -4,6 +4,12 @@ import { ago, html, nextRun, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { gapTotals } from "../../gaps/model.ts";
 
+/** "open: pushes wait until Plex answers again" → the state large, what it means below. */
+const breakerCard = (text: string) => {
+  const [state, meaning] = text.split(/: (.*)/s);
+  return html`<span class="big" id="breaker-state">${state}</span><br><span class="muted">${meaning ?? ""}</span>`;
+};
+
 export async function overviewSection(src: DashboardSource, now = Date.now()): Promise<Html> {
   const checks = await src.checks();
   const pushOn = Boolean(src.config.plex.url);
@@ -32,7 +38,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   <div class="cards">
     <div class="card"><h2>Stash</h2>${state(checks.stash)}</div>
     <div class="card"><h2>Plex</h2>${pushOn ? state(checks.plex) : html`<span class="muted">push is off (PLEX_URL not set)</span>`}</div>
-    <div class="card"><h2>Circuit breaker</h2><span class="big" data-state="${src.breaker.state}">${breakerText(src.breaker.state, plex)}</span></div>
+    <div class="card"><h2>Circuit breaker</h2>${breakerCard(breakerText(src.breaker.state, plex))}</div>
     <div class="card"><h2>Queue</h2><span class="big">${pending}</span> waiting<br><span class="muted">${src.queue.due()} due, ${src.queue.confirming()} awaiting Plex's fetch</span></div>
     <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
     <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>

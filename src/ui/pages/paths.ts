@@ -1,12 +1,12 @@
 /** Path tester: a path through the rules both ways, and the match ladder rung by rung. */
-import { html, type Html } from "../html.ts";
+import { html, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { explainLadder } from "../../provider/match.ts";
 
 export async function pathsPage(src: DashboardSource, path: string): Promise<Html> {
   const form = html`<form method="get" action="/ui/paths"><label for="path">A path as Plex or Stash sees it (or the name PMS sends, relative to a library folder)</label>
     <input type="text" id="path" name="path" value="${path}" placeholder="/media/Scenes/Studio/scene.mp4"> <button>Test</button></form>
-    <p class="muted">${src.mapper.rules.length} rule(s) in use: ${src.mapper.rules.map((r) => r.name).join(", ") || "none (the same paths on both sides)"}.
+    <p class="muted">${plural(src.mapper.rules.length, "rule")} in use: ${src.mapper.rules.map((r) => r.name).join(", ") || "none (the same paths on both sides)"}.
     ${src.suggest ? html`<a href="/api/paths/suggest">Rules inferred from both sides' files</a>.` : ""}</p>`;
   if (!path.trim()) return form;
   const toStash = src.mapper.toStash(path);

@@ -72,8 +72,8 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
     <input type="hidden" name="back" value="/ui/queue?${query(here)}">
     <div class="actions"><button name="which" value="selected">Retry selected</button>
       <button name="which" value="selected" formaction="/ui/actions/dead-letters/discard" class="secondary">Discard selected</button>
-      <button name="which" value="all" class="secondary">Retry all ${plural(dead.total, "dead letter")}</button>
-      <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">Discard all ${plural(dead.total, "dead letter")}</button></div>
+      <button name="which" value="all" class="secondary">${dead.total === 1 ? "Retry the 1 dead letter" : `Retry all ${plural(dead.total, "dead letter")}`}</button>
+      <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">${dead.total === 1 ? "Discard the 1 dead letter" : `Discard all ${plural(dead.total, "dead letter")}`}</button></div>
     ${pager(dead.total, deadFrom, (o) => `/ui/queue?${query({ ...here, dead: o })}#dead`, "Dead letter")}
     <table id="dead-letters" class="stack"><thead><tr><th><span class="visually-hidden">select</span></th><th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
     ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${d.sceneId}" aria-label="Select scene ${d.sceneId}"></td>
