@@ -78,31 +78,38 @@ export type RequestObserver = (route: string, status: number, seconds: number) =
 export const httpBasics = (log: Logger, observe?: RequestObserver) => {
   // Set in onRequest, which runs for every request (a derive does not run for an unknown route).
   const startedAt = new WeakMap<Request, number>();
+  // Requests that got past the onRequest hooks: routed (transform ran) or failed (a 404 too).
+  const routed = new WeakSet<Request>();
+  const record = (request: Request, route: string, status: number, fields: Record<string, unknown> = {}) => {
+    try {
+      const path = requestPath(request);
+      const seconds = (performance.now() - (startedAt.get(request) ?? performance.now())) / 1000;
+      observe?.(route, status, seconds);
+      // Health probes come every few seconds from the container runtime: keep them out of the info log.
+      const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
+      log[level]("request", { method: String(request.method).slice(0, 16), path, status, ms: Math.round(seconds * 10_000) / 10, ...fields });
+    } catch {
+      // A log line is never worth the process.
+    }
+  };
   return new Elysia({ name: "http-basics" })
     .onRequest(({ request }) => void startedAt.set(request, performance.now()))
+    .onTransform({ as: "global" }, ({ request }) => void routed.add(request))
+    // An answer from an onRequest hook (the dashboard's redirect of "/" to /ui, its 401 to an
+    // action after sign-out) skips every later hook, afterResponse included: it is logged here.
+    .wrap((handle: Function) => async (request: Request, ...rest: unknown[]) => {
+      const response = await handle(request, ...rest);
+      if (!routed.has(request) && response instanceof Response) record(request, "unmatched", response.status);
+      return response;
+    })
     .onAfterResponse({ as: "global" }, (ctx) => {
-      const { request, set } = ctx;
-      try {
-        const path = requestPath(request);
-        const seconds = (performance.now() - (startedAt.get(request) ?? performance.now())) / 1000;
-        const status = answeredStatus(set.status, (ctx as { responseValue?: unknown }).responseValue);
-        observe?.((ctx as { route?: string }).route || "unmatched", status, seconds);
-        // Health probes come every few seconds from the container runtime: keep them out of the info log.
-        const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
-        log[level]("request", {
-          method: String(request.method).slice(0, 16),
-          path,
-          status,
-          ms: Math.round(seconds * 10_000) / 10,
-          // The scene the request is about, so every line about a scene carries it.
-          ...sceneOfRequest((ctx as { route?: string }).route, (ctx as { params?: unknown }).params, (ctx as { body?: unknown }).body),
-        });
-      } catch {
-        // A log line is never worth the process.
-      }
+      const c = ctx as typeof ctx & { route?: string; params?: unknown; body?: unknown; responseValue?: unknown };
+      // The scene the request is about, so every line about a scene carries it.
+      record(c.request, c.route || "unmatched", answeredStatus(c.set.status, c.responseValue), sceneOfRequest(c.route, c.params, c.body));
     })
     .onError({ as: "global" }, (ctx) => {
       const { code, error, set, request } = ctx;
+      routed.add(request);
       const path = requestPath(request);
       const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
       if (mapped) {

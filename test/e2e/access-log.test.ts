@@ -26,6 +26,9 @@ const logged = async (path: string) => {
 };
 
 test("a redirect (303) is logged and counted as 303, not 200", async () => {
+  const home = await fetch(`${app.url}/`, { headers: { accept: "text/html" }, redirect: "manual" });
+  expect(home.status).toBe(303);
+  expect((await logged("/")).map((l) => l.status)).toEqual([303]);
   const page = await fetch(`${app.url}/ui/queue`, { redirect: "manual" });
   expect(page.status).toBe(303);
   expect((await logged("/ui/queue")).map((l) => l.status)).toEqual([303]);
@@ -39,4 +42,10 @@ test("a plain answer, an error and a Response with its own status keep theirs", 
   expect((await fetch(`${app.url}/no/such/route`)).status).toBe(404);
   expect((await logged("/api/status")).map((l) => l.status)).toEqual([401]);
   expect((await logged("/no/such/route")).map((l) => l.status)).toEqual([404]);
+  // PMS's root (the provider document) is the same path as the browser's redirect: logged once, 200.
+  const before = (await logged("/")).length;
+  expect((await fetch(`${app.url}/`, { headers: { accept: "application/json" } })).status).toBe(200);
+  expect((await logged("/")).slice(before).map((l) => l.status)).toEqual([200]);
+  const bad = await fetch(`${app.url}/hooks/stash`, { method: "POST", headers: { authorization: "Bearer x" }, body: "{" });
+  expect((await logged("/hooks/stash")).map((l) => l.status)).toEqual([bad.status]);
 });
