@@ -159,7 +159,7 @@ export const ConfigSchema = Type.Object({
       minimum: 0.1, default: 300,
       description: "After a refresh, how long to wait for PMS to fetch the metadata before pushing again.",
     }),
-    webhookToken: Secret("Token the Stash plugin sends to POST /hooks/stash. Empty: webhook off."),
+    webhookToken: Secret("Optional token that opens only POST /hooks/stash, for the Stash plugin's Webhook token setting (the plugin works with the admin token alone; this one can do less). Empty: webhook off."),
   }, { default: {} }),
 });
 
