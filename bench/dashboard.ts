@@ -1,14 +1,15 @@
 /**
- * Dashboard and metrics benchmark (issue 8). The real service (its own process) against a
- * Stash simulator with 50,000 scenes (its own process) and a PMS simulator, with 10,000 rows
- * of push history, 500 deliveries and 20 dead letters in its database. Measures, side by
- * side in one run: the overview page and its live fragment, a /metrics scrape, and the
- * provider's match latency alone and while 5 browsers poll the dashboard every second.
+ * Dashboard and metrics benchmark (issues 8 and 17). The real service (its own process) against
+ * a Stash simulator with 50,000 scenes (its own process) and a PMS simulator, with 10,000 rows
+ * of push history, 500 deliveries and 10,000 dead letters in its database. Measures, side by
+ * side in one run: the overview page and its live fragment, the queue page (first and last
+ * page of the dead letters, its live part, the API's page) with its size, a /metrics scrape,
+ * and the provider's match latency alone and while 5 browsers poll the dashboard every second.
  *
  * Match latency is taken in alternating 10-second blocks (alone, watched, alone, watched), so
  * both conditions see the same machine.
  *
- *   bun bench/dashboard.ts [--scenes 50000] [--history 10000] [--block-seconds 10]
+ *   bun bench/dashboard.ts [--scenes 50000] [--history 10000] [--dead-letters 10000] [--block-seconds 10]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { BENCH_ADMIN_TOKEN, commandLine, fmt, freePort, machine, median, numberA
 
 const SCENES = numberArg("scenes", 50_000);
 const HISTORY = numberArg("history", 10_000);
+const DEAD = numberArg("dead-letters", 10_000);
 const MATCHES = 3000;
 const BLOCK_MS = numberArg("block-seconds", 10) * 1000;
 const SEED = 5;
@@ -36,7 +38,8 @@ store.db.transaction(() => {
   const delivered = store.db.query("INSERT INTO delivered (scene_id, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)");
   for (let i = 0; i < 500; i++) delivered.run(String(i + 1), null, now - i * 30_000, String(i + 1));
   const dead = store.db.query("INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'bench', 50, ?, ?, 'Plex item gone')");
-  for (let i = 0; i < 20; i++) dead.run(String(1000 + i), now - 86_400_000, now - 3_600_000);
+  // Scenes Stash has (their titles come from the service's index, as in use).
+  for (let i = 0; i < DEAD; i++) dead.run(String(1 + (i % SCENES)), now - 86_400_000, now - 3_600_000 - i * 1000);
 })();
 store.close();
 
@@ -55,6 +58,7 @@ try {
     if (status.indexes.stashScenes >= SCENES) break;
     await Bun.sleep(100);
   }
+  const bytes: Record<string, number> = {};
   const timed = async (path: string, n: number) => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -62,7 +66,7 @@ try {
       const res = await fetch(`${service.url}${path}`, { headers: auth });
       // A page answered by the sign-in form would be a redirect: only the page itself counts.
       if (res.status !== 200 || !res.url.endsWith(path)) throw new Error(`${path} answered ${res.status} from ${res.url}`);
-      await res.arrayBuffer();
+      bytes[path] = (await res.arrayBuffer()).byteLength;
       out.push(performance.now() - t);
     }
     return out;
@@ -70,6 +74,12 @@ try {
   const overview = await timed("/ui", 200);
   const fragment = await timed("/ui/live/overview", 200);
   const metrics = await timed("/metrics", 200);
+  const lastPage = Math.floor((DEAD - 1) / 50) * 50;
+  const queueFirst = await timed("/ui/queue", 100);
+  const queueLast = await timed(`/ui/queue?dead=${lastPage}`, 100);
+  const queueLive = await timed("/ui/live/queue", 100);
+  const deadApi = await timed("/api/dead-letters?offset=0&limit=50", 100);
+  const kb = (path: string) => `${(bytes[path]! / 1024).toFixed(1)} KB`;
 
   const match = (i: number) => fetch(`${service.url}/library/metadata/matches`, {
     method: "POST", headers: { "content-type": "application/json" },
@@ -118,14 +128,19 @@ try {
     ["overview page (/ui) p50 / p99", `${fmt(median(overview))} / ${fmt(percentile(overview, 99))} ms`, "p50 < 50 ms"],
     ["overview live fragment p50 / p99", `${fmt(median(fragment))} / ${fmt(percentile(fragment, 99))} ms`, ""],
     ["/metrics scrape p50 / p99", `${fmt(median(metrics))} / ${fmt(percentile(metrics, 99))} ms`, "p50 < 20 ms"],
+    [`queue page (/ui/queue), ${DEAD} dead letters, first page: p50 / p99, size`, `${fmt(median(queueFirst))} / ${fmt(percentile(queueFirst, 99))} ms, ${kb("/ui/queue")}`, "< 300 ms, < 200 KB"],
+    [`queue page, last page (dead=${lastPage}): p50 / p99, size`, `${fmt(median(queueLast))} / ${fmt(percentile(queueLast, 99))} ms, ${kb(`/ui/queue?dead=${lastPage}`)}`, "< 300 ms, < 200 KB"],
+    ["queue page last ÷ first page p50", fmt(median(queueLast) / median(queueFirst)), ""],
+    ["queue live part (/ui/live/queue, every 5 s per open page) p50 / p99, size", `${fmt(median(queueLive))} / ${fmt(percentile(queueLive, 99))} ms, ${kb("/ui/live/queue")}`, ""],
+    ["GET /api/dead-letters?limit=50 p50 / p99, size", `${fmt(median(deadApi))} / ${fmt(percentile(deadApi, 99))} ms, ${kb("/api/dead-letters?offset=0&limit=50")}`, ""],
     ["match p50 / p99, alone", `${fmt(median(alone))} / ${fmt(percentile(alone, 99))} ms`, ""],
     [`match p50 / p99, 5 browsers polling every second (${polls} polls)`, `${fmt(median(watched))} / ${fmt(percentile(watched, 99))} ms`, ""],
     ["match p50 with ÷ without the dashboard", fmt(median(watched) / median(alone)), "≤ 1.1"],
   ];
   report("dashboard", [
-    "## Dashboard and metrics (issue 8)",
+    "## Dashboard and metrics (issues 8 and 17)",
     "",
-    `Command: \`${commandLine("bench/dashboard.ts")}\` (${SCENES} scenes, ${HISTORY} history rows, matches from 4 clients in alternating ${BLOCK_MS / 1000}-second blocks).`,
+    `Command: \`${commandLine("bench/dashboard.ts")}\` (${SCENES} scenes, ${HISTORY} history rows, ${DEAD} dead letters with titles, matches from 4 clients in alternating ${BLOCK_MS / 1000}-second blocks).`,
     `Machine: ${machine()}. Service and Stash simulator in their own processes; the PMS simulator and the clients in the bench process.`,
     "Times are measured by the client over loopback, so they include the HTTP round trip (an upper bound of the server time).",
     "",
