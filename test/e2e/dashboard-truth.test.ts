@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, type World } from "../helpers.ts";
+import { duration } from "../../src/ui/html.ts";
 
 let w: World | undefined;
 afterEach(async () => {
@@ -124,6 +125,9 @@ describe("the dashboard tells the truth", () => {
     expect(overview).toContain("Pushes to Plex are paused");
     expect(overview).not.toContain("Plex does not answer");
     expect(overview).toContain("Circuit breaker open pushes wait until Plex answers again");
+    // "Next reconcile" is the scheduler's own next run (the first one comes a while after start-up).
+    const next = w.app.scheduler.list().find((j) => j.id === "reconcile")!.nextRunAt!;
+    expect(overview).toContain(`next: in ${duration(next - Date.now())}`);
     w.app.breaker.probed(true, 0);
     w.app.breaker.succeeded();
     const outages = textOf(await (await get(`${url}/ui/outages`)).text());

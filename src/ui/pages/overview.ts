@@ -33,6 +33,8 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
     c?.ok ? html`<span class="ok">answers</span> <span class="muted">${c.detail ?? ""}</span>` : html`<span class="bad">does not answer</span> <span class="muted">${c?.detail ?? ""}</span>`;
   const scheduled = src.jobs().filter((j) => j.everySeconds > 0);
+  // When the next reconcile runs: the scheduler's own next run, not a guess from the last one.
+  const reconcile = scheduled.find((j) => j.id === "reconcile");
   return html`<section id="overview" hx-get="/ui/live/overview" hx-trigger="every 2s" hx-swap="outerHTML">
   <div class="headline ${h.level}" role="status" data-level="${h.level}"><h2>${h.title}</h2><ul>${h.todo.map((t) => html`<li>${t}</li>`)}</ul></div>
   <div class="cards">
@@ -43,7 +45,8 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
     <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>
     <div class="card"><h2>Dead letters</h2><span class="big">${src.queue.deadLetterCount()}</span> <a href="/ui/queue#dead">see why</a></div>
-    <div class="card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(Object.values(last.counts).reduce((a, b) => a + b, 0), "gap")} <a href="/ui/gaps">see</a>` : "none yet"}</div>
+    <div class="card" id="reconcile-card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(Object.values(last.counts).reduce((a, b) => a + b, 0), "gap")} <a href="/ui/gaps">see</a>` : "none yet"}
+      <br><span class="muted">next: ${reconcile ? nextRun(reconcile, now) : "never (push is off)"}</span></div>
     <div class="card"><h2>Indexes</h2>${plural(src.stashIndex.size, "Stash scene")}, ${plural(src.plexItems(), "Plex item")}</div>
   </div>
   <h2>Next scheduled runs</h2>
