@@ -62,6 +62,17 @@ describe("reconcile tells the truth", () => {
     expect(page).toContain("skipped");
   }, 60_000);
 
+  test("listed in PLEX_SECTIONS, the same section is compared: its files Stash lacks are reported", async () => {
+    const listed = createApp(loadConfig(testEnv(stash, pms, { PLEX_SECTIONS: "1,2" }), undefined), { log: silentLogger });
+    try {
+      const { run, gaps } = await listed.reconciler.run({ heal: [], trigger: "test" });
+      expect(run.skipped).toEqual([]);
+      expect(gaps.filter((g) => g.sectionId === "2" && g.kind === "unknown-to-stash")).toHaveLength(25);
+    } finally {
+      await listed.stop();
+    }
+  }, 60_000);
+
   test("a title locked in Plex that differs from Stash is kept in Plex: not stale, not healed, no push", async () => {
     const [locked, edited] = singleFile().slice(10, 12).map((s) => itemOf(s.id));
     // The user retitled the item in Plex and locked the title (Plex locks a field edited by hand).
