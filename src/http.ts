@@ -130,6 +130,10 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
  */
 export const serverOptions = (log: Logger) => ({
   development: false,
+  // Bun turns SO_REUSEPORT on when development is false: a second process on the same port
+  // then "listens" beside the first (the kernel splits connections) instead of failing with
+  // EADDRINUSE. One service per port: off.
+  reusePort: false,
   maxRequestBodySize: 4 * 1024 * 1024,
   error(err: Error) {
     log.error("request failed outside the routes", { error: err?.message ?? String(err) });

@@ -6,19 +6,51 @@ import type { Config } from "./config/schema.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
 import { redactedConfig } from "./cli/redact.ts";
-import { DatabaseStartError } from "./store/db.ts";
+import { join } from "node:path";
+import { DATABASE_FILE, DatabaseStartError } from "./store/db.ts";
+import { lockDataDir, type DataDirLock } from "./store/lock.ts";
+import { databaseTrouble } from "./store/trouble.ts";
 import { withoutCredentials } from "./redact.ts";
 
 const STOP_DEADLINE_MS = 4500;
 
-export async function serve(config: Config) {
-  let app: ReturnType<typeof createApp>;
+/** Why start-up cannot go on, in one line with the fix, for the errors a person can act on. */
+function startProblem(err: unknown, config: Config): string | undefined {
+  if (err instanceof DatabaseStartError) return err.message;
+  if ((err as { code?: unknown })?.code === "EADDRINUSE") {
+    return `port ${config.listen.port} on ${config.listen.host} is in use: stop what uses it or set LISTEN_PORT`;
+  }
+  return databaseTrouble(err, join(config.dataDir, DATABASE_FILE))?.message;
+}
+
+/** Ends start-up with one line on stderr: never a stack trace, never a half-started service. */
+function cannotStart(err: unknown, config: Config): never {
+  console.error(`stash2plex cannot start: ${startProblem(err, config) ?? (err as Error)?.message ?? String(err)}`);
+  process.exit(1);
+}
+
+/** Whether the port can be bound now (Bun.serve never shares it: see serverOptions). */
+function portInUse(config: Config): unknown {
   try {
+    Bun.serve({ port: config.listen.port, hostname: config.listen.host, reusePort: false, fetch: () => new Response() }).stop(true);
+    return undefined;
+  } catch (err) {
+    return (err as { code?: unknown })?.code === "EADDRINUSE" ? err : undefined;
+  }
+}
+
+export async function serve(config: Config) {
+  // Before anything touches the queue: a second service on the same folder or port would push
+  // it too. The lock is held until the process ends.
+  let app: ReturnType<typeof createApp>;
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(config.dataDir);
+    const inUse = portInUse(config);
+    if (inUse) throw inUse;
     app = createApp(config);
   } catch (err) {
-    if (!(err instanceof DatabaseStartError)) throw err;
-    console.error(`stash2plex cannot start: ${err.message}`);
-    process.exit(1);
+    cannotStart(err, config);
   }
   const { log } = app;
   // The last line of defence: one bad request or upstream answer must never end the process.
@@ -27,11 +59,7 @@ export async function serve(config: Config) {
   try {
     await app.start();
   } catch (err) {
-    const inUse = (err as { code?: string }).code === "EADDRINUSE";
-    log.error(inUse
-      ? `port ${config.listen.port} on ${config.listen.host} is in use: stop what uses it or set LISTEN_PORT`
-      : `cannot start: ${(err as Error).message}`);
-    process.exit(1);
+    cannotStart(err, config);
   }
 
   let stopping = false;
@@ -42,6 +70,8 @@ export async function serve(config: Config) {
     const forced = setTimeout(() => process.exit(1), STOP_DEADLINE_MS + 400);
     await Promise.race([app.stop(), Bun.sleep(STOP_DEADLINE_MS)]);
     clearTimeout(forced);
+    // Held (referenced) until here: a collected lock would be released while the service runs.
+    lock.release();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -121,7 +121,10 @@ function open(dataDir: string, path: string): Database {
   }
 }
 
-export function openStore(dataDir: string, file = "stash2plex.sqlite") {
+/** The database's file name in the data folder. */
+export const DATABASE_FILE = "stash2plex.sqlite";
+
+export function openStore(dataDir: string, file = DATABASE_FILE) {
   const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, file);
   const db = open(dataDir, path);
   const getMeta = db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?");
