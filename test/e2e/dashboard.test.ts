@@ -35,6 +35,21 @@ async function sees(locator: Locator, text: string) {
   expect(await locator.first().innerText()).toContain(text);
 }
 
+/**
+ * Elements in the page whose content is cut off at their own edge (an inner sideways scroll
+ * hides it); form fields aside, and what is hidden on purpose for screen readers (1 px wide).
+ */
+const clipped = () =>
+  page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { querySelectorAll(s: string): Iterable<{ matches(s: string): boolean; scrollWidth: number; clientWidth: number; tagName: string; id: string }> };
+      getComputedStyle(e: unknown): { overflowX: string };
+    };
+    return [...g.document.querySelectorAll("main *")]
+      .filter((e) => !e.matches("input, textarea, select") && e.clientWidth > 1 && /auto|scroll|hidden|clip/.test(g.getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
+      .map((e) => `${e.tagName}#${e.id}`);
+  });
+
 /** The page's full width (document.scrollingElement.scrollWidth): above the viewport's means a horizontal scroll. */
 const pageWidth = () =>
   page.evaluate(() => (globalThis as unknown as { document: { scrollingElement: { scrollWidth: number } } }).document.scrollingElement.scrollWidth);
@@ -223,7 +238,7 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     insert.run(ids[0]!, now - 86_400_000, now);
   }, 60_000);
 
-  test("every page at 360 px wide: nothing wider than the screen, long titles wrap", async () => {
+  test("every page at 360 px wide: nothing wider than the screen, nothing cut off in a sideways scroll, long titles wrap", async () => {
     await page.setViewportSize({ width: 360, height: 740 });
     const longPath = `/media/Scenes/${"a-very-long-folder-name/".repeat(6)}file.mp4`;
     const pages: [string, string][] = [
@@ -237,6 +252,8 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
       await shot(`phone-${name}`);
       const width = await pageWidth();
       if (width > 360) tooWide.push(`${name}: ${width} px`);
+      const cut = await clipped();
+      if (cut.length) tooWide.push(`${name}: ${cut.join(", ")} cut off`);
     }
     expect(tooWide).toEqual([]);
     await page.goto(`${w.app.url}/ui/queue`);
