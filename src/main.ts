@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { VERSION } from "./version.ts";
-import { runChecks } from "./cli/check.ts";
+import { formatCheckLine, runChecks } from "./cli/check.ts";
 import { describeMapping } from "./cli/map.ts";
 import { compilePathRules } from "./paths/mapper.ts";
 import { serve } from "./serve.ts";
@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "check": {
       const lines = await runChecks(configOrExit());
-      for (const l of lines) console.log(`${l.ok ? "ok  " : "FAIL"} ${l.what}: ${l.detail}`);
+      for (const l of lines) console.log(formatCheckLine(l));
       return lines.every((l) => l.ok) ? 0 : 1;
     }
     case "map": {

@@ -9,14 +9,21 @@ import { resolveSections } from "../sync/push.ts";
 import { inferPathRules } from "../paths/infer.ts";
 import { configuredCoverage, suggestionFrom } from "../paths/suggest.ts";
 import { compilePathRules } from "../paths/mapper.ts";
+import { tailCoverage } from "../paths/tail-coverage.ts";
 import { DatabaseStartError, openStore } from "../store/db.ts";
 import { pages } from "../paging.ts";
 
 export interface CheckLine {
+  /** false only for what stops matching or pushing: `check` then exits 1. */
   ok: boolean;
+  /** An ok line worth reading: a proposal ("note") or something that works but may not as meant ("warn"). */
+  level?: "note" | "warn";
   what: string;
   detail: string;
 }
+
+/** How a line is printed: its status word, then what and why. */
+export const formatCheckLine = (l: CheckLine) => `${l.ok ? (l.level ?? "ok  ") : "FAIL"} ${l.what}: ${l.detail}`;
 
 type Stash = ReturnType<typeof createStashClient>;
 
@@ -85,9 +92,23 @@ async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapp
     { rules: mapper.rules.length, ...configuredCoverage(mapper, plexFiles, stashFiles) },
   );
   const { current } = suggestion;
-  const mappedLine = `${current.mapped.toLocaleString("en-US")} of ${current.plexFiles.toLocaleString("en-US")} Plex files map to a file Stash has`;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const mappedLine = `${n(current.mapped)} of ${n(current.plexFiles)} Plex files map to a file Stash has`;
+  // The provider's tail rung finds files by folder and name with no rule at all: what stops
+  // matching is a Plex file found neither way, not a rule left unwritten.
+  const tails = tailCoverage(plexFiles, stashFiles);
+  const tailLine = tails.found
+    ? `${n(tails.found)} of ${n(current.plexFiles)} Plex files are found by folder and name (the provider's tail match, no rule needed)` +
+      (tails.ambiguous ? `, ${n(tails.ambiguous)} more have namesakes and are left to Fix Match` : "")
+    : "none is found by folder and name either";
+  const nothingMatches = current.plexFiles > 0 && current.mapped === 0 && tails.found === 0;
   if (current.rules > 0 || suggestion.proposals.length === 0) {
-    return { ok: current.plexFiles === 0 || current.mapped > 0, what: "path coverage", detail: `${mappedLine}${current.rules ? "" : `; ${suggestion.summary}`}` };
+    const detail = `${mappedLine}${current.rules ? "" : `; ${suggestion.summary}`}${current.mapped < current.plexFiles && current.plexFiles ? `; ${tailLine}` : ""}`;
+    if (nothingMatches) return { ok: false, what: "path coverage", detail: `${detail}: matches can come only from title search; write path rules (see README, Path rules)` };
+    // Rules that map nothing while the tail rung still finds files: works, but not as meant.
+    return current.rules > 0 && current.mapped === 0 && current.plexFiles > 0
+      ? { ok: true, level: "warn", what: "path coverage", detail: `${detail}; the rules map none of them: check them with \`stash2plex map <path>\`` }
+      : { ok: true, what: "path coverage", detail };
   }
   const auto = config.paths.auto && suggestion.autoApplicable;
   const advice = auto
@@ -96,8 +117,12 @@ async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapp
       ? "paste these into config.yaml, or set PATHS_AUTO=true to have them applied"
       : "paste these into config.yaml after checking them (they do not cover 99% of the files, so PATHS_AUTO would not apply them)";
   const yaml = suggestion.yaml.trimEnd().split("\n").map((line) => `  ${line}`);
-  const detail = [`${mappedLine} with no rules; ${suggestion.summary}:`, ...suggestion.proposals.map((p) => `  ${p.description}`), `${advice}:`, ...yaml];
-  return { ok: auto, what: "path rules proposed", detail: detail.join("\n    ") };
+  const detail = [
+    `${mappedLine} with no rules; ${tailLine}; ${suggestion.summary}, to match by exact path:`,
+    ...suggestion.proposals.map((p) => `  ${p.description}`), `${advice}:`, ...yaml,
+  ];
+  // A proposal is advice: it fails the check only when nothing would match without it.
+  return { ok: !nothingMatches, level: "note", what: "path rules proposed", detail: detail.join("\n    ") };
 }
 
 /** The data folder holds the queue: it must exist, be writable and hold a usable database. */
