@@ -180,6 +180,21 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     expect(await page.locator("#connection").isHidden()).toBe(true);
   }, 45_000);
 
+  test("behind a reverse proxy: its 502 reads \"connection lost\"; a 500 of the service reads \"not up to date\"", async () => {
+    await page.getByRole("link", { name: "Outages" }).click();
+    await page.locator('body[data-connection="live"]').waitFor();
+    await page.route("**/ui/live/**", (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<h1>502 Bad Gateway</h1>" }));
+    await page.locator('body[data-connection="lost"]').waitFor({ timeout: ONE_INTERVAL_MS });
+    await sees(page.locator("#connection"), "the proxy in front says 502");
+    await page.unroute("**/ui/live/**");
+    await page.route("**/ui/live/**", (route) => route.fulfill({ status: 500, contentType: "application/json", body: '{"error":{}}' }));
+    await page.locator('body[data-connection="failed"]').waitFor({ timeout: ONE_INTERVAL_MS });
+    await sees(page.locator("#connection"), "Not up to date: the service answered 500.");
+    expect(await page.locator("#connection").innerText()).not.toContain("{");
+    await page.unroute("**/ui/live/**");
+    await page.locator('body[data-connection="live"]').waitFor({ timeout: ONE_INTERVAL_MS });
+  }, 30_000);
+
   test("the session ends: the page says \"signed out\" and offers to sign in again", async () => {
     await page.getByRole("link", { name: "Queue" }).click();
     await page.locator('body[data-connection="live"]').waitFor();

@@ -42,12 +42,17 @@
     var xhr = e.detail.xhr;
     if (xhr.status === 401) {
       show("signed-out", ["Signed out:", "your session has ended, so this page no longer updates."], ["/ui/sign-in", "Sign in again"]);
+    } else if (xhr.status === 502 || xhr.status === 504) {
+      // A reverse proxy in front answers for a service that is gone.
+      show("lost", ["Connection lost:", "stash2plex does not answer (the proxy in front says " + xhr.status + "). What you see is from " + clock(lastGood) + "; this page retries by itself."]);
     } else {
       // A failed action answers a short readable text; anything else is named by its status.
-      var text = (xhr.getResponseHeader("content-type") || "").indexOf("text/") === 0 ? xhr.responseText.replace(/<[^>]*>/g, " ").trim() : "";
-      show("failed", ["That did not work:", (text || "the service answered " + xhr.status).slice(0, 300)]);
+      var text = (xhr.getResponseHeader("content-type") || "").indexOf("text/html") === 0 ? xhr.responseText.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim() : "";
+      show("failed", ["Not up to date:", (text || "the service answered " + xhr.status + ".").slice(0, 300) + " What you see is from " + clock(lastGood) + "."]);
     }
   });
+  // A request that hangs (a half-open connection) counts as lost too, after two refresh intervals.
+  if (window.htmx) window.htmx.config.timeout = 10000;
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!e.detail.successful) return;
     lastGood = new Date();
