@@ -110,6 +110,12 @@ describe("the dashboard tells the truth", () => {
     const all = await postForm(`${url}/ui/actions/dead-letters/discard`, { which: "all" });
     expect(decodeURIComponent(all.headers.get("location")!)).toEndWith("done=117 dead letters discarded");
     expect(textOf(await (await get(`${url}/ui/queue`)).text())).toContain("Dead letters ( 0 )");
+    // What waits is paged too (oldest first), with titles.
+    w.app.queue.enqueue(Array.from({ length: 130 }, (_, i) => ({ sceneId: String(i + 10) })), "webhook"); // with 1 and 2, retried above
+    const waiting = await (await get(`${url}/ui/queue?waiting=50`)).text();
+    expect(textOf(waiting)).toContain("Waiting (132)");
+    expect(textOf(waiting)).toContain("51–100 of 132");
+    expect(waiting).toContain('rel="prev"');
   }, 30_000);
 
   test("outage numbers: a short outage does not read 100% and has no made-up MTBF; the breaker card and headline agree", async () => {
