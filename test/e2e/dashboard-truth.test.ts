@@ -76,6 +76,8 @@ describe("the dashboard tells the truth", () => {
       // Ready for a Content-Security-Policy without 'unsafe-inline': no inline script, no handler attributes.
       expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(page).not.toMatch(/\son[a-z]+=|hx-on/i);
+      // Plurals right: "1 push", "2 pushes", never "push(es)".
+      expect([path, textOf(page).match(/\w\((s|es)\)/g)]).toEqual([path, null]);
     }
     for (const [path, id] of [["/ui/live/queue", "queue-live"], ["/ui/live/outages", "outages-live"], ["/ui/live/scenes/12", "scene-live"]] as const) {
       const res = await get(`${url}${path}`);
