@@ -58,6 +58,7 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
   const dead = deadLetterPage(src.queue, title, view.dead < src.queue.deadLetterCount() ? view.dead : 0, PAGE_SIZE);
   const deadFrom = view.dead < dead.total ? view.dead : 0;
   const here: QueueView = { dead: deadFrom, waiting };
+  const deadPager = pager(dead.total, deadFrom, (o) => `/ui/queue?${query({ ...here, dead: o })}#dead`, "Dead letter");
   return html`<div id="queue-live" hx-get="/ui/live/queue?${query(here)}" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML" data-hold-while-choosing>
   <h2>Waiting (${pending.toLocaleString("en")})</h2>
   ${jobs.length ? html`${pager(pending, waiting, (o) => `/ui/queue?${query({ ...here, waiting: o })}`, "Waiting")}
@@ -74,13 +75,13 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
       <button name="which" value="selected" formaction="/ui/actions/dead-letters/discard" class="secondary">Discard selected</button>
       <button name="which" value="all" class="secondary">${dead.total === 1 ? "Retry the 1 dead letter" : `Retry all ${plural(dead.total, "dead letter")}`}</button>
       <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">${dead.total === 1 ? "Discard the 1 dead letter" : `Discard all ${plural(dead.total, "dead letter")}`}</button></div>
-    ${pager(dead.total, deadFrom, (o) => `/ui/queue?${query({ ...here, dead: o })}#dead`, "Dead letter")}
+    ${deadPager}
     <table id="dead-letters" class="stack"><thead><tr><th><span class="visually-hidden">select</span></th><th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
     ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${d.sceneId}" aria-label="Select scene ${d.sceneId}"></td>
       ${sceneCell(d.sceneId, d.title)}<td data-label="gave up">${ago(d.deadAt, now)}</td><td data-label="attempts">${d.attempts}</td><td data-label="why">${d.error}</td>
       <td data-label=""><button name="one" value="${d.sceneId}" class="secondary" aria-label="Retry scene ${d.sceneId}">Retry</button>
         <button name="one" value="${d.sceneId}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}">Discard</button></td></tr>`)}
-    </tbody></table></form>` : html`<p>None: no push has given up.</p>`}</div>`;
+    </tbody></table>${deadPager}</form>` : html`<p>None: no push has given up.</p>`}</div>`;
 }
 
 export function scenePage(src: DashboardSource, sceneId: string): Html {
