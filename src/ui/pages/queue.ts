@@ -84,6 +84,7 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
     </tbody></table>${deadPager}</form>` : html`<p>None: no push has given up.</p>`}</div>`;
 }
 
+/** One scene's page, all of it live (the same HTML is its fragment: htmx swaps the whole element). */
 export function scenePage(src: DashboardSource, sceneId: string): Html {
   return html`<div id="scene-live" hx-get="/ui/live/scenes/${sceneId}" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML">${sceneLive(src, sceneId)}</div>`;
 }
@@ -101,6 +102,3 @@ function sceneLive(src: DashboardSource, sceneId: string): Html {
   <h2>Timeline</h2>
   ${history.length ? html`<ol class="timeline">${history.map((h) => html`<li><time>${when(h.at)}</time> <strong>${h.event}</strong> ${h.detail ?? ""}</li>`)}</ol>` : html`<p>No history yet.</p>`}`;
 }
-
-/** The scene page's live part alone (its wrapper included, as htmx swaps the whole element). */
-export const sceneFragment = scenePage;
