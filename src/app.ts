@@ -257,7 +257,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         job: queue.job(sceneId) ?? null,
         lastDelivery: queue.delivery(sceneId) ?? null,
         items: queue.items(sceneId),
-        deadLetter: queue.deadLetters().find((d) => d.scene_id === sceneId) ?? null,
+        deadLetter: queue.deadLetter(sceneId) ?? null,
         history: queue.history(sceneId),
       }),
       requeue: (ids) => {
