@@ -29,6 +29,7 @@ import { createPlexIndex } from "./sync/plex-index.ts";
 import { createPusher, resolveSections, type SyncSection } from "./sync/push.ts";
 import { createWorker } from "./sync/worker.ts";
 import { createPoller } from "./sync/poller.ts";
+import { createPmsIdentity } from "./sync/pms-identity.ts";
 import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
 import { metricsRoute } from "./admin/metrics-route.ts";
@@ -212,6 +213,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   /** Set once the database is closed at stop. */
   let closed = false;
+  const pmsIdentity = createPmsIdentity(() => plex.identity());
   const http = new Elysia()
     .use(httpBasics(log, metrics.request))
     .use(adminGuard({ access, publicUrl: config.publicUrl, log }))
@@ -222,16 +224,22 @@ export function createApp(config: Config, options: AppOptions = {}) {
       stash, index: stashIndex, mapper, ctx, title: config.provider.title, log, matchOnly: config.provider.matchOnly,
       // PMS fetching a scene we refreshed is the proof the push landed.
       // (An answer still going out while we stop has no database left to confirm in.)
-      onServed: (sceneId) => {
-        // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
-        if (closed) return;
-        try {
-          const result = queue.confirmPull(sceneId);
-          if (result === "next" || result === "changed") worker.kick();
-        } catch (err) {
-          // Not confirmed: the push is retried after its deadline. Never worth the process.
-          log.error("could not record that Plex fetched a scene", { scene: sceneId, error: (err as Error).message });
-        }
+      // Only a fetch by the PMS we push to counts (pms-identity.ts): not curl, a monitor or a browser.
+      onServed: (sceneId, client) => {
+        const confirm = () => {
+          // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
+          if (closed) return;
+          try {
+            const result = queue.confirmPull(sceneId);
+            if (result === "next" || result === "changed") worker.kick();
+          } catch (err) {
+            // Not confirmed: the push is retried after its deadline. Never worth the process.
+            log.error("could not record that Plex fetched a scene", { scene: sceneId, error: (err as Error).message });
+          }
+        };
+        if (!pushOn || !client) return;
+        if (client === pmsIdentity.machineIdentifier) confirm();
+        else void pmsIdentity.isOurs(client).then((ours) => ours && confirm());
       },
     }))
     // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.

@@ -29,8 +29,12 @@ export interface ProviderDeps {
   log: Logger;
   /** What an automatic match may claim (provider.matchOnly). */
   matchOnly?: readonly MatchGate[];
-  /** Told each time a scene's metadata has been sent to PMS (confirms a push). */
-  onServed?: (sceneId: string) => void;
+  /**
+   * Told each time a scene's metadata has been sent, with the caller's X-Plex-Client-Identifier
+   * (PMS's machine identifier when PMS fetches it; absent for curl or a browser): a fetch by the
+   * PMS a push went to confirms that push.
+   */
+  onServed?: (sceneId: string, clientIdentifier: string | undefined) => void;
 }
 
 const RATING_KEY = /^[A-Za-z0-9_-]+$/;
@@ -85,8 +89,8 @@ export const providerRoutes = (deps: ProviderDeps) => {
     }, {
       // Only once the answer has gone out does it prove PMS has the metadata: a process that
       // dies while answering must not have confirmed the push already.
-      afterResponse({ params, set }) {
-        if ((set.status ?? 200) === 200) deps.onServed?.(params.ratingKey);
+      afterResponse({ params, set, request }) {
+        if ((set.status ?? 200) === 200) deps.onServed?.(params.ratingKey, request.headers.get("x-plex-client-identifier") ?? undefined);
       },
     })
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
+import { pmsRequestHeaders } from "../sim/plex/scan.ts";
 
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
@@ -169,6 +170,35 @@ describe("delivery is confirmed by PMS fetching the metadata", () => {
     w.pms.pullsEnabled = true;
     expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
     expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
+  });
+});
+
+describe("only the PMS the push went to confirms it", () => {
+  test("a foreign GET of the metadata (curl, a monitor, a browser, another PMS) leaves the push waiting; PMS's own fetch delivers it", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "60" } });
+    await w.pms.scan("1");
+    w.pms.pullsEnabled = false; // PMS accepts the refresh; its fetch comes later
+    w.stash.library.update("40", { title: "Seen by Plex only" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["40"] }, auth);
+    expect(await waitFor(() => w!.app.queue.confirming() === 1)).toBe(true);
+    const foreign: Record<string, string>[] = [
+      {}, // curl
+      { accept: "application/json", "user-agent": "Uptime-Kuma/1.23.16" },
+      { accept: "text/html,application/xhtml+xml", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0" },
+      pmsRequestHeaders({ machineIdentifier: "0123456789abcdef0123456789abcdef01234567", version: "1.43.0" }), // another PMS
+      { "x-plex-client-identifier": "" },
+    ];
+    for (const headers of foreign) expect((await fetch(`${w.app.url}/library/metadata/40`, { headers })).status).toBe(200);
+    await Bun.sleep(300);
+    expect(w.app.queue.confirming()).toBe(1);
+    expect(w.app.queue.history("40").map((h) => h.event)).not.toContain("delivered");
+    // PMS fetches it (the simulator sends what PMS sends, its own machine identifier among them).
+    w.pms.pullsEnabled = true;
+    const item = itemOfScene(w, "40");
+    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, { method: "PUT", headers: { "x-plex-token": w.pms.token } });
+    expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Seen by Plex only" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
+    expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
+    expect(w.pms.pushCallsFor(item.ratingKey)).toBe(2); // our refresh and the one above: no retry was needed
   });
 });
 

@@ -47,8 +47,36 @@ export function parsedTitle(path: string): { title: string; year?: number } {
   return { title: stem.replace(/\(\d{4}\)/, "").replace(/[._]+/g, " ").trim(), ...(year ? { year: Number(year) } : {}) };
 }
 
-export async function discover(providerUrl: string): Promise<{ identifier: string; violations: string[] }> {
-  const res = await fetch(`${providerUrl}/?includePreferences=1`, { headers: { accept: "application/json" } });
+/** Who a PMS is, as its `/identity` says. */
+export interface PmsIdentity {
+  machineIdentifier: string;
+  version: string;
+}
+
+/** The PMS a scan driver stands for when no simulated server is named. */
+const SCANNER: PmsIdentity = { machineIdentifier: "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e", version: "1.43.0.sim" };
+
+/**
+ * The headers PMS sends with every request to a metadata provider. PMS identifies itself the
+ * way it does to plex.tv: X-Plex-Client-Identifier is the machineIdentifier its /identity
+ * answers, with X-Plex-Product "Plex Media Server", its version, platform and "provides: server";
+ * the provider docs add X-Plex-Language and X-Plex-Country. No credentials: a provider gets no
+ * token (shared/plex/provider-contract.md).
+ */
+export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => ({
+  accept: "application/json",
+  "user-agent": `PlexMediaServer/${pms.version}`,
+  "x-plex-product": "Plex Media Server",
+  "x-plex-version": pms.version,
+  "x-plex-client-identifier": pms.machineIdentifier,
+  "x-plex-platform": "Linux",
+  "x-plex-provides": "server",
+  "x-plex-language": "en-US",
+  "x-plex-country": "US",
+});
+
+export async function discover(providerUrl: string, as: PmsIdentity = SCANNER): Promise<{ identifier: string; violations: string[] }> {
+  const res = await fetch(`${providerUrl}/?includePreferences=1`, { headers: pmsRequestHeaders(as) });
   const body = await res.json();
   const violations = res.status !== 200 ? [`discovery answered ${res.status}`] : [];
   if (!checkProvider.Check(body)) violations.push(`discovery: ${[...checkProvider.Errors(body)].map((e) => `${e.path} ${e.message}`).join("; ")}`);
@@ -83,10 +111,11 @@ async function timed(input: string, init?: RequestInit) {
 export async function scanFiles(
   providerUrl: string,
   files: ScanFile[],
-  options: { concurrency?: number; manual?: boolean } = {},
+  options: { concurrency?: number; manual?: boolean; as?: PmsIdentity } = {},
 ): Promise<ScanReport> {
   const started = performance.now();
-  const { identifier, violations } = await discover(providerUrl);
+  const headers = pmsRequestHeaders(options.as ?? SCANNER);
+  const { identifier, violations } = await discover(providerUrl, options.as);
   const results: ScanResult[] = new Array(files.length);
   let next = 0;
   const worker = async () => {
@@ -95,7 +124,7 @@ export async function scanFiles(
       const file = files[i]!;
       const body = { type: 1, ...parsedTitle(file.path), filename: relativeFilename(file), ...(options.manual ? { manual: 1 } : {}) };
       const m = await timed(`${providerUrl}/library/metadata/matches`, {
-        method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify(body),
+        method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body),
       });
       violations.push(...containerProblems(`match ${file.path}`, m.status, m.body, identifier));
       if (m.status !== 200) violations.push(`match ${file.path} answered ${m.status}`);
@@ -103,7 +132,7 @@ export async function scanFiles(
       if (!options.manual && candidates.length > 1) violations.push(`match ${file.path}: ${candidates.length} candidates without manual`);
       const result: ScanResult = { file, matchStatus: m.status, matchMs: m.ms, match: candidates[0] };
       if (result.match) {
-        const md = await timed(`${providerUrl}/library/metadata/${result.match.ratingKey}`, { headers: { accept: "application/json" } });
+        const md = await timed(`${providerUrl}/library/metadata/${result.match.ratingKey}`, { headers });
         violations.push(...containerProblems(`metadata ${result.match.ratingKey}`, md.status, md.body, identifier));
         result.metadataStatus = md.status;
         result.metadataMs = md.ms;

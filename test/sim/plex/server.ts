@@ -7,7 +7,7 @@
  * official API description.
  */
 import { SimServer } from "../sim-server.ts";
-import { parsedTitle, relativeFilename, scanFiles } from "./scan.ts";
+import { parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
 
 export interface SimSection { key: string; title: string; type: "movie"; agent: string; locations: string[] }
 export interface SimItem {
@@ -42,6 +42,9 @@ export class PmsSim extends SimServer {
   disk = new Map<string, string[]>();
   calls: PmsCall[] = [];
   token = "plex-sim-token";
+  /** What /identity answers; PMS sends the identifier to providers as X-Plex-Client-Identifier. */
+  machineIdentifier = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
+  version = "1.43.0.sim";
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
   /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */
@@ -87,7 +90,7 @@ export class PmsSim extends SimServer {
       .filter((f) => !known.has(f) && (!options.onlyUnder || f.startsWith(options.onlyUnder)))
       .map((path) => ({ path, root: section.locations.find((l) => path.startsWith(l))! }));
     const report = files.length && section.agent.startsWith("tv.plex.agents.custom.")
-      ? await scanFiles(this.providerUrl, files, { concurrency: options.concurrency ?? 8 })
+      ? await scanFiles(this.providerUrl, files, { concurrency: options.concurrency ?? 8, as: this })
       : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
     for (const r of report.results) {
       // Another scan (of an overlapping folder) may have added it meanwhile: PMS never holds a file twice.
@@ -128,7 +131,7 @@ export class PmsSim extends SimServer {
     const q = url.searchParams;
     let m: RegExpExecArray | null;
     if (req.method === "GET" && path === "/identity") {
-      return Response.json({ MediaContainer: { size: 0, machineIdentifier: "sim-pms", version: "1.43.0.sim" } });
+      return Response.json({ MediaContainer: { size: 0, machineIdentifier: this.machineIdentifier, version: this.version } });
     }
     if (req.method === "GET" && path === "/library/sections/all") {
       return Response.json({ MediaContainer: { size: this.sections.length, Directory: this.sections.map((s) => ({
@@ -206,7 +209,7 @@ export class PmsSim extends SimServer {
     const id = /^tv\.plex\.agents\.custom\.[A-Za-z0-9.]+:\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid)?.[1];
     if (!id || !this.providerUrl || !this.pullsEnabled) return;
     await this.pullHooks.before?.(item);
-    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`).catch(() => undefined);
+    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(() => undefined);
     this.pullHooks.after?.(item, res?.status ?? 0);
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
