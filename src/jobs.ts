@@ -50,14 +50,21 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
   );
   const byId = new Map(jobs.map((j) => [j.id, j]));
 
-  const runJob = async (job: Job): Promise<void> => {
+  const runJob = async (job: Job, scheduled = false): Promise<void> => {
     const s = state.get(job.id)!;
     if (s.running) return;
     s.running = true;
     s.runs++;
     const startedAt = now();
-    // Measured from the start of a run: a job runs every interval, not every interval plus its duration.
-    if (started && job.everySeconds > 0) s.nextRunAt = startedAt + job.everySeconds * 1000;
+    if (started && job.everySeconds > 0) {
+      const every = job.everySeconds * 1000;
+      // On the schedule's own grid, not from when the tick happened to fire: a tick a few ms late
+      // must not push a 1 s job to every 2 s. A run overdue by a whole interval (a long run, a
+      // sleeping host) starts the grid afresh instead of running again and again to catch up.
+      // Run-now restarts the schedule from this run.
+      const onGrid = scheduled && s.nextRunAt !== null ? s.nextRunAt + every : startedAt + every;
+      s.nextRunAt = onGrid > startedAt ? onGrid : startedAt + every;
+    }
     try {
       await job.run();
       s.lastError = null;
@@ -79,7 +86,7 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
       const s = state.get(j.id)!;
       return s.nextRunAt !== null && s.nextRunAt <= at && !s.running;
     });
-    await Promise.all(due.map(runJob));
+    await Promise.all(due.map((job) => runJob(job, true)));
   };
 
   // One tick a second; `protect: false` because a long job must not hold back the others' ticks.

@@ -124,3 +124,19 @@ test("the cron plugin ticks the schedule every second once started, and stops", 
   await Bun.sleep(1200);
   expect(runs).toBe(after);
 }, 15_000);
+
+test("a tick that fires late does not push a job off its interval (a 1 s job on ticks 5 ms late still runs every second)", async () => {
+  let t = 1_000_000;
+  let runs = 0;
+  const scheduler = createScheduler([{ id: "poll", name: "1 s", everySeconds: 1, run: async () => void runs++ }], () => t);
+  scheduler.start(); // between two ticks
+  t += 300;
+  for (let i = 0; i < 60; i++) {
+    t += 1000;
+    const jitter = i % 2 ? 5 : 0;
+    t += jitter;
+    await scheduler.tick();
+    t -= jitter;
+  }
+  expect(runs).toBe(60);
+});
