@@ -52,6 +52,22 @@ describe("check on a setup with no path rules and different roots", () => {
     }
   }, 60_000);
 
+  test("rules that map none of the files while the tail match finds them: a warning, exit 0", async () => {
+    const pms = new PmsSim().start();
+    try {
+      const files = plexFilesFor(stash);
+      pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+      for (const f of files) pms.addItem("1", f);
+      const rules = [{ name: "stale", plex: "^/old/media/(.*)$", stash: "/data/stash/$1" }];
+      const { out, code } = await check(testEnv(stash, pms, { PATHS_RULES: JSON.stringify(rules) }));
+      expect(code).toBe(0);
+      expect(out).toMatch(/^warn path coverage: 0 of \d+ Plex files map to a file Stash has; \d+ of \d+ Plex files are found by folder and name/m);
+      expect(out).toContain("the rules map none of them");
+    } finally {
+      await pms.stop();
+    }
+  }, 60_000);
+
   test("no Plex file can be found by rules or by folder and name: check exits 1 saying so", async () => {
     const pms = new PmsSim().start();
     try {
