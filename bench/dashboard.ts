@@ -14,8 +14,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PmsSim } from "../test/sim/plex/server.ts";
-import { SimLibrary } from "../test/sim/stash/library.ts";
+import { PmsSim } from "../sim/plex/server.ts";
+import { SimLibrary } from "../sim/stash/library.ts";
 import { openStore } from "../src/store/db.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import { BENCH_ADMIN_TOKEN, commandLine, fmt, freePort, machine, median, numberArg, percentile, report, startService, startStashSim } from "./lib.ts";

@@ -10,8 +10,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StashSim } from "../test/sim/stash/server.ts";
-import { PmsSim } from "../test/sim/plex/server.ts";
+import { StashSim } from "../sim/stash/server.ts";
+import { PmsSim } from "../sim/plex/server.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
 import { rawRequest } from "../test/raw-http.ts";
 import { MALFORMED_REQUESTS, nested } from "../test/hostile-requests.ts";

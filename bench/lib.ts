@@ -1,7 +1,7 @@
 /** Shared benchmark plumbing: child processes, percentiles, peak RSS, and BENCHMARKS.md sections. */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../test/sim/sim-server.ts";
+import { freePort } from "../sim/sim-server.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 
@@ -33,7 +33,7 @@ export function numberArg(name: string, dflt: number): number {
 
 /** Starts the Stash simulator in its own process and returns its URL. */
 export async function startStashSim(scenes: number, seed: number, genericShare = 0) {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "test/sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, join(ROOT, "sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)], { stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {

@@ -10,8 +10,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimLibrary } from "../test/sim/stash/library.ts";
-import { scanFiles, type ScanFile } from "../test/sim/plex/scan.ts";
+import { SimLibrary } from "../sim/stash/library.ts";
+import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import { inferPathRules } from "../src/paths/infer.ts";
 import { commandLine, fmt, freePort, machine, median, numberArg, percentile, report, startService, startStashSim } from "./lib.ts";

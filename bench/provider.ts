@@ -7,9 +7,9 @@
  *
  *   bun bench/provider.ts [--files 20000] [--scenes 50000] [--concurrency 32]
  */
-import { SimLibrary } from "../test/sim/stash/library.ts";
+import { SimLibrary } from "../sim/stash/library.ts";
 import { createStashClient } from "../src/stash/client.ts";
-import { scanFiles, type ScanFile } from "../test/sim/plex/scan.ts";
+import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { plexPathFor, DEMO_RULES } from "../src/demo.ts";
 import { concurrently, fmt, freePort, numberArg, commandLine, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
 import { mkdtempSync } from "node:fs";

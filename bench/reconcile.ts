@@ -12,7 +12,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PmsSim } from "../test/sim/plex/server.ts";
+import { PmsSim } from "../sim/plex/server.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { metadataContext } from "../src/app.ts";

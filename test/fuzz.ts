@@ -3,7 +3,7 @@
  * paths and ids, junk headers and tokens, and JSON (or not-JSON) bodies of awkward shapes.
  * Shared by the hostile-input test (a few thousand) and bench/hostile.ts (20,000).
  */
-import { rng } from "./sim/rng.ts";
+import { rng } from "../sim/rng.ts";
 
 export interface FuzzRequest {
   method: string;

@@ -2,13 +2,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StashSim } from "./sim/stash/server.ts";
-import { PmsSim } from "./sim/plex/server.ts";
+import { StashSim } from "../sim/stash/server.ts";
+import { PmsSim } from "../sim/plex/server.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { createApp, type App } from "../src/app.ts";
 import { silentLogger } from "../src/log.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import type { SeedOptions, SimScene } from "./sim/stash/library.ts";
+import type { SeedOptions, SimScene } from "../sim/stash/library.ts";
 
 export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 export const WEBHOOK_TOKEN = "test-webhook-token-123";

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { buildSchema, getNamedType, getVariableValues, isInputObjectType, isObjectType, parse, validate } from "graphql";
 import { ALL_DOCUMENTS } from "../../src/stash/queries.ts";
 import { realStashSchema, referenceAvailable } from "./shared.ts";
-import { StashSim } from "../sim/stash/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 
 const available = referenceAvailable("Stash conformance (../shared/stash-schema)");
 const real = available ? realStashSchema() : buildSchema("type Query { unused: Int }");
-const sim = buildSchema(readFileSync(join(import.meta.dir, "../sim/stash/schema.graphql"), "utf8"));
+const sim = buildSchema(readFileSync(join(import.meta.dir, "../../sim/stash/schema.graphql"), "utf8"));
 
 describe.skipIf(!available)("Stash conformance (../shared/stash-schema)", () => {
   for (const [name, source] of Object.entries(ALL_DOCUMENTS)) {

@@ -72,7 +72,7 @@ MNT=$("${PODMAN[@]}" image mount stash2plex:check)
 mount --bind /proc "$MNT/proc"
 mount --bind /dev "$MNT/dev"
 [ "$(stat -c %u "$MNT/config")" = "65532" ] || { echo "/config is not owned by 65532"; exit 1; }
-node_modules/.bin/bun test/sim/stash/main.ts 20 > "$WORK/sim.json" &
+node_modules/.bin/bun sim/stash/main.ts 20 > "$WORK/sim.json" &
 SIM_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/sim.json" ] && break; sleep 0.1; done
 STASH_URL=$(sed -E 's/.*"url":"([^"]+)".*/\1/' "$WORK/sim.json")

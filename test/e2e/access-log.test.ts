@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log.ts";
-import { StashSim } from "../sim/stash/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { testEnv } from "../helpers.ts";
 
 const lines: Record<string, unknown>[] = [];

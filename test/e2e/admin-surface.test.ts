@@ -6,8 +6,8 @@
  * tells strangers only what is up.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { createApp, type App, type AppOptions } from "../../src/app.ts";
 import { createLogger } from "../../src/log.ts";

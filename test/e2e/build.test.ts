@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { healthy, tempDir } from "../helpers.ts";
-import { StashSim } from "../sim/stash/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { rawRequest } from "../raw-http.ts";
 
 const ROOT = join(import.meta.dir, "../..");

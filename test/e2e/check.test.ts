@@ -5,8 +5,8 @@
  * no Plex file can be found by rules or by folder and name, it fails and says so.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createApp } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";

@@ -4,9 +4,9 @@
  * it within 5 s, and a broken config stops start-up with one line per problem.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { healthy, IDENTIFIER, MAIN, post, spawnMain, tempDir, testEnv, waitFor, WEBHOOK_TOKEN, adminGet } from "../helpers.ts";
 

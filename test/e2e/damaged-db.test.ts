@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { openStore } from "../../src/store/db.ts";
 import { spawnMain, tempDir, testEnv } from "../helpers.ts";
 

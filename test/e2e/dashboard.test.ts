@@ -26,7 +26,7 @@ let restarted: App | undefined;
 const LONG_TITLE = `The ${"very".repeat(30)}longtitlewithoutanyspaceatall ${"and then many more words ".repeat(8)}end`;
 /** One refresh interval, and a little for the request and the browser. */
 const ONE_INTERVAL_MS = REFRESH_SECONDS * 1000 + 1500;
-let deletedItem: import("../sim/plex/server.ts").SimItem;
+let deletedItem: import("../../sim/plex/server.ts").SimItem;
 const secrets = [ADMIN_TOKEN, WEBHOOK_TOKEN, "plex-sim-token"];
 
 /** Waits for the element, then checks its text (bun's expect has no locator matchers). */

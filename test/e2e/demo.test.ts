@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../sim/sim-server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 
 test("stash2plex demo --once: a scan and a push work against the bundled simulators", async () => {
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "demo", "--once"], {

@@ -1,6 +1,6 @@
 /** The index of Stash's files: built by paging, kept fresh by deltas, rebuilt to forget deleted scenes. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { createFileIndex } from "../../src/stash/file-index.ts";
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { parse as parseYaml } from "yaml";
-import { StashSim } from "../sim/stash/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { healthy, MAIN, madeTempDirs, spawnMain, tempDir, waitFor } from "../helpers.ts";
 import { settings } from "../../src/config/settings.ts";
 

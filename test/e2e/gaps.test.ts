@@ -5,9 +5,9 @@
  * Plex's match and scan; a second reconcile finds none of what was healed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim, type SimItem } from "../sim/plex/server.ts";
-import { parsedTitle } from "../sim/plex/scan.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim, type SimItem } from "../../sim/plex/server.ts";
+import { parsedTitle } from "../../sim/plex/scan.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";

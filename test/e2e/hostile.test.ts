@@ -4,9 +4,9 @@
  * the service down, answer 500, stall it, or leak a secret.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { adminAuth, healthy, spawnMain, startWorld, tempDir, testEnv, WEBHOOK_TOKEN } from "../helpers.ts";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";

@@ -7,9 +7,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { healthy, IDENTIFIER, post, spawnMain, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
 

@@ -5,9 +5,9 @@
  * that process ends (SIGTERM, or kill -9).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
-import { freePort } from "../sim/sim-server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { healthy, IDENTIFIER, spawnMain, tempDir, testEnv } from "../helpers.ts";
 
 let stash: StashSim;

@@ -6,15 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parse } from "yaml";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { runChecks } from "../../src/cli/check.ts";
 import { addStashScene, IDENTIFIER, testEnv, waitFor, adminGet } from "../helpers.ts";
-import type { ScanReport } from "../sim/plex/scan.ts";
+import type { ScanReport } from "../../sim/plex/scan.ts";
 
 let stash: StashSim;
 let pms: PmsSim;

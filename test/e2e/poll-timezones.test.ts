@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { startWorld, waitFor, type World } from "../helpers.ts";
-import type { ClockOptions } from "../sim/stash/clock.ts";
+import type { ClockOptions } from "../../sim/stash/clock.ts";
 
 const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
 const EDITS = 1000;

@@ -4,7 +4,7 @@
  * watermark of older versions, a stamp from a clock that was once wrong. Real SQLite queue.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { openStore } from "../../src/store/db.ts";
 import { createQueue } from "../../src/sync/queue.ts";

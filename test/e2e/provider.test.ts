@@ -3,7 +3,7 @@
  * backed by the Stash simulator, with path rules; every answer is checked against the contract.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { scanFiles } from "../sim/plex/scan.ts";
+import { scanFiles } from "../../sim/plex/scan.ts";
 import { post, startWorld, type World } from "../helpers.ts";
 import { plexPathFor } from "../../src/demo.ts";
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
-import { pmsRequestHeaders } from "../sim/plex/scan.ts";
+import { pmsRequestHeaders } from "../../sim/plex/scan.ts";
 
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { freePort } from "../sim/sim-server.ts";
+import { freePort } from "../../sim/sim-server.ts";
 import { codeBlocks, curlRequest, isShell, shownCommands, type ShownCommand } from "../readme-commands.ts";
 
 const ROOT = join(import.meta.dir, "../..");

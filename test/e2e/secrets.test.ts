@@ -4,8 +4,8 @@
  * trouble is a 503 with Retry-After everywhere, and a GraphQL error is transient for pushes.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
-import { PmsSim } from "../sim/plex/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { createLogger } from "../../src/log.ts";

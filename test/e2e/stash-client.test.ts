@@ -1,6 +1,6 @@
 /** The Stash client against the simulator: coalescing, decoding, and its three error kinds. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { StashSim } from "../sim/stash/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { StashError } from "../../src/stash/errors.ts";
 

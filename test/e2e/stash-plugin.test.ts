@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
-import { SimPlugins, type PluginJob } from "../sim/stash/plugins.ts";
+import { SimPlugins, type PluginJob } from "../../sim/stash/plugins.ts";
 
 const PLUGIN_DIR = join(import.meta.dir, "../../deploy/stash-plugin");
 const python = Bun.which("python3");

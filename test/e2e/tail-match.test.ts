@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { addStashScene, post, startWorld, type World } from "../helpers.ts";
-import type { SimScene } from "../sim/stash/library.ts";
+import type { SimScene } from "../../sim/stash/library.ts";
 
 let w: World;
 const addScene = (world: World, files: string[], patch: Partial<SimScene> = {}) => addStashScene(world.stash, files, patch);
