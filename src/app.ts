@@ -34,7 +34,7 @@ import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
 import { metricsRoute } from "./admin/metrics-route.ts";
 import { createReconciler } from "./gaps/reconcile.ts";
-import { HEALABLE_KINDS, type GapKind } from "./gaps/model.ts";
+import { HEALABLE_KINDS, type GapKind } from "./domain/gaps.ts";
 import { reconcileRoutes } from "./admin/reconcile.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./sync/select.ts";
 

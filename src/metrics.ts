@@ -7,7 +7,7 @@
  * checks that every name they use is exported here.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { GAP_KINDS } from "./gaps/model.ts";
+import { GAP_KINDS } from "./domain/gaps.ts";
 import { VERSION } from "./version.ts";
 
 /** What an upstream call reports: which system, how long, and whether it failed. */

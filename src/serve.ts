@@ -5,7 +5,7 @@
 import type { Config } from "./config/schema.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
-import { redactedConfig } from "./cli/redact.ts";
+import { redactedConfig } from "./config/redact.ts";
 import { join } from "node:path";
 import { DATABASE_FILE, DatabaseStartError } from "./store/db.ts";
 import { lockDataDir, type DataDirLock } from "./store/lock.ts";

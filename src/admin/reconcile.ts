@@ -8,7 +8,7 @@ import { Elysia, t } from "elysia";
 import { HttpError } from "../http.ts";
 import { guardedJson } from "../json-body.ts";
 import type { Access } from "./access.ts";
-import { GAP_KINDS, isGapKind, type GapKind } from "../gaps/model.ts";
+import { GAP_KINDS, isGapKind, type GapKind } from "../domain/gaps.ts";
 import type { Reconciler } from "../gaps/reconcile.ts";
 import { syncScope, type SyncScope } from "../sync/select.ts";
 

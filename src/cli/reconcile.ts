@@ -7,7 +7,7 @@
 import { createApp } from "../app.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger } from "../log.ts";
-import { GAP_KINDS, isGapKind, type GapKind } from "../gaps/model.ts";
+import { GAP_KINDS, isGapKind, type GapKind } from "../domain/gaps.ts";
 import type { Progress, ReconcileResult } from "../gaps/reconcile.ts";
 import { describeScope, syncScope } from "../sync/select.ts";
 

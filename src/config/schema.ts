@@ -5,41 +5,15 @@
  * (`stash.apiKey` → `STASH_API_KEY`) or in the optional YAML file.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { HEALABLE_KINDS, SAFE_KINDS } from "../gaps/model.ts";
+import { HEALABLE_KINDS, SAFE_KINDS } from "../domain/gaps.ts";
+import { PathRuleSchema } from "../schema/path-rule.ts";
 
 const Url = (description: string, dflt?: string) =>
   Type.String({ description, pattern: "^https?://[^\\s/]+", ...(dflt === undefined ? {} : { default: dflt }) });
 const Secret = (description: string) => Type.String({ description, default: "", secret: true });
 
-export const PathSample = Type.Object({
-  plex: Type.String({ minLength: 1, description: "An absolute path as Plex sees it." }),
-  stash: Type.String({ minLength: 1, description: "The same file as Stash sees it." }),
-});
-
-export const PathRuleSchema = Type.Object({
-  name: Type.String({ minLength: 1, description: "Shown in errors and in `stash2plex map`." }),
-  plex: Type.String({ minLength: 1, description: "Regex matched against Plex's absolute path." }),
-  stash: Type.String({ description: "Replacement giving Stash's path ($1, $<name> refer to groups)." }),
-  reverse: Type.Optional(
-    Type.Object({
-      stash: Type.String({ minLength: 1, description: "Regex matched against Stash's path." }),
-      plex: Type.String({ description: "Replacement giving Plex's path." }),
-    }, { description: "Stash → Plex direction; derived from plex/stash when the regex allows it." }),
-  ),
-  plexRoots: Type.Array(Type.String({ minLength: 1 }), {
-    default: [],
-    description: "The Plex library folders this rule covers (PMS sends file names relative to them).",
-  }),
-  caseInsensitive: Type.Boolean({ default: false, description: "Match paths ignoring case (Windows, SMB)." }),
-  plexSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
-    default: "keep", description: "Separator written into Plex paths ('/' or '\\'), 'keep' leaves them.",
-  }),
-  stashSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
-    default: "keep", description: "Separator written into Stash paths ('/' or '\\'), 'keep' leaves them.",
-  }),
-  samples: Type.Array(PathSample, { default: [], description: "Pairs checked both ways at start-up." }),
-});
-export type PathRuleConfig = Static<typeof PathRuleSchema>;
+// The path rule's schema lives in schema/ so that paths/ need not import the config.
+export { PathRuleSchema, PathSample, type PathRuleConfig } from "../schema/path-rule.ts";
 
 export const SectionSchema = Type.Object({
   id: Type.String({ pattern: "^[0-9]+$", description: "The Plex library section id." }),

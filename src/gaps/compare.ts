@@ -139,7 +139,3 @@ export function fieldText(item: Record<string, unknown>, field: ComparedField, r
 /** An item with no metadata at all: nothing but a title (PMS makes one from the file name). */
 export const showsNothing = (s: Shown) =>
   !s.date && !s.studio && !s.summary && s.genres.length === 0 && s.performers.length === 0 && s.collections.length === 0;
-
-/** A scene Stash knows nothing about: pushing it would only blank what Plex shows. */
-export const stashIsEmpty = (scene: Pick<StashScene, "title" | "date" | "details" | "studio" | "performers" | "tags">) =>
-  !scene.title?.trim() && !scene.date && !scene.details?.trim() && !scene.studio && scene.performers.length === 0 && scene.tags.length === 0;

@@ -11,8 +11,9 @@ import type { PathMapper } from "../paths/mapper.ts";
 import { sceneIdFromGuid } from "../provider/metadata.ts";
 import type { StashScene } from "../schema/stash.ts";
 import { isInside } from "../sync/push.ts";
-import { COMPARED_FIELDS, differingFields, showsNothing, stashIsEmpty, type ComparedField, type Shown } from "./compare.ts";
-import type { Gap, KeptItem, SkippedSection } from "./model.ts";
+import { COMPARED_FIELDS, differingFields, showsNothing, type ComparedField, type Shown } from "./compare.ts";
+import { stashIsEmpty } from "../domain/scene.ts";
+import type { Gap, KeptItem, SkippedSection } from "../domain/gaps.ts";
 
 export interface PlexItemView {
   ratingKey: string;

@@ -19,11 +19,12 @@ import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import { currentValues } from "../sync/edit-fields.ts";
 import {
-  COMPARED_FIELDS, LISTED_TAG_LIMIT, differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields, stashIsEmpty,
+  COMPARED_FIELDS, LISTED_TAG_LIMIT, differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields,
   type ComparedField, type Shown,
 } from "./compare.ts";
+import { stashIsEmpty } from "../domain/scene.ts";
 import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
-import { GAP_KINDS, type FieldValues, type Gap, type GapKind, type KeptItem, type SkippedSection } from "./model.ts";
+import { GAP_KINDS, type FieldValues, type Gap, type GapKind, type KeptItem, type SkippedSection } from "../domain/gaps.ts";
 import type { StashScene } from "../schema/stash.ts";
 import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";

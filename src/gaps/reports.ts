@@ -4,7 +4,7 @@
  * its error and no gaps, so nothing half-written is ever shown as a result.
  */
 import type { Store } from "../store/db.ts";
-import type { Gap, GapKind, KeptItem, SkippedSection } from "./model.ts";
+import type { Gap, GapKind, KeptItem, SkippedSection } from "../domain/gaps.ts";
 
 /** Gaps kept per kind and run: enough to act on, bounded however large the drift. */
 export const KEPT_PER_KIND = 1000;

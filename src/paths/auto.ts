@@ -6,14 +6,14 @@
 import type { Logger } from "../log.ts";
 import type { PlexSection } from "../plex/client.ts";
 import type { FileIndex } from "../stash/file-index.ts";
-import type { PlexIndex } from "../sync/plex-index.ts";
 import { inferPathRules } from "./infer.ts";
 import { compilePathRules, type PathMapper } from "./mapper.ts";
 import { configuredCoverage, suggestionFrom, type Suggestion } from "./suggest.ts";
 
 export interface AutoRulesDeps {
   stashIndex: Pick<FileIndex, "ready" | "refresh" | "paths">;
-  plexIndex: Pick<PlexIndex, "files">;
+  /** The Plex index (sync/plex-index.ts): every file path of the items in these sections. */
+  plexIndex: { files(sectionIds: readonly string[]): string[] };
   sections: () => Promise<PlexSection[]>;
   mapper: PathMapper & { use(next: PathMapper): void };
   /** PATHS_AUTO, and no rules configured. */

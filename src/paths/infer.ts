@@ -6,7 +6,7 @@
  * A rule with a Windows-style side (drive letter, backslashes) ignores case, as NTFS and SMB
  * do; any other must map names exactly.
  */
-import type { PathRuleConfig } from "../config/schema.ts";
+import type { PathRuleConfig } from "../schema/path-rule.ts";
 import { escapeRegex } from "./derive.ts";
 
 export interface Coverage {

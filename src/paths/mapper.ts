@@ -4,7 +4,7 @@
  * wins, and it applies one substitution. Paths are compared in Unicode NFC so a rule typed on
  * Linux still matches a name that macOS stored decomposed (NFD).
  */
-import type { PathRuleConfig } from "../config/schema.ts";
+import type { PathRuleConfig } from "../schema/path-rule.ts";
 import { deriveReverse } from "./derive.ts";
 
 export interface Direction {

@@ -3,7 +3,7 @@
  * config.yaml, whether PATHS_AUTO may apply it, and how well the configured rules do (pure).
  */
 import { stringify } from "yaml";
-import type { PathRuleConfig } from "../config/schema.ts";
+import type { PathRuleConfig } from "../schema/path-rule.ts";
 import type { PathMapper } from "./mapper.ts";
 import type { Inference, InferredRule } from "./infer.ts";
 

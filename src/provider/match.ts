@@ -12,10 +12,11 @@ import type { StashClient } from "../stash/client.ts";
 import { indexedTitle, lastTwoSegments, type FileIndex } from "../stash/file-index.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
-import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, sceneTitle, type MetadataContext } from "./metadata.ts";
+import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, type MetadataContext } from "./metadata.ts";
+import { gateBits, sceneTitle } from "../domain/scene.ts";
 import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "./score.ts";
 import { wordsOf } from "../text.ts";
-import { gateBits, refusalNote, refusedBy, type MatchGate } from "./gates.ts";
+import { refusalNote, refusedBy, type MatchGate } from "./gates.ts";
 
 export type Evidence = "guid" | "path" | "tail" | "basename" | "search";
 const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, tail: 98, basename: 95 };

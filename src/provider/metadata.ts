@@ -4,6 +4,7 @@
  */
 import type { StashGroup, StashScene } from "../schema/stash.ts";
 import type { PlexImage, PlexMetadata } from "../schema/plex.ts";
+import { sceneTitle } from "../domain/scene.ts";
 
 export interface MetadataContext {
   identifier: string;
@@ -35,15 +36,6 @@ const validDate = (text: string | null | undefined): string | undefined => {
   const d = new Date(`${text}T00:00:00Z`);
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text ? undefined : text!;
 };
-
-export const fileStem = (path: string) => (path.split(/[\\/]/).at(-1) ?? path).replace(/\.[^.]+$/, "");
-
-export function sceneTitle(scene: Pick<StashScene, "id" | "title"> & { files: { path: string }[] }): string {
-  const title = scene.title?.trim();
-  if (title) return title;
-  const first = scene.files[0];
-  return first ? fileStem(first.path) || `Scene ${scene.id}` : `Scene ${scene.id}`;
-}
 
 /** The release date, falling back to when Stash first saw the scene (PMS requires one). */
 export function sceneDate(scene: Pick<StashScene, "date" | "created_at">): string {

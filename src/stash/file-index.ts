@@ -5,11 +5,10 @@
  * still falls back to a live lookup, so a scene added since the last refresh is found too.
  */
 import type { StashSceneFiles } from "../schema/stash.ts";
-import { sceneTitle } from "../provider/metadata.ts";
+import { gateBits, sceneTitle } from "../domain/scene.ts";
 import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 import { secondOf, textMax } from "./stamps.ts";
-import { gateBits } from "../provider/gates.ts";
 import { pages as readPages } from "../paging.ts";
 
 export interface IndexedScene {

@@ -17,7 +17,7 @@ import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/me
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
-import { stashIsEmpty } from "../gaps/compare.ts";
+import { stashIsEmpty } from "../domain/scene.ts";
 
 export type Outcome =
   | {

@@ -16,7 +16,7 @@ import { actionFailed, safeBack } from "./failure.ts";
 import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
-import { isGapKind, type GapKind } from "../gaps/model.ts";
+import { isGapKind, type GapKind } from "../domain/gaps.ts";
 
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
 const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });

@@ -5,7 +5,7 @@ import type { Queue } from "../sync/queue.ts";
 import type { Breaker } from "../sync/breaker.ts";
 import type { FileIndex } from "../stash/file-index.ts";
 import type { Reconciler } from "../gaps/reconcile.ts";
-import type { GapKind } from "../gaps/model.ts";
+import type { GapKind } from "../domain/gaps.ts";
 import type { JobState } from "../jobs.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { MatchDeps } from "../provider/match.ts";

@@ -13,8 +13,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
-import type { Gap } from "../../src/gaps/model.ts";
-import { SAFE_KINDS } from "../../src/gaps/model.ts";
+import type { Gap } from "../../src/domain/gaps.ts";
+import { SAFE_KINDS } from "../../src/domain/gaps.ts";
 import { IDENTIFIER, adminGet, testEnv, waitFor } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 

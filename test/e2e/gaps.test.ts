@@ -12,7 +12,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
-import type { Gap, GapKind } from "../../src/gaps/model.ts";
+import type { Gap, GapKind } from "../../src/domain/gaps.ts";
 import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN, adminGet, adminAuth } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 

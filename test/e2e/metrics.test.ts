@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { adminAuth, post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
-import { GAP_KINDS } from "../../src/gaps/model.ts";
+import { GAP_KINDS } from "../../src/domain/gaps.ts";
 import { VERSION } from "../../src/version.ts";
 import { createApp } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";

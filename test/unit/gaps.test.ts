@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createDetector, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
-import { differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields, showsNothing, stashIsEmpty, type Shown } from "../../src/gaps/compare.ts";
-import { gapTotals } from "../../src/gaps/model.ts";
+import { differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields, showsNothing, type Shown } from "../../src/gaps/compare.ts";
+import { stashIsEmpty } from "../../src/domain/scene.ts";
+import { gapTotals } from "../../src/domain/gaps.ts";
 import { headline, type HealthFacts } from "../../src/ui/headline.ts";
 import { compilePathRules } from "../../src/paths/mapper.ts";
 import { sceneToMetadata, type MetadataContext } from "../../src/provider/metadata.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
-import { redactedConfig } from "../../src/cli/redact.ts";
+import { redactedConfig } from "../../src/config/redact.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { sceneOfRequest } from "../../src/request-scene.ts";
 import { createApp } from "../../src/app.ts";

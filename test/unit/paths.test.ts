@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { compilePathRules, createPathMapper } from "../../src/paths/mapper.ts";
 import { deriveReverse } from "../../src/paths/derive.ts";
-import type { PathRuleConfig } from "../../src/config/schema.ts";
+import type { PathRuleConfig } from "../../src/schema/path-rule.ts";
 
 const rule = (r: Partial<PathRuleConfig> & Pick<PathRuleConfig, "name" | "plex" | "stash">): PathRuleConfig => ({
   plexRoots: [], caseInsensitive: false, plexSeparator: "keep", stashSeparator: "keep", samples: [], ...r,

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { cluesFrom, findDate, isConfidentSearchMatch, scoreCandidate, searchWords } from "../../src/provider/score.ts";
 import { typoAllowance, withinEdits } from "../../src/text.ts";
 import { nameAgrees } from "../../src/provider/match.ts";
-import { gateBits, refusalNote, refusedBy } from "../../src/provider/gates.ts";
+import { refusalNote, refusedBy } from "../../src/provider/gates.ts";
+import { gateBits } from "../../src/domain/scene.ts";
 
 describe("match scoring", () => {
   test("dates in the usual scene-name forms", () => {

@@ -5,7 +5,7 @@
  */
 import { ago, html, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { GAP_KINDS, gapTotals, type FieldValues, type GapKind } from "../../gaps/model.ts";
+import { GAP_KINDS, gapTotals, type FieldValues, type GapKind } from "../../domain/gaps.ts";
 
 const BODY = "gaps-body";
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -2,7 +2,7 @@
 import { ago, duration, html, nextRun, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { outageStats, percentText } from "../outage-stats.ts";
-import { redactedConfig } from "../../cli/redact.ts";
+import { redactedConfig } from "../../config/redact.ts";
 import { settingSources } from "../../config/load.ts";
 import { settings } from "../../config/settings.ts";
 

@@ -2,7 +2,7 @@
 import { breakerText, headline } from "../headline.ts";
 import { ago, html, nextRun, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { gapTotals } from "../../gaps/model.ts";
+import { gapTotals } from "../../domain/gaps.ts";
 
 /** "open: pushes wait until Plex answers again" → the state large, what it means below. */
 const breakerCard = (text: string) => {

@@ -1,6 +1,6 @@
 /** The config as it may be shown: secrets replaced by whether they are set. */
-import type { Config } from "../config/schema.ts";
-import { secretKeys } from "../config/settings.ts";
+import type { Config } from "./schema.ts";
+import { secretKeys } from "./settings.ts";
 
 export function redactedConfig(config: Config): unknown {
   const walk = (value: unknown): unknown => {
