@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Kind } from "@sinclair/typebox";
+import { Kind, type TSchema } from "@sinclair/typebox";
 import { settings, type Setting } from "../src/config/settings.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -26,6 +26,11 @@ const REQUIRED = new Set(["STASH_URL", "PUBLIC_URL"]);
 const templateHint = (s: Setting) =>
   REQUIRED.has(s.env) ? `${s.description} Required.` : `${s.description}${defaultText(s) === "" ? "" : ` Empty: config.yaml, else ${defaultText(s)}.`}`;
 
+/** A setting whose value may hold a secret: a secret itself, or a list whose items have one (STASH_INSTANCES' API keys). */
+const holdsSecret = (schema: TSchema): boolean =>
+  schema.secret === true || (schema.items ? holdsSecret(schema.items as TSchema) : false) ||
+  Object.values((schema.properties ?? {}) as Record<string, TSchema>).some(holdsSecret);
+
 export const defaultText = (s: Setting) =>
   s.defaultValue === undefined ? "" : typeof s.defaultValue === "string" ? s.defaultValue : JSON.stringify(s.defaultValue);
 const kindOf = (s: Setting) => {
@@ -37,7 +42,7 @@ const esc = (text: string) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;"
 
 export function configReference(): string {
   const rows = settings.map((s) =>
-    `| \`${s.env}\` | \`${s.key}\` | ${kindOf(s)} | ${defaultText(s) === "" ? "" : `\`${defaultText(s)}\``} | ${s.description.replaceAll("|", "\\|")}${s.secret ? " Secret: never logged." : ""} |`);
+    `| \`${s.env}\` | \`${s.key}\` | ${kindOf(s)} | ${defaultText(s) === "" ? "" : `\`${defaultText(s)}\``} | ${s.description.replaceAll("|", "\\|")}${s.secret ? " Secret: never logged." : holdsSecret(s.schema) ? " Holds secrets (API keys): they are never logged." : ""} |`);
   return [
     "| env var | YAML key | type | default | meaning |",
     "|---|---|---|---|---|",
@@ -50,7 +55,7 @@ export function unraidTemplate(): string {
     const attrs = [
       `Name="${esc(s.env)}"`, `Target="${esc(s.env)}"`, `Default=""`, `Mode=""`,
       `Description="${esc(templateHint(s))}"`, `Type="Variable"`, `Display="${ESSENTIAL.has(s.env) ? "always" : "advanced"}"`,
-      `Required="${REQUIRED.has(s.env)}"`, `Mask="${s.secret}"`,
+      `Required="${REQUIRED.has(s.env)}"`, `Mask="${holdsSecret(s.schema)}"`,
     ];
     return `  <Config ${attrs.join(" ")}></Config>`;
   });

@@ -32,8 +32,12 @@ function configOrExit(): Config {
     return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`stash2plex cannot start: the configuration has ${err.problems.length} problem(s):`);
-    for (const p of err.problems) console.error(`  - ${p}`);
+    // One problem is one line (what a container log shows first); several are listed below a header.
+    if (err.problems.length === 1) console.error(`stash2plex cannot start: ${err.problems[0]}`);
+    else {
+      console.error(`stash2plex cannot start: the configuration has ${err.problems.length} problems:`);
+      for (const p of err.problems) console.error(`  - ${p}`);
+    }
     process.exit(2);
   }
 }

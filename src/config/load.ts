@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.ts";
-import { settings, type Setting } from "./settings.ts";
+import { secretKeys, settings, type Setting } from "./settings.ts";
+import { instanceProblems, instancesOf } from "./instances.ts";
 import { compilePathRules } from "../paths/mapper.ts";
 
 /** Shorter admin tokens are refused at start. */
@@ -44,6 +45,8 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
       problems.push(`${file}: cannot read it as YAML (${(err as Error).message.split("\n")[0]})`);
     }
   }
+  // `stash:` as a list is the several-instances form; a mapping stays the single Stash.
+  if (Array.isArray(raw.stash)) raw.stash = { instances: raw.stash };
   problems.push(...unknownKeys(raw, ConfigSchema, []));
   const sources: Record<string, SettingSource> = {};
   for (const setting of settings) sources[setting.key] = getAt(raw, setting.path) === undefined ? "default" : "config file";
@@ -57,13 +60,21 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
       sources[setting.key] = "env";
     }
   }
+  const listed = getAt(raw, ["stash", "instances"]);
+  if (Array.isArray(listed) && listed.length) {
+    for (const key of ["url", "apiKey"]) {
+      const setting = settings.find((s) => s.key === `stash.${key}`)!;
+      if (sources[setting.key] !== "default") problems.push(`${setting.key}: set (${sources[setting.key] === "env" ? setting.env : "config file"}) beside a list of Stash instances — give each instance its own ${key} and unset ${setting.env}`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const config = Value.Default(ConfigSchema, structuredClone(raw)) as Config;
   for (const error of Value.Errors(ConfigSchema, config)) {
-    const key = error.path.slice(1).replaceAll("/", ".");
-    const setting = settings.find((s) => key === s.key || key.startsWith(`${s.key}.`));
-    const where = setting ? `set ${setting.env} or ${setting.key} in the config file` : "fix it in the config file";
+    const key = error.path.slice(1).replaceAll("/", ".").replace(/^stash\.instances\.(\d+)/, "stash[$1]");
+    const setting = key.startsWith("stash[") ? settings.find((s) => s.key === "stash.instances") : settings.find((s) => key === s.key || key.startsWith(`${s.key}.`));
+    const where = key.startsWith("stash[") ? "fix that Stash in the `stash:` list of the config file or in STASH_INSTANCES"
+      : setting ? `set ${setting.env} or ${setting.key} in the config file` : "fix it in the config file";
     problems.push(`${key || "(root)"}: ${describe(error.message, error.schema)}, got ${show(error.value, setting)} — ${where}`);
   }
   if (problems.length) throw new ConfigError(dedupe(problems));
@@ -85,8 +96,21 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   if (config.admin.token && config.admin.token.length < MIN_ADMIN_TOKEN_LENGTH) {
     problems.push(`admin.token: shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters — set ADMIN_TOKEN to a longer one (e.g. openssl rand -base64 24), or leave it empty to have one generated`);
   }
-  problems.push(...compilePathRules(config.paths.rules).problems);
+  problems.push(...instanceProblems(config));
   if (problems.length) throw new ConfigError(problems);
+  const instances = instancesOf(config);
+  for (const [i, instance] of instances.entries()) {
+    const where = config.stash.instances.length ? `stash[${i}] (${instance.id}): ` : "";
+    problems.push(...compilePathRules(instance.paths.rules).problems.map((p) => where + p));
+  }
+  if (problems.length) throw new ConfigError(problems);
+  // Every instance complete in the list (ids, titles, rules filled in), and the top-level
+  // settings the default instance's: code that knows one Stash keeps working on the default.
+  config.stash.instances = instances.map((i) => ({ id: i.id, name: i.name, ...i.stash, paths: i.paths, provider: omitIdentifier(i.provider) }));
+  const [first] = instances;
+  config.stash = { ...first!.stash, instances: config.stash.instances };
+  config.paths = first!.paths;
+  config.provider = first!.provider;
   // Where each value came from, for the dashboard's settings page (not part of the config itself).
   Object.defineProperty(config, SOURCES, { value: sources, enumerable: false });
   return config;
@@ -156,9 +180,12 @@ function describe(message: string, schema: TSchema): string {
   return message.toLowerCase();
 }
 
+const omitIdentifier = ({ identifier: _, ...rest }: Config["provider"]) => rest;
+
+/** A value as an error may show it: secrets (an instance's apiKey too) never. */
 function show(value: unknown, setting?: Setting): string {
   if (setting?.secret) return "(hidden)";
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value, (k, v) => (secretKeys.has(k) && v ? "(hidden)" : v));
   return text === undefined ? "nothing" : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -4,9 +4,10 @@
  * are all derived from it. Each leaf can be set by an env var named after its path
  * (`stash.apiKey` → `STASH_API_KEY`) or in the optional YAML file.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TObject, type TSchema } from "@sinclair/typebox";
 import { HEALABLE_KINDS, SAFE_KINDS } from "../domain/gaps.ts";
 import { PathRuleSchema } from "../schema/path-rule.ts";
+import { INSTANCE_ID } from "../domain/ref.ts";
 
 const Url = (description: string, dflt?: string) =>
   Type.String({ description, pattern: "^https?://[^\\s/]+", ...(dflt === undefined ? {} : { default: dflt }) });
@@ -33,6 +34,71 @@ export const LogLevel = Type.Union(
   { default: "info", description: "debug, info, warn or error." },
 );
 
+const ProviderSchema = Type.Object({
+  identifier: Type.String({
+    pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$",
+    default: "tv.plex.agents.custom.stash2plex",
+    description: "Provider identifier; also the GUID scheme of every item.",
+  }),
+  title: Type.String({ minLength: 1, default: "Stash", description: "Name shown in Plex's agent list." }),
+  contentRating: Type.String({ default: "XXX", description: "contentRating given to every scene (empty: none)." }),
+  genreMode: Type.Union([Type.Literal("all"), Type.Literal("first"), Type.Literal("joined")], {
+    default: "all",
+    description: "all: every tag a genre; first: only the first; joined: one genre of all tags (PMS builds that import only the first).",
+  }),
+  excludeTags: Type.Array(Type.String(), { default: [], description: "Tags never sent as genres (comma list in env)." }),
+  taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
+    default: "code", description: "code: the scene code is the tagline; none: no tagline.",
+  }),
+  ratingAs: Type.Union([Type.Literal("critic"), Type.Literal("user")], {
+    default: "critic",
+    description: "Where the Stash rating goes in Plex: critic (the item's rating, served by the provider) or user (your own star rating, set on each push).",
+  }),
+  matchOnly: Type.Array(Type.Union([Type.Literal("organized"), Type.Literal("stashId"), Type.Literal("url")]), {
+    default: [],
+    description: "Automatic matches only for scenes that are organized, have a StashDB id (stashId) or have a URL (url); comma list in env. Fix Match still lists the others, marked.",
+  }),
+}, { default: {} });
+
+const PathsSchema = Type.Object({
+  rules: Type.Array(PathRuleSchema, {
+    default: [],
+    description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
+  }),
+  auto: Type.Boolean({
+    default: false,
+    description: "With no rules configured: infer them from Plex's and Stash's file paths once both are indexed, and apply them when each maps at least 99% of the Plex files it touches (`stash2plex check` prints them to paste).",
+  }),
+}, { default: {} });
+
+/**
+ * The same settings, each optional and without a default: an instance's own value, else the
+ * top-level one (a default here would hide the top-level value).
+ */
+function overridable(schema: TObject, omit: string[] = []) {
+  const props = Object.entries(schema.properties).filter(([name]) => !omit.includes(name))
+    .map(([name, child]) => {
+      const { default: _, ...rest } = child as TSchema & { default?: unknown };
+      return [name, Type.Optional(rest as TSchema)] as const;
+    });
+  return Type.Object(Object.fromEntries(props), { additionalProperties: false });
+}
+
+const STASH_TIMEOUT = { minimum: 100, maximum: 120000, description: "Timeout of one Stash request." };
+
+/** One Stash instance of the list form (`stash:` as a YAML list, or STASH_INSTANCES). */
+export const StashInstanceSchema = Type.Object({
+  id: Type.Optional(Type.String({ pattern: INSTANCE_ID.source, description: "Short id (a-z, 0-9): the instance's provider URL /instances/{id} and identifier suffix. The first one defaults to 'default'." })),
+  name: Type.Optional(Type.String({ minLength: 1, description: "Shown in logs, the dashboard and Plex's agent list." })),
+  url: Url("This Stash's base URL."),
+  apiKey: Type.Optional(Type.String({ secret: true, description: "This Stash's API key." })),
+  timeoutMs: Type.Optional(Type.Integer(STASH_TIMEOUT)),
+  paths: Type.Optional(overridable(PathsSchema)),
+  // The identifier is derived from the instance id (domain/ref.ts), never set per instance.
+  provider: Type.Optional(overridable(ProviderSchema, ["identifier"])),
+}, { additionalProperties: false });
+export type StashInstanceConfig = Static<typeof StashInstanceSchema>;
+
 export const ConfigSchema = Type.Object({
   listen: Type.Object({
     host: Type.String({ default: "0.0.0.0", description: "Address to listen on." }),
@@ -50,43 +116,14 @@ export const ConfigSchema = Type.Object({
   stash: Type.Object({
     url: Url("Stash's base URL, e.g. http://stash:9999.", "http://localhost:9999"),
     apiKey: Secret("Stash API key (Settings → Security), empty when Stash has no login."),
-    timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: "Timeout of one Stash request." }),
-  }, { default: {} }),
-  provider: Type.Object({
-    identifier: Type.String({
-      pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$",
-      default: "tv.plex.agents.custom.stash2plex",
-      description: "Provider identifier; also the GUID scheme of every item.",
-    }),
-    title: Type.String({ minLength: 1, default: "Stash", description: "Name shown in Plex's agent list." }),
-    contentRating: Type.String({ default: "XXX", description: "contentRating given to every scene (empty: none)." }),
-    genreMode: Type.Union([Type.Literal("all"), Type.Literal("first"), Type.Literal("joined")], {
-      default: "all",
-      description: "all: every tag a genre; first: only the first; joined: one genre of all tags (PMS builds that import only the first).",
-    }),
-    excludeTags: Type.Array(Type.String(), { default: [], description: "Tags never sent as genres (comma list in env)." }),
-    taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
-      default: "code", description: "code: the scene code is the tagline; none: no tagline.",
-    }),
-    ratingAs: Type.Union([Type.Literal("critic"), Type.Literal("user")], {
-      default: "critic",
-      description: "Where the Stash rating goes in Plex: critic (the item's rating, served by the provider) or user (your own star rating, set on each push).",
-    }),
-    matchOnly: Type.Array(Type.Union([Type.Literal("organized"), Type.Literal("stashId"), Type.Literal("url")]), {
+    timeoutMs: Type.Integer({ ...STASH_TIMEOUT, default: 10000 }),
+    instances: Type.Array(StashInstanceSchema, {
       default: [],
-      description: "Automatic matches only for scenes that are organized, have a StashDB id (stashId) or have a URL (url); comma list in env. Fix Match still lists the others, marked.",
+      description: "Several Stash instances, each its own provider in Plex (the first keeps the single-Stash URL and identifier; others are served at /instances/{id}). Each item: id, name, url, apiKey, timeoutMs, paths, provider (any provider setting but identifier); unset ones come from the top-level settings. In YAML: `stash:` as a list; in env: JSON. Empty: one Stash from stash.url.",
     }),
   }, { default: {} }),
-  paths: Type.Object({
-    rules: Type.Array(PathRuleSchema, {
-      default: [],
-      description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
-    }),
-    auto: Type.Boolean({
-      default: false,
-      description: "With no rules configured: infer them from Plex's and Stash's file paths once both are indexed, and apply them when each maps at least 99% of the Plex files it touches (`stash2plex check` prints them to paste).",
-    }),
-  }, { default: {} }),
+  provider: ProviderSchema,
+  paths: PathsSchema,
   plex: Type.Object({
     url: Type.String({ default: "", description: "PMS base URL for pushes, e.g. http://plex:32400. Empty: push off." }),
     token: Secret("X-Plex-Token used for pushes."),

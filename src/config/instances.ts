@@ -1,0 +1,100 @@
+/**
+ * The Stash instances of a config, each complete: its connection, its path rules and its
+ * provider settings (identifier, title, ...), the top-level settings filling what an instance
+ * leaves unset. The single-Stash form (STASH_URL or a YAML `stash:` mapping) is one instance
+ * with id `default`, whose provider URL, identifier and GUIDs are exactly today's.
+ * Pure: no I/O.
+ */
+import { DEFAULT_INSTANCE_ID, instanceIdentifier, instancePath } from "../domain/ref.ts";
+import type { Config, StashInstanceConfig } from "./schema.ts";
+
+export interface StashInstance {
+  id: string;
+  name: string;
+  /** The first instance: served at the root with the configured identifier. */
+  isDefault: boolean;
+  /** Where its provider is served, below publicUrl: "" for the default, else `/instances/<id>`. */
+  path: string;
+  stash: { url: string; apiKey: string; timeoutMs: number };
+  paths: Config["paths"];
+  provider: Config["provider"];
+}
+
+const trimUrl = (url: string) => url.replace(/\/+$/, "");
+
+/** One instance from its list entry (or the single form), the top level filling the gaps. */
+function complete(config: Config, entry: StashInstanceConfig, index: number): StashInstance {
+  const id = entry.id ?? DEFAULT_INSTANCE_ID;
+  const isDefault = index === 0;
+  const name = entry.name ?? (isDefault && !entry.id ? "Stash" : id);
+  const own: Partial<Config["provider"]> = entry.provider ?? {};
+  return {
+    id, name, isDefault, path: instancePath(id, isDefault),
+    stash: { url: trimUrl(entry.url), apiKey: entry.apiKey ?? "", timeoutMs: entry.timeoutMs ?? config.stash.timeoutMs },
+    paths: { ...config.paths, ...entry.paths },
+    provider: {
+      ...config.provider, ...own,
+      identifier: instanceIdentifier(config.provider.identifier, id, isDefault),
+      // Two agents called "Stash" in Plex's list would be told apart by nothing.
+      title: own.title ?? (isDefault ? config.provider.title : `${config.provider.title} (${name})`),
+    },
+  };
+}
+
+/** The instances a config names: its list, else the single Stash of stash.url. */
+export function instancesOf(config: Config): StashInstance[] {
+  const list = config.stash.instances ?? [];
+  const entries: StashInstanceConfig[] = list.length ? list : [{ url: config.stash.url, apiKey: config.stash.apiKey, timeoutMs: config.stash.timeoutMs }];
+  return entries.map((entry, i) => complete(config, entry, i));
+}
+
+/** The instance a provider or job works for, by id. */
+export const instanceById = (config: Config, id: string) => instancesOf(config).find((i) => i.id === id);
+
+/**
+ * A Stash URL as the server it reaches: scheme and host lower-case, the default port dropped,
+ * no trailing slash. Two instances on one such URL are one Stash listed twice.
+ */
+export function normalisedStashUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const port = u.port && !((u.protocol === "http:" && u.port === "80") || (u.protocol === "https:" && u.port === "443")) ? `:${u.port}` : "";
+    return `${u.protocol}//${u.hostname.toLowerCase()}${port}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return trimUrl(url).toLowerCase();
+  }
+}
+
+/** What makes a list of instances unusable: one line per problem, naming the fix. */
+export function instanceProblems(config: Config): string[] {
+  const list = config.stash.instances ?? [];
+  const problems: string[] = [];
+  list.forEach((entry, i) => {
+    if (i > 0 && !entry.id) problems.push(`stash[${i}].id: missing — every Stash after the first needs an id (a-z, 0-9), e.g. id: stash${i + 1}`);
+  });
+  const instances = instancesOf(config);
+  const seenIds = new Map<string, number>();
+  const seenUrls = new Map<string, string>();
+  instances.forEach((inst, i) => {
+    if (list.length && i > 0 && !list[i]!.id) return;
+    const twin = seenIds.get(inst.id);
+    if (twin !== undefined) problems.push(`stash[${i}].id: "${inst.id}" is also the id of stash[${twin}] — give each Stash its own id`);
+    else seenIds.set(inst.id, i);
+    const url = normalisedStashUrl(inst.stash.url);
+    const other = seenUrls.get(url);
+    if (other !== undefined) problems.push(`stash[${i}].url: ${url} is also the URL of "${other}" — list each Stash once`);
+    else seenUrls.set(url, inst.id);
+  });
+  return problems;
+}
+
+/**
+ * The instance a Plex section belongs to: the one whose provider is the section's agent; a
+ * section on any other agent (Plex's own, a legacy one) is the default instance's.
+ */
+export function instanceOfAgent(instances: readonly StashInstance[], agent: string): StashInstance {
+  return instances.find((i) => i.provider.identifier === agent) ?? instances[0]!;
+}
+
+/** The URL to paste into Plex for an instance's provider. */
+export const providerUrl = (publicUrl: string, instance: StashInstance) => `${publicUrl}${instance.path}`;
