@@ -16,7 +16,8 @@ import { PmsSim } from "../sim/plex/server.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { metadataContext } from "../src/app.ts";
-import { sceneGuid, sceneToMetadata } from "../src/provider/metadata.ts";
+import { sceneToMetadata } from "../src/provider/metadata.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../src/domain/ref.ts";
 import { expectedFields, shownFields, differingFields } from "../src/gaps/compare.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import type { StashScene } from "../src/schema/stash.ts";
@@ -51,7 +52,7 @@ try {
   const bySceneItem = new Map<string, string>();
   for (const scene of scenes) {
     for (const file of scene.files) {
-      const item = pms.addItem("1", plexPathFor(file.path), { guid: sceneGuid(IDENTIFIER, scene.id), fields: sceneToMetadata(scene, ctx) });
+      const item = pms.addItem("1", plexPathFor(file.path), { guid: guidOf(IDENTIFIER, sceneRef(DEFAULT_INSTANCE_ID, scene.id)), fields: sceneToMetadata(scene, ctx) });
       item.title = item.fields.title;
       bySceneItem.set(scene.id, item.ratingKey);
     }
@@ -119,7 +120,7 @@ try {
   let naiveStale = 0;
   for (const scene of slice) {
     const url = new URL(`${pms.url}/library/sections/1/all`);
-    url.searchParams.set("guid", sceneGuid(IDENTIFIER, scene.id));
+    url.searchParams.set("guid", guidOf(IDENTIFIER, sceneRef(DEFAULT_INSTANCE_ID, scene.id)));
     const res = await fetch(url, { headers: { accept: "application/json", "x-plex-token": pms.token } });
     const item = ((await res.json()) as any).MediaContainer.Metadata?.[0];
     if (item && differingFields(expectedFields(sceneToMetadata(scene, ctx), "critic", scene.rating100), shownFields(item, "critic"), true).length) naiveStale++;

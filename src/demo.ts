@@ -13,6 +13,7 @@ import { PmsSim } from "../sim/plex/server.ts";
 import { loadConfig } from "./config/load.ts";
 import { createApp } from "./app.ts";
 import { createLogger } from "./log.ts";
+import { DEFAULT_INSTANCE_ID, refFromGuid } from "./domain/ref.ts";
 
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 
@@ -104,7 +105,7 @@ export async function runDemo(args: string[]): Promise<number> {
   say();
 
   const target = sample ?? [...pms.items.values()][0]!;
-  const sceneId = /\/movie\/(\d+)$/.exec(target.guid)![1]!;
+  const sceneId = refFromGuid(target.guid, [{ id: DEFAULT_INSTANCE_ID, identifier: IDENTIFIER }])!.id;
   const newTitle = `Edited in Stash at ${new Date().toISOString().slice(11, 19)} UTC`;
   say(`2. A user renames scene ${sceneId} in Stash to "${newTitle}"; the Stash plugin calls our webhook …`);
   stash.library.update(sceneId, { title: newTitle });

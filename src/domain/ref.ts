@@ -34,7 +34,10 @@ export function parseRefKey(key: string): Ref | null {
 }
 
 /** The type path Plex shows in a GUID for each kind (a scene is a Plex movie). */
-const PLEX_TYPE: Record<Kind, string> = { scene: "movie" };
+const PLEX_TYPE = { scene: "movie" } as const satisfies Record<Kind, string>;
+
+/** The Plex type of a kind's items (a scene is a Plex `movie`). */
+export const plexTypeOf = (kind: Kind) => PLEX_TYPE[kind];
 
 /** Our GUID of a reference under the instance's provider identifier: `tv.plex.agents.custom.stash2plex://movie/42`. */
 export const guidOf = (identifier: string, ref: Ref) => `${identifier}://${PLEX_TYPE[ref.kind]}/${ref.id}`;

@@ -8,7 +8,7 @@
  * is not ours is reported only when Stash knows a file in it; otherwise it is skipped, with why.
  */
 import type { PathMapper } from "../paths/mapper.ts";
-import { sceneIdFromGuid } from "../provider/metadata.ts";
+import { DEFAULT_INSTANCE_ID, refFromGuid } from "../domain/ref.ts";
 import type { StashScene } from "../schema/stash.ts";
 import { isInside } from "../sync/push.ts";
 import { COMPARED_FIELDS, differingFields, showsNothing, type ComparedField, type Shown } from "./compare.ts";
@@ -65,6 +65,9 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
   /** Optional sections Stash knows a file in. */
   const known = new Set<string>();
   const optional = ctx.sections.filter((sec) => sec.optional);
+  /** The scene an item's GUID binds it to, when the GUID is ours (one instance for now). */
+  const ours = [{ id: DEFAULT_INSTANCE_ID, identifier: ctx.identifier }];
+  const sceneOfGuid = (guid: string | undefined) => refFromGuid(guid, ours)?.id ?? null;
 
   const plexPathsOf = (s: StashScene) => s.files.flatMap((f) => ctx.mapper.toPlex(f.path)?.path ?? []);
   /** The items holding a scene's files. */
@@ -94,7 +97,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
       const section = sections.get(item.sectionId);
       if (!section) continue;
       const gap = { sceneId: s.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths };
-      const boundTo = sceneIdFromGuid(ctx.identifier, item.guid);
+      const boundTo = sceneOfGuid(item.guid);
       if (section.ours && boundTo === null) {
         const why = !item.guid || item.guid.startsWith("local://") ? "is not matched" : `is bound to another agent (${item.guid.split("://")[0]})`;
         gaps.push({ kind: "unmatched", ...gap, reason: `item ${item.ratingKey} ${why}, though Stash scene ${s.id} has its file` });
@@ -141,7 +144,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     }
     for (const item of items) {
       if (claimed.has(item.ratingKey) || !sections.has(item.sectionId) || left.has(item.sectionId)) continue;
-      const boundTo = sceneIdFromGuid(ctx.identifier, item.guid);
+      const boundTo = sceneOfGuid(item.guid);
       const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
       if (boundTo && !sceneIds.has(boundTo)) {
         gaps.push({ kind: "orphaned", ...base, stashPaths: [], reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has, and no scene has its file` });

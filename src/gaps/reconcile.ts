@@ -11,7 +11,8 @@ import type { Config, EditField } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
-import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../domain/ref.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
@@ -244,7 +245,7 @@ export function createReconciler(deps: ReconcileDeps) {
         push(g, g.kind === "stale" ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}` : `plex item ${g.ratingKey} empty`);
       } else if ((g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") && g.sceneId && g.ratingKey) {
         // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
-        const guid = sceneGuid(deps.ctx.identifier, g.sceneId);
+        const guid = guidOf(deps.ctx.identifier, sceneRef(DEFAULT_INSTANCE_ID, g.sceneId));
         await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
         deps.plexIndex.setGuid(g.ratingKey, guid);
         push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);

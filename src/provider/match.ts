@@ -12,7 +12,8 @@ import type { StashClient } from "../stash/client.ts";
 import { indexedTitle, lastTwoSegments, type FileIndex } from "../stash/file-index.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
-import { sceneDate, sceneGuid, sceneIdFromGuid, sceneImages, type MetadataContext } from "./metadata.ts";
+import { sceneDate, sceneImages, type MetadataContext } from "./metadata.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, plexTypeOf, ratingKeyOf, refFromGuid, sceneRef } from "../domain/ref.ts";
 import { gateBits, sceneTitle } from "../domain/scene.ts";
 import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "./score.ts";
 import { wordsOf } from "../text.ts";
@@ -229,11 +230,12 @@ function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetada
   const refusal = detailed ? refusalNote(refused(found, deps)) : "";
   const title = refusal ? `${named} (${refusal})` : named;
   const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
+  const ref = sceneRef(DEFAULT_INSTANCE_ID, found.id);
   const meta: PlexMetadata = {
-    type: "movie",
-    ratingKey: found.id,
-    key: `/library/metadata/${found.id}`,
-    guid: sceneGuid(deps.ctx.identifier, found.id),
+    type: plexTypeOf(ref.kind),
+    ratingKey: ratingKeyOf(ref),
+    key: `/library/metadata/${ratingKeyOf(ref)}`,
+    guid: guidOf(deps.ctx.identifier, ref),
     title,
     score: found.score,
   };
@@ -256,7 +258,7 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
   const seen = new Set<string>();
   const add = (items: Found[]) => items.forEach((f) => !seen.has(f.id) && (seen.add(f.id), found.push(f)));
 
-  const guidId = sceneIdFromGuid(deps.ctx.identifier, req.guid);
+  const guidId = refFromGuid(req.guid, [{ id: DEFAULT_INSTANCE_ID, identifier: deps.ctx.identifier }])?.id;
   if (guidId) {
     const scene = await deps.stash.sceneById(guidId);
     if (scene) add([{ id: scene.id, score: EVIDENCE_SCORE.guid, evidence: "guid", scene }]);

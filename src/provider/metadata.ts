@@ -5,6 +5,7 @@
 import type { StashGroup, StashScene } from "../schema/stash.ts";
 import type { PlexImage, PlexMetadata } from "../schema/plex.ts";
 import { sceneTitle } from "../domain/scene.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, plexTypeOf, ratingKeyOf, sceneRef } from "../domain/ref.ts";
 
 export interface MetadataContext {
   identifier: string;
@@ -17,17 +18,9 @@ export interface MetadataContext {
   ratingAs?: "critic" | "user";
 }
 
-export const sceneGuid = (identifier: string, sceneId: string) => `${identifier}://movie/${sceneId}`;
 export const collectionKey = (groupId: string) => `g${groupId}`;
 export const imageUrl = (ctx: MetadataContext, kind: "scene" | "performer" | "group" | "studio", id: string) =>
   `${ctx.publicUrl}/images/${kind}/${id}`;
-
-/** The scene id inside one of our GUIDs, or null for anyone else's GUID. */
-export function sceneIdFromGuid(identifier: string, guid: string | undefined): string | null {
-  if (!guid?.startsWith(`${identifier}://`)) return null;
-  const match = /^movie\/(\d+)(?:[?#].*)?$/.exec(guid.slice(identifier.length + 3));
-  return match ? match[1]! : null;
-}
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const validDate = (text: string | null | undefined): string | undefined => {
@@ -105,11 +98,12 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
   const studios = scene.studio
     ? [{ tag: scene.studio.name }, ...(scene.studio.parent_studio ? [{ tag: scene.studio.parent_studio.name }] : [])]
     : undefined;
+  const ref = sceneRef(DEFAULT_INSTANCE_ID, scene.id);
   const meta: PlexMetadata = {
-    ratingKey: scene.id,
-    key: `/library/metadata/${scene.id}`,
-    guid: sceneGuid(ctx.identifier, scene.id),
-    type: "movie",
+    ratingKey: ratingKeyOf(ref),
+    key: `/library/metadata/${ratingKeyOf(ref)}`,
+    guid: guidOf(ctx.identifier, ref),
+    type: plexTypeOf(ref.kind),
     title: sceneTitle(scene),
     originallyAvailableAt: date,
     year: Number(date.slice(0, 4)),

@@ -13,7 +13,8 @@ import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { Store } from "../store/db.ts";
-import { sceneGuid, sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../domain/ref.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
@@ -152,7 +153,7 @@ export function createPusher(deps: PushDeps) {
         return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: scene.updated_at, note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is" };
       }
       const sections = await deps.sections();
-      const guid = sceneGuid(deps.ctx.identifier, scene.id);
+      const guid = guidOf(deps.ctx.identifier, sceneRef(DEFAULT_INSTANCE_ID, scene.id));
       const paths = scene.files.map((f) => f.path);
       let items = index.find(guid, paths, deps.mapper);
       if (items.length === 0) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { groupToMetadata, sceneIdFromGuid, sceneToMetadata, type MetadataContext } from "../../src/provider/metadata.ts";
+import { groupToMetadata, sceneToMetadata, type MetadataContext } from "../../src/provider/metadata.ts";
+import { DEFAULT_INSTANCE_ID, refFromGuid } from "../../src/domain/ref.ts";
 import { PlexMetadata } from "../../src/schema/plex.ts";
 import type { StashScene } from "../../src/schema/stash.ts";
 import { mediaContainer, readPaging } from "../../src/provider/envelope.ts";
@@ -96,12 +97,13 @@ describe("scene → Plex metadata", () => {
   });
 
   test("only our own GUIDs give a scene id", () => {
-    expect(sceneIdFromGuid(ctx.identifier, "tv.plex.agents.custom.stash2plex://movie/12")).toBe("12");
-    expect(sceneIdFromGuid(ctx.identifier, "tv.plex.agents.custom.stash2plex://movie/12?lang=en")).toBe("12");
-    expect(sceneIdFromGuid(ctx.identifier, "tv.plex.agents.custom.other://movie/12")).toBeNull();
-    expect(sceneIdFromGuid(ctx.identifier, "imdb://tt123")).toBeNull();
-    expect(sceneIdFromGuid(ctx.identifier, "tv.plex.agents.custom.stash2plex://movie/../1")).toBeNull();
-    expect(sceneIdFromGuid(ctx.identifier, undefined)).toBeNull();
+    const sceneIdFromGuid = (guid: string | undefined) => refFromGuid(guid, [{ id: DEFAULT_INSTANCE_ID, identifier: ctx.identifier }])?.id ?? null;
+    expect(sceneIdFromGuid("tv.plex.agents.custom.stash2plex://movie/12")).toBe("12");
+    expect(sceneIdFromGuid("tv.plex.agents.custom.stash2plex://movie/12?lang=en")).toBe("12");
+    expect(sceneIdFromGuid("tv.plex.agents.custom.other://movie/12")).toBeNull();
+    expect(sceneIdFromGuid("imdb://tt123")).toBeNull();
+    expect(sceneIdFromGuid("tv.plex.agents.custom.stash2plex://movie/../1")).toBeNull();
+    expect(sceneIdFromGuid(undefined)).toBeNull();
   });
 });
 
