@@ -1,5 +1,6 @@
 /** Shared benchmark plumbing: child processes, percentiles, peak RSS, and BENCHMARKS.md sections. */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../sim/sim-server.ts";
 
@@ -49,10 +50,10 @@ export async function startStashSim(scenes: number, seed: number, genericShare =
 /** The admin token of every service a benchmark starts (reads are open to it too). */
 export const BENCH_ADMIN_TOKEN = "bench-admin-token";
 
-/** Starts the real service (`bun src/main.ts serve`) and waits until /healthz answers. */
-export async function startService(env: Record<string, string>, port: number) {
+/** Starts the real service (`bun src/main.ts serve`, of this checkout or `root`) and waits until /healthz answers. */
+export async function startService(env: Record<string, string>, port: number, root = ROOT) {
   const started = performance.now();
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
+  const proc = Bun.spawn([process.execPath, join(root, "src/main.ts"), "serve"], {
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_OPEN_READS: "true", ...env, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) },
     stdout: "ignore",
     stderr: "inherit",
@@ -105,3 +106,30 @@ export function writeSection(name: string, markdown: string) {
 }
 
 export const machine = () => `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
+
+/**
+ * The service's source at a git revision, in a temp folder (`git archive`, the checkout
+ * untouched), sharing this checkout's node_modules: for a before/after side by side.
+ */
+export function sourceAt(rev: string): { root: string; commit: string } {
+  const commit = Bun.spawnSync(["git", "rev-parse", "--short", rev], { cwd: ROOT }).stdout.toString().trim();
+  if (!commit) throw new Error(`no such git revision: ${rev}`);
+  const root = mkdtempSync(join(tmpdir(), `s2p-rev-${commit}-`));
+  const tar = Bun.spawnSync(["sh", "-c", `git archive ${commit} | tar -x -C '${root}'`], { cwd: ROOT, stderr: "inherit" });
+  if (tar.exitCode !== 0) throw new Error(`git archive ${rev} failed`);
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+  return { root, commit };
+}
+
+/** Waits until a service reports this many Stash scenes indexed; returns the seconds it took. */
+export async function indexed(url: string, scenes: number, timeoutMs = 120_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    try {
+      const status = (await (await fetch(`${url}/api/status`)).json()) as { indexes?: { stashScenes?: number } };
+      if ((status.indexes?.stashScenes ?? 0) >= scenes) return (performance.now() - t0) / 1000;
+    } catch {}
+    if (performance.now() - t0 > timeoutMs) throw new Error(`the service did not index ${scenes} scenes in ${timeoutMs / 1000} s`);
+    await Bun.sleep(100);
+  }
+}

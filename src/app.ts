@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { compilePathRules, createSwappableMapper } from "./paths/mapper.ts";
 import { createAutoRules } from "./paths/auto.ts";
 import { createStashClient } from "./stash/client.ts";
-import { createFileIndex, indexedTitle } from "./stash/file-index.ts";
+import { createFileIndex, fileIndexFile, indexedTitle } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
@@ -84,7 +84,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const ctx = metadataContext(config);
   const metrics = createMetrics();
   const stash = createStashClient({ ...config.stash, observe: metrics.upstream });
-  const stashIndex = createFileIndex(stash);
+  // In SQLite in the data folder, not in the heap: idle memory stays flat as the library grows.
+  const stashIndex = createFileIndex(stash, Date.now, { file: fileIndexFile(config.dataDir) });
 
   // The push side exists only when Plex is configured.
   const pushOn = Boolean(config.plex.url);
@@ -325,6 +326,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       server = undefined;
       closed = true;
       store.close();
+      stashIndex.close();
     },
   };
 }

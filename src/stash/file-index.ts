@@ -1,9 +1,17 @@
 /**
- * An in-memory index of every Stash scene file (path → scene, basename → scenes, title word
- * → scenes), built by paging through Stash once and then kept fresh with `updated_at` deltas.
- * It lets a match by path, name or title answer without a Stash round trip; a path miss
- * still falls back to a live lookup, so a scene added since the last refresh is found too.
+ * An index of every Stash scene file (path → scene, basename → scenes, title word → scenes),
+ * built by paging through Stash once and then kept fresh with `updated_at` deltas. It lets a
+ * match by path, name or title answer without a Stash round trip; a path miss still falls
+ * back to a live lookup, so a scene added since the last refresh is found too.
+ *
+ * It lives in SQLite, not in the heap: in a file in the data folder (the service passes one)
+ * its pages are the operating system's file cache, not the service's memory. As JS maps it
+ * cost ~1 KB of heap per scene, plus the pages of a rebuild held until the swap (issue 19).
+ * It is a cache: every start begins with an empty file and builds it again.
  */
+import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { StashSceneFiles } from "../schema/stash.ts";
 import { gateBits, sceneTitle } from "../domain/scene.ts";
 import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
@@ -32,36 +40,6 @@ const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 export const lastTwoSegments = (path: string) => path.normalize("NFC").split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 const PAGE = 1000;
 
-/**
- * key → scene ids, stored as a bare string while a key has one id (nearly every file name and
- * many title words): a Set per key would cost several times the memory of the index itself.
- */
-class IdsByKey {
-  private map = new Map<string, string | string[]>();
-  /** The caller adds an id under a key at most once (put() removes a scene before re-adding it). */
-  add(key: string, id: string) {
-    const cur = this.map.get(key);
-    if (cur === undefined) this.map.set(key, id);
-    else if (typeof cur === "string") this.map.set(key, [cur, id]);
-    else cur.push(id);
-  }
-  delete(key: string, id: string) {
-    const cur = this.map.get(key);
-    if (cur === id) this.map.delete(key);
-    else if (Array.isArray(cur)) {
-      const rest = cur.filter((x) => x !== id);
-      this.map.set(key, rest.length === 1 ? rest[0]! : rest);
-    }
-  }
-  keys(): IterableIterator<string> {
-    return this.map.keys();
-  }
-  get(key: string): readonly string[] {
-    const cur = this.map.get(key);
-    return cur === undefined ? [] : typeof cur === "string" ? [cur] : cur;
-  }
-}
-
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
 const FULL_REBUILD_MS = 60 * 60 * 1000;
 /**
@@ -71,45 +49,157 @@ const FULL_REBUILD_MS = 60 * 60 * 1000;
  */
 const FRESH_MS = 2000;
 
-export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "scenesStampedBetween">, now: () => number = Date.now) {
-  let byPath = new Map<string, string>();
-  let byBasename = new IdsByKey();
-  let byFolderAndName = new IdsByKey();
-  let scenes = new Map<string, IndexedScene>();
-  let byWord = new IdsByKey();
+interface SceneRow { id: string; title: string | null; date: string | null; studio: string | null; gates: number; paths: string }
+
+/**
+ * One generation of the index: three tables under a prefix. A rebuild fills the idle
+ * generation page by page, then becomes the live one in one synchronous step (lookups never
+ * see a half-built index) and the old one is dropped. Rows keep their insertion order
+ * (rowid), which is the order lookups answer in, as the maps did.
+ */
+function generation(db: Database, name: "a" | "b") {
+  db.run(`DROP TABLE IF EXISTS ${name}_scenes`);
+  db.run(`DROP TABLE IF EXISTS ${name}_files`);
+  db.run(`DROP TABLE IF EXISTS ${name}_words`);
+  db.run(`CREATE TABLE ${name}_scenes (id TEXT PRIMARY KEY, title TEXT, date TEXT, studio TEXT, gates INTEGER NOT NULL, paths TEXT NOT NULL)`);
+  // A file may belong to several scenes (Stash allows it): one row per scene and path.
+  db.run(`CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL)`);
+  db.run(`CREATE INDEX ${name}_files_path ON ${name}_files (path)`);
+  db.run(`CREATE INDEX ${name}_files_basename ON ${name}_files (basename)`);
+  db.run(`CREATE INDEX ${name}_files_tail ON ${name}_files (tail)`);
+  db.run(`CREATE INDEX ${name}_files_scene ON ${name}_files (scene_id)`);
+  db.run(`CREATE TABLE ${name}_words (word TEXT NOT NULL, scene_id TEXT NOT NULL)`);
+  db.run(`CREATE UNIQUE INDEX ${name}_words_key ON ${name}_words (word, scene_id)`);
+  const made: Statement[] = [];
+  const prep = <R, P extends SQLQueryBindings[]>(sql: string): Statement<R, P> => {
+    const st = db.prepare<R, P>(sql) as Statement<R, P>;
+    made.push(st as unknown as Statement);
+    return st;
+  };
+  const ids = (sql: string) => prep<{ scene_id: string }, [string]>(sql);
+  const q = {
+    scene: prep<SceneRow, [string]>(`SELECT * FROM ${name}_scenes WHERE id = ?`),
+    insertScene: prep(`INSERT INTO ${name}_scenes (id, title, date, studio, gates, paths) VALUES (?, ?, ?, ?, ?, ?)`),
+    deleteScene: prep(`DELETE FROM ${name}_scenes WHERE id = ?`),
+    insertFile: prep(`INSERT INTO ${name}_files (path, scene_id, basename, tail) VALUES (?, ?, ?, ?)`),
+    deleteFiles: prep(`DELETE FROM ${name}_files WHERE scene_id = ?`),
+    insertWord: prep(`INSERT OR IGNORE INTO ${name}_words (word, scene_id) VALUES (?, ?)`),
+    deleteWord: prep(`DELETE FROM ${name}_words WHERE word = ? AND scene_id = ?`),
+    // The newest claim on a path wins, as a map's last set did.
+    byPath: ids(`SELECT scene_id FROM ${name}_files WHERE path = ? ORDER BY rowid DESC LIMIT 1`),
+    byBasename: ids(`SELECT scene_id FROM ${name}_files WHERE basename = ? ORDER BY rowid`),
+    byTail: ids(`SELECT scene_id FROM ${name}_files WHERE tail = ? ORDER BY rowid`),
+    byWord: ids(`SELECT scene_id FROM ${name}_words WHERE word = ? ORDER BY rowid`),
+    wordCount: prep<{ n: number }, [string]>(`SELECT count(*) AS n FROM ${name}_words WHERE word = ?`),
+    hasWord: prep<{ one: number }, [string, string]>(`SELECT 1 AS one FROM ${name}_words WHERE word = ? AND scene_id = ?`),
+    words: prep<{ word: string }, []>(`SELECT DISTINCT word FROM ${name}_words`),
+    paths: prep<{ path: string }, []>(`SELECT DISTINCT path FROM ${name}_files`),
+  };
+  let size = 0;
+
+  function scene(id: string): IndexedScene | undefined {
+    const row = q.scene.get(id);
+    if (!row) return undefined;
+    const out: IndexedScene = { id: row.id, title: row.title, date: row.date, paths: JSON.parse(row.paths), gates: row.gates };
+    if (row.studio !== null) out.studio = row.studio;
+    return out;
+  }
+  const titleWords = (s: IndexedScene) => new Set(wordsOf(indexedTitle(s)));
+
+  function remove(id: string) {
+    const old = scene(id);
+    if (!old) return;
+    q.deleteFiles.run(id);
+    for (const word of titleWords(old)) q.deleteWord.run(word, id);
+    q.deleteScene.run(id);
+    size--;
+  }
+  function put(s: IndexedScene) {
+    remove(s.id);
+    q.insertScene.run(s.id, s.title ?? null, s.date ?? null, s.studio ?? null, s.gates ?? 0, JSON.stringify(s.paths));
+    for (const path of s.paths) q.insertFile.run(path, s.id, basenameOf(path), lastTwoSegments(path));
+    for (const word of titleWords(s)) q.insertWord.run(word, s.id);
+    size++;
+  }
+  return {
+    name,
+    get size() {
+      return size;
+    },
+    scene,
+    put: db.transaction((scenes: IndexedScene[]) => scenes.forEach(put)),
+    remove: db.transaction(remove),
+    idByPath: (path: string) => q.byPath.get(path)?.scene_id,
+    idsByBasename: (name: string) => q.byBasename.all(name).map((r) => r.scene_id),
+    idsByTail: (key: string) => q.byTail.all(key).map((r) => r.scene_id),
+    /** The scenes whose title has every word (at most MAX_TITLE_HITS): walks the rarest word's list, checks the others. */
+    withEveryWord(words: string[]): IndexedScene[] {
+      const byCount = [...new Set(words)].map((w) => ({ w, n: q.wordCount.get(w)!.n })).sort((a, b) => a.n - b.n);
+      const [rarest, ...rest] = byCount;
+      if (!rarest || rarest.n === 0) return [];
+      const out: IndexedScene[] = [];
+      for (const { scene_id } of q.byWord.iterate(rarest.w)) {
+        if (rest.every(({ w }) => q.hasWord.get(w, scene_id))) out.push(scene(scene_id)!);
+        if (out.length >= MAX_TITLE_HITS) break;
+      }
+      return out;
+    },
+    idsByWord: (word: string) => q.byWord.all(word).map((r) => r.scene_id),
+    words: () => q.words.all().map((r) => r.word),
+    paths: () => q.paths.all().map((r) => r.path),
+    drop() {
+      for (const st of made) st.finalize();
+      for (const table of ["scenes", "files", "words"]) db.run(`DROP TABLE IF EXISTS ${name}_${table}`);
+    },
+  };
+}
+
+/** The SQLite file behind the index, emptied: a cache, never read back after a restart. */
+function openIndexDb(file: string): Database {
+  if (file !== ":memory:") for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+  const db = new Database(file, { create: true, strict: true });
+  // Nothing here must survive a crash (the next start rebuilds), so no syncs and no journal on disk.
+  db.run("PRAGMA journal_mode = MEMORY");
+  db.run("PRAGMA synchronous = OFF");
+  return db;
+}
+
+/**
+ * Where a Stash instance's index lives in the data folder: one file per instance (the
+ * default instance's has no suffix), so each instance's index is built and dropped alone.
+ */
+export const fileIndexFile = (dataDir: string, instance?: string) =>
+  join(dataDir, instance ? `stash-files.${instance.replace(/[^A-Za-z0-9_-]/g, "_")}.sqlite` : "stash-files.sqlite");
+
+export interface FileIndexOptions {
+  /** The SQLite file to keep the index in (in the data folder); default in memory (tests). */
+  file?: string;
+}
+
+export function createFileIndex(
+  stash: Pick<StashClient, "sceneFilesPage" | "scenesStampedBetween">,
+  now: () => number = Date.now,
+  options: FileIndexOptions = {},
+) {
+  const db = openIndexDb(options.file ?? ":memory:");
+  let live = generation(db, "a");
   let watermark: string | undefined;
   let ready = false;
   let builtAt = 0;
   let refreshedAt = 0;
   let refreshing: Promise<number> | undefined;
 
-  const titleWords = (s: IndexedScene) => wordsOf(indexedTitle(s));
-
-  function remove(id: string) {
-    const old = scenes.get(id);
-    if (!old) return;
-    for (const path of old.paths) {
-      if (byPath.get(path) === id) byPath.delete(path);
-      byBasename.delete(basenameOf(path), id);
-      byFolderAndName.delete(lastTwoSegments(path), id);
-    }
-    for (const word of titleWords(old)) byWord.delete(word, id);
-    scenes.delete(id);
-  }
-
+  const indexed = (scene: StashSceneFiles): IndexedScene => ({
+    id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, gates: gateBits(scene),
+    paths: scene.files.map((f) => f.path.normalize("NFC")),
+  });
+  /** Stash compares its stamps as text (see stamps.ts): keep the greatest in that order. */
+  const stamped = (scenes: StashSceneFiles[]) => {
+    for (const s of scenes) watermark = watermark === undefined ? s.updated_at : textMax(watermark, s.updated_at);
+  };
   function put(scene: StashSceneFiles) {
-    remove(scene.id);
-    const paths = scene.files.map((f) => f.path.normalize("NFC"));
-    const indexed: IndexedScene = { id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, paths, gates: gateBits(scene) };
-    scenes.set(scene.id, indexed);
-    for (const path of paths) {
-      byPath.set(path, scene.id);
-      byBasename.add(basenameOf(path), scene.id);
-      byFolderAndName.add(lastTwoSegments(path), scene.id);
-    }
-    for (const word of titleWords(indexed)) byWord.add(word, scene.id);
-    // Stash compares its stamps as text (see stamps.ts): keep the greatest in that order.
-    watermark = watermark === undefined ? scene.updated_at : textMax(watermark, scene.updated_at);
+    live.put([indexed(scene)]);
+    stamped([scene]);
   }
 
   /**
@@ -119,24 +209,32 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
    */
   async function loadDelta(since: string): Promise<number> {
     const items = await stash.scenesStampedBetween(secondOf(since));
-    items.forEach(put);
+    live.put(items.map(indexed));
+    stamped(items);
     refreshedAt = now();
     return items.length;
   }
 
-  /** Pages through every scene, then swaps in fresh maps in one synchronous step: lookups never see a half-built index. */
+  /** Pages through every scene into the idle generation (one page at a time, none kept), then swaps it in. */
   async function rebuild(): Promise<number> {
-    const pages: StashSceneFiles[][] = [];
-    for await (const { items } of readPages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) pages.push(items);
-    byPath = new Map();
-    byBasename = new IdsByKey();
-    byFolderAndName = new IdsByKey();
-    scenes = new Map();
-    byWord = new IdsByKey();
-    pages.flat().forEach(put);
+    const next = generation(db, live.name === "a" ? "b" : "a");
+    let mark: string | undefined;
+    try {
+      for await (const { items } of readPages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) {
+        next.put(items.map(indexed));
+        for (const s of items) mark = mark === undefined ? s.updated_at : textMax(mark, s.updated_at);
+      }
+    } catch (err) {
+      next.drop();
+      throw err;
+    }
+    const old = live;
+    live = next;
+    watermark = mark === undefined ? watermark : watermark === undefined ? mark : textMax(watermark, mark);
+    old.drop();
     ready = true;
     builtAt = refreshedAt = now();
-    return scenes.size;
+    return live.size;
   }
 
   const rebuildDue = () => !ready || !watermark || now() - builtAt > FULL_REBUILD_MS;
@@ -145,25 +243,12 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
     return refreshing;
   }
 
-  /** The scenes in every one of these id lists (at most MAX_TITLE_HITS), smallest list first. */
-  function scenesInEvery(lists: (readonly string[])[]): IndexedScene[] {
-    const [smallest, ...rest] = [...lists].sort((a, b) => a.length - b.length);
-    if (!smallest) return [];
-    const others = rest.map((list) => new Set(list));
-    const out: IndexedScene[] = [];
-    for (const id of smallest) {
-      if (others.every((set) => set.has(id))) out.push(scenes.get(id)!);
-      if (out.length >= MAX_TITLE_HITS) break;
-    }
-    return out;
-  }
-
   return {
     get ready() {
       return ready;
     },
     get size() {
-      return scenes.size;
+      return live.size;
     },
     /** A full build the first time and every hour, deltas in between. Concurrent calls share a run. */
     refresh,
@@ -181,29 +266,40 @@ export function createFileIndex(stash: Pick<StashClient, "sceneFilesPage" | "sce
       }
       return refresh().then(() => true, () => false);
     },
-    sceneIdByPath: (path: string) => byPath.get(path.normalize("NFC")),
+    sceneIdByPath: (path: string) => live.idByPath(path.normalize("NFC")),
     /** Every indexed file path (for inferring path rules). */
-    paths: () => [...byPath.keys()],
-    sceneIdsByBasename: (name: string) => [...byBasename.get(name.normalize("NFC"))],
+    paths: () => live.paths(),
+    sceneIdsByBasename: (name: string) => live.idsByBasename(name.normalize("NFC")),
     /** Scenes with a file in a folder of this name with this name (`set 12/intro.mp4`). */
-    sceneIdsByFolderAndName: (key: string) => [...byFolderAndName.get(key)],
-    scene: (id: string) => scenes.get(id),
+    sceneIdsByFolderAndName: (key: string) => live.idsByTail(key),
+    scene: (id: string) => live.scene(id),
     /** Scenes whose title holds every one of the (normalised) words. */
-    scenesWithTitleWords: (words: string[]) => scenesInEvery(words.map((w) => byWord.get(w))),
+    scenesWithTitleWords: (words: string[]) => live.withEveryWord(words),
     /**
      * Scenes whose title holds, for every word, that word or one a typo or two away from it
      * (Fix Match with a misspelt word). Scans the title words once per query: for a person's
      * search, not for a scan.
      */
     scenesWithTitleWordsLike(words: string[]): IndexedScene[] {
-      const known = [...byWord.keys()];
-      return scenesInEvery(words.map((w) => {
+      const known = live.words();
+      const lists = words.map((w) => {
         const variants = known.filter((k) => k === w || withinEdits(w, k, typoAllowance(w)));
-        return [...new Set(variants.flatMap((v) => byWord.get(v)))];
-      }));
+        return [...new Set(variants.flatMap((v) => live.idsByWord(v)))];
+      });
+      const [smallest, ...rest] = lists.sort((a, b) => a.length - b.length);
+      if (!smallest) return [];
+      const others = rest.map((list) => new Set(list));
+      const out: IndexedScene[] = [];
+      for (const id of smallest) {
+        if (others.every((set) => set.has(id))) out.push(live.scene(id)!);
+        if (out.length >= MAX_TITLE_HITS) break;
+      }
+      return out;
     },
     put,
-    remove,
+    remove: (id: string) => live.remove(id),
+    /** Closes the index's database (at stop). */
+    close: () => db.close(),
   };
 }
 export type FileIndex = ReturnType<typeof createFileIndex>;
