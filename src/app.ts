@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { compilePathRules, createSwappableMapper } from "./paths/mapper.ts";
 import { createAutoRules } from "./paths/auto.ts";
 import { createStashClient } from "./stash/client.ts";
-import { createFileIndex, fileIndexFile, indexedTitle } from "./stash/file-index.ts";
+import { createFileIndex, indexedTitle } from "./stash/file-index.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
@@ -27,6 +27,7 @@ import { createQueue } from "./sync/queue.ts";
 import { createBreaker } from "./sync/breaker.ts";
 import { createPlexIndex } from "./sync/plex-index.ts";
 import { createPusher, resolveSections, type SyncSection } from "./sync/push.ts";
+import { createEditState } from "./sync/edit-state.ts";
 import { createWorker } from "./sync/worker.ts";
 import { createPoller } from "./sync/poller.ts";
 import { createPmsIdentity } from "./sync/pms-identity.ts";
@@ -84,8 +85,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const ctx = metadataContext(config);
   const metrics = createMetrics();
   const stash = createStashClient({ ...config.stash, observe: metrics.upstream });
-  // In SQLite in the data folder, not in the heap: idle memory stays flat as the library grows.
-  const stashIndex = createFileIndex(stash, Date.now, { file: fileIndexFile(config.dataDir) });
+  const stashIndex = createFileIndex(stash);
 
   // The push side exists only when Plex is configured.
   const pushOn = Boolean(config.plex.url);
@@ -113,7 +113,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     await plexIndex.refresh(await sections());
     await autoRules.applyIfAsked();
   };
-  const push = createPusher({ config, store, stash, plex, index: plexIndex, mapper, ctx, sections });
+  const editState = createEditState(store);
+  const push = createPusher({ config, editState, stash, plex, index: plexIndex, mapper, ctx, sections });
   const worker = createWorker({ config, queue, breaker, plex, push, log, pushed: metrics.pushed });
   const poller = createPoller({
     store, stash, queue, log, onQueued: () => worker.kick(),
@@ -122,7 +123,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   });
 
   const kick = () => void (options.drain !== false && worker.kick());
-  const reconciler = createReconciler({ config, store, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: kick });
+  const reconciler = createReconciler({ config, store, editState, stash, plex, sections, mapper, ctx, queue, plexIndex, log, onQueued: kick });
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
   const scheduledHeal = (config.reconcile.heal as GapKind[]).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
@@ -326,7 +327,6 @@ export function createApp(config: Config, options: AppOptions = {}) {
       server = undefined;
       closed = true;
       store.close();
-      stashIndex.close();
     },
   };
 }

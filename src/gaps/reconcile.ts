@@ -19,6 +19,7 @@ import type { PlexIndex } from "../sync/plex-index.ts";
 import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import { currentValues } from "../sync/edit-fields.ts";
+import type { EditState } from "../sync/edit-state.ts";
 import {
   COMPARED_FIELDS, LISTED_TAG_LIMIT, differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields,
   type ComparedField, type Shown,
@@ -33,6 +34,8 @@ import { pages } from "../paging.ts";
 export interface ReconcileDeps {
   config: Config;
   store: Store;
+  /** What the edit strategy last wrote to each item: fields changed in Plex since are the user's. */
+  editState: Pick<EditState, "written">;
   stash: Pick<StashClient, "scenesPage" | "metadataScan">;
   plex: Pick<PlexClient, "sectionListing" | "items" | "match" | "scanPath">;
   sections: () => Promise<SyncSection[]>;
@@ -100,7 +103,6 @@ const LISTED: Partial<Record<EditField, number>> = { genres: LISTED_TAG_LIMIT.ge
 
 export function createReconciler(deps: ReconcileDeps) {
   const reports = createReports(deps.store);
-  const lastWritten = deps.store.db.query<{ field: string; value: string }, [string]>("SELECT field, value FROM edit_state WHERE rating_key = ?");
   let progress: Progress | null = null;
 
   /**
@@ -108,11 +110,11 @@ export function createReconciler(deps: ReconcileDeps) {
    * theirs, not drift. (A listing shows only the first tags: the written list is cut the same way.)
    */
   function userEdited(ratingKey: string, fields: Record<string, unknown>, listing = true): Set<ComparedField> {
-    const written = lastWritten.all(ratingKey);
+    const written = Object.entries(deps.editState.written(ratingKey));
     if (!written.length || !deps.config.plex.keepUserEdits) return new Set();
     const current = currentValues(fields);
     const out = new Set<ComparedField>();
-    for (const { field, value } of written) {
+    for (const [field, value] of written) {
       const limit = listing ? LISTED[field as EditField] : undefined;
       const was = limit ? value.split("\u001f").slice(0, limit).join("\u001f") : value;
       const compared = EDIT_TO_COMPARED[field as EditField];

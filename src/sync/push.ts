@@ -12,12 +12,12 @@ import type { PlexClient, PlexSection } from "../plex/client.ts";
 import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
-import type { Store } from "../store/db.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
 import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../domain/ref.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
+import type { EditState } from "./edit-state.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 
 export type Outcome =
@@ -40,7 +40,8 @@ export interface SyncSection extends PlexSection {
 
 export interface PushDeps {
   config: Config;
-  store: Store;
+  /** What the edit strategy last wrote to each item (keepUserEdits). */
+  editState: EditState;
   stash: Pick<StashClient, "sceneById" | "image">;
   plex: PlexClient;
   index: PlexIndex;
@@ -73,14 +74,11 @@ export function isInside(path: string, folder: string): boolean {
 const INDEX_REFRESH_MIN_MS = 5000;
 
 export function createPusher(deps: PushDeps) {
-  const { plex, index, store } = deps;
+  const { plex, index, editState } = deps;
   let lastIndexRefresh = 0;
   /** Folder → when Plex was last asked to scan it. A scan takes Plex a while; asking again at every retry only loads it. */
   const lastScan = new Map<string, number>();
   const scanWindowMs = deps.config.sync.retryCapSeconds * 1000;
-  const lastWritten = store.db.query<{ field: string; value: string }, [string]>("SELECT field, value FROM edit_state WHERE rating_key = ?");
-  const remember = store.db.query(
-    "INSERT INTO edit_state (rating_key, field, value) VALUES (?, ?, ?) ON CONFLICT (rating_key, field) DO UPDATE SET value = excluded.value");
 
   /** A miss may be an item Plex added since our last look; ask again, but not more than every few seconds. */
   async function refreshIndex(sections: SyncSection[]) {
@@ -91,7 +89,7 @@ export function createPusher(deps: PushDeps) {
 
   async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {
     const fields = deps.config.plex.editFields as EditField[];
-    const previous = Object.fromEntries(lastWritten.all(ratingKey).map((r) => [r.field, r.value]));
+    const previous = editState.written(ratingKey);
     let current: ReturnType<typeof currentValues> | undefined;
     if (deps.config.plex.keepUserEdits && Object.keys(previous).length) {
       const body = await plex.itemRaw(ratingKey);
@@ -99,9 +97,7 @@ export function createPusher(deps: PushDeps) {
     }
     const plan = planEdits(meta, fields, current, previous);
     await plex.edit(section.key, ratingKey, plan.query);
-    store.db.transaction(() => {
-      for (const [field, value] of Object.entries(plan.written)) remember.run(ratingKey, field, value!);
-    })();
+    editState.remember(ratingKey, plan.written);
     const uploads = ([["poster", "posters"], ["background", "arts"]] as const).filter(([field]) => fields.includes(field));
     if (uploads.length && meta.thumb) {
       // Poster and background are the same screenshot: fetch it from Stash once.
