@@ -11,6 +11,7 @@ import { DATABASE_FILE, DatabaseStartError } from "./store/db.ts";
 import { lockDataDir, type DataDirLock } from "./store/lock.ts";
 import { databaseTrouble } from "./store/trouble.ts";
 import { withoutCredentials } from "./redact.ts";
+import { instancesOf, providerUrl } from "./config/instances.ts";
 
 const STOP_DEADLINE_MS = 4500;
 
@@ -78,7 +79,12 @@ export async function serve(config: Config) {
   process.on("SIGINT", () => void stop("SIGINT"));
 
   log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
-  log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider): ${config.publicUrl}`);
+  const instances = instancesOf(config);
+  for (const instance of instances) {
+    // One provider per Stash: each URL is added in Plex on its own, and a library picks its agent.
+    const which = instances.length > 1 ? ` for Stash "${instance.name}" (${instance.id})` : "";
+    log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider)${which}: ${providerUrl(config.publicUrl, instance)}`);
+  }
   log.info(`dashboard: ${config.publicUrl}/ui`);
   // The one time the token is shown: past the redaction that hides it everywhere else.
   if (app.admin.generated) {

@@ -5,7 +5,7 @@
  * provider contract. What it learns becomes the simulated library's items.
  */
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { MediaContainer as MediaContainerSchema, MediaProvider, type MediaContainer, type PlexMetadata } from "../../../src/schema/plex.ts";
+import { MediaContainer as MediaContainerSchema, MediaProvider, type MediaContainer, type PlexMetadata } from "../../src/schema/plex.ts";
 
 const checkContainer = TypeCompiler.Compile(MediaContainerSchema);
 const checkProvider = TypeCompiler.Compile(MediaProvider);

@@ -7,7 +7,7 @@
  * official API description.
  */
 import { SimServer } from "../sim-server.ts";
-import { parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
+import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
 
 export interface SimSection { key: string; title: string; type: "movie"; agent: string; locations: string[] }
 export interface SimItem {
@@ -49,7 +49,17 @@ export class PmsSim extends SimServer {
   latencyMs = 0;
   /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */
   pullsEnabled = true;
+  /**
+   * The one provider of a test that registers none (`registerProvider`): every custom agent is
+   * taken to be served there.
+   */
   providerUrl = "";
+  /**
+   * Registered providers by agent identifier, as PMS keeps them (Settings → Metadata Agents →
+   * Add Provider: PMS reads the identifier from the URL's discovery document). A section scans
+   * through its agent's provider and an item re-pulls from the one its GUID scheme names.
+   */
+  providers = new Map<string, string>();
   /**
    * Called around each re-pull from the provider, so a test can make one fetch fail (Stash
    * down for that moment), slow it, or kill the provider between two fetches.
@@ -57,6 +67,19 @@ export class PmsSim extends SimServer {
   pullHooks: { before?: (item: SimItem) => void | Promise<void>; after?: (item: SimItem, status: number) => void } = {};
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
+
+  /** Adds a provider by its URL, as a user does in Plex; answers the identifier it declared. */
+  async registerProvider(url: string): Promise<string> {
+    const { identifier, violations } = await discover(url, this);
+    if (!identifier || violations.length) throw new Error(`PMS could not add the provider at ${url}: ${violations.join("; ") || "no identifier"}`);
+    this.providers.set(identifier, url);
+    return identifier;
+  }
+
+  /** Where the provider of an agent identifier is served, if PMS knows it. */
+  providerFor(identifier: string): string | undefined {
+    return this.providers.get(identifier) ?? (this.providers.size ? undefined : this.providerUrl || undefined);
+  }
 
   addSection(section: SimSection, files: string[]) {
     this.sections.push(section);
@@ -89,8 +112,9 @@ export class PmsSim extends SimServer {
     const files = (this.disk.get(sectionId) ?? [])
       .filter((f) => !known.has(f) && (!options.onlyUnder || f.startsWith(options.onlyUnder)))
       .map((path) => ({ path, root: section.locations.find((l) => path.startsWith(l))! }));
-    const report = files.length && section.agent.startsWith("tv.plex.agents.custom.")
-      ? await scanFiles(this.providerUrl, files, { concurrency: options.concurrency ?? 8, as: this })
+    const provider = section.agent.startsWith("tv.plex.agents.custom.") ? this.providerFor(section.agent) : undefined;
+    const report = files.length && provider
+      ? await scanFiles(provider, files, { concurrency: options.concurrency ?? 8, as: this })
       : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
     for (const r of report.results) {
       // Another scan (of an overlapping folder) may have added it meanwhile: PMS never holds a file twice.
@@ -206,10 +230,11 @@ export class PmsSim extends SimServer {
 
   /** PMS re-pulls the item's metadata from the provider its GUID names. */
   private async pull(item: SimItem) {
-    const id = /^tv\.plex\.agents\.custom\.[A-Za-z0-9.]+:\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid)?.[1];
-    if (!id || !this.providerUrl || !this.pullsEnabled) return;
+    const [, scheme, id] = /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid) ?? [];
+    const provider = scheme ? this.providerFor(scheme) : undefined;
+    if (!id || !provider || !this.pullsEnabled) return;
     await this.pullHooks.before?.(item);
-    const res = await fetch(`${this.providerUrl}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(() => undefined);
+    const res = await fetch(`${provider}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(() => undefined);
     this.pullHooks.after?.(item, res?.status ?? 0);
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];

@@ -12,6 +12,7 @@ import { compilePathRules } from "../paths/mapper.ts";
 import { tailCoverage } from "../paths/tail-coverage.ts";
 import { DatabaseStartError, openStore } from "../store/db.ts";
 import { pages } from "../paging.ts";
+import { instanceOfAgent, instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
 
 export interface CheckLine {
   /** false only for what stops matching or pushing: `check` then exits 1. */
@@ -25,28 +26,31 @@ export interface CheckLine {
 /** How a line is printed: its status word, then what and why. */
 export const formatCheckLine = (l: CheckLine) => `${l.ok ? (l.level ?? "ok  ") : "FAIL"} ${l.what}: ${l.detail}`;
 
-type Stash = ReturnType<typeof createStashClient>;
-
 export async function runChecks(config: Config): Promise<CheckLine[]> {
   const lines: CheckLine[] = [{ ok: true, what: "config", detail: "valid" }, dataFolder(config.dataDir)];
-  const stash = createStashClient(config.stash);
-  try {
-    const version = await stash.version();
-    const sample = await stash.sceneFilesPage(1, 1);
-    lines.push({ ok: true, what: "stash", detail: `reached ${config.stash.url} (Stash ${version}, ${sample.count} scenes)` });
-  } catch (err) {
-    // The message names the setting to fix when it knows it (e.g. the API key); else both.
-    const message = (err as Error).message;
-    lines.push({ ok: false, what: "stash", detail: /STASH_[A-Z_]+/.test(message) ? message : `${message} — check STASH_URL and STASH_API_KEY` });
+  const instances = instancesOf(config);
+  // With one Stash the lines read as they always have; with several each names its instance.
+  const label = (i: StashInstance) => (instances.length > 1 ? ` "${i.id}"` : "");
+  const reached = new Map<string, boolean>();
+  for (const instance of instances) {
+    const line = await stashLine(instance, label(instance), instances.length > 1);
+    reached.set(instance.id, line.ok);
+    lines.push(line, {
+      ok: true, what: `provider${label(instance)}`,
+      detail: `add ${providerUrl(config.publicUrl, instance)} in Plex (Settings → Metadata Agents → Add Provider); identifier ${instance.provider.identifier}`,
+    });
   }
+  let plexOk = false;
   if (config.plex.url) {
     const plex = createPlexClient(config.plex);
     try {
       const id = await plex.identity();
       lines.push({ ok: true, what: "plex", detail: `reached ${config.plex.url} (PMS ${id.version})` });
       const sections = await plex.sections();
+      plexOk = true;
       for (const wanted of config.plex.sections) {
         const found = sections.find((s) => s.key === wanted.id);
+        if (!found) plexOk = false;
         lines.push(found
           ? { ok: true, what: `plex section ${wanted.id}`, detail: `"${found.title}" (${found.type}), strategy ${wanted.strategy}` }
           : { ok: false, what: `plex section ${wanted.id}`, detail: `no such section; PMS has ${sections.map((s) => `${s.key} "${s.title}"`).join(", ") || "none"}` });
@@ -57,16 +61,35 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
   } else {
     lines.push({ ok: true, what: "plex", detail: "push is off (PLEX_URL not set)" });
   }
-  const { mapper, problems } = compilePathRules(config.paths.rules);
-  const samples = mapper.rules.reduce((n, r) => n + r.samples.length, 0);
-  lines.push(problems.length
-    ? { ok: false, what: "path rules", detail: problems.join("\n    ") }
-    : { ok: true, what: "path rules", detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways` });
-  if (config.plex.url && !problems.length && lines.every((l) => l.ok)) {
-    lines.push(await pathCoverage(config, stash, createPlexClient(config.plex), mapper)
-      .catch((err: Error) => ({ ok: false, what: "path coverage", detail: `cannot list both sides' files: ${err.message}` })));
+  for (const instance of instances) {
+    const { mapper, problems } = compilePathRules(instance.paths.rules);
+    const samples = mapper.rules.reduce((n, r) => n + r.samples.length, 0);
+    lines.push(problems.length
+      ? { ok: false, what: `path rules${label(instance)}`, detail: problems.join("\n    ") }
+      : { ok: true, what: `path rules${label(instance)}`, detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways` });
+    if (plexOk && !problems.length && reached.get(instance.id)) {
+      const mine = (agent: string) => instanceOfAgent(instances, agent).id === instance.id;
+      lines.push(await pathCoverage(config, instance, createPlexClient(config.plex), mapper, mine)
+        .then((line) => ({ ...line, what: `${line.what}${label(instance)}` }))
+        .catch((err: Error) => ({ ok: false, what: `path coverage${label(instance)}`, detail: `cannot list both sides' files: ${err.message}` })));
+    }
   }
   return lines;
+}
+
+/** Whether one Stash answers, with its version and size. */
+async function stashLine(instance: StashInstance, label: string, several: boolean): Promise<CheckLine> {
+  const stash = createStashClient(instance.stash);
+  try {
+    const version = await stash.version();
+    const sample = await stash.sceneFilesPage(1, 1);
+    return { ok: true, what: `stash${label}`, detail: `reached ${instance.stash.url} (Stash ${version}, ${sample.count} scenes)` };
+  } catch (err) {
+    // The message names the setting to fix when it knows it (e.g. the API key); else both.
+    const message = (err as Error).message;
+    const fix = several ? `check this Stash's url and apiKey in the stash list` : "check STASH_URL and STASH_API_KEY";
+    return { ok: false, what: `stash${label}`, detail: /STASH_[A-Z_]+/.test(message) && !several ? message : `${message} — ${fix}` };
+  }
 }
 
 const PAGE = 1000;
@@ -75,12 +98,16 @@ const PAGE = 1000;
  * Both sides' files, compared: how many Plex files the rules map to a Stash file, and with no
  * rules the ones that would, in the form to paste into config.yaml.
  */
-async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapper: ReturnType<typeof compilePathRules>["mapper"]): Promise<CheckLine> {
+async function pathCoverage(
+  config: Config, instance: StashInstance, plex: PlexClient, mapper: ReturnType<typeof compilePathRules>["mapper"], mine: (agent: string) => boolean,
+): Promise<CheckLine> {
+  const stash = createStashClient(instance.stash);
   const stashFiles: string[] = [];
   for await (const { items } of pages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) {
     for (const scene of items) stashFiles.push(...scene.files.map((f) => f.path));
   }
-  const sections = resolveSections(await plex.sections(), config);
+  // The sections whose files this Stash should have: those on its provider (the default's: all others too).
+  const sections = resolveSections(await plex.sections(), config).filter((s) => mine(s.agent));
   const plexFiles: string[] = [];
   for (const section of sections) {
     for await (const { items } of pages(PAGE, (i) => plex.sectionItems(section.key, i * PAGE, PAGE))) {
@@ -110,7 +137,7 @@ async function pathCoverage(config: Config, stash: Stash, plex: PlexClient, mapp
       ? { ok: true, level: "warn", what: "path coverage", detail: `${detail}; the rules map none of them: check them with \`stash2plex map <path>\`` }
       : { ok: true, what: "path coverage", detail };
   }
-  const auto = config.paths.auto && suggestion.autoApplicable;
+  const auto = instance.paths.auto && suggestion.autoApplicable;
   const advice = auto
     ? "PATHS_AUTO is on: the service applies these at start-up"
     : suggestion.autoApplicable

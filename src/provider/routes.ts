@@ -55,9 +55,21 @@ async function sceneOr404(stash: StashClient, key: unknown) {
   return scene;
 }
 
-export const providerRoutes = (deps: ProviderDeps) => {
+/** Which Stash instance a provider serves and where: the default at the root, others below `/instances/<id>`. */
+export interface ProviderMount {
+  id: string;
+  /** "" or `/instances/<id>` (domain/ref.ts instancePath). */
+  path: string;
+}
+
+/**
+ * One provider: PMS registers each by its URL and identifier, so every Stash instance gets its
+ * own, mounted below its path with its own Stash client, file index, rules and identifier.
+ */
+export const providerRoutes = (deps: ProviderDeps, mount: ProviderMount = { id: "default", path: "" }) => {
   const { stash, ctx } = deps;
-  return new Elysia({ name: "provider" })
+  // The name keeps Elysia from taking a second instance's plugin for a duplicate of the first.
+  return new Elysia({ name: `provider:${mount.id}`, prefix: mount.path })
     .get("/", () => ({
       MediaProvider: {
         identifier: ctx.identifier,

@@ -3,7 +3,8 @@
  * stderr naming the problem, no stack trace, no API key (issue 19).
  */
 import { describe, expect, test } from "bun:test";
-import { spawnMain, tempDir } from "../helpers.ts";
+import { freePort } from "../../sim/sim-server.ts";
+import { healthy, spawnMain, tempDir } from "../helpers.ts";
 
 async function serveWith(env: Record<string, string>) {
   // A port nothing should hold: the refusal comes before any binding.
@@ -32,5 +33,26 @@ describe("serve refuses a broken list of Stash instances", () => {
     expect(code).toBe(2);
     expect(lines).toEqual([`stash2plex cannot start: stash[1].url: http://stash is also the URL of "a" — list each Stash once`]);
     expect(lines.join("\n")).not.toContain("secret-key");
+  }, 30_000);
+});
+
+describe("serve lists the provider URL of every instance", () => {
+  test("one line per Stash, each with the URL to add in Plex", async () => {
+    const port = freePort();
+    const p = spawnMain({
+      DATA_DIR: tempDir(), LISTEN_PORT: String(port), PUBLIC_URL: "http://nas.lan:8787", STASH_TIMEOUT_MS: "500",
+      STASH_INSTANCES: JSON.stringify([{ id: "main", name: "Main", url: "http://127.0.0.1:9" }, { id: "vault", name: "Vault", url: "http://127.0.0.1:10" }]),
+    });
+    try {
+      expect(await healthy(port)).toBe(true);
+    } finally {
+      p.kill("SIGTERM");
+    }
+    const out = await new Response(p.stdout).text();
+    const said = out.split("\n").filter(Boolean).map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("add this URL"));
+    expect(said).toEqual([
+      `add this URL in Plex (Settings → Metadata Agents → Add Provider) for Stash "Main" (main): http://nas.lan:8787`,
+      `add this URL in Plex (Settings → Metadata Agents → Add Provider) for Stash "Vault" (vault): http://nas.lan:8787/instances/vault`,
+    ]);
   }, 30_000);
 });
