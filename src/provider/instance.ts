@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import type { StashInstance } from "../config/instances.ts";
 import type { Logger } from "../log.ts";
 import { createStashClient, type StashClient } from "../stash/client.ts";
-import { createFileIndex, type FileIndex } from "../stash/file-index.ts";
+import { createFileIndex, fileIndexFile, type FileIndex } from "../stash/file-index.ts";
 import { compilePathRules, type PathMapper } from "../paths/mapper.ts";
 import type { MetadataContext } from "./metadata.ts";
 import { providerRoutes, type ProviderDeps } from "./routes.ts";
@@ -52,10 +52,11 @@ export interface InstanceProviderOptions {
 /** The job id of an instance's index refresh: the default keeps today's `stash-index`. */
 export const indexJobId = (instance: StashInstance) => (instance.isDefault ? "stash-index" : `stash-index-${instance.id}`);
 
-export function createInstanceProvider(config: Pick<Config, "publicUrl">, instance: StashInstance, options: InstanceProviderOptions): InstanceProvider {
+export function createInstanceProvider(config: Pick<Config, "publicUrl" | "dataDir">, instance: StashInstance, options: InstanceProviderOptions): InstanceProvider {
   const log = options.log;
   const stash = options.stash ?? createStashClient({ ...instance.stash, observe: options.observe });
-  const index = options.index ?? createFileIndex(stash);
+  // Each instance's index in its own file of the data folder (the default's keeps today's name).
+  const index = options.index ?? createFileIndex(stash, Date.now, { file: fileIndexFile(config.dataDir, instance.isDefault ? undefined : instance.id) });
   const mapper = options.mapper ?? compilePathRules(instance.paths.rules).mapper;
   const ctx = instanceContext(config, instance);
   const routes = providerRoutes({

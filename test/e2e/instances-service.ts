@@ -18,6 +18,9 @@ export async function startInstances(config: Config, log: Logger) {
   return {
     providers,
     url: `http://127.0.0.1:${server.port}`,
-    stop: () => server.stop(true),
+    stop: async () => {
+      await server.stop(true);
+      for (const p of providers) p.index.close();
+    },
   };
 }
