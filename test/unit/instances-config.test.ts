@@ -1,6 +1,6 @@
 /** Several Stash instances in the config, and the single-Stash forms unchanged (issue 19). */
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { instancesOf, normalisedStashUrl } from "../../src/config/instances.ts";
@@ -128,4 +128,15 @@ describe("stash instances: start-up refuses a list that cannot work, one line ea
     expect(rule.length).toBe(1);
     expect(rule[0]).toStartWith("stash[1] (b): ");
   });
+});
+
+test("the README's example of several instances is a valid config giving what it says", () => {
+  const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### Several Stash instances"));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+  const c = loadConfig({}, yaml(block));
+  expect(instancesOf(c).map((i) => [i.id, i.path, i.provider.identifier, i.provider.title, i.provider.contentRating])).toEqual([
+    ["default", "", "tv.plex.agents.custom.stash2plex", "Stash", "XXX"],
+    ["vault", "/instances/vault", "tv.plex.agents.custom.stash2plex.vault", "Stash (Vault)", "R"],
+  ]);
 });
