@@ -41,7 +41,10 @@ describe("serve lists the provider URL of every instance", () => {
     const port = freePort();
     const p = spawnMain({
       DATA_DIR: tempDir(), LISTEN_PORT: String(port), PUBLIC_URL: "http://nas.lan:8787", STASH_TIMEOUT_MS: "500",
-      STASH_INSTANCES: JSON.stringify([{ id: "main", name: "Main", url: "http://127.0.0.1:9" }, { id: "vault", name: "Vault", url: "http://127.0.0.1:10" }]),
+      STASH_INSTANCES: JSON.stringify([
+        { id: "main", name: "Main", url: "http://127.0.0.1:9", apiKey: "main-instance-api-key" },
+        { id: "vault", name: "Vault", url: "http://127.0.0.1:10", apiKey: "vault-instance-api-key" },
+      ]),
     });
     try {
       expect(await healthy(port)).toBe(true);
@@ -49,6 +52,9 @@ describe("serve lists the provider URL of every instance", () => {
       p.kill("SIGTERM");
     }
     const out = await new Response(p.stdout).text();
+    // The config logged at start-up shows each instance, never its API key.
+    expect(out).toContain(`"apiKey":"(set)"`);
+    expect(out).not.toContain("instance-api-key");
     const said = out.split("\n").filter(Boolean).map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("add this URL"));
     expect(said).toEqual([
       `add this URL in Plex (Settings → Metadata Agents → Add Provider) for Stash "Main" (main): http://nas.lan:8787`,
