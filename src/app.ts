@@ -17,7 +17,8 @@ import type { MetadataContext } from "./provider/metadata.ts";
 import { cachedReadiness, healthRoutes, type Check } from "./admin/health.ts";
 import { dashboardRoutes } from "./ui/routes.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
-import { statusRoutes } from "./admin/status.ts";
+import { rowView, statusRoutes } from "./admin/status.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef, type Ref } from "./domain/ref.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
 import { createThrottle, type ThrottleOptions } from "./admin/throttle.ts";
@@ -132,7 +133,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const sync = async (scope: SyncScope) => {
     const ids = await scenesToSync(stash, scope);
     const pendingBefore = queue.pending();
-    const queued = queue.enqueue(ids.map((sceneId) => ({ sceneId })), `sync: ${describeScope(scope)}`);
+    const queued = queue.enqueue(ids.map((id) => ({ ref: sceneRef(DEFAULT_INSTANCE_ID, id) })), `sync: ${describeScope(scope)}`);
     lastSync = { what: `Sync of ${describeScope(scope)}`, total: queued, startedAt: Date.now(), pendingBefore };
     if (queued) kick();
     return queued;
@@ -141,8 +142,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
     lastSync ? { ...lastSync, done: Math.max(0, Math.min(lastSync.total, lastSync.total + lastSync.pendingBefore - queue.pending())) } : null;
 
   /** The title Plex would show for a scene, from the index of Stash scenes (no Stash call). */
-  const sceneTitle = (sceneId: string) => {
-    const scene = stashIndex.scene(sceneId);
+  const sceneTitle = (ref: Ref) => {
+    // The one file index is the default instance's; another instance's titles come with its own.
+    const scene = ref.instance === DEFAULT_INSTANCE_ID ? stashIndex.scene(ref.id) : undefined;
     return scene ? indexedTitle(scene) : null;
   };
   const refreshStashIndex = () =>
@@ -232,7 +234,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
           // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
           if (closed) return;
           try {
-            const result = queue.confirmPull(sceneId);
+            const result = queue.confirmPull(sceneRef(DEFAULT_INSTANCE_ID, sceneId));
             if (result === "next" || result === "changed") worker.kick();
           } catch (err) {
             // Not confirmed: the push is retried after its deadline. Never worth the process.
@@ -256,22 +258,26 @@ export function createApp(config: Config, options: AppOptions = {}) {
         },
         breaker: breaker.state,
         outages: breaker.outages(),
-        deadLetters: queue.deadLetters(),
+        deadLetters: queue.deadLetters().map(rowView),
         poller: { watermark: poller.watermark, failures: poller.failures, lastPoll: poller.recentPolls.at(-1) ?? null, totals: poller.totals },
         indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
         jobs: scheduler.list(),
         reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
       }),
-      scene: (sceneId) => ({
-        sceneId,
-        job: queue.job(sceneId) ?? null,
-        lastDelivery: queue.delivery(sceneId) ?? null,
-        items: queue.items(sceneId),
-        deadLetter: queue.deadLetter(sceneId) ?? null,
-        history: queue.history(sceneId),
-      }),
-      requeue: (ids) => {
-        const n = queue.requeueDead(ids);
+      scene: (ref) => {
+        const job = queue.job(ref);
+        const dead = queue.deadLetter(ref);
+        return {
+          sceneId: ref.id, ...(ref.instance === DEFAULT_INSTANCE_ID ? {} : { instance: ref.instance }),
+          job: job ? rowView(job) : null,
+          lastDelivery: queue.delivery(ref) ?? null,
+          items: queue.items(ref),
+          deadLetter: dead ? rowView(dead) : null,
+          history: queue.history(ref),
+        };
+      },
+      requeue: (which) => {
+        const n = queue.requeueDead(which);
         worker.kick();
         return n;
       },

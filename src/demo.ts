@@ -13,7 +13,7 @@ import { PmsSim } from "../sim/plex/server.ts";
 import { loadConfig } from "./config/load.ts";
 import { createApp } from "./app.ts";
 import { createLogger } from "./log.ts";
-import { DEFAULT_INSTANCE_ID, refFromGuid } from "./domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, refFromGuid, sceneRef } from "./domain/ref.ts";
 
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 
@@ -133,7 +133,7 @@ export async function runDemo(args: string[]): Promise<number> {
     body: JSON.stringify({ sceneIds: [sceneId] }),
   });
   await Bun.sleep(1500);
-  const waiting = app.queue.job(sceneId);
+  const waiting = app.queue.job(sceneRef(DEFAULT_INSTANCE_ID, sceneId));
   say(`   kept on disk: ${app.queue.pending()} job(s); last attempt: ${waiting?.last_error ?? "not yet tried"}`);
   pms.start();
   for (let i = 0; i < 200 && pms.items.get(target.ratingKey)!.title !== second; i++) {

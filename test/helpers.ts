@@ -9,6 +9,7 @@ import { createApp, type App } from "../src/app.ts";
 import { silentLogger } from "../src/log.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
 import type { SeedOptions, SimScene } from "../sim/stash/library.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../src/domain/ref.ts";
 
 export const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 export const WEBHOOK_TOKEN = "test-webhook-token-123";
@@ -17,6 +18,8 @@ export const ADMIN_TOKEN = "test-admin-token-456";
 export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** GET with the admin token. */
 export const adminGet = (url: string) => fetch(url, { headers: adminAuth });
+/** Scene `id` of the default Stash instance, as the queue names it. */
+export const scene = (id: string) => sceneRef(DEFAULT_INSTANCE_ID, id);
 
 /** Every temporary folder the tests made; test/setup.ts removes them when the run ends. */
 export const madeTempDirs: string[] = [];

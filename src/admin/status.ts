@@ -9,11 +9,14 @@ import { HttpError } from "../http.ts";
 import type { Access } from "./access.ts";
 import { guardedJson } from "../json-body.ts";
 import { VERSION } from "../version.ts";
-import type { Queue } from "../sync/queue.ts";
+import { DEFAULT_INSTANCE_ID, INSTANCE_ID, sceneRef, type Ref } from "../domain/ref.ts";
+import { refOf, type Queue } from "../sync/queue.ts";
 
 /** A dead letter as the API shows it (the Stash plugin's tasks read exactly this). */
 export interface DeadLetterView {
   sceneId: string;
+  /** The Stash instance, when not the default one (an install with one Stash sees today's shape). */
+  instance?: string;
   /** From the in-memory index of Stash scenes; null when the scene is not (or no longer) in it. */
   title: string | null;
   error: string;
@@ -22,28 +25,55 @@ export interface DeadLetterView {
   deadAt: number;
 }
 
+/** `instance` for a reference outside the default instance; nothing for the default (today's shapes unchanged). */
+const instanceOf = (ref: Ref) => (ref.instance === DEFAULT_INSTANCE_ID ? {} : { instance: ref.instance });
+
+/**
+ * A queue row (job, dead letter) as the API shows it: `scene_id` as before (the Stash plugin's
+ * tasks read it), plus `instance` outside the default one, instead of the stored key.
+ */
+export function rowView<R extends { ref: string }>(row: R): Omit<R, "ref"> & { scene_id: string; instance?: string } {
+  const { ref: _key, ...rest } = row;
+  const ref = refOf(row);
+  return { scene_id: ref.id, ...instanceOf(ref), ...rest };
+}
+
 /** One page of dead letters, newest first, with their titles: never a Stash call per row. */
-export function deadLetterPage(queue: Pick<Queue, "deadLetterPage" | "deadLetterCount">, title: (sceneId: string) => string | null, offset: number, limit: number) {
+export function deadLetterPage(queue: Pick<Queue, "deadLetterPage" | "deadLetterCount">, title: (ref: Ref) => string | null, offset: number, limit: number) {
   return {
     total: queue.deadLetterCount(),
-    items: queue.deadLetterPage(offset, limit).map((d): DeadLetterView => ({
-      sceneId: d.scene_id, title: title(d.scene_id), error: d.last_error, attempts: d.attempts, deadAt: d.died_at,
-    })),
+    items: queue.deadLetterPage(offset, limit).map((d): DeadLetterView => {
+      const ref = refOf(d);
+      return {
+        sceneId: ref.id, ...instanceOf(ref),
+        title: title(ref), error: d.last_error, attempts: d.attempts, deadAt: d.died_at,
+      };
+    }),
   };
 }
 
-const sceneIdsBody = t.Optional(t.Object({ sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }), { maxItems: 10_000 })) }));
+const instanceField = t.String({ pattern: INSTANCE_ID.source, description: "The Stash instance's id (absent: the default one)." });
+const sceneIdsBody = t.Optional(t.Object({
+  sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }), { maxItems: 10_000 })),
+  instance: t.Optional(instanceField),
+}));
+
+/** The dead letters a body names: its scenes in its instance; no scenes: all of that instance, or all. */
+export function deadLettersNamed(body: { sceneIds?: string[]; instance?: string } | null | undefined): Ref[] | string | undefined {
+  if (body?.sceneIds) return body.sceneIds.map((id) => sceneRef(body.instance ?? DEFAULT_INSTANCE_ID, id));
+  return body?.instance;
+}
 
 export interface StatusSource {
   access: Access;
   snapshot(): Record<string, unknown>;
   /** What happened to one scene's pushes: the job, its history, a dead letter. */
-  scene(sceneId: string): Record<string, unknown>;
-  /** Retries dead letters (absent: all) and wakes the worker; returns how many. */
-  requeue(sceneIds?: string[]): number;
+  scene(ref: Ref): Record<string, unknown>;
+  /** Retries dead letters (refs; an instance id: all of its; absent: all) and wakes the worker; returns how many. */
+  requeue(which?: Ref[] | string): number;
   queue: Pick<Queue, "deadLetterPage" | "deadLetterCount" | "discardDead">;
   /** A scene's title, cheaply (an index, not a Stash call). */
-  title(sceneId: string): string | null;
+  title(ref: Ref): string | null;
   trigger(jobId: string): boolean;
 }
 
@@ -65,19 +95,21 @@ export const statusRoutes = (src: StatusSource) => {
       src.access.requireRead(request.headers);
       return { version: VERSION, ...src.snapshot() };
     })
-    .get("/api/scenes/:id", ({ params, request }) => {
+    .get("/api/scenes/:id", ({ params, query, request }) => {
       src.access.requireRead(request.headers);
       if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      return src.scene(params.id);
+      const instance = query.instance ?? DEFAULT_INSTANCE_ID;
+      if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (lower-case letters and digits)");
+      return src.scene(sceneRef(instance, params.id));
     })
     .get("/api/dead-letters", ({ request, query }) => {
       src.access.requireRead(request.headers);
       return deadLetterPage(src.queue, src.title, wholeNumber(query, "offset", 0, 0, 1e9), wholeNumber(query, "limit", 50, 1, 500));
     })
     // requeue is the older name of retry (kept: scripts and the plugin's first tasks call it).
-    .post("/api/dead-letters/requeue", ({ body }) => ({ requeued: src.requeue(body?.sceneIds) }), { body: sceneIdsBody, parse: adminJson(src) })
-    .post("/api/dead-letters/retry", ({ body }) => ({ retried: src.requeue(body?.sceneIds) }), { body: sceneIdsBody, parse: adminJson(src) })
-    .post("/api/dead-letters/discard", ({ body }) => ({ discarded: src.queue.discardDead(body?.sceneIds) }), { body: sceneIdsBody, parse: adminJson(src) })
+    .post("/api/dead-letters/requeue", ({ body }) => ({ requeued: src.requeue(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
+    .post("/api/dead-letters/retry", ({ body }) => ({ retried: src.requeue(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
+    .post("/api/dead-letters/discard", ({ body }) => ({ discarded: src.queue.discardDead(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
     .post("/api/jobs/:id/run", ({ params, request }) => {
       src.access.requireAdmin(request.headers);
       if (!src.trigger(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);

@@ -12,6 +12,7 @@ import { requireToken } from "./token.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { Queue } from "../sync/queue.ts";
+import { DEFAULT_INSTANCE_ID, INSTANCE_ID, sceneRef } from "../domain/ref.ts";
 
 export interface WebhookDeps {
   token: string;
@@ -23,7 +24,12 @@ export interface WebhookDeps {
 const Id = t.Union([t.Integer({ minimum: 1 }), t.String({ pattern: "^[0-9]{1,18}$" })]);
 const Body = t.Union([
   t.Object({ hookContext: t.Object({ type: t.String({ minLength: 1 }), id: Id }, { additionalProperties: true }) }, { additionalProperties: true }),
-  t.Object({ sceneIds: t.Array(Id, { minItems: 1, maxItems: 10000 }) }),
+  t.Object({
+    sceneIds: t.Array(Id, { minItems: 1, maxItems: 10000 }),
+    // Which Stash the ids are of (absent: the default one). Only the default's client is wired here so far:
+    // another instance's ids are queued unchecked rather than checked against the wrong Stash.
+    instance: t.Optional(t.String({ pattern: INSTANCE_ID.source })),
+  }),
 ]);
 
 /** Hook types that change what Plex should show; Destroy has nothing left to push. */
@@ -35,12 +41,13 @@ const LIMITS = { maxBytes: 512 * 1024, maxDepth: 8 };
 export const webhookRoutes = (deps: WebhookDeps) =>
   new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body }) => {
     let ids: string[];
+    const instance = ("sceneIds" in body && body.instance) || DEFAULT_INSTANCE_ID;
     if ("hookContext" in body) {
       if (!PUSHED_HOOKS.test(body.hookContext.type)) return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
       ids = [String(body.hookContext.id)];
     } else ids = [...new Set(body.sceneIds.map(String))];
 
-    try {
+    if (instance === DEFAULT_INSTANCE_ID) try {
       const found = new Set((await deps.stash.scenesByIds(ids)).map((s) => s.id));
       const unknown = ids.filter((id) => !found.has(id));
       if (unknown.length) {
@@ -49,7 +56,7 @@ export const webhookRoutes = (deps: WebhookDeps) =>
     } catch (err) {
       if (!isStashError(err)) throw err;
     }
-    const queued = deps.queue.enqueue(ids.map((sceneId) => ({ sceneId })), "webhook");
+    const queued = deps.queue.enqueue(ids.map((id) => ({ ref: sceneRef(instance, id) })), "webhook");
     deps.onQueued();
     return { queued };
   }, {

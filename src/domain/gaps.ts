@@ -14,6 +14,8 @@ export interface Gap {
   kind: GapKind;
   /** The Stash scene concerned (for wrong-scene and orphaned: the scene that owns the item's file). */
   sceneId?: string;
+  /** The Stash instance of `sceneId` (absent in reports older than instances: the default one). */
+  instance?: string;
   ratingKey?: string;
   sectionId?: string;
   plexPaths: string[];

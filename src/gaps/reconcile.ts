@@ -239,7 +239,8 @@ export function createReconciler(deps: ReconcileDeps) {
     Object.assign(progress, { phase: "heal", done: 0, total: todo.length });
     const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress.done++);
     let queued = 0;
-    const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ sceneId: g.sceneId! }], `reconcile: ${why}`));
+    const refOfGap = (g: Gap) => sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId!);
+    const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ ref: refOfGap(g) }], `reconcile: ${why}`));
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
     const stashFolders = new Set<string>();
     for (const g of todo) {
@@ -269,7 +270,7 @@ export function createReconciler(deps: ReconcileDeps) {
     for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
       await deps.plex.scanPath(sectionId, folder);
       for (const g of inFolder) {
-        deps.queue.note(g.sceneId!, "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
+        deps.queue.note(refOfGap(g), "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
         if (!asked.has(g)) count(g);
         asked.add(g);
       }

@@ -76,6 +76,29 @@ const MIGRATIONS: string[] = [
   );`,
   /* 5: what a reconcile run found besides gaps: fields kept in Plex (locked), sections skipped (JSON) */ `
   ALTER TABLE reconcile_runs ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';`,
+  /*
+   * 6: every row names what it is about by a reference (domain/ref.ts), not a bare scene id:
+   * several Stash instances have overlapping ids. The shape is one `ref` TEXT column holding
+   * refKey ("default:scene:42"), not instance/kind/id columns: it stays the one primary key the
+   * queue coalesces on (ON CONFLICT (ref)), it is the queue key ref.ts derives in one place,
+   * one instance's rows are a prefix range of that key's index, and a new kind needs no new
+   * schema. Rows of the previous release were all the default instance's scenes. Bookmarks
+   * in meta (the poller's, the breaker's) get the instance in their key; outages name it.
+   */ `
+  ALTER TABLE jobs RENAME COLUMN scene_id TO ref;
+  UPDATE jobs SET ref = 'default:scene:' || ref;
+  ALTER TABLE job_history RENAME COLUMN scene_id TO ref;
+  UPDATE job_history SET ref = 'default:scene:' || ref;
+  ALTER TABLE dead_letters RENAME COLUMN scene_id TO ref;
+  UPDATE dead_letters SET ref = 'default:scene:' || ref;
+  ALTER TABLE delivered RENAME COLUMN scene_id TO ref;
+  UPDATE delivered SET ref = 'default:scene:' || ref;
+  ALTER TABLE job_items RENAME COLUMN scene_id TO ref;
+  UPDATE job_items SET ref = 'default:scene:' || ref;
+  ALTER TABLE outages ADD COLUMN instance TEXT NOT NULL DEFAULT 'default';
+  UPDATE meta SET key = key || ':default' WHERE key IN
+    ('pollWatermark', 'pollScenesAtWatermark', 'pollCursor', 'pollSweptAt', 'pollNextSweepAt', 'pollScheme', 'breaker');
+  UPDATE reconcile_gaps SET gap = json_set(gap, '$.instance', 'default') WHERE json_extract(gap, '$.sceneId') IS NOT NULL;`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

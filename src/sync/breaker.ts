@@ -4,9 +4,13 @@
  * probed with growing delays. A good probe makes it half-open: one trial push; success
  * closes it (the outage gets its end and duration), failure opens it again. State lives in
  * SQLite so a restart during an outage does not hammer a Plex that is still down.
+ *
+ * One breaker per Stash instance (its state in `meta` under `breaker:<instance>`, its outages
+ * rows naming the instance), so a later breaker per instance and Plex needs no new table.
  */
 import type { Store } from "../store/db.ts";
 import { backoffMs } from "./backoff.ts";
+import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -23,10 +27,14 @@ export interface BreakerOptions {
   probeBaseMs: number;
   probeCapMs: number;
   now?: () => number;
+  /** The Stash instance whose pushes it guards; default: the default instance. */
+  instance?: string;
 }
 
 export interface Outage {
   id: number;
+  /** The Stash instance whose pushes waited. */
+  instance: string;
   started_at: number;
   ended_at: number | null;
   jobs_waiting: number;
@@ -35,10 +43,12 @@ export interface Outage {
 
 export function createBreaker(store: Store, options: BreakerOptions) {
   const now = options.now ?? Date.now;
+  const instance = options.instance ?? DEFAULT_INSTANCE_ID;
+  const KEY = `breaker:${instance}`;
   const load = (): Persisted =>
-    JSON.parse(store.meta.get("breaker") ?? "null") ?? { state: "closed", failures: 0, probes: 0, nextProbeAt: 0, outageId: null };
+    JSON.parse(store.meta.get(KEY) ?? "null") ?? { state: "closed", failures: 0, probes: 0, nextProbeAt: 0, outageId: null };
   let s = load();
-  const save = () => store.meta.set("breaker", JSON.stringify(s));
+  const save = () => store.meta.set(KEY, JSON.stringify(s));
 
   return {
     get state(): BreakerState {
@@ -60,9 +70,9 @@ export function createBreaker(store: Store, options: BreakerOptions) {
       if (s.state === "half-open" || (s.state === "closed" && s.failures >= options.threshold)) {
         if (s.outageId === null) {
           const row = store.db
-            .query<{ id: number }, [number, number, string]>(
-              "INSERT INTO outages (started_at, jobs_waiting, last_error) VALUES (?, ?, ?) RETURNING id")
-            .get(now(), jobsWaiting, error)!;
+            .query<{ id: number }, [string, number, number, string]>(
+              "INSERT INTO outages (instance, started_at, jobs_waiting, last_error) VALUES (?, ?, ?, ?) RETURNING id")
+            .get(instance, now(), jobsWaiting, error)!;
           s.outageId = row.id;
         }
         s.state = "open";
@@ -85,8 +95,9 @@ export function createBreaker(store: Store, options: BreakerOptions) {
       }
       save();
     },
+    /** This instance's latest outages, newest first. */
     outages: (limit = 20) =>
-      store.db.query<Outage, [number]>("SELECT * FROM outages ORDER BY id DESC LIMIT ?").all(limit),
+      store.db.query<Outage, [string, number]>("SELECT * FROM outages WHERE instance = ? ORDER BY id DESC LIMIT ?").all(instance, limit),
   };
 }
 export type Breaker = ReturnType<typeof createBreaker>;

@@ -30,11 +30,16 @@ import type { StashSceneFiles } from "../schema/stash.ts";
 import type { Store } from "../store/db.ts";
 import { backoffMs } from "./backoff.ts";
 import type { Queue } from "./queue.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
 
-const KEY = {
-  watermark: "pollWatermark", atWatermark: "pollScenesAtWatermark", cursor: "pollCursor",
-  sweptAt: "pollSweptAt", nextSweepAt: "pollNextSweepAt", scheme: "pollScheme",
-} as const;
+/**
+ * The bookmarks' keys in `meta`, one set per Stash instance: `pollWatermark:default`. (Before
+ * instances they had no suffix; store/db.ts migration 6 gave them the default instance's.)
+ */
+const keysOf = (instance: string) => ({
+  watermark: `pollWatermark:${instance}`, atWatermark: `pollScenesAtWatermark:${instance}`, cursor: `pollCursor:${instance}`,
+  sweptAt: `pollSweptAt:${instance}`, nextSweepAt: `pollNextSweepAt:${instance}`, scheme: `pollScheme:${instance}`,
+});
 /** Bookmarks written before this scheme were UTC instants, which Stash's text order misreads. */
 const SCHEME = "stash-text-order";
 
@@ -63,6 +68,8 @@ export interface PollReport {
 
 export interface PollerDeps {
   store: Store;
+  /** The Stash instance polled (its own bookmarks, its own references); default: the default instance. */
+  instance?: string;
   stash: Pick<StashClient, "scenesStampedBetween" | "scenesStampedAt" | "newestStamp">;
   queue: Queue;
   log: Logger;
@@ -76,6 +83,8 @@ export function createPoller(deps: PollerDeps) {
   const { store, queue, log, stash } = deps;
   const now = deps.now ?? Date.now;
   const meta = store.meta;
+  const instance = deps.instance ?? DEFAULT_INSTANCE_ID;
+  const KEY = keysOf(instance);
   let failures = 0;
   let nextAttemptAt = 0;
   let running = false;
@@ -177,7 +186,7 @@ export function createPoller(deps: PollerDeps) {
         const t = now();
         const watermark = meta.get(KEY.watermark)!;
         const { changes, above, known, sameSecond, read, swept, sweepRead } = await readChanges(t, watermark);
-        const queued = queue.enqueue(changes.map((s) => ({ sceneId: s.id, stashUpdatedAt: s.updated_at })), "poll");
+        const queued = queue.enqueue(changes.map((s) => ({ ref: sceneRef(instance, s.id), stashUpdatedAt: s.updated_at })), "poll");
         const { newest, atNewest } = nextWatermark(t, watermark, [...above, ...sameSecond], known);
         // Only now, with every change durably queued, do the bookmarks move.
         store.db.transaction(() => {

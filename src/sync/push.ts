@@ -13,7 +13,7 @@ import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../domain/ref.ts";
+import { guidOf, sceneRef, type Ref } from "../domain/ref.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
@@ -138,10 +138,11 @@ export function createPusher(deps: PushDeps) {
     }
   }
 
-  return async function push(sceneId: string, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
+  return async function push(ref: Ref, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
     let stashUpdatedAt: string | undefined;
     try {
-      const scene = await deps.stash.sceneById(sceneId);
+      // The one Stash client is the default instance's (each instance gets its own with the instance list).
+      const scene = await deps.stash.sceneById(ref.id);
       if (!scene) return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: null, note: "scene no longer in Stash" };
       stashUpdatedAt = scene.updated_at;
       // Quality gate: a scene Stash knows nothing about would only blank what Plex shows.
@@ -149,7 +150,7 @@ export function createPusher(deps: PushDeps) {
         return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: scene.updated_at, note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is" };
       }
       const sections = await deps.sections();
-      const guid = guidOf(deps.ctx.identifier, sceneRef(DEFAULT_INSTANCE_ID, scene.id));
+      const guid = guidOf(deps.ctx.identifier, sceneRef(ref.instance, scene.id));
       const paths = scene.files.map((f) => f.path);
       let items = index.find(guid, paths, deps.mapper);
       if (items.length === 0) {

@@ -14,11 +14,16 @@
  * therefore refreshed one at a time: while exactly one is awaiting, a fetch is its proof.
  * job_items records each item's state for the job's current version; a newer change to
  * the scene clears it (every item needs the newer version).
+ *
+ * Rows are keyed by a reference's key (domain/ref.ts: "default:scene:42", the `ref` column;
+ * store/db.ts migration 6 says why one column): the API takes a Ref and the rows carry its key.
  */
+import { parseRefKey, refKey, type Ref } from "../domain/ref.ts";
 import type { Store } from "../store/db.ts";
 
 export interface Job {
-  scene_id: string;
+  /** The key of the reference queued (refKey). */
+  ref: string;
   state: "pending" | "running" | "confirming";
   reason: string;
   stash_updated_at: string | null;
@@ -38,7 +43,8 @@ export interface Job {
 }
 
 export interface DeadLetter {
-  scene_id: string;
+  /** The key of the reference given up on (refKey). */
+  ref: string;
   reason: string;
   attempts: number;
   first_queued_at: number;
@@ -53,35 +59,38 @@ export interface JobItem {
   at: number;
 }
 
+/** The reference behind a row's key (rows are only ever written with refKey). */
+export const refOf = (row: { ref: string }): Ref => parseRefKey(row.ref)!;
+
 export interface Change {
-  sceneId: string;
+  ref: Ref;
   stashUpdatedAt?: string;
 }
 
 export interface QueueEvents {
   /** A scene's change reached Plex; `firstQueuedAt` is when it was first queued (push latency). */
-  delivered?(sceneId: string, firstQueuedAt: number): void;
+  delivered?(ref: Ref, firstQueuedAt: number): void;
 }
 
 export function createQueue(store: Store, now: () => number = Date.now, events: QueueEvents = {}) {
   const { db } = store;
-  const history = db.query("INSERT INTO job_history (scene_id, at, event, detail) VALUES (?, ?, ?, ?)");
+  const history = db.query("INSERT INTO job_history (ref, at, event, detail) VALUES (?, ?, ?, ?)");
   const upsert = db.query<{ version: number }, [string, string, string | null, number]>(`
-    INSERT INTO jobs (scene_id, state, reason, stash_updated_at, first_queued_at, queued_at, next_attempt_at)
+    INSERT INTO jobs (ref, state, reason, stash_updated_at, first_queued_at, queued_at, next_attempt_at)
     VALUES (?1, 'pending', ?2, ?3, ?4, ?4, ?4)
-    ON CONFLICT (scene_id) DO UPDATE SET
+    ON CONFLICT (ref) DO UPDATE SET
       version = version + 1, reason = excluded.reason, queued_at = excluded.queued_at,
       state = CASE WHEN state = 'confirming' THEN 'pending' ELSE state END,
       stash_updated_at = COALESCE(excluded.stash_updated_at, stash_updated_at),
       next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)
     RETURNING version`);
   const delivered = db.query<{ stash_updated_at: string | null; at: number }, [string]>(
-    "SELECT stash_updated_at, at FROM delivered WHERE scene_id = ?");
+    "SELECT stash_updated_at, at FROM delivered WHERE ref = ?");
   const buried = db.query<{ stash_updated_at: string | null; died_at: number }, [string]>(
-    "SELECT stash_updated_at, died_at FROM dead_letters WHERE scene_id = ?");
+    "SELECT stash_updated_at, died_at FROM dead_letters WHERE ref = ?");
   const queued = db.query<{ stash_updated_at: string | null; state: string; claimed_at: number | null }, [string]>(
-    "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE scene_id = ?");
-  const clearItems = db.query("DELETE FROM job_items WHERE scene_id = ?");
+    "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE ref = ?");
+  const clearItems = db.query("DELETE FROM job_items WHERE ref = ?");
 
   /**
    * Whether an outcome recorded for version `stamp` at time `at` covers a change at `changedAt`.
@@ -95,15 +104,15 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   };
 
   /** Already delivered, waiting, or given up on at this Stash version: nothing new to push. */
-  const known = (c: Change) => {
+  const known = (c: Change, key: string) => {
     if (!c.stashUpdatedAt) return false;
     const changedAt = Date.parse(c.stashUpdatedAt);
-    const d = delivered.get(c.sceneId);
+    const d = delivered.get(key);
     if (d && covers(d.stash_updated_at, d.at, changedAt)) return true;
     // A dead letter is not brought back by a re-read of the same change (poll overlap, sweep).
-    const dead = buried.get(c.sceneId);
+    const dead = buried.get(key);
     if (dead && covers(dead.stash_updated_at, dead.died_at, changedAt)) return true;
-    const q = queued.get(c.sceneId);
+    const q = queued.get(key);
     if (!q || q.stash_updated_at == null || Date.parse(q.stash_updated_at) < changedAt) return false;
     // Waiting: the push will fetch the scene fresh. Running: only if it fetched after that second.
     return q.state === "pending" || (q.claimed_at != null && q.claimed_at > changedAt + 2000);
@@ -113,10 +122,11 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     let added = 0;
     const t = now();
     for (const c of changes) {
-      if (known(c)) continue;
-      const { version } = upsert.get(c.sceneId, reason, c.stashUpdatedAt ?? null, t)!;
-      if (version > 1) clearItems.run(c.sceneId);
-      history.run(c.sceneId, t, version === 1 ? "queued" : "coalesced", `${reason}${c.stashUpdatedAt ? ` @${c.stashUpdatedAt}` : ""}`);
+      const key = refKey(c.ref);
+      if (known(c, key)) continue;
+      const { version } = upsert.get(key, reason, c.stashUpdatedAt ?? null, t)!;
+      if (version > 1) clearItems.run(key);
+      history.run(key, t, version === 1 ? "queued" : "coalesced", `${reason}${c.stashUpdatedAt ? ` @${c.stashUpdatedAt}` : ""}`);
       added++;
     }
     return added;
@@ -124,42 +134,46 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
 
   const claimDue = db.query<Job, [number, number]>(`
     UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?1
-    WHERE scene_id IN (
-      SELECT scene_id FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, scene_id LIMIT ?2
+    WHERE ref IN (
+      SELECT ref FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, ref LIMIT ?2
     ) RETURNING *`);
-  const finish = db.query("DELETE FROM jobs WHERE scene_id = ? AND version = ?");
-  const backToPending = db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE scene_id = ?");
+  const finish = db.query("DELETE FROM jobs WHERE ref = ? AND version = ?");
+  const backToPending = db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE ref = ?");
   const markDelivered = db.query(`
-    INSERT INTO delivered (scene_id, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)
-    ON CONFLICT (scene_id) DO UPDATE SET stash_updated_at = excluded.stash_updated_at, at = excluded.at, rating_key = excluded.rating_key`);
+    INSERT INTO delivered (ref, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)
+    ON CONFLICT (ref) DO UPDATE SET stash_updated_at = excluded.stash_updated_at, at = excluded.at, rating_key = excluded.rating_key`);
   const toDead = db.query(`
-    INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error, stash_updated_at)
-    SELECT scene_id, reason, attempts, first_queued_at, ?2, ?3, COALESCE(?4, stash_updated_at) FROM jobs WHERE scene_id = ?1
-    ON CONFLICT (scene_id) DO UPDATE SET attempts = excluded.attempts, died_at = excluded.died_at, last_error = excluded.last_error,
+    INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error, stash_updated_at)
+    SELECT ref, reason, attempts, first_queued_at, ?2, ?3, COALESCE(?4, stash_updated_at) FROM jobs WHERE ref = ?1
+    ON CONFLICT (ref) DO UPDATE SET attempts = excluded.attempts, died_at = excluded.died_at, last_error = excluded.last_error,
       stash_updated_at = excluded.stash_updated_at`);
   const setItem = db.query(`
-    INSERT INTO job_items (scene_id, rating_key, state, at) VALUES (?, ?, ?, ?)
-    ON CONFLICT (scene_id, rating_key) DO UPDATE SET state = excluded.state, at = excluded.at`);
-  const itemsOf = db.query<JobItem, [string]>("SELECT rating_key, state, at FROM job_items WHERE scene_id = ? ORDER BY at, rating_key");
-  const doneKeys = (sceneId: string) => itemsOf.all(sceneId).filter((i) => i.state === "done").map((i) => i.rating_key);
-  const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE scene_id = ?");
-  const unbury = db.query("DELETE FROM dead_letters WHERE scene_id = ?");
-  const deadOf = db.query<DeadLetter, [string]>("SELECT * FROM dead_letters WHERE scene_id = ?");
-  /** The dead letters named (those that are dead letters), or all of them. */
-  const deadRows = (sceneIds?: string[]) =>
-    sceneIds ? [...new Set(sceneIds)].flatMap((id) => deadOf.all(id)) : db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
+    INSERT INTO job_items (ref, rating_key, state, at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (ref, rating_key) DO UPDATE SET state = excluded.state, at = excluded.at`);
+  const itemsOf = db.query<JobItem, [string]>("SELECT rating_key, state, at FROM job_items WHERE ref = ? ORDER BY at, rating_key");
+  const doneKeys = (key: string) => itemsOf.all(key).filter((i) => i.state === "done").map((i) => i.rating_key);
+  const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE ref = ?");
+  const unbury = db.query("DELETE FROM dead_letters WHERE ref = ?");
+  const deadOf = db.query<DeadLetter, [string]>("SELECT * FROM dead_letters WHERE ref = ?");
+  /** The dead letters named (those that are dead letters), all of one instance (its id), or all of them. */
+  const deadRows = (which?: Ref[] | string) => {
+    if (Array.isArray(which)) return [...new Set(which.map(refKey))].flatMap((key) => deadOf.all(key));
+    if (which === undefined) return db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
+    // An instance's keys share the prefix "<instance>:", and ';' follows ':' in text order: a range on the key.
+    return db.query<DeadLetter, [string, string]>("SELECT * FROM dead_letters WHERE ref >= ? AND ref < ?").all(`${which}:`, `${which};`);
+  };
 
   const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => {
     const t = now();
-    for (const key of ratingKeys) setItem.run(job.scene_id, key, "done", t);
-    const all = doneKeys(job.scene_id);
-    markDelivered.run(job.scene_id, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
-    unbury.run(job.scene_id); // a later change reached Plex: the old failure is no longer news
-    history.run(job.scene_id, t, "delivered", all.length ? `plex item ${all.join(", ")}` : note || "nothing to push");
-    events.delivered?.(job.scene_id, job.first_queued_at);
+    for (const key of ratingKeys) setItem.run(job.ref, key, "done", t);
+    const all = doneKeys(job.ref);
+    markDelivered.run(job.ref, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
+    unbury.run(job.ref); // a later change reached Plex: the old failure is no longer news
+    history.run(job.ref, t, "delivered", all.length ? `plex item ${all.join(", ")}` : note || "nothing to push");
+    events.delivered?.(refOf(job), job.first_queued_at);
     // A change that arrived while this job ran bumped the version: push again.
-    if (finish.run(job.scene_id, job.version).changes === 0) backToPending.run(t, null, job.scene_id);
-    else clearItems.run(job.scene_id);
+    if (finish.run(job.ref, job.version).changes === 0) backToPending.run(t, null, job.ref);
+    else clearItems.run(job.ref);
   });
 
   /**
@@ -169,24 +183,24 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const itemFetched = (job: Job): "delivered" | "next" | "changed" => {
     const t = now();
     if (job.version !== job.pushed_version) {
-      backToPending.run(t, null, job.scene_id);
+      backToPending.run(t, null, job.ref);
       return "changed";
     }
     const key = job.pushed_rating_keys!;
-    setItem.run(job.scene_id, key, "done", t);
-    history.run(job.scene_id, t, "fetched", `plex item ${key} fetched the metadata`);
+    setItem.run(job.ref, key, "done", t);
+    history.run(job.ref, t, "fetched", `plex item ${key} fetched the metadata`);
     if (job.items_left > 0) {
-      db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE scene_id = ?")
-        .run(t, job.scene_id);
+      db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE ref = ?")
+        .run(t, job.ref);
       return "next";
     }
-    const all = doneKeys(job.scene_id);
-    markDelivered.run(job.scene_id, job.stash_updated_at, t, all.join(","));
-    unbury.run(job.scene_id);
-    history.run(job.scene_id, t, "delivered", `plex item ${all.join(", ")}`);
-    events.delivered?.(job.scene_id, job.first_queued_at);
-    finish.run(job.scene_id, job.version);
-    clearItems.run(job.scene_id);
+    const all = doneKeys(job.ref);
+    markDelivered.run(job.ref, job.stash_updated_at, t, all.join(","));
+    unbury.run(job.ref);
+    history.run(job.ref, t, "delivered", `plex item ${all.join(", ")}`);
+    events.delivered?.(refOf(job), job.first_queued_at);
+    finish.run(job.ref, job.version);
+    clearItems.run(job.ref);
     return "delivered";
   };
 
@@ -216,76 +230,76 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
      */
     awaitPull: db.transaction((job: Job, push: { ratingKey: string; itemsLeft: number; written: string[] }, stashUpdatedAt: string | null, deadline: number) => {
       const t = now();
-      for (const key of push.written) setItem.run(job.scene_id, key, "done", t);
-      setItem.run(job.scene_id, push.ratingKey, "awaiting", t);
+      for (const key of push.written) setItem.run(job.ref, key, "done", t);
+      setItem.run(job.ref, push.ratingKey, "awaiting", t);
       db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, items_left = ?, next_attempt_at = ?,
-        stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE scene_id = ?`)
-        .run(job.version, push.ratingKey, push.itemsLeft, deadline, stashUpdatedAt, job.scene_id);
-      history.run(job.scene_id, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
+        stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE ref = ?`)
+        .run(job.version, push.ratingKey, push.itemsLeft, deadline, stashUpdatedAt, job.ref);
+      history.run(job.ref, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
       // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
-      const current = jobOf.get(job.scene_id)!;
+      const current = jobOf.get(job.ref)!;
       if (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at) itemFetched(current);
     }),
 
     /** PMS fetched the scene's metadata: the awaited item is delivered (or pushed again if the scene changed since). */
-    confirmPull: db.transaction((sceneId: string): "delivered" | "next" | "changed" | null => {
-      const job = jobOf.get(sceneId);
+    confirmPull: db.transaction((ref: Ref): "delivered" | "next" | "changed" | null => {
+      const job = jobOf.get(refKey(ref));
       if (!job) return null;
       if (job.state !== "confirming") {
-        db.query("UPDATE jobs SET pulled_at = ? WHERE scene_id = ?").run(now(), sceneId);
+        db.query("UPDATE jobs SET pulled_at = ? WHERE ref = ?").run(now(), job.ref);
         return null;
       }
       return itemFetched(job);
     }),
 
     /** The job's items at its current version (awaiting a fetch, or done). */
-    items: (sceneId: string): JobItem[] => itemsOf.all(sceneId),
+    items: (ref: Ref): JobItem[] => itemsOf.all(refKey(ref)),
     /** Items already delivered at the job's current version: not to be pushed again. */
-    doneItems: (sceneId: string): Set<string> => new Set(doneKeys(sceneId)),
+    doneItems: (ref: Ref): Set<string> => new Set(doneKeys(refKey(ref))),
 
     /** Refreshed jobs whose fetch did not come in time. */
     overdue: () => db.query<Job, [number]>("SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ?").all(now()),
 
     /** A transient failure: try again at `retryAt`. */
     retry: db.transaction((job: Job, error: string, retryAt: number) => {
-      backToPending.run(retryAt, error, job.scene_id);
-      history.run(job.scene_id, now(), "retry", error);
+      backToPending.run(retryAt, error, job.ref);
+      history.run(job.ref, now(), "retry", error);
     }),
 
     /** Claimed but not tried (the breaker opened meanwhile): back to pending, the attempt not counted. */
     release: (job: Job) =>
-      void db.query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE scene_id = ?").run(now(), job.scene_id),
+      void db.query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE ref = ?").run(now(), job.ref),
 
     /** A permanent failure, or one retried too long: a dead letter (unless the scene changed meanwhile). */
     bury: db.transaction((job: Job, error: string, stashUpdatedAt?: string | null) => {
       const t = now();
-      const current = db.query<{ version: number }, [string]>("SELECT version FROM jobs WHERE scene_id = ?").get(job.scene_id);
+      const current = db.query<{ version: number }, [string]>("SELECT version FROM jobs WHERE ref = ?").get(job.ref);
       if (current && current.version !== job.version) {
-        backToPending.run(t, error, job.scene_id);
-        history.run(job.scene_id, t, "retry", `changed again after: ${error}`);
+        backToPending.run(t, error, job.ref);
+        history.run(job.ref, t, "retry", `changed again after: ${error}`);
         return false;
       }
-      toDead.run(job.scene_id, t, error, stashUpdatedAt ?? null);
-      db.query("DELETE FROM jobs WHERE scene_id = ?").run(job.scene_id);
-      clearItems.run(job.scene_id);
-      history.run(job.scene_id, t, "dead", error);
+      toDead.run(job.ref, t, error, stashUpdatedAt ?? null);
+      db.query("DELETE FROM jobs WHERE ref = ?").run(job.ref);
+      clearItems.run(job.ref);
+      history.run(job.ref, t, "dead", error);
       return true;
     }),
 
-    /** Retry: the named dead letters (absent: all) are queued again; returns how many. */
-    requeueDead: db.transaction((sceneIds?: string[]) => {
-      const rows = deadRows(sceneIds);
-      for (const r of rows) unbury.run(r.scene_id);
-      return enqueueAll(rows.map((r) => ({ sceneId: r.scene_id })), "requeue");
+    /** Retry: the named dead letters (an instance id: all of its; absent: all) are queued again; returns how many. */
+    requeueDead: db.transaction((which?: Ref[] | string) => {
+      const rows = deadRows(which);
+      for (const r of rows) unbury.run(r.ref);
+      return enqueueAll(rows.map((r) => ({ ref: refOf(r) })), "requeue");
     }),
 
-    /** A person gave up on these dead letters (absent: all): they leave the list, the history says so. */
-    discardDead: db.transaction((sceneIds?: string[]) => {
-      const rows = deadRows(sceneIds);
+    /** A person gave up on these dead letters (an instance id: all of its; absent: all): they leave the list, the history says so. */
+    discardDead: db.transaction((which?: Ref[] | string) => {
+      const rows = deadRows(which);
       const t = now();
       for (const r of rows) {
-        unbury.run(r.scene_id);
-        history.run(r.scene_id, t, "discarded", `dead letter discarded (was: ${r.last_error})`);
+        unbury.run(r.ref);
+        history.run(r.ref, t, "discarded", `dead letter discarded (was: ${r.last_error})`);
       }
       return rows.length;
     }),
@@ -297,10 +311,10 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     confirming: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'confirming'").get() as { n: number }).n,
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
-    job: (sceneId: string) => jobOf.get(sceneId) ?? undefined,
+    job: (ref: Ref) => jobOf.get(refKey(ref)) ?? undefined,
     /** The jobs waiting or awaiting a fetch, oldest first (the dashboard). */
     jobs: (limit = 100, offset = 0) =>
-      db.query<Job, [number, number]>("SELECT * FROM jobs ORDER BY first_queued_at, scene_id LIMIT ? OFFSET ?").all(limit, offset),
+      db.query<Job, [number, number]>("SELECT * FROM jobs ORDER BY first_queued_at, ref LIMIT ? OFFSET ?").all(limit, offset),
     /** Scenes delivered since a time (drain rate). */
     deliveredSince: (at: number) => (db.query("SELECT COUNT(*) AS n FROM delivered WHERE at >= ?").get(at) as { n: number }).n,
     lastDeliveryAt: () => (db.query("SELECT MAX(at) AS at FROM delivered").get() as { at: number | null }).at,
@@ -308,16 +322,16 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
     /** One page of dead letters, newest first (the dashboard and the API page through thousands). */
     deadLetterPage: (offset: number, limit: number) =>
-      db.query<DeadLetter, [number, number]>("SELECT * FROM dead_letters ORDER BY died_at DESC, scene_id LIMIT ? OFFSET ?").all(limit, offset),
-    deadLetter: (sceneId: string) => deadOf.get(sceneId) ?? undefined,
+      db.query<DeadLetter, [number, number]>("SELECT * FROM dead_letters ORDER BY died_at DESC, ref LIMIT ? OFFSET ?").all(limit, offset),
+    deadLetter: (ref: Ref) => deadOf.get(refKey(ref)) ?? undefined,
     /** Something done for a scene outside a push (a reconcile asking Plex to scan its folder), for its history. */
-    note: (sceneId: string, event: string, detail: string) => void history.run(sceneId, now(), event, detail),
-    history: (sceneId: string) =>
+    note: (ref: Ref, event: string, detail: string) => void history.run(refKey(ref), now(), event, detail),
+    history: (ref: Ref) =>
       db.query<{ at: number; event: string; detail: string | null }, [string]>(
-        "SELECT at, event, detail FROM job_history WHERE scene_id = ? ORDER BY id").all(sceneId),
-    delivery: (sceneId: string) =>
+        "SELECT at, event, detail FROM job_history WHERE ref = ? ORDER BY id").all(refKey(ref)),
+    delivery: (ref: Ref) =>
       db.query<{ stash_updated_at: string | null; at: number; rating_key: string | null }, [string]>(
-        "SELECT stash_updated_at, at, rating_key FROM delivered WHERE scene_id = ?").get(sceneId) ?? undefined,
+        "SELECT stash_updated_at, at, rating_key FROM delivered WHERE ref = ?").get(refKey(ref)) ?? undefined,
     deliveredCount: () => (db.query("SELECT COUNT(*) AS n FROM delivered").get() as { n: number }).n,
   };
 }

@@ -9,7 +9,8 @@ import type { Logger } from "../log.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { backoffMs } from "./backoff.ts";
 import type { Breaker } from "./breaker.ts";
-import type { Job, Queue } from "./queue.ts";
+import { refOf, type Job, type Queue } from "./queue.ts";
+import type { Ref } from "../domain/ref.ts";
 import type { Outcome } from "./push.ts";
 
 export interface WorkerDeps {
@@ -17,7 +18,7 @@ export interface WorkerDeps {
   queue: Queue;
   breaker: Breaker;
   plex: Pick<PlexClient, "identity">;
-  push: (sceneId: string, done: ReadonlySet<string>) => Promise<Outcome>;
+  push: (ref: Ref, done: ReadonlySet<string>) => Promise<Outcome>;
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
@@ -51,7 +52,7 @@ export function createWorker(deps: WorkerDeps) {
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
       deps.pushed?.(outcome.awaiting ? "refreshed" : "written");
       breaker.succeeded();
-      log.debug("pushed", { scene: job.scene_id, note: outcome.note });
+      log.debug("pushed", { scene: job.ref, note: outcome.note });
       return;
     }
     if (outcome.plexFailed) breaker.failed(outcome.error, queue.pending());
@@ -60,13 +61,13 @@ export function createWorker(deps: WorkerDeps) {
     if (outcome.kind === "permanent" || tooOld) {
       const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
       deps.pushed?.("dead");
-      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.scene_id, error: why });
+      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.ref, error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
     queue.retry(job, outcome.error, now() + delay);
     deps.pushed?.("retry");
-    log.debug("push will be retried", { scene: job.scene_id, inMs: delay, error: outcome.error });
+    log.debug("push will be retried", { scene: job.ref, inMs: delay, error: outcome.error });
   }
 
   async function probe(): Promise<boolean> {
@@ -108,7 +109,8 @@ export function createWorker(deps: WorkerDeps) {
               continue;
             }
             await slot();
-            settle(job, await deps.push(job.scene_id, queue.doneItems(job.scene_id)));
+            const ref = refOf(job);
+            settle(job, await deps.push(ref, queue.doneItems(ref)));
           }
         }),
       );

@@ -17,6 +17,7 @@ import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
 import { isGapKind, type GapKind } from "../domain/gaps.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
 
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
 const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
@@ -127,13 +128,13 @@ export function dashboardRoutes(src: DashboardSource) {
     .post("/ui/actions/requeue", act("/ui/queue", ({ body }) => {
       const id = first(body, "sceneId");
       if (id && !/^\d{1,18}$/.test(id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      const n = src.queue.requeueDead(id ? [id] : undefined);
+      const n = src.queue.requeueDead(id ? [sceneRef(DEFAULT_INSTANCE_ID, id)] : undefined);
       return done("/ui/queue", `${plural(n, "scene")} queued again`);
     }), action)
     // Retry or discard: one (its row's button), the ticked ones, or all.
     .post("/ui/actions/dead-letters/:verb", act("/ui/queue", ({ body, params }) => {
       if (params.verb !== "retry" && params.verb !== "discard") throw new HttpError(404, "not_found", `no action "${params.verb}" for dead letters`);
-      const ids = deadLetterChoice(body as Form);
+      const ids = deadLetterChoice(body as Form)?.map((id) => sceneRef(DEFAULT_INSTANCE_ID, id));
       const n = params.verb === "retry" ? src.queue.requeueDead(ids) : src.queue.discardDead(ids);
       const back = safeBack(first(body, "back"), "/ui/queue");
       return done(back, params.verb === "retry" ? `${plural(n, "scene")} queued again` : `${plural(n, "dead letter")} discarded`);

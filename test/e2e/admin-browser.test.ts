@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page, Response as PwResponse } from "playwright-core";
-import { ADMIN_TOKEN, startWorld, type World } from "../helpers.ts";
+import { ADMIN_TOKEN, startWorld, type World, scene } from "../helpers.ts";
 import { browserAvailable, launch } from "../browser.ts";
 
 const available = browserAvailable("the admin surface browser tests");
@@ -27,7 +27,7 @@ const evilPage = (target: string) => `<!doctype html><html><body><h1>Win a prize
 </body></html>`;
 
 function bury(sceneId: string) {
-  w.app.store.db.query("INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, 'the Plex item is gone')")
+  w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')")
     .run(sceneId, Date.now() - 60_000, Date.now());
 }
 
@@ -75,9 +75,9 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
     await page.evaluate("window.blobSync()");
     expect((await blob).status()).toBe(403);
 
-    expect(w.app.queue.deadLetters().map((d) => d.scene_id)).toEqual(["12"]);
+    expect(w.app.queue.deadLetters().map((d) => d.ref)).toEqual(["default:scene:12"]);
     expect(w.app.queue.pending()).toBe(0);
-    expect(w.app.queue.history("12").filter((h) => h.event === "requeue" || h.event === "queued")).toEqual([]);
+    expect(w.app.queue.history(scene("12")).filter((h) => h.event === "requeue" || h.event === "queued")).toEqual([]);
   }, 60_000);
 
   test("the same retry from the dashboard works", async () => {

@@ -52,7 +52,7 @@ async function signIn(app: App, token = ADMIN_TOKEN, extra: Record<string, strin
 /** Dead letters written straight into the database, as if pushes had given up on them. */
 function bury(app: App, sceneIds: string[]) {
   const insert = app.store.db.query(
-    "INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
   for (const id of sceneIds) insert.run(id, Date.now() - 60_000, Date.now());
 }
 
@@ -83,7 +83,7 @@ describe("cross-site requests are refused", () => {
       const out = await fetch(`${app.url}/ui/sign-out`, form({ cookie: cookie!, ...headers }, "everywhere=1"));
       expect([headers, out.status]).toEqual([headers, 403]);
     }
-    expect(app.queue.deadLetters().map((d) => d.scene_id)).toEqual(["12"]);
+    expect(app.queue.deadLetters().map((d) => d.ref)).toEqual(["default:scene:12"]);
     expect(app.queue.pending()).toBe(0);
     expect(await status(app, cookie!)).toBe(200); // still signed in
     expect(logLines.some((l) => l.includes("cross-site request refused"))).toBe(true);

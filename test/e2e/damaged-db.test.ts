@@ -29,7 +29,7 @@ function damaged(table: string): string {
   const store = openStore(dir);
   const { db } = store;
   db.exec("INSERT INTO meta VALUES ('plexIndexAt:1', '1700000000')");
-  db.exec("INSERT INTO jobs (scene_id, state, reason, first_queued_at, queued_at, next_attempt_at) VALUES ('1', 'pending', 'test', 1, 1, 1)");
+  db.exec("INSERT INTO jobs (ref, state, reason, first_queued_at, queued_at, next_attempt_at) VALUES ('default:scene:1', 'pending', 'test', 1, 1, 1)");
   db.exec("INSERT INTO outages (started_at, ended_at, jobs_waiting) VALUES (1, 2, 3)");
   const item = db.query("INSERT INTO plex_items VALUES (?, '1', ?, ?, 0)");
   db.transaction(() => {

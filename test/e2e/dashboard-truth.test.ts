@@ -6,7 +6,7 @@
  * a generated admin token reads "generated", a favicon is served, and no page has inline script.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, type World } from "../helpers.ts";
+import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, type World, scene } from "../helpers.ts";
 import { duration } from "../../src/ui/html.ts";
 
 let w: World | undefined;
@@ -27,7 +27,7 @@ const textOf = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, "
 
 function bury(world: World, sceneIds: string[], diedAt = Date.now()) {
   const insert = world.app.store.db.query(
-    "INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
   world.app.store.db.transaction(() => sceneIds.forEach((id, i) => insert.run(id, diedAt - 60_000, diedAt - i)))();
 }
 
@@ -113,7 +113,7 @@ describe("the dashboard tells the truth", () => {
     expect(decodeURIComponent(all.headers.get("location")!)).toEndWith("done=117 dead letters discarded");
     expect(textOf(await (await get(`${url}/ui/queue`)).text())).toContain("Dead letters ( 0 )");
     // What waits is paged too (oldest first), with titles.
-    w.app.queue.enqueue(Array.from({ length: 130 }, (_, i) => ({ sceneId: String(i + 10) })), "webhook"); // with 1 and 2, retried above
+    w.app.queue.enqueue(Array.from({ length: 130 }, (_, i) => ({ ref: scene(String(i + 10)) })), "webhook"); // with 1 and 2, retried above
     const waiting = await (await get(`${url}/ui/queue?waiting=50`)).text();
     expect(textOf(waiting)).toContain("Waiting (132)");
     expect(textOf(waiting)).toContain("51–100 of 132");

@@ -226,7 +226,7 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     await w.app.stashIndex.refresh();
     const now = Date.now();
     const insert = w.app.store.db.query(
-      "INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'webhook', 9, ?, ?, 'the Plex item is gone (deleted in Plex)')");
+      "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'webhook', 9, ?, ?, 'the Plex item is gone (deleted in Plex)')");
     w.app.store.db.transaction(() => ids.forEach((id, i) => insert.run(id, now - 86_400_000, now - i * 1000)))();
     await page.getByRole("link", { name: "Queue" }).click();
     await sees(page.locator("#dead-count"), "10,000");

@@ -4,7 +4,7 @@
  * or all through the API the Stash plugin's tasks call; the list is paged and names titles.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { adminAuth, adminGet, post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { adminAuth, adminGet, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 
 const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
 const hook = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -19,7 +19,7 @@ const itemOfScene = (world: World, sceneId: string) => [...world.pms.items.value
 /** Dead letters written straight into the service's database, as if pushes had given up on them. */
 function bury(world: World, sceneIds: string[], diedAt = Date.now()) {
   const insert = world.app.store.db.query(
-    "INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
   world.app.store.db.transaction(() => sceneIds.forEach((id, i) => insert.run(id, diedAt - 60_000, diedAt - i)))();
 }
 
@@ -64,9 +64,9 @@ describe("dead letters", () => {
     const discard = (body: unknown) => post(`${w!.app.url}/api/dead-letters/discard`, body, adminAuth);
     expect(await (await retry({ sceneIds: ["1"] })).json()).toEqual({ retried: 1 });
     expect(await (await retry({ sceneIds: ["2", "3", "3", "4444444"] })).json()).toEqual({ retried: 2 });
-    expect(w.app.queue.job("2")).toMatchObject({ reason: "requeue" });
+    expect(w.app.queue.job(scene("2"))).toMatchObject({ reason: "requeue" });
     expect(await (await discard({ sceneIds: ["4", "5"] })).json()).toEqual({ discarded: 2 });
-    expect(w.app.queue.history("4").map((h) => h.event)).toEqual(["discarded"]);
+    expect(w.app.queue.history(scene("4")).map((h) => h.event)).toEqual(["discarded"]);
     expect((await list(w)).total).toBe(121 - 5);
     // The old name still works.
     expect(await (await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["6"] }, adminAuth)).json()).toEqual({ requeued: 1 });

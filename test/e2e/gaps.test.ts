@@ -13,7 +13,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
 import type { Gap, GapKind } from "../../src/domain/gaps.ts";
-import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN, adminGet, adminAuth } from "../helpers.ts";
+import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN, adminGet, adminAuth, scene } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 
 let stash: StashSim;
@@ -163,9 +163,9 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
     expect(left.get("orphaned")?.size).toBe(15);
     // Every healing action is in the scene's history.
     const stale = [...planted.get("stale")!][0]!;
-    expect(app.queue.history(stale).some((h) => h.event === "queued" && h.detail?.startsWith("reconcile: stale"))).toBe(true);
+    expect(app.queue.history(scene(stale)).some((h) => h.event === "queued" && h.detail?.startsWith("reconcile: stale"))).toBe(true);
     const missing = [...planted.get("missing-in-plex")!][0]!;
-    expect(app.queue.history(missing).some((h) => h.event === "reconcile" && h.detail?.includes("asked Plex to scan"))).toBe(true);
+    expect(app.queue.history(scene(missing)).some((h) => h.event === "reconcile" && h.detail?.includes("asked Plex to scan"))).toBe(true);
     // Hand-edits are gone, and stash-empty scenes were not pushed over Plex's values.
     expect(itemOf([...planted.get("stale")!][0]!).title).not.toBe("Edited in Plex");
     const emptied = itemOf([...planted.get("stash-empty")!][0]!);

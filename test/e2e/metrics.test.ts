@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { adminAuth, post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { adminAuth, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 import { GAP_KINDS } from "../../src/domain/gaps.ts";
 import { VERSION } from "../../src/version.ts";
 import { createApp } from "../../src/app.ts";
@@ -110,7 +110,7 @@ describe("metrics users expect", () => {
     const queuedAt = Date.now() / 1000;
     w.stash.library.update("7", { title: "Delivered" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["7"] }, webhook);
-    await waitFor(() => w.app.queue.history("7").some((h) => h.event === "delivered"), 10_000);
+    await waitFor(() => w.app.queue.history(scene("7")).some((h) => h.event === "delivered"), 10_000);
     const at = (await value("stash2plex_last_delivered_push_timestamp_seconds"))!;
     expect(at).toBeGreaterThanOrEqual(Math.floor(queuedAt));
     expect(at).toBeLessThanOrEqual(Date.now() / 1000);

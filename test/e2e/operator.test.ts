@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import parsePrometheus from "parse-prometheus-text-format";
-import { ADMIN_TOKEN, adminAuth, IDENTIFIER, post, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { ADMIN_TOKEN, adminAuth, IDENTIFIER, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 import { VERSION } from "../../src/version.ts";
 
 let w: World;
@@ -120,7 +120,7 @@ describe("/metrics", () => {
 
     w.stash.library.update("7", { title: "Counted" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["7"] }, webhook);
-    await waitFor(() => w.app.queue.history("7").some((h) => h.event === "delivered"), 10_000);
+    await waitFor(() => w.app.queue.history(scene("7")).some((h) => h.event === "delivered"), 10_000);
     await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename: "Scenes/nothing/here.mp4" });
     const after = await scrape();
     expect(value(after, "stash2plex_pushes_total", { result: "refreshed" })).toBeGreaterThan(value(before, "stash2plex_pushes_total", { result: "refreshed" }));

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { openStore } from "../../src/store/db.ts";
-import { createQueue } from "../../src/sync/queue.ts";
+import { createQueue, refOf } from "../../src/sync/queue.ts";
 import { createPoller, SWEEP_EVERY_MS } from "../../src/sync/poller.ts";
 import { silentLogger } from "../../src/log.ts";
 
@@ -26,10 +26,10 @@ function setUp(offsetMinutes: number) {
   const poller = createPoller({ store, stash: client, queue, log: silentLogger, now: () => clock });
   const sim = stash;
   return {
-    store, queue, poller, sim,
+    store, queue, poller, sim, client, now: () => clock,
     advance: (ms: number) => void (clock += ms),
     edit: (id: string) => sim.library.update(id, { title: `t${clock}` }),
-    queuedIds: () => (store.db.query("SELECT scene_id FROM jobs ORDER BY CAST(scene_id AS INTEGER)").all() as { scene_id: string }[]).map((r) => r.scene_id),
+    queuedIds: () => queue.jobs(10_000).map((j) => refOf(j).id).sort((a, b) => Number(a) - Number(b)),
   };
 }
 
@@ -84,8 +84,9 @@ describe("the poller in Stash's terms", () => {
     const s = setUp(-300);
     s.edit("9"); // well before the last poll of the old version
     s.advance(20 * 60_000);
-    // What older versions stored: a UTC instant, which sorts 5 h above every −05:00 stamp.
-    s.store.meta.set("pollWatermark", new Date(Date.UTC(2026, 10, 24, 12, 20, 0)).toISOString().replace(".000Z", "Z"));
+    // What older versions stored: a UTC instant, which sorts 5 h above every −05:00 stamp
+    // (under the default instance's key since store migration 6).
+    s.store.meta.set("pollWatermark:default", new Date(Date.UTC(2026, 10, 24, 12, 20, 0)).toISOString().replace(".000Z", "Z"));
     s.advance(10_000);
     s.edit("10");
     s.edit("11");
@@ -93,6 +94,26 @@ describe("the poller in Stash's terms", () => {
     await s.poller.poll();
     expect(s.queuedIds()).toEqual(["10", "11"]);
     expect(s.poller.watermark).toMatch(/-05:00$/);
+  });
+
+  test("each Stash instance has its own bookmarks and queues its own references", async () => {
+    const s = setUp(-300);
+    const second = createPoller({ store: s.store, stash: s.client, queue: s.queue, log: silentLogger, now: s.now, instance: "second" });
+    await s.poller.poll();
+    s.advance(5000);
+    s.edit("7");
+    s.advance(3000);
+    expect(await s.poller.poll()).toBe(1);
+    // The second instance's poller starts at its own first poll; the default's bookmarks do not move it.
+    expect(await second.poll()).toBe(0);
+    expect(s.store.meta.get("pollWatermark:second")).toBe(second.watermark);
+    s.advance(5000);
+    s.edit("8");
+    s.advance(3000);
+    expect(await second.poll()).toBe(1);
+    expect(s.queue.jobs(10).map((j) => j.ref).sort()).toEqual(["default:scene:7", "second:scene:8"]);
+    expect(await s.poller.poll()).toBe(1);
+    expect(s.queue.jobs(10).map((j) => j.ref).sort()).toEqual(["default:scene:7", "default:scene:8", "second:scene:8"]);
   });
 
   test("the sweep re-reads a change that became a dead letter: it is not queued again", async () => {

@@ -4,7 +4,7 @@
  * all the way through.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
+import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth, scene as sceneRef } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 import { pmsRequestHeaders } from "../../sim/plex/scan.ts";
 
@@ -98,8 +98,8 @@ describe("pushing Stash changes to Plex", () => {
     expect(await waitFor(() => w!.app.queue.deadLetters().length === 1)).toBe(true);
     const calls = w.pms.calls.length;
     await Bun.sleep(60_000); // a minute of polls, each overlapping the last
-    expect(w.app.queue.deadLetters().map((d) => d.scene_id)).toEqual(["12"]);
-    expect(w.app.queue.job("12")).toBeUndefined();
+    expect(w.app.queue.deadLetters().map((d) => d.ref)).toEqual(["default:scene:12"]);
+    expect(w.app.queue.job(sceneRef("12"))).toBeUndefined();
     expect(w.pms.calls.slice(calls).map((c) => `${c.method} ${c.path}`)).toEqual([]);
     expect(w.app.poller.totals.polls).toBeGreaterThanOrEqual(50);
   }, 90_000);
@@ -112,7 +112,7 @@ describe("pushing Stash changes to Plex", () => {
     w.stash.library.update("20", { title: "Never scanned" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["20"] }, auth);
     await Bun.sleep(5000);
-    const attempts = w.app.queue.history("20").filter((h) => h.event === "retry").length;
+    const attempts = w.app.queue.history(sceneRef("20")).filter((h) => h.event === "retry").length;
     const scans = w.pms.calls.filter((c) => c.method === "POST" && c.path === "/library/sections/1/refresh").length;
     expect(attempts).toBeGreaterThanOrEqual(6);
     expect(scans).toBeGreaterThanOrEqual(1);
@@ -151,7 +151,7 @@ describe("pushing Stash changes to Plex", () => {
     }, 15_000, 100);
     expect(landed).toBe(true);
     expect(w.pms.calls.some((c) => c.method === "POST" && c.path === "/library/sections/1/refresh")).toBe(true);
-    expect(w.app.queue.history("20").some((h) => h.event === "retry" && h.detail?.includes("not in Plex yet"))).toBe(true);
+    expect(w.app.queue.history(sceneRef("20")).some((h) => h.event === "retry" && h.detail?.includes("not in Plex yet"))).toBe(true);
     expect(scene.files[0]).toBeDefined();
   });
 });
@@ -166,10 +166,10 @@ describe("delivery is confirmed by PMS fetching the metadata", () => {
     const item = itemOfScene(w, "40");
     expect(await waitFor(() => w!.pms.pushCallsFor(item.ratingKey) >= 2, 10_000)).toBe(true);
     expect(w.app.queue.pending()).toBe(1);
-    expect(w.app.queue.history("40").some((h) => h.event === "retry" && h.detail!.includes("did not fetch"))).toBe(true);
+    expect(w.app.queue.history(sceneRef("40")).some((h) => h.event === "retry" && h.detail!.includes("did not fetch"))).toBe(true);
     w.pms.pullsEnabled = true;
     expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
-    expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
+    expect(w.app.queue.history(sceneRef("40")).at(-1)!.event).toBe("delivered");
   });
 });
 
@@ -191,13 +191,13 @@ describe("only the PMS the push went to confirms it", () => {
     for (const headers of foreign) expect((await fetch(`${w.app.url}/library/metadata/40`, { headers })).status).toBe(200);
     await Bun.sleep(300);
     expect(w.app.queue.confirming()).toBe(1);
-    expect(w.app.queue.history("40").map((h) => h.event)).not.toContain("delivered");
+    expect(w.app.queue.history(sceneRef("40")).map((h) => h.event)).not.toContain("delivered");
     // PMS fetches it (the simulator sends what PMS sends, its own machine identifier among them).
     w.pms.pullsEnabled = true;
     const item = itemOfScene(w, "40");
     await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, { method: "PUT", headers: { "x-plex-token": w.pms.token } });
     expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Seen by Plex only" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
-    expect(w.app.queue.history("40").at(-1)!.event).toBe("delivered");
+    expect(w.app.queue.history(sceneRef("40")).at(-1)!.event).toBe("delivered");
     expect(w.pms.pushCallsFor(item.ratingKey)).toBe(2); // our refresh and the one above: no retry was needed
   });
 });
@@ -230,7 +230,7 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     const [first, second] = [...new Set(pulled)];
     expect(w.pms.pushCallsFor(first!)).toBe(1);
     expect(w.pms.pushCallsFor(second!)).toBe(2);
-    const events = w.app.queue.history("13").map((h) => `${h.event} ${h.detail}`);
+    const events = w.app.queue.history(sceneRef("13")).map((h) => `${h.event} ${h.detail}`);
     expect(events.filter((e) => e.startsWith("fetched"))).toEqual([
       `fetched plex item ${first} fetched the metadata`, `fetched plex item ${second} fetched the metadata`,
     ]);
@@ -314,8 +314,8 @@ describe("edit strategy for sections on other agents", () => {
     w.stash.library.update("26", {});
     const callsBefore = w.pms.pushCallsFor(item.ratingKey);
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["26"] }, auth);
-    expect(await waitFor(() => w!.app.queue.history("26").some((h) => h.event === "delivered"))).toBe(true);
-    expect(w.app.queue.history("26").at(-1)!.detail).toContain("not pushed: the Stash scene has no metadata");
+    expect(await waitFor(() => w!.app.queue.history(sceneRef("26")).some((h) => h.event === "delivered"))).toBe(true);
+    expect(w.app.queue.history(sceneRef("26")).at(-1)!.detail).toContain("not pushed: the Stash scene has no metadata");
     expect(w.pms.pushCallsFor(item.ratingKey)).toBe(callsBefore);
     expect(w.pms.items.get(item.ratingKey)!.fields).toEqual(shown);
   });

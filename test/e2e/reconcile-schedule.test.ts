@@ -3,7 +3,7 @@
  * through the real process, and asking Stash to scan what only Plex has (opt-in).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAIN, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth } from "../helpers.ts";
+import { MAIN, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth, scene } from "../helpers.ts";
 
 let w: World;
 
@@ -59,7 +59,7 @@ describe("stash2plex sync (the real process, beside the running service)", () =>
     const one = await cli("sync", "--scene", "5", "6");
     expect(one.code).toBe(0);
     expect(one.out).toContain("queued 2 scene(s) (2 chosen scene(s))");
-    expect(await waitFor(() => ["5", "6"].every((id) => w.app.queue.history(id).some((h) => h.event === "delivered")), 15_000, 100)).toBe(true);
+    expect(await waitFor(() => ["5", "6"].every((id) => w.app.queue.history(scene(id)).some((h) => h.event === "delivered")), 15_000, 100)).toBe(true);
 
     for (const id of ["7", "8", "9"]) w.stash.library.update(id, { title: `Changed ${id}` });
     const recent = await cli("sync", "--since", "1h");

@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { createLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { adminAuth, IDENTIFIER, post, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { adminAuth, IDENTIFIER, post, testEnv, waitFor, WEBHOOK_TOKEN, scene } from "../helpers.ts";
 
 const API_KEY = "stash-api-key-0123456789abcdef";
 const URL_PASSWORD = "url-password-9876";
@@ -60,7 +60,7 @@ describe("secrets that Stash echoes never leave the process", () => {
       if (fault === "a GraphQL error") stash.faults.graphqlErrors = true;
       else stash.faults.errorPage = fault === "a 401 page" ? 401 : 502;
       await post(`${a.url}/hooks/stash`, { sceneIds: ["5"] }, { authorization: `Bearer ${WEBHOOK_TOKEN}` });
-      await waitFor(() => a.queue.history("5").some((h) => h.event === "retry"), 5000);
+      await waitFor(() => a.queue.history(scene("5")).some((h) => h.event === "retry"), 5000);
       const answers: { path: string; status: number; retryAfter: string | null; text: string }[] = [];
       for (const path of ["/readyz", "/library/metadata/5", "/library/metadata/5/images", "/library/collections/g1", "/images/scene/5", "/api/status", "/api/scenes/5"]) {
         const res = await fetch(`${a.url}${path}`, { headers: adminAuth });
@@ -77,7 +77,7 @@ describe("secrets that Stash echoes never leave the process", () => {
       }
       // The push waits for Stash instead of becoming a dead letter.
       expect(a.queue.deadLetters()).toEqual([]);
-      expect(a.queue.job("5")).toBeDefined();
+      expect(a.queue.job(scene("5"))).toBeDefined();
     });
   }
 

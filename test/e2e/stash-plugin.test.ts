@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, WEBHOOK_TOKEN, type World } from "../helpers.ts";
+import { ADMIN_TOKEN, adminAuth, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 import { SimPlugins, type PluginJob } from "../../sim/stash/plugins.ts";
 
 const PLUGIN_DIR = join(import.meta.dir, "../../deploy/stash-plugin");
@@ -52,18 +52,18 @@ afterAll(() => w.close());
 describe.skipIf(!python)("Stash plugin hooks", () => {
   test("a scene update in Stash is forwarded to the webhook with the webhook token", async () => {
     settings({ url: w.app.url!, token: WEBHOOK_TOKEN, adminToken: ADMIN_TOKEN });
-    const before = w.app.queue.history("21").length;
+    const before = w.app.queue.history(scene("21")).length;
     const [job] = await fire("Scene.Update.Post", 21, { id: "21", title: "x" });
     expect(job!.output).toEqual({ output: "scene 21: queued 1 push(es)" });
-    expect(w.app.queue.history("21").length).toBeGreaterThan(before);
+    expect(w.app.queue.history(scene("21")).length).toBeGreaterThan(before);
   });
 
   test("one token is enough: with only the admin token set, a scene update is still pushed", async () => {
     settings({ url: w.app.url!, adminToken: ADMIN_TOKEN });
-    const before = w.app.queue.history("24").length;
+    const before = w.app.queue.history(scene("24")).length;
     const [job] = await fire("Scene.Update.Post", 24, { id: "24", title: "y" });
     expect(job!.output).toEqual({ output: "scene 24: queued 1 push(es)" });
-    expect(w.app.queue.history("24").length).toBeGreaterThan(before);
+    expect(w.app.queue.history(scene("24")).length).toBeGreaterThan(before);
   });
 
   test("the hook names only triggers Stash fires for a change worth a push: a deleted scene starts no plugin run", async () => {
@@ -109,12 +109,12 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     const item = [...w.pms.items.values()].find((i) => i.guid.endsWith("/movie/41"))!;
     w.stash.library.update("41", { title: "Renamed without telling anyone" });
     const callsBefore = w.pms.calls.length;
-    const queuedBefore = w.app.queue.history("41").length;
+    const queuedBefore = w.app.queue.history(scene("41")).length;
     const report = await runTask("Reconcile (report only)");
     expect(info(report)).toContain("reconcile finished: ");
     expect(info(report)).toMatch(/gaps: .*stale 1/);
     expect(info(report)).toContain("report only: nothing was changed");
-    expect(w.app.queue.history("41").length).toBe(queuedBefore);
+    expect(w.app.queue.history(scene("41")).length).toBe(queuedBefore);
     expect(w.pms.items.get(item.ratingKey)!.title).not.toBe("Renamed without telling anyone");
     expect(w.pms.calls.slice(callsBefore).every((c) => c.method === "GET")).toBe(true);
 

@@ -8,6 +8,8 @@ import type { DashboardSource } from "../source.ts";
 import { wordsOf } from "../../text.ts";
 import { indexedTitle } from "../../stash/file-index.ts";
 import { deadLetterPage } from "../../admin/status.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef, type Ref } from "../../domain/ref.ts";
+import { refOf } from "../../sync/queue.ts";
 
 export const PAGE_SIZE = 50;
 
@@ -19,8 +21,9 @@ export interface QueueView {
 }
 
 /** The title Plex would show, from the in-memory index of Stash scenes: never a Stash call per row. */
-export const titleOf = (src: DashboardSource) => (sceneId: string) => {
-  const scene = src.stashIndex.scene(sceneId);
+export const titleOf = (src: DashboardSource) => (ref: Ref) => {
+  // The one index of Stash scenes is the default instance's.
+  const scene = ref.instance === DEFAULT_INSTANCE_ID ? src.stashIndex.scene(ref.id) : undefined;
   return scene ? indexedTitle(scene) : null;
 };
 
@@ -63,7 +66,7 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
   <h2>Waiting (${pending.toLocaleString("en")})</h2>
   ${jobs.length ? html`${pager(pending, waiting, (o) => `/ui/queue?${query({ ...here, waiting: o })}`, "Waiting")}
   <table class="stack"><thead><tr><th>scene</th><th>state</th><th>queued</th><th>attempts</th><th>next try</th><th>last error</th></tr></thead><tbody>
-  ${jobs.map((j) => html`<tr>${sceneCell(j.scene_id, title(j.scene_id))}<td data-label="state">${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td>
+  ${jobs.map((j) => html`<tr>${sceneCell(refOf(j).id, title(refOf(j)))}<td data-label="state">${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td>
     <td data-label="queued">${ago(j.first_queued_at, now)} <span class="muted">(${j.reason})</span></td><td data-label="attempts">${j.attempts}</td>
     <td data-label="next try">${j.next_attempt_at <= now ? "due" : `in ${Math.round((j.next_attempt_at - now) / 1000)} s`}</td><td data-label="last error">${j.last_error ?? ""}</td></tr>`)}
   </tbody></table>` : html`<p>Nothing waits: every change has reached Plex.</p>`}
@@ -90,11 +93,12 @@ export function scenePage(src: DashboardSource, sceneId: string): Html {
 }
 
 function sceneLive(src: DashboardSource, sceneId: string): Html {
-  const job = src.queue.job(sceneId);
-  const delivery = src.queue.delivery(sceneId);
-  const history = src.queue.history(sceneId);
-  const dead = src.queue.deadLetter(sceneId);
-  const title = titleOf(src)(sceneId);
+  const ref = sceneRef(DEFAULT_INSTANCE_ID, sceneId);
+  const job = src.queue.job(ref);
+  const delivery = src.queue.delivery(ref);
+  const history = src.queue.history(ref);
+  const dead = src.queue.deadLetter(ref);
+  const title = titleOf(src)(ref);
   return html`<p>${title ? html`<span class="title">“${title}”</span>` : html`<span class="muted">not in the index of Stash scenes</span>`}.
   ${job ? html`A push is <strong>${job.state}</strong> (attempt ${job.attempts}${job.last_error ? html`, last error: ${job.last_error}` : ""}).` : "Nothing waits for it."}
   ${dead ? html`Its push gave up ${when(dead.died_at)}: ${dead.last_error} (see <a href="/ui/queue#dead">dead letters</a>).` : ""}
