@@ -91,7 +91,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   // The push side exists only when Plex is configured.
   const pushOn = Boolean(config.plex.url);
   const plex = createPlexClient({ ...config.plex, observe: metrics.upstream });
-  const queue = createQueue(store, Date.now, { delivered: (_scene, queuedAt) => metrics.delivered(queuedAt) });
+  const queue = createQueue(store, Date.now, { delivered: (ref, queuedAt) => metrics.delivered(queuedAt, Date.now(), ref.instance) });
   // Probing a down Plex follows the retry timings, but never waits more than a minute.
   const breaker = createBreaker(store, {
     threshold: 3,
@@ -190,7 +190,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   };
 
   metrics.readFrom({
-    queue: () => ({ pending: queue.pending(), due: queue.due(), confirming: queue.confirming(), dead: queue.deadLetterCount() }),
+    queue: () => queue.countsByInstance(),
     breaker: () => breaker.state,
     indexes: () => ({ stashScenes: stashIndex.size, plexItems: plexIndex.size() }),
     lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),

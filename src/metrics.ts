@@ -9,12 +9,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { GAP_KINDS } from "./domain/gaps.ts";
 import { VERSION } from "./version.ts";
+import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
 
 /** What an upstream call reports: which system, how long, and whether it failed. */
 export type UpstreamObserver = (upstream: "stash" | "plex", seconds: number, ok: boolean) => void;
 
+/** Jobs by state (dead: dead letters). */
+type QueueCounts = { pending: number; due: number; confirming: number; dead: number };
+
 export interface GaugeSources {
-  queue(): { pending: number; due: number; confirming: number; dead: number };
+  /** Per Stash instance (its id → counts); one set of counts alone is the default instance's. */
+  queue(): QueueCounts | Record<string, QueueCounts>;
   breaker(): string;
   indexes(): { stashScenes: number; plexItems: number };
   lastGaps(): Record<string, number>;
@@ -48,6 +53,12 @@ const NOT_UNDER_BUN = [
 ];
 const PUSH_RESULTS = ["refreshed", "written", "retry", "dead"] as const;
 const seconds = (ms: number | null) => (ms === null ? 0 : ms / 1000);
+/**
+ * The label naming a Stash instance. Not `instance`: Prometheus gives every scraped series an
+ * `instance` label of its own (the target, host:port) and would rename ours `exported_instance`.
+ */
+const STASH_INSTANCE = "stash_instance";
+const isCounts = (q: QueueCounts | Record<string, QueueCounts>): q is QueueCounts => typeof (q as QueueCounts).pending === "number";
 
 export function createMetrics(now: () => number = Date.now) {
   const registry = new Registry();
@@ -58,11 +69,14 @@ export function createMetrics(now: () => number = Date.now) {
     name: "stash2plex_build_info", help: "Always 1; the labels say which build runs.", labelNames: ["version", "runtime", "runtime_version"], registers: [registry],
   }).set({ version: VERSION, runtime: "bun", runtime_version: Bun.version }, 1);
 
-  const pushes = new Counter({ name: "stash2plex_pushes_total", help: "Pushes to Plex by result.", labelNames: ["result"], registers: [registry] });
+  const pushes = new Counter({
+    name: "stash2plex_pushes_total", help: "Pushes to Plex by Stash instance and result.", labelNames: [STASH_INSTANCE, "result"], registers: [registry],
+  });
   // Every result from 0, so increase() sees the first dead letter after a restart.
-  for (const result of PUSH_RESULTS) pushes.inc({ result }, 0);
+  for (const result of PUSH_RESULTS) pushes.inc({ [STASH_INSTANCE]: DEFAULT_INSTANCE_ID, result }, 0);
   const pushLatency = new Histogram({
-    name: "stash2plex_push_latency_seconds", help: "From a change being queued to Plex showing it (delivered).",
+    name: "stash2plex_push_latency_seconds", help: "From a change being queued to Plex showing it (delivered), by Stash instance.",
+    labelNames: [STASH_INSTANCE],
     buckets: [0.1, 0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 21600, 86400], registers: [registry],
   });
   const requests = new Counter({ name: "stash2plex_http_requests_total", help: "Requests answered, by route and status.", labelNames: ["route", "status"], registers: [registry] });
@@ -80,10 +94,18 @@ export function createMetrics(now: () => number = Date.now) {
   let sources: GaugeSources | undefined;
   let probes: Record<string, () => Promise<boolean>> = {};
   new Gauge({
-    name: "stash2plex_queue_jobs", help: "Jobs in the push queue by state (dead: dead letters).", labelNames: ["state"], registers: [registry],
+    name: "stash2plex_queue_jobs", help: "Jobs in the push queue by Stash instance and state (dead: dead letters).",
+    labelNames: [STASH_INSTANCE, "state"], registers: [registry],
     collect() {
       if (!sources) return;
-      for (const [state, n] of Object.entries(sources.queue())) this.set({ state }, n);
+      const q = sources.queue();
+      const byInstance = isCounts(q) ? { [DEFAULT_INSTANCE_ID]: q } : q;
+      // The default instance always shows (0s when its queue is empty); an instance gone empty drops out.
+      byInstance[DEFAULT_INSTANCE_ID] ??= { pending: 0, due: 0, confirming: 0, dead: 0 };
+      this.reset();
+      for (const [instance, counts] of Object.entries(byInstance)) {
+        for (const [state, n] of Object.entries(counts)) this.set({ [STASH_INSTANCE]: instance, state }, n);
+      }
     },
   });
   new Gauge({
@@ -151,8 +173,9 @@ export function createMetrics(now: () => number = Date.now) {
       sources = s;
       probes = Object.fromEntries(Object.entries(s.upstreams).map(([name, call]) => [name, sharedProbe(call, now)]));
     },
-    pushed: (result: "refreshed" | "written" | "retry" | "dead") => pushes.inc({ result }),
-    delivered: (queuedAtMs: number, now = Date.now()) => pushLatency.observe(Math.max(0, (now - queuedAtMs) / 1000)),
+    pushed: (result: "refreshed" | "written" | "retry" | "dead", instance = DEFAULT_INSTANCE_ID) => pushes.inc({ [STASH_INSTANCE]: instance, result }),
+    delivered: (queuedAtMs: number, now = Date.now(), instance = DEFAULT_INSTANCE_ID) =>
+      pushLatency.observe({ [STASH_INSTANCE]: instance }, Math.max(0, (now - queuedAtMs) / 1000)),
     request(route: string, status: number, seconds: number) {
       requests.inc({ route, status: String(status) });
       requestSeconds.observe({ route }, seconds);

@@ -53,6 +53,14 @@ export interface DeadLetter {
   stash_updated_at: string | null;
 }
 
+/** What the queue holds for one instance, as /metrics shows it (pending counts every job, as `pending()` does). */
+export interface QueueCounts {
+  pending: number;
+  due: number;
+  confirming: number;
+  dead: number;
+}
+
 export interface JobItem {
   rating_key: string;
   state: "awaiting" | "done";
@@ -310,6 +318,21 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     /** Refreshed and waiting for PMS to fetch the metadata. */
     confirming: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'confirming'").get() as { n: number }).n,
     pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
+    /** Jobs by state and dead letters, per Stash instance (the metrics); an instance with none is absent. */
+    countsByInstance(): Record<string, QueueCounts> {
+      const out: Record<string, QueueCounts> = {};
+      const of = (instance: string) => (out[instance] ??= { pending: 0, due: 0, confirming: 0, dead: 0 });
+      // A key's instance is the text before its first ':' (refKey).
+      const rows = db.query<{ instance: string; pending: number; due: number; confirming: number }, [number]>(`
+        SELECT substr(ref, 1, instr(ref, ':') - 1) AS instance, COUNT(*) AS pending,
+          SUM(state = 'pending' AND next_attempt_at <= ?) AS due, SUM(state = 'confirming') AS confirming
+        FROM jobs GROUP BY 1`).all(now());
+      for (const r of rows) Object.assign(of(r.instance), { pending: r.pending, due: r.due, confirming: r.confirming });
+      const dead = db.query<{ instance: string; n: number }, []>(
+        "SELECT substr(ref, 1, instr(ref, ':') - 1) AS instance, COUNT(*) AS n FROM dead_letters GROUP BY 1").all();
+      for (const r of dead) of(r.instance).dead = r.n;
+      return out;
+    },
     due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
     job: (ref: Ref) => jobOf.get(refKey(ref)) ?? undefined,
     /** The jobs waiting or awaiting a fetch, oldest first (the dashboard). */

@@ -22,7 +22,8 @@ export interface WorkerDeps {
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
-  pushed?: (result: "refreshed" | "written" | "retry" | "dead") => void;
+  /** A push's result, for the metrics, with the Stash instance of the job. */
+  pushed?: (result: "refreshed" | "written" | "retry" | "dead", instance: string) => void;
 }
 
 const BATCH = 16;
@@ -50,7 +51,7 @@ export function createWorker(deps: WorkerDeps) {
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
-      deps.pushed?.(outcome.awaiting ? "refreshed" : "written");
+      deps.pushed?.(outcome.awaiting ? "refreshed" : "written", refOf(job).instance);
       breaker.succeeded();
       log.debug("pushed", { scene: job.ref, note: outcome.note });
       return;
@@ -60,13 +61,13 @@ export function createWorker(deps: WorkerDeps) {
     const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
     if (outcome.kind === "permanent" || tooOld) {
       const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
-      deps.pushed?.("dead");
+      deps.pushed?.("dead", refOf(job).instance);
       if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.ref, error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
     queue.retry(job, outcome.error, now() + delay);
-    deps.pushed?.("retry");
+    deps.pushed?.("retry", refOf(job).instance);
     log.debug("push will be retried", { scene: job.ref, inMs: delay, error: outcome.error });
   }
 

@@ -133,6 +133,15 @@ describe("upgrade from the previous release's database", () => {
     expect(app.poller.watermark).toBe(old.watermark);
   });
 
+  test("metrics name the Stash instance (stash_instance, not Prometheus's own instance label)", async () => {
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    expect(text).toContain('stash2plex_queue_jobs{stash_instance="default",state="dead"} 2\n');
+    expect(text).toContain('stash2plex_queue_jobs{stash_instance="default",state="pending"} 0\n');
+    const refreshed = /^stash2plex_pushes_total\{stash_instance="default",result="refreshed"\} (\d+)$/m.exec(text);
+    expect(Number(refreshed?.[1])).toBeGreaterThanOrEqual(old.pending.length);
+    expect(text).toMatch(/^stash2plex_push_latency_seconds_count\{stash_instance="default"\} [1-9]/m);
+  });
+
   test("GUIDs and the provider identifier are the same: Plex re-matches nothing", async () => {
     const root = (await (await fetch(`${app.url}/`)).json()) as any;
     expect(root.MediaProvider.identifier).toBe(IDENTIFIER);

@@ -232,6 +232,20 @@ describe("references: the same scene id in two Stash instances is two things", (
     expect(q.discardDead(DEFAULT_INSTANCE_ID)).toBe(2);
     expect(q.deadLetters().map((d) => d.ref)).toEqual(["secondb:scene:1"]);
   });
+
+  test("counts per instance (the metrics' stash_instance label)", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ ref: s("1") }, { ref: s("2") }, { ref: sceneRef("second", "1") }], "webhook");
+    for (const job of q.claim(10)) {
+      if (job.ref === "default:scene:2") q.bury(job, "gone");
+      else if (job.ref === "default:scene:1") q.release(job); // due again; the second instance's stays running
+    }
+    expect(q.countsByInstance()).toEqual({
+      default: { pending: 1, due: 1, confirming: 0, dead: 1 },
+      second: { pending: 1, due: 0, confirming: 0, dead: 0 },
+    });
+  });
 });
 
 describe("dead letters are not brought back by a re-read of the same change", () => {
