@@ -18,7 +18,7 @@ import { cachedReadiness, healthRoutes, type Check } from "./admin/health.ts";
 import { dashboardRoutes } from "./ui/routes.ts";
 import { webhookRoutes } from "./admin/webhook.ts";
 import { rowView, statusRoutes } from "./admin/status.ts";
-import { DEFAULT_INSTANCE_ID, sceneRef, type Ref } from "./domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, refKey, sceneRef, type Ref } from "./domain/ref.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
 import { createThrottle, type ThrottleOptions } from "./admin/throttle.ts";
@@ -229,16 +229,16 @@ export function createApp(config: Config, options: AppOptions = {}) {
       // PMS fetching a scene we refreshed is the proof the push landed.
       // (An answer still going out while we stop has no database left to confirm in.)
       // Only a fetch by the PMS we push to counts (pms-identity.ts): not curl, a monitor or a browser.
-      onServed: (sceneId, client) => {
+      onServed: (ref, client) => {
         const confirm = () => {
           // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
           if (closed) return;
           try {
-            const result = queue.confirmPull(sceneRef(DEFAULT_INSTANCE_ID, sceneId));
+            const result = queue.confirmPull(ref);
             if (result === "next" || result === "changed") worker.kick();
           } catch (err) {
             // Not confirmed: the push is retried after its deadline. Never worth the process.
-            log.error("could not record that Plex fetched a scene", { scene: sceneId, error: (err as Error).message });
+            log.error("could not record that Plex fetched a scene", { scene: refKey(ref), error: (err as Error).message });
           }
         };
         if (!pushOn || !client) return;

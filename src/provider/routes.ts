@@ -19,6 +19,7 @@ import { groupToMetadata, sceneImages, sceneToMetadata, type MetadataContext } f
 import { isImageKind, proxyImage } from "./images.ts";
 import type { MatchGate } from "./gates.ts";
 import { VERSION } from "../version.ts";
+import { sceneRef, type Ref } from "../domain/ref.ts";
 
 export interface ProviderDeps {
   stash: StashClient;
@@ -32,9 +33,9 @@ export interface ProviderDeps {
   /**
    * Told each time a scene's metadata has been sent, with the caller's X-Plex-Client-Identifier
    * (PMS's machine identifier when PMS fetches it; absent for curl or a browser): a fetch by the
-   * PMS a push went to confirms that push.
+   * PMS a push went to confirms that push. The reference names this provider's Stash instance.
    */
-  onServed?: (sceneId: string, clientIdentifier: string | undefined) => void;
+  onServed?: (ref: Ref, clientIdentifier: string | undefined) => void;
 }
 
 const RATING_KEY = /^[A-Za-z0-9_-]+$/;
@@ -102,7 +103,7 @@ export const providerRoutes = (deps: ProviderDeps, mount: ProviderMount = { id: 
       // Only once the answer has gone out does it prove PMS has the metadata: a process that
       // dies while answering must not have confirmed the push already.
       afterResponse({ params, set, request }) {
-        if ((set.status ?? 200) === 200) deps.onServed?.(params.ratingKey, request.headers.get("x-plex-client-identifier") ?? undefined);
+        if ((set.status ?? 200) === 200) deps.onServed?.(sceneRef(mount.id, params.ratingKey), request.headers.get("x-plex-client-identifier") ?? undefined);
       },
     })
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {

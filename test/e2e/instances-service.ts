@@ -5,12 +5,12 @@
 import { Elysia } from "elysia";
 import type { Config } from "../../src/config/schema.ts";
 import { instancesOf } from "../../src/config/instances.ts";
-import { createInstanceProvider } from "../../src/provider/instance.ts";
+import { createInstanceProvider, type InstanceProviderOptions } from "../../src/provider/instance.ts";
 import { httpBasics } from "../../src/http.ts";
 import type { Logger } from "../../src/log.ts";
 
-export async function startInstances(config: Config, log: Logger) {
-  const providers = instancesOf(config).map((instance) => createInstanceProvider(config, instance, { log }));
+export async function startInstances(config: Config, log: Logger, onServed?: InstanceProviderOptions["onServed"]) {
+  const providers = instancesOf(config).map((instance) => createInstanceProvider(config, instance, { log, onServed }));
   let http = new Elysia().use(httpBasics(log));
   for (const p of providers) http = http.use(p.routes) as unknown as typeof http;
   for (const p of providers) await p.job.run();

@@ -13,7 +13,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log.ts";
 import { startInstances } from "./instances-service.ts";
-import { IDENTIFIER, spawnMain, tempDir } from "../helpers.ts";
+import { refKey } from "../../src/domain/ref.ts";
+import { IDENTIFIER, spawnMain, tempDir, waitFor } from "../helpers.ts";
 
 const VAULT = `${IDENTIFIER}.vault`;
 const plexPath = (stashPath: string, root: string, plexRoot: string) => `${plexRoot}${stashPath.slice(root.length)}`;
@@ -27,6 +28,8 @@ let pms: PmsSim;
 let config: Config;
 let env: Record<string, string>;
 let service: Awaited<ReturnType<typeof startInstances>>;
+/** Each scene a provider told the push side it served (what confirms a push), by reference key. */
+const served: string[] = [];
 
 beforeAll(async () => {
   // Same ids (1..50) in both, different scenes (another seed) in different folders.
@@ -41,7 +44,7 @@ beforeAll(async () => {
     ]),
   };
   config = loadConfig(env, undefined);
-  service = await startInstances(config, silentLogger);
+  service = await startInstances(config, silentLogger, (ref) => served.push(refKey(ref)));
   pms.addSection({ key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
     filesOf(main).map((p) => plexPath(p, "/data/main", "/media/Main")));
   pms.addSection({ key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
@@ -103,10 +106,14 @@ describe("two Stash instances, one service, a provider each", () => {
     const id = item.guid.split("/").at(-1)!;
     vault.library.scenes.get(id)!.title = "Renamed in the vault";
     main.library.scenes.get(id)!.title = "Renamed in main";
+    served.length = 0;
     const res = await fetch(`${pms.url}/library/metadata/${item.ratingKey}/refresh`, { method: "PUT", headers: { "X-Plex-Token": pms.token } });
     expect(res.status).toBe(200);
     await pms.idle();
     expect(pms.items.get(item.ratingKey)!.title).toBe("Renamed in the vault");
+    // What confirms a push names the vault's scene, not main's scene with the same id.
+    expect(await waitFor(() => served.length > 0)).toBe(true);
+    expect(served).toEqual([`vault:scene:${id}`]);
   });
 
   test("`stash2plex check` checks each instance and prints the URL to paste for each", async () => {
