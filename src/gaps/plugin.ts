@@ -1,0 +1,69 @@
+/**
+ * The gaps side: the reconciler (what Stash and Plex disagree on, and healing it through the
+ * push side's queue), its API routes and its scheduled run. Only with a Plex to compare.
+ */
+import { Elysia } from "elysia";
+import type { Access } from "../admin/access.ts";
+import { reconcileRoutes } from "../admin/reconcile.ts";
+import type { Config } from "../config/schema.ts";
+import { HEALABLE_KINDS, type GapKind } from "../domain/gaps.ts";
+import type { Job } from "../jobs.ts";
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient } from "../plex/client.ts";
+import type { MetadataContext } from "../provider/metadata.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { Store } from "../store/db.ts";
+import type { EditState } from "../sync/edit-state.ts";
+import type { PlexIndex } from "../sync/plex-index.ts";
+import type { SyncSection } from "../sync/push.ts";
+import type { Queue } from "../sync/queue.ts";
+import type { SyncScope } from "../sync/select.ts";
+import { createReconciler } from "./reconcile.ts";
+
+export interface GapsSideDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  access: Access;
+  /** Plex's side, shared. */
+  plex: PlexClient;
+  plexIndex: PlexIndex;
+  sections: () => Promise<SyncSection[]>;
+  /** The instance's own parts. */
+  stash: StashClient;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+  /** The push side: its queue and what it last wrote, its manual sync, and a wake-up after queuing. */
+  queue: Queue;
+  editState: EditState;
+  sync: (scope: SyncScope) => Promise<number>;
+  onQueued: () => void;
+  /** false when push is off: nothing to compare with; the routes say so. */
+  pushOn: boolean;
+}
+
+export function gapsSide(deps: GapsSideDeps) {
+  const { config, pushOn } = deps;
+  const reconciler = createReconciler({
+    config, store: deps.store, editState: deps.editState, stash: deps.stash, plex: deps.plex, sections: deps.sections,
+    mapper: deps.mapper, ctx: deps.ctx, queue: deps.queue, plexIndex: deps.plexIndex, log: deps.log, onQueued: deps.onQueued,
+  });
+  /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
+  const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const scheduledHeal = (config.reconcile.heal as GapKind[]).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const every = Math.round(config.reconcile.everyHours * 3600);
+  const jobs: Job[] = pushOn
+    ? [{
+        id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: every,
+        // A first run shortly after start-up: whatever changed while the service was not running.
+        firstAfterSeconds: config.reconcile.afterStartMinutes > 0 ? config.reconcile.afterStartMinutes * 60 : every,
+        run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
+      }]
+    : [];
+  const plugin = new Elysia({ name: "gaps" }).use(reconcileRoutes({
+    access: deps.access, reconciler: pushOn ? reconciler : undefined, healable: manualHeal, sync: pushOn ? deps.sync : undefined,
+  }));
+  return { reconciler, manualHeal, plugin, jobs };
+}
+export type GapsSide = ReturnType<typeof gapsSide>;

@@ -1,0 +1,50 @@
+/**
+ * The provider side: what PMS calls (discovery, match, metadata, images, collections) for ONE
+ * Stash instance, and the job that keeps that instance's file index fresh. Everything it uses
+ * is the instance's own (client, file index, path rules, identifier), so it is built once per
+ * instance; its routes sit below the instance's path.
+ */
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { FileIndex } from "../stash/file-index.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { Job } from "../jobs.ts";
+import type { MatchGate } from "./gates.ts";
+import type { MetadataContext } from "./metadata.ts";
+import { providerRoutes, type ProviderDeps, type ProviderMount } from "./routes.ts";
+
+export interface ProviderSideDeps {
+  /** The instance's Stash client, file index and path rules. */
+  stash: StashClient;
+  index: FileIndex;
+  mapper: PathMapper;
+  /** The instance's identifier (the GUID scheme of its items) and metadata settings. */
+  ctx: MetadataContext;
+  /** The provider's name in Plex's agent list. */
+  title: string;
+  matchOnly: MatchGate[];
+  log: Logger;
+  /** Where the instance's provider is served (the default instance: at the root). */
+  mount?: ProviderMount;
+  /** PMS fetched a scene's metadata (the push side counts it as the proof a push landed). */
+  onServed?: ProviderDeps["onServed"];
+}
+
+export function providerSide(deps: ProviderSideDeps) {
+  const { index, log } = deps;
+  const refreshIndex = () =>
+    index.refresh().then(
+      (n) => void (n && log.info("stash file index refreshed", { scenes: index.size, changed: n })),
+      (err: Error) => {
+        log.warn("stash file index refresh failed; matches use live lookups", { error: err.message });
+        throw err;
+      },
+    );
+  const jobs: Job[] = [{ id: "stash-index", name: "Refresh the index of Stash files", everySeconds: 60, run: refreshIndex }];
+  const plugin = providerRoutes({
+    stash: deps.stash, index, mapper: deps.mapper, ctx: deps.ctx, title: deps.title, log, matchOnly: deps.matchOnly,
+    onServed: deps.onServed,
+  }, deps.mount);
+  return { plugin, jobs };
+}
+export type ProviderSide = ReturnType<typeof providerSide>;
