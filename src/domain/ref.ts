@@ -42,6 +42,12 @@ export const plexTypeOf = (kind: Kind) => PLEX_TYPE[kind];
 /** Our GUID of a reference under the instance's provider identifier: `tv.plex.agents.custom.stash2plex://movie/42`. */
 export const guidOf = (identifier: string, ref: Ref) => `${identifier}://${PLEX_TYPE[ref.kind]}/${ref.id}`;
 
+/**
+ * Our GUID of a Stash group served as a Plex collection (`…://collection/g3`). Collections are
+ * not references yet (no instance in the key); this keeps their GUID built in this one place.
+ */
+export const collectionGuidOf = (identifier: string, collectionKey: string) => `${identifier}://collection/${collectionKey}`;
+
 /** The rating key the provider serves a reference under (its instance is in the provider's URL). */
 export const ratingKeyOf = (ref: Ref) => ref.id;
 

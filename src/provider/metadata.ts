@@ -5,7 +5,7 @@
 import type { StashGroup, StashScene } from "../schema/stash.ts";
 import type { PlexImage, PlexMetadata } from "../schema/plex.ts";
 import { sceneTitle } from "../domain/scene.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, plexTypeOf, ratingKeyOf, sceneRef } from "../domain/ref.ts";
+import { collectionGuidOf, DEFAULT_INSTANCE_ID, guidOf, plexTypeOf, ratingKeyOf, sceneRef } from "../domain/ref.ts";
 
 export interface MetadataContext {
   identifier: string;
@@ -83,7 +83,7 @@ export function groupToCollectionRef(group: StashGroup, ctx: MetadataContext) {
   const key = collectionKey(group.id);
   return {
     tag: group.name,
-    guid: `${ctx.identifier}://collection/${key}`,
+    guid: collectionGuidOf(ctx.identifier, key),
     key: `/library/collections/${key}`,
     ...(group.front_image_path ? { thumb: imageUrl(ctx, "group", group.id) } : {}),
     ...(group.synopsis ? { summary: group.synopsis } : {}),
@@ -145,7 +145,7 @@ export function groupToMetadata(group: StashGroup & { scene_count?: number }, ct
   return dropUndefined({
     ratingKey: key,
     key: `/library/collections/${key}`,
-    guid: `${ctx.identifier}://collection/${key}`,
+    guid: collectionGuidOf(ctx.identifier, key),
     type: "collection",
     title: group.name,
     summary: group.synopsis?.trim() || undefined,
