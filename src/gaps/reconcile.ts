@@ -298,7 +298,8 @@ export function createReconciler(deps: ReconcileDeps) {
       try {
         const sections = await deps.sections();
         const found = await detect(sections, shown);
-        const gaps = found.gaps.filter((g) => kinds.has(g.kind));
+        // A gap's scene names its Stash instance (the one this reconciler reads: the default, so far).
+        const gaps = found.gaps.filter((g) => kinds.has(g.kind)).map((g) => (g.sceneId ? { ...g, instance: DEFAULT_INSTANCE_ID } : g));
         const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;

@@ -148,6 +148,14 @@ describe("upgrade from the previous release's database", () => {
     for (const { rating_key, guid } of old.guids) expect(pms.items.get(rating_key)?.guid).toBe(guid);
   });
 
+  test("a new reconcile's gaps name their scene's instance, as the migrated ones do", async () => {
+    for (const item of [...pms.items.values()]) if (item.guid.endsWith("/movie/100")) pms.items.delete(item.ratingKey);
+    const result = await app.reconciler.run({ heal: [], trigger: "api" });
+    const gaps = app.reconciler.reports.gaps(result.run.id, undefined, 0, 1000).filter((g) => g.sceneId);
+    expect(gaps.map((g) => g.sceneId)).toContain("100");
+    expect(gaps.filter((g) => g.instance !== DEFAULT_INSTANCE_ID)).toEqual([]);
+  });
+
   test("the migration ran once: reopening changes nothing, every key is a reference", async () => {
     await app.stop();
     const store = openStore(dataDir);
