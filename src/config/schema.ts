@@ -13,9 +13,6 @@ const Url = (description: string, dflt?: string) =>
   Type.String({ description, pattern: "^https?://[^\\s/]+", ...(dflt === undefined ? {} : { default: dflt }) });
 const Secret = (description: string) => Type.String({ description, default: "", secret: true });
 
-// The path rule's schema lives in schema/ so that paths/ need not import the config.
-export { PathRuleSchema, PathSample, type PathRuleConfig } from "../schema/path-rule.ts";
-
 export const SectionSchema = Type.Object({
   id: Type.String({ pattern: "^[0-9]+$", description: "The Plex library section id." }),
   strategy: Type.Union([Type.Literal("auto"), Type.Literal("refresh"), Type.Literal("edit")], {
