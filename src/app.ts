@@ -27,7 +27,8 @@ import { resolveSections, type SyncSection } from "./sync/push.ts";
 import { createPmsIdentity } from "./sync/pms-identity.ts";
 import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
-import { providerSide } from "./provider/plugin.ts";
+import { createInstanceProvider, providerSide } from "./provider/plugin.ts";
+import { instancesOf } from "./config/instances.ts";
 import { pushIsOn, pushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
@@ -67,7 +68,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const log = options.log ?? createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken, admin.token],
+    secrets: [...instancesOf(config).map((i) => i.stash.apiKey), config.plex.token, config.sync.webhookToken, admin.token],
   });
   const access = createAccess({
     token: admin.token, openReads: config.admin.openReads, log,
@@ -105,12 +106,16 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const provider = providerSide({
     ...instance, title: config.provider.title, matchOnly: config.provider.matchOnly, log, onServed: push.onServed,
   });
+  // Every further Stash instance: its own provider (own client, index, rules, identifier) below
+  // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
+  const others = instancesOf(config).slice(1)
+    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstream, onServed: push.onServed }));
   const gaps = gapsSide({
     config, store, log, access, plex, plexIndex, sections, ...instance,
     queue, editState: push.editState, sync: push.sync, onQueued: push.kick, pushOn,
   });
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
-  const scheduler = createScheduler([...provider.jobs, ...push.jobs, ...gaps.jobs], options.schedulerClock);
+  const scheduler = createScheduler([...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs], options.schedulerClock);
   const adminPart = adminSide({
     config, store, log, access, metrics, scheduler, queue, plex, plexIndex, ...instance, matchOnly: config.provider.matchOnly, push, gaps,
   });
@@ -123,6 +128,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(push.plugin)
     .use(gaps.plugin)
     .use(scheduler.plugin);
+  for (const other of others) http.use(other.routes);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
   const { breaker, worker, poller, autoRules, sync } = push;
@@ -131,6 +137,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
   return {
     config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper: instance.mapper, http, scheduler,
     stashIndex, autoRules, reconciler, sync, manualHeal, access, metrics,
+    /** The providers of the Stash instances after the first (each its client, index and routes). */
+    instanceProviders: others,
     /** Where the admin token came from; `generated`: made on this start (the banner shows it once). */
     admin: { generated: admin.generated, file: admin.file, token: admin.token },
     get url() {
@@ -145,6 +153,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       // Both indexes at once (the schedule goes on from these runs): know the Plex library before
       // the first push needs it; a down Plex just means later.
       scheduler.trigger("stash-index");
+      for (const other of others) scheduler.trigger(other.job.id);
       if (pushOn) {
         scheduler.trigger("plex-index");
         worker.kick();
@@ -169,6 +178,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       server = undefined;
       store.close();
       stashIndex.close();
+      for (const other of others) other.index.close();
     },
   };
 }

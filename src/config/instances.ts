@@ -70,6 +70,11 @@ export function instanceProblems(config: Config): string[] {
   const list = config.stash.instances ?? [];
   const problems: string[] = [];
   list.forEach((entry, i) => {
+    // The whole service (queue keys, the poller's bookmarks, breaker) knows the default instance
+    // by this one id: a second name for it would split its state in two.
+    if (i === 0 && entry.id && entry.id !== DEFAULT_INSTANCE_ID) {
+      problems.push(`stash[0].id: the first Stash is the default instance (today's provider URL and identifier) and its id is "${DEFAULT_INSTANCE_ID}", not "${entry.id}" — leave id out (or write id: ${DEFAULT_INSTANCE_ID}) and use name: to label it`);
+    }
     if (i > 0 && !entry.id) problems.push(`stash[${i}].id: missing — every Stash after the first needs an id (a-z, 0-9), e.g. id: stash${i + 1}`);
   });
   const instances = instancesOf(config);

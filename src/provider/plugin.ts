@@ -12,6 +12,10 @@ import type { Job } from "../jobs.ts";
 import type { MatchGate } from "./gates.ts";
 import type { MetadataContext } from "./metadata.ts";
 import { providerRoutes, type ProviderDeps, type ProviderMount } from "./routes.ts";
+import { instanceParts } from "./instance.ts";
+import type { Config } from "../config/schema.ts";
+import type { StashInstance } from "../config/instances.ts";
+import type { StashClientOptions } from "../stash/client.ts";
 
 export interface ProviderSideDeps {
   /** The instance's Stash client, file index and path rules. */
@@ -30,17 +34,23 @@ export interface ProviderSideDeps {
   onServed?: ProviderDeps["onServed"];
 }
 
+/** The job refreshing an instance's file index: the default's keeps today's id `stash-index`. */
+export const indexJobId = (mount?: ProviderMount) => (!mount?.path ? "stash-index" : `stash-index-${mount.id}`);
+
 export function providerSide(deps: ProviderSideDeps) {
   const { index, log } = deps;
+  // Another instance's lines and job name it; the default's read as they always have.
+  const which = deps.mount?.path ? ` of Stash "${deps.mount.id}"` : "";
+  const fields = deps.mount?.path ? { instance: deps.mount.id } : {};
   const refreshIndex = () =>
     index.refresh().then(
-      (n) => void (n && log.info("stash file index refreshed", { scenes: index.size, changed: n })),
+      (n) => void (n && log.info(`stash file index${which} refreshed`, { ...fields, scenes: index.size, changed: n })),
       (err: Error) => {
-        log.warn("stash file index refresh failed; matches use live lookups", { error: err.message });
+        log.warn(`stash file index${which} refresh failed; matches use live lookups`, { ...fields, error: err.message });
         throw err;
       },
     );
-  const jobs: Job[] = [{ id: "stash-index", name: "Refresh the index of Stash files", everySeconds: 60, run: refreshIndex }];
+  const jobs: Job[] = [{ id: indexJobId(deps.mount), name: `Refresh the index of Stash files${which}`, everySeconds: 60, run: refreshIndex }];
   const plugin = providerRoutes({
     stash: deps.stash, index, mapper: deps.mapper, ctx: deps.ctx, title: deps.title, log, matchOnly: deps.matchOnly,
     onServed: deps.onServed,
@@ -48,3 +58,16 @@ export function providerSide(deps: ProviderSideDeps) {
   return { plugin, jobs };
 }
 export type ProviderSide = ReturnType<typeof providerSide>;
+
+export interface InstanceProviderOptions {
+  log: Logger;
+  observe?: StashClientOptions["observe"];
+  onServed?: ProviderSideDeps["onServed"];
+}
+
+/** One instance's whole provider side (parts, routes, index job) on its own, e.g. for a bench. */
+export function createInstanceProvider(config: Pick<Config, "publicUrl" | "dataDir">, instance: StashInstance, options: InstanceProviderOptions) {
+  const parts = instanceParts(config, instance, options.observe);
+  const side = providerSide({ ...parts, log: options.log, onServed: options.onServed });
+  return { instance, ...parts, routes: side.plugin, job: side.jobs[0]! };
+}

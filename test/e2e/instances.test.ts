@@ -2,7 +2,8 @@
  * Two Stash instances, one service, each its own provider in Plex (issue 19). The two Stash
  * libraries use the same scene ids for different scenes; PMS has one section per instance,
  * each on its own provider (registered separately, as in Plex), and scans through it. Every
- * file must be matched to the scene of its own Stash: none answered from the other.
+ * file must be matched to the scene of its own Stash: none answered from the other. The
+ * service is the real one (createApp), with push on.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -12,8 +13,8 @@ import type { ScanReport } from "../../sim/plex/scan.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log.ts";
-import { startInstances } from "./instances-service.ts";
-import { refKey } from "../../src/domain/ref.ts";
+import { createApp, type App } from "../../src/app.ts";
+import { refKey, type Ref } from "../../src/domain/ref.ts";
 import { IDENTIFIER, spawnMain, tempDir, waitFor } from "../helpers.ts";
 
 const VAULT = `${IDENTIFIER}.vault`;
@@ -27,7 +28,8 @@ let vault: StashSim;
 let pms: PmsSim;
 let config: Config;
 let env: Record<string, string>;
-let service: Awaited<ReturnType<typeof startInstances>>;
+let app: App;
+let service: { url: string };
 /** Each scene a provider told the push side it served (what confirms a push), by reference key. */
 const served: string[] = [];
 
@@ -37,14 +39,24 @@ beforeAll(async () => {
   vault = new StashSim({ scenes: 50, seed: 22, root: "/data/vault", windowsShare: 0 }).start();
   pms = new PmsSim().start();
   env = {
-    DATA_DIR: tempDir(), SYNC_POLL_SECONDS: "0", PUBLIC_URL: "http://stash2plex.lan:8787",
+    DATA_DIR: tempDir(), SYNC_POLL_SECONDS: "0", PUBLIC_URL: "http://stash2plex.lan:8787", PLEX_URL: pms.url, PLEX_TOKEN: pms.token,
     STASH_INSTANCES: JSON.stringify([
-      { id: "main", name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
+      { name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
       { id: "vault", name: "Vault", url: vault.url, paths: { rules: [{ name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }] } },
     ]),
   };
   config = loadConfig(env, undefined);
-  service = await startInstances(config, silentLogger, (ref) => served.push(refKey(ref)));
+  app = createApp(config, { log: silentLogger });
+  // What a provider reports as fetched by PMS is what confirms a push (sync/plugin.ts).
+  const confirmPull = app.queue.confirmPull;
+  app.queue.confirmPull = Object.assign((ref: Ref) => {
+    served.push(refKey(ref));
+    return confirmPull(ref);
+  }, confirmPull);
+  await app.start(0, "127.0.0.1");
+  service = { url: app.url! };
+  // Both indexes built before the scans (start-up only triggers them).
+  await Promise.all([app.stashIndex.refresh(), ...app.instanceProviders.map((p) => p.index.refresh())]);
   pms.addSection({ key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
     filesOf(main).map((p) => plexPath(p, "/data/main", "/media/Main")));
   pms.addSection({ key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
@@ -52,7 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await service?.stop();
+  await app?.stop();
   await pms.stop();
   await main.stop();
   await vault.stop();
@@ -121,12 +133,12 @@ describe("two Stash instances, one service, a provider each", () => {
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(out).not.toContain("FAIL");
     expect(code).toBe(0);
-    expect(out).toMatch(/^ok {3}stash "main": reached http:\/\/127\.0\.0\.1:\d+ \(Stash .*, 50 scenes\)$/m);
+    expect(out).toMatch(/^ok {3}stash "default": reached http:\/\/127\.0\.0\.1:\d+ \(Stash .*, 50 scenes\)$/m);
     expect(out).toMatch(/^ok {3}stash "vault": reached http:\/\/127\.0\.0\.1:\d+ \(Stash .*, 50 scenes\)$/m);
-    expect(out).toContain(`ok   provider "main": add http://stash2plex.lan:8787 in Plex (Settings → Metadata Agents → Add Provider); identifier ${IDENTIFIER}`);
+    expect(out).toContain(`ok   provider "default": add http://stash2plex.lan:8787 in Plex (Settings → Metadata Agents → Add Provider); identifier ${IDENTIFIER}`);
     expect(out).toContain(`ok   provider "vault": add http://stash2plex.lan:8787/instances/vault in Plex (Settings → Metadata Agents → Add Provider); identifier ${VAULT}`);
     // Each instance's coverage counts the files of its own section only: all of them map.
-    const main = /^ok {3}path coverage "main": (\d+) of (\d+) Plex files map/m.exec(out);
+    const main = /^ok {3}path coverage "default": (\d+) of (\d+) Plex files map/m.exec(out);
     const vault = /^ok {3}path coverage "vault": (\d+) of (\d+) Plex files map/m.exec(out);
     expect(main?.[1]).toBe(main?.[2]);
     expect(vault?.[1]).toBe(vault?.[2]);

@@ -21,7 +21,7 @@ const problemsOf = (env: Record<string, string>, file?: string): string[] => {
   return [];
 };
 const TWO = JSON.stringify([
-  { id: "main", name: "Main", url: "http://stash-a:9999/", apiKey: "key-a-secret" },
+  { name: "Main", url: "http://stash-a:9999/", apiKey: "key-a-secret" },
   { id: "vault", name: "Vault", url: "http://stash-b:9999", apiKey: "key-b-secret", provider: { contentRating: "R" } },
 ]);
 
@@ -55,7 +55,7 @@ describe("stash instances: the list forms", () => {
       "provider: { identifier: tv.plex.agents.custom.mine, contentRating: X, excludeTags: [wip] }",
       "paths: { rules: [{ name: shared, plex: '^/media/(.*)$', stash: '/data/$1' }] }",
       "stash:",
-      "  - { id: main, url: http://stash-a:9999, apiKey: ka }",
+      "  - { name: Main, url: http://stash-a:9999, apiKey: ka }",
       "  - id: vault",
       "    name: The Vault",
       "    url: http://stash-b:9999",
@@ -64,7 +64,7 @@ describe("stash instances: the list forms", () => {
       "    paths: { rules: [{ name: own, plex: '^/vault/(.*)$', stash: '/v/$1' }] }",
     ));
     const [main, vault] = instancesOf(c);
-    expect(main).toMatchObject({ id: "main", isDefault: true, path: "", stash: { url: "http://stash-a:9999", apiKey: "ka", timeoutMs: 10000 } });
+    expect(main).toMatchObject({ id: "default", name: "Main", isDefault: true, path: "", stash: { url: "http://stash-a:9999", apiKey: "ka", timeoutMs: 10000 } });
     expect(main!.provider).toMatchObject({ identifier: "tv.plex.agents.custom.mine", title: "Stash", contentRating: "X", excludeTags: ["wip"] });
     expect(main!.paths.rules.map((r) => r.name)).toEqual(["shared"]);
     expect(vault).toMatchObject({ id: "vault", name: "The Vault", isDefault: false, path: "/instances/vault", stash: { url: "http://stash-b:9999", apiKey: "", timeoutMs: 2000 } });
@@ -80,7 +80,7 @@ describe("stash instances: the list forms", () => {
   test("STASH_INSTANCES env (JSON) gives the same instances", () => {
     const c = loadConfig({ STASH_INSTANCES: TWO }, undefined);
     expect(instancesOf(c).map((i) => [i.id, i.path, i.provider.identifier, i.provider.contentRating])).toEqual([
-      ["main", "", "tv.plex.agents.custom.stash2plex", "XXX"],
+      ["default", "", "tv.plex.agents.custom.stash2plex", "XXX"],
       ["vault", "/instances/vault", "tv.plex.agents.custom.stash2plex.vault", "R"],
     ]);
   });
@@ -93,13 +93,20 @@ describe("stash instances: the list forms", () => {
 
 describe("stash instances: start-up refuses a list that cannot work, one line each", () => {
   test("two instances with the same id", () => {
-    const problems = problemsOf({ STASH_INSTANCES: JSON.stringify([{ id: "a", url: "http://a:1" }, { id: "a", url: "http://b:1" }]) });
-    expect(problems).toEqual([`stash[1].id: "a" is also the id of stash[0] — give each Stash its own id`]);
+    const problems = problemsOf({ STASH_INSTANCES: JSON.stringify([{ url: "http://a:1" }, { id: "b", url: "http://b:1" }, { id: "b", url: "http://c:1" }]) });
+    expect(problems).toEqual([`stash[2].id: "b" is also the id of stash[1] — give each Stash its own id`]);
+  });
+
+  test("the first instance is the default: its id is `default`, whatever its name", () => {
+    expect(problemsOf({ STASH_INSTANCES: JSON.stringify([{ id: "main", url: "http://a:1" }, { id: "b", url: "http://b:1" }]) })).toEqual([
+      `stash[0].id: the first Stash is the default instance (today's provider URL and identifier) and its id is "default", not "main" — leave id out (or write id: default) and use name: to label it`,
+    ]);
+    expect(problemsOf({ STASH_INSTANCES: JSON.stringify([{ id: "default", url: "http://a:1" }, { id: "b", url: "http://b:1" }]) })).toEqual([]);
   });
 
   test("the same Stash URL twice, however it is spelt", () => {
-    const problems = problemsOf({}, yaml("stash:", "  - { id: a, url: 'http://Stash:80/' }", "  - { id: b, url: 'http://stash' }"));
-    expect(problems).toEqual([`stash[1].url: http://stash is also the URL of "a" — list each Stash once`]);
+    const problems = problemsOf({}, yaml("stash:", "  - { url: 'http://Stash:80/' }", "  - { id: b, url: 'http://stash' }"));
+    expect(problems).toEqual([`stash[1].url: http://stash is also the URL of "default" — list each Stash once`]);
     expect(normalisedStashUrl("https://Stash:443/sub/")).toBe("https://stash/sub");
     expect(normalisedStashUrl("http://stash:9999/sub")).not.toBe(normalisedStashUrl("http://stash:9998/sub"));
   });
@@ -116,14 +123,14 @@ describe("stash instances: start-up refuses a list that cannot work, one line ea
 
   test("an instance's bad path rule names the instance; its API key never appears", () => {
     const problems = problemsOf({ STASH_INSTANCES: JSON.stringify([
-      { id: "a", url: "http://a:1", apiKey: "sekrit-key-a" },
+      { url: "http://a:1", apiKey: "sekrit-key-a" },
       { id: "b", apiKey: "sekrit-key-b", paths: { rules: [{ name: "r", plex: "([", stash: "x" }] } },
     ]) });
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.join("\n")).not.toContain("sekrit");
     expect(problems.some((p) => p.startsWith("stash[1].url"))).toBe(true);
     const rule = problemsOf({ STASH_INSTANCES: JSON.stringify([
-      { id: "a", url: "http://a:1" }, { id: "b", url: "http://b:1", paths: { rules: [{ name: "r", plex: "([", stash: "x" }] } },
+      { url: "http://a:1" }, { id: "b", url: "http://b:1", paths: { rules: [{ name: "r", plex: "([", stash: "x" }] } },
     ]) });
     expect(rule.length).toBe(1);
     expect(rule[0]).toStartWith("stash[1] (b): ");
