@@ -137,10 +137,13 @@ async function pathCoverage(
       ? { ok: true, level: "warn", what: "path coverage", detail: `${detail}; the rules map none of them: check them with \`stash2plex map <path>\`` }
       : { ok: true, what: "path coverage", detail };
   }
-  const auto = instance.paths.auto && suggestion.autoApplicable;
+  // PATHS_AUTO applies inferred rules to the default instance only (sync/plugin.ts).
+  const auto = instance.isDefault && instance.paths.auto && suggestion.autoApplicable;
   const advice = auto
     ? "PATHS_AUTO is on: the service applies these at start-up"
-    : suggestion.autoApplicable
+    : !instance.isDefault
+      ? `paste these under this Stash ("${instance.id}") in the stash list of config.yaml, as its paths`
+      : suggestion.autoApplicable
       ? "paste these into config.yaml, or set PATHS_AUTO=true to have them applied"
       : "paste these into config.yaml after checking them (they do not cover 99% of the files, so PATHS_AUTO would not apply them)";
   const yaml = suggestion.yaml.trimEnd().split("\n").map((line) => `  ${line}`);

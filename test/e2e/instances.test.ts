@@ -145,4 +145,15 @@ describe("two Stash instances, one service, a provider each", () => {
     expect(Number(main?.[2])).toBe(pms.disk.get("1")!.length);
     expect(Number(vault?.[2])).toBe(pms.disk.get("2")!.length);
   }, 60_000);
+
+  test("check: PATHS_AUTO applies to the default instance only; another one is told where to paste its rules", async () => {
+    const list = JSON.parse(env.STASH_INSTANCES!);
+    delete list[1].paths;
+    const p = spawnMain({ ...env, STASH_INSTANCES: JSON.stringify(list), PATHS_AUTO: "true", PLEX_URL: pms.url, PLEX_TOKEN: pms.token }, ["check"]);
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    const vaultNote = out.slice(out.indexOf(`note path rules proposed "vault"`));
+    expect(vaultNote).toContain(`paste these under this Stash ("vault") in the stash list of config.yaml, as its paths:`);
+    expect(vaultNote).not.toContain("PATHS_AUTO is on");
+  }, 60_000);
 });
