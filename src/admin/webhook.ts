@@ -28,7 +28,8 @@ const Body = t.Union([
     sceneIds: t.Array(Id, { minItems: 1, maxItems: 10000 }),
     // Which Stash the ids are of (absent: the default one). Only the default's client is wired here so far:
     // another instance's ids are queued unchecked rather than checked against the wrong Stash.
-    instance: t.Optional(t.String({ pattern: INSTANCE_ID.source })),
+    // Checked in the handler, so a bad one is named (a union's schema error cannot say which field).
+    instance: t.Optional(t.String({ maxLength: 64 })),
   }),
 ]);
 
@@ -42,6 +43,7 @@ export const webhookRoutes = (deps: WebhookDeps) =>
   new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body }) => {
     let ids: string[];
     const instance = ("sceneIds" in body && body.instance) || DEFAULT_INSTANCE_ID;
+    if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (a lower-case letter, then letters and digits)");
     if ("hookContext" in body) {
       if (!PUSHED_HOOKS.test(body.hookContext.type)) return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
       ids = [String(body.hookContext.id)];

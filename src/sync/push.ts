@@ -13,7 +13,7 @@ import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { guidOf, sceneRef, type Ref } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, type Ref } from "../domain/ref.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
@@ -140,8 +140,13 @@ export function createPusher(deps: PushDeps) {
 
   return async function push(ref: Ref, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
     let stashUpdatedAt: string | undefined;
+    // The one Stash client and identifier here are the default instance's: another instance's scene
+    // with the same id is a different scene. Refused (a dead letter, retried once pushes are per instance)
+    // rather than the default's scene pushed and the job marked delivered.
+    if (ref.instance !== DEFAULT_INSTANCE_ID) {
+      return { ok: false, kind: "permanent", error: `pushing scenes of Stash instance "${ref.instance}" is not supported yet`, plexFailed: false };
+    }
     try {
-      // The one Stash client is the default instance's (each instance gets its own with the instance list).
       const scene = await deps.stash.sceneById(ref.id);
       if (!scene) return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: null, note: "scene no longer in Stash" };
       stashUpdatedAt = scene.updated_at;

@@ -73,6 +73,17 @@ describe("dead letters", () => {
     expect(await (await discard({})).json()).toEqual({ discarded: 121 - 6 });
     expect(await list(w)).toEqual({ total: 0, items: [] });
     bury(w, ["7", "8"]);
+    // Another Stash instance's dead letter with the same scene id is a different one: named by `instance`.
+    w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:7', 'test', 1, 1, 2, 'gone')").run();
+    expect((await list(w)).items.map((d: any) => [d.sceneId, d.instance])).toContainEqual(["7", "vault"]);
+    expect(await (await retry({ sceneIds: ["7"], instance: "vault" })).json()).toEqual({ retried: 1 });
+    expect(w.app.queue.deadLetter(scene("7"))).toBeDefined();
+    const shown = (await (await adminGet(`${w.app.url}/api/scenes/7?instance=vault`)).json()) as any;
+    expect(shown).toMatchObject({ sceneId: "7", instance: "vault", history: [{ event: "queued", detail: "requeue" }] });
+    // Pushing another instance's scenes is not wired yet: it dies again, and is discarded by instance.
+    const vault7 = { instance: "vault", kind: "scene" as const, id: "7" };
+    expect(await waitFor(() => w!.app.queue.deadLetter(vault7) !== undefined)).toBe(true);
+    expect(await (await discard({ instance: "vault" })).json()).toEqual({ discarded: 1 });
     expect(await (await retry(undefined)).json()).toEqual({ retried: 2 });
   }, 30_000);
 
@@ -87,6 +98,12 @@ describe("dead letters", () => {
     const bad = await post(`${url}/api/dead-letters/discard`, { sceneIds: ["12; drop"] }, adminAuth);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain("sceneIds");
+    const badInstance = await post(`${url}/api/dead-letters/retry`, { sceneIds: ["12"], instance: "Not An Id" }, adminAuth);
+    expect(badInstance.status).toBe(400);
+    expect(((await badInstance.json()) as any).error.message).toMatch(/^instance/);
+    const badScene = await adminGet(`${url}/api/scenes/12?instance=Vault!`);
+    expect(badScene.status).toBe(400);
+    expect(((await badScene.json()) as any).error.message).toMatch(/^instance/);
     for (const path of ["retry", "discard"]) {
       expect((await post(`${url}/api/dead-letters/${path}`, {})).status).toBe(401);
       expect((await post(`${url}/api/dead-letters/${path}`, {}, hook)).status).toBe(401);

@@ -89,6 +89,24 @@ describe("pushing Stash changes to Plex", () => {
     expect(await waitFor(async () => (await w!.pms.idle(), itemOfScene(w!, "12")?.title === "Gone"))).toBe(true);
   });
 
+  test("a scene of another Stash instance is never pushed as the default's scene with the same id", async () => {
+    w = await startWorld({ env: FAST });
+    await w.pms.scan("1");
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    const item = itemOfScene(w, "12");
+    const res = await post(`${w.app.url}/hooks/stash`, { sceneIds: ["12"], instance: "vault" }, auth);
+    expect(await res.json()).toEqual({ queued: 1 });
+    expect(await waitFor(() => w!.app.queue.deadLetterCount() === 1)).toBe(true);
+    const dead = (await (await adminGet(`${w.app.url}/api/dead-letters`)).json()) as any;
+    expect(dead.items[0]).toMatchObject({ sceneId: "12", instance: "vault", error: expect.stringContaining('Stash instance "vault"') });
+    expect(w.pms.pushCallsFor(item.ratingKey)).toBe(0);
+    expect(w.app.queue.delivery(sceneRef("12"))).toBeUndefined();
+    // A bad instance id is refused, naming the field.
+    const bad = await post(`${w.app.url}/hooks/stash`, { sceneIds: ["12"], instance: "Not An Id" }, auth);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("instance");
+  }, 30_000);
+
   test("an item deleted in Plex, its change found by polling: one dead letter, no job, no further Plex calls over polls", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_POLL_SECONDS: "1", SYNC_RETRY_CAP_SECONDS: "2" } });
     await w.pms.scan("1");
