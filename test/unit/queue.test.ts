@@ -262,6 +262,24 @@ describe("dead letters are not brought back by a re-read of the same change", ()
 });
 
 describe("circuit breaker", () => {
+  test("one per Stash instance: its own state (kept across a restart) and its own outages", () => {
+    const c = clock();
+    const dir = tempDir();
+    const store = openStore(dir);
+    const options = { threshold: 1, probeBaseMs: 1000, probeCapMs: 8000, now: c.now };
+    const main = createBreaker(store, options);
+    const vault = createBreaker(store, { ...options, instance: "vault" });
+    vault.failed("Plex down", 3);
+    expect([main.state, vault.state]).toEqual(["closed", "open"]);
+    expect(main.outages()).toEqual([]);
+    expect(vault.outages()).toEqual([expect.objectContaining({ instance: "vault", jobs_waiting: 3, ended_at: null })]);
+    store.close();
+    const again = openStore(dir);
+    expect(createBreaker(again, { ...options, instance: "vault" }).state).toBe("open");
+    expect(createBreaker(again, options).state).toBe("closed");
+    expect(again.meta.get("breaker:vault")).toContain('"open"');
+  });
+
   test("opens after repeated failures, probes, half-opens, closes, and records the outage", () => {
     const c = clock();
     const store = openStore(tempDir());
