@@ -25,7 +25,10 @@ const scene = (id: string) => sceneRef(DEFAULT_INSTANCE_ID, id);
 
 /** What the previous release left in the fixture, read straight from its own tables. */
 function readOld() {
-  const db = new Database(FIXTURE, { readonly: true });
+  // From a copy: even a read-only open of a WAL database leaves -wal and -shm files beside it.
+  const copy = join(tempDir(), "v0.db");
+  copyFileSync(FIXTURE, copy);
+  const db = new Database(copy, { readonly: true });
   const ids = (sql: string) => (db.query(sql).all() as { scene_id: string }[]).map((r) => r.scene_id);
   const old = {
     version: (db.query("PRAGMA user_version").get() as { user_version: number }).user_version,
