@@ -30,7 +30,12 @@ function complete(config: Config, entry: StashInstanceConfig, index: number): St
   const own: Partial<Config["provider"]> = entry.provider ?? {};
   return {
     id, name, isDefault, path: instancePath(id, isDefault),
-    stash: { url: trimUrl(entry.url), apiKey: entry.apiKey ?? "", timeoutMs: entry.timeoutMs ?? config.stash.timeoutMs },
+    stash: {
+      // The first instance without a url of its own is STASH_URL's (and STASH_API_KEY's) Stash.
+      url: trimUrl(entry.url ?? (isDefault ? config.stash.url : "")),
+      apiKey: entry.apiKey ?? (isDefault && entry.url === undefined ? config.stash.apiKey : ""),
+      timeoutMs: entry.timeoutMs ?? config.stash.timeoutMs,
+    },
     paths: { ...config.paths, ...entry.paths },
     provider: {
       ...config.provider, ...own,
@@ -76,12 +81,13 @@ export function instanceProblems(config: Config): string[] {
       problems.push(`stash[0].id: the first Stash is the default instance (today's provider URL and identifier) and its id is "${DEFAULT_INSTANCE_ID}", not "${entry.id}" — leave id out (or write id: ${DEFAULT_INSTANCE_ID}) and use name: to label it`);
     }
     if (i > 0 && !entry.id) problems.push(`stash[${i}].id: missing — every Stash after the first needs an id (a-z, 0-9), e.g. id: stash${i + 1}`);
+    if (i > 0 && !entry.url) problems.push(`stash[${i}].url: missing — every Stash after the first needs its url (the first's defaults to STASH_URL)`);
   });
   const instances = instancesOf(config);
   const seenIds = new Map<string, number>();
   const seenUrls = new Map<string, string>();
   instances.forEach((inst, i) => {
-    if (list.length && i > 0 && !list[i]!.id) return;
+    if (list.length && i > 0 && (!list[i]!.id || !list[i]!.url)) return;
     const twin = seenIds.get(inst.id);
     if (twin !== undefined) problems.push(`stash[${i}].id: "${inst.id}" is also the id of stash[${twin}] — give each Stash its own id`);
     else seenIds.set(inst.id, i);

@@ -60,11 +60,14 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
       sources[setting.key] = "env";
     }
   }
+  // STASH_URL/STASH_API_KEY beside a list are the first instance's only when it has no url of
+  // its own (a container template that requires STASH_URL can still list more); else two
+  // answers to one question.
   const listed = getAt(raw, ["stash", "instances"]);
-  if (Array.isArray(listed) && listed.length) {
+  if (Array.isArray(listed) && listed.length && (listed[0] as { url?: unknown } | null)?.url !== undefined) {
     for (const key of ["url", "apiKey"]) {
       const setting = settings.find((s) => s.key === `stash.${key}`)!;
-      if (sources[setting.key] !== "default") problems.push(`${setting.key}: set (${sources[setting.key] === "env" ? setting.env : "config file"}) beside a list of Stash instances — give each instance its own ${key} and unset ${setting.env}`);
+      if (sources[setting.key] !== "default") problems.push(`${setting.key}: set (${sources[setting.key] === "env" ? setting.env : "config file"}) beside a list of Stash instances whose first has its own url — unset ${setting.env}, or leave url and apiKey out of the first instance to use it there`);
     }
   }
   if (problems.length) throw new ConfigError(problems);

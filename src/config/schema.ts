@@ -87,8 +87,8 @@ const STASH_TIMEOUT = { minimum: 100, maximum: 120000, description: "Timeout of 
 export const StashInstanceSchema = Type.Object({
   id: Type.Optional(Type.String({ pattern: INSTANCE_ID.source, description: "Short id (a-z, 0-9): the instance's provider URL /instances/{id} and identifier suffix. The first instance's id is 'default' (leave it out)." })),
   name: Type.Optional(Type.String({ minLength: 1, description: "Shown in logs, the dashboard and Plex's agent list." })),
-  url: Url("This Stash's base URL."),
-  apiKey: Type.Optional(Type.String({ secret: true, description: "This Stash's API key." })),
+  url: Type.Optional(Url("This Stash's base URL; the first instance's defaults to stash.url (STASH_URL).")),
+  apiKey: Type.Optional(Type.String({ secret: true, description: "This Stash's API key; the first instance without a url of its own takes stash.apiKey." })),
   timeoutMs: Type.Optional(Type.Integer(STASH_TIMEOUT)),
   paths: Type.Optional(overridable(PathsSchema)),
   // The identifier is derived from the instance id (domain/ref.ts), never set per instance.
@@ -116,7 +116,7 @@ export const ConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ ...STASH_TIMEOUT, default: 10000 }),
     instances: Type.Array(StashInstanceSchema, {
       default: [],
-      description: "Several Stash instances, each its own provider in Plex (the first keeps the single-Stash URL and identifier; others are served at /instances/{id}). Each item: id (the first: default), name, url, apiKey, timeoutMs, paths, provider (any provider setting but identifier); unset ones come from the top-level settings. In YAML: `stash:` as a list; in env: JSON. Empty: one Stash from stash.url.",
+      description: "Several Stash instances, each its own provider in Plex (the first keeps the single-Stash URL and identifier; others are served at /instances/{id}). Each item: id (the first: default), name, url, apiKey, timeoutMs, paths, provider (any provider setting but identifier); unset ones come from the top-level settings (the first instance's url and apiKey from STASH_URL and STASH_API_KEY). In YAML: `stash:` as a list; in env: JSON. Empty: one Stash from stash.url.",
     }),
   }, { default: {} }),
   provider: ProviderSchema,

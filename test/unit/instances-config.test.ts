@@ -85,6 +85,19 @@ describe("stash instances: the list forms", () => {
     ]);
   });
 
+  test("STASH_URL and STASH_API_KEY are the first instance's when it has no url (a template that requires STASH_URL)", () => {
+    const c = loadConfig({
+      STASH_URL: "http://stash:9999/", STASH_API_KEY: "main-key",
+      STASH_INSTANCES: JSON.stringify([{ name: "Main" }, { id: "vault", url: "http://vault:9999", apiKey: "vault-key" }]),
+    }, undefined);
+    expect(instancesOf(c).map((i) => [i.id, i.name, i.stash.url, i.stash.apiKey])).toEqual([
+      ["default", "Main", "http://stash:9999", "main-key"],
+      ["vault", "vault", "http://vault:9999", "vault-key"],
+    ]);
+    // Loading fills every instance in: deriving again gives the same.
+    expect(instancesOf(c)).toEqual(instancesOf(structuredClone(c)));
+  });
+
   test("the first instance's id defaults to `default`", () => {
     const c = loadConfig({ STASH_INSTANCES: JSON.stringify([{ url: "http://a:1" }, { id: "b", url: "http://b:1" }]) }, undefined);
     expect(instancesOf(c).map((i) => i.id)).toEqual(["default", "b"]);
@@ -117,8 +130,11 @@ describe("stash instances: start-up refuses a list that cannot work, one line ea
     const bad = problemsOf({ STASH_INSTANCES: JSON.stringify([{ id: "Main", url: "http://a:1", colour: "red" }]) });
     expect(bad.some((p) => p.startsWith("stash[0].id: must match ^[a-z][a-z0-9]{0,31}$"))).toBe(true);
     expect(bad.some((p) => p.startsWith("stash[0]") && p.includes("colour"))).toBe(true);
-    expect(problemsOf({ STASH_INSTANCES: TWO, STASH_URL: "http://x:1" }))
-      .toEqual(["stash.url: set (STASH_URL) beside a list of Stash instances — give each instance its own url and unset STASH_URL"]);
+    expect(problemsOf({ STASH_INSTANCES: TWO, STASH_URL: "http://x:1" })).toEqual([
+      "stash.url: set (STASH_URL) beside a list of Stash instances whose first has its own url — unset STASH_URL, or leave url and apiKey out of the first instance to use it there",
+    ]);
+    expect(problemsOf({ STASH_INSTANCES: JSON.stringify([{}, { id: "b" }]) }))
+      .toEqual(["stash[1].url: missing — every Stash after the first needs its url (the first's defaults to STASH_URL)"]);
   });
 
   test("an instance's bad path rule names the instance; its API key never appears", () => {
