@@ -113,6 +113,20 @@ describe("two Stash instances, one service, a provider each", () => {
     expect(res.status).toBe(200);
   });
 
+  test("one Stash down: its provider answers 503 (PMS keeps what it has), the other's goes on", async () => {
+    await vault.stop();
+    try {
+      const down = await fetch(`${service.url}/instances/vault/library/metadata/7`);
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { error?: unknown }).error).toBeDefined();
+      const up = (await (await fetch(`${service.url}/library/metadata/7`)).json()) as any;
+      expect(up.MediaContainer.Metadata[0].guid).toBe(`${IDENTIFIER}://movie/7`);
+      expect((await fetch(`${service.url}/instances/vault/library/metadata/bad%20key`)).status).toBe(400);
+    } finally {
+      vault.start();
+    }
+  });
+
   test("a refresh re-pulls from the provider the item's GUID names", async () => {
     const item = [...pms.items.values()].find((i) => i.sectionId === "2")!;
     const id = item.guid.split("/").at(-1)!;
