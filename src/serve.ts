@@ -98,6 +98,13 @@ export async function serve(config: Config) {
     (v) => log.info("Stash reachable", { url: withoutCredentials(config.stash.url), version: v }),
     (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
   );
+  for (const other of app.instanceProviders) {
+    const { id, stash: { url } } = other.instance;
+    other.stash.version().then(
+      (v) => log.info(`Stash "${id}" reachable`, { instance: id, url: withoutCredentials(url), version: v }),
+      (err: Error) => log.warn(`Stash "${id}" not reachable yet; its provider's matches answer empty and metadata 503 until it is`, { instance: id, error: err.message }),
+    );
+  }
   for (const line of await app.startupReport()) log.info(line);
 
 }

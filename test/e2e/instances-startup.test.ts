@@ -49,6 +49,7 @@ describe("serve lists the provider URL of every instance", () => {
     });
     try {
       expect(await healthy(port)).toBe(true);
+      await Bun.sleep(300); // the reachability lines follow the banner (a refused connection is immediate)
     } finally {
       p.kill("SIGTERM");
     }
@@ -56,6 +57,9 @@ describe("serve lists the provider URL of every instance", () => {
     // The config logged at start-up shows each instance, never its API key.
     expect(out).toContain(`"apiKey":"(set)"`);
     expect(out).not.toContain("instance-api-key");
+    const messages = out.split("\n").filter(Boolean).map((l) => JSON.parse(l).msg as string);
+    // Each Stash is tried (neither answers here), each named.
+    expect(messages).toContain(`Stash "vault" not reachable yet; its provider's matches answer empty and metadata 503 until it is`);
     const said = out.split("\n").filter(Boolean).map((l) => JSON.parse(l).msg as string).filter((m) => m.startsWith("add this URL"));
     expect(said).toEqual([
       `add this URL in Plex (Settings → Metadata Agents → Add Provider) for Stash "Main" (default): http://nas.lan:8787`,
