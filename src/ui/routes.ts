@@ -17,7 +17,7 @@ import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
 import { isGapKind, type GapKind } from "../domain/gaps.ts";
-import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, parseRefKey, sceneRef, type Ref } from "../domain/ref.ts";
 
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
 const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
@@ -34,14 +34,18 @@ const offsetOf = (value: string | undefined) => (value && /^\d{1,9}$/.test(value
 const refererPath = (request: Request) => (request.headers.get("referer") ?? "").replace(/^https?:\/\/[^/]+/i, "") || undefined;
 const favicon = () => new Response(assets.favicon, { headers: { "content-type": "image/svg+xml", "cache-control": "max-age=86400" } });
 
-/** Which dead letters a form names: its row's button (`one`), every one (`which=all`), or the ticked ones. */
-export function deadLetterChoice(form: Form): string[] | undefined {
+/**
+ * Which dead letters a form names: its row's button (`one`), every one (`which=all`), or the ticked
+ * ones. A row names its scene id (the default instance's) or, for another instance, its reference key.
+ */
+export function deadLetterChoice(form: Form): Ref[] | undefined {
   const one = form.one?.[0];
   const ids = one ? [one] : form.which?.[0] === "all" ? undefined : form.sceneId ?? [];
-  if (ids?.some((id) => !/^\d{1,18}$/.test(id))) throw new HttpError(400, "bad_id", "a scene id is a number");
+  const refs = ids?.map((id) => (/^\d{1,18}$/.test(id) ? sceneRef(DEFAULT_INSTANCE_ID, id) : parseRefKey(id)));
+  if (refs?.some((r) => r === null)) throw new HttpError(400, "bad_id", "a scene id is a number (another Stash instance's: <instance>:scene:<id>)");
   if (ids && ids.length === 0) throw new HttpError(400, "none_chosen", "no dead letter was ticked; tick some, or use the buttons for all of them");
   if (ids && ids.length > 10_000) throw new HttpError(400, "too_many", "at most 10,000 dead letters at once");
-  return ids;
+  return refs as Ref[] | undefined;
 }
 /** The first value of a form field (the parse hook made the body a Form). */
 const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
@@ -134,7 +138,7 @@ export function dashboardRoutes(src: DashboardSource) {
     // Retry or discard: one (its row's button), the ticked ones, or all.
     .post("/ui/actions/dead-letters/:verb", act("/ui/queue", ({ body, params }) => {
       if (params.verb !== "retry" && params.verb !== "discard") throw new HttpError(404, "not_found", `no action "${params.verb}" for dead letters`);
-      const ids = deadLetterChoice(body as Form)?.map((id) => sceneRef(DEFAULT_INSTANCE_ID, id));
+      const ids = deadLetterChoice(body as Form);
       const n = params.verb === "retry" ? src.queue.requeueDead(ids) : src.queue.discardDead(ids);
       const back = safeBack(first(body, "back"), "/ui/queue");
       return done(back, params.verb === "retry" ? `${plural(n, "scene")} queued again` : `${plural(n, "dead letter")} discarded`);

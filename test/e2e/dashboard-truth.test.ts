@@ -62,6 +62,14 @@ describe("the dashboard tells the truth", () => {
     bury(w, ["3"]);
     const back = await postForm(`${url}/ui/actions/dead-letters/retry`, { one: "3", back: "https://evil.example/" });
     expect(back.headers.get("location")).toStartWith("/ui/queue?done=");
+    // Another Stash instance's dead letter with the same scene id: its row's buttons act on it, not on the default's.
+    bury(w, ["4"]);
+    w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:4', 'test', 1, 1, 2, 'gone')").run();
+    expect(await (await get(`${url}/ui/queue`)).text()).toContain('name="one" value="vault:scene:4"');
+    await postForm(`${url}/ui/actions/dead-letters/discard`, { one: "vault:scene:4" });
+    expect(w.app.queue.deadLetters().map((d) => d.ref)).toContain("default:scene:4");
+    expect(w.app.queue.deadLetters().map((d) => d.ref)).not.toContain("vault:scene:4");
+    expect((await postForm(`${url}/ui/actions/dead-letters/discard`, { one: "vault:4" })).status).toBe(400);
   }, 30_000);
 
   test("every page polls: live parts for queue, outages and a scene, a heartbeat everywhere; 401 once signed out", async () => {

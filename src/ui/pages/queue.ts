@@ -8,7 +8,7 @@ import type { DashboardSource } from "../source.ts";
 import { wordsOf } from "../../text.ts";
 import { indexedTitle } from "../../stash/file-index.ts";
 import { deadLetterPage } from "../../admin/status.ts";
-import { DEFAULT_INSTANCE_ID, sceneRef, type Ref } from "../../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, refKey, sceneRef, type Ref } from "../../domain/ref.ts";
 import { refOf } from "../../sync/queue.ts";
 
 export const PAGE_SIZE = 50;
@@ -26,6 +26,12 @@ export const titleOf = (src: DashboardSource) => (ref: Ref) => {
   const scene = ref.instance === DEFAULT_INSTANCE_ID ? src.stashIndex.scene(ref.id) : undefined;
   return scene ? indexedTitle(scene) : null;
 };
+
+/**
+ * What a dead letter's row posts: its scene id for the default instance (as before), else the
+ * reference's key, so an action never lands on the default's scene with the same id.
+ */
+const formValue = (d: { sceneId: string; instance?: string }) => (d.instance ? refKey(sceneRef(d.instance, d.sceneId)) : d.sceneId);
 
 const query = (view: QueueView) => `dead=${view.dead}&waiting=${view.waiting}`;
 
@@ -80,10 +86,10 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
       <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">${dead.total === 1 ? "Discard the 1 dead letter" : `Discard all ${plural(dead.total, "dead letter")}`}</button></div>
     ${deadPager}
     <table id="dead-letters" class="stack"><thead><tr><th><span class="visually-hidden">select</span></th><th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
-    ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${d.sceneId}" aria-label="Select scene ${d.sceneId}"></td>
+    ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${formValue(d)}" aria-label="Select scene ${d.sceneId}"></td>
       ${sceneCell(d.sceneId, d.title)}<td data-label="gave up">${ago(d.deadAt, now)}</td><td data-label="attempts">${d.attempts}</td><td data-label="why">${d.error}</td>
-      <td data-label=""><button name="one" value="${d.sceneId}" class="secondary" aria-label="Retry scene ${d.sceneId}">Retry</button>
-        <button name="one" value="${d.sceneId}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}">Discard</button></td></tr>`)}
+      <td data-label=""><button name="one" value="${formValue(d)}" class="secondary" aria-label="Retry scene ${d.sceneId}">Retry</button>
+        <button name="one" value="${formValue(d)}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}">Discard</button></td></tr>`)}
     </tbody></table>${deadPager}</form>` : html`<p>None: no push has given up.</p>`}</div>`;
 }
 
