@@ -14,7 +14,7 @@ const SRC = resolve(import.meta.dir, "../../src");
  */
 const LAYERS: string[][] = [
   ["domain/"], // the ground floor: imports nothing of ours
-  ["schema/", "text.ts", "paging.ts", "redact.ts", "version.ts"],
+  ["schema/", "text.ts", "paging.ts", "redact.ts", "version.ts", "jobs.ts"],
   ["log.ts"],
   ["stash/", "plex/", "store/"],
   ["paths/"],
@@ -28,7 +28,6 @@ const LAYERS: string[][] = [
   ["sync/"],
   ["gaps/"],
   ["admin/"],
-  ["jobs.ts"],
   ["ui/"], // the dashboard: pages over the admin API's own functions
   // Each side's plugin joins that side's parts (its routes and jobs); the admin side reads all.
   ["provider/plugin.ts"],
