@@ -19,7 +19,7 @@ import type { FileIndex } from "../stash/file-index.ts";
 import type { Store } from "../store/db.ts";
 import { webhookRoutes } from "../admin/webhook.ts";
 import type { Job } from "../jobs.ts";
-import { DEFAULT_INSTANCE_ID, refKey, sceneRef } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
 import { createBreaker } from "./breaker.ts";
 import { createEditState } from "./edit-state.ts";
 import type { PlexIndex } from "./plex-index.ts";
@@ -111,7 +111,7 @@ export function pushSide(deps: PushSideDeps) {
         if (result === "next" || result === "changed") worker.kick();
       } catch (err) {
         // Not confirmed: the push is retried after its deadline. Never worth the process.
-        log.error("could not record that Plex fetched a scene", { scene: refKey(ref), error: (err as Error).message });
+        log.error("could not record that Plex fetched a scene", { scene: ref.id, instance: ref.instance, error: (err as Error).message });
       }
     };
     if (!pushOn || !client) return;

@@ -11,6 +11,12 @@ import { backoffMs } from "./backoff.ts";
 import type { Breaker } from "./breaker.ts";
 import { refOf, type Job, type Queue } from "./queue.ts";
 import type { Ref } from "../domain/ref.ts";
+
+/** A job's scene as every log line names it (`scene`: the id, as before), with its Stash instance. */
+const logFields = (job: Job) => {
+  const ref = refOf(job);
+  return { scene: ref.id, instance: ref.instance };
+};
 import type { Outcome } from "./push.ts";
 
 export interface WorkerDeps {
@@ -53,7 +59,7 @@ export function createWorker(deps: WorkerDeps) {
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
       deps.pushed?.(outcome.awaiting ? "refreshed" : "written", refOf(job).instance);
       breaker.succeeded();
-      log.debug("pushed", { scene: job.ref, note: outcome.note });
+      log.debug("pushed", { ...logFields(job), note: outcome.note });
       return;
     }
     if (outcome.plexFailed) breaker.failed(outcome.error, queue.pending());
@@ -62,13 +68,13 @@ export function createWorker(deps: WorkerDeps) {
     if (outcome.kind === "permanent" || tooOld) {
       const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
       deps.pushed?.("dead", refOf(job).instance);
-      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { scene: job.ref, error: why });
+      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { ...logFields(job), error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
     queue.retry(job, outcome.error, now() + delay);
     deps.pushed?.("retry", refOf(job).instance);
-    log.debug("push will be retried", { scene: job.ref, inMs: delay, error: outcome.error });
+    log.debug("push will be retried", { ...logFields(job), inMs: delay, error: outcome.error });
   }
 
   async function probe(): Promise<boolean> {

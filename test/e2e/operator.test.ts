@@ -124,7 +124,8 @@ describe("/metrics", () => {
     await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename: "Scenes/nothing/here.mp4" });
     const after = await scrape();
     expect(value(after, "stash2plex_pushes_total", { result: "refreshed" })).toBeGreaterThan(value(before, "stash2plex_pushes_total", { result: "refreshed" }));
-    expect(value(after, "stash2plex_push_latency_seconds")).toBeGreaterThan(value(before, "stash2plex_push_latency_seconds"));
+    const latency = (text: string) => countOf(text, "stash2plex_push_latency_seconds", 'stash_instance="default"');
+    expect(latency(lastText)).toBeGreaterThan(latency(beforeText));
     const matches = { route: "/library/metadata/matches", status: "200" };
     expect(value(after, "stash2plex_http_requests_total", matches)).toBeGreaterThan(value(before, "stash2plex_http_requests_total", matches));
     const plexCalls = (text: string) => countOf(text, "stash2plex_upstream_request_seconds", 'upstream="plex"');
