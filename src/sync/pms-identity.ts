@@ -10,28 +10,39 @@
 
 /** How often, at most, an unknown identifier makes us ask PMS again (it may have been reinstalled). */
 const RELEARN_MS = 60_000;
+/**
+ * After PMS did not answer: soon again. A fetch carrying an identifier means PMS is up now (it is
+ * the one fetching), and a push waiting for that fetch must not wait a minute for our lookup.
+ */
+const RETRY_AFTER_FAILURE_MS = 2_000;
 
 export function createPmsIdentity(identity: () => Promise<{ machineIdentifier: string }>, now: () => number = Date.now) {
   let known: string | undefined;
-  let askedAt = -Infinity;
+  /** When we may ask PMS again. */
+  let nextAskAt = -Infinity;
   let asking: Promise<void> | undefined;
   const learn = () =>
     (asking ??= identity()
-      .then((id) => void (known = id.machineIdentifier), () => {}) // PMS down: ask again later
+      .then(
+        (id) => {
+          known = id.machineIdentifier;
+          nextAskAt = now() + RELEARN_MS;
+        },
+        () => void (nextAskAt = now() + RETRY_AFTER_FAILURE_MS),
+      )
       .finally(() => {
         asking = undefined;
-        askedAt = now();
       }));
   return {
     /** Learnt lazily, from the first fetch that carries an identifier. */
     get machineIdentifier() {
       return known;
     },
-    /** True at once for the known identifier; otherwise asks PMS (at most once a minute) and compares. */
+    /** True at once for the known identifier; otherwise asks PMS (at most once a minute; soon again after a failure) and compares. */
     async isOurs(clientIdentifier: string | undefined): Promise<boolean> {
       if (!clientIdentifier) return false;
       if (clientIdentifier === known) return true;
-      if (now() - askedAt >= RELEARN_MS) await learn();
+      if (now() >= nextAskAt) await learn();
       return clientIdentifier === known;
     },
   };
