@@ -32,6 +32,7 @@ import { instancesOf } from "./config/instances.ts";
 import { pushIsOn, pushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
+import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
 
 export interface AppOptions {
   log?: Logger;
@@ -92,7 +93,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const pmsIdentity = createPmsIdentity(() => plex.identity());
 
   // The Stash instance's own parts: its client, file index, path rules and identifier.
-  const stash = createStashClient({ ...config.stash, observe: metrics.upstream });
+  const stash = createStashClient({ ...config.stash, observe: metrics.upstreamOf(DEFAULT_INSTANCE_ID) });
   const instance = {
     stash,
     // In SQLite in the data folder, not in the heap: idle memory stays flat as the library grows.
@@ -109,7 +110,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
   const others = instancesOf(config).slice(1)
-    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstream, onServed: push.onServed }));
+    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed: push.onServed }));
   const gaps = gapsSide({
     config, store, log, access, plex, plexIndex, sections, ...instance,
     queue, editState: push.editState, sync: push.sync, onQueued: push.kick, pushOn,
@@ -117,7 +118,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
   const scheduler = createScheduler([...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs], options.schedulerClock);
   const adminPart = adminSide({
-    config, store, log, access, metrics, scheduler, queue, plex, plexIndex, ...instance, matchOnly: config.provider.matchOnly, push, gaps,
+    config, store, log, access, metrics, scheduler, queue, plex, plexIndex, ...instance, matchOnly: config.provider.matchOnly, push, gaps, others,
   });
 
   const http = new Elysia()

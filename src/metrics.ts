@@ -20,8 +20,10 @@ type QueueCounts = { pending: number; due: number; confirming: number; dead: num
 export interface GaugeSources {
   /** Per Stash instance (its id → counts); one set of counts alone is the default instance's. */
   queue(): QueueCounts | Record<string, QueueCounts>;
-  breaker(): string;
-  indexes(): { stashScenes: number; plexItems: number };
+  /** The breaker's state; per Stash instance (its id → state) when there are several. */
+  breaker(): string | Record<string, string>;
+  /** Scenes in each Stash instance's file index (one number alone: the default's) and Plex items. */
+  indexes(): { stashScenes: number | Record<string, number>; plexItems: number };
   lastGaps(): Record<string, number>;
   /** Each scheduled job and when it last ended without an error (ms epoch; null: not yet). */
   jobs(): { id: string; lastSuccessAt: number | null }[];
@@ -29,7 +31,10 @@ export interface GaugeSources {
   lastDeliveryAt(): number | null;
   /** When the oldest change still waiting for Plex was queued (ms epoch; null: queue empty). */
   oldestPendingAt(): number | null;
-  /** A light call per upstream this service talks to (Stash's version, Plex's identity): up when it answers. */
+  /**
+   * A light call per upstream this service talks to (Stash's version, Plex's identity): up when it
+   * answers. `stash` is the default instance's Stash, `stash:<id>` another instance's.
+   */
   upstreams: Record<string, () => Promise<unknown>>;
 }
 
@@ -58,6 +63,14 @@ const seconds = (ms: number | null) => (ms === null ? 0 : ms / 1000);
  * `instance` label of its own (the target, host:port) and would rename ours `exported_instance`.
  */
 const STASH_INSTANCE = "stash_instance";
+/**
+ * The labels of an upstream key: `plex`; `stash` (the default instance's Stash) or `stash:<id>`
+ * (another instance's), each Stash named by its instance.
+ */
+function upstreamLabels(key: string): Record<string, string> {
+  if (key !== "stash" && !key.startsWith("stash:")) return { upstream: key };
+  return { upstream: "stash", [STASH_INSTANCE]: key.slice("stash:".length) || DEFAULT_INSTANCE_ID };
+}
 const isCounts = (q: QueueCounts | Record<string, QueueCounts>): q is QueueCounts => typeof (q as QueueCounts).pending === "number";
 
 export function createMetrics(now: () => number = Date.now) {
@@ -85,11 +98,20 @@ export function createMetrics(now: () => number = Date.now) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry],
   });
   const upstreamSeconds = new Histogram({
-    name: "stash2plex_upstream_request_seconds", help: "Calls to Stash and Plex, by upstream.", labelNames: ["upstream"],
+    name: "stash2plex_upstream_request_seconds", help: "Calls to Stash and Plex, by upstream (and Stash instance).", labelNames: ["upstream", STASH_INSTANCE],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
   });
-  const upstreamErrors = new Counter({ name: "stash2plex_upstream_errors_total", help: "Failed calls to Stash and Plex.", labelNames: ["upstream"], registers: [registry] });
-  for (const upstream of ["stash", "plex"]) upstreamErrors.inc({ upstream }, 0);
+  const upstreamErrors = new Counter({
+    name: "stash2plex_upstream_errors_total", help: "Failed calls to Stash and Plex, by upstream (and Stash instance).", labelNames: ["upstream", STASH_INSTANCE], registers: [registry],
+  });
+  upstreamErrors.inc(upstreamLabels("stash"), 0);
+  upstreamErrors.inc(upstreamLabels("plex"), 0);
+
+  /** `stash` / `stash:<id>` / `plex` as labels; a Stash's label says its instance. */
+  const observeUpstream = (key: string, seconds: number, ok: boolean) => {
+    upstreamSeconds.observe(upstreamLabels(key), seconds);
+    if (!ok) upstreamErrors.inc(upstreamLabels(key));
+  };
 
   let sources: GaugeSources | undefined;
   let probes: Record<string, () => Promise<boolean>> = {};
@@ -109,19 +131,23 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
   new Gauge({
-    name: "stash2plex_breaker_state", help: "1 for the Plex circuit breaker's current state.", labelNames: ["state"], registers: [registry],
+    name: "stash2plex_breaker_state", help: "1 for the current state of the Plex circuit breaker guarding each Stash instance's pushes.",
+    labelNames: [STASH_INSTANCE, "state"], registers: [registry],
     collect() {
       if (!sources) return;
       const now = sources.breaker();
-      for (const state of BREAKER_STATES) this.set({ state }, state === now ? 1 : 0);
+      for (const [instance, current] of Object.entries(typeof now === "string" ? { [DEFAULT_INSTANCE_ID]: now } : now)) {
+        for (const state of BREAKER_STATES) this.set({ [STASH_INSTANCE]: instance, state }, state === current ? 1 : 0);
+      }
     },
   });
   new Gauge({
-    name: "stash2plex_index_entries", help: "Entries in the service's indexes.", labelNames: ["index"], registers: [registry],
+    name: "stash2plex_index_entries", help: "Entries in the service's indexes (Stash scenes: per instance).", labelNames: ["index", STASH_INSTANCE], registers: [registry],
     collect() {
       if (!sources) return;
       const { stashScenes, plexItems } = sources.indexes();
-      this.set({ index: "stash_scenes" }, stashScenes);
+      const byInstance = typeof stashScenes === "number" ? { [DEFAULT_INSTANCE_ID]: stashScenes } : stashScenes;
+      for (const [instance, n] of Object.entries(byInstance)) this.set({ index: "stash_scenes", [STASH_INSTANCE]: instance }, n);
       this.set({ index: "plex_items" }, plexItems);
     },
   });
@@ -157,10 +183,10 @@ export function createMetrics(now: () => number = Date.now) {
   });
   new Gauge({
     name: "stash2plex_upstream_up", help: `1 when the upstream answers its health check (within ${UPSTREAM_DEADLINE_MS / 1000} s), else 0.`,
-    labelNames: ["upstream"], registers: [registry],
+    labelNames: ["upstream", STASH_INSTANCE], registers: [registry],
     async collect() {
       await Promise.all(Object.entries(probes).map(async ([upstream, probe]) => {
-        this.set({ upstream }, (await withDeadline(probe(), UPSTREAM_DEADLINE_MS)) ? 1 : 0);
+        this.set(upstreamLabels(upstream), (await withDeadline(probe(), UPSTREAM_DEADLINE_MS)) ? 1 : 0);
       }));
     },
   });
@@ -171,6 +197,8 @@ export function createMetrics(now: () => number = Date.now) {
     text: () => registry.metrics(),
     readFrom(s: GaugeSources) {
       sources = s;
+      // Each Stash's errors from 0, so increase() sees its first failure.
+      for (const key of Object.keys(s.upstreams)) upstreamErrors.inc(upstreamLabels(key), 0);
       probes = Object.fromEntries(Object.entries(s.upstreams).map(([name, call]) => [name, sharedProbe(call, now)]));
     },
     pushed: (result: "refreshed" | "written" | "retry" | "dead", instance = DEFAULT_INSTANCE_ID) => pushes.inc({ [STASH_INSTANCE]: instance, result }),
@@ -180,10 +208,11 @@ export function createMetrics(now: () => number = Date.now) {
       requests.inc({ route, status: String(status) });
       requestSeconds.observe({ route }, seconds);
     },
-    upstream: ((upstream, seconds, ok) => {
-      upstreamSeconds.observe({ upstream }, seconds);
-      if (!ok) upstreamErrors.inc({ upstream });
-    }) as UpstreamObserver,
+    /** Plex's calls (and a Stash of the default instance's, when no instance is known). */
+    upstream: ((upstream, seconds, ok) => observeUpstream(upstream, seconds, ok)) as UpstreamObserver,
+    /** The observer for one Stash instance's client: its Stash calls are labelled with the instance. */
+    upstreamOf: (instance: string): UpstreamObserver => (upstream, seconds, ok) =>
+      observeUpstream(upstream === "stash" ? `stash:${instance}` : upstream, seconds, ok),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

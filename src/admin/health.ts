@@ -37,6 +37,12 @@ export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks
   return { ok: entries.every(([, c]) => c.ok), checks: result };
 }
 
+/**
+ * The part naming an instance's Stash in /readyz: `stash` for the default (as before), `stash:<id>`
+ * for each other instance, so the one that is down is named and the others stay ok.
+ */
+export const stashCheckName = (instance: { id: string; isDefault: boolean }) => (instance.isDefault ? "stash" : `stash:${instance.id}`);
+
 const READY_TTL_MS = 5000;
 
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, Check> }>;

@@ -5,6 +5,10 @@
  */
 import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
+import { instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
+import { withoutCredentials } from "../redact.ts";
+import { createBreaker, type Breaker } from "../sync/breaker.ts";
+import type { InstanceView } from "../ui/source.ts";
 import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
 import type { GapsSide } from "../gaps/plugin.ts";
 import type { createScheduler } from "../jobs.ts";
@@ -22,7 +26,7 @@ import type { PushSide } from "../sync/plugin.ts";
 import type { Queue } from "../sync/queue.ts";
 import { dashboardRoutes } from "../ui/routes.ts";
 import type { Access } from "./access.ts";
-import { cachedReadiness, healthRoutes, type Check } from "./health.ts";
+import { cachedReadiness, healthRoutes, stashCheckName, type Check } from "./health.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { pathRoutes } from "./paths.ts";
 import { rowView, statusRoutes } from "./status.ts";
@@ -45,29 +49,55 @@ export interface AdminSideDeps {
   matchOnly: MatchGate[];
   push: PushSide;
   gaps: GapsSide;
+  /** The Stash instances after the first, each with its own client and file index. */
+  others?: { instance: StashInstance; stash: StashClient; index: FileIndex }[];
 }
 
 export function adminSide(deps: AdminSideDeps) {
   const { config, store, log, access, metrics, scheduler, queue, plex, plexIndex, stash, index: stashIndex, push, gaps } = deps;
   const { pushOn, breaker, worker, poller } = push;
   const { reconciler } = gaps;
+  const others = deps.others ?? [];
+
+  /**
+   * The breaker guarding an instance's pushes: its push loop's own when the push side runs one
+   * loop per instance (push.loops), else read from what is kept on disk (closed, no outage, until
+   * that instance pushes).
+   */
+  const loopOf = (id: string) => (push as { loops?: { instance: string; breaker: Breaker; poller: typeof poller }[] }).loops?.find((l) => l.instance === id);
+  const breakerOf = (id: string): Pick<Breaker, "state" | "outages"> => {
+    const own = loopOf(id)?.breaker;
+    if (own) return own;
+    if (id === DEFAULT_INSTANCE_ID) return breaker;
+    const read = () => createBreaker(store, { instance: id, threshold: 3, probeBaseMs: 1000, probeCapMs: 60_000 });
+    return { get state() { return read().state; }, outages: (limit?: number) => read().outages(limit) };
+  };
+  const [first, ...rest] = instancesOf(config);
+  const parts = [{ instance: first!, stash, index: stashIndex }, ...others.filter((o) => rest.some((r) => r.id === o.instance.id))];
+  const instances: InstanceView[] = parts.map(({ instance, index }) => ({
+    instance, index, providerUrl: providerUrl(config.publicUrl, instance), stashUrl: withoutCredentials(instance.stash.url),
+    breakerState: () => breakerOf(instance.id).state, outages: (limit) => breakerOf(instance.id).outages(limit),
+  }));
+  const indexOf = (id: string) => parts.find((p) => p.instance.id === id)?.index;
 
   /** The title Plex would show for a scene, from the index of Stash scenes (no Stash call). */
   const sceneTitle = (ref: Ref) => {
-    // The one file index is the default instance's; another instance's titles come with its own.
-    const scene = ref.instance === DEFAULT_INSTANCE_ID ? stashIndex.scene(ref.id) : undefined;
+    // Each instance's titles come from its own file index (the same id is another scene elsewhere).
+    const scene = indexOf(ref.instance)?.scene(ref.id);
     return scene ? indexedTitle(scene) : null;
   };
 
   const extraChecks: Record<string, () => Promise<Check>> = {
     database: async () => ({ ok: store.writable(), detail: store.path }),
     ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
+    // Every further Stash, each its own part: one down is named, the others stay ok.
+    ...Object.fromEntries(others.map((o) => [stashCheckName(o.instance), async () => ({ ok: true, detail: `Stash ${await o.stash.version()}` })])),
   };
 
   metrics.readFrom({
     queue: () => queue.countsByInstance(),
-    breaker: () => breaker.state,
-    indexes: () => ({ stashScenes: stashIndex.size, plexItems: plexIndex.size() }),
+    breaker: () => Object.fromEntries(instances.map((v) => [v.instance.id, v.breakerState()])),
+    indexes: () => ({ stashScenes: Object.fromEntries(instances.map((v) => [v.instance.id, v.index.size])), plexItems: plexIndex.size() }),
     lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),
     // Jobs on a schedule (one turned off is not "late"). A reconcile's success is kept on disk
     // (and counts when run by hand): a restart does not reset it.
@@ -77,7 +107,11 @@ export function adminSide(deps: AdminSideDeps) {
     })),
     lastDeliveryAt: () => queue.lastDeliveryAt(),
     oldestPendingAt: () => queue.jobs(1)[0]?.first_queued_at ?? null,
-    upstreams: { stash: () => stash.version(), ...(pushOn ? { plex: () => plex.identity() } : {}) },
+    upstreams: {
+      stash: () => stash.version(),
+      ...Object.fromEntries(others.map((o) => [`stash:${o.instance.id}`, () => o.stash.version()])),
+      ...(pushOn ? { plex: () => plex.identity() } : {}),
+    },
   });
 
   // Stash, Plex and the database, for /readyz and the dashboard: one cached check however many ask.
@@ -88,11 +122,29 @@ export function adminSide(deps: AdminSideDeps) {
     healable: gaps.manualHeal, jobs: () => scheduler.list(), runJob: (id) => scheduler.trigger(id), mapper: deps.mapper,
     match: { stash, index: stashIndex, mapper: deps.mapper, ctx: deps.ctx, matchOnly: deps.matchOnly },
     suggest: pushOn ? push.autoRules.suggest : undefined, checks, sync: pushOn ? push.sync : undefined, syncProgress: push.syncProgress,
+    instances,
   });
+
+  const pollerView = (p: typeof poller | undefined) =>
+    p ? { watermark: p.watermark, failures: p.failures, lastPoll: p.recentPolls.at(-1) ?? null, totals: p.totals } : null;
+  /** Each instance's Stash (reachable or not), queue, breaker and index, for /api/status. */
+  const instancesStatus = async () => {
+    const [known, counts] = [await checks(), queue.countsByInstance()];
+    return instances.map((v) => {
+      const check = known[stashCheckName(v.instance)];
+      return {
+        id: v.instance.id, name: v.instance.name, default: v.instance.isDefault, providerUrl: v.providerUrl,
+        stash: { ok: check?.ok ?? false, detail: check?.detail ?? "not checked yet" },
+        queue: counts[v.instance.id] ?? { pending: 0, due: 0, confirming: 0, dead: 0 },
+        breaker: v.breakerState(), indexedScenes: v.index.size,
+        poller: pollerView(loopOf(v.instance.id)?.poller ?? (v.instance.isDefault ? poller : undefined)),
+      };
+    });
+  };
 
   const status = statusRoutes({
     access,
-    snapshot: () => ({
+    snapshot: async () => ({
       push: pushOn ? "on" : "off (PLEX_URL not set)",
       queue: {
         pending: queue.pending(), due: queue.due(), waitingForPlexToFetch: queue.confirming(),
@@ -101,10 +153,12 @@ export function adminSide(deps: AdminSideDeps) {
       breaker: breaker.state,
       outages: breaker.outages(),
       deadLetters: queue.deadLetters().map(rowView),
-      poller: { watermark: poller.watermark, failures: poller.failures, lastPoll: poller.recentPolls.at(-1) ?? null, totals: poller.totals },
+      poller: pollerView(poller),
       indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
       jobs: scheduler.list(),
       reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
+      // The fields above are the default instance's (as before); each instance, the default too, here.
+      instances: await instancesStatus(),
     }),
     scene: (ref) => {
       const job = queue.job(ref);

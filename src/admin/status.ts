@@ -66,7 +66,7 @@ export function deadLettersNamed(body: { sceneIds?: string[]; instance?: string 
 
 export interface StatusSource {
   access: Access;
-  snapshot(): Record<string, unknown>;
+  snapshot(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** What happened to one scene's pushes: the job, its history, a dead letter. */
   scene(ref: Ref): Record<string, unknown>;
   /** Retries dead letters (refs; an instance id: all of its; absent: all) and wakes the worker; returns how many. */
@@ -91,9 +91,9 @@ const adminJson = (src: StatusSource) => guardedJson({ maxBytes: 512 * 1024, max
 
 export const statusRoutes = (src: StatusSource) => {
   return new Elysia({ name: "status" })
-    .get("/api/status", ({ request }) => {
+    .get("/api/status", async ({ request }) => {
       src.access.requireRead(request.headers);
-      return { version: VERSION, ...src.snapshot() };
+      return { version: VERSION, ...(await src.snapshot()) };
     })
     .get("/api/scenes/:id", ({ params, query, request }) => {
       src.access.requireRead(request.headers);

@@ -17,7 +17,8 @@ import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
 import { isGapKind, type GapKind } from "../domain/gaps.ts";
-import { DEFAULT_INSTANCE_ID, parseRefKey, sceneRef, type Ref } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, INSTANCE_ID, parseRefKey, sceneRef, type Ref } from "../domain/ref.ts";
+import { instanceLabel, viewOf } from "./instances.ts";
 
 const HTML_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
 const seeOther = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
@@ -71,6 +72,14 @@ export function dashboardRoutes(src: DashboardSource) {
       return actionFailed(ctx.request, err.status, err.message, safeBack(first(ctx.body, "back"), back), signedIn(ctx.request));
     }
   };
+  /** The scene a page names: its id, in `?instance=` (absent: the default), which must be configured. */
+  const sceneOf = (id: string, instance: string | undefined): Ref => {
+    if (!/^\d{1,18}$/.test(id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+    const inst = instance ?? DEFAULT_INSTANCE_ID;
+    if (!INSTANCE_ID.test(inst)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (lower-case letters and digits)");
+    if (!viewOf(src, inst) && inst !== DEFAULT_INSTANCE_ID) throw new HttpError(404, "no_instance", `no Stash instance "${inst}" is configured`);
+    return sceneRef(inst, id);
+  };
   const queueView = (query: Record<string, string | undefined>) => ({ dead: offsetOf(query.dead), waiting: offsetOf(query.waiting) });
 
   return new Elysia({ name: "dashboard" })
@@ -110,14 +119,12 @@ export function dashboardRoutes(src: DashboardSource) {
     .get("/ui/queue", ({ request, query }) =>
       readable(request) ?? page(request, "Queue and history", "queue", queuePage(src, String(query.q ?? "").slice(0, 200), queueView(query)), notice(query)))
     .get("/ui/live/queue", ({ request, query }) => readable(request, true) ?? fragment(queueLive(src, queueView(query))))
-    .get("/ui/live/scenes/:id", ({ request, params }) => {
-      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      return readable(request, true) ?? fragment(scenePage(src, params.id));
-    })
+    .get("/ui/live/scenes/:id", ({ request, params, query }) => readable(request, true) ?? fragment(scenePage(src, sceneOf(params.id, query.instance))))
     .get("/ui/live/outages", ({ request }) => readable(request, true) ?? fragment(outagesPage(src)))
-    .get("/ui/scenes/:id", ({ request, params }) => {
-      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      return readable(request) ?? page(request, `Scene ${params.id}`, "queue", scenePage(src, params.id));
+    .get("/ui/scenes/:id", ({ request, params, query }) => {
+      const ref = sceneOf(params.id, query.instance);
+      const of = ref.instance === DEFAULT_INSTANCE_ID ? "" : ` of ${instanceLabel(src, ref.instance)}`;
+      return readable(request) ?? page(request, `Scene ${params.id}${of}`, "queue", scenePage(src, ref));
     })
     .get("/ui/outages", ({ request }) => readable(request) ?? page(request, "Plex outages", "outages", outagesPage(src)))
     .get("/ui/gaps", ({ request, query }) => {

@@ -12,6 +12,26 @@ import type { MatchDeps } from "../provider/match.ts";
 import type { Suggestion } from "../paths/suggest.ts";
 import type { Check } from "../admin/health.ts";
 import type { SyncScope } from "../sync/select.ts";
+import type { Outage } from "../sync/breaker.ts";
+import type { StashInstance } from "../config/instances.ts";
+import type { IndexedScene } from "../stash/file-index.ts";
+
+/**
+ * One Stash instance as the operator sees it: its settings (secrets as set or not), the URL to
+ * paste in Plex, its index of scenes, and the breaker guarding its pushes.
+ */
+export interface InstanceView {
+  instance: StashInstance;
+  /** The URL to paste in Plex's Add Provider for this instance. */
+  providerUrl: string;
+  /** Its Stash's URL, without any credentials in it. */
+  stashUrl: string;
+  index: { readonly size: number; scene(id: string): IndexedScene | undefined };
+  /** Its breaker's state now (closed, open, half-open). */
+  breakerState(): string;
+  /** Its outages (Plex not taking its pushes), newest first. */
+  outages(limit?: number): Outage[];
+}
 
 export interface SyncProgress {
   what: string;
@@ -39,4 +59,6 @@ export interface DashboardSource {
   checks: () => Promise<Record<string, Check>>;
   sync?: (scope: SyncScope) => Promise<number>;
   syncProgress: () => SyncProgress | null;
+  /** Every Stash instance, the default first (one entry for an install with one Stash). */
+  instances: InstanceView[];
 }

@@ -130,6 +130,7 @@ describe("/metrics", () => {
     expect(value(after, "stash2plex_http_requests_total", matches)).toBeGreaterThan(value(before, "stash2plex_http_requests_total", matches));
     const plexCalls = (text: string) => countOf(text, "stash2plex_upstream_request_seconds", 'upstream="plex"');
     expect(plexCalls(lastText)).toBeGreaterThan(plexCalls(beforeText));
-    expect(countOf(lastText, "stash2plex_upstream_request_seconds", 'upstream="stash"')).toBeGreaterThan(0);
+    // Each Stash's calls carry its instance (the one Stash here is the default).
+    expect(countOf(lastText, "stash2plex_upstream_request_seconds", 'upstream="stash",stash_instance="default"')).toBeGreaterThan(0);
   });
 });

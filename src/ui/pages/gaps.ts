@@ -5,7 +5,9 @@
  */
 import { ago, html, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
-import { GAP_KINDS, gapTotals, type FieldValues, type GapKind } from "../../domain/gaps.ts";
+import { GAP_KINDS, gapTotals, type FieldValues, type Gap, type GapKind } from "../../domain/gaps.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../../domain/ref.ts";
+import { instanceLabel, sceneHref, several } from "../instances.ts";
 
 const BODY = "gaps-body";
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -27,6 +29,13 @@ const sideBySide = (values: Record<string, FieldValues> | undefined) => values &
     ${Object.entries(values).map(([field, v]) => html`<tr><td>${field}</td><td>${v.stash || "(none)"}</td><td>${v.plex || "(none)"}</td></tr>`)}
     </tbody></table></div>`
   : "";
+
+/** A gap's scene, linked in its own instance; with several Stash instances, named with it. */
+function gapScene(src: DashboardSource, g: Pick<Gap, "sceneId" | "instance">): Html | "" {
+  if (!g.sceneId) return "";
+  const ref = sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId);
+  return html`<a href="${sceneHref(ref)}">scene ${g.sceneId}</a>${several(src) ? html` <span class="instance" data-instance="${ref.instance}">of ${instanceLabel(src, ref.instance)}</span>` : ""}`;
+}
 
 export function gapsPage(src: DashboardSource, kind: GapKind | undefined, offset: number): Html {
   if (!src.reconciler) return html`<p>Reconciling compares Stash with Plex: set PLEX_URL and PLEX_TOKEN.</p>`;
@@ -55,7 +64,7 @@ export function gapsPage(src: DashboardSource, kind: GapKind | undefined, offset
     the choice made in Plex, never healed. Unlock a field in Plex to let Stash's value through.</p>
     <ul>${report.keptItems.slice(0, 20).map((k) => html`<li><a href="/ui/scenes/${k.sceneId}">scene ${k.sceneId}</a>, Plex item ${k.ratingKey}: ${k.fields.join(", ")}${sideBySide(k.values)}</li>`)}</ul>` : ""}
   <h2>${kind ? `Gaps: ${kind}` : "Gaps"} ${offset ? `from ${offset + 1}` : ""}</h2>
-  ${gaps.length ? html`<ul>${gaps.map((g) => html`<li><strong>${g.kind}</strong> ${g.sceneId ? html`<a href="/ui/scenes/${g.sceneId}">scene ${g.sceneId}</a>` : ""} ${g.reason}${sideBySide(g.values)}</li>`)}</ul>
+  ${gaps.length ? html`<ul>${gaps.map((g) => html`<li><strong>${g.kind}</strong> ${gapScene(src, g)} ${g.reason}${sideBySide(g.values)}</li>`)}</ul>
     ${gaps.length === 50 ? html`<a href="/ui/gaps?${kind ? `kind=${kind}&` : ""}offset=${offset + 50}">more</a>` : ""}` : html`<p>No gap${kind ? ` of this kind` : ""}.</p>`}</section>`
   : html`<p>No reconcile has completed yet.</p>`}</div>`;
 }

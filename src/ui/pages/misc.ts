@@ -5,21 +5,33 @@ import { outageStats, percentText } from "../outage-stats.ts";
 import { redactedConfig } from "../../config/redact.ts";
 import { settingSources } from "../../config/load.ts";
 import { settings } from "../../config/settings.ts";
+import type { Outage } from "../../sync/breaker.ts";
+import { instanceLabel, several } from "../instances.ts";
 
-/** Plex's outages: availability over 7 and 30 days and the history; a live part (it refreshes itself). */
+/**
+ * Plex's outages: availability over 7 and 30 days and the history; a live part (it refreshes
+ * itself). Each Stash instance's pushes have their own breaker, so with several each has its own.
+ */
 export function outagesPage(src: DashboardSource, now = Date.now()): Html {
-  const outages = src.breaker.outages(500);
+  const body = several(src)
+    ? html`${src.instances.map((v) => html`<section data-instance="${v.instance.id}"><h2>Pushes of Stash ${instanceLabel(src, v.instance.id)}</h2>
+      ${outagesOf(v.outages(500), now, "h3")}</section>`)}`
+    : outagesOf(src.breaker.outages(500), now, "h2");
+  return html`<div id="outages-live" hx-get="/ui/live/outages" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML">${body}</div>`;
+}
+
+/** One breaker's outages: the availability cards and the history table. */
+function outagesOf(outages: Outage[], now: number, heading: "h2" | "h3"): Html {
   const stats = [7, 30].map((days) => outageStats(outages, days, now));
-  return html`<div id="outages-live" hx-get="/ui/live/outages" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML">
-  <div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
+  return html`<div class="cards">${stats.map((s) => html`<div class="card"><h2>Last ${s.days} days</h2>
     <span class="big">${percentText(s.availability)}</span> available<br>
     ${plural(s.outages, "outage")}, down ${s.downMs ? duration(s.downMs) : "never"}<br>
     MTTR ${duration(s.mttrMs)} · MTBF ${s.mtbfMs === null && s.outages === 1 ? html`— <span class="muted">(needs two outages)</span>` : duration(s.mtbfMs)}</div>`)}</div>
-  <h2>History</h2>
+  ${heading === "h2" ? html`<h2>History</h2>` : html`<h3>History</h3>`}
   ${outages.length ? html`<table class="stack"><thead><tr><th>started</th><th>ended</th><th>lasted</th><th>changes waiting</th><th>last error</th></tr></thead><tbody>
   ${outages.map((o) => html`<tr><td data-label="started">${when(o.started_at)}</td><td data-label="ended">${o.ended_at ? when(o.ended_at) : html`<strong>ongoing</strong>`}</td>
     <td data-label="lasted">${duration((o.ended_at ?? now) - o.started_at)}</td><td data-label="changes waiting">${o.jobs_waiting}</td><td data-label="last error">${o.last_error ?? ""}</td></tr>`)}
-  </tbody></table>` : html`<p>Plex has not been down since stash2plex started keeping count.</p>`}</div>`;
+  </tbody></table>` : html`<p>Plex has not been down since stash2plex started keeping count.</p>`}`;
 }
 
 export function jobsPage(src: DashboardSource, now = Date.now()): Html {
@@ -56,7 +68,24 @@ export function settingsPage(src: DashboardSource, current?: string): Html {
   ${settings.map((s) => html`<tr><td data-label="setting"><code>${s.key}</code></td><td data-label="env"><code>${s.env}</code></td>
     <td data-label="value"><code>${value(s.key, s.path)}</code></td><td data-label="from">${sources[s.key] ?? "default"}</td></tr>`)}
   </tbody></table>
+  ${several(src) ? instancesSettings(src) : ""}
   ${sessionsSection(src, current)}`;
+}
+
+/** Each Stash instance: where it is, whether its key is set, its path rules, and the URL to paste in Plex. */
+function instancesSettings(src: DashboardSource): Html {
+  return html`<h2 id="instances">Stash instances</h2>
+  <p class="muted">Each Stash is its own provider in Plex: add it with its provider URL (Settings → Metadata Agents → Add Provider) and pick it for that library.</p>
+  ${src.instances.map((v) => html`<section class="instance" data-instance="${v.instance.id}"><h3>${instanceLabel(src, v.instance.id)}${v.instance.isDefault ? " — the default" : ""}</h3>
+  <table class="stack settings"><tbody>
+    <tr><th>Stash URL</th><td><code>${v.stashUrl}</code></td></tr>
+    <tr><th>API key</th><td><code>${v.instance.stash.apiKey ? "(set)" : "(empty)"}</code></td></tr>
+    <tr><th>provider URL to paste in Plex</th><td><code class="provider-url">${v.providerUrl}</code></td></tr>
+    <tr><th>identifier</th><td><code>${v.instance.provider.identifier}</code></td></tr>
+    <tr><th>path rules</th><td>${v.instance.paths.rules.length
+      ? html`<ul>${v.instance.paths.rules.map((r) => html`<li><code>${r.name}</code>: <code>${r.plex}</code> → <code>${r.stash}</code></li>`)}</ul>`
+      : html`<span class="muted">none (paths are the same on both sides${v.instance.paths.auto ? ", or inferred" : ""})</span>`}</td></tr>
+  </tbody></table></section>`)}`;
 }
 
 /** The signed-in browsers, and "sign out everywhere" (a lost or shared device). */

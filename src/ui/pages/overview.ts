@@ -3,12 +3,44 @@ import { breakerText, headline } from "../headline.ts";
 import { ago, html, nextRun, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { gapTotals } from "../../domain/gaps.ts";
+import { instanceLabel, several } from "../instances.ts";
+import { stashCheckName, type Check } from "../../admin/health.ts";
+
+type Checks = Record<string, Check>;
+const notChecked: Check = { ok: false, detail: "not checked yet" };
+
+/** Every Stash at once for the headline: ok when all answer, else the ones that do not, named. */
+function allStashes(src: DashboardSource, checks: Checks): Check {
+  if (!several(src)) return checks.stash ?? notChecked;
+  const down = src.instances.filter((v) => !(checks[stashCheckName(v.instance)] ?? notChecked).ok);
+  if (!down.length) return { ok: true };
+  return { ok: false, detail: down.map((v) => `${instanceLabel(src, v.instance.id)}: ${(checks[stashCheckName(v.instance)] ?? notChecked).detail ?? "no detail"}`).join("; ") };
+}
+
+/** One row per Stash instance: reachable or not, its breaker, queue and index. */
+function instancesTable(src: DashboardSource, checks: Checks, state: (c: Check | undefined) => Html): Html {
+  const counts = src.queue.countsByInstance();
+  return html`<h2>Stash instances</h2>
+  <table class="stack" id="instances"><thead><tr><th>Stash</th><th>answers</th><th>breaker</th><th>waiting</th><th>dead letters</th><th>scenes indexed</th></tr></thead><tbody>
+  ${src.instances.map((v) => {
+    const c = counts[v.instance.id] ?? { pending: 0, due: 0, confirming: 0, dead: 0 };
+    return html`<tr data-instance="${v.instance.id}"><td data-label="Stash">${instanceLabel(src, v.instance.id)}</td>
+      <td data-label="answers">${state(checks[stashCheckName(v.instance)])}</td><td data-label="breaker">${v.breakerState()}</td>
+      <td data-label="waiting">${c.pending}</td><td data-label="dead letters">${c.dead}</td><td data-label="scenes indexed">${v.index.size}</td></tr>`;
+  })}</tbody></table>`;
+}
 
 /** "open: pushes wait until Plex answers again" → the state large, what it means below. */
 const breakerCard = (text: string) => {
   const [state, meaning] = text.split(/: (.*)/s);
   return html`<span class="big" id="breaker-state">${state}</span><br><span class="muted">${meaning ?? ""}</span>`;
 };
+
+/** "2 of 2 answer" with several Stash instances (the table below names each). */
+function stashSummary(src: DashboardSource, checks: Checks): Html {
+  const up = src.instances.filter((v) => checks[stashCheckName(v.instance)]?.ok).length;
+  return html`<span class="big">${up} of ${src.instances.length}</span> answer <a href="#instances">see each</a>`;
+}
 
 export async function overviewSection(src: DashboardSource, now = Date.now()): Promise<Html> {
   const checks = await src.checks();
@@ -20,7 +52,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   const pending = src.queue.pending();
   const plex = pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null;
   const h = headline({
-    stash: checks.stash ?? { ok: false, detail: "not checked yet" },
+    stash: allStashes(src, checks),
     plex,
     database: checks.database ?? { ok: true },
     breaker: src.breaker.state,
@@ -38,7 +70,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   return html`<section id="overview" hx-get="/ui/live/overview" hx-trigger="every 2s" hx-swap="outerHTML">
   <div class="headline ${h.level}" role="status" data-level="${h.level}"><h2>${h.title}</h2><ul>${h.todo.map((t) => html`<li>${t}</li>`)}</ul></div>
   <div class="cards">
-    <div class="card"><h2>Stash</h2>${state(checks.stash)}</div>
+    <div class="card"><h2>Stash</h2>${several(src) ? stashSummary(src, checks) : state(checks.stash)}</div>
     <div class="card"><h2>Plex</h2>${pushOn ? state(checks.plex) : html`<span class="muted">push is off (PLEX_URL not set)</span>`}</div>
     <div class="card"><h2>Circuit breaker</h2>${breakerCard(breakerText(src.breaker.state, plex))}</div>
     <div class="card"><h2>Queue</h2><span class="big">${pending}</span> waiting<br><span class="muted">${src.queue.due()} due, ${src.queue.confirming()} awaiting Plex's fetch</span></div>
@@ -47,8 +79,9 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     <div class="card"><h2>Dead letters</h2><span class="big">${src.queue.deadLetterCount()}</span> <a href="/ui/queue#dead">see why</a></div>
     <div class="card" id="reconcile-card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(Object.values(last.counts).reduce((a, b) => a + b, 0), "gap")} <a href="/ui/gaps">see</a>` : "none yet"}
       <br><span class="muted">next: ${reconcile ? nextRun(reconcile, now) : "never (push is off)"}</span></div>
-    <div class="card"><h2>Indexes</h2>${plural(src.stashIndex.size, "Stash scene")}, ${plural(src.plexItems(), "Plex item")}</div>
+    <div class="card"><h2>Indexes</h2>${plural(src.instances.reduce((n, v) => n + v.index.size, 0), "Stash scene")}, ${plural(src.plexItems(), "Plex item")}</div>
   </div>
+  ${several(src) ? instancesTable(src, checks, state) : ""}
   <h2>Next scheduled runs</h2>
   <table class="stack"><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
   ${scheduled.map((j) => html`<tr><td data-label="job">${j.name}</td><td data-label="last run">${ago(j.lastRunAt, now)}</td><td data-label="next">${nextRun(j, now)}</td></tr>`)}

@@ -1,0 +1,228 @@
+/**
+ * The operator's surface with two Stash instances (issue 19, item 6): every dashboard page shows
+ * both and names them; a dead letter of the second is shown, retried and discarded from the
+ * dashboard without touching the first's scene with the same id; /api/status, /readyz and
+ * /metrics list both. The service is the real one (createApp) against two Stash simulators
+ * whose scene ids overlap, and a PMS simulator.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import type { Config } from "../../src/config/schema.ts";
+import { silentLogger } from "../../src/log.ts";
+import { createApp, type App } from "../../src/app.ts";
+import { sceneRef } from "../../src/domain/ref.ts";
+import { ADMIN_TOKEN, adminAuth, tempDir } from "../helpers.ts";
+import { browserAvailable, distinctColours, launch, SCREENSHOTS } from "../browser.ts";
+
+const VAULT_KEY = "vault-api-key-secret-789";
+let main: StashSim;
+let vault: StashSim;
+let pms: PmsSim;
+let config: Config;
+let app: App;
+let url: string;
+
+const get = (path: string) => fetch(`${url}${path}`, { headers: adminAuth, redirect: "manual" });
+const page = async (path: string) => {
+  const res = await get(path);
+  expect([path, res.status]).toEqual([path, 200]);
+  return res.text();
+};
+const postForm = (path: string, fields: Record<string, string>) =>
+  fetch(`${url}${path}`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...adminAuth }, body: new URLSearchParams(fields) });
+/** A dead letter written as the worker writes one (the ref key names the instance). */
+const bury = (key: string, error: string) =>
+  app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, ?)")
+    .run(key, Date.now() - 60_000, Date.now(), error);
+const deadKeys = () => app.queue.deadLetters().map((d) => d.ref).sort();
+
+beforeAll(async () => {
+  main = new StashSim({ scenes: 20, seed: 31, root: "/data/main", windowsShare: 0 }).start();
+  vault = new StashSim({ scenes: 20, seed: 32, root: "/data/vault", windowsShare: 0 }).start();
+  vault.faults.apiKey = VAULT_KEY;
+  pms = new PmsSim().start();
+  config = loadConfig({
+    DATA_DIR: tempDir(), SYNC_POLL_SECONDS: "0", ADMIN_TOKEN, PUBLIC_URL: "http://stash2plex.lan:8787", PLEX_URL: pms.url, PLEX_TOKEN: pms.token,
+    STASH_INSTANCES: JSON.stringify([
+      { name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
+      { id: "vault", name: "Vault", url: vault.url, apiKey: VAULT_KEY, paths: { rules: [{ name: "vaultrule", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }] } },
+    ]),
+  }, undefined);
+  app = createApp(config, { log: silentLogger });
+  await app.start(0, "127.0.0.1");
+  url = app.url!;
+  await Promise.all([app.stashIndex.refresh(), ...app.instanceProviders.map((p) => p.index.refresh())]);
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await pms.stop();
+  await main.stop();
+  await vault.stop();
+  rmSync(config.dataDir, { recursive: true, force: true });
+});
+
+describe("two Stash instances on the operator's surface", () => {
+  test("the overview has a row per instance: its Stash answers, its breaker, queue and index", async () => {
+    bury("vault:scene:4", "vault's item is gone");
+    const html = await page("/ui");
+    const rows = html.match(/<tr data-instance="[^"]+">[\s\S]*?<\/tr>/g) ?? [];
+    expect(rows.length).toBe(2);
+    expect(rows[0]).toContain("Main (default)");
+    expect(rows[1]).toContain("Vault (vault)");
+    for (const row of rows) expect(row).toContain("answers");
+    // vault's row counts its own dead letter and its own 20 scenes; main's has none.
+    const cells = (row: string) => row.replace(/<[^>]+>/g, "|").replace(/\s+/g, "").replace(/\|+/g, "|");
+    expect(cells(rows[1]!)).toContain("|closed|0|1|20|");
+    expect(cells(rows[0]!)).toContain("|closed|0|0|20|");
+    expect(html).toContain("2 of 2</span> answer");
+    expect(html).toContain("40 Stash scenes");
+  });
+
+  test("queue: a vault dead letter is named and linked in its instance; retry and discard leave main's scene 4 alone", async () => {
+    bury("default:scene:4", "main's item is gone");
+    const html = await page("/ui/queue");
+    expect(html).toContain("<th>Stash</th>");
+    expect(html).toContain('<td data-label="Stash" data-instance="vault">Vault (vault)</td>');
+    expect(html).toContain('<td data-label="Stash" data-instance="default">Main (default)</td>');
+    expect(html).toContain('href="/ui/scenes/4?instance=vault"');
+    expect(html).toContain('href="/ui/scenes/4"');
+    // The row's title is vault's scene 4, from vault's own index (not main's scene 4).
+    const vaultTitle = vault.library.scenes.get("4")!.title!;
+    const mainTitle = main.library.scenes.get("4")!.title!;
+    expect(vaultTitle).not.toBe(mainTitle);
+    const vaultRow = html.match(/<tr><td data-label="select"><input[^>]*value="vault:scene:4"[\s\S]*?<\/tr>/)?.[0] ?? "";
+    expect(vaultRow).toContain(vaultTitle);
+
+    // Its scene page is vault's scene 4: its title and its dead letter.
+    const scene = await page("/ui/scenes/4?instance=vault");
+    expect(scene).toContain("Scene 4 of Vault (vault)");
+    expect(scene).toContain(vaultTitle);
+    expect(scene).toContain("vault&#39;s item is gone");
+    expect(scene).not.toContain("main&#39;s item is gone");
+    expect(scene).toContain('hx-get="/ui/live/scenes/4?instance=vault"');
+    expect((await page("/ui/live/scenes/4?instance=vault"))).toContain(vaultTitle);
+    expect((await get("/ui/scenes/4?instance=nosuch")).status).toBe(404);
+    expect((await get("/ui/scenes/4?instance=Bad!")).status).toBe(400);
+
+    // Retry from vault's row: vault's job is queued again, main's dead letter untouched.
+    const retried = await postForm("/ui/actions/dead-letters/retry", { one: "vault:scene:4" });
+    expect(retried.headers.get("location")).toContain(encodeURIComponent("1 scene queued again"));
+    const requeued = (ref: ReturnType<typeof sceneRef>) => app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
+    expect(requeued(sceneRef("vault", "4"))).toBe(true);
+    expect(requeued(sceneRef("default", "4"))).toBe(false);
+    expect(deadKeys()).toContain("default:scene:4");
+
+    // Discard from vault's row (buried again, as a retry that failed once more would): main's stays.
+    app.queue.discardDead([sceneRef("vault", "4")]);
+    bury("vault:scene:4", "vault's item is gone");
+    expect((await postForm("/ui/actions/dead-letters/discard", { one: "vault:scene:4" })).status).toBe(303);
+    expect(deadKeys()).not.toContain("vault:scene:4");
+    expect(deadKeys()).toContain("default:scene:4");
+  });
+
+  test("outages: one section per instance, each its own breaker's history", async () => {
+    const html = await page("/ui/outages");
+    expect(html).toContain('<section data-instance="default"><h2>Pushes of Stash Main (default)</h2>');
+    expect(html).toContain('<section data-instance="vault"><h2>Pushes of Stash Vault (vault)</h2>');
+    expect((await page("/ui/live/outages"))).toContain('data-instance="vault"');
+  });
+
+  test("gaps: a gap names its instance and links to its scene there", async () => {
+    const at = Date.now();
+    app.reconciler.reports.save({
+      startedAt: at - 1000, finishedAt: at, status: "done", trigger: "test", error: null, scenes: 40, items: 38,
+      counts: { "missing-in-plex": 2 }, healed: {},
+    }, [
+      { kind: "missing-in-plex", sceneId: "9", instance: "vault", plexPaths: [], stashPaths: ["/data/vault/x.mp4"], reason: "Plex has no item for this scene" },
+      { kind: "missing-in-plex", sceneId: "9", instance: "default", plexPaths: [], stashPaths: ["/data/main/y.mp4"], reason: "Plex has no item for this scene" },
+    ]);
+    const html = await page("/ui/gaps");
+    expect(html).toContain('<a href="/ui/scenes/9?instance=vault">scene 9</a> <span class="instance" data-instance="vault">of Vault (vault)</span>');
+    expect(html).toContain('<a href="/ui/scenes/9">scene 9</a> <span class="instance" data-instance="default">of Main (default)</span>');
+  });
+
+  test("settings: each instance's Stash URL, its key only as set, its rules and the provider URL to paste in Plex", async () => {
+    const html = await page("/ui/settings");
+    const vaultPart = html.match(/<section class="instance" data-instance="vault">[\s\S]*?<\/section>/)?.[0] ?? "";
+    expect(vaultPart).toContain(vault.url);
+    expect(vaultPart).toContain("(set)");
+    expect(vaultPart).toContain("vaultrule");
+    expect(vaultPart).toContain('<code class="provider-url">http://stash2plex.lan:8787/instances/vault</code>');
+    expect(vaultPart).toContain("tv.plex.agents.custom.stash2plex.vault");
+    expect(html).toContain('<code class="provider-url">http://stash2plex.lan:8787</code>');
+    expect(html).not.toContain(VAULT_KEY);
+  });
+
+  test("/api/status keeps the default's fields and lists each instance", async () => {
+    const status = (await (await get("/api/status")).json()) as any;
+    expect(status.breaker).toBe("closed"); // the default's, as before
+    expect(status.queue.pending).toBeNumber();
+    expect(status.instances.map((i: any) => [i.id, i.name, i.default, i.providerUrl])).toEqual([
+      ["default", "Main", true, "http://stash2plex.lan:8787"],
+      ["vault", "Vault", false, "http://stash2plex.lan:8787/instances/vault"],
+    ]);
+    for (const i of status.instances) {
+      expect(i.stash.ok).toBe(true);
+      expect(i.indexedScenes).toBe(20);
+      expect(i.breaker).toBe("closed");
+    }
+    expect(JSON.stringify(status)).not.toContain(VAULT_KEY);
+  });
+
+  test("/metrics: each Stash's up, latency and errors, breaker and index under its stash_instance", async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain('stash2plex_upstream_up{upstream="stash",stash_instance="default"} 1');
+    expect(text).toContain('stash2plex_upstream_up{upstream="stash",stash_instance="vault"} 1');
+    expect(text).toMatch(/stash2plex_upstream_request_seconds_count\{upstream="stash",stash_instance="vault"\} [1-9]/);
+    expect(text).toMatch(/stash2plex_upstream_request_seconds_count\{upstream="stash",stash_instance="default"\} [1-9]/);
+    expect(text).toContain('stash2plex_upstream_errors_total{upstream="stash",stash_instance="vault"} 0');
+    expect(text).toContain('stash2plex_breaker_state{stash_instance="vault",state="closed"} 1');
+    expect(text).toContain('stash2plex_breaker_state{stash_instance="default",state="closed"} 1');
+    expect(text).toContain('stash2plex_index_entries{index="stash_scenes",stash_instance="vault"} 20');
+  });
+
+  test("/readyz checks each Stash: anyone sees ok per part; vault down names only vault", async () => {
+    const open = (await (await fetch(`${url}/readyz`)).json()) as any;
+    expect(open).toEqual({ ok: true, checks: { stash: { ok: true }, "stash:vault": { ok: true }, plex: { ok: true }, database: { ok: true } } });
+    vault.faults.errorPage = 503;
+    try {
+      await Bun.sleep(5100); // /readyz keeps its answer 5 s
+      const res = await fetch(`${url}/readyz`);
+      expect(res.status).toBe(503);
+      const down = (await res.json()) as any;
+      expect(down.checks.stash).toEqual({ ok: true });
+      expect(down.checks["stash:vault"]).toEqual({ ok: false });
+      const overview = await page("/ui");
+      expect(overview).toContain("1 of 2</span> answer");
+      expect(overview).toMatch(/Stash does not answer \(Vault \(vault\): /);
+      // The upstream errors counted under vault's label.
+      const scrape = await (await fetch(`${url}/metrics`)).text();
+      expect(scrape).toMatch(/stash2plex_upstream_errors_total\{upstream="stash",stash_instance="vault"\} [1-9]/);
+    } finally {
+      vault.faults.errorPage = null;
+    }
+  }, 30_000);
+
+  test.skipIf(!browserAvailable("the two-instance overview screenshot"))("a screenshot of the overview with two instances", async () => {
+    await Bun.sleep(5100); // vault answers again (the checks are kept 5 s)
+    const browser = await launch();
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.setExtraHTTPHeaders(adminAuth);
+      const tab = await context.newPage();
+      await tab.goto(`${url}/ui`);
+      await tab.locator("#instances").waitFor();
+      const file = join(SCREENSHOTS, "overview-two-instances.png");
+      await tab.screenshot({ path: file, fullPage: true });
+      expect(distinctColours(file)).toBeGreaterThan(20);
+      expect(await tab.locator("#instances tbody tr").count()).toBe(2);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
