@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from s2p_http import ServiceError, log, request
 
+# The Stash instance a plugin runs in when its "Stash instance id" setting is empty.
+DEFAULT_INSTANCE = "default"
 # A reconcile of a large library takes a minute or so; the task waits for its result this long.
 RECONCILE_WAIT_SECONDS = 15 * 60
 POLL_SECONDS = 1
@@ -105,14 +107,20 @@ def dead_letter_line(letter):
     return f"  scene {letter.get('sceneId')}{title}: {letter.get('error')}"
 
 
-def dead_letter_action(base, token, action):
-    """Retry or discard every dead letter; names the first few first, so the log says which."""
-    _, listed = request("GET", f"{base}/api/dead-letters?offset=0&limit=10", None, token)
-    lines = [dead_letter_line(d) for d in (listed or {}).get("items") or []]
-    total = (listed or {}).get("total", len(lines))
-    if total > len(lines):
-        lines.append(f"  … and {total - len(lines)} more")
-    _, answer = request("POST", f"{base}/api/dead-letters/{action}", {}, token)
+def of_instance(letter, instance):
+    """Whether a dead letter is of this Stash (the API leaves `instance` out for the default one)."""
+    return (letter.get("instance") or DEFAULT_INSTANCE) == instance
+
+
+def dead_letter_action(base, token, action, instance=DEFAULT_INSTANCE):
+    """Retry or discard the dead letters of this Stash; names the first few first, so the log says which."""
+    _, listed = request("GET", f"{base}/api/dead-letters?offset=0&limit=500", None, token)
+    mine = [d for d in (listed or {}).get("items") or [] if of_instance(d, instance)]
+    lines = [dead_letter_line(d) for d in mine[:10]]
+    if len(mine) > len(lines):
+        lines.append(f"  … and {len(mine) - len(lines)} more")
+    # Only this Stash's: another Stash's scene with the same id is left alone.
+    _, answer = request("POST", f"{base}/api/dead-letters/{action}", {"instance": instance}, token)
     if action == "retry":
         head = f"retrying {plural(answer.get('retried', 0), 'dead letter')}: stash2plex pushes them again now"
     else:
@@ -120,23 +128,41 @@ def dead_letter_action(base, token, action):
     return [head, *lines]
 
 
-def run(mode, base, token):
-    """Runs one task; returns the lines to log at info level. Raises ServiceError."""
+def with_instance(body, instance):
+    """A body naming this Stash's instance (left out for the default, as before)."""
+    return body if instance == DEFAULT_INSTANCE else {**body, "instance": instance}
+
+
+def instance_line(status, instance):
+    """This Stash's own part of /api/status, when stash2plex serves several."""
+    instances = status.get("instances") or []
+    own = next((i for i in instances if i.get("id") == instance), None)
+    if len(instances) < 2:
+        return []
+    if not own:
+        return [f"this Stash (instance {instance!r}) is not one of stash2plex's: {', '.join(i.get('id', '?') for i in instances)}; fix the plugin's Stash instance id"]
+    queue = own.get("queue") or {}
+    return [f"this Stash ({own.get('name')}, instance {instance}): {queue.get('pending', 0)} waiting, {queue.get('dead', 0)} dead letters, "
+            f"circuit breaker {own.get('breaker', '?')}"]
+
+
+def run(mode, base, token, instance=DEFAULT_INSTANCE):
+    """Runs one task for the Stash `instance`; returns the lines to log at info level. Raises ServiceError."""
     if mode == "sync_all":
-        _, answer = request("POST", f"{base}/api/sync", {"all": True}, token)
+        _, answer = request("POST", f"{base}/api/sync", with_instance({"all": True}, instance), token)
         return [f"queued {answer.get('queued', 0)} scene(s); stash2plex pushes them to Plex"]
     if mode == "sync_recent":
-        _, answer = request("POST", f"{base}/api/sync", {"since": "7d"}, token)
+        _, answer = request("POST", f"{base}/api/sync", with_instance({"since": "7d"}, instance), token)
         return [f"queued {answer.get('queued', 0)} scene(s) changed in the last 7 days"]
     if mode == "reconcile":
         return reconcile(base, token, heal=True)
     if mode == "reconcile_report":
         return reconcile(base, token, heal=False)
     if mode in ("retry", "discard"):
-        return dead_letter_action(base, token, mode)
+        return dead_letter_action(base, token, mode, instance)
     if mode == "status":
         _, status = request("GET", f"{base}/api/status", None, token)
-        return status_lines(status or {})
+        return status_lines(status or {}) + instance_line(status or {}, instance)
     if mode == "health":
         _, ready = request("GET", f"{base}/readyz", None, token, accept_statuses=(503,))
         _, status = request("GET", f"{base}/api/status", None, token)

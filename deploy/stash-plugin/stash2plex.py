@@ -29,7 +29,7 @@ PUSHED_HOOKS = ("Scene.Create.Post", "Scene.Update.Post")
 
 def settings_of(plugin_input):
     """URL and tokens: environment variables win (which also makes the plugin testable outside Stash)."""
-    env = {key: os.environ.get(f"STASH2PLEX_{name}", "") for key, name in (("url", "URL"), ("adminToken", "ADMIN_TOKEN"), ("token", "TOKEN"))}
+    env = {key: os.environ.get(f"STASH2PLEX_{name}", "") for key, name in (("url", "URL"), ("adminToken", "ADMIN_TOKEN"), ("token", "TOKEN"), ("instance", "INSTANCE"))}
     settings = {}
     if not (env["url"] and (env["adminToken"] or env["token"])):
         try:
@@ -38,6 +38,8 @@ def settings_of(plugin_input):
             log("w", f"cannot read the plugin settings from Stash: {err}")
     merged = {key: str(env[key] or settings.get(key) or "") for key in env}
     merged["url"] = merged["url"].rstrip("/")
+    # The Stash this plugin runs in, as stash2plex knows it: empty means the first (default) one.
+    merged["instance"] = merged["instance"].strip() or s2p_tasks.DEFAULT_INSTANCE
     return merged
 
 
@@ -72,7 +74,7 @@ def run_task(mode, settings):
         log("e", f"set the stash2plex URL and admin token in {SETTINGS_HINT}")
         return {"error": "stash2plex URL or admin token not set"}
     try:
-        lines = s2p_tasks.run(mode, url, admin_token)
+        lines = s2p_tasks.run(mode, url, admin_token, settings["instance"])
     except ServiceError as err:
         if err.short == "HTTP 401":
             log("e", "stash2plex refused the admin token: copy it from stash2plex's first start or the admin-token file in its data folder")

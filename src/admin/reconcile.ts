@@ -11,6 +11,7 @@ import type { Access } from "./access.ts";
 import { GAP_KINDS, isGapKind, type GapKind } from "../domain/gaps.ts";
 import type { Reconciler } from "../gaps/reconcile.ts";
 import { syncScope, type SyncScope } from "../sync/select.ts";
+import { DEFAULT_INSTANCE_ID, INSTANCE_ID } from "../domain/ref.ts";
 
 export interface ReconcileSource {
   access: Access;
@@ -70,6 +71,13 @@ export const reconcileRoutes = (src: ReconcileSource) => {
       if (!src.sync) throw new HttpError(409, "push_off", PUSH_OFF);
       const scope = syncScope(body ?? {});
       if (typeof scope === "string") throw new HttpError(400, "bad_scope", scope);
+      // The Stash plugin sends the instance it runs in. The manual sync reads the default Stash only
+      // so far: another instance's ids would be queued as the default's scenes, so it is refused.
+      const instance = body?.instance ?? DEFAULT_INSTANCE_ID;
+      if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (a lower-case letter, then letters and digits)");
+      if (instance !== DEFAULT_INSTANCE_ID) {
+        throw new HttpError(400, "unsupported_instance", `instance "${instance}": a sync of another Stash instance is not possible yet; its poller picks its changes up`);
+      }
       const queued = await src.sync(scope);
       set.status = 202;
       return { queued };
@@ -77,6 +85,7 @@ export const reconcileRoutes = (src: ReconcileSource) => {
       body: t.Optional(t.Object({
         all: t.Optional(t.Boolean()), since: t.Optional(t.String({ maxLength: 16 })),
         sceneIds: t.Optional(t.Array(t.String({ maxLength: 18 }), { maxItems: 100_000 })),
+        instance: t.Optional(t.String({ maxLength: 64, description: "The Stash instance of the scenes (absent: the default one)." })),
       })),
       parse: guardedJson({ maxBytes: 2 * 1024 * 1024, maxDepth: 4, authorise }),
     });

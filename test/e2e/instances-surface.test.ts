@@ -17,6 +17,10 @@ import { createApp, type App } from "../../src/app.ts";
 import { sceneRef } from "../../src/domain/ref.ts";
 import { ADMIN_TOKEN, adminAuth, tempDir } from "../helpers.ts";
 import { browserAvailable, distinctColours, launch, SCREENSHOTS } from "../browser.ts";
+import { SimPlugins } from "../../sim/stash/plugins.ts";
+
+const PLUGIN_DIR = join(import.meta.dir, "../../deploy/stash-plugin");
+const python = Bun.which("python3");
 
 const VAULT_KEY = "vault-api-key-secret-789";
 let main: StashSim;
@@ -225,4 +229,60 @@ describe("two Stash instances on the operator's surface", () => {
       await browser.close();
     }
   }, 60_000);
+});
+
+/** Settings → Tasks → run in the vault Stash, through its GraphQL mutation (as Stash runs a plugin task). */
+async function runVaultTask(task: string) {
+  const res = await fetch(`${vault.url}/graphql`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: "mutation($p: ID!, $t: String) { runPluginTask(plugin_id: $p, task_name: $t) }", variables: { p: "stash2plex", t: task } }),
+  });
+  const body = (await res.json()) as { data?: { runPluginTask: string }; errors?: { message: string }[] };
+  if (!body.data) throw new Error(body.errors?.[0]?.message ?? "runPluginTask failed");
+  const job = vault.plugins!.jobs.find((j) => j.id === body.data!.runPluginTask)!;
+  await job.done;
+  return { job, log: job.log.map(([level, text]) => `${level} ${text}`).join("\n") };
+}
+
+describe.skipIf(!python)("the Stash plugin's tasks act on the Stash they run in", () => {
+  beforeAll(() => {
+    vault.faults.apiKey = null; // the plugin reads its settings from this Stash with its session
+    const own = new URL(vault.url);
+    vault.plugins = new SimPlugins(PLUGIN_DIR, () => ({ Scheme: "http", Host: own.hostname, Port: Number(own.port), SessionCookie: { Name: "session", Value: "abc" } }));
+    vault.pluginSettings = { stash2plex: { url, adminToken: ADMIN_TOKEN, instance: "vault" } };
+  });
+
+  test("dead letters: the vault Stash's tasks retry and discard vault's scene 6, never main's scene 6", async () => {
+    app.queue.discardDead("vault"); // whatever vault left from the tests above (a retried push may have died again)
+    bury("default:scene:6", "main's six is gone");
+    bury("vault:scene:6", "vault's six is gone");
+    const discard = await runVaultTask("Discard dead letters");
+    expect(discard.log).toContain("discarded 1 dead letter: a later edit or sync of those scenes pushes them again");
+    expect(discard.log).toContain("scene 6");
+    expect(discard.log).toContain("vault's six is gone");
+    expect(discard.log).not.toContain("main's six is gone");
+    expect(deadKeys()).toContain("default:scene:6");
+    expect(deadKeys()).not.toContain("vault:scene:6");
+
+    bury("vault:scene:6", "vault's six is gone");
+    const retry = await runVaultTask("Retry dead letters");
+    expect(retry.log).toContain("retrying 1 dead letter: stash2plex pushes them again now");
+    const requeued = (ref: ReturnType<typeof sceneRef>) => app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
+    expect(requeued(sceneRef("vault", "6"))).toBe(true);
+    expect(requeued(sceneRef("default", "6"))).toBe(false);
+    expect(deadKeys()).toContain("default:scene:6");
+  }, 30_000);
+
+  test("status names this Stash's part; a sync it cannot do for this Stash is refused in one line, never run on the default's scenes", async () => {
+    const status = await runVaultTask("Show status");
+    expect(status.log).toContain("this Stash (Vault, instance vault): ");
+    const queuedBefore = app.queue.pending();
+    const sync = await runVaultTask("Sync all scenes to Plex");
+    expect(sync.log).toContain('instance "vault": a sync of another Stash instance is not possible yet');
+    expect(app.queue.pending()).toBe(queuedBefore);
+    // A wrong instance id in the settings is named.
+    vault.pluginSettings = { stash2plex: { url, adminToken: ADMIN_TOKEN, instance: "nosuch" } };
+    const wrong = await runVaultTask("Show status");
+    expect(wrong.log).toContain("this Stash (instance 'nosuch') is not one of stash2plex's: default, vault");
+  }, 30_000);
 });
