@@ -14,7 +14,6 @@ import type { Check } from "../admin/health.ts";
 import type { SyncScope } from "../sync/select.ts";
 import type { Outage } from "../sync/breaker.ts";
 import type { StashInstance } from "../config/instances.ts";
-import type { IndexedScene } from "../stash/file-index.ts";
 
 /**
  * One Stash instance as the operator sees it: its settings (secrets as set or not), the URL to
@@ -26,7 +25,7 @@ export interface InstanceView {
   providerUrl: string;
   /** Its Stash's URL, without any credentials in it. */
   stashUrl: string;
-  index: { readonly size: number; scene(id: string): IndexedScene | undefined };
+  index: Pick<FileIndex, "size" | "scene" | "scenesWithTitleWords">;
   /** Its breaker's state now (closed, open, half-open). */
   breakerState(): string;
   /** Its outages (Plex not taking its pushes), newest first. */

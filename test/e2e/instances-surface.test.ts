@@ -15,6 +15,7 @@ import type { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { sceneRef } from "../../src/domain/ref.ts";
+import { createBreaker, type Breaker } from "../../src/sync/breaker.ts";
 import { ADMIN_TOKEN, adminAuth, tempDir } from "../helpers.ts";
 import { browserAvailable, distinctColours, launch, SCREENSHOTS } from "../browser.ts";
 import { SimPlugins } from "../../sim/stash/plugins.ts";
@@ -102,6 +103,13 @@ describe("two Stash instances on the operator's surface", () => {
     const vaultRow = html.match(/<tr><td data-label="select"><input[^>]*value="vault:scene:4"[\s\S]*?<\/tr>/)?.[0] ?? "";
     expect(vaultRow).toContain(vaultTitle);
 
+    // A search finds scenes in each Stash: by title in vault's index, by id in both.
+    const byTitle = await page(`/ui/queue?q=${encodeURIComponent(vault.library.scenes.get("7")!.title!)}`);
+    expect(byTitle).toContain('<a href="/ui/scenes/7?instance=vault">Scene 7 (Vault (vault))</a>');
+    const byId = await page("/ui/queue?q=7");
+    expect(byId).toContain('<a href="/ui/scenes/7">Scene 7 (Main (default))</a>');
+    expect(byId).toContain('<a href="/ui/scenes/7?instance=vault">Scene 7 (Vault (vault))</a>');
+
     // Its scene page is vault's scene 4: its title and its dead letter.
     const scene = await page("/ui/scenes/4?instance=vault");
     expect(scene).toContain("Scene 4 of Vault (vault)");
@@ -134,6 +142,30 @@ describe("two Stash instances on the operator's surface", () => {
     expect(html).toContain('<section data-instance="default"><h2>Pushes of Stash Main (default)</h2>');
     expect(html).toContain('<section data-instance="vault"><h2>Pushes of Stash Vault (vault)</h2>');
     expect((await page("/ui/live/outages"))).toContain('data-instance="vault"');
+  });
+
+  test("vault's breaker opens: the overview names it, vault's row and outages show it, main's stay closed", async () => {
+    // The push side's own breaker for vault when it runs one loop per instance, else the one kept on disk.
+    const loops = (app as { instanceLoops?: { instance: string; breaker: Breaker }[] }).instanceLoops;
+    const breaker = loops?.find((l) => l.instance === "vault")?.breaker ?? createBreaker(app.store, { instance: "vault", threshold: 3, probeBaseMs: 60_000, probeCapMs: 60_000 });
+    for (let i = 0; i < 10 && breaker.state !== "open"; i++) breaker.failed("vault's pushes: connection refused", 2);
+    try {
+      const overview = await page("/ui");
+      expect(overview).toContain('<span class="big" id="breaker-state">open</span> <span class="muted">(Vault (vault))</span>');
+      const row = (id: string) => overview.match(new RegExp(`<tr data-instance="${id}">[\\s\\S]*?</tr>`))?.[0] ?? "";
+      expect(row("vault")).toContain('<td data-label="breaker">open</td>');
+      expect(row("default")).toContain('<td data-label="breaker">closed</td>');
+      const outages = await page("/ui/outages");
+      const part = (id: string) => outages.match(new RegExp(`<section data-instance="${id}">[\\s\\S]*?</section>`))?.[0] ?? "";
+      expect(part("vault")).toContain("vault&#39;s pushes: connection refused");
+      expect(part("vault")).toContain("<strong>ongoing</strong>");
+      expect(part("default")).toContain("Plex has not been down");
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('stash2plex_breaker_state{stash_instance="vault",state="open"} 1');
+      expect(metrics).toContain('stash2plex_breaker_state{stash_instance="default",state="closed"} 1');
+    } finally {
+      breaker.succeeded();
+    }
   });
 
   test("gaps: a gap names its instance and links to its scene there", async () => {
@@ -273,13 +305,14 @@ describe.skipIf(!python)("the Stash plugin's tasks act on the Stash they run in"
     expect(deadKeys()).toContain("default:scene:6");
   }, 30_000);
 
-  test("status names this Stash's part; a sync it cannot do for this Stash is refused in one line, never run on the default's scenes", async () => {
+  test("status names this Stash's part; its sync queues this Stash's scenes, never the default's", async () => {
     const status = await runVaultTask("Show status");
     expect(status.log).toContain("this Stash (Vault, instance vault): ");
-    const queuedBefore = app.queue.pending();
+    const defaultBefore = app.queue.pending({ except: ["vault"] });
     const sync = await runVaultTask("Sync all scenes to Plex");
-    expect(sync.log).toContain('instance "vault": a sync of another Stash instance is not possible yet');
-    expect(app.queue.pending()).toBe(queuedBefore);
+    expect(sync.log).toContain(`queued ${vault.library.scenes.size} scene(s)`);
+    expect(app.queue.pending({ except: ["vault"] })).toBe(defaultBefore);
+    expect(app.queue.job(sceneRef("vault", "1"))).toMatchObject({ reason: "sync: all scenes" });
     // A wrong instance id in the settings is named.
     vault.pluginSettings = { stash2plex: { url, adminToken: ADMIN_TOKEN, instance: "nosuch" } };
     const wrong = await runVaultTask("Show status");

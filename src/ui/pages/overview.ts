@@ -30,11 +30,24 @@ function instancesTable(src: DashboardSource, checks: Checks, state: (c: Check |
   })}</tbody></table>`;
 }
 
-/** "open: pushes wait until Plex answers again" → the state large, what it means below. */
-const breakerCard = (text: string) => {
+/** "open: pushes wait until Plex answers again" → the state large, what it means below; `whose`: the instances it is of. */
+const breakerCard = (text: string, whose = "") => {
   const [state, meaning] = text.split(/: (.*)/s);
-  return html`<span class="big" id="breaker-state">${state}</span><br><span class="muted">${meaning ?? ""}</span>`;
+  return html`<span class="big" id="breaker-state">${state}</span>${whose ? html` <span class="muted">(${whose})</span>` : ""}<br><span class="muted">${meaning ?? ""}</span>`;
 };
+
+const SEVERITY = ["closed", "half-open", "open"];
+/**
+ * The breaker the headline and its card speak of: the default's with one Stash; with several,
+ * the worst of their breakers (one open pauses that Stash's pushes) and which instances it is.
+ */
+function worstBreaker(src: DashboardSource): { state: string; whose: string } {
+  if (!several(src)) return { state: src.breaker.state, whose: "" };
+  const states = src.instances.map((v) => ({ id: v.instance.id, state: v.breakerState() }));
+  const state = states.reduce((w, s) => (SEVERITY.indexOf(s.state) > SEVERITY.indexOf(w) ? s.state : w), "closed");
+  const whose = state === "closed" ? "" : states.filter((s) => s.state === state).map((s) => instanceLabel(src, s.id)).join(", ");
+  return { state, whose };
+}
 
 /** "2 of 2 answer" with several Stash instances (the table below names each). */
 function stashSummary(src: DashboardSource, checks: Checks): Html {
@@ -50,12 +63,13 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   // Only what this service heals (src.healable) keeps the headline amber; the rest needs a person.
   const { toHeal: healable, forAPerson } = last ? gapTotals(last, src.healable) : { toHeal: 0, forAPerson: 0 };
   const pending = src.queue.pending();
+  const breaker = worstBreaker(src);
   const plex = pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null;
   const h = headline({
     stash: allStashes(src, checks),
     plex,
     database: checks.database ?? { ok: true },
-    breaker: src.breaker.state,
+    breaker: breaker.state,
     pending,
     deadLetters: src.queue.deadLetterCount(),
     oldestWaitingMs: jobs[0] ? now - jobs[0].first_queued_at : 0,
@@ -72,7 +86,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   <div class="cards">
     <div class="card"><h2>Stash</h2>${several(src) ? stashSummary(src, checks) : state(checks.stash)}</div>
     <div class="card"><h2>Plex</h2>${pushOn ? state(checks.plex) : html`<span class="muted">push is off (PLEX_URL not set)</span>`}</div>
-    <div class="card"><h2>Circuit breaker</h2>${breakerCard(breakerText(src.breaker.state, plex))}</div>
+    <div class="card"><h2>Circuit breaker</h2>${breakerCard(breakerText(breaker.state, plex), breaker.whose)}</div>
     <div class="card"><h2>Queue</h2><span class="big">${pending}</span> waiting<br><span class="muted">${src.queue.due()} due, ${src.queue.confirming()} awaiting Plex's fetch</span></div>
     <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
     <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>

@@ -54,7 +54,7 @@ export function queuePage(src: DashboardSource, q: string, view: QueueView, now 
   // An id names a scene in each Stash (the same id is another scene in another instance).
   const found = id === "" ? [] : /^\d{1,18}$/.test(id)
     ? src.instances.filter((v, i) => i === 0 || v.index.scene(id)).map((v) => ({ ref: sceneRef(v.instance.id, id), title: v.index.scene(id)?.title ?? "" }))
-    : src.stashIndex.scenesWithTitleWords(wordsOf(q)).slice(0, 25).map((s) => ({ ref: sceneRef(DEFAULT_INSTANCE_ID, s.id), title: s.title ?? "" }));
+    : src.instances.flatMap((v) => v.index.scenesWithTitleWords(wordsOf(q)).map((s) => ({ ref: sceneRef(v.instance.id, s.id), title: s.title ?? "" }))).slice(0, 25);
   const named = (ref: Ref) => (several(src) ? ` (${instanceLabel(src, ref.instance)})` : "");
   return html`
   <form method="get" action="/ui/queue" role="search"><label for="q">Find a scene by id or title</label>
