@@ -29,7 +29,7 @@ import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
 import { createInstanceProvider, providerSide } from "./provider/plugin.ts";
 import { instancesOf } from "./config/instances.ts";
-import { pushIsOn, pushSide } from "./sync/plugin.ts";
+import { pushIsOn, pushSide, type PushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
 import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
@@ -103,16 +103,22 @@ export function createApp(config: Config, options: AppOptions = {}) {
   };
   const stashIndex = instance.index;
 
-  const push = pushSide({ config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, ...instance, drain: options.drain });
+  // Every further Stash instance's push loop and reconcile use its own parts (client, rules, identifier);
+  // its provider (built below) confirms pushes through this, bound once the push side exists.
+  const onServed: NonNullable<PushSide["onServed"]> = (ref, client) => push.onServed(ref, client);
   const provider = providerSide({
-    ...instance, title: config.provider.title, matchOnly: config.provider.matchOnly, log, onServed: push.onServed,
+    ...instance, title: config.provider.title, matchOnly: config.provider.matchOnly, log, onServed,
   });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
   const others = instancesOf(config).slice(1)
-    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed: push.onServed }));
+    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed }));
+  const otherParts = others.map((o) => ({ id: o.instance.id, stash: o.stash, mapper: o.mapper, ctx: o.ctx }));
+  const push: PushSide = pushSide({
+    config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, ...instance, others: otherParts, drain: options.drain,
+  });
   const gaps = gapsSide({
-    config, store, log, access, plex, plexIndex, sections, ...instance,
+    config, store, log, access, plex, plexIndex, sections, ...instance, others: otherParts,
     queue, editState: push.editState, sync: push.sync, onQueued: push.kick, pushOn,
   });
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
@@ -140,6 +146,12 @@ export function createApp(config: Config, options: AppOptions = {}) {
     stashIndex, autoRules, reconciler, sync, manualHeal, access, metrics,
     /** The providers of the Stash instances after the first (each its client, index and routes). */
     instanceProviders: others,
+    /**
+     * Each Stash instance's push loop, the default's first: { instance, breaker, poller, worker },
+     * each with its own state (breaker and outages, watermark, queue drain). `breaker`, `poller`
+     * and `worker` above are the default's.
+     */
+    instanceLoops: push.loops,
     /** Where the admin token came from; `generated`: made on this start (the banner shows it once). */
     admin: { generated: admin.generated, file: admin.file, token: admin.token },
     get url() {
@@ -157,7 +169,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       for (const other of others) scheduler.trigger(other.job.id);
       if (pushOn) {
         scheduler.trigger("plex-index");
-        worker.kick();
+        push.kick(); // every instance's worker
       }
       return this;
     },

@@ -52,10 +52,14 @@ def forward_hook(hook, settings):
         log("w", f"set the stash2plex URL and admin token in {SETTINGS_HINT}; until then stash2plex's poller finds the change")
         return {"error": "stash2plex URL or token not set"}
     try:
+        # Both name the Stash this plugin runs in (left out for the default), so the change is
+        # pushed from this Stash, never as another Stash's scene with the same id.
+        instance = settings.get("instance") or s2p_tasks.DEFAULT_INSTANCE
         if webhook_token:
-            _, answer = request("POST", f"{url}/hooks/stash", {"hookContext": {"type": kind, "id": hook.get("id")}}, webhook_token)
+            body = s2p_tasks.with_instance({"hookContext": {"type": kind, "id": hook.get("id")}}, instance)
+            _, answer = request("POST", f"{url}/hooks/stash", body, webhook_token)
         else:
-            _, answer = request("POST", f"{url}/api/sync", {"sceneIds": [scene_id]}, admin_token)
+            _, answer = request("POST", f"{url}/api/sync", s2p_tasks.with_instance({"sceneIds": [scene_id]}, instance), admin_token)
     except ServiceError as err:
         which = "webhook token" if webhook_token else "admin token"
         if err.short == "HTTP 401":

@@ -20,7 +20,7 @@ export interface ReconcileSource {
   /** Kinds a manual run with heal: true heals. */
   healable: readonly GapKind[];
   /** Queues the pushes of a sync; resolves to how many scenes were queued. */
-  sync?: (scope: SyncScope) => Promise<number>;
+  sync?: (scope: SyncScope, instance?: string) => Promise<number>;
 }
 
 const Kinds = t.Array(t.String({ maxLength: 32 }), { maxItems: GAP_KINDS.length });
@@ -71,14 +71,11 @@ export const reconcileRoutes = (src: ReconcileSource) => {
       if (!src.sync) throw new HttpError(409, "push_off", PUSH_OFF);
       const scope = syncScope(body ?? {});
       if (typeof scope === "string") throw new HttpError(400, "bad_scope", scope);
-      // The Stash plugin sends the instance it runs in. The manual sync reads the default Stash only
-      // so far: another instance's ids would be queued as the default's scenes, so it is refused.
+      // The Stash plugin sends the instance it runs in: the sync reads that instance's own Stash
+      // (an id the service does not have is a 400 naming it).
       const instance = body?.instance ?? DEFAULT_INSTANCE_ID;
       if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (a lower-case letter, then letters and digits)");
-      if (instance !== DEFAULT_INSTANCE_ID) {
-        throw new HttpError(400, "unsupported_instance", `instance "${instance}": a sync of another Stash instance is not possible yet; its poller picks its changes up`);
-      }
-      const queued = await src.sync(scope);
+      const queued = await src.sync(scope, instance);
       set.status = 202;
       return { queued };
     }, {

@@ -1,9 +1,10 @@
 /**
  * `POST /hooks/stash`: near-instant pushes. Accepts Stash's plugin hook payload
  * (`{"hookContext": {"type": "Scene.Update.Post", "id": 12}}`) or `{"sceneIds": [12, 13]}`,
- * authenticated by the webhook token. Unknown scene ids are refused as a whole (nothing is
- * queued); when Stash cannot be asked, the ids are queued anyway: losing a change is worse
- * than one push that finds nothing.
+ * either with an optional `"instance": "<id>"` naming the Stash (absent: the default one; the
+ * ids are checked against that instance's own Stash), authenticated by the webhook token.
+ * Unknown scene ids are refused as a whole (nothing is queued); when Stash cannot be asked, the
+ * ids are queued anyway: losing a change is worse than one push that finds nothing.
  */
 import { Elysia, t } from "elysia";
 import { HttpError } from "../http.ts";
@@ -16,19 +17,25 @@ import { DEFAULT_INSTANCE_ID, INSTANCE_ID, sceneRef } from "../domain/ref.ts";
 
 export interface WebhookDeps {
   token: string;
-  stash: Pick<StashClient, "scenesByIds">;
+  /** The Stash client of a configured instance, by id (undefined: no such instance). */
+  stashOf: (instance: string) => Pick<StashClient, "scenesByIds"> | undefined;
   queue: Queue;
-  onQueued: () => void;
+  /** Wakes the worker of the instance whose scenes were queued. */
+  onQueued: (instance: string) => void;
 }
 
 const Id = t.Union([t.Integer({ minimum: 1 }), t.String({ pattern: "^[0-9]{1,18}$" })]);
 const Body = t.Union([
-  t.Object({ hookContext: t.Object({ type: t.String({ minLength: 1 }), id: Id }, { additionalProperties: true }) }, { additionalProperties: true }),
+  t.Object({
+    hookContext: t.Object({ type: t.String({ minLength: 1 }), id: Id }, { additionalProperties: true }),
+    // The Stash plugin adds its "Stash instance id" setting (absent: the default instance).
+    instance: t.Optional(t.String({ maxLength: 64 })),
+  }, { additionalProperties: true }),
   t.Object({
     sceneIds: t.Array(Id, { minItems: 1, maxItems: 10000 }),
-    // Which Stash the ids are of (absent: the default one). Only the default's client is wired here so far:
-    // another instance's ids are queued unchecked rather than checked against the wrong Stash.
-    // Checked in the handler, so a bad one is named (a union's schema error cannot say which field).
+    // Which Stash the ids are of (absent: the default one); its own client checks them. The Stash
+    // plugin sends its "instance id" setting. Checked in the handler, so a bad one is named (a
+    // union's schema error cannot say which field).
     instance: t.Optional(t.String({ maxLength: 64 })),
   }),
 ]);
@@ -42,24 +49,28 @@ const LIMITS = { maxBytes: 512 * 1024, maxDepth: 8 };
 export const webhookRoutes = (deps: WebhookDeps) =>
   new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body }) => {
     let ids: string[];
-    const instance = ("sceneIds" in body && body.instance) || DEFAULT_INSTANCE_ID;
+    const instance = body.instance ?? DEFAULT_INSTANCE_ID;
     if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (a lower-case letter, then letters and digits)");
+    const stash = deps.stashOf(instance);
+    // Queued for a Stash we do not know, the ids could never be pushed: say so instead.
+    if (!stash) throw new HttpError(400, "unknown_instance", `instance: no Stash instance has the id "${instance}" (check the plugin's "instance id" setting)`);
     if ("hookContext" in body) {
       if (!PUSHED_HOOKS.test(body.hookContext.type)) return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
       ids = [String(body.hookContext.id)];
     } else ids = [...new Set(body.sceneIds.map(String))];
 
-    if (instance === DEFAULT_INSTANCE_ID) try {
-      const found = new Set((await deps.stash.scenesByIds(ids)).map((s) => s.id));
+    try {
+      const found = new Set((await stash.scenesByIds(ids)).map((s) => s.id));
       const unknown = ids.filter((id) => !found.has(id));
       if (unknown.length) {
-        throw new HttpError(422, "unknown_scene", `Stash has no scene with id ${unknown.slice(0, 20).join(", ")}; nothing was queued`);
+        const which = instance === DEFAULT_INSTANCE_ID ? "Stash" : `Stash "${instance}"`;
+        throw new HttpError(422, "unknown_scene", `${which} has no scene with id ${unknown.slice(0, 20).join(", ")}; nothing was queued`);
       }
     } catch (err) {
       if (!isStashError(err)) throw err;
     }
     const queued = deps.queue.enqueue(ids.map((id) => ({ ref: sceneRef(instance, id) })), "webhook");
-    deps.onQueued();
+    deps.onQueued(instance);
     return { queued };
   }, {
     body: Body,

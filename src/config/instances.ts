@@ -96,6 +96,12 @@ export function instanceProblems(config: Config): string[] {
     if (other !== undefined) problems.push(`stash[${i}].url: ${url} is also the URL of "${other}" — list each Stash once`);
     else seenUrls.set(url, inst.id);
   });
+  // A section of an instance that is not configured would be pushed from nowhere.
+  config.plex.sections.forEach((section, i) => {
+    if (section.instance && !instances.some((inst) => inst.id === section.instance)) {
+      problems.push(`plex.sections[${i}].instance: no Stash instance has the id "${section.instance}" (known: ${instances.map((inst) => inst.id).join(", ")})`);
+    }
+  });
   return problems;
 }
 

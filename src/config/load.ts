@@ -145,10 +145,17 @@ function fromEnv(setting: Setting, text: string): unknown {
       }
     }
     const items = text.split(",").map((s) => s.trim()).filter(Boolean);
-    // Sections may be given as plain ids: "1,2" means those sections with the default strategy.
-    return setting.key === "plex.sections" ? items.map((id) => ({ id })) : items;
+    // Sections may be given as plain ids: "1,2" means those sections with the default strategy;
+    // "vault:3" is section 3, holding the scenes of the Stash instance vault.
+    return setting.key === "plex.sections" ? items.map(sectionFromText) : items;
   }
   return text;
+}
+
+/** One PLEX_SECTIONS item of the comma form: `3` or `<instance>:3` (a bad one is left for the schema to name). */
+function sectionFromText(text: string): { id: string; instance?: string } {
+  const at = text.indexOf(":");
+  return at < 0 ? { id: text } : { instance: text.slice(0, at), id: text.slice(at + 1) };
 }
 
 function unknownKeys(value: unknown, schema: TSchema, path: string[]): string[] {

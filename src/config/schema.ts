@@ -19,6 +19,10 @@ export const SectionSchema = Type.Object({
     default: "auto",
     description: "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly; auto: refresh where the section's agent is this provider, else edit.",
   }),
+  instance: Type.Optional(Type.String({
+    pattern: INSTANCE_ID.source,
+    description: "The Stash instance (its id) whose scenes the section holds. Absent: the instance whose provider is the section's agent, else the first (default) one.",
+  })),
 });
 
 export const EDIT_FIELDS = [
@@ -127,7 +131,7 @@ export const ConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: "Timeout of one Plex request." }),
     sections: Type.Array(SectionSchema, {
       default: [],
-      description: "Library sections to keep in sync, each with its push strategy. Empty: every movie section. In env: JSON, or ids as 1,2.",
+      description: "Library sections to keep in sync, each with its push strategy and (several Stash instances) the instance it belongs to. Empty: every movie section. In env: JSON, or ids as 1,2, an id of another instance as <instance>:<id> (vault:3).",
     }),
     editFields: Type.Array(Type.Union(EDIT_FIELDS.map((f) => Type.Literal(f))), {
       default: [...EDIT_FIELDS],

@@ -19,7 +19,7 @@ import type { PlexIndex } from "../sync/plex-index.ts";
 import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import type { SyncScope } from "../sync/select.ts";
-import { createReconciler } from "./reconcile.ts";
+import { createReconciler, type ReconcileInstance } from "./reconcile.ts";
 
 export interface GapsSideDeps {
   config: Config;
@@ -30,14 +30,16 @@ export interface GapsSideDeps {
   plex: PlexClient;
   plexIndex: PlexIndex;
   sections: () => Promise<SyncSection[]>;
-  /** The instance's own parts. */
+  /** The default instance's own parts. */
   stash: StashClient;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** Every further Stash instance's parts: each compared with its own sections and healed through its own. */
+  others?: ReconcileInstance[];
   /** The push side: its queue and what it last wrote, its manual sync, and a wake-up after queuing. */
   queue: Queue;
   editState: EditState;
-  sync: (scope: SyncScope) => Promise<number>;
+  sync: (scope: SyncScope, instance?: string) => Promise<number>;
   onQueued: () => void;
   /** false when push is off: nothing to compare with; the routes say so. */
   pushOn: boolean;
@@ -47,7 +49,7 @@ export function gapsSide(deps: GapsSideDeps) {
   const { config, pushOn } = deps;
   const reconciler = createReconciler({
     config, store: deps.store, editState: deps.editState, stash: deps.stash, plex: deps.plex, sections: deps.sections,
-    mapper: deps.mapper, ctx: deps.ctx, queue: deps.queue, plexIndex: deps.plexIndex, log: deps.log, onQueued: deps.onQueued,
+    mapper: deps.mapper, ctx: deps.ctx, others: deps.others, queue: deps.queue, plexIndex: deps.plexIndex, log: deps.log, onQueued: deps.onQueued,
   });
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);

@@ -41,11 +41,25 @@ export interface ReconcileDeps {
   sections: () => Promise<SyncSection[]>;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /**
+   * Every further Stash instance: its scenes are compared with the items of its own sections, and
+   * its gaps healed through its own client and identifier (the GUID scheme). `stash`, `mapper` and
+   * `ctx` above are the default instance's.
+   */
+  others?: ReconcileInstance[];
   queue: Queue;
   plexIndex: Pick<PlexIndex, "setGuid">;
   log: Logger;
   /** Called after pushes were queued (wakes the worker). */
   onQueued: () => void;
+}
+
+/** What a reconcile needs of one Stash instance. */
+export interface ReconcileInstance {
+  id: string;
+  stash: Pick<StashClient, "scenesPage" | "metadataScan">;
+  mapper: PathMapper;
+  ctx: MetadataContext;
 }
 
 export interface ReconcileOptions {
@@ -103,6 +117,8 @@ const LISTED: Partial<Record<EditField, number>> = { genres: LISTED_TAG_LIMIT.ge
 
 export function createReconciler(deps: ReconcileDeps) {
   const reports = createReports(deps.store);
+  const parts: ReconcileInstance[] = [{ id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx }, ...(deps.others ?? [])];
+  const partOf = (instance: string | undefined) => parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
   let progress: Progress | null = null;
 
   /**
@@ -123,7 +139,7 @@ export function createReconciler(deps: ReconcileDeps) {
     return out;
   }
 
-  async function gatherPlex(sections: SyncSection[], progress: Progress): Promise<PlexItemView[]> {
+  async function gatherPlex(part: ReconcileInstance, sections: SyncSection[], progress: Progress): Promise<PlexItemView[]> {
     const items: PlexItemView[] = [];
     for (const section of sections) {
       for await (const page of pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE))) {
@@ -132,7 +148,7 @@ export function createReconciler(deps: ReconcileDeps) {
           const locked = lockedFields(item.fields);
           items.push({
             ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, files: item.files,
-            shown: shownFields(item.fields, deps.ctx.ratingAs ?? "critic"),
+            shown: shownFields(item.fields, part.ctx.ratingAs ?? "critic"),
             ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
             ...(locked.size ? { locked } : {}),
           });
@@ -155,20 +171,21 @@ export function createReconciler(deps: ReconcileDeps) {
     }));
   };
 
-  async function detect(sections: SyncSection[], progress: Progress): Promise<Found> {
+  /** One instance's scenes against the items of its own sections. */
+  async function detect(part: ReconcileInstance, sections: SyncSection[], progress: Progress): Promise<Found> {
     progress.phase = "plex";
-    const items = await gatherPlex(sections, progress);
-    const ratingAs = deps.ctx.ratingAs ?? "critic";
+    const items = await gatherPlex(part, sections, progress);
+    const ratingAs = part.ctx.ratingAs ?? "critic";
     const strategy = new Map(sections.map((s) => [s.key, s.strategy]));
     // What the provider answers for a scene, computed once per scene (it is asked before and while comparing).
     const expected = new WeakMap<StashScene, Shown>();
     const expectedOf = (scene: StashScene) => {
       let e = expected.get(scene);
-      if (!e) expected.set(scene, (e = expectedFields(sceneToMetadata(scene, deps.ctx), ratingAs, scene.rating100)));
+      if (!e) expected.set(scene, (e = expectedFields(sceneToMetadata(scene, part.ctx), ratingAs, scene.rating100)));
       return e;
     };
     const detector = createDetector(items, {
-      identifier: deps.ctx.identifier, mapper: deps.mapper, sections: sectionViews(sections), expected: expectedOf,
+      identifier: part.ctx.identifier, mapper: part.mapper, sections: sectionViews(sections), expected: expectedOf,
     });
     /** Kept items with their two values, by item and scene. */
     const keptValues = new Map<string, KeptItem>();
@@ -194,7 +211,7 @@ export function createReconciler(deps: ReconcileDeps) {
       for (const scene of waiting) {
         const keptBefore = detector.kept().length;
         const found = detector.scene(scene);
-        const stash = () => ({ ...sceneToMetadata(scene, deps.ctx), userRating: scene.rating100 == null ? undefined : scene.rating100 / 10 });
+        const stash = () => ({ ...sceneToMetadata(scene, part.ctx), userRating: scene.rating100 == null ? undefined : scene.rating100 / 10 });
         for (const gap of found) if (gap.kind === "stale" && raw.has(gap.ratingKey!)) gap.values = sideBySide(stash(), raw.get(gap.ratingKey!)!, gap.fields!);
         for (const k of detector.kept().slice(keptBefore)) {
           if (raw.has(k.ratingKey)) keptValues.set(`${k.ratingKey}/${k.sceneId}`, { ...k, values: sideBySide(stash(), raw.get(k.ratingKey)!, k.fields) });
@@ -208,7 +225,7 @@ export function createReconciler(deps: ReconcileDeps) {
 
     Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
-    for await (const page of pages(STASH_PAGE, (i) => deps.stash.scenesPage(i + 1, STASH_PAGE))) {
+    for await (const page of pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE))) {
       progress.total = page.count;
       for (const scene of page.items) {
         // Read whole what a listing row cannot settle: a difference (a lock may explain it) or tags a row may cut.
@@ -242,13 +259,15 @@ export function createReconciler(deps: ReconcileDeps) {
     const refOfGap = (g: Gap) => sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId!);
     const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ ref: refOfGap(g) }], `reconcile: ${why}`));
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
-    const stashFolders = new Set<string>();
+    /** Folders to ask each instance's Stash to scan. */
+    const stashFolders = new Map<string, Set<string>>();
     for (const g of todo) {
       if (g.kind === "stale" || g.kind === "empty") {
         push(g, g.kind === "stale" ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}` : `plex item ${g.ratingKey} empty`);
       } else if ((g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") && g.sceneId && g.ratingKey) {
         // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
-        const guid = guidOf(deps.ctx.identifier, sceneRef(DEFAULT_INSTANCE_ID, g.sceneId));
+        // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
+        const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
         await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
         deps.plexIndex.setGuid(g.ratingKey, guid);
         push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
@@ -261,7 +280,9 @@ export function createReconciler(deps: ReconcileDeps) {
         }
         continue; // counted when its folders are scanned
       } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
-        for (const p of g.stashPaths) stashFolders.add(p.replace(/[\\/][^\\/]*$/, ""));
+        const folders = stashFolders.get(partOf(g.instance).id) ?? new Set<string>();
+        for (const p of g.stashPaths) folders.add(p.replace(/[\\/][^\\/]*$/, ""));
+        stashFolders.set(partOf(g.instance).id, folders);
       } else continue;
       count(g);
     }
@@ -275,7 +296,7 @@ export function createReconciler(deps: ReconcileDeps) {
         asked.add(g);
       }
     }
-    if (stashFolders.size) await deps.stash.metadataScan([...stashFolders]);
+    for (const [instance, folders] of stashFolders) await partOf(instance).stash.metadataScan([...folders]);
     if (queued) deps.onQueued();
     return healed;
   }
@@ -297,9 +318,18 @@ export function createReconciler(deps: ReconcileDeps) {
       const kinds = new Set(options.kinds?.length ? options.kinds : GAP_KINDS);
       try {
         const sections = await deps.sections();
-        const found = await detect(sections, shown);
-        // A gap's scene names its Stash instance (the one this reconciler reads: the default, so far).
-        const gaps = found.gaps.filter((g) => kinds.has(g.kind)).map((g) => (g.sceneId ? { ...g, instance: DEFAULT_INSTANCE_ID } : g));
+        // Each instance's scenes against its own sections' items (resolveSections: a section of no
+        // instance is the default's, as before); a gap's scene names its instance.
+        const found: Found = { gaps: [], scenes: 0, items: 0, kept: [], skipped: [] };
+        for (const part of parts) {
+          const one = await detect(part, sections.filter((s) => (s.instance ?? DEFAULT_INSTANCE_ID) === part.id), shown);
+          found.gaps.push(...one.gaps.map((g) => (g.sceneId ? { ...g, instance: part.id } : g)));
+          found.scenes += one.scenes;
+          found.items += one.items;
+          found.kept = [...found.kept, ...one.kept];
+          found.skipped.push(...one.skipped);
+        }
+        const gaps = found.gaps.filter((g) => kinds.has(g.kind));
         const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;

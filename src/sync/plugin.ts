@@ -1,9 +1,13 @@
 /**
- * The push side for ONE Stash instance: the poller and the webhook that queue its changes, the
- * worker that pushes them to Plex behind a breaker, the proof that a push landed (PMS fetching
- * the scene), a manual sync, path rules inferred from both indexes, and the jobs that drive
- * them. The queue, the Plex client and the Plex index are shared by every instance; the Stash
- * client, file index, path rules and identifier are the instance's own.
+ * The push side: the pollers and the webhook that queue Stash changes, the workers that push
+ * them to Plex behind breakers, the proof that a push landed (PMS fetching the scene), a manual
+ * sync, path rules inferred from both indexes, and the jobs that drive them.
+ *
+ * One loop per Stash instance, each with its own state (Overseerr's per-server loops): its
+ * poller and watermark, its worker draining only its own jobs, its breaker and outages, and a
+ * pusher built on its Stash client, path rules and identifier over its own Plex sections. A
+ * Stash that is down opens its own breaker only: the other instances' pushes go on. The queue,
+ * the Plex client and the Plex index are shared by every instance.
  */
 import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
@@ -18,17 +22,25 @@ import type { StashClient } from "../stash/client.ts";
 import type { FileIndex } from "../stash/file-index.ts";
 import type { Store } from "../store/db.ts";
 import { webhookRoutes } from "../admin/webhook.ts";
+import { HttpError } from "../http.ts";
 import type { Job } from "../jobs.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
-import { createBreaker } from "./breaker.ts";
+import { createBreaker, type Breaker } from "./breaker.ts";
 import { createEditState } from "./edit-state.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import type { PmsIdentity } from "./pms-identity.ts";
-import { createPoller } from "./poller.ts";
-import { createPusher, type SyncSection } from "./push.ts";
-import type { Queue } from "./queue.ts";
+import { createPoller, type Poller } from "./poller.ts";
+import { createPusher, type Outcome, type SyncSection } from "./push.ts";
+import type { JobScope, Queue } from "./queue.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./select.ts";
-import { createWorker } from "./worker.ts";
+import { createWorker, type Worker } from "./worker.ts";
+import type { Ref } from "../domain/ref.ts";
+
+/** A job of an instance the config no longer lists: nothing can push it; a dead letter says why (retry it once configured). */
+const unconfigured = (ref: Ref): Outcome => ({
+  ok: false, kind: "permanent", plexFailed: false,
+  error: `Stash instance "${ref.instance}" is not configured: nothing to push its scene from (add it to the stash list, then retry)`,
+});
 
 export interface PushSideDeps {
   config: Config;
@@ -42,15 +54,36 @@ export interface PushSideDeps {
   sections: () => Promise<SyncSection[]>;
   /** Which PMS we push to (only its fetches confirm a push). */
   pmsIdentity: PmsIdentity;
-  /** The instance's own parts. */
+  /** The default instance's own parts. */
   stash: StashClient;
   index: FileIndex;
   /** Swappable: rules inferred from both indexes (PATHS_AUTO) replace the configured none. */
   mapper: PathMapper & { use(next: PathMapper): void };
   ctx: MetadataContext;
+  /** Every further Stash instance's parts (each gets its own loop). */
+  others?: PushInstance[];
   /** false for one-shot commands: what they queue is left to the running service's worker. */
   drain?: boolean;
 }
+
+/** What the push needs of one Stash instance. */
+export interface PushInstance {
+  id: string;
+  stash: StashClient;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+}
+
+/** One instance's loop and its state, for the operator surface (status, dashboard). */
+export interface InstanceLoop {
+  instance: string;
+  breaker: Breaker;
+  poller: Poller;
+  worker: Worker;
+}
+
+/** The scheduled poll of an instance: the default's keeps the id `poll` (its metrics and tests). */
+export const pollJobId = (instance: string) => (instance === DEFAULT_INSTANCE_ID ? "poll" : `poll-${instance}`);
 
 /** Whether there is a Plex to push to. */
 export const pushIsOn = (config: Config) => Boolean(config.plex.url);
@@ -58,20 +91,43 @@ export const pushIsOn = (config: Config) => Boolean(config.plex.url);
 export function pushSide(deps: PushSideDeps) {
   const { config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, stash, mapper } = deps;
   const pushOn = pushIsOn(config);
-  // Probing a down Plex follows the retry timings, but never waits more than a minute.
-  const breaker = createBreaker(store, {
-    threshold: 3,
-    probeBaseMs: config.sync.retryBaseSeconds * 1000,
-    probeCapMs: Math.min(60_000, config.sync.retryCapSeconds * 1000),
-  });
   const editState = createEditState(store);
-  const push = createPusher({ config, editState, stash, plex, index: plexIndex, mapper, ctx: deps.ctx, sections });
-  const worker = createWorker({ config, queue, breaker, plex, push, log, pushed: metrics.pushed });
-  const poller = createPoller({
-    store, stash, queue, log, onQueued: () => worker.kick(),
-    backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
-    backoffCapMs: 300_000,
-  });
+  const parts: PushInstance[] = [{ id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx }, ...(deps.others ?? [])];
+  const otherIds = parts.slice(1).map((p) => p.id);
+
+  /** One instance's loop: its breaker, pusher (its sections only), worker (its jobs only) and poller. */
+  function loopOf(part: PushInstance): InstanceLoop {
+    const isDefault = part.id === DEFAULT_INSTANCE_ID;
+    // Probing a down Plex (or Stash) follows the retry timings, but never waits more than a minute.
+    const breaker = createBreaker(store, {
+      threshold: 3,
+      probeBaseMs: config.sync.retryBaseSeconds * 1000,
+      probeCapMs: Math.min(60_000, config.sync.retryCapSeconds * 1000),
+      instance: part.id,
+    });
+    const own = async () => (await sections()).filter((s) => s.instance === part.id);
+    const push = createPusher({ config, editState, stash: part.stash, plex, index: plexIndex, mapper: part.mapper, ctx: part.ctx, sections: own, instance: part.id });
+    // The default's worker also takes jobs of an instance no longer configured: its pusher buries them, naming it.
+    const scope: JobScope = isDefault ? (otherIds.length ? { except: otherIds } : undefined) : { instance: part.id };
+    const worker = createWorker({
+      config, queue, breaker, plex, log, pushed: metrics.pushed, scope, instance: part.id,
+      push: (ref, done) => (isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done)),
+      // Pushes resume when both ends answer: Plex and this instance's Stash.
+      probe: async () => {
+        await plex.identity();
+        await part.stash.version();
+      },
+    });
+    const poller = createPoller({
+      store, stash: part.stash, queue, log, instance: part.id, onQueued: () => worker.kick(),
+      backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
+      backoffCapMs: 300_000,
+    });
+    return { instance: part.id, breaker, worker, poller };
+  }
+  const loops = parts.map(loopOf);
+  const { breaker, worker, poller } = loops[0]!;
+  const loopFor = (instance: string) => loops.find((l) => l.instance === instance) ?? loops[0]!;
   const autoRules = createAutoRules({
     stashIndex: deps.index, plexIndex, sections, mapper, log,
     auto: config.paths.auto && config.paths.rules.length === 0,
@@ -81,15 +137,19 @@ export function pushSide(deps: PushSideDeps) {
     await plexIndex.refresh(await sections());
     await autoRules.applyIfAsked();
   };
-  const kick = () => void (deps.drain !== false && worker.kick());
+  const kick = () => void (deps.drain !== false && loops.forEach((l) => l.worker.kick()));
 
   /** The last manual sync, for its progress bar: delivered = how far the queue has drained since. */
   let lastSync: { what: string; total: number; startedAt: number; pendingBefore: number } | undefined;
-  const sync = async (scope: SyncScope) => {
-    const ids = await scenesToSync(stash, scope);
+  /** A manual sync of one instance's scenes (absent: the default's), read from its own Stash. */
+  const sync = async (scope: SyncScope, instance: string = DEFAULT_INSTANCE_ID): Promise<number> => {
+    const part = parts.find((p) => p.id === instance);
+    if (!part) throw new HttpError(400, "unknown_instance", `instance: no Stash instance has the id "${instance}" (known: ${parts.map((p) => p.id).join(", ")})`);
+    const ids = await scenesToSync(part.stash, scope);
     const pendingBefore = queue.pending();
-    const queued = queue.enqueue(ids.map((id) => ({ ref: sceneRef(DEFAULT_INSTANCE_ID, id) })), `sync: ${describeScope(scope)}`);
-    lastSync = { what: `Sync of ${describeScope(scope)}`, total: queued, startedAt: Date.now(), pendingBefore };
+    const queued = queue.enqueue(ids.map((id) => ({ ref: sceneRef(instance, id) })), `sync: ${describeScope(scope)}`);
+    const what = `Sync of ${describeScope(scope)}${instance === DEFAULT_INSTANCE_ID ? "" : ` of Stash "${instance}"`}`;
+    lastSync = { what, total: queued, startedAt: Date.now(), pendingBefore };
     if (queued) kick();
     return queued;
   };
@@ -108,7 +168,7 @@ export function pushSide(deps: PushSideDeps) {
       if (closed) return;
       try {
         const result = queue.confirmPull(ref);
-        if (result === "next" || result === "changed") worker.kick();
+        if (result === "next" || result === "changed") loopFor(ref.instance).worker.kick();
       } catch (err) {
         // Not confirmed: the push is retried after its deadline. Never worth the process.
         log.error("could not record that Plex fetched a scene", { scene: ref.id, instance: ref.instance, error: (err as Error).message });
@@ -120,14 +180,20 @@ export function pushSide(deps: PushSideDeps) {
   };
 
   /** A poll that Stash did not answer is not a success (the poller itself backs off and logs). */
-  const poll = async () => {
-    await poller.poll();
-    if (poller.failures > 0) throw new Error(`Stash did not answer the last ${poller.failures} poll(s)`);
+  const pollOf = (loop: InstanceLoop) => async () => {
+    await loop.poller.poll();
+    if (loop.poller.failures > 0) throw new Error(`Stash did not answer the last ${loop.poller.failures} poll(s)`);
   };
+  const pollJobs: Job[] = loops.map((loop) => ({
+    id: pollJobId(loop.instance),
+    name: loop.instance === DEFAULT_INSTANCE_ID ? "Poll Stash for changed scenes" : `Poll Stash "${loop.instance}" for changed scenes`,
+    everySeconds: config.sync.pollSeconds,
+    run: pollOf(loop),
+  }));
   const jobs: Job[] = pushOn
     ? [
-        { id: "poll", name: "Poll Stash for changed scenes", everySeconds: config.sync.pollSeconds, run: poll },
-        { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => worker.sweep() },
+        ...pollJobs,
+        { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => Promise.all(loops.map((l) => l.worker.sweep())).then(() => {}) },
         {
           id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300,
           run: () => refreshPlexIndex().catch((err: Error) => {
@@ -140,16 +206,24 @@ export function pushSide(deps: PushSideDeps) {
 
   // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
   const plugin = new Elysia({ name: "push" })
-    .use(webhookRoutes({ token: pushOn ? config.sync.webhookToken : "", stash, queue, onQueued: () => worker.kick() }));
+    .use(webhookRoutes({
+      token: pushOn ? config.sync.webhookToken : "", queue,
+      stashOf: (instance) => parts.find((p) => p.id === instance)?.stash,
+      onQueued: (instance) => loopFor(instance).worker.kick(),
+    }));
 
   return {
     pushOn, breaker, editState, worker, poller, autoRules, sync, syncProgress, kick, onServed, plugin, jobs,
-    /** Before serving: bookmark where Stash is now (if Stash is not reachable yet, the first poll does it). */
+    /** Every instance's loop (the default's first): its breaker, poller and worker, each with its own state. */
+    loops,
+    /** Before serving: bookmark where each Stash is now (one not reachable yet: its first poll does it). */
     async start() {
-      if (pushOn) await poller.initialise().catch((err: Error) => log.warn("Stash not reachable yet; polling starts when it is", { error: err.message }));
+      if (!pushOn) return;
+      await Promise.all(loops.map((l) => l.poller.initialise().catch((err: Error) =>
+        log.warn("Stash not reachable yet; polling starts when it is", { ...(l.instance === DEFAULT_INSTANCE_ID ? {} : { instance: l.instance }), error: err.message }))));
     },
     async stop() {
-      await worker.stop();
+      await Promise.all(loops.map((l) => l.worker.stop()));
       closed = true;
     },
   };

@@ -19,6 +19,7 @@ import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
 import type { EditState } from "./edit-state.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
+import { instanceOfAgent, instancesOf } from "../config/instances.ts";
 
 export type Outcome =
   | {
@@ -32,10 +33,39 @@ export type Outcome =
       stashUpdatedAt: string | null;
       note: string;
     }
-  | { ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean; stashUpdatedAt?: string };
+  | {
+      ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean; stashUpdatedAt?: string;
+      /** The instance's Stash did not answer: its pushes pause behind its breaker. */
+      stashFailed?: boolean;
+    };
 
 export interface SyncSection extends PlexSection {
   strategy: "refresh" | "edit";
+  /** The Stash instance whose scenes the section holds (its PLEX_SECTIONS entry, else its agent's). */
+  instance: string;
+}
+
+/**
+ * Resolves configured sections (or every movie section), their strategies and instances. A
+ * section belongs to the instance its entry names, else to the instance whose provider is its
+ * agent; a section on any other agent is the default instance's.
+ */
+export function resolveSections(all: PlexSection[], config: Config): SyncSection[] {
+  const instances = instancesOf(config);
+  const wanted: { id: string; strategy: "auto" | "refresh" | "edit"; instance?: string }[] = config.plex.sections.length
+    ? config.plex.sections
+    : all.filter((s) => s.type === "movie").map((s) => ({ id: s.key, strategy: "auto" as const }));
+  return wanted.flatMap((w) => {
+    const section = all.find((s) => s.key === w.id);
+    if (!section) return [];
+    const instance = w.instance ?? instanceOfAgent(instances, section.agent).id;
+    // An agent built on the instance's provider carries its identifier; anything else gets direct edits.
+    const identifier = instances.find((i) => i.id === instance)?.provider.identifier ?? config.provider.identifier;
+    const ours = section.agent === identifier || (instance === DEFAULT_INSTANCE_ID && section.agent.startsWith(`${identifier}.`) &&
+      !instances.some((i) => i.provider.identifier === section.agent));
+    const strategy = w.strategy === "auto" ? (ours ? "refresh" : "edit") : w.strategy;
+    return [{ ...section, strategy, instance }];
+  });
 }
 
 export interface PushDeps {
@@ -47,22 +77,10 @@ export interface PushDeps {
   index: PlexIndex;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** The synced sections of this instance (its own and, for the default, those of no instance). */
   sections: () => Promise<SyncSection[]>;
-}
-
-/** Resolves configured sections (or every movie section) and their strategies. */
-export function resolveSections(all: PlexSection[], config: Config): SyncSection[] {
-  const wanted = config.plex.sections.length
-    ? config.plex.sections
-    : all.filter((s) => s.type === "movie").map((s) => ({ id: s.key, strategy: "auto" as const }));
-  return wanted.flatMap((w) => {
-    const section = all.find((s) => s.key === w.id);
-    if (!section) return [];
-    // An agent built on our provider carries our identifier; anything else gets direct edits.
-    const ours = section.agent === config.provider.identifier || section.agent.startsWith(`${config.provider.identifier}.`);
-    const strategy = w.strategy === "auto" ? (ours ? "refresh" : "edit") : w.strategy;
-    return [{ ...section, strategy }];
-  });
+  /** The Stash instance whose scenes it pushes. */
+  instance?: string;
 }
 
 /** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
@@ -140,11 +158,11 @@ export function createPusher(deps: PushDeps) {
 
   return async function push(ref: Ref, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
     let stashUpdatedAt: string | undefined;
-    // The one Stash client and identifier here are the default instance's: another instance's scene
-    // with the same id is a different scene. Refused (a dead letter, retried once pushes are per instance)
-    // rather than the default's scene pushed and the job marked delivered.
-    if (ref.instance !== DEFAULT_INSTANCE_ID) {
-      return { ok: false, kind: "permanent", error: `pushing scenes of Stash instance "${ref.instance}" is not supported yet`, plexFailed: false };
+    // A pusher is one instance's (its Stash client, rules and identifier): another instance's scene
+    // with the same id is a different scene, never pushed from this Stash. The push side routes each
+    // job to its instance's worker, so this is a wiring fault, kept as a dead letter, never a wrong push.
+    if (deps.instance !== undefined && ref.instance !== deps.instance) {
+      return { ok: false, kind: "permanent", error: `scene of Stash instance "${ref.instance}" reached the pusher of "${deps.instance}"`, plexFailed: false };
     }
     try {
       const scene = await deps.stash.sceneById(ref.id);
@@ -234,7 +252,7 @@ export function createPusher(deps: PushDeps) {
     }
     // Any Stash failure is transient until proven otherwise (a GraphQL error may be a restart or
     // a proxy): the job waits and, failing long enough, ends as a dead letter by age or attempts.
-    if (isStashError(err)) return { ok: false, kind: "transient", error: err.message, plexFailed: false };
+    if (isStashError(err)) return { ok: false, kind: "transient", error: err.message, plexFailed: false, stashFailed: err.kind === "unavailable" };
     return { ok: false, kind: "transient", error: (err as Error).message ?? String(err), plexFailed: false };
   }
 }

@@ -80,6 +80,20 @@ export interface QueueEvents {
   delivered?(ref: Ref, firstQueuedAt: number): void;
 }
 
+/**
+ * Which jobs a worker drains: one instance's, or those of every instance but the ones named (the
+ * default instance's worker also takes jobs of an instance no longer configured, and buries them
+ * saying so); absent: all.
+ */
+export type JobScope = { instance: string } | { except: readonly string[] } | undefined;
+
+/** A scope as SQL on the `ref` column: an instance's keys are the range "<id>:" .. "<id>;" (';' follows ':'). */
+function scopeSql(scope: JobScope): [string, string[]] {
+  if (scope === undefined) return ["1", []];
+  if ("instance" in scope) return ["ref >= ? AND ref < ?", [`${scope.instance}:`, `${scope.instance};`]];
+  return ["substr(ref, 1, instr(ref, ':') - 1) NOT IN (SELECT value FROM json_each(?))", [JSON.stringify(scope.except)]];
+}
+
 export function createQueue(store: Store, now: () => number = Date.now, events: QueueEvents = {}) {
   const { db } = store;
   const history = db.query("INSERT INTO job_history (ref, at, event, detail) VALUES (?, ?, ?, ?)");
@@ -140,11 +154,15 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     return added;
   });
 
-  const claimDue = db.query<Job, [number, number]>(`
-    UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?1
-    WHERE ref IN (
-      SELECT ref FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, ref LIMIT ?2
-    ) RETURNING *`);
+  // Each Stash instance drains its own jobs (its own worker and breaker).
+  const claimDue = (t: number, limit: number, scope: JobScope) => {
+    const [where, params] = scopeSql(scope);
+    return db.query<Job, (string | number)[]>(`
+      UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?
+      WHERE ref IN (
+        SELECT ref FROM jobs WHERE state = 'pending' AND next_attempt_at <= ? AND ${where} ORDER BY next_attempt_at, ref LIMIT ?
+      ) RETURNING *`).all(t, t, ...params, limit);
+  };
   const finish = db.query("DELETE FROM jobs WHERE ref = ? AND version = ?");
   const backToPending = db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE ref = ?");
   const markDelivered = db.query(`
@@ -225,7 +243,8 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       return db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ? WHERE state IN ('running', 'confirming')").run(now()).changes;
     },
 
-    claim: (limit: number): Job[] => claimDue.all(now(), limit),
+    /** Due jobs, now running: in the worker's scope (absent: any). */
+    claim: (limit: number, scope?: JobScope): Job[] => claimDue(now(), limit, scope),
 
     /** Delivered without waiting (edited, or nothing to push); `ratingKeys` are the items written now. */
     /** Done: items written (edit strategy), or nothing to push (`note` says why, in the history). */
@@ -266,7 +285,10 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     doneItems: (ref: Ref): Set<string> => new Set(doneKeys(refKey(ref))),
 
     /** Refreshed jobs whose fetch did not come in time. */
-    overdue: () => db.query<Job, [number]>("SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ?").all(now()),
+    overdue: (scope?: JobScope) => {
+      const [where, params] = scopeSql(scope);
+      return db.query<Job, (string | number)[]>(`SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ? AND ${where}`).all(now(), ...params);
+    },
 
     /** A transient failure: try again at `retryAt`. */
     retry: db.transaction((job: Job, error: string, retryAt: number) => {
@@ -312,12 +334,20 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       return rows.length;
     }),
 
-    /** Plex is back: everything that waited for it is due now (the worker paces the drain). */
-    wakeAll: () => db.query("UPDATE jobs SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?").run(now(), now()).changes,
+    /** Plex (or one instance's Stash) is back: what waited for it is due now (in the worker's scope). */
+    wakeAll: (scope?: JobScope) => {
+      const [where, params] = scopeSql(scope);
+      const t = now();
+      return db.query(`UPDATE jobs SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ? AND ${where}`).run(t, t, ...params).changes;
+    },
 
     /** Refreshed and waiting for PMS to fetch the metadata. */
     confirming: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'confirming'").get() as { n: number }).n,
-    pending: () => (db.query("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
+    /** Jobs waiting or under way (in a worker's scope; absent: all). */
+    pending: (scope?: JobScope) => {
+      const [where, params] = scopeSql(scope);
+      return (db.query(`SELECT COUNT(*) AS n FROM jobs WHERE ${where}`).get(...params) as { n: number }).n;
+    },
     /** Jobs by state and dead letters, per Stash instance (the metrics); an instance with none is absent. */
     countsByInstance(): Record<string, QueueCounts> {
       const out: Record<string, QueueCounts> = {};

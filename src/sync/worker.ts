@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { backoffMs } from "./backoff.ts";
 import type { Breaker } from "./breaker.ts";
-import { refOf, type Job, type Queue } from "./queue.ts";
+import { refOf, type Job, type JobScope, type Queue } from "./queue.ts";
 import type { Ref } from "../domain/ref.ts";
 
 /** A job's scene as every log line names it (`scene`: the id, as before), with its Stash instance. */
@@ -24,6 +24,15 @@ export interface WorkerDeps {
   queue: Queue;
   breaker: Breaker;
   plex: Pick<PlexClient, "identity">;
+  /** The jobs this worker drains (each Stash instance has its own worker and breaker); absent: all. */
+  scope?: JobScope;
+  /** The instance named in its log lines. */
+  instance?: string;
+  /**
+   * What must answer before pushes resume after an outage: Plex's `GET /identity` by default; the
+   * push side adds the instance's Stash, since a down Stash opens the same breaker.
+   */
+  probe?: () => Promise<void>;
   push: (ref: Ref, done: ReadonlySet<string>) => Promise<Outcome>;
   log: Logger;
   now?: () => number;
@@ -38,6 +47,8 @@ const CONCURRENCY = 4;
 export function createWorker(deps: WorkerDeps) {
   const { queue, breaker, log, config } = deps;
   const now = deps.now ?? Date.now;
+  const probeUpstream = deps.probe ?? (async () => void (await deps.plex.identity()));
+  const instanceField = deps.instance ? { instance: deps.instance } : {};
   let draining: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -62,7 +73,9 @@ export function createWorker(deps: WorkerDeps) {
       log.debug("pushed", { ...logFields(job), note: outcome.note });
       return;
     }
-    if (outcome.plexFailed) breaker.failed(outcome.error, queue.pending());
+    // A down Plex or a down Stash of this instance: pause this instance's pushes behind its breaker
+    // rather than spend every job's attempts on it (the other instances' workers go on).
+    if (outcome.plexFailed || outcome.stashFailed) breaker.failed(outcome.error, queue.pending(deps.scope));
     const ageMs = now() - job.first_queued_at;
     const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
     if (outcome.kind === "permanent" || tooOld) {
@@ -80,20 +93,20 @@ export function createWorker(deps: WorkerDeps) {
   async function probe(): Promise<boolean> {
     if (!breaker.probeDue()) return false;
     try {
-      await deps.plex.identity();
-      breaker.probed(true, queue.pending());
-      queue.wakeAll();
-      log.info("Plex answers again; draining the backlog", { waiting: queue.pending() });
+      await probeUpstream();
+      breaker.probed(true, queue.pending(deps.scope));
+      queue.wakeAll(deps.scope);
+      log.info("Plex and Stash answer again; draining the backlog", { waiting: queue.pending(deps.scope), ...instanceField });
       return true;
     } catch (err) {
-      breaker.probed(false, queue.pending(), (err as Error).message);
+      breaker.probed(false, queue.pending(deps.scope), (err as Error).message);
       return false;
     }
   }
 
   /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
   function retryUnfetched() {
-    for (const job of queue.overdue()) {
+    for (const job of queue.overdue(deps.scope)) {
       const error = `Plex accepted the refresh of item ${job.pushed_rating_keys} but did not fetch the metadata within ${config.sync.confirmSeconds} s`;
       settle(job, { ok: false, kind: "transient", error, plexFailed: false });
     }
@@ -104,7 +117,7 @@ export function createWorker(deps: WorkerDeps) {
     while (!stopped) {
       if (breaker.state === "open" && !(await probe())) return;
       // Half-open: one trial push decides whether the breaker closes.
-      const jobs = queue.claim(breaker.state === "half-open" ? 1 : BATCH);
+      const jobs = queue.claim(breaker.state === "half-open" ? 1 : BATCH, deps.scope);
       if (jobs.length === 0) return;
       let next = 0;
       await Promise.all(

@@ -80,7 +80,7 @@ describe("dead letters", () => {
     expect(w.app.queue.deadLetter(scene("7"))).toBeDefined();
     const shown = (await (await adminGet(`${w.app.url}/api/scenes/7?instance=vault`)).json()) as any;
     expect(shown).toMatchObject({ sceneId: "7", instance: "vault", history: [{ event: "queued", detail: "requeue" }] });
-    // Pushing another instance's scenes is not wired yet: it dies again, and is discarded by instance.
+    // This service has no Stash "vault": its job dies again (naming that), and is discarded by instance.
     const vault7 = { instance: "vault", kind: "scene" as const, id: "7" };
     expect(await waitFor(() => w!.app.queue.deadLetter(vault7) !== undefined)).toBe(true);
     expect(await (await discard({ instance: "vault" })).json()).toEqual({ discarded: 1 });
