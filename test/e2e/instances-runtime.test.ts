@@ -8,7 +8,7 @@
  * instance with its own section and heals through that instance.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim, type SimItem } from "../../sim/plex/server.ts";
 import type { ScanReport } from "../../sim/plex/scan.ts";
@@ -17,6 +17,7 @@ import type { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { sceneRef } from "../../src/domain/ref.ts";
+import { resolveSections } from "../../src/sync/push.ts";
 import { join } from "node:path";
 import { SimPlugins } from "../../sim/stash/plugins.ts";
 import { ADMIN_TOKEN, IDENTIFIER, WEBHOOK_TOKEN, post, tempDir, waitFor } from "../helpers.ts";
@@ -208,4 +209,32 @@ describe("two Stash instances at run time, each its own loop", () => {
     expect(mainItem("42").title).toBe(mainTitle);
     expect((await app.reconciler.run({ heal: [], trigger: "test" })).gaps).toEqual([]);
   }, 60_000);
+});
+
+describe("PLEX_SECTIONS names the instance a section belongs to", () => {
+  const two = (extra: Record<string, string>, file?: string) => loadConfig({
+    DATA_DIR: tempDir(), STASH_INSTANCES: JSON.stringify([{ url: "http://main:9999" }, { id: "vault", url: "http://vault:9999" }]), ...extra,
+  }, file);
+  const sections = [
+    { key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/m"] },
+    { key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/v"] },
+    { key: "3", title: "Other agent", type: "movie", agent: "tv.plex.agents.movie", locations: ["/o"] },
+  ];
+  const resolved = (config: Config) => resolveSections(sections, config).map((s) => [s.key, s.instance, s.strategy]);
+
+  test("by default a section is its agent's instance's, any other agent's the default's", () => {
+    expect(resolved(two({}))).toEqual([["1", "default", "refresh"], ["2", "vault", "refresh"], ["3", "default", "edit"]]);
+  });
+
+  test("the comma form <instance>:<id> and the YAML form name it", () => {
+    expect(resolved(two({ PLEX_SECTIONS: "1,vault:3" }))).toEqual([["1", "default", "refresh"], ["3", "vault", "edit"]]);
+    const file = join(tempDir(), "config.yaml");
+    writeFileSync(file, 'plex:\n  sections:\n    - id: "2"\n    - id: "3"\n      instance: vault\n      strategy: edit\n');
+    expect(resolved(two({}, file))).toEqual([["2", "vault", "refresh"], ["3", "vault", "edit"]]);
+  });
+
+  test("an instance the config does not have, or a malformed one, is refused in one line naming it", () => {
+    expect(() => two({ PLEX_SECTIONS: "1,attic:3" })).toThrow('plex.sections[1].instance: no Stash instance has the id "attic" (known: default, vault)');
+    expect(() => two({ PLEX_SECTIONS: "Vault!:3" })).toThrow(/plex\.sections.*instance/);
+  });
 });
