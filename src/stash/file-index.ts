@@ -64,9 +64,10 @@ function generation(db: Database, name: "a" | "b") {
   db.run(`CREATE TABLE ${name}_scenes (id TEXT PRIMARY KEY, title TEXT, date TEXT, studio TEXT, gates INTEGER NOT NULL, paths TEXT NOT NULL)`);
   // A file may belong to several scenes (Stash allows it): one row per scene and path.
   db.run(`CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL)`);
-  db.run(`CREATE INDEX ${name}_files_path ON ${name}_files (path)`);
-  db.run(`CREATE INDEX ${name}_files_basename ON ${name}_files (basename)`);
-  db.run(`CREATE INDEX ${name}_files_tail ON ${name}_files (tail)`);
+  // Covering indexes: a lookup is one B-tree search, never a second one into the table.
+  db.run(`CREATE INDEX ${name}_files_path ON ${name}_files (path, scene_id)`);
+  db.run(`CREATE INDEX ${name}_files_basename ON ${name}_files (basename, scene_id)`);
+  db.run(`CREATE INDEX ${name}_files_tail ON ${name}_files (tail, scene_id)`);
   db.run(`CREATE INDEX ${name}_files_scene ON ${name}_files (scene_id)`);
   db.run(`CREATE TABLE ${name}_words (word TEXT NOT NULL, scene_id TEXT NOT NULL)`);
   db.run(`CREATE UNIQUE INDEX ${name}_words_key ON ${name}_words (word, scene_id)`);
@@ -147,8 +148,12 @@ function generation(db: Database, name: "a" | "b") {
     idsByWord: (word: string) => q.byWord.all(word).map((r) => r.scene_id),
     words: () => q.words.all().map((r) => r.word),
     paths: () => q.paths.all().map((r) => r.path),
+    /** Finalizes its statements: a connection closes only once none is left. */
+    release() {
+      for (const st of made.splice(0)) st.finalize();
+    },
     drop() {
-      for (const st of made) st.finalize();
+      this.release();
       for (const table of ["scenes", "files", "words"]) db.run(`DROP TABLE IF EXISTS ${name}_${table}`);
     },
   };
@@ -161,6 +166,9 @@ function openIndexDb(file: string): Database {
   // Nothing here must survive a crash (the next start rebuilds), so no syncs and no journal on disk.
   db.run("PRAGMA journal_mode = MEMORY");
   db.run("PRAGMA synchronous = OFF");
+  // The file is this connection's alone: holding its lock keeps the page cache valid between
+  // statements (shared locking re-checks the file at each one: 8 µs a lookup instead of 1).
+  db.run("PRAGMA locking_mode = EXCLUSIVE");
   return db;
 }
 
@@ -299,7 +307,10 @@ export function createFileIndex(
     put,
     remove: (id: string) => live.remove(id),
     /** Closes the index's database (at stop). */
-    close: () => db.close(),
+    close() {
+      live.release();
+      db.close();
+    },
   };
 }
 export type FileIndex = ReturnType<typeof createFileIndex>;

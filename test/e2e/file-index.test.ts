@@ -85,11 +85,11 @@ describe("Stash file index: memory (issue 19)", () => {
     const scene = big.library.scenes.get("12345")!;
     expect(index.sceneIdByPath(scene.files[0]!.path)).toBe("12345");
     expect(index.scene("12345")?.paths).toEqual(scene.files.map((f) => f.path.normalize("NFC")));
+    index.close(); // it holds the file's lock while open
     const onDisk = new Database(file, { readonly: true });
     const tables = onDisk.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%scenes'").all();
     expect(tables).toHaveLength(1);
     expect(onDisk.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${tables[0]!.name}`).get()!.n).toBe(20_000);
     onDisk.close();
-    index.close();
   });
 });
