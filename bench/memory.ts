@@ -5,10 +5,10 @@
  * "Before" and "after" are the service at two git revisions, each unpacked into a temp folder
  * (`git archive`); one service runs at a time, alternating which goes first.
  *
- *   bun bench/memory.ts --before <rev or folder> [--after <rev or folder>] [--runs 3] [--rounds 2] [--files 20000]
+ *   bun bench/memory.ts --before <rev or folder> [--after <rev or folder>] [--index-only] [--runs 3] [--rounds 2] [--files 20000]
  * Without --after, "after" is this checkout as it is.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimLibrary } from "../sim/stash/library.ts";
@@ -32,8 +32,22 @@ if (!beforeRev) throw new Error("give the revision to compare with: --before <re
 const afterRev = argOf("after");
 /** A revision unpacked, or a folder holding the service's source as it is. */
 const sourceOf = (revOrDir: string) => (existsSync(join(revOrDir, "src/main.ts")) ? { root: revOrDir, commit: revOrDir } : sourceAt(revOrDir));
-const before = sourceOf(beforeRev);
 const after = afterRev ? sourceOf(afterRev) : { root: ROOT, commit: "this checkout" };
+const before = process.argv.includes("--index-only") ? withIndexOf(beforeRev) : sourceOf(beforeRev);
+
+/**
+ * --index-only: "before" is "after" with only src/stash/file-index.ts taken from --before
+ * (the in-heap index), so nothing else differs. That file predates fileIndexFile() and
+ * close(), which the service now calls: two inert stand-ins are appended.
+ */
+function withIndexOf(rev: string) {
+  const base = sourceAt(afterRev ?? "HEAD");
+  const old = Bun.spawnSync(["git", "show", `${rev}:src/stash/file-index.ts`], { cwd: ROOT }).stdout.toString()
+    .replace("return {\n    get ready()", "return {\n    close() {},\n    get ready()");
+  if (!old.includes("close() {}")) throw new Error(`${rev}: not the in-heap file index this option knows`);
+  writeFileSync(join(base.root, "src/stash/file-index.ts"), `${old}\nexport const fileIndexFile = (dataDir: string, instance?: string) => join(dataDir, instance ?? "");\nimport { join } from "node:path";\n`);
+  return { root: base.root, commit: `${base.commit} with the file index of ${rev}` };
+}
 const variants = [{ name: "before", ...before }, { name: "after", ...after }] as const;
 type Name = (typeof variants)[number]["name"];
 /** Alternates which variant goes first, so neither always runs on a warmer machine. */
@@ -159,5 +173,14 @@ const markdown = [
   "it is three SQLite tables in a file in the data folder (`stash-files.sqlite`, rebuilt at every",
   "start): their pages are the operating system's file cache, and a rebuild writes each page of",
   "1,000 scenes as it arrives into a second set of tables that replaces the first in one step.",
+  "",
+  "Match cost: a lookup in SQLite takes ~1–5 µs against under 1 µs in a map, ~6 µs more per match",
+  "(measured in one process, 20,000 matches), yet the service's CPU per scanned file rises more than",
+  "that. The rest is the garbage collector: JavaScriptCore sizes its collection cycles by the live",
+  "heap, and the in-heap index (tens of MB of live objects) gave it room; a small heap is collected",
+  "more often. In diagnostic runs (not in this table) the SQLite build with 600,000 small objects",
+  "held alive used 16% less CPU per file; an untouched 64 MB ArrayBuffer (reported to the GC, not",
+  "resident) did not help; keeping path → scene as a map in the heap (the rest in SQLite) brought",
+  "CPU per file back to the in-heap figure but idle RSS at 50,000 scenes to ~102 MB.",
 ].join("\n");
 report("memory", markdown);
