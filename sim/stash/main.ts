@@ -1,6 +1,6 @@
 /**
  * Runs the Stash simulator as its own process (for benchmarks, so it does not share a CPU
- * with what is measured): `bun test/sim/stash/main.ts <scenes> [seed] [genericShare]`. Prints its URL.
+ * with what is measured): `bun sim/stash/main.ts <scenes> [seed] [genericShare]`. Prints its URL.
  */
 import { StashSim } from "./server.ts";
 
