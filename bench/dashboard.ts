@@ -18,7 +18,19 @@ import { PmsSim } from "../sim/plex/server.ts";
 import { SimLibrary } from "../sim/stash/library.ts";
 import { openStore } from "../src/store/db.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
-import { BENCH_ADMIN_TOKEN, commandLine, fmt, freePort, machine, median, numberArg, percentile, report, startService, startStashSim } from "./lib.ts";
+import {
+  BENCH_ADMIN_TOKEN,
+  commandLine,
+  fmt,
+  freePort,
+  machine,
+  median,
+  numberArg,
+  percentile,
+  report,
+  startService,
+  startStashSim,
+} from "./lib.ts";
 
 const SCENES = numberArg("scenes", 50_000);
 const HISTORY = numberArg("history", 10_000);
@@ -34,10 +46,20 @@ const store = openStore(dataDir);
 const now = Date.now();
 store.db.transaction(() => {
   const history = store.db.query("INSERT INTO job_history (scene_id, at, event, detail) VALUES (?, ?, ?, ?)");
-  for (let i = 0; i < HISTORY; i++) history.run(String(1 + (i % SCENES)), now - (HISTORY - i) * 60_000, i % 3 ? "delivered" : "queued", "bench history");
-  const delivered = store.db.query("INSERT INTO delivered (scene_id, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)");
+  for (let i = 0; i < HISTORY; i++)
+    history.run(
+      String(1 + (i % SCENES)),
+      now - (HISTORY - i) * 60_000,
+      i % 3 ? "delivered" : "queued",
+      "bench history",
+    );
+  const delivered = store.db.query(
+    "INSERT INTO delivered (scene_id, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)",
+  );
   for (let i = 0; i < 500; i++) delivered.run(String(i + 1), null, now - i * 30_000, String(i + 1));
-  const dead = store.db.query("INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'bench', 50, ?, ?, 'Plex item gone')");
+  const dead = store.db.query(
+    "INSERT INTO dead_letters (scene_id, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'bench', 50, ?, ?, 'Plex item gone')",
+  );
   // Scenes Stash has (their titles come from the service's index, as in use).
   for (let i = 0; i < DEAD; i++) dead.run(String(1 + (i % SCENES)), now - 86_400_000, now - 3_600_000 - i * 1000);
 })();
@@ -47,11 +69,28 @@ const library = new SimLibrary(() => "", { scenes: SCENES, seed: SEED });
 const files = [...library.scenes.values()].slice(0, MATCHES).map((s) => plexPathFor(s.files[0]!.path));
 const stash = await startStashSim(SCENES, SEED);
 const pms = new PmsSim().start();
-pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: "tv.plex.agents.custom.stash2plex", locations: ["/media/Scenes", "/media/Windows"] }, []);
-const service = await startService({
-  STASH_URL: stash.url, PLEX_URL: pms.url, PLEX_TOKEN: pms.token, DATA_DIR: dataDir, PATHS_RULES: JSON.stringify(DEMO_RULES),
-  SYNC_POLL_SECONDS: "0", ADMIN_OPEN_READS: "false",
-}, freePort());
+pms.addSection(
+  {
+    key: "1",
+    title: "Scenes",
+    type: "movie",
+    agent: "tv.plex.agents.custom.stash2plex",
+    locations: ["/media/Scenes", "/media/Windows"],
+  },
+  [],
+);
+const service = await startService(
+  {
+    STASH_URL: stash.url,
+    PLEX_URL: pms.url,
+    PLEX_TOKEN: pms.token,
+    DATA_DIR: dataDir,
+    PATHS_RULES: JSON.stringify(DEMO_RULES),
+    SYNC_POLL_SECONDS: "0",
+    ADMIN_OPEN_READS: "false",
+  },
+  freePort(),
+);
 try {
   for (;;) {
     const status = (await (await fetch(`${service.url}/api/status`, { headers: auth })).json()) as any;
@@ -65,7 +104,8 @@ try {
       const t = performance.now();
       const res = await fetch(`${service.url}${path}`, { headers: auth });
       // A page answered by the sign-in form would be a redirect: only the page itself counts.
-      if (res.status !== 200 || !res.url.endsWith(path)) throw new Error(`${path} answered ${res.status} from ${res.url}`);
+      if (res.status !== 200 || !res.url.endsWith(path))
+        throw new Error(`${path} answered ${res.status} from ${res.url}`);
       bytes[path] = (await res.arrayBuffer()).byteLength;
       out.push(performance.now() - t);
     }
@@ -81,22 +121,28 @@ try {
   const deadApi = await timed("/api/dead-letters?offset=0&limit=50", 100);
   const kb = (path: string) => `${(bytes[path]! / 1024).toFixed(1)} KB`;
 
-  const match = (i: number) => fetch(`${service.url}/library/metadata/matches`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ type: 1, filename: files[i % files.length]!.replace(/^\/media\//, "") }),
-  }).then((r) => r.arrayBuffer()).then(() => {});
+  const match = (i: number) =>
+    fetch(`${service.url}/library/metadata/matches`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: 1, filename: files[i % files.length]!.replace(/^\/media\//, "") }),
+    })
+      .then((r) => r.arrayBuffer())
+      .then(() => {});
   /** Matches from 4 clients for one block; each latency in ms. */
   const block = async () => {
     const out: number[] = [];
     const until = performance.now() + BLOCK_MS;
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (performance.now() < until) {
-        const t = performance.now();
-        await match(next++);
-        out.push(performance.now() - t);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (performance.now() < until) {
+          const t = performance.now();
+          await match(next++);
+          out.push(performance.now() - t);
+        }
+      }),
+    );
     return out;
   };
   // Five browsers with the overview open: each fetches the live fragment every second.
@@ -128,26 +174,49 @@ try {
     ["overview page (/ui) p50 / p99", `${fmt(median(overview))} / ${fmt(percentile(overview, 99))} ms`, "p50 < 50 ms"],
     ["overview live fragment p50 / p99", `${fmt(median(fragment))} / ${fmt(percentile(fragment, 99))} ms`, ""],
     ["/metrics scrape p50 / p99", `${fmt(median(metrics))} / ${fmt(percentile(metrics, 99))} ms`, "p50 < 20 ms"],
-    [`queue page (/ui/queue), ${DEAD} dead letters, first page: p50 / p99, size`, `${fmt(median(queueFirst))} / ${fmt(percentile(queueFirst, 99))} ms, ${kb("/ui/queue")}`, "< 300 ms, < 200 KB"],
-    [`queue page, last page (dead=${lastPage}): p50 / p99, size`, `${fmt(median(queueLast))} / ${fmt(percentile(queueLast, 99))} ms, ${kb(`/ui/queue?dead=${lastPage}`)}`, "< 300 ms, < 200 KB"],
+    [
+      `queue page (/ui/queue), ${DEAD} dead letters, first page: p50 / p99, size`,
+      `${fmt(median(queueFirst))} / ${fmt(percentile(queueFirst, 99))} ms, ${kb("/ui/queue")}`,
+      "< 300 ms, < 200 KB",
+    ],
+    [
+      `queue page, last page (dead=${lastPage}): p50 / p99, size`,
+      `${fmt(median(queueLast))} / ${fmt(percentile(queueLast, 99))} ms, ${kb(`/ui/queue?dead=${lastPage}`)}`,
+      "< 300 ms, < 200 KB",
+    ],
     ["queue page last ÷ first page p50", fmt(median(queueLast) / median(queueFirst)), ""],
-    ["queue live part (/ui/live/queue, every 5 s per open page) p50 / p99, size", `${fmt(median(queueLive))} / ${fmt(percentile(queueLive, 99))} ms, ${kb("/ui/live/queue")}`, ""],
-    ["GET /api/dead-letters?limit=50 p50 / p99, size", `${fmt(median(deadApi))} / ${fmt(percentile(deadApi, 99))} ms, ${kb("/api/dead-letters?offset=0&limit=50")}`, ""],
+    [
+      "queue live part (/ui/live/queue, every 5 s per open page) p50 / p99, size",
+      `${fmt(median(queueLive))} / ${fmt(percentile(queueLive, 99))} ms, ${kb("/ui/live/queue")}`,
+      "",
+    ],
+    [
+      "GET /api/dead-letters?limit=50 p50 / p99, size",
+      `${fmt(median(deadApi))} / ${fmt(percentile(deadApi, 99))} ms, ${kb("/api/dead-letters?offset=0&limit=50")}`,
+      "",
+    ],
     ["match p50 / p99, alone", `${fmt(median(alone))} / ${fmt(percentile(alone, 99))} ms`, ""],
-    [`match p50 / p99, 5 browsers polling every second (${polls} polls)`, `${fmt(median(watched))} / ${fmt(percentile(watched, 99))} ms`, ""],
+    [
+      `match p50 / p99, 5 browsers polling every second (${polls} polls)`,
+      `${fmt(median(watched))} / ${fmt(percentile(watched, 99))} ms`,
+      "",
+    ],
     ["match p50 with ÷ without the dashboard", fmt(median(watched) / median(alone)), "≤ 1.1"],
   ];
-  report("dashboard", [
-    "## Dashboard and metrics (issues 8 and 17)",
-    "",
-    `Command: \`${commandLine("bench/dashboard.ts")}\` (${SCENES} scenes, ${HISTORY} history rows, ${DEAD} dead letters with titles, matches from 4 clients in alternating ${BLOCK_MS / 1000}-second blocks).`,
-    `Machine: ${machine()}. Service and Stash simulator in their own processes; the PMS simulator and the clients in the bench process.`,
-    "Times are measured by the client over loopback, so they include the HTTP round trip (an upper bound of the server time).",
-    "",
-    "| measure | result | target |",
-    "|---|---|---|",
-    ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
-  ].join("\n"));
+  report(
+    "dashboard",
+    [
+      "## Dashboard and metrics (issues 8 and 17)",
+      "",
+      `Command: \`${commandLine("bench/dashboard.ts")}\` (${SCENES} scenes, ${HISTORY} history rows, ${DEAD} dead letters with titles, matches from 4 clients in alternating ${BLOCK_MS / 1000}-second blocks).`,
+      `Machine: ${machine()}. Service and Stash simulator in their own processes; the PMS simulator and the clients in the bench process.`,
+      "Times are measured by the client over loopback, so they include the HTTP round trip (an upper bound of the server time).",
+      "",
+      "| measure | result | target |",
+      "|---|---|---|",
+      ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
+    ].join("\n"),
+  );
 } finally {
   service.proc.kill("SIGTERM");
   stash.proc.kill("SIGTERM");

@@ -17,7 +17,18 @@ import { SimLibrary } from "../sim/stash/library.ts";
 import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import {
-  BENCH_ADMIN_TOKEN, commandLine, currentRssMb, fmt, freePort, machine, median, numberArg, percentile, report, startService, startStashSim,
+  BENCH_ADMIN_TOKEN,
+  commandLine,
+  currentRssMb,
+  fmt,
+  freePort,
+  machine,
+  median,
+  numberArg,
+  percentile,
+  report,
+  startService,
+  startStashSim,
 } from "./lib.ts";
 
 const RUNS = numberArg("runs", 3);
@@ -32,14 +43,24 @@ function filesOf(scenes: number, seed: number, count: number) {
   const owner = new Map<string, string>();
   for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
   const known = [...owner.keys()].slice(0, Math.round(count * 0.98));
-  const unknown = Array.from({ length: count - known.length }, (_, i) => `/media/Scenes/Unsorted/not-in-stash-${seed}-${i}.mp4`);
+  const unknown = Array.from(
+    { length: count - known.length },
+    (_, i) => `/media/Scenes/Unsorted/not-in-stash-${seed}-${i}.mp4`,
+  );
   const paths = known.flatMap((p, i) => (i % 49 === 48 && unknown.length ? [p, unknown.pop()!] : [p])).concat(unknown);
-  const files: ScanFile[] = paths.map((path) => ({ path, root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes" }));
+  const files: ScanFile[] = paths.map((path) => ({
+    path,
+    root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
+  }));
   return { files, owner };
 }
 
 console.log("starting three Stash simulators (50,000; 25,000; 25,000 scenes) …");
-const [big, first, second] = await Promise.all([startStashSim(TOTAL, 5), startStashSim(TOTAL / 2, 5), startStashSim(TOTAL / 2, 6)]);
+const [big, first, second] = await Promise.all([
+  startStashSim(TOTAL, 5),
+  startStashSim(TOTAL / 2, 5),
+  startStashSim(TOTAL / 2, 6),
+]);
 const setups = {
   "1 × 50,000": {
     env: { STASH_URL: big.url, PATHS_RULES: JSON.stringify(DEMO_RULES) },
@@ -52,7 +73,10 @@ const setups = {
         { id: "vault", url: second.url, paths: { rules: DEMO_RULES } },
       ]),
     },
-    libraries: [{ path: "", ...filesOf(TOTAL / 2, 5, FILES / 2) }, { path: "/instances/vault", ...filesOf(TOTAL / 2, 6, FILES / 2) }],
+    libraries: [
+      { path: "", ...filesOf(TOTAL / 2, 5, FILES / 2) },
+      { path: "/instances/vault", ...filesOf(TOTAL / 2, 6, FILES / 2) },
+    ],
   },
 } as const;
 type Setup = keyof typeof setups;
@@ -60,16 +84,22 @@ const order = (i: number): Setup[] => (i % 2 === 0 ? ["1 × 50,000", "2 × 25,00
 
 /** Scenes in every file index of a service, by its /metrics (one series per instance). */
 async function scenesIndexed(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text();
+  const text = await (
+    await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })
+  ).text();
   let n = 0;
-  for (const m of text.matchAll(/^stash2plex_index_entries\{[^}]*index="stash_scenes"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(/^stash2plex_index_entries\{[^}]*index="stash_scenes"[^}]*\} (\d+)/gm))
+    n += Number(m[1]);
   return n;
 }
 
 /** Starts the service and waits until every index is built; returns it and how long the build took. */
 async function startHost(setup: Setup) {
   const t0 = performance.now();
-  const service = await startService({ DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-inst-")), ...setups[setup].env }, freePort());
+  const service = await startService(
+    { DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-inst-")), ...setups[setup].env },
+    freePort(),
+  );
   while ((await scenesIndexed(service.url)) < TOTAL) {
     if (performance.now() - t0 > 120_000) throw new Error(`${setup}: the indexes were not built in 2 min`);
     await Bun.sleep(100);
@@ -77,7 +107,22 @@ async function startHost(setup: Setup) {
   return { ...service, buildS: (performance.now() - t0) / 1000 };
 }
 
-const measured = Object.fromEntries(Object.keys(setups).map((k) => [k, { rss: [] as number[], buildS: [] as number[], ms: [] as number[], unknownMs: [] as number[], wrong: 0, unmatched: 0 }])) as Record<Setup, { rss: number[]; buildS: number[]; ms: number[]; unknownMs: number[]; wrong: number; unmatched: number }>;
+const measured = Object.fromEntries(
+  Object.keys(setups).map((k) => [
+    k,
+    {
+      rss: [] as number[],
+      buildS: [] as number[],
+      ms: [] as number[],
+      unknownMs: [] as number[],
+      wrong: 0,
+      unmatched: 0,
+    },
+  ]),
+) as Record<
+  Setup,
+  { rss: number[]; buildS: number[]; ms: number[]; unknownMs: number[]; wrong: number; unmatched: number }
+>;
 
 try {
   for (let i = 0; i < RUNS; i++) {
@@ -123,12 +168,48 @@ const two = measured["2 × 25,000"];
 const within = (r: number) => (Math.abs(r - 1) <= 0.1 ? "yes" : "NO");
 const p = (xs: number[], q: number) => percentile(xs, q);
 const rows = [
-  [`idle RSS after ${IDLE_S} s, every index built (median of ${RUNS})`, `${fmt(median(one.rss), 0)} MB`, `${fmt(median(two.rss), 0)} MB`, fmt(median(two.rss) / median(one.rss)), within(median(two.rss) / median(one.rss))],
-  ["building the indexes at start-up (both at once)", `${fmt(median(one.buildS), 1)} s`, `${fmt(median(two.buildS), 1)} s`, fmt(median(two.buildS) / median(one.buildS)), ""],
-  ["match p50", `${fmt(median(one.ms))} ms`, `${fmt(median(two.ms))} ms`, fmt(median(two.ms) / median(one.ms)), within(median(two.ms) / median(one.ms))],
-  ["match p99", `${fmt(p(one.ms, 99))} ms`, `${fmt(p(two.ms, 99))} ms`, fmt(p(two.ms, 99) / p(one.ms, 99)), within(p(two.ms, 99) / p(one.ms, 99))],
-  ["match p50 / p99, files Stash lacks (full ladder)", `${fmt(median(one.unknownMs))} / ${fmt(p(one.unknownMs, 99))} ms`, `${fmt(median(two.unknownMs))} / ${fmt(p(two.unknownMs, 99))} ms`, `${fmt(median(two.unknownMs) / median(one.unknownMs))} / ${fmt(p(two.unknownMs, 99) / p(one.unknownMs, 99))}`, ""],
-  ["matches (all rounds) / unmatched / wrong", `${one.ms.length} / ${one.unmatched} / ${one.wrong}`, `${two.ms.length} / ${two.unmatched} / ${two.wrong}`, "", ""],
+  [
+    `idle RSS after ${IDLE_S} s, every index built (median of ${RUNS})`,
+    `${fmt(median(one.rss), 0)} MB`,
+    `${fmt(median(two.rss), 0)} MB`,
+    fmt(median(two.rss) / median(one.rss)),
+    within(median(two.rss) / median(one.rss)),
+  ],
+  [
+    "building the indexes at start-up (both at once)",
+    `${fmt(median(one.buildS), 1)} s`,
+    `${fmt(median(two.buildS), 1)} s`,
+    fmt(median(two.buildS) / median(one.buildS)),
+    "",
+  ],
+  [
+    "match p50",
+    `${fmt(median(one.ms))} ms`,
+    `${fmt(median(two.ms))} ms`,
+    fmt(median(two.ms) / median(one.ms)),
+    within(median(two.ms) / median(one.ms)),
+  ],
+  [
+    "match p99",
+    `${fmt(p(one.ms, 99))} ms`,
+    `${fmt(p(two.ms, 99))} ms`,
+    fmt(p(two.ms, 99) / p(one.ms, 99)),
+    within(p(two.ms, 99) / p(one.ms, 99)),
+  ],
+  [
+    "match p50 / p99, files Stash lacks (full ladder)",
+    `${fmt(median(one.unknownMs))} / ${fmt(p(one.unknownMs, 99))} ms`,
+    `${fmt(median(two.unknownMs))} / ${fmt(p(two.unknownMs, 99))} ms`,
+    `${fmt(median(two.unknownMs) / median(one.unknownMs))} / ${fmt(p(two.unknownMs, 99) / p(one.unknownMs, 99))}`,
+    "",
+  ],
+  [
+    "matches (all rounds) / unmatched / wrong",
+    `${one.ms.length} / ${one.unmatched} / ${one.wrong}`,
+    `${two.ms.length} / ${two.unmatched} / ${two.wrong}`,
+    "",
+    "",
+  ],
 ];
 const markdown = [
   "## Several Stash instances: 2 × 25,000 scenes vs 1 × 50,000 (issue 19)",

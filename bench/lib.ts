@@ -39,7 +39,10 @@ export function numberArg(name: string, dflt: number): number {
 
 /** Starts the Stash simulator in its own process and returns its URL. */
 export async function startStashSim(scenes: number, seed: number, genericShare = 0) {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn(
+    [process.execPath, join(ROOT, "sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)],
+    { stdout: "pipe", stderr: "inherit" },
+  );
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -59,7 +62,16 @@ export const BENCH_ADMIN_TOKEN = "bench-admin-token";
 export async function startService(env: Record<string, string>, port: number, root = ROOT) {
   const started = performance.now();
   const proc = Bun.spawn([process.execPath, join(root, "src/main.ts"), "serve"], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", LOG_FORMAT: "json", ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ADMIN_OPEN_READS: "true", ...env, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      ADMIN_OPEN_READS: "true",
+      ...env,
+      LISTEN_HOST: "127.0.0.1",
+      LISTEN_PORT: String(port),
+    },
     stdout: "ignore",
     stderr: "inherit",
   });
@@ -75,17 +87,23 @@ export async function startService(env: Record<string, string>, port: number, ro
 }
 
 /** Runs `count` tasks with `concurrency` at once; returns each task's latency in ms. */
-export async function concurrently(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number[]> {
+export async function concurrently(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<number[]> {
   const latencies: number[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      const t = performance.now();
-      await task(i);
-      latencies[i] = performance.now() - t;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        await task(i);
+        latencies[i] = performance.now() - t;
+      }
+    }),
+  );
   return latencies;
 }
 
@@ -106,11 +124,14 @@ export function writeSection(name: string, markdown: string) {
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
   let text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
-  text = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${text.trimEnd()}\n\n${block}\n`;
+  text = text.includes(start)
+    ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block)
+    : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
 }
 
-export const machine = () => `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
+export const machine = () =>
+  `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
 
 /**
  * The service's source at a git revision, in a temp folder (`git archive`, the checkout
@@ -120,7 +141,10 @@ export function sourceAt(rev: string): { root: string; commit: string } {
   const commit = Bun.spawnSync(["git", "rev-parse", "--short", rev], { cwd: ROOT }).stdout.toString().trim();
   if (!commit) throw new Error(`no such git revision: ${rev}`);
   const root = mkdtempSync(join(tmpdir(), `s2p-rev-${commit}-`));
-  const tar = Bun.spawnSync(["sh", "-c", `git archive ${commit} | tar -x -C '${root}'`], { cwd: ROOT, stderr: "inherit" });
+  const tar = Bun.spawnSync(["sh", "-c", `git archive ${commit} | tar -x -C '${root}'`], {
+    cwd: ROOT,
+    stderr: "inherit",
+  });
   if (tar.exitCode !== 0) throw new Error(`git archive ${rev} failed`);
   symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
   return { root, commit };
@@ -134,7 +158,8 @@ export async function indexed(url: string, scenes: number, timeoutMs = 120_000):
       const status = (await (await fetch(`${url}/api/status`)).json()) as { indexes?: { stashScenes?: number } };
       if ((status.indexes?.stashScenes ?? 0) >= scenes) return (performance.now() - t0) / 1000;
     } catch {}
-    if (performance.now() - t0 > timeoutMs) throw new Error(`the service did not index ${scenes} scenes in ${timeoutMs / 1000} s`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`the service did not index ${scenes} scenes in ${timeoutMs / 1000} s`);
     await Bun.sleep(100);
   }
 }

@@ -14,7 +14,18 @@ import { SimLibrary } from "../sim/stash/library.ts";
 import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import { inferPathRules } from "../src/paths/infer.ts";
-import { commandLine, fmt, freePort, machine, median, numberArg, percentile, report, startService, startStashSim } from "./lib.ts";
+import {
+  commandLine,
+  fmt,
+  freePort,
+  machine,
+  median,
+  numberArg,
+  percentile,
+  report,
+  startService,
+  startStashSim,
+} from "./lib.ts";
 
 const FILES = numberArg("files", 20_000);
 const SCENES = numberArg("scenes", 50_000);
@@ -27,10 +38,18 @@ const library = new SimLibrary(() => "", { scenes: SCENES, seed: SEED, genericSh
 const owner = new Map<string, string>();
 for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
 const knownPaths = [...owner.keys()].slice(0, Math.round(FILES * 0.98));
-const unknownPaths = Array.from({ length: FILES - knownPaths.length }, (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`);
+const unknownPaths = Array.from(
+  { length: FILES - knownPaths.length },
+  (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`,
+);
 // Spread the unknown files through the scan, as on a real disk.
-const plexPaths = knownPaths.flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p])).concat(unknownPaths);
-const files: ScanFile[] = plexPaths.map((path) => ({ path, root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes" }));
+const plexPaths = knownPaths
+  .flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p]))
+  .concat(unknownPaths);
+const files: ScanFile[] = plexPaths.map((path) => ({
+  path,
+  root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
+}));
 const nameCount = new Map<string, number>();
 for (const p of owner.keys()) nameCount.set(p.split("/").at(-1)!, (nameCount.get(p.split("/").at(-1)!) ?? 0) + 1);
 const sharedNames = knownPaths.filter((p) => nameCount.get(p.split("/").at(-1)!)! > 1).length;
@@ -39,9 +58,14 @@ console.log(`starting the Stash simulator (${SCENES} scenes, ${GENERIC * 100}% g
 const stash = await startStashSim(SCENES, SEED, GENERIC);
 
 async function scanWith(label: string, rules: unknown[]) {
-  const service = await startService({
-    STASH_URL: stash.url, DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")), PATHS_RULES: JSON.stringify(rules),
-  }, freePort());
+  const service = await startService(
+    {
+      STASH_URL: stash.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")),
+      PATHS_RULES: JSON.stringify(rules),
+    },
+    freePort(),
+  );
   try {
     for (;;) {
       const status = (await (await fetch(`${service.url}/api/status`)).json()) as any;
@@ -53,12 +77,20 @@ async function scanWith(label: string, rules: unknown[]) {
     const queries = (await stash.stats()).queries - q0;
     const known = scan.results.filter((r) => owner.has(r.file.path));
     const unknown = scan.results.filter((r) => !owner.has(r.file.path));
-    const wrong = known.filter((r) => r.match && r.match.ratingKey !== owner.get(r.file.path)).length + unknown.filter((r) => r.match).length;
+    const wrong =
+      known.filter((r) => r.match && r.match.ratingKey !== owner.get(r.file.path)).length +
+      unknown.filter((r) => r.match).length;
     const unmatched = known.filter((r) => !r.match).length;
     console.log(`${label}: ${fmt(scan.seconds, 1)} s`);
     return {
-      label, seconds: scan.seconds, wrong, unmatched, queries,
-      knownMs: known.map((r) => r.matchMs), unknownMs: unknown.map((r) => r.matchMs), all: scan.results.map((r) => r.matchMs),
+      label,
+      seconds: scan.seconds,
+      wrong,
+      unmatched,
+      queries,
+      knownMs: known.map((r) => r.matchMs),
+      unknownMs: unknown.map((r) => r.matchMs),
+      all: scan.results.map((r) => r.matchMs),
     };
   } finally {
     service.proc.kill("SIGTERM");

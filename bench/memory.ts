@@ -15,8 +15,22 @@ import { SimLibrary } from "../sim/stash/library.ts";
 import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import {
-  commandLine, cpuMs, currentRssMb, fmt, freePort, indexed, machine, median, numberArg, peakRssMb, percentile, report, ROOT, sourceAt,
-  startService, startStashSim,
+  commandLine,
+  cpuMs,
+  currentRssMb,
+  fmt,
+  freePort,
+  indexed,
+  machine,
+  median,
+  numberArg,
+  peakRssMb,
+  percentile,
+  report,
+  ROOT,
+  sourceAt,
+  startService,
+  startStashSim,
 } from "./lib.ts";
 
 const RUNS = numberArg("runs", 3);
@@ -31,7 +45,8 @@ const beforeRev = argOf("before");
 if (!beforeRev) throw new Error("give the revision to compare with: --before <rev>");
 const afterRev = argOf("after");
 /** A revision unpacked, or a folder holding the service's source as it is. */
-const sourceOf = (revOrDir: string) => (existsSync(join(revOrDir, "src/main.ts")) ? { root: revOrDir, commit: revOrDir } : sourceAt(revOrDir));
+const sourceOf = (revOrDir: string) =>
+  existsSync(join(revOrDir, "src/main.ts")) ? { root: revOrDir, commit: revOrDir } : sourceAt(revOrDir);
 const after = afterRev ? sourceOf(afterRev) : { root: ROOT, commit: "this checkout" };
 const before = process.argv.includes("--index-only") ? withIndexOf(beforeRev) : sourceOf(beforeRev);
 
@@ -42,13 +57,20 @@ const before = process.argv.includes("--index-only") ? withIndexOf(beforeRev) : 
  */
 function withIndexOf(rev: string) {
   const base = sourceAt(afterRev ?? "HEAD");
-  const old = Bun.spawnSync(["git", "show", `${rev}:src/stash/file-index.ts`], { cwd: ROOT }).stdout.toString()
+  const old = Bun.spawnSync(["git", "show", `${rev}:src/stash/file-index.ts`], { cwd: ROOT })
+    .stdout.toString()
     .replace("return {\n    get ready()", "return {\n    close() {},\n    get ready()");
   if (!old.includes("close() {}")) throw new Error(`${rev}: not the in-heap file index this option knows`);
-  writeFileSync(join(base.root, "src/stash/file-index.ts"), `${old}\nexport const fileIndexFile = (dataDir: string, instance?: string) => join(dataDir, instance ?? "");\nimport { join } from "node:path";\n`);
+  writeFileSync(
+    join(base.root, "src/stash/file-index.ts"),
+    `${old}\nexport const fileIndexFile = (dataDir: string, instance?: string) => join(dataDir, instance ?? "");\nimport { join } from "node:path";\n`,
+  );
   return { root: base.root, commit: `${base.commit} with the file index of ${rev}` };
 }
-const variants = [{ name: "before", ...before }, { name: "after", ...after }] as const;
+const variants = [
+  { name: "before", ...before },
+  { name: "after", ...after },
+] as const;
 type Name = (typeof variants)[number]["name"];
 /** Alternates which variant goes first, so neither always runs on a warmer machine. */
 const inTurn = (i: number) => (i % 2 === 0 ? variants : [...variants].reverse());
@@ -72,7 +94,10 @@ const idle: { scenes: number; byName: Record<Name, { rss: number[]; peak: number
 for (const scenes of [20_000, 50_000]) {
   console.log(`idle RSS at ${scenes} scenes …`);
   const stash = await startStashSim(scenes, 3);
-  const byName = { before: { rss: [], peak: [], buildS: [] }, after: { rss: [], peak: [], buildS: [] } } as (typeof idle)[number]["byName"];
+  const byName = {
+    before: { rss: [], peak: [], buildS: [] },
+    after: { rss: [], peak: [], buildS: [] },
+  } as (typeof idle)[number]["byName"];
   for (let i = 0; i < RUNS; i++) {
     for (const v of inTurn(i)) {
       const m = await idleRss(v.root, stash.url, scenes);
@@ -91,16 +116,27 @@ const ladders = [
   { label: "with path rules (bench/provider.ts's library)", generic: 0, rules: DEMO_RULES },
   { label: "no path rules, 30% generic names (bench/match-ladder.ts's library)", generic: 0.3, rules: [] },
 ];
-const latency: { label: string; byName: Record<Name, { known: number[]; unknown: number[]; cpuMs: number; wrong: number; unmatched: number }> }[] = [];
+const latency: {
+  label: string;
+  byName: Record<Name, { known: number[]; unknown: number[]; cpuMs: number; wrong: number; unmatched: number }>;
+}[] = [];
 for (const ladder of ladders) {
   console.log(`match latency, ${ladder.label} …`);
   const library = new SimLibrary(() => "", { scenes: SCENES, seed: 5, genericShare: ladder.generic });
   const owner = new Map<string, string>();
   for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
   const knownPaths = [...owner.keys()].slice(0, Math.round(FILES * 0.98));
-  const unknownPaths = Array.from({ length: FILES - knownPaths.length }, (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`);
-  const plexPaths = knownPaths.flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p])).concat(unknownPaths);
-  const files: ScanFile[] = plexPaths.map((path) => ({ path, root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes" }));
+  const unknownPaths = Array.from(
+    { length: FILES - knownPaths.length },
+    (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`,
+  );
+  const plexPaths = knownPaths
+    .flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p]))
+    .concat(unknownPaths);
+  const files: ScanFile[] = plexPaths.map((path) => ({
+    path,
+    root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
+  }));
   const stash = await startStashSim(SCENES, 5, ladder.generic);
   const byName = {
     before: { known: [], unknown: [], cpuMs: 0, wrong: 0, unmatched: 0 },
@@ -108,7 +144,11 @@ for (const ladder of ladders) {
   } as (typeof latency)[number]["byName"];
   for (let round = 0; round < ROUNDS; round++) {
     for (const v of inTurn(round)) {
-      const service = await startService({ STASH_URL: stash.url, DATA_DIR: tmp(), PATHS_RULES: JSON.stringify(ladder.rules) }, freePort(), v.root);
+      const service = await startService(
+        { STASH_URL: stash.url, DATA_DIR: tmp(), PATHS_RULES: JSON.stringify(ladder.rules) },
+        freePort(),
+        v.root,
+      );
       try {
         await indexed(service.url, SCENES);
         const cpu0 = cpuMs(service.proc.pid);
@@ -137,25 +177,57 @@ const rows: string[][] = [];
 for (const { scenes, byName: b } of idle) {
   rows.push([
     `idle RSS after ${IDLE_S} s, ${scenes} scenes indexed (median of ${RUNS})`,
-    `${fmt(median(b.before.rss), 0)} MB`, `${fmt(median(b.after.rss), 0)} MB`, fmt(median(b.after.rss) / median(b.before.rss)),
+    `${fmt(median(b.before.rss), 0)} MB`,
+    `${fmt(median(b.after.rss), 0)} MB`,
+    fmt(median(b.after.rss) / median(b.before.rss)),
     scenes === 50_000 ? "< 100 MB" : "",
   ]);
-  rows.push([`peak RSS, ${scenes} scenes`, `${fmt(median(b.before.peak), 0)} MB`, `${fmt(median(b.after.peak), 0)} MB`, fmt(median(b.after.peak) / median(b.before.peak)), ""]);
-  rows.push([`start-up indexing, ${scenes} scenes (in the background)`, `${fmt(median(b.before.buildS), 1)} s`, `${fmt(median(b.after.buildS), 1)} s`, fmt(median(b.after.buildS) / median(b.before.buildS)), ""]);
+  rows.push([
+    `peak RSS, ${scenes} scenes`,
+    `${fmt(median(b.before.peak), 0)} MB`,
+    `${fmt(median(b.after.peak), 0)} MB`,
+    fmt(median(b.after.peak) / median(b.before.peak)),
+    "",
+  ]);
+  rows.push([
+    `start-up indexing, ${scenes} scenes (in the background)`,
+    `${fmt(median(b.before.buildS), 1)} s`,
+    `${fmt(median(b.after.buildS), 1)} s`,
+    fmt(median(b.after.buildS) / median(b.before.buildS)),
+    "",
+  ]);
 }
 for (const { label, byName: b } of latency) {
   const all = (n: Name) => [...b[n].known, ...b[n].unknown];
   rows.push([
-    `match p50 / p99, ${label}`, ms(all("before")), ms(all("after")),
-    `${ratio(all("after"), all("before"), 50)} / ${ratio(all("after"), all("before"), 99)}`, "≤ 1.10 / 1.10",
+    `match p50 / p99, ${label}`,
+    ms(all("before")),
+    ms(all("after")),
+    `${ratio(all("after"), all("before"), 50)} / ${ratio(all("after"), all("before"), 99)}`,
+    "≤ 1.10 / 1.10",
   ]);
   rows.push([
-    "… files Stash lacks (full ladder incl. title search)", ms(b.before.unknown), ms(b.after.unknown),
-    `${ratio(b.after.unknown, b.before.unknown, 50)} / ${ratio(b.after.unknown, b.before.unknown, 99)}`, "",
+    "… files Stash lacks (full ladder incl. title search)",
+    ms(b.before.unknown),
+    ms(b.after.unknown),
+    `${ratio(b.after.unknown, b.before.unknown, 50)} / ${ratio(b.after.unknown, b.before.unknown, 99)}`,
+    "",
   ]);
   const perFile = (n: Name) => (b[n].cpuMs * 1000) / (b[n].known.length + b[n].unknown.length);
-  rows.push(["… service CPU per scanned file (match + metadata)", `${fmt(perFile("before"), 0)} µs`, `${fmt(perFile("after"), 0)} µs`, fmt(perFile("after") / perFile("before")), ""]);
-  rows.push(["… unmatched / wrong", `${b.before.unmatched} / ${b.before.wrong}`, `${b.after.unmatched} / ${b.after.wrong}`, "", "0 / 0"]);
+  rows.push([
+    "… service CPU per scanned file (match + metadata)",
+    `${fmt(perFile("before"), 0)} µs`,
+    `${fmt(perFile("after"), 0)} µs`,
+    fmt(perFile("after") / perFile("before")),
+    "",
+  ]);
+  rows.push([
+    "… unmatched / wrong",
+    `${b.before.unmatched} / ${b.before.wrong}`,
+    `${b.after.unmatched} / ${b.after.wrong}`,
+    "",
+    "0 / 0",
+  ]);
 }
 
 const markdown = [

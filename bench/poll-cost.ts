@@ -22,22 +22,38 @@ const RATE = numberArg("rate", 2);
 const SCENES = 20_000;
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 
-interface PollSeen { at: number; read: number; swept: number }
+interface PollSeen {
+  at: number;
+  read: number;
+  swept: number;
+}
 
 async function world(offsetMinutes: number) {
   const stash = new StashSim({ scenes: SCENES, seed: 5, clock: { offsetMinutes } }).start();
   const pms = new PmsSim().start();
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    plexFilesFor(stash),
+  );
   // The hour before the run, edited at the same steady rate (stamps as Stash wrote them then).
   const ids = [...stash.library.scenes.keys()];
   const now = Date.now();
   for (let k = 0; k < 70 * 60 * RATE; k++) {
-    stash.library.scenes.get(ids[k % ids.length]!)!.updated_at = stash.library.clock.stamp(now - 70 * 60_000 + (k * 1000) / RATE);
+    stash.library.scenes.get(ids[k % ids.length]!)!.updated_at = stash.library.clock.stamp(
+      now - 70 * 60_000 + (k * 1000) / RATE,
+    );
   }
-  const service = await startService({
-    STASH_URL: stash.url, PLEX_URL: pms.url, PLEX_TOKEN: pms.token, SYNC_POLL_SECONDS: String(POLL),
-    DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-poll-")), PATHS_RULES: JSON.stringify(DEMO_RULES),
-  }, freePort());
+  const service = await startService(
+    {
+      STASH_URL: stash.url,
+      PLEX_URL: pms.url,
+      PLEX_TOKEN: pms.token,
+      SYNC_POLL_SECONDS: String(POLL),
+      DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-poll-")),
+      PATHS_RULES: JSON.stringify(DEMO_RULES),
+    },
+    freePort(),
+  );
   pms.providerUrl = service.url;
   await pms.scan("1", { concurrency: 32 });
   const polls: PollSeen[] = [];
@@ -53,7 +69,8 @@ try {
   while (Date.now() < until) {
     for (const w of worlds) {
       w.stash.library.update(w.ids[(n * 7919) % w.ids.length]!, { title: `Steady ${n}` });
-      const last = ((await (await fetch(`${w.service.url}/api/status`)).json()) as any).poller.lastPoll as PollSeen | null;
+      const last = ((await (await fetch(`${w.service.url}/api/status`)).json()) as any).poller
+        .lastPoll as PollSeen | null;
       if (last && last.at !== w.polls.at(-1)?.at) w.polls.push(last);
     }
     n++;
@@ -70,7 +87,8 @@ try {
     const ratio = regular.filter((r) => r.changed > 0).map((r) => r.read / r.changed);
     const zone = w.offsetMinutes < 0 ? "UTC−05:00" : "UTC+01:00";
     rows.push([
-      zone, String(regular.length),
+      zone,
+      String(regular.length),
       `${fmt(median(regular.map((r) => r.changed)), 0)} / ${fmt(median(regular.map((r) => r.read)), 0)}`,
       `${fmt(median(ratio))} (max ${fmt(Math.max(...ratio))})`,
       String(Math.max(...regular.map((r) => r.excess))),

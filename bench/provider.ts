@@ -11,7 +11,20 @@ import { SimLibrary } from "../sim/stash/library.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
 import { plexPathFor, DEMO_RULES } from "../src/demo.ts";
-import { concurrently, fmt, freePort, numberArg, commandLine, report, machine, median, peakRssMb, percentile, startService, startStashSim } from "./lib.ts";
+import {
+  concurrently,
+  fmt,
+  freePort,
+  numberArg,
+  commandLine,
+  report,
+  machine,
+  median,
+  peakRssMb,
+  percentile,
+  startService,
+  startStashSim,
+} from "./lib.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +39,9 @@ const rootOf = (p: string) => (p.startsWith("/media/Windows/") ? "/media/Windows
 
 // The same seeded library the simulator process builds, to know which files exist.
 const library = new SimLibrary(() => "", { scenes: SCENES, seed: SEED });
-const known = [...library.scenes.values()].flatMap((s) => s.files.map((f) => f.path)).slice(0, Math.round(FILES * 0.98));
+const known = [...library.scenes.values()]
+  .flatMap((s) => s.files.map((f) => f.path))
+  .slice(0, Math.round(FILES * 0.98));
 const unknown = Array.from({ length: FILES - known.length }, (_, i) => `/data/stash/Unsorted/not-in-stash-${i}.mp4`);
 // Files Stash does not know are spread through the library, as they are on real disks
 // (--cluster-unknown puts them all at the end: the worst case for the search step).
@@ -38,11 +53,14 @@ const files: ScanFile[] = stashPaths.map((p) => ({ path: toPlex(p), root: rootOf
 
 console.log(`starting Stash simulator (${SCENES} scenes) and the service …`);
 const stash = await startStashSim(SCENES, SEED);
-const service = await startService({
-  STASH_URL: stash.url,
-  DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")),
-  PATHS_RULES: JSON.stringify(DEMO_RULES),
-}, freePort());
+const service = await startService(
+  {
+    STASH_URL: stash.url,
+    DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-")),
+    PATHS_RULES: JSON.stringify(DEMO_RULES),
+  },
+  freePort(),
+);
 try {
   // Wait until the service has indexed Stash's files (it does so at start-up).
   const indexStarted = performance.now();
@@ -55,7 +73,11 @@ try {
 
   // 1. Side by side: one direct Stash path lookup per file.
   const client = createStashClient({ url: stash.url, apiKey: "", timeoutMs: 30_000 });
-  const direct = await concurrently(files.length, CONCURRENCY, async (i) => void (await client.sceneByPath(stashPaths[i]!)));
+  const direct = await concurrently(
+    files.length,
+    CONCURRENCY,
+    async (i) => void (await client.sceneByPath(stashPaths[i]!)),
+  );
 
   // 2. The scan through the provider: discovery, match, then metadata of each match.
   const q0 = (await stash.stats()).queries;
@@ -86,11 +108,19 @@ try {
     ["scan wall time", `${fmt(scan.seconds, 1)} s`, "< 60 s"],
     ["matches/s", fmt(files.length / scan.seconds, 0), ""],
     ["match latency p50 / p99", `${fmt(median(matchMs))} / ${fmt(percentile(matchMs, 99))} ms`, ""],
-    ["match latency p50 / p99, files not in Stash (full ladder incl. search)", `${fmt(median(unknownMatchMs))} / ${fmt(percentile(unknownMatchMs, 99))} ms`, ""],
+    [
+      "match latency p50 / p99, files not in Stash (full ladder incl. search)",
+      `${fmt(median(unknownMatchMs))} / ${fmt(percentile(unknownMatchMs, 99))} ms`,
+      "",
+    ],
     ["direct Stash path lookup p50 / p99", `${fmt(median(direct))} / ${fmt(percentile(direct, 99))} ms`, ""],
     ["match p50 ÷ direct lookup p50", fmt(ratio), "≤ 1.0"],
     ["metadata latency p50 / p99 (in the scan)", `${fmt(median(metaMs))} / ${fmt(percentile(metaMs, 99))} ms`, ""],
-    ["metadata latency p50 / p99 (alone, 32 at once)", `${fmt(median(metaOnly))} / ${fmt(percentile(metaOnly, 99))} ms`, ""],
+    [
+      "metadata latency p50 / p99 (alone, 32 at once)",
+      `${fmt(median(metaOnly))} / ${fmt(percentile(metaOnly, 99))} ms`,
+      "",
+    ],
     ["Stash queries per 100 scan requests", fmt(((q1 - q0) / requests) * 100, 1), ""],
     ["Stash queries per 100 metadata requests (alone)", fmt(((q3 - q2) / metaOnly.length) * 100, 1), "≤ 20"],
     ["requests over 1 s", `${overOneSecond} of ${all.length}`, "0"],

@@ -14,7 +14,19 @@ import { join } from "node:path";
 import { StashSim } from "../sim/stash/server.ts";
 import { PmsSim } from "../sim/plex/server.ts";
 import { DEMO_RULES, plexFilesFor } from "../src/demo.ts";
-import { fmt, freePort, machine, numberArg, commandLine, report, median, peakRssMb, percentile, startService, BENCH_ADMIN_TOKEN } from "./lib.ts";
+import {
+  fmt,
+  freePort,
+  machine,
+  numberArg,
+  commandLine,
+  report,
+  median,
+  peakRssMb,
+  percentile,
+  startService,
+  BENCH_ADMIN_TOKEN,
+} from "./lib.ts";
 
 const SCENES = numberArg("scenes", 10_000);
 const POLL = numberArg("poll", 5);
@@ -24,17 +36,23 @@ const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 
 const stash = new StashSim({ scenes: SCENES, seed: 9 }).start();
 const pms = new PmsSim().start();
-pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
-const service = await startService({
-  STASH_URL: stash.url,
-  PLEX_URL: pms.url,
-  PLEX_TOKEN: pms.token,
-  SYNC_WEBHOOK_TOKEN: TOKEN,
-  SYNC_POLL_SECONDS: String(POLL),
-  SYNC_DRAIN_PER_SECOND: "100000",
-  DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-push-")),
-  PATHS_RULES: JSON.stringify(DEMO_RULES),
-}, freePort());
+pms.addSection(
+  { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+  plexFilesFor(stash),
+);
+const service = await startService(
+  {
+    STASH_URL: stash.url,
+    PLEX_URL: pms.url,
+    PLEX_TOKEN: pms.token,
+    SYNC_WEBHOOK_TOKEN: TOKEN,
+    SYNC_POLL_SECONDS: String(POLL),
+    SYNC_DRAIN_PER_SECOND: "100000",
+    DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-bench-push-")),
+    PATHS_RULES: JSON.stringify(DEMO_RULES),
+  },
+  freePort(),
+);
 pms.providerUrl = service.url;
 
 const webhook = (ids: string[]) =>
@@ -72,7 +90,10 @@ try {
   }
   const ids = [...itemsOf.keys()];
   // A running service has long indexed the Plex library; build that index now, not inside the first sample.
-  await fetch(`${service.url}/api/jobs/plex-index/run`, { method: "POST", headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
+  await fetch(`${service.url}/api/jobs/plex-index/run`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
+  });
   for (;;) {
     const status = (await (await fetch(`${service.url}/api/status`)).json()) as any;
     if (status.indexes.plexItems >= pms.items.size) break;
@@ -114,7 +135,12 @@ try {
   await webhook(ids);
   const wanted = new Set(ids.flatMap((id) => itemsOf.get(id)!));
   for (;;) {
-    const refreshed = new Set(pms.calls.slice(callsBefore).filter((c) => c.method === "PUT" && c.ratingKey).map((c) => c.ratingKey));
+    const refreshed = new Set(
+      pms.calls
+        .slice(callsBefore)
+        .filter((c) => c.method === "PUT" && c.ratingKey)
+        .map((c) => c.ratingKey),
+    );
     if ([...wanted].every((k) => refreshed.has(k))) break;
     if (Date.now() - t0 > 600_000) throw new Error("bulk push did not finish in 10 minutes");
     await Bun.sleep(50);
@@ -127,10 +153,26 @@ try {
   const rss = peakRssMb(service.proc.pid);
 
   const rows = [
-    ["webhook → Plex call, p50 / p99", `${fmt(median(webhookMs), 0)} / ${fmt(percentile(webhookMs, 99), 0)} ms (${SAMPLES} edits)`, "p50 < 1 s"],
-    [`Stash edit → Plex call, poll mode (poll every ${POLL} s), p50 / max`, `${fmt(median(pollMs) / 1000)} / ${fmt(Math.max(...pollMs) / 1000)} s (${pollSamples} edits)`, `≤ ${POLL + 2} s`],
-    [`${ids.length} changed scenes pushed, no rate limit`, `${fmt(bulkSeconds, 1)} s = ${fmt(ids.length / bulkSeconds, 0)} scenes/s`, ""],
-    ["Plex calls per scene (refresh mode, incl. a poll that saw the same edits)", `${fmt(bulkCalls.length / ids.length)} (${fmt(wanted.size / ids.length)} items per scene)`, "≤ 2"],
+    [
+      "webhook → Plex call, p50 / p99",
+      `${fmt(median(webhookMs), 0)} / ${fmt(percentile(webhookMs, 99), 0)} ms (${SAMPLES} edits)`,
+      "p50 < 1 s",
+    ],
+    [
+      `Stash edit → Plex call, poll mode (poll every ${POLL} s), p50 / max`,
+      `${fmt(median(pollMs) / 1000)} / ${fmt(Math.max(...pollMs) / 1000)} s (${pollSamples} edits)`,
+      `≤ ${POLL + 2} s`,
+    ],
+    [
+      `${ids.length} changed scenes pushed, no rate limit`,
+      `${fmt(bulkSeconds, 1)} s = ${fmt(ids.length / bulkSeconds, 0)} scenes/s`,
+      "",
+    ],
+    [
+      "Plex calls per scene (refresh mode, incl. a poll that saw the same edits)",
+      `${fmt(bulkCalls.length / ids.length)} (${fmt(wanted.size / ids.length)} items per scene)`,
+      "≤ 2",
+    ],
     ["items showing the new title afterwards", `${ids.length - wrong} of ${ids.length}`, "all"],
     ["service peak RSS (whole run, incl. the scan)", `${fmt(rss, 0)} MB`, ""],
   ];

@@ -8,13 +8,27 @@
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { currentRssMb, fmt, freePort, machine, median, numberArg, commandLine, report, ROOT, startStashSim } from "./lib.ts";
+import {
+  currentRssMb,
+  fmt,
+  freePort,
+  machine,
+  median,
+  numberArg,
+  commandLine,
+  report,
+  ROOT,
+  startStashSim,
+} from "./lib.ts";
 
 const RUNS = numberArg("runs", 15);
 const SCENES = numberArg("scenes", 5000);
 const BIG = numberArg("big-scenes", 20000);
 
-const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { stdout: "ignore", stderr: "inherit" });
+const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
 if (build.exitCode !== 0) throw new Error("build failed");
 const BINARY = join(ROOT, "dist/stash2plex");
 let stash = await startStashSim(SCENES, 3);
@@ -30,8 +44,13 @@ async function coldStart(variant: Variant, idleSeconds = 0) {
   const t0 = performance.now();
   const proc = Bun.spawn([...variants[variant]], {
     env: {
-      PATH: process.env.PATH ?? "", STASH_URL: stash.url, DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-start-")),
-      LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port), LOG_LEVEL: "warn", LOG_FORMAT: "json",
+      PATH: process.env.PATH ?? "",
+      STASH_URL: stash.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), "s2p-start-")),
+      LISTEN_HOST: "127.0.0.1",
+      LISTEN_PORT: String(port),
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
     },
     stdout: "ignore",
     stderr: "ignore",
@@ -71,8 +90,13 @@ stash.proc.kill("SIGTERM");
 let imageSize = "not measured (podman not installed, not root, or --no-image)";
 if (Bun.which("podman") && process.getuid?.() === 0 && !process.argv.includes("--no-image")) {
   const sizeFile = join(mkdtempSync(join(tmpdir(), "s2p-img-")), "size");
-  const check = Bun.spawnSync(["bash", join(ROOT, "test/container/check.sh")], { env: { ...process.env, IMAGE_SIZE_FILE: sizeFile }, stdout: "ignore", stderr: "ignore" });
-  if (check.exitCode === 0) imageSize = `${fmt(Number(readFileSync(sizeFile, "utf8")) / 1024 / 1024, 0)} MiB (built on stand-in base images: glibc and CA certificates, ~3 MiB; the real distroless/cc base adds ~20 MiB)`;
+  const check = Bun.spawnSync(["bash", join(ROOT, "test/container/check.sh")], {
+    env: { ...process.env, IMAGE_SIZE_FILE: sizeFile },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  if (check.exitCode === 0)
+    imageSize = `${fmt(Number(readFileSync(sizeFile, "utf8")) / 1024 / 1024, 0)} MiB (built on stand-in base images: glibc and CA certificates, ~3 MiB; the real distroless/cc base adds ~20 MiB)`;
 }
 
 const exe = statSync(BINARY).size / 1024 / 1024;
@@ -80,7 +104,11 @@ const rows = [
   ["cold start → healthy /healthz, executable (median)", `${fmt(median(starts.executable), 0)} ms`, "< 300 ms"],
   ["cold start → healthy /healthz, bun src/main.ts (median)", `${fmt(median(starts["bun src/main.ts"]), 0)} ms`, ""],
   ["executable ÷ source start-up", fmt(median(starts.executable) / median(starts["bun src/main.ts"])), ""],
-  [`idle RSS after 10 s, executable (Stash library of ${SCENES} scenes indexed)`, `${fmt(idle.executable.rss, 0)} MB`, "< 80 MB"],
+  [
+    `idle RSS after 10 s, executable (Stash library of ${SCENES} scenes indexed)`,
+    `${fmt(idle.executable.rss, 0)} MB`,
+    "< 80 MB",
+  ],
   [`idle RSS after 10 s, bun src/main.ts`, `${fmt(idle.source.rss, 0)} MB`, ""],
   [`idle RSS after 10 s, executable, library of ${BIG} scenes`, `${fmt(idleBig.rss, 0)} MB`, ""],
   ["executable size (dist/stash2plex, includes the Bun runtime)", `${fmt(exe, 0)} MiB`, ""],

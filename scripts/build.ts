@@ -9,7 +9,11 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
-const TARGETS: Record<string, string> = { x64: "bun-linux-x64-baseline", amd64: "bun-linux-x64-baseline", arm64: "bun-linux-arm64" };
+const TARGETS: Record<string, string> = {
+  x64: "bun-linux-x64-baseline",
+  amd64: "bun-linux-x64-baseline",
+  arm64: "bun-linux-arm64",
+};
 
 const root = join(import.meta.dir, "..");
 const outfile = process.env.OUTFILE ?? join(root, "dist/stash2plex");
@@ -18,12 +22,22 @@ const args = process.argv.slice(2);
 const given = args.indexOf("--target");
 const target = given >= 0 ? args[given + 1] : TARGETS[process.env.TARGETARCH || process.arch];
 const extra = given >= 0 ? [...args.slice(0, given), ...args.slice(given + 2)] : args;
-const proc = Bun.spawn([
-  process.execPath, "build", "--compile", "--minify", "--sourcemap=none",
-  `--define=STASH2PLEX_VERSION=${JSON.stringify(pkg.version)}`,
-  ...(target ? [`--target=${target}`] : []),
-  join(root, "src/main.ts"), "--outfile", outfile, ...extra,
-], { stdout: "inherit", stderr: "inherit", cwd: root });
+const proc = Bun.spawn(
+  [
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify",
+    "--sourcemap=none",
+    `--define=STASH2PLEX_VERSION=${JSON.stringify(pkg.version)}`,
+    ...(target ? [`--target=${target}`] : []),
+    join(root, "src/main.ts"),
+    "--outfile",
+    outfile,
+    ...extra,
+  ],
+  { stdout: "inherit", stderr: "inherit", cwd: root },
+);
 const code = await proc.exited;
 if (code === 0) console.log(`built ${outfile} (stash2plex ${pkg.version}, ${target ?? "this machine's runtime"})`);
 process.exit(code);

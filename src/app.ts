@@ -66,13 +66,22 @@ const SECTIONS_TTL_MS = 60_000;
 export function createApp(config: Config, options: AppOptions = {}) {
   const store = openStore(config.dataDir);
   const admin = resolveAdminToken(config.admin.token, config.dataDir);
-  const log = options.log ?? createLogger({
-    level: config.logLevel,
-    format: config.logFormat,
-    secrets: [...instancesOf(config).map((i) => i.stash.apiKey), config.plex.token, config.sync.webhookToken, admin.token],
-  });
+  const log =
+    options.log ??
+    createLogger({
+      level: config.logLevel,
+      format: config.logFormat,
+      secrets: [
+        ...instancesOf(config).map((i) => i.stash.apiKey),
+        config.plex.token,
+        config.sync.webhookToken,
+        admin.token,
+      ],
+    });
   const access = createAccess({
-    token: admin.token, openReads: config.admin.openReads, log,
+    token: admin.token,
+    openReads: config.admin.openReads,
+    log,
     sessions: createSessions(store, admin.token, { now: options.sessionClock }),
     throttle: createThrottle(options.signInThrottle),
   });
@@ -81,7 +90,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
   // Plex's side, shared by every Stash instance. The push side exists only when Plex is configured.
   const pushOn = pushIsOn(config);
   const plex = createPlexClient({ ...config.plex, observe: metrics.upstream });
-  const queue = createQueue(store, Date.now, { delivered: (ref, queuedAt) => metrics.delivered(queuedAt, Date.now(), ref.instance) });
+  const queue = createQueue(store, Date.now, {
+    delivered: (ref, queuedAt) => metrics.delivered(queuedAt, Date.now(), ref.instance),
+  });
   const plexIndex = createPlexIndex(store, plex);
   let sectionsCache: { at: number; sections: SyncSection[] } | undefined;
   const sections = async () => {
@@ -107,24 +118,70 @@ export function createApp(config: Config, options: AppOptions = {}) {
   // its provider (built below) confirms pushes through this, bound once the push side exists.
   const onServed: NonNullable<PushSide["onServed"]> = (ref, client) => push.onServed(ref, client);
   const provider = providerSide({
-    ...instance, title: config.provider.title, matchOnly: config.provider.matchOnly, log, onServed,
+    ...instance,
+    title: config.provider.title,
+    matchOnly: config.provider.matchOnly,
+    log,
+    onServed,
   });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
-  const others = instancesOf(config).slice(1)
-    .map((instance) => createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed }));
+  const others = instancesOf(config)
+    .slice(1)
+    .map((instance) =>
+      createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed }),
+    );
   const otherParts = others.map((o) => ({ id: o.instance.id, stash: o.stash, mapper: o.mapper, ctx: o.ctx }));
   const push: PushSide = pushSide({
-    config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, ...instance, others: otherParts, drain: options.drain,
+    config,
+    store,
+    log,
+    metrics,
+    queue,
+    plex,
+    plexIndex,
+    sections,
+    pmsIdentity,
+    ...instance,
+    others: otherParts,
+    drain: options.drain,
   });
   const gaps = gapsSide({
-    config, store, log, access, plex, plexIndex, sections, ...instance, others: otherParts,
-    queue, editState: push.editState, sync: push.sync, onQueued: push.kick, pushOn,
+    config,
+    store,
+    log,
+    access,
+    plex,
+    plexIndex,
+    sections,
+    ...instance,
+    others: otherParts,
+    queue,
+    editState: push.editState,
+    sync: push.sync,
+    onQueued: push.kick,
+    pushOn,
   });
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
-  const scheduler = createScheduler([...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs], options.schedulerClock);
+  const scheduler = createScheduler(
+    [...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs],
+    options.schedulerClock,
+  );
   const adminPart = adminSide({
-    config, store, log, access, metrics, scheduler, queue, plex, plexIndex, ...instance, matchOnly: config.provider.matchOnly, push, gaps, others,
+    config,
+    store,
+    log,
+    access,
+    metrics,
+    scheduler,
+    queue,
+    plex,
+    plexIndex,
+    ...instance,
+    matchOnly: config.provider.matchOnly,
+    push,
+    gaps,
+    others,
   });
 
   const http = new Elysia()
@@ -142,8 +199,26 @@ export function createApp(config: Config, options: AppOptions = {}) {
   const { reconciler, manualHeal } = gaps;
 
   return {
-    config, log, store, stash, plex, queue, breaker, worker, poller, plexIndex, mapper: instance.mapper, http, scheduler,
-    stashIndex, autoRules, reconciler, sync, manualHeal, access, metrics,
+    config,
+    log,
+    store,
+    stash,
+    plex,
+    queue,
+    breaker,
+    worker,
+    poller,
+    plexIndex,
+    mapper: instance.mapper,
+    http,
+    scheduler,
+    stashIndex,
+    autoRules,
+    reconciler,
+    sync,
+    manualHeal,
+    access,
+    metrics,
     /** The providers of the Stash instances after the first (each its client, index and routes). */
     instanceProviders: others,
     /**
@@ -161,7 +236,13 @@ export function createApp(config: Config, options: AppOptions = {}) {
       const recovered = queue.recover();
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
       await push.start();
-      server = Bun.serve({ ...serverOptions(log), port, hostname, fetch: (req, srv) => http.handle(noteClient(req, srv)), idleTimeout: 120 });
+      server = Bun.serve({
+        ...serverOptions(log),
+        port,
+        hostname,
+        fetch: (req, srv) => http.handle(noteClient(req, srv)),
+        idleTimeout: 120,
+      });
       scheduler.start();
       // Both indexes at once (the schedule goes on from these runs): know the Plex library before
       // the first push needs it; a down Plex just means later.
@@ -179,7 +260,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
       try {
         const id = await plex.identity();
         const synced: PlexSection[] = await sections();
-        return [`Plex reachable (PMS ${id.version}); syncing ${synced.map((s) => `"${s.title}" (${(s as SyncSection).strategy})`).join(", ") || "no section"}`];
+        return [
+          `Plex reachable (PMS ${id.version}); syncing ${synced.map((s) => `"${s.title}" (${(s as SyncSection).strategy})`).join(", ") || "no section"}`,
+        ];
       } catch (err) {
         return [`Plex not reachable now (${(err as Error).message}); changes wait in the queue until it is`];
       }

@@ -54,23 +54,29 @@ export async function runDemo(args: string[]): Promise<number> {
   const stash = new StashSim({ scenes: 120, seed: 7 }).start();
   const pms = new PmsSim().start();
   const files = plexFilesFor(stash);
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    files,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), "stash2plex-demo-"));
   const port = Number(process.env.LISTEN_PORT ?? 8787);
-  const config = loadConfig({
-    LISTEN_HOST: "127.0.0.1",
-    LISTEN_PORT: String(port),
-    STASH_URL: stash.url,
-    PLEX_URL: pms.url,
-    PLEX_TOKEN: pms.token,
-    SYNC_WEBHOOK_TOKEN: "demo-webhook-token",
-    SYNC_POLL_SECONDS: "2",
-    SYNC_SWEEP_SECONDS: "1",
-    DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
-    PATHS_RULES: JSON.stringify(DEMO_RULES),
-  }, undefined);
+  const config = loadConfig(
+    {
+      LISTEN_HOST: "127.0.0.1",
+      LISTEN_PORT: String(port),
+      STASH_URL: stash.url,
+      PLEX_URL: pms.url,
+      PLEX_TOKEN: pms.token,
+      SYNC_WEBHOOK_TOKEN: "demo-webhook-token",
+      SYNC_POLL_SECONDS: "2",
+      SYNC_SWEEP_SECONDS: "1",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+      PATHS_RULES: JSON.stringify(DEMO_RULES),
+    },
+    undefined,
+  );
   const app = createApp(config, { log: createLogger({ level: "warn", format: "pretty" }) });
   try {
     await app.start(port, "127.0.0.1");
@@ -81,11 +87,16 @@ export async function runDemo(args: string[]): Promise<number> {
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
   // The CLI beside the demo (check, reconcile, sync, map, healthcheck) reads the same settings from its data folder.
-  writeFileSync(join(dataDir, "config.yaml"), toYaml({
-    listen: { host: "127.0.0.1", port: Number(new URL(app.url!).port) },
-    stash: { url: stash.url }, plex: { url: pms.url, token: pms.token },
-    sync: { webhookToken: "demo-webhook-token" }, paths: { rules: DEMO_RULES },
-  }));
+  writeFileSync(
+    join(dataDir, "config.yaml"),
+    toYaml({
+      listen: { host: "127.0.0.1", port: Number(new URL(app.url!).port) },
+      stash: { url: stash.url },
+      plex: { url: pms.url, token: pms.token },
+      sync: { webhookToken: "demo-webhook-token" },
+      paths: { rules: DEMO_RULES },
+    }),
+  );
 
   say(`stash2plex demo — the real service against simulated Stash and Plex`);
   say(`  Stash simulator: ${stash.url} (${stash.library.scenes.size} scenes)`);
@@ -95,12 +106,18 @@ export async function runDemo(args: string[]): Promise<number> {
   say(`1. Plex scans its library through our provider (POST /library/metadata/matches, GET /library/metadata/{id}) …`);
   const report = await pms.scan("1", { concurrency: 8 });
   const matched = report.results.filter((r) => "metadata" in r && r.metadata).length;
-  say(`   ${report.results.length} files in ${report.seconds.toFixed(2)} s: ${matched} matched to Stash scenes, ${report.results.length - matched} left unmatched`);
+  say(
+    `   ${report.results.length} files in ${report.seconds.toFixed(2)} s: ${matched} matched to Stash scenes, ${report.results.length - matched} left unmatched`,
+  );
   say(`   contract violations: ${report.violations.length}`);
   const sample = [...pms.items.values()].find((i) => i.fields.Role && i.fields.Genre);
   if (sample) {
-    say(`   e.g. ${sample.files[0]} → "${sample.title}" (${sample.fields.studio ?? "no studio"}, ${sample.fields.originallyAvailableAt})`);
-    say(`        performers: ${sample.fields.Role.map((r: any) => r.tag).join(", ")}; genres: ${sample.fields.Genre.map((g: any) => g.tag).join(", ")}`);
+    say(
+      `   e.g. ${sample.files[0]} → "${sample.title}" (${sample.fields.studio ?? "no studio"}, ${sample.fields.originallyAvailableAt})`,
+    );
+    say(
+      `        performers: ${sample.fields.Role.map((r: any) => r.tag).join(", ")}; genres: ${sample.fields.Genre.map((g: any) => g.tag).join(", ")}`,
+    );
   }
   say();
 
@@ -120,7 +137,9 @@ export async function runDemo(args: string[]): Promise<number> {
     await pms.idle();
   }
   const shown = pms.items.get(target.ratingKey)!.title;
-  say(`   Plex item ${target.ratingKey} now shows "${shown}" after ${Math.round(performance.now() - started)} ms ${shown === newTitle ? "✓" : "✗"}`);
+  say(
+    `   Plex item ${target.ratingKey} now shows "${shown}" after ${Math.round(performance.now() - started)} ms ${shown === newTitle ? "✓" : "✗"}`,
+  );
   say();
 
   say(`3. Plex goes down; another edit is queued on disk and lands when Plex is back …`);
@@ -164,7 +183,9 @@ export async function runDemo(args: string[]): Promise<number> {
   process.once("SIGTERM", () => void cleanUp());
   say(`Open the dashboard: ${app.url}/ui  (admin token: ${app.admin.token})`);
   say(`Or: ${app.url}/library/metadata/${sceneId} (what Plex reads), ${app.url}/metrics`);
-  say(`The CLI on the demo's settings: DATA_DIR=${dataDir} npx bun src/main.ts check  (or reconcile, sync --since 7d, map <path>)`);
+  say(
+    `The CLI on the demo's settings: DATA_DIR=${dataDir} npx bun src/main.ts check  (or reconcile, sync --since 7d, map <path>)`,
+  );
   say(`Press Ctrl-C to stop.`);
   return -1;
 }

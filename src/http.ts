@@ -13,7 +13,12 @@ import { databaseTrouble } from "./store/trouble.ts";
 import { sceneOfRequest } from "./request-scene.ts";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfter?: number) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfter?: number,
+  ) {
     super(message);
   }
 }
@@ -37,25 +42,34 @@ function validationMessage(error: unknown): string {
 
 /** Maps any error to the one JSON error shape; `redact` cleans what came from upstream. */
 export function errorAnswer(
-  error: unknown, code: string | number, method: string, path: string, redact: (s: string) => string,
+  error: unknown,
+  code: string | number,
+  method: string,
+  path: string,
+  redact: (s: string) => string,
 ): { body: ReturnType<typeof errorBody>; retryAfter?: number } | undefined {
   // Elysia wraps what a body parser throws in a ParseError; ours says what is wrong.
   const cause = (error as { cause?: unknown } | undefined)?.cause;
   if (cause instanceof HttpError) error = cause;
-  if (error instanceof HttpError) return { body: errorBody(error.status, error.code, redact(error.message)), retryAfter: error.retryAfter };
+  if (error instanceof HttpError)
+    return { body: errorBody(error.status, error.code, redact(error.message)), retryAfter: error.retryAfter };
   // Stash trouble of any kind is transient until proven otherwise: PMS keeps what it has and asks again.
   if (isStashError(error)) return { body: errorBody(503, "stash_unavailable", redact(error.message)), retryAfter: 30 };
   const db = databaseTrouble(error);
   if (db) return { body: errorBody(db.status, "database", db.message), retryAfter: 60 };
   if (code === "VALIDATION") return { body: errorBody(400, "bad_request", validationMessage(error)) };
   if (code === "PARSE") return { body: errorBody(400, "bad_request", "the request body is not valid JSON") };
-  if (code === "NOT_FOUND") return { body: errorBody(404, "not_found", `no route for ${method.slice(0, 16)} ${redact(path)}`) };
+  if (code === "NOT_FOUND")
+    return { body: errorBody(404, "not_found", `no route for ${method.slice(0, 16)} ${redact(path)}`) };
   return undefined;
 }
 
 /** The address each request came from, noted by the server's fetch (Elysia's context lacks it). */
 const clients = new WeakMap<Request, string>();
-export function noteClient(request: Request, server: { requestIP(r: Request): { address: string } | null } | undefined): Request {
+export function noteClient(
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | undefined,
+): Request {
   const address = server?.requestIP(request)?.address;
   if (address) clients.set(request, address);
   return request;
@@ -87,41 +101,58 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
       observe?.(route, status, seconds);
       // Health probes come every few seconds from the container runtime: keep them out of the info log.
       const level = path === "/healthz" || path === "/readyz" ? "debug" : "info";
-      log[level]("request", { method: String(request.method).slice(0, 16), path, status, ms: Math.round(seconds * 10_000) / 10, ...fields });
+      log[level]("request", {
+        method: String(request.method).slice(0, 16),
+        path,
+        status,
+        ms: Math.round(seconds * 10_000) / 10,
+        ...fields,
+      });
     } catch {
       // A log line is never worth the process.
     }
   };
-  return new Elysia({ name: "http-basics" })
-    .onRequest(({ request }) => void startedAt.set(request, performance.now()))
-    .onTransform({ as: "global" }, ({ request }) => void routed.add(request))
-    // An answer from an onRequest hook (the dashboard's redirect of "/" to /ui, its 401 to an
-    // action after sign-out) skips every later hook, afterResponse included: it is logged here.
-    .wrap((handle: Function) => async (request: Request, ...rest: unknown[]) => {
-      const response = await handle(request, ...rest);
-      if (!routed.has(request) && response instanceof Response) record(request, "unmatched", response.status);
-      return response;
-    })
-    .onAfterResponse({ as: "global" }, (ctx) => {
-      const c = ctx as typeof ctx & { route?: string; params?: unknown; body?: unknown; responseValue?: unknown };
-      // The scene the request is about, so every line about a scene carries it.
-      record(c.request, c.route || "unmatched", answeredStatus(c.set.status, c.responseValue), sceneOfRequest(c.route, c.params, c.body));
-    })
-    .onError({ as: "global" }, (ctx) => {
-      const { code, error, set, request } = ctx;
-      routed.add(request);
-      const path = requestPath(request);
-      const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
-      if (mapped) {
-        set.status = mapped.body.error.status;
-        if (mapped.retryAfter) set.headers["retry-after"] = String(mapped.retryAfter);
-        return mapped.body;
-      }
-      const scene = sceneOfRequest((ctx as { route?: string }).route, (ctx as { params?: unknown }).params, (ctx as { body?: unknown }).body);
-      log.error("request failed", { path, ...scene, error: error instanceof Error ? error.message : String(error) });
-      set.status = 500;
-      return errorBody(500, "internal", "something went wrong on our side; see the service log");
-    });
+  return (
+    new Elysia({ name: "http-basics" })
+      .onRequest(({ request }) => void startedAt.set(request, performance.now()))
+      .onTransform({ as: "global" }, ({ request }) => void routed.add(request))
+      // An answer from an onRequest hook (the dashboard's redirect of "/" to /ui, its 401 to an
+      // action after sign-out) skips every later hook, afterResponse included: it is logged here.
+      .wrap((handle: Function) => async (request: Request, ...rest: unknown[]) => {
+        const response = await handle(request, ...rest);
+        if (!routed.has(request) && response instanceof Response) record(request, "unmatched", response.status);
+        return response;
+      })
+      .onAfterResponse({ as: "global" }, (ctx) => {
+        const c = ctx as typeof ctx & { route?: string; params?: unknown; body?: unknown; responseValue?: unknown };
+        // The scene the request is about, so every line about a scene carries it.
+        record(
+          c.request,
+          c.route || "unmatched",
+          answeredStatus(c.set.status, c.responseValue),
+          sceneOfRequest(c.route, c.params, c.body),
+        );
+      })
+      .onError({ as: "global" }, (ctx) => {
+        const { code, error, set, request } = ctx;
+        routed.add(request);
+        const path = requestPath(request);
+        const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
+        if (mapped) {
+          set.status = mapped.body.error.status;
+          if (mapped.retryAfter) set.headers["retry-after"] = String(mapped.retryAfter);
+          return mapped.body;
+        }
+        const scene = sceneOfRequest(
+          (ctx as { route?: string }).route,
+          (ctx as { params?: unknown }).params,
+          (ctx as { body?: unknown }).body,
+        );
+        log.error("request failed", { path, ...scene, error: error instanceof Error ? error.message : String(error) });
+        set.status = 500;
+        return errorBody(500, "internal", "something went wrong on our side; see the service log");
+      })
+  );
 };
 
 /**
@@ -137,6 +168,8 @@ export const serverOptions = (log: Logger) => ({
   maxRequestBodySize: 4 * 1024 * 1024,
   error(err: Error) {
     log.error("request failed outside the routes", { error: err?.message ?? String(err) });
-    return Response.json(errorBody(500, "internal", "something went wrong on our side; see the service log"), { status: 500 });
+    return Response.json(errorBody(500, "internal", "something went wrong on our side; see the service log"), {
+      status: 500,
+    });
   },
 });

@@ -43,10 +43,21 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
   // Nothing runs before start(): a one-shot command builds the app without starting it.
   let started = false;
   const state = new Map<string, JobState>(
-    jobs.map((j) => [j.id, {
-      id: j.id, name: j.name, everySeconds: j.everySeconds, running: false,
-      lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, nextRunAt: null, runs: 0,
-    }]),
+    jobs.map((j) => [
+      j.id,
+      {
+        id: j.id,
+        name: j.name,
+        everySeconds: j.everySeconds,
+        running: false,
+        lastRunAt: null,
+        lastSuccessAt: null,
+        lastDurationMs: null,
+        lastError: null,
+        nextRunAt: null,
+        runs: 0,
+      },
+    ]),
   );
   const byId = new Map(jobs.map((j) => [j.id, j]));
 
@@ -90,7 +101,9 @@ export function createScheduler(jobs: Job[], now: () => number = Date.now) {
   };
 
   // One tick a second; `protect: false` because a long job must not hold back the others' ticks.
-  const plugin = new Elysia({ name: "jobs" }).use(cron({ name: "scheduler", pattern: "* * * * * *", run: () => void tick() }));
+  const plugin = new Elysia({ name: "jobs" }).use(
+    cron({ name: "scheduler", pattern: "* * * * * *", run: () => void tick() }),
+  );
 
   return {
     plugin,

@@ -22,7 +22,8 @@ export function nestingDepth(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {
@@ -33,7 +34,11 @@ export function nestingDepth(text: string, limit: number): number {
 }
 
 const tooLarge = (maxBytes: number) =>
-  new HttpError(413, "body_too_large", `the request body is larger than this endpoint accepts (${Math.round(maxBytes / 1024)} KiB)`);
+  new HttpError(
+    413,
+    "body_too_large",
+    `the request body is larger than this endpoint accepts (${Math.round(maxBytes / 1024)} KiB)`,
+  );
 
 export async function readText(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
@@ -55,35 +60,40 @@ export async function readText(request: Request, maxBytes: number): Promise<stri
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
-export const guardedJson = (limits: BodyLimits) => async ({ request }: { request: Request }): Promise<unknown> => {
-  limits.authorise?.(request.headers);
-  const type = request.headers.get("content-type") ?? "";
-  if (type && !/^application\/(?:[\w.+-]*\+)?json\b/i.test(type)) {
-    throw new HttpError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)");
-  }
-  const text = await readText(request, limits.maxBytes);
-  if (text.trim() === "") return {}; // an empty body is an empty object: the route's schema decides
-  if (nestingDepth(text, limits.maxDepth) > limits.maxDepth) {
-    throw new HttpError(400, "too_deep", `the request body is nested more than ${limits.maxDepth} levels deep`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "bad_request", "the request body is not valid JSON");
-  }
-};
+export const guardedJson =
+  (limits: BodyLimits) =>
+  async ({ request }: { request: Request }): Promise<unknown> => {
+    limits.authorise?.(request.headers);
+    const type = request.headers.get("content-type") ?? "";
+    if (type && !/^application\/(?:[\w.+-]*\+)?json\b/i.test(type)) {
+      throw new HttpError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)");
+    }
+    const text = await readText(request, limits.maxBytes);
+    if (text.trim() === "") return {}; // an empty body is an empty object: the route's schema decides
+    if (nestingDepth(text, limits.maxDepth) > limits.maxDepth) {
+      throw new HttpError(400, "too_deep", `the request body is nested more than ${limits.maxDepth} levels deep`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "bad_request", "the request body is not valid JSON");
+    }
+  };
 
 /**
  * The dashboard's forms (application/x-www-form-urlencoded) the same way: authorise first,
  * then at most `maxBytes`, parsed to name → values (a name may repeat, e.g. checkboxes).
  */
-export const guardedForm = (limits: Omit<BodyLimits, "maxDepth">) => async ({ request }: { request: Request }): Promise<Record<string, string[]>> => {
-  limits.authorise?.(request.headers);
-  const type = request.headers.get("content-type") ?? "";
-  if (type && !/^application\/x-www-form-urlencoded\b/i.test(type)) {
-    throw new HttpError(415, "unsupported_media_type", "send the form as application/x-www-form-urlencoded");
-  }
-  const form: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(await readText(request, limits.maxBytes))) (form[name] ??= []).push(value);
-  return form;
-};
+export const guardedForm =
+  (limits: Omit<BodyLimits, "maxDepth">) =>
+  async ({ request }: { request: Request }): Promise<Record<string, string[]>> => {
+    limits.authorise?.(request.headers);
+    const type = request.headers.get("content-type") ?? "";
+    if (type && !/^application\/x-www-form-urlencoded\b/i.test(type)) {
+      throw new HttpError(415, "unsupported_media_type", "send the form as application/x-www-form-urlencoded");
+    }
+    const form: Record<string, string[]> = {};
+    for (const [name, value] of new URLSearchParams(await readText(request, limits.maxBytes)))
+      (form[name] ??= []).push(value);
+    return form;
+  };

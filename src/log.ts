@@ -36,21 +36,34 @@ export function createLogger(options: LoggerOptions): Logger {
     Object.fromEntries(
       Object.entries(fields).map(([k, v]) => [
         k,
-        SECRET_FIELD.test(k) ? "[redacted]" : typeof v === "string" ? redact(v) : v instanceof Error ? redact(v.message) : v,
+        SECRET_FIELD.test(k)
+          ? "[redacted]"
+          : typeof v === "string"
+            ? redact(v)
+            : v instanceof Error
+              ? redact(v.message)
+              : v,
       ]),
     );
 
-  const log = (level: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < ORDER[options.level]) return;
-    const safe = clean(fields);
-    if (json) {
-      write(redact(JSON.stringify({ time: localTime(), level, msg, ...safe })));
-    } else {
-      const extra = Object.entries(safe).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
-      write(redact(`${localTime().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`));
-    }
-  };
-  const showOnce = (msg: string) => write(json ? JSON.stringify({ time: localTime(), level: "info", msg }) : `\n  ${msg}\n`);
+  const log =
+    (level: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[level] < ORDER[options.level]) return;
+      const safe = clean(fields);
+      if (json) {
+        write(redact(JSON.stringify({ time: localTime(), level, msg, ...safe })));
+      } else {
+        const extra = Object.entries(safe)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(" ");
+        write(
+          redact(`${localTime().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`),
+        );
+      }
+    };
+  const showOnce = (msg: string) =>
+    write(json ? JSON.stringify({ time: localTime(), level: "info", msg }) : `\n  ${msg}\n`);
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), showOnce, redact };
 }
 

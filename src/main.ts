@@ -103,7 +103,9 @@ async function healthcheck(): Promise<number> {
   }
   const probe = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
   try {
-    const res = await fetch(`http://${probe.includes(":") ? `[${probe}]` : probe}:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`http://${probe.includes(":") ? `[${probe}]` : probe}:${port}/healthz`, {
+      signal: AbortSignal.timeout(3000),
+    });
     return res.ok ? 0 : 1;
   } catch {
     return 1;

@@ -52,9 +52,17 @@ const PROBE_TTL_MS = 5000;
  * ("heap") counts the gigabytes JSC reserves but does not use. Dropped rather than shown wrong.
  */
 const NOT_UNDER_BUN = [
-  "nodejs_active_handles", "nodejs_active_handles_total", "nodejs_active_requests", "nodejs_active_requests_total",
-  "nodejs_active_resources", "nodejs_active_resources_total", "nodejs_heap_space_size_total_bytes",
-  "nodejs_heap_space_size_used_bytes", "nodejs_heap_space_size_available_bytes", "nodejs_gc_duration_seconds", "process_heap_bytes",
+  "nodejs_active_handles",
+  "nodejs_active_handles_total",
+  "nodejs_active_requests",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources",
+  "nodejs_active_resources_total",
+  "nodejs_heap_space_size_total_bytes",
+  "nodejs_heap_space_size_used_bytes",
+  "nodejs_heap_space_size_available_bytes",
+  "nodejs_gc_duration_seconds",
+  "process_heap_bytes",
 ];
 const PUSH_RESULTS = ["refreshed", "written", "retry", "dead"] as const;
 const seconds = (ms: number | null) => (ms === null ? 0 : ms / 1000);
@@ -71,7 +79,8 @@ function upstreamLabels(key: string): Record<string, string> {
   if (key !== "stash" && !key.startsWith("stash:")) return { upstream: key };
   return { upstream: "stash", [STASH_INSTANCE]: key.slice("stash:".length) || DEFAULT_INSTANCE_ID };
 }
-const isCounts = (q: QueueCounts | Record<string, QueueCounts>): q is QueueCounts => typeof (q as QueueCounts).pending === "number";
+const isCounts = (q: QueueCounts | Record<string, QueueCounts>): q is QueueCounts =>
+  typeof (q as QueueCounts).pending === "number";
 
 export function createMetrics(now: () => number = Date.now) {
   const registry = new Registry();
@@ -79,30 +88,52 @@ export function createMetrics(now: () => number = Date.now) {
   collectDefaultMetrics({ register: registry });
   for (const name of NOT_UNDER_BUN) registry.removeSingleMetric(name);
   new Gauge({
-    name: "stash2plex_build_info", help: "Always 1; the labels say which build runs.", labelNames: ["version", "runtime", "runtime_version"], registers: [registry],
+    name: "stash2plex_build_info",
+    help: "Always 1; the labels say which build runs.",
+    labelNames: ["version", "runtime", "runtime_version"],
+    registers: [registry],
   }).set({ version: VERSION, runtime: "bun", runtime_version: Bun.version }, 1);
 
   const pushes = new Counter({
-    name: "stash2plex_pushes_total", help: "Pushes to Plex by Stash instance and result.", labelNames: [STASH_INSTANCE, "result"], registers: [registry],
+    name: "stash2plex_pushes_total",
+    help: "Pushes to Plex by Stash instance and result.",
+    labelNames: [STASH_INSTANCE, "result"],
+    registers: [registry],
   });
   // Every result from 0, so increase() sees the first dead letter after a restart.
   for (const result of PUSH_RESULTS) pushes.inc({ [STASH_INSTANCE]: DEFAULT_INSTANCE_ID, result }, 0);
   const pushLatency = new Histogram({
-    name: "stash2plex_push_latency_seconds", help: "From a change being queued to Plex showing it (delivered), by Stash instance.",
+    name: "stash2plex_push_latency_seconds",
+    help: "From a change being queued to Plex showing it (delivered), by Stash instance.",
     labelNames: [STASH_INSTANCE],
-    buckets: [0.1, 0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 21600, 86400], registers: [registry],
+    buckets: [0.1, 0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 21600, 86400],
+    registers: [registry],
   });
-  const requests = new Counter({ name: "stash2plex_http_requests_total", help: "Requests answered, by route and status.", labelNames: ["route", "status"], registers: [registry] });
+  const requests = new Counter({
+    name: "stash2plex_http_requests_total",
+    help: "Requests answered, by route and status.",
+    labelNames: ["route", "status"],
+    registers: [registry],
+  });
   const requestSeconds = new Histogram({
-    name: "stash2plex_http_request_seconds", help: "Time to answer a request, by route.", labelNames: ["route"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry],
+    name: "stash2plex_http_request_seconds",
+    help: "Time to answer a request, by route.",
+    labelNames: ["route"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
   });
   const upstreamSeconds = new Histogram({
-    name: "stash2plex_upstream_request_seconds", help: "Calls to Stash and Plex, by upstream (and Stash instance).", labelNames: ["upstream", STASH_INSTANCE],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+    name: "stash2plex_upstream_request_seconds",
+    help: "Calls to Stash and Plex, by upstream (and Stash instance).",
+    labelNames: ["upstream", STASH_INSTANCE],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
   });
   const upstreamErrors = new Counter({
-    name: "stash2plex_upstream_errors_total", help: "Failed calls to Stash and Plex, by upstream (and Stash instance).", labelNames: ["upstream", STASH_INSTANCE], registers: [registry],
+    name: "stash2plex_upstream_errors_total",
+    help: "Failed calls to Stash and Plex, by upstream (and Stash instance).",
+    labelNames: ["upstream", STASH_INSTANCE],
+    registers: [registry],
   });
   upstreamErrors.inc(upstreamLabels("stash"), 0);
   upstreamErrors.inc(upstreamLabels("plex"), 0);
@@ -116,8 +147,10 @@ export function createMetrics(now: () => number = Date.now) {
   let sources: GaugeSources | undefined;
   let probes: Record<string, () => Promise<boolean>> = {};
   new Gauge({
-    name: "stash2plex_queue_jobs", help: "Jobs in the push queue by Stash instance and state (dead: dead letters).",
-    labelNames: [STASH_INSTANCE, "state"], registers: [registry],
+    name: "stash2plex_queue_jobs",
+    help: "Jobs in the push queue by Stash instance and state (dead: dead letters).",
+    labelNames: [STASH_INSTANCE, "state"],
+    registers: [registry],
     collect() {
       if (!sources) return;
       const q = sources.queue();
@@ -131,28 +164,39 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
   new Gauge({
-    name: "stash2plex_breaker_state", help: "1 for the current state of the Plex circuit breaker guarding each Stash instance's pushes.",
-    labelNames: [STASH_INSTANCE, "state"], registers: [registry],
+    name: "stash2plex_breaker_state",
+    help: "1 for the current state of the Plex circuit breaker guarding each Stash instance's pushes.",
+    labelNames: [STASH_INSTANCE, "state"],
+    registers: [registry],
     collect() {
       if (!sources) return;
       const now = sources.breaker();
-      for (const [instance, current] of Object.entries(typeof now === "string" ? { [DEFAULT_INSTANCE_ID]: now } : now)) {
+      for (const [instance, current] of Object.entries(
+        typeof now === "string" ? { [DEFAULT_INSTANCE_ID]: now } : now,
+      )) {
         for (const state of BREAKER_STATES) this.set({ [STASH_INSTANCE]: instance, state }, state === current ? 1 : 0);
       }
     },
   });
   new Gauge({
-    name: "stash2plex_index_entries", help: "Entries in the service's indexes (Stash scenes: per instance).", labelNames: ["index", STASH_INSTANCE], registers: [registry],
+    name: "stash2plex_index_entries",
+    help: "Entries in the service's indexes (Stash scenes: per instance).",
+    labelNames: ["index", STASH_INSTANCE],
+    registers: [registry],
     collect() {
       if (!sources) return;
       const { stashScenes, plexItems } = sources.indexes();
       const byInstance = typeof stashScenes === "number" ? { [DEFAULT_INSTANCE_ID]: stashScenes } : stashScenes;
-      for (const [instance, n] of Object.entries(byInstance)) this.set({ index: "stash_scenes", [STASH_INSTANCE]: instance }, n);
+      for (const [instance, n] of Object.entries(byInstance))
+        this.set({ index: "stash_scenes", [STASH_INSTANCE]: instance }, n);
       this.set({ index: "plex_items" }, plexItems);
     },
   });
   new Gauge({
-    name: "stash2plex_reconcile_gaps", help: "Gaps the last completed reconcile found, by kind (0: none, or no reconcile yet).", labelNames: ["kind"], registers: [registry],
+    name: "stash2plex_reconcile_gaps",
+    help: "Gaps the last completed reconcile found, by kind (0: none, or no reconcile yet).",
+    labelNames: ["kind"],
+    registers: [registry],
     collect() {
       if (!sources) return;
       const found = sources.lastGaps();
@@ -160,21 +204,27 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
   new Gauge({
-    name: "stash2plex_job_last_success_timestamp_seconds", help: "When each scheduled job last ended without an error (0: not since start).",
-    labelNames: ["job_id"], registers: [registry],
+    name: "stash2plex_job_last_success_timestamp_seconds",
+    help: "When each scheduled job last ended without an error (0: not since start).",
+    labelNames: ["job_id"],
+    registers: [registry],
     collect() {
       if (!sources) return;
       for (const job of sources.jobs()) this.set({ job_id: job.id }, seconds(job.lastSuccessAt));
     },
   });
   new Gauge({
-    name: "stash2plex_last_delivered_push_timestamp_seconds", help: "When a change last reached Plex (0: never).", registers: [registry],
+    name: "stash2plex_last_delivered_push_timestamp_seconds",
+    help: "When a change last reached Plex (0: never).",
+    registers: [registry],
     collect() {
       if (sources) this.set(seconds(sources.lastDeliveryAt()));
     },
   });
   new Gauge({
-    name: "stash2plex_queue_oldest_pending_age_seconds", help: "How long the oldest change not yet in Plex has waited (0: none waits).", registers: [registry],
+    name: "stash2plex_queue_oldest_pending_age_seconds",
+    help: "How long the oldest change not yet in Plex has waited (0: none waits).",
+    registers: [registry],
     collect() {
       if (!sources) return;
       const at = sources.oldestPendingAt();
@@ -182,12 +232,16 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
   new Gauge({
-    name: "stash2plex_upstream_up", help: `1 when the upstream answers its health check (within ${UPSTREAM_DEADLINE_MS / 1000} s), else 0.`,
-    labelNames: ["upstream", STASH_INSTANCE], registers: [registry],
+    name: "stash2plex_upstream_up",
+    help: `1 when the upstream answers its health check (within ${UPSTREAM_DEADLINE_MS / 1000} s), else 0.`,
+    labelNames: ["upstream", STASH_INSTANCE],
+    registers: [registry],
     async collect() {
-      await Promise.all(Object.entries(probes).map(async ([upstream, probe]) => {
-        this.set(upstreamLabels(upstream), (await withDeadline(probe(), UPSTREAM_DEADLINE_MS)) ? 1 : 0);
-      }));
+      await Promise.all(
+        Object.entries(probes).map(async ([upstream, probe]) => {
+          this.set(upstreamLabels(upstream), (await withDeadline(probe(), UPSTREAM_DEADLINE_MS)) ? 1 : 0);
+        }),
+      );
     },
   });
 
@@ -201,7 +255,8 @@ export function createMetrics(now: () => number = Date.now) {
       for (const key of Object.keys(s.upstreams)) upstreamErrors.inc(upstreamLabels(key), 0);
       probes = Object.fromEntries(Object.entries(s.upstreams).map(([name, call]) => [name, sharedProbe(call, now)]));
     },
-    pushed: (result: "refreshed" | "written" | "retry" | "dead", instance = DEFAULT_INSTANCE_ID) => pushes.inc({ [STASH_INSTANCE]: instance, result }),
+    pushed: (result: "refreshed" | "written" | "retry" | "dead", instance = DEFAULT_INSTANCE_ID) =>
+      pushes.inc({ [STASH_INSTANCE]: instance, result }),
     delivered: (queuedAtMs: number, now = Date.now(), instance = DEFAULT_INSTANCE_ID) =>
       pushLatency.observe({ [STASH_INSTANCE]: instance }, Math.max(0, (now - queuedAtMs) / 1000)),
     request(route: string, status: number, seconds: number) {
@@ -211,8 +266,10 @@ export function createMetrics(now: () => number = Date.now) {
     /** Plex's calls (and a Stash of the default instance's, when no instance is known). */
     upstream: ((upstream, seconds, ok) => observeUpstream(upstream, seconds, ok)) as UpstreamObserver,
     /** The observer for one Stash instance's client: its Stash calls are labelled with the instance. */
-    upstreamOf: (instance: string): UpstreamObserver => (upstream, seconds, ok) =>
-      observeUpstream(upstream === "stash" ? `stash:${instance}` : upstream, seconds, ok),
+    upstreamOf:
+      (instance: string): UpstreamObserver =>
+      (upstream, seconds, ok) =>
+        observeUpstream(upstream === "stash" ? `stash:${instance}` : upstream, seconds, ok),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -226,7 +283,12 @@ function sharedProbe(call: () => Promise<unknown>, now: () => number): () => Pro
   return () => {
     if (!last || (last.settled && now() - last.at > PROBE_TTL_MS)) {
       const probe = { at: now(), settled: false, result: Promise.resolve(false) };
-      probe.result = call().then(() => true, () => false).finally(() => (probe.settled = true));
+      probe.result = call()
+        .then(
+          () => true,
+          () => false,
+        )
+        .finally(() => (probe.settled = true));
       last = probe;
     }
     return last.result;

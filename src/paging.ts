@@ -9,7 +9,10 @@ export interface Page<T> {
 }
 
 /** Every page of `size`, asked for by number from 0; yields each with that number. */
-export async function* pages<P extends Page<unknown>>(size: number, fetchPage: (index: number) => Promise<P>): AsyncGenerator<P & { index: number }> {
+export async function* pages<P extends Page<unknown>>(
+  size: number,
+  fetchPage: (index: number) => Promise<P>,
+): AsyncGenerator<P & { index: number }> {
   for (let index = 0; ; index++) {
     const page = await fetchPage(index);
     yield { ...page, index };

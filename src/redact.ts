@@ -10,8 +10,9 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 export function createRedactor(secrets: (string | undefined)[]): Redact {
   // Short values would blank out ordinary words; config requires secrets longer than this anyway.
-  const values = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 4))]
-    .sort((a, b) => b.length - a.length);
+  const values = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 4))].sort(
+    (a, b) => b.length - a.length,
+  );
   return (text: string) => values.reduce((t, s) => t.replaceAll(s, "[redacted]"), text).replace(URL_CREDENTIALS, "$1");
 }
 

@@ -33,7 +33,12 @@ function cannotStart(err: unknown, config: Config): never {
 /** Whether the port can be bound now (Bun.serve never shares it: see serverOptions). */
 function portInUse(config: Config): unknown {
   try {
-    Bun.serve({ port: config.listen.port, hostname: config.listen.host, reusePort: false, fetch: () => new Response() }).stop(true);
+    Bun.serve({
+      port: config.listen.port,
+      hostname: config.listen.host,
+      reusePort: false,
+      fetch: () => new Response(),
+    }).stop(true);
     return undefined;
   } catch (err) {
     return (err as { code?: unknown })?.code === "EADDRINUSE" ? err : undefined;
@@ -55,8 +60,12 @@ export async function serve(config: Config) {
   }
   const { log } = app;
   // The last line of defence: one bad request or upstream answer must never end the process.
-  process.on("unhandledRejection", (err) => log.error("unexpected error (the service goes on)", { error: String((err as Error)?.message ?? err) }));
-  process.on("uncaughtException", (err) => log.error("unexpected error (the service goes on)", { error: String(err?.message ?? err) }));
+  process.on("unhandledRejection", (err) =>
+    log.error("unexpected error (the service goes on)", { error: String((err as Error)?.message ?? err) }),
+  );
+  process.on("uncaughtException", (err) =>
+    log.error("unexpected error (the service goes on)", { error: String(err?.message ?? err) }),
+  );
   try {
     await app.start();
   } catch (err) {
@@ -78,33 +87,50 @@ export async function serve(config: Config) {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 
-  log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, { config: redactedConfig(config) });
+  log.info(`stash2plex ${VERSION} listening on ${config.listen.host}:${config.listen.port}`, {
+    config: redactedConfig(config),
+  });
   const instances = instancesOf(config);
   for (const instance of instances) {
     // One provider per Stash: each URL is added in Plex on its own, and a library picks its agent.
     const which = instances.length > 1 ? ` for Stash "${instance.name}" (${instance.id})` : "";
-    log.info(`add this URL in Plex (Settings → Metadata Agents → Add Provider)${which}: ${providerUrl(config.publicUrl, instance)}`);
+    log.info(
+      `add this URL in Plex (Settings → Metadata Agents → Add Provider)${which}: ${providerUrl(config.publicUrl, instance)}`,
+    );
   }
   log.info(`dashboard: ${config.publicUrl}/ui`);
   // The one time the token is shown: past the redaction that hides it everywhere else.
   if (app.admin.generated) {
-    log.showOnce(`admin token (shown once; kept in ${app.admin.file ?? "memory"}): ${app.admin.token} — sign in to the dashboard with it; API clients send 'Authorization: Bearer <token>'`);
+    log.showOnce(
+      `admin token (shown once; kept in ${app.admin.file ?? "memory"}): ${app.admin.token} — sign in to the dashboard with it; API clients send 'Authorization: Bearer <token>'`,
+    );
   } else log.info(app.admin.file ? `admin token: kept in ${app.admin.file}` : "admin token: from ADMIN_TOKEN");
   if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl)) {
-    log.warn("PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address");
+    log.warn(
+      "PUBLIC_URL points at localhost: Plex in its own container cannot reach that; set PUBLIC_URL to this host's LAN address",
+    );
   }
-  log.info(`path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`);
+  log.info(
+    `path rules: ${app.mapper.rules.length || "none (Plex and Stash see the same paths)"}; all samples map both ways`,
+  );
   app.stash.version().then(
     (v) => log.info("Stash reachable", { url: withoutCredentials(config.stash.url), version: v }),
-    (err: Error) => log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
+    (err: Error) =>
+      log.warn("Stash not reachable yet; matches answer empty and metadata 503 until it is", { error: err.message }),
   );
   for (const other of app.instanceProviders) {
-    const { id, stash: { url } } = other.instance;
+    const {
+      id,
+      stash: { url },
+    } = other.instance;
     other.stash.version().then(
       (v) => log.info(`Stash "${id}" reachable`, { instance: id, url: withoutCredentials(url), version: v }),
-      (err: Error) => log.warn(`Stash "${id}" not reachable yet; its provider's matches answer empty and metadata 503 until it is`, { instance: id, error: err.message }),
+      (err: Error) =>
+        log.warn(`Stash "${id}" not reachable yet; its provider's matches answer empty and metadata 503 until it is`, {
+          instance: id,
+          error: err.message,
+        }),
     );
   }
   for (const line of await app.startupReport()) log.info(line);
-
 }

@@ -37,7 +37,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-export function testEnv(stash: StashSim, pms: PmsSim | undefined, extra: Record<string, string> = {}): Record<string, string> {
+export function testEnv(
+  stash: StashSim,
+  pms: PmsSim | undefined,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     STASH_URL: stash.url,
     STASH_TIMEOUT_MS: "2000",
@@ -52,18 +56,26 @@ export function testEnv(stash: StashSim, pms: PmsSim | undefined, extra: Record<
 }
 
 /** Stash and PMS simulators plus the real service, wired like the demo. */
-export async function startWorld(options: { seed?: Partial<SeedOptions>; env?: Record<string, string>; push?: boolean } = {}): Promise<World> {
+export async function startWorld(
+  options: { seed?: Partial<SeedOptions>; env?: Record<string, string>; push?: boolean } = {},
+): Promise<World> {
   const stash = new StashSim({ scenes: 200, seed: 3, ...options.seed }).start();
   const pms = new PmsSim().start();
   const files = plexFilesFor(stash);
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    files,
+  );
   const config = loadConfig(testEnv(stash, options.push === false ? undefined : pms, options.env), undefined);
   const app = createApp(config, { log: silentLogger });
   await app.start(0, "127.0.0.1");
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
   return {
-    stash, pms, app, files,
+    stash,
+    pms,
+    app,
+    files,
     async close() {
       await app.stop();
       await pms.stop();
@@ -73,7 +85,11 @@ export async function startWorld(options: { seed?: Partial<SeedOptions>; env?: R
   };
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<boolean> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  stepMs = 25,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await condition()) return true;
@@ -83,7 +99,11 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 }
 
 export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 export const MAIN = join(import.meta.dir, "../src/main.ts");
 
@@ -98,13 +118,17 @@ export function spawnMain(env: Record<string, string>, args: string[] = ["serve"
 
 /** Waits until the service on `port` answers /healthz. */
 export async function healthy(port: number) {
-  return waitFor(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 10_000, 20);
+  return waitFor(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    20,
+  );
 }
 
 /** Adds a scene like scene 1 but with these files (Stash paths) and fields; returns its id. */
@@ -113,8 +137,18 @@ export function addStashScene(stash: StashSim, files: string[], patch: Partial<S
   const base = library.scenes.get("1")!;
   const id = String(Math.max(...[...library.scenes.keys()].map(Number)) + 1);
   library.add({
-    ...base, id, title: `Set ${id}`, date: null, updated_at: library.clock.stamp(), ...patch,
-    files: files.map((path, k) => ({ ...base.files[0]!, id: `${id}${k}`, path, basename: path.split(/[\\/]/).at(-1)! })),
+    ...base,
+    id,
+    title: `Set ${id}`,
+    date: null,
+    updated_at: library.clock.stamp(),
+    ...patch,
+    files: files.map((path, k) => ({
+      ...base.files[0]!,
+      id: `${id}${k}`,
+      path,
+      basename: path.split(/[\\/]/).at(-1)!,
+    })),
   });
   return id;
 }

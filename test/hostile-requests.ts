@@ -59,7 +59,10 @@ export const MALFORMED_REQUESTS: string[] = [
   post("/library/metadata/matches", "application/xml", "<a></a>"),
   post("/library/metadata/matches", "application/x-www-form-urlencoded", "title=a&title=b&year=x"),
   post("/library/metadata/matches", "multipart/form-data; boundary=zz", "--zz\r\nbroken"),
-  json("/library/metadata/matches", '{"title": 1, "year": "x", "__proto__": {"polluted": 1}, "constructor": {"prototype": {}}}'),
+  json(
+    "/library/metadata/matches",
+    '{"title": 1, "year": "x", "__proto__": {"polluted": 1}, "constructor": {"prototype": {}}}',
+  ),
   json("/library/metadata/matches", '{"title": "\\ud800\\udfff\\ud800", "filename": "../../\\u0000.mp4", "manual": 7}'),
   json("/api/dead-letters/requeue", "null"),
 ];

@@ -29,7 +29,8 @@ export function rawRequest(port: number, request: string | Uint8Array, timeoutMs
       const text = Buffer.concat(chunks).toString("latin1");
       const head = text.indexOf("\r\n\r\n");
       const length = /content-length: *(\d+)/i.exec(text.slice(0, head))?.[1];
-      if (head >= 0 && length !== undefined && Buffer.byteLength(text.slice(head + 4), "latin1") >= Number(length)) done();
+      if (head >= 0 && length !== undefined && Buffer.byteLength(text.slice(head + 4), "latin1") >= Number(length))
+        done();
     });
     socket.on("error", done);
     socket.on("close", done);

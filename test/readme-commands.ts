@@ -101,7 +101,11 @@ export function words(text: string, vars: Record<string, string>): string[][] {
  * the variables; `fixed` ones are kept whatever the README assigns (a value only the running
  * demo knows, like its port).
  */
-export function shownCommands(block: CodeBlock, vars: Record<string, string>, fixed: Record<string, string> = {}): ShownCommand[] {
+export function shownCommands(
+  block: CodeBlock,
+  vars: Record<string, string>,
+  fixed: Record<string, string> = {},
+): ShownCommand[] {
   const out: ShownCommand[] = [];
   const joined = block.body.replace(/\\\n/g, " ").split("\n");
   Object.assign(vars, fixed);
@@ -149,7 +153,14 @@ export function curlRequest(args: string[]): CurlRequest {
     else if (a === "-o" || a === "--output") {
       request.download = true;
       i++;
-    } else if (/^-[sSfLvk]+$/.test(a) || a === "--silent" || a === "--fail" || a === "--show-error" || a === "--location") continue;
+    } else if (
+      /^-[sSfLvk]+$/.test(a) ||
+      a === "--silent" ||
+      a === "--fail" ||
+      a === "--show-error" ||
+      a === "--location"
+    )
+      continue;
     else if (a.startsWith("-")) throw new Error(`curl option ${a} is not one this test knows`);
     else request.url = a;
   }

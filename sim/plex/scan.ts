@@ -5,7 +5,12 @@
  * provider contract. What it learns becomes the simulated library's items.
  */
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { MediaContainer as MediaContainerSchema, MediaProvider, type MediaContainer, type PlexMetadata } from "../../src/schema/plex.ts";
+import {
+  MediaContainer as MediaContainerSchema,
+  MediaProvider,
+  type MediaContainer,
+  type PlexMetadata,
+} from "../../src/schema/plex.ts";
 
 const checkContainer = TypeCompiler.Compile(MediaContainerSchema);
 const checkProvider = TypeCompiler.Compile(MediaProvider);
@@ -36,15 +41,27 @@ export interface ScanReport {
 /** What PMS sends as `filename`: relative to the library folder, led by that folder's name. */
 export function relativeFilename(file: ScanFile): string {
   const sep = file.root.includes("\\") && !file.root.includes("/") ? "\\" : "/";
-  const rootName = file.root.replace(/[\\/]+$/, "").split(/[\\/]/).at(-1)!;
-  return `${rootName}/${file.path.slice(file.root.replace(/[\\/]+$/, "").length + 1).split(sep).join("/")}`;
+  const rootName = file.root
+    .replace(/[\\/]+$/, "")
+    .split(/[\\/]/)
+    .at(-1)!;
+  return `${rootName}/${file.path
+    .slice(file.root.replace(/[\\/]+$/, "").length + 1)
+    .split(sep)
+    .join("/")}`;
 }
 
 /** PMS's own guess at title and year from the file name. */
 export function parsedTitle(path: string): { title: string; year?: number } {
   const stem = (path.split(/[\\/]/).at(-1) ?? path).replace(/\.[^.]+$/, "");
   const year = /\((\d{4})\)/.exec(stem)?.[1];
-  return { title: stem.replace(/\(\d{4}\)/, "").replace(/[._]+/g, " ").trim(), ...(year ? { year: Number(year) } : {}) };
+  return {
+    title: stem
+      .replace(/\(\d{4}\)/, "")
+      .replace(/[._]+/g, " ")
+      .trim(),
+    ...(year ? { year: Number(year) } : {}),
+  };
 }
 
 /** Who a PMS is, as its `/identity` says. */
@@ -75,28 +92,40 @@ export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => (
   "x-plex-country": "US",
 });
 
-export async function discover(providerUrl: string, as: PmsIdentity = SCANNER): Promise<{ identifier: string; violations: string[] }> {
+export async function discover(
+  providerUrl: string,
+  as: PmsIdentity = SCANNER,
+): Promise<{ identifier: string; violations: string[] }> {
   const res = await fetch(`${providerUrl}/?includePreferences=1`, { headers: pmsRequestHeaders(as) });
   const body = await res.json();
   const violations = res.status !== 200 ? [`discovery answered ${res.status}`] : [];
-  if (!checkProvider.Check(body)) violations.push(`discovery: ${[...checkProvider.Errors(body)].map((e) => `${e.path} ${e.message}`).join("; ")}`);
+  if (!checkProvider.Check(body))
+    violations.push(`discovery: ${[...checkProvider.Errors(body)].map((e) => `${e.path} ${e.message}`).join("; ")}`);
   const features = (body as any)?.MediaProvider?.Feature?.map((f: any) => f.type) ?? [];
-  for (const needed of ["metadata", "match"]) if (!features.includes(needed)) violations.push(`discovery lacks the ${needed} feature`);
+  for (const needed of ["metadata", "match"])
+    if (!features.includes(needed)) violations.push(`discovery lacks the ${needed} feature`);
   return { identifier: (body as any)?.MediaProvider?.identifier ?? "", violations };
 }
 
 function containerProblems(what: string, status: number, body: unknown, identifier: string): string[] {
   if (status !== 200) return [];
   if (!checkContainer.Check(body)) {
-    return [`${what}: ${[...checkContainer.Errors(body)].slice(0, 3).map((e) => `${e.path} ${e.message}`).join("; ")}`];
+    return [
+      `${what}: ${[...checkContainer.Errors(body)]
+        .slice(0, 3)
+        .map((e) => `${e.path} ${e.message}`)
+        .join("; ")}`,
+    ];
   }
   const mc = (body as MediaContainer).MediaContainer;
   const out: string[] = [];
   const items = mc.Metadata ?? mc.Image ?? [];
   if (mc.size !== items.length) out.push(`${what}: size ${mc.size} but ${items.length} items`);
   for (const m of mc.Metadata ?? []) {
-    if (!m.guid.startsWith(`${identifier}://${m.type}/`)) out.push(`${what}: guid ${m.guid} is not ${identifier}://${m.type}/…`);
-    if (m.key !== `/library/metadata/${m.ratingKey}` && m.type === "movie") out.push(`${what}: key ${m.key} does not point at ratingKey ${m.ratingKey}`);
+    if (!m.guid.startsWith(`${identifier}://${m.type}/`))
+      out.push(`${what}: guid ${m.guid} is not ${identifier}://${m.type}/…`);
+    if (m.key !== `/library/metadata/${m.ratingKey}` && m.type === "movie")
+      out.push(`${what}: key ${m.key} does not point at ratingKey ${m.ratingKey}`);
   }
   return out;
 }
@@ -122,14 +151,22 @@ export async function scanFiles(
     while (next < files.length) {
       const i = next++;
       const file = files[i]!;
-      const body = { type: 1, ...parsedTitle(file.path), filename: relativeFilename(file), ...(options.manual ? { manual: 1 } : {}) };
+      const body = {
+        type: 1,
+        ...parsedTitle(file.path),
+        filename: relativeFilename(file),
+        ...(options.manual ? { manual: 1 } : {}),
+      };
       const m = await timed(`${providerUrl}/library/metadata/matches`, {
-        method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body),
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify(body),
       });
       violations.push(...containerProblems(`match ${file.path}`, m.status, m.body, identifier));
       if (m.status !== 200) violations.push(`match ${file.path} answered ${m.status}`);
       const candidates = (m.body as MediaContainer)?.MediaContainer?.Metadata ?? [];
-      if (!options.manual && candidates.length > 1) violations.push(`match ${file.path}: ${candidates.length} candidates without manual`);
+      if (!options.manual && candidates.length > 1)
+        violations.push(`match ${file.path}: ${candidates.length} candidates without manual`);
       const result: ScanResult = { file, matchStatus: m.status, matchMs: m.ms, match: candidates[0] };
       if (result.match) {
         const md = await timed(`${providerUrl}/library/metadata/${result.match.ratingKey}`, { headers });

@@ -9,7 +9,13 @@
 import { SimServer } from "../sim-server.ts";
 import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
 
-export interface SimSection { key: string; title: string; type: "movie"; agent: string; locations: string[] }
+export interface SimSection {
+  key: string;
+  title: string;
+  type: "movie";
+  agent: string;
+  locations: string[];
+}
 export interface SimItem {
   ratingKey: string;
   sectionId: string;
@@ -29,11 +35,25 @@ export const LISTED_TAGS = { Genre: 2, Role: 3, Collection: 2 } as const;
 
 /** The metadata field(s) each PMS lock name (`title.locked=1`, `genre.locked=1` …) keeps. */
 const LOCK_FIELDS: Record<string, string[]> = {
-  title: ["title"], summary: ["summary"], studio: ["studio"], originallyAvailableAt: ["originallyAvailableAt", "year"], tagline: ["tagline"],
-  contentRating: ["contentRating"], rating: ["rating", "Rating"], genre: ["Genre"], actor: ["Role"], collection: ["Collection"],
+  title: ["title"],
+  summary: ["summary"],
+  studio: ["studio"],
+  originallyAvailableAt: ["originallyAvailableAt", "year"],
+  tagline: ["tagline"],
+  contentRating: ["contentRating"],
+  rating: ["rating", "Rating"],
+  genre: ["Genre"],
+  actor: ["Role"],
+  collection: ["Collection"],
 };
 
-export interface PmsCall { method: string; path: string; query?: string; ratingKey?: string; at: number }
+export interface PmsCall {
+  method: string;
+  path: string;
+  query?: string;
+  ratingKey?: string;
+  at: number;
+}
 
 export class PmsSim extends SimServer {
   sections: SimSection[] = [];
@@ -43,7 +63,9 @@ export class PmsSim extends SimServer {
   calls: PmsCall[] = [];
   token = "plex-sim-token";
   /** What /identity answers; PMS sends the identifier to providers as X-Plex-Client-Identifier. */
-  machineIdentifier = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
+  machineIdentifier = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
   version = "1.43.0.sim";
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
@@ -71,7 +93,8 @@ export class PmsSim extends SimServer {
   /** Adds a provider by its URL, as a user does in Plex; answers the identifier it declared. */
   async registerProvider(url: string): Promise<string> {
     const { identifier, violations } = await discover(url, this);
-    if (!identifier || violations.length) throw new Error(`PMS could not add the provider at ${url}: ${violations.join("; ") || "no identifier"}`);
+    if (!identifier || violations.length)
+      throw new Error(`PMS could not add the provider at ${url}: ${violations.join("; ") || "no identifier"}`);
     this.providers.set(identifier, url);
     return identifier;
   }
@@ -90,11 +113,22 @@ export class PmsSim extends SimServer {
    * An item Plex already has, as a library scanned before (another agent's GUID, or none of
    * ours): `guid` defaults to a local one, `fields` to what that agent wrote.
    */
-  addItem(sectionId: string, file: string, options: { guid?: string; title?: string; fields?: Record<string, any> } = {}): SimItem {
+  addItem(
+    sectionId: string,
+    file: string,
+    options: { guid?: string; title?: string; fields?: Record<string, any> } = {},
+  ): SimItem {
     const key = String(this.nextKey++);
     const item: SimItem = {
-      ratingKey: key, sectionId, guid: options.guid ?? `local://${key}`, title: options.title ?? parsedTitle(file).title,
-      fields: { ...options.fields }, files: [file], updatedAt: Math.floor(Date.now() / 1000), uploads: { posters: 0, arts: 0 }, locked: new Set(),
+      ratingKey: key,
+      sectionId,
+      guid: options.guid ?? `local://${key}`,
+      title: options.title ?? parsedTitle(file).title,
+      fields: { ...options.fields },
+      files: [file],
+      updatedAt: Math.floor(Date.now() / 1000),
+      uploads: { posters: 0, arts: 0 },
+      locked: new Set(),
     };
     this.items.set(key, item);
     return item;
@@ -113,18 +147,25 @@ export class PmsSim extends SimServer {
       .filter((f) => !known.has(f) && (!options.onlyUnder || f.startsWith(options.onlyUnder)))
       .map((path) => ({ path, root: section.locations.find((l) => path.startsWith(l))! }));
     const provider = section.agent.startsWith("tv.plex.agents.custom.") ? this.providerFor(section.agent) : undefined;
-    const report = files.length && provider
-      ? await scanFiles(provider, files, { concurrency: options.concurrency ?? 8, as: this })
-      : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
+    const report =
+      files.length && provider
+        ? await scanFiles(provider, files, { concurrency: options.concurrency ?? 8, as: this })
+        : { results: files.map((file) => ({ file, matchStatus: 0, matchMs: 0 })), violations: [], seconds: 0 };
     for (const r of report.results) {
       // Another scan (of an overlapping folder) may have added it meanwhile: PMS never holds a file twice.
       if (this.itemByFile(r.file.path)) continue;
       const key = String(this.nextKey++);
       const meta = "metadata" in r ? r.metadata : undefined;
       this.items.set(key, {
-        ratingKey: key, sectionId, guid: meta?.guid ?? `local://${key}`, title: meta?.title ?? parsedTitle(r.file.path).title,
-        fields: meta ? { ...meta } : {}, files: [r.file.path], updatedAt: Math.floor(Date.now() / 1000),
-        uploads: { posters: 0, arts: 0 }, locked: new Set(),
+        ratingKey: key,
+        sectionId,
+        guid: meta?.guid ?? `local://${key}`,
+        title: meta?.title ?? parsedTitle(r.file.path).title,
+        fields: meta ? { ...meta } : {},
+        files: [r.file.path],
+        updatedAt: Math.floor(Date.now() / 1000),
+        uploads: { posters: 0, arts: 0 },
+        locked: new Set(),
       });
     }
     return report;
@@ -147,7 +188,13 @@ export class PmsSim extends SimServer {
     const url = new URL(req.url);
     const path = url.pathname;
     const rk = /^\/library\/metadata\/(\d+)/.exec(path)?.[1];
-    this.calls.push({ method: req.method, path, query: url.search, ratingKey: rk ?? url.searchParams.get("id") ?? url.searchParams.get("key") ?? undefined, at: Date.now() });
+    this.calls.push({
+      method: req.method,
+      path,
+      query: url.search,
+      ratingKey: rk ?? url.searchParams.get("id") ?? url.searchParams.get("key") ?? undefined,
+      at: Date.now(),
+    });
     if (this.latencyMs) await Bun.sleep(this.latencyMs);
     if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
       return new Response("Unauthorized", { status: 401 });
@@ -155,12 +202,23 @@ export class PmsSim extends SimServer {
     const q = url.searchParams;
     let m: RegExpExecArray | null;
     if (req.method === "GET" && path === "/identity") {
-      return Response.json({ MediaContainer: { size: 0, machineIdentifier: this.machineIdentifier, version: this.version } });
+      return Response.json({
+        MediaContainer: { size: 0, machineIdentifier: this.machineIdentifier, version: this.version },
+      });
     }
     if (req.method === "GET" && path === "/library/sections/all") {
-      return Response.json({ MediaContainer: { size: this.sections.length, Directory: this.sections.map((s) => ({
-        key: s.key, title: s.title, type: s.type, agent: s.agent, Location: s.locations.map((p, i) => ({ id: i, path: p })),
-      })) } });
+      return Response.json({
+        MediaContainer: {
+          size: this.sections.length,
+          Directory: this.sections.map((s) => ({
+            key: s.key,
+            title: s.title,
+            type: s.type,
+            agent: s.agent,
+            Location: s.locations.map((p, i) => ({ id: i, path: p })),
+          })),
+        },
+      });
     }
     if ((m = /^\/library\/sections\/(\d+)\/all$/.exec(path))) {
       const sectionId = m[1]!;
@@ -168,11 +226,20 @@ export class PmsSim extends SimServer {
         const since = Number(q.get("updatedAt>") ?? 0);
         // Media-query filters PMS supports on a listing: updatedAt>, and an exact guid.
         const guid = q.get("guid");
-        const all = [...this.items.values()].filter((i) => i.sectionId === sectionId && i.updatedAt > since && (!guid || i.guid === guid));
+        const all = [...this.items.values()].filter(
+          (i) => i.sectionId === sectionId && i.updatedAt > since && (!guid || i.guid === guid),
+        );
         const start = Number(q.get("X-Plex-Container-Start") ?? 0);
         const size = Number(q.get("X-Plex-Container-Size") ?? 50);
         const page = all.slice(start, start + size);
-        return Response.json({ MediaContainer: { offset: start, size: page.length, totalSize: all.length, Metadata: page.map((i) => this.present(i, true)) } });
+        return Response.json({
+          MediaContainer: {
+            offset: start,
+            size: page.length,
+            totalSize: all.length,
+            Metadata: page.map((i) => this.present(i, true)),
+          },
+        });
       }
       if (req.method === "PUT") {
         const item = this.items.get(q.get("id") ?? "");
@@ -184,7 +251,8 @@ export class PmsSim extends SimServer {
     if (path === "/:/rate" && req.method === "PUT") {
       const item = this.items.get(q.get("key") ?? "");
       const rating = Number(q.get("rating"));
-      if (q.get("identifier") !== "com.plexapp.plugins.library" || !item || !(rating >= -1 && rating <= 10)) return new Response("Bad Request", { status: 400 });
+      if (q.get("identifier") !== "com.plexapp.plugins.library" || !item || !(rating >= -1 && rating <= 10))
+        return new Response("Bad Request", { status: 400 });
       item.userRating = rating === -1 ? undefined : rating;
       return new Response(null, { status: 200 });
     }
@@ -203,7 +271,8 @@ export class PmsSim extends SimServer {
       const item = this.items.get(m[1]!);
       if (!item) return new Response("Not Found", { status: 404 });
       const action = m[2];
-      if (!action && req.method === "GET") return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });
+      if (!action && req.method === "GET")
+        return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });
       if (action === "refresh" && req.method === "PUT") {
         this.track(this.pull(item));
         return new Response(null, { status: 200 });
@@ -230,17 +299,25 @@ export class PmsSim extends SimServer {
 
   /** PMS re-pulls the item's metadata from the provider its GUID names. */
   private async pull(item: SimItem) {
-    const [, scheme, id] = /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid) ?? [];
+    const [, scheme, id] =
+      /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid) ?? [];
     const provider = scheme ? this.providerFor(scheme) : undefined;
     if (!id || !provider || !this.pullsEnabled) return;
     await this.pullHooks.before?.(item);
-    const res = await fetch(`${provider}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(() => undefined);
+    const res = await fetch(`${provider}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(
+      () => undefined,
+    );
     this.pullHooks.after?.(item, res?.status ?? 0);
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
     if (!meta) return;
     // A refresh leaves locked fields as they are (the user's decision), as PMS does.
-    const kept = Object.fromEntries([...item.locked].flatMap((f) => LOCK_FIELDS[f] ?? []).filter((k) => k in item.fields).map((k) => [k, item.fields[k]]));
+    const kept = Object.fromEntries(
+      [...item.locked]
+        .flatMap((f) => LOCK_FIELDS[f] ?? [])
+        .filter((k) => k in item.fields)
+        .map((k) => [k, item.fields[k]]),
+    );
     item.fields = { ...meta, ...kept };
     item.title = item.locked.has("title") ? item.title : meta.title;
     item.updatedAt = Math.floor(Date.now() / 1000);
@@ -254,10 +331,12 @@ export class PmsSim extends SimServer {
         item.fields[m[1]!] = value;
         if (m[1] === "title") item.title = value;
       } else if ((m = /^(\w+)\.locked$/.exec(key)) && value === "1") item.locked.add(m[1]!);
-      else if ((m = /^(genre|actor|collection)\[(\d+)\]\.tag\.tag$/.exec(key))) (lists[m[1]!] ??= [])[Number(m[2])] = value;
+      else if ((m = /^(genre|actor|collection)\[(\d+)\]\.tag\.tag$/.exec(key)))
+        (lists[m[1]!] ??= [])[Number(m[2])] = value;
     }
     const field = { genre: "Genre", actor: "Role", collection: "Collection" } as const;
-    for (const [name, tags] of Object.entries(lists)) item.fields[field[name as keyof typeof field]] = tags.map((tag) => ({ tag }));
+    for (const [name, tags] of Object.entries(lists))
+      item.fields[field[name as keyof typeof field]] = tags.map((tag) => ({ tag }));
     item.updatedAt = Math.floor(Date.now() / 1000);
   }
 
@@ -271,11 +350,20 @@ export class PmsSim extends SimServer {
       ...i.fields,
       ...(i.fields.Genre ? { Genre: firstOf(i.fields.Genre, LISTED_TAGS.Genre) } : {}),
       ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
-      ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}), ratingKey: i.ratingKey, key: `/library/metadata/${i.ratingKey}`, guid: i.guid, type: "movie", title: i.title,
-      updatedAt: i.updatedAt, librarySectionID: Number(i.sectionId), ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
+      ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}),
+      ratingKey: i.ratingKey,
+      key: `/library/metadata/${i.ratingKey}`,
+      guid: i.guid,
+      type: "movie",
+      title: i.title,
+      updatedAt: i.updatedAt,
+      librarySectionID: Number(i.sectionId),
+      ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
       // Locked fields, as PMS lists them on the item itself (not in section listings).
       ...(!listing && i.locked.size ? { Field: [...i.locked].map((name) => ({ locked: true, name })) } : {}),
-      Media: [{ id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) }],
+      Media: [
+        { id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) },
+      ],
     };
   }
 }

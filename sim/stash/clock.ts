@@ -27,7 +27,8 @@ const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 /** Go's time.RFC3339 for `ms` as seen at `offsetMinutes`: second precision, `Z` for UTC. */
 export function rfc3339(ms: number, offsetMinutes: number): string {
   const local = new Date(Math.floor(ms / 1000) * 1000 + offsetMinutes * 60_000);
-  const wall = `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
+  const wall =
+    `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
     `T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
   if (offsetMinutes === 0) return `${wall}Z`;
   const abs = Math.abs(offsetMinutes);

@@ -19,18 +19,28 @@ export type SceneFilter = {
 
 const anyWord = (text: string, value: string) => {
   const hay = text.toLowerCase();
-  return value.toLowerCase().split(/\s+/).filter(Boolean).some((w) => hay.includes(w));
+  return value
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .some((w) => hay.includes(w));
 };
 
 function string(values: string[], c: Criterion | undefined): boolean {
   if (!c) return true;
   switch (c.modifier) {
-    case "EQUALS": return values.some((v) => v === c.value);
-    case "NOT_EQUALS": return values.every((v) => v !== c.value);
-    case "INCLUDES": return values.some((v) => anyWord(v, c.value));
-    case "EXCLUDES": return values.every((v) => !anyWord(v, c.value));
-    case "MATCHES_REGEX": return values.some((v) => new RegExp(c.value, "i").test(v));
-    default: throw new Error(`the simulator does not support modifier ${c.modifier}`);
+    case "EQUALS":
+      return values.some((v) => v === c.value);
+    case "NOT_EQUALS":
+      return values.every((v) => v !== c.value);
+    case "INCLUDES":
+      return values.some((v) => anyWord(v, c.value));
+    case "EXCLUDES":
+      return values.every((v) => !anyWord(v, c.value));
+    case "MATCHES_REGEX":
+      return values.some((v) => new RegExp(c.value, "i").test(v));
+    default:
+      throw new Error(`the simulator does not support modifier ${c.modifier}`);
   }
 }
 
@@ -42,11 +52,16 @@ function string(values: string[], c: Criterion | undefined): boolean {
 function time(value: string, c: Criterion | undefined): boolean {
   if (!c) return true;
   switch (c.modifier) {
-    case "GREATER_THAN": return value > c.value;
-    case "LESS_THAN": return value < c.value;
-    case "EQUALS": return value === c.value;
-    case "BETWEEN": return value >= c.value && value <= (c.value2 ?? "");
-    default: throw new Error(`the simulator does not support modifier ${c.modifier} on a time`);
+    case "GREATER_THAN":
+      return value > c.value;
+    case "LESS_THAN":
+      return value < c.value;
+    case "EQUALS":
+      return value === c.value;
+    case "BETWEEN":
+      return value >= c.value && value <= (c.value2 ?? "");
+    default:
+      throw new Error(`the simulator does not support modifier ${c.modifier} on a time`);
   }
 }
 
@@ -54,14 +69,18 @@ export function matchesFilter(s: SimScene, f: SceneFilter | undefined): boolean 
   if (!f) return true;
   const paths = s.files.map((x) => x.path);
   return (
-    string(paths, f.path) &&
-    string([s.title ?? ""], f.title) &&
-    time(s.updated_at, f.updated_at) &&
-    string(paths, f.files_filter?.path) &&
-    string(s.files.map((x) => x.basename), f.files_filter?.basename) &&
-    (!f.AND || matchesFilter(s, f.AND)) &&
-    (!f.NOT || !matchesFilter(s, f.NOT))
-  ) || (f.OR !== undefined && matchesFilter(s, f.OR));
+    (string(paths, f.path) &&
+      string([s.title ?? ""], f.title) &&
+      time(s.updated_at, f.updated_at) &&
+      string(paths, f.files_filter?.path) &&
+      string(
+        s.files.map((x) => x.basename),
+        f.files_filter?.basename,
+      ) &&
+      (!f.AND || matchesFilter(s, f.AND)) &&
+      (!f.NOT || !matchesFilter(s, f.NOT))) ||
+    (f.OR !== undefined && matchesFilter(s, f.OR))
+  );
 }
 
 /** Stash's `q`: any word in title, details, code or a file path. */

@@ -6,11 +6,39 @@
 import { rng } from "../rng.ts";
 import { StashClock, type ClockOptions } from "./clock.ts";
 
-export interface SimFile { id: string; path: string; basename: string; size: number; duration: number; width: number; height: number }
-export interface SimTag { id: string; name: string }
-export interface SimStudio { id: string; name: string; image_path: string | null; parent_studio: SimStudio | null }
-export interface SimPerformer { id: string; name: string; disambiguation: string | null; image_path: string | null }
-export interface SimGroup { id: string; name: string; synopsis: string | null; date: string | null; director: string | null; front_image_path: string | null }
+export interface SimFile {
+  id: string;
+  path: string;
+  basename: string;
+  size: number;
+  duration: number;
+  width: number;
+  height: number;
+}
+export interface SimTag {
+  id: string;
+  name: string;
+}
+export interface SimStudio {
+  id: string;
+  name: string;
+  image_path: string | null;
+  parent_studio: SimStudio | null;
+}
+export interface SimPerformer {
+  id: string;
+  name: string;
+  disambiguation: string | null;
+  image_path: string | null;
+}
+export interface SimGroup {
+  id: string;
+  name: string;
+  synopsis: string | null;
+  date: string | null;
+  director: string | null;
+  front_image_path: string | null;
+}
 export interface SimScene {
   id: string;
   title: string | null;
@@ -51,12 +79,54 @@ export interface SeedOptions {
 
 const GENERIC_NAMES = ["intro.mp4", "scene.mp4", "clip.mp4", "video.mp4", "part 1.mp4"];
 
-
-
-const WORDS = ["Sunset", "Velvet", "Morning", "Secret", "Garden", "Ocean", "Midnight", "Summer", "Golden", "Silk", "Rain", "Studio", "Harbor", "Winter", "Echo", "Neon", "Desert", "River", "Crystal", "Shadow", "Ember", "Lotus", "Marble", "Horizon"];
-const UNICODE = ["Café Noir", "Señorita Días", "東京の夜", "Ünïcödé Nights", "Zoë & Chloé", "Crème Brûlée", "Москва", "Łódź Story", "Smile 😀"];
+const WORDS = [
+  "Sunset",
+  "Velvet",
+  "Morning",
+  "Secret",
+  "Garden",
+  "Ocean",
+  "Midnight",
+  "Summer",
+  "Golden",
+  "Silk",
+  "Rain",
+  "Studio",
+  "Harbor",
+  "Winter",
+  "Echo",
+  "Neon",
+  "Desert",
+  "River",
+  "Crystal",
+  "Shadow",
+  "Ember",
+  "Lotus",
+  "Marble",
+  "Horizon",
+];
+const UNICODE = [
+  "Café Noir",
+  "Señorita Días",
+  "東京の夜",
+  "Ünïcödé Nights",
+  "Zoë & Chloé",
+  "Crème Brûlée",
+  "Москва",
+  "Łódź Story",
+  "Smile 😀",
+];
 const STUDIOS = ["Brazzle", "Vixenia", "Blacked Out", "Tushy Pro", "Nubile Films", "Studio Étoile", "Deeper Co"];
-const PERFORMERS = ["Alice Wonder", "Bella Rose", "Chloé Martin", "Dana Lee", "Eva Élan", "Fiona Sky", "Gina Gold", "Hana Sato"];
+const PERFORMERS = [
+  "Alice Wonder",
+  "Bella Rose",
+  "Chloé Martin",
+  "Dana Lee",
+  "Eva Élan",
+  "Fiona Sky",
+  "Gina Gold",
+  "Hana Sato",
+];
 const TAGS = ["Outdoor", "Romantic", "4K", "Blonde", "Brunette", "Interview", "POV", "Couple", "Solo", "Massage"];
 
 export class SimLibrary {
@@ -70,7 +140,10 @@ export class SimLibrary {
   /** When each edit was made (server ms), for tests and benchmarks that count changes. */
   edits: { id: string; at: number }[] = [];
 
-  constructor(readonly baseUrl: () => string, options: SeedOptions) {
+  constructor(
+    readonly baseUrl: () => string,
+    options: SeedOptions,
+  ) {
     this.clock = new StashClock(options.clock);
     this.generate(options);
   }
@@ -80,33 +153,54 @@ export class SimLibrary {
     const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
     const tags = TAGS.map((name, i) => ({ id: String(i + 1), name }));
     const parent: SimStudio = { id: "100", name: "Mega Network", image_path: "logo", parent_studio: null };
-    this.studios = [parent, ...STUDIOS.map((name, i) => ({
-      id: String(i + 1), name, image_path: i % 3 === 0 ? null : "logo", parent_studio: i % 2 === 0 ? parent : null,
-    }))];
+    this.studios = [
+      parent,
+      ...STUDIOS.map((name, i) => ({
+        id: String(i + 1),
+        name,
+        image_path: i % 3 === 0 ? null : "logo",
+        parent_studio: i % 2 === 0 ? parent : null,
+      })),
+    ];
     const performers = PERFORMERS.map((name, i) => ({
-      id: String(i + 1), name, disambiguation: i === 2 ? "FR" : null, image_path: i % 4 === 3 ? null : "img",
+      id: String(i + 1),
+      name,
+      disambiguation: i === 2 ? "FR" : null,
+      image_path: i % 4 === 3 ? null : "img",
     }));
     for (let g = 1; g <= 5; g++) {
       this.groups.set(String(g), {
-        id: String(g), name: `${pick(WORDS)} Collection ${g}`, synopsis: g % 2 ? `The ${g}th collection.` : null,
-        date: `2023-0${g}-1${g}`, director: g === 1 ? "Jane Director" : null, front_image_path: g === 5 ? null : "front",
+        id: String(g),
+        name: `${pick(WORDS)} Collection ${g}`,
+        synopsis: g % 2 ? `The ${g}th collection.` : null,
+        date: `2023-0${g}-1${g}`,
+        director: g === 1 ? "Jane Director" : null,
+        front_image_path: g === 5 ? null : "front",
       });
     }
     for (let i = 1; i <= scenes; i++) {
       const id = String(i);
       const kind = i % 23;
       const studio = kind === 5 ? null : this.studios[1 + (i % STUDIOS.length)]!;
-      const date = kind === 7 ? null : `20${String(15 + (i % 10)).padStart(2, "0")}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
+      const date =
+        kind === 7
+          ? null
+          : `20${String(15 + (i % 10)).padStart(2, "0")}-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")}`;
       const title = kind === 3 ? null : kind === 11 ? `${pick(UNICODE)} ${i}` : `${pick(WORDS)} ${pick(WORDS)} ${i}`;
       const windows = rand() < windowsShare;
       const studioDir = studio?.name ?? "Unsorted";
       const fileTitle = (title ?? `clip_${i}`).replace(/[\\/:*?"<>|]/g, "");
       // Chosen by arithmetic, not the generator, so the rest of a seeded library stays the same.
-      const generic = ((i * 37) % 100) < genericShare * 100;
-      const fileName = generic ? `${date ?? "undated"} ${fileTitle}/${GENERIC_NAMES[i % GENERIC_NAMES.length]}` : `${date ?? "undated"} ${fileTitle}.mp4`;
-      const paths = windows ? [`D:\\Scenes\\${studioDir}\\${fileName.replace("/", "\\")}`] : [`${root}/${studioDir}/${fileName}`];
+      const generic = (i * 37) % 100 < genericShare * 100;
+      const fileName = generic
+        ? `${date ?? "undated"} ${fileTitle}/${GENERIC_NAMES[i % GENERIC_NAMES.length]}`
+        : `${date ?? "undated"} ${fileTitle}.mp4`;
+      const paths = windows
+        ? [`D:\\Scenes\\${studioDir}\\${fileName.replace("/", "\\")}`]
+        : [`${root}/${studioDir}/${fileName}`];
       if (kind === 13) paths.push(windows ? `D:\\Scenes\\Extra\\${i}-alt.mkv` : `${root}/Extra/${i}-alt.mkv`);
-      const sceneTags = kind === 17 ? [] : [pick(tags), pick(tags), pick(tags)].filter((t, k, all) => all.indexOf(t) === k);
+      const sceneTags =
+        kind === 17 ? [] : [pick(tags), pick(tags), pick(tags)].filter((t, k, all) => all.indexOf(t) === k);
       const created = this.clock.stamp(Date.UTC(2025, 0, 1) - (scenes - i) * 60_000);
       const scene: SimScene = {
         id,
@@ -126,10 +220,13 @@ export class SimLibrary {
         performers: kind === 9 ? [] : [pick(performers), pick(performers)].filter((p, k, all) => all.indexOf(p) === k),
         tags: sceneTags,
         groups: i % 10 === 0 ? [{ group: this.groups.get(String(1 + (i % 5)))!, scene_index: Math.floor(i / 10) }] : [],
-        scene_markers: i % 8 === 0
-          ? [{ id: `${i}01`, title: "Intro", seconds: 0, end_seconds: 60, primary_tag: tags[0]! },
-             { id: `${i}02`, title: "", seconds: 120.5, end_seconds: null, primary_tag: tags[1]! }]
-          : [],
+        scene_markers:
+          i % 8 === 0
+            ? [
+                { id: `${i}01`, title: "Intro", seconds: 0, end_seconds: 60, primary_tag: tags[0]! },
+                { id: `${i}02`, title: "", seconds: 120.5, end_seconds: null, primary_tag: tags[1]! },
+              ]
+            : [],
         stash_ids: i % 5 === 0 ? [{ endpoint: "https://stashdb.org/graphql", stash_id: `0000-${i}` }] : [],
       };
       this.add(scene);
@@ -203,14 +300,31 @@ export class SimLibrary {
       const id = String(next++);
       const stamp = this.clock.stamp(this.clock.now());
       this.add({
-        ...template, id, title: null, code: null, details: null, director: null, urls: [], date: null, rating100: null, organized: false,
-        created_at: stamp, updated_at: stamp, files: [this.file(path, 600)], studio: null, performers: [], tags: [], groups: [],
-        scene_markers: [], stash_ids: [],
+        ...template,
+        id,
+        title: null,
+        code: null,
+        details: null,
+        director: null,
+        urls: [],
+        date: null,
+        rating100: null,
+        organized: false,
+        created_at: stamp,
+        updated_at: stamp,
+        files: [this.file(path, 600)],
+        studio: null,
+        performers: [],
+        tags: [],
+        groups: [],
+        scene_markers: [],
+        stash_ids: [],
       });
     }
   }
 
   sceneByPath = (path: string) => this.byPath.get(path);
   scenesByBasename = (name: string) => [...(this.byBasename.get(name) ?? [])];
-  sceneCount = (groupId: string) => [...this.scenes.values()].filter((s) => s.groups.some((g) => g.group.id === groupId)).length;
+  sceneCount = (groupId: string) =>
+    [...this.scenes.values()].filter((s) => s.groups.some((g) => g.group.id === groupId)).length;
 }

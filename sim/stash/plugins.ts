@@ -14,16 +14,37 @@ import { parse } from "yaml";
 
 /** Every hook trigger Stash fires (its pkg/plugin/hook/hooks.go); a scene merge fires none. */
 export const STASH_HOOK_TRIGGERS = [
-  "SceneMarker.Create.Post", "SceneMarker.Update.Post", "SceneMarker.Destroy.Post",
-  "Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post",
-  "Image.Create.Post", "Image.Update.Post", "Image.Destroy.Post",
-  "Gallery.Create.Post", "Gallery.Update.Post", "Gallery.Destroy.Post",
-  "GalleryChapter.Create.Post", "GalleryChapter.Update.Post", "GalleryChapter.Destroy.Post",
-  "Movie.Create.Post", "Movie.Update.Post", "Movie.Destroy.Post",
-  "Group.Create.Post", "Group.Update.Post", "Group.Destroy.Post",
-  "Performer.Create.Post", "Performer.Update.Post", "Performer.Destroy.Post",
-  "Studio.Create.Post", "Studio.Update.Post", "Studio.Destroy.Post",
-  "Tag.Create.Post", "Tag.Update.Post", "Tag.Merge.Post", "Tag.Destroy.Post",
+  "SceneMarker.Create.Post",
+  "SceneMarker.Update.Post",
+  "SceneMarker.Destroy.Post",
+  "Scene.Create.Post",
+  "Scene.Update.Post",
+  "Scene.Destroy.Post",
+  "Image.Create.Post",
+  "Image.Update.Post",
+  "Image.Destroy.Post",
+  "Gallery.Create.Post",
+  "Gallery.Update.Post",
+  "Gallery.Destroy.Post",
+  "GalleryChapter.Create.Post",
+  "GalleryChapter.Update.Post",
+  "GalleryChapter.Destroy.Post",
+  "Movie.Create.Post",
+  "Movie.Update.Post",
+  "Movie.Destroy.Post",
+  "Group.Create.Post",
+  "Group.Update.Post",
+  "Group.Destroy.Post",
+  "Performer.Create.Post",
+  "Performer.Update.Post",
+  "Performer.Destroy.Post",
+  "Studio.Create.Post",
+  "Studio.Update.Post",
+  "Studio.Destroy.Post",
+  "Tag.Create.Post",
+  "Tag.Update.Post",
+  "Tag.Merge.Post",
+  "Tag.Destroy.Post",
 ] as const;
 
 export interface PluginJob {
@@ -49,7 +70,10 @@ interface PluginConfig {
 
 export class SimPlugins {
   jobs: PluginJob[] = [];
-  constructor(private readonly dir: string, private readonly connection: () => Record<string, unknown>) {}
+  constructor(
+    private readonly dir: string,
+    private readonly connection: () => Record<string, unknown>,
+  ) {}
 
   private config(pluginId: string): PluginConfig {
     return parse(readFileSync(join(this.dir, `${pluginId}.yml`), "utf8")) as PluginConfig;
@@ -57,7 +81,9 @@ export class SimPlugins {
 
   /** The ids of the installed plugins (one YAML each, as in Stash's plugins folder). */
   installed(): string[] {
-    return readdirSync(this.dir).filter((f) => f.endsWith(".yml")).map((f) => f.slice(0, -4));
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(".yml"))
+      .map((f) => f.slice(0, -4));
   }
 
   /** Triggers a plugin declares that Stash never fires (Stash ignores them silently). */
@@ -81,7 +107,12 @@ export class SimPlugins {
       for (const hook of config.hooks ?? []) {
         if (!hook.triggeredBy?.includes(type)) continue;
         const inputFields = input && typeof input === "object" ? Object.keys(input) : [];
-        started.push(this.start(pluginId, config, hook.name, { ...hook.defaultArgs, hookContext: { id, type, input, inputFields } }));
+        started.push(
+          this.start(pluginId, config, hook.name, {
+            ...hook.defaultArgs,
+            hookContext: { id, type, input, inputFields },
+          }),
+        );
       }
     }
     return started;
@@ -89,15 +120,33 @@ export class SimPlugins {
 
   private start(pluginId: string, config: PluginConfig, name: string, args: Record<string, unknown>): PluginJob {
     const exec = config.exec.map((part) => part.replace("{pluginDir}", this.dir));
-    const job: PluginJob = { id: String(this.jobs.length + 1), plugin: pluginId, task: name, args, log: [], progress: [], output: undefined, done: Promise.resolve() };
+    const job: PluginJob = {
+      id: String(this.jobs.length + 1),
+      plugin: pluginId,
+      task: name,
+      args,
+      log: [],
+      progress: [],
+      output: undefined,
+      done: Promise.resolve(),
+    };
     job.done = (async () => {
-      const proc = Bun.spawn(exec, { stdin: new TextEncoder().encode(JSON.stringify({ server_connection: this.connection(), args })), stdout: "pipe", stderr: "pipe" });
-      const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      const proc = Bun.spawn(exec, {
+        stdin: new TextEncoder().encode(JSON.stringify({ server_connection: this.connection(), args })),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, err] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
       for (const line of err.split("\n").filter(Boolean)) {
         const m = /^\x01(\w)\x02(.*)$/.exec(line);
         // Stash's prefix; a line without a level is logged at error level (PluginErrLogLevel's default).
         if (m?.[1] === "p") job.progress.push(Number(m[2]));
-        else job.log.push(m ? [m[1]!, `[Plugin / ${config.name}] ${m[2]!}`] : ["e", `[Plugin / ${config.name}] ${line}`]);
+        else
+          job.log.push(m ? [m[1]!, `[Plugin / ${config.name}] ${m[2]!}`] : ["e", `[Plugin / ${config.name}] ${line}`]);
       }
       try {
         job.output = JSON.parse(out);
@@ -106,7 +155,8 @@ export class SimPlugins {
       }
       const result = (job.output ?? {}) as { error?: unknown; output?: unknown };
       if (result.error) job.log.push(["e", `Plugin returned error: ${String(result.error)}`]);
-      if (result.output !== undefined) job.log.push(["d", typeof result.output === "string" ? result.output : JSON.stringify(result.output)]);
+      if (result.output !== undefined)
+        job.log.push(["d", typeof result.output === "string" ? result.output : JSON.stringify(result.output)]);
     })();
     this.jobs.push(job);
     return job;

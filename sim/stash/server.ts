@@ -28,13 +28,23 @@ export interface StashFaults {
 }
 
 // A 1×1 PNG: enough for PMS (and our proxy) to treat it as an image.
-const PNG = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="), (c) => c.charCodeAt(0));
+const PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="),
+  (c) => c.charCodeAt(0),
+);
 
 type Vars = Record<string, any>;
 
 export class StashSim extends SimServer {
   readonly library: SimLibrary;
-  faults: StashFaults = { latencyMs: 0, errorRate: 0, graphqlErrors: false, apiKey: null, errorPage: null, echoKey: false };
+  faults: StashFaults = {
+    latencyMs: 0,
+    errorRate: 0,
+    graphqlErrors: false,
+    apiKey: null,
+    errorPage: null,
+    echoKey: false,
+  };
   queries = 0;
   /** Plugin settings as Stash stores them (Settings → Plugins). */
   pluginSettings: Record<string, Record<string, unknown>> = {};
@@ -57,14 +67,17 @@ export class StashSim extends SimServer {
     if (this.faults.latencyMs) await Bun.sleep(this.faults.latencyMs);
     const echoed = this.faults.echoKey ? ` (request had ApiKey ${req.headers.get("apikey")})` : "";
     if (this.faults.errorPage !== null) {
-      return new Response(`<html><body><h1>Error ${this.faults.errorPage}</h1><p>upstream failed${echoed}</p></body></html>`,
-        { status: this.faults.errorPage, headers: { "content-type": "text/html" } });
+      return new Response(
+        `<html><body><h1>Error ${this.faults.errorPage}</h1><p>upstream failed${echoed}</p></body></html>`,
+        { status: this.faults.errorPage, headers: { "content-type": "text/html" } },
+      );
     }
     if (this.faults.apiKey !== null && req.headers.get("apikey") !== this.faults.apiKey) {
       return new Response(`Unauthorized${echoed}`, { status: 401 });
     }
     if (url.pathname === "/graphql" && req.method === "POST") return this.graphql(req);
-    if (url.pathname === "/__sim/stats") return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
+    if (url.pathname === "/__sim/stats")
+      return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
     if (image && req.method === "GET") return this.image(image[1]!, image[2]!);
     return new Response("not found", { status: 404 });
@@ -73,10 +86,13 @@ export class StashSim extends SimServer {
   private image(kind: string, id: string): Response {
     const lib = this.library;
     const has =
-      kind === "scene" ? lib.scenes.get(id)?.hasScreenshot
-      : kind === "group" ? Boolean(lib.groups.get(id)?.front_image_path)
-      : kind === "studio" ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
-      : [...lib.scenes.values()].some((s) => s.performers.some((p) => p.id === id && p.image_path));
+      kind === "scene"
+        ? lib.scenes.get(id)?.hasScreenshot
+        : kind === "group"
+          ? Boolean(lib.groups.get(id)?.front_image_path)
+          : kind === "studio"
+            ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
+            : [...lib.scenes.values()].some((s) => s.performers.some((p) => p.id === id && p.image_path));
     return has
       ? new Response(PNG, { headers: { "content-type": "image/png", etag: `"${kind}-${id}"` } })
       : new Response("no image", { status: 404 });
@@ -117,7 +133,12 @@ export class StashSim extends SimServer {
       const echoed = this.faults.echoKey ? ` for ApiKey ${req.headers.get("apikey")}` : "";
       return Response.json({ errors: [{ message: `simulated resolver failure${echoed}` }], data: null });
     }
-    const result = await execute({ schema: this.schema, document: doc, rootValue: this.root(), variableValues: body.variables ?? {} });
+    const result = await execute({
+      schema: this.schema,
+      document: doc,
+      rootValue: this.root(),
+      variableValues: body.variables ?? {},
+    });
     return Response.json(result);
   }
 
@@ -127,7 +148,11 @@ export class StashSim extends SimServer {
       findScenes: (args: Vars) => this.findScenes(args),
       runPluginTask: ({ plugin_id, task_name, args_map }: Vars) => {
         if (!this.plugins) throw new Error("no plugins installed");
-        return this.plugins.run(String(plugin_id), String(task_name ?? ""), (args_map as Record<string, unknown>) ?? {});
+        return this.plugins.run(
+          String(plugin_id),
+          String(task_name ?? ""),
+          (args_map as Record<string, unknown>) ?? {},
+        );
       },
       metadataScan: ({ input }: Vars) => {
         this.library.scan((input?.paths as string[] | undefined) ?? []);
@@ -139,7 +164,11 @@ export class StashSim extends SimServer {
         const page = this.page(groups, filter);
         return {
           count: groups.length,
-          groups: page.map((g) => ({ ...g, front_image_path: g.front_image_path ? `${this.url}/group/${g.id}/frontimage` : null, scene_count: () => this.library.sceneCount(g.id) })),
+          groups: page.map((g) => ({
+            ...g,
+            front_image_path: g.front_image_path ? `${this.url}/group/${g.id}/frontimage` : null,
+            scene_count: () => this.library.sceneCount(g.id),
+          })),
         };
       },
       version: () => ({ version: "v0.28.1-sim" }),
@@ -160,17 +189,25 @@ export class StashSim extends SimServer {
     else if (path?.modifier === "EQUALS") scenes = [lib.sceneByPath(path.value)].filter((s): s is SimScene => !!s);
     else if (basename?.modifier === "EQUALS") scenes = lib.scenesByBasename(basename.value);
     else scenes = [...lib.scenes.values()];
-    scenes = scenes.filter((s) => matchesFilter(s, filter) && (!find?.q || matchesQuery(this.searchText(s), String(find.q))));
+    scenes = scenes.filter(
+      (s) => matchesFilter(s, filter) && (!find?.q || matchesQuery(this.searchText(s), String(find.q))),
+    );
     if (find?.sort === "updated_at") {
       // SQLite's ORDER BY on Stash's text column: string order, not time order.
-      const byText = (a: SimScene, b: SimScene) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0);
+      const byText = (a: SimScene, b: SimScene) =>
+        a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0;
       scenes = [...scenes].sort((a, b) => byText(a, b) || Number(a.id) - Number(b.id));
     } else if (!ids) {
       // No sort given: Stash (SQLite) answers in row order, which is id order here.
       scenes = [...scenes].sort((a, b) => Number(a.id) - Number(b.id));
     }
     if (find?.direction === "DESC") scenes.reverse();
-    return { count: scenes.length, duration: 0, filesize: 0, scenes: this.page(scenes, find).map((s) => this.present(s)) };
+    return {
+      count: scenes.length,
+      duration: 0,
+      filesize: 0,
+      scenes: this.page(scenes, find).map((s) => this.present(s)),
+    };
   }
 
   /** Lower-cased searchable text, cached per scene version (Stash has a database index for this). */
@@ -178,7 +215,8 @@ export class StashSim extends SimServer {
   private searchText(s: SimScene): string {
     const cached = this.searchCache.get(s.id);
     if (cached?.stamp === s.updated_at) return cached.text;
-    const text = `${s.title ?? ""} ${s.details ?? ""} ${s.code ?? ""} ${s.files.map((f) => f.path).join(" ")}`.toLowerCase();
+    const text =
+      `${s.title ?? ""} ${s.details ?? ""} ${s.code ?? ""} ${s.files.map((f) => f.path).join(" ")}`.toLowerCase();
     this.searchCache.set(s.id, { stamp: s.updated_at, text });
     return text;
   }
@@ -201,10 +239,17 @@ export class StashSim extends SimServer {
         ...scene.studio,
         image_path: scene.studio.image_path ? `${u}/studio/${scene.studio.id}/image` : null,
       },
-      performers: scene.performers.map((p) => ({ ...p, image_path: p.image_path ? `${u}/performer/${p.id}/image` : null })),
+      performers: scene.performers.map((p) => ({
+        ...p,
+        image_path: p.image_path ? `${u}/performer/${p.id}/image` : null,
+      })),
       groups: scene.groups.map((g) => ({
         ...g,
-        group: { ...g.group, front_image_path: g.group.front_image_path ? `${u}/group/${g.group.id}/frontimage` : null, scene_count: 0 },
+        group: {
+          ...g.group,
+          front_image_path: g.group.front_image_path ? `${u}/group/${g.group.id}/frontimage` : null,
+          scene_count: 0,
+        },
       })),
     };
   }

@@ -19,7 +19,10 @@ import { bearer, tokenMatches } from "./token.ts";
 export const SESSION_COOKIE = "s2p_session";
 
 /** The admin token: configured, else the one kept in the data folder, else a new one written there. */
-export function resolveAdminToken(configured: string, dataDir: string): { token: string; generated: boolean; file?: string } {
+export function resolveAdminToken(
+  configured: string,
+  dataDir: string,
+): { token: string; generated: boolean; file?: string } {
   if (configured) return { token: configured, generated: false };
   if (dataDir === ":memory:") return { token: randomBytes(24).toString("base64url"), generated: true };
   const file = join(dataDir, "admin-token");
@@ -34,7 +37,11 @@ export function resolveAdminToken(configured: string, dataDir: string): { token:
 }
 
 export const cookieOf = (header: string | null | undefined, name: string) =>
-  header?.split(";").map((c) => c.trim()).find((c) => c.startsWith(`${name}=`))?.slice(name.length + 1);
+  header
+    ?.split(";")
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${name}=`))
+    ?.slice(name.length + 1);
 
 /** Who is signing in, for the throttle, the log and the sessions list. */
 export interface Client {
@@ -44,7 +51,10 @@ export interface Client {
   secure: boolean;
 }
 
-export type SignIn = { ok: true; cookie: string } | { ok: false; status: 401 } | { ok: false; status: 429; retryAfter: number };
+export type SignIn =
+  | { ok: true; cookie: string }
+  | { ok: false; status: 401 }
+  | { ok: false; status: 429; retryAfter: number };
 
 export interface AccessOptions {
   token: string;
@@ -57,7 +67,8 @@ export interface AccessOptions {
 export function createAccess(options: AccessOptions) {
   const { sessions, throttle, log } = options;
   const isBearer = (headers: Headers) => tokenMatches(options.token, bearer(headers.get("authorization")));
-  const sessionOf = (headers: Headers): Session | undefined => sessions.find(cookieOf(headers.get("cookie"), SESSION_COOKIE));
+  const sessionOf = (headers: Headers): Session | undefined =>
+    sessions.find(cookieOf(headers.get("cookie"), SESSION_COOKIE));
   const signedIn = (headers: Headers) => isBearer(headers) || sessionOf(headers) !== undefined;
   const cookie = (value: string, maxAgeSeconds: number, secure: boolean) =>
     `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure ? "; Secure" : ""}`;
@@ -73,18 +84,30 @@ export function createAccess(options: AccessOptions) {
     hasSessionCookie: (headers: Headers) => cookieOf(headers.get("cookie"), SESSION_COOKIE) !== undefined,
     canRead: (headers: Headers) => options.openReads || signedIn(headers),
     requireAdmin(headers: Headers, what = "this action"): void {
-      if (!signedIn(headers)) throw new HttpError(401, "admin_token", `${what} needs the admin token: 'Authorization: Bearer <ADMIN_TOKEN>', or sign in at /ui`);
+      if (!signedIn(headers))
+        throw new HttpError(
+          401,
+          "admin_token",
+          `${what} needs the admin token: 'Authorization: Bearer <ADMIN_TOKEN>', or sign in at /ui`,
+        );
     },
     requireRead(headers: Headers): void {
       if (!options.openReads && !signedIn(headers)) {
-        throw new HttpError(401, "admin_token", "reading this needs the admin token ('Authorization: Bearer <ADMIN_TOKEN>', or sign in at /ui), or ADMIN_OPEN_READS=true");
+        throw new HttpError(
+          401,
+          "admin_token",
+          "reading this needs the admin token ('Authorization: Bearer <ADMIN_TOKEN>', or sign in at /ui), or ADMIN_OPEN_READS=true",
+        );
       }
     },
     /** The sign-in form: throttled per client; a right token opens a session. */
     signIn(given: string, client: Client): SignIn {
       const wait = throttle.retryAfter(client.address);
       if (wait > 0) {
-        log.warn("sign-in refused: too many wrong admin tokens from this client", { client: client.address, retryAfterSeconds: wait });
+        log.warn("sign-in refused: too many wrong admin tokens from this client", {
+          client: client.address,
+          retryAfterSeconds: wait,
+        });
         return { ok: false, status: 429, retryAfter: wait };
       }
       if (!tokenMatches(options.token, given)) {

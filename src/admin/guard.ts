@@ -25,7 +25,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const guarded = (path: string) => path === "/ui" || path.startsWith("/ui/") || path === "/api" || path.startsWith("/api/");
+const guarded = (path: string) =>
+  path === "/ui" || path.startsWith("/ui/") || path === "/api" || path.startsWith("/api/");
 
 export interface RequestFacts {
   method: string;
@@ -44,7 +45,8 @@ export interface RequestFacts {
 export function crossSiteRefusal(r: RequestFacts, publicOrigin: string | undefined): string | undefined {
   if (!STATE_CHANGING.has(r.method.toUpperCase()) || !guarded(r.path) || r.bearer) return undefined;
   const site = r.secFetchSite?.toLowerCase();
-  if (site && site !== "same-origin" && site !== "none") return `the browser says this request comes from another site (${site.slice(0, 20)})`;
+  if (site && site !== "same-origin" && site !== "none")
+    return `the browser says this request comes from another site (${site.slice(0, 20)})`;
   if (r.origin !== null) {
     const own = new Set<string>();
     if (r.host) {
@@ -52,7 +54,8 @@ export function crossSiteRefusal(r: RequestFacts, publicOrigin: string | undefin
       if (r.forwardedProto?.toLowerCase() === "https") own.add(`https://${r.host}`.toLowerCase());
     }
     if (publicOrigin) own.add(publicOrigin.toLowerCase());
-    if (!own.has(r.origin.toLowerCase())) return "it comes from a page of another origin (behind a reverse proxy, set PUBLIC_URL to the address you open)";
+    if (!own.has(r.origin.toLowerCase()))
+      return "it comes from a page of another origin (behind a reverse proxy, set PUBLIC_URL to the address you open)";
     return undefined;
   }
   // Browsers send Origin with every POST: a session cookie without one is not our page's form.
@@ -68,20 +71,41 @@ const originOf = (url: string | undefined) => {
   }
 };
 
-export const adminGuard = (options: { access: Access; publicUrl?: string; log: { warn(msg: string, fields?: Record<string, unknown>): void } }) => {
+export const adminGuard = (options: {
+  access: Access;
+  publicUrl?: string;
+  log: { warn(msg: string, fields?: Record<string, unknown>): void };
+}) => {
   const publicOrigin = originOf(options.publicUrl);
   return new Elysia({ name: "admin-guard" }).onRequest(({ request, set }) => {
     const path = requestPath(request);
     if (guarded(path)) Object.assign(set.headers, SECURITY_HEADERS);
     const h = request.headers;
-    const why = crossSiteRefusal({
-      method: String(request.method), path, host: h.get("host"), origin: h.get("origin"), secFetchSite: h.get("sec-fetch-site"),
-      forwardedProto: h.get("x-forwarded-proto"), bearer: options.access.isBearer(h), cookie: options.access.hasSessionCookie(h),
-    }, publicOrigin);
+    const why = crossSiteRefusal(
+      {
+        method: String(request.method),
+        path,
+        host: h.get("host"),
+        origin: h.get("origin"),
+        secFetchSite: h.get("sec-fetch-site"),
+        forwardedProto: h.get("x-forwarded-proto"),
+        bearer: options.access.isBearer(h),
+        cookie: options.access.hasSessionCookie(h),
+      },
+      publicOrigin,
+    );
     if (!why) return;
     options.log.warn("cross-site request refused", { path, origin: (h.get("origin") ?? "").slice(0, 100) });
-    return Response.json(errorBody(403, "cross_site", `refused: ${why}; use the dashboard itself, or send the admin token as 'Authorization: Bearer'`), {
-      status: 403, headers: SECURITY_HEADERS,
-    });
+    return Response.json(
+      errorBody(
+        403,
+        "cross_site",
+        `refused: ${why}; use the dashboard itself, or send the admin token as 'Authorization: Bearer'`,
+      ),
+      {
+        status: 403,
+        headers: SECURITY_HEADERS,
+      },
+    );
   });
 };

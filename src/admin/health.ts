@@ -41,7 +41,8 @@ export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks
  * The part naming an instance's Stash in /readyz: `stash` for the default (as before), `stash:<id>`
  * for each other instance, so the one that is down is named and the others stay ok.
  */
-export const stashCheckName = (instance: { id: string; isDefault: boolean }) => (instance.isDefault ? "stash" : `stash:${instance.id}`);
+export const stashCheckName = (instance: { id: string; isDefault: boolean }) =>
+  instance.isDefault ? "stash" : `stash:${instance.id}`;
 
 const READY_TTL_MS = 5000;
 
@@ -54,7 +55,12 @@ export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, Chec
 export function cachedReadiness(deps: HealthDeps, redact: (s: string) => string = (s) => s): Readiness {
   const fresh = async () => {
     const { ok, checks } = await readiness(deps);
-    return { ok, checks: Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }])) };
+    return {
+      ok,
+      checks: Object.fromEntries(
+        Object.entries(checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }]),
+      ),
+    };
   };
   let cached: { at: number; result: ReturnType<typeof fresh> } | undefined;
   return () => {

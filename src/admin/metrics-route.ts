@@ -3,5 +3,7 @@ import { Elysia } from "elysia";
 import type { Metrics } from "../metrics.ts";
 
 export const metricsRoute = (metrics: Metrics) =>
-  new Elysia({ name: "metrics" }).get("/metrics", async () =>
-    new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }));
+  new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }),
+  );

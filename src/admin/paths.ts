@@ -13,7 +13,8 @@ export interface PathRoutesSource {
 export const pathRoutes = (src: PathRoutesSource) =>
   new Elysia({ name: "paths" }).get("/api/paths/suggest", async ({ request }) => {
     src.access.requireRead(request.headers);
-    if (!src.suggest) throw new HttpError(409, "push_off", "inferring path rules needs Plex's file list: set PLEX_URL and PLEX_TOKEN");
+    if (!src.suggest)
+      throw new HttpError(409, "push_off", "inferring path rules needs Plex's file list: set PLEX_URL and PLEX_TOKEN");
     try {
       return await src.suggest();
     } catch (err) {

@@ -54,7 +54,21 @@ export interface AdminSideDeps {
 }
 
 export function adminSide(deps: AdminSideDeps) {
-  const { config, store, log, access, metrics, scheduler, queue, plex, plexIndex, stash, index: stashIndex, push, gaps } = deps;
+  const {
+    config,
+    store,
+    log,
+    access,
+    metrics,
+    scheduler,
+    queue,
+    plex,
+    plexIndex,
+    stash,
+    index: stashIndex,
+    push,
+    gaps,
+  } = deps;
   const { pushOn, breaker, worker, poller } = push;
   const { reconciler } = gaps;
   const others = deps.others ?? [];
@@ -64,19 +78,34 @@ export function adminSide(deps: AdminSideDeps) {
    * loop per instance (push.loops), else read from what is kept on disk (closed, no outage, until
    * that instance pushes).
    */
-  const loopOf = (id: string) => (push as { loops?: { instance: string; breaker: Breaker; poller: typeof poller }[] }).loops?.find((l) => l.instance === id);
+  const loopOf = (id: string) =>
+    (push as { loops?: { instance: string; breaker: Breaker; poller: typeof poller }[] }).loops?.find(
+      (l) => l.instance === id,
+    );
   const breakerOf = (id: string): Pick<Breaker, "state" | "outages"> => {
     const own = loopOf(id)?.breaker;
     if (own) return own;
     if (id === DEFAULT_INSTANCE_ID) return breaker;
     const read = () => createBreaker(store, { instance: id, threshold: 3, probeBaseMs: 1000, probeCapMs: 60_000 });
-    return { get state() { return read().state; }, outages: (limit?: number) => read().outages(limit) };
+    return {
+      get state() {
+        return read().state;
+      },
+      outages: (limit?: number) => read().outages(limit),
+    };
   };
   const [first, ...rest] = instancesOf(config);
-  const parts = [{ instance: first!, stash, index: stashIndex }, ...others.filter((o) => rest.some((r) => r.id === o.instance.id))];
+  const parts = [
+    { instance: first!, stash, index: stashIndex },
+    ...others.filter((o) => rest.some((r) => r.id === o.instance.id)),
+  ];
   const instances: InstanceView[] = parts.map(({ instance, index }) => ({
-    instance, index, providerUrl: providerUrl(config.publicUrl, instance), stashUrl: withoutCredentials(instance.stash.url),
-    breakerState: () => breakerOf(instance.id).state, outages: (limit) => breakerOf(instance.id).outages(limit),
+    instance,
+    index,
+    providerUrl: providerUrl(config.publicUrl, instance),
+    stashUrl: withoutCredentials(instance.stash.url),
+    breakerState: () => breakerOf(instance.id).state,
+    outages: (limit) => breakerOf(instance.id).outages(limit),
   }));
   const indexOf = (id: string) => parts.find((p) => p.instance.id === id)?.index;
 
@@ -91,20 +120,35 @@ export function adminSide(deps: AdminSideDeps) {
     database: async () => ({ ok: store.writable(), detail: store.path }),
     ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
     // Every further Stash, each its own part: one down is named, the others stay ok.
-    ...Object.fromEntries(others.map((o) => [stashCheckName(o.instance), async () => ({ ok: true, detail: `Stash ${await o.stash.version()}` })])),
+    ...Object.fromEntries(
+      others.map((o) => [
+        stashCheckName(o.instance),
+        async () => ({ ok: true, detail: `Stash ${await o.stash.version()}` }),
+      ]),
+    ),
   };
 
   metrics.readFrom({
     queue: () => queue.countsByInstance(),
     breaker: () => Object.fromEntries(instances.map((v) => [v.instance.id, v.breakerState()])),
-    indexes: () => ({ stashScenes: Object.fromEntries(instances.map((v) => [v.instance.id, v.index.size])), plexItems: plexIndex.size() }),
-    lastGaps: () => (pushOn ? reconciler.reports.lastDone()?.counts ?? {} : {}),
+    indexes: () => ({
+      stashScenes: Object.fromEntries(instances.map((v) => [v.instance.id, v.index.size])),
+      plexItems: plexIndex.size(),
+    }),
+    lastGaps: () => (pushOn ? (reconciler.reports.lastDone()?.counts ?? {}) : {}),
     // Jobs on a schedule (one turned off is not "late"). A reconcile's success is kept on disk
     // (and counts when run by hand): a restart does not reset it.
-    jobs: () => scheduler.list().filter((j) => j.everySeconds > 0).map((j) => ({
-      id: j.id,
-      lastSuccessAt: j.id === "reconcile" ? Math.max(j.lastSuccessAt ?? 0, reconciler.reports.lastDone()?.finishedAt ?? 0) || null : j.lastSuccessAt,
-    })),
+    jobs: () =>
+      scheduler
+        .list()
+        .filter((j) => j.everySeconds > 0)
+        .map((j) => ({
+          id: j.id,
+          lastSuccessAt:
+            j.id === "reconcile"
+              ? Math.max(j.lastSuccessAt ?? 0, reconciler.reports.lastDone()?.finishedAt ?? 0) || null
+              : j.lastSuccessAt,
+        })),
     lastDeliveryAt: () => queue.lastDeliveryAt(),
     oldestPendingAt: () => queue.jobs(1)[0]?.first_queued_at ?? null,
     upstreams: {
@@ -118,25 +162,43 @@ export function adminSide(deps: AdminSideDeps) {
   const ready = cachedReadiness({ stash, extraChecks }, log.redact);
   const checks = () => ready().then((r) => r.checks);
   const dashboard = dashboardRoutes({
-    config, access, queue, breaker, stashIndex, plexItems: () => plexIndex.size(), reconciler: pushOn ? reconciler : undefined,
-    healable: gaps.manualHeal, jobs: () => scheduler.list(), runJob: (id) => scheduler.trigger(id), mapper: deps.mapper,
+    config,
+    access,
+    queue,
+    breaker,
+    stashIndex,
+    plexItems: () => plexIndex.size(),
+    reconciler: pushOn ? reconciler : undefined,
+    healable: gaps.manualHeal,
+    jobs: () => scheduler.list(),
+    runJob: (id) => scheduler.trigger(id),
+    mapper: deps.mapper,
     match: { stash, index: stashIndex, mapper: deps.mapper, ctx: deps.ctx, matchOnly: deps.matchOnly },
-    suggest: pushOn ? push.autoRules.suggest : undefined, checks, sync: pushOn ? push.sync : undefined, syncProgress: push.syncProgress,
+    suggest: pushOn ? push.autoRules.suggest : undefined,
+    checks,
+    sync: pushOn ? push.sync : undefined,
+    syncProgress: push.syncProgress,
     instances,
   });
 
   const pollerView = (p: typeof poller | undefined) =>
-    p ? { watermark: p.watermark, failures: p.failures, lastPoll: p.recentPolls.at(-1) ?? null, totals: p.totals } : null;
+    p
+      ? { watermark: p.watermark, failures: p.failures, lastPoll: p.recentPolls.at(-1) ?? null, totals: p.totals }
+      : null;
   /** Each instance's Stash (reachable or not), queue, breaker and index, for /api/status. */
   const instancesStatus = async () => {
     const [known, counts] = [await checks(), queue.countsByInstance()];
     return instances.map((v) => {
       const check = known[stashCheckName(v.instance)];
       return {
-        id: v.instance.id, name: v.instance.name, default: v.instance.isDefault, providerUrl: v.providerUrl,
+        id: v.instance.id,
+        name: v.instance.name,
+        default: v.instance.isDefault,
+        providerUrl: v.providerUrl,
         stash: { ok: check?.ok ?? false, detail: check?.detail ?? "not checked yet" },
         queue: counts[v.instance.id] ?? { pending: 0, due: 0, confirming: 0, dead: 0 },
-        breaker: v.breakerState(), indexedScenes: v.index.size,
+        breaker: v.breakerState(),
+        indexedScenes: v.index.size,
         poller: pollerView(loopOf(v.instance.id)?.poller ?? (v.instance.isDefault ? poller : undefined)),
       };
     });
@@ -147,8 +209,11 @@ export function adminSide(deps: AdminSideDeps) {
     snapshot: async () => ({
       push: pushOn ? "on" : "off (PLEX_URL not set)",
       queue: {
-        pending: queue.pending(), due: queue.due(), waitingForPlexToFetch: queue.confirming(),
-        delivered: queue.deliveredCount(), draining: worker.busy,
+        pending: queue.pending(),
+        due: queue.due(),
+        waitingForPlexToFetch: queue.confirming(),
+        delivered: queue.deliveredCount(),
+        draining: worker.busy,
       },
       breaker: breaker.state,
       outages: breaker.outages(),
@@ -164,7 +229,8 @@ export function adminSide(deps: AdminSideDeps) {
       const job = queue.job(ref);
       const dead = queue.deadLetter(ref);
       return {
-        sceneId: ref.id, ...(ref.instance === DEFAULT_INSTANCE_ID ? {} : { instance: ref.instance }),
+        sceneId: ref.id,
+        ...(ref.instance === DEFAULT_INSTANCE_ID ? {} : { instance: ref.instance }),
         job: job ? rowView(job) : null,
         lastDelivery: queue.delivery(ref) ?? null,
         items: queue.items(ref),

@@ -39,27 +39,43 @@ export function rowView<R extends { ref: string }>(row: R): Omit<R, "ref"> & { s
 }
 
 /** One page of dead letters, newest first, with their titles: never a Stash call per row. */
-export function deadLetterPage(queue: Pick<Queue, "deadLetterPage" | "deadLetterCount">, title: (ref: Ref) => string | null, offset: number, limit: number) {
+export function deadLetterPage(
+  queue: Pick<Queue, "deadLetterPage" | "deadLetterCount">,
+  title: (ref: Ref) => string | null,
+  offset: number,
+  limit: number,
+) {
   return {
     total: queue.deadLetterCount(),
     items: queue.deadLetterPage(offset, limit).map((d): DeadLetterView => {
       const ref = refOf(d);
       return {
-        sceneId: ref.id, ...instanceOf(ref),
-        title: title(ref), error: d.last_error, attempts: d.attempts, deadAt: d.died_at,
+        sceneId: ref.id,
+        ...instanceOf(ref),
+        title: title(ref),
+        error: d.last_error,
+        attempts: d.attempts,
+        deadAt: d.died_at,
       };
     }),
   };
 }
 
-const instanceField = t.String({ pattern: INSTANCE_ID.source, description: "The Stash instance's id (absent: the default one)." });
-const sceneIdsBody = t.Optional(t.Object({
-  sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }), { maxItems: 10_000 })),
-  instance: t.Optional(instanceField),
-}));
+const instanceField = t.String({
+  pattern: INSTANCE_ID.source,
+  description: "The Stash instance's id (absent: the default one).",
+});
+const sceneIdsBody = t.Optional(
+  t.Object({
+    sceneIds: t.Optional(t.Array(t.String({ pattern: "^[0-9]{1,18}$" }), { maxItems: 10_000 })),
+    instance: t.Optional(instanceField),
+  }),
+);
 
 /** The dead letters a body names: its scenes in its instance; no scenes: all of that instance, or all. */
-export function deadLettersNamed(body: { sceneIds?: string[]; instance?: string } | null | undefined): Ref[] | string | undefined {
+export function deadLettersNamed(
+  body: { sceneIds?: string[]; instance?: string } | null | undefined,
+): Ref[] | string | undefined {
   if (body?.sceneIds) return body.sceneIds.map((id) => sceneRef(body.instance ?? DEFAULT_INSTANCE_ID, id));
   return body?.instance;
 }
@@ -78,41 +94,66 @@ export interface StatusSource {
 }
 
 /** A paging parameter: absent → the default; else a whole number in range, or a 400 naming it. */
-export function wholeNumber(query: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+export function wholeNumber(
+  query: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const text = query[name];
   if (text === undefined || text === "") return fallback;
   const n = Number(text);
-  if (!/^\d{1,10}$/.test(text) || n < min || n > max) throw new HttpError(400, "bad_request", `${name}: a whole number from ${min} to ${max}`);
+  if (!/^\d{1,10}$/.test(text) || n < min || n > max)
+    throw new HttpError(400, "bad_request", `${name}: a whole number from ${min} to ${max}`);
   return n;
 }
 
 /** A small JSON body, read only once the admin token is checked. */
-const adminJson = (src: StatusSource) => guardedJson({ maxBytes: 512 * 1024, maxDepth: 4, authorise: (h) => src.access.requireAdmin(h) });
+const adminJson = (src: StatusSource) =>
+  guardedJson({ maxBytes: 512 * 1024, maxDepth: 4, authorise: (h) => src.access.requireAdmin(h) });
 
 export const statusRoutes = (src: StatusSource) => {
-  return new Elysia({ name: "status" })
-    .get("/api/status", async ({ request }) => {
-      src.access.requireRead(request.headers);
-      return { version: VERSION, ...(await src.snapshot()) };
-    })
-    .get("/api/scenes/:id", ({ params, query, request }) => {
-      src.access.requireRead(request.headers);
-      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      const instance = query.instance ?? DEFAULT_INSTANCE_ID;
-      if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (lower-case letters and digits)");
-      return src.scene(sceneRef(instance, params.id));
-    })
-    .get("/api/dead-letters", ({ request, query }) => {
-      src.access.requireRead(request.headers);
-      return deadLetterPage(src.queue, src.title, wholeNumber(query, "offset", 0, 0, 1e9), wholeNumber(query, "limit", 50, 1, 500));
-    })
-    // requeue is the older name of retry (kept: scripts and the plugin's first tasks call it).
-    .post("/api/dead-letters/requeue", ({ body }) => ({ requeued: src.requeue(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
-    .post("/api/dead-letters/retry", ({ body }) => ({ retried: src.requeue(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
-    .post("/api/dead-letters/discard", ({ body }) => ({ discarded: src.queue.discardDead(deadLettersNamed(body)) }), { body: sceneIdsBody, parse: adminJson(src) })
-    .post("/api/jobs/:id/run", ({ params, request }) => {
-      src.access.requireAdmin(request.headers);
-      if (!src.trigger(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
-      return { started: params.id };
-    });
+  return (
+    new Elysia({ name: "status" })
+      .get("/api/status", async ({ request }) => {
+        src.access.requireRead(request.headers);
+        return { version: VERSION, ...(await src.snapshot()) };
+      })
+      .get("/api/scenes/:id", ({ params, query, request }) => {
+        src.access.requireRead(request.headers);
+        if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+        const instance = query.instance ?? DEFAULT_INSTANCE_ID;
+        if (!INSTANCE_ID.test(instance))
+          throw new HttpError(400, "bad_instance", "instance: a Stash instance id (lower-case letters and digits)");
+        return src.scene(sceneRef(instance, params.id));
+      })
+      .get("/api/dead-letters", ({ request, query }) => {
+        src.access.requireRead(request.headers);
+        return deadLetterPage(
+          src.queue,
+          src.title,
+          wholeNumber(query, "offset", 0, 0, 1e9),
+          wholeNumber(query, "limit", 50, 1, 500),
+        );
+      })
+      // requeue is the older name of retry (kept: scripts and the plugin's first tasks call it).
+      .post("/api/dead-letters/requeue", ({ body }) => ({ requeued: src.requeue(deadLettersNamed(body)) }), {
+        body: sceneIdsBody,
+        parse: adminJson(src),
+      })
+      .post("/api/dead-letters/retry", ({ body }) => ({ retried: src.requeue(deadLettersNamed(body)) }), {
+        body: sceneIdsBody,
+        parse: adminJson(src),
+      })
+      .post("/api/dead-letters/discard", ({ body }) => ({ discarded: src.queue.discardDead(deadLettersNamed(body)) }), {
+        body: sceneIdsBody,
+        parse: adminJson(src),
+      })
+      .post("/api/jobs/:id/run", ({ params, request }) => {
+        src.access.requireAdmin(request.headers);
+        if (!src.trigger(params.id)) throw new HttpError(404, "not_found", `no job "${params.id}"`);
+        return { started: params.id };
+      })
+  );
 };

@@ -11,7 +11,12 @@ export interface ThrottleOptions {
   now: () => number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, windowMs: 60_000, lockMs: 5 * 60_000, now: Date.now };
+export const DEFAULT_THROTTLE: ThrottleOptions = {
+  maxFailures: 5,
+  windowMs: 60_000,
+  lockMs: 5 * 60_000,
+  now: Date.now,
+};
 const MAX_CLIENTS = 10_000;
 
 export function createThrottle(options: Partial<ThrottleOptions> = {}) {

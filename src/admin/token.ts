@@ -14,7 +14,8 @@ export function tokenMatches(expected: string, given: string | undefined | null)
 }
 
 /** The token of an `Authorization: Bearer …` header, or undefined. */
-export const bearer = (authorization: string | null | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+export const bearer = (authorization: string | null | undefined) =>
+  /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
 
 /** Throws 401 unless the request carries `expected` as its bearer token. */
 export function requireToken(expected: string, authorization: string | null | undefined, what: string): void {

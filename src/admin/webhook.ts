@@ -26,11 +26,14 @@ export interface WebhookDeps {
 
 const Id = t.Union([t.Integer({ minimum: 1 }), t.String({ pattern: "^[0-9]{1,18}$" })]);
 const Body = t.Union([
-  t.Object({
-    hookContext: t.Object({ type: t.String({ minLength: 1 }), id: Id }, { additionalProperties: true }),
-    // The Stash plugin adds its "Stash instance id" setting (absent: the default instance).
-    instance: t.Optional(t.String({ maxLength: 64 })),
-  }, { additionalProperties: true }),
+  t.Object(
+    {
+      hookContext: t.Object({ type: t.String({ minLength: 1 }), id: Id }, { additionalProperties: true }),
+      // The Stash plugin adds its "Stash instance id" setting (absent: the default instance).
+      instance: t.Optional(t.String({ maxLength: 64 })),
+    },
+    { additionalProperties: true },
+  ),
   t.Object({
     sceneIds: t.Array(Id, { minItems: 1, maxItems: 10000 }),
     // Which Stash the ids are of (absent: the default one); its own client checks them. The Stash
@@ -47,41 +50,67 @@ const PUSHED_HOOKS = /^Scene\.(Create|Update|Merge)\.Post$/;
 const LIMITS = { maxBytes: 512 * 1024, maxDepth: 8 };
 
 export const webhookRoutes = (deps: WebhookDeps) =>
-  new Elysia({ name: "webhook" }).post("/hooks/stash", async ({ body }) => {
-    let ids: string[];
-    const instance = body.instance ?? DEFAULT_INSTANCE_ID;
-    if (!INSTANCE_ID.test(instance)) throw new HttpError(400, "bad_instance", "instance: a Stash instance id (a lower-case letter, then letters and digits)");
-    const stash = deps.stashOf(instance);
-    // Queued for a Stash we do not know, the ids could never be pushed: say so instead.
-    if (!stash) throw new HttpError(400, "unknown_instance", `instance: no Stash instance has the id "${instance}" (check the plugin's "instance id" setting)`);
-    if ("hookContext" in body) {
-      if (!PUSHED_HOOKS.test(body.hookContext.type)) return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
-      ids = [String(body.hookContext.id)];
-    } else ids = [...new Set(body.sceneIds.map(String))];
+  new Elysia({ name: "webhook" }).post(
+    "/hooks/stash",
+    async ({ body }) => {
+      let ids: string[];
+      const instance = body.instance ?? DEFAULT_INSTANCE_ID;
+      if (!INSTANCE_ID.test(instance))
+        throw new HttpError(
+          400,
+          "bad_instance",
+          "instance: a Stash instance id (a lower-case letter, then letters and digits)",
+        );
+      const stash = deps.stashOf(instance);
+      // Queued for a Stash we do not know, the ids could never be pushed: say so instead.
+      if (!stash)
+        throw new HttpError(
+          400,
+          "unknown_instance",
+          `instance: no Stash instance has the id "${instance}" (check the plugin's "instance id" setting)`,
+        );
+      if ("hookContext" in body) {
+        if (!PUSHED_HOOKS.test(body.hookContext.type))
+          return { queued: 0, ignored: `hook ${body.hookContext.type} needs no push` };
+        ids = [String(body.hookContext.id)];
+      } else ids = [...new Set(body.sceneIds.map(String))];
 
-    try {
-      const found = new Set((await stash.scenesByIds(ids)).map((s) => s.id));
-      const unknown = ids.filter((id) => !found.has(id));
-      if (unknown.length) {
-        const which = instance === DEFAULT_INSTANCE_ID ? "Stash" : `Stash "${instance}"`;
-        throw new HttpError(422, "unknown_scene", `${which} has no scene with id ${unknown.slice(0, 20).join(", ")}; nothing was queued`);
-      }
-    } catch (err) {
-      if (!isStashError(err)) throw err;
-    }
-    const queued = deps.queue.enqueue(ids.map((id) => ({ ref: sceneRef(instance, id) })), "webhook");
-    deps.onQueued(instance);
-    return { queued };
-  }, {
-    body: Body,
-    // The token is checked before the body is read.
-    parse: guardedJson({
-      ...LIMITS,
-      authorise(headers) {
-        if (!deps.token) {
-          throw new HttpError(404, "webhook_off", "the webhook is off: it needs PLEX_URL, PLEX_TOKEN and SYNC_WEBHOOK_TOKEN to be set");
+      try {
+        const found = new Set((await stash.scenesByIds(ids)).map((s) => s.id));
+        const unknown = ids.filter((id) => !found.has(id));
+        if (unknown.length) {
+          const which = instance === DEFAULT_INSTANCE_ID ? "Stash" : `Stash "${instance}"`;
+          throw new HttpError(
+            422,
+            "unknown_scene",
+            `${which} has no scene with id ${unknown.slice(0, 20).join(", ")}; nothing was queued`,
+          );
         }
-        requireToken(deps.token, headers.get("authorization"), "the webhook");
-      },
-    }),
-  });
+      } catch (err) {
+        if (!isStashError(err)) throw err;
+      }
+      const queued = deps.queue.enqueue(
+        ids.map((id) => ({ ref: sceneRef(instance, id) })),
+        "webhook",
+      );
+      deps.onQueued(instance);
+      return { queued };
+    },
+    {
+      body: Body,
+      // The token is checked before the body is read.
+      parse: guardedJson({
+        ...LIMITS,
+        authorise(headers) {
+          if (!deps.token) {
+            throw new HttpError(
+              404,
+              "webhook_off",
+              "the webhook is off: it needs PLEX_URL, PLEX_TOKEN and SYNC_WEBHOOK_TOKEN to be set",
+            );
+          }
+          requireToken(deps.token, headers.get("authorization"), "the webhook");
+        },
+      }),
+    },
+  );

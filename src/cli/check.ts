@@ -36,7 +36,8 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
     const line = await stashLine(instance, label(instance), instances.length > 1);
     reached.set(instance.id, line.ok);
     lines.push(line, {
-      ok: true, what: `provider${label(instance)}`,
+      ok: true,
+      what: `provider${label(instance)}`,
       detail: `add ${providerUrl(config.publicUrl, instance)} in Plex (Settings → Metadata Agents → Add Provider); identifier ${instance.provider.identifier}`,
     });
   }
@@ -51,9 +52,19 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
       for (const wanted of config.plex.sections) {
         const found = sections.find((s) => s.key === wanted.id);
         if (!found) plexOk = false;
-        lines.push(found
-          ? { ok: true, what: `plex section ${wanted.id}`, detail: `"${found.title}" (${found.type}), strategy ${wanted.strategy}` }
-          : { ok: false, what: `plex section ${wanted.id}`, detail: `no such section; PMS has ${sections.map((s) => `${s.key} "${s.title}"`).join(", ") || "none"}` });
+        lines.push(
+          found
+            ? {
+                ok: true,
+                what: `plex section ${wanted.id}`,
+                detail: `"${found.title}" (${found.type}), strategy ${wanted.strategy}`,
+              }
+            : {
+                ok: false,
+                what: `plex section ${wanted.id}`,
+                detail: `no such section; PMS has ${sections.map((s) => `${s.key} "${s.title}"`).join(", ") || "none"}`,
+              },
+        );
       }
     } catch (err) {
       lines.push({ ok: false, what: "plex", detail: `${(err as Error).message} — check PLEX_URL and PLEX_TOKEN` });
@@ -64,14 +75,26 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
   for (const instance of instances) {
     const { mapper, problems } = compilePathRules(instance.paths.rules);
     const samples = mapper.rules.reduce((n, r) => n + r.samples.length, 0);
-    lines.push(problems.length
-      ? { ok: false, what: `path rules${label(instance)}`, detail: problems.join("\n    ") }
-      : { ok: true, what: `path rules${label(instance)}`, detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways` });
+    lines.push(
+      problems.length
+        ? { ok: false, what: `path rules${label(instance)}`, detail: problems.join("\n    ") }
+        : {
+            ok: true,
+            what: `path rules${label(instance)}`,
+            detail: `${mapper.rules.length} rule(s), ${samples} sample(s) map both ways`,
+          },
+    );
     if (plexOk && !problems.length && reached.get(instance.id)) {
       const mine = (agent: string) => instanceOfAgent(instances, agent).id === instance.id;
-      lines.push(await pathCoverage(config, instance, createPlexClient(config.plex), mapper, mine)
-        .then((line) => ({ ...line, what: `${line.what}${label(instance)}` }))
-        .catch((err: Error) => ({ ok: false, what: `path coverage${label(instance)}`, detail: `cannot list both sides' files: ${err.message}` })));
+      lines.push(
+        await pathCoverage(config, instance, createPlexClient(config.plex), mapper, mine)
+          .then((line) => ({ ...line, what: `${line.what}${label(instance)}` }))
+          .catch((err: Error) => ({
+            ok: false,
+            what: `path coverage${label(instance)}`,
+            detail: `cannot list both sides' files: ${err.message}`,
+          })),
+      );
     }
   }
   return lines;
@@ -83,12 +106,20 @@ async function stashLine(instance: StashInstance, label: string, several: boolea
   try {
     const version = await stash.version();
     const sample = await stash.sceneFilesPage(1, 1);
-    return { ok: true, what: `stash${label}`, detail: `reached ${instance.stash.url} (Stash ${version}, ${sample.count} scenes)` };
+    return {
+      ok: true,
+      what: `stash${label}`,
+      detail: `reached ${instance.stash.url} (Stash ${version}, ${sample.count} scenes)`,
+    };
   } catch (err) {
     // The message names the setting to fix when it knows it (e.g. the API key); else both.
     const message = (err as Error).message;
     const fix = several ? `check this Stash's url and apiKey in the stash list` : "check STASH_URL and STASH_API_KEY";
-    return { ok: false, what: `stash${label}`, detail: /STASH_[A-Z_]+/.test(message) && !several ? message : `${message} — ${fix}` };
+    return {
+      ok: false,
+      what: `stash${label}`,
+      detail: /STASH_[A-Z_]+/.test(message) && !several ? message : `${message} — ${fix}`,
+    };
   }
 }
 
@@ -99,7 +130,11 @@ const PAGE = 1000;
  * rules the ones that would, in the form to paste into config.yaml.
  */
 async function pathCoverage(
-  config: Config, instance: StashInstance, plex: PlexClient, mapper: ReturnType<typeof compilePathRules>["mapper"], mine: (agent: string) => boolean,
+  config: Config,
+  instance: StashInstance,
+  plex: PlexClient,
+  mapper: ReturnType<typeof compilePathRules>["mapper"],
+  mine: (agent: string) => boolean,
 ): Promise<CheckLine> {
   const stash = createStashClient(instance.stash);
   const stashFiles: string[] = [];
@@ -115,7 +150,11 @@ async function pathCoverage(
     }
   }
   const suggestion = suggestionFrom(
-    inferPathRules(plexFiles, stashFiles, sections.flatMap((s) => s.locations)),
+    inferPathRules(
+      plexFiles,
+      stashFiles,
+      sections.flatMap((s) => s.locations),
+    ),
     { rules: mapper.rules.length, ...configuredCoverage(mapper, plexFiles, stashFiles) },
   );
   const { current } = suggestion;
@@ -131,10 +170,20 @@ async function pathCoverage(
   const nothingMatches = current.plexFiles > 0 && current.mapped === 0 && tails.found === 0;
   if (current.rules > 0 || suggestion.proposals.length === 0) {
     const detail = `${mappedLine}${current.rules ? "" : `; ${suggestion.summary}`}${current.mapped < current.plexFiles && current.plexFiles ? `; ${tailLine}` : ""}`;
-    if (nothingMatches) return { ok: false, what: "path coverage", detail: `${detail}: matches can come only from title search; write path rules (see README, Path rules)` };
+    if (nothingMatches)
+      return {
+        ok: false,
+        what: "path coverage",
+        detail: `${detail}: matches can come only from title search; write path rules (see README, Path rules)`,
+      };
     // Rules that map nothing while the tail rung still finds files: works, but not as meant.
     return current.rules > 0 && current.mapped === 0 && current.plexFiles > 0
-      ? { ok: true, level: "warn", what: "path coverage", detail: `${detail}; the rules map none of them: check them with \`stash2plex map <path>\`` }
+      ? {
+          ok: true,
+          level: "warn",
+          what: "path coverage",
+          detail: `${detail}; the rules map none of them: check them with \`stash2plex map <path>\``,
+        }
       : { ok: true, what: "path coverage", detail };
   }
   // PATHS_AUTO applies inferred rules to the default instance only (sync/plugin.ts).
@@ -144,12 +193,17 @@ async function pathCoverage(
     : !instance.isDefault
       ? `paste these under this Stash ("${instance.id}") in the stash list of config.yaml, as its paths`
       : suggestion.autoApplicable
-      ? "paste these into config.yaml, or set PATHS_AUTO=true to have them applied"
-      : "paste these into config.yaml after checking them (they do not cover 99% of the files, so PATHS_AUTO would not apply them)";
-  const yaml = suggestion.yaml.trimEnd().split("\n").map((line) => `  ${line}`);
+        ? "paste these into config.yaml, or set PATHS_AUTO=true to have them applied"
+        : "paste these into config.yaml after checking them (they do not cover 99% of the files, so PATHS_AUTO would not apply them)";
+  const yaml = suggestion.yaml
+    .trimEnd()
+    .split("\n")
+    .map((line) => `  ${line}`);
   const detail = [
     `${mappedLine} with no rules; ${tailLine}; ${suggestion.summary}, to match by exact path:`,
-    ...suggestion.proposals.map((p) => `  ${p.description}`), `${advice}:`, ...yaml,
+    ...suggestion.proposals.map((p) => `  ${p.description}`),
+    `${advice}:`,
+    ...yaml,
   ];
   // A proposal is advice: it fails the check only when nothing would match without it.
   return { ok: !nothingMatches, level: "note", what: "path rules proposed", detail: detail.join("\n    ") };
@@ -163,6 +217,10 @@ function dataFolder(dataDir: string): CheckLine {
     store.close();
     return { ok: true, what: "data folder", detail: `${dataDir} is writable; the database opens` };
   } catch (err) {
-    return { ok: false, what: "data folder", detail: err instanceof DatabaseStartError ? err.message : `${dataDir}: ${(err as Error).message}` };
+    return {
+      ok: false,
+      what: "data folder",
+      detail: err instanceof DatabaseStartError ? err.message : `${dataDir}: ${(err as Error).message}`,
+    };
   }
 }

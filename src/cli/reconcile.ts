@@ -12,10 +12,13 @@ import type { Progress, ReconcileResult } from "../gaps/reconcile.ts";
 import { describeScope, syncScope } from "../sync/select.ts";
 
 const quietApp = (config: Config) =>
-  createApp(config, { drain: false, log: createLogger({ level: "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) }) });
+  createApp(config, {
+    drain: false,
+    log: createLogger({ level: "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) }),
+  });
 
 /** The value after a flag, for `--kinds a,b` and `--since 7d`. */
-const valueOf = (args: string[], flag: string) => {
+const flagValue = (args: string[], flag: string) => {
   const i = args.indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
@@ -26,13 +29,18 @@ function bar(p: Progress): string {
   const share = p.total ? Math.min(1, p.done / p.total) : 0;
   const eta = rate > 0 && p.total ? Math.max(0, (p.total - p.done) / rate) : NaN;
   const filled = Math.round(share * 24);
-  return `${p.phase.padEnd(5)} [${"#".repeat(filled)}${".".repeat(24 - filled)}] ${p.done}/${p.total || "?"} ${Math.round(rate)}/s` +
-    (Number.isFinite(eta) ? ` ETA ${Math.round(eta)} s` : "");
+  return (
+    `${p.phase.padEnd(5)} [${"#".repeat(filled)}${".".repeat(24 - filled)}] ${p.done}/${p.total || "?"} ${Math.round(rate)}/s` +
+    (Number.isFinite(eta) ? ` ETA ${Math.round(eta)} s` : "")
+  );
 }
 
 function table(result: ReconcileResult): string[] {
   const { run } = result;
-  const lines = [`reconciled ${run.scenes} Stash scenes with ${run.items} Plex items in ${((run.finishedAt - run.startedAt) / 1000).toFixed(1)} s`, ""];
+  const lines = [
+    `reconciled ${run.scenes} Stash scenes with ${run.items} Plex items in ${((run.finishedAt - run.startedAt) / 1000).toFixed(1)} s`,
+    "",
+  ];
   lines.push(`${"kind".padEnd(18)}${"found".padStart(7)}${"healed".padStart(8)}`);
   for (const kind of GAP_KINDS) {
     const found = run.counts[kind] ?? 0;
@@ -49,8 +57,11 @@ export async function reconcileCommand(config: Config, args: string[]): Promise<
     console.error("reconcile compares Stash with Plex: set PLEX_URL and PLEX_TOKEN");
     return 2;
   }
-  const kindsText = valueOf(args, "--kinds");
-  const kinds = kindsText?.split(",").map((k) => k.trim()).filter(Boolean);
+  const kindsText = flagValue(args, "--kinds");
+  const kinds = kindsText
+    ?.split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
   const unknown = kinds?.filter((k) => !isGapKind(k)) ?? [];
   if (unknown.length) {
     console.error(`unknown gap kind ${unknown.join(", ")} (known: ${GAP_KINDS.join(", ")})`);
@@ -59,14 +70,19 @@ export async function reconcileCommand(config: Config, args: string[]): Promise<
   const app = quietApp(config);
   const heal = args.includes("--heal") ? app.manualHeal : [];
   const tty = process.stderr.isTTY && !args.includes("--json");
-  const ticker = tty ? setInterval(() => app.reconciler.progress && process.stderr.write(`\r${bar(app.reconciler.progress)}   `), 200) : undefined;
+  const ticker = tty
+    ? setInterval(() => app.reconciler.progress && process.stderr.write(`\r${bar(app.reconciler.progress)}   `), 200)
+    : undefined;
   try {
     const result = await app.reconciler.run({ heal, kinds: kinds as GapKind[] | undefined, trigger: "cli" });
     if (tty) process.stderr.write("\r\x1b[K");
     if (args.includes("--json")) console.log(JSON.stringify({ run: result.run, gaps: result.gaps }));
     else console.log(table(result).join("\n"));
     const remaining = GAP_KINDS.reduce((n, k) => n + (result.run.counts[k] ?? 0) - (result.run.healed[k] ?? 0), 0);
-    if (heal.length && !args.includes("--json")) console.log(`\nhealing queued; the running service pushes the changes (see /api/status). ${remaining} gap(s) need a person.`);
+    if (heal.length && !args.includes("--json"))
+      console.log(
+        `\nhealing queued; the running service pushes the changes (see /api/status). ${remaining} gap(s) need a person.`,
+      );
     return remaining === 0 ? 0 : 1;
   } catch (err) {
     if (tty) process.stderr.write("\r\x1b[K");
@@ -83,8 +99,14 @@ export async function syncCommand(config: Config, args: string[]): Promise<numbe
     console.error("sync pushes to Plex: set PLEX_URL and PLEX_TOKEN");
     return 2;
   }
-  const ids = args.includes("--scene") ? args.slice(args.indexOf("--scene") + 1).filter((a) => !a.startsWith("--")) : undefined;
-  const scope = syncScope({ all: args.includes("--all") || undefined, since: valueOf(args, "--since"), sceneIds: ids });
+  const ids = args.includes("--scene")
+    ? args.slice(args.indexOf("--scene") + 1).filter((a) => !a.startsWith("--"))
+    : undefined;
+  const scope = syncScope({
+    all: args.includes("--all") || undefined,
+    since: flagValue(args, "--since"),
+    sceneIds: ids,
+  });
   if (typeof scope === "string") {
     console.error(`usage: stash2plex sync --all | --since 7d | --scene ID… (${scope})`);
     return 2;
@@ -92,7 +114,9 @@ export async function syncCommand(config: Config, args: string[]): Promise<numbe
   const app = quietApp(config);
   try {
     const queued = await app.sync(scope);
-    console.log(`queued ${queued} scene(s) (${describeScope(scope)}); the running service pushes them to Plex (see /api/status)`);
+    console.log(
+      `queued ${queued} scene(s) (${describeScope(scope)}); the running service pushes them to Plex (see /api/status)`,
+    );
     return 0;
   } catch (err) {
     console.error(`sync: ${(err as Error).message}`);

@@ -29,7 +29,10 @@ function complete(config: Config, entry: StashInstanceConfig, index: number): St
   const name = entry.name ?? (isDefault && !entry.id ? "Stash" : id);
   const own: Partial<Config["provider"]> = entry.provider ?? {};
   return {
-    id, name, isDefault, path: instancePath(id, isDefault),
+    id,
+    name,
+    isDefault,
+    path: instancePath(id, isDefault),
     stash: {
       // The first instance without a url of its own is STASH_URL's (and STASH_API_KEY's) Stash.
       url: trimUrl(entry.url ?? (isDefault ? config.stash.url : "")),
@@ -38,7 +41,8 @@ function complete(config: Config, entry: StashInstanceConfig, index: number): St
     },
     paths: { ...config.paths, ...entry.paths },
     provider: {
-      ...config.provider, ...own,
+      ...config.provider,
+      ...own,
       identifier: instanceIdentifier(config.provider.identifier, id, isDefault),
       // Two agents called "Stash" in Plex's list would be told apart by nothing.
       title: own.title ?? (isDefault ? config.provider.title : `${config.provider.title} (${name})`),
@@ -49,7 +53,9 @@ function complete(config: Config, entry: StashInstanceConfig, index: number): St
 /** The instances a config names: its list, else the single Stash of stash.url. */
 export function instancesOf(config: Config): StashInstance[] {
   const list = config.stash.instances ?? [];
-  const entries: StashInstanceConfig[] = list.length ? list : [{ url: config.stash.url, apiKey: config.stash.apiKey, timeoutMs: config.stash.timeoutMs }];
+  const entries: StashInstanceConfig[] = list.length
+    ? list
+    : [{ url: config.stash.url, apiKey: config.stash.apiKey, timeoutMs: config.stash.timeoutMs }];
   return entries.map((entry, i) => complete(config, entry, i));
 }
 
@@ -63,7 +69,10 @@ export const instanceById = (config: Config, id: string) => instancesOf(config).
 export function normalisedStashUrl(url: string): string {
   try {
     const u = new URL(url);
-    const port = u.port && !((u.protocol === "http:" && u.port === "80") || (u.protocol === "https:" && u.port === "443")) ? `:${u.port}` : "";
+    const port =
+      u.port && !((u.protocol === "http:" && u.port === "80") || (u.protocol === "https:" && u.port === "443"))
+        ? `:${u.port}`
+        : "";
     return `${u.protocol}//${u.hostname.toLowerCase()}${port}${u.pathname.replace(/\/+$/, "")}`;
   } catch {
     return trimUrl(url).toLowerCase();
@@ -78,10 +87,18 @@ export function instanceProblems(config: Config): string[] {
     // The whole service (queue keys, the poller's bookmarks, breaker) knows the default instance
     // by this one id: a second name for it would split its state in two.
     if (i === 0 && entry.id && entry.id !== DEFAULT_INSTANCE_ID) {
-      problems.push(`stash[0].id: the first Stash is the default instance (today's provider URL and identifier) and its id is "${DEFAULT_INSTANCE_ID}", not "${entry.id}" — leave id out (or write id: ${DEFAULT_INSTANCE_ID}) and use name: to label it`);
+      problems.push(
+        `stash[0].id: the first Stash is the default instance (today's provider URL and identifier) and its id is "${DEFAULT_INSTANCE_ID}", not "${entry.id}" — leave id out (or write id: ${DEFAULT_INSTANCE_ID}) and use name: to label it`,
+      );
     }
-    if (i > 0 && !entry.id) problems.push(`stash[${i}].id: missing — every Stash after the first needs an id (a-z, 0-9), e.g. id: stash${i + 1}`);
-    if (i > 0 && !entry.url) problems.push(`stash[${i}].url: missing — every Stash after the first needs its url (the first's defaults to STASH_URL)`);
+    if (i > 0 && !entry.id)
+      problems.push(
+        `stash[${i}].id: missing — every Stash after the first needs an id (a-z, 0-9), e.g. id: stash${i + 1}`,
+      );
+    if (i > 0 && !entry.url)
+      problems.push(
+        `stash[${i}].url: missing — every Stash after the first needs its url (the first's defaults to STASH_URL)`,
+      );
   });
   const instances = instancesOf(config);
   const seenIds = new Map<string, number>();
@@ -89,17 +106,21 @@ export function instanceProblems(config: Config): string[] {
   instances.forEach((inst, i) => {
     if (list.length && i > 0 && (!list[i]!.id || !list[i]!.url)) return;
     const twin = seenIds.get(inst.id);
-    if (twin !== undefined) problems.push(`stash[${i}].id: "${inst.id}" is also the id of stash[${twin}] — give each Stash its own id`);
+    if (twin !== undefined)
+      problems.push(`stash[${i}].id: "${inst.id}" is also the id of stash[${twin}] — give each Stash its own id`);
     else seenIds.set(inst.id, i);
     const url = normalisedStashUrl(inst.stash.url);
     const other = seenUrls.get(url);
-    if (other !== undefined) problems.push(`stash[${i}].url: ${url} is also the URL of "${other}" — list each Stash once`);
+    if (other !== undefined)
+      problems.push(`stash[${i}].url: ${url} is also the URL of "${other}" — list each Stash once`);
     else seenUrls.set(url, inst.id);
   });
   // A section of an instance that is not configured would be pushed from nowhere.
   config.plex.sections.forEach((section, i) => {
     if (section.instance && !instances.some((inst) => inst.id === section.instance)) {
-      problems.push(`plex.sections[${i}].instance: no Stash instance has the id "${section.instance}" (known: ${instances.map((inst) => inst.id).join(", ")})`);
+      problems.push(
+        `plex.sections[${i}].instance: no Stash instance has the id "${section.instance}" (known: ${instances.map((inst) => inst.id).join(", ")})`,
+      );
     }
   });
   return problems;

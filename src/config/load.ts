@@ -49,7 +49,8 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   if (Array.isArray(raw.stash)) raw.stash = { instances: raw.stash };
   problems.push(...unknownKeys(raw, ConfigSchema, []));
   const sources: Record<string, SettingSource> = {};
-  for (const setting of settings) sources[setting.key] = getAt(raw, setting.path) === undefined ? "default" : "config file";
+  for (const setting of settings)
+    sources[setting.key] = getAt(raw, setting.path) === undefined ? "default" : "config file";
   for (const setting of settings) {
     const text = env[setting.env];
     if (text === undefined || text === "") continue;
@@ -67,18 +68,31 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   if (Array.isArray(listed) && listed.length && (listed[0] as { url?: unknown } | null)?.url !== undefined) {
     for (const key of ["url", "apiKey"]) {
       const setting = settings.find((s) => s.key === `stash.${key}`)!;
-      if (sources[setting.key] !== "default") problems.push(`${setting.key}: set (${sources[setting.key] === "env" ? setting.env : "config file"}) beside a list of Stash instances whose first has its own url — unset ${setting.env}, or leave url and apiKey out of the first instance to use it there`);
+      if (sources[setting.key] !== "default")
+        problems.push(
+          `${setting.key}: set (${sources[setting.key] === "env" ? setting.env : "config file"}) beside a list of Stash instances whose first has its own url — unset ${setting.env}, or leave url and apiKey out of the first instance to use it there`,
+        );
     }
   }
   if (problems.length) throw new ConfigError(problems);
 
   const config = Value.Default(ConfigSchema, structuredClone(raw)) as Config;
   for (const error of Value.Errors(ConfigSchema, config)) {
-    const key = error.path.slice(1).replaceAll("/", ".").replace(/^stash\.instances\.(\d+)/, "stash[$1]");
-    const setting = key.startsWith("stash[") ? settings.find((s) => s.key === "stash.instances") : settings.find((s) => key === s.key || key.startsWith(`${s.key}.`));
-    const where = key.startsWith("stash[") ? "fix that Stash in the `stash:` list of the config file or in STASH_INSTANCES"
-      : setting ? `set ${setting.env} or ${setting.key} in the config file` : "fix it in the config file";
-    problems.push(`${key || "(root)"}: ${describe(error.message, error.schema)}, got ${show(error.value, setting)} — ${where}`);
+    const key = error.path
+      .slice(1)
+      .replaceAll("/", ".")
+      .replace(/^stash\.instances\.(\d+)/, "stash[$1]");
+    const setting = key.startsWith("stash[")
+      ? settings.find((s) => s.key === "stash.instances")
+      : settings.find((s) => key === s.key || key.startsWith(`${s.key}.`));
+    const where = key.startsWith("stash[")
+      ? "fix that Stash in the `stash:` list of the config file or in STASH_INSTANCES"
+      : setting
+        ? `set ${setting.env} or ${setting.key} in the config file`
+        : "fix it in the config file";
+    problems.push(
+      `${key || "(root)"}: ${describe(error.message, error.schema)}, got ${show(error.value, setting)} — ${where}`,
+    );
   }
   if (problems.length) throw new ConfigError(dedupe(problems));
 
@@ -97,7 +111,9 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   }
   // A short admin token can be guessed (the generated one is 32 characters); the token itself is never echoed.
   if (config.admin.token && config.admin.token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    problems.push(`admin.token: shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters — set ADMIN_TOKEN to a longer one (e.g. openssl rand -base64 24), or leave it empty to have one generated`);
+    problems.push(
+      `admin.token: shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters — set ADMIN_TOKEN to a longer one (e.g. openssl rand -base64 24), or leave it empty to have one generated`,
+    );
   }
   problems.push(...instanceProblems(config));
   if (problems.length) throw new ConfigError(problems);
@@ -109,7 +125,13 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
   if (problems.length) throw new ConfigError(problems);
   // Every instance complete in the list (ids, titles, rules filled in), and the top-level
   // settings the default instance's: code that knows one Stash keeps working on the default.
-  config.stash.instances = instances.map((i) => ({ id: i.id, name: i.name, ...i.stash, paths: i.paths, provider: omitIdentifier(i.provider) }));
+  config.stash.instances = instances.map((i) => ({
+    id: i.id,
+    name: i.name,
+    ...i.stash,
+    paths: i.paths,
+    provider: omitIdentifier(i.provider),
+  }));
   const [first] = instances;
   config.stash = { ...first!.stash, instances: config.stash.instances };
   config.paths = first!.paths;
@@ -144,7 +166,10 @@ function fromEnv(setting: Setting, text: string): unknown {
         return new Error(`not valid JSON (${(err as Error).message})`);
       }
     }
-    const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+    const items = text
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     // Sections may be given as plain ids: "1,2" means those sections with the default strategy;
     // "vault:3" is section 3, holding the scenes of the Stash instance vault.
     return setting.key === "plex.sections" ? items.map(sectionFromText) : items;
@@ -170,7 +195,8 @@ function unknownKeys(value: unknown, schema: TSchema, path: string[]): string[] 
 
 function getAt(target: Record<string, unknown>, path: string[]): unknown {
   let node: unknown = target;
-  for (const name of path) node = node && typeof node === "object" ? (node as Record<string, unknown>)[name] : undefined;
+  for (const name of path)
+    node = node && typeof node === "object" ? (node as Record<string, unknown>)[name] : undefined;
   return node;
 }
 
@@ -186,7 +212,8 @@ function setAt(target: Record<string, unknown>, path: string[], value: unknown):
 function describe(message: string, schema: TSchema): string {
   if (schema.pattern === "^https?://[^\\s/]+") return "must be an http(s) URL like http://host:port";
   if (typeof schema.pattern === "string") return `must match ${schema.pattern}`;
-  if (schema[Kind] === "Union") return `must be one of ${(schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(", ")}`;
+  if (schema[Kind] === "Union")
+    return `must be one of ${(schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(", ")}`;
   return message.toLowerCase();
 }
 

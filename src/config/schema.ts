@@ -17,16 +17,31 @@ export const SectionSchema = Type.Object({
   id: Type.String({ pattern: "^[0-9]+$", description: "The Plex library section id." }),
   strategy: Type.Union([Type.Literal("auto"), Type.Literal("refresh"), Type.Literal("edit")], {
     default: "auto",
-    description: "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly; auto: refresh where the section's agent is this provider, else edit.",
+    description:
+      "refresh: PMS re-pulls from this provider; edit: fields are written and locked directly; auto: refresh where the section's agent is this provider, else edit.",
   }),
-  instance: Type.Optional(Type.String({
-    pattern: INSTANCE_ID.source,
-    description: "The Stash instance (its id) whose scenes the section holds. Absent: the instance whose provider is the section's agent, else the first (default) one.",
-  })),
+  instance: Type.Optional(
+    Type.String({
+      pattern: INSTANCE_ID.source,
+      description:
+        "The Stash instance (its id) whose scenes the section holds. Absent: the instance whose provider is the section's agent, else the first (default) one.",
+    }),
+  ),
 });
 
 export const EDIT_FIELDS = [
-  "title", "summary", "date", "studio", "tagline", "contentRating", "genres", "actors", "collections", "rating", "poster", "background",
+  "title",
+  "summary",
+  "date",
+  "studio",
+  "tagline",
+  "contentRating",
+  "genres",
+  "actors",
+  "collections",
+  "rating",
+  "poster",
+  "background",
 ] as const;
 export type EditField = (typeof EDIT_FIELDS)[number];
 
@@ -35,49 +50,64 @@ export const LogLevel = Type.Union(
   { default: "info", description: "debug, info, warn or error." },
 );
 
-const ProviderSchema = Type.Object({
-  identifier: Type.String({
-    pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$",
-    default: "tv.plex.agents.custom.stash2plex",
-    description: "Provider identifier; also the GUID scheme of every item.",
-  }),
-  title: Type.String({ minLength: 1, default: "Stash", description: "Name shown in Plex's agent list." }),
-  contentRating: Type.String({ default: "XXX", description: "contentRating given to every scene (empty: none)." }),
-  genreMode: Type.Union([Type.Literal("all"), Type.Literal("first"), Type.Literal("joined")], {
-    default: "all",
-    description: "all: every tag a genre; first: only the first; joined: one genre of all tags (PMS builds that import only the first).",
-  }),
-  excludeTags: Type.Array(Type.String(), { default: [], description: "Tags never sent as genres (comma list in env)." }),
-  taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
-    default: "code", description: "code: the scene code is the tagline; none: no tagline.",
-  }),
-  ratingAs: Type.Union([Type.Literal("critic"), Type.Literal("user")], {
-    default: "critic",
-    description: "Where the Stash rating goes in Plex: critic (the item's rating, served by the provider) or user (your own star rating, set on each push).",
-  }),
-  matchOnly: Type.Array(Type.Union([Type.Literal("organized"), Type.Literal("stashId"), Type.Literal("url")]), {
-    default: [],
-    description: "Automatic matches only for scenes that are organized, have a StashDB id (stashId) or have a URL (url); comma list in env. Fix Match still lists the others, marked.",
-  }),
-}, { default: {} });
+const ProviderSchema = Type.Object(
+  {
+    identifier: Type.String({
+      pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$",
+      default: "tv.plex.agents.custom.stash2plex",
+      description: "Provider identifier; also the GUID scheme of every item.",
+    }),
+    title: Type.String({ minLength: 1, default: "Stash", description: "Name shown in Plex's agent list." }),
+    contentRating: Type.String({ default: "XXX", description: "contentRating given to every scene (empty: none)." }),
+    genreMode: Type.Union([Type.Literal("all"), Type.Literal("first"), Type.Literal("joined")], {
+      default: "all",
+      description:
+        "all: every tag a genre; first: only the first; joined: one genre of all tags (PMS builds that import only the first).",
+    }),
+    excludeTags: Type.Array(Type.String(), {
+      default: [],
+      description: "Tags never sent as genres (comma list in env).",
+    }),
+    taglineFrom: Type.Union([Type.Literal("code"), Type.Literal("none")], {
+      default: "code",
+      description: "code: the scene code is the tagline; none: no tagline.",
+    }),
+    ratingAs: Type.Union([Type.Literal("critic"), Type.Literal("user")], {
+      default: "critic",
+      description:
+        "Where the Stash rating goes in Plex: critic (the item's rating, served by the provider) or user (your own star rating, set on each push).",
+    }),
+    matchOnly: Type.Array(Type.Union([Type.Literal("organized"), Type.Literal("stashId"), Type.Literal("url")]), {
+      default: [],
+      description:
+        "Automatic matches only for scenes that are organized, have a StashDB id (stashId) or have a URL (url); comma list in env. Fix Match still lists the others, marked.",
+    }),
+  },
+  { default: {} },
+);
 
-const PathsSchema = Type.Object({
-  rules: Type.Array(PathRuleSchema, {
-    default: [],
-    description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
-  }),
-  auto: Type.Boolean({
-    default: false,
-    description: "With no rules configured: infer them from Plex's and Stash's file paths once both are indexed, and apply them when each maps at least 99% of the Plex files it touches (`stash2plex check` prints them to paste).",
-  }),
-}, { default: {} });
+const PathsSchema = Type.Object(
+  {
+    rules: Type.Array(PathRuleSchema, {
+      default: [],
+      description: "Ordered path rules, first match wins. Empty: Plex and Stash see the same paths. In env: JSON.",
+    }),
+    auto: Type.Boolean({
+      default: false,
+      description:
+        "With no rules configured: infer them from Plex's and Stash's file paths once both are indexed, and apply them when each maps at least 99% of the Plex files it touches (`stash2plex check` prints them to paste).",
+    }),
+  },
+  { default: {} },
+);
 
 /**
  * The same settings, each optional and without a default: an instance's own value, else the
  * top-level one (a default here would hide the top-level value).
  */
 function overridable(schema: TObject, omit: string[] = []) {
-  const props = Object.entries(schema.properties).filter(([name]) => !omit.includes(name))
+  const props = Object.entries(schema.properties)
+    .filter(([name]) => !omit.includes(name))
     .map(([name, child]) => {
       const { default: _, ...rest } = child as TSchema & { default?: unknown };
       return [name, Type.Optional(rest as TSchema)] as const;
@@ -88,91 +118,175 @@ function overridable(schema: TObject, omit: string[] = []) {
 const STASH_TIMEOUT = { minimum: 100, maximum: 120000, description: "Timeout of one Stash request." };
 
 /** One Stash instance of the list form (`stash:` as a YAML list, or STASH_INSTANCES). */
-export const StashInstanceSchema = Type.Object({
-  id: Type.Optional(Type.String({ pattern: INSTANCE_ID.source, description: "Short id (a-z, 0-9): the instance's provider URL /instances/{id} and identifier suffix. The first instance's id is 'default' (leave it out)." })),
-  name: Type.Optional(Type.String({ minLength: 1, description: "Shown in logs, the dashboard and Plex's agent list." })),
-  url: Type.Optional(Url("This Stash's base URL; the first instance's defaults to stash.url (STASH_URL).")),
-  apiKey: Type.Optional(Type.String({ secret: true, description: "This Stash's API key; the first instance without a url of its own takes stash.apiKey." })),
-  timeoutMs: Type.Optional(Type.Integer(STASH_TIMEOUT)),
-  paths: Type.Optional(overridable(PathsSchema)),
-  // The identifier is derived from the instance id (domain/ref.ts), never set per instance.
-  provider: Type.Optional(overridable(ProviderSchema, ["identifier"])),
-}, { additionalProperties: false });
+export const StashInstanceSchema = Type.Object(
+  {
+    id: Type.Optional(
+      Type.String({
+        pattern: INSTANCE_ID.source,
+        description:
+          "Short id (a-z, 0-9): the instance's provider URL /instances/{id} and identifier suffix. The first instance's id is 'default' (leave it out).",
+      }),
+    ),
+    name: Type.Optional(
+      Type.String({ minLength: 1, description: "Shown in logs, the dashboard and Plex's agent list." }),
+    ),
+    url: Type.Optional(Url("This Stash's base URL; the first instance's defaults to stash.url (STASH_URL).")),
+    apiKey: Type.Optional(
+      Type.String({
+        secret: true,
+        description: "This Stash's API key; the first instance without a url of its own takes stash.apiKey.",
+      }),
+    ),
+    timeoutMs: Type.Optional(Type.Integer(STASH_TIMEOUT)),
+    paths: Type.Optional(overridable(PathsSchema)),
+    // The identifier is derived from the instance id (domain/ref.ts), never set per instance.
+    provider: Type.Optional(overridable(ProviderSchema, ["identifier"])),
+  },
+  { additionalProperties: false },
+);
 export type StashInstanceConfig = Static<typeof StashInstanceSchema>;
 
 export const ConfigSchema = Type.Object({
-  listen: Type.Object({
-    host: Type.String({ default: "0.0.0.0", description: "Address to listen on." }),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 8787, description: "Port to listen on." }),
-  }, { default: {} }),
+  listen: Type.Object(
+    {
+      host: Type.String({ default: "0.0.0.0", description: "Address to listen on." }),
+      port: Type.Integer({ minimum: 1, maximum: 65535, default: 8787, description: "Port to listen on." }),
+    },
+    { default: {} },
+  ),
   publicUrl: Type.String({
     default: "",
-    description: "The base URL PMS uses to reach this service (image URLs are built on it). Default: http://<listen.host>:<port>.",
+    description:
+      "The base URL PMS uses to reach this service (image URLs are built on it). Default: http://<listen.host>:<port>.",
   }),
   dataDir: Type.String({ default: "./data", description: "Folder for the database (the container uses /config)." }),
   logLevel: LogLevel,
   logFormat: Type.Union([Type.Literal("auto"), Type.Literal("json"), Type.Literal("pretty")], {
-    default: "auto", description: "auto: pretty on a terminal, JSON otherwise.",
+    default: "auto",
+    description: "auto: pretty on a terminal, JSON otherwise.",
   }),
-  stash: Type.Object({
-    url: Url("Stash's base URL, e.g. http://stash:9999.", "http://localhost:9999"),
-    apiKey: Secret("Stash API key (Settings → Security), empty when Stash has no login."),
-    timeoutMs: Type.Integer({ ...STASH_TIMEOUT, default: 10000 }),
-    instances: Type.Array(StashInstanceSchema, {
-      default: [],
-      description: "Several Stash instances, each its own provider in Plex (the first keeps the single-Stash URL and identifier; others are served at /instances/{id}). Each item: id (the first: default), name, url, apiKey, timeoutMs, paths, provider (any provider setting but identifier); unset ones come from the top-level settings (the first instance's url and apiKey from STASH_URL and STASH_API_KEY). In YAML: `stash:` as a list; in env: JSON. Empty: one Stash from stash.url.",
-    }),
-  }, { default: {} }),
+  stash: Type.Object(
+    {
+      url: Url("Stash's base URL, e.g. http://stash:9999.", "http://localhost:9999"),
+      apiKey: Secret("Stash API key (Settings → Security), empty when Stash has no login."),
+      timeoutMs: Type.Integer({ ...STASH_TIMEOUT, default: 10000 }),
+      instances: Type.Array(StashInstanceSchema, {
+        default: [],
+        description:
+          "Several Stash instances, each its own provider in Plex (the first keeps the single-Stash URL and identifier; others are served at /instances/{id}). Each item: id (the first: default), name, url, apiKey, timeoutMs, paths, provider (any provider setting but identifier); unset ones come from the top-level settings (the first instance's url and apiKey from STASH_URL and STASH_API_KEY). In YAML: `stash:` as a list; in env: JSON. Empty: one Stash from stash.url.",
+      }),
+    },
+    { default: {} },
+  ),
   provider: ProviderSchema,
   paths: PathsSchema,
-  plex: Type.Object({
-    url: Type.String({ default: "", description: "PMS base URL for pushes, e.g. http://plex:32400. Empty: push off." }),
-    token: Secret("X-Plex-Token used for pushes."),
-    timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: "Timeout of one Plex request." }),
-    sections: Type.Array(SectionSchema, {
-      default: [],
-      description: "Library sections to keep in sync, each with its push strategy and (several Stash instances) the instance it belongs to. Empty: every movie section. In env: JSON, or ids as 1,2, an id of another instance as <instance>:<id> (vault:3).",
-    }),
-    editFields: Type.Array(Type.Union(EDIT_FIELDS.map((f) => Type.Literal(f))), {
-      default: [...EDIT_FIELDS],
-      description: `Fields the edit strategy writes and locks (comma list in env): ${EDIT_FIELDS.join(", ")}.`,
-    }),
-    keepUserEdits: Type.Boolean({
-      default: true,
-      description: "edit strategy: leave a field alone when someone changed it in Plex after we last wrote it.",
-    }),
-    scanMissing: Type.Boolean({
-      default: true,
-      description: "Ask Plex to scan a scene's folder when its file is not in Plex yet.",
-    }),
-  }, { default: {} }),
-  admin: Type.Object({
-    token: Secret("Admin token for the dashboard and every action (API: Authorization: Bearer). Empty: one is generated on first start, shown once and kept in the data folder (admin-token)."),
-    openReads: Type.Boolean({ default: false, description: "Let anyone who reaches the service read the dashboard and /api/* without the admin token (actions still need it)." }),
-  }, { default: {} }),
-  reconcile: Type.Object({
-    everyHours: Type.Number({ minimum: 0, default: 24, description: "How often the whole library is reconciled (gaps found and the safe kinds healed); 0 turns the schedule off." }),
-    afterStartMinutes: Type.Number({ minimum: 0, default: 10, description: "A first reconcile this long after start-up; 0: none." }),
-    heal: Type.Array(Type.Union(HEALABLE_KINDS.map((k) => Type.Literal(k))), {
-      default: [...SAFE_KINDS],
-      description: "Gap kinds the scheduled reconcile heals (comma list in env); empty: report only.",
-    }),
-    scanStash: Type.Boolean({ default: false, description: "Let a reconcile ask Stash to scan folders holding files Plex has and Stash does not (unknown-to-stash)." }),
-  }, { default: {} }),
-  sync: Type.Object({
-    pollSeconds: Type.Integer({ minimum: 0, default: 30, description: "How often Stash is polled for changed scenes; 0 turns polling off." }),
-    retryBaseSeconds: Type.Number({ minimum: 0.01, default: 5, description: "First retry delay." }),
-    retryCapSeconds: Type.Number({ minimum: 0.01, default: 900, description: "Longest retry delay." }),
-    maxAttempts: Type.Integer({ minimum: 1, default: 50, description: "Attempts before a job becomes a dead letter." }),
-    maxAgeHours: Type.Number({ minimum: 0.001, default: 168, description: "Age after which a failing job becomes a dead letter." }),
-    drainPerSecond: Type.Number({ minimum: 0.1, default: 20, description: "Most pushes a second, so a backlog never floods Plex." }),
-    sweepSeconds: Type.Integer({ minimum: 1, default: 5, description: "How often the cron looks for due jobs." }),
-    confirmSeconds: Type.Number({
-      minimum: 0.1, default: 300,
-      description: "After a refresh, how long to wait for PMS to fetch the metadata before pushing again.",
-    }),
-    webhookToken: Secret("Optional token that opens only POST /hooks/stash, for the Stash plugin's Webhook token setting (the plugin works with the admin token alone; this one can do less). Empty: webhook off."),
-  }, { default: {} }),
+  plex: Type.Object(
+    {
+      url: Type.String({
+        default: "",
+        description: "PMS base URL for pushes, e.g. http://plex:32400. Empty: push off.",
+      }),
+      token: Secret("X-Plex-Token used for pushes."),
+      timeoutMs: Type.Integer({
+        minimum: 100,
+        maximum: 120000,
+        default: 15000,
+        description: "Timeout of one Plex request.",
+      }),
+      sections: Type.Array(SectionSchema, {
+        default: [],
+        description:
+          "Library sections to keep in sync, each with its push strategy and (several Stash instances) the instance it belongs to. Empty: every movie section. In env: JSON, or ids as 1,2, an id of another instance as <instance>:<id> (vault:3).",
+      }),
+      editFields: Type.Array(Type.Union(EDIT_FIELDS.map((f) => Type.Literal(f))), {
+        default: [...EDIT_FIELDS],
+        description: `Fields the edit strategy writes and locks (comma list in env): ${EDIT_FIELDS.join(", ")}.`,
+      }),
+      keepUserEdits: Type.Boolean({
+        default: true,
+        description: "edit strategy: leave a field alone when someone changed it in Plex after we last wrote it.",
+      }),
+      scanMissing: Type.Boolean({
+        default: true,
+        description: "Ask Plex to scan a scene's folder when its file is not in Plex yet.",
+      }),
+    },
+    { default: {} },
+  ),
+  admin: Type.Object(
+    {
+      token: Secret(
+        "Admin token for the dashboard and every action (API: Authorization: Bearer). Empty: one is generated on first start, shown once and kept in the data folder (admin-token).",
+      ),
+      openReads: Type.Boolean({
+        default: false,
+        description:
+          "Let anyone who reaches the service read the dashboard and /api/* without the admin token (actions still need it).",
+      }),
+    },
+    { default: {} },
+  ),
+  reconcile: Type.Object(
+    {
+      everyHours: Type.Number({
+        minimum: 0,
+        default: 24,
+        description:
+          "How often the whole library is reconciled (gaps found and the safe kinds healed); 0 turns the schedule off.",
+      }),
+      afterStartMinutes: Type.Number({
+        minimum: 0,
+        default: 10,
+        description: "A first reconcile this long after start-up; 0: none.",
+      }),
+      heal: Type.Array(Type.Union(HEALABLE_KINDS.map((k) => Type.Literal(k))), {
+        default: [...SAFE_KINDS],
+        description: "Gap kinds the scheduled reconcile heals (comma list in env); empty: report only.",
+      }),
+      scanStash: Type.Boolean({
+        default: false,
+        description:
+          "Let a reconcile ask Stash to scan folders holding files Plex has and Stash does not (unknown-to-stash).",
+      }),
+    },
+    { default: {} },
+  ),
+  sync: Type.Object(
+    {
+      pollSeconds: Type.Integer({
+        minimum: 0,
+        default: 30,
+        description: "How often Stash is polled for changed scenes; 0 turns polling off.",
+      }),
+      retryBaseSeconds: Type.Number({ minimum: 0.01, default: 5, description: "First retry delay." }),
+      retryCapSeconds: Type.Number({ minimum: 0.01, default: 900, description: "Longest retry delay." }),
+      maxAttempts: Type.Integer({
+        minimum: 1,
+        default: 50,
+        description: "Attempts before a job becomes a dead letter.",
+      }),
+      maxAgeHours: Type.Number({
+        minimum: 0.001,
+        default: 168,
+        description: "Age after which a failing job becomes a dead letter.",
+      }),
+      drainPerSecond: Type.Number({
+        minimum: 0.1,
+        default: 20,
+        description: "Most pushes a second, so a backlog never floods Plex.",
+      }),
+      sweepSeconds: Type.Integer({ minimum: 1, default: 5, description: "How often the cron looks for due jobs." }),
+      confirmSeconds: Type.Number({
+        minimum: 0.1,
+        default: 300,
+        description: "After a refresh, how long to wait for PMS to fetch the metadata before pushing again.",
+      }),
+      webhookToken: Secret(
+        "Optional token that opens only POST /hooks/stash, for the Stash plugin's Webhook token setting (the plugin works with the admin token alone; this one can do less). Empty: webhook off.",
+      ),
+    },
+    { default: {} },
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -1,14 +1,29 @@
 /** What a reconcile finds: the kinds of disagreement between Stash and Plex, and one gap. */
 
 export const GAP_KINDS = [
-  "missing-in-plex", "unknown-to-stash", "unmatched", "wrong-scene", "orphaned", "stale", "empty", "stash-empty",
+  "missing-in-plex",
+  "unknown-to-stash",
+  "unmatched",
+  "wrong-scene",
+  "orphaned",
+  "stale",
+  "empty",
+  "stash-empty",
 ] as const;
 export type GapKind = (typeof GAP_KINDS)[number];
 
 /** What the scheduled run heals unless configured otherwise: nothing here can lose data. */
 export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex"];
 /** Kinds with a healing action (stash-empty is never pushed over Plex; an orphan with no owner is only reported). */
-export const HEALABLE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "wrong-scene", "orphaned", "missing-in-plex", "unknown-to-stash"];
+export const HEALABLE_KINDS: readonly GapKind[] = [
+  "stale",
+  "empty",
+  "unmatched",
+  "wrong-scene",
+  "orphaned",
+  "missing-in-plex",
+  "unknown-to-stash",
+];
 
 export interface Gap {
   kind: GapKind;
@@ -54,7 +69,10 @@ export interface SkippedSection {
  * and those that need a person (a file Stash does not know with Stash scanning off, a scene
  * Stash emptied…). Only the first should keep the dashboard amber.
  */
-export function gapTotals(run: { counts: Partial<Record<GapKind, number>>; healed: Record<string, number> }, healable: readonly GapKind[]) {
+export function gapTotals(
+  run: { counts: Partial<Record<GapKind, number>>; healed: Record<string, number> },
+  healable: readonly GapKind[],
+) {
   let toHeal = 0;
   let forAPerson = 0;
   for (const kind of GAP_KINDS) {

@@ -46,7 +46,8 @@ export const guidOf = (identifier: string, ref: Ref) => `${identifier}://${PLEX_
  * Our GUID of a Stash group served as a Plex collection (`…://collection/g3`). Collections are
  * not references yet (no instance in the key); this keeps their GUID built in this one place.
  */
-export const collectionGuidOf = (identifier: string, collectionKey: string) => `${identifier}://collection/${collectionKey}`;
+export const collectionGuidOf = (identifier: string, collectionKey: string) =>
+  `${identifier}://collection/${collectionKey}`;
 
 /** The rating key the provider serves a reference under (its instance is in the provider's URL). */
 export const ratingKeyOf = (ref: Ref) => ref.id;

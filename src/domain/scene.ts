@@ -18,7 +18,11 @@ export function sceneTitle(scene: { id: string; title?: string | null; files: re
 export const GATE_BIT = { organized: 1, stashId: 2, url: 4 } as const;
 
 /** The facts the match gates look at, as a small bit set (the file index keeps one per scene). */
-export function gateBits(scene: { organized?: boolean | null; urls?: string[] | null; stash_ids?: unknown[] | null }): number {
+export function gateBits(scene: {
+  organized?: boolean | null;
+  urls?: string[] | null;
+  stash_ids?: unknown[] | null;
+}): number {
   return (
     (scene.organized ? GATE_BIT.organized : 0) |
     ((scene.stash_ids?.length ?? 0) > 0 ? GATE_BIT.stashId : 0) |
@@ -34,4 +38,10 @@ export const stashIsEmpty = (scene: {
   studio?: unknown;
   performers: readonly unknown[];
   tags: readonly unknown[];
-}) => !scene.title?.trim() && !scene.date && !scene.details?.trim() && !scene.studio && scene.performers.length === 0 && scene.tags.length === 0;
+}) =>
+  !scene.title?.trim() &&
+  !scene.date &&
+  !scene.details?.trim() &&
+  !scene.studio &&
+  scene.performers.length === 0 &&
+  scene.tags.length === 0;

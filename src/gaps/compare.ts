@@ -6,9 +6,18 @@
  * that limit, it is checked as a subset; beyond it, drift is not visible in the listing.
  */
 import type { PlexMetadata } from "../schema/plex.ts";
-import type { StashScene } from "../schema/stash.ts";
 
-export const COMPARED_FIELDS = ["title", "date", "studio", "summary", "genres", "performers", "collections", "rating", "contentRating"] as const;
+export const COMPARED_FIELDS = [
+  "title",
+  "date",
+  "studio",
+  "summary",
+  "genres",
+  "performers",
+  "collections",
+  "rating",
+  "contentRating",
+] as const;
 export type ComparedField = (typeof COMPARED_FIELDS)[number];
 
 /** How many tags of each kind PMS shows per item in a section listing (as python-plexapi's users found). */
@@ -44,21 +53,32 @@ const digest = (v: unknown): Digest | undefined => {
   return t === undefined ? undefined : Bun.hash.crc32(t);
 };
 const tagsOf = (list: unknown): Digest[] =>
-  Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag)?.toLowerCase() ?? []).map((t) => Bun.hash.crc32(t)) : [];
+  Array.isArray(list)
+    ? list.flatMap((t) => text((t as { tag?: unknown })?.tag)?.toLowerCase() ?? []).map((t) => Bun.hash.crc32(t))
+    : [];
 const ratingOf = (v: unknown): number | undefined => {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   return Number.isFinite(n) ? Math.round(n * 10) / 10 : undefined;
 };
 
 /** What the provider answers for a scene, in comparable form. */
-export function expectedFields(meta: PlexMetadata, ratingAs: "critic" | "user", rating100: number | null | undefined): Shown {
+export function expectedFields(
+  meta: PlexMetadata,
+  ratingAs: "critic" | "user",
+  rating100: number | null | undefined,
+): Shown {
   return {
     title: digest(meta.title),
     date: text(meta.originallyAvailableAt),
     studio: digest(meta.studio),
     summary: digest(meta.summary),
     contentRating: digest(meta.contentRating),
-    rating: ratingAs === "user" ? (rating100 == null ? undefined : ratingOf(rating100 / 10)) : ratingOf(meta.Rating?.[0]?.value),
+    rating:
+      ratingAs === "user"
+        ? rating100 == null
+          ? undefined
+          : ratingOf(rating100 / 10)
+        : ratingOf(meta.Rating?.[0]?.value),
     genres: tagsOf(meta.Genre),
     performers: tagsOf(meta.Role),
     collections: tagsOf(meta.Collection),
@@ -74,7 +94,10 @@ export function shownFields(item: Record<string, unknown>, ratingAs: "critic" | 
     studio: digest(item.studio),
     summary: digest(item.summary),
     contentRating: digest(item.contentRating),
-    rating: ratingAs === "user" ? ratingOf(item.userRating) : ratingOf(ratings?.[0]?.value ?? item.audienceRating ?? item.rating),
+    rating:
+      ratingAs === "user"
+        ? ratingOf(item.userRating)
+        : ratingOf(ratings?.[0]?.value ?? item.audienceRating ?? item.rating),
     genres: tagsOf(item.Genre),
     performers: tagsOf(item.Role),
     collections: tagsOf(item.Collection),
@@ -90,22 +113,37 @@ function listDiffers(field: ListField, expected: Digest[], shown: Digest[], list
 }
 
 /** The fields that differ (of `only`, when given). */
-export function differingFields(expected: Shown, shown: Shown, listing: boolean, only?: ReadonlySet<ComparedField>): ComparedField[] {
+export function differingFields(
+  expected: Shown,
+  shown: Shown,
+  listing: boolean,
+  only?: ReadonlySet<ComparedField>,
+): ComparedField[] {
   return COMPARED_FIELDS.filter((field) => {
     if (only && !only.has(field)) return false;
-    if (field === "genres" || field === "performers" || field === "collections") return listDiffers(field, expected[field], shown[field], listing);
+    if (field === "genres" || field === "performers" || field === "collections")
+      return listDiffers(field, expected[field], shown[field], listing);
     return expected[field] !== shown[field];
   });
 }
 
 /** Whether a listing row may hide drift: one of its tag lists is as long as a listing shows. */
 export const listingMayHide = (s: Shown) =>
-  s.genres.length >= LISTED_TAG_LIMIT.genres || s.performers.length >= LISTED_TAG_LIMIT.performers || s.collections.length >= LISTED_TAG_LIMIT.collections;
+  s.genres.length >= LISTED_TAG_LIMIT.genres ||
+  s.performers.length >= LISTED_TAG_LIMIT.performers ||
+  s.collections.length >= LISTED_TAG_LIMIT.collections;
 
 /** PMS's lock names (`Field` elements, `title.locked=1`) for the fields we compare. */
 const LOCK_NAMES: Record<string, ComparedField> = {
-  title: "title", originallyAvailableAt: "date", studio: "studio", summary: "summary", contentRating: "contentRating",
-  rating: "rating", genre: "genres", actor: "performers", collection: "collections",
+  title: "title",
+  originallyAvailableAt: "date",
+  studio: "studio",
+  summary: "summary",
+  contentRating: "contentRating",
+  rating: "rating",
+  genre: "genres",
+  actor: "performers",
+  collection: "collections",
 };
 
 /** The compared fields locked on a Plex item (`Field: [{name, locked}]`, as PMS shows an item). */
@@ -125,12 +163,19 @@ const SHOWN_CHARS = 300;
 
 /** A field as a person reads it, from what the provider answers or what PMS shows (both are PMS-shaped). */
 export function fieldText(item: Record<string, unknown>, field: ComparedField, ratingAs: "critic" | "user"): string {
-  const tags = (list: unknown) => (Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag) ?? []).join(", ") : "");
+  const tags = (list: unknown) =>
+    Array.isArray(list) ? list.flatMap((t) => text((t as { tag?: unknown })?.tag) ?? []).join(", ") : "";
   const ratings = item.Rating as { value?: unknown }[] | undefined;
   const value: unknown = {
-    title: item.title, date: item.originallyAvailableAt, studio: item.studio, summary: item.summary, contentRating: item.contentRating,
-    rating: ratingAs === "user" ? item.userRating : ratings?.[0]?.value ?? item.audienceRating ?? item.rating,
-    genres: tags(item.Genre), performers: tags(item.Role), collections: tags(item.Collection),
+    title: item.title,
+    date: item.originallyAvailableAt,
+    studio: item.studio,
+    summary: item.summary,
+    contentRating: item.contentRating,
+    rating: ratingAs === "user" ? item.userRating : (ratings?.[0]?.value ?? item.audienceRating ?? item.rating),
+    genres: tags(item.Genre),
+    performers: tags(item.Role),
+    collections: tags(item.Collection),
   }[field];
   const t = text(value) ?? "";
   return t.length > SHOWN_CHARS ? `${t.slice(0, SHOWN_CHARS - 1)}…` : t;
@@ -138,4 +183,9 @@ export function fieldText(item: Record<string, unknown>, field: ComparedField, r
 
 /** An item with no metadata at all: nothing but a title (PMS makes one from the file name). */
 export const showsNothing = (s: Shown) =>
-  !s.date && !s.studio && !s.summary && s.genres.length === 0 && s.performers.length === 0 && s.collections.length === 0;
+  !s.date &&
+  !s.studio &&
+  !s.summary &&
+  s.genres.length === 0 &&
+  s.performers.length === 0 &&
+  s.collections.length === 0;

@@ -54,7 +54,8 @@ const nfc = (p: string) => p.normalize("NFC");
 
 export function createDetector(items: PlexItemView[], ctx: DetectContext) {
   const byPath = new Map<string, PlexItemView[]>();
-  for (const item of items) for (const file of item.files) byPath.set(nfc(file), [...(byPath.get(nfc(file)) ?? []), item]);
+  for (const item of items)
+    for (const file of item.files) byPath.set(nfc(file), [...(byPath.get(nfc(file)) ?? []), item]);
   const sections = new Map(ctx.sections.map((s) => [s.key, s]));
   const gaps: Gap[] = [];
   const sceneIds = new Set<string>();
@@ -80,14 +81,19 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     const stashPaths = s.files.map((f) => f.path);
     const plexPaths = plexPathsOf(s);
     const holders = holdersOf(plexPaths);
-    for (const sec of optional) if (!known.has(sec.key) && plexPaths.some((p) => sec.locations.some((l) => isInside(p, l)))) known.add(sec.key);
+    for (const sec of optional)
+      if (!known.has(sec.key) && plexPaths.some((p) => sec.locations.some((l) => isInside(p, l)))) known.add(sec.key);
     // Every file of the scene that a synced section's folder holds must be an item (a scene may have several).
     const missing = plexPaths.filter((p) => !byPath.has(nfc(p)));
     const section = ctx.sections.find((sec) => missing.some((p) => sec.locations.some((l) => isInside(p, l))));
     if (section) {
       const inSection = missing.filter((p) => section.locations.some((l) => isInside(p, l)));
       gaps.push({
-        kind: "missing-in-plex", sceneId: s.id, sectionId: section.key, plexPaths: inSection, stashPaths,
+        kind: "missing-in-plex",
+        sceneId: s.id,
+        sectionId: section.key,
+        plexPaths: inSection,
+        stashPaths,
         reason: `Plex has no item for ${inSection.join(", ")} in section "${section.title}"`,
       });
     }
@@ -96,11 +102,24 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
       known.add(item.sectionId); // a scene's file is an item here: Stash knows a file in this section
       const section = sections.get(item.sectionId);
       if (!section) continue;
-      const gap = { sceneId: s.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths };
+      const gap = {
+        sceneId: s.id,
+        ratingKey: item.ratingKey,
+        sectionId: item.sectionId,
+        plexPaths: item.files,
+        stashPaths,
+      };
       const boundTo = sceneOfGuid(item.guid);
       if (section.ours && boundTo === null) {
-        const why = !item.guid || item.guid.startsWith("local://") ? "is not matched" : `is bound to another agent (${item.guid.split("://")[0]})`;
-        gaps.push({ kind: "unmatched", ...gap, reason: `item ${item.ratingKey} ${why}, though Stash scene ${s.id} has its file` });
+        const why =
+          !item.guid || item.guid.startsWith("local://")
+            ? "is not matched"
+            : `is bound to another agent (${item.guid.split("://")[0]})`;
+        gaps.push({
+          kind: "unmatched",
+          ...gap,
+          reason: `item ${item.ratingKey} ${why}, though Stash scene ${s.id} has its file`,
+        });
         continue;
       }
       if (section.ours && boundTo !== s.id) {
@@ -108,11 +127,19 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
         continue;
       }
       if (stashIsEmpty(s)) {
-        gaps.push({ kind: "stash-empty", ...gap, reason: `Stash scene ${s.id} has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is` });
+        gaps.push({
+          kind: "stash-empty",
+          ...gap,
+          reason: `Stash scene ${s.id} has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is`,
+        });
         continue;
       }
       if (showsNothing(item.shown)) {
-        gaps.push({ kind: "empty", ...gap, reason: `item ${item.ratingKey} shows no metadata, though Stash scene ${s.id} has some` });
+        gaps.push({
+          kind: "empty",
+          ...gap,
+          reason: `item ${item.ratingKey} shows no metadata, though Stash scene ${s.id} has some`,
+        });
         continue;
       }
       const only = new Set([...(section.compared ?? COMPARED_FIELDS)].filter((f) => !item.skip?.has(f)));
@@ -121,44 +148,85 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
       const locked = section.ours ? differ.filter((f) => item.locked?.has(f)) : [];
       const fields = differ.filter((f) => !locked.includes(f));
       if (locked.length) kept.push({ ratingKey: item.ratingKey, sceneId: s.id, fields: locked });
-      if (fields.length) gaps.push({ kind: "stale", ...gap, fields, reason: `item ${item.ratingKey} differs from Stash scene ${s.id} in ${fields.join(", ")}` });
+      if (fields.length)
+        gaps.push({
+          kind: "stale",
+          ...gap,
+          fields,
+          reason: `item ${item.ratingKey} differs from Stash scene ${s.id} in ${fields.join(", ")}`,
+        });
     }
     return gaps.slice(before);
   }
 
   /** Sections left out: picked by default, another agent's, and no file Stash knows in them. */
   const skipped = (): SkippedSection[] =>
-    optional.filter((sec) => !known.has(sec.key)).map((sec) => ({
-      key: sec.key, title: sec.title, agent: sec.agent ?? "",
-      reason: `its agent (${sec.agent || "none"}) is not stash2plex's agent and it holds no file Stash knows; ` +
-        `list it in PLEX_SECTIONS to compare it anyway`,
-    }));
+    optional
+      .filter((sec) => !known.has(sec.key))
+      .map((sec) => ({
+        key: sec.key,
+        title: sec.title,
+        agent: sec.agent ?? "",
+        reason:
+          `its agent (${sec.agent || "none"}) is not stash2plex's agent and it holds no file Stash knows; ` +
+          `list it in PLEX_SECTIONS to compare it anyway`,
+      }));
 
   function finish(): Gap[] {
     const left = new Set(skipped().map((sec) => sec.key));
     for (const { item, owner, boundTo } of misbound) {
-      const gap = { sceneId: owner.id, ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files, stashPaths: owner.files.map((f) => f.path) };
-      gaps.push(sceneIds.has(boundTo)
-        ? { kind: "wrong-scene", ...gap, reason: `item ${item.ratingKey} is bound to scene ${boundTo}, but its file belongs to scene ${owner.id}` }
-        : { kind: "orphaned", ...gap, reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has; its file now belongs to scene ${owner.id}` });
+      const gap = {
+        sceneId: owner.id,
+        ratingKey: item.ratingKey,
+        sectionId: item.sectionId,
+        plexPaths: item.files,
+        stashPaths: owner.files.map((f) => f.path),
+      };
+      gaps.push(
+        sceneIds.has(boundTo)
+          ? {
+              kind: "wrong-scene",
+              ...gap,
+              reason: `item ${item.ratingKey} is bound to scene ${boundTo}, but its file belongs to scene ${owner.id}`,
+            }
+          : {
+              kind: "orphaned",
+              ...gap,
+              reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has; its file now belongs to scene ${owner.id}`,
+            },
+      );
     }
     for (const item of items) {
       if (claimed.has(item.ratingKey) || !sections.has(item.sectionId) || left.has(item.sectionId)) continue;
       const boundTo = sceneOfGuid(item.guid);
       const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
       if (boundTo && !sceneIds.has(boundTo)) {
-        gaps.push({ kind: "orphaned", ...base, stashPaths: [], reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has, and no scene has its file` });
+        gaps.push({
+          kind: "orphaned",
+          ...base,
+          stashPaths: [],
+          reason: `item ${item.ratingKey} is bound to scene ${boundTo}, which Stash no longer has, and no scene has its file`,
+        });
         continue;
       }
       const stashPaths = item.files.flatMap((f) => ctx.mapper.toStash(f)?.path ?? []);
-      const where = stashPaths.length ? `Stash has no file ${stashPaths.join(", ")}` : "no path rule maps its file to Stash";
-      gaps.push({ kind: "unknown-to-stash", ...base, stashPaths, reason: `item ${item.ratingKey} (${item.files.join(", ")}): ${where}` });
+      const where = stashPaths.length
+        ? `Stash has no file ${stashPaths.join(", ")}`
+        : "no path rule maps its file to Stash";
+      gaps.push({
+        kind: "unknown-to-stash",
+        ...base,
+        stashPaths,
+        reason: `item ${item.ratingKey} (${item.files.join(", ")}): ${where}`,
+      });
     }
     return gaps;
   }
 
   return {
-    scene, finish, skipped,
+    scene,
+    finish,
+    skipped,
     /** Fields locked in Plex that differ from Stash (after the scenes are seen). */
     kept: (): readonly KeptItem[] => kept,
     /** The items holding a scene's files (to read them whole before `scene`). */

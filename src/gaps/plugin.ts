@@ -48,24 +48,46 @@ export interface GapsSideDeps {
 export function gapsSide(deps: GapsSideDeps) {
   const { config, pushOn } = deps;
   const reconciler = createReconciler({
-    config, store: deps.store, editState: deps.editState, stash: deps.stash, plex: deps.plex, sections: deps.sections,
-    mapper: deps.mapper, ctx: deps.ctx, others: deps.others, queue: deps.queue, plexIndex: deps.plexIndex, log: deps.log, onQueued: deps.onQueued,
+    config,
+    store: deps.store,
+    editState: deps.editState,
+    stash: deps.stash,
+    plex: deps.plex,
+    sections: deps.sections,
+    mapper: deps.mapper,
+    ctx: deps.ctx,
+    others: deps.others,
+    queue: deps.queue,
+    plexIndex: deps.plexIndex,
+    log: deps.log,
+    onQueued: deps.onQueued,
   });
   /** A manual run with heal heals every kind that has an action; asking Stash to scan is opt-in. */
   const manualHeal = HEALABLE_KINDS.filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
-  const scheduledHeal = (config.reconcile.heal as GapKind[]).filter((k) => k !== "unknown-to-stash" || config.reconcile.scanStash);
+  const scheduledHeal = (config.reconcile.heal as GapKind[]).filter(
+    (k) => k !== "unknown-to-stash" || config.reconcile.scanStash,
+  );
   const every = Math.round(config.reconcile.everyHours * 3600);
   const jobs: Job[] = pushOn
-    ? [{
-        id: "reconcile", name: "Reconcile Stash and Plex (find and heal gaps)", everySeconds: every,
-        // A first run shortly after start-up: whatever changed while the service was not running.
-        firstAfterSeconds: config.reconcile.afterStartMinutes > 0 ? config.reconcile.afterStartMinutes * 60 : every,
-        run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
-      }]
+    ? [
+        {
+          id: "reconcile",
+          name: "Reconcile Stash and Plex (find and heal gaps)",
+          everySeconds: every,
+          // A first run shortly after start-up: whatever changed while the service was not running.
+          firstAfterSeconds: config.reconcile.afterStartMinutes > 0 ? config.reconcile.afterStartMinutes * 60 : every,
+          run: () => reconciler.run({ heal: scheduledHeal, trigger: "schedule" }),
+        },
+      ]
     : [];
-  const plugin = new Elysia({ name: "gaps" }).use(reconcileRoutes({
-    access: deps.access, reconciler: pushOn ? reconciler : undefined, healable: manualHeal, sync: pushOn ? deps.sync : undefined,
-  }));
+  const plugin = new Elysia({ name: "gaps" }).use(
+    reconcileRoutes({
+      access: deps.access,
+      reconciler: pushOn ? reconciler : undefined,
+      healable: manualHeal,
+      sync: pushOn ? deps.sync : undefined,
+    }),
+  );
   return { reconciler, manualHeal, plugin, jobs };
 }
 export type GapsSide = ReturnType<typeof gapsSide>;

@@ -21,12 +21,27 @@ import type { Queue } from "../sync/queue.ts";
 import { currentValues } from "../sync/edit-fields.ts";
 import type { EditState } from "../sync/edit-state.ts";
 import {
-  COMPARED_FIELDS, LISTED_TAG_LIMIT, differingFields, expectedFields, fieldText, listingMayHide, lockedFields, shownFields,
-  type ComparedField, type Shown,
+  COMPARED_FIELDS,
+  LISTED_TAG_LIMIT,
+  differingFields,
+  expectedFields,
+  fieldText,
+  listingMayHide,
+  lockedFields,
+  shownFields,
+  type ComparedField,
+  type Shown,
 } from "./compare.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
-import { GAP_KINDS, type FieldValues, type Gap, type GapKind, type KeptItem, type SkippedSection } from "../domain/gaps.ts";
+import {
+  GAP_KINDS,
+  type FieldValues,
+  type Gap,
+  type GapKind,
+  type KeptItem,
+  type SkippedSection,
+} from "../domain/gaps.ts";
 import type { StashScene } from "../schema/stash.ts";
 import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";
@@ -103,8 +118,15 @@ const ITEM_BATCH = 500;
 
 /** Edit-strategy names of the fields a reconcile compares. */
 const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
-  title: "title", summary: "summary", date: "date", studio: "studio", contentRating: "contentRating",
-  genres: "genres", actors: "performers", collections: "collections", rating: "rating",
+  title: "title",
+  summary: "summary",
+  date: "date",
+  studio: "studio",
+  contentRating: "contentRating",
+  genres: "genres",
+  actors: "performers",
+  collections: "collections",
+  rating: "rating",
 };
 /**
  * The engine collects lazily: over a whole library the answers already read would pile up to
@@ -113,12 +135,20 @@ const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
  */
 const collectNow = (page: number, every = 16) => void (page % every === every - 1 && Bun.gc(true));
 
-const LISTED: Partial<Record<EditField, number>> = { genres: LISTED_TAG_LIMIT.genres, actors: LISTED_TAG_LIMIT.performers, collections: LISTED_TAG_LIMIT.collections };
+const LISTED: Partial<Record<EditField, number>> = {
+  genres: LISTED_TAG_LIMIT.genres,
+  actors: LISTED_TAG_LIMIT.performers,
+  collections: LISTED_TAG_LIMIT.collections,
+};
 
 export function createReconciler(deps: ReconcileDeps) {
   const reports = createReports(deps.store);
-  const parts: ReconcileInstance[] = [{ id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx }, ...(deps.others ?? [])];
-  const partOf = (instance: string | undefined) => parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
+  const parts: ReconcileInstance[] = [
+    { id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx },
+    ...(deps.others ?? []),
+  ];
+  const partOf = (instance: string | undefined) =>
+    parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
   let progress: Progress | null = null;
 
   /**
@@ -139,15 +169,24 @@ export function createReconciler(deps: ReconcileDeps) {
     return out;
   }
 
-  async function gatherPlex(part: ReconcileInstance, sections: SyncSection[], progress: Progress): Promise<PlexItemView[]> {
+  async function gatherPlex(
+    part: ReconcileInstance,
+    sections: SyncSection[],
+    progress: Progress,
+  ): Promise<PlexItemView[]> {
     const items: PlexItemView[] = [];
     for (const section of sections) {
-      for await (const page of pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE))) {
+      for await (const page of pages(PLEX_PAGE, (i) =>
+        deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE),
+      )) {
         if (page.index === 0) progress.total += page.total ?? 0;
         for (const item of page.items) {
           const locked = lockedFields(item.fields);
           items.push({
-            ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, files: item.files,
+            ratingKey: item.ratingKey,
+            sectionId: section.key,
+            guid: item.guid,
+            files: item.files,
             shown: shownFields(item.fields, part.ctx.ratingAs ?? "critic"),
             ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
             ...(locked.size ? { locked } : {}),
@@ -165,7 +204,11 @@ export function createReconciler(deps: ReconcileDeps) {
     // With the default sections (PLEX_SECTIONS empty), another agent's section counts only if Stash knows a file in it.
     const byDefault = deps.config.plex.sections.length === 0;
     return sections.map((s) => ({
-      key: s.key, title: s.title, locations: s.locations, ours: s.strategy === "refresh", agent: s.agent,
+      key: s.key,
+      title: s.title,
+      locations: s.locations,
+      ours: s.strategy === "refresh",
+      agent: s.agent,
       compared: s.strategy === "edit" ? edited : new Set(COMPARED_FIELDS),
       optional: byDefault && s.strategy !== "refresh",
     }));
@@ -185,7 +228,10 @@ export function createReconciler(deps: ReconcileDeps) {
       return e;
     };
     const detector = createDetector(items, {
-      identifier: part.ctx.identifier, mapper: part.mapper, sections: sectionViews(sections), expected: expectedOf,
+      identifier: part.ctx.identifier,
+      mapper: part.mapper,
+      sections: sectionViews(sections),
+      expected: expectedOf,
     });
     /** Kept items with their two values, by item and scene. */
     const keptValues = new Map<string, KeptItem>();
@@ -211,17 +257,38 @@ export function createReconciler(deps: ReconcileDeps) {
       for (const scene of waiting) {
         const keptBefore = detector.kept().length;
         const found = detector.scene(scene);
-        const stash = () => ({ ...sceneToMetadata(scene, part.ctx), userRating: scene.rating100 == null ? undefined : scene.rating100 / 10 });
-        for (const gap of found) if (gap.kind === "stale" && raw.has(gap.ratingKey!)) gap.values = sideBySide(stash(), raw.get(gap.ratingKey!)!, gap.fields!);
+        const stash = () => ({
+          ...sceneToMetadata(scene, part.ctx),
+          userRating: scene.rating100 == null ? undefined : scene.rating100 / 10,
+        });
+        for (const gap of found)
+          if (gap.kind === "stale" && raw.has(gap.ratingKey!))
+            gap.values = sideBySide(stash(), raw.get(gap.ratingKey!)!, gap.fields!);
         for (const k of detector.kept().slice(keptBefore)) {
-          if (raw.has(k.ratingKey)) keptValues.set(`${k.ratingKey}/${k.sceneId}`, { ...k, values: sideBySide(stash(), raw.get(k.ratingKey)!, k.fields) });
+          if (raw.has(k.ratingKey))
+            keptValues.set(`${k.ratingKey}/${k.sceneId}`, {
+              ...k,
+              values: sideBySide(stash(), raw.get(k.ratingKey)!, k.fields),
+            });
         }
       }
       waiting = [];
       toRead = new Map();
     }
-    const sideBySide = (stash: Record<string, unknown>, plex: Record<string, unknown>, fields: string[]): Record<string, FieldValues> =>
-      Object.fromEntries(fields.map((f) => [f, { stash: fieldText(stash, f as ComparedField, ratingAs), plex: fieldText(plex, f as ComparedField, ratingAs) }]));
+    const sideBySide = (
+      stash: Record<string, unknown>,
+      plex: Record<string, unknown>,
+      fields: string[],
+    ): Record<string, FieldValues> =>
+      Object.fromEntries(
+        fields.map((f) => [
+          f,
+          {
+            stash: fieldText(stash, f as ComparedField, ratingAs),
+            plex: fieldText(plex, f as ComparedField, ratingAs),
+          },
+        ]),
+      );
 
     Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
@@ -229,8 +296,15 @@ export function createReconciler(deps: ReconcileDeps) {
       progress.total = page.count;
       for (const scene of page.items) {
         // Read whole what a listing row cannot settle: a difference (a lock may explain it) or tags a row may cut.
-        const unsure = stashIsEmpty(scene) ? [] : detector.holders(scene).filter((item) =>
-          !item.full && (listingMayHide(item.shown) || differingFields(expectedOf(scene), item.shown, true).length > 0));
+        const unsure = stashIsEmpty(scene)
+          ? []
+          : detector
+              .holders(scene)
+              .filter(
+                (item) =>
+                  !item.full &&
+                  (listingMayHide(item.shown) || differingFields(expectedOf(scene), item.shown, true).length > 0),
+              );
         if (!unsure.length) detector.scene(scene);
         else {
           waiting.push(scene);
@@ -263,8 +337,17 @@ export function createReconciler(deps: ReconcileDeps) {
     const stashFolders = new Map<string, Set<string>>();
     for (const g of todo) {
       if (g.kind === "stale" || g.kind === "empty") {
-        push(g, g.kind === "stale" ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}` : `plex item ${g.ratingKey} empty`);
-      } else if ((g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") && g.sceneId && g.ratingKey) {
+        push(
+          g,
+          g.kind === "stale"
+            ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}`
+            : `plex item ${g.ratingKey} empty`,
+        );
+      } else if (
+        (g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") &&
+        g.sceneId &&
+        g.ratingKey
+      ) {
         // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
         // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
         const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
@@ -322,7 +405,11 @@ export function createReconciler(deps: ReconcileDeps) {
         // instance is the default's, as before); a gap's scene names its instance.
         const found: Found = { gaps: [], scenes: 0, items: 0, kept: [], skipped: [] };
         for (const part of parts) {
-          const one = await detect(part, sections.filter((s) => (s.instance ?? DEFAULT_INSTANCE_ID) === part.id), shown);
+          const one = await detect(
+            part,
+            sections.filter((s) => (s.instance ?? DEFAULT_INSTANCE_ID) === part.id),
+            shown,
+          );
           found.gaps.push(...one.gaps.map((g) => (g.sceneId ? { ...g, instance: part.id } : g)));
           found.scenes += one.scenes;
           found.items += one.items;
@@ -334,15 +421,40 @@ export function createReconciler(deps: ReconcileDeps) {
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;
         const run = {
-          startedAt, finishedAt: Date.now(), status: "done" as const, trigger: options.trigger, error: null, scenes: found.scenes, items: found.items, counts, healed,
-          kept: found.kept.length, keptItems: found.kept.slice(0, KEPT_PER_KIND), skipped: found.skipped,
+          startedAt,
+          finishedAt: Date.now(),
+          status: "done" as const,
+          trigger: options.trigger,
+          error: null,
+          scenes: found.scenes,
+          items: found.items,
+          counts,
+          healed,
+          kept: found.kept.length,
+          keptItems: found.kept.slice(0, KEPT_PER_KIND),
+          skipped: found.skipped,
         };
         const id = reports.save(run, gaps);
-        deps.log.info("reconcile finished", { gaps: gaps.length, counts, healed, seconds: Math.round((run.finishedAt - startedAt) / 100) / 10 });
+        deps.log.info("reconcile finished", {
+          gaps: gaps.length,
+          counts,
+          healed,
+          seconds: Math.round((run.finishedAt - startedAt) / 100) / 10,
+        });
         return { run: { id, ...run }, gaps };
       } catch (err) {
         const error = `reconcile stopped: ${(err as Error).message}`;
-        const run = { startedAt, finishedAt: Date.now(), status: "failed" as const, trigger: options.trigger, error, scenes: 0, items: 0, counts: {}, healed: {} };
+        const run = {
+          startedAt,
+          finishedAt: Date.now(),
+          status: "failed" as const,
+          trigger: options.trigger,
+          error,
+          scenes: 0,
+          items: 0,
+          counts: {},
+          healed: {},
+        };
         reports.save(run, []);
         deps.log.warn(error);
         throw new Error(error);

@@ -34,26 +34,60 @@ export interface RunSummary {
 type Notes = Pick<RunSummary, "kept" | "keptItems" | "skipped">;
 
 interface RunRow {
-  id: number; started_at: number; finished_at: number; status: "done" | "failed"; trigger: string; error: string | null;
-  scenes: number; items: number; counts: string; healed: string; notes: string;
+  id: number;
+  started_at: number;
+  finished_at: number;
+  status: "done" | "failed";
+  trigger: string;
+  error: string | null;
+  scenes: number;
+  items: number;
+  counts: string;
+  healed: string;
+  notes: string;
 }
 const summary = (r: RunRow): RunSummary => ({
-  id: r.id, startedAt: r.started_at, finishedAt: r.finished_at, status: r.status, trigger: r.trigger, error: r.error,
-  scenes: r.scenes, items: r.items, counts: JSON.parse(r.counts), healed: JSON.parse(r.healed), ...(JSON.parse(r.notes) as Notes),
+  id: r.id,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  status: r.status,
+  trigger: r.trigger,
+  error: r.error,
+  scenes: r.scenes,
+  items: r.items,
+  counts: JSON.parse(r.counts),
+  healed: JSON.parse(r.healed),
+  ...(JSON.parse(r.notes) as Notes),
 });
 
 export function createReports(store: Store) {
   const { db } = store;
-  const insertRun = db.query<{ id: number }, [number, number, string, string, string | null, number, number, string, string, string]>(`
+  const insertRun = db.query<
+    { id: number },
+    [number, number, string, string, string | null, number, number, string, string, string]
+  >(`
     INSERT INTO reconcile_runs (started_at, finished_at, status, trigger, error, scenes, items, counts, healed, notes)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
   const insertGap = db.query("INSERT INTO reconcile_gaps (run_id, kind, seq, gap) VALUES (?, ?, ?, ?)");
 
   return {
     save: db.transaction((run: Omit<RunSummary, "id">, gaps: Gap[]): number => {
-      const { id } = insertRun.get(run.startedAt, run.finishedAt, run.status, run.trigger, run.error, run.scenes, run.items,
-        JSON.stringify(run.counts), JSON.stringify(run.healed),
-        JSON.stringify({ kept: run.kept, keptItems: run.keptItems?.slice(0, KEPT_PER_KIND), skipped: run.skipped } satisfies Notes))!;
+      const { id } = insertRun.get(
+        run.startedAt,
+        run.finishedAt,
+        run.status,
+        run.trigger,
+        run.error,
+        run.scenes,
+        run.items,
+        JSON.stringify(run.counts),
+        JSON.stringify(run.healed),
+        JSON.stringify({
+          kept: run.kept,
+          keptItems: run.keptItems?.slice(0, KEPT_PER_KIND),
+          skipped: run.skipped,
+        } satisfies Notes),
+      )!;
       const seq = new Map<string, number>();
       for (const gap of gaps) {
         const n = seq.get(gap.kind) ?? 0;
@@ -61,7 +95,9 @@ export function createReports(store: Store) {
         seq.set(gap.kind, n + 1);
         insertGap.run(id, gap.kind, n, JSON.stringify(gap));
       }
-      db.query("DELETE FROM reconcile_runs WHERE id NOT IN (SELECT id FROM reconcile_runs ORDER BY id DESC LIMIT ?)").run(KEPT_RUNS);
+      db.query(
+        "DELETE FROM reconcile_runs WHERE id NOT IN (SELECT id FROM reconcile_runs ORDER BY id DESC LIMIT ?)",
+      ).run(KEPT_RUNS);
       return id;
     }),
     last: (): RunSummary | undefined => {
@@ -70,13 +106,23 @@ export function createReports(store: Store) {
     },
     /** The last run that completed (a failed run does not replace its report). */
     lastDone: (): RunSummary | undefined => {
-      const row = db.query<RunRow, []>("SELECT * FROM reconcile_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1").get();
+      const row = db
+        .query<RunRow, []>("SELECT * FROM reconcile_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1")
+        .get();
       return row ? summary(row) : undefined;
     },
     gaps(runId: number, kind: GapKind | undefined, offset: number, limit: number): Gap[] {
       const rows = kind
-        ? db.query<{ gap: string }, [number, string, number, number]>("SELECT gap FROM reconcile_gaps WHERE run_id = ? AND kind = ? ORDER BY seq LIMIT ? OFFSET ?").all(runId, kind, limit, offset)
-        : db.query<{ gap: string }, [number, number, number]>("SELECT gap FROM reconcile_gaps WHERE run_id = ? ORDER BY kind, seq LIMIT ? OFFSET ?").all(runId, limit, offset);
+        ? db
+            .query<{ gap: string }, [number, string, number, number]>(
+              "SELECT gap FROM reconcile_gaps WHERE run_id = ? AND kind = ? ORDER BY seq LIMIT ? OFFSET ?",
+            )
+            .all(runId, kind, limit, offset)
+        : db
+            .query<{ gap: string }, [number, number, number]>(
+              "SELECT gap FROM reconcile_gaps WHERE run_id = ? ORDER BY kind, seq LIMIT ? OFFSET ?",
+            )
+            .all(runId, limit, offset);
       return rows.map((r) => JSON.parse(r.gap) as Gap);
     },
   };

@@ -30,7 +30,11 @@ export function createAutoRules(deps: AutoRulesDeps) {
     const sections = await deps.sections();
     const plexFiles = deps.plexIndex.files(sections.map((s) => s.key));
     const stashFiles = deps.stashIndex.paths();
-    const inference = inferPathRules(plexFiles, stashFiles, sections.flatMap((s) => s.locations));
+    const inference = inferPathRules(
+      plexFiles,
+      stashFiles,
+      sections.flatMap((s) => s.locations),
+    );
     const current = { rules: deps.mapper.rules.length, ...configuredCoverage(deps.mapper, plexFiles, stashFiles) };
     return suggestionFrom(inference, current);
   }

@@ -52,7 +52,11 @@ const lower = (s: string) => s.toLowerCase();
 const same = (s: string) => s;
 const slashed = (path: string) => segmentsOf(path).join("/");
 
-export function inferPathRules(plexFiles: readonly string[], stashFiles: readonly string[], plexRoots: readonly string[] = []): Inference {
+export function inferPathRules(
+  plexFiles: readonly string[],
+  stashFiles: readonly string[],
+  plexRoots: readonly string[] = [],
+): Inference {
   const side = (paths: readonly string[]): Side => {
     const exact = new Set(paths.map(slashed));
     return { paths: [...paths], exact, folded: new Set([...exact].map(lower)) };
@@ -72,7 +76,10 @@ export function inferPathRules(plexFiles: readonly string[], stashFiles: readonl
   }
 
   // Votes: prefix pair → how many files it explains, with one pair of files as its sample.
-  const votes = new Map<string, { plexPrefix: string; stashPrefix: string; count: number; sample: { plex: string; stash: string } }>();
+  const votes = new Map<
+    string,
+    { plexPrefix: string; stashPrefix: string; count: number; sample: { plex: string; stash: string } }
+  >();
   let identical = 0;
   for (const path of plex.paths) {
     if (stash.exact.has(slashed(path))) {
@@ -113,11 +120,21 @@ export function inferPathRules(plexFiles: readonly string[], stashFiles: readonl
     if (overlaps) continue;
     const caseInsensitive = isWindows(candidate.plexPrefix) || isWindows(candidate.stashPrefix);
     const fold = caseInsensitive ? lower : same;
-    const { plexPrefix, stashPrefix } = deepen(candidate.plexPrefix, candidate.stashPrefix, candidate.sample.stash, plex.paths, plexRoots, fold);
+    const { plexPrefix, stashPrefix } = deepen(
+      candidate.plexPrefix,
+      candidate.stashPrefix,
+      candidate.sample.stash,
+      plex.paths,
+      plexRoots,
+      fold,
+    );
     const coverage = measure(plexPrefix, stashPrefix, plex, stash, caseInsensitive);
     if (coverage.plex.mapped < coverage.plex.touched * MIN_PROPOSAL_COVERAGE) continue;
     const name = uniqueName(plexPrefix, names);
-    rules.push({ ...coverage, rule: ruleFor(name, plexPrefix, stashPrefix, plexRoots, caseInsensitive, candidate.sample, fold) });
+    rules.push({
+      ...coverage,
+      rule: ruleFor(name, plexPrefix, stashPrefix, plexRoots, caseInsensitive, candidate.sample, fold),
+    });
   }
   rules.sort((a, b) => b.plex.mapped - a.plex.mapped);
   return { rules, identical, plexFiles: plex.paths.length, stashFiles: stash.paths.length };
@@ -142,7 +159,12 @@ function prefixOf(path: string, segments: string[], tail: number): string {
  * folder while every file under the prefix is there: the rule a person would write.
  */
 function deepen(
-  plexPrefix: string, stashPrefix: string, sampleStash: string, plexPaths: string[], roots: readonly string[], fold: (s: string) => string,
+  plexPrefix: string,
+  stashPrefix: string,
+  sampleStash: string,
+  plexPaths: string[],
+  roots: readonly string[],
+  fold: (s: string) => string,
 ) {
   const under = plexPaths.filter((p) => fold(p).startsWith(fold(plexPrefix)));
   const psep = separatorOf(plexPrefix);
@@ -190,8 +212,13 @@ function uniqueName(plexPrefix: string, names: Set<string>): string {
 }
 
 function ruleFor(
-  name: string, plexPrefix: string, stashPrefix: string, roots: readonly string[], caseInsensitive: boolean,
-  sample: { plex: string; stash: string }, fold: (s: string) => string,
+  name: string,
+  plexPrefix: string,
+  stashPrefix: string,
+  roots: readonly string[],
+  caseInsensitive: boolean,
+  sample: { plex: string; stash: string },
+  fold: (s: string) => string,
 ): PathRuleConfig {
   const stashSep = separatorOf(stashPrefix);
   const plexSep = separatorOf(plexPrefix);

@@ -71,7 +71,11 @@ export function createPathMapper(rules: readonly PathRule[]): PathMapper {
       const out: string[] = [];
       for (const rule of rules) {
         for (const root of rule.plexRoots) {
-          const rootName = nfc(root).replace(/[\\/]+$/, "").split(/[\\/]/).at(-1) ?? "";
+          const rootName =
+            nfc(root)
+              .replace(/[\\/]+$/, "")
+              .split(/[\\/]/)
+              .at(-1) ?? "";
           const same = rule.toStash.pattern.flags.includes("i")
             ? rootName.toLowerCase() === head.toLowerCase()
             : rootName === head;

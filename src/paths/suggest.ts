@@ -15,8 +15,10 @@ const n = (x: number) => x.toLocaleString("en-US");
 export const coverageOf = (r: InferredRule) => (r.plex.touched ? r.plex.mapped / r.plex.touched : 0);
 
 export function describeRule(r: InferredRule): string {
-  return `rule "${r.rule.name}" (${r.rule.plex} → ${r.rule.stash}) maps ${n(r.plex.mapped)} of ${n(r.plex.touched)} Plex files to a Stash file` +
-    ` and ${n(r.stash.mapped)} of ${n(r.stash.touched)} Stash files back`;
+  return (
+    `rule "${r.rule.name}" (${r.rule.plex} → ${r.rule.stash}) maps ${n(r.plex.mapped)} of ${n(r.plex.touched)} Plex files to a Stash file` +
+    ` and ${n(r.stash.mapped)} of ${n(r.stash.touched)} Stash files back`
+  );
 }
 
 /** Whether PATHS_AUTO may apply the inferred rules as they are. */
@@ -41,7 +43,8 @@ export function rulesYaml(rules: readonly PathRuleConfig[]): string {
 /** One line for what the inference found (no rules needed / nothing / N rules). */
 export function summarise(inference: Inference): string {
   const { rules, identical, plexFiles, stashFiles } = inference;
-  if (plexFiles === 0 || stashFiles === 0) return `nothing to compare yet (${n(plexFiles)} Plex files, ${n(stashFiles)} Stash files)`;
+  if (plexFiles === 0 || stashFiles === 0)
+    return `nothing to compare yet (${n(plexFiles)} Plex files, ${n(stashFiles)} Stash files)`;
   if (rules.length === 0) {
     return identical * 2 >= plexFiles
       ? `Plex and Stash see the same paths (${n(identical)} of ${n(plexFiles)} Plex files): no rule needed`
@@ -62,7 +65,13 @@ export function configuredCoverage(mapper: PathMapper, plexFiles: readonly strin
 
 export interface Suggestion {
   summary: string;
-  proposals: { rule: PathRuleConfig; plex: InferredRule["plex"]; stash: InferredRule["stash"]; coverage: number; description: string }[];
+  proposals: {
+    rule: PathRuleConfig;
+    plex: InferredRule["plex"];
+    stash: InferredRule["stash"];
+    coverage: number;
+    description: string;
+  }[];
   /** The proposals as config.yaml text; empty when there is none. */
   yaml: string;
   /** Whether PATHS_AUTO would apply them (each maps ≥ 99% of the Plex files it touches). */
@@ -75,7 +84,11 @@ export interface Suggestion {
 export function suggestionFrom(inference: Inference, current: Suggestion["current"]): Suggestion {
   return {
     summary: summarise(inference),
-    proposals: inference.rules.map((r) => ({ ...r, coverage: Math.round(coverageOf(r) * 10_000) / 10_000, description: describeRule(r) })),
+    proposals: inference.rules.map((r) => ({
+      ...r,
+      coverage: Math.round(coverageOf(r) * 10_000) / 10_000,
+      description: describeRule(r),
+    })),
     yaml: inference.rules.length ? rulesYaml(inference.rules.map((r) => r.rule)) : "",
     autoApplicable: autoApplicable(inference),
     current,

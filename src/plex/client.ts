@@ -6,7 +6,7 @@
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import { decode } from "../schema/decode.ts";
-import { PmsIdentity, PmsItem, PmsItemDetail, PmsItems, PmsSections } from "../schema/pms.ts";
+import { PmsIdentity, type PmsItem, PmsItemDetail, PmsItems, PmsSections } from "../schema/pms.ts";
 export interface PlexClientOptions {
   url: string;
   token: string;
@@ -18,7 +18,11 @@ export interface PlexClientOptions {
 export type PlexFailure = "transient" | "permanent";
 
 export class PlexError extends Error {
-  constructor(readonly kind: PlexFailure, readonly status: number | undefined, message: string) {
+  constructor(
+    readonly kind: PlexFailure,
+    readonly status: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = "PlexError";
   }
@@ -55,7 +59,13 @@ export const PLEX_CALLS = [
 ] as const;
 
 export function createPlexClient(options: PlexClientOptions) {
-  async function call(method: string, path: string, query: Record<string, string> = {}, body?: Uint8Array | string, contentType?: string) {
+  async function call(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+    body?: Uint8Array | string,
+    contentType?: string,
+  ) {
     const url = new URL(`${options.url}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let res: Response;
@@ -65,7 +75,11 @@ export function createPlexClient(options: PlexClientOptions) {
       res = await fetch(url, {
         method,
         body,
-        headers: { accept: "application/json", "x-plex-token": options.token, ...(contentType ? { "content-type": contentType } : {}) },
+        headers: {
+          accept: "application/json",
+          "x-plex-token": options.token,
+          ...(contentType ? { "content-type": contentType } : {}),
+        },
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (err) {
@@ -79,7 +93,11 @@ export function createPlexClient(options: PlexClientOptions) {
     await res.body?.cancel();
     const transient = res.status >= 500 || res.status === 429 || res.status === 408;
     const hint = res.status === 401 ? " (check PLEX_TOKEN)" : res.status === 404 ? " (not found in Plex)" : "";
-    throw new PlexError(transient ? "transient" : "permanent", res.status, `Plex ${method} ${path}: HTTP ${res.status}${hint}`);
+    throw new PlexError(
+      transient ? "transient" : "permanent",
+      res.status,
+      `Plex ${method} ${path}: HTTP ${res.status}${hint}`,
+    );
   }
 
   /** GETs JSON and checks it against its schema: an odd answer is a clear error, not undefined later. */
@@ -92,7 +110,8 @@ export function createPlexClient(options: PlexClientOptions) {
       throw new PlexError("transient", res.status, `Plex GET ${path}: the answer is not JSON`);
     }
     const result = decode(schema, body);
-    if (!result.ok) throw new PlexError("transient", res.status, `Plex GET ${path}: unexpected answer (${result.problem})`);
+    if (!result.ok)
+      throw new PlexError("transient", res.status, `Plex GET ${path}: unexpected answer (${result.problem})`);
     return result.value;
   }
   const toItem = (m: Static<typeof PmsItem>): PlexItem => ({
@@ -111,12 +130,25 @@ export function createPlexClient(options: PlexClientOptions) {
     async sections(): Promise<PlexSection[]> {
       const { MediaContainer: mc } = await get(PmsSections, "/library/sections/all");
       return (mc.Directory ?? []).map((d) => ({
-        key: String(d.key), title: d.title, type: d.type, agent: d.agent ?? "", locations: (d.Location ?? []).map((l) => l.path),
+        key: String(d.key),
+        title: d.title,
+        type: d.type,
+        agent: d.agent ?? "",
+        locations: (d.Location ?? []).map((l) => l.path),
       }));
     },
     /** One page of a section's movies; `since` (epoch seconds) limits to items updated after it. */
-    async sectionItems(sectionId: string, start: number, size: number, since?: number): Promise<{ total: number; items: PlexItem[] }> {
-      const query: Record<string, string> = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
+    async sectionItems(
+      sectionId: string,
+      start: number,
+      size: number,
+      since?: number,
+    ): Promise<{ total: number; items: PlexItem[] }> {
+      const query: Record<string, string> = {
+        type: "1",
+        "X-Plex-Container-Start": String(start),
+        "X-Plex-Container-Size": String(size),
+      };
       if (since) query["updatedAt>"] = String(since);
       const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
       return { total: mc.totalSize ?? mc.size ?? 0, items: (mc.Metadata ?? []).map(toItem) };
@@ -125,10 +157,17 @@ export function createPlexClient(options: PlexClientOptions) {
      * One page of a section's movies with the fields the listing shows (reconcile compares them).
      * PMS lists only the first few tags of each kind here (see gaps/compare.ts).
      */
-    async sectionListing(sectionId: string, start: number, size: number): Promise<{ total: number; items: (PlexItem & { fields: Record<string, unknown> })[] }> {
+    async sectionListing(
+      sectionId: string,
+      start: number,
+      size: number,
+    ): Promise<{ total: number; items: (PlexItem & { fields: Record<string, unknown> })[] }> {
       const query = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
       const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
-      return { total: mc.totalSize ?? mc.size ?? 0, items: (mc.Metadata ?? []).map((m) => ({ ...toItem(m), fields: m as Record<string, unknown> })) };
+      return {
+        total: mc.totalSize ?? mc.size ?? 0,
+        items: (mc.Metadata ?? []).map((m) => ({ ...toItem(m), fields: m as Record<string, unknown> })),
+      };
     },
     /** The item as PMS answers it, for comparing fields. */
     async itemRaw(ratingKey: string): Promise<Record<string, unknown> | undefined> {
@@ -141,7 +180,8 @@ export function createPlexClient(options: PlexClientOptions) {
      */
     async items(ratingKeys: readonly string[]): Promise<Record<string, unknown>[]> {
       if (!ratingKeys.length) return [];
-      if (ratingKeys.some((k) => !/^\d+$/.test(k))) throw new PlexError("permanent", undefined, "Plex item keys are numbers");
+      if (ratingKeys.some((k) => !/^\d+$/.test(k)))
+        throw new PlexError("permanent", undefined, "Plex item keys are numbers");
       try {
         return (await get(PmsItemDetail, `/library/metadata/${ratingKeys.join(",")}`)).MediaContainer.Metadata ?? [];
       } catch (err) {
@@ -149,7 +189,8 @@ export function createPlexClient(options: PlexClientOptions) {
         throw err;
       }
     },
-    refresh: (ratingKey: string) => call("PUT", `/library/metadata/${ratingKey}/refresh`, { markUpdated: "1" }).then(() => {}),
+    refresh: (ratingKey: string) =>
+      call("PUT", `/library/metadata/${ratingKey}/refresh`, { markUpdated: "1" }).then(() => {}),
     match: (ratingKey: string, guid: string, name: string) =>
       call("PUT", `/library/metadata/${ratingKey}/match`, { guid, name }).then(() => {}),
     /** Direct field edits; `fields` are already in PMS's `title.value` / `title.locked` form. */
@@ -159,7 +200,11 @@ export function createPlexClient(options: PlexClientOptions) {
       call("POST", `/library/metadata/${ratingKey}/${element}`, {}, bytes, contentType).then(() => {}),
     /** The token owner's own star rating, 0–10 (PMS shows it as 0–5 stars). */
     rate: (ratingKey: string, rating: number) =>
-      call("PUT", "/:/rate", { identifier: "com.plexapp.plugins.library", key: ratingKey, rating: String(rating) }).then(() => {}),
+      call("PUT", "/:/rate", {
+        identifier: "com.plexapp.plugins.library",
+        key: ratingKey,
+        rating: String(rating),
+      }).then(() => {}),
     scanPath: (sectionId: string, path: string) =>
       call("POST", `/library/sections/${sectionId}/refresh`, { path }).then(() => {}),
   };

@@ -11,7 +11,10 @@ export interface Paging {
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-export function readPaging(query: Record<string, string | undefined>, headers: Headers | Record<string, string | undefined>): Paging {
+export function readPaging(
+  query: Record<string, string | undefined>,
+  headers: Headers | Record<string, string | undefined>,
+): Paging {
   const get = (name: string) =>
     query[name] ?? (headers instanceof Headers ? headers.get(name) : headers[name.toLowerCase()]) ?? undefined;
   const num = (text: string | undefined, fallback: number) => {
@@ -27,7 +30,8 @@ export function readPaging(query: Record<string, string | undefined>, headers: H
 type Items = { Metadata: PlexMetadata[] } | { Image: PlexImage[] };
 
 export function mediaContainer(identifier: string, items: Items, paging?: Paging): MediaContainer {
-  const [field, all] = "Metadata" in items ? (["Metadata", items.Metadata] as const) : (["Image", items.Image] as const);
+  const [field, all] =
+    "Metadata" in items ? (["Metadata", items.Metadata] as const) : (["Image", items.Image] as const);
   const start = paging?.start ?? 0;
   const page = paging ? all.slice(start, start + paging.size) : all;
   return {

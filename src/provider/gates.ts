@@ -10,7 +10,8 @@ const BIT: Record<MatchGate, number> = GATE_BIT;
 const WHY: Record<MatchGate, string> = { organized: "not organized", stashId: "no StashDB id", url: "no URL" };
 
 /** The gates a scene fails. */
-export const refusedBy = (gates: readonly MatchGate[], bits: number): MatchGate[] => gates.filter((g) => (bits & BIT[g]) === 0);
+export const refusedBy = (gates: readonly MatchGate[], bits: number): MatchGate[] =>
+  gates.filter((g) => (bits & BIT[g]) === 0);
 
 /** How Fix Match marks a candidate an automatic match would refuse. */
 export const refusalNote = (refused: MatchGate[]) => refused.map((g) => WHY[g]).join(", ");

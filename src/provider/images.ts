@@ -16,7 +16,11 @@ export type ImageKind = keyof typeof IMAGE_KINDS;
 export const isImageKind = (kind: string): kind is ImageKind => Object.hasOwn(IMAGE_KINDS, kind);
 
 /** Streams the image through, or answers null when Stash has none. */
-export async function proxyImage(stash: Pick<StashClient, "image">, kind: ImageKind, id: string): Promise<Response | null> {
+export async function proxyImage(
+  stash: Pick<StashClient, "image">,
+  kind: ImageKind,
+  id: string,
+): Promise<Response | null> {
   const upstream = await stash.image(IMAGE_KINDS[kind](id));
   const type = upstream.headers.get("content-type") ?? "";
   if (upstream.status === 404 || (upstream.ok && !type.startsWith("image/"))) {

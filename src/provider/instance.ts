@@ -27,12 +27,18 @@ export function instanceContext(config: Pick<Config, "publicUrl">, instance: Sta
 }
 
 /** An instance's own client, file index, path rules and context, with where its provider is mounted. */
-export function instanceParts(config: Pick<Config, "publicUrl" | "dataDir">, instance: StashInstance, observe?: StashClientOptions["observe"]) {
+export function instanceParts(
+  config: Pick<Config, "publicUrl" | "dataDir">,
+  instance: StashInstance,
+  observe?: StashClientOptions["observe"],
+) {
   const stash = createStashClient({ ...instance.stash, observe });
   return {
     stash,
     // Its own file in the data folder (the default instance's keeps today's name).
-    index: createFileIndex(stash, Date.now, { file: fileIndexFile(config.dataDir, instance.isDefault ? undefined : instance.id) }),
+    index: createFileIndex(stash, Date.now, {
+      file: fileIndexFile(config.dataDir, instance.isDefault ? undefined : instance.id),
+    }),
     mapper: compilePathRules(instance.paths.rules).mapper,
     ctx: instanceContext(config, instance),
     title: instance.provider.title,

@@ -27,7 +27,17 @@ const MAX_MANUAL = 10;
 
 export interface MatchDeps {
   stash: Pick<StashClient, "sceneById" | "sceneByPath" | "scenesByBasename" | "scenesWithTitleWords">;
-  index: Pick<FileIndex, "ready" | "complete" | "sceneIdByPath" | "sceneIdsByBasename" | "sceneIdsByFolderAndName" | "scene" | "scenesWithTitleWords" | "scenesWithTitleWordsLike">;
+  index: Pick<
+    FileIndex,
+    | "ready"
+    | "complete"
+    | "sceneIdByPath"
+    | "sceneIdsByBasename"
+    | "sceneIdsByFolderAndName"
+    | "scene"
+    | "scenesWithTitleWords"
+    | "scenesWithTitleWordsLike"
+  >;
   mapper: PathMapper;
   ctx: MetadataContext;
   /** What an automatic match may claim (provider.matchOnly); empty: any scene. */
@@ -91,11 +101,20 @@ const MAX_NAMESAKES = 25;
 function namedLookup(filename: string, deps: MatchDeps, complete: boolean) {
   const name = basenameOf(filename).normalize("NFC");
   const fromIndex = (ids: readonly string[]): Named[] =>
-    [...new Set(ids)].flatMap((id) => deps.index.scene(id) ?? []).map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
+    [...new Set(ids)]
+      .flatMap((id) => deps.index.scene(id) ?? [])
+      .map((s) => ({ id: s.id, paths: s.paths.map(slashed), title: s.title, date: s.date }));
   let live: Promise<Named[]> | undefined;
-  const liveNamed = () => (live ??= deps.stash.scenesByBasename(name).then((scenes) => scenes.map((scene) => ({
-    id: scene.id, paths: scene.files.map((f) => slashed(f.path)), title: scene.title, date: scene.date, scene,
-  }))));
+  const liveNamed = () =>
+    (live ??= deps.stash.scenesByBasename(name).then((scenes) =>
+      scenes.map((scene) => ({
+        id: scene.id,
+        paths: scene.files.map((f) => slashed(f.path)),
+        title: scene.title,
+        date: scene.date,
+        scene,
+      })),
+    ));
   return {
     name,
     /** Scenes with a file in a folder of the same name with the same name: the only ones a tail of two segments or more can match. */
@@ -149,7 +168,12 @@ export function nameAgrees(name: string, scene: { title?: string | null; date?: 
 /** The name rung: a name one scene has is strong only when something else agrees (nameAgrees). */
 function byBasename(name: string, named: { count: number; scenes: Named[] }): Found[] {
   const strong = named.count === 1 && nameAgrees(name, named.scenes[0]!);
-  return named.scenes.map((n) => ({ id: n.id, score: strong ? EVIDENCE_SCORE.basename : WEAK, evidence: "basename" as const, scene: n.scene }));
+  return named.scenes.map((n) => ({
+    id: n.id,
+    score: strong ? EVIDENCE_SCORE.basename : WEAK,
+    evidence: "basename" as const,
+    scene: n.scene,
+  }));
 }
 
 const yearOf = (req: MatchRequest) => (req.year === undefined ? undefined : Number(req.year) || undefined);
@@ -173,7 +197,11 @@ async function titleSearch(words: string[], deps: MatchDeps): Promise<SearchHit[
     }));
   }
   return (await deps.stash.scenesWithTitleWords(words, 25)).map((scene) => ({
-    id: scene.id, title: sceneTitle(scene), date: scene.date ?? undefined, studio: scene.studio?.name, scene,
+    id: scene.id,
+    title: sceneTitle(scene),
+    date: scene.date ?? undefined,
+    studio: scene.studio?.name,
+    scene,
   }));
 }
 
@@ -203,14 +231,27 @@ async function byTypedTitle(req: MatchRequest, deps: MatchDeps): Promise<Found[]
   const clues = cluesFrom({ filename: req.filename, title: req.title, year: yearOf(req) });
   // Exact hits score 90–100 (the person said so; the file's words order them), fuzzy ones below every exact one.
   const exact = (await titleSearch(typed, deps))
-    .map((hit) => ({ id: hit.id, scene: hit.scene, evidence: "search" as const, score: 90 + Math.round(scoreCandidate(clues, hit) / 10) }))
+    .map((hit) => ({
+      id: hit.id,
+      scene: hit.scene,
+      evidence: "search" as const,
+      score: 90 + Math.round(scoreCandidate(clues, hit) / 10),
+    }))
     .sort((a, b) => b.score - a.score);
   if (!deps.index.ready) return exact;
   const exactIds = new Set(exact.map((f) => f.id));
   const ceiling = Math.min(89, ...exact.map((f) => f.score - 1));
-  const fuzzy = deps.index.scenesWithTitleWordsLike(typed)
+  const fuzzy = deps.index
+    .scenesWithTitleWordsLike(typed)
     .filter((s) => !exactIds.has(s.id))
-    .map((s) => ({ id: s.id, evidence: "search" as const, score: Math.min(ceiling, scoreCandidate(clues, { title: indexedTitle(s), date: s.date ?? undefined, studio: s.studio })) }))
+    .map((s) => ({
+      id: s.id,
+      evidence: "search" as const,
+      score: Math.min(
+        ceiling,
+        scoreCandidate(clues, { title: indexedTitle(s), date: s.date ?? undefined, studio: s.studio }),
+      ),
+    }))
     .sort((a, b) => b.score - a.score);
   return [...exact, ...fuzzy];
 }
@@ -218,7 +259,7 @@ async function byTypedTitle(req: MatchRequest, deps: MatchDeps): Promise<Found[]
 /** The gates a found scene fails (none when no gate is set). */
 function refused(found: Found, deps: MatchDeps): MatchGate[] {
   if (!deps.matchOnly?.length) return [];
-  const bits = found.scene ? gateBits(found.scene) : deps.index.scene(found.id)?.gates ?? 0;
+  const bits = found.scene ? gateBits(found.scene) : (deps.index.scene(found.id)?.gates ?? 0);
   return refusedBy(deps.matchOnly, bits);
 }
 
@@ -229,7 +270,7 @@ function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetada
   // Fix Match lists what an automatic match would refuse, and says why.
   const refusal = detailed ? refusalNote(refused(found, deps)) : "";
   const title = refusal ? `${named} (${refusal})` : named;
-  const date = scene ? sceneDate(scene) : indexed?.date ?? undefined;
+  const date = scene ? sceneDate(scene) : (indexed?.date ?? undefined);
   const ref = sceneRef(DEFAULT_INSTANCE_ID, found.id);
   const meta: PlexMetadata = {
     type: plexTypeOf(ref.kind),
@@ -308,7 +349,10 @@ export interface RungReport {
  * The ladder rung by rung for one file name, as the dashboard's path tester shows it: what
  * each rung finds and why it does or does not decide, then what PMS would be answered.
  */
-export async function explainLadder(filename: string, deps: MatchDeps): Promise<{ rungs: RungReport[]; answer: { id: string; score: number }[] }> {
+export async function explainLadder(
+  filename: string,
+  deps: MatchDeps,
+): Promise<{ rungs: RungReport[]; answer: { id: string; score: number }[] }> {
   const complete = await deps.index.complete();
   const ids = (found: Found[]) => found.map((f) => ({ id: f.id, score: f.score }));
   const tried = stashPathsFor(filename, deps.mapper);
@@ -319,11 +363,42 @@ export async function explainLadder(filename: string, deps: MatchDeps): Promise<
   const names = byBasename(lookup.name, named);
   const search = (await bySearch({ filename, type: 1 }, deps)).slice(0, 5);
   const rungs: RungReport[] = [
-    { rung: "path (through the rules)", found: exact ? ids([exact]) : [], note: tried.length ? `looked for ${tried.join(", ")}` : "no rule maps it (PMS sends it relative to a library folder: give plexRoots)" },
-    { rung: "tail of the path", found: ids(tails), note: tails.length > 1 ? "several Stash files end the same: only Fix Match can choose" : tails.length ? "one Stash file ends with it" : "no Stash file ends with its folder and name" },
-    { rung: "file name", found: ids(names), note: named.count === 0 ? "no Stash file has this name" : names[0]?.score === EVIDENCE_SCORE.basename ? "one scene has it, and its date or title agree" : `${named.count} scene(s) have it; not evidence enough alone` },
-    { rung: "title search", found: ids(search), note: search.length ? "scored by title, date and studio words" : "no title holds its words" },
+    {
+      rung: "path (through the rules)",
+      found: exact ? ids([exact]) : [],
+      note: tried.length
+        ? `looked for ${tried.join(", ")}`
+        : "no rule maps it (PMS sends it relative to a library folder: give plexRoots)",
+    },
+    {
+      rung: "tail of the path",
+      found: ids(tails),
+      note:
+        tails.length > 1
+          ? "several Stash files end the same: only Fix Match can choose"
+          : tails.length
+            ? "one Stash file ends with it"
+            : "no Stash file ends with its folder and name",
+    },
+    {
+      rung: "file name",
+      found: ids(names),
+      note:
+        named.count === 0
+          ? "no Stash file has this name"
+          : names[0]?.score === EVIDENCE_SCORE.basename
+            ? "one scene has it, and its date or title agree"
+            : `${named.count} scene(s) have it; not evidence enough alone`,
+    },
+    {
+      rung: "title search",
+      found: ids(search),
+      note: search.length ? "scored by title, date and studio words" : "no title holds its words",
+    },
   ];
-  const answer = (await matchScenes({ filename, type: 1 }, deps)).map((m) => ({ id: m.ratingKey, score: m.score ?? 0 }));
+  const answer = (await matchScenes({ filename, type: 1 }, deps)).map((m) => ({
+    id: m.ratingKey,
+    score: m.score ?? 0,
+  }));
   return { rungs, answer };
 }

@@ -32,7 +32,7 @@ const validDate = (text: string | null | undefined): string | undefined => {
 
 /** The release date, falling back to when Stash first saw the scene (PMS requires one). */
 export function sceneDate(scene: Pick<StashScene, "date" | "created_at">): string {
-  return validDate(scene.date) ?? (validDate(scene.created_at.slice(0, 10)) ?? "1970-01-01");
+  return validDate(scene.date) ?? validDate(scene.created_at.slice(0, 10)) ?? "1970-01-01";
 }
 
 function genres(scene: StashScene, ctx: MetadataContext): PlexMetadata["Genre"] {
@@ -51,7 +51,12 @@ function chapters(scene: StashScene, durationMs: number | undefined): PlexMetada
     const start = Math.round(m.seconds * 1000);
     const nextStart = markers[i + 1] ? Math.round(markers[i + 1]!.seconds * 1000) : undefined;
     const end = m.end_seconds != null ? Math.round(m.end_seconds * 1000) : (nextStart ?? durationMs ?? start);
-    return { tag: m.title || m.primary_tag.name, index: i + 1, startTimeOffset: start, endTimeOffset: Math.max(start, end) };
+    return {
+      tag: m.title || m.primary_tag.name,
+      index: i + 1,
+      startTimeOffset: start,
+      endTimeOffset: Math.max(start, end),
+    };
   });
 }
 
@@ -64,7 +69,11 @@ function guids(scene: StashScene): PlexMetadata["Guid"] {
     } catch {
       return [];
     }
-    const scheme = host.replace(/^www\./, "").split(".")[0]?.toLowerCase().replace(/[^a-z0-9]/g, "");
+    const scheme = host
+      .replace(/^www\./, "")
+      .split(".")[0]
+      ?.toLowerCase()
+      .replace(/[^a-z0-9]/g, "");
     return scheme ? [{ id: `${scheme}://${s.stash_id}` }] : [];
   });
   return out.length ? out : undefined;
@@ -129,9 +138,16 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
     Director: scene.director?.trim() ? [{ tag: scene.director.trim() }] : undefined,
     Genre: genres(scene, ctx),
     Collection: scene.groups.length ? scene.groups.map((g) => groupToCollectionRef(g.group, ctx)) : undefined,
-    Rating: scene.rating100 != null && ctx.ratingAs !== "user"
-      ? [{ image: `${ctx.identifier}://image.rating`, type: "audience", value: Math.min(10, Math.max(0, scene.rating100 / 10)) }]
-      : undefined,
+    Rating:
+      scene.rating100 != null && ctx.ratingAs !== "user"
+        ? [
+            {
+              image: `${ctx.identifier}://image.rating`,
+              type: "audience",
+              value: Math.min(10, Math.max(0, scene.rating100 / 10)),
+            },
+          ]
+        : undefined,
     Chapter: chapters(scene, duration),
     Guid: guids(scene),
   };

@@ -46,15 +46,34 @@ export function providerSide(deps: ProviderSideDeps) {
     index.refresh().then(
       (n) => void (n && log.info(`stash file index${which} refreshed`, { ...fields, scenes: index.size, changed: n })),
       (err: Error) => {
-        log.warn(`stash file index${which} refresh failed; matches use live lookups`, { ...fields, error: err.message });
+        log.warn(`stash file index${which} refresh failed; matches use live lookups`, {
+          ...fields,
+          error: err.message,
+        });
         throw err;
       },
     );
-  const jobs: Job[] = [{ id: indexJobId(deps.mount), name: `Refresh the index of Stash files${which}`, everySeconds: 60, run: refreshIndex }];
-  const plugin = providerRoutes({
-    stash: deps.stash, index, mapper: deps.mapper, ctx: deps.ctx, title: deps.title, log, matchOnly: deps.matchOnly,
-    onServed: deps.onServed,
-  }, deps.mount);
+  const jobs: Job[] = [
+    {
+      id: indexJobId(deps.mount),
+      name: `Refresh the index of Stash files${which}`,
+      everySeconds: 60,
+      run: refreshIndex,
+    },
+  ];
+  const plugin = providerRoutes(
+    {
+      stash: deps.stash,
+      index,
+      mapper: deps.mapper,
+      ctx: deps.ctx,
+      title: deps.title,
+      log,
+      matchOnly: deps.matchOnly,
+      onServed: deps.onServed,
+    },
+    deps.mount,
+  );
   return { plugin, jobs };
 }
 export type ProviderSide = ReturnType<typeof providerSide>;
@@ -66,7 +85,11 @@ export interface InstanceProviderOptions {
 }
 
 /** One instance's whole provider side (parts, routes, index job) on its own, e.g. for a bench. */
-export function createInstanceProvider(config: Pick<Config, "publicUrl" | "dataDir">, instance: StashInstance, options: InstanceProviderOptions) {
+export function createInstanceProvider(
+  config: Pick<Config, "publicUrl" | "dataDir">,
+  instance: StashInstance,
+  options: InstanceProviderOptions,
+) {
   const parts = instanceParts(config, instance, options.observe);
   const side = providerSide({ ...parts, log: options.log, onServed: options.onServed });
   return { instance, ...parts, routes: side.plugin, job: side.jobs[0]! };

@@ -84,28 +84,44 @@ export const providerRoutes = (deps: ProviderDeps, mount: ProviderMount = { id: 
         ],
       },
     }))
-    .post("/library/metadata/matches", async ({ body }) => {
-      try {
-        const found = await matchScenes(body, deps);
-        return mediaContainer(ctx.identifier, { Metadata: found });
-      } catch (err) {
-        // PMS logs an error and leaves the file unmatched on any non-200; an empty answer lets the scan go on.
-        if (!isStashError(err)) throw err;
-        const why = { unavailable: "Stash is not reachable", unauthorised: "Stash refused the API key", query: "Stash rejected the query" }[err.kind];
-        deps.log.warn(`match answered empty: ${why}`, { error: err.message });
-        return mediaContainer(ctx.identifier, { Metadata: [] });
-      }
-    }, { body: MatchRequest, parse: guardedJson({ maxBytes: 64 * 1024, maxDepth: 8 }) })
-    .get("/library/metadata/:ratingKey", async ({ params }) => {
-      const scene = await sceneOr404(stash, params.ratingKey);
-      return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
-    }, {
-      // Only once the answer has gone out does it prove PMS has the metadata: a process that
-      // dies while answering must not have confirmed the push already.
-      afterResponse({ params, set, request }) {
-        if ((set.status ?? 200) === 200) deps.onServed?.(sceneRef(mount.id, params.ratingKey), request.headers.get("x-plex-client-identifier") ?? undefined);
+    .post(
+      "/library/metadata/matches",
+      async ({ body }) => {
+        try {
+          const found = await matchScenes(body, deps);
+          return mediaContainer(ctx.identifier, { Metadata: found });
+        } catch (err) {
+          // PMS logs an error and leaves the file unmatched on any non-200; an empty answer lets the scan go on.
+          if (!isStashError(err)) throw err;
+          const why = {
+            unavailable: "Stash is not reachable",
+            unauthorised: "Stash refused the API key",
+            query: "Stash rejected the query",
+          }[err.kind];
+          deps.log.warn(`match answered empty: ${why}`, { error: err.message });
+          return mediaContainer(ctx.identifier, { Metadata: [] });
+        }
       },
-    })
+      { body: MatchRequest, parse: guardedJson({ maxBytes: 64 * 1024, maxDepth: 8 }) },
+    )
+    .get(
+      "/library/metadata/:ratingKey",
+      async ({ params }) => {
+        const scene = await sceneOr404(stash, params.ratingKey);
+        return mediaContainer(ctx.identifier, { Metadata: [sceneToMetadata(scene, ctx)] });
+      },
+      {
+        // Only once the answer has gone out does it prove PMS has the metadata: a process that
+        // dies while answering must not have confirmed the push already.
+        afterResponse({ params, set, request }) {
+          if ((set.status ?? 200) === 200)
+            deps.onServed?.(
+              sceneRef(mount.id, params.ratingKey),
+              request.headers.get("x-plex-client-identifier") ?? undefined,
+            );
+        },
+      },
+    )
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
       return mediaContainer(ctx.identifier, { Image: sceneImages(scene, ctx) }, readPaging(query, headers));

@@ -26,7 +26,13 @@ export const findDate = (text: string): string | undefined => dateIn(text)?.iso;
 
 /** Clues from the relative filename (or PMS's parsed title when there is no filename). */
 export function cluesFrom(input: { filename?: string; title?: string; year?: number }): FileClues {
-  const base = input.filename ? input.filename.split(/[\\/]/).slice(-2).join(" ").replace(/\.[A-Za-z0-9]{2,4}$/, "") : "";
+  const base = input.filename
+    ? input.filename
+        .split(/[\\/]/)
+        .slice(-2)
+        .join(" ")
+        .replace(/\.[A-Za-z0-9]{2,4}$/, "")
+    : "";
   const raw = [base, input.title ?? ""].join(" ");
   const date = dateIn(raw);
   const text = normalise(raw);
@@ -56,7 +62,8 @@ export function scoreCandidate(clues: FileClues, candidate: Candidate): number {
   if (candidate.studio) {
     const studio = normalise(candidate.studio);
     const compact = studio.replaceAll(" ", "");
-    if (studio && (` ${clues.text} `.includes(` ${studio} `) || clues.text.replaceAll(" ", "").includes(compact))) score += 15;
+    if (studio && (` ${clues.text} `.includes(` ${studio} `) || clues.text.replaceAll(" ", "").includes(compact)))
+      score += 15;
   }
   return Math.round(Math.min(100, score));
 }

@@ -7,7 +7,10 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 
 const compiled = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
 
-export function decode<T extends TSchema>(schema: T, data: unknown): { ok: true; value: Static<T> } | { ok: false; problem: string } {
+export function decode<T extends TSchema>(
+  schema: T,
+  data: unknown,
+): { ok: true; value: Static<T> } | { ok: false; problem: string } {
   let check = compiled.get(schema);
   if (!check) compiled.set(schema, (check = TypeCompiler.Compile(schema)));
   if (check.Check(data)) return { ok: true, value: data as Static<T> };

@@ -14,10 +14,13 @@ export const PathRuleSchema = Type.Object({
   plex: Type.String({ minLength: 1, description: "Regex matched against Plex's absolute path." }),
   stash: Type.String({ description: "Replacement giving Stash's path ($1, $<name> refer to groups)." }),
   reverse: Type.Optional(
-    Type.Object({
-      stash: Type.String({ minLength: 1, description: "Regex matched against Stash's path." }),
-      plex: Type.String({ description: "Replacement giving Plex's path." }),
-    }, { description: "Stash → Plex direction; derived from plex/stash when the regex allows it." }),
+    Type.Object(
+      {
+        stash: Type.String({ minLength: 1, description: "Regex matched against Stash's path." }),
+        plex: Type.String({ description: "Replacement giving Plex's path." }),
+      },
+      { description: "Stash → Plex direction; derived from plex/stash when the regex allows it." },
+    ),
   ),
   plexRoots: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
@@ -25,10 +28,12 @@ export const PathRuleSchema = Type.Object({
   }),
   caseInsensitive: Type.Boolean({ default: false, description: "Match paths ignoring case (Windows, SMB)." }),
   plexSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
-    default: "keep", description: "Separator written into Plex paths ('/' or '\\'), 'keep' leaves them.",
+    default: "keep",
+    description: "Separator written into Plex paths ('/' or '\\'), 'keep' leaves them.",
   }),
   stashSeparator: Type.Union([Type.Literal("keep"), Type.Literal("/"), Type.Literal("\\")], {
-    default: "keep", description: "Separator written into Stash paths ('/' or '\\'), 'keep' leaves them.",
+    default: "keep",
+    description: "Separator written into Stash paths ('/' or '\\'), 'keep' leaves them.",
   }),
   samples: Type.Array(PathSample, { default: [], description: "Pairs checked both ways at start-up." }),
 });

@@ -13,7 +13,9 @@ const Tag = Type.Object({
 });
 
 export const PlexImage = Type.Object({
-  type: Type.Union(["coverPoster", "background", "backgroundSquare", "clearLogo", "snapshot"].map((t) => Type.Literal(t))),
+  type: Type.Union(
+    ["coverPoster", "background", "backgroundSquare", "clearLogo", "snapshot"].map((t) => Type.Literal(t)),
+  ),
   url: Type.String(),
   alt: Type.Optional(Type.String()),
 });
@@ -45,18 +47,37 @@ export const PlexMetadata = Type.Object({
   Role: Type.Optional(Type.Array(Tag)),
   Director: Type.Optional(Type.Array(Tag)),
   Studio: Type.Optional(Type.Array(Tag)),
-  Collection: Type.Optional(Type.Array(Type.Object({
-    tag: Type.String(), guid: Type.Optional(Type.String()), key: Type.Optional(Type.String()),
-    thumb: Type.Optional(Type.String()), summary: Type.Optional(Type.String()),
-  }))),
+  Collection: Type.Optional(
+    Type.Array(
+      Type.Object({
+        tag: Type.String(),
+        guid: Type.Optional(Type.String()),
+        key: Type.Optional(Type.String()),
+        thumb: Type.Optional(Type.String()),
+        summary: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
   Guid: Type.Optional(Type.Array(Type.Object({ id: Type.String({ pattern: "^[a-z0-9.+-]+://.+" }) }))),
-  Rating: Type.Optional(Type.Array(Type.Object({
-    image: Type.String(), type: Type.Union([Type.Literal("audience"), Type.Literal("critic")]),
-    value: Type.Number({ minimum: 0, maximum: 10 }),
-  }))),
-  Chapter: Type.Optional(Type.Array(Type.Object({
-    tag: Type.String(), index: Type.Integer(), startTimeOffset: Type.Integer(), endTimeOffset: Type.Integer(),
-  }))),
+  Rating: Type.Optional(
+    Type.Array(
+      Type.Object({
+        image: Type.String(),
+        type: Type.Union([Type.Literal("audience"), Type.Literal("critic")]),
+        value: Type.Number({ minimum: 0, maximum: 10 }),
+      }),
+    ),
+  ),
+  Chapter: Type.Optional(
+    Type.Array(
+      Type.Object({
+        tag: Type.String(),
+        index: Type.Integer(),
+        startTimeOffset: Type.Integer(),
+        endTimeOffset: Type.Integer(),
+      }),
+    ),
+  ),
 });
 export type PlexMetadata = Static<typeof PlexMetadata>;
 
@@ -77,10 +98,12 @@ export const MediaProvider = Type.Object({
     identifier: Type.String({ pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+$" }),
     title: Type.String(),
     version: Type.String(),
-    Types: Type.Array(Type.Object({
-      type: Type.Integer(),
-      Scheme: Type.Array(Type.Object({ scheme: Type.String() })),
-    })),
+    Types: Type.Array(
+      Type.Object({
+        type: Type.Integer(),
+        Scheme: Type.Array(Type.Object({ scheme: Type.String() })),
+      }),
+    ),
     Feature: Type.Array(Type.Object({ type: Type.String(), key: Type.String() })),
   }),
 });

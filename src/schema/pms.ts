@@ -8,18 +8,25 @@ import { Type } from "@sinclair/typebox";
 const Key = Type.Union([Type.String(), Type.Number()]);
 
 export const PmsIdentity = Type.Object({
-  MediaContainer: Type.Object({ machineIdentifier: Type.Optional(Type.String()), version: Type.Optional(Type.String()) }),
+  MediaContainer: Type.Object({
+    machineIdentifier: Type.Optional(Type.String()),
+    version: Type.Optional(Type.String()),
+  }),
 });
 
 export const PmsSections = Type.Object({
   MediaContainer: Type.Object({
-    Directory: Type.Optional(Type.Array(Type.Object({
-      key: Key,
-      title: Type.String(),
-      type: Type.String(),
-      agent: Type.Optional(Type.String()),
-      Location: Type.Optional(Type.Array(Type.Object({ path: Type.String() }))),
-    }))),
+    Directory: Type.Optional(
+      Type.Array(
+        Type.Object({
+          key: Key,
+          title: Type.String(),
+          type: Type.String(),
+          agent: Type.Optional(Type.String()),
+          Location: Type.Optional(Type.Array(Type.Object({ path: Type.String() }))),
+        }),
+      ),
+    ),
   }),
 });
 
@@ -28,7 +35,9 @@ export const PmsItem = Type.Object({
   guid: Type.Optional(Type.String()),
   title: Type.Optional(Type.String()),
   updatedAt: Type.Optional(Type.Number()),
-  Media: Type.Optional(Type.Array(Type.Object({ Part: Type.Optional(Type.Array(Type.Object({ file: Type.String() }))) }))),
+  Media: Type.Optional(
+    Type.Array(Type.Object({ Part: Type.Optional(Type.Array(Type.Object({ file: Type.String() }))) })),
+  ),
 });
 
 export const PmsItems = Type.Object({

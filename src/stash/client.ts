@@ -7,8 +7,14 @@ import { ClientError, GraphQLClient } from "graphql-request";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { decode } from "../schema/decode.ts";
 import {
-  FindGroupsAnswer, FindSceneFilesAnswer, FindScenesAnswer, MetadataScanAnswer, VersionAnswer,
-  type StashGroup, type StashScene, type StashSceneFiles,
+  FindGroupsAnswer,
+  FindSceneFilesAnswer,
+  FindScenesAnswer,
+  MetadataScanAnswer,
+  VersionAnswer,
+  type StashGroup,
+  type StashScene,
+  type StashSceneFiles,
 } from "../schema/stash.ts";
 import { FIND_GROUPS, FIND_SCENE_FILES, FIND_SCENES, METADATA_SCAN, VERSION } from "./queries.ts";
 import { StashError } from "./errors.ts";
@@ -47,13 +53,17 @@ export function createStashClient(options: StashClientOptions) {
   const gql = new GraphQLClient(endpoint, {
     headers,
     fetch: Object.assign(
-      (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(options.timeoutMs) }),
+      (input: string | URL | Request, init?: RequestInit) =>
+        fetch(input, { ...init, signal: AbortSignal.timeout(options.timeoutMs) }),
       { preconnect: fetch.preconnect },
     ),
   });
 
   async function request<T extends TSchema>(
-    what: string, document: string, variables: Record<string, unknown>, schema: T,
+    what: string,
+    document: string,
+    variables: Record<string, unknown>,
+    schema: T,
   ): Promise<Static<T>> {
     let data: unknown;
     const started = performance.now();
@@ -126,9 +136,14 @@ export function createStashClient(options: StashClientOptions) {
     },
     /** One page of every scene with its file paths, oldest id first. */
     async sceneFilesPage(page: number, perPage: number): Promise<StashPage<StashSceneFiles>> {
-      const answer = await request("scene files", FIND_SCENE_FILES, {
-        filter: { page, per_page: perPage, sort: "id", direction: "ASC" },
-      }, FindSceneFilesAnswer);
+      const answer = await request(
+        "scene files",
+        FIND_SCENE_FILES,
+        {
+          filter: { page, per_page: perPage, sort: "id", direction: "ASC" },
+        },
+        FindSceneFilesAnswer,
+      );
       return { count: answer.findScenes.count, items: answer.findScenes.scenes };
     },
     /**
@@ -138,28 +153,53 @@ export function createStashClient(options: StashClientOptions) {
     async scenesStampedBetween(after: string, before?: string): Promise<StashSceneFiles[]> {
       const above = { updated_at: { value: after, modifier: "GREATER_THAN" } };
       const scene_filter = before ? { ...above, AND: { updated_at: { value: before, modifier: "LESS_THAN" } } } : above;
-      const answer = await request("changed scenes", FIND_SCENE_FILES, {
-        scene_filter, filter: { per_page: -1, sort: "updated_at", direction: "ASC" },
-      }, FindSceneFilesAnswer);
+      const answer = await request(
+        "changed scenes",
+        FIND_SCENE_FILES,
+        {
+          scene_filter,
+          filter: { per_page: -1, sort: "updated_at", direction: "ASC" },
+        },
+        FindSceneFilesAnswer,
+      );
       return answer.findScenes.scenes;
     },
     /** Scenes stamped exactly `stamp` (count, and up to `limit` of them; -1 for all). */
     async scenesStampedAt(stamp: string, limit: number): Promise<StashPage<StashSceneFiles>> {
-      const answer = await request("scenes of one second", FIND_SCENE_FILES, {
-        scene_filter: { updated_at: { value: stamp, modifier: "EQUALS" } }, filter: { page: 1, per_page: limit, sort: "id" },
-      }, FindSceneFilesAnswer);
+      const answer = await request(
+        "scenes of one second",
+        FIND_SCENE_FILES,
+        {
+          scene_filter: { updated_at: { value: stamp, modifier: "EQUALS" } },
+          filter: { page: 1, per_page: limit, sort: "id" },
+        },
+        FindSceneFilesAnswer,
+      );
       return { count: answer.findScenes.count, items: answer.findScenes.scenes };
     },
     /** The greatest updated_at in Stash's text order (undefined for an empty library). */
     async newestStamp(): Promise<string | undefined> {
-      const answer = await request("newest change", FIND_SCENE_FILES, {
-        filter: { page: 1, per_page: 1, sort: "updated_at", direction: "DESC" },
-      }, FindSceneFilesAnswer);
+      const answer = await request(
+        "newest change",
+        FIND_SCENE_FILES,
+        {
+          filter: { page: 1, per_page: 1, sort: "updated_at", direction: "DESC" },
+        },
+        FindSceneFilesAnswer,
+      );
       return answer.findScenes.scenes[0]?.updated_at;
     },
     async groups(ids: string[] | undefined, page = 1, perPage = 100) {
-      const answer = await request("groups", FIND_GROUPS, { ids, filter: { page, per_page: perPage, sort: "name" } }, FindGroupsAnswer);
-      return { count: answer.findGroups.count, items: answer.findGroups.groups as (StashGroup & { scene_count: number })[] };
+      const answer = await request(
+        "groups",
+        FIND_GROUPS,
+        { ids, filter: { page, per_page: perPage, sort: "name" } },
+        FindGroupsAnswer,
+      );
+      return {
+        count: answer.findGroups.count,
+        items: answer.findGroups.groups as (StashGroup & { scene_count: number })[],
+      };
     },
     async version(): Promise<string> {
       const answer = await request("version", VERSION, {}, VersionAnswer);
@@ -181,14 +221,19 @@ function classify(err: unknown, what: string, options: StashClientOptions, redac
   return new StashError(e.kind, redact(e.message));
 }
 
-function describe(err: unknown, what: string, options: StashClientOptions): { kind: StashError["kind"]; message: string } {
+function describe(
+  err: unknown,
+  what: string,
+  options: StashClientOptions,
+): { kind: StashError["kind"]; message: string } {
   const fail = (kind: StashError["kind"], message: string) => ({ kind, message });
   if (err instanceof ClientError) {
     const status = err.response.status;
     if (status === 401 || status === 403) {
       return fail("unauthorised", `Stash refused ${what} (HTTP ${status}): check the Stash API key (STASH_API_KEY)`);
     }
-    if (status >= 500 || status === 429 || status === 408) return fail("unavailable", `Stash failed ${what} (HTTP ${status})`);
+    if (status >= 500 || status === 429 || status === 408)
+      return fail("unavailable", `Stash failed ${what} (HTTP ${status})`);
     const messages = err.response.errors?.map((x) => String(x.message).slice(0, 300)).join("; ");
     return fail("query", `Stash rejected ${what}: ${messages || `HTTP ${status}`}`);
   }

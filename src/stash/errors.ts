@@ -6,7 +6,10 @@
 export type StashErrorKind = "unavailable" | "unauthorised" | "query";
 
 export class StashError extends Error {
-  constructor(readonly kind: StashErrorKind, message: string) {
+  constructor(
+    readonly kind: StashErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = "StashError";
   }

@@ -30,14 +30,16 @@ export interface IndexedScene {
 }
 
 /** The title Plex would show for an indexed scene (same fallback to the file name as the metadata). */
-export const indexedTitle = (s: IndexedScene) => sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) });
+export const indexedTitle = (s: IndexedScene) =>
+  sceneTitle({ id: s.id, title: s.title, files: s.paths.map((path) => ({ path })) });
 
 /** Most candidates a title search returns: enough to score, few enough to stay fast. */
 const MAX_TITLE_HITS = 500;
 
 const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 /** A file's folder and name, `/`-separated: the key of the tail rung (a tail is never shorter). */
-export const lastTwoSegments = (path: string) => path.normalize("NFC").split(/[\\/]/).filter(Boolean).slice(-2).join("/");
+export const lastTwoSegments = (path: string) =>
+  path.normalize("NFC").split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 const PAGE = 1000;
 
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
@@ -49,7 +51,14 @@ const FULL_REBUILD_MS = 60 * 60 * 1000;
  */
 const FRESH_MS = 2000;
 
-interface SceneRow { id: string; title: string | null; date: string | null; studio: string | null; gates: number; paths: string }
+interface SceneRow {
+  id: string;
+  title: string | null;
+  date: string | null;
+  studio: string | null;
+  gates: number;
+  paths: string;
+}
 
 /**
  * One generation of the index: three tables under a prefix. A rebuild fills the idle
@@ -61,9 +70,13 @@ function generation(db: Database, name: "a" | "b") {
   db.run(`DROP TABLE IF EXISTS ${name}_scenes`);
   db.run(`DROP TABLE IF EXISTS ${name}_files`);
   db.run(`DROP TABLE IF EXISTS ${name}_words`);
-  db.run(`CREATE TABLE ${name}_scenes (id TEXT PRIMARY KEY, title TEXT, date TEXT, studio TEXT, gates INTEGER NOT NULL, paths TEXT NOT NULL)`);
+  db.run(
+    `CREATE TABLE ${name}_scenes (id TEXT PRIMARY KEY, title TEXT, date TEXT, studio TEXT, gates INTEGER NOT NULL, paths TEXT NOT NULL)`,
+  );
   // A file may belong to several scenes (Stash allows it): one row per scene and path.
-  db.run(`CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL)`);
+  db.run(
+    `CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL)`,
+  );
   // Covering indexes: a lookup is one B-tree search, never a second one into the table.
   db.run(`CREATE INDEX ${name}_files_path ON ${name}_files (path, scene_id)`);
   db.run(`CREATE INDEX ${name}_files_basename ON ${name}_files (basename, scene_id)`);
@@ -92,7 +105,9 @@ function generation(db: Database, name: "a" | "b") {
     byTail: ids(`SELECT scene_id FROM ${name}_files WHERE tail = ? ORDER BY rowid`),
     byWord: ids(`SELECT scene_id FROM ${name}_words WHERE word = ? ORDER BY rowid`),
     wordCount: prep<{ n: number }, [string]>(`SELECT count(*) AS n FROM ${name}_words WHERE word = ?`),
-    hasWord: prep<{ one: number }, [string, string]>(`SELECT 1 AS one FROM ${name}_words WHERE word = ? AND scene_id = ?`),
+    hasWord: prep<{ one: number }, [string, string]>(
+      `SELECT 1 AS one FROM ${name}_words WHERE word = ? AND scene_id = ?`,
+    ),
     words: prep<{ word: string }, []>(`SELECT DISTINCT word FROM ${name}_words`),
     paths: prep<{ path: string }, []>(`SELECT DISTINCT path FROM ${name}_files`),
   };
@@ -101,7 +116,13 @@ function generation(db: Database, name: "a" | "b") {
   function scene(id: string): IndexedScene | undefined {
     const row = q.scene.get(id);
     if (!row) return undefined;
-    const out: IndexedScene = { id: row.id, title: row.title, date: row.date, paths: JSON.parse(row.paths), gates: row.gates };
+    const out: IndexedScene = {
+      id: row.id,
+      title: row.title,
+      date: row.date,
+      paths: JSON.parse(row.paths),
+      gates: row.gates,
+    };
     if (row.studio !== null) out.studio = row.studio;
     return out;
   }
@@ -161,7 +182,8 @@ function generation(db: Database, name: "a" | "b") {
 
 /** The SQLite file behind the index, emptied: a cache, never read back after a restart. */
 function openIndexDb(file: string): Database {
-  if (file !== ":memory:") for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+  if (file !== ":memory:")
+    for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   const db = new Database(file, { create: true, strict: true });
   // Nothing here must survive a crash (the next start rebuilds), so no syncs and no journal on disk.
   db.run("PRAGMA journal_mode = MEMORY");
@@ -198,7 +220,11 @@ export function createFileIndex(
   let refreshing: Promise<number> | undefined;
 
   const indexed = (scene: StashSceneFiles): IndexedScene => ({
-    id: scene.id, title: scene.title, date: scene.date, studio: scene.studio?.name, gates: gateBits(scene),
+    id: scene.id,
+    title: scene.title,
+    date: scene.date,
+    studio: scene.studio?.name,
+    gates: gateBits(scene),
     paths: scene.files.map((f) => f.path.normalize("NFC")),
   });
   /** Stash compares its stamps as text (see stamps.ts): keep the greatest in that order. */
@@ -272,7 +298,10 @@ export function createFileIndex(
         void refresh().catch(() => {});
         return false;
       }
-      return refresh().then(() => true, () => false);
+      return refresh().then(
+        () => true,
+        () => false,
+      );
     },
     sceneIdByPath: (path: string) => live.idByPath(path.normalize("NFC")),
     /** Every indexed file path (for inferring path rules). */

@@ -106,8 +106,10 @@ export type Store = ReturnType<typeof openStore>;
 /** The one-line fix for a data folder this process may not write (Docker made it as root, say). */
 export function notWritable(dataDir: string): string {
   const who = `${process.getuid?.() ?? "?"}:${process.getgid?.() ?? "?"}`;
-  return `the data folder ${dataDir} (DATA_DIR) is not writable by the user the service runs as (uid:gid ${who}): ` +
-    `on the host, run  chown -R ${who} <the folder mounted at ${dataDir}>  or run the container as the folder's owner (--user, PUID/PGID)`;
+  return (
+    `the data folder ${dataDir} (DATA_DIR) is not writable by the user the service runs as (uid:gid ${who}): ` +
+    `on the host, run  chown -R ${who} <the folder mounted at ${dataDir}>  or run the container as the folder's owner (--user, PUID/PGID)`
+  );
 }
 
 /** Checks the data folder exists (creating it) and is writable; throws a DatabaseStartError naming the fix. */
@@ -119,8 +121,11 @@ export function checkDataDir(dataDir: string): void {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw new DatabaseStartError(notWritable(dataDir));
-    const why = code === "ENOTDIR" || code === "EEXIST" ? "is not a folder" : `cannot be created or used (${code ?? "error"})`;
-    throw new DatabaseStartError(`the data folder ${dataDir} (DATA_DIR) ${why}: point DATA_DIR at a folder the service can write`);
+    const why =
+      code === "ENOTDIR" || code === "EEXIST" ? "is not a folder" : `cannot be created or used (${code ?? "error"})`;
+    throw new DatabaseStartError(
+      `the data folder ${dataDir} (DATA_DIR) ${why}: point DATA_DIR at a folder the service can write`,
+    );
   }
 }
 
@@ -131,7 +136,8 @@ export function checkDataDir(dataDir: string): void {
  */
 function checkIntact(db: Database): void {
   const first = db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get()?.quick_check;
-  if (first !== "ok") throw Object.assign(new Error(`database disk image is malformed: ${first}`), { code: "SQLITE_CORRUPT" });
+  if (first !== "ok")
+    throw Object.assign(new Error(`database disk image is malformed: ${first}`), { code: "SQLITE_CORRUPT" });
 }
 
 /** Opens (creating and migrating) the database, or throws a DatabaseStartError that says how to fix it. */
@@ -139,7 +145,9 @@ function open(dataDir: string, path: string): Database {
   checkDataDir(dataDir);
   try {
     const db = new Database(path, { create: true, strict: true });
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    );
     checkIntact(db);
     const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
     for (let v = current; v < MIGRATIONS.length; v++) {
@@ -151,7 +159,9 @@ function open(dataDir: string, path: string): Database {
     return db;
   } catch (err) {
     const trouble = databaseTrouble(err, path);
-    throw new DatabaseStartError(trouble ? trouble.message : `cannot open the database ${path}: ${(err as Error).message}`);
+    throw new DatabaseStartError(
+      trouble ? trouble.message : `cannot open the database ${path}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -162,7 +172,9 @@ export function openStore(dataDir: string, file = DATABASE_FILE) {
   const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, file);
   const db = open(dataDir, path);
   const getMeta = db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?");
-  const setMeta = db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  const setMeta = db.query(
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  );
   return {
     db,
     path,

@@ -42,7 +42,12 @@ const FINGERPRINT_KEY = "sessions.token-fingerprint";
 
 const hashId = (id: string) => createHash("sha256").update(id).digest("hex");
 const toSession = (r: Row): Session => ({
-  key: r.id_hash, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, address: r.address, userAgent: r.user_agent,
+  key: r.id_hash,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  expiresAt: r.expires_at,
+  address: r.address,
+  userAgent: r.user_agent,
 });
 
 const fingerprint = (token: string, salt: Buffer) => createHmac("sha256", salt).update(token).digest();
@@ -68,12 +73,16 @@ export function createSessions(store: Store, adminToken: string, options: Sessio
       store.meta.set(FINGERPRINT_KEY, `${salt.toString("hex")}:${fingerprint(adminToken, salt).toString("hex")}`);
     })();
   }
-  const insert = db.query("INSERT INTO sessions (id_hash, created_at, last_seen_at, expires_at, address, user_agent) VALUES (?, ?, ?, ?, ?, ?)");
+  const insert = db.query(
+    "INSERT INTO sessions (id_hash, created_at, last_seen_at, expires_at, address, user_agent) VALUES (?, ?, ?, ?, ?, ?)",
+  );
   const byHash = db.query<Row, [string]>("SELECT * FROM sessions WHERE id_hash = ?");
   const touch = db.query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?");
   const remove = db.query("DELETE FROM sessions WHERE id_hash = ?");
   const expired = db.query("DELETE FROM sessions WHERE expires_at <= ?");
-  const all = db.query<Row, [number]>("SELECT * FROM sessions WHERE expires_at > ? ORDER BY last_seen_at DESC LIMIT 200");
+  const all = db.query<Row, [number]>(
+    "SELECT * FROM sessions WHERE expires_at > ? ORDER BY last_seen_at DESC LIMIT 200",
+  );
 
   return {
     lifetimeMs: lifetime,

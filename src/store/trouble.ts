@@ -17,15 +17,24 @@ export function databaseTrouble(error: unknown, file?: string): DatabaseTrouble 
   const where = file ? ` (${file})` : "";
   switch (kind) {
     case "FULL":
-      return { status: 507, message: `the disk holding the database${where} is full: nothing was stored; free some space` };
+      return {
+        status: 507,
+        message: `the disk holding the database${where} is full: nothing was stored; free some space`,
+      };
     case "READONLY":
     case "CANTOPEN":
     case "PERM":
     case "AUTH":
-      return { status: 503, message: `the database${where} cannot be written: make its folder (DATA_DIR) writable for the user the service runs as` };
+      return {
+        status: 503,
+        message: `the database${where} cannot be written: make its folder (DATA_DIR) writable for the user the service runs as`,
+      };
     case "CORRUPT":
     case "NOTADB":
-      return { status: 503, message: `the database${where} is damaged or not a database: stop the service and move the file aside (or restore a backup); a new one is created at start` };
+      return {
+        status: 503,
+        message: `the database${where} is damaged or not a database: stop the service and move the file aside (or restore a backup); a new one is created at start`,
+      };
     default:
       return { status: 503, message: `the database${where} failed (${code}): see the service log` };
   }

@@ -46,7 +46,13 @@ export function createBreaker(store: Store, options: BreakerOptions) {
   const instance = options.instance ?? DEFAULT_INSTANCE_ID;
   const KEY = `breaker:${instance}`;
   const load = (): Persisted =>
-    JSON.parse(store.meta.get(KEY) ?? "null") ?? { state: "closed", failures: 0, probes: 0, nextProbeAt: 0, outageId: null };
+    JSON.parse(store.meta.get(KEY) ?? "null") ?? {
+      state: "closed",
+      failures: 0,
+      probes: 0,
+      nextProbeAt: 0,
+      outageId: null,
+    };
   let s = load();
   const save = () => store.meta.set(KEY, JSON.stringify(s));
 
@@ -71,7 +77,8 @@ export function createBreaker(store: Store, options: BreakerOptions) {
         if (s.outageId === null) {
           const row = store.db
             .query<{ id: number }, [string, number, number, string]>(
-              "INSERT INTO outages (instance, started_at, jobs_waiting, last_error) VALUES (?, ?, ?, ?) RETURNING id")
+              "INSERT INTO outages (instance, started_at, jobs_waiting, last_error) VALUES (?, ?, ?, ?) RETURNING id",
+            )
             .get(instance, now(), jobsWaiting, error)!;
           s.outageId = row.id;
         }
@@ -88,16 +95,21 @@ export function createBreaker(store: Store, options: BreakerOptions) {
       } else {
         s.probes++;
         // Probes back off too, but never wait longer than the cap: Plex is back, we notice soon.
-        s.nextProbeAt = now() + Math.max(options.probeBaseMs / 2, backoffMs(s.probes + 1, options.probeBaseMs, options.probeCapMs));
+        s.nextProbeAt =
+          now() + Math.max(options.probeBaseMs / 2, backoffMs(s.probes + 1, options.probeBaseMs, options.probeCapMs));
         if (s.outageId !== null) {
-          store.db.query("UPDATE outages SET jobs_waiting = ?, last_error = ? WHERE id = ?").run(jobsWaiting, error ?? null, s.outageId);
+          store.db
+            .query("UPDATE outages SET jobs_waiting = ?, last_error = ? WHERE id = ?")
+            .run(jobsWaiting, error ?? null, s.outageId);
         }
       }
       save();
     },
     /** This instance's latest outages, newest first. */
     outages: (limit = 20) =>
-      store.db.query<Outage, [string, number]>("SELECT * FROM outages WHERE instance = ? ORDER BY id DESC LIMIT ?").all(instance, limit),
+      store.db
+        .query<Outage, [string, number]>("SELECT * FROM outages WHERE instance = ? ORDER BY id DESC LIMIT ?")
+        .all(instance, limit),
   };
 }
 export type Breaker = ReturnType<typeof createBreaker>;

@@ -27,16 +27,27 @@ export function fieldValues(meta: PlexMetadata): Partial<Record<EditField, strin
 export function currentValues(plexItem: Record<string, any>): Partial<Record<EditField, string>> {
   const tags = (list?: { tag: string }[]) => (list?.length ? list.map((t) => t.tag).join("\u001f") : undefined);
   return {
-    title: plexItem.title, summary: plexItem.summary, date: plexItem.originallyAvailableAt, studio: plexItem.studio,
-    tagline: plexItem.tagline, contentRating: plexItem.contentRating, genres: tags(plexItem.Genre),
-    actors: tags(plexItem.Role), collections: tags(plexItem.Collection),
+    title: plexItem.title,
+    summary: plexItem.summary,
+    date: plexItem.originallyAvailableAt,
+    studio: plexItem.studio,
+    tagline: plexItem.tagline,
+    contentRating: plexItem.contentRating,
+    genres: tags(plexItem.Genre),
+    actors: tags(plexItem.Role),
+    collections: tags(plexItem.Collection),
     rating: plexItem.rating === undefined ? undefined : String(plexItem.rating),
   };
 }
 
 const SCALAR: Partial<Record<EditField, string>> = {
-  title: "title", summary: "summary", date: "originallyAvailableAt", studio: "studio",
-  tagline: "tagline", contentRating: "contentRating", rating: "rating",
+  title: "title",
+  summary: "summary",
+  date: "originallyAvailableAt",
+  studio: "studio",
+  tagline: "tagline",
+  contentRating: "contentRating",
+  rating: "rating",
 };
 const LISTS: Partial<Record<EditField, string>> = { genres: "genre", actors: "actor", collections: "collection" };
 
@@ -58,7 +69,8 @@ export function planEdits(
     const name = SCALAR[field] ?? LISTS[field];
     if (!name) continue; // poster and background are uploads, not edits
     const value = wanted[field] ?? "";
-    const userChanged = current !== undefined && lastWritten[field] !== undefined && (current[field] ?? "") !== lastWritten[field];
+    const userChanged =
+      current !== undefined && lastWritten[field] !== undefined && (current[field] ?? "") !== lastWritten[field];
     if (userChanged) {
       plan.keptUserEdits.push(field);
       continue;
@@ -66,7 +78,10 @@ export function planEdits(
     if (SCALAR[field]) {
       plan.query[`${name}.value`] = value;
     } else {
-      value.split("\u001f").filter(Boolean).forEach((tag, i) => (plan.query[`${name}[${i}].tag.tag`] = tag));
+      value
+        .split("\u001f")
+        .filter(Boolean)
+        .forEach((tag, i) => (plan.query[`${name}[${i}].tag.tag`] = tag));
     }
     plan.query[`${name}.locked`] = "1";
     plan.written[field] = value;

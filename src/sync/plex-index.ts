@@ -34,7 +34,9 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
       for (const file of item.files) addFile.run(file.normalize("NFC"), basenameOf(file), item.ratingKey);
     }
   });
-  const byGuid = db.query<IndexedItem, [string]>("SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid = ?");
+  const byGuid = db.query<IndexedItem, [string]>(
+    "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid = ?",
+  );
   const byPath = db.query<IndexedItem, [string]>(`
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.path = ?`);
   const byBasename = db.query<IndexedItem, [string]>(`
@@ -68,7 +70,8 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
       dropFiles.run(ratingKey);
       db.query("DELETE FROM plex_items WHERE rating_key = ?").run(ratingKey);
     }),
-    setGuid: (ratingKey: string, guid: string) => db.query("UPDATE plex_items SET guid = ? WHERE rating_key = ?").run(guid, ratingKey),
+    setGuid: (ratingKey: string, guid: string) =>
+      db.query("UPDATE plex_items SET guid = ? WHERE rating_key = ?").run(guid, ratingKey),
     /**
      * The Plex items showing a scene, by the lookup order above. A scene with several files
      * can be several items in Plex; each of them must show the change.
@@ -92,8 +95,13 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     /** Every file path of the items in these sections (for inferring path rules). */
     files: (sectionIds: readonly string[]) =>
       sectionIds.flatMap((id) =>
-        db.query<{ path: string }, [string]>("SELECT f.path FROM plex_files f JOIN plex_items i USING (rating_key) WHERE i.section_id = ?")
-          .all(id).map((r) => r.path)),
+        db
+          .query<{ path: string }, [string]>(
+            "SELECT f.path FROM plex_files f JOIN plex_items i USING (rating_key) WHERE i.section_id = ?",
+          )
+          .all(id)
+          .map((r) => r.path),
+      ),
   };
 }
 export type PlexIndex = ReturnType<typeof createPlexIndex>;

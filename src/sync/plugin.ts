@@ -38,7 +38,9 @@ import type { Ref } from "../domain/ref.ts";
 
 /** A job of an instance the config no longer lists: nothing can push it; a dead letter says why (retry it once configured). */
 const unconfigured = (ref: Ref): Outcome => ({
-  ok: false, kind: "permanent", plexFailed: false,
+  ok: false,
+  kind: "permanent",
+  plexFailed: false,
   error: `Stash instance "${ref.instance}" is not configured: nothing to push its scene from (add it to the stash list, then retry)`,
 });
 
@@ -106,12 +108,30 @@ export function pushSide(deps: PushSideDeps) {
       instance: part.id,
     });
     const own = async () => (await sections()).filter((s) => s.instance === part.id);
-    const push = createPusher({ config, editState, stash: part.stash, plex, index: plexIndex, mapper: part.mapper, ctx: part.ctx, sections: own, instance: part.id });
+    const push = createPusher({
+      config,
+      editState,
+      stash: part.stash,
+      plex,
+      index: plexIndex,
+      mapper: part.mapper,
+      ctx: part.ctx,
+      sections: own,
+      instance: part.id,
+    });
     // The default's worker also takes jobs of an instance no longer configured: its pusher buries them, naming it.
     const scope: JobScope = isDefault ? (otherIds.length ? { except: otherIds } : undefined) : { instance: part.id };
     const worker = createWorker({
-      config, queue, breaker, plex, log, pushed: metrics.pushed, scope, instance: part.id,
-      push: (ref, done) => (isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done)),
+      config,
+      queue,
+      breaker,
+      plex,
+      log,
+      pushed: metrics.pushed,
+      scope,
+      instance: part.id,
+      push: (ref, done) =>
+        isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
       // Pushes resume when both ends answer: Plex and this instance's Stash.
       probe: async () => {
         await plex.identity();
@@ -119,7 +139,12 @@ export function pushSide(deps: PushSideDeps) {
       },
     });
     const poller = createPoller({
-      store, stash: part.stash, queue, log, instance: part.id, onQueued: () => worker.kick(),
+      store,
+      stash: part.stash,
+      queue,
+      log,
+      instance: part.id,
+      onQueued: () => worker.kick(),
       backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
       backoffCapMs: 300_000,
     });
@@ -129,7 +154,11 @@ export function pushSide(deps: PushSideDeps) {
   const { breaker, worker, poller } = loops[0]!;
   const loopFor = (instance: string) => loops.find((l) => l.instance === instance) ?? loops[0]!;
   const autoRules = createAutoRules({
-    stashIndex: deps.index, plexIndex, sections, mapper, log,
+    stashIndex: deps.index,
+    plexIndex,
+    sections,
+    mapper,
+    log,
     auto: config.paths.auto && config.paths.rules.length === 0,
   });
   /** The Plex index, then (PATHS_AUTO) rules inferred from it once. */
@@ -144,17 +173,30 @@ export function pushSide(deps: PushSideDeps) {
   /** A manual sync of one instance's scenes (absent: the default's), read from its own Stash. */
   const sync = async (scope: SyncScope, instance: string = DEFAULT_INSTANCE_ID): Promise<number> => {
     const part = parts.find((p) => p.id === instance);
-    if (!part) throw new HttpError(400, "unknown_instance", `instance: no Stash instance has the id "${instance}" (known: ${parts.map((p) => p.id).join(", ")})`);
+    if (!part)
+      throw new HttpError(
+        400,
+        "unknown_instance",
+        `instance: no Stash instance has the id "${instance}" (known: ${parts.map((p) => p.id).join(", ")})`,
+      );
     const ids = await scenesToSync(part.stash, scope);
     const pendingBefore = queue.pending();
-    const queued = queue.enqueue(ids.map((id) => ({ ref: sceneRef(instance, id) })), `sync: ${describeScope(scope)}`);
+    const queued = queue.enqueue(
+      ids.map((id) => ({ ref: sceneRef(instance, id) })),
+      `sync: ${describeScope(scope)}`,
+    );
     const what = `Sync of ${describeScope(scope)}${instance === DEFAULT_INSTANCE_ID ? "" : ` of Stash "${instance}"`}`;
     lastSync = { what, total: queued, startedAt: Date.now(), pendingBefore };
     if (queued) kick();
     return queued;
   };
   const syncProgress = () =>
-    lastSync ? { ...lastSync, done: Math.max(0, Math.min(lastSync.total, lastSync.total + lastSync.pendingBefore - queue.pending())) } : null;
+    lastSync
+      ? {
+          ...lastSync,
+          done: Math.max(0, Math.min(lastSync.total, lastSync.total + lastSync.pendingBefore - queue.pending())),
+        }
+      : null;
 
   /** Set at stop: an answer still going out then has no database left to confirm in. */
   let closed = false;
@@ -171,7 +213,11 @@ export function pushSide(deps: PushSideDeps) {
         if (result === "next" || result === "changed") loopFor(ref.instance).worker.kick();
       } catch (err) {
         // Not confirmed: the push is retried after its deadline. Never worth the process.
-        log.error("could not record that Plex fetched a scene", { scene: ref.id, instance: ref.instance, error: (err as Error).message });
+        log.error("could not record that Plex fetched a scene", {
+          scene: ref.id,
+          instance: ref.instance,
+          error: (err as Error).message,
+        });
       }
     };
     if (!pushOn || !client) return;
@@ -186,41 +232,73 @@ export function pushSide(deps: PushSideDeps) {
   };
   const pollJobs: Job[] = loops.map((loop) => ({
     id: pollJobId(loop.instance),
-    name: loop.instance === DEFAULT_INSTANCE_ID ? "Poll Stash for changed scenes" : `Poll Stash "${loop.instance}" for changed scenes`,
+    name:
+      loop.instance === DEFAULT_INSTANCE_ID
+        ? "Poll Stash for changed scenes"
+        : `Poll Stash "${loop.instance}" for changed scenes`,
     everySeconds: config.sync.pollSeconds,
     run: pollOf(loop),
   }));
   const jobs: Job[] = pushOn
     ? [
         ...pollJobs,
-        { id: "sweep", name: "Push due jobs to Plex", everySeconds: config.sync.sweepSeconds, run: () => Promise.all(loops.map((l) => l.worker.sweep())).then(() => {}) },
         {
-          id: "plex-index", name: "Refresh the index of Plex items", everySeconds: 300,
-          run: () => refreshPlexIndex().catch((err: Error) => {
-            log.warn("Plex index not refreshed; pushes look items up in Plex meanwhile", { error: err.message });
-            throw err;
-          }),
+          id: "sweep",
+          name: "Push due jobs to Plex",
+          everySeconds: config.sync.sweepSeconds,
+          run: () => Promise.all(loops.map((l) => l.worker.sweep())).then(() => {}),
+        },
+        {
+          id: "plex-index",
+          name: "Refresh the index of Plex items",
+          everySeconds: 300,
+          run: () =>
+            refreshPlexIndex().catch((err: Error) => {
+              log.warn("Plex index not refreshed; pushes look items up in Plex meanwhile", { error: err.message });
+              throw err;
+            }),
         },
       ]
     : [];
 
   // Without Plex there is nothing to push to: the webhook stays off rather than queue in vain.
-  const plugin = new Elysia({ name: "push" })
-    .use(webhookRoutes({
-      token: pushOn ? config.sync.webhookToken : "", queue,
+  const plugin = new Elysia({ name: "push" }).use(
+    webhookRoutes({
+      token: pushOn ? config.sync.webhookToken : "",
+      queue,
       stashOf: (instance) => parts.find((p) => p.id === instance)?.stash,
       onQueued: (instance) => loopFor(instance).worker.kick(),
-    }));
+    }),
+  );
 
   return {
-    pushOn, breaker, editState, worker, poller, autoRules, sync, syncProgress, kick, onServed, plugin, jobs,
+    pushOn,
+    breaker,
+    editState,
+    worker,
+    poller,
+    autoRules,
+    sync,
+    syncProgress,
+    kick,
+    onServed,
+    plugin,
+    jobs,
     /** Every instance's loop (the default's first): its breaker, poller and worker, each with its own state. */
     loops,
     /** Before serving: bookmark where each Stash is now (one not reachable yet: its first poll does it). */
     async start() {
       if (!pushOn) return;
-      await Promise.all(loops.map((l) => l.poller.initialise().catch((err: Error) =>
-        log.warn("Stash not reachable yet; polling starts when it is", { ...(l.instance === DEFAULT_INSTANCE_ID ? {} : { instance: l.instance }), error: err.message }))));
+      await Promise.all(
+        loops.map((l) =>
+          l.poller.initialise().catch((err: Error) =>
+            log.warn("Stash not reachable yet; polling starts when it is", {
+              ...(l.instance === DEFAULT_INSTANCE_ID ? {} : { instance: l.instance }),
+              error: err.message,
+            }),
+          ),
+        ),
+      );
     },
     async stop() {
       await Promise.all(loops.map((l) => l.worker.stop()));

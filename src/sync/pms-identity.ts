@@ -16,7 +16,10 @@ const RELEARN_MS = 60_000;
  */
 const RETRY_AFTER_FAILURE_MS = 2_000;
 
-export function createPmsIdentity(identity: () => Promise<{ machineIdentifier: string }>, now: () => number = Date.now) {
+export function createPmsIdentity(
+  identity: () => Promise<{ machineIdentifier: string }>,
+  now: () => number = Date.now,
+) {
   let known: string | undefined;
   /** When we may ask PMS again. */
   let nextAskAt = -Infinity;

@@ -37,8 +37,12 @@ import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
  * instances they had no suffix; store/db.ts migration 6 gave them the default instance's.)
  */
 const keysOf = (instance: string) => ({
-  watermark: `pollWatermark:${instance}`, atWatermark: `pollScenesAtWatermark:${instance}`, cursor: `pollCursor:${instance}`,
-  sweptAt: `pollSweptAt:${instance}`, nextSweepAt: `pollNextSweepAt:${instance}`, scheme: `pollScheme:${instance}`,
+  watermark: `pollWatermark:${instance}`,
+  atWatermark: `pollScenesAtWatermark:${instance}`,
+  cursor: `pollCursor:${instance}`,
+  sweptAt: `pollSweptAt:${instance}`,
+  nextSweepAt: `pollNextSweepAt:${instance}`,
+  scheme: `pollScheme:${instance}`,
 });
 /** Bookmarks written before this scheme were UTC instants, which Stash's text order misreads. */
 const SCHEME = "stash-text-order";
@@ -150,7 +154,15 @@ export function createPoller(deps: PollerDeps) {
       sweepRead = rows.length;
       swept = rows.filter((s) => instantOf(s.updated_at) > since);
     }
-    return { changes: [...above, ...sameSecond, ...repeated, ...(swept ?? [])], above, known, sameSecond, read, swept, sweepRead };
+    return {
+      changes: [...above, ...sameSecond, ...repeated, ...(swept ?? [])],
+      above,
+      known,
+      sameSecond,
+      read,
+      swept,
+      sweepRead,
+    };
   }
 
   /** The new watermark (greatest stamp seen, unless implausibly far ahead) and the scenes stamped exactly that. */
@@ -186,7 +198,10 @@ export function createPoller(deps: PollerDeps) {
         const t = now();
         const watermark = meta.get(KEY.watermark)!;
         const { changes, above, known, sameSecond, read, swept, sweepRead } = await readChanges(t, watermark);
-        const queued = queue.enqueue(changes.map((s) => ({ ref: sceneRef(instance, s.id), stashUpdatedAt: s.updated_at })), "poll");
+        const queued = queue.enqueue(
+          changes.map((s) => ({ ref: sceneRef(instance, s.id), stashUpdatedAt: s.updated_at })),
+          "poll",
+        );
         const { newest, atNewest } = nextWatermark(t, watermark, [...above, ...sameSecond], known);
         // Only now, with every change durably queued, do the bookmarks move.
         store.db.transaction(() => {

@@ -34,7 +34,11 @@ export type Outcome =
       note: string;
     }
   | {
-      ok: false; kind: "transient" | "permanent"; error: string; plexFailed: boolean; stashUpdatedAt?: string;
+      ok: false;
+      kind: "transient" | "permanent";
+      error: string;
+      plexFailed: boolean;
+      stashUpdatedAt?: string;
       /** The instance's Stash did not answer: its pushes pause behind its breaker. */
       stashFailed?: boolean;
     };
@@ -61,8 +65,11 @@ export function resolveSections(all: PlexSection[], config: Config): SyncSection
     const instance = w.instance ?? instanceOfAgent(instances, section.agent).id;
     // An agent built on the instance's provider carries its identifier; anything else gets direct edits.
     const identifier = instances.find((i) => i.id === instance)?.provider.identifier ?? config.provider.identifier;
-    const ours = section.agent === identifier || (instance === DEFAULT_INSTANCE_ID && section.agent.startsWith(`${identifier}.`) &&
-      !instances.some((i) => i.provider.identifier === section.agent));
+    const ours =
+      section.agent === identifier ||
+      (instance === DEFAULT_INSTANCE_ID &&
+        section.agent.startsWith(`${identifier}.`) &&
+        !instances.some((i) => i.provider.identifier === section.agent));
     const strategy = w.strategy === "auto" ? (ours ? "refresh" : "edit") : w.strategy;
     return [{ ...section, strategy, instance }];
   });
@@ -86,7 +93,9 @@ export interface PushDeps {
 /** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
 export function isInside(path: string, folder: string): boolean {
   const base = folder.replace(/[\\/]+$/, "");
-  return path.startsWith(base) && (path.length === base.length || path[base.length] === "/" || path[base.length] === "\\");
+  return (
+    path.startsWith(base) && (path.length === base.length || path[base.length] === "/" || path[base.length] === "\\")
+  );
 }
 
 const INDEX_REFRESH_MIN_MS = 5000;
@@ -116,7 +125,12 @@ export function createPusher(deps: PushDeps) {
     const plan = planEdits(meta, fields, current, previous);
     await plex.edit(section.key, ratingKey, plan.query);
     editState.remember(ratingKey, plan.written);
-    const uploads = ([["poster", "posters"], ["background", "arts"]] as const).filter(([field]) => fields.includes(field));
+    const uploads = (
+      [
+        ["poster", "posters"],
+        ["background", "arts"],
+      ] as const
+    ).filter(([field]) => fields.includes(field));
     if (uploads.length && meta.thumb) {
       // Poster and background are the same screenshot: fetch it from Stash once.
       const image = await deps.stash.image(`/scene/${sceneId}/screenshot`);
@@ -162,15 +176,35 @@ export function createPusher(deps: PushDeps) {
     // with the same id is a different scene, never pushed from this Stash. The push side routes each
     // job to its instance's worker, so this is a wiring fault, kept as a dead letter, never a wrong push.
     if (deps.instance !== undefined && ref.instance !== deps.instance) {
-      return { ok: false, kind: "permanent", error: `scene of Stash instance "${ref.instance}" reached the pusher of "${deps.instance}"`, plexFailed: false };
+      return {
+        ok: false,
+        kind: "permanent",
+        error: `scene of Stash instance "${ref.instance}" reached the pusher of "${deps.instance}"`,
+        plexFailed: false,
+      };
     }
     try {
       const scene = await deps.stash.sceneById(ref.id);
-      if (!scene) return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: null, note: "scene no longer in Stash" };
+      if (!scene)
+        return {
+          ok: true,
+          written: [],
+          awaiting: null,
+          itemsLeft: 0,
+          stashUpdatedAt: null,
+          note: "scene no longer in Stash",
+        };
       stashUpdatedAt = scene.updated_at;
       // Quality gate: a scene Stash knows nothing about would only blank what Plex shows.
       if (stashIsEmpty(scene)) {
-        return { ok: true, written: [], awaiting: null, itemsLeft: 0, stashUpdatedAt: scene.updated_at, note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is" };
+        return {
+          ok: true,
+          written: [],
+          awaiting: null,
+          itemsLeft: 0,
+          stashUpdatedAt: scene.updated_at,
+          note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is",
+        };
       }
       const sections = await deps.sections();
       const guid = guidOf(deps.ctx.identifier, sceneRef(ref.instance, scene.id));
@@ -203,7 +237,10 @@ export function createPusher(deps: PushDeps) {
         }
         // One item deleted in Plex must not keep the scene's other items from updating.
         const result = await unlessGone(item.rating_key, async () => {
-          const did = section.strategy === "edit" ? await edit(section, item.rating_key, scene.id, meta) : await bindAndRefresh(item, guid, meta.title);
+          const did =
+            section.strategy === "edit"
+              ? await edit(section, item.rating_key, scene.id, meta)
+              : await bindAndRefresh(item, guid, meta.title);
           return (await rateAsUser(item.rating_key, scene.rating100)) ? `${did}; star rating set` : did;
         });
         if (result === "gone") gone.push(item.rating_key);
@@ -214,7 +251,13 @@ export function createPusher(deps: PushDeps) {
         }
       }
       if (gone.length && gone.length === todo.length) {
-        return { ok: false, kind: "permanent", error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false, stashUpdatedAt };
+        return {
+          ok: false,
+          kind: "permanent",
+          error: `Plex item ${gone.join(", ")} answered 404: the Plex item is gone (deleted or re-added in Plex)`,
+          plexFailed: false,
+          stashUpdatedAt,
+        };
       }
       if (itemsLeft) notes.push(`${itemsLeft} more item(s) after Plex fetches this one`);
       return { ok: true, written, awaiting, itemsLeft, stashUpdatedAt: scene.updated_at, note: notes.join("; ") };
@@ -233,7 +276,8 @@ export function createPusher(deps: PushDeps) {
       if (!section) continue;
       const folder = plexPath.replace(/[\\/][^\\/]*$/, "");
       const last = lastScan.get(folder);
-      if (last !== undefined && Date.now() - last < scanWindowMs) return `; Plex was asked to scan ${folder} ${Math.round((Date.now() - last) / 1000)} s ago`;
+      if (last !== undefined && Date.now() - last < scanWindowMs)
+        return `; Plex was asked to scan ${folder} ${Math.round((Date.now() - last) / 1000)} s ago`;
       lastScan.set(folder, Date.now());
       await plex.scanPath(section.key, folder);
       return `; asked Plex to scan ${folder}`;
@@ -244,7 +288,12 @@ export function createPusher(deps: PushDeps) {
   function classify(err: unknown): Extract<Outcome, { ok: false }> {
     if (err instanceof PlexError) {
       if (err.status === 404) {
-        return { ok: false, kind: "permanent", error: `${err.message}: the Plex item is gone (deleted or re-added in Plex)`, plexFailed: false };
+        return {
+          ok: false,
+          kind: "permanent",
+          error: `${err.message}: the Plex item is gone (deleted or re-added in Plex)`,
+          plexFailed: false,
+        };
       }
       // A rejected token affects every job: wait behind the breaker rather than bury them all.
       const down = err.kind === "transient" || err.status === 401 || err.status === 403;
@@ -252,7 +301,14 @@ export function createPusher(deps: PushDeps) {
     }
     // Any Stash failure is transient until proven otherwise (a GraphQL error may be a restart or
     // a proxy): the job waits and, failing long enough, ends as a dead letter by age or attempts.
-    if (isStashError(err)) return { ok: false, kind: "transient", error: err.message, plexFailed: false, stashFailed: err.kind === "unavailable" };
+    if (isStashError(err))
+      return {
+        ok: false,
+        kind: "transient",
+        error: err.message,
+        plexFailed: false,
+        stashFailed: err.kind === "unavailable",
+      };
     return { ok: false, kind: "transient", error: (err as Error).message ?? String(err), plexFailed: false };
   }
 }

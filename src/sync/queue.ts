@@ -91,7 +91,10 @@ export type JobScope = { instance: string } | { except: readonly string[] } | un
 function scopeSql(scope: JobScope): [string, string[]] {
   if (scope === undefined) return ["1", []];
   if ("instance" in scope) return ["ref >= ? AND ref < ?", [`${scope.instance}:`, `${scope.instance};`]];
-  return ["substr(ref, 1, instr(ref, ':') - 1) NOT IN (SELECT value FROM json_each(?))", [JSON.stringify(scope.except)]];
+  return [
+    "substr(ref, 1, instr(ref, ':') - 1) NOT IN (SELECT value FROM json_each(?))",
+    [JSON.stringify(scope.except)],
+  ];
 }
 
 export function createQueue(store: Store, now: () => number = Date.now, events: QueueEvents = {}) {
@@ -107,11 +110,14 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)
     RETURNING version`);
   const delivered = db.query<{ stash_updated_at: string | null; at: number }, [string]>(
-    "SELECT stash_updated_at, at FROM delivered WHERE ref = ?");
+    "SELECT stash_updated_at, at FROM delivered WHERE ref = ?",
+  );
   const buried = db.query<{ stash_updated_at: string | null; died_at: number }, [string]>(
-    "SELECT stash_updated_at, died_at FROM dead_letters WHERE ref = ?");
+    "SELECT stash_updated_at, died_at FROM dead_letters WHERE ref = ?",
+  );
   const queued = db.query<{ stash_updated_at: string | null; state: string; claimed_at: number | null }, [string]>(
-    "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE ref = ?");
+    "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE ref = ?",
+  );
   const clearItems = db.query("DELETE FROM job_items WHERE ref = ?");
 
   /**
@@ -148,7 +154,12 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       if (known(c, key)) continue;
       const { version } = upsert.get(key, reason, c.stashUpdatedAt ?? null, t)!;
       if (version > 1) clearItems.run(key);
-      history.run(key, t, version === 1 ? "queued" : "coalesced", `${reason}${c.stashUpdatedAt ? ` @${c.stashUpdatedAt}` : ""}`);
+      history.run(
+        key,
+        t,
+        version === 1 ? "queued" : "coalesced",
+        `${reason}${c.stashUpdatedAt ? ` @${c.stashUpdatedAt}` : ""}`,
+      );
       added++;
     }
     return added;
@@ -157,14 +168,18 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   // Each Stash instance drains its own jobs (its own worker and breaker).
   const claimDue = (t: number, limit: number, scope: JobScope) => {
     const [where, params] = scopeSql(scope);
-    return db.query<Job, (string | number)[]>(`
+    return db
+      .query<Job, (string | number)[]>(`
       UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?
       WHERE ref IN (
         SELECT ref FROM jobs WHERE state = 'pending' AND next_attempt_at <= ? AND ${where} ORDER BY next_attempt_at, ref LIMIT ?
-      ) RETURNING *`).all(t, t, ...params, limit);
+      ) RETURNING *`)
+      .all(t, t, ...params, limit);
   };
   const finish = db.query("DELETE FROM jobs WHERE ref = ? AND version = ?");
-  const backToPending = db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE ref = ?");
+  const backToPending = db.query(
+    "UPDATE jobs SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE ref = ?",
+  );
   const markDelivered = db.query(`
     INSERT INTO delivered (ref, stash_updated_at, at, rating_key) VALUES (?, ?, ?, ?)
     ON CONFLICT (ref) DO UPDATE SET stash_updated_at = excluded.stash_updated_at, at = excluded.at, rating_key = excluded.rating_key`);
@@ -176,8 +191,14 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const setItem = db.query(`
     INSERT INTO job_items (ref, rating_key, state, at) VALUES (?, ?, ?, ?)
     ON CONFLICT (ref, rating_key) DO UPDATE SET state = excluded.state, at = excluded.at`);
-  const itemsOf = db.query<JobItem, [string]>("SELECT rating_key, state, at FROM job_items WHERE ref = ? ORDER BY at, rating_key");
-  const doneKeys = (key: string) => itemsOf.all(key).filter((i) => i.state === "done").map((i) => i.rating_key);
+  const itemsOf = db.query<JobItem, [string]>(
+    "SELECT rating_key, state, at FROM job_items WHERE ref = ? ORDER BY at, rating_key",
+  );
+  const doneKeys = (key: string) =>
+    itemsOf
+      .all(key)
+      .filter((i) => i.state === "done")
+      .map((i) => i.rating_key);
   const jobOf = db.query<Job, [string]>("SELECT * FROM jobs WHERE ref = ?");
   const unbury = db.query("DELETE FROM dead_letters WHERE ref = ?");
   const deadOf = db.query<DeadLetter, [string]>("SELECT * FROM dead_letters WHERE ref = ?");
@@ -186,7 +207,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     if (Array.isArray(which)) return [...new Set(which.map(refKey))].flatMap((key) => deadOf.all(key));
     if (which === undefined) return db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
     // An instance's keys share the prefix "<instance>:", and ';' follows ':' in text order: a range on the key.
-    return db.query<DeadLetter, [string, string]>("SELECT * FROM dead_letters WHERE ref >= ? AND ref < ?").all(`${which}:`, `${which};`);
+    return db
+      .query<DeadLetter, [string, string]>("SELECT * FROM dead_letters WHERE ref >= ? AND ref < ?")
+      .all(`${which}:`, `${which};`);
   };
 
   const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => {
@@ -216,8 +239,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     setItem.run(job.ref, key, "done", t);
     history.run(job.ref, t, "fetched", `plex item ${key} fetched the metadata`);
     if (job.items_left > 0) {
-      db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE ref = ?")
-        .run(t, job.ref);
+      db.query(
+        "UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE ref = ?",
+      ).run(t, job.ref);
       return "next";
     }
     const all = doneKeys(job.ref);
@@ -240,7 +264,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
      * while we were down failed, and it will not try again by itself.
      */
     recover(): number {
-      return db.query("UPDATE jobs SET state = 'pending', next_attempt_at = ? WHERE state IN ('running', 'confirming')").run(now()).changes;
+      return db
+        .query("UPDATE jobs SET state = 'pending', next_attempt_at = ? WHERE state IN ('running', 'confirming')")
+        .run(now()).changes;
     },
 
     /** Due jobs, now running: in the worker's scope (absent: any). */
@@ -248,25 +274,40 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
 
     /** Delivered without waiting (edited, or nothing to push); `ratingKeys` are the items written now. */
     /** Done: items written (edit strategy), or nothing to push (`note` says why, in the history). */
-    complete: (job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => completeJob(job, ratingKeys, stashUpdatedAt, note),
+    complete: (job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) =>
+      completeJob(job, ratingKeys, stashUpdatedAt, note),
 
     /**
      * Item `ratingKey` was refreshed: it is delivered once PMS fetches the scene (confirmPull),
      * else pushed again after `deadline`. `written` are items delivered by direct edits meanwhile;
      * `itemsLeft` are refresh items still to push, one at a time, after this one.
      */
-    awaitPull: db.transaction((job: Job, push: { ratingKey: string; itemsLeft: number; written: string[] }, stashUpdatedAt: string | null, deadline: number) => {
-      const t = now();
-      for (const key of push.written) setItem.run(job.ref, key, "done", t);
-      setItem.run(job.ref, push.ratingKey, "awaiting", t);
-      db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, items_left = ?, next_attempt_at = ?,
-        stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE ref = ?`)
-        .run(job.version, push.ratingKey, push.itemsLeft, deadline, stashUpdatedAt, job.ref);
-      history.run(job.ref, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
-      // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
-      const current = jobOf.get(job.ref)!;
-      if (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at) itemFetched(current);
-    }),
+    awaitPull: db.transaction(
+      (
+        job: Job,
+        push: { ratingKey: string; itemsLeft: number; written: string[] },
+        stashUpdatedAt: string | null,
+        deadline: number,
+      ) => {
+        const t = now();
+        for (const key of push.written) setItem.run(job.ref, key, "done", t);
+        setItem.run(job.ref, push.ratingKey, "awaiting", t);
+        db.query(`UPDATE jobs SET state = 'confirming', pushed_version = ?, pushed_rating_keys = ?, items_left = ?, next_attempt_at = ?,
+        stash_updated_at = COALESCE(?, stash_updated_at), last_error = NULL WHERE ref = ?`).run(
+          job.version,
+          push.ratingKey,
+          push.itemsLeft,
+          deadline,
+          stashUpdatedAt,
+          job.ref,
+        );
+        history.run(job.ref, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
+        // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
+        const current = jobOf.get(job.ref)!;
+        if (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at)
+          itemFetched(current);
+      },
+    ),
 
     /** PMS fetched the scene's metadata: the awaited item is delivered (or pushed again if the scene changed since). */
     confirmPull: db.transaction((ref: Ref): "delivered" | "next" | "changed" | null => {
@@ -287,7 +328,11 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     /** Refreshed jobs whose fetch did not come in time. */
     overdue: (scope?: JobScope) => {
       const [where, params] = scopeSql(scope);
-      return db.query<Job, (string | number)[]>(`SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ? AND ${where}`).all(now(), ...params);
+      return db
+        .query<Job, (string | number)[]>(
+          `SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ? AND ${where}`,
+        )
+        .all(now(), ...params);
     },
 
     /** A transient failure: try again at `retryAt`. */
@@ -298,7 +343,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
 
     /** Claimed but not tried (the breaker opened meanwhile): back to pending, the attempt not counted. */
     release: (job: Job) =>
-      void db.query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE ref = ?").run(now(), job.ref),
+      void db
+        .query("UPDATE jobs SET state = 'pending', attempts = MAX(0, attempts - 1), next_attempt_at = ? WHERE ref = ?")
+        .run(now(), job.ref),
 
     /** A permanent failure, or one retried too long: a dead letter (unless the scene changed meanwhile). */
     bury: db.transaction((job: Job, error: string, stashUpdatedAt?: string | null) => {
@@ -320,7 +367,10 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     requeueDead: db.transaction((which?: Ref[] | string) => {
       const rows = deadRows(which);
       for (const r of rows) unbury.run(r.ref);
-      return enqueueAll(rows.map((r) => ({ ref: refOf(r) })), "requeue");
+      return enqueueAll(
+        rows.map((r) => ({ ref: refOf(r) })),
+        "requeue",
+      );
     }),
 
     /** A person gave up on these dead letters (an instance id: all of its; absent: all): they leave the list, the history says so. */
@@ -338,7 +388,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     wakeAll: (scope?: JobScope) => {
       const [where, params] = scopeSql(scope);
       const t = now();
-      return db.query(`UPDATE jobs SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ? AND ${where}`).run(t, t, ...params).changes;
+      return db
+        .query(`UPDATE jobs SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ? AND ${where}`)
+        .run(t, t, ...params).changes;
     },
 
     /** Refreshed and waiting for PMS to fetch the metadata. */
@@ -353,38 +405,59 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       const out: Record<string, QueueCounts> = {};
       const of = (instance: string) => (out[instance] ??= { pending: 0, due: 0, confirming: 0, dead: 0 });
       // A key's instance is the text before its first ':' (refKey).
-      const rows = db.query<{ instance: string; pending: number; due: number; confirming: number }, [number]>(`
+      const rows = db
+        .query<{ instance: string; pending: number; due: number; confirming: number }, [number]>(`
         SELECT substr(ref, 1, instr(ref, ':') - 1) AS instance, COUNT(*) AS pending,
           SUM(state = 'pending' AND next_attempt_at <= ?) AS due, SUM(state = 'confirming') AS confirming
-        FROM jobs GROUP BY 1`).all(now());
+        FROM jobs GROUP BY 1`)
+        .all(now());
       for (const r of rows) Object.assign(of(r.instance), { pending: r.pending, due: r.due, confirming: r.confirming });
-      const dead = db.query<{ instance: string; n: number }, []>(
-        "SELECT substr(ref, 1, instr(ref, ':') - 1) AS instance, COUNT(*) AS n FROM dead_letters GROUP BY 1").all();
+      const dead = db
+        .query<{ instance: string; n: number }, []>(
+          "SELECT substr(ref, 1, instr(ref, ':') - 1) AS instance, COUNT(*) AS n FROM dead_letters GROUP BY 1",
+        )
+        .all();
       for (const r of dead) of(r.instance).dead = r.n;
       return out;
     },
-    due: () => (db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as { n: number }).n,
+    due: () =>
+      (
+        db.query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND next_attempt_at <= ?").get(now()) as {
+          n: number;
+        }
+      ).n,
     job: (ref: Ref) => jobOf.get(refKey(ref)) ?? undefined,
     /** The jobs waiting or awaiting a fetch, oldest first (the dashboard). */
     jobs: (limit = 100, offset = 0) =>
-      db.query<Job, [number, number]>("SELECT * FROM jobs ORDER BY first_queued_at, ref LIMIT ? OFFSET ?").all(limit, offset),
+      db
+        .query<Job, [number, number]>("SELECT * FROM jobs ORDER BY first_queued_at, ref LIMIT ? OFFSET ?")
+        .all(limit, offset),
     /** Scenes delivered since a time (drain rate). */
-    deliveredSince: (at: number) => (db.query("SELECT COUNT(*) AS n FROM delivered WHERE at >= ?").get(at) as { n: number }).n,
+    deliveredSince: (at: number) =>
+      (db.query("SELECT COUNT(*) AS n FROM delivered WHERE at >= ?").get(at) as { n: number }).n,
     lastDeliveryAt: () => (db.query("SELECT MAX(at) AS at FROM delivered").get() as { at: number | null }).at,
     deadLetterCount: () => (db.query("SELECT COUNT(*) AS n FROM dead_letters").get() as { n: number }).n,
     deadLetters: () => db.query<DeadLetter, []>("SELECT * FROM dead_letters ORDER BY died_at DESC").all(),
     /** One page of dead letters, newest first (the dashboard and the API page through thousands). */
     deadLetterPage: (offset: number, limit: number) =>
-      db.query<DeadLetter, [number, number]>("SELECT * FROM dead_letters ORDER BY died_at DESC, ref LIMIT ? OFFSET ?").all(limit, offset),
+      db
+        .query<DeadLetter, [number, number]>("SELECT * FROM dead_letters ORDER BY died_at DESC, ref LIMIT ? OFFSET ?")
+        .all(limit, offset),
     deadLetter: (ref: Ref) => deadOf.get(refKey(ref)) ?? undefined,
     /** Something done for a scene outside a push (a reconcile asking Plex to scan its folder), for its history. */
     note: (ref: Ref, event: string, detail: string) => void history.run(refKey(ref), now(), event, detail),
     history: (ref: Ref) =>
-      db.query<{ at: number; event: string; detail: string | null }, [string]>(
-        "SELECT at, event, detail FROM job_history WHERE ref = ? ORDER BY id").all(refKey(ref)),
+      db
+        .query<{ at: number; event: string; detail: string | null }, [string]>(
+          "SELECT at, event, detail FROM job_history WHERE ref = ? ORDER BY id",
+        )
+        .all(refKey(ref)),
     delivery: (ref: Ref) =>
-      db.query<{ stash_updated_at: string | null; at: number; rating_key: string | null }, [string]>(
-        "SELECT stash_updated_at, at, rating_key FROM delivered WHERE ref = ?").get(refKey(ref)) ?? undefined,
+      db
+        .query<{ stash_updated_at: string | null; at: number; rating_key: string | null }, [string]>(
+          "SELECT stash_updated_at, at, rating_key FROM delivered WHERE ref = ?",
+        )
+        .get(refKey(ref)) ?? undefined,
     deliveredCount: () => (db.query("SELECT COUNT(*) AS n FROM delivered").get() as { n: number }).n,
   };
 }

@@ -22,7 +22,8 @@ export function syncScope(input: { all?: unknown; since?: unknown; sceneIds?: un
   if (given !== 1) return "say exactly one of: all, since (e.g. 7d) or sceneIds";
   if (input.all === true) return { all: true };
   if (input.since !== undefined) {
-    const span = typeof input.since === "string" ? parseSpan(input.since) : `"${String(input.since)}" is not a span like 7d`;
+    const span =
+      typeof input.since === "string" ? parseSpan(input.since) : `"${String(input.since)}" is not a span like 7d`;
     return typeof span === "string" ? span : { sinceMs: span };
   }
   const ids = input.sceneIds;
@@ -32,7 +33,11 @@ export function syncScope(input: { all?: unknown; since?: unknown; sceneIds?: un
   return { sceneIds: [...new Set(ids as string[])] };
 }
 
-export async function scenesToSync(stash: Pick<StashClient, "sceneFilesPage">, scope: SyncScope, now = Date.now()): Promise<string[]> {
+export async function scenesToSync(
+  stash: Pick<StashClient, "sceneFilesPage">,
+  scope: SyncScope,
+  now = Date.now(),
+): Promise<string[]> {
   if ("sceneIds" in scope) return scope.sceneIds;
   const since = "sinceMs" in scope ? now - scope.sinceMs : -Infinity;
   const ids: string[] = [];
@@ -44,4 +49,8 @@ export async function scenesToSync(stash: Pick<StashClient, "sceneFilesPage">, s
 }
 
 export const describeScope = (scope: SyncScope) =>
-  "all" in scope ? "all scenes" : "sinceMs" in scope ? `scenes changed in the last ${Math.round(scope.sinceMs / 60_000)} min` : `${scope.sceneIds.length} chosen scene(s)`;
+  "all" in scope
+    ? "all scenes"
+    : "sinceMs" in scope
+      ? `scenes changed in the last ${Math.round(scope.sinceMs / 60_000)} min`
+      : `${scope.sceneIds.length} chosen scene(s)`;

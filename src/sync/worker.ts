@@ -79,9 +79,11 @@ export function createWorker(deps: WorkerDeps) {
     const ageMs = now() - job.first_queued_at;
     const tooOld = ageMs > config.sync.maxAgeHours * 3_600_000 || job.attempts >= config.sync.maxAttempts;
     if (outcome.kind === "permanent" || tooOld) {
-      const why = outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
+      const why =
+        outcome.kind === "permanent" ? outcome.error : `gave up after ${job.attempts} attempts: ${outcome.error}`;
       deps.pushed?.("dead", refOf(job).instance);
-      if (queue.bury(job, why, outcome.stashUpdatedAt)) log.warn("push failed for good; kept as a dead letter", { ...logFields(job), error: why });
+      if (queue.bury(job, why, outcome.stashUpdatedAt))
+        log.warn("push failed for good; kept as a dead letter", { ...logFields(job), error: why });
       return;
     }
     const delay = backoffMs(job.attempts, config.sync.retryBaseSeconds * 1000, config.sync.retryCapSeconds * 1000);
@@ -96,7 +98,10 @@ export function createWorker(deps: WorkerDeps) {
       await probeUpstream();
       breaker.probed(true, queue.pending(deps.scope));
       queue.wakeAll(deps.scope);
-      log.info("Plex and Stash answer again; draining the backlog", { waiting: queue.pending(deps.scope), ...instanceField });
+      log.info("Plex and Stash answer again; draining the backlog", {
+        waiting: queue.pending(deps.scope),
+        ...instanceField,
+      });
       return true;
     } catch (err) {
       breaker.probed(false, queue.pending(deps.scope), (err as Error).message);

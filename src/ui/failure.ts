@@ -13,15 +13,31 @@ export function safeBack(back: string | undefined, fallback: string): string {
 }
 
 const pageOf = (path: string): PageId =>
-  [...PAGES].reverse().find(([, href]) => path === href || path.startsWith(`${href}/`) || path.startsWith(`${href}?`))?.[0] ?? "overview";
+  [...PAGES]
+    .reverse()
+    .find(([, href]) => path === href || path.startsWith(`${href}/`) || path.startsWith(`${href}?`))?.[0] ?? "overview";
 
-export function actionFailed(request: Request, status: number, message: string, back: string, signedIn: boolean): Response {
+export function actionFailed(
+  request: Request,
+  status: number,
+  message: string,
+  back: string,
+  signedIn: boolean,
+): Response {
   const signedOut = status === 401;
-  const text = signedOut ? "You are signed out (your session has ended), so this was not done." : `This was not done: ${message}.`.replace(/\.\.$/, ".");
+  const text = signedOut
+    ? "You are signed out (your session has ended), so this was not done."
+    : `This was not done: ${message}.`.replace(/\.\.$/, ".");
   if (request.headers.get("hx-request") === "true") {
-    return new Response(html`<p class="notice error" role="alert">${text}</p>`.__html, { status, headers: HTML_HEADERS });
+    return new Response(html`<p class="notice error" role="alert">${text}</p>`.__html, {
+      status,
+      headers: HTML_HEADERS,
+    });
   }
   const body = html`<p class="notice error" role="alert">${text}</p>
   <p>${signedOut ? html`<a href="/ui/sign-in">Sign in again</a>, then repeat it from <a href="${back}">the page you were on</a>.` : html`<a href="${back}">Back to the page</a>`}</p>`;
-  return new Response(layout("That did not work", signedOut ? "sign-in" : pageOf(back), body, { signedIn }), { status, headers: HTML_HEADERS });
+  return new Response(layout("That did not work", signedOut ? "sign-in" : pageOf(back), body, { signedIn }), {
+    status,
+    headers: HTML_HEADERS,
+  });
 }

@@ -42,26 +42,78 @@ export function breakerText(breaker: string, plex: HealthFacts["plex"]): string 
 export function headline(f: HealthFacts): Headline {
   // Each problem: a short title, and the sentence that says what to do.
   const red: [string, string][] = [];
-  if (!f.database.ok) red.push(["The database cannot be written", `The database cannot be written (${f.database.detail ?? "unknown"}): free disk space or fix the data folder's permissions.`]);
-  if (!f.stash.ok) red.push(["Stash does not answer", `Stash does not answer (${f.stash.detail ?? "no detail"}): check STASH_URL and STASH_API_KEY. Plex's matches answer empty until it does.`]);
+  if (!f.database.ok)
+    red.push([
+      "The database cannot be written",
+      `The database cannot be written (${f.database.detail ?? "unknown"}): free disk space or fix the data folder's permissions.`,
+    ]);
+  if (!f.stash.ok)
+    red.push([
+      "Stash does not answer",
+      `Stash does not answer (${f.stash.detail ?? "no detail"}): check STASH_URL and STASH_API_KEY. Plex's matches answer empty until it does.`,
+    ]);
   if (f.plex && !f.plex.ok) {
-    red.push(["Plex does not answer", `Plex does not answer (${f.plex.detail ?? "no detail"}): check PLEX_URL and PLEX_TOKEN. ${waiting(f.pending)} in the queue and ${f.pending === 1 ? "is" : "are"} pushed when it returns; nothing is lost.`]);
+    red.push([
+      "Plex does not answer",
+      `Plex does not answer (${f.plex.detail ?? "no detail"}): check PLEX_URL and PLEX_TOKEN. ${waiting(f.pending)} in the queue and ${f.pending === 1 ? "is" : "are"} pushed when it returns; nothing is lost.`,
+    ]);
   } else if (f.plex && f.breaker === "open") {
     // Plex answers a check but pushes failed: say that, not "does not answer" beside a card saying it answers.
-    red.push(["Pushes to Plex are paused", `Pushes to Plex failed several times in a row, so the circuit breaker paused them; it tries Plex again by itself and resumes. ${waiting(f.pending)} in the queue; nothing is lost. See Queue for the last error.`]);
+    red.push([
+      "Pushes to Plex are paused",
+      `Pushes to Plex failed several times in a row, so the circuit breaker paused them; it tries Plex again by itself and resumes. ${waiting(f.pending)} in the queue; nothing is lost. See Queue for the last error.`,
+    ]);
   }
-  if (red.length) return { level: "red", title: red.length > 1 ? "Several things are wrong" : red[0]![0], todo: red.map(([, text]) => text) };
+  if (red.length)
+    return {
+      level: "red",
+      title: red.length > 1 ? "Several things are wrong" : red[0]![0],
+      todo: red.map(([, text]) => text),
+    };
   const amber: [string, string][] = [];
   if (!f.plex) amber.push(["Push is off", "Push is off: set PLEX_URL and PLEX_TOKEN so changes in Stash reach Plex."]);
-  if (f.deadLetters) amber.push([`${pushes(f.deadLetters)} gave up`, `${pushes(f.deadLetters)} gave up: see Queue for the reasons; fix them, then retry (or discard).`]);
-  if (f.oldestWaitingMs > 15 * 60_000) amber.push(["A change is late", `A change has waited ${minutes(f.oldestWaitingMs)} min: see Queue for its last error.`]);
-  if (f.lastReconcile?.status === "failed") amber.push(["The last reconcile stopped", `The last reconcile stopped: ${f.lastReconcile.error ?? "unknown"}. Run it again from Gaps.`]);
+  if (f.deadLetters)
+    amber.push([
+      `${pushes(f.deadLetters)} gave up`,
+      `${pushes(f.deadLetters)} gave up: see Queue for the reasons; fix them, then retry (or discard).`,
+    ]);
+  if (f.oldestWaitingMs > 15 * 60_000)
+    amber.push([
+      "A change is late",
+      `A change has waited ${minutes(f.oldestWaitingMs)} min: see Queue for its last error.`,
+    ]);
+  if (f.lastReconcile?.status === "failed")
+    amber.push([
+      "The last reconcile stopped",
+      `The last reconcile stopped: ${f.lastReconcile.error ?? "unknown"}. Run it again from Gaps.`,
+    ]);
   else if (f.lastReconcile && f.lastReconcile.healable > 0) {
-    amber.push(["Gaps to heal", `The last reconcile found ${plural(f.lastReconcile.healable, "gap")} that can be healed: see Gaps.`]);
+    amber.push([
+      "Gaps to heal",
+      `The last reconcile found ${plural(f.lastReconcile.healable, "gap")} that can be healed: see Gaps.`,
+    ]);
   }
   // Gaps nobody can heal from here (a file Stash does not know, a scene Stash emptied) are said, but never keep the headline amber.
-  const forAPerson = f.lastReconcile?.status === "done" ? f.lastReconcile.forAPerson ?? 0 : 0;
-  const apart = forAPerson ? [`${plural(forAPerson, "gap")} cannot be healed from here and ${forAPerson === 1 ? "needs" : "need"} a person: see Gaps.`] : [];
-  if (amber.length) return { level: "amber", title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]![0], todo: [...amber.map(([, text]) => text), ...apart] };
-  return { level: "green", title: "All is well", todo: [f.pending ? `${plural(f.pending, "change")} on ${f.pending === 1 ? "its" : "their"} way to Plex.` : "Plex shows what Stash holds; nothing waits.", ...apart] };
+  const forAPerson = f.lastReconcile?.status === "done" ? (f.lastReconcile.forAPerson ?? 0) : 0;
+  const apart = forAPerson
+    ? [
+        `${plural(forAPerson, "gap")} cannot be healed from here and ${forAPerson === 1 ? "needs" : "need"} a person: see Gaps.`,
+      ]
+    : [];
+  if (amber.length)
+    return {
+      level: "amber",
+      title: amber.length > 1 ? `${amber.length} things need a look` : amber[0]![0],
+      todo: [...amber.map(([, text]) => text), ...apart],
+    };
+  return {
+    level: "green",
+    title: "All is well",
+    todo: [
+      f.pending
+        ? `${plural(f.pending, "change")} on ${f.pending === 1 ? "its" : "their"} way to Plex.`
+        : "Plex shows what Stash holds; nothing waits.",
+      ...apart,
+    ],
+  };
 }

@@ -12,10 +12,13 @@ export const several = (src: Pick<DashboardSource, "instances">) => src.instance
 
 /** A scene's page: `/ui/scenes/7` for the default instance (as before), `/ui/scenes/7?instance=vault` for another. */
 export const sceneHref = (ref: Pick<Ref, "instance" | "id">) =>
-  ref.instance === DEFAULT_INSTANCE_ID ? `/ui/scenes/${ref.id}` : `/ui/scenes/${ref.id}?instance=${encodeURIComponent(ref.instance)}`;
+  ref.instance === DEFAULT_INSTANCE_ID
+    ? `/ui/scenes/${ref.id}`
+    : `/ui/scenes/${ref.id}?instance=${encodeURIComponent(ref.instance)}`;
 
 /** The instance of an id, if it is configured. */
-export const viewOf = (src: Pick<DashboardSource, "instances">, id: string): InstanceView | undefined => src.instances.find((v) => v.instance.id === id);
+export const viewOf = (src: Pick<DashboardSource, "instances">, id: string): InstanceView | undefined =>
+  src.instances.find((v) => v.instance.id === id);
 
 /** "Vault (vault)": its name, and the id the config and the API use when they differ. */
 export function instanceLabel(src: Pick<DashboardSource, "instances">, id: string): string {
@@ -28,4 +31,5 @@ export const instanceCell = (src: Pick<DashboardSource, "instances">, id: string
   several(src) ? html`<td data-label="Stash" data-instance="${id}">${instanceLabel(src, id)}</td>` : "";
 
 /** The header of that cell, or nothing with one Stash. */
-export const instanceHeader = (src: Pick<DashboardSource, "instances">): Html | "" => (several(src) ? html`<th>Stash</th>` : "");
+export const instanceHeader = (src: Pick<DashboardSource, "instances">): Html | "" =>
+  several(src) ? html`<th>Stash</th>` : "";

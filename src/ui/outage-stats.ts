@@ -26,10 +26,14 @@ export interface OutageStats {
 export function outageStats(outages: OutageSpan[], days: number, now: number): OutageStats {
   const windowMs = days * 86_400_000;
   const from = now - windowMs;
-  const inWindow = outages.filter((o) => (o.ended_at ?? now) > from && o.started_at <= now).sort((a, b) => a.started_at - b.started_at);
+  const inWindow = outages
+    .filter((o) => (o.ended_at ?? now) > from && o.started_at <= now)
+    .sort((a, b) => a.started_at - b.started_at);
   const downMs = inWindow.reduce((sum, o) => sum + Math.max(0, (o.ended_at ?? now) - Math.max(o.started_at, from)), 0);
   const ended = inWindow.filter((o) => o.ended_at !== null);
-  const upBetween = inWindow.slice(1).map((o, i) => Math.max(0, o.started_at - (inWindow[i]!.ended_at ?? o.started_at)));
+  const upBetween = inWindow
+    .slice(1)
+    .map((o, i) => Math.max(0, o.started_at - (inWindow[i]!.ended_at ?? o.started_at)));
   return {
     days,
     outages: inWindow.length,

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { buildSchema, type GraphQLSchema } from "graphql";
 
 export const SHARED = process.env.STASH2PLEX_REFERENCE ?? join(import.meta.dir, "../../../shared");
-const present = existsSync(join(SHARED, "plex/pms-openapi.json")) && existsSync(join(SHARED, "stash-schema/schema.graphql"));
+const present =
+  existsSync(join(SHARED, "plex/pms-openapi.json")) && existsSync(join(SHARED, "stash-schema/schema.graphql"));
 const announced = new Set<string>();
 
 /** Whether `what` can run; outside CI a missing reference is a skip announced once, under CI an error. */
@@ -17,7 +18,9 @@ export function referenceAvailable(what: string): boolean {
   if (present) return true;
   const where = `the reference data (Stash's schema, PMS's OpenAPI) in ${SHARED}`;
   if (/^(1|true)$/i.test(process.env.CI ?? "")) {
-    throw new Error(`${what} needs ${where}, which is missing: CI must run with shared/ beside the clone (or STASH2PLEX_REFERENCE)`);
+    throw new Error(
+      `${what} needs ${where}, which is missing: CI must run with shared/ beside the clone (or STASH2PLEX_REFERENCE)`,
+    );
   }
   if (!announced.has(what)) {
     announced.add(what);
@@ -41,7 +44,9 @@ export function pmsOpenApi(): { paths: Record<string, Record<string, unknown>> }
 export function openApiPathFor(paths: string[], concrete: string): string | undefined {
   const exact = paths.find((p) => p === concrete);
   if (exact) return exact;
-  return paths.find((p) => new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}$`).test(concrete));
+  return paths.find((p) =>
+    new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}$`).test(concrete),
+  );
 }
 
 /** Every request the service really sent that the PMS API description does not have (none checked without it). */

@@ -1,7 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildSchema, getNamedType, getVariableValues, isInputObjectType, isObjectType, parse, validate } from "graphql";
+import {
+  buildSchema,
+  getNamedType,
+  getVariableValues,
+  isInputObjectType,
+  isObjectType,
+  parse,
+  validate,
+} from "graphql";
 import { ALL_DOCUMENTS } from "../../src/stash/queries.ts";
 import { realStashSchema, referenceAvailable } from "./shared.ts";
 import { StashSim } from "../../sim/stash/server.ts";
@@ -35,7 +43,9 @@ describe.skipIf(!available)("Stash conformance (../shared/stash-schema)", () => 
         for (const [fname, field] of Object.entries(type.getFields() as Record<string, { type: unknown }>)) {
           if (!fields[fname]) problems.push(`${type.name}.${fname} is not in Stash`);
           else if (String(fields[fname]!.type) !== String(field.type)) {
-            problems.push(`${type.name}.${fname}: simulator ${String(field.type)}, Stash ${String(fields[fname]!.type)}`);
+            problems.push(
+              `${type.name}.${fname}: simulator ${String(field.type)}, Stash ${String(fields[fname]!.type)}`,
+            );
           }
         }
       }
@@ -52,10 +62,18 @@ describe.skipIf(!available)("the variables the client really sends are valid for
       const c = createStashClient({ url: sim.url, apiKey: "", timeoutMs: 2000 });
       const scene = sim.library.scenes.get("3")!;
       await Promise.all([
-        c.sceneById("3"), c.scenesByIds(["1", "2"]), c.sceneByPath(scene.files[0]!.path), c.scenesByBasename(scene.files[0]!.basename),
-        c.searchScenes("golden hour"), c.scenesWithTitleWords(["golden", "hour", "12"]), c.sceneFilesPage(1, 10),
+        c.sceneById("3"),
+        c.scenesByIds(["1", "2"]),
+        c.sceneByPath(scene.files[0]!.path),
+        c.scenesByBasename(scene.files[0]!.basename),
+        c.searchScenes("golden hour"),
+        c.scenesWithTitleWords(["golden", "hour", "12"]),
+        c.sceneFilesPage(1, 10),
         c.scenesStampedBetween("2025-01-01T00:00:00", "2025-01-02T00:00:00"),
-        c.scenesStampedAt("2025-01-01T00:00:00-05:00", 1), c.newestStamp(), c.groups(["1"]), c.version(),
+        c.scenesStampedAt("2025-01-01T00:00:00-05:00", 1),
+        c.newestStamp(),
+        c.groups(["1"]),
+        c.version(),
       ]);
       expect(sim.requests.length).toBeGreaterThanOrEqual(9);
       const problems: string[] = [];
@@ -69,7 +87,10 @@ describe.skipIf(!available)("the variables the client really sends are valid for
       // The check itself catches a wrong field name.
       const op = parse("query Q($f: SceneFilterType) { findScenes(scene_filter: $f) { count } }").definitions[0]!;
       if (op.kind === "OperationDefinition") {
-        expect(getVariableValues(real, op.variableDefinitions ?? [], { f: { basename: { value: "x", modifier: "EQUALS" } } }).errors?.length).toBe(1);
+        expect(
+          getVariableValues(real, op.variableDefinitions ?? [], { f: { basename: { value: "x", modifier: "EQUALS" } } })
+            .errors?.length,
+        ).toBe(1);
       }
     } finally {
       await sim.stop();

@@ -46,6 +46,10 @@ test("a plain answer, an error and a Response with its own status keep theirs", 
   const before = (await logged("/")).length;
   expect((await fetch(`${app.url}/`, { headers: { accept: "application/json" } })).status).toBe(200);
   expect((await logged("/")).slice(before).map((l) => l.status)).toEqual([200]);
-  const bad = await fetch(`${app.url}/hooks/stash`, { method: "POST", headers: { authorization: "Bearer x" }, body: "{" });
+  const bad = await fetch(`${app.url}/hooks/stash`, {
+    method: "POST",
+    headers: { authorization: "Bearer x" },
+    body: "{",
+  });
   expect((await logged("/hooks/stash")).map((l) => l.status)).toEqual([bad.status]);
 });

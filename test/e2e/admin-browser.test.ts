@@ -27,13 +27,18 @@ const evilPage = (target: string) => `<!doctype html><html><body><h1>Win a prize
 </body></html>`;
 
 function bury(sceneId: string) {
-  w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')")
+  w.app.store.db
+    .query(
+      "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')",
+    )
     .run(sceneId, Date.now() - 60_000, Date.now());
 }
 
 /** Submits a form of the evil page and returns stash2plex's answer to it. */
 async function submitEvil(formId: string, path: string): Promise<PwResponse> {
-  const answer = page.waitForResponse((r) => r.url().startsWith(`${w.app.url}${path}`) && r.request().method() === "POST");
+  const answer = page.waitForResponse(
+    (r) => r.url().startsWith(`${w.app.url}${path}`) && r.request().method() === "POST",
+  );
   await page.goto(evil.url.href);
   await page.locator(`#${formId} button`).click();
   return answer;
@@ -45,11 +50,19 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
     await w.pms.scan("1", { concurrency: 8 });
     await w.app.plexIndex.refresh(await w.app.plex.sections());
     bury("12");
-    evil = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(evilPage(w.app.url!), { headers: { "content-type": "text/html" } }) });
+    evil = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => new Response(evilPage(w.app.url!), { headers: { "content-type": "text/html" } }),
+    });
     browser = await launch();
     context = await browser.newContext();
     page = await context.newPage();
-    page.on("console", (m) => void (/Content.Security.Policy|Refused to/i.test(m.text()) && violations.push(`${page.url()}: ${m.text()}`)));
+    page.on(
+      "console",
+      (m) =>
+        void (/Content.Security.Policy|Refused to/i.test(m.text()) && violations.push(`${page.url()}: ${m.text()}`)),
+    );
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -64,7 +77,11 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
     expect(page.url()).toEndWith("/ui");
     expect(new URL(evil.url.href).port).not.toBe(new URL(w.app.url!).port);
 
-    for (const [formId, path] of [["retry", "/ui/actions/dead-letters/retry"], ["requeue", "/ui/actions/requeue"], ["sync", "/api/sync"]] as const) {
+    for (const [formId, path] of [
+      ["retry", "/ui/actions/dead-letters/retry"],
+      ["requeue", "/ui/actions/requeue"],
+      ["sync", "/api/sync"],
+    ] as const) {
       const res = await submitEvil(formId, path);
       expect([formId, res.status()]).toEqual([formId, 403]);
       expect(await res.text()).toContain("cross_site");
@@ -91,7 +108,16 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
   test("every page works under the Content-Security-Policy (no violation) and its live parts update", async () => {
     const fragments: string[] = [];
     page.on("response", (r) => void (r.url().includes("/ui/live/") && r.status() === 200 && fragments.push(r.url())));
-    for (const path of ["/ui", "/ui/queue", "/ui/outages", "/ui/gaps", "/ui/paths?path=/media/Scenes/x.mp4", "/ui/jobs", "/ui/settings", "/ui/scenes/12"]) {
+    for (const path of [
+      "/ui",
+      "/ui/queue",
+      "/ui/outages",
+      "/ui/gaps",
+      "/ui/paths?path=/media/Scenes/x.mp4",
+      "/ui/jobs",
+      "/ui/settings",
+      "/ui/scenes/12",
+    ]) {
       const res = await page.goto(`${w.app.url}${path}`);
       expect([path, res!.status()]).toEqual([path, 200]);
       expect(res!.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
@@ -106,12 +132,24 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
   }, 30_000);
 
   test("a framing page gets nothing: frame-ancestors 'none'", async () => {
-    const framed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(`<iframe id="f" src="${w.app.url}/ui/sign-in"></iframe>`, { headers: { "content-type": "text/html" } }) });
+    const framed = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(`<iframe id="f" src="${w.app.url}/ui/sign-in"></iframe>`, {
+          headers: { "content-type": "text/html" },
+        }),
+    });
     try {
       await page.goto(framed.url.href);
       await page.waitForTimeout(500);
       const frame = page.frames().find((f) => f.url().includes("/ui/sign-in"));
-      const hasForm = frame ? await frame.locator("form").count().catch(() => 0) : 0;
+      const hasForm = frame
+        ? await frame
+            .locator("form")
+            .count()
+            .catch(() => 0)
+        : 0;
       expect(hasForm).toBe(0);
     } finally {
       await framed.stop(true);

@@ -16,7 +16,10 @@ import { ADMIN_TOKEN, adminAuth, IDENTIFIER, spawnMain, tempDir, testEnv } from 
 
 const stash = new StashSim({ scenes: 30 }).start();
 const pms = new PmsSim().start();
-pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
+pms.addSection(
+  { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+  plexFilesFor(stash),
+);
 const running: App[] = [];
 const logLines: string[] = [];
 
@@ -33,30 +36,44 @@ afterAll(async () => {
 async function start(options: { env?: Record<string, string>; dataDir?: string; app?: AppOptions } = {}) {
   const env = testEnv(stash, pms, { ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}), ...options.env });
   const config = loadConfig(env, undefined);
-  const log = createLogger({ level: "debug", format: "json", write: (line) => logLines.push(line), secrets: [config.admin.token] });
+  const log = createLogger({
+    level: "debug",
+    format: "json",
+    write: (line) => logLines.push(line),
+    secrets: [config.admin.token],
+  });
   const app = createApp(config, { log, ...options.app });
   await app.start(0, "127.0.0.1");
   running.push(app);
   return app;
 }
 
-const form = (headers: Record<string, string>, body = "") =>
-  ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body, redirect: "manual" as const });
+const form = (headers: Record<string, string>, body = "") => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  body,
+  redirect: "manual" as const,
+});
 
 /** Signs in like the dashboard's form does (same-origin), returning the session cookie ("name=value"). */
 async function signIn(app: App, token = ADMIN_TOKEN, extra: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/ui/sign-in`, form({ origin: app.url!, "sec-fetch-site": "same-origin", ...extra }, `token=${encodeURIComponent(token)}`));
+  const res = await fetch(
+    `${app.url}/ui/sign-in`,
+    form({ origin: app.url!, "sec-fetch-site": "same-origin", ...extra }, `token=${encodeURIComponent(token)}`),
+  );
   return { res, cookie: res.headers.get("set-cookie")?.split(";")[0] };
 }
 
 /** Dead letters written straight into the database, as if pushes had given up on them. */
 function bury(app: App, sceneIds: string[]) {
   const insert = app.store.db.query(
-    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')",
+  );
   for (const id of sceneIds) insert.run(id, Date.now() - 60_000, Date.now());
 }
 
-const status = async (app: App, cookie: string) => (await fetch(`${app.url}/api/status`, { headers: { cookie } })).status;
+const status = async (app: App, cookie: string) =>
+  (await fetch(`${app.url}/api/status`, { headers: { cookie } })).status;
 
 describe("cross-site requests are refused", () => {
   test("a signed-in browser's cookie on a form from another port (or another site) gets 403 and changes nothing", async () => {
@@ -78,7 +95,11 @@ describe("cross-site requests are refused", () => {
       expect([headers, requeue.status]).toEqual([headers, 403]);
       expect(((await requeue.json()) as any).error.code).toBe("cross_site");
       // /api/sync with a body a page can send without CORS (no Content-Type, like a Blob).
-      const sync = await fetch(`${app.url}/api/sync`, { method: "POST", headers: { cookie: cookie!, ...headers }, body: '{"all":true}' });
+      const sync = await fetch(`${app.url}/api/sync`, {
+        method: "POST",
+        headers: { cookie: cookie!, ...headers },
+        body: '{"all":true}',
+      });
       expect([headers, sync.status]).toEqual([headers, 403]);
       const out = await fetch(`${app.url}/ui/sign-out`, form({ cookie: cookie!, ...headers }, "everywhere=1"));
       expect([headers, out.status]).toEqual([headers, 403]);
@@ -89,10 +110,17 @@ describe("cross-site requests are refused", () => {
     expect(logLines.some((l) => l.includes("cross-site request refused"))).toBe(true);
 
     // The dashboard's own form (same origin) works, and so does a script with the token and no Origin.
-    const own = await fetch(`${app.url}/ui/actions/requeue`, form({ cookie: cookie!, origin: app.url!, "sec-fetch-site": "same-origin" }, "sceneId=12"));
+    const own = await fetch(
+      `${app.url}/ui/actions/requeue`,
+      form({ cookie: cookie!, origin: app.url!, "sec-fetch-site": "same-origin" }, "sceneId=12"),
+    );
     expect([own.status, own.headers.get("location")?.startsWith("/ui/queue")]).toEqual([303, true]);
     expect(app.queue.deadLetters()).toEqual([]);
-    const script = await fetch(`${app.url}/api/sync`, { method: "POST", headers: { ...adminAuth, "content-type": "application/json" }, body: '{"sceneIds":["3"]}' });
+    const script = await fetch(`${app.url}/api/sync`, {
+      method: "POST",
+      headers: { ...adminAuth, "content-type": "application/json" },
+      body: '{"sceneIds":["3"]}',
+    });
     expect(script.status).toBe(202);
   }, 30_000);
 
@@ -100,12 +128,22 @@ describe("cross-site requests are refused", () => {
     const app = await start({ env: { PUBLIC_URL: "https://stash2plex.home.example" } });
     const { cookie } = await signIn(app, ADMIN_TOKEN, { origin: "https://stash2plex.home.example" });
     expect(cookie).toBeDefined();
-    const proxied = await fetch(`${app.url}/ui/actions/requeue`, form({ cookie: cookie!, origin: "https://stash2plex.home.example", "sec-fetch-site": "same-origin" }));
+    const proxied = await fetch(
+      `${app.url}/ui/actions/requeue`,
+      form({ cookie: cookie!, origin: "https://stash2plex.home.example", "sec-fetch-site": "same-origin" }),
+    );
     expect(proxied.status).toBe(303);
-    const other = await fetch(`${app.url}/ui/actions/requeue`, form({ cookie: cookie!, origin: "https://other.home.example", "sec-fetch-site": "same-site" }));
+    const other = await fetch(
+      `${app.url}/ui/actions/requeue`,
+      form({ cookie: cookie!, origin: "https://other.home.example", "sec-fetch-site": "same-site" }),
+    );
     expect(other.status).toBe(403);
     // PMS posts matches without an Origin or a token; the webhook has its own token.
-    const match = await fetch(`${app.url}/library/metadata/matches`, { method: "POST", headers: { "content-type": "application/json", origin: "http://evil.example" }, body: '{"type":1,"filename":"x.mp4"}' });
+    const match = await fetch(`${app.url}/library/metadata/matches`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://evil.example" },
+      body: '{"type":1,"filename":"x.mp4"}',
+    });
     expect(match.status).toBe(200);
     expect((await fetch(`${app.url}/readyz`, { method: "GET" })).status).toBe(200);
   }, 30_000);
@@ -120,7 +158,9 @@ describe("sessions", () => {
     expect(out.status).toBe(303);
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
     expect(await status(app, cookie!)).toBe(401);
-    expect((await fetch(`${app.url}/ui`, { headers: { cookie: cookie! }, redirect: "manual" })).headers.get("location")).toBe("/ui/sign-in");
+    expect(
+      (await fetch(`${app.url}/ui`, { headers: { cookie: cookie! }, redirect: "manual" })).headers.get("location"),
+    ).toBe("/ui/sign-in");
     // Two sign-ins are two different random sessions; the database keeps neither id.
     const a = (await signIn(app)).cookie!;
     const b = (await signIn(app)).cookie!;
@@ -161,7 +201,10 @@ describe("sessions", () => {
     expect(settings).toContain("127.0.0.1");
     expect(settings).toContain("(this browser)");
     expect(settings).not.toContain(laptop.split("=")[1]!);
-    const everywhere = await fetch(`${app.url}/ui/sign-out`, form({ cookie: laptop, origin: app.url! }, "everywhere=1"));
+    const everywhere = await fetch(
+      `${app.url}/ui/sign-out`,
+      form({ cookie: laptop, origin: app.url! }, "everywhere=1"),
+    );
     expect(everywhere.status).toBe(303);
     expect(await status(app, phone)).toBe(401);
     expect(await status(app, laptop)).toBe(401);
@@ -236,18 +279,48 @@ describe("admin token strength", () => {
   }, 30_000);
 });
 
-const PAGES = ["/ui", "/ui/queue", "/ui/outages", "/ui/gaps", "/ui/paths?path=/media/Scenes/x.mp4", "/ui/jobs", "/ui/settings", "/ui/scenes/3", "/ui/sign-in", "/ui/live/overview", "/ui/live/sync"];
+const PAGES = [
+  "/ui",
+  "/ui/queue",
+  "/ui/outages",
+  "/ui/gaps",
+  "/ui/paths?path=/media/Scenes/x.mp4",
+  "/ui/jobs",
+  "/ui/settings",
+  "/ui/scenes/3",
+  "/ui/sign-in",
+  "/ui/live/overview",
+  "/ui/live/sync",
+];
 
 describe("headers and /readyz", () => {
   test("every dashboard page (GET and HEAD, signed in or not) carries CSP, frame, nosniff and referrer headers", async () => {
     const app = await start();
     const { cookie } = await signIn(app);
     for (const path of PAGES) {
-      for (const [method, headers] of [["GET", { cookie: cookie! }], ["HEAD", { cookie: cookie! }], ["GET", {}]] as const) {
+      for (const [method, headers] of [
+        ["GET", { cookie: cookie! }],
+        ["HEAD", { cookie: cookie! }],
+        ["GET", {}],
+      ] as const) {
         const res = await fetch(`${app.url}${path}`, { method, headers, redirect: "manual" });
         const h = res.headers;
-        const seen = [path, method, h.get("content-security-policy"), h.get("x-frame-options"), h.get("x-content-type-options"), h.get("referrer-policy")];
-        expect(seen).toEqual([path, method, expect.stringContaining("frame-ancestors 'none'"), "DENY", "nosniff", "same-origin"]);
+        const seen = [
+          path,
+          method,
+          h.get("content-security-policy"),
+          h.get("x-frame-options"),
+          h.get("x-content-type-options"),
+          h.get("referrer-policy"),
+        ];
+        expect(seen).toEqual([
+          path,
+          method,
+          expect.stringContaining("frame-ancestors 'none'"),
+          "DENY",
+          "nosniff",
+          "same-origin",
+        ]);
         const csp = h.get("content-security-policy")!;
         expect(csp).toContain("script-src 'self'");
         expect(csp).not.toContain("unsafe-inline");
@@ -263,7 +336,10 @@ describe("headers and /readyz", () => {
     const open = await fetch(`${app.url}/readyz`);
     expect(open.status).toBe(200);
     const text = await open.text();
-    expect(JSON.parse(text)).toEqual({ ok: true, checks: { stash: { ok: true }, database: { ok: true }, plex: { ok: true } } });
+    expect(JSON.parse(text)).toEqual({
+      ok: true,
+      checks: { stash: { ok: true }, database: { ok: true }, plex: { ok: true } },
+    });
     expect(text).not.toContain("/");
     expect(text).not.toContain("http");
     expect(text).not.toContain(app.config.dataDir);

@@ -16,8 +16,16 @@ const machineOf = (file: string) => readFileSync(file).readUInt16LE(18);
 
 async function build(args: string[]) {
   const outfile = join(tempDir(), "stash2plex");
-  const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), ...args], { env: { ...process.env, OUTFILE: outfile }, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), ...args], {
+    env: { ...process.env, OUTFILE: outfile },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { outfile, text: out + err, code };
 }
 
@@ -43,8 +51,15 @@ async function survivesMalformedHosts(executable: string) {
   const stash = new StashSim({ scenes: 5 }).start();
   const port = freePort();
   const proc = Bun.spawn([executable, "serve"], {
-    env: { STASH_URL: stash.url, DATA_DIR: tempDir(), LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port), LOG_LEVEL: "error" },
-    stdout: "ignore", stderr: "ignore",
+    env: {
+      STASH_URL: stash.url,
+      DATA_DIR: tempDir(),
+      LISTEN_HOST: "127.0.0.1",
+      LISTEN_PORT: String(port),
+      LOG_LEVEL: "error",
+    },
+    stdout: "ignore",
+    stderr: "ignore",
   });
   try {
     expect(await healthy(port)).toBe(true);

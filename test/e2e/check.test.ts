@@ -29,7 +29,10 @@ describe("check on a setup with no path rules and different roots", () => {
     const pms = new PmsSim().start();
     try {
       const files = plexFilesFor(stash);
-      pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+      pms.addSection(
+        { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+        files,
+      );
       const env = testEnv(stash, pms, { PATHS_RULES: "[]" });
       // It works: a scan through the real provider matches every file Stash knows.
       const app = createApp(loadConfig(env, undefined), { log: silentLogger });
@@ -56,12 +59,17 @@ describe("check on a setup with no path rules and different roots", () => {
     const pms = new PmsSim().start();
     try {
       const files = plexFilesFor(stash);
-      pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+      pms.addSection(
+        { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+        files,
+      );
       for (const f of files) pms.addItem("1", f);
       const rules = [{ name: "stale", plex: "^/old/media/(.*)$", stash: "/data/stash/$1" }];
       const { out, code } = await check(testEnv(stash, pms, { PATHS_RULES: JSON.stringify(rules) }));
       expect(code).toBe(0);
-      expect(out).toMatch(/^warn path coverage: 0 of \d+ Plex files map to a file Stash has; \d+ of \d+ Plex files are found by folder and name/m);
+      expect(out).toMatch(
+        /^warn path coverage: 0 of \d+ Plex files map to a file Stash has; \d+ of \d+ Plex files are found by folder and name/m,
+      );
       expect(out).toContain("the rules map none of them");
     } finally {
       await pms.stop();
@@ -72,7 +80,10 @@ describe("check on a setup with no path rules and different roots", () => {
     const pms = new PmsSim().start();
     try {
       const files = Array.from({ length: 20 }, (_, i) => `/media/Other/Holiday ${i}/clip ${i}.mp4`);
-      pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Other"] }, files);
+      pms.addSection(
+        { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Other"] },
+        files,
+      );
       for (const f of files) pms.addItem("1", f);
       const { out, code } = await check(testEnv(stash, pms, { PATHS_RULES: "[]" }));
       expect(code).toBe(1);
@@ -86,8 +97,22 @@ describe("check on a setup with no path rules and different roots", () => {
 
 describe("tail coverage (pure)", () => {
   test("folder and name, longer tails to tell namesakes apart, Windows separators, ambiguous left out", () => {
-    const stashFiles = ["/data/a/Studio/x.mp4", "D:\\S\\Maker\\y.mp4", "/data/one/set/intro.mp4", "/data/two/set/intro.mp4", "/data/p/q/r.mp4", "/data/z/q/r.mp4"];
-    const plexFiles = ["/media/Studio/x.mp4", "/media/Maker/y.mp4", "/media/one/set/intro.mp4", "/media/elsewhere/q/r.mp4", "/media/x.mp4", "/media/No/such.mp4"];
+    const stashFiles = [
+      "/data/a/Studio/x.mp4",
+      "D:\\S\\Maker\\y.mp4",
+      "/data/one/set/intro.mp4",
+      "/data/two/set/intro.mp4",
+      "/data/p/q/r.mp4",
+      "/data/z/q/r.mp4",
+    ];
+    const plexFiles = [
+      "/media/Studio/x.mp4",
+      "/media/Maker/y.mp4",
+      "/media/one/set/intro.mp4",
+      "/media/elsewhere/q/r.mp4",
+      "/media/x.mp4",
+      "/media/No/such.mp4",
+    ];
     expect(tailCoverage(plexFiles, stashFiles)).toEqual({ found: 3, ambiguous: 1 });
   });
 });

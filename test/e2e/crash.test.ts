@@ -8,7 +8,18 @@ import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim } from "../../sim/plex/server.ts";
 import { freePort } from "../../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { healthy, IDENTIFIER, MAIN, post, spawnMain, tempDir, testEnv, waitFor, WEBHOOK_TOKEN, adminGet } from "../helpers.ts";
+import {
+  healthy,
+  IDENTIFIER,
+  MAIN,
+  post,
+  spawnMain,
+  tempDir,
+  testEnv,
+  waitFor,
+  WEBHOOK_TOKEN,
+  adminGet,
+} from "../helpers.ts";
 
 const procs: ReturnType<typeof Bun.spawn>[] = [];
 const sims: { stop(): Promise<void> }[] = [];
@@ -29,22 +40,36 @@ describe("the real process", () => {
     const stash = new StashSim({ scenes: 400, seed: 11, clock: { offsetMinutes } }).start();
     const pms = new PmsSim().start();
     sims.push(stash, pms);
-    pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
+    pms.addSection(
+      { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+      plexFilesFor(stash),
+    );
     const port = freePort();
     const env = {
       // A short confirmation window: a refresh whose fetch was lost in the kill is pushed again soon.
       ...testEnv(stash, pms, {
-        SYNC_DRAIN_PER_SECOND: "100", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.5", SYNC_SWEEP_SECONDS: "1",
-        SYNC_CONFIRM_SECONDS: "5", ...extra,
+        SYNC_DRAIN_PER_SECOND: "100",
+        SYNC_RETRY_BASE_SECONDS: "0.05",
+        SYNC_RETRY_CAP_SECONDS: "0.5",
+        SYNC_SWEEP_SECONDS: "1",
+        SYNC_CONFIRM_SECONDS: "5",
+        ...extra,
       }),
-      LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port),
+      LISTEN_HOST: "127.0.0.1",
+      LISTEN_PORT: String(port),
     };
     return { stash, pms, port, env, url: `http://127.0.0.1:${port}` };
   }
 
-  for (const [zone, offset] of [["UTC−05:00", -300], ["UTC+01:00", 60]] as const) {
-    test(`kill -9 while draining a backlog (Stash at ${zone}, half the changes found by polling), then a restart: every change is delivered`, () =>
-      killWhileDraining(offset), 90_000);
+  for (const [zone, offset] of [
+    ["UTC−05:00", -300],
+    ["UTC+01:00", 60],
+  ] as const) {
+    test(
+      `kill -9 while draining a backlog (Stash at ${zone}, half the changes found by polling), then a restart: every change is delivered`,
+      () => killWhileDraining(offset),
+      90_000,
+    );
   }
 
   test("kill -9 between the fetches of a two-file scene's items: after a restart only the second item is pushed again", async () => {
@@ -75,16 +100,24 @@ describe("the real process", () => {
 
     spawnService(env);
     expect(await healthy(port)).toBe(true);
-    const landed = await waitFor(async () => {
-      await pms.idle();
-      return second!.title === "Both items" && ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0;
-    }, 20_000, 100);
+    const landed = await waitFor(
+      async () => {
+        await pms.idle();
+        return (
+          second!.title === "Both items" &&
+          ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0
+        );
+      },
+      20_000,
+      100,
+    );
     expect(landed).toBe(true);
     expect(pms.pushCallsFor(first!.ratingKey)).toBe(1);
     expect(pms.pushCallsFor(second!.ratingKey)).toBe(2);
     const scene = (await (await adminGet(`${url}/api/scenes/13`)).json()) as any;
     expect(scene.history.filter((h: any) => h.event === "fetched").map((h: any) => h.detail)).toEqual([
-      `plex item ${first!.ratingKey} fetched the metadata`, `plex item ${second!.ratingKey} fetched the metadata`,
+      `plex item ${first!.ratingKey} fetched the metadata`,
+      `plex item ${second!.ratingKey} fetched the metadata`,
     ]);
   }, 60_000);
 
@@ -113,20 +146,37 @@ describe("the real process", () => {
     spawnService(env);
     expect(await healthy(port)).toBe(true);
     const item = (id: string) => [...pms.items.values()].find((i) => i.guid.endsWith(`/movie/${id}`))!;
-    const all = await waitFor(async () => {
-      await pms.idle();
-      if (!ids.every((id) => item(id).title === `After crash ${id}`)) return false;
-      // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
-      return ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0;
-    }, 40_000, 100);
+    const all = await waitFor(
+      async () => {
+        await pms.idle();
+        if (!ids.every((id) => item(id).title === `After crash ${id}`)) return false;
+        // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
+        return ((await (await adminGet(`${url}/api/status`)).json()) as any).queue.pending === 0;
+      },
+      40_000,
+      100,
+    );
     const status = (await (await adminGet(`${url}/api/status`)).json()) as any;
     if (!all) {
       const missing = ids.filter((id) => item(id).title !== `After crash ${id}`);
-      console.error("not delivered:", missing.slice(0, 10), JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3) }));
+      console.error(
+        "not delivered:",
+        missing.slice(0, 10),
+        JSON.stringify({ queue: status.queue, breaker: status.breaker, dead: status.deadLetters.slice(0, 3) }),
+      );
       for (const id of missing.slice(0, 3)) {
         const items = [...pms.items.values()].filter((i) => i.guid.endsWith(`/movie/${id}`));
-        console.error(`scene ${id}:`, JSON.stringify(await (await adminGet(`${url}/api/scenes/${id}`)).json()),
-          JSON.stringify(items.map((i) => ({ rk: i.ratingKey, title: i.title, calls: pms.callsFor(i.ratingKey).map((c) => `${c.method} ${c.path} @${c.at}`) }))));
+        console.error(
+          `scene ${id}:`,
+          JSON.stringify(await (await adminGet(`${url}/api/scenes/${id}`)).json()),
+          JSON.stringify(
+            items.map((i) => ({
+              rk: i.ratingKey,
+              title: i.title,
+              calls: pms.callsFor(i.ratingKey).map((c) => `${c.method} ${c.path} @${c.at}`),
+            })),
+          ),
+        );
       }
     }
     expect(all).toBe(true);
@@ -140,7 +190,8 @@ describe("the real process", () => {
     const port = freePort();
     const proc = spawnService({ ...testEnv(stash, undefined), LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) });
     expect(await healthy(port)).toBe(true);
-    const check = (p: number) => Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { LISTEN_PORT: String(p) } }).exited;
+    const check = (p: number) =>
+      Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { LISTEN_PORT: String(p) } }).exited;
     expect(await check(port)).toBe(0);
     expect(await check(freePort())).toBe(1);
     const started = performance.now();
@@ -150,7 +201,13 @@ describe("the real process", () => {
   });
 
   test("a broken config stops start-up with one line per problem, no stack trace, no secret", async () => {
-    const proc = spawnService({ STASH_URL: "stash:9999", LISTEN_PORT: "99999", PLEX_URL: "http://plex:32400", STASH_API_KEY: "very-secret-key", DATA_DIR: tempDir() });
+    const proc = spawnService({
+      STASH_URL: "stash:9999",
+      LISTEN_PORT: "99999",
+      PLEX_URL: "http://plex:32400",
+      STASH_API_KEY: "very-secret-key",
+      DATA_DIR: tempDir(),
+    });
     expect(await proc.exited).toBe(2);
     const err = await new Response(proc.stderr as ReadableStream).text();
     expect(err).toContain("stash.url: must be an http(s) URL");

@@ -29,7 +29,9 @@ function damaged(table: string): string {
   const store = openStore(dir);
   const { db } = store;
   db.exec("INSERT INTO meta VALUES ('plexIndexAt:1', '1700000000')");
-  db.exec("INSERT INTO jobs (ref, state, reason, first_queued_at, queued_at, next_attempt_at) VALUES ('default:scene:1', 'pending', 'test', 1, 1, 1)");
+  db.exec(
+    "INSERT INTO jobs (ref, state, reason, first_queued_at, queued_at, next_attempt_at) VALUES ('default:scene:1', 'pending', 'test', 1, 1, 1)",
+  );
   db.exec("INSERT INTO outages (started_at, ended_at, jobs_waiting) VALUES (1, 2, 3)");
   const item = db.query("INSERT INTO plex_items VALUES (?, '1', ?, ?, 0)");
   db.transaction(() => {
@@ -37,7 +39,9 @@ function damaged(table: string): string {
   })();
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
-  const pages = (db.query("SELECT pageno FROM dbstat WHERE name = ?").all(table) as { pageno: number }[]).map((r) => r.pageno);
+  const pages = (db.query("SELECT pageno FROM dbstat WHERE name = ?").all(table) as { pageno: number }[]).map(
+    (r) => r.pageno,
+  );
   store.close();
   expect(pages.length).toBeGreaterThan(0);
   expect(pages).not.toContain(1); // the header page stays intact
@@ -53,7 +57,12 @@ describe("a database with damaged pages (header intact)", () => {
   for (const table of ["meta", "plex_items"]) {
     test(`pages of ${table}: one line naming the file, what is wrong and what to do; exit 1; no stack trace`, async () => {
       const dir = damaged(table);
-      const p = spawnMain({ ...testEnv(stash, pms), DATA_DIR: dir, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(freePort()) });
+      const p = spawnMain({
+        ...testEnv(stash, pms),
+        DATA_DIR: dir,
+        LISTEN_HOST: "127.0.0.1",
+        LISTEN_PORT: String(freePort()),
+      });
       const killer = setTimeout(() => p.kill("SIGKILL"), 10_000);
       const code = await p.exited;
       clearTimeout(killer);

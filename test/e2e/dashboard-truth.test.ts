@@ -20,14 +20,24 @@ const form = (fields: Record<string, string | string[]>) => {
   for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one);
   return body;
 };
-const postForm = (url: string, fields: Record<string, string | string[]>, headers: Record<string, string> = adminAuth) =>
-  fetch(url, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: form(fields) });
+const postForm = (
+  url: string,
+  fields: Record<string, string | string[]>,
+  headers: Record<string, string> = adminAuth,
+) =>
+  fetch(url, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: form(fields),
+  });
 const get = (url: string, headers: Record<string, string> = adminAuth) => fetch(url, { headers, redirect: "manual" });
 const textOf = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ");
 
 function bury(world: World, sceneIds: string[], diedAt = Date.now()) {
   const insert = world.app.store.db.query(
-    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')",
+  );
   world.app.store.db.transaction(() => sceneIds.forEach((id, i) => insert.run(id, diedAt - 60_000, diedAt - i)))();
 }
 
@@ -47,7 +57,11 @@ describe("the dashboard tells the truth", () => {
     expect(fragment).not.toContain("<html");
     expect(fragment).toContain('role="alert"');
     // No session (it ended): said in words, with the way to sign in again.
-    const signedOut = await postForm(`${url}/ui/actions/dead-letters/retry`, { which: "all" }, { referer: `${url}/ui/queue` });
+    const signedOut = await postForm(
+      `${url}/ui/actions/dead-letters/retry`,
+      { which: "all" },
+      { referer: `${url}/ui/queue` },
+    );
     expect(signedOut.status).toBe(401);
     expect(signedOut.headers.get("content-type")).toStartWith("text/html");
     const said = await signedOut.text();
@@ -64,7 +78,11 @@ describe("the dashboard tells the truth", () => {
     expect(back.headers.get("location")).toStartWith("/ui/queue?done=");
     // Another Stash instance's dead letter with the same scene id: its row's buttons act on it, not on the default's.
     bury(w, ["4"]);
-    w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:4', 'test', 1, 1, 2, 'gone')").run();
+    w.app.store.db
+      .query(
+        "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:4', 'test', 1, 1, 2, 'gone')",
+      )
+      .run();
     expect(await (await get(`${url}/ui/queue`)).text()).toContain('name="one" value="vault:scene:4"');
     await postForm(`${url}/ui/actions/dead-letters/discard`, { one: "vault:scene:4" });
     expect(w.app.queue.deadLetters().map((d) => d.ref)).toContain("default:scene:4");
@@ -75,7 +93,16 @@ describe("the dashboard tells the truth", () => {
   test("every page polls: live parts for queue, outages and a scene, a heartbeat everywhere; 401 once signed out", async () => {
     w = await startWorld({ push: false });
     const url = w.app.url!;
-    for (const path of ["/ui", "/ui/queue", "/ui/outages", "/ui/gaps", "/ui/paths", "/ui/jobs", "/ui/settings", "/ui/scenes/12"]) {
+    for (const path of [
+      "/ui",
+      "/ui/queue",
+      "/ui/outages",
+      "/ui/gaps",
+      "/ui/paths",
+      "/ui/jobs",
+      "/ui/settings",
+      "/ui/scenes/12",
+    ]) {
       const res = await get(`${url}${path}`);
       expect(res.status).toBe(200);
       const page = await res.text();
@@ -87,7 +114,11 @@ describe("the dashboard tells the truth", () => {
       // Plurals right: "1 push", "2 pushes", never "push(es)".
       expect([path, textOf(page).match(/\w\((s|es)\)/g)]).toEqual([path, null]);
     }
-    for (const [path, id] of [["/ui/live/queue", "queue-live"], ["/ui/live/outages", "outages-live"], ["/ui/live/scenes/12", "scene-live"]] as const) {
+    for (const [path, id] of [
+      ["/ui/live/queue", "queue-live"],
+      ["/ui/live/outages", "outages-live"],
+      ["/ui/live/scenes/12", "scene-live"],
+    ] as const) {
       const res = await get(`${url}${path}`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain(`id="${id}" hx-get="${path}`);
@@ -112,16 +143,25 @@ describe("the dashboard tells the truth", () => {
     const third = await (await get(`${url}/ui/queue?dead=100`)).text();
     expect(third.match(/name="sceneId" value="/g)).toHaveLength(20);
     expect(textOf(third)).toContain("101–120 of 120");
-    const ticked = await postForm(`${url}/ui/actions/dead-letters/retry`, { which: "selected", sceneId: ["1", "2"], back: "/ui/queue?dead=0&waiting=0" });
+    const ticked = await postForm(`${url}/ui/actions/dead-letters/retry`, {
+      which: "selected",
+      sceneId: ["1", "2"],
+      back: "/ui/queue?dead=0&waiting=0",
+    });
     expect(ticked.status).toBe(303);
-    expect(decodeURIComponent(ticked.headers.get("location")!)).toBe("/ui/queue?dead=0&waiting=0&done=2 scenes queued again");
+    expect(decodeURIComponent(ticked.headers.get("location")!)).toBe(
+      "/ui/queue?dead=0&waiting=0&done=2 scenes queued again",
+    );
     const one = await postForm(`${url}/ui/actions/dead-letters/discard`, { one: "3", sceneId: ["4"] });
     expect(decodeURIComponent(one.headers.get("location")!)).toEndWith("done=1 dead letter discarded");
     const all = await postForm(`${url}/ui/actions/dead-letters/discard`, { which: "all" });
     expect(decodeURIComponent(all.headers.get("location")!)).toEndWith("done=117 dead letters discarded");
     expect(textOf(await (await get(`${url}/ui/queue`)).text())).toContain("Dead letters ( 0 )");
     // What waits is paged too (oldest first), with titles.
-    w.app.queue.enqueue(Array.from({ length: 130 }, (_, i) => ({ ref: scene(String(i + 10)) })), "webhook"); // with 1 and 2, retried above
+    w.app.queue.enqueue(
+      Array.from({ length: 130 }, (_, i) => ({ ref: scene(String(i + 10)) })),
+      "webhook",
+    ); // with 1 and 2, retried above
     const waiting = await (await get(`${url}/ui/queue?waiting=50`)).text();
     expect(textOf(waiting)).toContain("Waiting (132)");
     expect(textOf(waiting)).toContain("51–100 of 132");
@@ -136,8 +176,16 @@ describe("the dashboard tells the truth", () => {
     // Breaker open while Plex answers a check: the headline says pushes are paused, as the card does.
     // (The checks of Stash and Plex are cached for 5 s: the first may still be under way.)
     let overview = "";
-    await waitFor(async () => (overview = textOf(await (await get(`${url}/ui`)).text())).includes("Circuit breaker open"), 10_000, 200);
-    await waitFor(async () => (overview = textOf(await (await get(`${url}/ui`)).text())).includes("Plex answers"), 10_000, 200);
+    await waitFor(
+      async () => (overview = textOf(await (await get(`${url}/ui`)).text())).includes("Circuit breaker open"),
+      10_000,
+      200,
+    );
+    await waitFor(
+      async () => (overview = textOf(await (await get(`${url}/ui`)).text())).includes("Plex answers"),
+      10_000,
+      200,
+    );
     expect(overview).toContain("Pushes to Plex are paused");
     expect(overview).not.toContain("Plex does not answer");
     expect(overview).toContain("Circuit breaker open pushes wait until Plex answers again");
@@ -154,7 +202,7 @@ describe("the dashboard tells the truth", () => {
     expect(outages).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
   }, 30_000);
 
-  test("a generated admin token reads \"generated\", not \"(empty)\"; a favicon is served and linked", async () => {
+  test('a generated admin token reads "generated", not "(empty)"; a favicon is served and linked', async () => {
     w = await startWorld({ push: false, env: { ADMIN_TOKEN: "" } });
     const url = w.app.url!;
     expect(w.app.admin.token).not.toBe(ADMIN_TOKEN);

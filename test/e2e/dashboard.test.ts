@@ -42,17 +42,35 @@ async function sees(locator: Locator, text: string) {
 const clipped = () =>
   page.evaluate(() => {
     const g = globalThis as unknown as {
-      document: { querySelectorAll(s: string): Iterable<{ matches(s: string): boolean; scrollWidth: number; clientWidth: number; tagName: string; id: string }> };
+      document: {
+        querySelectorAll(s: string): Iterable<{
+          matches(s: string): boolean;
+          scrollWidth: number;
+          clientWidth: number;
+          tagName: string;
+          id: string;
+        }>;
+      };
       getComputedStyle(e: unknown): { overflowX: string };
     };
     return [...g.document.querySelectorAll("main *")]
-      .filter((e) => !e.matches("input, textarea, select") && e.clientWidth > 1 && /auto|scroll|hidden|clip/.test(g.getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
+      .filter(
+        (e) =>
+          !e.matches("input, textarea, select") &&
+          e.clientWidth > 1 &&
+          /auto|scroll|hidden|clip/.test(g.getComputedStyle(e).overflowX) &&
+          e.scrollWidth > e.clientWidth + 1,
+      )
       .map((e) => `${e.tagName}#${e.id}`);
   });
 
 /** The page's full width (document.scrollingElement.scrollWidth): above the viewport's means a horizontal scroll. */
 const pageWidth = () =>
-  page.evaluate(() => (globalThis as unknown as { document: { scrollingElement: { scrollWidth: number } } }).document.scrollingElement.scrollWidth);
+  page.evaluate(
+    () =>
+      (globalThis as unknown as { document: { scrollingElement: { scrollWidth: number } } }).document.scrollingElement
+        .scrollWidth,
+  );
 
 async function shot(name: string) {
   const file = join(SCREENSHOTS, `${name}.png`);
@@ -65,7 +83,14 @@ async function shot(name: string) {
 
 describe.skipIf(!available)("dashboard in Chromium", () => {
   beforeAll(async () => {
-    w = await startWorld({ env: { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" } });
+    w = await startWorld({
+      env: {
+        SYNC_RETRY_BASE_SECONDS: "0.05",
+        SYNC_RETRY_CAP_SECONDS: "0.4",
+        SYNC_SWEEP_SECONDS: "1",
+        SYNC_DRAIN_PER_SECOND: "2000",
+      },
+    });
     await w.pms.scan("1", { concurrency: 8 });
     await w.app.plexIndex.refresh(await w.app.plex.sections());
     // A dead letter: scene 12's item was deleted in Plex.
@@ -136,7 +161,11 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
   }, 45_000);
 
   test("outages, gaps and settings render; the settings show no secret", async () => {
-    for (const [link, name] of [["Outages", "outages"], ["Gaps", "gaps"], ["Settings", "settings"]] as const) {
+    for (const [link, name] of [
+      ["Outages", "outages"],
+      ["Gaps", "gaps"],
+      ["Settings", "settings"],
+    ] as const) {
       await page.getByRole("link", { name: link, exact: true }).click();
       await shot(name);
     }
@@ -158,7 +187,7 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     w.pms.start();
   }, 30_000);
 
-  test("the service stops: \"connection lost\" within one refresh interval, on a page other than the overview; it recovers when the service is back", async () => {
+  test('the service stops: "connection lost" within one refresh interval, on a page other than the overview; it recovers when the service is back', async () => {
     await page.getByRole("link", { name: "Outages" }).click();
     await page.locator('body[data-connection="live"]').waitFor();
     expect(await page.locator("#connection").isHidden()).toBe(true);
@@ -180,14 +209,18 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     expect(await page.locator("#connection").isHidden()).toBe(true);
   }, 45_000);
 
-  test("behind a reverse proxy: its 502 reads \"connection lost\"; a 500 of the service reads \"not up to date\"", async () => {
+  test('behind a reverse proxy: its 502 reads "connection lost"; a 500 of the service reads "not up to date"', async () => {
     await page.getByRole("link", { name: "Outages" }).click();
     await page.locator('body[data-connection="live"]').waitFor();
-    await page.route("**/ui/live/**", (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<h1>502 Bad Gateway</h1>" }));
+    await page.route("**/ui/live/**", (route) =>
+      route.fulfill({ status: 502, contentType: "text/html", body: "<h1>502 Bad Gateway</h1>" }),
+    );
     await page.locator('body[data-connection="lost"]').waitFor({ timeout: ONE_INTERVAL_MS });
     await sees(page.locator("#connection"), "the proxy in front says 502");
     await page.unroute("**/ui/live/**");
-    await page.route("**/ui/live/**", (route) => route.fulfill({ status: 500, contentType: "application/json", body: '{"error":{}}' }));
+    await page.route("**/ui/live/**", (route) =>
+      route.fulfill({ status: 500, contentType: "application/json", body: '{"error":{}}' }),
+    );
     await page.locator('body[data-connection="failed"]').waitFor({ timeout: ONE_INTERVAL_MS });
     await sees(page.locator("#connection"), "Not up to date: the service answered 500.");
     expect(await page.locator("#connection").innerText()).not.toContain("{");
@@ -195,7 +228,7 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     await page.locator('body[data-connection="live"]').waitFor({ timeout: ONE_INTERVAL_MS });
   }, 30_000);
 
-  test("the session ends: the page says \"signed out\" and offers to sign in again", async () => {
+  test('the session ends: the page says "signed out" and offers to sign in again', async () => {
     await page.getByRole("link", { name: "Queue" }).click();
     await page.locator('body[data-connection="live"]').waitFor();
     await context.clearCookies();
@@ -219,14 +252,20 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     const library = w.stash.library;
     const base = library.scenes.get("1")!;
     const ids = Array.from({ length: 10_000 }, (_, i) => String(100_001 + i));
-    ids.forEach((id, i) => library.add({
-      ...base, id, title: i === 0 ? LONG_TITLE : `Extra scene ${id}`, updated_at: library.clock.stamp(),
-      files: [{ ...base.files[0]!, id: `f${id}`, path: `/data/extra/${id}.mp4`, basename: `${id}.mp4` }],
-    }));
+    ids.forEach((id, i) =>
+      library.add({
+        ...base,
+        id,
+        title: i === 0 ? LONG_TITLE : `Extra scene ${id}`,
+        updated_at: library.clock.stamp(),
+        files: [{ ...base.files[0]!, id: `f${id}`, path: `/data/extra/${id}.mp4`, basename: `${id}.mp4` }],
+      }),
+    );
     await w.app.stashIndex.refresh();
     const now = Date.now();
     const insert = w.app.store.db.query(
-      "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'webhook', 9, ?, ?, 'the Plex item is gone (deleted in Plex)')");
+      "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'webhook', 9, ?, ?, 'the Plex item is gone (deleted in Plex)')",
+    );
     w.app.store.db.transaction(() => ids.forEach((id, i) => insert.run(id, now - 86_400_000, now - i * 1000)))();
     await page.getByRole("link", { name: "Queue" }).click();
     await sees(page.locator("#dead-count"), "10,000");
@@ -257,8 +296,14 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     await page.setViewportSize({ width: 360, height: 740 });
     const longPath = `/media/Scenes/${"a-very-long-folder-name/".repeat(6)}file.mp4`;
     const pages: [string, string][] = [
-      ["overview", "/ui"], ["queue", "/ui/queue"], ["scene", "/ui/scenes/100001"], ["outages", "/ui/outages"],
-      ["gaps", "/ui/gaps"], ["paths", `/ui/paths?path=${encodeURIComponent(longPath)}`], ["jobs", "/ui/jobs"], ["settings", "/ui/settings"],
+      ["overview", "/ui"],
+      ["queue", "/ui/queue"],
+      ["scene", "/ui/scenes/100001"],
+      ["outages", "/ui/outages"],
+      ["gaps", "/ui/gaps"],
+      ["paths", `/ui/paths?path=${encodeURIComponent(longPath)}`],
+      ["jobs", "/ui/jobs"],
+      ["settings", "/ui/settings"],
     ];
     const tooWide: string[] = [];
     for (const [name, path] of pages) {

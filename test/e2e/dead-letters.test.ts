@@ -6,7 +6,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { adminAuth, adminGet, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 
-const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
+const FAST = {
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.4",
+  SYNC_SWEEP_SECONDS: "1",
+  SYNC_DRAIN_PER_SECOND: "2000",
+};
 const hook = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 let w: World | undefined;
 afterEach(async () => {
@@ -14,16 +19,19 @@ afterEach(async () => {
   w = undefined;
 });
 
-const itemOfScene = (world: World, sceneId: string) => [...world.pms.items.values()].find((i) => i.guid.endsWith(`/movie/${sceneId}`))!;
+const itemOfScene = (world: World, sceneId: string) =>
+  [...world.pms.items.values()].find((i) => i.guid.endsWith(`/movie/${sceneId}`))!;
 
 /** Dead letters written straight into the service's database, as if pushes had given up on them. */
 function bury(world: World, sceneIds: string[], diedAt = Date.now()) {
   const insert = world.app.store.db.query(
-    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')");
+    "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('default:scene:' || ?, 'test', 7, ?, ?, 'the Plex item is gone')",
+  );
   world.app.store.db.transaction(() => sceneIds.forEach((id, i) => insert.run(id, diedAt - 60_000, diedAt - i)))();
 }
 
-const list = async (world: World, query = "") => (await (await adminGet(`${world.app.url}/api/dead-letters${query}`)).json()) as any;
+const list = async (world: World, query = "") =>
+  (await (await adminGet(`${world.app.url}/api/dead-letters${query}`)).json()) as any;
 
 describe("dead letters", () => {
   test("a dead letter whose scene is delivered later leaves the list", async () => {
@@ -36,13 +44,19 @@ describe("dead letters", () => {
     expect(await waitFor(() => w!.app.queue.deadLetterCount() === 1)).toBe(true);
     const before = await list(w);
     expect(before.total).toBe(1);
-    expect(before.items[0]).toMatchObject({ sceneId: "12", title: w.stash.library.scenes.get("12")!.title, attempts: 1 });
+    expect(before.items[0]).toMatchObject({
+      sceneId: "12",
+      title: w.stash.library.scenes.get("12")!.title,
+      attempts: 1,
+    });
     expect(before.items[0].error).toContain("the Plex item is gone");
     // The item comes back in Plex and the scene changes again in Stash: that change is delivered.
     w.pms.items.set(item.ratingKey, item);
     w.stash.library.update("12", { title: "Back again" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["12"] }, hook);
-    expect(await waitFor(async () => (await w!.pms.idle(), w!.pms.items.get(item.ratingKey)!.title === "Back again"))).toBe(true);
+    expect(
+      await waitFor(async () => (await w!.pms.idle(), w!.pms.items.get(item.ratingKey)!.title === "Back again")),
+    ).toBe(true);
     expect(await waitFor(() => w!.app.queue.deadLetterCount() === 0)).toBe(true);
     expect(await list(w)).toEqual({ total: 0, items: [] });
   }, 30_000);
@@ -54,7 +68,13 @@ describe("dead letters", () => {
     const first = await list(w, "?limit=50");
     expect(first.total).toBe(120);
     expect(first.items.map((d: any) => d.sceneId)).toEqual(ids.slice(0, 50));
-    expect(first.items[0]).toEqual({ sceneId: "1", title: w.stash.library.scenes.get("1")!.title, error: "the Plex item is gone", attempts: 7, deadAt: expect.any(Number) });
+    expect(first.items[0]).toEqual({
+      sceneId: "1",
+      title: w.stash.library.scenes.get("1")!.title,
+      error: "the Plex item is gone",
+      attempts: 7,
+      deadAt: expect.any(Number),
+    });
     expect((await list(w, "?offset=100&limit=50")).items.map((d: any) => d.sceneId)).toEqual(ids.slice(100));
     // A scene no longer in Stash keeps its place, without a title.
     bury(w, ["999999"], Date.now() + 1000);
@@ -69,12 +89,18 @@ describe("dead letters", () => {
     expect(w.app.queue.history(scene("4")).map((h) => h.event)).toEqual(["discarded"]);
     expect((await list(w)).total).toBe(121 - 5);
     // The old name still works.
-    expect(await (await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["6"] }, adminAuth)).json()).toEqual({ requeued: 1 });
+    expect(await (await post(`${w.app.url}/api/dead-letters/requeue`, { sceneIds: ["6"] }, adminAuth)).json()).toEqual({
+      requeued: 1,
+    });
     expect(await (await discard({})).json()).toEqual({ discarded: 121 - 6 });
     expect(await list(w)).toEqual({ total: 0, items: [] });
     bury(w, ["7", "8"]);
     // Another Stash instance's dead letter with the same scene id is a different one: named by `instance`.
-    w.app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:7', 'test', 1, 1, 2, 'gone')").run();
+    w.app.store.db
+      .query(
+        "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES ('vault:scene:7', 'test', 1, 1, 2, 'gone')",
+      )
+      .run();
     expect((await list(w)).items.map((d: any) => [d.sceneId, d.instance])).toContainEqual(["7", "vault"]);
     expect(await (await retry({ sceneIds: ["7"], instance: "vault" })).json()).toEqual({ retried: 1 });
     expect(w.app.queue.deadLetter(scene("7"))).toBeDefined();
@@ -98,7 +124,11 @@ describe("dead letters", () => {
     const bad = await post(`${url}/api/dead-letters/discard`, { sceneIds: ["12; drop"] }, adminAuth);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain("sceneIds");
-    const badInstance = await post(`${url}/api/dead-letters/retry`, { sceneIds: ["12"], instance: "Not An Id" }, adminAuth);
+    const badInstance = await post(
+      `${url}/api/dead-letters/retry`,
+      { sceneIds: ["12"], instance: "Not An Id" },
+      adminAuth,
+    );
     expect(badInstance.status).toBe(400);
     expect(((await badInstance.json()) as any).error.message).toMatch(/^instance/);
     const badScene = await adminGet(`${url}/api/scenes/12?instance=Vault!`);

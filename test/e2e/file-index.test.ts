@@ -49,7 +49,8 @@ describe("Stash file index", () => {
     const client = createStashClient({ url: sim.url, apiKey: "", timeoutMs: 5000 });
     const flaky = {
       ...client,
-      sceneFilesPage: (page: number, perPage: number) => (page === failAt ? Promise.reject(new Error("Stash went away")) : client.sceneFilesPage(page, perPage)),
+      sceneFilesPage: (page: number, perPage: number) =>
+        page === failAt ? Promise.reject(new Error("Stash went away")) : client.sceneFilesPage(page, perPage),
     };
     const index = createFileIndex(flaky, () => t);
     await index.refresh();
@@ -87,7 +88,9 @@ describe("Stash file index: memory (issue 19)", () => {
     expect(index.scene("12345")?.paths).toEqual(scene.files.map((f) => f.path.normalize("NFC")));
     index.close(); // it holds the file's lock while open
     const onDisk = new Database(file, { readonly: true });
-    const tables = onDisk.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%scenes'").all();
+    const tables = onDisk
+      .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%scenes'")
+      .all();
     expect(tables).toHaveLength(1);
     expect(onDisk.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${tables[0]!.name}`).get()!.n).toBe(20_000);
     onDisk.close();

@@ -28,7 +28,9 @@ afterAll(() => stash.stop());
 
 /** The environment a template gives the container when the user fills in only the required fields. */
 function unraidEnv(): Record<string, string> {
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(readFileSync(join(ROOT, "deploy/unraid/stash2plex.xml"), "utf8"));
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
+    readFileSync(join(ROOT, "deploy/unraid/stash2plex.xml"), "utf8"),
+  );
   const env: Record<string, string> = {};
   for (const c of doc.Container.Config as { Type: string; Target: string; "#text"?: unknown; Required: string }[]) {
     if (c.Type === "Variable") env[c.Target] = c.Required === "true" ? "" : String(c["#text"] ?? "");
@@ -37,7 +39,9 @@ function unraidEnv(): Record<string, string> {
 }
 function truenasEnv(): Record<string, string> {
   const doc = parseYaml(readFileSync(join(ROOT, "deploy/truenas/stash2plex.yaml"), "utf8"));
-  return Object.fromEntries(Object.entries(doc.services.stash2plex.environment as Record<string, string>).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(doc.services.stash2plex.environment as Record<string, string>).map(([k, v]) => [k, String(v)]),
+  );
 }
 /** What the image itself sets (Containerfile ENV lines). */
 function imageEnv(): Record<string, string> {
@@ -48,16 +52,29 @@ function imageEnv(): Record<string, string> {
 
 async function run(args: string[], env: Record<string, string>) {
   const proc = spawnMain(env, args);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { out, err, code };
 }
 
 describe("templates respect config.yaml", () => {
-  for (const [name, templateEnv] of [["Unraid", unraidEnv], ["TrueNAS", truenasEnv]] as const) {
+  for (const [name, templateEnv] of [
+    ["Unraid", unraidEnv],
+    ["TrueNAS", truenasEnv],
+  ] as const) {
     test(`${name} template as shipped + the user's STASH_URL and PUBLIC_URL + config.yaml: \`map\` uses the YAML rule`, async () => {
       const dir = tempDir();
       writeFileSync(join(dir, "config.yaml"), CONFIG_YAML);
-      const env = { ...imageEnv(), ...templateEnv(), STASH_URL: stash.url, PUBLIC_URL: "http://192.168.1.10:8787", DATA_DIR: dir };
+      const env = {
+        ...imageEnv(),
+        ...templateEnv(),
+        STASH_URL: stash.url,
+        PUBLIC_URL: "http://192.168.1.10:8787",
+        DATA_DIR: dir,
+      };
       const { out, code } = await run(["map", "/data/media/adult/Studio/a.mp4"], env);
       expect(out).toContain("/stash/library/Studio/a.mp4");
       expect(out).toContain("from-yaml");
@@ -88,7 +105,12 @@ describe("healthcheck reads the config serve reads", () => {
     const env = { STASH_URL: stash.url, DATA_DIR: dir, LISTEN_HOST: "127.0.0.2" };
     const service = spawnMain(env);
     try {
-      expect(await waitFor(async () => (await fetch(`http://127.0.0.2:${port}/healthz`).catch(() => undefined))?.ok === true, 10_000)).toBe(true);
+      expect(
+        await waitFor(
+          async () => (await fetch(`http://127.0.0.2:${port}/healthz`).catch(() => undefined))?.ok === true,
+          10_000,
+        ),
+      ).toBe(true);
       expect((await run(["healthcheck"], env)).code).toBe(0);
     } finally {
       service.kill("SIGKILL");
@@ -149,31 +171,50 @@ function publicDir(): string {
 
 describe("a data folder the service cannot write", () => {
   // Skipped, not failed, without root (no other uid to run as) or without a folder every user can enter.
-  test.skipIf(!asRoot || !publicBase)("run as 65532 and as 99:100 against a root-owned folder: one line naming the folder, the uid and the fix; exit 1", async () => {
-    const home = publicDir();
-    const binary = join(home, "stash2plex");
-    const build = Bun.spawnSync([process.execPath, "build", "--compile", MAIN, "--outfile", binary], { stdout: "pipe", stderr: "pipe" });
-    expect(build.exitCode).toBe(0);
-    for (const [uid, gid] of [[65532, 65532], [99, 100]]) {
-      const dir = join(home, `config-${uid}`);
-      mkdirSync(dir);
-      chownSync(dir, 0, 0);
-      chmodSync(dir, 0o755);
-      const proc = Bun.spawn([binary, "serve"], {
-        cwd: home,
-        env: { PATH: process.env.PATH ?? "", STASH_URL: stash.url, DATA_DIR: dir, LISTEN_PORT: String(freePort()), HOME: home },
-        uid, gid, stdout: "pipe", stderr: "pipe",
-      } as Parameters<typeof Bun.spawn>[1] & { uid: number; gid: number });
-      const code = await proc.exited;
-      const err = await new Response(proc.stderr as ReadableStream).text();
-      expect({ uid, code }).toEqual({ uid, code: 1 });
-      expect(err).toContain(dir);
-      expect(err).toContain(`${uid}:${gid}`);
-      expect(err).toContain("chown");
-      expect(err.trim().split("\n")).toHaveLength(1);
-      expect(err).not.toContain("    at ");
-    }
-  }, 30_000);
+  test.skipIf(!asRoot || !publicBase)(
+    "run as 65532 and as 99:100 against a root-owned folder: one line naming the folder, the uid and the fix; exit 1",
+    async () => {
+      const home = publicDir();
+      const binary = join(home, "stash2plex");
+      const build = Bun.spawnSync([process.execPath, "build", "--compile", MAIN, "--outfile", binary], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(build.exitCode).toBe(0);
+      for (const [uid, gid] of [
+        [65532, 65532],
+        [99, 100],
+      ]) {
+        const dir = join(home, `config-${uid}`);
+        mkdirSync(dir);
+        chownSync(dir, 0, 0);
+        chmodSync(dir, 0o755);
+        const proc = Bun.spawn([binary, "serve"], {
+          cwd: home,
+          env: {
+            PATH: process.env.PATH ?? "",
+            STASH_URL: stash.url,
+            DATA_DIR: dir,
+            LISTEN_PORT: String(freePort()),
+            HOME: home,
+          },
+          uid,
+          gid,
+          stdout: "pipe",
+          stderr: "pipe",
+        } as Parameters<typeof Bun.spawn>[1] & { uid: number; gid: number });
+        const code = await proc.exited;
+        const err = await new Response(proc.stderr as ReadableStream).text();
+        expect({ uid, code }).toEqual({ uid, code: 1 });
+        expect(err).toContain(dir);
+        expect(err).toContain(`${uid}:${gid}`);
+        expect(err).toContain("chown");
+        expect(err.trim().split("\n")).toHaveLength(1);
+        expect(err).not.toContain("    at ");
+      }
+    },
+    30_000,
+  );
 
   test("`check` fails when DATA_DIR is unusable", async () => {
     const file = join(tempDir(), "not-a-folder");

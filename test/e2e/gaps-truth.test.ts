@@ -13,7 +13,6 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
-import type { Gap } from "../../src/domain/gaps.ts";
 import { SAFE_KINDS } from "../../src/domain/gaps.ts";
 import { IDENTIFIER, adminGet, testEnv, waitFor } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
@@ -29,11 +28,28 @@ beforeAll(async () => {
   stash = new StashSim({ scenes: 1200, seed: 17 }).start();
   pms = new PmsSim().start();
   const files = [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => plexPathFor(f.path)));
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    files,
+  );
   // Home videos: the Personal Media agent, files Stash has never seen.
-  pms.addSection({ key: "2", title: "Home Videos", type: "movie", agent: "tv.plex.agents.none", locations: ["/media/Home"] }, []);
+  pms.addSection(
+    { key: "2", title: "Home Videos", type: "movie", agent: "tv.plex.agents.none", locations: ["/media/Home"] },
+    [],
+  );
   for (let i = 0; i < 25; i++) pms.addItem("2", `/media/Home/Birthday ${i}.mp4`);
-  app = createApp(loadConfig(testEnv(stash, pms, { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000", SYNC_CONFIRM_SECONDS: "5" }), undefined), { log: silentLogger });
+  app = createApp(
+    loadConfig(
+      testEnv(stash, pms, {
+        SYNC_RETRY_BASE_SECONDS: "0.05",
+        SYNC_SWEEP_SECONDS: "1",
+        SYNC_DRAIN_PER_SECOND: "2000",
+        SYNC_CONFIRM_SECONDS: "5",
+      }),
+      undefined,
+    ),
+    { log: silentLogger },
+  );
   await app.start(0, "127.0.0.1");
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
@@ -52,7 +68,12 @@ describe("reconcile tells the truth", () => {
     expect(gaps.filter((g) => g.sectionId === "2")).toEqual([]);
     expect(gaps).toEqual([]);
     expect(run.skipped).toEqual([
-      { key: "2", title: "Home Videos", agent: "tv.plex.agents.none", reason: expect.stringContaining("not stash2plex's agent") },
+      {
+        key: "2",
+        title: "Home Videos",
+        agent: "tv.plex.agents.none",
+        reason: expect.stringContaining("not stash2plex's agent"),
+      },
     ]);
     expect(run.skipped![0]!.reason).toContain("PLEX_SECTIONS");
     const state = (await (await adminGet(`${app.url}/api/reconcile`)).json()) as any;
@@ -63,7 +84,9 @@ describe("reconcile tells the truth", () => {
   }, 60_000);
 
   test("listed in PLEX_SECTIONS, the same section is compared: its files Stash lacks are reported", async () => {
-    const listed = createApp(loadConfig(testEnv(stash, pms, { PLEX_SECTIONS: "1,2" }), undefined), { log: silentLogger });
+    const listed = createApp(loadConfig(testEnv(stash, pms, { PLEX_SECTIONS: "1,2" }), undefined), {
+      log: silentLogger,
+    });
     try {
       const { run, gaps } = await listed.reconciler.run({ heal: [], trigger: "test" });
       expect(run.skipped).toEqual([]);
@@ -74,7 +97,9 @@ describe("reconcile tells the truth", () => {
   }, 60_000);
 
   test("a title locked in Plex that differs from Stash is kept in Plex: not stale, not healed, no push", async () => {
-    const [locked, edited] = singleFile().slice(10, 12).map((s) => itemOf(s.id));
+    const [locked, edited] = singleFile()
+      .slice(10, 12)
+      .map((s) => itemOf(s.id));
     // The user retitled the item in Plex and locked the title (Plex locks a field edited by hand).
     locked!.fields.title = locked!.title = "My Own Title";
     locked!.locked.add("title");
@@ -85,10 +110,16 @@ describe("reconcile tells the truth", () => {
     expect(gaps.filter((g) => g.ratingKey === locked!.ratingKey)).toEqual([]);
     expect(gaps.filter((g) => g.kind === "stale").map((g) => g.ratingKey)).toEqual([edited!.ratingKey]);
     expect(run.kept).toBe(1);
-    expect(run.keptItems).toEqual([{
-      ratingKey: locked!.ratingKey, sceneId: expect.any(String), fields: ["title"],
-      values: { title: { stash: stash.library.scenes.get(run.keptItems![0]!.sceneId)!.title!, plex: "My Own Title" } },
-    }]);
+    expect(run.keptItems).toEqual([
+      {
+        ratingKey: locked!.ratingKey,
+        sceneId: expect.any(String),
+        fields: ["title"],
+        values: {
+          title: { stash: stash.library.scenes.get(run.keptItems![0]!.sceneId)!.title!, plex: "My Own Title" },
+        },
+      },
+    ]);
     expect(await waitFor(async () => (await pms.idle(), app.queue.pending() === 0), 30_000, 50)).toBe(true);
     expect(pms.pushCallsFor(locked!.ratingKey)).toBe(before);
     expect(locked!.title).toBe("My Own Title");
@@ -116,7 +147,7 @@ describe("reconcile tells the truth", () => {
     expect(stale.every((g) => g.fields!.join() === "genres")).toBe(true);
     // Within budget: listing pages plus batched item reads, not a request per item.
     const plexRequests = pms.calls.length - calls;
-    expect(plexRequests / run.items * 1000).toBeLessThanOrEqual(8);
+    expect((plexRequests / run.items) * 1000).toBeLessThanOrEqual(8);
     expect(undocumentedCalls(pms.calls)).toEqual([]);
     // Side by side: what Stash has, what Plex shows.
     const g = stale.find((x) => x.sceneId === gained[0]!.id)!;
@@ -169,7 +200,8 @@ describe("reconcile tells the truth", () => {
     expect(overview).toContain("5 gaps cannot be healed from here and need a person");
     const page = await (await adminGet(`${app.url}/ui/gaps`)).text();
     expect(page).toMatch(/cannot be healed from here[^<]*<\/?\w*[^>]*>?\s*5|5 cannot be healed from here/);
-    for (const item of [...pms.items.values()].filter((i) => i.files[0]!.includes("/Loose/"))) pms.items.delete(item.ratingKey);
+    for (const item of [...pms.items.values()].filter((i) => i.files[0]!.includes("/Loose/")))
+      pms.items.delete(item.ratingKey);
   }, 60_000);
 });
 
@@ -178,10 +210,11 @@ describe("the batched item read (client and simulator)", () => {
     const keys = [...pms.items.keys()].slice(0, 3);
     const calls = pms.calls.length;
     const items = await app.plex.items([...keys, "99999999"]);
-    expect(pms.calls.slice(calls).filter((c) => c.method === "GET" && c.path.startsWith("/library/metadata/"))).toHaveLength(1);
+    expect(
+      pms.calls.slice(calls).filter((c) => c.method === "GET" && c.path.startsWith("/library/metadata/")),
+    ).toHaveLength(1);
     expect(items.map((i) => String(i.ratingKey))).toEqual(keys);
     expect(await app.plex.items(["99999998", "99999999"])).toEqual([]);
     await expect(app.plex.items(["1", "../x"])).rejects.toThrow(/numbers/);
   });
 });
-

@@ -13,7 +13,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
 import type { Gap, GapKind } from "../../src/domain/gaps.ts";
-import { IDENTIFIER, MAIN, post, testEnv, waitFor, WEBHOOK_TOKEN, adminGet, adminAuth, scene } from "../helpers.ts";
+import { IDENTIFIER, MAIN, post, testEnv, waitFor, adminGet, adminAuth, scene } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 
 let stash: StashSim;
@@ -25,7 +25,10 @@ const plant = (kind: GapKind, key: string) => planted.set(kind, (planted.get(kin
 
 const itemOf = (sceneId: string) => [...pms.items.values()].find((i) => i.guid === `${IDENTIFIER}://movie/${sceneId}`)!;
 /** What identifies a gap in this test: the scene for scene-side kinds, the Plex item for the others. */
-const keyOf = (g: Gap) => (g.kind === "missing-in-plex" || g.kind === "stash-empty" || g.kind === "stale" || g.kind === "empty" ? g.sceneId! : g.ratingKey!);
+const keyOf = (g: Gap) =>
+  g.kind === "missing-in-plex" || g.kind === "stash-empty" || g.kind === "stale" || g.kind === "empty"
+    ? g.sceneId!
+    : g.ratingKey!;
 const byKind = (gaps: Gap[]) => {
   const out = new Map<GapKind, Set<string>>();
   for (const g of gaps) out.set(g.kind, (out.get(g.kind) ?? new Set()).add(keyOf(g)));
@@ -34,8 +37,16 @@ const byKind = (gaps: Gap[]) => {
 const sorted = (m: Map<GapKind, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]).sort());
 
 async function cli(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { out, err, code };
 }
 
@@ -43,8 +54,16 @@ beforeAll(async () => {
   stash = new StashSim({ scenes: 5000, seed: 21 }).start();
   pms = new PmsSim().start();
   const files = [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => plexPathFor(f.path)));
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
-  env = testEnv(stash, pms, { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000", SYNC_CONFIRM_SECONDS: "5" });
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    files,
+  );
+  env = testEnv(stash, pms, {
+    SYNC_RETRY_BASE_SECONDS: "0.05",
+    SYNC_SWEEP_SECONDS: "1",
+    SYNC_DRAIN_PER_SECOND: "2000",
+    SYNC_CONFIRM_SECONDS: "5",
+  });
   app = createApp(loadConfig(env, undefined), { log: silentLogger });
   await app.start(0, "127.0.0.1");
   pms.providerUrl = app.url!;
@@ -79,7 +98,8 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
       plant("missing-in-plex", id);
     }
     // unknown-to-stash: files Plex has that Stash does not.
-    for (let i = 0; i < 30; i++) plant("unknown-to-stash", pms.addItem("1", `/media/Scenes/Loose Files/clip ${i}.mp4`).ratingKey);
+    for (let i = 0; i < 30; i++)
+      plant("unknown-to-stash", pms.addItem("1", `/media/Scenes/Loose Files/clip ${i}.mp4`).ratingKey);
     // unmatched: items not bound (never matched, or bound to another agent).
     for (const [k, id] of take(30).entries()) {
       const item = itemOf(id);
@@ -120,7 +140,14 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
     }
     // stash-empty: the scene's metadata was wiped in Stash; Plex still shows the old values.
     for (const id of take(30)) {
-      Object.assign(stash.library.scenes.get(id)!, { title: null, date: null, details: null, studio: null, performers: [], tags: [] });
+      Object.assign(stash.library.scenes.get(id)!, {
+        title: null,
+        date: null,
+        details: null,
+        studio: null,
+        performers: [],
+        tags: [],
+      });
       plant("stash-empty", id);
     }
 
@@ -129,14 +156,18 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
     const report = JSON.parse(out) as { run: { counts: Record<string, number> }; gaps: Gap[] };
     const want = sorted(planted);
     const got = sorted(byKind(report.gaps));
-    for (const k of Object.keys(got)) if (JSON.stringify(got[k]) !== JSON.stringify(want[k])) console.log(k, report.gaps.filter((g) => g.kind === k && !(want[k] ?? []).includes(keyOf(g))).slice(0, 3));
+    for (const k of Object.keys(got))
+      if (JSON.stringify(got[k]) !== JSON.stringify(want[k]))
+        console.log(k, report.gaps.filter((g) => g.kind === k && !(want[k] ?? []).includes(keyOf(g))).slice(0, 3));
     expect(got).toEqual(want);
     for (const kind of planted.keys()) expect(report.run.counts[kind]).toBe(30);
     const reason = (kind: GapKind) => report.gaps.find((g) => g.kind === kind)!.reason;
     expect(reason("missing-in-plex")).toMatch(/^Plex has no item for \/media\/.+ in section "Scenes"$/);
     expect(reason("unknown-to-stash")).toContain("Stash has no file /data/stash/Loose Files/clip");
     expect(reason("wrong-scene")).toMatch(/is bound to scene \d+, but its file belongs to scene \d+/);
-    expect(report.gaps.filter((g) => g.kind === "orphaned" && g.reason.includes("no scene has its file"))).toHaveLength(15);
+    expect(report.gaps.filter((g) => g.kind === "orphaned" && g.reason.includes("no scene has its file"))).toHaveLength(
+      15,
+    );
     const staleFields = new Set(report.gaps.filter((g) => g.kind === "stale").flatMap((g) => g.fields!));
     expect([...staleFields].sort()).toEqual(["genres", "summary", "title"]);
   }, 60_000);
@@ -144,28 +175,47 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
   test("--heal through the API heals them through the queue, Plex's match and scan; a second run finds none of the healed kinds", async () => {
     const res = await post(`${app.url}/api/reconcile`, { heal: true }, adminAuth);
     expect(res.status).toBe(202);
-    expect(await waitFor(async () => {
-      const state = (await (await adminGet(`${app.url}/api/reconcile`)).json()) as any;
-      return state.running === null && state.report?.trigger === "api";
-    }, 30_000, 100)).toBe(true);
+    expect(
+      await waitFor(
+        async () => {
+          const state = (await (await adminGet(`${app.url}/api/reconcile`)).json()) as any;
+          return state.running === null && state.report?.trigger === "api";
+        },
+        30_000,
+        100,
+      ),
+    ).toBe(true);
     // Pushes drain, PMS pulls, missing folders are scanned.
-    expect(await waitFor(async () => {
-      await pms.idle();
-      return app.queue.pending() === 0;
-    }, 60_000, 100)).toBe(true);
+    expect(
+      await waitFor(
+        async () => {
+          await pms.idle();
+          return app.queue.pending() === 0;
+        },
+        60_000,
+        100,
+      ),
+    ).toBe(true);
     await app.plexIndex.refresh(await app.plex.sections());
     const { gaps } = await app.reconciler.run({ heal: [], trigger: "test" });
     const left = byKind(gaps);
-    for (const kind of ["missing-in-plex", "unmatched", "wrong-scene", "stale", "empty"] as GapKind[]) expect([kind, left.get(kind)?.size ?? 0]).toEqual([kind, 0]);
+    for (const kind of ["missing-in-plex", "unmatched", "wrong-scene", "stale", "empty"] as GapKind[])
+      expect([kind, left.get(kind)?.size ?? 0]).toEqual([kind, 0]);
     // What needs a person stays reported: files Stash lacks, scenes Stash emptied, items of deleted scenes.
     expect(left.get("unknown-to-stash")?.size).toBe(30);
     expect(left.get("stash-empty")?.size).toBe(30);
     expect(left.get("orphaned")?.size).toBe(15);
     // Every healing action is in the scene's history.
     const stale = [...planted.get("stale")!][0]!;
-    expect(app.queue.history(scene(stale)).some((h) => h.event === "queued" && h.detail?.startsWith("reconcile: stale"))).toBe(true);
+    expect(
+      app.queue.history(scene(stale)).some((h) => h.event === "queued" && h.detail?.startsWith("reconcile: stale")),
+    ).toBe(true);
     const missing = [...planted.get("missing-in-plex")!][0]!;
-    expect(app.queue.history(scene(missing)).some((h) => h.event === "reconcile" && h.detail?.includes("asked Plex to scan"))).toBe(true);
+    expect(
+      app.queue
+        .history(scene(missing))
+        .some((h) => h.event === "reconcile" && h.detail?.includes("asked Plex to scan")),
+    ).toBe(true);
     // Hand-edits are gone, and stash-empty scenes were not pushed over Plex's values.
     expect(itemOf([...planted.get("stale")!][0]!).title).not.toBe("Edited in Plex");
     const emptied = itemOf([...planted.get("stash-empty")!][0]!);

@@ -20,14 +20,21 @@ describe("quality gates for automatic matches", () => {
     for (const s of w.stash.library.scenes.values()) {
       for (const f of s.files) passes.set(plexPathFor(f.path), s.organized && s.stash_ids.length > 0);
     }
-    const wrong = report.results.filter((r) => Boolean("metadata" in r && r.metadata) !== (passes.get(r.file.path) ?? false));
+    const wrong = report.results.filter(
+      (r) => Boolean("metadata" in r && r.metadata) !== (passes.get(r.file.path) ?? false),
+    );
     expect(wrong.map((r) => r.file.path)).toEqual([]);
     expect([...passes.values()].filter(Boolean).length).toBeGreaterThan(10);
   });
 
   test("Fix Match lists a refused scene, marked with why", async () => {
     const scene = [...w.stash.library.scenes.values()].find((s) => !s.organized && s.title)!;
-    const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, manual: 1, title: scene.title, filename: "Scenes/x/y.mp4" });
+    const res = await post(`${w.app.url}/library/metadata/matches`, {
+      type: 1,
+      manual: 1,
+      title: scene.title,
+      filename: "Scenes/x/y.mp4",
+    });
     const list = ((await res.json()) as any).MediaContainer.Metadata as { ratingKey: string; title: string }[];
     const listed = list.find((m) => m.ratingKey === scene.id)!;
     expect(listed.title).toContain("not organized");

@@ -36,14 +36,32 @@ describe("check and map", () => {
     const good = await runChecks(w.app.config);
     expect(good.every((l) => l.ok)).toBe(true);
     expect(good.find((l) => l.what === "path rules")!.detail).toContain("2 rule(s), 2 sample(s)");
-    const bad = await runChecks(loadConfig({
-      STASH_URL: w.stash.url, PLEX_URL: w.pms.url, PLEX_TOKEN: "wrong", PLEX_SECTIONS: "1,9", DATA_DIR: w.app.config.dataDir,
-    }, undefined));
+    const bad = await runChecks(
+      loadConfig(
+        {
+          STASH_URL: w.stash.url,
+          PLEX_URL: w.pms.url,
+          PLEX_TOKEN: "wrong",
+          PLEX_SECTIONS: "1,9",
+          DATA_DIR: w.app.config.dataDir,
+        },
+        undefined,
+      ),
+    );
     expect(bad.find((l) => l.what === "plex")).toMatchObject({ ok: false });
     expect(bad.find((l) => l.what === "plex")!.detail).toContain("PLEX_TOKEN");
-    const missing = await runChecks(loadConfig({
-      STASH_URL: w.stash.url, PLEX_URL: w.pms.url, PLEX_TOKEN: w.pms.token, PLEX_SECTIONS: "1,9", DATA_DIR: w.app.config.dataDir,
-    }, undefined));
+    const missing = await runChecks(
+      loadConfig(
+        {
+          STASH_URL: w.stash.url,
+          PLEX_URL: w.pms.url,
+          PLEX_TOKEN: w.pms.token,
+          PLEX_SECTIONS: "1,9",
+          DATA_DIR: w.app.config.dataDir,
+        },
+        undefined,
+      ),
+    );
     expect(missing.find((l) => l.what === "plex section 9")).toMatchObject({ ok: false });
     expect(missing.find((l) => l.what === "plex section 9")!.detail).toContain('1 "Scenes"');
   });

@@ -52,7 +52,10 @@ describe("malformed requests (raw socket) cannot crash it or get a 500", () => {
   });
 
   test("an unknown path with a strange Host, and CONNECT: a short JSON error, never Bun's development page", async () => {
-    for (const request of ["GET /nope HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n", "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"]) {
+    for (const request of [
+      "GET /nope HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n",
+      "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ]) {
       const answer = await rawRequest(port, request);
       expect(answer.status).toBeGreaterThanOrEqual(400);
       expect(answer.status).toBeLessThan(500);
@@ -78,18 +81,27 @@ describe("fuzzed requests", () => {
     const next = createFuzzer(7);
     const bad: string[] = [];
     for (let batch = 0; batch < 125; batch++) {
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        const r = next();
-        const res = await fetch(`${url}${r.path}`, { method: r.method, headers: r.headers, body: r.body }).catch(() => undefined);
-        if (!res) return void bad.push(`${r.method} ${r.path}: no answer`);
-        const text = await res.text();
-        if (res.status >= 500 && res.status !== 503) bad.push(`${r.method} ${r.path}: ${res.status}`);
-        // Bodies over the server-wide cap (4 MiB) get Bun's own empty 413 before any route runs.
-        const overCap = res.status === 413 && (r.body?.length ?? 0) > 4 * 1024 * 1024;
-        if (res.status >= 400 && r.method !== "HEAD" && !overCap && !/^\{"error":\{"status":\d{3},"code":"\w+","message":/.test(text)) {
-          bad.push(`${r.method} ${r.path}: ${res.status} not in the error shape: ${text.slice(0, 80)}`);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const r = next();
+          const res = await fetch(`${url}${r.path}`, { method: r.method, headers: r.headers, body: r.body }).catch(
+            () => undefined,
+          );
+          if (!res) return void bad.push(`${r.method} ${r.path}: no answer`);
+          const text = await res.text();
+          if (res.status >= 500 && res.status !== 503) bad.push(`${r.method} ${r.path}: ${res.status}`);
+          // Bodies over the server-wide cap (4 MiB) get Bun's own empty 413 before any route runs.
+          const overCap = res.status === 413 && (r.body?.length ?? 0) > 4 * 1024 * 1024;
+          if (
+            res.status >= 400 &&
+            r.method !== "HEAD" &&
+            !overCap &&
+            !/^\{"error":\{"status":\d{3},"code":"\w+","message":/.test(text)
+          ) {
+            bad.push(`${r.method} ${r.path}: ${res.status} not in the error shape: ${text.slice(0, 80)}`);
+          }
+        }),
+      );
     }
     expect(bad).toEqual([]);
     await alive();
@@ -98,14 +110,22 @@ describe("fuzzed requests", () => {
 
 describe("bodies built to exhaust memory or the stack", () => {
   test("30,000 nested arrays to the webhook without the token: 401 before the body is read", async () => {
-    const res = await fetch(`${url}/hooks/stash`, { method: "POST", headers: { "content-type": "application/json" }, body: nested(30_000) });
+    const res = await fetch(`${url}/hooks/stash`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: nested(30_000),
+    });
     expect(res.status).toBe(401);
   });
 
   test("deep nesting with the token: 400 naming the limit; to requeue and to PMS's match route too", async () => {
     const cases: [string, string, Record<string, string>][] = [
       ["/hooks/stash", nested(30_000), auth],
-      ["/api/dead-letters/requeue", `{"sceneIds":${nested(5000)}}`, { ...adminAuth, "content-type": "application/json" }],
+      [
+        "/api/dead-letters/requeue",
+        `{"sceneIds":${nested(5000)}}`,
+        { ...adminAuth, "content-type": "application/json" },
+      ],
       ["/library/metadata/matches", `{"title":${nested(20_000)}}`, { "content-type": "application/json" }],
     ];
     for (const [path, body, headers] of cases) {
@@ -118,13 +138,21 @@ describe("bodies built to exhaust memory or the stack", () => {
 
   test("a 10 MB match body: 413, and the service keeps answering", async () => {
     const body = JSON.stringify({ title: "x".repeat(10 * 1024 * 1024) });
-    const res = await fetch(`${url}/library/metadata/matches`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const res = await fetch(`${url}/library/metadata/matches`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(res.status).toBe(413);
     await alive();
   });
 
   test("validation errors do not echo the value sent", async () => {
-    const res = await fetch(`${url}/hooks/stash`, { method: "POST", headers: auth, body: JSON.stringify({ sceneIds: ["<script>alert(1)</script>"] }) });
+    const res = await fetch(`${url}/hooks/stash`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ sceneIds: ["<script>alert(1)</script>"] }),
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).not.toContain("<script>");
   });
@@ -139,8 +167,16 @@ describe("small things", () => {
 
   test("the token counts only as 'Authorization: Bearer …'", async () => {
     const body = JSON.stringify({ sceneIds: [1] });
-    const bare = await fetch(`${url}/hooks/stash`, { method: "POST", headers: { authorization: WEBHOOK_TOKEN, "content-type": "application/json" }, body });
-    const custom = await fetch(`${url}/hooks/stash`, { method: "POST", headers: { "x-stash2plex-token": WEBHOOK_TOKEN, "content-type": "application/json" }, body });
+    const bare = await fetch(`${url}/hooks/stash`, {
+      method: "POST",
+      headers: { authorization: WEBHOOK_TOKEN, "content-type": "application/json" },
+      body,
+    });
+    const custom = await fetch(`${url}/hooks/stash`, {
+      method: "POST",
+      headers: { "x-stash2plex-token": WEBHOOK_TOKEN, "content-type": "application/json" },
+      body,
+    });
     expect([bare.status, custom.status]).toEqual([401, 401]);
   });
 
@@ -159,8 +195,16 @@ describe("database trouble is one clear line, never a stack trace", () => {
     writeFileSync(join(damaged, "stash2plex.sqlite"), "not a database ".repeat(200));
     const notAFolder = join(tempDir(), "file");
     writeFileSync(notAFolder, "x");
-    for (const [dir, words] of [[damaged, "damaged"], [notAFolder, "DATA_DIR"]] as const) {
-      const p = spawnMain({ ...testEnv(stash, pms), DATA_DIR: dir, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(freePort()) });
+    for (const [dir, words] of [
+      [damaged, "damaged"],
+      [notAFolder, "DATA_DIR"],
+    ] as const) {
+      const p = spawnMain({
+        ...testEnv(stash, pms),
+        DATA_DIR: dir,
+        LISTEN_HOST: "127.0.0.1",
+        LISTEN_PORT: String(freePort()),
+      });
       expect(await p.exited).toBe(1);
       const err = await new Response(p.stderr as ReadableStream).text();
       expect(err).toContain(words);
@@ -176,7 +220,11 @@ describe("database trouble is one clear line, never a stack trace", () => {
       const pages = (w.app.store.db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
       w.app.store.db.exec(`PRAGMA max_page_count = ${pages}`); // as full as a full disk
       const ids = [...w.stash.library.scenes.keys()];
-      const res = await fetch(`${w.app.url}/hooks/stash`, { method: "POST", headers: auth, body: JSON.stringify({ sceneIds: ids }) });
+      const res = await fetch(`${w.app.url}/hooks/stash`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ sceneIds: ids }),
+      });
       expect(res.status).toBe(507);
       expect(((await res.json()) as any).error.message).toContain("full");
       expect(res.headers.get("retry-after")).not.toBeNull();

@@ -28,12 +28,17 @@ const python = Bun.which("python3");
 const SCENES = 300;
 const VAULT = `${IDENTIFIER}.vault`;
 const FAST = {
-  SYNC_POLL_SECONDS: "1", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1",
-  SYNC_DRAIN_PER_SECOND: "2000", STASH_TIMEOUT_MS: "1000",
+  SYNC_POLL_SECONDS: "1",
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.4",
+  SYNC_SWEEP_SECONDS: "1",
+  SYNC_DRAIN_PER_SECOND: "2000",
+  STASH_TIMEOUT_MS: "1000",
 };
 const hook = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 const filesOf = (stash: StashSim) => [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => f.path));
-const sceneWith = (stash: StashSim, path: string) => [...stash.library.scenes.values()].find((s) => s.files.some((f) => f.path === path))?.id;
+const sceneWith = (stash: StashSim, path: string) =>
+  [...stash.library.scenes.values()].find((s) => s.files.some((f) => f.path === path))?.id;
 
 let main: StashSim;
 let vault: StashSim;
@@ -42,7 +47,8 @@ let config: Config;
 let app: App;
 
 /** The Plex item of a scene of one instance: the one whose GUID is that instance's. */
-const itemOf = (identifier: string, id: string): SimItem => [...pms.items.values()].find((i) => i.guid === `${identifier}://movie/${id}`)!;
+const itemOf = (identifier: string, id: string): SimItem =>
+  [...pms.items.values()].find((i) => i.guid === `${identifier}://movie/${id}`)!;
 const mainItem = (id: string) => itemOf(IDENTIFIER, id);
 const vaultItem = (id: string) => itemOf(VAULT, id);
 const settled = async () => (await pms.idle(), app.queue.pending() === 0);
@@ -53,19 +59,46 @@ beforeAll(async () => {
   vault = new StashSim({ scenes: SCENES, seed: 32, root: "/data/vault", windowsShare: 0 }).start();
   pms = new PmsSim().start();
   // The sections exist before the service starts (it reads Plex's sections at start-up).
-  pms.addSection({ key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
-    filesOf(main).map((p) => `/media/Main${p.slice("/data/main".length)}`));
-  pms.addSection({ key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
-    filesOf(vault).map((p) => `/media/Vault${p.slice("/data/vault".length)}`));
-  config = loadConfig({
-    ...FAST, DATA_DIR: tempDir(), PLEX_URL: pms.url, PLEX_TOKEN: pms.token, SYNC_WEBHOOK_TOKEN: WEBHOOK_TOKEN, ADMIN_TOKEN,
-    // Each section names its instance (the comma form): section 2 holds the vault's scenes.
-    PLEX_SECTIONS: "1,vault:2",
-    STASH_INSTANCES: JSON.stringify([
-      { name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
-      { id: "vault", name: "Vault", url: vault.url, paths: { rules: [{ name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }] } },
-    ]),
-  }, undefined);
+  pms.addSection(
+    { key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
+    filesOf(main).map((p) => `/media/Main${p.slice("/data/main".length)}`),
+  );
+  pms.addSection(
+    { key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
+    filesOf(vault).map((p) => `/media/Vault${p.slice("/data/vault".length)}`),
+  );
+  config = loadConfig(
+    {
+      ...FAST,
+      DATA_DIR: tempDir(),
+      PLEX_URL: pms.url,
+      PLEX_TOKEN: pms.token,
+      SYNC_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+      ADMIN_TOKEN,
+      // Each section names its instance (the comma form): section 2 holds the vault's scenes.
+      PLEX_SECTIONS: "1,vault:2",
+      STASH_INSTANCES: JSON.stringify([
+        {
+          name: "Main",
+          url: main.url,
+          paths: {
+            rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }],
+          },
+        },
+        {
+          id: "vault",
+          name: "Vault",
+          url: vault.url,
+          paths: {
+            rules: [
+              { name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] },
+            ],
+          },
+        },
+      ]),
+    },
+    undefined,
+  );
   app = createApp(config, { log: silentLogger });
   await app.start(0, "127.0.0.1");
   await Promise.all([app.stashIndex.refresh(), ...app.instanceProviders.map((p) => p.index.refresh())]);
@@ -83,8 +116,15 @@ afterAll(async () => {
 
 function judge(report: ScanReport, stash: StashSim, identifier: string, root: string, plexRoot: string) {
   const matched = report.results.filter((r) => r.metadata);
-  const wrong = matched.filter((r) => r.metadata!.guid !== `${identifier}://movie/${sceneWith(stash, `${root}${r.file.path.slice(plexRoot.length)}`)}`);
-  return { files: report.results.length, matched: matched.length, wrong: wrong.map((r) => `${r.file.path} → ${r.metadata!.guid}`) };
+  const wrong = matched.filter(
+    (r) =>
+      r.metadata!.guid !== `${identifier}://movie/${sceneWith(stash, `${root}${r.file.path.slice(plexRoot.length)}`)}`,
+  );
+  return {
+    files: report.results.length,
+    matched: matched.length,
+    wrong: wrong.map((r) => `${r.file.path} → ${r.metadata!.guid}`),
+  };
 }
 
 describe("two Stash instances at run time, each its own loop", () => {
@@ -115,8 +155,15 @@ describe("two Stash instances at run time, each its own loop", () => {
       main.library.update(id, { title: `Main edit ${id}` });
       vault.library.update(id, { title: `Vault edit ${id}` });
     }
-    expect(await waitFor(async () => (await settled()) &&
-      ids.every((id) => mainItem(id).title === `Main edit ${id}` && vaultItem(id).title === `Vault edit ${id}`), 30_000, 50)).toBe(true);
+    expect(
+      await waitFor(
+        async () =>
+          (await settled()) &&
+          ids.every((id) => mainItem(id).title === `Main edit ${id}` && vaultItem(id).title === `Vault edit ${id}`),
+        30_000,
+        50,
+      ),
+    ).toBe(true);
     expect(app.queue.deadLetterCount()).toBe(0);
     // Each poller keeps its own watermark: each is its own Stash's newest stamp.
     expect(loop("default").poller.watermark).toBe(main.library.scenes.get("150")!.updated_at);
@@ -130,35 +177,57 @@ describe("two Stash instances at run time, each its own loop", () => {
     const before = mainItem("9").title;
     const res = await post(`${app.url}/hooks/stash`, { sceneIds: ["9"], instance: "vault" }, hook);
     expect(await res.json()).toEqual({ queued: 1 });
-    expect(await waitFor(async () => (await settled()) && vaultItem("9").title === "Hooked in the vault", 15_000, 50)).toBe(true);
+    expect(
+      await waitFor(async () => (await settled()) && vaultItem("9").title === "Hooked in the vault", 15_000, 50),
+    ).toBe(true);
     expect(mainItem("9").title).toBe(before);
     expect(app.queue.delivery(sceneRef("vault", "9"))).toBeDefined();
     // The default's form (no instance) goes to main.
     expect(await (await post(`${app.url}/hooks/stash`, { sceneIds: ["9"] }, hook)).json()).toEqual({ queued: 1 });
-    expect(await waitFor(async () => (await settled()) && mainItem("9").title === "Not hooked in main", 15_000, 50)).toBe(true);
+    expect(
+      await waitFor(async () => (await settled()) && mainItem("9").title === "Not hooked in main", 15_000, 50),
+    ).toBe(true);
     // An instance this service does not have is named, not queued.
     const unknown = await post(`${app.url}/hooks/stash`, { sceneIds: ["9"], instance: "attic" }, hook);
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as any).error.message).toContain('"attic"');
   }, 40_000);
 
-  test.skipIf(!python)("the vault's Stash plugin (its instance id set) sends the vault's changes, by webhook token or admin token alone", async () => {
-    const url = new URL(vault.url);
-    vault.plugins = new SimPlugins(PLUGIN_DIR, () => ({ Scheme: "http", Host: url.hostname, Port: Number(url.port), SessionCookie: { Name: "session", Value: "abc" } }));
-    const fire = async (id: number) => {
-      const jobs = vault.plugins!.hook("Scene.Update.Post", id, { id: String(id) });
-      await Promise.all(jobs.map((j) => j.done));
-      return jobs[0]!.output;
-    };
-    for (const [id, settings] of [[11, { token: WEBHOOK_TOKEN }], [12, { adminToken: ADMIN_TOKEN }]] as const) {
-      vault.pluginSettings = { stash2plex: { url: app.url!, instance: "vault", ...settings } };
-      vault.library.scenes.get(String(id))!.title = `Plugin edit in the vault ${id}`;
-      const before = mainItem(String(id)).title;
-      expect(await fire(id)).toEqual({ output: `scene ${id}: queued 1 push(es)` });
-      expect(await waitFor(async () => (await settled()) && vaultItem(String(id)).title === `Plugin edit in the vault ${id}`, 15_000, 50)).toBe(true);
-      expect(mainItem(String(id)).title).toBe(before);
-    }
-  }, 40_000);
+  test.skipIf(!python)(
+    "the vault's Stash plugin (its instance id set) sends the vault's changes, by webhook token or admin token alone",
+    async () => {
+      const url = new URL(vault.url);
+      vault.plugins = new SimPlugins(PLUGIN_DIR, () => ({
+        Scheme: "http",
+        Host: url.hostname,
+        Port: Number(url.port),
+        SessionCookie: { Name: "session", Value: "abc" },
+      }));
+      const fire = async (id: number) => {
+        const jobs = vault.plugins!.hook("Scene.Update.Post", id, { id: String(id) });
+        await Promise.all(jobs.map((j) => j.done));
+        return jobs[0]!.output;
+      };
+      for (const [id, settings] of [
+        [11, { token: WEBHOOK_TOKEN }],
+        [12, { adminToken: ADMIN_TOKEN }],
+      ] as const) {
+        vault.pluginSettings = { stash2plex: { url: app.url!, instance: "vault", ...settings } };
+        vault.library.scenes.get(String(id))!.title = `Plugin edit in the vault ${id}`;
+        const before = mainItem(String(id)).title;
+        expect(await fire(id)).toEqual({ output: `scene ${id}: queued 1 push(es)` });
+        expect(
+          await waitFor(
+            async () => (await settled()) && vaultItem(String(id)).title === `Plugin edit in the vault ${id}`,
+            15_000,
+            50,
+          ),
+        ).toBe(true);
+        expect(mainItem(String(id)).title).toBe(before);
+      }
+    },
+    40_000,
+  );
 
   test("the vault down for a few seconds delays only its own changes; after it returns nothing of either is lost", async () => {
     await vault.stop();
@@ -166,12 +235,20 @@ describe("two Stash instances at run time, each its own loop", () => {
     // Changes in the vault while it is down: one sent by the plugin's webhook (queued though
     // Stash cannot be asked), one made as Stash goes down (its poll waits for it).
     vault.library.update("20", { title: "Vault edit while down" });
-    expect(await (await post(`${app.url}/hooks/stash`, { sceneIds: ["21"], instance: "vault" }, hook)).json()).toEqual({ queued: 1 });
+    expect(await (await post(`${app.url}/hooks/stash`, { sceneIds: ["21"], instance: "vault" }, hook)).json()).toEqual({
+      queued: 1,
+    });
     vault.library.scenes.get("21")!.title = "Vault hook while down";
     // Main's changes meanwhile keep arriving, one after another.
     for (const [i, id] of ["20", "21", "22"].entries()) {
       main.library.update(id, { title: `Main edit while vault down ${i}` });
-      expect(await waitFor(async () => (await pms.idle(), mainItem(id).title === `Main edit while vault down ${i}`), 10_000, 50)).toBe(true);
+      expect(
+        await waitFor(
+          async () => (await pms.idle(), mainItem(id).title === `Main edit while vault down ${i}`),
+          10_000,
+          50,
+        ),
+      ).toBe(true);
     }
     // The vault's wait behind its own breaker; main's breaker never opened.
     expect(await waitFor(() => loop("vault").breaker.state === "open", 10_000, 50)).toBe(true);
@@ -183,8 +260,16 @@ describe("two Stash instances at run time, each its own loop", () => {
     // A few seconds down in all.
     await Bun.sleep(Math.max(0, 3000 - (Date.now() - downAt)));
     vault.start();
-    expect(await waitFor(async () => (await settled()) &&
-      vaultItem("20").title === "Vault edit while down" && vaultItem("21").title === "Vault hook while down", 40_000, 50)).toBe(true);
+    expect(
+      await waitFor(
+        async () =>
+          (await settled()) &&
+          vaultItem("20").title === "Vault edit while down" &&
+          vaultItem("21").title === "Vault hook while down",
+        40_000,
+        50,
+      ),
+    ).toBe(true);
     expect(loop("vault").breaker.state).toBe("closed");
     expect(app.queue.deadLetterCount()).toBe(0);
     // The outage is the vault's: recorded in its history, none in main's.
@@ -204,17 +289,31 @@ describe("two Stash instances at run time, each its own loop", () => {
     vault.library.scenes.get("42")!.title = "Quietly renamed in the vault";
     const mainTitle = mainItem("42").title;
     const found = await app.reconciler.run({ heal: ["stale"], trigger: "test" });
-    expect(found.gaps.map((g) => [g.kind, g.instance, g.sceneId, g.ratingKey])).toEqual([["stale", "vault", "42", vaultItem("42").ratingKey]]);
-    expect(await waitFor(async () => (await settled()) && vaultItem("42").title === "Quietly renamed in the vault", 15_000, 50)).toBe(true);
+    expect(found.gaps.map((g) => [g.kind, g.instance, g.sceneId, g.ratingKey])).toEqual([
+      ["stale", "vault", "42", vaultItem("42").ratingKey],
+    ]);
+    expect(
+      await waitFor(
+        async () => (await settled()) && vaultItem("42").title === "Quietly renamed in the vault",
+        15_000,
+        50,
+      ),
+    ).toBe(true);
     expect(mainItem("42").title).toBe(mainTitle);
     expect((await app.reconciler.run({ heal: [], trigger: "test" })).gaps).toEqual([]);
   }, 60_000);
 });
 
 describe("PLEX_SECTIONS names the instance a section belongs to", () => {
-  const two = (extra: Record<string, string>, file?: string) => loadConfig({
-    DATA_DIR: tempDir(), STASH_INSTANCES: JSON.stringify([{ url: "http://main:9999" }, { id: "vault", url: "http://vault:9999" }]), ...extra,
-  }, file);
+  const two = (extra: Record<string, string>, file?: string) =>
+    loadConfig(
+      {
+        DATA_DIR: tempDir(),
+        STASH_INSTANCES: JSON.stringify([{ url: "http://main:9999" }, { id: "vault", url: "http://vault:9999" }]),
+        ...extra,
+      },
+      file,
+    );
   const sections = [
     { key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/m"] },
     { key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/v"] },
@@ -223,18 +322,33 @@ describe("PLEX_SECTIONS names the instance a section belongs to", () => {
   const resolved = (config: Config) => resolveSections(sections, config).map((s) => [s.key, s.instance, s.strategy]);
 
   test("by default a section is its agent's instance's, any other agent's the default's", () => {
-    expect(resolved(two({}))).toEqual([["1", "default", "refresh"], ["2", "vault", "refresh"], ["3", "default", "edit"]]);
+    expect(resolved(two({}))).toEqual([
+      ["1", "default", "refresh"],
+      ["2", "vault", "refresh"],
+      ["3", "default", "edit"],
+    ]);
   });
 
   test("the comma form <instance>:<id> and the YAML form name it", () => {
-    expect(resolved(two({ PLEX_SECTIONS: "1,vault:3" }))).toEqual([["1", "default", "refresh"], ["3", "vault", "edit"]]);
+    expect(resolved(two({ PLEX_SECTIONS: "1,vault:3" }))).toEqual([
+      ["1", "default", "refresh"],
+      ["3", "vault", "edit"],
+    ]);
     const file = join(tempDir(), "config.yaml");
-    writeFileSync(file, 'plex:\n  sections:\n    - id: "2"\n    - id: "3"\n      instance: vault\n      strategy: edit\n');
-    expect(resolved(two({}, file))).toEqual([["2", "vault", "refresh"], ["3", "vault", "edit"]]);
+    writeFileSync(
+      file,
+      'plex:\n  sections:\n    - id: "2"\n    - id: "3"\n      instance: vault\n      strategy: edit\n',
+    );
+    expect(resolved(two({}, file))).toEqual([
+      ["2", "vault", "refresh"],
+      ["3", "vault", "edit"],
+    ]);
   });
 
   test("an instance the config does not have, or a malformed one, is refused in one line naming it", () => {
-    expect(() => two({ PLEX_SECTIONS: "1,attic:3" })).toThrow('plex.sections[1].instance: no Stash instance has the id "attic" (known: default, vault)');
+    expect(() => two({ PLEX_SECTIONS: "1,attic:3" })).toThrow(
+      'plex.sections[1].instance: no Stash instance has the id "attic" (known: default, vault)',
+    );
     expect(() => two({ PLEX_SECTIONS: "Vault!:3" })).toThrow(/plex\.sections.*instance/);
   });
 });

@@ -38,25 +38,61 @@ const page = async (path: string) => {
   return res.text();
 };
 const postForm = (path: string, fields: Record<string, string>) =>
-  fetch(`${url}${path}`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...adminAuth }, body: new URLSearchParams(fields) });
+  fetch(`${url}${path}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...adminAuth },
+    body: new URLSearchParams(fields),
+  });
 /** A dead letter written as the worker writes one (the ref key names the instance). */
 const bury = (key: string, error: string) =>
-  app.store.db.query("INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, ?)")
+  app.store.db
+    .query(
+      "INSERT INTO dead_letters (ref, reason, attempts, first_queued_at, died_at, last_error) VALUES (?, 'test', 7, ?, ?, ?)",
+    )
     .run(key, Date.now() - 60_000, Date.now(), error);
-const deadKeys = () => app.queue.deadLetters().map((d) => d.ref).sort();
+const deadKeys = () =>
+  app.queue
+    .deadLetters()
+    .map((d) => d.ref)
+    .sort();
 
 beforeAll(async () => {
   main = new StashSim({ scenes: 20, seed: 31, root: "/data/main", windowsShare: 0 }).start();
   vault = new StashSim({ scenes: 20, seed: 32, root: "/data/vault", windowsShare: 0 }).start();
   vault.faults.apiKey = VAULT_KEY;
   pms = new PmsSim().start();
-  config = loadConfig({
-    DATA_DIR: tempDir(), SYNC_POLL_SECONDS: "0", ADMIN_TOKEN, PUBLIC_URL: "http://stash2plex.lan:8787", PLEX_URL: pms.url, PLEX_TOKEN: pms.token,
-    STASH_INSTANCES: JSON.stringify([
-      { name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
-      { id: "vault", name: "Vault", url: vault.url, apiKey: VAULT_KEY, paths: { rules: [{ name: "vaultrule", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }] } },
-    ]),
-  }, undefined);
+  config = loadConfig(
+    {
+      DATA_DIR: tempDir(),
+      SYNC_POLL_SECONDS: "0",
+      ADMIN_TOKEN,
+      PUBLIC_URL: "http://stash2plex.lan:8787",
+      PLEX_URL: pms.url,
+      PLEX_TOKEN: pms.token,
+      STASH_INSTANCES: JSON.stringify([
+        {
+          name: "Main",
+          url: main.url,
+          paths: {
+            rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }],
+          },
+        },
+        {
+          id: "vault",
+          name: "Vault",
+          url: vault.url,
+          apiKey: VAULT_KEY,
+          paths: {
+            rules: [
+              { name: "vaultrule", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] },
+            ],
+          },
+        },
+      ]),
+    },
+    undefined,
+  );
   app = createApp(config, { log: silentLogger });
   await app.start(0, "127.0.0.1");
   url = app.url!;
@@ -81,7 +117,11 @@ describe("two Stash instances on the operator's surface", () => {
     expect(rows[1]).toContain("Vault (vault)");
     for (const row of rows) expect(row).toContain("answers");
     // vault's row counts its own dead letter and its own 20 scenes; main's has none.
-    const cells = (row: string) => row.replace(/<[^>]+>/g, "|").replace(/\s+/g, "").replace(/\|+/g, "|");
+    const cells = (row: string) =>
+      row
+        .replace(/<[^>]+>/g, "|")
+        .replace(/\s+/g, "")
+        .replace(/\|+/g, "|");
     expect(cells(rows[1]!)).toContain("|closed|0|1|20|");
     expect(cells(rows[0]!)).toContain("|closed|0|0|20|");
     expect(html).toContain("2 of 2</span> answer");
@@ -100,7 +140,8 @@ describe("two Stash instances on the operator's surface", () => {
     const vaultTitle = vault.library.scenes.get("4")!.title!;
     const mainTitle = main.library.scenes.get("4")!.title!;
     expect(vaultTitle).not.toBe(mainTitle);
-    const vaultRow = html.match(/<tr><td data-label="select"><input[^>]*value="vault:scene:4"[\s\S]*?<\/tr>/)?.[0] ?? "";
+    const vaultRow =
+      html.match(/<tr><td data-label="select"><input[^>]*value="vault:scene:4"[\s\S]*?<\/tr>/)?.[0] ?? "";
     expect(vaultRow).toContain(vaultTitle);
 
     // A search finds scenes in each Stash: by title in vault's index, by id in both.
@@ -117,14 +158,15 @@ describe("two Stash instances on the operator's surface", () => {
     expect(scene).toContain("vault&#39;s item is gone");
     expect(scene).not.toContain("main&#39;s item is gone");
     expect(scene).toContain('hx-get="/ui/live/scenes/4?instance=vault"');
-    expect((await page("/ui/live/scenes/4?instance=vault"))).toContain(vaultTitle);
+    expect(await page("/ui/live/scenes/4?instance=vault")).toContain(vaultTitle);
     expect((await get("/ui/scenes/4?instance=nosuch")).status).toBe(404);
     expect((await get("/ui/scenes/4?instance=Bad!")).status).toBe(400);
 
     // Retry from vault's row: vault's job is queued again, main's dead letter untouched.
     const retried = await postForm("/ui/actions/dead-letters/retry", { one: "vault:scene:4" });
     expect(retried.headers.get("location")).toContain(encodeURIComponent("1 scene queued again"));
-    const requeued = (ref: ReturnType<typeof sceneRef>) => app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
+    const requeued = (ref: ReturnType<typeof sceneRef>) =>
+      app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
     expect(requeued(sceneRef("vault", "4"))).toBe(true);
     expect(requeued(sceneRef("default", "4"))).toBe(false);
     expect(deadKeys()).toContain("default:scene:4");
@@ -141,22 +183,27 @@ describe("two Stash instances on the operator's surface", () => {
     const html = await page("/ui/outages");
     expect(html).toContain('<section data-instance="default"><h2>Pushes of Stash Main (default)</h2>');
     expect(html).toContain('<section data-instance="vault"><h2>Pushes of Stash Vault (vault)</h2>');
-    expect((await page("/ui/live/outages"))).toContain('data-instance="vault"');
+    expect(await page("/ui/live/outages")).toContain('data-instance="vault"');
   });
 
   test("vault's breaker opens: the overview names it, vault's row and outages show it, main's stay closed", async () => {
     // The push side's own breaker for vault when it runs one loop per instance, else the one kept on disk.
     const loops = (app as { instanceLoops?: { instance: string; breaker: Breaker }[] }).instanceLoops;
-    const breaker = loops?.find((l) => l.instance === "vault")?.breaker ?? createBreaker(app.store, { instance: "vault", threshold: 3, probeBaseMs: 60_000, probeCapMs: 60_000 });
+    const breaker =
+      loops?.find((l) => l.instance === "vault")?.breaker ??
+      createBreaker(app.store, { instance: "vault", threshold: 3, probeBaseMs: 60_000, probeCapMs: 60_000 });
     for (let i = 0; i < 10 && breaker.state !== "open"; i++) breaker.failed("vault's pushes: connection refused", 2);
     try {
       const overview = await page("/ui");
-      expect(overview).toContain('<span class="big" id="breaker-state">open</span> <span class="muted">(Vault (vault))</span>');
+      expect(overview).toContain(
+        '<span class="big" id="breaker-state">open</span> <span class="muted">(Vault (vault))</span>',
+      );
       const row = (id: string) => overview.match(new RegExp(`<tr data-instance="${id}">[\\s\\S]*?</tr>`))?.[0] ?? "";
       expect(row("vault")).toContain('<td data-label="breaker">open</td>');
       expect(row("default")).toContain('<td data-label="breaker">closed</td>');
       const outages = await page("/ui/outages");
-      const part = (id: string) => outages.match(new RegExp(`<section data-instance="${id}">[\\s\\S]*?</section>`))?.[0] ?? "";
+      const part = (id: string) =>
+        outages.match(new RegExp(`<section data-instance="${id}">[\\s\\S]*?</section>`))?.[0] ?? "";
       expect(part("vault")).toContain("vault&#39;s pushes: connection refused");
       expect(part("vault")).toContain("<strong>ongoing</strong>");
       expect(part("default")).toContain("Plex has not been down");
@@ -170,16 +217,44 @@ describe("two Stash instances on the operator's surface", () => {
 
   test("gaps: a gap names its instance and links to its scene there", async () => {
     const at = Date.now();
-    app.reconciler.reports.save({
-      startedAt: at - 1000, finishedAt: at, status: "done", trigger: "test", error: null, scenes: 40, items: 38,
-      counts: { "missing-in-plex": 2 }, healed: {},
-    }, [
-      { kind: "missing-in-plex", sceneId: "9", instance: "vault", plexPaths: [], stashPaths: ["/data/vault/x.mp4"], reason: "Plex has no item for this scene" },
-      { kind: "missing-in-plex", sceneId: "9", instance: "default", plexPaths: [], stashPaths: ["/data/main/y.mp4"], reason: "Plex has no item for this scene" },
-    ]);
+    app.reconciler.reports.save(
+      {
+        startedAt: at - 1000,
+        finishedAt: at,
+        status: "done",
+        trigger: "test",
+        error: null,
+        scenes: 40,
+        items: 38,
+        counts: { "missing-in-plex": 2 },
+        healed: {},
+      },
+      [
+        {
+          kind: "missing-in-plex",
+          sceneId: "9",
+          instance: "vault",
+          plexPaths: [],
+          stashPaths: ["/data/vault/x.mp4"],
+          reason: "Plex has no item for this scene",
+        },
+        {
+          kind: "missing-in-plex",
+          sceneId: "9",
+          instance: "default",
+          plexPaths: [],
+          stashPaths: ["/data/main/y.mp4"],
+          reason: "Plex has no item for this scene",
+        },
+      ],
+    );
     const html = await page("/ui/gaps");
-    expect(html).toContain('<a href="/ui/scenes/9?instance=vault">scene 9</a> <span class="instance" data-instance="vault">of Vault (vault)</span>');
-    expect(html).toContain('<a href="/ui/scenes/9">scene 9</a> <span class="instance" data-instance="default">of Main (default)</span>');
+    expect(html).toContain(
+      '<a href="/ui/scenes/9?instance=vault">scene 9</a> <span class="instance" data-instance="vault">of Vault (vault)</span>',
+    );
+    expect(html).toContain(
+      '<a href="/ui/scenes/9">scene 9</a> <span class="instance" data-instance="default">of Main (default)</span>',
+    );
   });
 
   test("settings: each instance's Stash URL, its key only as set, its rules and the provider URL to paste in Plex", async () => {
@@ -215,7 +290,9 @@ describe("two Stash instances on the operator's surface", () => {
     expect(text).toContain('stash2plex_upstream_up{upstream="stash",stash_instance="default"} 1');
     expect(text).toContain('stash2plex_upstream_up{upstream="stash",stash_instance="vault"} 1');
     expect(text).toMatch(/stash2plex_upstream_request_seconds_count\{upstream="stash",stash_instance="vault"\} [1-9]/);
-    expect(text).toMatch(/stash2plex_upstream_request_seconds_count\{upstream="stash",stash_instance="default"\} [1-9]/);
+    expect(text).toMatch(
+      /stash2plex_upstream_request_seconds_count\{upstream="stash",stash_instance="default"\} [1-9]/,
+    );
     expect(text).toContain('stash2plex_upstream_errors_total{upstream="stash",stash_instance="vault"} 0');
     expect(text).toContain('stash2plex_breaker_state{stash_instance="vault",state="closed"} 1');
     expect(text).toContain('stash2plex_breaker_state{stash_instance="default",state="closed"} 1');
@@ -224,7 +301,10 @@ describe("two Stash instances on the operator's surface", () => {
 
   test("/readyz checks each Stash: anyone sees ok per part; vault down names only vault", async () => {
     const open = (await (await fetch(`${url}/readyz`)).json()) as any;
-    expect(open).toEqual({ ok: true, checks: { stash: { ok: true }, "stash:vault": { ok: true }, plex: { ok: true }, database: { ok: true } } });
+    expect(open).toEqual({
+      ok: true,
+      checks: { stash: { ok: true }, "stash:vault": { ok: true }, plex: { ok: true }, database: { ok: true } },
+    });
     vault.faults.errorPage = 503;
     try {
       await Bun.sleep(5100); // /readyz keeps its answer 5 s
@@ -244,30 +324,38 @@ describe("two Stash instances on the operator's surface", () => {
     }
   }, 30_000);
 
-  test.skipIf(!browserAvailable("the two-instance overview screenshot"))("a screenshot of the overview with two instances", async () => {
-    await Bun.sleep(5100); // vault answers again (the checks are kept 5 s)
-    const browser = await launch();
-    try {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      await context.setExtraHTTPHeaders(adminAuth);
-      const tab = await context.newPage();
-      await tab.goto(`${url}/ui`);
-      await tab.locator("#instances").waitFor();
-      const file = join(SCREENSHOTS, "overview-two-instances.png");
-      await tab.screenshot({ path: file, fullPage: true });
-      expect(distinctColours(file)).toBeGreaterThan(20);
-      expect(await tab.locator("#instances tbody tr").count()).toBe(2);
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+  test.skipIf(!browserAvailable("the two-instance overview screenshot"))(
+    "a screenshot of the overview with two instances",
+    async () => {
+      await Bun.sleep(5100); // vault answers again (the checks are kept 5 s)
+      const browser = await launch();
+      try {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+        await context.setExtraHTTPHeaders(adminAuth);
+        const tab = await context.newPage();
+        await tab.goto(`${url}/ui`);
+        await tab.locator("#instances").waitFor();
+        const file = join(SCREENSHOTS, "overview-two-instances.png");
+        await tab.screenshot({ path: file, fullPage: true });
+        expect(distinctColours(file)).toBeGreaterThan(20);
+        expect(await tab.locator("#instances tbody tr").count()).toBe(2);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 });
 
 /** Settings → Tasks → run in the vault Stash, through its GraphQL mutation (as Stash runs a plugin task). */
 async function runVaultTask(task: string) {
   const res = await fetch(`${vault.url}/graphql`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: "mutation($p: ID!, $t: String) { runPluginTask(plugin_id: $p, task_name: $t) }", variables: { p: "stash2plex", t: task } }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      query: "mutation($p: ID!, $t: String) { runPluginTask(plugin_id: $p, task_name: $t) }",
+      variables: { p: "stash2plex", t: task },
+    }),
   });
   const body = (await res.json()) as { data?: { runPluginTask: string }; errors?: { message: string }[] };
   if (!body.data) throw new Error(body.errors?.[0]?.message ?? "runPluginTask failed");
@@ -280,7 +368,12 @@ describe.skipIf(!python)("the Stash plugin's tasks act on the Stash they run in"
   beforeAll(() => {
     vault.faults.apiKey = null; // the plugin reads its settings from this Stash with its session
     const own = new URL(vault.url);
-    vault.plugins = new SimPlugins(PLUGIN_DIR, () => ({ Scheme: "http", Host: own.hostname, Port: Number(own.port), SessionCookie: { Name: "session", Value: "abc" } }));
+    vault.plugins = new SimPlugins(PLUGIN_DIR, () => ({
+      Scheme: "http",
+      Host: own.hostname,
+      Port: Number(own.port),
+      SessionCookie: { Name: "session", Value: "abc" },
+    }));
     vault.pluginSettings = { stash2plex: { url, adminToken: ADMIN_TOKEN, instance: "vault" } };
   });
 
@@ -299,7 +392,8 @@ describe.skipIf(!python)("the Stash plugin's tasks act on the Stash they run in"
     bury("vault:scene:6", "vault's six is gone");
     const retry = await runVaultTask("Retry dead letters");
     expect(retry.log).toContain("retrying 1 dead letter: stash2plex pushes them again now");
-    const requeued = (ref: ReturnType<typeof sceneRef>) => app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
+    const requeued = (ref: ReturnType<typeof sceneRef>) =>
+      app.queue.history(ref).some((h) => h.event === "queued" && h.detail === "requeue");
     expect(requeued(sceneRef("vault", "6"))).toBe(true);
     expect(requeued(sceneRef("default", "6"))).toBe(false);
     expect(deadKeys()).toContain("default:scene:6");

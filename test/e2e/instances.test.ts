@@ -21,7 +21,8 @@ const VAULT = `${IDENTIFIER}.vault`;
 const plexPath = (stashPath: string, root: string, plexRoot: string) => `${plexRoot}${stashPath.slice(root.length)}`;
 const filesOf = (stash: StashSim) => [...stash.library.scenes.values()].flatMap((s) => s.files.map((f) => f.path));
 /** The scene of a Stash that holds this (Stash) path: the truth a match is judged by. */
-const sceneWith = (stash: StashSim, path: string) => [...stash.library.scenes.values()].find((s) => s.files.some((f) => f.path === path))?.id;
+const sceneWith = (stash: StashSim, path: string) =>
+  [...stash.library.scenes.values()].find((s) => s.files.some((f) => f.path === path))?.id;
 
 let main: StashSim;
 let vault: StashSim;
@@ -39,10 +40,27 @@ beforeAll(async () => {
   vault = new StashSim({ scenes: 50, seed: 22, root: "/data/vault", windowsShare: 0 }).start();
   pms = new PmsSim().start();
   env = {
-    DATA_DIR: tempDir(), SYNC_POLL_SECONDS: "0", PUBLIC_URL: "http://stash2plex.lan:8787", PLEX_URL: pms.url, PLEX_TOKEN: pms.token,
+    DATA_DIR: tempDir(),
+    SYNC_POLL_SECONDS: "0",
+    PUBLIC_URL: "http://stash2plex.lan:8787",
+    PLEX_URL: pms.url,
+    PLEX_TOKEN: pms.token,
     STASH_INSTANCES: JSON.stringify([
-      { name: "Main", url: main.url, paths: { rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }] } },
-      { id: "vault", name: "Vault", url: vault.url, paths: { rules: [{ name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }] } },
+      {
+        name: "Main",
+        url: main.url,
+        paths: {
+          rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }],
+        },
+      },
+      {
+        id: "vault",
+        name: "Vault",
+        url: vault.url,
+        paths: {
+          rules: [{ name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }],
+        },
+      },
     ]),
   };
   config = loadConfig(env, undefined);
@@ -57,10 +75,14 @@ beforeAll(async () => {
   service = { url: app.url! };
   // Both indexes built before the scans (start-up only triggers them).
   await Promise.all([app.stashIndex.refresh(), ...app.instanceProviders.map((p) => p.index.refresh())]);
-  pms.addSection({ key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
-    filesOf(main).map((p) => plexPath(p, "/data/main", "/media/Main")));
-  pms.addSection({ key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
-    filesOf(vault).map((p) => plexPath(p, "/data/vault", "/media/Vault")));
+  pms.addSection(
+    { key: "1", title: "Main", type: "movie", agent: IDENTIFIER, locations: ["/media/Main"] },
+    filesOf(main).map((p) => plexPath(p, "/data/main", "/media/Main")),
+  );
+  pms.addSection(
+    { key: "2", title: "Vault", type: "movie", agent: VAULT, locations: ["/media/Vault"] },
+    filesOf(vault).map((p) => plexPath(p, "/data/vault", "/media/Vault")),
+  );
 });
 
 afterAll(async () => {
@@ -78,7 +100,11 @@ function judge(report: ScanReport, stash: StashSim, identifier: string, root: st
     const truth = sceneWith(stash, `${root}${r.file.path.slice(plexRoot.length)}`);
     return r.metadata!.guid !== `${identifier}://movie/${truth}`;
   });
-  return { files: report.results.length, matched: matched.length, wrong: wrong.map((r) => `${r.file.path} → ${r.metadata!.guid}`) };
+  return {
+    files: report.results.length,
+    matched: matched.length,
+    wrong: wrong.map((r) => `${r.file.path} → ${r.metadata!.guid}`),
+  };
 }
 
 describe("two Stash instances, one service, a provider each", () => {
@@ -91,7 +117,11 @@ describe("two Stash instances, one service, a provider each", () => {
     expect(await pms.registerProvider(service.url)).toBe(IDENTIFIER);
     expect(await pms.registerProvider(`${service.url}/instances/vault`)).toBe(VAULT);
     const vaultDoc = (await (await fetch(`${service.url}/instances/vault`)).json()) as any;
-    expect(vaultDoc.MediaProvider).toMatchObject({ identifier: VAULT, title: "Stash (Vault)", Types: [{ type: 1, Scheme: [{ scheme: VAULT }] }] });
+    expect(vaultDoc.MediaProvider).toMatchObject({
+      identifier: VAULT,
+      title: "Stash (Vault)",
+      Types: [{ type: 1, Scheme: [{ scheme: VAULT }] }],
+    });
   });
 
   test("a scan of each section matches every file to its own Stash's scene, none wrong", async () => {
@@ -133,7 +163,10 @@ describe("two Stash instances, one service, a provider each", () => {
     vault.library.scenes.get(id)!.title = "Renamed in the vault";
     main.library.scenes.get(id)!.title = "Renamed in main";
     served.length = 0;
-    const res = await fetch(`${pms.url}/library/metadata/${item.ratingKey}/refresh`, { method: "PUT", headers: { "X-Plex-Token": pms.token } });
+    const res = await fetch(`${pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "X-Plex-Token": pms.token },
+    });
     expect(res.status).toBe(200);
     await pms.idle();
     expect(pms.items.get(item.ratingKey)!.title).toBe("Renamed in the vault");
@@ -149,8 +182,12 @@ describe("two Stash instances, one service, a provider each", () => {
     expect(code).toBe(0);
     expect(out).toMatch(/^ok {3}stash "default": reached http:\/\/127\.0\.0\.1:\d+ \(Stash .*, 50 scenes\)$/m);
     expect(out).toMatch(/^ok {3}stash "vault": reached http:\/\/127\.0\.0\.1:\d+ \(Stash .*, 50 scenes\)$/m);
-    expect(out).toContain(`ok   provider "default": add http://stash2plex.lan:8787 in Plex (Settings → Metadata Agents → Add Provider); identifier ${IDENTIFIER}`);
-    expect(out).toContain(`ok   provider "vault": add http://stash2plex.lan:8787/instances/vault in Plex (Settings → Metadata Agents → Add Provider); identifier ${VAULT}`);
+    expect(out).toContain(
+      `ok   provider "default": add http://stash2plex.lan:8787 in Plex (Settings → Metadata Agents → Add Provider); identifier ${IDENTIFIER}`,
+    );
+    expect(out).toContain(
+      `ok   provider "vault": add http://stash2plex.lan:8787/instances/vault in Plex (Settings → Metadata Agents → Add Provider); identifier ${VAULT}`,
+    );
     // Each instance's coverage counts the files of its own section only: all of them map.
     const main = /^ok {3}path coverage "default": (\d+) of (\d+) Plex files map/m.exec(out);
     const vault = /^ok {3}path coverage "vault": (\d+) of (\d+) Plex files map/m.exec(out);
@@ -163,11 +200,16 @@ describe("two Stash instances, one service, a provider each", () => {
   test("check: PATHS_AUTO applies to the default instance only; another one is told where to paste its rules", async () => {
     const list = JSON.parse(env.STASH_INSTANCES!);
     delete list[1].paths;
-    const p = spawnMain({ ...env, STASH_INSTANCES: JSON.stringify(list), PATHS_AUTO: "true", PLEX_URL: pms.url, PLEX_TOKEN: pms.token }, ["check"]);
+    const p = spawnMain(
+      { ...env, STASH_INSTANCES: JSON.stringify(list), PATHS_AUTO: "true", PLEX_URL: pms.url, PLEX_TOKEN: pms.token },
+      ["check"],
+    );
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
     const vaultNote = out.slice(out.indexOf(`note path rules proposed "vault"`));
-    expect(vaultNote).toContain(`paste these under this Stash ("vault") in the stash list of config.yaml, as its paths:`);
+    expect(vaultNote).toContain(
+      `paste these under this Stash ("vault") in the stash list of config.yaml, as its paths:`,
+    );
     expect(vaultNote).not.toContain("PATHS_AUTO is on");
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { adminAuth, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
+import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 import { GAP_KINDS } from "../../src/domain/gaps.ts";
 import { VERSION } from "../../src/version.ts";
 import { createApp } from "../../src/app.ts";
@@ -16,13 +16,24 @@ import { silentLogger } from "../../src/log.ts";
 
 let w: World;
 beforeAll(async () => {
-  w = await startWorld({ env: { SYNC_SWEEP_SECONDS: "1", SYNC_POLL_SECONDS: "1", SYNC_RETRY_BASE_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" } });
+  w = await startWorld({
+    env: {
+      SYNC_SWEEP_SECONDS: "1",
+      SYNC_POLL_SECONDS: "1",
+      SYNC_RETRY_BASE_SECONDS: "1",
+      SYNC_DRAIN_PER_SECOND: "2000",
+    },
+  });
   await w.pms.scan("1", { concurrency: 8 });
 });
 afterAll(() => w.close());
 
 /** One sample per line: its name, labels and value (the text format, read plainly). */
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 const scrape = async (): Promise<{ samples: Sample[]; types: Map<string, string> }> => {
   const text = await (await fetch(`${w.app.url}/metrics`)).text();
   const samples: Sample[] = [];
@@ -32,14 +43,17 @@ const scrape = async (): Promise<{ samples: Sample[]; types: Map<string, string>
     if (type) types.set(type[1]!, type[2]!);
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const labels = Object.fromEntries(
+      [...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]),
+    );
     samples.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
   return { samples, types };
 };
 const find = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-const value = async (name: string, labels: Record<string, string> = {}) => find((await scrape()).samples, name, labels)[0]?.value;
+const value = async (name: string, labels: Record<string, string> = {}) =>
+  find((await scrape()).samples, name, labels)[0]?.value;
 const webhook = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 
 describe("metrics users expect", () => {
@@ -49,7 +63,10 @@ describe("metrics users expect", () => {
     expect(find(samples, "stash2plex_last_delivered_push_timestamp_seconds")[0]?.value).toBe(0);
     const info = find(samples, "stash2plex_build_info");
     expect(info).toHaveLength(1);
-    expect(info[0]!).toMatchObject({ labels: { version: VERSION, runtime: "bun", runtime_version: Bun.version }, value: 1 });
+    expect(info[0]!).toMatchObject({
+      labels: { version: VERSION, runtime: "bun", runtime_version: Bun.version },
+      value: 1,
+    });
 
     const one = (name: string) => find(samples, name)[0]?.value ?? Number.NaN;
     expect(one("process_cpu_seconds_total")).toBeGreaterThan(0);
@@ -61,32 +78,49 @@ describe("metrics users expect", () => {
     expect(started).toBeGreaterThan(Date.now() / 1000 - 3600);
     // Event-loop lag: measured (a blocked loop shows in the max).
     const until = Date.now() + 120;
-    while (Date.now() < until) { /* block the loop */ }
+    while (Date.now() < until) {
+      /* block the loop */
+    }
     await Bun.sleep(20);
     expect((await value("nodejs_eventloop_lag_max_seconds"))!).toBeGreaterThan(0.1);
     // Always 0 or never observed under JavaScriptCore: not exported rather than wrong.
-    for (const name of ["nodejs_active_handles", "nodejs_active_requests", "nodejs_heap_space_size_used_bytes", "nodejs_gc_duration_seconds", "process_heap_bytes"]) {
+    for (const name of [
+      "nodejs_active_handles",
+      "nodejs_active_requests",
+      "nodejs_heap_space_size_used_bytes",
+      "nodejs_gc_duration_seconds",
+      "process_heap_bytes",
+    ]) {
       expect([name, types.has(name)]).toEqual([name, false]);
     }
   });
 
   test("every gap kind is present with 0 before any reconcile; a reconcile's counts and its time show after", async () => {
     const before = (await scrape()).samples;
-    for (const kind of GAP_KINDS) expect([kind, find(before, "stash2plex_reconcile_gaps", { kind })[0]?.value]).toEqual([kind, 0]);
+    for (const kind of GAP_KINDS)
+      expect([kind, find(before, "stash2plex_reconcile_gaps", { kind })[0]?.value]).toEqual([kind, 0]);
     expect(find(before, "stash2plex_job_last_success_timestamp_seconds", { job_id: "reconcile" })[0]?.value).toBe(0);
 
     w.stash.library.update("5", { title: "Changed behind Plex's back" }); // a stale item
     const { run } = await w.app.reconciler.run({ heal: [], trigger: "test" });
     expect(run.counts.stale ?? 0).toBeGreaterThan(0);
     const after = (await scrape()).samples;
-    for (const kind of GAP_KINDS) expect([kind, find(after, "stash2plex_reconcile_gaps", { kind })[0]?.value]).toEqual([kind, run.counts[kind] ?? 0]);
-    expect(find(after, "stash2plex_job_last_success_timestamp_seconds", { job_id: "reconcile" })[0]?.value).toBe(run.finishedAt / 1000);
+    for (const kind of GAP_KINDS)
+      expect([kind, find(after, "stash2plex_reconcile_gaps", { kind })[0]?.value]).toEqual([
+        kind,
+        run.counts[kind] ?? 0,
+      ]);
+    expect(find(after, "stash2plex_job_last_success_timestamp_seconds", { job_id: "reconcile" })[0]?.value).toBe(
+      run.finishedAt / 1000,
+    );
 
     // A restart on the same data folder still knows when the last reconcile succeeded (no false "not run in 2 days").
     const restarted = createApp(w.app.config, { log: silentLogger });
     try {
       const text = await restarted.metrics.text();
-      expect(text).toContain(`stash2plex_job_last_success_timestamp_seconds{job_id="reconcile"} ${run.finishedAt / 1000}\n`);
+      expect(text).toContain(
+        `stash2plex_job_last_success_timestamp_seconds{job_id="reconcile"} ${run.finishedAt / 1000}\n`,
+      );
       expect(text).toContain('stash2plex_job_last_success_timestamp_seconds{job_id="sweep"} 0\n');
     } finally {
       await restarted.stop();
@@ -95,10 +129,18 @@ describe("metrics users expect", () => {
 
   test("each scheduled job's last success (poll, sweep, stash-index, plex-index), in seconds since the epoch", async () => {
     const ids = ["poll", "sweep", "stash-index", "plex-index"];
-    expect(await waitFor(async () => {
-      const { samples } = await scrape();
-      return ids.every((job_id) => (find(samples, "stash2plex_job_last_success_timestamp_seconds", { job_id })[0]?.value ?? 0) > 0);
-    }, 15_000, 200)).toBe(true);
+    expect(
+      await waitFor(
+        async () => {
+          const { samples } = await scrape();
+          return ids.every(
+            (job_id) => (find(samples, "stash2plex_job_last_success_timestamp_seconds", { job_id })[0]?.value ?? 0) > 0,
+          );
+        },
+        15_000,
+        200,
+      ),
+    ).toBe(true);
     const { samples } = await scrape();
     for (const job_id of ids) {
       const at = find(samples, "stash2plex_job_last_success_timestamp_seconds", { job_id })[0]!.value;
@@ -120,53 +162,76 @@ describe("metrics users expect", () => {
     expect(await value("stash2plex_upstream_up", { upstream: "plex" })).toBe(1);
     expect(await value("stash2plex_upstream_up", { upstream: "stash" })).toBe(1);
     // (The poller may still be pushing the scenes earlier tests changed.)
-    expect(await waitFor(async () => (await value("stash2plex_queue_oldest_pending_age_seconds")) === 0, 10_000, 100)).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_queue_oldest_pending_age_seconds")) === 0, 10_000, 100),
+    ).toBe(true);
 
     await w.pms.stop();
     w.stash.library.update("8", { title: "Waiting for Plex" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["8"] }, webhook);
-    expect(await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 0, 15_000, 250)).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 0, 15_000, 250),
+    ).toBe(true);
     expect(await value("stash2plex_upstream_up", { upstream: "stash" })).toBe(1);
     await Bun.sleep(1500);
     expect((await value("stash2plex_queue_oldest_pending_age_seconds"))!).toBeGreaterThan(1);
 
     w.pms.start();
-    expect(await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 1, 15_000, 250)).toBe(true);
-    expect(await waitFor(async () => (await value("stash2plex_queue_oldest_pending_age_seconds")) === 0, 20_000, 250)).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 1, 15_000, 250),
+    ).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_queue_oldest_pending_age_seconds")) === 0, 20_000, 250),
+    ).toBe(true);
   }, 60_000);
 
   test("a Plex that hangs does not hang the scrape: plex up 0 within seconds", async () => {
     w.pms.latencyMs = 6000;
     try {
-      expect(await waitFor(async () => {
-        const t0 = performance.now();
-        const up = await value("stash2plex_upstream_up", { upstream: "plex" });
-        expect(performance.now() - t0).toBeLessThan(4500);
-        return up === 0;
-      }, 15_000, 250)).toBe(true);
+      expect(
+        await waitFor(
+          async () => {
+            const t0 = performance.now();
+            const up = await value("stash2plex_upstream_up", { upstream: "plex" });
+            expect(performance.now() - t0).toBeLessThan(4500);
+            return up === 0;
+          },
+          15_000,
+          250,
+        ),
+      ).toBe(true);
     } finally {
       w.pms.latencyMs = 0;
     }
-    expect(await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 1, 20_000, 250)).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "plex" })) === 1, 20_000, 250),
+    ).toBe(true);
   }, 60_000);
 
   test("Stash down: stash up 0", async () => {
     await w.stash.stop();
     try {
-      expect(await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "stash" })) === 0, 15_000, 250)).toBe(true);
+      expect(
+        await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "stash" })) === 0, 15_000, 250),
+      ).toBe(true);
     } finally {
       w.stash.start();
     }
-    expect(await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "stash" })) === 1, 15_000, 250)).toBe(true);
+    expect(
+      await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "stash" })) === 1, 15_000, 250),
+    ).toBe(true);
   }, 40_000);
 });
 
 describe("the Grafana dashboard and the alert rules use only exported metrics", () => {
   const root = join(import.meta.dir, "../..");
   /** Every stash2plex_*, process_* and nodejs_* name in a PromQL expression. */
-  const namesIn = (expr: string) => [...expr.matchAll(/\b((?:stash2plex|process|nodejs)_[a-zA-Z0-9_]+)/g)].map((m) => m[1]!);
+  const namesIn = (expr: string) =>
+    [...expr.matchAll(/\b((?:stash2plex|process|nodejs)_[a-zA-Z0-9_]+)/g)].map((m) => m[1]!);
   const dashboard = JSON.parse(readFileSync(join(root, "deploy/grafana/stash2plex.json"), "utf8"));
-  const rules = parseYaml(readFileSync(join(root, "deploy/prometheus/alerts.yml"), "utf8")) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const rules = parseYaml(readFileSync(join(root, "deploy/prometheus/alerts.yml"), "utf8")) as {
+    groups: { rules: { alert: string; expr: string }[] }[];
+  };
   const dashboardExprs: string[] = [
     ...dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => t.expr)),
     ...dashboard.templating.list.map((v: { definition: string }) => v.definition),
@@ -191,13 +256,23 @@ describe("the Grafana dashboard and the alert rules use only exported metrics", 
   test("the rules name every alert the issue asks for, and the dashboard every panel", () => {
     const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.sort()).toEqual([
-      "Stash2plexChangeWaitingTooLong", "Stash2plexDeadLettersRising", "Stash2plexGapsFound",
-      "Stash2plexPlexUnreachable", "Stash2plexReconcileNotRun", "Stash2plexStashUnreachable",
+      "Stash2plexChangeWaitingTooLong",
+      "Stash2plexDeadLettersRising",
+      "Stash2plexGapsFound",
+      "Stash2plexPlexUnreachable",
+      "Stash2plexReconcileNotRun",
+      "Stash2plexStashUnreachable",
     ]);
     const used = (prefix: string) => dashboardExprs.some((e) => e.includes(prefix));
     for (const name of [
-      "stash2plex_queue_jobs", "stash2plex_pushes_total", "stash2plex_push_latency_seconds_bucket", "stash2plex_upstream_up{upstream=\"plex\"",
-      "stash2plex_upstream_up{upstream=\"stash\"", "stash2plex_reconcile_gaps", "stash2plex_job_last_success_timestamp_seconds",
-    ]) expect([name, used(name)]).toEqual([name, true]);
+      "stash2plex_queue_jobs",
+      "stash2plex_pushes_total",
+      "stash2plex_push_latency_seconds_bucket",
+      'stash2plex_upstream_up{upstream="plex"',
+      'stash2plex_upstream_up{upstream="stash"',
+      "stash2plex_reconcile_gaps",
+      "stash2plex_job_last_success_timestamp_seconds",
+    ])
+      expect([name, used(name)]).toEqual([name, true]);
   });
 });

@@ -26,7 +26,13 @@ afterAll(async () => {
 
 /** The service with push on (poller and pusher would run), on loopback. */
 function start(dataDir: string, port: number) {
-  const p = spawnMain({ ...testEnv(stash, pms), DATA_DIR: dataDir, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port), SYNC_POLL_SECONDS: "1" });
+  const p = spawnMain({
+    ...testEnv(stash, pms),
+    DATA_DIR: dataDir,
+    LISTEN_HOST: "127.0.0.1",
+    LISTEN_PORT: String(port),
+    SYNC_POLL_SECONDS: "1",
+  });
   running.push(p);
   return p;
 }
@@ -73,7 +79,12 @@ describe("a second service on the same data folder", () => {
     const other = freePort();
     const second = await refused(start(dir, other));
     expectOneLine(second, [dir, "another stash2plex"]);
-    expect(await fetch(`http://127.0.0.1:${other}/healthz`).then(() => "answered", () => "refused")).toBe("refused");
+    expect(
+      await fetch(`http://127.0.0.1:${other}/healthz`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused");
     first.kill("SIGKILL");
     await first.exited;
   }, 30_000);

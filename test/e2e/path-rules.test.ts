@@ -25,7 +25,13 @@ const apps: App[] = [];
 const owners = () => {
   const owner = new Map<string, string>();
   for (const scene of stash.library.scenes.values()) {
-    for (const f of scene.files) owner.set(f.path.startsWith("D:\\") ? f.path.slice("D:\\Scenes\\".length).replaceAll("\\", "/") : f.path.slice("/data/stash/".length), scene.id);
+    for (const f of scene.files)
+      owner.set(
+        f.path.startsWith("D:\\")
+          ? f.path.slice("D:\\Scenes\\".length).replaceAll("\\", "/")
+          : f.path.slice("/data/stash/".length),
+        scene.id,
+      );
   }
   return (plexPath: string) => owner.get(plexPath.replace(/^\/media\/(Scenes|Windows)\//, ""));
 };
@@ -64,7 +70,10 @@ beforeAll(() => {
   for (let i = 0; i < 20; i++) addStashScene(stash, [`D:\\Scenes\\Maker ${i % 5}\\shoot ${i}\\scene.mp4`]);
   pms = new PmsSim().start();
   files = plexFilesFor(stash);
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, files);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    files,
+  );
   // Plex holds four files in five already (an earlier scan by another agent); the rest are new.
   files.forEach((file, i) => i % 5 !== 0 && pms.addItem("1", file));
 });
@@ -88,7 +97,11 @@ describe("path rules found for the user", () => {
     expect(line.detail).toContain('rule "Windows" (^/media/Windows/ → D:\\Scenes\\) maps');
     expect(line.detail).toContain("set PATHS_AUTO=true");
     // As `check` prints it: each detail line indented by four, the YAML by two more.
-    const yaml = line.detail.slice(line.detail.indexOf("  paths:")).split("\n    ").map((l) => l.slice(2)).join("\n");
+    const yaml = line.detail
+      .slice(line.detail.indexOf("  paths:"))
+      .split("\n    ")
+      .map((l) => l.slice(2))
+      .join("\n");
     proposed = parse(yaml).paths.rules;
     expect(proposed.map((r: any) => [r.name, r.plex, r.stash, r.caseInsensitive ?? false])).toEqual([
       ["Scenes", "^/media/Scenes/", "/data/stash/", false],

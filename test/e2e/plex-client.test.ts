@@ -8,7 +8,11 @@ function fakePms(answer: (req: Request) => Response | Promise<Response>) {
   return { client, stop: () => server.stop(true) };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e) => e as PlexError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e) => e as PlexError,
+  );
 
 describe("PMS client", () => {
   test("an answer in an unexpected shape is a clear error naming where", async () => {
@@ -26,7 +30,9 @@ describe("PMS client", () => {
   test("sends the token as a header, never in the URL; classifies 5xx/429 transient, 404 permanent", async () => {
     const seen: { url: string; token: string | null }[] = [];
     let status = 503;
-    const pms = fakePms((req) => (seen.push({ url: req.url, token: req.headers.get("x-plex-token") }), new Response("x", { status })));
+    const pms = fakePms(
+      (req) => (seen.push({ url: req.url, token: req.headers.get("x-plex-token") }), new Response("x", { status })),
+    );
     try {
       expect((await failure(pms.client.refresh("5")))!.kind).toBe("transient");
       status = 429;

@@ -8,7 +8,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { startWorld, waitFor, type World } from "../helpers.ts";
 import type { ClockOptions } from "../../sim/stash/clock.ts";
 
-const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
+const FAST = {
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.4",
+  SYNC_SWEEP_SECONDS: "1",
+  SYNC_DRAIN_PER_SECOND: "2000",
+};
 const EDITS = 1000;
 
 let w: World | undefined;
@@ -36,10 +41,14 @@ async function pollAlone(clock: ClockOptions, during?: (world: World) => void) {
   const ids = [...w.stash.library.scenes.keys()];
   const world = w;
   await editSteadily(w, ids, () => during?.(world));
-  const delivered = await waitFor(async () => {
-    await world.pms.idle();
-    return ids.every((id) => titleOf(world, id) === `Polled ${id}`) && world.app.queue.pending() === 0;
-  }, 30_000, 100);
+  const delivered = await waitFor(
+    async () => {
+      await world.pms.idle();
+      return ids.every((id) => titleOf(world, id) === `Polled ${id}`) && world.app.queue.pending() === 0;
+    },
+    30_000,
+    100,
+  );
   const lost = ids.filter((id) => titleOf(world, id) !== `Polled ${id}`);
   expect(lost).toEqual([]);
   expect(delivered).toBe(true);
@@ -51,7 +60,11 @@ async function pollAlone(clock: ClockOptions, during?: (world: World) => void) {
   const edits = w.stash.library.edits;
   for (let k = 1; k < polls.length; k++) {
     const changed = edits.filter((e) => e.at > polls[k - 1]!.at - 2000 && e.at <= polls[k]!.at).length;
-    expect({ poll: k, read: polls[k]!.read, changed }).toEqual({ poll: k, read: Math.min(polls[k]!.read, 2 * changed + 20), changed });
+    expect({ poll: k, read: polls[k]!.read, changed }).toEqual({
+      poll: k,
+      read: Math.min(polls[k]!.read, 2 * changed + 20),
+      changed,
+    });
   }
   expect(polls.reduce((n, p) => n + p.read, 0)).toBeLessThan(2 * EDITS);
 }
@@ -61,8 +74,12 @@ describe("polling alone finds every edit, whatever the Stash server's time zone"
   test("UTC (stamps end in Z)", () => pollAlone({ offsetMinutes: 0 }), 60_000);
   test("UTC+01:00 (Europe: stamps sort above a UTC watermark)", () => pollAlone({ offsetMinutes: 60 }), 60_000);
   test("UTC+05:30 (a half-hour offset)", () => pollAlone({ offsetMinutes: 330 }), 60_000);
-  test("a DST switch −04:00 → −05:00 halfway through (an hour of wall clock repeats)", () =>
-    pollAlone({ dst: { at: Number.MAX_SAFE_INTEGER, from: -240, to: -300 } }, (world) => {
-      world.stash.library.clock.dst!.at = Date.now();
-    }), 60_000);
+  test(
+    "a DST switch −04:00 → −05:00 halfway through (an hour of wall clock repeats)",
+    () =>
+      pollAlone({ dst: { at: Number.MAX_SAFE_INTEGER, from: -240, to: -300 } }, (world) => {
+        world.stash.library.clock.dst!.at = Date.now();
+      }),
+    60_000,
+  );
 });

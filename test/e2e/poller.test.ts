@@ -26,10 +26,19 @@ function setUp(offsetMinutes: number) {
   const poller = createPoller({ store, stash: client, queue, log: silentLogger, now: () => clock });
   const sim = stash;
   return {
-    store, queue, poller, sim, client, now: () => clock,
+    store,
+    queue,
+    poller,
+    sim,
+    client,
+    now: () => clock,
     advance: (ms: number) => void (clock += ms),
     edit: (id: string) => sim.library.update(id, { title: `t${clock}` }),
-    queuedIds: () => queue.jobs(10_000).map((j) => refOf(j).id).sort((a, b) => Number(a) - Number(b)),
+    queuedIds: () =>
+      queue
+        .jobs(10_000)
+        .map((j) => refOf(j).id)
+        .sort((a, b) => Number(a) - Number(b)),
   };
 }
 
@@ -86,7 +95,10 @@ describe("the poller in Stash's terms", () => {
     s.advance(20 * 60_000);
     // What older versions stored: a UTC instant, which sorts 5 h above every −05:00 stamp
     // (under the default instance's key since store migration 6).
-    s.store.meta.set("pollWatermark:default", new Date(Date.UTC(2026, 10, 24, 12, 20, 0)).toISOString().replace(".000Z", "Z"));
+    s.store.meta.set(
+      "pollWatermark:default",
+      new Date(Date.UTC(2026, 10, 24, 12, 20, 0)).toISOString().replace(".000Z", "Z"),
+    );
     s.advance(10_000);
     s.edit("10");
     s.edit("11");
@@ -98,7 +110,14 @@ describe("the poller in Stash's terms", () => {
 
   test("each Stash instance has its own bookmarks and queues its own references", async () => {
     const s = setUp(-300);
-    const second = createPoller({ store: s.store, stash: s.client, queue: s.queue, log: silentLogger, now: s.now, instance: "second" });
+    const second = createPoller({
+      store: s.store,
+      stash: s.client,
+      queue: s.queue,
+      log: silentLogger,
+      now: s.now,
+      instance: "second",
+    });
     await s.poller.poll();
     s.advance(5000);
     s.edit("7");
@@ -111,9 +130,19 @@ describe("the poller in Stash's terms", () => {
     s.edit("8");
     s.advance(3000);
     expect(await second.poll()).toBe(1);
-    expect(s.queue.jobs(10).map((j) => j.ref).sort()).toEqual(["default:scene:7", "second:scene:8"]);
+    expect(
+      s.queue
+        .jobs(10)
+        .map((j) => j.ref)
+        .sort(),
+    ).toEqual(["default:scene:7", "second:scene:8"]);
     expect(await s.poller.poll()).toBe(1);
-    expect(s.queue.jobs(10).map((j) => j.ref).sort()).toEqual(["default:scene:7", "default:scene:8", "second:scene:8"]);
+    expect(
+      s.queue
+        .jobs(10)
+        .map((j) => j.ref)
+        .sort(),
+    ).toEqual(["default:scene:7", "default:scene:8", "second:scene:8"]);
   });
 
   test("the sweep re-reads a change that became a dead letter: it is not queued again", async () => {

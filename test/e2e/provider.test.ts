@@ -49,28 +49,41 @@ describe("a PMS library scan through the provider", () => {
   test("a file Stash has under another folder is still found by its unique name", async () => {
     const scene = w.stash.library.scenes.get("40")!;
     const name = scene.files[0]!.basename;
-    const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename: `Scenes/Moved/Elsewhere/${name}` });
+    const res = await post(`${w.app.url}/library/metadata/matches`, {
+      type: 1,
+      filename: `Scenes/Moved/Elsewhere/${name}`,
+    });
     const body = (await res.json()) as any;
     expect(res.status).toBe(200);
     expect(body.MediaContainer.Metadata.map((m: any) => m.ratingKey)).toEqual(["40"]);
   });
 
   test("a re-match with our GUID returns that scene first", async () => {
-    const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, guid: "tv.plex.agents.custom.stash2plex://movie/77", title: "whatever" });
+    const res = await post(`${w.app.url}/library/metadata/matches`, {
+      type: 1,
+      guid: "tv.plex.agents.custom.stash2plex://movie/77",
+      title: "whatever",
+    });
     const body = (await res.json()) as any;
     expect(body.MediaContainer.Metadata[0].ratingKey).toBe("77");
     expect(body.MediaContainer.Metadata).toHaveLength(1);
   });
 
   test("Fix Match returns up to 10 ranked candidates with score, year, thumb and summary", async () => {
-    const scene = [...w.stash.library.scenes.values()].find((s) => s.title && s.date && s.details && s.hasScreenshot && s.studio)!;
+    const scene = [...w.stash.library.scenes.values()].find(
+      (s) => s.title && s.date && s.details && s.hasScreenshot && s.studio,
+    )!;
     const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, title: scene.title, manual: 1 });
     const list = ((await res.json()) as any).MediaContainer.Metadata as any[];
     expect(list.length).toBeGreaterThan(0);
     expect(list.length).toBeLessThanOrEqual(10);
     expect(list[0].ratingKey).toBe(scene.id);
     for (let i = 1; i < list.length; i++) expect(list[i - 1].score).toBeGreaterThanOrEqual(list[i].score);
-    expect(list[0]).toMatchObject({ year: Number(scene.date!.slice(0, 4)), summary: scene.details, thumb: `${w.app.config.publicUrl}/images/scene/${scene.id}` });
+    expect(list[0]).toMatchObject({
+      year: Number(scene.date!.slice(0, 4)),
+      summary: scene.details,
+      thumb: `${w.app.config.publicUrl}/images/scene/${scene.id}`,
+    });
   });
 
   test("a vague title is not matched automatically, but is offered in Fix Match", async () => {
@@ -87,10 +100,15 @@ describe("metadata, images, collections", () => {
     const bad = await fetch(`${w.app.url}/library/metadata/a%2Fb`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain("ratingKey");
-    const images = (await (await fetch(`${w.app.url}/library/metadata/1/images?X-Plex-Container-Size=1`)).json()) as any;
+    const images = (await (
+      await fetch(`${w.app.url}/library/metadata/1/images?X-Plex-Container-Size=1`)
+    ).json()) as any;
     expect(images.MediaContainer).toMatchObject({ size: 1, totalSize: 2 });
     const col = await fetch(`${w.app.url}/library/collections/g1`, { headers: { "X-Plex-Container-Start": "0" } });
-    expect(((await col.json()) as any).MediaContainer.Metadata[0]).toMatchObject({ type: "collection", ratingKey: "g1" });
+    expect(((await col.json()) as any).MediaContainer.Metadata[0]).toMatchObject({
+      type: "collection",
+      ratingKey: "g1",
+    });
     expect((await fetch(`${w.app.url}/library/collections/g999`)).status).toBe(404);
   });
 
@@ -109,7 +127,11 @@ describe("metadata, images, collections", () => {
   });
 
   test("with push off (no PLEX_URL) the webhook says so instead of queueing", async () => {
-    const res = await post(`${w.app.url}/hooks/stash`, { sceneIds: [1] }, { authorization: "Bearer test-webhook-token-123" });
+    const res = await post(
+      `${w.app.url}/hooks/stash`,
+      { sceneIds: [1] },
+      { authorization: "Bearer test-webhook-token-123" },
+    );
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.message).toContain("PLEX_URL");
     expect(w.app.queue.pending()).toBe(0);
@@ -127,7 +149,11 @@ describe("metadata, images, collections", () => {
 describe("Stash going down mid-scan", () => {
   test("match answers an empty container, metadata 503, and the next scan completes", async () => {
     const scenes = [...w.stash.library.scenes.values()].slice(0, 40);
-    const files = scenes.flatMap((s) => s.files.filter((f) => f.path.startsWith("/data/")).map((f) => ({ path: f.path.replace("/data/stash/", "/media/Scenes/"), root: "/media/Scenes" })));
+    const files = scenes.flatMap((s) =>
+      s.files
+        .filter((f) => f.path.startsWith("/data/"))
+        .map((f) => ({ path: f.path.replace("/data/stash/", "/media/Scenes/"), root: "/media/Scenes" })),
+    );
     // New, un-indexed names force live lookups while Stash is down.
     const fresh = files.map((f) => ({ ...f, path: f.path.replace(/\.(\w+)$/, ".renamed.$1") }));
     await w.stash.stop();

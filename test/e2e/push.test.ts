@@ -4,12 +4,26 @@
  * all the way through.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth, scene as sceneRef } from "../helpers.ts";
+import {
+  post,
+  startWorld,
+  waitFor,
+  WEBHOOK_TOKEN,
+  type World,
+  adminGet,
+  adminAuth,
+  scene as sceneRef,
+} from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 import { pmsRequestHeaders } from "../../sim/plex/scan.ts";
 
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
-const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000" };
+const FAST = {
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.4",
+  SYNC_SWEEP_SECONDS: "1",
+  SYNC_DRAIN_PER_SECOND: "2000",
+};
 let w: World | undefined;
 afterEach(async () => {
   await w?.close();
@@ -24,7 +38,10 @@ const itemsOfScene = (world: World, sceneId: string) =>
 function deleteFromPlex(world: World, ratingKey: string) {
   const item = world.pms.items.get(ratingKey)!;
   world.pms.items.delete(ratingKey);
-  world.pms.disk.set(item.sectionId, world.pms.disk.get(item.sectionId)!.filter((f) => !item.files.includes(f)));
+  world.pms.disk.set(
+    item.sectionId,
+    world.pms.disk.get(item.sectionId)!.filter((f) => !item.files.includes(f)),
+  );
 }
 
 describe("pushing Stash changes to Plex", () => {
@@ -47,11 +64,15 @@ describe("pushing Stash changes to Plex", () => {
     const outageCalls = w.pms.calls.length;
     w.pms.start();
     const want = (id: string, i: number) => (i % 3 === 0 ? `Final ${id}` : `First ${id}`);
-    const done = await waitFor(async () => {
-      await w!.pms.idle();
-      // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
-      return ids.every((id, i) => itemOfScene(w!, id).title === want(id, i)) && w!.app.queue.pending() === 0;
-    }, 30_000, 100);
+    const done = await waitFor(
+      async () => {
+        await w!.pms.idle();
+        // Delivery is confirmed just after PMS has the answer: wait for the queue to empty too.
+        return ids.every((id, i) => itemOfScene(w!, id).title === want(id, i)) && w!.app.queue.pending() === 0;
+      },
+      30_000,
+      100,
+    );
     expect(done).toBe(true);
     expect(w.app.queue.pending()).toBe(0);
     expect(w.app.queue.deadLetters()).toEqual([]);
@@ -70,7 +91,9 @@ describe("pushing Stash changes to Plex", () => {
     const item = itemOfScene(w, "12");
     w.pms.items.delete(item.ratingKey);
     w.stash.library.update("12", { title: "Gone" });
-    expect((await post(`${w.app.url}/hooks/stash`, { hookContext: { type: "Scene.Update.Post", id: 12 } }, auth)).status).toBe(200);
+    expect(
+      (await post(`${w.app.url}/hooks/stash`, { hookContext: { type: "Scene.Update.Post", id: 12 } }, auth)).status,
+    ).toBe(200);
     expect(await waitFor(() => w!.app.queue.deadLetters().length === 1)).toBe(true);
     const [dead] = w.app.queue.deadLetters();
     expect(dead!.last_error).toContain("the Plex item is gone");
@@ -148,10 +171,14 @@ describe("pushing Stash changes to Plex", () => {
     expect(w.app.poller.failures).toBeGreaterThan(0);
     expect(w.app.poller.watermark).toBe(before);
     w.stash.start();
-    const arrived = await waitFor(async () => {
-      await w!.pms.idle();
-      return ["3", "4", "5"].every((id) => itemOfScene(w!, id).title === `Changed ${id}`);
-    }, 20_000, 100);
+    const arrived = await waitFor(
+      async () => {
+        await w!.pms.idle();
+        return ["3", "4", "5"].every((id) => itemOfScene(w!, id).title === `Changed ${id}`);
+      },
+      20_000,
+      100,
+    );
     expect(arrived).toBe(true);
     expect(w.app.poller.watermark! > before!).toBe(true);
   });
@@ -164,13 +191,19 @@ describe("pushing Stash changes to Plex", () => {
     w.pms.items.delete(item.ratingKey); // as if never scanned
     w.stash.library.update("20", { title: "Brand new" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["20"] }, auth);
-    const landed = await waitFor(async () => {
-      await w!.pms.idle();
-      return itemOfScene(w!, "20")?.title === "Brand new";
-    }, 15_000, 100);
+    const landed = await waitFor(
+      async () => {
+        await w!.pms.idle();
+        return itemOfScene(w!, "20")?.title === "Brand new";
+      },
+      15_000,
+      100,
+    );
     expect(landed).toBe(true);
     expect(w.pms.calls.some((c) => c.method === "POST" && c.path === "/library/sections/1/refresh")).toBe(true);
-    expect(w.app.queue.history(sceneRef("20")).some((h) => h.event === "retry" && h.detail?.includes("not in Plex yet"))).toBe(true);
+    expect(
+      w.app.queue.history(sceneRef("20")).some((h) => h.event === "retry" && h.detail?.includes("not in Plex yet")),
+    ).toBe(true);
     expect(scene.files[0]).toBeDefined();
   });
 });
@@ -185,9 +218,16 @@ describe("delivery is confirmed by PMS fetching the metadata", () => {
     const item = itemOfScene(w, "40");
     expect(await waitFor(() => w!.pms.pushCallsFor(item.ratingKey) >= 2, 10_000)).toBe(true);
     expect(w.app.queue.pending()).toBe(1);
-    expect(w.app.queue.history(sceneRef("40")).some((h) => h.event === "retry" && h.detail!.includes("did not fetch"))).toBe(true);
+    expect(
+      w.app.queue.history(sceneRef("40")).some((h) => h.event === "retry" && h.detail!.includes("did not fetch")),
+    ).toBe(true);
     w.pms.pullsEnabled = true;
-    expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await w!.pms.idle(), item.title === "Needs a fetch" && w!.app.queue.pending() === 0),
+        10_000,
+      ),
+    ).toBe(true);
     expect(w.app.queue.history(sceneRef("40")).at(-1)!.event).toBe("delivered");
   });
 });
@@ -207,15 +247,24 @@ describe("only the PMS the push went to confirms it", () => {
       pmsRequestHeaders({ machineIdentifier: "0123456789abcdef0123456789abcdef01234567", version: "1.43.0" }), // another PMS
       { "x-plex-client-identifier": "" },
     ];
-    for (const headers of foreign) expect((await fetch(`${w.app.url}/library/metadata/40`, { headers })).status).toBe(200);
+    for (const headers of foreign)
+      expect((await fetch(`${w.app.url}/library/metadata/40`, { headers })).status).toBe(200);
     await Bun.sleep(300);
     expect(w.app.queue.confirming()).toBe(1);
     expect(w.app.queue.history(sceneRef("40")).map((h) => h.event)).not.toContain("delivered");
     // PMS fetches it (the simulator sends what PMS sends, its own machine identifier among them).
     w.pms.pullsEnabled = true;
     const item = itemOfScene(w, "40");
-    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, { method: "PUT", headers: { "x-plex-token": w.pms.token } });
-    expect(await waitFor(async () => (await w!.pms.idle(), item.title === "Seen by Plex only" && w!.app.queue.pending() === 0), 10_000)).toBe(true);
+    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "x-plex-token": w.pms.token },
+    });
+    expect(
+      await waitFor(
+        async () => (await w!.pms.idle(), item.title === "Seen by Plex only" && w!.app.queue.pending() === 0),
+        10_000,
+      ),
+    ).toBe(true);
     expect(w.app.queue.history(sceneRef("40")).at(-1)!.event).toBe("delivered");
     expect(w.pms.pushCallsFor(item.ratingKey)).toBe(2); // our refresh and the one above: no retry was needed
   });
@@ -240,10 +289,14 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     w.pms.pullHooks.after = () => void (world.stash.faults.errorRate = 0);
     w.stash.library.update("13", { title: "Two files" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
-    const landed = await waitFor(async () => {
-      await world.pms.idle();
-      return items.every((i) => i.title === "Two files") && world.app.queue.pending() === 0;
-    }, 15_000, 50);
+    const landed = await waitFor(
+      async () => {
+        await world.pms.idle();
+        return items.every((i) => i.title === "Two files") && world.app.queue.pending() === 0;
+      },
+      15_000,
+      50,
+    );
     expect(landed).toBe(true);
     expect(failedOnce).toBe(true);
     const [first, second] = [...new Set(pulled)];
@@ -251,9 +304,12 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     expect(w.pms.pushCallsFor(second!)).toBe(2);
     const events = w.app.queue.history(sceneRef("13")).map((h) => `${h.event} ${h.detail}`);
     expect(events.filter((e) => e.startsWith("fetched"))).toEqual([
-      `fetched plex item ${first} fetched the metadata`, `fetched plex item ${second} fetched the metadata`,
+      `fetched plex item ${first} fetched the metadata`,
+      `fetched plex item ${second} fetched the metadata`,
     ]);
-    expect(events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch"))).toBe(true);
+    expect(
+      events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch")),
+    ).toBe(true);
     expect(events.at(-1)).toBe(`delivered plex item ${first}, ${second}`);
     const scene = (await (await adminGet(`${w.app.url}/api/scenes/13`)).json()) as any;
     expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
@@ -293,7 +349,9 @@ describe("edit strategy for sections on other agents", () => {
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["30"] }, auth);
     const shots = w.stash.library.scenes.get("30")!.hasScreenshot ? 2 : 0;
     const it = w.pms.items.get(item.ratingKey)!;
-    expect(await waitFor(() => it.fields.summary === "New summary" && it.uploads.posters + it.uploads.arts === shots)).toBe(true);
+    expect(
+      await waitFor(() => it.fields.summary === "New summary" && it.uploads.posters + it.uploads.arts === shots),
+    ).toBe(true);
     expect(it.title).toBe("Edited Title");
     expect(it.locked.has("title")).toBe(true);
     expect(it.locked.has("summary")).toBe(true);
@@ -329,7 +387,14 @@ describe("edit strategy for sections on other agents", () => {
     await w.app.plexIndex.refresh(await w.app.plex.sections());
     const item = itemOfScene(w, "26");
     const shown = { ...item.fields };
-    Object.assign(w.stash.library.scenes.get("26")!, { title: null, date: null, details: null, studio: null, performers: [], tags: [] });
+    Object.assign(w.stash.library.scenes.get("26")!, {
+      title: null,
+      date: null,
+      details: null,
+      studio: null,
+      performers: [],
+      tags: [],
+    });
     w.stash.library.update("26", {});
     const callsBefore = w.pms.pushCallsFor(item.ratingKey);
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["26"] }, auth);

@@ -23,9 +23,14 @@ const MAIN = join(ROOT, "src/main.ts");
 const SKIPPED: [RegExp, string][] = [
   [/^npm ci$/, "reinstalls node_modules under the running tests; this checkout is installed already"],
   [/^npm test$/, "the whole suite, of which this test is a part"],
-  [/^(docker|podman)\b/, "needs Docker, absent here (test/e2e/container.test.ts builds and runs the image where podman is)"],
-  [/^curl -O https:\/\/raw\.githubusercontent\.com\/stash2plex\/stash2plex\/main\/compose\.yaml$/,
-    "downloads from GitHub (no outside network in tests); the file is this repository's compose.yaml, which test/unit/generated.test.ts checks"],
+  [
+    /^(docker|podman)\b/,
+    "needs Docker, absent here (test/e2e/container.test.ts builds and runs the image where podman is)",
+  ],
+  [
+    /^curl -O https:\/\/raw\.githubusercontent\.com\/stash2plex\/stash2plex\/main\/compose\.yaml$/,
+    "downloads from GitHub (no outside network in tests); the file is this repository's compose.yaml, which test/unit/generated.test.ts checks",
+  ],
 ];
 
 let demo: ReturnType<typeof Bun.spawn>;
@@ -36,7 +41,8 @@ const cwd = mkdtempSync(join(tmpdir(), "s2p-readme-"));
 beforeAll(async () => {
   demo = Bun.spawn([process.execPath, MAIN, "demo"], {
     env: { PATH: process.env.PATH ?? "", LISTEN_PORT: String(freePort()), TMPDIR: cwd },
-    stdout: "pipe", stderr: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
   });
   const reader = (demo.stdout as ReadableStream<Uint8Array>).getReader();
   const until = Date.now() + 50_000;
@@ -58,7 +64,11 @@ afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-interface Outcome { ok: boolean; detail: string; skipped?: string }
+interface Outcome {
+  ok: boolean;
+  detail: string;
+  skipped?: string;
+}
 
 async function runCurl(args: string[]): Promise<Outcome> {
   const r = curlRequest(args);
@@ -71,9 +81,16 @@ async function runCurl(args: string[]): Promise<Outcome> {
 
 async function runCli(args: string[], env: Record<string, string>, exit: number): Promise<Outcome> {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", DATA_DIR: given.DATA_DIR!, ...env }, cwd, stdout: "pipe", stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "", DATA_DIR: given.DATA_DIR!, ...env },
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { ok: code === exit, detail: `exit ${code} (README: ${exit}) ${(out + err).slice(-300)}` };
 }
 
@@ -92,13 +109,17 @@ async function run(c: ShownCommand): Promise<Outcome> {
   if (cmd === "stash2plex" || cmd === "/app/stash2plex") return runCli(args, env, c.exit);
   if (cmd === "npm" && args.join(" ") === "run demo") {
     // The demo every command here runs against: it started, walked through and kept running.
-    return { ok: shown.includes("demo — the real service") && shown.includes("Press Ctrl-C"), detail: shown.slice(-300) };
+    return {
+      ok: shown.includes("demo — the real service") && shown.includes("Press Ctrl-C"),
+      detail: shown.slice(-300),
+    };
   }
   if (cmd === "mkdir") {
     const proc = Bun.spawnSync(["mkdir", ...args], { cwd });
     return { ok: proc.exitCode === c.exit, detail: proc.stderr.toString() };
   }
-  if (cmd === "promtool" && !Bun.which("promtool")) return { ok: true, detail: "", skipped: "promtool is not installed (Debian's prometheus package)" };
+  if (cmd === "promtool" && !Bun.which("promtool"))
+    return { ok: true, detail: "", skipped: "promtool is not installed (Debian's prometheus package)" };
   if (cmd === "promtool") {
     const proc = Bun.spawnSync(["promtool", ...args], { cwd: ROOT });
     return { ok: proc.exitCode === c.exit, detail: proc.stdout.toString() + proc.stderr.toString() };
@@ -121,7 +142,14 @@ test("every command and request in the README's shell blocks works against the d
       results.push({ at: `README.md:${c.line}: ${c.text}`, outcome: await run(c) });
     }
   }
-  if (process.env.README_TEST_VERBOSE) for (const r of results) console.log(r.outcome.skipped ? "skip" : r.outcome.ok ? "ok  " : "FAIL", r.at, "→", r.outcome.skipped ?? r.outcome.detail.slice(0, 100));
+  if (process.env.README_TEST_VERBOSE)
+    for (const r of results)
+      console.log(
+        r.outcome.skipped ? "skip" : r.outcome.ok ? "ok  " : "FAIL",
+        r.at,
+        "→",
+        r.outcome.skipped ?? r.outcome.detail.slice(0, 100),
+      );
   const failed = results.filter((r) => !r.outcome.ok).map((r) => `${r.at}\n    ${r.outcome.detail}`);
   expect(failed).toEqual([]);
   const ran = results.filter((r) => !r.outcome.skipped);
@@ -131,14 +159,17 @@ test("every command and request in the README's shell blocks works against the d
 }, 120_000);
 
 test("the README's config.yaml example is a valid config whose rule maps the path the README maps", () => {
-  const yaml = codeBlocks(README).filter((b) => b.lang === "yaml").find((b) => b.body.includes("paths:"));
+  const yaml = codeBlocks(README)
+    .filter((b) => b.lang === "yaml")
+    .find((b) => b.body.includes("paths:"));
   expect(yaml).toBeDefined();
   const file = join(cwd, "example-config.yaml");
   writeFileSync(file, yaml!.body);
   const mapped = /`stash2plex map (\S+)` shows which rule maps a path/.exec(README)?.[1];
   expect(mapped).toBeDefined();
   const proc = Bun.spawnSync([process.execPath, MAIN, "map", mapped!], {
-    env: { PATH: process.env.PATH ?? "", CONFIG_FILE: file, DATA_DIR: join(cwd, "example-data") }, cwd,
+    env: { PATH: process.env.PATH ?? "", CONFIG_FILE: file, DATA_DIR: join(cwd, "example-data") },
+    cwd,
   });
   expect(proc.stdout.toString()).toContain("as a Plex path → Stash: /stash/library/Studio/a.mp4");
   expect(proc.exitCode).toBe(0);
@@ -147,9 +178,16 @@ test("the README's config.yaml example is a valid config whose rule maps the pat
 test("the compose example's Stash and Plex reach stash2plex by name: no Plex on another network", () => {
   // The commented services at the end of compose.yaml, uncommented, beside stash2plex.
   const compose = readFileSync(join(ROOT, "compose.yaml"), "utf8").split("\n");
-  const from = compose.findIndex((l) => /^#  stash:/.test(l));
-  const example = parseYaml(`services:\n${compose.slice(from).filter((l) => l.startsWith("#  ")).map((l) => l.slice(1)).join("\n")}`);
+  const from = compose.findIndex((l) => /^# {2}stash:/.test(l));
+  const example = parseYaml(
+    `services:\n${compose
+      .slice(from)
+      .filter((l) => l.startsWith("#  "))
+      .map((l) => l.slice(1))
+      .join("\n")}`,
+  );
   expect(Object.keys(example.services)).toEqual(["stash", "plex"]);
-  for (const service of Object.values(example.services) as Record<string, unknown>[]) expect(service.network_mode).toBeUndefined();
+  for (const service of Object.values(example.services) as Record<string, unknown>[])
+    expect(service.network_mode).toBeUndefined();
   expect(compose.join("\n")).toContain('PLEX_URL: "http://plex:32400"');
 });

@@ -3,7 +3,7 @@
  * through the real process, and asking Stash to scan what only Plex has (opt-in).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAIN, post, startWorld, waitFor, WEBHOOK_TOKEN, type World, adminGet, adminAuth, scene } from "../helpers.ts";
+import { MAIN, post, startWorld, waitFor, type World, adminGet, adminAuth, scene } from "../helpers.ts";
 
 let w: World;
 
@@ -11,11 +11,19 @@ const status = async () => (await (await adminGet(`${w.app.url}/api/status`)).js
 
 async function cli(...args: string[]) {
   const env = {
-    PATH: process.env.PATH ?? "", STASH_URL: w.stash.url, PLEX_URL: w.pms.url, PLEX_TOKEN: w.pms.token,
-    DATA_DIR: w.app.config.dataDir, PATHS_RULES: JSON.stringify(w.app.config.paths.rules),
+    PATH: process.env.PATH ?? "",
+    STASH_URL: w.stash.url,
+    PLEX_URL: w.pms.url,
+    PLEX_TOKEN: w.pms.token,
+    DATA_DIR: w.app.config.dataDir,
+    PATHS_RULES: JSON.stringify(w.app.config.paths.rules),
   };
   const proc = Bun.spawn([process.execPath, MAIN, ...args], { env, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { out, err, code };
 }
 
@@ -24,8 +32,12 @@ beforeAll(async () => {
   w = await startWorld({
     seed: { scenes: 150 },
     env: {
-      RECONCILE_AFTER_START_MINUTES: "0.01", RECONCILE_EVERY_HOURS: "0.001", RECONCILE_SCAN_STASH: "true",
-      SYNC_SWEEP_SECONDS: "1", SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_DRAIN_PER_SECOND: "2000",
+      RECONCILE_AFTER_START_MINUTES: "0.01",
+      RECONCILE_EVERY_HOURS: "0.001",
+      RECONCILE_SCAN_STASH: "true",
+      SYNC_SWEEP_SECONDS: "1",
+      SYNC_RETRY_BASE_SECONDS: "0.05",
+      SYNC_DRAIN_PER_SECOND: "2000",
     },
   });
 });
@@ -39,10 +51,16 @@ describe("reconcile on a schedule", () => {
     expect(first.counts["missing-in-plex"]).toBeGreaterThan(100);
     expect(first.healed["missing-in-plex"]).toBe(first.counts["missing-in-plex"]);
     // Plex scans the folders it was asked to: every scene gets its item.
-    expect(await waitFor(async () => {
-      await w.pms.idle();
-      return w.pms.items.size >= w.files.length - 1; // all but the one file Stash lacks (no scene asks for its folder)
-    }, 20_000, 100)).toBe(true);
+    expect(
+      await waitFor(
+        async () => {
+          await w.pms.idle();
+          return w.pms.items.size >= w.files.length - 1; // all but the one file Stash lacks (no scene asks for its folder)
+        },
+        20_000,
+        100,
+      ),
+    ).toBe(true);
     // The interval (3.6 s) brings the next run, which finds nothing missing any more.
     expect(await waitFor(async () => (await status()).reconcile.last.id > first.id, 15_000, 200)).toBe(true);
     const second = (await status()).reconcile.last;
@@ -59,7 +77,13 @@ describe("stash2plex sync (the real process, beside the running service)", () =>
     const one = await cli("sync", "--scene", "5", "6");
     expect(one.code).toBe(0);
     expect(one.out).toContain("queued 2 scene(s) (2 chosen scene(s))");
-    expect(await waitFor(() => ["5", "6"].every((id) => w.app.queue.history(scene(id)).some((h) => h.event === "delivered")), 15_000, 100)).toBe(true);
+    expect(
+      await waitFor(
+        () => ["5", "6"].every((id) => w.app.queue.history(scene(id)).some((h) => h.event === "delivered")),
+        15_000,
+        100,
+      ),
+    ).toBe(true);
 
     for (const id of ["7", "8", "9"]) w.stash.library.update(id, { title: `Changed ${id}` });
     const recent = await cli("sync", "--since", "1h");
@@ -79,9 +103,15 @@ describe("files only Plex has", () => {
     w.pms.addItem("1", "/media/Scenes/New Drop/first.mp4");
     w.stash.library.unscanned.push("/data/stash/New Drop/first.mp4");
     const before = w.stash.library.scenes.size;
-    const res = await post(`${w.app.url}/api/reconcile`, { heal: ["unknown-to-stash"], kinds: ["unknown-to-stash"] }, adminAuth);
+    const res = await post(
+      `${w.app.url}/api/reconcile`,
+      { heal: ["unknown-to-stash"], kinds: ["unknown-to-stash"] },
+      adminAuth,
+    );
     expect(res.status).toBe(202);
-    expect(await waitFor(() => w.stash.library.scansRequested.some((p) => p.includes("/data/stash/New Drop")), 10_000, 50)).toBe(true);
+    expect(
+      await waitFor(() => w.stash.library.scansRequested.some((p) => p.includes("/data/stash/New Drop")), 10_000, 50),
+    ).toBe(true);
     expect(w.stash.library.scenes.size).toBe(before + 1);
     expect(w.stash.library.sceneByPath("/data/stash/New Drop/first.mp4")).toBeDefined();
   }, 20_000);

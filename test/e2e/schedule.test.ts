@@ -19,8 +19,14 @@ let clock = Date.now();
 beforeAll(async () => {
   stash = new StashSim({ scenes: 60, seed: 5 }).start();
   pms = new PmsSim().start();
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
-  const config = loadConfig(testEnv(stash, pms, { RECONCILE_EVERY_HOURS: "1", RECONCILE_AFTER_START_MINUTES: "0", SYNC_SWEEP_SECONDS: "30" }), undefined);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    plexFilesFor(stash),
+  );
+  const config = loadConfig(
+    testEnv(stash, pms, { RECONCILE_EVERY_HOURS: "1", RECONCILE_AFTER_START_MINUTES: "0", SYNC_SWEEP_SECONDS: "30" }),
+    undefined,
+  );
   app = createApp(config, { log: silentLogger, schedulerClock: () => clock });
   await app.start(0, "127.0.0.1");
   pms.providerUrl = app.url!;
@@ -59,8 +65,12 @@ test("after 3 simulated hours the Stash index (60 s), the Plex index (5 min) and
   }
   expect(app.reconciler.reports.last()?.trigger).toBe("schedule");
   // The status API and the Tasks page say when each job runs next, from the scheduler's own state.
-  const status = (await (await adminGet(`${app.url}/api/status`)).json()) as { jobs: { id: string; nextRunAt: number }[] };
-  expect(status.jobs.find((j) => j.id === "reconcile")!.nextRunAt).toBe(job("reconcile").lastRunAt! - (job("reconcile").lastDurationMs ?? 0) + 3_600_000);
+  const status = (await (await adminGet(`${app.url}/api/status`)).json()) as {
+    jobs: { id: string; nextRunAt: number }[];
+  };
+  expect(status.jobs.find((j) => j.id === "reconcile")!.nextRunAt).toBe(
+    job("reconcile").lastRunAt! - (job("reconcile").lastDurationMs ?? 0) + 3_600_000,
+  );
   const page = await (await adminGet(`${app.url}/ui/jobs`)).text();
   expect(page).toContain("next run");
   expect(page).toMatch(/Refresh the index of Plex items[\s\S]*?in [\d.]+ (s|min|h)/);

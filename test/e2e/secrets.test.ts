@@ -31,13 +31,27 @@ async function start(extra: Record<string, string> = {}) {
   stash = new StashSim({ scenes: 30 }).start();
   stash.faults.apiKey = API_KEY;
   pms = new PmsSim().start();
-  pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
-  const config = loadConfig({
-    ...testEnv(stash, pms, { STASH_API_KEY: API_KEY, SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.2", SYNC_SWEEP_SECONDS: "1", ...extra }),
-    STASH_URL: stash.url.replace("http://", `http://stash-user:${URL_PASSWORD}@`),
-  }, undefined);
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    plexFilesFor(stash),
+  );
+  const config = loadConfig(
+    {
+      ...testEnv(stash, pms, {
+        STASH_API_KEY: API_KEY,
+        SYNC_RETRY_BASE_SECONDS: "0.05",
+        SYNC_RETRY_CAP_SECONDS: "0.2",
+        SYNC_SWEEP_SECONDS: "1",
+        ...extra,
+      }),
+      STASH_URL: stash.url.replace("http://", `http://stash-user:${URL_PASSWORD}@`),
+    },
+    undefined,
+  );
   const log = createLogger({
-    level: "debug", format: "json", write: (line) => logLines.push(line),
+    level: "debug",
+    format: "json",
+    write: (line) => logLines.push(line),
     secrets: [config.stash.apiKey, config.plex.token, config.sync.webhookToken],
   });
   app = createApp(config, { log });
@@ -49,7 +63,8 @@ async function start(extra: Record<string, string> = {}) {
 
 const everyRow = (a: App) =>
   (a.store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[])
-    .map((t) => JSON.stringify(a.store.db.query(`SELECT * FROM ${t.name}`).all())).join("\n");
+    .map((t) => JSON.stringify(a.store.db.query(`SELECT * FROM ${t.name}`).all()))
+    .join("\n");
 
 describe("secrets that Stash echoes never leave the process", () => {
   for (const fault of ["an HTML error page (502)", "a GraphQL error", "a 401 page"] as const) {
@@ -62,7 +77,15 @@ describe("secrets that Stash echoes never leave the process", () => {
       await post(`${a.url}/hooks/stash`, { sceneIds: ["5"] }, { authorization: `Bearer ${WEBHOOK_TOKEN}` });
       await waitFor(() => a.queue.history(scene("5")).some((h) => h.event === "retry"), 5000);
       const answers: { path: string; status: number; retryAfter: string | null; text: string }[] = [];
-      for (const path of ["/readyz", "/library/metadata/5", "/library/metadata/5/images", "/library/collections/g1", "/images/scene/5", "/api/status", "/api/scenes/5"]) {
+      for (const path of [
+        "/readyz",
+        "/library/metadata/5",
+        "/library/metadata/5/images",
+        "/library/collections/g1",
+        "/images/scene/5",
+        "/api/status",
+        "/api/scenes/5",
+      ]) {
         const res = await fetch(`${a.url}${path}`, { headers: adminAuth });
         answers.push({ path, status: res.status, retryAfter: res.headers.get("retry-after"), text: await res.text() });
       }
@@ -71,9 +94,15 @@ describe("secrets that Stash echoes never leave the process", () => {
       expect(everything).not.toContain(URL_PASSWORD);
       // Upstream trouble: 503 with Retry-After on every provider route, never a 500 or 502.
       // (Images are plain HTTP from Stash: a GraphQL fault leaves them working.)
-      const upstream = answers.filter((x) => x.path.startsWith("/library") || (x.path.startsWith("/images") && fault !== "a GraphQL error"));
+      const upstream = answers.filter(
+        (x) => x.path.startsWith("/library") || (x.path.startsWith("/images") && fault !== "a GraphQL error"),
+      );
       for (const r of upstream) {
-        expect({ path: r.path, status: r.status, retryAfter: r.retryAfter !== null }).toEqual({ path: r.path, status: 503, retryAfter: true });
+        expect({ path: r.path, status: r.status, retryAfter: r.retryAfter !== null }).toEqual({
+          path: r.path,
+          status: 503,
+          retryAfter: true,
+        });
       }
       // The push waits for Stash instead of becoming a dead letter.
       expect(a.queue.deadLetters()).toEqual([]);
@@ -86,8 +115,13 @@ describe("secrets that Stash echoes never leave the process", () => {
     await fetch(`${a.url}/nope`);
     await fetch(`${a.url}/api/scenes/1`, { headers: adminAuth });
     await Bun.sleep(50);
-    const requests = logLines.map((l) => JSON.parse(l)).filter((e) => e.msg === "request" && ["/nope", "/api/scenes/1"].includes(e.path));
-    expect(requests.map((e) => [e.path, e.status, typeof e.ms])).toEqual([["/nope", 404, "number"], ["/api/scenes/1", 200, "number"]]);
+    const requests = logLines
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.msg === "request" && ["/nope", "/api/scenes/1"].includes(e.path));
+    expect(requests.map((e) => [e.path, e.status, typeof e.ms])).toEqual([
+      ["/nope", 404, "number"],
+      ["/api/scenes/1", 200, "number"],
+    ]);
   });
 
   test("credentials in STASH_URL are shown nowhere: not in the start-up log, /readyz or errors", async () => {

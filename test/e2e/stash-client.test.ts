@@ -48,7 +48,9 @@ describe("Stash client", () => {
     sim.faults.apiKey = "right-key";
     try {
       expect((await client({ apiKey: "right-key" }).sceneById("3"))?.id).toBe("3");
-      const err = await client({ apiKey: "wrong-key" }).version().catch((e) => e);
+      const err = await client({ apiKey: "wrong-key" })
+        .version()
+        .catch((e) => e);
       expect(err.kind).toBe("unauthorised");
       expect(err.message).toContain("STASH_API_KEY");
       expect(err.message).not.toContain("wrong-key");
@@ -67,13 +69,21 @@ describe("Stash client", () => {
     sim.faults.graphqlErrors = true;
     expect(await kindOf(client().version())).toBe("query");
     sim.faults.graphqlErrors = false;
-    expect(await kindOf(createStashClient({ url: "http://127.0.0.1:9", apiKey: "", timeoutMs: 500 }).version())).toBe("unavailable");
+    expect(await kindOf(createStashClient({ url: "http://127.0.0.1:9", apiKey: "", timeoutMs: 500 }).version())).toBe(
+      "unavailable",
+    );
   });
 
   test("an answer in an unexpected shape is a clear 'query' error, not undefined deep inside", async () => {
-    const fake = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ data: { findScenes: { count: 1, scenes: [{ id: 5 }] } } }) });
+    const fake = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => Response.json({ data: { findScenes: { count: 1, scenes: [{ id: 5 }] } } }),
+    });
     try {
-      const err = await createStashClient({ url: `http://127.0.0.1:${fake.port}`, apiKey: "", timeoutMs: 1000 }).sceneByPath("/x").catch((e) => e);
+      const err = await createStashClient({ url: `http://127.0.0.1:${fake.port}`, apiKey: "", timeoutMs: 1000 })
+        .sceneByPath("/x")
+        .catch((e) => e);
       expect(err).toBeInstanceOf(StashError);
       expect(err.kind).toBe("query");
       expect(err.message).toContain("unexpected shape");

@@ -15,11 +15,20 @@ let plugins: SimPlugins;
 
 const connection = () => {
   const url = new URL(w.stash.url);
-  return { Scheme: "http", Host: url.hostname, Port: Number(url.port), SessionCookie: { Name: "session", Value: "abc" } };
+  return {
+    Scheme: "http",
+    Host: url.hostname,
+    Port: Number(url.port),
+    SessionCookie: { Name: "session", Value: "abc" },
+  };
 };
 const settings = (s: Record<string, string>) => void (w.stash.pluginSettings = { stash2plex: s });
 const messages = (job: { log: [string, string][] }) => job.log.map(([level, text]) => `${level} ${text}`).join("\n");
-const info = (job: { log: [string, string][] }) => job.log.filter(([level]) => level === "i").map(([, text]) => text).join("\n");
+const info = (job: { log: [string, string][] }) =>
+  job.log
+    .filter(([level]) => level === "i")
+    .map(([, text]) => text)
+    .join("\n");
 
 /** A scene event in Stash: the runner starts every hook that names it; resolves when they end. */
 async function fire(type: string, id: number, input: unknown = {}): Promise<PluginJob[]> {
@@ -31,8 +40,12 @@ async function fire(type: string, id: number, input: unknown = {}): Promise<Plug
 /** Settings → Tasks → run, through Stash's GraphQL mutation. */
 async function runTask(task: string): Promise<PluginJob> {
   const res = await fetch(`${w.stash.url}/graphql`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: "mutation($p: ID!, $t: String) { runPluginTask(plugin_id: $p, task_name: $t) }", variables: { p: "stash2plex", t: task } }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      query: "mutation($p: ID!, $t: String) { runPluginTask(plugin_id: $p, task_name: $t) }",
+      variables: { p: "stash2plex", t: task },
+    }),
   });
   const body = (await res.json()) as { data?: { runPluginTask: string }; errors?: { message: string }[] };
   if (!body.data) throw new Error(body.errors?.[0]?.message ?? "runPluginTask failed");
@@ -42,7 +55,9 @@ async function runTask(task: string): Promise<PluginJob> {
 }
 
 beforeAll(async () => {
-  w = await startWorld({ env: { SYNC_DRAIN_PER_SECOND: "1000", SYNC_MAX_ATTEMPTS: "1", SYNC_RETRY_BASE_SECONDS: "0.1" } });
+  w = await startWorld({
+    env: { SYNC_DRAIN_PER_SECOND: "1000", SYNC_MAX_ATTEMPTS: "1", SYNC_RETRY_BASE_SECONDS: "0.1" },
+  });
   plugins = w.stash.plugins = new SimPlugins(PLUGIN_DIR, connection);
   await w.pms.scan("1", { concurrency: 8 });
   await w.app.plexIndex.refresh(await w.app.plex.sections());
@@ -76,7 +91,9 @@ describe.skipIf(!python)("Stash plugin hooks", () => {
     settings({ url: w.app.url!, token: "nope" });
     const [wrong] = await fire("Scene.Update.Post", 22);
     expect(wrong!.output).toEqual({ error: "HTTP 401" });
-    expect(messages(wrong!)).toContain("w [Plugin / stash2plex] stash2plex refused the webhook token for Scene.Update.Post of scene 22: check it in Settings → Plugins → stash2plex");
+    expect(messages(wrong!)).toContain(
+      "w [Plugin / stash2plex] stash2plex refused the webhook token for Scene.Update.Post of scene 22: check it in Settings → Plugins → stash2plex",
+    );
     settings({});
     const [unset] = await fire("Scene.Update.Post", 23);
     expect((unset!.output as any).error).toContain("not set");
@@ -84,9 +101,13 @@ describe.skipIf(!python)("Stash plugin hooks", () => {
     const [down] = await fire("Scene.Update.Post", 23);
     expect(down!.output).toEqual({ error: "stash2plex unreachable" });
     expect(messages(down!)).toContain("stash2plex's poller will pick the change up");
-    const noHook = Bun.spawnSync(["python3", join(PLUGIN_DIR, "stash2plex.py")], { stdin: new TextEncoder().encode("{}") });
+    const noHook = Bun.spawnSync(["python3", join(PLUGIN_DIR, "stash2plex.py")], {
+      stdin: new TextEncoder().encode("{}"),
+    });
     expect(JSON.parse(noHook.stdout.toString()).output).toContain("nothing to do");
-    const garbage = Bun.spawnSync(["python3", join(PLUGIN_DIR, "stash2plex.py")], { stdin: new TextEncoder().encode("{not json") });
+    const garbage = Bun.spawnSync(["python3", join(PLUGIN_DIR, "stash2plex.py")], {
+      stdin: new TextEncoder().encode("{not json"),
+    });
     expect(JSON.parse(garbage.stdout.toString())).toEqual({ error: "bad plugin input" });
     expect(garbage.exitCode).toBe(0);
   });
@@ -122,7 +143,13 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     expect(info(heal)).toMatch(/gaps: .*stale 1/);
     expect(info(heal)).toMatch(/healed: .*stale 1/);
     expect(heal.progress.every((p) => p >= 0 && p <= 1)).toBe(true);
-    expect(await waitFor(async () => (await w.pms.idle(), w.pms.items.get(item.ratingKey)!.title === "Renamed without telling anyone"), 20_000, 100)).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await w.pms.idle(), w.pms.items.get(item.ratingKey)!.title === "Renamed without telling anyone"),
+        20_000,
+        100,
+      ),
+    ).toBe(true);
   }, 60_000);
 
   test("Retry and Discard dead letters: the log names the scenes; discard empties the list", async () => {
@@ -130,7 +157,11 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
       const item = [...w.pms.items.values()].find((i) => i.guid.endsWith(`/movie/${id}`))!;
       w.pms.items.delete(item.ratingKey);
       w.stash.library.update(id, { title: `Gone ${id}` });
-      await fetch(`${w.app.url}/hooks/stash`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${WEBHOOK_TOKEN}` }, body: JSON.stringify({ sceneIds: [id] }) });
+      await fetch(`${w.app.url}/hooks/stash`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${WEBHOOK_TOKEN}` },
+        body: JSON.stringify({ sceneIds: [id] }),
+      });
     };
     await dead("51");
     await dead("52");
@@ -146,7 +177,9 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     expect(info(discard)).toContain("discarded 2 dead letters: a later edit or sync of those scenes pushes them again");
     expect(info(discard)).toContain("scene 52");
     expect(w.app.queue.deadLetters()).toEqual([]);
-    const page = (await (await fetch(`${w.app.url}/api/dead-letters`, { headers: adminAuth })).json()) as { total: number };
+    const page = (await (await fetch(`${w.app.url}/api/dead-letters`, { headers: adminAuth })).json()) as {
+      total: number;
+    };
     expect(page.total).toBe(0);
   }, 60_000);
 
@@ -160,7 +193,9 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
     expect(info(status)).toContain("[Plugin / stash2plex] stash2plex ");
     expect(info(status)).toContain("queue: ");
     expect(info(status)).toMatch(/last reconcile \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): done/);
-    expect(info(status)).toMatch(/Plex outages in the last 7 days: 1, down 1 s in all \(\d+\.\d\d% available\); the last began \d{4}-\d\d-\d\d \d\d:\d\d UTC and lasted 1 s/);
+    expect(info(status)).toMatch(
+      /Plex outages in the last 7 days: 1, down 1 s in all \(\d+\.\d\d% available\); the last began \d{4}-\d\d-\d\d \d\d:\d\d UTC and lasted 1 s/,
+    );
 
     const health = await runTask("Health and outages");
     expect(info(health)).toContain("[Plugin / stash2plex] stash2plex is ready");
@@ -180,10 +215,12 @@ describe.skipIf(!python)("Stash plugin tasks (Settings → Tasks); their results
   test("a wrong admin token or an unreachable service: one clear line in Stash's log, no crash", async () => {
     settings({ url: w.app.url!, token: WEBHOOK_TOKEN, adminToken: WEBHOOK_TOKEN });
     const wrong = await runTask("Show status");
-    expect(messages(wrong)).toBe([
-      "e [Plugin / stash2plex] stash2plex refused the admin token: copy it from stash2plex's first start or the admin-token file in its data folder",
-      "e Plugin returned error: wrong admin token",
-    ].join("\n"));
+    expect(messages(wrong)).toBe(
+      [
+        "e [Plugin / stash2plex] stash2plex refused the admin token: copy it from stash2plex's first start or the admin-token file in its data folder",
+        "e Plugin returned error: wrong admin token",
+      ].join("\n"),
+    );
     settings({ url: "http://127.0.0.1:9", adminToken: ADMIN_TOKEN });
     const down = await runTask("Health and outages");
     expect(messages(down)).toStartWith("e [Plugin / stash2plex] cannot reach stash2plex at http://127.0.0.1:9");

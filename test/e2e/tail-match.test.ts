@@ -8,10 +8,15 @@ import { addStashScene, post, startWorld, type World } from "../helpers.ts";
 import type { SimScene } from "../../sim/stash/library.ts";
 
 let w: World;
-const addScene = (world: World, files: string[], patch: Partial<SimScene> = {}) => addStashScene(world.stash, files, patch);
+const addScene = (world: World, files: string[], patch: Partial<SimScene> = {}) =>
+  addStashScene(world.stash, files, patch);
 
 const match = async (filename: string, manual = false) => {
-  const res = await post(`${w.app.url}/library/metadata/matches`, { type: 1, filename, ...(manual ? { manual: 1 } : {}) });
+  const res = await post(`${w.app.url}/library/metadata/matches`, {
+    type: 1,
+    filename,
+    ...(manual ? { manual: 1 } : {}),
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as any).MediaContainer.Metadata as { ratingKey: string; score: number }[];
 };
@@ -24,10 +29,14 @@ afterAll(() => w.close());
 describe("no path rules: the tail of the path finds the file", () => {
   test("20 scenes whose files are all called intro.mp4, in different folders, POSIX and Windows: each to its own scene", async () => {
     const posix = Array.from({ length: 10 }, (_, i) => addScene(w, [`/data/stash/Studio ${i}/set ${i}/intro.mp4`]));
-    const windows = Array.from({ length: 10 }, (_, i) => addScene(w, [`D:\\Scenes\\Maker ${i}\\shoot ${i}\\intro.mp4`]));
+    const windows = Array.from({ length: 10 }, (_, i) =>
+      addScene(w, [`D:\\Scenes\\Maker ${i}\\shoot ${i}\\intro.mp4`]),
+    );
     await w.app.stashIndex.refresh();
     for (let i = 0; i < 10; i++) {
-      expect((await match(`Scenes/Studio ${i}/set ${i}/intro.mp4`)).map((m) => [m.ratingKey, m.score])).toEqual([[posix[i]!, 98]]);
+      expect((await match(`Scenes/Studio ${i}/set ${i}/intro.mp4`)).map((m) => [m.ratingKey, m.score])).toEqual([
+        [posix[i]!, 98],
+      ]);
       expect((await match(`Windows/Maker ${i}/shoot ${i}/intro.mp4`)).map((m) => m.ratingKey)).toEqual([windows[i]!]);
     }
   });
@@ -44,11 +53,16 @@ describe("no path rules: the tail of the path finds the file", () => {
 
   test("a generic name Stash has once, in another folder, is not matched automatically; a distinctive one still is", async () => {
     const generic = addScene(w, ["/data/stash/Delta (Europe)/set 41/closing.mp4"], { title: "Sunset Velvet" });
-    const distinctive = addScene(w, ["/data/stash/Old/2024-03-09 Harbor Lights Rooftop.mp4"], { title: "Harbor Lights Rooftop", date: "2024-03-09" });
+    const distinctive = addScene(w, ["/data/stash/Old/2024-03-09 Harbor Lights Rooftop.mp4"], {
+      title: "Harbor Lights Rooftop",
+      date: "2024-03-09",
+    });
     await w.app.stashIndex.refresh();
     expect(await match("Scenes/Alpha Films/new shoot/closing.mp4")).toEqual([]);
     expect((await match("Scenes/Alpha Films/new shoot/closing.mp4", true)).map((m) => m.ratingKey)).toContain(generic);
-    expect((await match("Scenes/Moved/2024-03-09 Harbor Lights Rooftop.mp4")).map((m) => m.ratingKey)).toEqual([distinctive]);
+    expect((await match("Scenes/Moved/2024-03-09 Harbor Lights Rooftop.mp4")).map((m) => m.ratingKey)).toEqual([
+      distinctive,
+    ]);
   });
 
   test("a whole scan with no rules: every file Stash knows is matched to the scene that owns it, none wrongly", async () => {
@@ -94,7 +108,11 @@ describe("Fix Match that finds", () => {
 
   test("a typed title finds the scene first whatever the file is called (a renamed copy, a camera name)", async () => {
     const scene = w.stash.library.scenes.get("42")!;
-    for (const file of ["Scenes/Downloads/IMG_0042 (1).mp4", "Scenes/Phone/VID_20240101_120000.mp4", "Scenes/Misc/copy of something else.mp4"]) {
+    for (const file of [
+      "Scenes/Downloads/IMG_0042 (1).mp4",
+      "Scenes/Phone/VID_20240101_120000.mp4",
+      "Scenes/Misc/copy of something else.mp4",
+    ]) {
       expect((await fixMatch(file, scene.title!))[0]?.ratingKey).toBe("42");
     }
   });
@@ -104,7 +122,12 @@ describe("Fix Match that finds", () => {
     const near = addScene(w, ["/data/stash/Fix/rooftop lantern.mp4"], { title: "Rooftop Lantern Evening" });
     await w.app.stashIndex.refresh();
     const typo = await fixMatch("Scenes/Downloads/clip (1).mp4", "Roftop Lanterns Evening");
-    expect(typo.map((m) => m.ratingKey).slice(0, 2).sort()).toEqual([exact, near].sort());
+    expect(
+      typo
+        .map((m) => m.ratingKey)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual([exact, near].sort());
     const typed = await fixMatch("Scenes/Downloads/clip (1).mp4", "Rooftop Lanterns Evening");
     expect(typed[0]!.ratingKey).toBe(exact);
     const fuzzyRank = typed.findIndex((m) => m.ratingKey === near);

@@ -20,7 +20,13 @@ import { DEFAULT_INSTANCE_ID, parseRefKey, sceneRef } from "../../src/domain/ref
 import { adminGet, IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "../fixtures/v0-pending.db");
-const FAST = { SYNC_RETRY_BASE_SECONDS: "0.05", SYNC_RETRY_CAP_SECONDS: "0.4", SYNC_SWEEP_SECONDS: "1", SYNC_DRAIN_PER_SECOND: "2000", SYNC_POLL_SECONDS: "1" };
+const FAST = {
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.4",
+  SYNC_SWEEP_SECONDS: "1",
+  SYNC_DRAIN_PER_SECOND: "2000",
+  SYNC_POLL_SECONDS: "1",
+};
 const scene = (id: string) => sceneRef(DEFAULT_INSTANCE_ID, id);
 
 /** What the previous release left in the fixture, read straight from its own tables. */
@@ -33,9 +39,23 @@ function readOld() {
   const old = {
     version: (db.query("PRAGMA user_version").get() as { user_version: number }).user_version,
     pending: ids("SELECT scene_id FROM jobs ORDER BY CAST(scene_id AS INTEGER)"),
-    dead: db.query("SELECT * FROM dead_letters ORDER BY scene_id").all() as { scene_id: string; last_error: string; attempts: number; died_at: number }[],
-    delivered: db.query("SELECT * FROM delivered ORDER BY scene_id").all() as { scene_id: string; at: number; rating_key: string | null }[],
-    history: db.query("SELECT scene_id, at, event, detail FROM job_history ORDER BY id").all() as { scene_id: string; at: number; event: string; detail: string | null }[],
+    dead: db.query("SELECT * FROM dead_letters ORDER BY scene_id").all() as {
+      scene_id: string;
+      last_error: string;
+      attempts: number;
+      died_at: number;
+    }[],
+    delivered: db.query("SELECT * FROM delivered ORDER BY scene_id").all() as {
+      scene_id: string;
+      at: number;
+      rating_key: string | null;
+    }[],
+    history: db.query("SELECT scene_id, at, event, detail FROM job_history ORDER BY id").all() as {
+      scene_id: string;
+      at: number;
+      event: string;
+      detail: string | null;
+    }[],
     outages: db.query("SELECT * FROM outages").all() as { id: number; started_at: number }[],
     guids: db.query("SELECT rating_key, guid FROM plex_items").all() as { rating_key: string; guid: string }[],
     watermark: (db.query("SELECT value FROM meta WHERE key = 'pollWatermark'").get() as { value: string }).value,
@@ -59,7 +79,10 @@ describe("upgrade from the previous release's database", () => {
     copyFileSync(FIXTURE, join(dataDir, DATABASE_FILE));
     stash = new StashSim({ scenes: 200, seed: 3 }).start();
     pms = new PmsSim().start();
-    pms.addSection({ key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] }, plexFilesFor(stash));
+    pms.addSection(
+      { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+      plexFilesFor(stash),
+    );
     // The library Plex had before: the same files scanned in the same order give the same rating
     // keys. The scan goes through the new release's provider (push off, a scratch data folder),
     // so the GUIDs it gives are the new code's.
@@ -97,7 +120,9 @@ describe("upgrade from the previous release's database", () => {
 
   test("every pending job of the old database is delivered: PMS fetched each scene", async () => {
     const allDelivered = () => old.pending.every((id) => app.queue.delivery(scene(id)) !== undefined);
-    expect(await waitFor(async () => (await pms.idle(), allDelivered() && app.queue.pending() === 0), 30_000)).toBe(true);
+    expect(await waitFor(async () => (await pms.idle(), allDelivered() && app.queue.pending() === 0), 30_000)).toBe(
+      true,
+    );
 
     for (const id of old.pending) {
       expect(fetched.has(`${IDENTIFIER}://movie/${id}`)).toBe(true);
@@ -109,7 +134,11 @@ describe("upgrade from the previous release's database", () => {
     const dead = (await (await adminGet(`${app.url}/api/dead-letters`)).json()) as any;
     expect(dead.items.map((d: any) => d.sceneId).sort()).toEqual(["12", "13"]);
     for (const d of old.dead) {
-      expect(dead.items.find((x: any) => x.sceneId === d.scene_id)).toMatchObject({ error: d.last_error, attempts: d.attempts, deadAt: d.died_at });
+      expect(dead.items.find((x: any) => x.sceneId === d.scene_id)).toMatchObject({
+        error: d.last_error,
+        attempts: d.attempts,
+        deadAt: d.died_at,
+      });
     }
     for (const d of old.delivered) {
       const shown = (await (await adminGet(`${app.url}/api/scenes/${d.scene_id}`)).json()) as any;
@@ -119,7 +148,9 @@ describe("upgrade from the previous release's database", () => {
     const byScene = Map.groupBy(old.history, (h) => h.scene_id);
     for (const [id, events] of byScene) {
       const shown = (await (await adminGet(`${app.url}/api/scenes/${id}`)).json()) as any;
-      expect(shown.history.slice(0, events.length)).toEqual(events.map(({ at, event, detail }) => ({ at, event, detail })));
+      expect(shown.history.slice(0, events.length)).toEqual(
+        events.map(({ at, event, detail }) => ({ at, event, detail })),
+      );
     }
   });
 
@@ -128,10 +159,15 @@ describe("upgrade from the previous release's database", () => {
     expect(breakerAtStart).toBe("open");
     const status = (await (await adminGet(`${app.url}/api/status`)).json()) as any;
     expect(status.outages.map((o: any) => o.started_at)).toContain(old.outages[0]!.started_at);
-    expect(status.outages.find((o: any) => o.started_at === old.outages[0]!.started_at).instance).toBe(DEFAULT_INSTANCE_ID);
+    expect(status.outages.find((o: any) => o.started_at === old.outages[0]!.started_at).instance).toBe(
+      DEFAULT_INSTANCE_ID,
+    );
     const run = app.reconciler.reports.lastDone()!;
     const gaps = app.reconciler.reports.gaps(run.id, "missing-in-plex", 0, 10);
-    expect(gaps.map((g) => [g.instance, g.sceneId]).sort()).toEqual([[DEFAULT_INSTANCE_ID, "12"], [DEFAULT_INSTANCE_ID, "13"]]);
+    expect(gaps.map((g) => [g.instance, g.sceneId]).sort()).toEqual([
+      [DEFAULT_INSTANCE_ID, "12"],
+      [DEFAULT_INSTANCE_ID, "13"],
+    ]);
     // The watermark was kept, not reset to "now" (which would skip changes made meanwhile).
     expect(app.poller.watermark).toBe(old.watermark);
   });

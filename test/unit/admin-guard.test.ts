@@ -4,10 +4,17 @@ import { crossSiteRefusal, type RequestFacts } from "../../src/admin/guard.ts";
 import { createThrottle } from "../../src/admin/throttle.ts";
 
 const base: RequestFacts = {
-  method: "POST", path: "/ui/actions/requeue", host: "nas.lan:8787", origin: "http://nas.lan:8787", secFetchSite: "same-origin",
-  forwardedProto: null, bearer: false, cookie: true,
+  method: "POST",
+  path: "/ui/actions/requeue",
+  host: "nas.lan:8787",
+  origin: "http://nas.lan:8787",
+  secFetchSite: "same-origin",
+  forwardedProto: null,
+  bearer: false,
+  cookie: true,
 };
-const refused = (patch: Partial<RequestFacts>, publicOrigin?: string) => crossSiteRefusal({ ...base, ...patch }, publicOrigin) !== undefined;
+const refused = (patch: Partial<RequestFacts>, publicOrigin?: string) =>
+  crossSiteRefusal({ ...base, ...patch }, publicOrigin) !== undefined;
 
 describe("crossSiteRefusal", () => {
   test("our own page's form passes; another port, site or a null origin does not", () => {
@@ -20,9 +27,12 @@ describe("crossSiteRefusal", () => {
   });
 
   test("only state-changing requests to /ui and /api are checked", () => {
-    for (const method of ["GET", "HEAD", "OPTIONS"]) expect(refused({ method, origin: "http://evil.example" })).toBe(false);
-    for (const method of ["POST", "PUT", "PATCH", "DELETE", "post"]) expect(refused({ method, origin: "http://evil.example" })).toBe(true);
-    for (const path of ["/library/metadata/matches", "/hooks/stash", "/", "/readyz", "/uix"]) expect(refused({ path, origin: "http://evil.example" })).toBe(false);
+    for (const method of ["GET", "HEAD", "OPTIONS"])
+      expect(refused({ method, origin: "http://evil.example" })).toBe(false);
+    for (const method of ["POST", "PUT", "PATCH", "DELETE", "post"])
+      expect(refused({ method, origin: "http://evil.example" })).toBe(true);
+    for (const path of ["/library/metadata/matches", "/hooks/stash", "/", "/readyz", "/uix"])
+      expect(refused({ path, origin: "http://evil.example" })).toBe(false);
     expect(refused({ path: "/api/sync", origin: "http://evil.example" })).toBe(true);
   });
 

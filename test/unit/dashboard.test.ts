@@ -5,8 +5,14 @@ import { plural } from "../../src/ui/plural.ts";
 import { html, raw } from "../../src/ui/html.ts";
 
 const fine: HealthFacts = {
-  stash: { ok: true }, plex: { ok: true }, database: { ok: true }, breaker: "closed",
-  pending: 0, deadLetters: 0, oldestWaitingMs: 0, lastReconcile: { status: "done", error: null, healable: 0 },
+  stash: { ok: true },
+  plex: { ok: true },
+  database: { ok: true },
+  breaker: "closed",
+  pending: 0,
+  deadLetters: 0,
+  oldestWaitingMs: 0,
+  lastReconcile: { status: "done", error: null, healable: 0 },
 };
 
 describe("the overview's headline", () => {
@@ -17,8 +23,12 @@ describe("the overview's headline", () => {
     const h = headline({ ...fine, plex: { ok: false, detail: "cannot connect" }, pending: 12 });
     expect(h.level).toBe("red");
     expect(h.title).toBe("Plex does not answer");
-    expect(h.todo[0]).toContain("Plex does not answer (cannot connect): check PLEX_URL and PLEX_TOKEN. 12 changes wait");
-    expect(headline({ ...fine, plex: { ok: false }, pending: 1 }).todo[0]).toContain("1 change waits in the queue and is pushed");
+    expect(h.todo[0]).toContain(
+      "Plex does not answer (cannot connect): check PLEX_URL and PLEX_TOKEN. 12 changes wait",
+    );
+    expect(headline({ ...fine, plex: { ok: false }, pending: 1 }).todo[0]).toContain(
+      "1 change waits in the queue and is pushed",
+    );
     expect(headline({ ...fine, breaker: "open" }).level).toBe("red");
     expect(headline({ ...fine, stash: { ok: false, detail: "401" } }).todo[0]).toContain("STASH_API_KEY");
     expect(headline({ ...fine, stash: { ok: false }, plex: { ok: false } }).title).toBe("Several things are wrong");
@@ -27,15 +37,21 @@ describe("the overview's headline", () => {
     expect(headline({ ...fine, deadLetters: 2 }).todo[0]).toContain("2 pushes gave up");
     expect(headline({ ...fine, deadLetters: 1 }).title).toBe("1 push gave up");
     expect(headline({ ...fine, oldestWaitingMs: 20 * 60_000 }).todo[0]).toContain("waited 20 min");
-    expect(headline({ ...fine, lastReconcile: { status: "failed", error: "Plex down", healable: 0 } }).todo[0]).toContain("stopped: Plex down");
-    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 3 } }).todo[0]).toContain("3 gaps that");
-    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 1 } }).todo[0]).toContain("1 gap that");
+    expect(
+      headline({ ...fine, lastReconcile: { status: "failed", error: "Plex down", healable: 0 } }).todo[0],
+    ).toContain("stopped: Plex down");
+    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 3 } }).todo[0]).toContain(
+      "3 gaps that",
+    );
+    expect(headline({ ...fine, lastReconcile: { status: "done", error: null, healable: 1 } }).todo[0]).toContain(
+      "1 gap that",
+    );
     expect(headline({ ...fine, plex: null }).level).toBe("amber");
   });
 });
 
 describe("the headline and the breaker card tell one story", () => {
-  test("breaker open while Plex answers a check: not \"Plex does not answer\" beside a card saying it answers", () => {
+  test('breaker open while Plex answers a check: not "Plex does not answer" beside a card saying it answers', () => {
     const h = headline({ ...fine, breaker: "open", pending: 3 });
     expect(h).toMatchObject({ level: "red", title: "Pushes to Plex are paused" });
     expect(h.todo[0]).not.toContain("does not answer");
@@ -78,7 +94,9 @@ describe("outage statistics", () => {
     expect(s.mtbfMs).toBe(((45 + 0.5) / 2) * H);
     expect(outageStats([], 30, now)).toMatchObject({ availability: 1, mttrMs: null, mtbfMs: null });
     // An outage that began before the window counts only inside it.
-    expect(outageStats([{ started_at: now - 8 * 86_400_000, ended_at: now - 6 * 86_400_000 }], 7, now).downMs).toBe(86_400_000);
+    expect(outageStats([{ started_at: now - 8 * 86_400_000, ended_at: now - 6 * 86_400_000 }], 7, now).downMs).toBe(
+      86_400_000,
+    );
   });
   test("one short outage: MTBF is not the window's length, and availability does not read 100%", () => {
     const demo = [{ started_at: now - 10 * 60_000, ended_at: now - 10 * 60_000 + 1500 }];
@@ -98,8 +116,12 @@ describe("outage statistics", () => {
 describe("html", () => {
   test("escapes every value unless it is already HTML; arrays and empty values", () => {
     const name = `<script>alert("x")</script>&'`;
-    expect(html`<p title="${name}">${name}</p>`.__html).toBe(`<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p>`);
-    expect(html`<ul>${["a", "<b>"].map((x) => html`<li>${x}</li>`)}</ul>`.__html).toBe("<ul><li>a</li><li>&lt;b&gt;</li></ul>");
+    expect(html`<p title="${name}">${name}</p>`.__html).toBe(
+      `<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p>`,
+    );
+    expect(html`<ul>${["a", "<b>"].map((x) => html`<li>${x}</li>`)}</ul>`.__html).toBe(
+      "<ul><li>a</li><li>&lt;b&gt;</li></ul>",
+    );
     expect(html`${null}${undefined}${false}${0}${raw("<hr>")}`.__html).toBe("0<hr>");
   });
 });

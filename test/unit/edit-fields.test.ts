@@ -4,18 +4,38 @@ import type { PlexMetadata } from "../../src/schema/plex.ts";
 import { EDIT_FIELDS } from "../../src/config/schema.ts";
 
 const meta: PlexMetadata = {
-  ratingKey: "1", key: "/library/metadata/1", guid: "tv.plex.agents.custom.stash2plex://movie/1", type: "movie",
-  title: "Golden Hour", summary: "Sum", originallyAvailableAt: "2024-01-15", studio: "Vixenia", tagline: "GH-1",
-  contentRating: "XXX", Genre: [{ tag: "Outdoor" }, { tag: "4K" }], Role: [{ tag: "Alice" }], Rating: [{ image: "x", type: "audience", value: 8.5 }],
+  ratingKey: "1",
+  key: "/library/metadata/1",
+  guid: "tv.plex.agents.custom.stash2plex://movie/1",
+  type: "movie",
+  title: "Golden Hour",
+  summary: "Sum",
+  originallyAvailableAt: "2024-01-15",
+  studio: "Vixenia",
+  tagline: "GH-1",
+  contentRating: "XXX",
+  Genre: [{ tag: "Outdoor" }, { tag: "4K" }],
+  Role: [{ tag: "Alice" }],
+  Rating: [{ image: "x", type: "audience", value: 8.5 }],
 };
 
 describe("edit strategy fields", () => {
   test("every enabled field is written and locked; lists become indexed tags", () => {
     const plan = planEdits(meta, EDIT_FIELDS, undefined, {});
     expect(plan.query).toMatchObject({
-      "title.value": "Golden Hour", "title.locked": "1", "summary.value": "Sum", "originallyAvailableAt.value": "2024-01-15",
-      "studio.value": "Vixenia", "tagline.value": "GH-1", "contentRating.value": "XXX", "rating.value": "8.5",
-      "genre[0].tag.tag": "Outdoor", "genre[1].tag.tag": "4K", "genre.locked": "1", "actor[0].tag.tag": "Alice", "collection.locked": "1",
+      "title.value": "Golden Hour",
+      "title.locked": "1",
+      "summary.value": "Sum",
+      "originallyAvailableAt.value": "2024-01-15",
+      "studio.value": "Vixenia",
+      "tagline.value": "GH-1",
+      "contentRating.value": "XXX",
+      "rating.value": "8.5",
+      "genre[0].tag.tag": "Outdoor",
+      "genre[1].tag.tag": "4K",
+      "genre.locked": "1",
+      "actor[0].tag.tag": "Alice",
+      "collection.locked": "1",
     });
     expect(plan.query["collection[0].tag.tag"]).toBeUndefined();
     expect(plan.keptUserEdits).toEqual([]);

@@ -54,7 +54,8 @@ describe("generated from the config schema", () => {
     expect(s.extra_hosts).toContain("host.docker.internal:host-gateway");
     expect(s.healthcheck.test).toEqual(["CMD", "/app/stash2plex", "healthcheck"]);
     expect(s.restart).toBe("unless-stopped");
-    for (const env of ["STASH_URL", "PUBLIC_URL", "PLEX_URL", "PLEX_TOKEN", "SYNC_WEBHOOK_TOKEN"]) expect(Object.keys(s.environment)).toContain(env);
+    for (const env of ["STASH_URL", "PUBLIC_URL", "PLEX_URL", "PLEX_TOKEN", "SYNC_WEBHOOK_TOKEN"])
+      expect(Object.keys(s.environment)).toContain(env);
   });
 
   test("the Stash plugin's manifest names the script, the hooks and the tasks", () => {
@@ -63,6 +64,15 @@ describe("generated from the config schema", () => {
     expect(manifest.exec).toEqual(["python3", "{pluginDir}/stash2plex.py"]);
     expect(manifest.hooks[0].triggeredBy).toContain("Scene.Update.Post");
     expect(Object.keys(manifest.settings).sort()).toEqual(["adminToken", "instance", "token", "url"]);
-    expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(["sync_all", "sync_recent", "reconcile", "reconcile_report", "retry", "discard", "status", "health"]);
+    expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual([
+      "sync_all",
+      "sync_recent",
+      "reconcile",
+      "reconcile_report",
+      "retry",
+      "discard",
+      "status",
+      "health",
+    ]);
   });
 });

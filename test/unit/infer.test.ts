@@ -24,7 +24,12 @@ describe("path rule inference", () => {
     const stash = library("/stash/library");
     const { rules } = inferPathRules(plex, stash, ["/data/media/Adult"]);
     expect(rules).toHaveLength(1);
-    expect(rules[0]!.rule).toMatchObject({ name: "Adult", plex: "^/data/media/Adult/", stash: "/stash/library/", plexRoots: ["/data/media/Adult"] });
+    expect(rules[0]!.rule).toMatchObject({
+      name: "Adult",
+      plex: "^/data/media/Adult/",
+      stash: "/stash/library/",
+      plexRoots: ["/data/media/Adult"],
+    });
     expect(rules[0]!.plex).toEqual({ touched: 60, mapped: 60 });
     expect(rules[0]!.stash).toEqual({ touched: 60, mapped: 60 });
     const mapper = compiled(rules);
@@ -39,10 +44,18 @@ describe("path rule inference", () => {
 
   test("Windows-style Stash paths: drive letter, backslashes, case ignored as NTFS does", () => {
     const plex = library("/mnt/scenes");
-    const stash = library("D:\\Scenes", "\\").map((p, i) => (i % 5 === 0 ? p.toUpperCase().replace("D:\\SCENES", "D:\\Scenes") : p));
+    const stash = library("D:\\Scenes", "\\").map((p, i) =>
+      i % 5 === 0 ? p.toUpperCase().replace("D:\\SCENES", "D:\\Scenes") : p,
+    );
     const { rules } = inferPathRules(plex, stash, ["/mnt/scenes"]);
     expect(rules).toHaveLength(1);
-    expect(rules[0]!.rule).toMatchObject({ plex: "^/mnt/scenes/", stash: "D:\\Scenes\\", caseInsensitive: true, stashSeparator: "\\", plexSeparator: "/" });
+    expect(rules[0]!.rule).toMatchObject({
+      plex: "^/mnt/scenes/",
+      stash: "D:\\Scenes\\",
+      caseInsensitive: true,
+      stashSeparator: "\\",
+      plexSeparator: "/",
+    });
     expect(rules[0]!.plex).toEqual({ touched: 60, mapped: 60 });
     const mapper = compiled(rules);
     expect(mapper.toStash(plex[1]!)?.path).toBe(stash[1]!);
@@ -50,7 +63,10 @@ describe("path rule inference", () => {
   });
 
   test("two libraries under different roots: one rule each", () => {
-    const plex = [...library("/media/a"), ...library("/media/b/Scenes", "/", 30).map((p) => p.replace(".mp4", " b.mp4"))];
+    const plex = [
+      ...library("/media/a"),
+      ...library("/media/b/Scenes", "/", 30).map((p) => p.replace(".mp4", " b.mp4")),
+    ];
     const stash = [...library("/x/one"), ...library("/y/two", "/", 30).map((p) => p.replace(".mp4", " b.mp4"))];
     const { rules } = inferPathRules(plex, stash, ["/media/a", "/media/b/Scenes"]);
     expect(rules.map((r) => [r.rule.plex, r.rule.stash, r.plex.mapped])).toEqual([
@@ -61,15 +77,23 @@ describe("path rule inference", () => {
   });
 
   test("a POSIX and a Windows library side by side (the demo's layout): the two rules the demo configures by hand", () => {
-    const plex = [...library("/media/Scenes"), ...library("/media/Windows", "/", 30).map((p) => p.replace(".mp4", " w.mp4"))];
-    const stash = [...library("/data/stash"), ...library("D:\\Scenes", "\\", 30).map((p) => p.replace(".mp4", " w.mp4"))];
+    const plex = [
+      ...library("/media/Scenes"),
+      ...library("/media/Windows", "/", 30).map((p) => p.replace(".mp4", " w.mp4")),
+    ];
+    const stash = [
+      ...library("/data/stash"),
+      ...library("D:\\Scenes", "\\", 30).map((p) => p.replace(".mp4", " w.mp4")),
+    ];
     const { rules } = inferPathRules(plex, stash, ["/media/Scenes", "/media/Windows"]);
     expect(rules.map((r) => [r.rule.plex, r.rule.stash, r.rule.caseInsensitive, r.plex.mapped])).toEqual([
       ["^/media/Scenes/", "/data/stash/", false, 60],
       ["^/media/Windows/", "D:\\Scenes\\", true, 30],
     ]);
     const mapper = compiled(rules);
-    expect(mapper.toStash("/media/Windows/Alpha Films/set 0/Scene 0 Title w.mp4")?.path).toBe("D:\\Scenes\\Alpha Films\\set 0\\Scene 0 Title w.mp4");
+    expect(mapper.toStash("/media/Windows/Alpha Films/set 0/Scene 0 Title w.mp4")?.path).toBe(
+      "D:\\Scenes\\Alpha Films\\set 0\\Scene 0 Title w.mp4",
+    );
   });
 
   test("a case-sensitive side: names differing only in case do not map", () => {

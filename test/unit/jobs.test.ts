@@ -16,7 +16,8 @@ function harness(specs: Omit<Job, "run">[], runFor: Record<string, () => Promise
   }));
   const scheduler = createScheduler(jobs, () => t);
   return {
-    scheduler, ranAt,
+    scheduler,
+    ranAt,
     /** Moves the clock a second at a time, ticking like the cron plugin does. */
     async advance(seconds: number, { waitForRuns = true } = {}) {
       for (let i = 0; i < seconds; i++) {
@@ -50,17 +51,33 @@ test("every job runs again on its interval: second and third runs of 5 s, 60 s, 
 
 test("the schedule's own state says when each job last ran, last succeeded and runs next", async () => {
   let fail = false;
-  const h = harness([{ id: "index", name: "60 s", everySeconds: 60 }], { index: async () => { if (fail) throw new Error("Stash down"); } });
+  const h = harness([{ id: "index", name: "60 s", everySeconds: 60 }], {
+    index: async () => {
+      if (fail) throw new Error("Stash down");
+    },
+  });
   expect(h.scheduler.list()[0]!.nextRunAt).toBeNull();
   h.scheduler.start();
   expect(h.scheduler.list()[0]!.nextRunAt).toBe(h.start);
   await h.scheduler.tick();
   let s = h.scheduler.list()[0]!;
-  expect(s).toMatchObject({ runs: 1, lastRunAt: h.start, lastSuccessAt: h.start, nextRunAt: h.start + 60_000, lastError: null });
+  expect(s).toMatchObject({
+    runs: 1,
+    lastRunAt: h.start,
+    lastSuccessAt: h.start,
+    nextRunAt: h.start + 60_000,
+    lastError: null,
+  });
   fail = true;
   await h.advance(60);
   s = h.scheduler.list()[0]!;
-  expect(s).toMatchObject({ runs: 2, lastRunAt: h.start + 60_000, lastSuccessAt: h.start, nextRunAt: h.start + 120_000, lastError: "Stash down" });
+  expect(s).toMatchObject({
+    runs: 2,
+    lastRunAt: h.start + 60_000,
+    lastSuccessAt: h.start,
+    nextRunAt: h.start + 120_000,
+    lastError: "Stash down",
+  });
 });
 
 test("nothing runs before start() (a one-shot command builds the app without starting it); firstAfterSeconds holds a job back", async () => {
@@ -80,9 +97,18 @@ test("nothing runs before start() (a one-shot command builds the app without sta
 
 test("run-now is never held back and the schedule restarts from it; a running job is not started twice", async () => {
   let release!: () => void;
-  const h = harness([{ id: "slow", name: "slow", everySeconds: 10 }, { id: "quick", name: "quick", everySeconds: 2 }], {
-    slow: () => new Promise<void>((r) => { release = r; }),
-  });
+  const h = harness(
+    [
+      { id: "slow", name: "slow", everySeconds: 10 },
+      { id: "quick", name: "quick", everySeconds: 2 },
+    ],
+    {
+      slow: () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    },
+  );
   h.scheduler.start();
   const free = { waitForRuns: false };
   await h.advance(0);
@@ -108,7 +134,9 @@ test("run-now is never held back and the schedule restarts from it; a running jo
 
 test("the cron plugin ticks the schedule every second once started, and stops", async () => {
   let runs = 0;
-  const scheduler = createScheduler([{ id: "tick", name: "every second", everySeconds: 1, run: async () => void runs++ }]);
+  const scheduler = createScheduler([
+    { id: "tick", name: "every second", everySeconds: 1, run: async () => void runs++ },
+  ]);
   const app = new Elysia().use(scheduler.plugin);
   try {
     await Bun.sleep(1200);
@@ -128,7 +156,10 @@ test("the cron plugin ticks the schedule every second once started, and stops", 
 test("a tick that fires late does not push a job off its interval (a 1 s job on ticks 5 ms late still runs every second)", async () => {
   let t = 1_000_000;
   let runs = 0;
-  const scheduler = createScheduler([{ id: "poll", name: "1 s", everySeconds: 1, run: async () => void runs++ }], () => t);
+  const scheduler = createScheduler(
+    [{ id: "poll", name: "1 s", everySeconds: 1, run: async () => void runs++ }],
+    () => t,
+  );
   scheduler.start(); // between two ticks
   t += 300;
   for (let i = 0; i < 60; i++) {

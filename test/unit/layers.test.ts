@@ -91,7 +91,8 @@ describe("arrows point down", () => {
     for (const file of files) {
       for (const spec of importsOf(readFileSync(file, "utf8"))) {
         const target = resolve(dirname(file), spec);
-        if (unitOf(file) === "domain/" && !target.startsWith(join(SRC, "domain") + "/")) wrong.push(`${relative(SRC, file)}: ${spec}`);
+        if (unitOf(file) === "domain/" && !target.startsWith(join(SRC, "domain") + "/"))
+          wrong.push(`${relative(SRC, file)}: ${spec}`);
         if (target.startsWith(resolve(SRC, "../test") + "/")) wrong.push(`${relative(SRC, file)}: ${spec}`);
       }
     }

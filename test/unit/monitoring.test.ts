@@ -14,7 +14,11 @@ const promtool = Bun.which("promtool");
 if (!promtool) console.log("promtool not installed (apt-get install prometheus): the alert rule checks are skipped");
 
 const run = (...args: string[]) => {
-  const p = Bun.spawnSync([promtool!, ...args], { cwd: join(root, "deploy/prometheus"), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync([promtool!, ...args], {
+    cwd: join(root, "deploy/prometheus"),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return { code: p.exitCode, out: `${p.stdout.toString()}${p.stderr.toString()}` };
 };
 
@@ -34,11 +38,20 @@ describe.skipIf(!promtool)("Prometheus alert rules (promtool)", () => {
 
 describe("Grafana dashboard deploy/grafana/stash2plex.json", () => {
   const dashboard = JSON.parse(readFileSync(join(root, "deploy/grafana/stash2plex.json"), "utf8"));
-  type Panel = { id: number; type: string; title: string; datasource?: { type: string; uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets?: { datasource: { uid: string }; expr: string; refId: string }[] };
+  type Panel = {
+    id: number;
+    type: string;
+    title: string;
+    datasource?: { type: string; uid: string };
+    gridPos: { x: number; y: number; w: number; h: number };
+    targets?: { datasource: { uid: string }; expr: string; refId: string }[];
+  };
   const panels: Panel[] = dashboard.panels;
 
   test("the Prometheus datasource is an import input, used by every panel, query and variable", () => {
-    expect(dashboard.__inputs).toEqual([expect.objectContaining({ name: "DS_PROMETHEUS", type: "datasource", pluginId: "prometheus" })]);
+    expect(dashboard.__inputs).toEqual([
+      expect.objectContaining({ name: "DS_PROMETHEUS", type: "datasource", pluginId: "prometheus" }),
+    ]);
     const uses = [
       ...panels.filter((p) => p.type !== "row").flatMap((p) => [p.datasource!, ...p.targets!.map((t) => t.datasource)]),
       ...dashboard.templating.list.map((v: { datasource: unknown }) => v.datasource),
@@ -53,7 +66,8 @@ describe("Grafana dashboard deploy/grafana/stash2plex.json", () => {
     const cells = new Set<string>();
     for (const p of panels) {
       expect([p.title, p.gridPos.x + p.gridPos.w <= 24]).toEqual([p.title, true]);
-      if (p.type !== "row") expect([p.title, p.targets!.length > 0 && p.targets!.every((t) => t.expr && t.refId)]).toEqual([p.title, true]);
+      if (p.type !== "row")
+        expect([p.title, p.targets!.length > 0 && p.targets!.every((t) => t.expr && t.refId)]).toEqual([p.title, true]);
       for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
         for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
           expect([p.title, cells.has(`${x},${y}`)]).toEqual([p.title, false]);

@@ -4,7 +4,12 @@ import { deriveReverse } from "../../src/paths/derive.ts";
 import type { PathRuleConfig } from "../../src/schema/path-rule.ts";
 
 const rule = (r: Partial<PathRuleConfig> & Pick<PathRuleConfig, "name" | "plex" | "stash">): PathRuleConfig => ({
-  plexRoots: [], caseInsensitive: false, plexSeparator: "keep", stashSeparator: "keep", samples: [], ...r,
+  plexRoots: [],
+  caseInsensitive: false,
+  plexSeparator: "keep",
+  stashSeparator: "keep",
+  samples: [],
+  ...r,
 });
 const mapperOf = (...rules: PathRuleConfig[]) => {
   const { mapper, problems } = compilePathRules(rules);
@@ -42,17 +47,29 @@ describe("path mapper", () => {
   });
 
   test("Windows drive letters and backslashes, converting separators", () => {
-    const m = mapperOf(rule({
-      name: "win", plex: "^/mnt/scenes/(.*)$", stash: "D:\\Scenes\\$1", stashSeparator: "\\", plexSeparator: "/",
-    }));
+    const m = mapperOf(
+      rule({
+        name: "win",
+        plex: "^/mnt/scenes/(.*)$",
+        stash: "D:\\Scenes\\$1",
+        stashSeparator: "\\",
+        plexSeparator: "/",
+      }),
+    );
     expect(m.toStash("/mnt/scenes/Studio/Sub/a.mp4")?.path).toBe("D:\\Scenes\\Studio\\Sub\\a.mp4");
     expect(m.toPlex("D:\\Scenes\\Studio\\Sub\\a.mp4")?.path).toBe("/mnt/scenes/Studio/Sub/a.mp4");
   });
 
   test("UNC paths", () => {
-    const m = mapperOf(rule({
-      name: "unc", plex: "^\\\\\\\\nas\\\\media\\\\(.*)$", stash: "/data/$1", stashSeparator: "/", plexSeparator: "\\",
-    }));
+    const m = mapperOf(
+      rule({
+        name: "unc",
+        plex: "^\\\\\\\\nas\\\\media\\\\(.*)$",
+        stash: "/data/$1",
+        stashSeparator: "/",
+        plexSeparator: "\\",
+      }),
+    );
     expect(m.toStash("\\\\nas\\media\\Studio\\a.mp4")?.path).toBe("/data/Studio/a.mp4");
     expect(m.toPlex("/data/Studio/a.mp4")?.path).toBe("\\\\nas\\media\\Studio\\a.mp4");
   });
@@ -87,13 +104,22 @@ describe("path mapper", () => {
   });
 
   test("named groups and several groups", () => {
-    const m = mapperOf(rule({ name: "named", plex: "^/m/(?<studio>[^/]+)/(?<file>.*)$", stash: "/s/$<studio>/x/$<file>" }));
+    const m = mapperOf(
+      rule({ name: "named", plex: "^/m/(?<studio>[^/]+)/(?<file>.*)$", stash: "/s/$<studio>/x/$<file>" }),
+    );
     expect(m.toStash("/m/Vixen/a.mp4")?.path).toBe("/s/Vixen/x/a.mp4");
     expect(m.toPlex("/s/Vixen/x/a.mp4")?.path).toBe("/m/Vixen/a.mp4");
   });
 
   test("an explicit reverse is used as given", () => {
-    const m = mapperOf(rule({ name: "explicit", plex: "^/media/.*?/(.*)$", stash: "/data/$1", reverse: { stash: "^/data/(.*)$", plex: "/media/all/$1" } }));
+    const m = mapperOf(
+      rule({
+        name: "explicit",
+        plex: "^/media/.*?/(.*)$",
+        stash: "/data/$1",
+        reverse: { stash: "^/data/(.*)$", plex: "/media/all/$1" },
+      }),
+    );
     expect(m.toStash("/media/anything/x.mp4")?.path).toBe("/data/x.mp4");
     expect(m.toPlex("/data/x.mp4")?.path).toBe("/media/all/x.mp4");
   });
@@ -112,16 +138,26 @@ describe("path mapper", () => {
 
 describe("path rule checks at start-up", () => {
   test("samples map both ways and round-trip", () => {
-    const { problems } = compilePathRules([rule({
-      name: "ok", plex: "^/media/(.*)$", stash: "/data/$1", samples: [{ plex: "/media/a.mp4", stash: "/data/a.mp4" }],
-    })]);
+    const { problems } = compilePathRules([
+      rule({
+        name: "ok",
+        plex: "^/media/(.*)$",
+        stash: "/data/$1",
+        samples: [{ plex: "/media/a.mp4", stash: "/data/a.mp4" }],
+      }),
+    ]);
     expect(problems).toEqual([]);
   });
 
   test("a wrong sample names the rule, the sample, what was expected and what came out", () => {
-    const { problems } = compilePathRules([rule({
-      name: "nas", plex: "^/media/(.*)$", stash: "/data/$1", samples: [{ plex: "/media/a.mp4", stash: "/stash/a.mp4" }],
-    })]);
+    const { problems } = compilePathRules([
+      rule({
+        name: "nas",
+        plex: "^/media/(.*)$",
+        stash: "/data/$1",
+        samples: [{ plex: "/media/a.mp4", stash: "/stash/a.mp4" }],
+      }),
+    ]);
     expect(problems.length).toBe(2);
     expect(problems[0]).toContain('path rule "nas"');
     expect(problems[0]).toContain('"/media/a.mp4"');
@@ -134,7 +170,12 @@ describe("path rule checks at start-up", () => {
   test("a sample caught by an earlier rule is reported", () => {
     const { problems } = compilePathRules([
       rule({ name: "broad", plex: "^/media/(.*)$", stash: "/data/$1" }),
-      rule({ name: "narrow", plex: "^/media/x/(.*)$", stash: "/data/x/$1", samples: [{ plex: "/media/x/a.mp4", stash: "/data/x/a.mp4" }] }),
+      rule({
+        name: "narrow",
+        plex: "^/media/x/(.*)$",
+        stash: "/data/x/$1",
+        samples: [{ plex: "/media/x/a.mp4", stash: "/data/x/a.mp4" }],
+      }),
     ]);
     expect(problems.some((p) => p.includes('earlier rule "broad"'))).toBe(true);
   });

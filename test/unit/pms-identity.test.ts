@@ -5,11 +5,14 @@ import { createPmsIdentity } from "../../src/sync/pms-identity.ts";
 function setup(answers: (string | Error)[]) {
   let t = 0;
   let calls = 0;
-  const ids = createPmsIdentity(async () => {
-    const next = answers[Math.min(calls++, answers.length - 1)]!;
-    if (next instanceof Error) throw next;
-    return { machineIdentifier: next };
-  }, () => t);
+  const ids = createPmsIdentity(
+    async () => {
+      const next = answers[Math.min(calls++, answers.length - 1)]!;
+      if (next instanceof Error) throw next;
+      return { machineIdentifier: next };
+    },
+    () => t,
+  );
   return { ids, calls: () => calls, advance: (ms: number) => void (t += ms) };
 }
 

@@ -42,7 +42,12 @@ describe("durable queue (real SQLite on disk)", () => {
     const store = openStore(dir);
     const q = createQueue(store);
     q.enqueue([{ ref: s("1") }, { ref: s("2") }], "webhook");
-    expect(q.claim(10).map((j) => refOf(j).id).sort()).toEqual(["1", "2"]);
+    expect(
+      q
+        .claim(10)
+        .map((j) => refOf(j).id)
+        .sort(),
+    ).toEqual(["1", "2"]);
     store.close(); // the process dies with both jobs running
     const q2 = createQueue(openStore(dir));
     expect(q2.claim(10)).toEqual([]);
@@ -74,7 +79,9 @@ describe("durable queue (real SQLite on disk)", () => {
     const [second] = q.claim(1);
     expect(second!.attempts).toBe(2);
     expect(q.bury(second!, "Plex item 9 is gone")).toBe(true);
-    expect(q.deadLetters()).toEqual([expect.objectContaining({ ref: "default:scene:1", last_error: "Plex item 9 is gone", attempts: 2 })]);
+    expect(q.deadLetters()).toEqual([
+      expect.objectContaining({ ref: "default:scene:1", last_error: "Plex item 9 is gone", attempts: 2 }),
+    ]);
     expect(q.requeueDead()).toBe(1);
     expect(q.deadLetters()).toEqual([]);
     expect(q.pending()).toBe(1);
@@ -225,7 +232,10 @@ describe("references: the same scene id in two Stash instances is two things", (
   test("dead letters retried or discarded by instance leave the other instance's alone", () => {
     const q = createQueue(openStore(tempDir()));
     const refs = [s("1"), s("2"), sceneRef("second", "1"), sceneRef("secondb", "1")];
-    q.enqueue(refs.map((ref) => ({ ref })), "webhook");
+    q.enqueue(
+      refs.map((ref) => ({ ref })),
+      "webhook",
+    );
     for (const job of q.claim(10)) q.bury(job, "gone");
     expect(q.requeueDead("second")).toBe(1);
     expect(q.job(sceneRef("second", "1"))).toMatchObject({ reason: "requeue" });

@@ -1,5 +1,14 @@
 import { expect, test } from "bun:test";
-import { guidOf, instanceIdentifier, instancePath, parseRefKey, ratingKeyOf, refFromGuid, refKey, sceneRef } from "../../src/domain/ref.ts";
+import {
+  guidOf,
+  instanceIdentifier,
+  instancePath,
+  parseRefKey,
+  ratingKeyOf,
+  refFromGuid,
+  refKey,
+  sceneRef,
+} from "../../src/domain/ref.ts";
 
 const BASE = "tv.plex.agents.custom.stash2plex";
 const instances = [
@@ -25,7 +34,16 @@ test("a GUID's scheme names its instance; overlapping scene ids stay apart", () 
 });
 
 test("anyone else's GUID, a collection or junk is no reference", () => {
-  for (const guid of [undefined, "", "local://12", "com.plexapp.agents.none://1", `${BASE}://collection/g3`, `${BASE}.other://movie/1`, `${BASE}://movie/abc`, "movie/1"]) {
+  for (const guid of [
+    undefined,
+    "",
+    "local://12",
+    "com.plexapp.agents.none://1",
+    `${BASE}://collection/g3`,
+    `${BASE}.other://movie/1`,
+    `${BASE}://movie/abc`,
+    "movie/1",
+  ]) {
     expect(refFromGuid(guid, instances)).toBeNull();
   }
 });
@@ -34,5 +52,6 @@ test("queue keys round-trip and refuse what is not one", () => {
   const ref = sceneRef("partner", "123");
   expect(refKey(ref)).toBe("partner:scene:123");
   expect(parseRefKey(refKey(ref))).toEqual(ref);
-  for (const bad of ["123", "partner:scene:", "Partner:scene:1", "partner:movie:1", "partner:scene:1:2"]) expect(parseRefKey(bad)).toBeNull();
+  for (const bad of ["123", "partner:scene:", "Partner:scene:1", "partner:movie:1", "partner:scene:1:2"])
+    expect(parseRefKey(bad)).toBeNull();
 });

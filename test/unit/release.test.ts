@@ -33,6 +33,8 @@ describe("release workflow", () => {
   test("a LICENSE file says what package.json and the image label say", () => {
     expect(existsSync(join(ROOT, "LICENSE"))).toBe(true);
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toStartWith(`${pkg.license} License`);
-    expect(readFileSync(join(ROOT, "Containerfile"), "utf8")).toContain(`org.opencontainers.image.licenses="${pkg.license}"`);
+    expect(readFileSync(join(ROOT, "Containerfile"), "utf8")).toContain(
+      `org.opencontainers.image.licenses="${pkg.license}"`,
+    );
   });
 });

@@ -14,8 +14,12 @@ describe("Stash stamps", () => {
   });
 
   test("offsets, seconds and instants read back", () => {
-    expect([offsetOf("2026-11-24T07:00:05-05:00"), offsetOf("2026-11-24T17:30:05+05:30"), offsetOf("2026-11-24T12:00:05Z"), offsetOf("")])
-      .toEqual([-300, 330, 0, undefined]);
+    expect([
+      offsetOf("2026-11-24T07:00:05-05:00"),
+      offsetOf("2026-11-24T17:30:05+05:30"),
+      offsetOf("2026-11-24T12:00:05Z"),
+      offsetOf(""),
+    ]).toEqual([-300, 330, 0, undefined]);
     expect(secondOf("2026-11-24T07:00:05-05:00")).toBe("2026-11-24T07:00:05");
     expect(instantOf("2026-11-24T07:00:05-05:00")).toBe(instantOf("2026-11-24T12:00:05Z"));
   });

@@ -11,13 +11,18 @@ const DB = join(SRC, "store/db.ts");
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 test("every table is read and written by one module only", () => {
-  const tables = [...new Set([...readFileSync(DB, "utf8").matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([a-z_]+)/g)].map((m) => m[1]!))];
+  const tables = [
+    ...new Set([...readFileSync(DB, "utf8").matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([a-z_]+)/g)].map((m) => m[1]!)),
+  ];
   expect(tables).toContain("edit_state");
-  const files = sourceFiles(SRC).filter((f) => f !== DB).map((f) => ({ path: relative(SRC, f), text: readFileSync(f, "utf8") }));
+  const files = sourceFiles(SRC)
+    .filter((f) => f !== DB)
+    .map((f) => ({ path: relative(SRC, f), text: readFileSync(f, "utf8") }));
   const shared: string[] = [];
   for (const table of tables) {
     const sql = new RegExp(`\\b(FROM|INTO|UPDATE|JOIN)\\s+${table}\\b`, "i");

@@ -5,8 +5,7 @@
 // that succeeds clears it. It also holds a live part's refresh while the person is choosing
 // in it (ticked boxes, a focused field), so a refresh never undoes their selection; and it
 // names each table cell by its column, for the one-block-per-row layout on a phone.
-(function () {
-  "use strict";
+(() => {
   var lastGood = new Date();
 
   function clock(d) {
@@ -32,28 +31,57 @@
     }
   }
 
-  document.addEventListener("htmx:sendError", function () {
-    show("lost", ["Connection lost:", "stash2plex does not answer. What you see is from " + clock(lastGood) + "; this page retries by itself."]);
+  document.addEventListener("htmx:sendError", () => {
+    show("lost", [
+      "Connection lost:",
+      "stash2plex does not answer. What you see is from " + clock(lastGood) + "; this page retries by itself.",
+    ]);
   });
-  document.addEventListener("htmx:timeout", function () {
-    show("lost", ["Connection lost:", "stash2plex did not answer in time. What you see is from " + clock(lastGood) + "; this page retries by itself."]);
+  document.addEventListener("htmx:timeout", () => {
+    show("lost", [
+      "Connection lost:",
+      "stash2plex did not answer in time. What you see is from " + clock(lastGood) + "; this page retries by itself.",
+    ]);
   });
-  document.addEventListener("htmx:responseError", function (e) {
+  document.addEventListener("htmx:responseError", (e) => {
     var xhr = e.detail.xhr;
     if (xhr.status === 401) {
-      show("signed-out", ["Signed out:", "your session has ended, so this page no longer updates."], ["/ui/sign-in", "Sign in again"]);
+      show(
+        "signed-out",
+        ["Signed out:", "your session has ended, so this page no longer updates."],
+        ["/ui/sign-in", "Sign in again"],
+      );
     } else if (xhr.status === 502 || xhr.status === 504) {
       // A reverse proxy in front answers for a service that is gone.
-      show("lost", ["Connection lost:", "stash2plex does not answer (the proxy in front says " + xhr.status + "). What you see is from " + clock(lastGood) + "; this page retries by itself."]);
+      show("lost", [
+        "Connection lost:",
+        "stash2plex does not answer (the proxy in front says " +
+          xhr.status +
+          "). What you see is from " +
+          clock(lastGood) +
+          "; this page retries by itself.",
+      ]);
     } else {
       // A failed action answers a short readable text; anything else is named by its status.
-      var text = (xhr.getResponseHeader("content-type") || "").indexOf("text/html") === 0 ? xhr.responseText.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim() : "";
-      show("failed", ["Not up to date:", (text || "the service answered " + xhr.status + ".").slice(0, 300) + " What you see is from " + clock(lastGood) + "."]);
+      var text =
+        (xhr.getResponseHeader("content-type") || "").indexOf("text/html") === 0
+          ? xhr.responseText
+              .replace(/<[^>]*>/g, " ")
+              .replace(/\s+/g, " ")
+              .trim()
+          : "";
+      show("failed", [
+        "Not up to date:",
+        (text || "the service answered " + xhr.status + ".").slice(0, 300) +
+          " What you see is from " +
+          clock(lastGood) +
+          ".",
+      ]);
     }
   });
   // A request that hangs (a half-open connection) counts as lost too, after two refresh intervals.
   if (window.htmx) window.htmx.config.timeout = 10000;
-  document.addEventListener("htmx:afterRequest", function (e) {
+  document.addEventListener("htmx:afterRequest", (e) => {
     if (!e.detail.successful) return;
     lastGood = new Date();
     if (document.body.getAttribute("data-connection") !== "live") show("live");
@@ -76,7 +104,7 @@
   document.addEventListener("DOMContentLoaded", labelCells);
   document.addEventListener("htmx:afterSettle", labelCells);
 
-  document.addEventListener("htmx:beforeRequest", function (e) {
+  document.addEventListener("htmx:beforeRequest", (e) => {
     var elt = e.detail.elt;
     if (elt.hasAttribute("data-hold-while-choosing") && elt.querySelector("input:checked, :focus")) e.preventDefault();
   });

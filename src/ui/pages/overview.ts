@@ -14,7 +14,15 @@ function allStashes(src: DashboardSource, checks: Checks): Check {
   if (!several(src)) return checks.stash ?? notChecked;
   const down = src.instances.filter((v) => !(checks[stashCheckName(v.instance)] ?? notChecked).ok);
   if (!down.length) return { ok: true };
-  return { ok: false, detail: down.map((v) => `${instanceLabel(src, v.instance.id)}: ${(checks[stashCheckName(v.instance)] ?? notChecked).detail ?? "no detail"}`).join("; ") };
+  return {
+    ok: false,
+    detail: down
+      .map(
+        (v) =>
+          `${instanceLabel(src, v.instance.id)}: ${(checks[stashCheckName(v.instance)] ?? notChecked).detail ?? "no detail"}`,
+      )
+      .join("; "),
+  };
 }
 
 /** One row per Stash instance: reachable or not, its breaker, queue and index. */
@@ -45,7 +53,13 @@ function worstBreaker(src: DashboardSource): { state: string; whose: string } {
   if (!several(src)) return { state: src.breaker.state, whose: "" };
   const states = src.instances.map((v) => ({ id: v.instance.id, state: v.breakerState() }));
   const state = states.reduce((w, s) => (SEVERITY.indexOf(s.state) > SEVERITY.indexOf(w) ? s.state : w), "closed");
-  const whose = state === "closed" ? "" : states.filter((s) => s.state === state).map((s) => instanceLabel(src, s.id)).join(", ");
+  const whose =
+    state === "closed"
+      ? ""
+      : states
+          .filter((s) => s.state === state)
+          .map((s) => instanceLabel(src, s.id))
+          .join(", ");
   return { state, whose };
 }
 
@@ -64,7 +78,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   const { toHeal: healable, forAPerson } = last ? gapTotals(last, src.healable) : { toHeal: 0, forAPerson: 0 };
   const pending = src.queue.pending();
   const breaker = worstBreaker(src);
-  const plex = pushOn ? checks.plex ?? { ok: false, detail: "not checked yet" } : null;
+  const plex = pushOn ? (checks.plex ?? { ok: false, detail: "not checked yet" }) : null;
   const h = headline({
     stash: allStashes(src, checks),
     plex,
@@ -77,7 +91,9 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   });
   const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
-    c?.ok ? html`<span class="ok">answers</span> <span class="muted">${c.detail ?? ""}</span>` : html`<span class="bad">does not answer</span> <span class="muted">${c?.detail ?? ""}</span>`;
+    c?.ok
+      ? html`<span class="ok">answers</span> <span class="muted">${c.detail ?? ""}</span>`
+      : html`<span class="bad">does not answer</span> <span class="muted">${c?.detail ?? ""}</span>`;
   const scheduled = src.jobs().filter((j) => j.everySeconds > 0);
   // When the next reconcile runs: the scheduler's own next run, not a guess from the last one.
   const reconcile = scheduled.find((j) => j.id === "reconcile");
@@ -91,9 +107,19 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     <div class="card"><h2>Drain rate</h2><span class="big">${perMinute.toFixed(1)}</span> scenes/min <span class="muted">(last 5 min)</span></div>
     <div class="card"><h2>Last delivery</h2>${ago(src.queue.lastDeliveryAt(), now)}</div>
     <div class="card"><h2>Dead letters</h2><span class="big">${src.queue.deadLetterCount()}</span> <a href="/ui/queue#dead">see why</a></div>
-    <div class="card" id="reconcile-card"><h2>Last reconcile</h2>${last ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(Object.values(last.counts).reduce((a, b) => a + b, 0), "gap")} <a href="/ui/gaps">see</a>` : "none yet"}
+    <div class="card" id="reconcile-card"><h2>Last reconcile</h2>${
+      last
+        ? html`${last.status} ${ago(last.finishedAt, now)}; ${plural(
+            Object.values(last.counts).reduce((a, b) => a + b, 0),
+            "gap",
+          )} <a href="/ui/gaps">see</a>`
+        : "none yet"
+    }
       <br><span class="muted">next: ${reconcile ? nextRun(reconcile, now) : "never (push is off)"}</span></div>
-    <div class="card"><h2>Indexes</h2>${plural(src.instances.reduce((n, v) => n + v.index.size, 0), "Stash scene")}, ${plural(src.plexItems(), "Plex item")}</div>
+    <div class="card"><h2>Indexes</h2>${plural(
+      src.instances.reduce((n, v) => n + v.index.size, 0),
+      "Stash scene",
+    )}, ${plural(src.plexItems(), "Plex item")}</div>
   </div>
   ${several(src) ? instancesTable(src, checks, state) : ""}
   <h2>Next scheduled runs</h2>

@@ -15,7 +15,9 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
   const relative = src.mapper.plexCandidates(path);
   const ladder = await explainLadder(path, src.match).catch((err: Error) => err);
   const list = (found: { id: string; score: number }[]) =>
-    found.length ? found.map((f, i) => html`${i ? ", " : ""}<a href="/ui/scenes/${f.id}">scene ${f.id}</a> (${f.score})`) : html`<span class="muted">nothing</span>`;
+    found.length
+      ? found.map((f, i) => html`${i ? ", " : ""}<a href="/ui/scenes/${f.id}">scene ${f.id}</a> (${f.score})`)
+      : html`<span class="muted">nothing</span>`;
   return html`${form}
   <h2>Through the rules</h2><div class="scroll"><table><tbody>
     <tr><th>as a Plex path → Stash</th><td id="to-stash">${toStash ? html`<code>${toStash.path}</code> <span class="muted">(rule ${toStash.rule})</span>` : "no rule matches"}</td></tr>
@@ -24,8 +26,12 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
     ${relative.length ? html`<tr><th>as a library-relative name</th><td>${relative.join(", ")}</td></tr>` : ""}
   </tbody></table></div>
   <h2>The match ladder</h2>
-  ${ladder instanceof Error ? html`<p class="bad">Stash cannot be asked now: ${ladder.message}</p>` : html`<div class="scroll"><table id="ladder"><thead><tr><th>rung</th><th>finds</th><th>why</th></tr></thead><tbody>
+  ${
+    ladder instanceof Error
+      ? html`<p class="bad">Stash cannot be asked now: ${ladder.message}</p>`
+      : html`<div class="scroll"><table id="ladder"><thead><tr><th>rung</th><th>finds</th><th>why</th></tr></thead><tbody>
   ${ladder.rungs.map((r) => html`<tr><td>${r.rung}</td><td>${list(r.found)}</td><td>${r.note}</td></tr>`)}
   <tr><th>PMS is answered</th><td colspan="2" id="answer">${ladder.answer.length ? list(ladder.answer) : html`no automatic match (Fix Match lists candidates)`}</td></tr>
-  </tbody></table></div>`}`;
+  </tbody></table></div>`
+  }`;
 }

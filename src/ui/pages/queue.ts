@@ -32,7 +32,8 @@ export const titleOf = (src: DashboardSource) => (ref: Ref) => {
  * What a dead letter's row posts: its scene id for the default instance (as before), else the
  * reference's key, so an action never lands on the default's scene with the same id.
  */
-const formValue = (d: { sceneId: string; instance?: string }) => (d.instance ? refKey(sceneRef(d.instance, d.sceneId)) : d.sceneId);
+const formValue = (d: { sceneId: string; instance?: string }) =>
+  d.instance ? refKey(sceneRef(d.instance, d.sceneId)) : d.sceneId;
 
 const query = (view: QueueView) => `dead=${view.dead}&waiting=${view.waiting}`;
 
@@ -52,9 +53,20 @@ const sceneCells = (src: DashboardSource, ref: Ref, title: string | null) =>
 export function queuePage(src: DashboardSource, q: string, view: QueueView, now = Date.now()): Html {
   const id = q.trim();
   // An id names a scene in each Stash (the same id is another scene in another instance).
-  const found = id === "" ? [] : /^\d{1,18}$/.test(id)
-    ? src.instances.filter((v, i) => i === 0 || v.index.scene(id)).map((v) => ({ ref: sceneRef(v.instance.id, id), title: v.index.scene(id)?.title ?? "" }))
-    : src.instances.flatMap((v) => v.index.scenesWithTitleWords(wordsOf(q)).map((s) => ({ ref: sceneRef(v.instance.id, s.id), title: s.title ?? "" }))).slice(0, 25);
+  const found =
+    id === ""
+      ? []
+      : /^\d{1,18}$/.test(id)
+        ? src.instances
+            .filter((v, i) => i === 0 || v.index.scene(id))
+            .map((v) => ({ ref: sceneRef(v.instance.id, id), title: v.index.scene(id)?.title ?? "" }))
+        : src.instances
+            .flatMap((v) =>
+              v.index
+                .scenesWithTitleWords(wordsOf(q))
+                .map((s) => ({ ref: sceneRef(v.instance.id, s.id), title: s.title ?? "" })),
+            )
+            .slice(0, 25);
   const named = (ref: Ref) => (several(src) ? ` (${instanceLabel(src, ref.instance)})` : "");
   return html`
   <form method="get" action="/ui/queue" role="search"><label for="q">Find a scene by id or title</label>
@@ -75,14 +87,24 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
   const deadPager = pager(dead.total, deadFrom, (o) => `/ui/queue?${query({ ...here, dead: o })}#dead`, "Dead letter");
   return html`<div id="queue-live" hx-get="/ui/live/queue?${query(here)}" hx-trigger="every ${REFRESH_SECONDS}s" hx-swap="outerHTML" data-hold-while-choosing>
   <h2>Waiting (${pending.toLocaleString("en")})</h2>
-  ${jobs.length ? html`${pager(pending, waiting, (o) => `/ui/queue?${query({ ...here, waiting: o })}`, "Waiting")}
+  ${
+    jobs.length
+      ? html`${pager(pending, waiting, (o) => `/ui/queue?${query({ ...here, waiting: o })}`, "Waiting")}
   <table class="stack"><thead><tr>${instanceHeader(src)}<th>scene</th><th>state</th><th>queued</th><th>attempts</th><th>next try</th><th>last error</th></tr></thead><tbody>
-  ${jobs.map((j) => html`<tr>${sceneCells(src, refOf(j), title(refOf(j)))}<td data-label="state">${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td>
+  ${jobs.map(
+    (
+      j,
+    ) => html`<tr>${sceneCells(src, refOf(j), title(refOf(j)))}<td data-label="state">${j.state === "confirming" ? "awaiting Plex's fetch" : j.state}</td>
     <td data-label="queued">${ago(j.first_queued_at, now)} <span class="muted">(${j.reason})</span></td><td data-label="attempts">${j.attempts}</td>
-    <td data-label="next try">${j.next_attempt_at <= now ? "due" : `in ${Math.round((j.next_attempt_at - now) / 1000)} s`}</td><td data-label="last error">${j.last_error ?? ""}</td></tr>`)}
-  </tbody></table>` : html`<p>Nothing waits: every change has reached Plex.</p>`}
+    <td data-label="next try">${j.next_attempt_at <= now ? "due" : `in ${Math.round((j.next_attempt_at - now) / 1000)} s`}</td><td data-label="last error">${j.last_error ?? ""}</td></tr>`,
+  )}
+  </tbody></table>`
+      : html`<p>Nothing waits: every change has reached Plex.</p>`
+  }
   <h2 id="dead">Dead letters (<span id="dead-count">${dead.total.toLocaleString("en")}</span>)</h2>
-  ${dead.total ? html`<p class="muted">Pushes that gave up. Retry one once its cause is fixed, or discard it; a dead letter whose scene is delivered later leaves this list by itself.</p>
+  ${
+    dead.total
+      ? html`<p class="muted">Pushes that gave up. Retry one once its cause is fixed, or discard it; a dead letter whose scene is delivered later leaves this list by itself.</p>
   <form method="post" action="/ui/actions/dead-letters/retry" id="dead-form">
     <input type="hidden" name="back" value="/ui/queue?${query(here)}">
     <div class="actions"><button name="which" value="selected">Retry selected</button>
@@ -91,11 +113,17 @@ export function queueLive(src: DashboardSource, view: QueueView, now = Date.now(
       <button name="which" value="all" formaction="/ui/actions/dead-letters/discard" class="danger">${dead.total === 1 ? "Discard the 1 dead letter" : `Discard all ${plural(dead.total, "dead letter")}`}</button></div>
     ${deadPager}
     <table id="dead-letters" class="stack"><thead><tr><th><span class="visually-hidden">select</span></th>${instanceHeader(src)}<th>scene</th><th>gave up</th><th>attempts</th><th>why</th><th></th></tr></thead><tbody>
-    ${dead.items.map((d) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${formValue(d)}" aria-label="Select scene ${d.sceneId}${d.instance ? ` of ${d.instance}` : ""}"></td>
+    ${dead.items.map(
+      (
+        d,
+      ) => html`<tr><td data-label="select"><input type="checkbox" name="sceneId" value="${formValue(d)}" aria-label="Select scene ${d.sceneId}${d.instance ? ` of ${d.instance}` : ""}"></td>
       ${sceneCells(src, sceneRef(d.instance ?? DEFAULT_INSTANCE_ID, d.sceneId), d.title)}<td data-label="gave up">${ago(d.deadAt, now)}</td><td data-label="attempts">${d.attempts}</td><td data-label="why">${d.error}</td>
       <td data-label=""><button name="one" value="${formValue(d)}" class="secondary" aria-label="Retry scene ${d.sceneId}${d.instance ? ` of ${d.instance}` : ""}">Retry</button>
-        <button name="one" value="${formValue(d)}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}${d.instance ? ` of ${d.instance}` : ""}">Discard</button></td></tr>`)}
-    </tbody></table>${deadPager}</form>` : html`<p>None: no push has given up.</p>`}</div>`;
+        <button name="one" value="${formValue(d)}" formaction="/ui/actions/dead-letters/discard" class="secondary" aria-label="Discard scene ${d.sceneId}${d.instance ? ` of ${d.instance}` : ""}">Discard</button></td></tr>`,
+    )}
+    </tbody></table>${deadPager}</form>`
+      : html`<p>None: no push has given up.</p>`
+  }</div>`;
 }
 
 /** One scene's page, all of it live (the same HTML is its fragment: htmx swaps the whole element). */
