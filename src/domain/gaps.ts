@@ -52,6 +52,8 @@ export interface FieldValues {
 export interface KeptItem {
   ratingKey: string;
   sceneId: string;
+  /** The Stash instance of the scene (absent in reports made before several instances). */
+  instance?: string;
   fields: string[];
   values?: Record<string, FieldValues>;
 }

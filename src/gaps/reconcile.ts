@@ -413,7 +413,7 @@ export function createReconciler(deps: ReconcileDeps) {
           found.gaps.push(...one.gaps.map((g) => (g.sceneId ? { ...g, instance: part.id } : g)));
           found.scenes += one.scenes;
           found.items += one.items;
-          found.kept = [...found.kept, ...one.kept];
+          found.kept = [...found.kept, ...one.kept.map((k) => ({ ...k, instance: part.id }))];
           found.skipped.push(...one.skipped);
         }
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));

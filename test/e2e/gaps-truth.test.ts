@@ -114,6 +114,7 @@ describe("reconcile tells the truth", () => {
       {
         ratingKey: locked!.ratingKey,
         sceneId: expect.any(String),
+        instance: "default",
         fields: ["title"],
         values: {
           title: { stash: stash.library.scenes.get(run.keptItems![0]!.sceneId)!.title!, plex: "My Own Title" },

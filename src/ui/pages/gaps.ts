@@ -72,7 +72,7 @@ export function gapsPage(src: DashboardSource, kind: GapKind | undefined, offset
       ? html`<h3>Kept in Plex</h3>
     <p class="muted">${count(report.kept ?? report.keptItems.length, "item")} ${report.kept === 1 ? "has" : "have"} fields locked in Plex that differ from Stash:
     the choice made in Plex, never healed. Unlock a field in Plex to let Stash's value through.</p>
-    <ul>${report.keptItems.slice(0, 20).map((k) => html`<li><a href="/ui/scenes/${k.sceneId}">scene ${k.sceneId}</a>, Plex item ${k.ratingKey}: ${k.fields.join(", ")}${sideBySide(k.values)}</li>`)}</ul>`
+    <ul>${report.keptItems.slice(0, 20).map((k) => html`<li>${gapScene(src, k)}, Plex item ${k.ratingKey}: ${k.fields.join(", ")}${sideBySide(k.values)}</li>`)}</ul>`
       : ""
   }
   <h2>${kind ? `Gaps: ${kind}` : "Gaps"} ${offset ? `from ${offset + 1}` : ""}</h2>
