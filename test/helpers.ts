@@ -152,3 +152,32 @@ export function addStashScene(stash: StashSim, files: string[], patch: Partial<S
   });
   return id;
 }
+
+/** A path rule mapping Plex's /media/<Folder>/ to a Stash simulator's root. */
+const folderRule = (name: string, folder: string, root: string) => ({
+  name,
+  plex: `^/media/${folder}/(.*)$`,
+  stash: `${root}/$1`,
+  plexRoots: [`/media/${folder}`],
+});
+
+/**
+ * STASH_INSTANCES for two Stash simulators: "Main" (the default; Plex sees its /data/main files
+ * under /media/Main) and "Vault" (id vault; /data/vault under /media/Vault).
+ */
+export function twoStashInstances(
+  main: { url: string },
+  vault: { url: string },
+  options: { apiKey?: string; rule?: string } = {},
+): string {
+  return JSON.stringify([
+    { name: "Main", url: main.url, paths: { rules: [folderRule("main", "Main", "/data/main")] } },
+    {
+      id: "vault",
+      name: "Vault",
+      url: vault.url,
+      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      paths: { rules: [folderRule(options.rule ?? "vault", "Vault", "/data/vault")] },
+    },
+  ]);
+}

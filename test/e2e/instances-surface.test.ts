@@ -16,7 +16,7 @@ import { silentLogger } from "../../src/log.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { sceneRef } from "../../src/domain/ref.ts";
 import { createBreaker, type Breaker } from "../../src/sync/breaker.ts";
-import { ADMIN_TOKEN, adminAuth, tempDir } from "../helpers.ts";
+import { ADMIN_TOKEN, adminAuth, tempDir, twoStashInstances } from "../helpers.ts";
 import { browserAvailable, distinctColours, launch, SCREENSHOTS } from "../browser.ts";
 import { SimPlugins } from "../../sim/stash/plugins.ts";
 
@@ -70,26 +70,7 @@ beforeAll(async () => {
       PUBLIC_URL: "http://stash2plex.lan:8787",
       PLEX_URL: pms.url,
       PLEX_TOKEN: pms.token,
-      STASH_INSTANCES: JSON.stringify([
-        {
-          name: "Main",
-          url: main.url,
-          paths: {
-            rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }],
-          },
-        },
-        {
-          id: "vault",
-          name: "Vault",
-          url: vault.url,
-          apiKey: VAULT_KEY,
-          paths: {
-            rules: [
-              { name: "vaultrule", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] },
-            ],
-          },
-        },
-      ]),
+      STASH_INSTANCES: twoStashInstances(main, vault, { apiKey: VAULT_KEY, rule: "vaultrule" }),
     },
     undefined,
   );

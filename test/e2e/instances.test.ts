@@ -15,7 +15,7 @@ import type { Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { refKey, type Ref } from "../../src/domain/ref.ts";
-import { IDENTIFIER, spawnMain, tempDir, waitFor } from "../helpers.ts";
+import { IDENTIFIER, spawnMain, tempDir, twoStashInstances, waitFor } from "../helpers.ts";
 
 const VAULT = `${IDENTIFIER}.vault`;
 const plexPath = (stashPath: string, root: string, plexRoot: string) => `${plexRoot}${stashPath.slice(root.length)}`;
@@ -45,23 +45,7 @@ beforeAll(async () => {
     PUBLIC_URL: "http://stash2plex.lan:8787",
     PLEX_URL: pms.url,
     PLEX_TOKEN: pms.token,
-    STASH_INSTANCES: JSON.stringify([
-      {
-        name: "Main",
-        url: main.url,
-        paths: {
-          rules: [{ name: "main", plex: "^/media/Main/(.*)$", stash: "/data/main/$1", plexRoots: ["/media/Main"] }],
-        },
-      },
-      {
-        id: "vault",
-        name: "Vault",
-        url: vault.url,
-        paths: {
-          rules: [{ name: "vault", plex: "^/media/Vault/(.*)$", stash: "/data/vault/$1", plexRoots: ["/media/Vault"] }],
-        },
-      },
-    ]),
+    STASH_INSTANCES: twoStashInstances(main, vault),
   };
   config = loadConfig(env, undefined);
   app = createApp(config, { log: silentLogger });
