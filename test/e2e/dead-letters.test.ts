@@ -54,8 +54,13 @@ describe("dead letters", () => {
     w.pms.items.set(item.ratingKey, item);
     w.stash.library.update("12", { title: "Back again" });
     await post(`${w.app.url}/hooks/stash`, { sceneIds: ["12"] }, hook);
+    // The push finds the item again at its next look at Plex's library (at most one every 5 s), so
+    // this can take a few retries on a busy machine.
     expect(
-      await waitFor(async () => (await w!.pms.idle(), w!.pms.items.get(item.ratingKey)!.title === "Back again")),
+      await waitFor(
+        async () => (await w!.pms.idle(), w!.pms.items.get(item.ratingKey)!.title === "Back again"),
+        30_000,
+      ),
     ).toBe(true);
     expect(await waitFor(() => w!.app.queue.deadLetterCount() === 0)).toBe(true);
     expect(await list(w)).toEqual({ total: 0, items: [] });
