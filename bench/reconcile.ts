@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { PmsSim } from "../sim/plex/server.ts";
 import { createStashClient } from "../src/stash/client.ts";
 import { loadConfig } from "../src/config/load.ts";
-import { metadataContext } from "../src/app.ts";
+import { instanceContext } from "../src/provider/instance.ts";
+import { instancesOf } from "../src/config/instances.ts";
 import { sceneToMetadata } from "../src/provider/metadata.ts";
 import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../src/domain/ref.ts";
 import { expectedFields, shownFields, differingFields } from "../src/gaps/compare.ts";
@@ -41,7 +42,8 @@ try {
     PATHS_RULES: JSON.stringify(DEMO_RULES),
     LOG_LEVEL: "warn",
   };
-  const ctx = metadataContext(loadConfig(env, undefined));
+  const config = loadConfig(env, undefined);
+  const ctx = instanceContext(config, instancesOf(config)[0]!);
   const client = createStashClient({ url: stash.url, apiKey: "", timeoutMs: 60_000 });
 
   // Plex holds every scene's files as items showing what the provider serves (built from Stash itself).

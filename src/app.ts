@@ -10,13 +10,10 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { compilePathRules, createSwappableMapper } from "./paths/mapper.ts";
-import { createStashClient } from "./stash/client.ts";
-import { createFileIndex, fileIndexFile } from "./stash/file-index.ts";
+import { createSwappableMapper } from "./paths/mapper.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
-import type { MetadataContext } from "./provider/metadata.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
 import { createThrottle, type ThrottleOptions } from "./admin/throttle.ts";
@@ -28,6 +25,7 @@ import { createPmsIdentity } from "./sync/pms-identity.ts";
 import { createScheduler } from "./jobs.ts";
 import { createMetrics } from "./metrics.ts";
 import { createInstanceProvider, providerSide } from "./provider/plugin.ts";
+import { instanceParts } from "./provider/instance.ts";
 import { instancesOf } from "./config/instances.ts";
 import { pushIsOn, pushSide, type PushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
@@ -47,18 +45,6 @@ export interface AppOptions {
   signInThrottle?: Partial<ThrottleOptions>;
   /** The sessions' clock (tests expire a session without waiting 30 days). */
   sessionClock?: () => number;
-}
-
-export function metadataContext(config: Config): MetadataContext {
-  return {
-    identifier: config.provider.identifier,
-    publicUrl: config.publicUrl,
-    contentRating: config.provider.contentRating,
-    genreMode: config.provider.genreMode,
-    excludeTags: config.provider.excludeTags,
-    taglineFrom: config.provider.taglineFrom,
-    ratingAs: config.provider.ratingAs,
-  };
 }
 
 const SECTIONS_TTL_MS = 60_000;
@@ -103,27 +89,22 @@ export function createApp(config: Config, options: AppOptions = {}) {
   };
   const pmsIdentity = createPmsIdentity(() => plex.identity());
 
-  // The Stash instance's own parts: its client, file index, path rules and identifier.
-  const stash = createStashClient({ ...config.stash, observe: metrics.upstreamOf(DEFAULT_INSTANCE_ID) });
+  // The default Stash instance's own parts (client, file index, path rules, identifier), built
+  // like every other instance's; its rules are swappable (PATHS_AUTO replaces the configured none).
+  const [defaultInstance] = instancesOf(config);
+  const defaultParts = instanceParts(config, defaultInstance!, metrics.upstreamOf(DEFAULT_INSTANCE_ID));
+  const { stash, index: stashIndex } = defaultParts;
   const instance = {
     stash,
-    // In SQLite in the data folder, not in the heap: idle memory stays flat as the library grows.
-    index: createFileIndex(stash, Date.now, { file: fileIndexFile(config.dataDir) }),
-    mapper: createSwappableMapper(compilePathRules(config.paths.rules).mapper),
-    ctx: metadataContext(config),
+    index: stashIndex,
+    mapper: createSwappableMapper(defaultParts.mapper),
+    ctx: defaultParts.ctx,
   };
-  const stashIndex = instance.index;
 
   // Every further Stash instance's push loop and reconcile use its own parts (client, rules, identifier);
   // its provider (built below) confirms pushes through this, bound once the push side exists.
   const onServed: NonNullable<PushSide["onServed"]> = (ref, client) => push.onServed(ref, client);
-  const provider = providerSide({
-    ...instance,
-    title: config.provider.title,
-    matchOnly: config.provider.matchOnly,
-    log,
-    onServed,
-  });
+  const provider = providerSide({ ...defaultParts, ...instance, log, onServed });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
   const others = instancesOf(config)

@@ -32,10 +32,11 @@ export interface GaugeSources {
   /** When the oldest change still waiting for Plex was queued (ms epoch; null: queue empty). */
   oldestPendingAt(): number | null;
   /**
-   * A light call per upstream this service talks to (Stash's version, Plex's identity): up when it
-   * answers. `stash` is the default instance's Stash, `stash:<id>` another instance's.
+   * Whether each upstream answers its health check (Stash's version, Plex's identity), as /readyz
+   * asks it: shared and cached by the caller, so a scrape adds no call of its own. `stash` is the
+   * default instance's Stash, `stash:<id>` another instance's.
    */
-  upstreams: Record<string, () => Promise<unknown>>;
+  upstreams: Record<string, () => Promise<boolean>>;
 }
 
 const BREAKER_STATES = ["closed", "open", "half-open"];
@@ -44,8 +45,6 @@ const BREAKER_STATES = ["closed", "open", "half-open"];
  * hangs must not make the scrape itself time out (Prometheus gives up after 10 s by default).
  */
 const UPSTREAM_DEADLINE_MS = 3000;
-/** /metrics is open: scraping it in a loop costs Stash and Plex at most one call each per this long. */
-const PROBE_TTL_MS = 5000;
 /**
  * Default metrics that mean nothing under Bun (JavaScriptCore, not V8): handles, requests and
  * resources are always 0, V8 heap spaces are 0, GC durations are never observed, and VmData
@@ -253,7 +252,7 @@ export function createMetrics(now: () => number = Date.now) {
       sources = s;
       // Each Stash's errors from 0, so increase() sees its first failure.
       for (const key of Object.keys(s.upstreams)) upstreamErrors.inc(upstreamLabels(key), 0);
-      probes = Object.fromEntries(Object.entries(s.upstreams).map(([name, call]) => [name, sharedProbe(call, now)]));
+      probes = s.upstreams;
     },
     pushed: (result: "refreshed" | "written" | "retry" | "dead", instance = DEFAULT_INSTANCE_ID) =>
       pushes.inc({ [STASH_INSTANCE]: instance, result }),
@@ -273,27 +272,6 @@ export function createMetrics(now: () => number = Date.now) {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/**
- * Whether `call` succeeds, asked at most once per PROBE_TTL_MS and never twice at once: a
- * hanging upstream is one call in flight, however often /metrics is scraped.
- */
-function sharedProbe(call: () => Promise<unknown>, now: () => number): () => Promise<boolean> {
-  let last: { at: number; settled: boolean; result: Promise<boolean> } | undefined;
-  return () => {
-    if (!last || (last.settled && now() - last.at > PROBE_TTL_MS)) {
-      const probe = { at: now(), settled: false, result: Promise.resolve(false) };
-      probe.result = call()
-        .then(
-          () => true,
-          () => false,
-        )
-        .finally(() => (probe.settled = true));
-      last = probe;
-    }
-    return last.result;
-  };
-}
 
 /** The promise's value, or null when it takes longer than `ms` (or fails). */
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | null> {

@@ -19,24 +19,6 @@ export interface HealthDeps {
   extraChecks?: Record<string, () => Promise<Check>>;
 }
 
-export async function readiness(deps: HealthDeps): Promise<{ ok: boolean; checks: Record<string, Check> }> {
-  const checks: Record<string, () => Promise<Check>> = {
-    stash: async () => ({ ok: true, detail: `Stash ${await deps.stash.version()}` }),
-    ...deps.extraChecks,
-  };
-  const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, run]) => {
-      try {
-        return [name, await run()] as const;
-      } catch (err) {
-        return [name, { ok: false, detail: (err as Error).message }] as const;
-      }
-    }),
-  );
-  const result = Object.fromEntries(entries);
-  return { ok: entries.every(([, c]) => c.ok), checks: result };
-}
-
 /**
  * The part naming an instance's Stash in /readyz: `stash` for the default (as before), `stash:<id>`
  * for each other instance, so the one that is down is named and the others stay ok.
@@ -49,23 +31,43 @@ const READY_TTL_MS = 5000;
 export type Readiness = () => Promise<{ ok: boolean; checks: Record<string, Check> }>;
 
 /**
- * One check (its details redacted) shared by every caller for READY_TTL_MS: /readyz and the
- * dashboard ask as often as they like without turning it into Stash, Plex and database traffic.
+ * One check shared by every caller: asked at most once per READY_TTL_MS and never twice at once,
+ * its detail redacted. /readyz, the dashboard and /metrics ask as often as they like without
+ * turning it into Stash, Plex and database traffic, and a hanging upstream is one call in flight.
  */
-export function cachedReadiness(deps: HealthDeps, redact: (s: string) => string = (s) => s): Readiness {
-  const fresh = async () => {
-    const { ok, checks } = await readiness(deps);
-    return {
-      ok,
-      checks: Object.fromEntries(
-        Object.entries(checks).map(([name, c]) => [name, { ...c, detail: c.detail && redact(c.detail) }]),
-      ),
-    };
-  };
-  let cached: { at: number; result: ReturnType<typeof fresh> } | undefined;
+function sharedCheck(run: () => Promise<Check>, redact: (s: string) => string): () => Promise<Check> {
+  let last: { at: number; settled: boolean; result: Promise<Check> } | undefined;
   return () => {
-    if (!cached || performance.now() - cached.at > READY_TTL_MS) cached = { at: performance.now(), result: fresh() };
-    return cached.result;
+    if (!last || (last.settled && performance.now() - last.at > READY_TTL_MS)) {
+      const asked = { at: performance.now(), settled: false, result: Promise.resolve<Check>({ ok: false }) };
+      asked.result = run()
+        .then(
+          (c) => ({ ...c, detail: c.detail && redact(c.detail) }),
+          (err: Error) => ({ ok: false, detail: redact(err.message) }),
+        )
+        .finally(() => void (asked.settled = true));
+      last = asked;
+    }
+    return last.result;
+  };
+}
+
+/** Each part's shared check: `stash` (the default instance's Stash) and the extra ones (database, Plex, other Stashes). */
+export function sharedChecks(deps: HealthDeps, redact: (s: string) => string = (s) => s) {
+  const checks: Record<string, () => Promise<Check>> = {
+    stash: async () => ({ ok: true, detail: `Stash ${await deps.stash.version()}` }),
+    ...deps.extraChecks,
+  };
+  return Object.fromEntries(Object.entries(checks).map(([name, run]) => [name, sharedCheck(run, redact)]));
+}
+
+/** Every part's check at once (each shared, see sharedCheck): ready when all are ok. */
+export function cachedReadiness(checks: Record<string, () => Promise<Check>>): Readiness {
+  return async () => {
+    const entries = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => [name, await check()] as const),
+    );
+    return { ok: entries.every(([, c]) => c.ok), checks: Object.fromEntries(entries) };
   };
 }
 

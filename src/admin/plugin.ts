@@ -7,7 +7,7 @@ import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
 import { instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
 import { withoutCredentials } from "../redact.ts";
-import { createBreaker, type Breaker } from "../sync/breaker.ts";
+import type { Breaker } from "../sync/breaker.ts";
 import type { InstanceView } from "../ui/source.ts";
 import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
 import type { GapsSide } from "../gaps/plugin.ts";
@@ -26,7 +26,7 @@ import type { PushSide } from "../sync/plugin.ts";
 import type { Queue } from "../sync/queue.ts";
 import { dashboardRoutes } from "../ui/routes.ts";
 import type { Access } from "./access.ts";
-import { cachedReadiness, healthRoutes, stashCheckName, type Check } from "./health.ts";
+import { cachedReadiness, healthRoutes, sharedChecks, stashCheckName, type Check } from "./health.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { pathRoutes } from "./paths.ts";
 import { rowView, statusRoutes } from "./status.ts";
@@ -73,32 +73,10 @@ export function adminSide(deps: AdminSideDeps) {
   const { reconciler } = gaps;
   const others = deps.others ?? [];
 
-  /**
-   * The breaker guarding an instance's pushes: its push loop's own when the push side runs one
-   * loop per instance (push.loops), else read from what is kept on disk (closed, no outage, until
-   * that instance pushes).
-   */
-  const loopOf = (id: string) =>
-    (push as { loops?: { instance: string; breaker: Breaker; poller: typeof poller }[] }).loops?.find(
-      (l) => l.instance === id,
-    );
-  const breakerOf = (id: string): Pick<Breaker, "state" | "outages"> => {
-    const own = loopOf(id)?.breaker;
-    if (own) return own;
-    if (id === DEFAULT_INSTANCE_ID) return breaker;
-    const read = () => createBreaker(store, { instance: id, threshold: 3, probeBaseMs: 1000, probeCapMs: 60_000 });
-    return {
-      get state() {
-        return read().state;
-      },
-      outages: (limit?: number) => read().outages(limit),
-    };
-  };
-  const [first, ...rest] = instancesOf(config);
-  const parts = [
-    { instance: first!, stash, index: stashIndex },
-    ...others.filter((o) => rest.some((r) => r.id === o.instance.id)),
-  ];
+  /** An instance's push loop (one per instance): its own breaker and poller. */
+  const loopOf = (id: string) => push.loops.find((l) => l.instance === id);
+  const breakerOf = (id: string): Breaker => loopOf(id)?.breaker ?? breaker;
+  const parts = [{ instance: instancesOf(config)[0]!, stash, index: stashIndex }, ...others];
   const instances: InstanceView[] = parts.map(({ instance, index }) => ({
     instance,
     index,
@@ -128,6 +106,9 @@ export function adminSide(deps: AdminSideDeps) {
     ),
   };
 
+  // Each part's check, shared by /readyz, the dashboard and /metrics.
+  const partChecks = sharedChecks({ stash, extraChecks }, log.redact);
+
   metrics.readFrom({
     queue: () => queue.countsByInstance(),
     breaker: () => Object.fromEntries(instances.map((v) => [v.instance.id, v.breakerState()])),
@@ -151,15 +132,16 @@ export function adminSide(deps: AdminSideDeps) {
         })),
     lastDeliveryAt: () => queue.lastDeliveryAt(),
     oldestPendingAt: () => queue.jobs(1)[0]?.first_queued_at ?? null,
-    upstreams: {
-      stash: () => stash.version(),
-      ...Object.fromEntries(others.map((o) => [`stash:${o.instance.id}`, () => o.stash.version()])),
-      ...(pushOn ? { plex: () => plex.identity() } : {}),
-    },
+    // The same shared checks as /readyz: a scrape adds no Stash or Plex call of its own.
+    upstreams: Object.fromEntries(
+      Object.entries(partChecks)
+        .filter(([name]) => name !== "database")
+        .map(([name, check]) => [name, () => check().then((c) => c.ok)]),
+    ),
   });
 
   // Stash, Plex and the database, for /readyz and the dashboard: one cached check however many ask.
-  const ready = cachedReadiness({ stash, extraChecks }, log.redact);
+  const ready = cachedReadiness(partChecks);
   const checks = () => ready().then((r) => r.checks);
   const dashboard = dashboardRoutes({
     config,
@@ -199,7 +181,7 @@ export function adminSide(deps: AdminSideDeps) {
         queue: counts[v.instance.id] ?? { pending: 0, due: 0, confirming: 0, dead: 0 },
         breaker: v.breakerState(),
         indexedScenes: v.index.size,
-        poller: pollerView(loopOf(v.instance.id)?.poller ?? (v.instance.isDefault ? poller : undefined)),
+        poller: pollerView(loopOf(v.instance.id)?.poller),
       };
     });
   };
