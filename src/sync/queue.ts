@@ -87,10 +87,14 @@ export interface QueueEvents {
  */
 export type JobScope = { instance: string } | { except: readonly string[] } | undefined;
 
-/** A scope as SQL on the `ref` column: an instance's keys are the range "<id>:" .. "<id>;" (';' follows ':'). */
+/** An instance's keys share the prefix "<id>:" and ';' follows ':' in text order: they are this range of `ref`. */
+const INSTANCE_RANGE_SQL = "ref >= ? AND ref < ?";
+const instanceRange = (instance: string): [string, string] => [`${instance}:`, `${instance};`];
+
+/** A scope as SQL on the `ref` column. */
 function scopeSql(scope: JobScope): [string, string[]] {
   if (scope === undefined) return ["1", []];
-  if ("instance" in scope) return ["ref >= ? AND ref < ?", [`${scope.instance}:`, `${scope.instance};`]];
+  if ("instance" in scope) return [INSTANCE_RANGE_SQL, instanceRange(scope.instance)];
   return [
     "substr(ref, 1, instr(ref, ':') - 1) NOT IN (SELECT value FROM json_each(?))",
     [JSON.stringify(scope.except)],
@@ -206,10 +210,9 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const deadRows = (which?: Ref[] | string) => {
     if (Array.isArray(which)) return [...new Set(which.map(refKey))].flatMap((key) => deadOf.all(key));
     if (which === undefined) return db.query<DeadLetter, []>("SELECT * FROM dead_letters").all();
-    // An instance's keys share the prefix "<instance>:", and ';' follows ':' in text order: a range on the key.
     return db
-      .query<DeadLetter, [string, string]>("SELECT * FROM dead_letters WHERE ref >= ? AND ref < ?")
-      .all(`${which}:`, `${which};`);
+      .query<DeadLetter, [string, string]>(`SELECT * FROM dead_letters WHERE ${INSTANCE_RANGE_SQL}`)
+      .all(...instanceRange(which));
   };
 
   const completeJob = db.transaction((job: Job, ratingKeys: string[], stashUpdatedAt: string | null, note?: string) => {
