@@ -13,9 +13,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimLibrary } from "../sim/stash/library.ts";
-import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
-import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
+import { scanFiles } from "../sim/plex/scan.ts";
+import { DEMO_RULES } from "../src/demo.ts";
 import {
   BENCH_ADMIN_TOKEN,
   commandLine,
@@ -27,6 +26,7 @@ import {
   numberArg,
   percentile,
   report,
+  scanOfLibrary,
   startService,
   startStashSim,
 } from "./lib.ts";
@@ -37,23 +37,9 @@ const FILES = numberArg("files", 20_000);
 const IDLE_S = numberArg("idle", 10);
 const TOTAL = 50_000;
 
-/** A library's Plex files (2% unknown to Stash, spread through), and which scene owns each. */
-function filesOf(scenes: number, seed: number, count: number) {
-  const library = new SimLibrary(() => "", { scenes, seed });
-  const owner = new Map<string, string>();
-  for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
-  const known = [...owner.keys()].slice(0, Math.round(count * 0.98));
-  const unknown = Array.from(
-    { length: count - known.length },
-    (_, i) => `/media/Scenes/Unsorted/not-in-stash-${seed}-${i}.mp4`,
-  );
-  const paths = known.flatMap((p, i) => (i % 49 === 48 && unknown.length ? [p, unknown.pop()!] : [p])).concat(unknown);
-  const files: ScanFile[] = paths.map((path) => ({
-    path,
-    root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
-  }));
-  return { files, owner };
-}
+/** A library's Plex files and which scene owns each (the two instances' unknown files named apart). */
+const filesOf = (scenes: number, seed: number, count: number) =>
+  scanOfLibrary({ scenes, seed, count, tag: `${seed}-` });
 
 console.log("starting three Stash simulators (50,000; 25,000; 25,000 scenes) …");
 const [big, first, second] = await Promise.all([

@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../sim/sim-server.ts";
+import { SimLibrary } from "../sim/stash/library.ts";
+import type { ScanFile } from "../sim/plex/scan.ts";
+import { plexPathFor } from "../src/demo.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 
@@ -162,4 +165,37 @@ export async function indexed(url: string, scenes: number, timeoutMs = 120_000):
       throw new Error(`the service did not index ${scenes} scenes in ${timeoutMs / 1000} s`);
     await Bun.sleep(100);
   }
+}
+
+/**
+ * The files a PMS scan of a seeded library walks (the library the Stash simulator process builds
+ * from the same seed): `count` files, 2% of them unknown to Stash and spread through the scan as
+ * on a real disk, with which scene owns each known one. `tag` keeps two libraries' unknown
+ * file names apart.
+ */
+export function scanOfLibrary(options: {
+  scenes: number;
+  seed: number;
+  count: number;
+  genericShare?: number;
+  tag?: string;
+}) {
+  const library = new SimLibrary(() => "", {
+    scenes: options.scenes,
+    seed: options.seed,
+    genericShare: options.genericShare,
+  });
+  const owner = new Map<string, string>();
+  for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
+  const known = [...owner.keys()].slice(0, Math.round(options.count * 0.98));
+  const unknown = Array.from(
+    { length: options.count - known.length },
+    (_, i) => `/media/Scenes/Unsorted/not-in-stash-${options.tag ?? ""}${i}.mp4`,
+  );
+  const paths = known.flatMap((p, i) => (i % 49 === 48 && unknown.length ? [p, unknown.pop()!] : [p])).concat(unknown);
+  const files: ScanFile[] = paths.map((path) => ({
+    path,
+    root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
+  }));
+  return { files, owner, known };
 }

@@ -11,7 +11,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimLibrary } from "../sim/stash/library.ts";
-import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
+import { scanFiles } from "../sim/plex/scan.ts";
 import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import { inferPathRules } from "../src/paths/infer.ts";
 import {
@@ -23,6 +23,7 @@ import {
   numberArg,
   percentile,
   report,
+  scanOfLibrary,
   startService,
   startStashSim,
 } from "./lib.ts";
@@ -34,22 +35,11 @@ const CONCURRENCY = numberArg("concurrency", 32);
 const SEED = 5;
 
 // The same seeded library the simulator process builds: which scene owns each file.
-const library = new SimLibrary(() => "", { scenes: SCENES, seed: SEED, genericShare: GENERIC });
-const owner = new Map<string, string>();
-for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
-const knownPaths = [...owner.keys()].slice(0, Math.round(FILES * 0.98));
-const unknownPaths = Array.from(
-  { length: FILES - knownPaths.length },
-  (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`,
-);
-// Spread the unknown files through the scan, as on a real disk.
-const plexPaths = knownPaths
-  .flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p]))
-  .concat(unknownPaths);
-const files: ScanFile[] = plexPaths.map((path) => ({
-  path,
-  root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
-}));
+const {
+  files,
+  owner,
+  known: knownPaths,
+} = scanOfLibrary({ scenes: SCENES, seed: SEED, count: FILES, genericShare: GENERIC });
 const nameCount = new Map<string, number>();
 for (const p of owner.keys()) nameCount.set(p.split("/").at(-1)!, (nameCount.get(p.split("/").at(-1)!) ?? 0) + 1);
 const sharedNames = knownPaths.filter((p) => nameCount.get(p.split("/").at(-1)!)! > 1).length;

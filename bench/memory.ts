@@ -11,9 +11,8 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimLibrary } from "../sim/stash/library.ts";
-import { scanFiles, type ScanFile } from "../sim/plex/scan.ts";
-import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
+import { scanFiles } from "../sim/plex/scan.ts";
+import { DEMO_RULES } from "../src/demo.ts";
 import {
   commandLine,
   cpuMs,
@@ -27,6 +26,7 @@ import {
   peakRssMb,
   percentile,
   report,
+  scanOfLibrary,
   ROOT,
   sourceAt,
   startService,
@@ -122,21 +122,7 @@ const latency: {
 }[] = [];
 for (const ladder of ladders) {
   console.log(`match latency, ${ladder.label} …`);
-  const library = new SimLibrary(() => "", { scenes: SCENES, seed: 5, genericShare: ladder.generic });
-  const owner = new Map<string, string>();
-  for (const scene of library.scenes.values()) for (const f of scene.files) owner.set(plexPathFor(f.path), scene.id);
-  const knownPaths = [...owner.keys()].slice(0, Math.round(FILES * 0.98));
-  const unknownPaths = Array.from(
-    { length: FILES - knownPaths.length },
-    (_, i) => `/media/Scenes/Unsorted/not-in-stash-${i}.mp4`,
-  );
-  const plexPaths = knownPaths
-    .flatMap((p, i) => (i % 49 === 48 && unknownPaths.length ? [p, unknownPaths.pop()!] : [p]))
-    .concat(unknownPaths);
-  const files: ScanFile[] = plexPaths.map((path) => ({
-    path,
-    root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
-  }));
+  const { files, owner } = scanOfLibrary({ scenes: SCENES, seed: 5, count: FILES, genericShare: ladder.generic });
   const stash = await startStashSim(SCENES, 5, ladder.generic);
   const byName = {
     before: { known: [], unknown: [], cpuMs: 0, wrong: 0, unmatched: 0 },
