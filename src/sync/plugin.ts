@@ -132,11 +132,13 @@ export function pushSide(deps: PushSideDeps) {
       instance: part.id,
       push: (ref, done) =>
         isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
-      // Pushes resume when both ends answer: Plex and this instance's Stash.
+      // Pushes resume when both ends answer: Plex and this instance's Stash. Then polling resumes
+      // at once too, instead of waiting out its backoff (what changed meanwhile arrives now).
       probe: async () => {
         await plex.identity();
         await part.stash.version();
       },
+      recovered: () => poller.retryNow(),
     });
     const poller = createPoller({
       store,
@@ -146,7 +148,9 @@ export function pushSide(deps: PushSideDeps) {
       instance: part.id,
       onQueued: () => worker.kick(),
       backoffBaseMs: Math.max(1, config.sync.pollSeconds) * 1000,
-      backoffCapMs: 300_000,
+      // A down Stash is asked again at least every 30 s: one failed request, and its changes
+      // arrive soon after it is back even when no push is waiting to probe it.
+      backoffCapMs: 30_000,
     });
     return { instance: part.id, breaker, worker, poller };
   }

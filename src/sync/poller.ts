@@ -189,6 +189,10 @@ export function createPoller(deps: PollerDeps) {
       return { ...totals };
     },
     initialise,
+    /** Stash is known to answer again (the push side's probe): the next poll does not wait out its backoff. */
+    retryNow() {
+      nextAttemptAt = 0;
+    },
     /** One poll. Returns how many scenes were queued, or null when skipped (backing off). */
     async poll(): Promise<number | null> {
       if (running || now() < nextAttemptAt) return null;

@@ -33,6 +33,8 @@ export interface WorkerDeps {
    * push side adds the instance's Stash, since a down Stash opens the same breaker.
    */
   probe?: () => Promise<void>;
+  /** Told when that probe succeeds: the upstreams answer again (the push side polls Stash at once). */
+  recovered?: () => void;
   push: (ref: Ref, done: ReadonlySet<string>) => Promise<Outcome>;
   log: Logger;
   now?: () => number;
@@ -98,6 +100,7 @@ export function createWorker(deps: WorkerDeps) {
       await probeUpstream();
       breaker.probed(true, queue.pending(deps.scope));
       queue.wakeAll(deps.scope);
+      deps.recovered?.();
       log.info("Plex and Stash answer again; draining the backlog", {
         waiting: queue.pending(deps.scope),
         ...instanceField,
