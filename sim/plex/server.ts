@@ -8,6 +8,7 @@
  */
 import { SimServer } from "../sim-server.ts";
 import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
+import { PlexWatch } from "./watch.ts";
 
 export interface SimSection {
   key: string;
@@ -87,6 +88,8 @@ export class PmsSim extends SimServer {
    * down for that moment), slow it, or kill the provider between two fetches.
    */
   pullHooks: { before?: (item: SimItem) => void | Promise<void>; after?: (item: SimItem, status: number) => void } = {};
+  /** Watching: webhooks, notifications, sessions and history (watch.ts). */
+  readonly watch: PlexWatch = new PlexWatch(this);
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
 
@@ -199,6 +202,8 @@ export class PmsSim extends SimServer {
     if ((req.headers.get("x-plex-token") ?? url.searchParams.get("X-Plex-Token")) !== this.token) {
       return new Response("Unauthorized", { status: 401 });
     }
+    const watched = await this.watch.handle(req, url);
+    if (watched) return watched;
     const q = url.searchParams;
     let m: RegExpExecArray | null;
     if (req.method === "GET" && path === "/identity") {
@@ -254,6 +259,7 @@ export class PmsSim extends SimServer {
       if (q.get("identifier") !== "com.plexapp.plugins.library" || !item || !(rating >= -1 && rating <= 10))
         return new Response("Bad Request", { status: 400 });
       item.userRating = rating === -1 ? undefined : rating;
+      this.watch.rated(item, item.userRating);
       return new Response(null, { status: 200 });
     }
     if ((m = /^\/library\/sections\/(\d+)\/refresh$/.exec(path)) && req.method === "POST") {

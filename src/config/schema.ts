@@ -146,6 +146,44 @@ export const StashInstanceSchema = Type.Object(
 );
 export type StashInstanceConfig = Static<typeof StashInstanceSchema>;
 
+/** One TV-style library (issue 20; src/tv/ owns what these mean). */
+export const TvLibrarySchema = Type.Object(
+  {
+    id: Type.String({
+      pattern: INSTANCE_ID.source,
+      description: "Short id (a-z, 0-9) of this TV library, used in logs, the dashboard and the database.",
+    }),
+    instance: Type.Optional(
+      Type.String({
+        pattern: INSTANCE_ID.source,
+        description: "The Stash instance whose scenes it shows (default: the first).",
+      }),
+    ),
+    layout: Type.Union([Type.Literal("studio"), Type.Literal("group")], {
+      default: "studio",
+      description:
+        "studio: a show per studio, a season per year of the scene's date (undated: Season 0); group: a show per Stash group, episodes numbered by the scene's index in the group.",
+    }),
+    parentStudio: Type.Boolean({
+      default: false,
+      description: "studio layout: a studio's scenes go to the show of its top parent studio (its network).",
+    }),
+    folder: Type.String({
+      minLength: 1,
+      description:
+        "The episode folder stash2plex writes and keeps current (relative symlinks named Show/Season N/Show - SxxEyy - Title.ext), as Stash's paths name it. Must not lie inside a Stash library path.",
+    }),
+    plexFolder: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "The same folder as Plex sees it (default: mapped by the path rules).",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TvLibraryConfig = Static<typeof TvLibrarySchema>;
+
 export const ConfigSchema = Type.Object({
   listen: Type.Object(
     {
@@ -247,6 +285,25 @@ export const ConfigSchema = Type.Object({
         default: false,
         description:
           "Let a reconcile ask Stash to scan folders holding files Plex has and Stash does not (unknown-to-stash).",
+      }),
+    },
+    { default: {} },
+  ),
+  tv: Type.Object(
+    {
+      libraries: Type.Array(TvLibrarySchema, {
+        default: [],
+        description:
+          "TV-style libraries (a studio or group is a show, a scene an episode), each with its own episode folder. In env: JSON. Empty: none.",
+      }),
+    },
+    { default: {} },
+  ),
+  writeback: Type.Object(
+    {
+      enabled: Type.Boolean({
+        default: false,
+        description: "Carry what is watched and rated in Plex back to Stash (plays, resume points, ratings).",
       }),
     },
     { default: {} },

@@ -99,6 +99,10 @@ const MIGRATIONS: string[] = [
   UPDATE meta SET key = key || ':default' WHERE key IN
     ('pollWatermark', 'pollScenesAtWatermark', 'pollCursor', 'pollSweptAt', 'pollNextSweepAt', 'pollScheme', 'breaker');
   UPDATE reconcile_gaps SET gap = json_set(gap, '$.instance', 'default') WHERE json_extract(gap, '$.sceneId') IS NOT NULL;`,
+  /* 7: TV-style libraries (src/tv/) */ `
+  SELECT 1;`,
+  /* 8: Plex → Stash write-back (src/writeback/) */ `
+  SELECT 1;`,
 ];
 
 export type Store = ReturnType<typeof openStore>;

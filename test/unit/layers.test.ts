@@ -22,17 +22,20 @@ const LAYERS: string[][] = [
   ["request-scene.ts", "metrics.ts"],
   ["http.ts"],
   ["json-body.ts"],
+  ["tv/"], // TV-style libraries: placement, numbering, the episode folder (below the provider that serves them)
   // The sides. The push side sends what the provider serves (its pure scene → metadata
   // mapping); the gaps side heals through the push side's queue.
   ["provider/"],
   ["sync/"],
   ["gaps/"],
+  ["writeback/"], // Plex → Stash: plays, resume points and ratings
   ["admin/"],
   ["ui/"], // the dashboard: pages over the admin API's own functions
   // Each side's plugin joins that side's parts (its routes and jobs); the admin side reads all.
   ["provider/plugin.ts"],
   ["sync/plugin.ts"],
   ["gaps/plugin.ts"],
+  ["writeback/plugin.ts"],
   ["admin/plugin.ts"],
   ["app.ts"],
   ["cli/", "demo.ts"],
