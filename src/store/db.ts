@@ -101,8 +101,24 @@ const MIGRATIONS: string[] = [
   UPDATE reconcile_gaps SET gap = json_set(gap, '$.instance', 'default') WHERE json_extract(gap, '$.sceneId') IS NOT NULL;`,
   /* 7: TV-style libraries (src/tv/) */ `
   SELECT 1;`,
-  /* 8: Plex → Stash write-back (src/writeback/) */ `
-  SELECT 1;`,
+  /*
+   * 8: Plex → Stash write-back (src/writeback/events.ts owns the table): one row per event key
+   * (a replay stores nothing new); `event` is the PlexEvent as JSON, the other columns what the
+   * queue selects and coalesces on.
+   */ `
+  CREATE TABLE writeback_events (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('play', 'progress', 'rate')),
+    ref TEXT NOT NULL, rating_key TEXT NOT NULL, account_id TEXT NOT NULL, at INTEGER NOT NULL,
+    event TEXT NOT NULL, sources TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'ignored')),
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_at INTEGER,
+    last_error TEXT, outcome TEXT, received_at INTEGER NOT NULL, done_at INTEGER
+  );
+  CREATE INDEX writeback_events_due ON writeback_events (state, next_attempt_at);
+  CREATE INDEX writeback_events_ref ON writeback_events (ref, at);
+  CREATE INDEX writeback_events_play ON writeback_events (ref, rating_key, account_id, kind, at);
+  CREATE INDEX writeback_events_received ON writeback_events (received_at);`,
 ];
 
 export type Store = ReturnType<typeof openStore>;
