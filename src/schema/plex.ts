@@ -26,8 +26,16 @@ export const RatingKey = Type.String({ pattern: "^[A-Za-z0-9_-]+$" });
 export const PlexMetadata = Type.Object({
   ratingKey: RatingKey,
   key: Type.String(),
-  guid: Type.String({ pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+://(movie|collection)/[A-Za-z0-9_-]+$" }),
-  type: Type.Union([Type.Literal("movie"), Type.Literal("collection")]),
+  guid: Type.String({
+    pattern: "^tv\\.plex\\.agents\\.custom\\.[A-Za-z0-9.]+://(movie|collection|show|season|episode)/[A-Za-z0-9_-]+$",
+  }),
+  type: Type.Union([
+    Type.Literal("movie"),
+    Type.Literal("collection"),
+    Type.Literal("show"),
+    Type.Literal("season"),
+    Type.Literal("episode"),
+  ]),
   title: Type.String({ minLength: 1 }),
   originallyAvailableAt: Type.Optional(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$" })),
   year: Type.Optional(Type.Integer()),
@@ -42,6 +50,30 @@ export const PlexMetadata = Type.Object({
   art: Type.Optional(Type.String()),
   addedAt: Type.Optional(Type.Integer()),
   childCount: Type.Optional(Type.Integer()),
+  // A season or an episode names its parent (the show, the season); an episode its grandparent
+  // (the show) too: Plex's provider docs mark these required for those types.
+  parentRatingKey: Type.Optional(RatingKey),
+  parentKey: Type.Optional(Type.String()),
+  parentGuid: Type.Optional(Type.String()),
+  parentType: Type.Optional(Type.Union([Type.Literal("show"), Type.Literal("season")])),
+  parentTitle: Type.Optional(Type.String()),
+  parentThumb: Type.Optional(Type.String()),
+  grandparentRatingKey: Type.Optional(RatingKey),
+  grandparentKey: Type.Optional(Type.String()),
+  grandparentGuid: Type.Optional(Type.String()),
+  grandparentType: Type.Optional(Type.Literal("show")),
+  grandparentTitle: Type.Optional(Type.String()),
+  grandparentThumb: Type.Optional(Type.String()),
+  /** A season's number; an episode's number in its season. */
+  index: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** An episode's season number. */
+  parentIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  leafCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * A show's seasons or a season's episodes, with `includeChildren=1`: every child, unpaged. Each
+   * child is a metadata item of its own (the PMS simulator checks them one by one).
+   */
+  Children: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0 }), Metadata: Type.Array(Type.Unknown()) })),
   Image: Type.Optional(Type.Array(PlexImage)),
   Genre: Type.Optional(Type.Array(Tag)),
   Role: Type.Optional(Type.Array(Tag)),
@@ -115,6 +147,14 @@ export const MatchRequest = Type.Object({
   year: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
   filename: Type.Optional(Type.String()),
   guid: Type.Optional(Type.String()),
+  // TV: a season's show, an episode's show; season and episode numbers; an air date; whether a
+  // show or season answer should carry its Children.
+  parentTitle: Type.Optional(Type.String()),
+  grandparentTitle: Type.Optional(Type.String()),
+  index: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
+  parentIndex: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
+  date: Type.Optional(Type.String()),
+  includeChildren: Type.Optional(Type.Union([Type.Integer(), Type.String(), Type.Boolean()])),
   manual: Type.Optional(Type.Union([Type.Integer(), Type.String(), Type.Boolean()])),
   includeAdult: Type.Optional(Type.Union([Type.Integer(), Type.String(), Type.Boolean()])),
 });
