@@ -305,6 +305,25 @@ export const ConfigSchema = Type.Object({
         default: false,
         description: "Carry what is watched and rated in Plex back to Stash (plays, resume points, ratings).",
       }),
+      webhookToken: Secret(
+        "Token of the Plex webhook URL (Plex Pass: Settings → Webhooks, add <this service>/hooks/plex?token=<token>). Empty: the Plex webhook is off; notifications and catch-up still work.",
+      ),
+      notifications: Type.Boolean({
+        default: true,
+        description:
+          "Follow PMS's live notification stream and /status/sessions (works without Plex Pass) while write-back is on.",
+      }),
+      catchUpSeconds: Type.Integer({
+        minimum: 0,
+        default: 300,
+        description:
+          "How often Plex's watch history is read since the last entry seen, so viewings made while anything was down arrive; 0: only at start.",
+      }),
+      users: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        default: [],
+        description:
+          "Plex accounts whose watching and rating count, by account id or name (comma list in env). Empty: the server owner only.",
+      }),
     },
     { default: {} },
   ),
