@@ -365,6 +365,8 @@ export class PmsSim extends SimServer {
       updatedAt: i.updatedAt,
       librarySectionID: Number(i.sectionId),
       ...(i.userRating === undefined ? {} : { userRating: i.userRating }),
+      // The token owner's view state (viewCount, lastViewedAt, viewOffset, lastRatedAt): watch.ts.
+      ...this.watch.stateOf(i),
       // Locked fields, as PMS lists them on the item itself (not in section listings).
       ...(!listing && i.locked.size ? { Field: [...i.locked].map((name) => ({ locked: true, name })) } : {}),
       Media: [
