@@ -59,6 +59,23 @@ export interface SimScene {
   groups: { group: SimGroup; scene_index: number | null }[];
   scene_markers: { id: string; title: string; seconds: number; end_seconds: number | null; primary_tag: SimTag }[];
   stash_ids: { endpoint: string; stash_id: string }[];
+  /**
+   * Stash's play history (its scenes_view_dates table): one row per play, stored to the second
+   * (UTC RFC 3339 text), never deduplicated: the same time added twice is two plays. Unset: none.
+   */
+  play_history?: number[];
+  /** Where playback stopped, in seconds (Stash's column defaults to 0). */
+  resume_time?: number;
+  /** Seconds spent playing, summed (sceneSaveActivity ADDS its playDuration). */
+  play_duration?: number;
+}
+
+/** A write the simulator received, for tests that count them (sceneUpdate, sceneAddPlay, sceneSaveActivity). */
+export interface SimWrite {
+  op: "sceneUpdate" | "sceneAddPlay" | "sceneSaveActivity";
+  id: string;
+  at: number;
+  input: Record<string, unknown>;
 }
 
 export interface SeedOptions {
@@ -139,6 +156,8 @@ export class SimLibrary {
   readonly clock: StashClock;
   /** When each edit was made (server ms), for tests and benchmarks that count changes. */
   edits: { id: string; at: number }[] = [];
+  /** Every write mutation received, in order (tests count sceneUpdates and plays). */
+  writes: SimWrite[] = [];
 
   constructor(
     readonly baseUrl: () => string,
@@ -269,6 +288,43 @@ export class SimLibrary {
   }
 
   /**
+   * Stash's sceneAddPlay: one history row per time (now when none is given), each cut to the
+   * second as Stash stores it; the same time twice is two plays. Neither updated_at nor a hook
+   * moves. Answers the scene's whole history, newest first, as Stash does.
+   */
+  addPlays(id: string, times: number[]): number[] {
+    const scene = this.scenes.get(id);
+    if (!scene) throw new Error(`FOREIGN KEY constraint failed: no scene ${id}`);
+    const added = (times.length ? times : [this.clock.now()]).map((t) => Math.floor(t / 1000) * 1000);
+    scene.play_history = [...(scene.play_history ?? []), ...added].sort((a, b) => b - a);
+    this.writes.push({ op: "sceneAddPlay", id, at: this.clock.now(), input: { times } });
+    return scene.play_history;
+  }
+
+  /**
+   * Stash's sceneSaveActivity: sets resume_time when given and ADDS playDuration to
+   * play_duration (a column update: updated_at stays, no hook fires).
+   */
+  saveActivity(id: string, resumeTime: number | null | undefined, playDuration: number | null | undefined) {
+    const scene = this.scenes.get(id);
+    if (!scene) throw new Error(`scene with id ${id} not found`);
+    if (resumeTime != null) scene.resume_time = resumeTime;
+    if (playDuration != null) scene.play_duration = (scene.play_duration ?? 0) + playDuration;
+    this.writes.push({
+      op: "sceneSaveActivity",
+      id,
+      at: this.clock.now(),
+      input: { resume_time: resumeTime, playDuration },
+    });
+    return true;
+  }
+
+  /** Counts the writes of one kind (of one scene, or all). */
+  writeCount(op: SimWrite["op"], id?: string) {
+    return this.writes.filter((w) => w.op === op && (id === undefined || w.id === id)).length;
+  }
+
+  /**
    * Stash's sceneMerge: the sources' files move to the destination, the sources are deleted,
    * and the destination's updated_at moves on.
    */
@@ -319,6 +375,9 @@ export class SimLibrary {
         groups: [],
         scene_markers: [],
         stash_ids: [],
+        play_history: [],
+        resume_time: 0,
+        play_duration: 0,
       });
     }
   }

@@ -10,6 +10,7 @@ import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLS
 import SDL from "./schema.graphql" with { type: "text" };
 import { SimLibrary, type SeedOptions, type SimScene } from "./library.ts";
 import { matchesFilter, matchesQuery } from "./filter.ts";
+import { rfc3339 } from "./clock.ts";
 
 export interface StashFaults {
   latencyMs: number;
@@ -171,6 +172,26 @@ export class StashSim extends SimServer {
           })),
         };
       },
+      // Stash's sceneUpdate: the given fields only; updated_at moves and Scene.Update.Post fires.
+      sceneUpdate: ({ input }: Vars) => {
+        const { id, clientMutationId: _, ...patch } = input as Vars;
+        const scene = this.library.update(String(id), patch);
+        this.library.writes.push({ op: "sceneUpdate", id: String(id), at: this.library.clock.now(), input });
+        this.plugins?.hook("Scene.Update.Post", Number(id), input);
+        return this.present(scene);
+      },
+      // Plays and activity: Stash writes its history table and two columns, never updated_at.
+      sceneAddPlay: ({ id, times }: Vars) => {
+        const parsed = ((times as string[] | null) ?? []).map((t) => {
+          const ms = Date.parse(t);
+          if (!Number.isFinite(ms)) throw new Error(`cannot parse Timestamp: ${t}`);
+          return ms;
+        });
+        const history = this.library.addPlays(String(id), parsed).map((ms) => rfc3339(ms, 0));
+        return { count: history.length, history };
+      },
+      sceneSaveActivity: ({ id, resume_time, playDuration }: Vars) =>
+        this.library.saveActivity(String(id), resume_time, playDuration),
       version: () => ({ version: "v0.28.1-sim" }),
       configuration: () => ({
         plugins: ({ include }: Vars) =>
@@ -232,8 +253,15 @@ export class StashSim extends SimServer {
   private present(scene: SimScene | undefined) {
     if (!scene) return null;
     const u = this.url;
+    const history = scene.play_history ?? [];
     return {
       ...scene,
+      // Stash keeps play dates in UTC and answers them so, newest first.
+      play_history: history.map((ms) => rfc3339(ms, 0)),
+      play_count: history.length,
+      last_played_at: history.length ? rfc3339(Math.max(...history), 0) : null,
+      resume_time: scene.resume_time ?? 0,
+      play_duration: scene.play_duration ?? 0,
       paths: { screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot` : null },
       studio: scene.studio && {
         ...scene.studio,

@@ -15,7 +15,24 @@ export function createEditState(store: Store) {
   return {
     /** What we last wrote to a Plex item, field → value (empty: nothing yet). */
     written: (ratingKey: string): Record<string, string> =>
-      Object.fromEntries(read.all(ratingKey).map((r) => [r.field, r.value])),
+      Object.fromEntries(
+        read
+          .all(ratingKey)
+          .filter((r) => r.field !== STAR_RATING)
+          .map((r) => [r.field, r.value]),
+      ),
+    /**
+     * The star rating Plex is known to show for an item: set by our push (ratingAs=user) or by a
+     * user in Plex (write-back). The push does not send it again; write-back takes a rate event
+     * equal to our own push as its echo, not as a user's rating (no loop between the two).
+     */
+    starRating(ratingKey: string): StarRating | undefined {
+      const row = read.all(ratingKey).find((r) => r.field === STAR_RATING);
+      return row ? (JSON.parse(row.value) as StarRating) : undefined;
+    },
+    rememberStarRating(ratingKey: string, rating: StarRating) {
+      write.run(ratingKey, STAR_RATING, JSON.stringify(rating));
+    },
     /** Records what one edit wrote to an item, all fields at once. */
     remember(ratingKey: string, written: Record<string, string | undefined>) {
       store.db.transaction(() => {
@@ -26,3 +43,12 @@ export function createEditState(store: Store) {
   };
 }
 export type EditState = ReturnType<typeof createEditState>;
+
+/** The row holding an item's star rating as Plex shows it (not an edit field: `written` leaves it out). */
+const STAR_RATING = "~starRating";
+/** Plex's star rating of an item (0–10; null: none), who set it and when (ms). */
+export interface StarRating {
+  value: number | null;
+  by: "push" | "plex";
+  at: number;
+}

@@ -155,7 +155,14 @@ export function createPusher(deps: PushDeps) {
   /** With provider.ratingAs = user the Stash rating is the token owner's star rating, set directly (no provider field holds it). */
   async function rateAsUser(ratingKey: string, rating100: number | null | undefined): Promise<boolean> {
     if (deps.ctx.ratingAs !== "user" || rating100 == null) return false;
-    await plex.rate(ratingKey, Math.min(10, Math.max(0, rating100 / 10)));
+    // Not sent again when Plex shows it already (within half a Plex step, as writeback/rules.ts
+    // ratingsAgree): a rating write-back took from Plex comes back here as a Stash change, and
+    // sending it would only make Plex tell write-back of it again.
+    const known = editState.starRating(ratingKey);
+    if (known?.value != null && Math.abs(known.value * 10 - rating100) < 5) return false;
+    const value = Math.min(10, Math.max(0, rating100 / 10));
+    await plex.rate(ratingKey, value);
+    editState.rememberStarRating(ratingKey, { value, by: "push", at: Date.now() });
     return true;
   }
 
