@@ -102,29 +102,33 @@ export const FindGroupsAnswer = Type.Object({
     groups: Type.Array(Type.Intersect([StashGroup, Type.Object({ scene_count: Type.Integer() })])),
   }),
 });
-/** A scene's plays, resume point and rating (write-back); times are Stash's RFC 3339 text. */
-export const StashSceneActivity = Type.Object({
+/** What a TV-style library needs of a scene to place it (src/tv/): its studio, groups, date and files. */
+export const StashTvScene = Type.Object({
   id: Type.String(),
-  rating100: NullableNumber,
-  resume_time: NullableNumber,
-  play_duration: NullableNumber,
-  play_count: NullableNumber,
-  last_played_at: NullableString,
-  play_history: Type.Array(Type.String()),
-});
-export type StashSceneActivity = Static<typeof StashSceneActivity>;
-export const SceneActivityAnswer = Type.Object({
-  findScenes: Type.Object({ scenes: Type.Array(StashSceneActivity) }),
-});
-export const SceneAddPlayAnswer = Type.Object({
-  sceneAddPlay: Type.Object({ count: Type.Integer(), history: Type.Array(Type.String()) }),
-});
-export const SceneSaveActivityAnswer = Type.Object({ sceneSaveActivity: Type.Boolean() });
-export const SceneSetRatingAnswer = Type.Object({
-  sceneUpdate: Type.Union([
-    Type.Object({ id: Type.String(), rating100: NullableNumber, updated_at: Type.String() }),
+  title: NullableString,
+  date: NullableString,
+  studio: Type.Union([
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      parent_studio: Type.Optional(Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()])),
+    }),
     Type.Null(),
   ]),
+  groups: Type.Array(
+    Type.Object({ scene_index: NullableNumber, group: Type.Object({ id: Type.String(), name: Type.String() }) }),
+  ),
+  files: Type.Array(Type.Object({ path: Type.String() })),
+});
+export type StashTvScene = Static<typeof StashTvScene>;
+export const FindTvScenesAnswer = Type.Object({
+  findScenes: Type.Object({ count: Type.Integer(), scenes: Type.Array(StashTvScene) }),
+});
+/** Stash's library folders (Settings → Library), which a TV library's episode folder must stay out of. */
+export const StashLibrariesAnswer = Type.Object({
+  configuration: Type.Object({
+    general: Type.Object({ stashes: Type.Array(Type.Object({ path: Type.String() })) }),
+  }),
 });
 export const MetadataScanAnswer = Type.Object({ metadataScan: Type.Union([Type.String(), Type.Number()]) });
 export const VersionAnswer = Type.Object({ version: Type.Object({ version: NullableString }) });

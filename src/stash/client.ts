@@ -10,26 +10,22 @@ import {
   FindGroupsAnswer,
   FindSceneFilesAnswer,
   FindScenesAnswer,
+  FindTvScenesAnswer,
   MetadataScanAnswer,
-  SceneActivityAnswer,
-  SceneAddPlayAnswer,
-  SceneSaveActivityAnswer,
-  SceneSetRatingAnswer,
+  StashLibrariesAnswer,
   VersionAnswer,
   type StashGroup,
   type StashScene,
   type StashSceneFiles,
-  type StashSceneActivity,
+  type StashTvScene,
 } from "../schema/stash.ts";
 import {
   FIND_GROUPS,
   FIND_SCENE_FILES,
   FIND_SCENES,
+  FIND_TV_SCENES,
   METADATA_SCAN,
-  SCENE_ACTIVITY,
-  SCENE_ADD_PLAY,
-  SCENE_SAVE_ACTIVITY,
-  SCENE_SET_RATING,
+  STASH_LIBRARIES,
   VERSION,
 } from "./queries.ts";
 import { StashError } from "./errors.ts";
@@ -216,29 +212,20 @@ export function createStashClient(options: StashClientOptions) {
         items: answer.findGroups.groups as (StashGroup & { scene_count: number })[],
       };
     },
-    /** Write-back: a scene's plays, resume point and rating now (undefined: no such scene). */
-    async sceneActivity(id: string): Promise<StashSceneActivity | undefined> {
-      const answer = await request("scene activity", SCENE_ACTIVITY, { ids: [id] }, SceneActivityAnswer);
-      return answer.findScenes.scenes.find((s) => s.id === id);
-    },
-    /** Write-back: one play at `atMs` (Stash keeps it to the second); answers the play count. */
-    async addPlay(id: string, atMs: number): Promise<number> {
-      const times = [new Date(atMs).toISOString()];
-      const answer = await request("adding a play", SCENE_ADD_PLAY, { id, times }, SceneAddPlayAnswer);
-      return answer.sceneAddPlay.count;
-    },
-    /** Write-back: the resume point in seconds (0 clears it); `playedSeconds` is ADDED to the time played. */
-    async saveActivity(id: string, resumeSeconds: number, playedSeconds?: number): Promise<void> {
-      await request(
-        "saving the resume point",
-        SCENE_SAVE_ACTIVITY,
-        { id, resume_time: resumeSeconds, playDuration: playedSeconds ?? null },
-        SceneSaveActivityAnswer,
+    /** One page of every scene with what a TV library places it by (studio, groups, date, files), oldest id first. */
+    async tvScenesPage(page: number, perPage: number): Promise<StashPage<StashTvScene>> {
+      const answer = await request(
+        "scenes for TV libraries",
+        FIND_TV_SCENES,
+        { filter: { page, per_page: perPage, sort: "id", direction: "ASC" } },
+        FindTvScenesAnswer,
       );
+      return { count: answer.findScenes.count, items: answer.findScenes.scenes };
     },
-    /** Write-back: the scene's rating (1–100; null clears it). This moves updated_at and fires Stash's hook. */
-    async setRating(id: string, rating100: number | null): Promise<void> {
-      await request("setting the rating", SCENE_SET_RATING, { input: { id, rating100 } }, SceneSetRatingAnswer);
+    /** Stash's library folders (the paths it scans). */
+    async libraryPaths(): Promise<string[]> {
+      const answer = await request("library folders", STASH_LIBRARIES, {}, StashLibrariesAnswer);
+      return answer.configuration.general.stashes.map((s) => s.path);
     },
     async version(): Promise<string> {
       const answer = await request("version", VERSION, {}, VersionAnswer);

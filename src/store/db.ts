@@ -99,8 +99,19 @@ const MIGRATIONS: string[] = [
   UPDATE meta SET key = key || ':default' WHERE key IN
     ('pollWatermark', 'pollScenesAtWatermark', 'pollCursor', 'pollSweptAt', 'pollNextSweepAt', 'pollScheme', 'breaker');
   UPDATE reconcile_gaps SET gap = json_set(gap, '$.instance', 'default') WHERE json_extract(gap, '$.sceneId') IS NOT NULL;`,
-  /* 7: TV-style libraries (src/tv/) */ `
-  SELECT 1;`,
+  /*
+   * 7: TV-style libraries (src/tv/placements.ts owns the table): where each scene sits in the
+   * shows of each scheme of an instance. The episode numbers given are kept here, so they stay
+   * the same across restarts (a renumbered episode loses its watched state in Plex); `want` is
+   * what the scene asked for when its number was given (numbering.ts).
+   */ `
+  CREATE TABLE tv_placements (
+    instance TEXT NOT NULL, scheme TEXT NOT NULL CHECK (scheme IN ('st', 'sn', 'gr')), scene_id TEXT NOT NULL,
+    show_id TEXT NOT NULL, show_title TEXT NOT NULL, season INTEGER NOT NULL, episode INTEGER NOT NULL,
+    want TEXT NOT NULL, title TEXT NOT NULL, path TEXT NOT NULL, link TEXT NOT NULL,
+    PRIMARY KEY (instance, scheme, scene_id),
+    UNIQUE (instance, show_id, season, episode)
+  );`,
   /*
    * 8: Plex → Stash write-back (src/writeback/events.ts owns the table): one row per event key
    * (a replay stores nothing new); `event` is the PlexEvent as JSON, the other columns what the

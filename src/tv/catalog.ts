@@ -1,0 +1,198 @@
+/**
+ * One instance's TV catalog: every scene's place in the shows of each scheme its TV libraries
+ * use, kept in the tv_placements table. `build` places every scene of the instance's Stash (at
+ * start-up, or a full resync); `update` places one scene that changed (the push side calls it)
+ * and says what moved. The TV provider reads the catalog through TvCatalog.
+ */
+import type { Database } from "bun:sqlite";
+import type { ShowScheme } from "../domain/ref.ts";
+import type { StashPage } from "../stash/client.ts";
+import { fallbackTitle, linkPath } from "./names.ts";
+import { type NumberingNote, type Numbered, numberEpisodes, type Wanted } from "./numbering.ts";
+import { type Place, placeScene, type TvScene } from "./placement.ts";
+import { type PlacementRow, placementsTable } from "./placements.ts";
+import type { TvCatalog } from "./types.ts";
+
+/** One scene's placement in one scheme before and after a pass (either missing: placed or removed). */
+export interface PlacementChange {
+  scheme: ShowScheme;
+  sceneId: string;
+  before?: PlacementRow;
+  after?: PlacementRow;
+}
+
+/** A scene a pass could not place, and why (no file, no studio, in no group). */
+export interface Unplaced {
+  scheme: ShowScheme;
+  sceneId: string;
+  title: string | null;
+  reason: string;
+}
+
+export interface PassResult {
+  changes: PlacementChange[];
+  unplaced: Unplaced[];
+  /** Scenes placed elsewhere than they asked (a group index already held). */
+  notes: (NumberingNote & { scheme: ShowScheme })[];
+}
+
+/** What `build` reads Stash through (the Stash client has it). */
+export interface TvSceneSource {
+  tvScenesPage(page: number, perPage: number): Promise<StashPage<TvScene>>;
+}
+
+export interface TvCatalogOptions {
+  db: Database;
+  instance: string;
+  /** The schemes of this instance's TV libraries (st, sn, gr): each is placed separately. */
+  schemes: readonly ShowScheme[];
+  /** Scenes per Stash page during `build`. */
+  pageSize?: number;
+}
+
+export type TvCatalogStore = ReturnType<typeof createTvCatalog>;
+
+const same = (a: PlacementRow, b: PlacementRow) =>
+  a.showId === b.showId &&
+  a.showTitle === b.showTitle &&
+  a.season === b.season &&
+  a.episode === b.episode &&
+  a.want === b.want &&
+  a.title === b.title &&
+  a.path === b.path &&
+  a.link === b.link;
+
+const wantedOf = (p: Place): Wanted => ({
+  sceneId: p.sceneId,
+  showId: p.showId,
+  season: p.season,
+  claim: p.claim,
+  date: p.date,
+  want: p.want,
+});
+
+/** A numbered scene as a row: its link made from its show, number, title and primary file. */
+function rowOf(scheme: ShowScheme, n: Numbered, showTitle: string, title: string, path: string): PlacementRow {
+  const link = linkPath({
+    scheme,
+    sceneId: n.sceneId,
+    showId: n.showId,
+    showTitle,
+    season: n.season,
+    episode: n.episode,
+    title,
+    path,
+  });
+  return { ...n, scheme, showTitle, title, path, link };
+}
+
+const titleOf = (scene: TvScene) => scene.title?.trim() || fallbackTitle(scene.id, scene.files[0]?.path);
+
+export function createTvCatalog(options: TvCatalogOptions) {
+  const { instance } = options;
+  const table = placementsTable(options.db);
+  const schemes = [...new Set(options.schemes)];
+
+  /** Places `scenes` in one scheme; `full`: every scene of the instance is in `scenes` (the rest are gone). */
+  function pass(scheme: ShowScheme, scenes: readonly TvScene[], full: boolean, out: PassResult) {
+    const places: { place: Place; scene: TvScene }[] = [];
+    const leaving = new Set<string>();
+    for (const scene of scenes) {
+      const placed = placeScene(scene, scheme);
+      if (placed.ok) places.push({ place: placed.place, scene });
+      else {
+        leaving.add(scene.id);
+        out.unplaced.push({ scheme, sceneId: scene.id, title: scene.title ?? null, reason: placed.reason });
+      }
+    }
+    const looked = new Set(scenes.map((s) => s.id));
+    // A full pass looks at every row; one scene's looks at the shows it was and will be in.
+    const shows = new Set(places.map((p) => p.place.showId));
+    const before = full
+      ? table.all(instance, scheme)
+      : scenes.flatMap((s) => {
+          const row = table.get(instance, scheme, s.id);
+          if (row) shows.add(row.showId);
+          return row ? [row] : [];
+        });
+    const fixed = full
+      ? []
+      : [...shows].flatMap((showId) => table.episodes(instance, showId).filter((r) => !looked.has(r.sceneId)));
+    const previous = new Map(before.map((r) => [r.sceneId, r]));
+    const { numbered, notes } = numberEpisodes(
+      fixed,
+      previous,
+      places.map((p) => wantedOf(p.place)),
+    );
+    out.notes.push(...notes.map((n) => ({ ...n, scheme })));
+    const byScene = new Map(places.map((p) => [p.place.sceneId, p]));
+    const showTitles = new Map(places.map((p) => [p.place.showId, p.place.showTitle]));
+    const put: PlacementRow[] = [];
+    const record = (prev: PlacementRow | undefined, next: PlacementRow | undefined) => {
+      if (prev && next && same(prev, next)) return;
+      if (next) put.push(next);
+      out.changes.push({ scheme, sceneId: (next ?? prev)!.sceneId, before: prev, after: next });
+    };
+    for (const n of numbered) {
+      const { place, scene } = byScene.get(n.sceneId)!;
+      record(previous.get(n.sceneId), rowOf(scheme, n, place.showTitle, titleOf(scene), scene.files[0]!.path));
+    }
+    // A show renamed (its studio or group) renames its folder: its other episodes' links move too.
+    for (const r of fixed) {
+      const title = showTitles.get(r.showId);
+      if (title !== undefined && title !== r.showTitle) record(r, rowOf(scheme, r, title, r.title, r.path));
+    }
+    const gone = full
+      ? [...previous.keys()].filter((id) => !byScene.has(id))
+      : [...leaving].filter((id) => previous.has(id));
+    for (const id of gone) record(previous.get(id), undefined);
+    table.apply(instance, scheme, gone, put);
+  }
+
+  const run = (scenes: readonly TvScene[], full: boolean): PassResult => {
+    const out: PassResult = { changes: [], unplaced: [], notes: [] };
+    for (const scheme of schemes) pass(scheme, scenes, full, out);
+    return out;
+  };
+
+  const catalog = {
+    instance,
+    schemes,
+    shows: () => table.shows(instance),
+    show: (showId: string) => table.show(instance, showId),
+    seasons: (showId: string) => table.seasons(instance, showId),
+    episodes: (showId: string, season?: number) => table.episodes(instance, showId, season),
+    placementOf: (scheme: ShowScheme, sceneId: string) => table.get(instance, scheme, sceneId),
+    /** Every placement of one scheme (the episode folder's full sync). */
+    placements: (scheme: ShowScheme) => table.all(instance, scheme),
+    /** How many placements the instance has, all schemes together. */
+    size: () => table.count(instance),
+    /** Places every scene given, as the whole library: scenes not among them leave the catalog. */
+    buildFrom: (scenes: readonly TvScene[]) => run(scenes, true),
+    /** Reads every scene of the instance's Stash (paged) and places them all. */
+    async build(source: TvSceneSource): Promise<PassResult> {
+      const perPage = options.pageSize ?? 1000;
+      const scenes: TvScene[] = [];
+      for (let page = 1; ; page++) {
+        const { count, items } = await source.tvScenesPage(page, perPage);
+        scenes.push(...items);
+        if (items.length < perPage || scenes.length >= count) break;
+      }
+      return run(scenes, true);
+    },
+    /** Places one scene that changed; returns what moved (its own rows, and a renamed show's). */
+    update: (scene: TvScene) => run([scene], false),
+    /** A scene gone from Stash: it leaves every show. */
+    remove(sceneId: string): PlacementChange[] {
+      const changes: PlacementChange[] = [];
+      for (const scheme of schemes) {
+        const before = table.get(instance, scheme, sceneId);
+        if (!before) continue;
+        table.apply(instance, scheme, [sceneId], []);
+        changes.push({ scheme, sceneId, before });
+      }
+      return changes;
+    },
+  } satisfies TvCatalog & Record<string, unknown>;
+  return catalog;
+}
