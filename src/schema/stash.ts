@@ -130,5 +130,29 @@ export const StashLibrariesAnswer = Type.Object({
     general: Type.Object({ stashes: Type.Array(Type.Object({ path: Type.String() })) }),
   }),
 });
+/** A scene's plays, resume point and rating (write-back); times are Stash's RFC 3339 text. */
+export const StashSceneActivity = Type.Object({
+  id: Type.String(),
+  rating100: NullableNumber,
+  resume_time: NullableNumber,
+  play_duration: NullableNumber,
+  play_count: NullableNumber,
+  last_played_at: NullableString,
+  play_history: Type.Array(Type.String()),
+});
+export type StashSceneActivity = Static<typeof StashSceneActivity>;
+export const SceneActivityAnswer = Type.Object({
+  findScenes: Type.Object({ scenes: Type.Array(StashSceneActivity) }),
+});
+export const SceneAddPlayAnswer = Type.Object({
+  sceneAddPlay: Type.Object({ count: Type.Integer(), history: Type.Array(Type.String()) }),
+});
+export const SceneSaveActivityAnswer = Type.Object({ sceneSaveActivity: Type.Boolean() });
+export const SceneSetRatingAnswer = Type.Object({
+  sceneUpdate: Type.Union([
+    Type.Object({ id: Type.String(), rating100: NullableNumber, updated_at: Type.String() }),
+    Type.Null(),
+  ]),
+});
 export const MetadataScanAnswer = Type.Object({ metadataScan: Type.Union([Type.String(), Type.Number()]) });
 export const VersionAnswer = Type.Object({ version: Type.Object({ version: NullableString }) });

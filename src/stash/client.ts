@@ -12,12 +12,17 @@ import {
   FindScenesAnswer,
   FindTvScenesAnswer,
   MetadataScanAnswer,
+  SceneActivityAnswer,
+  SceneAddPlayAnswer,
+  SceneSaveActivityAnswer,
+  SceneSetRatingAnswer,
   StashLibrariesAnswer,
   VersionAnswer,
   type StashGroup,
   type StashScene,
   type StashSceneFiles,
   type StashTvScene,
+  type StashSceneActivity,
 } from "../schema/stash.ts";
 import {
   FIND_GROUPS,
@@ -25,6 +30,10 @@ import {
   FIND_SCENES,
   FIND_TV_SCENES,
   METADATA_SCAN,
+  SCENE_ACTIVITY,
+  SCENE_ADD_PLAY,
+  SCENE_SAVE_ACTIVITY,
+  SCENE_SET_RATING,
   STASH_LIBRARIES,
   VERSION,
 } from "./queries.ts";
@@ -226,6 +235,30 @@ export function createStashClient(options: StashClientOptions) {
     async libraryPaths(): Promise<string[]> {
       const answer = await request("library folders", STASH_LIBRARIES, {}, StashLibrariesAnswer);
       return answer.configuration.general.stashes.map((s) => s.path);
+    },
+    /** Write-back: a scene's plays, resume point and rating now (undefined: no such scene). */
+    async sceneActivity(id: string): Promise<StashSceneActivity | undefined> {
+      const answer = await request("scene activity", SCENE_ACTIVITY, { ids: [id] }, SceneActivityAnswer);
+      return answer.findScenes.scenes.find((s) => s.id === id);
+    },
+    /** Write-back: one play at `atMs` (Stash keeps it to the second); answers the play count. */
+    async addPlay(id: string, atMs: number): Promise<number> {
+      const times = [new Date(atMs).toISOString()];
+      const answer = await request("adding a play", SCENE_ADD_PLAY, { id, times }, SceneAddPlayAnswer);
+      return answer.sceneAddPlay.count;
+    },
+    /** Write-back: the resume point in seconds (0 clears it); `playedSeconds` is ADDED to the time played. */
+    async saveActivity(id: string, resumeSeconds: number, playedSeconds?: number): Promise<void> {
+      await request(
+        "saving the resume point",
+        SCENE_SAVE_ACTIVITY,
+        { id, resume_time: resumeSeconds, playDuration: playedSeconds ?? null },
+        SceneSaveActivityAnswer,
+      );
+    },
+    /** Write-back: the scene's rating (1–100; null clears it). This moves updated_at and fires Stash's hook. */
+    async setRating(id: string, rating100: number | null): Promise<void> {
+      await request("setting the rating", SCENE_SET_RATING, { input: { id, rating100 } }, SceneSetRatingAnswer);
     },
     async version(): Promise<string> {
       const answer = await request("version", VERSION, {}, VersionAnswer);

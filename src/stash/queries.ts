@@ -62,7 +62,30 @@ export const METADATA_SCAN = /* GraphQL */ `
 export const VERSION = /* GraphQL */ `
   query Version { version { version } }`;
 
+/** Write-back (Plex → Stash): what a scene's plays, resume point and rating are now. */
+export const SCENE_ACTIVITY = /* GraphQL */ `
+  query SceneActivity($ids: [ID!]) {
+    findScenes(ids: $ids, filter: { per_page: -1 }) {
+      scenes { id rating100 resume_time play_duration play_count last_played_at play_history }
+    }
+  }`;
+
+export const SCENE_ADD_PLAY = /* GraphQL */ `
+  mutation SceneAddPlay($id: ID!, $times: [Timestamp!]) { sceneAddPlay(id: $id, times: $times) { count history } }`;
+
+export const SCENE_SAVE_ACTIVITY = /* GraphQL */ `
+  mutation SceneSaveActivity($id: ID!, $resume_time: Float, $playDuration: Float) {
+    sceneSaveActivity(id: $id, resume_time: $resume_time, playDuration: $playDuration)
+  }`;
+
+export const SCENE_SET_RATING = /* GraphQL */ `
+  mutation SceneSetRating($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id rating100 updated_at } }`;
+
 export const ALL_DOCUMENTS = {
+  SCENE_ACTIVITY,
+  SCENE_ADD_PLAY,
+  SCENE_SAVE_ACTIVITY,
+  SCENE_SET_RATING,
   FIND_SCENES,
   FIND_SCENE_FILES,
   FIND_GROUPS,
