@@ -23,7 +23,7 @@ export const imageUrl = (ctx: MetadataContext, kind: "scene" | "performer" | "gr
   `${ctx.publicUrl}/images/${kind}/${id}`;
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const validDate = (text: string | null | undefined): string | undefined => {
+export const validDate = (text: string | null | undefined): string | undefined => {
   const m = text ? DATE.exec(text) : null;
   if (!m) return undefined;
   const d = new Date(`${text}T00:00:00Z`);
@@ -35,7 +35,8 @@ export function sceneDate(scene: Pick<StashScene, "date" | "created_at">): strin
   return validDate(scene.date) ?? validDate(scene.created_at.slice(0, 10)) ?? "1970-01-01";
 }
 
-function genres(scene: StashScene, ctx: MetadataContext): PlexMetadata["Genre"] {
+/** Tags as genres, per the genre settings (mode, excluded tags). */
+export function genres(scene: StashScene, ctx: MetadataContext): PlexMetadata["Genre"] {
   const excluded = new Set(ctx.excludeTags.map((t) => t.toLowerCase()));
   const names = scene.tags.map((t) => t.name).filter((n) => !excluded.has(n.toLowerCase()));
   if (names.length === 0) return undefined;
@@ -44,7 +45,8 @@ function genres(scene: StashScene, ctx: MetadataContext): PlexMetadata["Genre"] 
   return names.map((tag) => ({ tag }));
 }
 
-function chapters(scene: StashScene, durationMs: number | undefined): PlexMetadata["Chapter"] {
+/** Scene markers as chapters, each ending where the next starts (or at its own end). */
+export function chapters(scene: StashScene, durationMs: number | undefined): PlexMetadata["Chapter"] {
   const markers = [...scene.scene_markers].sort((a, b) => a.seconds - b.seconds);
   if (markers.length === 0) return undefined;
   return markers.map((m, i) => {
@@ -61,7 +63,7 @@ function chapters(scene: StashScene, durationMs: number | undefined): PlexMetada
 }
 
 /** stash-box ids become `{host label}://{id}`, e.g. https://stashdb.org/graphql → stashdb://…. */
-function guids(scene: StashScene): PlexMetadata["Guid"] {
+export function guids(scene: StashScene): PlexMetadata["Guid"] {
   const out = scene.stash_ids.flatMap((s) => {
     let host: string;
     try {
@@ -99,10 +101,40 @@ export function groupToCollectionRef(group: StashGroup, ctx: MetadataContext) {
   };
 }
 
+/** The longest file's length in ms (PMS wants one duration). */
+export function sceneDuration(scene: StashScene): number | undefined {
+  const seconds = Math.max(0, ...scene.files.map((f) => f.duration));
+  return seconds > 0 ? Math.round(seconds * 1000) : undefined;
+}
+
+/** Performers as the cast, in Stash's order, with their image through our proxy. */
+export function roles(scene: StashScene, ctx: MetadataContext): PlexMetadata["Role"] {
+  return scene.performers.length
+    ? scene.performers.map((p, i) => ({
+        tag: p.name,
+        ...(p.disambiguation ? { role: p.disambiguation } : {}),
+        ...(p.image_path ? { thumb: imageUrl(ctx, "performer", p.id) } : {}),
+        order: i + 1,
+      }))
+    : undefined;
+}
+
+/** Stash's rating (0–100) as Plex's 0–10, unless it is set as the user's star rating on push instead. */
+export function rating(scene: StashScene, ctx: MetadataContext): PlexMetadata["Rating"] {
+  return scene.rating100 != null && ctx.ratingAs !== "user"
+    ? [
+        {
+          image: `${ctx.identifier}://image.rating`,
+          type: "audience",
+          value: Math.min(10, Math.max(0, scene.rating100 / 10)),
+        },
+      ]
+    : undefined;
+}
+
 export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMetadata {
   const date = sceneDate(scene);
-  const seconds = Math.max(0, ...scene.files.map((f) => f.duration));
-  const duration = seconds > 0 ? Math.round(seconds * 1000) : undefined;
+  const duration = sceneDuration(scene);
   const images = sceneImages(scene, ctx);
   const studios = scene.studio
     ? [{ tag: scene.studio.name }, ...(scene.studio.parent_studio ? [{ tag: scene.studio.parent_studio.name }] : [])]
@@ -127,27 +159,11 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
     thumb: images[0]?.url,
     art: images[1]?.url,
     Image: images.length ? images : undefined,
-    Role: scene.performers.length
-      ? scene.performers.map((p, i) => ({
-          tag: p.name,
-          ...(p.disambiguation ? { role: p.disambiguation } : {}),
-          ...(p.image_path ? { thumb: imageUrl(ctx, "performer", p.id) } : {}),
-          order: i + 1,
-        }))
-      : undefined,
+    Role: roles(scene, ctx),
     Director: scene.director?.trim() ? [{ tag: scene.director.trim() }] : undefined,
     Genre: genres(scene, ctx),
     Collection: scene.groups.length ? scene.groups.map((g) => groupToCollectionRef(g.group, ctx)) : undefined,
-    Rating:
-      scene.rating100 != null && ctx.ratingAs !== "user"
-        ? [
-            {
-              image: `${ctx.identifier}://image.rating`,
-              type: "audience",
-              value: Math.min(10, Math.max(0, scene.rating100 / 10)),
-            },
-          ]
-        : undefined,
+    Rating: rating(scene, ctx),
     Chapter: chapters(scene, duration),
     Guid: guids(scene),
   };
@@ -174,7 +190,7 @@ export function groupToMetadata(group: StashGroup & { scene_count?: number }, ct
 }
 
 /** Leaves absent fields out of the JSON rather than sending nulls PMS may choke on. */
-function dropUndefined<T extends object>(value: T): T {
+export function dropUndefined<T extends object>(value: T): T {
   for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
   return value;
 }

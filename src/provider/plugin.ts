@@ -16,6 +16,9 @@ import { instanceParts } from "./instance.ts";
 import type { Config } from "../config/schema.ts";
 import type { StashInstance } from "../config/instances.ts";
 import type { StashClientOptions } from "../stash/client.ts";
+import type { TvCatalog } from "../tv/types.ts";
+import { tvIdentifierOf, tvPathOf } from "../domain/ref.ts";
+import { tvProviderRoutes, type TvProviderDeps } from "./tv-routes.ts";
 
 export interface ProviderSideDeps {
   /** The instance's Stash client, file index and path rules. */
@@ -94,3 +97,43 @@ export function createInstanceProvider(
   const side = providerSide({ ...parts, log: options.log, onServed: options.onServed });
   return { instance, ...parts, routes: side.plugin, job: side.jobs[0]! };
 }
+
+export interface TvProviderSideDeps {
+  /** The instance's Stash client and file index (Fix Match searches titles in it). */
+  stash: TvProviderDeps["stash"];
+  index: TvProviderDeps["index"];
+  /** The instance's movie metadata context: the TV identifier derives from its identifier. */
+  ctx: MetadataContext;
+  /** The instance's provider title; the TV provider is listed as "<title> TV". */
+  title: string;
+  /** The instance's TV catalog (src/tv): every placement of its TV libraries. */
+  catalog: TvCatalog;
+  log: Logger;
+  /** Where the instance's movie provider is served; the TV one is below it (tvPathOf). */
+  mount?: ProviderMount;
+  /** PMS got a show's, season's or episode's metadata (the push side confirms TV pushes by it). */
+  onServed?: TvProviderDeps["onServed"];
+}
+
+/**
+ * An instance's TV provider: Plex wants one provider per parent type, so TV-style libraries
+ * get a second provider beside the movie one, with its own identifier (`<movie identifier>.tv`)
+ * and URL (`<instance path>/tv`). The movie provider, its URL and GUIDs are untouched.
+ */
+export function tvProviderSide(deps: TvProviderSideDeps) {
+  const mount = deps.mount ?? { id: "default", path: "" };
+  const plugin = tvProviderRoutes(
+    {
+      stash: deps.stash,
+      index: deps.index,
+      catalog: deps.catalog,
+      tv: { ctx: deps.ctx, tvIdentifier: tvIdentifierOf(deps.ctx.identifier), instance: mount.id },
+      title: `${deps.title} TV`,
+      log: deps.log,
+      onServed: deps.onServed,
+    },
+    { ...mount, tvPath: tvPathOf(mount.path) },
+  );
+  return { plugin, identifier: tvIdentifierOf(deps.ctx.identifier), path: tvPathOf(mount.path) };
+}
+export type TvProviderSide = ReturnType<typeof tvProviderSide>;
