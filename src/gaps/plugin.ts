@@ -20,6 +20,7 @@ import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import type { SyncScope } from "../sync/select.ts";
 import { createReconciler, type ReconcileInstance } from "./reconcile.ts";
+import type { TvLibraryPort } from "../sync/tv-push.ts";
 
 export interface GapsSideDeps {
   config: Config;
@@ -36,6 +37,8 @@ export interface GapsSideDeps {
   ctx: MetadataContext;
   /** Every further Stash instance's parts: each compared with its own sections and healed through its own. */
   others?: ReconcileInstance[];
+  /** The default instance's TV libraries (their episodes and shows are compared too). */
+  tv?: TvLibraryPort[];
   /** The push side: its queue and what it last wrote, its manual sync, and a wake-up after queuing. */
   queue: Queue;
   editState: EditState;
@@ -57,6 +60,7 @@ export function gapsSide(deps: GapsSideDeps) {
     mapper: deps.mapper,
     ctx: deps.ctx,
     others: deps.others,
+    tv: deps.tv,
     queue: deps.queue,
     plexIndex: deps.plexIndex,
     log: deps.log,

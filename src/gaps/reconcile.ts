@@ -12,11 +12,14 @@ import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
-import type { SyncSection } from "../sync/push.ts";
+import { isTvSection, type SyncSection } from "../sync/push.ts";
+import type { TvLibraryPort } from "../sync/tv-push.ts";
+import { gatherTv, type TvFound } from "./tv-reconcile.ts";
 import type { Queue } from "../sync/queue.ts";
 import { currentValues } from "../sync/edit-fields.ts";
 import type { EditState } from "../sync/edit-state.ts";
@@ -52,7 +55,7 @@ export interface ReconcileDeps {
   /** What the edit strategy last wrote to each item: fields changed in Plex since are the user's. */
   editState: Pick<EditState, "written">;
   stash: Pick<StashClient, "scenesPage" | "metadataScan">;
-  plex: Pick<PlexClient, "sectionListing" | "items" | "match" | "scanPath">;
+  plex: Pick<PlexClient, "sectionListing" | "items" | "match" | "scanPath" | "refresh">;
   sections: () => Promise<SyncSection[]>;
   mapper: PathMapper;
   ctx: MetadataContext;
@@ -62,6 +65,8 @@ export interface ReconcileDeps {
    * `ctx` above are the default instance's.
    */
   others?: ReconcileInstance[];
+  /** The default instance's TV libraries. */
+  tv?: readonly TvLibraryPort[];
   queue: Queue;
   plexIndex: Pick<PlexIndex, "setGuid">;
   log: Logger;
@@ -75,6 +80,8 @@ export interface ReconcileInstance {
   stash: Pick<StashClient, "scenesPage" | "metadataScan">;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** Its TV libraries: their episodes and shows are compared too (tv-detect.ts). */
+  tv?: readonly TvLibraryPort[];
 }
 
 export interface ReconcileOptions {
@@ -144,7 +151,7 @@ const LISTED: Partial<Record<EditField, number>> = {
 export function createReconciler(deps: ReconcileDeps) {
   const reports = createReports(deps.store);
   const parts: ReconcileInstance[] = [
-    { id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx },
+    { id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx, tv: deps.tv },
     ...(deps.others ?? []),
   ];
   const partOf = (instance: string | undefined) =>
@@ -215,9 +222,14 @@ export function createReconciler(deps: ReconcileDeps) {
   };
 
   /** One instance's scenes against the items of its own sections. */
-  async function detect(part: ReconcileInstance, sections: SyncSection[], progress: Progress): Promise<Found> {
+  async function detect(part: ReconcileInstance, all: SyncSection[], progress: Progress): Promise<Found> {
     progress.phase = "plex";
+    // TV sections hold episodes at our links, compared by the TV detector; the rest as movies.
+    const sections = all.filter((s) => !isTvSection(s));
     const items = await gatherPlex(part, sections, progress);
+    const tv: TvFound | null = part.tv?.length
+      ? await gatherTv(deps.plex, part, all.filter(isTvSection), progress)
+      : null;
     const ratingAs = part.ctx.ratingAs ?? "critic";
     const strategy = new Map(sections.map((s) => [s.key, s.strategy]));
     // What the provider answers for a scene, computed once per scene (it is asked before and while comparing).
@@ -295,6 +307,7 @@ export function createReconciler(deps: ReconcileDeps) {
     for await (const page of pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE))) {
       progress.total = page.count;
       for (const scene of page.items) {
+        if (tv) await tv.scene(scene, expectedOf);
         // Read whole what a listing row cannot settle: a difference (a lock may explain it) or tags a row may cut.
         const unsure = stashIsEmpty(scene)
           ? []
@@ -320,7 +333,12 @@ export function createReconciler(deps: ReconcileDeps) {
     const gaps = detector.finish();
     // Kept items found without a whole read (locks shown in a listing) keep no values.
     const kept = detector.kept().map((k) => keptValues.get(`${k.ratingKey}/${k.sceneId}`) ?? k);
-    return { gaps, scenes, items: items.length, kept, skipped: detector.skipped() };
+    if (tv) {
+      const found = await tv.finish(expectedOf);
+      gaps.push(...found.gaps);
+      kept.push(...found.kept);
+    }
+    return { gaps, scenes, items: items.length + (tv?.items ?? 0), kept, skipped: detector.skipped() };
   }
 
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
@@ -331,12 +349,27 @@ export function createReconciler(deps: ReconcileDeps) {
     const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress.done++);
     let queued = 0;
     const refOfGap = (g: Gap) => sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId!);
+    /** The episode GUID an item at one of our links must carry (its file names the episode), if it is one. */
+    const tvGuidOf = (g: Gap) => {
+      const part = partOf(g.instance);
+      const id = part.tv?.length ? episodeIdOfFile(g.plexPaths[0] ?? "") : null;
+      return id ? guidOf(tvIdentifierOf(part.ctx.identifier), { instance: part.id, kind: "episode", id }) : null;
+    };
     const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ ref: refOfGap(g) }], `reconcile: ${why}`));
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
     /** Folders to ask each instance's Stash to scan. */
     const stashFolders = new Map<string, Set<string>>();
     for (const g of todo) {
-      if (g.kind === "stale" || g.kind === "empty") {
+      if (g.kind === "stale" && !g.sceneId && g.ratingKey) {
+        // A TV show whose title is not its studio's or group's: PMS re-pulls it from the TV provider.
+        await deps.plex.refresh(g.ratingKey);
+      } else if (g.kind === "unmatched" && g.sceneId && g.ratingKey && tvGuidOf(g)) {
+        // An episode at our link bound to nothing of ours: bind it to its episode (PMS re-pulls), then push.
+        const guid = tvGuidOf(g)!;
+        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+        deps.plexIndex.setGuid(g.ratingKey, guid);
+        push(g, `unmatched: episode item ${g.ratingKey} bound to scene ${g.sceneId}`);
+      } else if (g.kind === "stale" || g.kind === "empty") {
         push(
           g,
           g.kind === "stale"

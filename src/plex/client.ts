@@ -137,15 +137,19 @@ export function createPlexClient(options: PlexClientOptions) {
         locations: (d.Location ?? []).map((l) => l.path),
       }));
     },
-    /** One page of a section's movies; `since` (epoch seconds) limits to items updated after it. */
+    /**
+     * One page of a section's movies (type 1; a TV section's episodes: 4, shows: 2); `since`
+     * (epoch seconds) limits to items updated after it.
+     */
     async sectionItems(
       sectionId: string,
       start: number,
       size: number,
       since?: number,
+      type: 1 | 2 | 4 = 1,
     ): Promise<{ total: number; items: PlexItem[] }> {
       const query: Record<string, string> = {
-        type: "1",
+        type: String(type),
         "X-Plex-Container-Start": String(start),
         "X-Plex-Container-Size": String(size),
       };
@@ -161,8 +165,13 @@ export function createPlexClient(options: PlexClientOptions) {
       sectionId: string,
       start: number,
       size: number,
+      type: 1 | 2 | 4 = 1,
     ): Promise<{ total: number; items: (PlexItem & { fields: Record<string, unknown> })[] }> {
-      const query = { type: "1", "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(size) };
+      const query = {
+        type: String(type),
+        "X-Plex-Container-Start": String(start),
+        "X-Plex-Container-Size": String(size),
+      };
       const { MediaContainer: mc } = await get(PmsItems, `/library/sections/${sectionId}/all`, query);
       return {
         total: mc.totalSize ?? mc.size ?? 0,

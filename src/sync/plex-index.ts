@@ -42,25 +42,35 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
   const byBasename = db.query<IndexedItem, [string]>(`
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.basename = ?`);
 
-  /** Pages through one section; `since` (epoch s) fetches only items updated after it. */
-  async function loadSection(sectionId: string, since?: number): Promise<number> {
+  /**
+   * Pages through one section; `since` (epoch s) fetches only items updated after it. A TV
+   * section (type "show") is listed twice: its shows (type 2, to refresh a show whose studio
+   * changed) and its episodes (type 4, with their files: the links of the episode folder).
+   */
+  async function loadSection(section: Pick<PlexSection, "key" | "type">, since?: number): Promise<number> {
     let count = 0;
-    for await (const { items } of pages(PAGE, (i) => plex.sectionItems(sectionId, i * PAGE, PAGE, since))) {
-      put(sectionId, items);
-      count += items.length;
+    const types: (1 | 2 | 4)[] = section.type === "show" ? [2, 4] : [1];
+    for (const type of types) {
+      for await (const { items } of pages(PAGE, (i) => plex.sectionItems(section.key, i * PAGE, PAGE, since, type))) {
+        put(section.key, items);
+        count += items.length;
+      }
     }
     return count;
   }
 
   return {
     /** Full build for a section the first time, then deltas. Returns how many items changed. */
-    async refresh(sections: Pick<PlexSection, "key">[]): Promise<number> {
+    async refresh(sections: (Pick<PlexSection, "key"> & { type?: string })[]): Promise<number> {
       let changed = 0;
       for (const section of sections) {
         const key = `plexIndexAt:${section.key}`;
         const since = store.meta.get(key);
         const startedAt = Math.floor(Date.now() / 1000) - 1;
-        changed += await loadSection(section.key, since ? Number(since) : undefined);
+        changed += await loadSection(
+          { key: section.key, type: section.type ?? "movie" },
+          since ? Number(since) : undefined,
+        );
         store.meta.set(key, String(startedAt));
       }
       return changed;
@@ -91,6 +101,10 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
       }
       return [];
     },
+    /** The items holding exactly this Plex path (a TV section's episode at its link). */
+    atPath: (plexPath: string): IndexedItem[] => byPath.all(plexPath.normalize("NFC")),
+    /** The items bound to a GUID (a TV show's item by its show GUID). */
+    byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,
     /** Every file path of the items in these sections (for inferring path rules). */
     files: (sectionIds: readonly string[]) =>

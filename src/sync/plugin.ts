@@ -24,13 +24,14 @@ import type { Store } from "../store/db.ts";
 import { webhookRoutes } from "../admin/webhook.ts";
 import { HttpError } from "../http.ts";
 import type { Job } from "../jobs.ts";
-import { DEFAULT_INSTANCE_ID, sceneRef } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, sceneIdOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { createTvPusher, type TvLibraryPort } from "./tv-push.ts";
 import { createBreaker, type Breaker } from "./breaker.ts";
 import { createEditState } from "./edit-state.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import type { PmsIdentity } from "./pms-identity.ts";
 import { createPoller, type Poller } from "./poller.ts";
-import { createPusher, type Outcome, type SyncSection } from "./push.ts";
+import { createPusher, isTvSection, type Outcome, type SyncSection } from "./push.ts";
 import type { JobScope, Queue } from "./queue.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./select.ts";
 import { createWorker, type Worker } from "./worker.ts";
@@ -64,6 +65,8 @@ export interface PushSideDeps {
   ctx: MetadataContext;
   /** Every further Stash instance's parts (each gets its own loop). */
   others?: PushInstance[];
+  /** The default instance's TV libraries. */
+  tv?: TvLibraryPort[];
   /** false for one-shot commands: what they queue is left to the running service's worker. */
   drain?: boolean;
 }
@@ -74,6 +77,8 @@ export interface PushInstance {
   stash: StashClient;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** Its TV libraries (tv.libraries naming it): each scene's push keeps its links and episodes current. */
+  tv?: TvLibraryPort[];
 }
 
 /** One instance's loop and its state, for the operator surface (status, dashboard). */
@@ -94,7 +99,10 @@ export function pushSide(deps: PushSideDeps) {
   const { config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, stash, mapper } = deps;
   const pushOn = pushIsOn(config);
   const editState = createEditState(store);
-  const parts: PushInstance[] = [{ id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx }, ...(deps.others ?? [])];
+  const parts: PushInstance[] = [
+    { id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx, tv: deps.tv },
+    ...(deps.others ?? []),
+  ];
   const otherIds = parts.slice(1).map((p) => p.id);
 
   /** One instance's loop: its breaker, pusher (its sections only), worker (its jobs only) and poller. */
@@ -118,6 +126,17 @@ export function pushSide(deps: PushSideDeps) {
       ctx: part.ctx,
       sections: own,
       instance: part.id,
+      tv: part.tv?.length
+        ? createTvPusher({
+            instance: part.id,
+            tvIdentifier: tvIdentifierOf(part.ctx.identifier),
+            libraries: part.tv,
+            plex,
+            index: plexIndex,
+            mapper: part.mapper,
+            scanWindowMs: config.sync.retryCapSeconds * 1000,
+          })
+        : undefined,
     });
     // The default's worker also takes jobs of an instance no longer configured: its pusher buries them, naming it.
     const scope: JobScope = isDefault ? (otherIds.length ? { except: otherIds } : undefined) : { instance: part.id };
@@ -160,7 +179,8 @@ export function pushSide(deps: PushSideDeps) {
   const autoRules = createAutoRules({
     stashIndex: deps.index,
     plexIndex,
-    sections,
+    // The episode folders' links are ours, not files to infer rules from.
+    sections: async () => (await sections()).filter((s) => !isTvSection(s)),
     mapper,
     log,
     auto: config.paths.auto && config.paths.rules.length === 0,
@@ -208,7 +228,11 @@ export function pushSide(deps: PushSideDeps) {
    * PMS fetching a scene we refreshed is the proof the push landed. Only a fetch by the PMS we
    * push to counts (pms-identity.ts): not curl, a monitor or a browser.
    */
-  const onServed: NonNullable<ProviderDeps["onServed"]> = (ref, client) => {
+  const onServed: NonNullable<ProviderDeps["onServed"]> = (served, client) => {
+    // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
+    const sceneId = sceneIdOf(served);
+    if (sceneId === null) return;
+    const ref = sceneRef(served.instance, sceneId);
     const confirm = () => {
       // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
       if (closed) return;

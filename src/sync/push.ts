@@ -13,13 +13,14 @@ import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, type Ref } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import { currentValues, planEdits } from "./edit-fields.ts";
 import type { EditState } from "./edit-state.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 import { instanceOfAgent, instancesOf } from "../config/instances.ts";
+import type { TvPusher, TvUpkeep } from "./tv-push.ts";
 
 export type Outcome =
   | {
@@ -59,9 +60,16 @@ export function resolveSections(all: PlexSection[], config: Config): SyncSection
   const wanted: { id: string; strategy: "auto" | "refresh" | "edit"; instance?: string }[] = config.plex.sections.length
     ? config.plex.sections
     : all.filter((s) => s.type === "movie").map((s) => ({ id: s.key, strategy: "auto" as const }));
-  return wanted.flatMap((w) => {
+  // TV sections (type "show") on an instance's TV provider are that instance's, always re-pulled
+  // from it (refresh): the TV libraries (tv.libraries) say what they hold, not PLEX_SECTIONS.
+  const tvOf = (agent: string) => instances.find((i) => tvIdentifierOf(i.provider.identifier) === agent);
+  const tv = all.flatMap((s): SyncSection[] => {
+    const owner = s.type === "show" ? tvOf(s.agent) : undefined;
+    return owner ? [{ ...s, strategy: "refresh", instance: owner.id }] : [];
+  });
+  const movie = wanted.flatMap((w): SyncSection[] => {
     const section = all.find((s) => s.key === w.id);
-    if (!section) return [];
+    if (!section || tv.some((t) => t.key === section.key)) return [];
     const instance = w.instance ?? instanceOfAgent(instances, section.agent).id;
     // An agent built on the instance's provider carries its identifier; anything else gets direct edits.
     const identifier = instances.find((i) => i.id === instance)?.provider.identifier ?? config.provider.identifier;
@@ -73,7 +81,11 @@ export function resolveSections(all: PlexSection[], config: Config): SyncSection
     const strategy = w.strategy === "auto" ? (ours ? "refresh" : "edit") : w.strategy;
     return [{ ...section, strategy, instance }];
   });
+  return [...movie, ...tv];
 }
+
+/** Whether a synced section is a TV library's (episodes of the TV provider), not a movie section. */
+export const isTvSection = (section: Pick<PlexSection, "type">) => section.type === "show";
 
 export interface PushDeps {
   config: Config;
@@ -88,6 +100,8 @@ export interface PushDeps {
   sections: () => Promise<SyncSection[]>;
   /** The Stash instance whose scenes it pushes. */
   instance?: string;
+  /** The TV libraries of the instance (tv-push.ts): the scene's links and its episode items. */
+  tv?: TvPusher;
 }
 
 /** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
@@ -192,16 +206,23 @@ export function createPusher(deps: PushDeps) {
     }
     try {
       const scene = await deps.stash.sceneById(ref.id);
-      if (!scene)
+      const sections = await deps.sections();
+      if (!scene) {
+        const left = deps.tv ? await deps.tv.gone(ref.id, sections) : [];
         return {
           ok: true,
           written: [],
           awaiting: null,
           itemsLeft: 0,
           stashUpdatedAt: null,
-          note: "scene no longer in Stash",
+          note: ["scene no longer in Stash", ...left].join("; "),
         };
+      }
       stashUpdatedAt = scene.updated_at;
+      // The TV libraries' links follow the scene whatever its metadata (a link is where its file is).
+      const tv: TvUpkeep = deps.tv
+        ? await deps.tv.upkeep(scene, sections, () => refreshIndex(sections))
+        : { items: [], missing: 0, notes: [] };
       // Quality gate: a scene Stash knows nothing about would only blank what Plex shows.
       if (stashIsEmpty(scene)) {
         return {
@@ -210,23 +231,36 @@ export function createPusher(deps: PushDeps) {
           awaiting: null,
           itemsLeft: 0,
           stashUpdatedAt: scene.updated_at,
-          note: "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is",
+          note: [
+            "not pushed: the Stash scene has no metadata (no title, date, studio, performers, tags or details); Plex is left as it is",
+            ...tv.notes,
+          ].join("; "),
         };
       }
-      const sections = await deps.sections();
+      const movieSections = sections.filter((s) => !isTvSection(s));
       const guid = guidOf(deps.ctx.identifier, sceneRef(ref.instance, scene.id));
       const paths = scene.files.map((f) => f.path);
-      let items = index.find(guid, paths, deps.mapper);
-      if (items.length === 0) {
+      // Movie items (as before), then the scene's episode items; each bound to the GUID of its provider.
+      const movieItems = () =>
+        index
+          .find(guid, paths, deps.mapper)
+          .filter((i) => !sections.some((s) => s.key === i.section_id && isTvSection(s)))
+          .map((i) => ({ ...i, want: guid }));
+      let items = movieItems();
+      if (items.length === 0 && movieSections.length) {
         await refreshIndex(sections);
-        items = index.find(guid, paths, deps.mapper);
+        items = movieItems();
       }
-      if (items.length === 0) {
-        const note = await askForScan(sections, paths);
-        return { ok: false, kind: "transient", error: `not in Plex yet${note}`, plexFailed: false, stashUpdatedAt };
+      if (items.length === 0 && tv.items.length === 0) {
+        const note = movieSections.length ? await askForScan(movieSections, paths) : "";
+        const why = [`not in Plex yet${note}`, ...tv.notes].join("; ");
+        return { ok: false, kind: "transient", error: why, plexFailed: false, stashUpdatedAt };
       }
+      const notes: string[] = [...tv.notes];
+      if (items.length === 0 && movieSections.length)
+        notes.push(`not in a movie section yet${await askForScan(movieSections, paths)}`);
+      items = [...items, ...tv.items];
       const meta = sceneToMetadata(scene, deps.ctx);
-      const notes: string[] = [];
       const gone: string[] = [];
       const written: string[] = [];
       let awaiting: string | null = null;
@@ -247,7 +281,7 @@ export function createPusher(deps: PushDeps) {
           const did =
             section.strategy === "edit"
               ? await edit(section, item.rating_key, scene.id, meta)
-              : await bindAndRefresh(item, guid, meta.title);
+              : await bindAndRefresh(item, item.want, meta.title);
           return (await rateAsUser(item.rating_key, scene.rating100)) ? `${did}; star rating set` : did;
         });
         if (result === "gone") gone.push(item.rating_key);

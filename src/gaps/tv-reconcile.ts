@@ -1,0 +1,131 @@
+/**
+ * A reconcile's TV part (the I/O around tv-detect.ts): pages the episodes (`type=4`) and shows
+ * (`type=2`) of an instance's TV sections, then compares each scene streamed past it with its
+ * episodes. A listing row shows only the first tags and no locks: an episode whose row differs,
+ * or whose tags are as long as a row shows, is read whole (batched) before its scene is compared.
+ */
+import type { PlexClient } from "../plex/client.ts";
+import type { StashScene } from "../schema/stash.ts";
+import type { SyncSection } from "../sync/push.ts";
+import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "../sync/tv-push.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { MetadataContext } from "../provider/metadata.ts";
+import { tvIdentifierOf } from "../domain/ref.ts";
+import type { Gap, KeptItem } from "../domain/gaps.ts";
+import { pages } from "../paging.ts";
+import { stashIsEmpty } from "../domain/scene.ts";
+import { differingFields, listingMayHide, lockedFields, shownFields, type Shown } from "./compare.ts";
+import { TV_COMPARED, createTvDetector, type EpisodeView, type ShowView, type TvLibraryView } from "./tv-detect.ts";
+
+const PAGE = 500;
+const ITEM_BATCH = 500;
+
+export interface TvFound {
+  /** Episodes and shows listed. */
+  items: number;
+  scene(scene: StashScene, expected: (s: StashScene) => Shown): Promise<void>;
+  finish(expected: (s: StashScene) => Shown): Promise<{ gaps: Gap[]; kept: KeptItem[] }>;
+}
+
+const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) : undefined);
+
+export async function gatherTv(
+  plex: Pick<PlexClient, "sectionListing" | "items">,
+  part: { id: string; mapper: PathMapper; ctx: MetadataContext; tv?: readonly TvLibraryPort[] },
+  sections: SyncSection[],
+  progress: { done: number; total: number },
+): Promise<TvFound> {
+  const ratingAs = part.ctx.ratingAs ?? "critic";
+  const episodes: EpisodeView[] = [];
+  const shows: ShowView[] = [];
+  for (const section of sections) {
+    for (const type of [2, 4] as const) {
+      for await (const page of pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type))) {
+        if (page.index === 0) progress.total += page.total ?? 0;
+        for (const item of page.items) {
+          if (type === 2)
+            shows.push({ ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, title: item.title });
+          else {
+            const locked = lockedFields(item.fields);
+            episodes.push({
+              ratingKey: item.ratingKey,
+              sectionId: section.key,
+              guid: item.guid,
+              files: item.files,
+              show: String(item.fields.grandparentTitle ?? ""),
+              season: num(item.fields.parentIndex),
+              episode: num(item.fields.index),
+              shown: shownFields(item.fields, ratingAs),
+              ...(locked.size ? { locked } : {}),
+            });
+          }
+        }
+        progress.done += page.items.length;
+      }
+    }
+  }
+  const libraries: TvLibraryView[] = (part.tv ?? []).map((lib) => {
+    const folder = tvPlexFolder(lib, part.mapper);
+    return {
+      id: lib.id,
+      scheme: lib.scheme,
+      sectionId: folder ? tvSectionOf(sections, part.id, folder)?.key : undefined,
+      placementOf: (sceneId) => lib.catalog.placementOf(lib.scheme, sceneId),
+      showTitle: (showId) => lib.catalog.show(showId)?.title,
+      plexPathOf: (link) => tvPlexPath(lib, part.mapper, link),
+    };
+  });
+  let expectedOf: (s: StashScene) => Shown = () => ({ genres: [], performers: [], collections: [] });
+  const detector = createTvDetector(episodes, shows, {
+    instance: part.id,
+    tvIdentifier: tvIdentifierOf(part.ctx.identifier),
+    libraries,
+    expected: (s) => expectedOf(s),
+  });
+
+  let waiting: StashScene[] = [];
+  let toRead = new Map<string, EpisodeView>();
+  async function compareWaiting() {
+    const keys = [...toRead.keys()];
+    for (let i = 0; i < keys.length; i += ITEM_BATCH) {
+      for (const body of await plex.items(keys.slice(i, i + ITEM_BATCH))) {
+        const item = toRead.get(String(body.ratingKey));
+        if (!item) continue;
+        item.shown = shownFields(body, ratingAs);
+        item.full = true;
+        const locked = lockedFields(body);
+        if (locked.size) item.locked = locked;
+      }
+    }
+    for (const scene of waiting) detector.scene(scene);
+    waiting = [];
+    toRead = new Map();
+  }
+
+  return {
+    items: episodes.length + shows.length,
+    async scene(scene, expected) {
+      expectedOf = expected;
+      const unsure = stashIsEmpty(scene)
+        ? []
+        : detector
+            .holders(scene)
+            .filter(
+              (e) =>
+                !e.full &&
+                (listingMayHide(e.shown) || differingFields(expected(scene), e.shown, true, TV_COMPARED).length > 0),
+            );
+      if (!unsure.length) detector.scene(scene);
+      else {
+        waiting.push(scene);
+        for (const e of unsure) toRead.set(e.ratingKey, e);
+      }
+      if (toRead.size >= ITEM_BATCH) await compareWaiting();
+    },
+    async finish(expected) {
+      expectedOf = expected;
+      await compareWaiting();
+      return { gaps: detector.finish(), kept: [...detector.kept()] };
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The TV half of one scene's push: keeps the scene's place in each TV library of its instance
+ * current (the catalog's placement and the episode folder's links, moved when its studio, date,
+ * group or files changed), asks Plex to scan only the season folders that changed, and finds
+ * the scene's episode item(s) in the TV sections, which the pusher then refreshes like movie
+ * items (one job per scene; episode items are its job items). A show whose title changed
+ * (a studio renamed) is refreshed too. Never throws for a library of its own: its problem is
+ * a note, the other libraries and the movie push go on.
+ */
+import type { PlexClient } from "../plex/client.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { StashScene } from "../schema/stash.ts";
+import type { Placement, TvCatalog } from "../tv/types.ts";
+import { episodeRef, guidOf, showRef, type ShowScheme } from "../domain/ref.ts";
+import type { IndexedItem, PlexIndex } from "./plex-index.ts";
+import { isInside, isTvSection, type SyncSection } from "./push.ts";
+
+/** What the push needs of one TV library (src/tv/ provides it; app.ts joins them). */
+export interface TvLibraryPort {
+  id: string;
+  /** The episode folder, as Stash's side (this service) writes it. */
+  folder: string;
+  /** The same folder as Plex sees it, when configured (else the path rules map it). */
+  plexFolder?: string;
+  /** The show scheme of its layout: `st` (studio), `sn` (studio with sub-studios) or `gr` (group). */
+  scheme: ShowScheme;
+  catalog: Pick<TvCatalog, "show" | "placementOf">;
+  /**
+   * Places one scene in the catalog and brings its links in the episode folder up to date.
+   * Returns its placement now (none: it cannot be placed, or is gone) and the folders whose
+   * content changed, as paths inside the episode folder (absolute, or relative to it).
+   */
+  sync(scene: StashScene): Promise<{ placement: Placement | undefined; touched: string[] }>;
+  /** A scene Stash no longer has: its links removed; the folders touched. */
+  remove?(sceneId: string): Promise<string[]>;
+}
+
+/** One episode item to refresh, bound to the GUID its TV provider serves it under. */
+export interface TvItem extends IndexedItem {
+  /** The GUID the item must carry (`…tv://episode/st-42`). */
+  want: string;
+}
+
+export interface TvPushDeps {
+  instance: string;
+  /** The instance's TV provider identifier (tvIdentifierOf), the scheme of its episode GUIDs. */
+  tvIdentifier: string;
+  libraries: readonly TvLibraryPort[];
+  plex: Pick<PlexClient, "scanPath" | "refresh">;
+  index: Pick<PlexIndex, "atPath" | "byGuid">;
+  mapper: PathMapper;
+  /** How long a folder asked to be scanned is not asked again while nothing in it changed. */
+  scanWindowMs: number;
+  now?: () => number;
+}
+
+export interface TvUpkeep {
+  /** The scene's episode items found in Plex now. */
+  items: TvItem[];
+  /** Placements whose episode Plex has not shown yet (a scan of its folder was asked for). */
+  missing: number;
+  notes: string[];
+}
+
+const join = (base: string, rel: string) => `${base.replace(/[\\/]+$/, "")}/${rel.replace(/^[\\/]+/, "")}`;
+const parentOf = (path: string) => path.replace(/[\\/][^\\/]*$/, "");
+
+/** A TV library's episode folder as Plex sees it: its plexFolder, else the path rules. */
+export const tvPlexFolder = (lib: Pick<TvLibraryPort, "folder" | "plexFolder">, mapper: PathMapper) =>
+  lib.plexFolder ?? mapper.toPlex(lib.folder)?.path ?? null;
+
+/** A path inside the episode folder (absolute, or relative to it, like a placement's link) as Plex sees it. */
+export function tvPlexPath(
+  lib: Pick<TvLibraryPort, "folder" | "plexFolder">,
+  mapper: PathMapper,
+  path: string,
+): string | null {
+  const base = tvPlexFolder(lib, mapper);
+  if (!base) return null;
+  const rel = isInside(path, lib.folder) ? path.slice(lib.folder.replace(/[\\/]+$/, "").length) : path;
+  return rel.replace(/^[\\/]+/, "") ? join(base, rel) : base.replace(/[\\/]+$/, "");
+}
+
+/** The instance's TV section holding a Plex path (a library's section: its location is the episode folder). */
+export const tvSectionOf = (sections: readonly SyncSection[], instance: string, plexPath: string) =>
+  sections.find(
+    (s) =>
+      isTvSection(s) &&
+      s.instance === instance &&
+      s.locations.some((l) => isInside(plexPath, l) || isInside(l, plexPath)),
+  );
+
+export function createTvPusher(deps: TvPushDeps) {
+  const now = deps.now ?? Date.now;
+  /** Folder → when Plex was last asked to scan it while nothing in it had changed (a retry). */
+  const lastScan = new Map<string, number>();
+  /** Show GUID → the title its refresh was asked for (a renamed studio: once, not per scene). */
+  const showAsked = new Map<string, { title: string; at: number }>();
+
+  const plexPathOf = (lib: TvLibraryPort, path: string) => tvPlexPath(lib, deps.mapper, path);
+  const sectionOf = (sections: SyncSection[], plexPath: string) => tvSectionOf(sections, deps.instance, plexPath);
+
+  /** Asks Plex to scan a folder: always when its content changed now, else once per window. */
+  async function scan(sections: SyncSection[], plexFolder: string, changed: boolean): Promise<string> {
+    const section = sectionOf(sections, plexFolder);
+    if (!section) return `no TV section of Plex holds ${plexFolder}`;
+    const last = lastScan.get(plexFolder);
+    if (!changed && last !== undefined && now() - last < deps.scanWindowMs)
+      return `Plex was asked to scan ${plexFolder} ${Math.round((now() - last) / 1000)} s ago`;
+    lastScan.set(plexFolder, now());
+    await deps.plex.scanPath(section.key, plexFolder);
+    return `asked Plex to scan ${plexFolder}`;
+  }
+
+  /** A show whose title in Plex is not the catalog's (its studio or group renamed): refreshed once. */
+  async function refreshShowIfRenamed(lib: TvLibraryPort, placement: Placement): Promise<string | null> {
+    const title = lib.catalog.show(placement.showId)?.title;
+    if (!title) return null;
+    const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, placement.showId));
+    const asked = showAsked.get(guid);
+    if (asked?.title === title && now() - asked.at < deps.scanWindowMs) return null;
+    const stale = deps.index.byGuid(guid).filter((item) => item.title !== title);
+    if (!stale.length) return null;
+    showAsked.set(guid, { title, at: now() });
+    for (const item of stale) await deps.plex.refresh(item.rating_key);
+    return `show ${placement.showId} refreshed (now "${title}")`;
+  }
+
+  /** A scene Stash no longer has: its links removed, the folders that held them scanned. */
+  async function gone(sceneId: string, sections: SyncSection[]): Promise<string[]> {
+    const notes: string[] = [];
+    for (const lib of deps.libraries) {
+      try {
+        const touched = (await lib.remove?.(sceneId)) ?? [];
+        for (const folder of new Set(touched.flatMap((t) => plexPathOf(lib, t) ?? [])))
+          notes.push(`TV ${lib.id}: ${await scan(sections, folder, true)}`);
+      } catch (err) {
+        notes.push(`TV ${lib.id}: ${(err as Error).message}`);
+      }
+    }
+    return notes;
+  }
+
+  /**
+   * The scene's upkeep in every TV library: its links, the scans of what changed, and its
+   * episode items; `again` refreshes the index once when one is missing (an item Plex added
+   * since our last look).
+   */
+  async function upkeep(scene: StashScene, sections: SyncSection[], again: () => Promise<void>): Promise<TvUpkeep> {
+    const notes: string[] = [];
+    const wanted: { lib: TvLibraryPort; placement: Placement; at: string }[] = [];
+    for (const lib of deps.libraries) {
+      try {
+        const { placement, touched } = await lib.sync(scene);
+        const changed = new Set(touched.flatMap((t) => plexPathOf(lib, t) ?? []));
+        for (const folder of changed) notes.push(`TV ${lib.id}: ${await scan(sections, folder, true)}`);
+        if (!placement) {
+          if (touched.length) notes.push(`TV ${lib.id}: scene ${scene.id} left the library`);
+          continue;
+        }
+        const at = plexPathOf(lib, placement.link);
+        if (!at) {
+          notes.push(`TV ${lib.id}: no path rule maps the episode folder ${lib.folder} to Plex (set plexFolder)`);
+          continue;
+        }
+        wanted.push({ lib, placement, at });
+        const show = await refreshShowIfRenamed(lib, placement);
+        if (show) notes.push(`TV ${lib.id}: ${show}`);
+      } catch (err) {
+        notes.push(`TV ${lib.id}: ${(err as Error).message}`);
+      }
+    }
+    const find = () => wanted.map((w) => ({ ...w, found: deps.index.atPath(w.at) }));
+    let looked = find();
+    if (looked.some((w) => !w.found.length)) {
+      await again();
+      looked = find();
+    }
+    const items: TvItem[] = [];
+    let missing = 0;
+    for (const { lib, placement, at, found } of looked) {
+      const want = guidOf(deps.tvIdentifier, episodeRef(deps.instance, lib.scheme, placement.sceneId));
+      if (found.length) for (const item of found) items.push({ ...item, want });
+      else {
+        missing++;
+        notes.push(`TV ${lib.id}: episode not in Plex yet; ${await scan(sections, parentOf(at), false)}`);
+      }
+    }
+    return { items, missing, notes };
+  }
+
+  return { upkeep, gone };
+}
+export type TvPusher = ReturnType<typeof createTvPusher>;
