@@ -16,6 +16,7 @@ import type { ShowScheme } from "../domain/ref.ts";
 import { refFromGuid } from "../domain/ref.ts";
 import { sceneTitle } from "../domain/scene.ts";
 import { wordsOf } from "../text.ts";
+import { tokenOf } from "../tv/names.ts";
 import { cluesFrom, scoreCandidate, searchWords } from "./score.ts";
 import { parseTvKey, seasonToMetadata, showPoster, showToMetadata, type TvContext } from "./tv-metadata.ts";
 import type { TvItems } from "./tv-items.ts";
@@ -28,9 +29,15 @@ export interface TvMatchDeps {
   items: Pick<TvItems, "episodes">;
 }
 
-/** The tokens of the episode folder's names (src/tv writes them): a show's and an episode's id. */
-const SHOW_TOKEN = /\{s2p-((?:st|sn|gr)\d{1,18})\}/;
-const EPISODE_TOKEN = /\{s2p-((st|sn|gr)-(\d{1,18}))\}/;
+/** The show a name's `{s2p-…}` token names (src/tv/names.ts writes and reads them). */
+const showTokenOf = (text: string | undefined) => {
+  const token = text ? tokenOf(text.trim()) : null;
+  return token?.kind === "show" ? token.showId : undefined;
+};
+const episodeTokenOf = (text: string | undefined) => {
+  const token = text ? tokenOf(text.trim()) : null;
+  return token?.kind === "episode" ? token : undefined;
+};
 const SEASON_FOLDER = /^(?:season\s*(\d{1,4})|specials)$/i;
 const SCHEMES: readonly ShowScheme[] = ["st", "sn", "gr"];
 const MAX_MANUAL = 10;
@@ -85,12 +92,12 @@ function findShows(
   }
   const { folders, name } = pathParts(req.filename);
   for (const text of [title, ...folders.toReversed()]) {
-    const token = text ? SHOW_TOKEN.exec(text)?.[1] : undefined;
+    const token = showTokenOf(text);
     if (token) add(catalog.show(token), EXACT);
   }
-  const episode = EPISODE_TOKEN.exec(name);
+  const episode = episodeTokenOf(name);
   if (episode) {
-    const placed = catalog.placementOf(episode[2] as ShowScheme, episode[3]!);
+    const placed = catalog.placementOf(episode.scheme, episode.sceneId);
     if (placed) add(catalog.show(placed.showId), EXACT);
   }
   if (out.length && !manual) return out;
@@ -190,9 +197,9 @@ async function matchEpisodes(req: MatchRequest, deps: TvMatchDeps, manual: boole
   const guidRef = refFromGuid(req.guid, [{ id: deps.tv.instance, identifier: "", tvIdentifier: deps.tv.tvIdentifier }]);
   const guidKey = guidRef ? parseTvKey(guidRef.id) : null;
   if (guidKey?.kind === "episode") add(catalog.placementOf(guidKey.scheme, guidKey.sceneId), EXACT);
-  for (const text of [name, req.title ?? ""]) {
-    const token = EPISODE_TOKEN.exec(text);
-    if (token) add(catalog.placementOf(token[2] as ShowScheme, token[3]!), EXACT);
+  for (const text of [name, req.title]) {
+    const token = episodeTokenOf(text);
+    if (token) add(catalog.placementOf(token.scheme, token.sceneId), EXACT);
   }
   // The show (by its token, or its one show of that name) and the numbers PMS read: an exact place.
   const shows = findShows({ ...req, guid: undefined }, req.grandparentTitle, deps, false).filter(
