@@ -244,9 +244,64 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
 
+  // Write-back (Plex → Stash): what arrived, what it did, what waits.
+  const wbReceived = new Counter({
+    name: "stash2plex_writeback_events_received_total",
+    help: "Write-back events recorded (new ones; a replay counts nothing), by Stash instance, source and kind.",
+    labelNames: [STASH_INSTANCE, "source", "kind"],
+    registers: [registry],
+  });
+  const wbApplied = new Counter({
+    name: "stash2plex_writeback_events_applied_total",
+    help: "Write-back events Stash holds now, by Stash instance, kind and whether a write was needed (wrote: false when Stash had it).",
+    labelNames: [STASH_INSTANCE, "kind", "wrote"],
+    registers: [registry],
+  });
+  const wbIgnored = new Counter({
+    name: "stash2plex_writeback_events_ignored_total",
+    help: "Write-back events that changed nothing by rule, by Stash instance and reason (user, echo, stale, kept, not_scene).",
+    labelNames: [STASH_INSTANCE, "reason"],
+    registers: [registry],
+  });
+  const wbFailed = new Counter({
+    name: "stash2plex_writeback_failures_total",
+    help: "Failed attempts to write an event to Stash, by Stash instance and kind (transient: tried again; permanent: given up).",
+    labelNames: [STASH_INSTANCE, "failure"],
+    registers: [registry],
+  });
+  for (const failure of ["transient", "permanent"])
+    wbFailed.inc({ [STASH_INSTANCE]: DEFAULT_INSTANCE_ID, failure }, 0);
+  let wbWaiting: (() => Record<string, number>) | undefined;
+  new Gauge({
+    name: "stash2plex_writeback_events_waiting",
+    help: "Write-back events not yet written to Stash (pending, retries included), by Stash instance.",
+    labelNames: [STASH_INSTANCE],
+    registers: [registry],
+    collect() {
+      if (!wbWaiting) return;
+      this.reset();
+      const byInstance = { [DEFAULT_INSTANCE_ID]: 0, ...wbWaiting() };
+      for (const [instance, n] of Object.entries(byInstance)) this.set({ [STASH_INSTANCE]: instance }, n);
+    },
+  });
+
   return {
     registry,
     contentType: registry.contentType,
+    /** Write-back's counters (writeback/): events recorded, their outcomes, and what waits. */
+    writeback: {
+      received: (instance: string, source: string, kind: string) =>
+        wbReceived.inc({ [STASH_INSTANCE]: instance, source, kind }),
+      applied: (instance: string, kind: string, wrote: boolean) =>
+        wbApplied.inc({ [STASH_INSTANCE]: instance, kind, wrote: String(wrote) }),
+      ignored: (instance: string, reason: string) => wbIgnored.inc({ [STASH_INSTANCE]: instance, reason }),
+      failed: (instance: string, failure: "transient" | "permanent") =>
+        wbFailed.inc({ [STASH_INSTANCE]: instance, failure }),
+      /** Where the waiting gauge reads its numbers (instance id → events waiting), at each scrape. */
+      readWaiting: (source: () => Record<string, number>) => {
+        wbWaiting = source;
+      },
+    },
     text: () => registry.metrics(),
     readFrom(s: GaugeSources) {
       sources = s;

@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
 import { withoutCredentials } from "../redact.ts";
 import type { Breaker } from "../sync/breaker.ts";
-import type { InstanceView } from "../ui/source.ts";
+import type { InstanceView, WritebackView } from "../ui/source.ts";
 import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
 import type { GapsSide } from "../gaps/plugin.ts";
 import type { createScheduler } from "../jobs.ts";
@@ -51,6 +51,8 @@ export interface AdminSideDeps {
   gaps: GapsSide;
   /** The Stash instances after the first, each with its own client and file index. */
   others?: { instance: StashInstance; stash: StashClient; index: FileIndex }[];
+  /** Write-back's events and webhook URL (undefined: write-back is off). */
+  writeback?: WritebackView;
 }
 
 export function adminSide(deps: AdminSideDeps) {
@@ -161,7 +163,14 @@ export function adminSide(deps: AdminSideDeps) {
     sync: pushOn ? push.sync : undefined,
     syncProgress: push.syncProgress,
     instances,
+    writeback: deps.writeback,
   });
+  const wb = deps.writeback;
+  // What waits to be written to each Stash, read at each scrape.
+  if (wb)
+    metrics.writeback.readWaiting(() =>
+      Object.fromEntries(instances.map((v) => [v.instance.id, wb.events.counts(v.instance.id).pending])),
+    );
 
   const pollerView = (p: typeof poller | undefined) =>
     p
@@ -206,6 +215,7 @@ export function adminSide(deps: AdminSideDeps) {
       reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
       // The fields above are the default instance's (as before); each instance, the default too, here.
       instances: await instancesStatus(),
+      writeback: wb ? { ...wb.events.counts(), webhookUrl: wb.webhookUrl ?? null } : null,
     }),
     scene: (ref) => {
       const job = queue.job(ref);

@@ -15,6 +15,7 @@ import { queueLive, queuePage, scenePage } from "./pages/queue.ts";
 import { actionFailed, safeBack } from "./failure.ts";
 import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
+import { writebackLive, writebackPage } from "./pages/writeback.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
 import { isGapKind, type GapKind } from "../domain/gaps.ts";
 import { DEFAULT_INSTANCE_ID, INSTANCE_ID, parseRefKey, sceneRef, type Ref } from "../domain/ref.ts";
@@ -227,6 +228,11 @@ export function dashboardRoutes(src: DashboardSource) {
           page(request, "Gaps", "gaps", gapsPage(src, kind, Math.max(0, Number(query.offset) || 0)), notice(query))
         );
       })
+      .get(
+        "/ui/writeback",
+        ({ request }) => readable(request) ?? page(request, "Write-back", "writeback", writebackPage(src)),
+      )
+      .get("/ui/live/writeback", ({ request }) => readable(request, true) ?? fragment(writebackLive(src)))
       .get("/ui/live/reconcile", ({ request }) => readable(request, true) ?? fragment(reconcileProgress(src)))
       .get(
         "/ui/paths",

@@ -14,6 +14,7 @@ import type { Check } from "../admin/health.ts";
 import type { SyncScope } from "../sync/select.ts";
 import type { Outage } from "../sync/breaker.ts";
 import type { StashInstance } from "../config/instances.ts";
+import type { EventQueue } from "../writeback/events.ts";
 
 /**
  * One Stash instance as the operator sees it: its settings (secrets as set or not), the URL to
@@ -60,4 +61,13 @@ export interface DashboardSource {
   syncProgress: () => SyncProgress | null;
   /** Every Stash instance, the default first (one entry for an install with one Stash). */
   instances: InstanceView[];
+  /** Write-back (Plex → Stash); undefined when it is off. */
+  writeback?: WritebackView;
+}
+
+/** What the dashboard shows of write-back: its events, and the webhook URL to paste into Plex. */
+export interface WritebackView {
+  events: Pick<EventQueue, "counts" | "recent" | "forRef">;
+  /** The Plex webhook URL with `<token>` in place of the token (undefined: the webhook is off). */
+  webhookUrl?: string;
 }

@@ -5,6 +5,7 @@ import type { DashboardSource } from "../source.ts";
 import { gapTotals } from "../../domain/gaps.ts";
 import { instanceLabel, several } from "../instances.ts";
 import { stashCheckName, type Check } from "../../admin/health.ts";
+import { writebackCard } from "./writeback.ts";
 
 type Checks = Record<string, Check>;
 const notChecked: Check = { ok: false, detail: "not checked yet" };
@@ -116,6 +117,7 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
         : "none yet"
     }
       <br><span class="muted">next: ${reconcile ? nextRun(reconcile, now) : "never (push is off)"}</span></div>
+    ${writebackCard(src)}
     <div class="card"><h2>Indexes</h2>${plural(
       src.instances.reduce((n, v) => n + v.index.size, 0),
       "Stash scene",

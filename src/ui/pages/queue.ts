@@ -3,6 +3,7 @@
  * one, some or all), and one scene's timeline. The lists are live parts: they refresh while the
  * page is open (held while a person is ticking boxes in them, see assets/live.js).
  */
+import { sceneWriteback } from "./writeback.ts";
 import { ago, html, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { wordsOf } from "../../text.ts";
@@ -143,5 +144,6 @@ function sceneLive(src: DashboardSource, ref: Ref): Html {
   ${dead ? html`Its push gave up ${when(dead.died_at)}: ${dead.last_error} (see <a href="/ui/queue#dead">dead letters</a>).` : ""}
   ${delivery ? html`Last delivered ${when(delivery.at)}${delivery.rating_key ? ` to Plex item ${delivery.rating_key}` : ""}.` : ""}</p>
   <h2>Timeline</h2>
-  ${history.length ? html`<ol class="timeline">${history.map((h) => html`<li><time>${when(h.at)}</time> <strong>${h.event}</strong> ${h.detail ?? ""}</li>`)}</ol>` : html`<p>No history yet.</p>`}`;
+  ${history.length ? html`<ol class="timeline">${history.map((h) => html`<li><time>${when(h.at)}</time> <strong>${h.event}</strong> ${h.detail ?? ""}</li>`)}</ol>` : html`<p>No history yet.</p>`}
+  ${sceneWriteback(src, ref)}`;
 }
