@@ -100,6 +100,12 @@ export function instanceProblems(config: Config): string[] {
         `stash[${i}].url: missing — every Stash after the first needs its url (the first's defaults to STASH_URL)`,
       );
   });
+  // The default instance's TV provider identifier is `<identifier>.tv` (domain/ref.ts
+  // tvIdentifierOf): an instance called tv would have that very identifier for its movies.
+  list.forEach((entry, i) => {
+    if (entry.id === "tv")
+      problems.push(`stash[${i}].id: "tv" is reserved (the TV provider's identifier ends in .tv) — choose another id`);
+  });
   const instances = instancesOf(config);
   const seenIds = new Map<string, number>();
   const seenUrls = new Map<string, string>();
@@ -122,6 +128,43 @@ export function instanceProblems(config: Config): string[] {
         `plex.sections[${i}].instance: no Stash instance has the id "${section.instance}" (known: ${instances.map((inst) => inst.id).join(", ")})`,
       );
     }
+  });
+  problems.push(...tvLibraryProblems(config, instances));
+  return problems;
+}
+
+/** A folder as compared with another: `/`-separated, no trailing slash, Windows paths lower-case. */
+export function comparableFolder(path: string): string {
+  const windows = /^[A-Za-z]:[\\/]|^\\\\/.test(path);
+  const slashed = (windows ? path.replaceAll("\\", "/").toLowerCase() : path).replace(/\/+/g, "/");
+  return slashed.length > 1 ? slashed.replace(/\/$/, "") : slashed;
+}
+
+/** Whether one folder is the other or lies inside it. */
+export const nestedFolders = (a: string, b: string) => {
+  const [x, y] = [comparableFolder(a), comparableFolder(b)];
+  return x === y || x.startsWith(y.endsWith("/") ? y : `${y}/`) || y.startsWith(x.endsWith("/") ? x : `${x}/`);
+};
+
+/** TV libraries (tv.libraries) that cannot work: an unknown instance, a folder shared with another, an id twice. */
+function tvLibraryProblems(config: Config, instances: StashInstance[]): string[] {
+  const problems: string[] = [];
+  const libraries = config.tv?.libraries ?? [];
+  libraries.forEach((lib, i) => {
+    if (lib.instance && !instances.some((inst) => inst.id === lib.instance))
+      problems.push(
+        `tv.libraries[${i}].instance: no Stash instance has the id "${lib.instance}" (known: ${instances.map((inst) => inst.id).join(", ")})`,
+      );
+    const twin = libraries.findIndex((other, j) => j < i && other.id === lib.id);
+    if (twin >= 0)
+      problems.push(
+        `tv.libraries[${i}].id: "${lib.id}" is also the id of tv.libraries[${twin}] — give each its own id`,
+      );
+    const shared = libraries.findIndex((other, j) => j < i && nestedFolders(other.folder, lib.folder));
+    if (shared >= 0)
+      problems.push(
+        `tv.libraries[${i}].folder: ${lib.folder} is (or is inside, or holds) the folder of tv.libraries[${shared}] (${libraries[shared]!.folder}) — give each TV library a folder of its own`,
+      );
   });
   return problems;
 }

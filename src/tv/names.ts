@@ -18,7 +18,6 @@ const MAX_BYTES = 255;
 export function sanitize(name: string): string {
   return (
     name
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
       .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, " ")
       .replace(/\s+/g, " ")
       .replace(/^[\s.]+|[\s.]+$/g, "")

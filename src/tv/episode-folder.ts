@@ -1,0 +1,240 @@
+/**
+ * The episode folder: a tree of relative symlinks Plex's TV scanner reads
+ * (`Show {s2p-st12}/Season 2023/Show - S2023E04120 - Title {s2p-st-42}.mp4` → the scene's file),
+ * made equal to the catalog. What is ours is known by its name: a show folder carries a show
+ * token, its season folders are `Season N`/`Specials`, a link is a symlink carrying an episode
+ * token. Nothing else is ever created over, renamed or removed; a show or season folder that is
+ * a symlink is never entered (it could lead out of the episode folder), and nothing is written
+ * outside the folder.
+ *
+ * Full sync (start-up) reads the folder once and fixes every difference; one-scene sync touches
+ * only that scene's links and says which season folders changed (Plex scans just those).
+ */
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { type FsOps, realFs } from "./fs-ops.ts";
+import { seasonFolderName, tokenOf } from "./names.ts";
+
+/** A link the folder should hold: its path inside the folder (`/`-separated) and its target as Stash names it. */
+export interface WantedLink {
+  link: string;
+  path: string;
+}
+
+export interface FolderReport {
+  created: number;
+  /** Links whose target changed (the scene's file moved), made again in place. */
+  retargeted: number;
+  removed: number;
+  unchanged: number;
+  /** Season folders (inside the episode folder, `/`-separated) where a link came or went. */
+  touched: string[];
+  /** Things in the way that are not ours, left alone, with why. */
+  problems: string[];
+}
+
+const SEASON_DIR = /^(Season \d{1,5}|Specials)$/;
+const code = (err: unknown) => (err as { code?: string }).code;
+const emptyReport = (): FolderReport => ({
+  created: 0,
+  retargeted: 0,
+  removed: 0,
+  unchanged: 0,
+  touched: [],
+  problems: [],
+});
+
+/** The symlink's content: the scene's file relative to the link's own folder. */
+export function linkTarget(folder: string, link: string, path: string): string | undefined {
+  if (!isAbsolute(path) || (sep === "/" && path.includes("\\"))) return undefined;
+  return relative(dirname(join(folder, link)), path);
+}
+
+/** Whether a name is ours at its depth (0: show folder, 1: season folder, 2: link). */
+const ours = (name: string, depth: number) =>
+  depth === 0
+    ? tokenOf(name)?.kind === "show"
+    : depth === 1
+      ? SEASON_DIR.test(name)
+      : tokenOf(name)?.kind === "episode";
+
+export function episodeFolder(folder: string, fs: FsOps = realFs) {
+  const abs = (rel: string) => join(folder, ...rel.split("/"));
+  const seasonOf = (link: string) => link.split("/").slice(0, 2).join("/");
+
+  /**
+   * Makes sure the show and season folders of `link` are real folders of ours (creating them):
+   * a symlink or a file in their place is refused, so nothing is written through it.
+   */
+  function ensureParents(link: string, known: Set<string>, report: FolderReport): boolean {
+    const parts = link.split("/");
+    let rel = "";
+    for (const part of parts.slice(0, -1)) {
+      rel = rel ? `${rel}/${part}` : part;
+      if (known.has(rel)) continue;
+      const st = fs.lstat(abs(rel));
+      if (!st) fs.mkdir(abs(rel));
+      else if (!st.isDirectory() || st.isSymbolicLink()) {
+        report.problems.push(
+          `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
+        );
+        return false;
+      }
+      known.add(rel);
+    }
+    return true;
+  }
+
+  /** Removes a show's or season's folder of ours once it is empty (a foreign file keeps it). */
+  function pruneParents(link: string) {
+    const parts = link.split("/");
+    for (let depth = parts.length - 1; depth >= 1; depth--) {
+      if (!fs.rmdir(abs(parts.slice(0, depth).join("/")))) break;
+    }
+  }
+
+  /** Makes (or remakes) one link; false when something not ours is in its place. */
+  function put(want: WantedLink, current: string | null | undefined, known: Set<string>, report: FolderReport) {
+    const target = linkTarget(folder, want.link, want.path);
+    if (target === undefined) {
+      report.problems.push(`${want.link}: the scene's file ${want.path} is not a path on this system: no link`);
+      return;
+    }
+    if (current === target) {
+      report.unchanged++;
+      return;
+    }
+    if (current === null) {
+      report.problems.push(`${want.link}: a file that is not a stash2plex link is in its place: left alone`);
+      return;
+    }
+    if (!ensureParents(want.link, known, report)) return;
+    try {
+      if (current !== undefined) fs.unlink(abs(want.link));
+      fs.symlink(target, abs(want.link));
+    } catch (err) {
+      report.problems.push(`${want.link}: cannot make the link (${code(err) ?? (err as Error).message})`);
+      return;
+    }
+    if (current === undefined) report.created++;
+    else report.retargeted++;
+    report.touched.push(seasonOf(want.link));
+  }
+
+  /**
+   * What is in the folder now: our links with their targets, and our show and season folders.
+   * Symlinked show or season folders are listed as problems and not entered.
+   */
+  function read(report: FolderReport) {
+    const links = new Map<string, string>();
+    const foreign = new Set<string>();
+    const dirs = new Map<string, number>();
+    const walk = (rel: string, depth: number) => {
+      let entries: ReturnType<FsOps["readdir"]>;
+      try {
+        entries = fs.readdir(rel ? abs(rel) : folder);
+      } catch (err) {
+        if (code(err) === "ENOENT" && !rel) return;
+        throw err;
+      }
+      if (rel) dirs.set(rel, entries.length);
+      for (const entry of entries) {
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (depth < 2) {
+          if (!ours(entry.name, depth)) continue;
+          if (entry.isSymbolicLink()) report.problems.push(`${path}: a symlinked folder is never entered: left alone`);
+          else if (entry.isDirectory()) walk(path, depth + 1);
+        } else if (entry.isSymbolicLink() && ours(entry.name, 2)) links.set(path, fs.readlink(abs(path)));
+        else foreign.add(path);
+      }
+    };
+    walk("", 0);
+    return { links, foreign, dirs };
+  }
+
+  return {
+    folder,
+    /**
+     * Makes the folder hold exactly `wanted` (reads it once). Yields to the event loop now and
+     * then, so a large library's first sync does not stall the service.
+     */
+    async sync(wanted: readonly WantedLink[]): Promise<FolderReport> {
+      const report = emptyReport();
+      if (!fs.lstat(folder)) fs.mkdir(folder);
+      const { links, foreign, dirs } = read(report);
+      const known = new Set(dirs.keys());
+      const keep = new Set<string>();
+      let n = 0;
+      for (const want of wanted) {
+        keep.add(want.link);
+        put(want, foreign.has(want.link) ? null : links.get(want.link), known, report);
+        if (++n % 2000 === 0) await Bun.sleep(0);
+      }
+      const emptied = new Set<string>();
+      for (const link of links.keys()) {
+        if (keep.has(link)) continue;
+        fs.unlink(abs(link));
+        report.removed++;
+        report.touched.push(seasonOf(link));
+        emptied.add(seasonOf(link));
+      }
+      // Folders of ours that may be empty now (or were): seasons first, then their shows.
+      const kept = new Set([...keep].flatMap((link) => [seasonOf(link), link.split("/")[0]!]));
+      const seasons = [...dirs].filter(([dir, count]) => dir.includes("/") && (count === 0 || emptied.has(dir)));
+      const gone = new Set(seasons.filter(([dir]) => !kept.has(dir) && fs.rmdir(abs(dir))).map(([d]) => d));
+      for (const [dir, count] of dirs) {
+        if (dir.includes("/") || kept.has(dir)) continue;
+        const seasonsOf = [...dirs.keys()].filter((d) => d.startsWith(`${dir}/`));
+        if (count === 0 || (seasonsOf.length === count && seasonsOf.every((d) => gone.has(d)))) fs.rmdir(abs(dir));
+      }
+      report.touched = [...new Set(report.touched)].sort();
+      return report;
+    },
+
+    /**
+     * One scene's link in this folder moved from `before` to `after` (either missing: placed or
+     * removed). Touches only that link and its emptied folders.
+     */
+    syncOne(before: WantedLink | undefined, after: WantedLink | undefined): FolderReport {
+      const report = emptyReport();
+      // A link's target, undefined when missing, null when something not ours is there or in
+      // the way (a symlinked or file parent), which is reported and left alone.
+      const current = (link: string): string | null | undefined => {
+        const parts = link.split("/");
+        for (let depth = 1; depth < parts.length; depth++) {
+          const rel = parts.slice(0, depth).join("/");
+          const st = fs.lstat(abs(rel));
+          if (!st) return undefined;
+          if (st.isSymbolicLink() || !st.isDirectory()) {
+            report.problems.push(
+              `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
+            );
+            return null;
+          }
+        }
+        const st = fs.lstat(abs(link));
+        if (!st) return undefined;
+        if (st.isSymbolicLink()) return fs.readlink(abs(link));
+        report.problems.push(`${link}: a file that is not a stash2plex link is in its place: left alone`);
+        return null;
+      };
+      if (before && before.link !== after?.link && typeof current(before.link) === "string") {
+        fs.unlink(abs(before.link));
+        report.removed++;
+        report.touched.push(seasonOf(before.link));
+        pruneParents(before.link);
+      }
+      if (after) {
+        const now = current(after.link);
+        if (now !== null) put(after, now, new Set(), report);
+      }
+      report.touched = [...new Set(report.touched)].sort();
+      return report;
+    },
+  };
+}
+
+export type EpisodeFolder = ReturnType<typeof episodeFolder>;
+
+/** The season folder a link sits in (what Plex is asked to scan), e.g. `Studio A {s2p-st12}/Season 2023`. */
+export const seasonFolderOf = (link: string) => link.split("/").slice(0, 2).join("/");
+export { seasonFolderName };

@@ -1,0 +1,69 @@
+/**
+ * The filesystem calls the episode folder makes, behind one small interface: the real ones,
+ * or a counting wrapper (the benchmark counts calls; a test can fail one).
+ */
+import {
+  type Dirent,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmdirSync,
+  type Stats,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
+
+export interface FsOps {
+  readdir(path: string): Dirent[];
+  /** undefined when nothing is there. */
+  lstat(path: string): Stats | undefined;
+  readlink(path: string): string;
+  mkdir(path: string): void;
+  symlink(target: string, path: string): void;
+  unlink(path: string): void;
+  /** false when the folder is not empty (or gone). */
+  rmdir(path: string): boolean;
+}
+
+const code = (err: unknown) => (err as { code?: string }).code;
+
+export const realFs: FsOps = {
+  readdir: (path) => readdirSync(path, { withFileTypes: true }),
+  lstat(path) {
+    try {
+      return lstatSync(path);
+    } catch (err) {
+      if (code(err) === "ENOENT" || code(err) === "ENOTDIR") return undefined;
+      throw err;
+    }
+  },
+  readlink: (path) => readlinkSync(path),
+  mkdir: (path) => mkdirSync(path),
+  symlink: (target, path) => symlinkSync(target, path),
+  unlink: (path) => unlinkSync(path),
+  rmdir(path) {
+    try {
+      rmdirSync(path);
+      return true;
+    } catch (err) {
+      if (code(err) === "ENOTEMPTY" || code(err) === "EEXIST" || code(err) === "ENOENT") return false;
+      throw err;
+    }
+  },
+};
+
+/** `fs` with a count of each call made through it. */
+export function countingFs(fs: FsOps = realFs): FsOps & { counts: Record<keyof FsOps, number>; total(): number } {
+  const counts = { readdir: 0, lstat: 0, readlink: 0, mkdir: 0, symlink: 0, unlink: 0, rmdir: 0 };
+  const wrapped = Object.fromEntries(
+    (Object.keys(counts) as (keyof FsOps)[]).map((name) => [
+      name,
+      (...args: unknown[]) => {
+        counts[name]++;
+        return (fs[name] as (...a: unknown[]) => unknown)(...args);
+      },
+    ]),
+  ) as unknown as FsOps;
+  return { ...wrapped, counts, total: () => Object.values(counts).reduce((a, b) => a + b, 0) };
+}
