@@ -8,6 +8,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import {
   MediaContainer as MediaContainerSchema,
   MediaProvider,
+  PlexMetadata as PlexMetadataSchema,
   type MediaContainer,
   type PlexMetadata,
 } from "../../src/schema/plex.ts";
@@ -95,7 +96,7 @@ export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => (
 export async function discover(
   providerUrl: string,
   as: PmsIdentity = SCANNER,
-): Promise<{ identifier: string; violations: string[] }> {
+): Promise<{ identifier: string; violations: string[]; types: number[] }> {
   const res = await fetch(`${providerUrl}/?includePreferences=1`, { headers: pmsRequestHeaders(as) });
   const body = await res.json();
   const violations = res.status !== 200 ? [`discovery answered ${res.status}`] : [];
@@ -104,10 +105,68 @@ export async function discover(
   const features = (body as any)?.MediaProvider?.Feature?.map((f: any) => f.type) ?? [];
   for (const needed of ["metadata", "match"])
     if (!features.includes(needed)) violations.push(`discovery lacks the ${needed} feature`);
-  return { identifier: (body as any)?.MediaProvider?.identifier ?? "", violations };
+  const types: number[] = ((body as any)?.MediaProvider?.Types ?? []).map((t: any) => Number(t?.type));
+  return { identifier: (body as any)?.MediaProvider?.identifier ?? "", violations, types };
 }
 
-function containerProblems(what: string, status: number, body: unknown, identifier: string): string[] {
+const checkItem = TypeCompiler.Compile(PlexMetadataSchema);
+
+/** The types a TV provider serves and the child type each lists under `Children`. */
+const CHILD_TYPE: Record<string, string | undefined> = { show: "season", season: "episode" };
+
+/**
+ * What Plex's provider docs require of a show, season or episode beyond a movie's fields: the
+ * GUID ends in the ratingKey, a season names its show (parentRatingKey/Key/Guid/Type/Title and
+ * its index), an episode its season and show (grandparent… and parentIndex), and `Children`
+ * (with includeChildren=1) holds items of the child type that name this item as their parent.
+ */
+export function tvItemProblems(what: string, m: PlexMetadata, identifier: string): string[] {
+  const out: string[] = [];
+  const rk = m.ratingKey;
+  if (!m.guid.endsWith(`/${rk}`)) out.push(`${what}: guid ${m.guid} does not end in its ratingKey ${rk}`);
+  if (m.key !== `/library/metadata/${rk}` && m.key !== `/library/metadata/${rk}/children`)
+    out.push(`${what}: key ${m.key} does not point at ratingKey ${rk}`);
+  const need = (fields: (keyof PlexMetadata)[]) => {
+    for (const f of fields) if (m[f] === undefined) out.push(`${what}: ${m.type} ${rk} lacks ${f}`);
+  };
+  if (m.type === "season" || m.type === "episode") {
+    need(["parentRatingKey", "parentKey", "parentGuid", "parentType", "parentTitle", "index"]);
+    const parentType = m.type === "season" ? "show" : "season";
+    if (m.parentType && m.parentType !== parentType)
+      out.push(`${what}: ${m.type} ${rk} has parentType ${m.parentType}, not ${parentType}`);
+    if (m.parentGuid && !m.parentGuid.startsWith(`${identifier}://${parentType}/`))
+      out.push(`${what}: parentGuid ${m.parentGuid} is not ${identifier}://${parentType}/…`);
+  }
+  if (m.type === "episode") {
+    need(["grandparentRatingKey", "grandparentKey", "grandparentGuid", "grandparentType", "grandparentTitle"]);
+    need(["parentIndex"]);
+    if (m.grandparentGuid && !m.grandparentGuid.startsWith(`${identifier}://show/`))
+      out.push(`${what}: grandparentGuid ${m.grandparentGuid} is not ${identifier}://show/…`);
+  }
+  if (m.Children) {
+    const kids = m.Children.Metadata;
+    if (m.Children.size !== kids.length) out.push(`${what}: Children size ${m.Children.size} but ${kids.length} items`);
+    for (const [i, kid] of kids.entries()) {
+      if (!checkItem.Check(kid)) {
+        out.push(
+          `${what}: Children[${i}] ${[...checkItem.Errors(kid)]
+            .slice(0, 3)
+            .map((e) => `${e.path} ${e.message}`)
+            .join("; ")}`,
+        );
+        continue;
+      }
+      const child = kid as PlexMetadata;
+      if (child.type !== CHILD_TYPE[m.type]) out.push(`${what}: a ${m.type}'s child is a ${child.type}`);
+      if (child.parentRatingKey !== rk)
+        out.push(`${what}: child ${child.ratingKey} names parent ${child.parentRatingKey}`);
+      out.push(...tvItemProblems(`${what} child ${child.ratingKey}`, child, identifier));
+    }
+  }
+  return out;
+}
+
+export function containerProblems(what: string, status: number, body: unknown, identifier: string): string[] {
   if (status !== 200) return [];
   if (!checkContainer.Check(body)) {
     return [
@@ -126,11 +185,13 @@ function containerProblems(what: string, status: number, body: unknown, identifi
       out.push(`${what}: guid ${m.guid} is not ${identifier}://${m.type}/…`);
     if (m.key !== `/library/metadata/${m.ratingKey}` && m.type === "movie")
       out.push(`${what}: key ${m.key} does not point at ratingKey ${m.ratingKey}`);
+    if (m.type === "show" || m.type === "season" || m.type === "episode")
+      out.push(...tvItemProblems(what, m, identifier));
   }
   return out;
 }
 
-async function timed(input: string, init?: RequestInit) {
+export async function timed(input: string, init?: RequestInit) {
   const started = performance.now();
   const res = await fetch(input, init);
   const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();

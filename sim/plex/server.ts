@@ -7,13 +7,15 @@
  * official API description.
  */
 import { SimServer } from "../sim-server.ts";
-import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, scanFiles } from "./scan.ts";
+import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, type ScanReport, scanFiles } from "./scan.ts";
+import { PlexTv, type TvScanReport, type TvType, walkFolder } from "./tv.ts";
 import { PlexWatch } from "./watch.ts";
 
 export interface SimSection {
   key: string;
   title: string;
-  type: "movie";
+  /** A movie library, or a TV library ("show": shows, seasons and episodes; see tv.ts). */
+  type: "movie" | "show";
   agent: string;
   locations: string[];
 }
@@ -29,7 +31,16 @@ export interface SimItem {
   locked: Set<string>;
   /** The token owner's star rating (PUT /:/rate), 0–10. */
   userRating?: number;
+  /** A movie unless set; TV items form a tree (tv.ts). */
+  type?: "movie" | TvType;
+  /** A season's show, an episode's season. */
+  parentRatingKey?: string;
+  /** A season's number; an episode's number in its season (from its file name). */
+  index?: number;
 }
+
+/** Plex's type numbers, as `type=` in a section listing names them. */
+const TYPE_OF_NUMBER: Record<string, SimItem["type"]> = { "1": "movie", "2": "show", "3": "season", "4": "episode" };
 
 /** How many tags of each kind PMS shows per item in a section listing. */
 export const LISTED_TAGS = { Genre: 2, Role: 3, Collection: 2 } as const;
@@ -59,8 +70,13 @@ export interface PmsCall {
 export class PmsSim extends SimServer {
   sections: SimSection[] = [];
   items = new Map<string, SimItem>();
-  /** Files on "disk" per section that a scan would find. */
+  /**
+   * Files on "disk" per section that a scan would find. A section added without a list is read
+   * from the real folders of its locations at each scan (symbolic links listed as files).
+   */
   disk = new Map<string, string[]>();
+  /** Contract violations the provider's answers showed during TV scans and refreshes. */
+  violations: string[] = [];
   calls: PmsCall[] = [];
   token = "plex-sim-token";
   /** What /identity answers; PMS sends the identifier to providers as X-Plex-Client-Identifier. */
@@ -90,6 +106,8 @@ export class PmsSim extends SimServer {
   pullHooks: { before?: (item: SimItem) => void | Promise<void>; after?: (item: SimItem, status: number) => void } = {};
   /** Watching: webhooks, notifications, sessions and history (watch.ts). */
   readonly watch: PlexWatch = new PlexWatch(this);
+  /** TV sections: the scan through a TV provider, the show → season → episode tree (tv.ts). */
+  readonly tv: PlexTv = new PlexTv(this);
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
 
@@ -107,9 +125,36 @@ export class PmsSim extends SimServer {
     return this.providers.get(identifier) ?? (this.providers.size ? undefined : this.providerUrl || undefined);
   }
 
-  addSection(section: SimSection, files: string[]) {
+  /** A library section; without `files`, its files are read from its real folders at each scan. */
+  addSection(section: SimSection, files?: string[]) {
     this.sections.push(section);
-    this.disk.set(section.key, files);
+    if (files) this.disk.set(section.key, files);
+  }
+
+  /** The files a scan of a section finds now. */
+  filesOf(sectionId: string): string[] {
+    const listed = this.disk.get(sectionId);
+    if (listed) return listed;
+    const section = this.sections.find((s) => s.key === sectionId);
+    return section ? section.locations.flatMap((l) => walkFolder(l)) : [];
+  }
+
+  /** A new library item with the next rating key (a local GUID unless one is given). */
+  createItem(sectionId: string, init: Partial<Omit<SimItem, "ratingKey" | "sectionId">> & { title: string }): SimItem {
+    const key = String(this.nextKey++);
+    const item: SimItem = {
+      ratingKey: key,
+      sectionId,
+      fields: {},
+      files: [],
+      updatedAt: Math.floor(Date.now() / 1000),
+      uploads: { posters: 0, arts: 0 },
+      locked: new Set(),
+      ...init,
+      guid: init.guid ?? `local://${key}`,
+    };
+    this.items.set(key, item);
+    return item;
   }
 
   /**
@@ -142,11 +187,22 @@ export class PmsSim extends SimServer {
     while (this.pulls.size) await Promise.all([...this.pulls]);
   }
 
+  /** A TV section's scan (or one folder's), with what it placed, ignored and removed. */
+  scanTv(sectionId: string, options: { onlyUnder?: string } = {}): Promise<TvScanReport> {
+    const section = this.sections.find((s) => s.key === sectionId && s.type === "show");
+    if (!section) throw new Error(`section ${sectionId} is not a TV section`);
+    return this.tv.scan(section, options.onlyUnder);
+  }
+
   /** A library scan: new files are matched through the provider, as PMS does. */
-  async scan(sectionId: string, options: { concurrency?: number; onlyUnder?: string } = {}) {
+  async scan(sectionId: string, options: { concurrency?: number; onlyUnder?: string } = {}): Promise<ScanReport> {
     const section = this.sections.find((s) => s.key === sectionId)!;
+    if (section.type === "show") {
+      const tv = await this.tv.scan(section, options.onlyUnder);
+      return { results: [], violations: tv.violations, seconds: tv.seconds };
+    }
     const known = new Set([...this.items.values()].flatMap((i) => i.files));
-    const files = (this.disk.get(sectionId) ?? [])
+    const files = this.filesOf(sectionId)
       .filter((f) => !known.has(f) && (!options.onlyUnder || f.startsWith(options.onlyUnder)))
       .map((path) => ({ path, root: section.locations.find((l) => path.startsWith(l))! }));
     const provider = section.agent.startsWith("tv.plex.agents.custom.") ? this.providerFor(section.agent) : undefined;
@@ -231,20 +287,17 @@ export class PmsSim extends SimServer {
         const since = Number(q.get("updatedAt>") ?? 0);
         // Media-query filters PMS supports on a listing: updatedAt>, and an exact guid.
         const guid = q.get("guid");
+        // A TV section lists its shows unless `type=` asks for seasons (3) or episodes (4).
+        const section = this.sections.find((s) => s.key === sectionId);
+        const type = TYPE_OF_NUMBER[q.get("type") ?? ""] ?? (section?.type === "show" ? "show" : "movie");
         const all = [...this.items.values()].filter(
-          (i) => i.sectionId === sectionId && i.updatedAt > since && (!guid || i.guid === guid),
+          (i) =>
+            i.sectionId === sectionId &&
+            (i.type ?? "movie") === type &&
+            i.updatedAt > since &&
+            (!guid || i.guid === guid),
         );
-        const start = Number(q.get("X-Plex-Container-Start") ?? 0);
-        const size = Number(q.get("X-Plex-Container-Size") ?? 50);
-        const page = all.slice(start, start + size);
-        return Response.json({
-          MediaContainer: {
-            offset: start,
-            size: page.length,
-            totalSize: all.length,
-            Metadata: page.map((i) => this.present(i, true)),
-          },
-        });
+        return this.page(req, all, true);
       }
       if (req.method === "PUT") {
         const item = this.items.get(q.get("id") ?? "");
@@ -273,10 +326,16 @@ export class PmsSim extends SimServer {
       if (!found.length) return new Response("Not Found", { status: 404 });
       return Response.json({ MediaContainer: { size: found.length, Metadata: found.map((i) => this.present(i)) } });
     }
-    if ((m = /^\/library\/metadata\/(\d+)(?:\/(refresh|match|posters|arts))?$/.exec(path))) {
+    if ((m = /^\/library\/metadata\/(\d+)(?:\/(refresh|match|posters|arts|children|grandchildren))?$/.exec(path))) {
       const item = this.items.get(m[1]!);
       if (!item) return new Response("Not Found", { status: 404 });
       const action = m[2];
+      if ((action === "children" || action === "grandchildren") && req.method === "GET") {
+        // A show's seasons (its episodes for grandchildren), a season's episodes; paged like /all.
+        const kids =
+          action === "children" ? this.tv.childrenOf(item) : item.type === "show" ? this.tv.grandchildrenOf(item) : [];
+        return this.page(req, kids, false);
+      }
       if (!action && req.method === "GET")
         return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });
       if (action === "refresh" && req.method === "PUT") {
@@ -303,12 +362,38 @@ export class PmsSim extends SimServer {
     this.pulls.add(tracked);
   }
 
+  /** A page of items as PMS lists them (X-Plex-Container-Start/-Size as query or header; 50 by default). */
+  private page(req: Request, all: SimItem[], listing: boolean) {
+    const q = new URL(req.url).searchParams;
+    const param = (name: string) => q.get(name) ?? req.headers.get(name);
+    const start = Number(param("X-Plex-Container-Start") ?? 0);
+    const size = Number(param("X-Plex-Container-Size") ?? 50);
+    const page = all.slice(start, start + size);
+    return Response.json({
+      MediaContainer: {
+        offset: start,
+        size: page.length,
+        totalSize: all.length,
+        Metadata: page.map((i) => this.present(i, listing)),
+      },
+    });
+  }
+
   /** PMS re-pulls the item's metadata from the provider its GUID names. */
   private async pull(item: SimItem) {
-    const [, scheme, id] =
-      /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/movie\/([A-Za-z0-9_-]+)$/.exec(item.guid) ?? [];
+    const [, scheme, type, id] =
+      /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/(movie|show|season|episode)\/([A-Za-z0-9_-]+)$/.exec(item.guid) ??
+      [];
     const provider = scheme ? this.providerFor(scheme) : undefined;
     if (!id || !provider || !this.pullsEnabled) return;
+    if (type !== "movie") {
+      // A TV item re-pulls only as a TV item (a movie GUID on an episode is not ours to fetch).
+      if ((item.type ?? "movie") === "movie") return;
+      await this.pullHooks.before?.(item);
+      await this.tv.pull(item, type as TvType, id, provider);
+      this.pullHooks.after?.(item, 200);
+      return;
+    }
     await this.pullHooks.before?.(item);
     const res = await fetch(`${provider}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(
       () => undefined,
@@ -317,7 +402,11 @@ export class PmsSim extends SimServer {
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
     if (!meta) return;
-    // A refresh leaves locked fields as they are (the user's decision), as PMS does.
+    this.applyPulled(item, meta);
+  }
+
+  /** What a refresh writes: the provider's fields, but locked fields as they are (the user's decision), as PMS does. */
+  applyPulled(item: SimItem, meta: Record<string, any>) {
     const kept = Object.fromEntries(
       [...item.locked]
         .flatMap((f) => LOCK_FIELDS[f] ?? [])
@@ -352,7 +441,7 @@ export class PmsSim extends SimServer {
    */
   private present(i: SimItem, listing = false) {
     const firstOf = (tags: unknown, n: number) => (Array.isArray(tags) && listing ? tags.slice(0, n) : tags);
-    return {
+    const base = {
       ...i.fields,
       ...(i.fields.Genre ? { Genre: firstOf(i.fields.Genre, LISTED_TAGS.Genre) } : {}),
       ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
@@ -373,6 +462,8 @@ export class PmsSim extends SimServer {
         { id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) },
       ],
     };
+    // A show, season or episode: its place in the tree, its own key and Media (tv.ts).
+    return i.type && i.type !== "movie" ? this.tv.present(i, base) : base;
   }
 }
 

@@ -1,0 +1,517 @@
+/**
+ * TV sections of the PMS simulator: the scan that matches shows through a TV metadata provider
+ * and places episode files by their season and episode numbers, the show → season → episode
+ * tree, and the refresh of TV items.
+ *
+ * What the real PMS does, and where it is written down (read before changing this file):
+ *
+ * - Plex's provider docs (the Plex Media Provider documentation, mirrored in
+ *   github.com/pekempy/EncoraPlexProvider docs/API Endpoints.md and docs/Metadata.md; announced at
+ *   https://forums.plex.tv/t/announcement-custom-metadata-providers/934384):
+ *   types are 1 movie, 2 show, 3 season, 4 episode; a GUID is `{scheme}://{type}/{ratingKey}`.
+ *   A match request carries `type`, `title` (show), `parentTitle` (season), `grandparentTitle`
+ *   (episode), `index`/`parentIndex`, `year`, `date` (an episode without numbers), `guid` (an
+ *   external id hint), `includeChildren` (shows and seasons), `manual`, and `filename`: "the
+ *   relative path for the underlying media file. For TV Shows and Seasons this will return the
+ *   first file found". Shows and seasons must answer `includeChildren=1` with a `Children`
+ *   object holding every child (unpaged), and `/children` and `/grandchildren`, which MUST be
+ *   paged by `X-Plex-Container-Start`/`-Size` (headers or query; default size 20: "passing no
+ *   paging headers here will only return the first 20"). Seasons and episodes carry
+ *   parentRatingKey/parentKey/parentGuid/parentType/parentTitle and `index`; episodes also
+ *   grandparentRatingKey/Key/Guid/Type/Title and `parentIndex` (all marked required).
+ * - An existing TV provider: ShokoRelay (github.com/natyusha/ShokoRelay,
+ *   Controllers/MetadataController.cs, Controllers/BaseController.cs, Meta/VfsBuilder.cs)
+ *   declares types 2, 3 and 4 under one identifier, matches a *show* from the `filename` of its
+ *   first file (an id in the folder name of a symlink tree it writes as
+ *   `<series id>/Season N/[file id] - S01E02.ext`), serves show/season with `Children` on
+ *   includeChildren=1, pages /children and /grandchildren from both headers and query, and lists
+ *   every episode of a show in /grandchildren as a full metadata item.
+ * - The TV scanner's naming rules: Plex's series scanner (the "Plex Series Scanner.py" of the
+ *   legacy scanner bundle, copied in many public repositories, e.g. the ones the code search
+ *   finds under "episode_regexps"), Plex's naming guide as summarised in
+ *   https://probsee.com/p/Plex_TV_series_folder_structure and the Plex forum thread
+ *   https://forums.plex.tv/t/feature-request-allow-for-tv-folder-hierarchy-to-be-more-flexible/200879:
+ *   the show is the first folder under the library root (`Name (Year) {tvdb-123}`: year and id
+ *   hints in the folder name); `SxxEyy` in the file name (any number of digits: `S2023E05` puts
+ *   the file in season 2023; `S01E01-E02` is one file holding two episodes); `1x02`; `SP01`
+ *   (season 0); a bare `.102.`; date-based names `YYYY-MM-DD` (season = the year, the episode
+ *   found by air date); a season folder (`Season 3`, `Season 2023`, `Specials` = season 0) gives
+ *   the season to names with an episode number only. Files named none of these ways are skipped
+ *   ("Got nothing for …"); so are non-video files, samples, trailers and extras folders.
+ *   Two files with the same numbers in one show become two versions (Media) of one episode.
+ * - Partial scans (`/library/sections/X/refresh?path=`) scan that folder; PMS's default "Empty
+ *   trash automatically after every scan" removes the items whose files are gone
+ *   (https://support.plex.tv/articles/200289326-emptying-library-trash/).
+ *
+ * Decided here (not documented by Plex): during a scan PMS places each file from the show's
+ * /grandchildren listing and does NOT then fetch each episode with GET /library/metadata/{key}.
+ * The docs describe children listings as full metadata items and ShokoRelay serves them so; a
+ * provider that put sparse episodes in /grandchildren would show sparse episodes in Plex, and the
+ * stricter simulator catches that. An episode's refresh (or Fix Match) does GET the episode.
+ * Paging is sent as headers by default (`pagingVia`), 20 per request (`pageSize`).
+ */
+import { type Dirent, lstatSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { PlexMetadata } from "../../src/schema/plex.ts";
+import { containerProblems, discover, parsedTitle, pmsRequestHeaders, relativeFilename, timed } from "./scan.ts";
+import type { PmsSim, SimItem, SimSection } from "./server.ts";
+import { type ParsedEpisode, parseEpisodePath } from "./tv-scanner.ts";
+
+export type TvType = "show" | "season" | "episode";
+
+export interface TvScanReport {
+  /** Files placed as episodes the provider lists. */
+  placed: string[];
+  /** Files placed as unmatched episodes (a local GUID, the title from the file name). */
+  unmatched: string[];
+  /** Files the TV scanner does not read as episodes. */
+  ignored: string[];
+  /** Files gone from disk whose episodes (or versions) were removed. */
+  removed: string[];
+  violations: string[];
+  seconds: number;
+}
+
+/** Every file under a folder on the real disk, symbolic links included (not followed into folders). */
+export function walkFolder(root: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) visit(path);
+      else if (e.isFile()) out.push(path);
+      else if (e.isSymbolicLink()) {
+        // A link to a folder is not followed (no loops); a link to a file, or one whose target is
+        // not on this machine (the simulated Stash's files), is listed as a file.
+        let dirTarget = false;
+        try {
+          dirTarget = statSync(path).isDirectory();
+        } catch {}
+        if (!dirTarget) out.push(path);
+      }
+    }
+  };
+  try {
+    if (lstatSync(root).isDirectory()) visit(root);
+  } catch {}
+  return out.sort();
+}
+
+const under = (path: string, folder: string) => {
+  const f = folder.replace(/[\\/]+$/, "");
+  return path === f || path.startsWith(`${f}/`) || path.startsWith(`${f}\\`);
+};
+const now = () => Math.floor(Date.now() / 1000);
+const TV_GUID = /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/(show|season|episode)\/([A-Za-z0-9_-]+)$/;
+
+/** A show as its provider describes it: the show, its seasons and every episode. */
+interface ShowTree {
+  meta: PlexMetadata;
+  seasons: PlexMetadata[];
+  episodes: PlexMetadata[];
+}
+
+export class PlexTv {
+  /** How many episodes PMS asks for per /grandchildren request. */
+  pageSize = 20;
+  /** Whether PMS pages provider listings with headers or query parameters. */
+  pagingVia: "header" | "query" = "header";
+  /** The show item of each show folder PMS has scanned: `section\0folder` → ratingKey. */
+  private showOfFolder = new Map<string, string>();
+  private queue = new Map<string, Promise<unknown>>();
+
+  constructor(readonly pms: PmsSim) {}
+
+  /** Scans a TV section (or one folder of it); scans of one section run one after another, as in PMS. */
+  scan(section: SimSection, onlyUnder?: string): Promise<TvScanReport> {
+    const before = this.queue.get(section.key) ?? Promise.resolve();
+    const run = before.catch(() => {}).then(() => this.scanNow(section, onlyUnder));
+    this.queue.set(section.key, run);
+    return run;
+  }
+
+  private async scanNow(section: SimSection, onlyUnder?: string): Promise<TvScanReport> {
+    const started = performance.now();
+    const report: TvScanReport = { placed: [], unmatched: [], ignored: [], removed: [], violations: [], seconds: 0 };
+    const inScope = (p: string) => !onlyUnder || under(p, onlyUnder);
+    const onDisk = new Set(this.pms.filesOf(section.key).filter(inScope));
+    this.emptyTrash(section.key, inScope, onDisk, report);
+
+    const known = new Set(this.itemsOf(section.key, "episode").flatMap((e) => e.files));
+    const groups = new Map<string, { parsed: ParsedEpisode; path: string; root: string }[]>();
+    for (const path of [...onDisk].sort()) {
+      if (known.has(path)) continue;
+      const root = section.locations.find((l) => under(path, l));
+      const parsed = root ? parseEpisodePath(path, root) : null;
+      if (!parsed || !root) {
+        report.ignored.push(path);
+        continue;
+      }
+      const list = groups.get(parsed.show.folder) ?? [];
+      list.push({ parsed, path, root });
+      groups.set(parsed.show.folder, list);
+    }
+    if (groups.size) {
+      const provider = this.pms.providerFor(section.agent);
+      const identity = provider ? await this.identify(provider, report.violations) : undefined;
+      for (const [folder, files] of groups) {
+        await this.placeShow(
+          section,
+          folder,
+          files,
+          provider && identity ? { url: provider, ...identity } : undefined,
+          report,
+        );
+      }
+    }
+    report.seconds = (performance.now() - started) / 1000;
+    this.pms.violations.push(...report.violations);
+    return report;
+  }
+
+  /** Discovery, as PMS does before using a provider; a TV library needs a provider of type 2. */
+  private async identify(url: string, violations: string[]) {
+    try {
+      const { identifier, violations: found, types } = await discover(url, this.pms);
+      violations.push(...found);
+      if (!types.includes(2)) {
+        violations.push(`discovery of ${url} declares no type 2 (show): PMS cannot use it for a TV library`);
+        return undefined;
+      }
+      return { identifier };
+    } catch (e) {
+      violations.push(`discovery of ${url} failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** PMS's "empty trash after every scan": files gone from the scanned folders lose their episodes. */
+  private emptyTrash(sectionId: string, inScope: (p: string) => boolean, onDisk: Set<string>, report: TvScanReport) {
+    for (const ep of this.itemsOf(sectionId, "episode")) {
+      const gone = ep.files.filter((f) => inScope(f) && !onDisk.has(f));
+      if (!gone.length) continue;
+      report.removed.push(...gone);
+      ep.files = ep.files.filter((f) => !gone.includes(f));
+      if (!ep.files.length) this.pms.items.delete(ep.ratingKey);
+      else ep.updatedAt = now();
+    }
+    for (const season of this.itemsOf(sectionId, "season"))
+      if (!this.childrenOf(season).length) this.pms.items.delete(season.ratingKey);
+    for (const show of this.itemsOf(sectionId, "show")) {
+      if (this.childrenOf(show).length) continue;
+      this.pms.items.delete(show.ratingKey);
+      for (const [k, rk] of this.showOfFolder) if (rk === show.ratingKey) this.showOfFolder.delete(k);
+    }
+  }
+
+  /** Matches a show folder's show if PMS does not know it yet, then places its new files. */
+  private async placeShow(
+    section: SimSection,
+    folder: string,
+    files: { parsed: ParsedEpisode; path: string; root: string }[],
+    provider: { url: string; identifier: string } | undefined,
+    report: TvScanReport,
+  ) {
+    const folderKey = `${section.key}\0${folder}`;
+    let show = this.pms.items.get(this.showOfFolder.get(folderKey) ?? "");
+    let tree: ShowTree | undefined;
+    if (provider) {
+      const ours = show && TV_GUID.exec(show.guid);
+      if (ours && ours[1] === provider.identifier) tree = await this.fetchTree(provider, ours[3]!, report.violations);
+      else if (!show) {
+        const candidate = await this.matchShow(provider, files[0]!, report.violations);
+        if (candidate) tree = await this.fetchTree(provider, candidate.ratingKey, report.violations);
+      }
+    }
+    const info = files[0]!.parsed.show;
+    if (!show) {
+      show = this.pms.createItem(section.key, {
+        type: "show",
+        guid: tree?.meta.guid,
+        title: tree?.meta.title ?? info.title,
+        fields: tree ? strip(tree.meta) : { ...(info.year ? { year: info.year } : {}) },
+      });
+      this.showOfFolder.set(folderKey, show.ratingKey);
+    }
+    for (const { parsed, path } of files) {
+      const season = this.seasonOf(show, parsed.season, tree);
+      const listed = (n?: number) =>
+        tree?.episodes.find((e) =>
+          n === undefined
+            ? e.originallyAvailableAt === parsed.date && (e.parentIndex ?? parsed.season) === parsed.season
+            : e.parentIndex === parsed.season && e.index === n,
+        );
+      const numbers: (number | undefined)[] = parsed.episodes.length ? parsed.episodes : [undefined];
+      let matched = false;
+      for (const n of numbers) {
+        const meta = listed(n);
+        matched ||= !!meta;
+        this.placeEpisode(section.key, season, n ?? meta?.index, parsed.date, path, meta);
+      }
+      (matched ? report.placed : report.unmatched).push(path);
+    }
+  }
+
+  /** POST …/matches for a show, as PMS sends it: type 2, title, year, the first file, any id hint. */
+  private async matchShow(
+    provider: { url: string; identifier: string },
+    first: { parsed: ParsedEpisode; path: string; root: string },
+    violations: string[],
+  ): Promise<PlexMetadata | undefined> {
+    const { title, year, guid } = first.parsed.show;
+    const body = {
+      type: 2,
+      title,
+      ...(year ? { year } : {}),
+      ...(guid ? { guid } : {}),
+      filename: relativeFilename({ path: first.path, root: first.root }),
+      includeChildren: 1,
+    };
+    const res = await timed(`${provider.url}/library/metadata/matches`, {
+      method: "POST",
+      headers: { ...pmsRequestHeaders(this.pms), "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).catch((e: Error) => ({ status: 0, body: e.message, ms: 0 }));
+    const what = `match show ${first.parsed.show.folder}`;
+    if (res.status !== 200) {
+      violations.push(`${what} answered ${res.status}`);
+      return undefined;
+    }
+    violations.push(...containerProblems(what, res.status, res.body, provider.identifier));
+    const candidates: PlexMetadata[] = (res.body as any)?.MediaContainer?.Metadata ?? [];
+    if (candidates.length > 1) violations.push(`${what}: ${candidates.length} candidates without manual`);
+    const best = candidates[0];
+    if (best && best.type !== "show") {
+      violations.push(`${what}: the candidate is a ${best.type}, not a show`);
+      return undefined;
+    }
+    return best;
+  }
+
+  /** The show with its seasons (includeChildren=1) and every episode (/grandchildren, paged). */
+  private async fetchTree(
+    provider: { url: string; identifier: string },
+    key: string,
+    violations: string[],
+  ): Promise<ShowTree | undefined> {
+    const shown = await this.get(provider, `/library/metadata/${key}?includeChildren=1`, violations);
+    const meta = shown?.Metadata?.[0];
+    if (!meta) return undefined;
+    if (meta.type !== "show") violations.push(`show ${key} answered a ${meta.type}`);
+    if (!meta.Children) violations.push(`show ${key} answered without Children although includeChildren=1`);
+    const seasons = (meta.Children?.Metadata ?? []) as PlexMetadata[];
+    const episodes: PlexMetadata[] = [];
+    for (let start = 0, pages = 0; pages < 100_000; pages++) {
+      const page = await this.get(provider, `/library/metadata/${key}/grandchildren`, violations, start);
+      if (!page) break;
+      const items = page.Metadata ?? [];
+      const what = `grandchildren of ${key} from ${start}`;
+      if (page.offset !== start) violations.push(`${what}: offset ${page.offset}`);
+      if (items.length > this.pageSize)
+        violations.push(`${what}: ${items.length} items for X-Plex-Container-Size ${this.pageSize}`);
+      for (const e of items) {
+        if (e.type !== "episode") violations.push(`${what}: a ${e.type} among the episodes`);
+        else if (e.grandparentRatingKey !== key)
+          violations.push(`${what}: episode ${e.ratingKey} names show ${e.grandparentRatingKey}`);
+      }
+      episodes.push(...items);
+      start += items.length;
+      if (!items.length || start >= page.totalSize) {
+        if (start < page.totalSize) violations.push(`${what}: an empty page before totalSize ${page.totalSize}`);
+        break;
+      }
+    }
+    return { meta, seasons, episodes };
+  }
+
+  /** A GET to the provider, checked against the contract; the MediaContainer when it answered 200. */
+  private async get(provider: { url: string; identifier: string }, path: string, violations: string[], start?: number) {
+    const paging: Record<string, string> =
+      start === undefined
+        ? {}
+        : { "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(this.pageSize) };
+    const query =
+      this.pagingVia === "query" && start !== undefined
+        ? `${path.includes("?") ? "&" : "?"}${new URLSearchParams(paging)}`
+        : "";
+    const headers = { ...pmsRequestHeaders(this.pms), ...(this.pagingVia === "header" ? paging : {}) };
+    const res = await timed(`${provider.url}${path}${query}`, { headers }).catch((e: Error) => ({
+      status: 0,
+      body: e.message,
+      ms: 0,
+    }));
+    if (res.status !== 200) {
+      violations.push(`GET ${path} answered ${res.status}`);
+      return undefined;
+    }
+    const problems = containerProblems(`GET ${path}`, res.status, res.body, provider.identifier);
+    violations.push(...problems);
+    return (res.body as any)?.MediaContainer as
+      | { offset: number; totalSize: number; size: number; Metadata?: PlexMetadata[] }
+      | undefined;
+  }
+
+  /** The season item of a show, made from the provider's season (or a plain "Season N") on first use. */
+  private seasonOf(show: SimItem, index: number, tree: ShowTree | undefined): SimItem {
+    const found = this.childrenOf(show).find((s) => s.index === index);
+    if (found) return found;
+    const meta = tree?.seasons.find((s) => s.index === index);
+    return this.pms.createItem(show.sectionId, {
+      type: "season",
+      parentRatingKey: show.ratingKey,
+      index,
+      guid: meta?.guid,
+      title: meta?.title ?? (index === 0 ? "Specials" : `Season ${index}`),
+      fields: meta ? strip(meta) : {},
+    });
+  }
+
+  /**
+   * An episode item for a file. A second file with the same numbers (or air date) in the same
+   * season becomes another version of the same episode, as in PMS.
+   */
+  private placeEpisode(
+    sectionId: string,
+    season: SimItem,
+    index: number | undefined,
+    date: string | undefined,
+    path: string,
+    meta: PlexMetadata | undefined,
+  ) {
+    const same = this.childrenOf(season).find((e) =>
+      index !== undefined ? e.index === index : e.fields.originallyAvailableAt === date,
+    );
+    if (same) {
+      if (!same.files.includes(path)) same.files.push(path);
+      same.updatedAt = now();
+      return same;
+    }
+    return this.pms.createItem(sectionId, {
+      type: "episode",
+      parentRatingKey: season.ratingKey,
+      index,
+      guid: meta?.guid,
+      title: meta?.title ?? parsedTitle(path).title,
+      fields: meta ? strip(meta) : date ? { originallyAvailableAt: date } : {},
+      files: [path],
+    });
+  }
+
+  /** A refresh (or Fix Match) of a TV item re-pulls it from the provider its GUID names. */
+  async pull(item: SimItem, type: TvType, key: string, provider: string) {
+    const violations: string[] = [];
+    const identity = await this.identify(provider, violations);
+    if (!identity) return void this.pms.violations.push(...violations);
+    const p = { url: provider, identifier: identity.identifier };
+    if (type === "show") {
+      const tree = await this.fetchTree(p, key, violations);
+      if (tree) this.refreshShow(item, tree);
+    } else {
+      const mc = await this.get(p, `/library/metadata/${key}`, violations);
+      const meta = mc?.Metadata?.[0];
+      if (meta?.type !== type) {
+        if (meta) violations.push(`GET ${type} ${key} answered a ${meta.type}`);
+      } else this.pms.applyPulled(item, strip(meta));
+    }
+    this.pms.violations.push(...violations);
+  }
+
+  /** A show's refresh: the show, its seasons and every episode it lists that PMS placed. */
+  private refreshShow(show: SimItem, tree: ShowTree) {
+    this.pms.applyPulled(show, strip(tree.meta));
+    for (const season of this.childrenOf(show)) {
+      const meta = tree.seasons.find((s) => s.index === season.index);
+      if (meta) {
+        season.guid = meta.guid;
+        this.pms.applyPulled(season, strip(meta));
+      }
+      for (const ep of this.childrenOf(season)) {
+        const listed = tree.episodes.find((e) =>
+          ep.index !== undefined
+            ? e.parentIndex === season.index && e.index === ep.index
+            : e.originallyAvailableAt === ep.fields.originallyAvailableAt,
+        );
+        // An episode bound by hand (Fix Match) to another GUID keeps it: the user's choice.
+        if (!listed || !(ep.guid === listed.guid || ep.guid.startsWith("local://"))) continue;
+        ep.guid = listed.guid;
+        this.pms.applyPulled(ep, strip(listed));
+      }
+    }
+  }
+
+  itemsOf(sectionId: string, type: TvType): SimItem[] {
+    return [...this.pms.items.values()].filter((i) => i.sectionId === sectionId && i.type === type);
+  }
+
+  /** A show's seasons or a season's episodes, in index order. */
+  childrenOf(item: SimItem): SimItem[] {
+    return [...this.pms.items.values()]
+      .filter((i) => i.parentRatingKey === item.ratingKey)
+      .sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9) || Number(a.ratingKey) - Number(b.ratingKey));
+  }
+
+  /** A show's episodes, season by season. */
+  grandchildrenOf(show: SimItem): SimItem[] {
+    return this.childrenOf(show).flatMap((s) => this.childrenOf(s));
+  }
+
+  /** The fields PMS adds to a show, season or episode it answers: its place in the tree. */
+  present(i: SimItem, base: Record<string, any>): Record<string, any> {
+    const out: Record<string, any> = { ...base, type: i.type };
+    const keyOf = (rk: string) => `/library/metadata/${rk}`;
+    for (const k of Object.keys(out))
+      if (/^(parent|grandparent)/.test(k) || k === "index" || k === "leafCount" || k === "childCount") delete out[k];
+    if (i.type === "show" || i.type === "season") {
+      delete out.Media;
+      out.key = `${keyOf(i.ratingKey)}/children`;
+    }
+    if (i.type === "show") {
+      out.childCount = this.childrenOf(i).length;
+      out.leafCount = this.grandchildrenOf(i).length;
+      return out;
+    }
+    const parent = this.pms.items.get(i.parentRatingKey ?? "");
+    if (i.index !== undefined) out.index = i.index;
+    if (parent) {
+      Object.assign(out, {
+        parentRatingKey: parent.ratingKey,
+        parentKey: keyOf(parent.ratingKey),
+        parentGuid: parent.guid,
+        parentTitle: parent.title,
+      });
+    }
+    if (i.type === "season") {
+      out.leafCount = this.childrenOf(i).length;
+      return out;
+    }
+    const show = this.pms.items.get(parent?.parentRatingKey ?? "");
+    if (parent?.index !== undefined) out.parentIndex = parent.index;
+    if (show) {
+      Object.assign(out, {
+        grandparentRatingKey: show.ratingKey,
+        grandparentKey: keyOf(show.ratingKey),
+        grandparentGuid: show.guid,
+        grandparentTitle: show.title,
+      });
+    }
+    // Each file is a version of the episode: one Media each.
+    out.Media = i.files.map((file, k) => ({
+      id: Number(i.ratingKey) * 10 + k,
+      Part: [{ id: Number(i.ratingKey) * 10 + k, file }],
+    }));
+    return out;
+  }
+}
+
+/** A provider's item as PMS keeps its fields: without the provider's own keys and children. */
+function strip(meta: PlexMetadata): Record<string, any> {
+  const { Children: _c, ratingKey: _r, key: _k, ...rest } = meta as PlexMetadata & Record<string, any>;
+  for (const k of Object.keys(rest)) if (/^(parent|grandparent)(RatingKey|Key)$/.test(k)) delete rest[k];
+  return rest;
+}

@@ -1,0 +1,492 @@
+/**
+ * The PMS simulator's TV libraries, before anything is built on them: the TV scanner's reading
+ * of file names, a scan through a minimal TV provider defined here (match the show, read it with
+ * its seasons, page through its episodes, place each file by its numbers), partial scans that
+ * add, remove and move files on a real folder of symbolic links, the listings PMS answers for
+ * shows, seasons and episodes, and refresh / Fix Match of TV items.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { parseEpisodePath } from "../../sim/plex/tv-scanner.ts";
+
+const ID = "tv.plex.agents.custom.simtest.tv";
+
+interface Ep {
+  key: string;
+  season: number;
+  index: number;
+  title: string;
+  date?: string;
+}
+/** The test provider's catalog: one show, "Mega Network", with 45 episodes in 2023 and 2 specials. */
+const show = { key: "sh1", title: "Mega Network", year: 2019 };
+const episodes: Ep[] = [
+  ...Array.from({ length: 45 }, (_, i) => ({
+    key: `ep${i + 1}`,
+    season: 2023,
+    index: i + 1,
+    title: `Episode ${i + 1}`,
+    date: `2023-${String(1 + Math.floor(i / 4)).padStart(2, "0")}-${String(1 + (i % 4) * 7).padStart(2, "0")}`,
+  })),
+  { key: "sp1", season: 0, index: 1, title: "Special One" },
+  { key: "sp2", season: 0, index: 2, title: "Special Two" },
+];
+const seasonNumbers = () => [...new Set(episodes.map((e) => e.season))].sort((a, b) => a - b);
+const guid = (type: string, key: string) => `${ID}://${type}/${key}`;
+const seasonKey = (n: number) => `${show.key}-${n}`;
+const showMeta = () => ({
+  ratingKey: show.key,
+  key: `/library/metadata/${show.key}`,
+  guid: guid("show", show.key),
+  type: "show",
+  title: show.title,
+  year: show.year,
+  summary: "A network.",
+});
+const seasonMeta = (n: number) => ({
+  ratingKey: seasonKey(n),
+  key: `/library/metadata/${seasonKey(n)}`,
+  guid: guid("season", seasonKey(n)),
+  type: "season",
+  title: n === 0 ? "Specials" : `${n}`,
+  index: n,
+  parentRatingKey: show.key,
+  parentKey: `/library/metadata/${show.key}`,
+  parentGuid: guid("show", show.key),
+  parentType: "show",
+  parentTitle: show.title,
+});
+const episodeMeta = (e: Ep) => ({
+  ratingKey: e.key,
+  key: `/library/metadata/${e.key}`,
+  guid: guid("episode", e.key),
+  type: "episode",
+  title: e.title,
+  index: e.index,
+  parentIndex: e.season,
+  ...(e.date ? { originallyAvailableAt: e.date } : {}),
+  summary: `About ${e.title}.`,
+  Role: [{ tag: "Ann" }, { tag: "Bea" }, { tag: "Cid" }, { tag: "Dee" }],
+  parentRatingKey: seasonKey(e.season),
+  parentKey: `/library/metadata/${seasonKey(e.season)}`,
+  parentGuid: guid("season", seasonKey(e.season)),
+  parentType: "season",
+  parentTitle: seasonMeta(e.season).title,
+  grandparentRatingKey: show.key,
+  grandparentKey: `/library/metadata/${show.key}`,
+  grandparentGuid: guid("show", show.key),
+  grandparentType: "show",
+  grandparentTitle: show.title,
+});
+const container = (items: unknown[], offset = 0, totalSize = items.length) =>
+  Response.json({ MediaContainer: { offset, totalSize, size: items.length, identifier: ID, Metadata: items } });
+
+/** What the provider was asked, for the assertions. */
+const asked: { method: string; path: string; start?: string; size?: string; body?: any }[] = [];
+/** When true the provider ignores paging and answers every episode at once (a contract violation). */
+let ignorePaging = false;
+
+const provider = Bun.serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  async fetch(req) {
+    const url = new URL(req.url);
+    const p = url.pathname;
+    const param = (n: string) => req.headers.get(n) ?? url.searchParams.get(n) ?? undefined;
+    const body = req.method === "POST" ? ((await req.json()) as any) : undefined;
+    asked.push({
+      method: req.method,
+      path: p,
+      start: param("X-Plex-Container-Start"),
+      size: param("X-Plex-Container-Size"),
+      body,
+    });
+    if (p === "/")
+      return Response.json({
+        MediaProvider: {
+          identifier: ID,
+          title: "Sim test TV",
+          version: "1",
+          Types: [2, 3, 4].map((type) => ({ type, Scheme: [{ scheme: ID }] })),
+          Feature: [
+            { type: "metadata", key: "/library/metadata" },
+            { type: "match", key: "/library/metadata/matches" },
+          ],
+        },
+      });
+    if (p === "/library/metadata/matches")
+      return body?.type === 2 && body.title === show.title ? container([showMeta()]) : container([]);
+    const m = /^\/library\/metadata\/([\w-]+)(?:\/(children|grandchildren))?$/.exec(p);
+    if (!m) return new Response("no", { status: 404 });
+    const [, key, sub] = m;
+    const page = (all: unknown[]) => {
+      const start = Number(param("X-Plex-Container-Start") ?? 0);
+      const size = ignorePaging ? all.length : Number(param("X-Plex-Container-Size") ?? 20);
+      return container(all.slice(start, start + size), start, all.length);
+    };
+    if (key === show.key) {
+      if (sub === "grandchildren") return page(episodes.map(episodeMeta));
+      if (sub === "children") return page(seasonNumbers().map(seasonMeta));
+      const children = url.searchParams.get("includeChildren") === "1";
+      const seasons = seasonNumbers().map(seasonMeta);
+      return container([
+        { ...showMeta(), ...(children ? { Children: { size: seasons.length, Metadata: seasons } } : {}) },
+      ]);
+    }
+    const season = seasonNumbers().find((n) => seasonKey(n) === key);
+    if (season !== undefined) return container([seasonMeta(season)]);
+    const ep = episodes.find((e) => e.key === key);
+    return ep && !sub ? container([episodeMeta(ep)]) : new Response("no", { status: 404 });
+  },
+});
+const providerUrl = `http://127.0.0.1:${provider.port}`;
+
+let pms: PmsSim;
+beforeAll(async () => {
+  pms = new PmsSim().start();
+  expect(await pms.registerProvider(providerUrl)).toBe(ID);
+});
+afterAll(async () => {
+  await pms.stop();
+  provider.stop(true);
+});
+
+const plex = (path: string, init: RequestInit = {}) =>
+  fetch(`${pms.url}${path}`, {
+    ...init,
+    headers: { "X-Plex-Token": pms.token, accept: "application/json", ...(init.headers ?? {}) },
+  });
+const json = async (path: string, headers: Record<string, string> = {}) =>
+  ((await (await plex(path, { headers })).json()) as any).MediaContainer;
+
+describe("the TV scanner reads names as PMS does", () => {
+  const root = "/tv";
+  const read = (rel: string) => {
+    const p = parseEpisodePath(`${root}/${rel}`, root);
+    return p && { show: p.show.title, season: p.season, episodes: p.episodes, date: p.date };
+  };
+  test("season and episode numbers, year seasons, specials, ranges and dates", () => {
+    expect(read("Mega Network/Season 2023/Mega Network - S2023E05 - Pass 2 Events [st-42].mp4")).toEqual({
+      show: "Mega Network",
+      season: 2023,
+      episodes: [5],
+      date: undefined,
+    });
+    expect(read("Mega Network/Specials/Mega Network - S00E02 - Extra.mkv")?.season).toBe(0);
+    expect(read("Show/Season 1/Show - s01e02-e03.mkv")?.episodes).toEqual([2, 3]);
+    expect(read("Show/Season 2/Show - 2x04 - Title.avi")).toMatchObject({ season: 2, episodes: [4] });
+    expect(read("Show/Season 1/Show - SP02.mkv")).toMatchObject({ season: 0, episodes: [2] });
+    expect(read("Show/Season 2/05 - Only A Number.avi")).toMatchObject({ season: 2, episodes: [5] });
+    expect(read("Show/Season 2023/Show - 2023-05-01 - Daily.mp4")).toEqual({
+      show: "Show",
+      season: 2023,
+      episodes: [],
+      date: "2023-05-01",
+    });
+    // A season/episode pattern wins over a date in the same name.
+    expect(read("Show/Season 1/Show - S01E07 - 2023-05-01.mp4")).toMatchObject({ season: 1, episodes: [7] });
+    // A file straight under the root names its own show.
+    expect(read("Loose Show - S03E04.mkv")).toMatchObject({ show: "Loose Show", season: 3, episodes: [4] });
+  });
+  test("the show folder's year and id hint are not part of the title", () => {
+    const p = parseEpisodePath(`${root}/Mega Network (2019) {tvdb-123}/Season 01/x - S01E01.mkv`, root)!;
+    expect(p.show).toMatchObject({ title: "Mega Network", year: 2019, guid: "tvdb://123" });
+    expect(p.show.folder).toBe(`${root}/Mega Network (2019) {tvdb-123}`);
+  });
+  test("names it ignores: no numbers, not a video, samples, trailers, extras folders, hidden files", () => {
+    for (const rel of [
+      "Show/Season 1/Title without numbers.mp4",
+      "Show/Season 1/Show (2019) - Title.mkv",
+      "Show/Season 1/Show - S01E01.nfo",
+      "Show/Season 1/Show - S01E01.jpg",
+      "Show/Season 1/Show - S01E01-sample.mkv",
+      "Show/Season 1/Show - S01E01-trailer.mkv",
+      "Show/Extras/Show - S01E01.mkv",
+      "Show/Season 1/.Show - S01E01.mkv",
+      "Show/Season 1/Featurettes/Show - S01E01.mkv",
+    ])
+      expect(read(rel)).toBeNull();
+    // The show folder is the show's name, even one an extras folder could have.
+    expect(read("Scenes/Season 1/Scenes - S01E01.mkv")).toMatchObject({ show: "Scenes", season: 1 });
+  });
+});
+
+describe("a TV section scanned through a TV provider", () => {
+  const root = "/media/TV";
+  const file = (season: number, ep: number, title = `Ep ${ep}`) =>
+    `${root}/Mega Network/${season === 0 ? "Specials" : `Season ${season}`}/Mega Network - S${String(season).padStart(2, "0")}E${String(ep).padStart(2, "0")} - ${title}.mp4`;
+  const files = [
+    ...Array.from({ length: 45 }, (_, i) => file(2023, i + 1)),
+    file(0, 2),
+    file(2023, 99, "Not Listed"),
+    `${root}/Mega Network/Season 2023/folder.jpg`,
+    `${root}/Mega Network/Season 2023/No Numbers Here.mp4`,
+    `${root}/Unknown Show/Season 1/Unknown Show - S01E01 - Lost.mp4`,
+  ];
+  beforeAll(() => {
+    pms.addSection({ key: "7", title: "Networks", type: "show", agent: ID, locations: [root] }, files);
+  });
+
+  test("matches the show once, pages its episodes 20 at a time, places every file by its numbers", async () => {
+    asked.length = 0;
+    const report = await pms.scanTv("7");
+    expect(report.violations).toEqual([]);
+    expect(pms.violations).toEqual([]);
+    // One match per show folder, for type 2, with the title, year-less folder and first file.
+    const matches = asked.filter((a) => a.path === "/library/metadata/matches");
+    expect(matches.map((a) => a.body)).toEqual([
+      {
+        type: 2,
+        title: "Mega Network",
+        filename: "TV/Mega Network/Season 2023/Mega Network - S2023E01 - Ep 1.mp4",
+        includeChildren: 1,
+      },
+      {
+        type: 2,
+        title: "Unknown Show",
+        filename: "TV/Unknown Show/Season 1/Unknown Show - S01E01 - Lost.mp4",
+        includeChildren: 1,
+      },
+    ]);
+    const pages = asked.filter((a) => a.path === "/library/metadata/sh1/grandchildren");
+    expect(pages.map((a) => [a.start, a.size])).toEqual([
+      ["0", "20"],
+      ["20", "20"],
+      ["40", "20"],
+    ]);
+    // The episodes come from the listing: PMS does not fetch each one during a scan.
+    expect(asked.filter((a) => /^\/library\/metadata\/(ep|sp)\d+$/.test(a.path))).toEqual([]);
+    expect(report.placed.length).toBe(46);
+    expect(report.unmatched.sort()).toEqual([file(2023, 99, "Not Listed"), files.at(-1)!].sort());
+    expect(report.ignored.sort()).toEqual([files[47]!, files[48]!].sort());
+
+    const shows = pms.tv.itemsOf("7", "show");
+    expect(shows.map((s) => [s.title, s.guid])).toEqual([
+      ["Mega Network", guid("show", "sh1")],
+      ["Unknown Show", `local://${shows[1]!.ratingKey}`],
+    ]);
+    const seasons = pms.tv.childrenOf(shows[0]!);
+    expect(seasons.map((s) => [s.index, s.title, s.guid])).toEqual([
+      [0, "Specials", guid("season", "sh1-0")],
+      [2023, "2023", guid("season", "sh1-2023")],
+    ]);
+    const ep7 = pms.itemByFile(file(2023, 7))!;
+    expect([ep7.type, ep7.title, ep7.guid, ep7.index]).toEqual(["episode", "Episode 7", guid("episode", "ep7"), 7]);
+    expect(ep7.fields.summary).toBe("About Episode 7.");
+    const special = pms.itemByFile(file(0, 2))!;
+    expect([special.title, special.parentRatingKey]).toEqual(["Special Two", seasons[0]!.ratingKey]);
+    // A file whose numbers the provider does not list: an unmatched episode, titled from its name.
+    const lost = pms.itemByFile(file(2023, 99, "Not Listed"))!;
+    expect([lost.guid, lost.title, lost.index]).toEqual([
+      `local://${lost.ratingKey}`,
+      "Mega Network - S2023E99 - Not Listed",
+      99,
+    ]);
+  });
+
+  test("a rescan with nothing new asks the provider nothing", async () => {
+    asked.length = 0;
+    const report = await pms.scanTv("7");
+    expect([report.placed, report.unmatched, report.removed]).toEqual([[], [], []]);
+    expect(asked).toEqual([]);
+  });
+
+  test("lists shows, seasons and episodes as PMS does", async () => {
+    const showsList = await json("/library/sections/7/all");
+    expect(showsList.Metadata.map((m: any) => [m.type, m.title])).toEqual([
+      ["show", "Mega Network"],
+      ["show", "Unknown Show"],
+    ]);
+    const mega = showsList.Metadata[0];
+    expect([mega.key, mega.childCount, mega.leafCount, mega.Media]).toEqual([
+      `/library/metadata/${mega.ratingKey}/children`,
+      2,
+      47,
+      undefined,
+    ]);
+    const seasons = await json("/library/sections/7/all?type=3");
+    expect(seasons.Metadata.map((m: any) => [m.type, m.index, m.parentTitle])).toEqual([
+      ["season", 2023, "Mega Network"],
+      ["season", 0, "Mega Network"],
+      ["season", 1, "Unknown Show"],
+    ]);
+    const eps = await json("/library/sections/7/all?type=4&X-Plex-Container-Size=100");
+    expect(eps.totalSize).toBe(48);
+    const ep7 = eps.Metadata.find((m: any) => m.Media[0].Part[0].file === file(2023, 7));
+    expect(ep7).toMatchObject({
+      type: "episode",
+      title: "Episode 7",
+      guid: guid("episode", "ep7"),
+      grandparentTitle: "Mega Network",
+      grandparentRatingKey: mega.ratingKey,
+      parentTitle: "2023",
+      parentIndex: 2023,
+      index: 7,
+    });
+    // A listing shows the first three roles only; the item itself has all four.
+    expect(ep7.Role.length).toBe(3);
+    const one = await json(`/library/metadata/${ep7.ratingKey}`);
+    expect(one.Metadata[0].Role.length).toBe(4);
+    expect(one.Metadata[0].parentKey).toBe(`/library/metadata/${ep7.parentRatingKey}`);
+    // children of a show: its seasons; of a season: its episodes; grandchildren: every episode, paged.
+    const kids = await json(`/library/metadata/${mega.ratingKey}/children`);
+    expect(kids.Metadata.map((m: any) => m.index)).toEqual([0, 2023]);
+    const season2023 = kids.Metadata[1];
+    const inSeason = await json(`/library/metadata/${season2023.ratingKey}/children?X-Plex-Container-Size=100`);
+    expect(inSeason.Metadata.map((m: any) => m.index)).toEqual([...Array.from({ length: 45 }, (_, i) => i + 1), 99]);
+    const page = await json(`/library/metadata/${mega.ratingKey}/grandchildren`, {
+      "X-Plex-Container-Start": "10",
+      "X-Plex-Container-Size": "5",
+    });
+    expect([page.offset, page.size, page.totalSize]).toEqual([10, 5, 47]);
+    // The specials come first (season 0), then 2023's episodes 1, 2, …
+    expect(page.Metadata.map((m: any) => m.index)).toEqual([10, 11, 12, 13, 14]);
+    // updatedAt> keeps only items changed since.
+    const later = await json(`/library/sections/7/all?type=4&updatedAt>=${Math.floor(Date.now() / 1000) + 5}`);
+    expect(later.totalSize).toBe(0);
+  });
+
+  test("refresh of an episode re-pulls it from the provider, keeping a locked title", async () => {
+    const ep3 = pms.itemByFile(file(2023, 3))!;
+    const ep4 = pms.itemByFile(file(2023, 4))!;
+    episodes[2]!.title = "Episode 3, renamed";
+    episodes[3]!.title = "Episode 4, renamed";
+    asked.length = 0;
+    const lock = await plex(
+      `/library/sections/7/all?type=4&id=${ep4.ratingKey}&title.value=${encodeURIComponent("My Four")}&title.locked=1`,
+      { method: "PUT" },
+    );
+    expect(lock.status).toBe(200);
+    for (const e of [ep3, ep4])
+      expect((await plex(`/library/metadata/${e.ratingKey}/refresh`, { method: "PUT" })).status).toBe(200);
+    await pms.idle();
+    expect(asked.filter((a) => a.path.startsWith("/library/metadata/ep")).map((a) => a.path)).toEqual([
+      "/library/metadata/ep3",
+      "/library/metadata/ep4",
+    ]);
+    expect(pms.items.get(ep3.ratingKey)!.title).toBe("Episode 3, renamed");
+    expect(pms.items.get(ep4.ratingKey)!.title).toBe("My Four");
+    const listed = await json(`/library/metadata/${ep3.ratingKey}`);
+    expect(listed.Metadata[0]).toMatchObject({ title: "Episode 3, renamed", index: 3, parentIndex: 2023 });
+    expect(pms.violations).toEqual([]);
+  });
+
+  test("Fix Match binds an unmatched episode; a show's refresh renames the show and re-lists its episodes", async () => {
+    const lost = pms.itemByFile(file(2023, 99, "Not Listed"))!;
+    const fix = await plex(
+      `/library/metadata/${lost.ratingKey}/match?guid=${encodeURIComponent(guid("episode", "sp1"))}`,
+      {
+        method: "PUT",
+      },
+    );
+    expect(fix.status).toBe(200);
+    await pms.idle();
+    expect([pms.items.get(lost.ratingKey)!.guid, pms.items.get(lost.ratingKey)!.title]).toEqual([
+      guid("episode", "sp1"),
+      "Special One",
+    ]);
+    show.title = "Mega Network HD";
+    episodes[4]!.title = "Episode 5, renamed";
+    const mega = pms.tv.itemsOf("7", "show")[0]!;
+    asked.length = 0;
+    await plex(`/library/metadata/${mega.ratingKey}/refresh`, { method: "PUT" });
+    await pms.idle();
+    expect(asked.map((a) => a.path)).toContain("/library/metadata/sh1/grandchildren");
+    expect(pms.items.get(mega.ratingKey)!.title).toBe("Mega Network HD");
+    const ep5 = await json(`/library/metadata/${pms.itemByFile(file(2023, 5))!.ratingKey}`);
+    expect(ep5.Metadata[0]).toMatchObject({ title: "Episode 5, renamed", grandparentTitle: "Mega Network HD" });
+    // The title locked by hand stays; the Fix-Matched episode keeps the GUID the user chose.
+    expect(pms.itemByFile(file(2023, 4))!.title).toBe("My Four");
+    expect(pms.items.get(lost.ratingKey)!.guid).toBe(guid("episode", "sp1"));
+    show.title = "Mega Network";
+    expect(pms.violations).toEqual([]);
+  });
+
+  test("a provider that ignores paging is caught", async () => {
+    const sim = new PmsSim().start();
+    try {
+      await sim.registerProvider(providerUrl);
+      sim.addSection({ key: "1", title: "TV", type: "show", agent: ID, locations: [root] }, [file(2023, 1)]);
+      ignorePaging = true;
+      const report = await sim.scanTv("1");
+      expect(report.violations.some((v) => /47 items for X-Plex-Container-Size 20/.test(v))).toBe(true);
+    } finally {
+      ignorePaging = false;
+      await sim.stop();
+    }
+  });
+});
+
+describe("partial scans of a real folder of symbolic links", () => {
+  let dir: string;
+  let tv: string;
+  const link = (rel: string, target = "../../../stash/scene.mp4") => {
+    const path = join(tv, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    symlinkSync(target, path);
+    return path;
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "sim-tv-"));
+    tv = join(dir, "tv");
+    link("Mega Network/Season 2023/Mega Network - S2023E01 - One.mp4");
+    link("Mega Network/Season 2023/Mega Network - S2023E02 - Two.mp4");
+    pms.addSection({ key: "8", title: "Links", type: "show", agent: ID, locations: [tv] });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const refresh = async (folder?: string) => {
+    const q = folder ? `?path=${encodeURIComponent(folder)}` : "";
+    expect((await plex(`/library/sections/8/refresh${q}`, { method: "POST" })).status).toBe(200);
+    await pms.idle();
+  };
+  const placed = () =>
+    pms.tv
+      .itemsOf("8", "episode")
+      .map(
+        (e) =>
+          `${e.files.map((f) => f.slice(tv.length + 1)).join("+")} ${e.guid.startsWith("local://") ? "local" : e.guid.replace(/^.*\//, "")}`,
+      )
+      .sort();
+
+  test("a full scan lists the links as files and places them", async () => {
+    await refresh();
+    expect(placed()).toEqual([
+      "Mega Network/Season 2023/Mega Network - S2023E01 - One.mp4 ep1",
+      "Mega Network/Season 2023/Mega Network - S2023E02 - Two.mp4 ep2",
+    ]);
+  });
+
+  test("a scan of one folder adds new files, removes gone ones and takes a moved file for a new episode", async () => {
+    const before = pms.itemByFile(join(tv, "Mega Network/Season 2023/Mega Network - S2023E01 - One.mp4"))!;
+    link("Mega Network/Season 2023/Mega Network - S2023E03 - Three.mp4");
+    unlinkSync(join(tv, "Mega Network/Season 2023/Mega Network - S2023E02 - Two.mp4"));
+    // Moved to the specials: same link target, new name and season.
+    mkdirSync(join(tv, "Mega Network/Specials"));
+    renameSync(
+      join(tv, "Mega Network/Season 2023/Mega Network - S2023E01 - One.mp4"),
+      join(tv, "Mega Network/Specials/Mega Network - S00E01 - One.mp4"),
+    );
+    await refresh(join(tv, "Mega Network"));
+    expect(placed()).toEqual([
+      "Mega Network/Season 2023/Mega Network - S2023E03 - Three.mp4 ep3",
+      "Mega Network/Specials/Mega Network - S00E01 - One.mp4 sp1",
+    ]);
+    expect(pms.items.has(before.ratingKey)).toBe(false);
+    const show = pms.tv.itemsOf("8", "show")[0]!;
+    expect(pms.tv.childrenOf(show).map((s) => s.index)).toEqual([0, 2023]);
+  });
+
+  test("a scan of another folder leaves this one alone; a show whose files are all gone is removed", async () => {
+    link("Other/Season 1/Other - S01E01.mp4");
+    await refresh(join(tv, "Other"));
+    expect(placed().length).toBe(3);
+    rmSync(join(tv, "Mega Network"), { recursive: true });
+    await refresh(join(tv, "Mega Network"));
+    expect(placed()).toEqual(["Other/Season 1/Other - S01E01.mp4 local"]);
+    expect(pms.tv.itemsOf("8", "show").map((s) => s.title)).toEqual(["Other"]);
+  });
+});
