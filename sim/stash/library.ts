@@ -24,6 +24,8 @@ export interface SimStudio {
   name: string;
   image_path: string | null;
   parent_studio: SimStudio | null;
+  /** Stash's free-text description of the studio. */
+  details?: string | null;
 }
 export interface SimPerformer {
   id: string;
@@ -150,6 +152,11 @@ export class SimLibrary {
   scenes = new Map<string, SimScene>();
   groups = new Map<string, SimGroup>();
   studios: SimStudio[] = [];
+  /**
+   * Stash's library folders (Settings → Library; `configuration { general { stashes } }`): where
+   * the generated scenes live, the Windows drive's folder when some scenes are there.
+   */
+  stashes: { path: string; excludeVideo: boolean; excludeImage: boolean }[] = [];
   private byPath = new Map<string, SimScene>();
   private byBasename = new Map<string, Set<SimScene>>();
   private nextFileId = 1;
@@ -169,9 +176,17 @@ export class SimLibrary {
 
   private generate({ scenes, seed = 42, root = "/data/stash", windowsShare = 0.1, genericShare = 0 }: SeedOptions) {
     const rand = rng(seed);
+    const folder = (path: string) => ({ path, excludeVideo: false, excludeImage: false });
+    this.stashes = [folder(root), ...(windowsShare > 0 ? [folder("D:\\Scenes")] : [])];
     const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
     const tags = TAGS.map((name, i) => ({ id: String(i + 1), name }));
-    const parent: SimStudio = { id: "100", name: "Mega Network", image_path: "logo", parent_studio: null };
+    const parent: SimStudio = {
+      id: "100",
+      name: "Mega Network",
+      image_path: "logo",
+      parent_studio: null,
+      details: "Every studio of the network.",
+    };
     this.studios = [
       parent,
       ...STUDIOS.map((name, i) => ({
@@ -179,6 +194,7 @@ export class SimLibrary {
         name,
         image_path: i % 3 === 0 ? null : "logo",
         parent_studio: i % 2 === 0 ? parent : null,
+        details: i % 2 ? `About ${name}.` : null,
       })),
     ];
     const performers = PERFORMERS.map((name, i) => ({

@@ -8,7 +8,7 @@ import { SimServer } from "../sim-server.ts";
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
 import SDL from "./schema.graphql" with { type: "text" };
-import { SimLibrary, type SeedOptions, type SimScene } from "./library.ts";
+import { SimLibrary, type SeedOptions, type SimScene, type SimStudio } from "./library.ts";
 import { matchesFilter, matchesQuery } from "./filter.ts";
 import { rfc3339 } from "./clock.ts";
 
@@ -194,9 +194,20 @@ export class StashSim extends SimServer {
         this.library.saveActivity(String(id), resume_time, playDuration),
       version: () => ({ version: "v0.28.1-sim" }),
       configuration: () => ({
+        general: () => ({ stashes: this.library.stashes }),
         plugins: ({ include }: Vars) =>
           Object.fromEntries(Object.entries(this.pluginSettings).filter(([id]) => !include || include.includes(id))),
       }),
+    };
+  }
+
+  /** A studio as Stash answers it: its image as a URL, its parent studio answered the same way. */
+  private studio(studio: SimStudio): Record<string, unknown> {
+    return {
+      ...studio,
+      details: studio.details ?? null,
+      image_path: studio.image_path ? `${this.url}/studio/${studio.id}/image` : null,
+      parent_studio: studio.parent_studio && this.studio(studio.parent_studio),
     };
   }
 
@@ -263,10 +274,7 @@ export class StashSim extends SimServer {
       resume_time: scene.resume_time ?? 0,
       play_duration: scene.play_duration ?? 0,
       paths: { screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot` : null },
-      studio: scene.studio && {
-        ...scene.studio,
-        image_path: scene.studio.image_path ? `${u}/studio/${scene.studio.id}/image` : null,
-      },
+      studio: scene.studio && this.studio(scene.studio),
       performers: scene.performers.map((p) => ({
         ...p,
         image_path: p.image_path ? `${u}/performer/${p.id}/image` : null,

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PmsSim } from "../../sim/plex/server.ts";
+import { StashSim } from "../../sim/stash/server.ts";
 import { parseEpisodePath } from "../../sim/plex/tv-scanner.ts";
 
 const ID = "tv.plex.agents.custom.simtest.tv";
@@ -488,5 +489,55 @@ describe("partial scans of a real folder of symbolic links", () => {
     await refresh(join(tv, "Mega Network"));
     expect(placed()).toEqual(["Other/Season 1/Other - S01E01.mp4 local"]);
     expect(pms.tv.itemsOf("8", "show").map((s) => s.title)).toEqual(["Other"]);
+  });
+});
+
+describe("the Stash simulator answers what TV libraries read", () => {
+  let stash: StashSim;
+  beforeAll(() => {
+    stash = new StashSim({ scenes: 60, seed: 3, windowsShare: 0.2 }).start();
+  });
+  afterAll(() => stash.stop());
+  const gql = async (query: string) => {
+    const res = await fetch(`${stash.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query }),
+    });
+    const body = (await res.json()) as any;
+    expect(body.errors).toBeUndefined();
+    return body.data;
+  };
+
+  test("its library folders, as Settings → Library lists them", async () => {
+    const data = await gql("{ configuration { general { stashes { path excludeVideo excludeImage } } } }");
+    expect(data.configuration.general.stashes).toEqual([
+      { path: "/data/stash", excludeVideo: false, excludeImage: false },
+      { path: "D:\\Scenes", excludeVideo: false, excludeImage: false },
+    ]);
+    // Every scene's file lies in one of them.
+    const folders = data.configuration.general.stashes.map((s: any) => s.path);
+    for (const scene of stash.library.scenes.values())
+      for (const f of scene.files) expect(folders.some((d: string) => f.path.startsWith(d))).toBe(true);
+  });
+
+  test("studios with their parent studio (image as a URL, details), groups with each scene's index", async () => {
+    const data = await gql(
+      "{ findScenes(filter: { per_page: -1 }) { scenes { id studio { id name details image_path parent_studio { id name details image_path } } groups { scene_index group { id name } } } } }",
+    );
+    const scenes = data.findScenes.scenes as any[];
+    const child = scenes.find((s) => s.studio?.parent_studio)!.studio;
+    expect(child.parent_studio).toEqual({
+      id: "100",
+      name: "Mega Network",
+      details: "Every studio of the network.",
+      image_path: `${stash.url}/studio/100/image`,
+    });
+    expect(scenes.some((s) => s.studio && !s.studio.parent_studio)).toBe(true);
+    expect(scenes.some((s) => s.studio?.details === null)).toBe(true);
+    expect((await fetch(child.parent_studio.image_path)).status).toBe(200);
+    const inGroups = scenes.filter((s) => s.groups.length);
+    expect(inGroups.length).toBeGreaterThan(0);
+    for (const s of inGroups) expect(s.groups[0].scene_index).toBe(Math.floor(Number(s.id) / 10));
   });
 });
