@@ -30,6 +30,7 @@ import { instancesOf } from "./config/instances.ts";
 import { pushIsOn, pushSide, type PushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
+import { writebackSide } from "./writeback/plugin.ts";
 import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
 
 export interface AppOptions {
@@ -61,6 +62,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         ...instancesOf(config).map((i) => i.stash.apiKey),
         config.plex.token,
         config.sync.webhookToken,
+        config.writeback.webhookToken,
         admin.token,
       ],
     });
@@ -143,9 +145,26 @@ export function createApp(config: Config, options: AppOptions = {}) {
     onQueued: push.kick,
     pushOn,
   });
+  // Plex → Stash (issue 21): what is watched and rated in Plex, written to each scene's Stash.
+  const writeback = writebackSide({
+    config,
+    store,
+    log,
+    instances: instancesOf(config).map((i) => ({ id: i.id, identifier: i.provider.identifier })),
+    stashOf: (id) => (id === DEFAULT_INSTANCE_ID ? stash : others.find((o) => o.instance.id === id)?.stash),
+    ratings: push.editState,
+    drain: options.drain,
+    received: (e) => metrics.writeback.received(e.ref.instance, e.source, e.kind),
+    observe: (e, outcome) => {
+      const instance = e.ref.instance;
+      if (outcome.status === "done") metrics.writeback.applied(instance, e.kind, outcome.wrote);
+      else if (outcome.status === "ignored") metrics.writeback.ignored(instance, outcome.reason);
+      else metrics.writeback.failed(instance, outcome.status);
+    },
+  });
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
   const scheduler = createScheduler(
-    [...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs],
+    [...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs, ...writeback.jobs],
     options.schedulerClock,
   );
   const adminPart = adminSide({
@@ -163,6 +182,14 @@ export function createApp(config: Config, options: AppOptions = {}) {
     push,
     gaps,
     others,
+    writeback: writeback.enabled
+      ? {
+          events: writeback.events,
+          webhookUrl: config.writeback.webhookToken
+            ? `${config.publicUrl.replace(/\/+$/, "")}/hooks/plex?token=<token>`
+            : undefined,
+        }
+      : undefined,
   });
 
   const http = new Elysia()
@@ -172,6 +199,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(provider.plugin)
     .use(push.plugin)
     .use(gaps.plugin)
+    .use(writeback.plugin)
     .use(scheduler.plugin);
   for (const other of others) http.use(other.routes);
 
@@ -208,6 +236,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
      * and `worker` above are the default's.
      */
     instanceLoops: push.loops,
+    /** Plex → Stash: the event queue, its worker, the notification stream and the catch-up. */
+    writeback,
     /** Where the admin token came from; `generated`: made on this start (the banner shows it once). */
     admin: { generated: admin.generated, file: admin.file, token: admin.token },
     get url() {
@@ -233,6 +263,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         scheduler.trigger("plex-index");
         push.kick(); // every instance's worker
       }
+      writeback.start();
       return this;
     },
     /** What the start-up banner says about Plex. */
@@ -252,6 +283,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       scheduler.stop(http);
       await server?.stop();
       await push.stop();
+      await writeback.stop();
       server = undefined;
       store.close();
       stashIndex.close();

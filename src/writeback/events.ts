@@ -21,7 +21,7 @@
  *
  * This module is the one owner of the table `writeback_events` (test/unit/table-owners.test.ts).
  */
-import { refKey, type Ref } from "../domain/ref.ts";
+import { type InstanceName, refFromGuid, refKey, type Ref, sceneIdOf } from "../domain/ref.ts";
 import type { Store } from "../store/db.ts";
 import { backoffMs } from "../sync/backoff.ts";
 import type { EventSource, PlexEvent } from "./types.ts";
@@ -186,9 +186,8 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
   return {
     /** Records one event (durably, before returning); true when it is new. */
     record: (event: PlexEvent): boolean => db.transaction(() => recordOne(event))(),
-    /** Records several in one transaction; answers how many were new. */
-    recordAll: (events: readonly PlexEvent[]): number =>
-      db.transaction(() => events.reduce((n, e) => n + (recordOne(e) ? 1 : 0), 0))(),
+    /** Records several in one transaction (one disk sync); answers the ones that were new. */
+    recordAll: (events: readonly PlexEvent[]): PlexEvent[] => db.transaction(() => events.filter(recordOne))(),
 
     /**
      * Up to `limit` due events of one instance (oldest viewing first), claimed for `leaseMs`.
@@ -319,7 +318,8 @@ export type EventQueue = ReturnType<typeof createEventQueue>;
  *   item's lastViewedAt in the scrobble webhook (PMS stamps both in the same scrobble). When
  *   they differ by a second or two, PLAY_TOLERANCE_MS coalesces them in `record`.
  * - progress: `progress:<instance>:<ratingKey>:<accountId>:<viewOffset s>`: a replayed pause or
- *   stop of the same moment carries the same offset; a later pause has another.
+ *   stop of the same moment carries the same offset; a later pause has another. Finished (offset
+ *   0, the resume point cleared): `…:0:<viewedAt s>`, one per viewing.
  * - a rating: `rate:<instance>:<ratingKey>:<accountId>:<rating|none>:<lastRatedAt s|->`: a
  *   replayed rate webhook and the library listing's userRating/lastRatedAt name the same one.
  * `accountId` is PMS's own account number (1: the server owner), as webhooks and the history
@@ -328,8 +328,19 @@ export type EventQueue = ReturnType<typeof createEventQueue>;
 export const eventKeys = {
   play: (ref: Ref, ratingKey: string, accountId: string, viewedAtS: number) =>
     `play:${ref.instance}:${ratingKey}:${accountId}:${Math.floor(viewedAtS)}`,
-  progress: (ref: Ref, ratingKey: string, accountId: string, viewOffsetMs: number) =>
-    `progress:${ref.instance}:${ratingKey}:${accountId}:${Math.floor(viewOffsetMs / 1000)}`,
+  /** A finished viewing's progress (offset 0) names the viewing too, else the next one's would be taken as a replay. */
+  progress: (ref: Ref, ratingKey: string, accountId: string, viewOffsetMs: number, viewedAtS?: number) =>
+    `progress:${ref.instance}:${ratingKey}:${accountId}:${Math.floor(viewOffsetMs / 1000)}${viewedAtS === undefined ? "" : `:${Math.floor(viewedAtS)}`}`,
   rate: (ref: Ref, ratingKey: string, accountId: string, rating: number | null, ratedAtS?: number) =>
     `rate:${ref.instance}:${ratingKey}:${accountId}:${rating ?? "none"}:${ratedAtS === undefined ? "-" : Math.floor(ratedAtS)}`,
 };
+
+/**
+ * The scene reference behind a Plex item's GUID, when the item is one we write back to: a movie
+ * (a scene) or an episode (a scene in a TV-style library) of one of our instances. Null for
+ * anyone else's GUID, and for shows and seasons (nothing in Stash to write a play to).
+ */
+export function sceneRefOfGuid(guid: string | undefined, instances: readonly InstanceName[]): Ref | null {
+  const ref = refFromGuid(guid, instances);
+  return ref && sceneIdOf(ref) ? ref : null;
+}

@@ -1,0 +1,229 @@
+/**
+ * What write-back reads from PMS about watching: who plays what (/status/sessions), the watch
+ * history (/status/sessions/history/all), the server's accounts (/accounts), items by rating
+ * key (their GUIDs: a history entry names only the rating key) and the notification stream's
+ * URL. Kept apart from plex/client.ts (the push side's calls); answers are checked against
+ * TypeBox schemas, loosely: PMS adds fields freely, we read only these.
+ *
+ * Every path is in pms-openapi.json except /accounts (python-plexapi's systemAccounts reads it;
+ * PMS has long served it): WATCH_CALLS lists them for a conformance check.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { decode } from "../schema/decode.ts";
+
+export const WATCH_CALLS = [
+  ["GET", "/status/sessions"],
+  ["GET", "/status/sessions/history/all"],
+  ["GET", "/library/metadata/{ids}"],
+  ["GET", "/:/websocket/notifications"],
+] as const;
+
+const Id = Type.Union([Type.String(), Type.Number()]);
+const Loose = { additionalProperties: true } as const;
+
+const Sessions = Type.Object({
+  MediaContainer: Type.Object(
+    {
+      Metadata: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              sessionKey: Id,
+              ratingKey: Id,
+              guid: Type.Optional(Type.String()),
+              type: Type.Optional(Type.String()),
+              duration: Type.Optional(Type.Number()),
+              viewOffset: Type.Optional(Type.Number()),
+              User: Type.Optional(Type.Object({ id: Type.Optional(Id), title: Type.Optional(Type.String()) }, Loose)),
+            },
+            Loose,
+          ),
+        ),
+      ),
+    },
+    Loose,
+  ),
+});
+
+const History = Type.Object({
+  MediaContainer: Type.Object(
+    {
+      size: Type.Optional(Type.Number()),
+      totalSize: Type.Optional(Type.Number()),
+      Metadata: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              historyKey: Type.Optional(Type.String()),
+              ratingKey: Type.Optional(Id),
+              viewedAt: Type.Number(),
+              accountID: Type.Optional(Id),
+              type: Type.Optional(Type.String()),
+            },
+            Loose,
+          ),
+        ),
+      ),
+    },
+    Loose,
+  ),
+});
+
+const Accounts = Type.Object({
+  MediaContainer: Type.Object(
+    {
+      Account: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.Optional(Type.String()) }, Loose))),
+    },
+    Loose,
+  ),
+});
+
+const Items = Type.Object({
+  MediaContainer: Type.Object(
+    {
+      Metadata: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              ratingKey: Id,
+              guid: Type.Optional(Type.String()),
+              type: Type.Optional(Type.String()),
+              duration: Type.Optional(Type.Number()),
+              lastViewedAt: Type.Optional(Type.Number()),
+            },
+            Loose,
+          ),
+        ),
+      ),
+    },
+    Loose,
+  ),
+});
+
+export interface PlexSession {
+  sessionKey: string;
+  ratingKey: string;
+  guid?: string;
+  type?: string;
+  durationMs?: number;
+  /** The plex.tv user id and name (not PMS's account number). */
+  user?: { id?: string; title?: string };
+}
+
+export interface HistoryEntry {
+  ratingKey: string;
+  /** Seconds since the epoch. */
+  viewedAt: number;
+  /** PMS's account number (1: the owner). */
+  accountId: string;
+  type?: string;
+}
+
+export interface PmsWatchOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+}
+
+export function createPmsWatch(options: PmsWatchOptions) {
+  async function get<T extends TSchema>(
+    schema: T,
+    path: string,
+    query: Record<string, string> = {},
+  ): Promise<Static<T>> {
+    const url = new URL(`${options.url}${path}`);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { accept: "application/json", "x-plex-token": options.token },
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      const why =
+        (err as Error).name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : "cannot connect";
+      throw new Error(`Plex GET ${path}: ${why}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`Plex GET ${path}: HTTP ${res.status}${res.status === 401 ? " (check PLEX_TOKEN)" : ""}`);
+    }
+    const result = decode(schema, await res.json().catch(() => undefined));
+    if (!result.ok) throw new Error(`Plex GET ${path}: unexpected answer (${result.problem})`);
+    return result.value;
+  }
+
+  return {
+    /** Who plays what now. */
+    async sessions(): Promise<PlexSession[]> {
+      const { MediaContainer: mc } = await get(Sessions, "/status/sessions");
+      return (mc.Metadata ?? []).map((m) => ({
+        sessionKey: String(m.sessionKey),
+        ratingKey: String(m.ratingKey),
+        guid: m.guid,
+        type: m.type,
+        durationMs: m.duration,
+        user: m.User ? { id: m.User.id === undefined ? undefined : String(m.User.id), title: m.User.title } : undefined,
+      }));
+    },
+    /**
+     * One page of the watch history, oldest first, from `sinceS` (inclusive: entries of the same
+     * second are read again, their keys make that harmless); `ratingKey`/`accountId` narrow it.
+     */
+    async history(q: {
+      sinceS?: number;
+      start?: number;
+      size?: number;
+      ratingKey?: string;
+      accountId?: string;
+      newestFirst?: boolean;
+    }): Promise<{ total: number; entries: HistoryEntry[] }> {
+      const query: Record<string, string> = {
+        sort: q.newestFirst ? "viewedAt:desc" : "viewedAt:asc",
+        "X-Plex-Container-Start": String(q.start ?? 0),
+        "X-Plex-Container-Size": String(q.size ?? 200),
+      };
+      // A media-query filter: `viewedAt>=N` (the name is `viewedAt>`, the value `=N`).
+      if (q.sinceS !== undefined) query["viewedAt>"] = `=${Math.floor(q.sinceS)}`;
+      if (q.ratingKey) query.metadataItemID = q.ratingKey;
+      if (q.accountId) query.accountID = q.accountId;
+      const { MediaContainer: mc } = await get(History, "/status/sessions/history/all", query);
+      const entries = (mc.Metadata ?? []).flatMap((m) =>
+        m.ratingKey === undefined || m.accountID === undefined
+          ? [] // an entry of a deleted item: nothing to write it to
+          : [{ ratingKey: String(m.ratingKey), viewedAt: m.viewedAt, accountId: String(m.accountID), type: m.type }],
+      );
+      return { total: mc.totalSize ?? mc.size ?? entries.length, entries };
+    },
+    /** The server's accounts: PMS's number → name (0 is the system's, left out). */
+    async accounts(): Promise<Map<string, string>> {
+      const { MediaContainer: mc } = await get(Accounts, "/accounts");
+      return new Map((mc.Account ?? []).filter((a) => String(a.id) !== "0").map((a) => [String(a.id), a.name ?? ""]));
+    },
+    /** Items by rating key (up to ~100 a call): GUID and type of each one PMS still has. */
+    async items(ratingKeys: readonly string[]) {
+      if (!ratingKeys.length) return [];
+      try {
+        const { MediaContainer: mc } = await get(Items, `/library/metadata/${ratingKeys.join(",")}`);
+        return (mc.Metadata ?? []).map((m) => ({
+          ratingKey: String(m.ratingKey),
+          guid: m.guid,
+          type: m.type,
+          durationMs: m.duration,
+          lastViewedAt: m.lastViewedAt,
+        }));
+      } catch (err) {
+        if (/HTTP 404/.test((err as Error).message)) return []; // none of them is left
+        throw err;
+      }
+    },
+    /** The notification stream's websocket URL (the token in the query: a websocket sends no headers). */
+    notificationsUrl(): string {
+      const url = new URL(`${options.url}/:/websocket/notifications`);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      url.searchParams.set("X-Plex-Token", options.token);
+      return url.toString();
+    },
+  };
+}
+export type PmsWatch = ReturnType<typeof createPmsWatch>;
