@@ -308,7 +308,7 @@ describe("intake into one queue", () => {
   test("hostile input on /hooks/plex: a clear error, nothing stored", async () => {
     const w = await world({ WRITEBACK_NOTIFICATIONS: "false" });
     const ours = `${IDENTIFIER}://movie/1`;
-    const send = (url: string, body: BodyInit, headers: Record<string, string> = {}) =>
+    const send = (url: string, body: RequestInit["body"], headers: Record<string, string> = {}) =>
       fetch(url, { method: "POST", body, headers });
     const errorOf = async (res: Response) => ({ status: res.status, ...((await res.json()) as any).error });
 
