@@ -244,6 +244,30 @@ describe("intake into one queue", () => {
     expect(w.stash.library.scenes.get("2")!.play_history).toHaveLength(1);
   });
 
+  test("webhook: a stop part-way is progress at its offset, a rating in Plex a rate event; replays store nothing new", async () => {
+    const w = await world({ WRITEBACK_NOTIFICATIONS: "false" });
+    const hooks = captureHooks();
+    w.pms.watch.webhooks = [w.hook(), hooks.url];
+    w.pms.watch.view(w.ours[0]!.ratingKey, { toFraction: 0.4 });
+    const rated = await fetch(
+      `${w.pms.url}/:/rate?key=${w.ours[1]!.ratingKey}&identifier=com.plexapp.plugins.library&rating=8`,
+      { method: "PUT", headers: { "x-plex-token": w.pms.token } },
+    );
+    expect(rated.status).toBe(200);
+    await w.pms.watch.idle();
+    const kinds = () => w.events().map((e) => [e.event.kind, e.event.ratingKey]);
+    expect(w.plays()).toHaveLength(0);
+    const progress = w.events().find((e) => e.event.kind === "progress")!;
+    expect(progress.event).toMatchObject({ viewOffsetMs: 240_000, ref: { id: "1" } });
+    const rate = w.events().find((e) => e.event.kind === "rate")!;
+    expect(rate.event).toMatchObject({ rating: 8, ref: { id: "2" }, account: { id: "1", name: "owner" } });
+    const before = kinds();
+    for (let i = 0; i < 3; i++)
+      for (const b of hooks.bodies)
+        await fetch(w.hook(), { method: "POST", headers: { "content-type": b.type }, body: b.body });
+    expect(kinds()).toEqual(before);
+  });
+
   test("notifications without webhooks: a viewing is one play, keyed like the history's (the catch-up afterwards adds none)", async () => {
     const w = await world();
     await waitFor(() => w.app.writeback.notifications.status().connected);
@@ -362,6 +386,18 @@ describe("intake into one queue", () => {
       }),
     );
     expect(huge.status).toBe(413);
+    // Sent in chunks without a Content-Length: the read stops at the limit.
+    const chunk = new Uint8Array(64 * 1024);
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(c) {
+        if (sent++ > 64) c.close();
+        else c.enqueue(chunk);
+      },
+    });
+    const chunked = await send(w.hook(), stream, { "content-type": "multipart/form-data; boundary=zz" });
+    expect(chunked.status).toBe(413);
+    expect(sent).toBeLessThan(40);
     const bigPayload = await send(
       w.hook(),
       multipart({ payload: payloadOf("media.scrobble", ours, { pad: "x".repeat(200 * 1024) }) }),
