@@ -154,6 +154,7 @@ export class PmsSim extends SimServer {
       guid: init.guid ?? `local://${key}`,
     };
     this.items.set(key, item);
+    if (item.parentRatingKey) this.tv.adopt(item);
     return item;
   }
 
@@ -384,6 +385,14 @@ export class PmsSim extends SimServer {
     const [, scheme, type, id] =
       /^(tv\.plex\.agents\.custom\.[A-Za-z0-9.]+):\/\/(movie|show|season|episode)\/([A-Za-z0-9_-]+)$/.exec(item.guid) ??
       [];
+    if (!scheme && item.type === "show" && item.guid.startsWith("local://")) {
+      // An unmatched show's refresh makes PMS try to match it again.
+      if (!this.pullsEnabled) return;
+      await this.pullHooks.before?.(item);
+      await this.tv.rematch(item);
+      this.pullHooks.after?.(item, 200);
+      return;
+    }
     const provider = scheme ? this.providerFor(scheme) : undefined;
     if (!id || !provider || !this.pullsEnabled) return;
     if (type !== "movie") {

@@ -125,6 +125,12 @@ export class PlexTv {
   /** The show item of each show folder PMS has scanned: `section\0folder` → ratingKey. */
   private showOfFolder = new Map<string, string>();
   private queue = new Map<string, Promise<unknown>>();
+  /** Each item's children (rating keys), so a scan of thousands of episodes stays linear. */
+  private kids = new Map<string, Set<string>>();
+  /** The episode holding each number (or air date) of a season: `season\0index` → ratingKey. */
+  private slots = new Map<string, string>();
+  /** Provider identifiers learnt by discovery, by URL (PMS keeps what Add Provider read). */
+  private identities = new Map<string, string>();
 
   constructor(readonly pms: PmsSim) {}
 
@@ -176,7 +182,9 @@ export class PlexTv {
   }
 
   /** Discovery, as PMS does before using a provider; a TV library needs a provider of type 2. */
-  private async identify(url: string, violations: string[]) {
+  private async identify(url: string, violations: string[], cached = false) {
+    const known = this.identities.get(url);
+    if (cached && known) return { identifier: known };
     try {
       const { identifier, violations: found, types } = await discover(url, this.pms);
       violations.push(...found);
@@ -184,6 +192,7 @@ export class PlexTv {
         violations.push(`discovery of ${url} declares no type 2 (show): PMS cannot use it for a TV library`);
         return undefined;
       }
+      this.identities.set(url, identifier);
       return { identifier };
     } catch (e) {
       violations.push(`discovery of ${url} failed: ${(e as Error).message}`);
@@ -198,14 +207,13 @@ export class PlexTv {
       if (!gone.length) continue;
       report.removed.push(...gone);
       ep.files = ep.files.filter((f) => !gone.includes(f));
-      if (!ep.files.length) this.pms.items.delete(ep.ratingKey);
+      if (!ep.files.length) this.remove(ep);
       else ep.updatedAt = now();
     }
-    for (const season of this.itemsOf(sectionId, "season"))
-      if (!this.childrenOf(season).length) this.pms.items.delete(season.ratingKey);
+    for (const season of this.itemsOf(sectionId, "season")) if (!this.childrenOf(season).length) this.remove(season);
     for (const show of this.itemsOf(sectionId, "show")) {
       if (this.childrenOf(show).length) continue;
-      this.pms.items.delete(show.ratingKey);
+      this.remove(show);
       for (const [k, rk] of this.showOfFolder) if (rk === show.ratingKey) this.showOfFolder.delete(k);
     }
   }
@@ -327,6 +335,14 @@ export class PlexTv {
         break;
       }
     }
+    // Two episodes with the same numbers: PMS could place only one of them.
+    const seen = new Set<string>();
+    for (const e of episodes) {
+      if (e.parentIndex === undefined || e.index === undefined) continue;
+      const at = `S${e.parentIndex}E${e.index}`;
+      if (seen.has(at)) violations.push(`show ${key} lists two episodes as ${at}`);
+      seen.add(at);
+    }
     return { meta, seasons, episodes };
   }
 
@@ -384,10 +400,8 @@ export class PlexTv {
     path: string,
     meta: PlexMetadata | undefined,
   ) {
-    const same = this.childrenOf(season).find((e) =>
-      index !== undefined ? e.index === index : e.fields.originallyAvailableAt === date,
-    );
-    if (same) {
+    const same = this.pms.items.get(this.slots.get(slotKey(season.ratingKey, index, date)) ?? "");
+    if (same && same.parentRatingKey === season.ratingKey) {
       if (!same.files.includes(path)) same.files.push(path);
       same.updatedAt = now();
       return same;
@@ -406,7 +420,7 @@ export class PlexTv {
   /** A refresh (or Fix Match) of a TV item re-pulls it from the provider its GUID names. */
   async pull(item: SimItem, type: TvType, key: string, provider: string) {
     const violations: string[] = [];
-    const identity = await this.identify(provider, violations);
+    const identity = await this.identify(provider, violations, true);
     if (!identity) return void this.pms.violations.push(...violations);
     const p = { url: provider, identifier: identity.identifier };
     if (type === "show") {
@@ -418,6 +432,31 @@ export class PlexTv {
       if (meta?.type !== type) {
         if (meta) violations.push(`GET ${type} ${key} answered a ${meta.type}`);
       } else this.pms.applyPulled(item, strip(meta));
+    }
+    this.pms.violations.push(...violations);
+  }
+
+  /**
+   * A refresh of an unmatched show: PMS tries to match it again, as its scan would (the first
+   * file of its episodes), and on a match reads the show and binds the episodes it lists.
+   */
+  async rematch(show: SimItem) {
+    const section = this.pms.sections.find((s) => s.key === show.sectionId);
+    const url = section && this.pms.providerFor(section.agent);
+    const path = this.grandchildrenOf(show)
+      .flatMap((e) => e.files)
+      .sort()[0];
+    const root = path && section?.locations.find((l) => under(path, l));
+    const parsed = path && root ? parseEpisodePath(path, root) : null;
+    if (!url || !parsed || !path || !root) return;
+    const violations: string[] = [];
+    const identity = await this.identify(url, violations, true);
+    const provider = identity && { url, identifier: identity.identifier };
+    const candidate = provider && (await this.matchShow(provider, { parsed, path, root }, violations));
+    const tree = provider && candidate && (await this.fetchTree(provider, candidate.ratingKey, violations));
+    if (tree) {
+      show.guid = tree.meta.guid;
+      this.refreshShow(show, tree);
     }
     this.pms.violations.push(...violations);
   }
@@ -445,15 +484,37 @@ export class PlexTv {
     }
   }
 
+  /** Files a new TV item under its parent (called for every item made with a parent). */
+  adopt(item: SimItem) {
+    if (!item.parentRatingKey) return;
+    let set = this.kids.get(item.parentRatingKey);
+    if (!set) this.kids.set(item.parentRatingKey, (set = new Set()));
+    set.add(item.ratingKey);
+    if (item.type === "episode")
+      this.slots.set(slotKey(item.parentRatingKey, item.index, item.fields.originallyAvailableAt), item.ratingKey);
+  }
+
+  private remove(item: SimItem) {
+    this.pms.items.delete(item.ratingKey);
+    this.kids.delete(item.ratingKey);
+    if (!item.parentRatingKey) return;
+    this.kids.get(item.parentRatingKey)?.delete(item.ratingKey);
+    const slot = slotKey(item.parentRatingKey, item.index, item.fields.originallyAvailableAt);
+    if (this.slots.get(slot) === item.ratingKey) this.slots.delete(slot);
+  }
+
   itemsOf(sectionId: string, type: TvType): SimItem[] {
     return [...this.pms.items.values()].filter((i) => i.sectionId === sectionId && i.type === type);
   }
 
   /** A show's seasons or a season's episodes, in index order. */
   childrenOf(item: SimItem): SimItem[] {
-    return [...this.pms.items.values()]
-      .filter((i) => i.parentRatingKey === item.ratingKey)
-      .sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9) || Number(a.ratingKey) - Number(b.ratingKey));
+    const out: SimItem[] = [];
+    for (const rk of this.kids.get(item.ratingKey) ?? []) {
+      const kid = this.pms.items.get(rk);
+      if (kid?.parentRatingKey === item.ratingKey) out.push(kid);
+    }
+    return out.sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9) || Number(a.ratingKey) - Number(b.ratingKey));
   }
 
   /** A show's episodes, season by season. */
@@ -508,6 +569,10 @@ export class PlexTv {
     return out;
   }
 }
+
+/** Where an episode sits in its season: its number, or its air date when it has none. */
+const slotKey = (season: string, index: number | undefined, date: unknown) =>
+  `${season}\0${index !== undefined ? index : `d${date}`}`;
 
 /** A provider's item as PMS keeps its fields: without the provider's own keys and children. */
 function strip(meta: PlexMetadata): Record<string, any> {

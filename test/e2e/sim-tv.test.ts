@@ -406,6 +406,28 @@ describe("a TV section scanned through a TV provider", () => {
     expect(pms.violations).toEqual([]);
   });
 
+  test("a refresh of an unmatched show matches it again", async () => {
+    const unknown = pms.tv.itemsOf("7", "show").find((s) => s.title === "Unknown Show")!;
+    expect(unknown.guid).toStartWith("local://");
+    await plex(`/library/metadata/${unknown.ratingKey}/refresh`, { method: "PUT" });
+    await pms.idle();
+    expect(pms.items.get(unknown.ratingKey)!.guid).toStartWith("local://");
+    // The provider now knows the show by that name: the refresh matches it and reads it.
+    show.title = "Unknown Show";
+    asked.length = 0;
+    await plex(`/library/metadata/${unknown.ratingKey}/refresh`, { method: "PUT" });
+    await pms.idle();
+    show.title = "Mega Network";
+    expect(asked.filter((a) => a.path === "/library/metadata/matches").map((a) => a.body.filename)).toEqual([
+      "TV/Unknown Show/Season 1/Unknown Show - S01E01 - Lost.mp4",
+    ]);
+    expect([pms.items.get(unknown.ratingKey)!.guid, pms.items.get(unknown.ratingKey)!.title]).toEqual([
+      guid("show", "sh1"),
+      "Unknown Show",
+    ]);
+    expect(pms.violations).toEqual([]);
+  });
+
   test("a provider that ignores paging is caught", async () => {
     const sim = new PmsSim().start();
     try {
