@@ -20,7 +20,7 @@ import {
 } from "./tv-metadata.ts";
 
 export interface TvItemsDeps {
-  stash: Pick<StashClient, "scenesByIds" | "groups">;
+  stash: Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene">;
   catalog: TvCatalog;
   tv: TvContext;
 }
@@ -42,11 +42,14 @@ export function tvItems({ stash, catalog, tv }: TvItemsDeps) {
   async function showInfo(show: ShowSummary): Promise<ShowInfo> {
     const parts = showParts(show.id)!;
     const first = firstPlacement(show.id);
-    const [scenes, groups] = await Promise.all([
+    const [scenes, groups, studio] = await Promise.all([
       first ? stash.scenesByIds([first.sceneId]) : Promise.resolve([]),
       parts.scheme === "gr" ? stash.groups([parts.id]).then((page) => page.items) : Promise.resolve([]),
+      // A studio show's description: its studio's, or (a network) the parent's of one of its scenes.
+      parts.scheme !== "gr" && first ? stash.studioOfScene(first.sceneId) : Promise.resolve(null),
     ]);
-    return { firstScene: scenes[0], group: groups[0] };
+    const own = [studio, studio?.parent_studio].find((s) => s?.id === parts.id) ?? undefined;
+    return { firstScene: scenes[0], group: groups[0], studio: own ?? undefined };
   }
 
   const seasonsOf = (show: ShowSummary, info: ShowInfo) => {

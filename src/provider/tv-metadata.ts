@@ -82,8 +82,8 @@ export interface ShowInfo {
   firstScene?: StashScene;
   /** A group show's group. */
   group?: StashGroup;
-  /** A studio show's description, when Stash gave one. */
-  details?: string | null;
+  /** A studio show's studio (the network of an `sn` show), with its description and image. */
+  studio?: { id: string; details?: string | null; image_path?: string | null };
 }
 
 /** The show's poster: the studio's image (or the group's front image) through our image proxy. */
@@ -91,8 +91,13 @@ export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext)
   const parts = showParts(showId);
   if (!parts) return undefined;
   if (parts.scheme === "gr") return info.group?.front_image_path ? imageUrl(ctx, "group", parts.id) : undefined;
-  // A studio we know to have no image gets none; an unknown one (a network seen through a sub-studio) is linked.
-  const own = info.firstScene?.studio?.id === parts.id ? info.firstScene.studio : undefined;
+  // A studio we know to have no image gets none; one we know nothing of is linked (the proxy answers 404 if Stash has none).
+  const own =
+    info.studio?.id === parts.id
+      ? info.studio
+      : info.firstScene?.studio?.id === parts.id
+        ? info.firstScene.studio
+        : undefined;
   return own && !own.image_path ? undefined : imageUrl(ctx, "studio", parts.id);
 }
 
@@ -111,7 +116,7 @@ export function showToMetadata(show: ShowSummary, info: ShowInfo, tv: TvContext)
   const ref = showRef(tv.instance, show.id);
   const images = showImages(show, info, tv.ctx);
   const date = validDate(info.group?.date) ?? (info.firstScene && !info.group ? sceneDate(info.firstScene) : undefined);
-  const summary = (info.group ? info.group.synopsis : info.details)?.trim() || undefined;
+  const summary = (info.group ? info.group.synopsis : info.studio?.details)?.trim() || undefined;
   return dropUndefined({
     ratingKey: ratingKeyOf(ref),
     key: childrenKeyOf(ref),

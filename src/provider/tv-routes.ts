@@ -23,7 +23,7 @@ import { matchTv } from "./tv-match.ts";
 import type { ProviderMount } from "./routes.ts";
 
 export interface TvProviderDeps {
-  stash: Pick<StashClient, "scenesByIds" | "groups" | "scenesWithTitleWords">;
+  stash: Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene" | "scenesWithTitleWords">;
   index: Pick<FileIndex, "ready" | "scene" | "scenesWithTitleWords">;
   catalog: TvCatalog;
   tv: TvContext;

@@ -102,6 +102,30 @@ export const FindGroupsAnswer = Type.Object({
     groups: Type.Array(Type.Intersect([StashGroup, Type.Object({ scene_count: Type.Integer() })])),
   }),
 });
+/** A studio as a TV show presents it: its description and image (FIND_SCENE_STUDIO). */
+const DescribedStudio = {
+  id: Type.String(),
+  name: Type.String(),
+  details: NullableString,
+  image_path: NullableString,
+};
+export const FindSceneStudioAnswer = Type.Object({
+  findScenes: Type.Object({
+    scenes: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        studio: Type.Union([
+          Type.Object({
+            ...DescribedStudio,
+            parent_studio: Type.Optional(Type.Union([Type.Object(DescribedStudio), Type.Null()])),
+          }),
+          Type.Null(),
+        ]),
+      }),
+    ),
+  }),
+});
+export type StashDescribedStudio = Static<typeof FindSceneStudioAnswer>["findScenes"]["scenes"][number]["studio"];
 /** What a TV-style library needs of a scene to place it (src/tv/): its studio, groups, date and files. */
 export const StashTvScene = Type.Object({
   id: Type.String(),

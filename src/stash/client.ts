@@ -10,6 +10,7 @@ import {
   FindGroupsAnswer,
   FindSceneFilesAnswer,
   FindScenesAnswer,
+  FindSceneStudioAnswer,
   FindTvScenesAnswer,
   MetadataScanAnswer,
   SceneActivityAnswer,
@@ -18,6 +19,7 @@ import {
   SceneSetRatingAnswer,
   StashLibrariesAnswer,
   VersionAnswer,
+  type StashDescribedStudio,
   type StashGroup,
   type StashScene,
   type StashSceneFiles,
@@ -28,6 +30,7 @@ import {
   FIND_GROUPS,
   FIND_SCENE_FILES,
   FIND_SCENES,
+  FIND_SCENE_STUDIO,
   FIND_TV_SCENES,
   METADATA_SCAN,
   SCENE_ACTIVITY,
@@ -220,6 +223,16 @@ export function createStashClient(options: StashClientOptions) {
         count: answer.findGroups.count,
         items: answer.findGroups.groups as (StashGroup & { scene_count: number })[],
       };
+    },
+    /** A scene's studio and its parent studio, with their descriptions and images (null: no studio or no scene). */
+    async studioOfScene(id: string): Promise<StashDescribedStudio> {
+      const answer = await request(
+        "a scene's studio",
+        FIND_SCENE_STUDIO,
+        { ids: [id], filter: { per_page: 1 } },
+        FindSceneStudioAnswer,
+      );
+      return answer.findScenes.scenes.find((s) => s.id === id)?.studio ?? null;
     },
     /** One page of every scene with what a TV library places it by (studio, groups, date, files), oldest id first. */
     async tvScenesPage(page: number, perPage: number): Promise<StashPage<StashTvScene>> {

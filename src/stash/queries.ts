@@ -32,6 +32,14 @@ export const FIND_SCENE_FILES = /* GraphQL */ `
     }
   }`;
 
+/** A scene's studio and its parent, each with its description and image (a TV show's summary and poster). */
+export const FIND_SCENE_STUDIO = /* GraphQL */ `
+  query FindSceneStudio($ids: [ID!], $filter: FindFilterType) {
+    findScenes(ids: $ids, filter: $filter) {
+      scenes { id studio { id name details image_path parent_studio { id name details image_path } } }
+    }
+  }`;
+
 export const FIND_GROUPS = /* GraphQL */ `
   query FindGroups($ids: [ID!], $filter: FindFilterType) {
     findGroups(ids: $ids, filter: $filter) {
@@ -89,6 +97,7 @@ export const ALL_DOCUMENTS = {
   FIND_SCENES,
   FIND_SCENE_FILES,
   FIND_GROUPS,
+  FIND_SCENE_STUDIO,
   FIND_TV_SCENES,
   STASH_LIBRARIES,
   METADATA_SCAN,
