@@ -12,10 +12,15 @@
  * in between reads the page again.
  *
  * The first run ever starts at now: turning write-back on does not replay years of history
- * into Stash. Ratings are not caught up: the history holds no ratings, and PMS's library
- * listing tells only the token owner's userRating/lastRatedAt with no filter on it (a full
- * listing of every section each run); a rating made while stash2plex was down arrives with
- * the next rate webhook only. (The push side's own rating in Plex is left alone either way.)
+ * into Stash.
+ *
+ * Ratings: the history holds none, but the library listing shows the token user's (the server
+ * owner's, account 1) userRating with its lastRatedAt. At start, on each reconnect of the stream
+ * and at most hourly otherwise, our sections are listed and every rating newer than the rating
+ * watermark becomes a rate event keyed like the media.rate webhook's. PMS offers no filter on
+ * lastRatedAt, so this reads every item of our sections (a page of 200 a request); hence not at
+ * every pass. Other accounts' ratings and a cleared rating (no userRating left) are not seen
+ * this way: those arrive only by webhook.
  */
 import type { InstanceName } from "../domain/ref.ts";
 import type { Logger } from "../log.ts";
@@ -24,6 +29,9 @@ import type { PmsWatch } from "./pms-watch.ts";
 import type { PlexEvent } from "./types.ts";
 
 export const HISTORY_SOURCE = "history";
+export const RATINGS_SOURCE = "ratings";
+/** Ratings are caught up at most this often, besides start and reconnects (a full listing). */
+const RATINGS_EVERY_MS = 60 * 60_000;
 const PAGE = 200;
 /** Rating keys per batched item read. */
 const ITEMS_PER_READ = 100;
@@ -48,6 +56,7 @@ export function createCatchUp(deps: CatchUpDeps) {
   const now = deps.now ?? Date.now;
   let running: Promise<CatchUpResult> | undefined;
   let last: (CatchUpResult & { at: number }) | undefined;
+  let lastRatings: number | undefined;
 
   /** GUIDs of the items of these rating keys (the ones PMS still has). */
   async function guidsOf(ratingKeys: string[]): Promise<Map<string, string | undefined>> {
@@ -58,7 +67,64 @@ export function createCatchUp(deps: CatchUpDeps) {
     return guids;
   }
 
-  async function run(): Promise<CatchUpResult> {
+  /** Our sections (an agent of ours: an instance's movie or TV identifier) and the item type to list. */
+  async function ourSections() {
+    const agents = new Set(deps.instances.flatMap((i) => [i.identifier, i.tvIdentifier ?? ""]));
+    return (await pms.sections())
+      .filter((s) => agents.has(s.agent) && (s.type === "movie" || s.type === "show"))
+      .map((s) => ({ key: s.key, type: s.type === "movie" ? (1 as const) : (4 as const) }));
+  }
+
+  /** Ratings newer than the rating watermark, from the listing of our sections. */
+  async function ratings(): Promise<PlexEvent[]> {
+    const since = events.watermark(RATINGS_SOURCE);
+    const nowS = Math.floor(now() / 1000);
+    if (since === undefined) {
+      events.setWatermark(RATINGS_SOURCE, nowS); // the first run: ratings from now on
+      return [];
+    }
+    const found: PlexEvent[] = [];
+    let newest = since;
+    for (const section of await ourSections()) {
+      for (let start = 0; ; start += PAGE) {
+        const { items } = await pms.ratedPage(section.key, section.type, start, PAGE);
+        for (const item of items) {
+          if (item.userRating === undefined || item.lastRatedAt === undefined || item.lastRatedAt < since) continue;
+          const ref = sceneRefOfGuid(item.guid, deps.instances);
+          if (!ref) continue;
+          newest = Math.max(newest, item.lastRatedAt);
+          found.push({
+            kind: "rate",
+            source: "history",
+            ref,
+            ratingKey: item.ratingKey,
+            account: { id: "1" },
+            rating: item.userRating,
+            key: eventKeys.rate(ref, item.ratingKey, "1", item.userRating, item.lastRatedAt),
+            at: item.lastRatedAt * 1000,
+          });
+        }
+        if (items.length < PAGE) break;
+      }
+    }
+    const fresh = events.recordAll(found);
+    events.setWatermark(RATINGS_SOURCE, newest);
+    return fresh;
+  }
+
+  async function run(withRatings: boolean): Promise<CatchUpResult> {
+    const due = withRatings || !lastRatings || now() - lastRatings >= RATINGS_EVERY_MS;
+    const rated = due ? await ratings() : [];
+    if (due) lastRatings = now();
+    const result = await runHistory();
+    if (rated.length) {
+      deps.onRecorded(rated);
+      log.info("write-back: ratings caught up from Plex's library", { recorded: rated.length });
+    }
+    return { ...result, recorded: result.recorded + rated.length };
+  }
+
+  async function runHistory(): Promise<CatchUpResult> {
     let watermark = events.watermark(HISTORY_SOURCE);
     if (watermark === undefined) {
       watermark = Math.floor(now() / 1000);
@@ -105,9 +171,12 @@ export function createCatchUp(deps: CatchUpDeps) {
   }
 
   return {
-    /** One pass; a pass under way is joined rather than run twice. */
-    run(): Promise<CatchUpResult> {
-      running ??= run()
+    /**
+     * One pass (the history; the ratings when `withRatings`, or an hour after the last); a pass
+     * under way is joined rather than run twice.
+     */
+    run(withRatings = false): Promise<CatchUpResult> {
+      running ??= run(withRatings)
         .then((r) => {
           last = { ...r, at: now() };
           return r;

@@ -87,8 +87,8 @@ export function writebackSide(deps: WritebackSideDeps) {
 
   const pms = createPmsWatch({ url: config.plex.url, token: config.plex.token, timeoutMs: config.plex.timeoutMs });
   const catchUp = createCatchUp({ pms, events, instances: names, log, onRecorded: recorded });
-  const runCatchUp = () =>
-    catchUp.run().catch((err: Error) => {
+  const runCatchUp = (withRatings = false) =>
+    catchUp.run(withRatings).catch((err: Error) => {
       log.warn("write-back: Plex's watch history could not be read; tried again later", { error: err.message });
       throw err;
     });
@@ -99,7 +99,7 @@ export function writebackSide(deps: WritebackSideDeps) {
     log,
     onRecorded: recorded,
     // What the stream missed while it was down is in the history.
-    onConnected: () => void runCatchUp().catch(() => {}),
+    onConnected: () => void runCatchUp(true).catch(() => {}),
   });
 
   const jobs: Job[] = enabled
@@ -118,7 +118,7 @@ export function writebackSide(deps: WritebackSideDeps) {
                 everySeconds: config.writeback.catchUpSeconds,
                 // start() runs the first pass (and each reconnect of the stream one more).
                 firstAfterSeconds: config.writeback.catchUpSeconds,
-                run: runCatchUp,
+                run: () => runCatchUp(),
               },
             ]
           : []),
@@ -151,7 +151,7 @@ export function writebackSide(deps: WritebackSideDeps) {
       if (recovered)
         log.info("write-back: resuming events that were being written when the service stopped", { recovered });
       if (plexOn && config.writeback.notifications) notifications.start();
-      if (plexOn) void runCatchUp().catch(() => {});
+      if (plexOn) void runCatchUp(true).catch(() => {});
       worker.kick();
     },
     async stop() {

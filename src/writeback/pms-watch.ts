@@ -16,6 +16,8 @@ export const WATCH_CALLS = [
   ["GET", "/status/sessions/history/all"],
   ["GET", "/library/metadata/{ids}"],
   ["GET", "/:/websocket/notifications"],
+  ["GET", "/library/sections/all"],
+  ["GET", "/library/sections/{sectionId}/all"],
 ] as const;
 
 const Id = Type.Union([Type.String(), Type.Number()]);
@@ -78,6 +80,17 @@ const Accounts = Type.Object({
   ),
 });
 
+const Sections = Type.Object({
+  MediaContainer: Type.Object(
+    {
+      Directory: Type.Optional(
+        Type.Array(Type.Object({ key: Id, type: Type.String(), agent: Type.Optional(Type.String()) }, Loose)),
+      ),
+    },
+    Loose,
+  ),
+});
+
 const Items = Type.Object({
   MediaContainer: Type.Object(
     {
@@ -90,6 +103,8 @@ const Items = Type.Object({
               type: Type.Optional(Type.String()),
               duration: Type.Optional(Type.Number()),
               lastViewedAt: Type.Optional(Type.Number()),
+              userRating: Type.Optional(Type.Number()),
+              lastRatedAt: Type.Optional(Type.Number()),
             },
             Loose,
           ),
@@ -216,6 +231,29 @@ export function createPmsWatch(options: PmsWatchOptions) {
         if (/HTTP 404/.test((err as Error).message)) return []; // none of them is left
         throw err;
       }
+    },
+    /** The library sections: key, type (movie, show…) and agent. */
+    async sections() {
+      const { MediaContainer: mc } = await get(Sections, "/library/sections/all");
+      return (mc.Directory ?? []).map((d) => ({ key: String(d.key), type: d.type, agent: d.agent ?? "" }));
+    },
+    /**
+     * One page of a section's items of a type (1 movies, 4 episodes) with the token user's
+     * rating (userRating, lastRatedAt: the token is the server owner's).
+     */
+    async ratedPage(sectionId: string, type: 1 | 4, start: number, size: number) {
+      const { MediaContainer: mc } = await get(Items, `/library/sections/${sectionId}/all`, {
+        type: String(type),
+        "X-Plex-Container-Start": String(start),
+        "X-Plex-Container-Size": String(size),
+      });
+      const items = (mc.Metadata ?? []).map((m) => ({
+        ratingKey: String(m.ratingKey),
+        guid: m.guid,
+        userRating: m.userRating,
+        lastRatedAt: m.lastRatedAt,
+      }));
+      return { total: Number((mc as { totalSize?: number }).totalSize ?? items.length), items };
     },
     /** The notification stream's websocket URL (the token in the query: a websocket sends no headers). */
     notificationsUrl(): string {

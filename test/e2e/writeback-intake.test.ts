@@ -266,6 +266,10 @@ describe("intake into one queue", () => {
       for (const b of hooks.bodies)
         await fetch(w.hook(), { method: "POST", headers: { "content-type": b.type }, body: b.body });
     expect(kinds()).toEqual(before);
+    // The library listing tells the same rating (userRating, lastRatedAt): the catch-up keys it alike.
+    await w.app.writeback.catchUp.run(true);
+    expect(kinds()).toEqual(before);
+    expect(w.app.writeback.events.get(rate.key)!.sources).toEqual(["webhook", "history"]);
   });
 
   test("notifications without webhooks: a viewing is one play, keyed like the history's (the catch-up afterwards adds none)", async () => {
@@ -311,8 +315,17 @@ describe("intake into one queue", () => {
     w.pms.watch.view(w.ours[1]!.ratingKey);
     w.pms.watch.view(w.foreign.ratingKey); // another agent's item: not ours to write
     w.pms.watch.view(w.ours[2]!.ratingKey, { toFraction: 0.5 }); // not finished: no history entry
+    w.pms.watch.rate(w.ours[2]!.ratingKey, 6); // rated in a Plex app meanwhile
+    w.pms.watch.rate(w.foreign.ratingKey, 10);
     await w.start();
     expect(await waitFor(() => w.plays().length === 2)).toBe(true);
+    expect(await waitFor(() => w.events().some((e) => e.event.kind === "rate"))).toBe(true);
+    expect(
+      w
+        .events()
+        .filter((e) => e.event.kind === "rate")
+        .map((e) => e.event),
+    ).toEqual([expect.objectContaining({ rating: 6, ratingKey: w.ours[2]!.ratingKey, account: { id: "1" } })]);
     expect(
       w
         .plays()
@@ -324,8 +337,9 @@ describe("intake into one queue", () => {
     await w.app.writeback.catchUp.run();
     await w.stopApp();
     await w.start();
-    await w.app.writeback.catchUp.run();
+    await w.app.writeback.catchUp.run(true);
     expect(w.plays()).toHaveLength(2);
+    expect(w.events().filter((e) => e.event.kind === "rate")).toHaveLength(1);
     expect(w.app.writeback.events.watermark("history")).toBe(Math.max(...w.pms.watch.history.map((h) => h.viewedAt)));
   });
 
