@@ -32,6 +32,9 @@ import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
 import { writebackSide } from "./writeback/plugin.ts";
 import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
+import { tvProviderSide } from "./provider/plugin.ts";
+import { checkTvFolders, tvLibrariesOf } from "./tv/libraries.ts";
+import { createTvLibraries, tvJobs } from "./sync/tv-libraries.ts";
 
 export interface AppOptions {
   log?: Logger;
@@ -114,7 +117,44 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .map((instance) =>
       createInstanceProvider(config, instance, { log, observe: metrics.upstreamOf(instance.id), onServed }),
     );
-  const otherParts = others.map((o) => ({ id: o.instance.id, stash: o.stash, mapper: o.mapper, ctx: o.ctx }));
+  // TV-style libraries (tv.libraries): per instance that has any, its catalog and episode folders,
+  // served by its TV provider (<instance path>/tv) and kept current by its push loop.
+  const tvLibraries = tvLibrariesOf(config);
+  const tvParts = [
+    { id: DEFAULT_INSTANCE_ID, ...instance, ctx: defaultParts.ctx, title: defaultInstance!.provider.title, path: "" },
+    ...others.map((o) => ({ ...o, id: o.instance.id, title: o.instance.provider.title, path: o.instance.path })),
+  ].flatMap((part) => {
+    const own = tvLibraries.filter((l) => l.instance === part.id);
+    if (!own.length) return [];
+    const libraries = createTvLibraries({
+      db: store.db,
+      instance: part.id,
+      libraries: own,
+      stash: part.stash,
+      mapper: part.mapper,
+      ...(pushOn ? { plex, sections } : {}),
+      log,
+    });
+    const side = tvProviderSide({
+      stash: part.stash,
+      index: part.index,
+      ctx: part.ctx,
+      title: part.title,
+      catalog: libraries.catalog,
+      log,
+      mount: { id: part.id, path: part.path },
+      onServed,
+    });
+    return [{ ...libraries, stash: part.stash, plugin: side.plugin }];
+  });
+  const tvPortsOf = (id: string) => tvParts.find((t) => t.instance === id)?.ports;
+  const otherParts = others.map((o) => ({
+    id: o.instance.id,
+    stash: o.stash,
+    mapper: o.mapper,
+    ctx: o.ctx,
+    tv: tvPortsOf(o.instance.id),
+  }));
   const push: PushSide = pushSide({
     config,
     store,
@@ -127,6 +167,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     pmsIdentity,
     ...instance,
     others: otherParts,
+    tv: tvPortsOf(DEFAULT_INSTANCE_ID),
     drain: options.drain,
   });
   const gaps = gapsSide({
@@ -139,6 +180,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     sections,
     ...instance,
     others: otherParts,
+    tv: tvPortsOf(DEFAULT_INSTANCE_ID),
     queue,
     editState: push.editState,
     sync: push.sync,
@@ -162,9 +204,11 @@ export function createApp(config: Config, options: AppOptions = {}) {
       else metrics.writeback.failed(instance, outcome.status);
     },
   });
+  // Each instance's TV libraries: a full pass at start-up and every hour (a down Stash delays it).
+  const tvSync = tvJobs(tvParts, (id) => scheduler.trigger(id), log);
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
   const scheduler = createScheduler(
-    [...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs, ...writeback.jobs],
+    [...tvSync.jobs, ...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs, ...writeback.jobs],
     options.schedulerClock,
   );
   const adminPart = adminSide({
@@ -202,6 +246,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     .use(writeback.plugin)
     .use(scheduler.plugin);
   for (const other of others) http.use(other.routes);
+  for (const tv of tvParts) http.use(tv.plugin);
 
   let server: ReturnType<typeof Bun.serve> | undefined;
   const { breaker, worker, poller, autoRules, sync } = push;
@@ -247,6 +292,12 @@ export function createApp(config: Config, options: AppOptions = {}) {
       const recovered = queue.recover();
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
       await push.start();
+      // An episode folder inside a Stash library folder: Stash would scan the links as new scenes.
+      if (tvLibraries.length) {
+        const stashOf = (id: string) => tvParts.find((t) => t.instance === id)!.stash;
+        const { problems } = await checkTvFolders(tvLibraries, (id) => stashOf(id).libraryPaths());
+        if (problems.length) throw new Error(problems.join("; "));
+      }
       server = Bun.serve({
         ...serverOptions(log),
         port,
@@ -255,6 +306,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         idleTimeout: 120,
       });
       scheduler.start();
+      for (const job of tvSync.jobs) scheduler.trigger(job.id);
       // Both indexes at once (the schedule goes on from these runs): know the Plex library before
       // the first push needs it; a down Plex just means later.
       scheduler.trigger("stash-index");
@@ -281,6 +333,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     },
     async stop() {
       scheduler.stop(http);
+      tvSync.stop();
       await server?.stop();
       await push.stop();
       await writeback.stop();

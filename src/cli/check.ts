@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import { createStashClient } from "../stash/client.ts";
 import { createPlexClient, type PlexClient } from "../plex/client.ts";
-import { resolveSections } from "../sync/push.ts";
+import { isTvSection, resolveSections } from "../sync/push.ts";
 import { inferPathRules } from "../paths/infer.ts";
 import { configuredCoverage, suggestionFrom } from "../paths/suggest.ts";
 import { compilePathRules } from "../paths/mapper.ts";
@@ -13,6 +13,8 @@ import { tailCoverage } from "../paths/tail-coverage.ts";
 import { DatabaseStartError, openStore } from "../store/db.ts";
 import { pages } from "../paging.ts";
 import { instanceOfAgent, instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
+import { tvCheckLines } from "./check-tv.ts";
+import { writebackLines } from "./check-writeback.ts";
 
 export interface CheckLine {
   /** false only for what stops matching or pushing: `check` then exits 1. */
@@ -42,12 +44,15 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
     });
   }
   let plexOk = false;
+  /** Plex's sections, when it answered (the TV libraries' lines look for theirs). */
+  let plexSections: Awaited<ReturnType<PlexClient["sections"]>> | undefined;
   if (config.plex.url) {
     const plex = createPlexClient(config.plex);
     try {
       const id = await plex.identity();
       lines.push({ ok: true, what: "plex", detail: `reached ${config.plex.url} (PMS ${id.version})` });
       const sections = await plex.sections();
+      plexSections = sections;
       plexOk = true;
       for (const wanted of config.plex.sections) {
         const found = sections.find((s) => s.key === wanted.id);
@@ -72,6 +77,7 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
   } else {
     lines.push({ ok: true, what: "plex", detail: "push is off (PLEX_URL not set)" });
   }
+  lines.push(...(await writebackLines(config)));
   for (const instance of instances) {
     const { mapper, problems } = compilePathRules(instance.paths.rules);
     const samples = mapper.rules.reduce((n, r) => n + r.samples.length, 0);
@@ -97,6 +103,7 @@ export async function runChecks(config: Config): Promise<CheckLine[]> {
       );
     }
   }
+  lines.push(...(await tvCheckLines(config, plexSections)));
   return lines;
 }
 
@@ -142,7 +149,8 @@ async function pathCoverage(
     for (const scene of items) stashFiles.push(...scene.files.map((f) => f.path));
   }
   // The sections whose files this Stash should have: those on its provider (the default's: all others too).
-  const sections = resolveSections(await plex.sections(), config).filter((s) => mine(s.agent));
+  // The episode folders' links are ours, not files to map (TV sections are left out).
+  const sections = resolveSections(await plex.sections(), config).filter((s) => mine(s.agent) && !isTvSection(s));
   const plexFiles: string[] = [];
   for (const section of sections) {
     for await (const { items } of pages(PAGE, (i) => plex.sectionItems(section.key, i * PAGE, PAGE))) {

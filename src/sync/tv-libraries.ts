@@ -1,0 +1,230 @@
+/**
+ * One Stash instance's TV libraries at run time: its catalog (src/tv), each library's episode
+ * folder, the ports the push uses per scene (tv-push.ts), and the full pass (start-up and
+ * periodic: every scene placed, every folder made equal to the catalog, Plex asked to scan the
+ * season folders that changed). The full pass is a job: a Stash that is down delays it, it
+ * never fails the start.
+ */
+import type { Database } from "bun:sqlite";
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient } from "../plex/client.ts";
+import type { StashScene } from "../schema/stash.ts";
+import { createTvCatalog, type PassResult, type TvSceneSource } from "../tv/catalog.ts";
+import { episodeFolder, type FolderReport } from "../tv/episode-folder.ts";
+import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
+import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
+import type { Job } from "../jobs.ts";
+import type { SyncSection } from "./push.ts";
+import { tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
+
+export interface TvLibrariesDeps {
+  db: Database;
+  instance: string;
+  /** The instance's TV libraries (tv/libraries.ts tvLibrariesOf, this instance's). */
+  libraries: readonly TvLibrary[];
+  stash: TvSceneSource;
+  mapper: PathMapper;
+  plex?: Pick<PlexClient, "scanPath">;
+  sections?: () => Promise<SyncSection[]>;
+  log: Logger;
+}
+
+/** What the last full pass of a library found, for the dashboard. */
+export interface TvLibraryState {
+  id: string;
+  lastSyncAt: number | null;
+  lastError: string | null;
+  /** Links made, moved, removed by the last full pass; things in the way it left alone. */
+  report: FolderReport | null;
+  /** Scenes the last pass could not place (no file, no studio, in no group). */
+  unplaced: number;
+}
+
+/** More season folders than this changed at once: Plex scans the library's folder instead. */
+const MANY_FOLDERS = 50;
+
+export function createTvLibraries(deps: TvLibrariesDeps) {
+  const catalog = createTvCatalog({
+    db: deps.db,
+    instance: deps.instance,
+    schemes: deps.libraries.map((l) => l.scheme),
+  });
+  const folders = new Map(deps.libraries.map((l) => [l.id, episodeFolder(l.folder)]));
+  const states = new Map<string, TvLibraryState>(
+    deps.libraries.map((l) => [l.id, { id: l.id, lastSyncAt: null, lastError: null, report: null, unplaced: 0 }]),
+  );
+  /** One catalog pass per scene object: every library of the instance shares it (each takes its scheme's changes). */
+  const passes = new WeakMap<object, PassResult>();
+  const passOf = (scene: StashScene) => {
+    let pass = passes.get(scene);
+    if (!pass) passes.set(scene, (pass = catalog.update(scene)));
+    return pass;
+  };
+  const removed = new Map<string, { changes: ReturnType<typeof catalog.remove>; at: number }>();
+
+  const ports: TvLibraryPort[] = deps.libraries.map((lib) => {
+    const folder = folders.get(lib.id)!;
+    const apply = (changes: PassResult["changes"]) => {
+      const touched = new Set<string>();
+      for (const c of changes.filter((c) => c.scheme === lib.scheme)) {
+        const report = folder.syncOne(c.before, c.after);
+        for (const t of report.touched) touched.add(t);
+        for (const p of report.problems) deps.log.warn(`TV library ${lib.id}: ${p}`);
+      }
+      return [...touched];
+    };
+    return {
+      id: lib.id,
+      folder: lib.folder,
+      ...(lib.plexFolder ? { plexFolder: lib.plexFolder } : {}),
+      scheme: lib.scheme,
+      catalog,
+      async sync(scene) {
+        const touched = apply(passOf(scene).changes);
+        return { placement: catalog.placementOf(lib.scheme, scene.id), touched };
+      },
+      async remove(sceneId) {
+        // The catalog forgets the scene once for all libraries; each library removes its own link.
+        // (the libraries are asked one after another within one push: a few seconds cover them).
+        const recent = removed.get(sceneId);
+        const changes = recent && Date.now() - recent.at < 5000 ? recent.changes : catalog.remove(sceneId);
+        removed.set(sceneId, { changes, at: Date.now() });
+        for (const [id, r] of removed) if (Date.now() - r.at >= 5000) removed.delete(id);
+        return apply(changes);
+      },
+    };
+  });
+
+  /** Asks Plex to scan what a full pass changed in one library: its season folders, or the whole folder when many. */
+  async function scanChanged(lib: TvLibrary, touched: string[]) {
+    if (!touched.length || !deps.plex || !deps.sections) return;
+    const sections = await deps.sections();
+    const paths = touched.length > MANY_FOLDERS ? [lib.folder] : touched;
+    for (const path of paths) {
+      const plexPath = tvPlexPath(lib, deps.mapper, path);
+      const section = plexPath ? tvSectionOf(sections, deps.instance, plexPath) : undefined;
+      if (plexPath && section) await deps.plex.scanPath(section.key, plexPath);
+    }
+  }
+
+  /** Every scene placed, every episode folder made equal to the catalog; throws when Stash does not answer. */
+  async function fullSync(): Promise<void> {
+    let pass: PassResult;
+    try {
+      pass = await catalog.build(deps.stash);
+    } catch (err) {
+      for (const s of states.values()) s.lastError = `Stash did not answer: ${(err as Error).message}`;
+      throw err;
+    }
+    for (const lib of deps.libraries) {
+      const state = states.get(lib.id)!;
+      try {
+        const wanted = catalog.placements(lib.scheme).map((r) => ({ link: r.link, path: r.path }));
+        const report = await folders.get(lib.id)!.sync(wanted);
+        Object.assign(state, {
+          lastSyncAt: Date.now(),
+          lastError: null,
+          report,
+          unplaced: pass.unplaced.filter((u) => u.scheme === lib.scheme).length,
+        });
+        for (const p of report.problems.slice(0, 20)) deps.log.warn(`TV library ${lib.id}: ${p}`);
+        if (report.created || report.removed || report.retargeted)
+          deps.log.info("TV library synced", {
+            library: lib.id,
+            created: report.created,
+            moved: report.retargeted,
+            removed: report.removed,
+          });
+        await scanChanged(lib, report.touched).catch((err: Error) =>
+          deps.log.warn(`TV library ${lib.id}: Plex not asked to scan (${err.message}); its next scan finds the links`),
+        );
+      } catch (err) {
+        state.lastError = (err as Error).message;
+        deps.log.warn(`TV library ${lib.id}: the episode folder was not synced`, { error: state.lastError });
+      }
+    }
+  }
+
+  return {
+    instance: deps.instance,
+    catalog,
+    libraries: deps.libraries,
+    ports,
+    fullSync,
+    states: () => deps.libraries.map((l) => states.get(l.id)!),
+  };
+}
+export type TvLibraries = ReturnType<typeof createTvLibraries>;
+
+/** The full pass's job of an instance: the default's is `tv-sync`, another's `tv-sync-<id>`. */
+export const tvJobId = (instance: string) => (instance === DEFAULT_INSTANCE_ID ? "tv-sync" : `tv-sync-${instance}`);
+
+const FULL_PASS_SECONDS = 3600;
+const RETRY_MS = 30_000;
+
+/**
+ * Each instance's full pass as a scheduled job: at start-up, then every hour (catches anything
+ * the poller missed). Before writing anything it checks again that no episode folder lies in a
+ * Stash library folder. A Stash that does not answer fails the run, which is tried again in
+ * 30 s (not at the next hour): the episode folder is ready soon after Stash is.
+ */
+export function tvJobs(
+  parts: readonly (Pick<TvLibraries, "instance" | "libraries" | "fullSync"> & {
+    stash: { libraryPaths(): Promise<string[]> };
+  })[],
+  trigger: (jobId: string) => void,
+  log: Logger,
+) {
+  let stopped = false;
+  const warned = new Set<string>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const jobs: Job[] = parts.map((part) => {
+    const id = tvJobId(part.instance);
+    const again = () => {
+      if (stopped) return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!stopped) trigger(id);
+      }, RETRY_MS);
+      timers.add(timer);
+    };
+    return {
+      id,
+      name:
+        part.instance === DEFAULT_INSTANCE_ID
+          ? "Sync the TV libraries' episode folders"
+          : `Sync the TV libraries' episode folders of Stash "${part.instance}"`,
+      everySeconds: FULL_PASS_SECONDS,
+      async run() {
+        try {
+          const { problems, unchecked } = await checkTvFolders(part.libraries, () => part.stash.libraryPaths());
+          if (problems.length) throw new Error(problems.join("; "));
+          // Not answered: a Stash that is down fails the catalog's build next (and is tried again);
+          // one that answers scenes but not its settings (an older Stash) is said once, not a wall.
+          if (unchecked.length && !warned.has(part.instance)) {
+            warned.add(part.instance);
+            log.warn(
+              "TV libraries: Stash did not list its library folders; the episode folders could not be checked against them",
+              {
+                instance: part.instance,
+              },
+            );
+          }
+          await part.fullSync();
+        } catch (err) {
+          again();
+          throw err;
+        }
+      },
+    };
+  });
+  return {
+    jobs,
+    stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * TV-style libraries end to end (issue 20, acceptance): the real app against the Stash and PMS
+ * simulators, a real episode folder of symlinks in a temp folder, PMS's TV scan through our TV
+ * provider, and the push pipeline (poll → push) keeping episodes where their scenes belong.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { StashSim } from "../../sim/stash/server.ts";
+import { PmsSim, type SimItem } from "../../sim/plex/server.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { createApp, type App } from "../../src/app.ts";
+import { silentLogger } from "../../src/log.ts";
+import { plexFilesFor, plexPathFor } from "../../src/demo.ts";
+import { IDENTIFIER, addStashScene, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { runChecks } from "../../src/cli/check.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
+
+const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
+
+/** A port nothing listens on now. */
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+interface TvWorld {
+  stash: StashSim;
+  pms: PmsSim;
+  app: App;
+  folder: string;
+  close(): Promise<void>;
+}
+
+/** Stash and PMS simulators, a movie section and a TV section on a real episode folder, and the real app. */
+async function tvWorld(options: { scenes: number; layout?: "studio" | "group"; poll?: boolean }): Promise<TvWorld> {
+  const stash = new StashSim({ scenes: options.scenes, seed: 3, windowsShare: 0 }).start();
+  const pms = new PmsSim().start();
+  pms.addSection(
+    { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+    plexFilesFor(stash),
+  );
+  const folder = tempDir("s2p-tv-");
+  pms.addSection({ key: "2", title: "Sites", type: "show", agent: TV_IDENTIFIER, locations: [folder] });
+  const env = testEnv(stash, pms, {
+    TV_LIBRARIES: JSON.stringify([{ id: "sites", layout: options.layout ?? "studio", folder, plexFolder: folder }]),
+    ...(options.poll ? { SYNC_POLL_SECONDS: "1" } : {}),
+  });
+  const app = createApp(loadConfig(env, undefined), { log: silentLogger });
+  // PMS knows both providers before the service starts (as after set-up): the start-up pass's
+  // scan goes through them. Added again once up, so PMS reads (and checks) their discovery.
+  const port = freePort();
+  pms.providers.set(IDENTIFIER, `http://127.0.0.1:${port}`);
+  pms.providers.set(TV_IDENTIFIER, `http://127.0.0.1:${port}/tv`);
+  await app.start(port, "127.0.0.1");
+  expect(await pms.registerProvider(app.url!)).toBe(IDENTIFIER);
+  expect(await pms.registerProvider(`${app.url}/tv`)).toBe(TV_IDENTIFIER);
+  await app.stashIndex.refresh();
+  // The start-up full pass: the catalog built and the episode folder written.
+  const synced = await waitFor(
+    () => Boolean(app.scheduler.list().find((j) => j.id === "tv-sync")?.lastSuccessAt),
+    60_000,
+  );
+  if (!synced)
+    throw new Error(`tv-sync did not finish: ${app.scheduler.list().find((j) => j.id === "tv-sync")?.lastError}`);
+  return {
+    stash,
+    pms,
+    app,
+    folder,
+    async close() {
+      await app.stop();
+      await pms.stop();
+      await stash.stop();
+    },
+  };
+}
+
+const itemsOf = (pms: PmsSim, section: string, type: string) =>
+  [...pms.items.values()].filter((i) => i.sectionId === section && (i.type ?? "movie") === type);
+const episodeOf = (pms: PmsSim, sceneId: string) =>
+  itemsOf(pms, "2", "episode").filter((e) => e.guid === `${TV_IDENTIFIER}://episode/st-${sceneId}`);
+const parentOf = (pms: PmsSim, item: SimItem) => pms.items.get(item.parentRatingKey ?? "");
+
+/** Every episode's place now: GUID → season and episode number. */
+const numbers = (pms: PmsSim) =>
+  new Map(itemsOf(pms, "2", "episode").map((e) => [e.guid, `${parentOf(pms, e)?.index}/${e.index}`]));
+
+/** The one episode of a scene, once it is where `where` says (its show's title, its season). */
+const settled = (w: TvWorld, sceneId: string, show: string, season: number) =>
+  waitFor(
+    () => {
+      const eps = episodeOf(w.pms, sceneId);
+      if (eps.length !== 1) return false;
+      const s = parentOf(w.pms, eps[0]!);
+      return s?.index === season && parentOf(w.pms, s)?.title === show;
+    },
+    20_000,
+    100,
+  );
+
+describe("TV library: studio layout, 2,000 scenes", () => {
+  let w: TvWorld;
+  beforeAll(async () => {
+    w = await tvWorld({ scenes: 2000, poll: true });
+  }, 120_000);
+  afterAll(() => w?.close());
+
+  test("one scan of the TV section shows every studio as a show, seasons by year, every scene once", async () => {
+    // The start-up pass wrote the episode folder and asked Plex to scan it: that is the one scan.
+    await w.pms.idle();
+    expect(w.pms.violations).toEqual([]);
+    const again = await w.pms.scanTv("2");
+    expect([again.placed, again.unmatched, again.removed]).toEqual([[], [], []]);
+    const scenes = [...w.stash.library.scenes.values()];
+    const placeable = scenes.filter((s) => s.studio && s.files.length);
+    // Nothing unmatched: every episode bound to our TV provider.
+    expect(itemsOf(w.pms, "2", "episode").filter((e) => !e.guid.startsWith(`${TV_IDENTIFIER}://`))).toEqual([]);
+    const shows = itemsOf(w.pms, "2", "show");
+    expect(new Set(shows.map((s) => s.title))).toEqual(new Set(placeable.map((s) => s.studio!.name)));
+    expect(shows.length).toBe(new Set(placeable.map((s) => s.studio!.id)).size);
+    const episodes = itemsOf(w.pms, "2", "episode");
+    expect(episodes.length).toBe(placeable.length);
+    for (const scene of placeable) {
+      const [ep, ...more] = episodeOf(w.pms, scene.id);
+      expect(more).toEqual([]);
+      expect(ep).toBeDefined();
+      const season = parentOf(w.pms, ep!)!;
+      expect(season.index).toBe(scene.date ? Number(scene.date.slice(0, 4)) : 0);
+      expect(parentOf(w.pms, season)!.title).toBe(scene.studio!.name);
+      if (scene.date) expect(ep!.fields.originallyAvailableAt).toBe(scene.date);
+      if (scene.title) expect(ep!.title).toBe(scene.title);
+      expect(new Set((ep!.fields.Role ?? []).map((r: { tag: string }) => r.tag))).toEqual(
+        new Set(scene.performers.map((p) => p.name)),
+      );
+      expect(new Set((ep!.fields.Genre ?? []).map((g: { tag: string }) => g.tag.toLowerCase()))).toEqual(
+        new Set(scene.tags.map((t) => t.name.toLowerCase())),
+      );
+      // Stash's screenshot is the episode's image (a scene without one has none).
+      expect(Boolean(ep!.fields.thumb)).toBe(scene.hasScreenshot);
+    }
+  }, 120_000);
+
+  test("a scene added with an earlier date than the others changes no episode number", async () => {
+    await w.pms.idle();
+    const before = numbers(w.pms);
+    const studio = w.stash.library.studios.find((st) => st.id === "3")!;
+    const id = addStashScene(w.stash, [`/data/stash/${studio.name}/2015-01-01 First Ever.mp4`], {
+      title: "First Ever",
+      date: "2015-01-01",
+      studio,
+    });
+    // Poll → push: the new scene's link is written and its season folder scanned.
+    expect(await settled(w, id, studio.name, 2015)).toBe(true);
+    const after = numbers(w.pms);
+    for (const [guid, place] of before) expect(after.get(guid)).toBe(place);
+    expect(after.size).toBe(before.size + 1);
+  }, 60_000);
+
+  test("a date moved to another year moves the episode to that season; a new studio to that show", async () => {
+    const scene = [...w.stash.library.scenes.values()].find((s) => s.studio && s.date?.startsWith("2016"))!;
+    const show = scene.studio!.name;
+    w.stash.library.update(scene.id, { date: "2021-06-15" });
+    expect(await settled(w, scene.id, show, 2021)).toBe(true);
+    const [ep] = episodeOf(w.pms, scene.id);
+    expect(ep!.fields.originallyAvailableAt).toBe("2021-06-15");
+
+    const other = w.stash.library.studios.find((st) => st.id !== scene.studio!.id && st.id !== "100")!;
+    scene.studio = other;
+    scene.updated_at = w.stash.library.clock.stamp();
+    expect(await settled(w, scene.id, other.name, 2021)).toBe(true);
+    // Its old place is gone from Plex: one episode of the scene, in its new show only.
+    expect(episodeOf(w.pms, scene.id).length).toBe(1);
+  }, 60_000);
+
+  test("an edit that moves nothing reaches the episode itself: refreshed in place, its job delivered", async () => {
+    const scene = [...w.stash.library.scenes.values()].find((s) => s.studio && s.date && s.title && s.id !== "1")!;
+    const [before] = episodeOf(w.pms, scene.id);
+    w.stash.library.update(scene.id, { details: "Told again, in the episode too." });
+    expect(
+      await waitFor(() => episodeOf(w.pms, scene.id)[0]?.fields.summary === "Told again, in the episode too.", 20_000),
+    ).toBe(true);
+    expect(episodeOf(w.pms, scene.id).map((e) => e.ratingKey)).toEqual([before!.ratingKey]);
+    expect(w.pms.pushCallsFor(before!.ratingKey)).toBeGreaterThan(0);
+    // One job per scene: its movie item and its episode delivered, nothing left waiting or dead.
+    expect(await waitFor(() => w.app.queue.job(sceneRef(DEFAULT_INSTANCE_ID, scene.id)) === undefined, 20_000)).toBe(
+      true,
+    );
+    expect(w.app.queue.deadLetterCount()).toBe(0);
+  }, 60_000);
+
+  test("the movie library beside it is unchanged: its provider URL and GUIDs", async () => {
+    const report = await w.pms.scan("1");
+    expect(report.violations).toEqual([]);
+    const movies = itemsOf(w.pms, "1", "movie");
+    const bound = movies.filter((m) => /^tv\.plex\.agents\.custom\.stash2plex:\/\/movie\/\d+$/.test(m.guid));
+    // Every file of a scene is a movie bound to that scene's movie GUID; only the file Stash lacks is not.
+    expect(movies.length - bound.length).toBe(1);
+    const ownerOf = new Map(
+      [...w.stash.library.scenes.values()].flatMap((s) => s.files.map((f) => [plexPathFor(f.path), s.id] as const)),
+    );
+    for (const m of bound) expect(m.guid).toBe(`${IDENTIFIER}://movie/${ownerOf.get(m.files[0]!)}`);
+    expect(w.pms.providers.get(IDENTIFIER)).toBe(w.app.url);
+  }, 120_000);
+
+  test("check lists the scenes that cannot be placed and where the undated ones went", async () => {
+    const lines = await runChecks(w.app.config);
+    const scenesLine = lines.find((l) => l.what === "tv sites scenes")!;
+    expect(scenesLine.detail).toMatch(/no studio/);
+    expect(scenesLine.detail).toMatch(/undated → Specials — .*Specials\//);
+    const noStudio = [...w.stash.library.scenes.values()].find((s) => !s.studio)!;
+    expect(scenesLine.detail).toContain(`scene ${noStudio.id}`);
+    const section = lines.find((l) => l.what === "tv sites plex section")!;
+    expect(section.ok).toBe(true);
+    expect(lines.find((l) => l.what === "tv sites provider")!.detail).toContain("/tv in Plex");
+  }, 60_000);
+});
+
+describe("TV library: group layout", () => {
+  let w: TvWorld;
+  beforeAll(async () => {
+    w = await tvWorld({ scenes: 200, layout: "group" });
+  }, 120_000);
+  afterAll(() => w?.close());
+
+  test("a group with scene indexes 1..n is one show with episodes 1..n", async () => {
+    await w.pms.idle();
+    expect(w.pms.violations).toEqual([]);
+    const group = w.stash.library.groups.get("1")!;
+    const members = [...w.stash.library.scenes.values()].filter((s) => s.groups.some((g) => g.group.id === "1"));
+    expect(members.length).toBeGreaterThan(5);
+    const shows = itemsOf(w.pms, "2", "show");
+    expect(shows.map((s) => s.title)).toEqual([group.name]);
+    const episodes = itemsOf(w.pms, "2", "episode");
+    expect(episodes.map((e) => e.index).sort((a, b) => a! - b!)).toEqual(members.map((_, i) => i + 1));
+    for (const scene of members) {
+      const [ep] = itemsOf(w.pms, "2", "episode").filter((e) => e.guid === `${TV_IDENTIFIER}://episode/gr-${scene.id}`);
+      expect(ep!.index).toBe(scene.groups[0]!.scene_index!);
+      expect(parentOf(w.pms, ep!)!.index).toBe(1);
+    }
+  }, 60_000);
+});
