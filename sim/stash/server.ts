@@ -36,6 +36,11 @@ const PNG = Uint8Array.from(
 
 type Vars = Record<string, any>;
 
+/** When the seeded studios were last updated (Unix seconds), the `t=` of their image URLs. */
+const STUDIO_UPDATED = 1735689600;
+/** What Stash serves for a studio without an image (a stand-in for its bundled studio.svg). */
+const DEFAULT_STUDIO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>';
+
 export class StashSim extends SimServer {
   readonly library: SimLibrary;
   faults: StashFaults = {
@@ -80,7 +85,13 @@ export class StashSim extends SimServer {
     if (url.pathname === "/__sim/stats")
       return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
-    if (image && req.method === "GET") return this.image(image[1]!, image[2]!);
+    if (image && req.method === "GET") {
+      const studio = image[1] === "studio" ? this.library.studios.find((s) => s.id === image[2]) : undefined;
+      // Stash serves its default studio picture for a studio without an image, or when asked for it.
+      if (studio && (!studio.image_path || url.searchParams.get("default") === "true"))
+        return new Response(DEFAULT_STUDIO_SVG, { headers: { "content-type": "image/svg+xml" } });
+      return this.image(image[1]!, image[2]!);
+    }
     return new Response("not found", { status: 404 });
   }
 
@@ -201,12 +212,17 @@ export class StashSim extends SimServer {
     };
   }
 
-  /** A studio as Stash answers it: its image as a URL, its parent studio answered the same way. */
+  /**
+   * A studio as Stash answers it, its parent studio the same way. Stash's image_path is never
+   * null: `…/studio/<id>/image?t=<updated>`, with `&default=true` when the studio has no image of
+   * its own (that URL serves Stash's default picture; GetStudioImageURL in Stash's urlbuilders).
+   */
   private studio(studio: SimStudio): Record<string, unknown> {
+    const image = `${this.url}/studio/${studio.id}/image?t=${STUDIO_UPDATED}`;
     return {
       ...studio,
       details: studio.details ?? null,
-      image_path: studio.image_path ? `${this.url}/studio/${studio.id}/image` : null,
+      image_path: studio.image_path ? image : `${image}&default=true`,
       parent_studio: studio.parent_studio && this.studio(studio.parent_studio),
     };
   }

@@ -543,7 +543,7 @@ describe("the Stash simulator answers what TV libraries read", () => {
       for (const f of scene.files) expect(folders.some((d: string) => f.path.startsWith(d))).toBe(true);
   });
 
-  test("studios with their parent studio (image as a URL, details), groups with each scene's index", async () => {
+  test("studios with their parent studio (image always a URL, details), groups with each scene's index", async () => {
     const data = await gql(
       "{ findScenes(filter: { per_page: -1 }) { scenes { id studio { id name details image_path parent_studio { id name details image_path } } groups { scene_index group { id name } } } } }",
     );
@@ -553,11 +553,20 @@ describe("the Stash simulator answers what TV libraries read", () => {
       id: "100",
       name: "Mega Network",
       details: "Every studio of the network.",
-      image_path: `${stash.url}/studio/100/image`,
+      image_path: `${stash.url}/studio/100/image?t=1735689600`,
     });
     expect(scenes.some((s) => s.studio && !s.studio.parent_studio)).toBe(true);
     expect(scenes.some((s) => s.studio?.details === null)).toBe(true);
-    expect((await fetch(child.parent_studio.image_path)).status).toBe(200);
+    const own = await fetch(child.parent_studio.image_path);
+    expect([own.status, own.headers.get("content-type")]).toEqual([200, "image/png"]);
+    // Stash's image_path is never null: a studio without an image gets `&default=true`, and that
+    // URL (like the plain one) answers Stash's default picture, not a 404.
+    const bare = scenes.find((s) => s.studio?.image_path.endsWith("&default=true"))!.studio;
+    expect(stash.library.studios.find((s) => s.id === bare.id)!.image_path).toBeNull();
+    for (const url of [bare.image_path, bare.image_path.replace(/\?.*$/, "")]) {
+      const res = await fetch(url);
+      expect([res.status, res.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    }
     const inGroups = scenes.filter((s) => s.groups.length);
     expect(inGroups.length).toBeGreaterThan(0);
     for (const s of inGroups) expect(s.groups[0].scene_index).toBe(Math.floor(Number(s.id) / 10));
