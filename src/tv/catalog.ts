@@ -106,18 +106,32 @@ export function createTvCatalog(options: TvCatalogOptions) {
       }
     }
     const looked = new Set(scenes.map((s) => s.id));
-    // A full pass looks at every row; one scene's looks at the shows it was and will be in.
-    const shows = new Set(places.map((p) => p.place.showId));
+    // A full pass looks at every row; one scene's at its own (and see `fixed`).
     const before = full
       ? table.all(instance, scheme)
       : scenes.flatMap((s) => {
           const row = table.get(instance, scheme, s.id);
-          if (row) shows.add(row.showId);
           return row ? [row] : [];
         });
+    // One scene's pass reads only the seasons it may take a number in (its own, and Season 0 where
+    // a taken index sends it): the rows there occupy numbers. A show's other rows are read only
+    // when the show was renamed (its folder's name changes, so every link of it moves).
+    const seasons = new Map(
+      places.flatMap(({ place: p }) => [0, p.season].map((n) => [`${p.showId}/${n}`, [p.showId, n] as const])),
+    );
     const fixed = full
       ? []
-      : [...shows].flatMap((showId) => table.episodes(instance, showId).filter((r) => !looked.has(r.sceneId)));
+      : [...seasons.values()].flatMap(([showId, n]) =>
+          table.episodes(instance, showId, n).filter((r) => !looked.has(r.sceneId)),
+        );
+    const renamed = full
+      ? []
+      : [...new Map(places.map(({ place: p }) => [p.showId, p.showTitle]))].flatMap(([showId, title]) => {
+          const was = table.showTitle(instance, showId);
+          return was === undefined || was === title
+            ? []
+            : table.episodes(instance, showId).filter((r) => !looked.has(r.sceneId));
+        });
     const previous = new Map(before.map((r) => [r.sceneId, r]));
     const { numbered, notes } = numberEpisodes(
       fixed,
@@ -138,7 +152,7 @@ export function createTvCatalog(options: TvCatalogOptions) {
       record(previous.get(n.sceneId), rowOf(scheme, n, place.showTitle, titleOf(scene), scene.files[0]!.path));
     }
     // A show renamed (its studio or group) renames its folder: its other episodes' links move too.
-    for (const r of fixed) {
+    for (const r of renamed) {
       const title = showTitles.get(r.showId);
       if (title !== undefined && title !== r.showTitle) record(r, rowOf(scheme, r, title, r.title, r.path));
     }

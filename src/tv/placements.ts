@@ -78,6 +78,9 @@ export function placementsTable(db: Database) {
     `SELECT season, COUNT(*) AS episodes FROM tv_placements WHERE instance = ? AND show_id = ?
      GROUP BY season ORDER BY season`,
   );
+  const titleOf = db.query<{ show_title: string }, [string, string]>(
+    "SELECT show_title FROM tv_placements WHERE instance = ? AND show_id = ? LIMIT 1",
+  );
   const count = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM tv_placements WHERE instance = ?");
 
   return {
@@ -94,6 +97,8 @@ export function placementsTable(db: Database) {
     show: (instance: string, showId: string): ShowSummary | undefined => showQuery.get(instance, showId) ?? undefined,
     seasons: (instance: string, showId: string): SeasonSummary[] =>
       seasonsQuery.all(instance, showId).map((s) => ({ showId, season: s.season, episodes: s.episodes })),
+    /** A show's title as its rows have it (undefined: no such show yet). */
+    showTitle: (instance: string, showId: string): string | undefined => titleOf.get(instance, showId)?.show_title,
     count: (instance: string): number => count.get(instance)?.n ?? 0,
     /**
      * Applies one pass's outcome at once: `gone` scenes lose their row, `put` rows replace
