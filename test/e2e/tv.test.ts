@@ -189,6 +189,53 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(w.app.queue.deadLetterCount()).toBe(0);
   }, 60_000);
 
+  test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
+    await w.pms.idle();
+    const tvGaps = async (heal: ("stale" | "missing-in-plex")[] = []) =>
+      (await w.app.reconciler.run({ heal, trigger: "test" })).gaps.filter((g) => g.sectionId === "2");
+    expect(await tvGaps()).toEqual([]);
+
+    const [staleScene, lockedScene, goneScene] = [...w.stash.library.scenes.values()]
+      .filter((s) => s.studio && s.date && s.title)
+      .slice(10, 13);
+    const [stale] = episodeOf(w.pms, staleScene!.id);
+    Object.assign(stale!, { title: "Drifted" });
+    stale!.fields.title = "Drifted";
+    const [locked] = episodeOf(w.pms, lockedScene!.id);
+    Object.assign(locked!, { title: "Mine" });
+    locked!.fields.title = "Mine";
+    locked!.locked.add("title");
+    const [gone] = episodeOf(w.pms, goneScene!.id);
+    w.pms.items.delete(gone!.ratingKey);
+    const show = parentOf(w.pms, parentOf(w.pms, stale!)!)!;
+    const showTitle = show.title;
+    show.title = "Old Name";
+
+    const found = await tvGaps();
+    const staleGap = found.find((g) => g.ratingKey === stale!.ratingKey)!;
+    expect(staleGap).toMatchObject({ kind: "stale", sceneId: staleScene!.id, fields: ["title"] });
+    expect(staleGap.reason).toContain(`of "Old Name"`); // the show as Plex shows it now
+    expect(staleGap.reason).toContain(`S${staleScene!.date!.slice(0, 4)}E`);
+    expect(found.some((g) => g.ratingKey === locked!.ratingKey)).toBe(false); // the user's lock is kept
+    expect(found.find((g) => g.sceneId === goneScene!.id)).toMatchObject({ kind: "missing-in-plex" });
+    expect(found.find((g) => g.ratingKey === show.ratingKey)).toMatchObject({ kind: "stale", fields: ["title"] });
+    expect(found.length).toBe(3);
+
+    await tvGaps(["stale", "missing-in-plex"]);
+    expect(
+      await waitFor(
+        () =>
+          episodeOf(w.pms, staleScene!.id)[0]?.title === staleScene!.title &&
+          episodeOf(w.pms, goneScene!.id).length === 1 &&
+          show.title === showTitle,
+        20_000,
+      ),
+    ).toBe(true);
+    await w.pms.idle();
+    expect(await tvGaps()).toEqual([]);
+    expect(episodeOf(w.pms, lockedScene!.id)[0]!.title).toBe("Mine");
+  }, 120_000);
+
   test("the movie library beside it is unchanged: its provider URL and GUIDs", async () => {
     const report = await w.pms.scan("1");
     expect(report.violations).toEqual([]);
