@@ -28,9 +28,19 @@ export interface FolderReport {
   unchanged: number;
   /** Season folders (inside the episode folder, `/`-separated) where a link came or went. */
   touched: string[];
-  /** Things in the way that are not ours, left alone, with why. */
+  /** Things in the way that are not ours, left alone, with why (the first MAX_PROBLEMS; problemCount has them all). */
   problems: string[];
+  problemCount: number;
 }
+
+/** A library of Windows paths on a POSIX host would list every scene: the report keeps the first ones. */
+const MAX_PROBLEMS = 50;
+const note = (report: FolderReport, problem: string) => {
+  if (report.problemCount++ < MAX_PROBLEMS) report.problems.push(problem);
+};
+
+/** The episode folder itself is unusable (missing parent, a file in its place): one line with the fix. */
+export class EpisodeFolderError extends Error {}
 
 const SEASON_DIR = /^(Season \d{1,5}|Specials)$/;
 const code = (err: unknown) => (err as { code?: string }).code;
@@ -41,6 +51,7 @@ const emptyReport = (): FolderReport => ({
   unchanged: 0,
   touched: [],
   problems: [],
+  problemCount: 0,
 });
 
 /** The symlink's content: the scene's file relative to the link's own folder. */
@@ -72,9 +83,16 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
       rel = rel ? `${rel}/${part}` : part;
       if (known.has(rel)) continue;
       const st = fs.lstat(abs(rel));
-      if (!st) fs.mkdir(abs(rel));
-      else if (!st.isDirectory() || st.isSymbolicLink()) {
-        report.problems.push(
+      if (!st) {
+        try {
+          fs.mkdir(abs(rel));
+        } catch (err) {
+          note(report, `${rel}: cannot make the folder (${code(err) ?? (err as Error).message})`);
+          return false;
+        }
+      } else if (!st.isDirectory() || st.isSymbolicLink()) {
+        note(
+          report,
           `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
         );
         return false;
@@ -82,6 +100,28 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
       known.add(rel);
     }
     return true;
+  }
+
+  /**
+   * The episode folder exists (made when its parent does) and is a folder. A missing parent is
+   * more likely an unmounted volume than a folder to create, so it is refused.
+   */
+  function ensureFolder() {
+    const st = fs.lstat(folder);
+    if (st?.isDirectory() || (st?.isSymbolicLink() && fs.stat(folder)?.isDirectory())) return;
+    if (st)
+      throw new EpisodeFolderError(
+        `the episode folder ${folder} is not a folder: point the TV library's folder at a folder`,
+      );
+    try {
+      fs.mkdir(folder);
+    } catch (err) {
+      throw new EpisodeFolderError(
+        code(err) === "ENOENT"
+          ? `the episode folder's parent ${dirname(folder)} does not exist (is the volume mounted?): create it or fix the TV library's folder`
+          : `cannot make the episode folder ${folder} (${code(err) ?? (err as Error).message}): make it writable by the service`,
+      );
+    }
   }
 
   /** Removes a show's or season's folder of ours once it is empty (a foreign file keeps it). */
@@ -96,7 +136,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
   function put(want: WantedLink, current: string | null | undefined, known: Set<string>, report: FolderReport) {
     const target = linkTarget(folder, want.link, want.path);
     if (target === undefined) {
-      report.problems.push(`${want.link}: the scene's file ${want.path} is not a path on this system: no link`);
+      note(report, `${want.link}: the scene's file ${want.path} is not a path on this system: no link`);
       return;
     }
     if (current === target) {
@@ -104,7 +144,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
       return;
     }
     if (current === null) {
-      report.problems.push(`${want.link}: a file that is not a stash2plex link is in its place: left alone`);
+      note(report, `${want.link}: a file that is not a stash2plex link is in its place: left alone`);
       return;
     }
     if (!ensureParents(want.link, known, report)) return;
@@ -112,7 +152,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
       if (current !== undefined) fs.unlink(abs(want.link));
       fs.symlink(target, abs(want.link));
     } catch (err) {
-      report.problems.push(`${want.link}: cannot make the link (${code(err) ?? (err as Error).message})`);
+      note(report, `${want.link}: cannot make the link (${code(err) ?? (err as Error).message})`);
       return;
     }
     if (current === undefined) report.created++;
@@ -141,7 +181,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
         const path = rel ? `${rel}/${entry.name}` : entry.name;
         if (depth < 2) {
           if (!ours(entry.name, depth)) continue;
-          if (entry.isSymbolicLink()) report.problems.push(`${path}: a symlinked folder is never entered: left alone`);
+          if (entry.isSymbolicLink()) note(report, `${path}: a symlinked folder is never entered: left alone`);
           else if (entry.isDirectory()) walk(path, depth + 1);
         } else if (entry.isSymbolicLink() && ours(entry.name, 2)) links.set(path, fs.readlink(abs(path)));
         else foreign.add(path);
@@ -159,7 +199,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
      */
     async sync(wanted: readonly WantedLink[]): Promise<FolderReport> {
       const report = emptyReport();
-      if (!fs.lstat(folder)) fs.mkdir(folder);
+      ensureFolder();
       const { links, foreign, dirs } = read(report);
       const known = new Set(dirs.keys());
       const keep = new Set<string>();
@@ -205,7 +245,8 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
           const st = fs.lstat(abs(rel));
           if (!st) return undefined;
           if (st.isSymbolicLink() || !st.isDirectory()) {
-            report.problems.push(
+            note(
+              report,
               `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
             );
             return null;
@@ -214,7 +255,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
         const st = fs.lstat(abs(link));
         if (!st) return undefined;
         if (st.isSymbolicLink()) return fs.readlink(abs(link));
-        report.problems.push(`${link}: a file that is not a stash2plex link is in its place: left alone`);
+        note(report, `${link}: a file that is not a stash2plex link is in its place: left alone`);
         return null;
       };
       if (before && before.link !== after?.link && typeof current(before.link) === "string") {

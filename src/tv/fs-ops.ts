@@ -10,6 +10,7 @@ import {
   readlinkSync,
   rmdirSync,
   type Stats,
+  statSync,
   symlinkSync,
   unlinkSync,
 } from "node:fs";
@@ -18,6 +19,8 @@ export interface FsOps {
   readdir(path: string): Dirent[];
   /** undefined when nothing is there. */
   lstat(path: string): Stats | undefined;
+  /** Follows symlinks (the episode folder itself may be one); undefined when nothing is there. */
+  stat(path: string): Stats | undefined;
   readlink(path: string): string;
   mkdir(path: string): void;
   symlink(target: string, path: string): void;
@@ -38,6 +41,7 @@ export const realFs: FsOps = {
       throw err;
     }
   },
+  stat: (path) => statSync(path, { throwIfNoEntry: false }),
   readlink: (path) => readlinkSync(path),
   mkdir: (path) => mkdirSync(path),
   symlink: (target, path) => symlinkSync(target, path),
@@ -55,7 +59,7 @@ export const realFs: FsOps = {
 
 /** `fs` with a count of each call made through it. */
 export function countingFs(fs: FsOps = realFs): FsOps & { counts: Record<keyof FsOps, number>; total(): number } {
-  const counts = { readdir: 0, lstat: 0, readlink: 0, mkdir: 0, symlink: 0, unlink: 0, rmdir: 0 };
+  const counts = { readdir: 0, lstat: 0, stat: 0, readlink: 0, mkdir: 0, symlink: 0, unlink: 0, rmdir: 0 };
   const wrapped = Object.fromEntries(
     (Object.keys(counts) as (keyof FsOps)[]).map((name) => [
       name,

@@ -20,7 +20,7 @@ import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { openStore } from "../../src/store/db.ts";
 import { createTvCatalog } from "../../src/tv/catalog.ts";
-import { episodeFolder, type WantedLink } from "../../src/tv/episode-folder.ts";
+import { EpisodeFolderError, episodeFolder, type WantedLink } from "../../src/tv/episode-folder.ts";
 import { countingFs } from "../../src/tv/fs-ops.ts";
 import { checkTvFolders, type TvLibrary } from "../../src/tv/libraries.ts";
 import { tvCheck } from "../../src/tv/check.ts";
@@ -200,6 +200,39 @@ describe("the episode folder", () => {
     expect(tree(tv).some((p) => p.startsWith("Studio B Live {s2p-st2}/"))).toBe(true);
     expect(realpathSync(tv)).toBe(tv);
     expect(dirname(stale)).toBe(join(outside, "Season 2023"));
+  });
+
+  test("the folder itself: made when its parent exists, refused with the fix when not (an unmounted volume), usable through a symlink", async () => {
+    const root = tempDir("s2p-tv-root-");
+    const catalog = catalogFor();
+    catalog.buildFrom(scenes);
+    const wanted = wantedOf(catalog.placements("st"));
+    await expect(episodeFolder(join(root, "missing", "tv")).sync(wanted)).rejects.toThrow(
+      `the episode folder's parent ${join(root, "missing")} does not exist (is the volume mounted?): create it or fix the TV library's folder`,
+    );
+    expect(existsSync(join(root, "missing"))).toBe(false);
+    writeFileSync(join(root, "file"), "x");
+    await expect(episodeFolder(join(root, "file")).sync(wanted)).rejects.toThrow(EpisodeFolderError);
+    mkdirSync(join(root, "real"));
+    symlinkSync(join(root, "real"), join(root, "via-link"));
+    expect((await episodeFolder(join(root, "via-link")).sync(wanted)).created).toBe(5);
+    expect(tree(join(root, "real"))).toHaveLength(5);
+  });
+
+  test("a scene whose file is not a path on this system (a Windows Stash) gets no link, and the report says so (the first 50 of many)", async () => {
+    const root = tempDir("s2p-tv-win-");
+    const many = Array.from({ length: 120 }, (_, i) => ({
+      link: `S {s2p-st1}/Season 2023/S - S2023E0${i} - T {s2p-st-${i}}.mp4`,
+      path: `D:\\Scenes\\${i}.mp4`,
+    }));
+    const report = await episodeFolder(root).sync(many);
+    expect(report.created).toBe(0);
+    expect(report.problemCount).toBe(120);
+    expect(report.problems).toHaveLength(50);
+    expect(report.problems[0]).toBe(
+      "S {s2p-st1}/Season 2023/S - S2023E00 - T {s2p-st-0}.mp4: the scene's file D:\\Scenes\\0.mp4 is not a path on this system: no link",
+    );
+    expect(readdirSync(root)).toEqual([]);
   });
 
   test("check lists scenes without a file or a studio (not placed) and undated ones (Specials), with where they went", () => {
