@@ -399,8 +399,8 @@ export class PmsSim extends SimServer {
       // A TV item re-pulls only as a TV item (a movie GUID on an episode is not ours to fetch).
       if ((item.type ?? "movie") === "movie") return;
       await this.pullHooks.before?.(item);
-      await this.tv.pull(item, type as TvType, id, provider);
-      this.pullHooks.after?.(item, 200);
+      const status = await this.tv.pull(item, type as TvType, id, provider);
+      this.pullHooks.after?.(item, status);
       return;
     }
     await this.pullHooks.before?.(item);

@@ -129,6 +129,8 @@ export class PlexTv {
   private kids = new Map<string, Set<string>>();
   /** The episode holding each number (or air date) of a season: `season\0index` → ratingKey. */
   private slots = new Map<string, string>();
+  /** Provider GETs that did not answer 200 (status 0: no answer), oldest first. */
+  failures: { path: string; status: number }[] = [];
   /** Provider identifiers learnt by discovery, by URL (PMS keeps what Add Provider read). */
   private identities = new Map<string, string>();
 
@@ -194,8 +196,9 @@ export class PlexTv {
       }
       this.identities.set(url, identifier);
       return { identifier };
-    } catch (e) {
-      violations.push(`discovery of ${url} failed: ${(e as Error).message}`);
+    } catch {
+      // The provider is down (no answer): PMS cannot use it now, and places nothing through it.
+      this.failures.push({ path: "/", status: 0 });
       return undefined;
     }
   }
@@ -363,7 +366,9 @@ export class PlexTv {
       ms: 0,
     }));
     if (res.status !== 200) {
-      violations.push(`GET ${path} answered ${res.status}`);
+      // Not a contract violation: a provider whose Stash is down answers 503 and PMS keeps what
+      // it has (an item it was placing stays unmatched). Kept for the tests to see.
+      this.failures.push({ path, status: res.status });
       return undefined;
     }
     const problems = containerProblems(`GET ${path}`, res.status, res.body, provider.identifier);
@@ -418,10 +423,15 @@ export class PlexTv {
   }
 
   /** A refresh (or Fix Match) of a TV item re-pulls it from the provider its GUID names. */
-  async pull(item: SimItem, type: TvType, key: string, provider: string) {
+  /** Re-pulls a TV item; answers the provider's status (200, or the first failed request's). */
+  async pull(item: SimItem, type: TvType, key: string, provider: string): Promise<number> {
     const violations: string[] = [];
+    const failed = this.failures.length;
     const identity = await this.identify(provider, violations, true);
-    if (!identity) return void this.pms.violations.push(...violations);
+    if (!identity) {
+      this.pms.violations.push(...violations);
+      return 0;
+    }
     const p = { url: provider, identifier: identity.identifier };
     if (type === "show") {
       const tree = await this.fetchTree(p, key, violations);
@@ -434,6 +444,7 @@ export class PlexTv {
       } else this.pms.applyPulled(item, strip(meta));
     }
     this.pms.violations.push(...violations);
+    return this.failures[failed]?.status ?? 200;
   }
 
   /**

@@ -89,6 +89,8 @@ const container = (items: unknown[], offset = 0, totalSize = items.length) =>
 const asked: { method: string; path: string; start?: string; size?: string; body?: any }[] = [];
 /** When true the provider ignores paging and answers every episode at once (a contract violation). */
 let ignorePaging = false;
+/** When set, metadata requests answer this status (503: the provider's Stash is down). */
+let metadataStatus = 0;
 
 const provider = Bun.serve({
   port: 0,
@@ -122,6 +124,7 @@ const provider = Bun.serve({
       return body?.type === 2 && body.title === show.title ? container([showMeta()]) : container([]);
     const m = /^\/library\/metadata\/([\w-]+)(?:\/(children|grandchildren))?$/.exec(p);
     if (!m) return new Response("no", { status: 404 });
+    if (metadataStatus) return new Response("Stash is down", { status: metadataStatus });
     const [, key, sub] = m;
     const page = (all: unknown[]) => {
       const start = Number(param("X-Plex-Container-Start") ?? 0);
@@ -404,6 +407,26 @@ describe("a TV section scanned through a TV provider", () => {
     expect(pms.items.get(lost.ratingKey)!.guid).toBe(guid("episode", "sp1"));
     show.title = "Mega Network";
     expect(pms.violations).toEqual([]);
+  });
+
+  test("a refresh while the provider answers 503 keeps what PMS has, and is no contract violation", async () => {
+    const ep6 = pms.itemByFile(file(2023, 6))!;
+    episodes[5]!.title = "Episode 6, renamed";
+    const statuses: number[] = [];
+    pms.pullHooks.after = (_item, status) => statuses.push(status);
+    metadataStatus = 503;
+    try {
+      await plex(`/library/metadata/${ep6.ratingKey}/refresh`, { method: "PUT" });
+      await pms.idle();
+    } finally {
+      metadataStatus = 0;
+      pms.pullHooks.after = undefined;
+    }
+    expect(statuses).toEqual([503]);
+    expect(pms.items.get(ep6.ratingKey)!.title).toBe("Episode 6");
+    expect(pms.tv.failures.at(-1)).toEqual({ path: "/library/metadata/ep6", status: 503 });
+    expect(pms.violations).toEqual([]);
+    episodes[5]!.title = "Episode 6";
   });
 
   test("a refresh of an unmatched show matches it again", async () => {
