@@ -39,9 +39,9 @@
  *   the season to names with an episode number only. Files named none of these ways are skipped
  *   ("Got nothing for …"); so are non-video files, samples, trailers and extras folders.
  *   Two files with the same numbers in one show become two versions (Media) of one episode.
- * - Partial scans (`/library/sections/X/refresh?path=`) scan that folder; PMS's default "Empty
- *   trash automatically after every scan" removes the items whose files are gone
- *   (https://support.plex.tv/articles/200289326-emptying-library-trash/).
+ * - Partial scans (`/library/sections/X/refresh?path=`) scan that folder; PMS's setting "Empty
+ *   trash automatically after every scan" (on by default) removes an item whose file was deleted
+ *   at the next scan (https://support.plex.tv/hc/en-us/articles/200289526-Library).
  *
  * Decided here (not documented by Plex): during a scan PMS places each file from the show's
  * /grandchildren listing and does NOT then fetch each episode with GET /library/metadata/{key}.
