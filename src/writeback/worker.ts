@@ -80,7 +80,11 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
             return false;
           }
         }
-        deps.settled?.(e, events.fail(e.key, outcome.error) === "failed" ? "failed" : "retry");
+        {
+          // Not inside `settled?.(…)`: an optional call skips evaluating its arguments.
+          const state = events.fail(e.key, outcome.error);
+          deps.settled?.(e, state === "failed" ? "failed" : "retry");
+        }
         return true;
     }
     b.downInARow = 0;

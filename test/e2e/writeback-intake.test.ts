@@ -308,6 +308,25 @@ describe("intake into one queue", () => {
     expect(await waitFor(() => w.plays().length === 1, 10_000)).toBe(true);
   }, 30_000);
 
+  test("Stash down: events wait in the queue (the breaker opens, attempts are not spent) and are written once when it is back", async () => {
+    const w = await world({ WRITEBACK_NOTIFICATIONS: "false", SYNC_RETRY_BASE_SECONDS: "0.05" });
+    w.pms.watch.webhooks = [w.hook()];
+    await w.stash.stop();
+    w.pms.watch.view(w.ours[0]!.ratingKey);
+    w.pms.watch.view(w.ours[1]!.ratingKey);
+    await w.pms.watch.idle();
+    expect(w.plays()).toHaveLength(2);
+    expect(await waitFor(() => w.app.writeback.worker.breakers()[0]!.open, 10_000)).toBe(true);
+    expect(w.app.writeback.events.counts()).toMatchObject({ done: 0, failed: 0 });
+    const attempts = w.events().reduce((n, e) => n + e.attempts, 0);
+    expect(attempts).toBeLessThanOrEqual(2); // the two before the third "down" opened it
+    w.stash.start();
+    expect(await waitFor(() => w.app.writeback.events.counts().pending === 0, 20_000)).toBe(true);
+    expect(w.plays().map((e) => e.state)).toEqual(["done", "done"]);
+    expect(w.stash.library.scenes.get("1")!.play_history).toHaveLength(1);
+    expect(w.stash.library.scenes.get("2")!.play_history).toHaveLength(1);
+  }, 40_000);
+
   test("catch-up: viewings made while stash2plex was stopped arrive after the restart, once", async () => {
     const w = await world({ WRITEBACK_NOTIFICATIONS: "false" });
     await w.stopApp();
