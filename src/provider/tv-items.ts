@@ -80,9 +80,30 @@ export function tvItems({ stash, catalog, tv }: TvItemsDeps) {
     Children: { size: children.length, Metadata: children },
   });
 
+  /**
+   * One page of a show's episodes (season by season, as `catalog.episodes(showId)` orders them),
+   * reading only the seasons the page spans: a scan pages through a big show, and reading every
+   * episode of it for each page of 20 made the scan quadratic. Null: no such show.
+   */
+  function episodesPage(showId: string, start: number, size: number) {
+    const seasons = catalog.seasons(showId);
+    if (seasons.length === 0) return null;
+    const end = start + size;
+    const page: Placement[] = [];
+    let offset = 0;
+    for (const season of seasons) {
+      const next = offset + season.episodes;
+      if (next > start && offset < end)
+        page.push(...catalog.episodes(showId, season.season).slice(Math.max(0, start - offset), end - offset));
+      offset = next;
+    }
+    return { page, total: offset };
+  }
+
   return {
     showOr404,
     episodes,
+    episodesPage,
 
     /** A show; with `children` its seasons inside (Plex's includeChildren). */
     async show(showId: string, children = false): Promise<PlexMetadata> {

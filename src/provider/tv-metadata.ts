@@ -86,6 +86,13 @@ export interface ShowInfo {
   studio?: { id: string; details?: string | null; image_path?: string | null };
 }
 
+/**
+ * Whether Stash has an image of the thing's own: Stash answers an image_path for every studio,
+ * marked `default=true` when it would serve its generic placeholder (Plex's own is better).
+ */
+export const hasOwnImage = (imagePath: string | null | undefined) =>
+  Boolean(imagePath) && !/[?&]default=true(?:&|$)/.test(imagePath!);
+
 /** The show's poster: the studio's image (or the group's front image) through our image proxy. */
 export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext): string | undefined {
   const parts = showParts(showId);
@@ -98,7 +105,7 @@ export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext)
       : info.firstScene?.studio?.id === parts.id
         ? info.firstScene.studio
         : undefined;
-  return own && !own.image_path ? undefined : imageUrl(ctx, "studio", parts.id);
+  return own && !hasOwnImage(own.image_path) ? undefined : imageUrl(ctx, "studio", parts.id);
 }
 
 /** Its artwork: the poster, and a scene's screenshot as the background. */

@@ -163,10 +163,10 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
         const key = tvKeyOr400(params.ratingKey);
         if (key.kind !== "show") throw new HttpError(404, "not_found", "only a show has grandchildren (its episodes)");
         const paging = readPaging(query, headers);
-        items.showOr404(key.showId);
-        const all = catalog.episodes(key.showId);
-        const episodes = await items.episodes(page(all, paging));
-        return pageContainer(identifier, serve(request, episodes), paging, all.length);
+        const found = items.episodesPage(key.showId, paging.start, paging.size);
+        if (!found) throw new HttpError(404, "not_found", `no TV show ${key.showId}`);
+        const episodes = await items.episodes(found.page);
+        return pageContainer(identifier, serve(request, episodes), paging, found.total);
       },
       { afterResponse },
     )
