@@ -194,8 +194,8 @@ export function createNotifications(deps: NotificationsDeps) {
     let ws: WebSocket;
     try {
       ws = new WebSocket(pms.notificationsUrl());
-    } catch (err) {
-      return retry((err as Error).message);
+    } catch {
+      return retry("the websocket could not be opened"); // its message would carry the URL, token and all
     }
     socket = ws;
     ws.onopen = () => {

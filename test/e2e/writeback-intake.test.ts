@@ -9,7 +9,7 @@ import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim } from "../../sim/plex/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
-import { silentLogger } from "../../src/log.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 import { IDENTIFIER, testEnv, waitFor } from "../helpers.ts";
 
 const HOOK_TOKEN = "plex-hook-token-789";
@@ -28,7 +28,7 @@ function library(pms: PmsSim) {
   return { ours, foreign };
 }
 
-async function world(env: Record<string, string> = {}) {
+async function world(env: Record<string, string> = {}, log = silentLogger) {
   const stash = new StashSim({ scenes: 20, seed: 3 }).start();
   const pms = new PmsSim().start();
   const items = library(pms);
@@ -42,7 +42,7 @@ async function world(env: Record<string, string> = {}) {
     ...items,
     app: undefined as unknown as App,
     async start() {
-      w.app = createApp(config, { log: silentLogger });
+      w.app = createApp(config, { log });
       await w.app.start(0, "127.0.0.1");
       // The first catch-up bookmarks where the history is (nothing before it is replayed).
       if (config.writeback.enabled) await waitFor(() => w.app.writeback.events.watermark("history") !== undefined);
@@ -464,6 +464,18 @@ describe("intake into one queue", () => {
     const good = await send(w.hook(), multipart({ payload: payloadOf("media.scrobble", ours) }));
     expect(((await good.json()) as any).recorded).toBe(1);
     expect(w.app.writeback.events.size()).toBe(1);
+  });
+
+  test("the webhook's token never reaches the log (a logger told no secrets sees none)", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "debug", format: "json", write: (l) => lines.push(l) });
+    const w = await world({ WRITEBACK_NOTIFICATIONS: "false" }, log);
+    w.pms.watch.webhooks = [w.hook()];
+    w.pms.watch.view(w.ours[0]!.ratingKey);
+    await w.pms.watch.idle();
+    await fetch(`${w.app.url}/hooks/plex?token=${HOOK_TOKEN}x`, { method: "POST", body: multipart({ payload: "{}" }) });
+    expect(lines.some((l) => l.includes("/hooks/plex"))).toBe(true);
+    expect(lines.filter((l) => l.includes(HOOK_TOKEN))).toEqual([]);
   });
 
   test("write-back off: the Plex webhook answers 404 saying how to turn it on", async () => {
