@@ -226,6 +226,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     push,
     gaps,
     others,
+    tv: tvParts.flatMap((t) => t.views()),
     writeback: writeback.enabled
       ? {
           events: writeback.events,

@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
 import { withoutCredentials } from "../redact.ts";
 import type { Breaker } from "../sync/breaker.ts";
-import type { InstanceView, WritebackView } from "../ui/source.ts";
+import type { InstanceView, TvLibraryView, WritebackView } from "../ui/source.ts";
 import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
 import type { GapsSide } from "../gaps/plugin.ts";
 import type { createScheduler } from "../jobs.ts";
@@ -53,6 +53,8 @@ export interface AdminSideDeps {
   others?: { instance: StashInstance; stash: StashClient; index: FileIndex }[];
   /** Write-back's events and webhook URL (undefined: write-back is off). */
   writeback?: WritebackView;
+  /** The TV-style libraries, for the dashboard and the path tester. */
+  tv?: TvLibraryView[];
 }
 
 export function adminSide(deps: AdminSideDeps) {
@@ -164,6 +166,7 @@ export function adminSide(deps: AdminSideDeps) {
     syncProgress: push.syncProgress,
     instances,
     writeback: deps.writeback,
+    tv: deps.tv,
   });
   const wb = deps.writeback;
   // What waits to be written to each Stash, read at each scrape.

@@ -16,7 +16,7 @@ import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
 import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 import type { Job } from "../jobs.ts";
 import type { SyncSection } from "./push.ts";
-import { tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
+import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
 
 export interface TvLibrariesDeps {
   db: Database;
@@ -146,12 +146,31 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     }
   }
 
+  /** Each library as the dashboard and the path tester read it (ui/source.ts TvLibraryView). */
+  const views = () =>
+    deps.libraries.map((lib) => ({
+      id: lib.id,
+      instance: deps.instance,
+      layout: lib.layout.layout === "group" ? "group" : lib.layout.parentStudio ? "studio (top parent)" : "studio",
+      folder: lib.folder,
+      plexFolder: tvPlexFolder(lib, deps.mapper),
+      counts() {
+        // The instance's catalog holds every scheme its libraries use: a show id starts with its scheme.
+        const own = catalog.shows().filter((s) => s.id.replace(/\d.*$/, "") === lib.scheme);
+        return { shows: own.length, episodes: own.reduce((n, s) => n + s.episodes, 0) };
+      },
+      state: () => states.get(lib.id)!,
+      placementOf: (sceneId: string) => catalog.placementOf(lib.scheme, sceneId),
+      plexPathOf: (link: string) => tvPlexPath(lib, deps.mapper, link),
+    }));
+
   return {
     instance: deps.instance,
     catalog,
     libraries: deps.libraries,
     ports,
     fullSync,
+    views,
     states: () => deps.libraries.map((l) => states.get(l.id)!),
   };
 }

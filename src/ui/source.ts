@@ -14,6 +14,8 @@ import type { Check } from "../admin/health.ts";
 import type { SyncScope } from "../sync/select.ts";
 import type { Outage } from "../sync/breaker.ts";
 import type { StashInstance } from "../config/instances.ts";
+import type { TvLibraryState } from "../sync/tv-libraries.ts";
+import type { Placement } from "../tv/types.ts";
 import type { EventQueue } from "../writeback/events.ts";
 
 /**
@@ -61,6 +63,8 @@ export interface DashboardSource {
   syncProgress: () => SyncProgress | null;
   /** Every Stash instance, the default first (one entry for an install with one Stash). */
   instances: InstanceView[];
+  /** The TV-style libraries (tv.libraries); empty or undefined: none. */
+  tv?: TvLibraryView[];
   /** Write-back (Plex → Stash); undefined when it is off. */
   writeback?: WritebackView;
 }
@@ -70,4 +74,22 @@ export interface WritebackView {
   events: Pick<EventQueue, "counts" | "recent" | "forRef">;
   /** The Plex webhook URL with `<token>` in place of the token (undefined: the webhook is off). */
   webhookUrl?: string;
+}
+
+/** A TV-style library as the dashboard shows it: its folder, its counts, its last full pass. */
+export interface TvLibraryView {
+  id: string;
+  instance: string;
+  layout: string;
+  folder: string;
+  /** The folder as Plex sees it (plexFolder, else mapped by the rules); null when nothing maps it. */
+  plexFolder: string | null;
+  /** Shows and episodes in its catalog now. */
+  counts(): { shows: number; episodes: number };
+  /** When its last full pass ended, what it changed and what it left alone. */
+  state(): TvLibraryState;
+  /** Where a scene of its instance sits: show, season, episode and link; undefined: not placed. */
+  placementOf(sceneId: string): (Placement & { showTitle?: string }) | undefined;
+  /** A link (inside the episode folder) as Plex sees it. */
+  plexPathOf(link: string): string | null;
 }

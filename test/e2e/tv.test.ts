@@ -10,7 +10,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor, plexPathFor } from "../../src/demo.ts";
-import { IDENTIFIER, addStashScene, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, addStashScene, adminGet, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { escapeHtml } from "../../src/ui/html.ts";
 import { runChecks } from "../../src/cli/check.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
 
@@ -82,6 +83,12 @@ const episodeOf = (pms: PmsSim, sceneId: string) =>
   itemsOf(pms, "2", "episode").filter((e) => e.guid === `${TV_IDENTIFIER}://episode/st-${sceneId}`);
 const parentOf = (pms: PmsSim, item: SimItem) => pms.items.get(item.parentRatingKey ?? "");
 
+/** Shows and episodes of the TV section as Plex has them. */
+const countsOf = (w: TvWorld) => ({
+  shows: itemsOf(w.pms, "2", "show").length,
+  episodes: itemsOf(w.pms, "2", "episode").length,
+});
+
 /** Every episode's place now: GUID → season and episode number. */
 const numbers = (pms: PmsSim) =>
   new Map(itemsOf(pms, "2", "episode").map((e) => [e.guid, `${parentOf(pms, e)?.index}/${e.index}`]));
@@ -139,6 +146,20 @@ describe("TV library: studio layout, 2,000 scenes", () => {
       // Stash's screenshot is the episode's image (a scene without one has none).
       expect(Boolean(ep!.fields.thumb)).toBe(scene.hasScreenshot);
     }
+  }, 120_000);
+
+  test("the movie library beside it is unchanged: its provider URL and GUIDs", async () => {
+    const report = await w.pms.scan("1");
+    expect(report.violations).toEqual([]);
+    const movies = itemsOf(w.pms, "1", "movie");
+    const bound = movies.filter((m) => /^tv\.plex\.agents\.custom\.stash2plex:\/\/movie\/\d+$/.test(m.guid));
+    // Every file of a scene is a movie bound to that scene's movie GUID; only the file Stash lacks is not.
+    expect(movies.length - bound.length).toBe(1);
+    const ownerOf = new Map(
+      [...w.stash.library.scenes.values()].flatMap((s) => s.files.map((f) => [plexPathFor(f.path), s.id] as const)),
+    );
+    for (const m of bound) expect(m.guid).toBe(`${IDENTIFIER}://movie/${ownerOf.get(m.files[0]!)}`);
+    expect(w.pms.providers.get(IDENTIFIER)).toBe(w.app.url);
   }, 120_000);
 
   test("a scene added with an earlier date than the others changes no episode number", async () => {
@@ -236,19 +257,29 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(episodeOf(w.pms, lockedScene!.id)[0]!.title).toBe("Mine");
   }, 120_000);
 
-  test("the movie library beside it is unchanged: its provider URL and GUIDs", async () => {
-    const report = await w.pms.scan("1");
-    expect(report.violations).toEqual([]);
-    const movies = itemsOf(w.pms, "1", "movie");
-    const bound = movies.filter((m) => /^tv\.plex\.agents\.custom\.stash2plex:\/\/movie\/\d+$/.test(m.guid));
-    // Every file of a scene is a movie bound to that scene's movie GUID; only the file Stash lacks is not.
-    expect(movies.length - bound.length).toBe(1);
-    const ownerOf = new Map(
-      [...w.stash.library.scenes.values()].flatMap((s) => s.files.map((f) => [plexPathFor(f.path), s.id] as const)),
-    );
-    for (const m of bound) expect(m.guid).toBe(`${IDENTIFIER}://movie/${ownerOf.get(m.files[0]!)}`);
-    expect(w.pms.providers.get(IDENTIFIER)).toBe(w.app.url);
-  }, 120_000);
+  test("the dashboard lists the TV library; the path tester says where a scene lands", async () => {
+    const overview = await (await adminGet(`${w.app.url}/ui`)).text();
+    const row = /<tr data-tv="sites">[\s\S]*?<\/tr>/.exec(overview)?.[0] ?? "";
+    const { shows, episodes } = w.app.config.tv.libraries.length ? countsOf(w) : { shows: 0, episodes: 0 };
+    expect(row).toContain(w.folder);
+    expect(row).toContain(`<td data-label="shows">${shows}</td>`);
+    expect(row).toContain(`<td data-label="episodes">${episodes}</td>`);
+    expect(overview).toContain('id="tv-card"');
+
+    const scene = [...w.stash.library.scenes.values()].find(
+      (s) => s.studio && s.date && s.title && s.files.length === 1,
+    )!;
+    const [ep] = episodeOf(w.pms, scene.id);
+    const link = ep!.files[0]!;
+    for (const path of [plexPathFor(scene.files[0]!.path), link]) {
+      const page = await (await adminGet(`${w.app.url}/ui/paths?path=${encodeURIComponent(path)}`)).text();
+      const landing = /<table id="tv-landing">[\s\S]*?<\/table>/.exec(page)?.[0] ?? "";
+      expect(landing).toContain(`scene ${scene.id}`);
+      expect(landing).toContain(scene.studio!.name);
+      expect(landing).toContain(`<td>${scene.date!.slice(0, 4)}</td><td>${ep!.index}</td>`);
+      expect(landing).toContain(escapeHtml(link));
+    }
+  }, 60_000);
 
   test("check lists the scenes that cannot be placed and where the undated ones went", async () => {
     const lines = await runChecks(w.app.config);

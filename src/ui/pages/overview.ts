@@ -6,6 +6,7 @@ import { gapTotals } from "../../domain/gaps.ts";
 import { instanceLabel, several } from "../instances.ts";
 import { stashCheckName, type Check } from "../../admin/health.ts";
 import { writebackCard } from "./writeback.ts";
+import { tvCard, tvTable } from "./tv.ts";
 
 type Checks = Record<string, Check>;
 const notChecked: Check = { ok: false, detail: "not checked yet" };
@@ -118,12 +119,14 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     }
       <br><span class="muted">next: ${reconcile ? nextRun(reconcile, now) : "never (push is off)"}</span></div>
     ${writebackCard(src)}
+    ${tvCard(src, now)}
     <div class="card"><h2>Indexes</h2>${plural(
       src.instances.reduce((n, v) => n + v.index.size, 0),
       "Stash scene",
     )}, ${plural(src.plexItems(), "Plex item")}</div>
   </div>
   ${several(src) ? instancesTable(src, checks, state) : ""}
+  ${tvTable(src, now)}
   <h2>Next scheduled runs</h2>
   <table class="stack"><thead><tr><th>job</th><th>last run</th><th>next</th></tr></thead><tbody>
   ${scheduled.map((j) => html`<tr><td data-label="job">${j.name}</td><td data-label="last run">${ago(j.lastRunAt, now)}</td><td data-label="next">${nextRun(j, now)}</td></tr>`)}

@@ -2,6 +2,16 @@
 import { html, plural, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { explainLadder } from "../../provider/match.ts";
+import { tokenOf } from "../../tv/names.ts";
+import { DEFAULT_INSTANCE_ID } from "../../domain/ref.ts";
+import { tvLanding } from "./tv.ts";
+
+/** The scenes a tested path stands for: a link of an episode folder names its own; else the ladder's answer. */
+function scenesOf(path: string, answer: { id: string }[]) {
+  const token = tokenOf(path.split(/[\\/]/).at(-1) ?? "");
+  const ids = token?.kind === "episode" ? [token.sceneId] : answer.map((a) => a.id);
+  return ids.map((id) => ({ id, instance: DEFAULT_INSTANCE_ID }));
+}
 
 export async function pathsPage(src: DashboardSource, path: string): Promise<Html> {
   const form = html`<form method="get" action="/ui/paths"><label for="path">A path as Plex or Stash sees it (or the name PMS sends, relative to a library folder)</label>
@@ -33,5 +43,6 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
   ${ladder.rungs.map((r) => html`<tr><td>${r.rung}</td><td>${list(r.found)}</td><td>${r.note}</td></tr>`)}
   <tr><th>PMS is answered</th><td colspan="2" id="answer">${ladder.answer.length ? list(ladder.answer) : html`no automatic match (Fix Match lists candidates)`}</td></tr>
   </tbody></table></div>`
-  }`;
+  }
+  ${tvLanding(src, scenesOf(path, ladder instanceof Error ? [] : ladder.answer))}`;
 }
