@@ -318,3 +318,31 @@ describe("TV library: group layout", () => {
     }
   }, 60_000);
 });
+
+describe("TV library: an episode folder inside a Stash library folder", () => {
+  test("is refused at start-up in one line, and check says so", async () => {
+    const stash = new StashSim({ scenes: 20, seed: 3, windowsShare: 0 }).start();
+    const pms = new PmsSim().start();
+    const folder = "/data/stash/TV Links";
+    const env = testEnv(stash, pms, { TV_LIBRARIES: JSON.stringify([{ id: "sites", folder }]) });
+    const config = loadConfig(env, undefined);
+    const app = createApp(config, { log: silentLogger });
+    try {
+      const refused = await app.start(0, "127.0.0.1").then(
+        () => "",
+        (err: Error) => err.message,
+      );
+      expect(refused).toContain(
+        `TV library "sites": its episode folder ${folder} overlaps Stash's library folder /data/stash`,
+      );
+      expect(refused).not.toContain("\n");
+      const lines = await runChecks(config);
+      const folderLines = lines.filter((l) => l.what === "tv sites folder" && !l.ok).map((l) => l.detail);
+      expect(folderLines.some((d) => d.includes("overlaps Stash's library folder /data/stash"))).toBe(true);
+    } finally {
+      await app.stop();
+      await pms.stop();
+      await stash.stop();
+    }
+  }, 60_000);
+});
