@@ -66,6 +66,12 @@ function pathParts(filename: string | undefined) {
   return { folders: segments.slice(0, -1), name: segments.at(-1) ?? "" };
 }
 
+/** The show, season or episode one of our TV GUIDs names (PMS sends the item's GUID on a re-match). */
+function tvKeyOfGuid(guid: string | undefined, tv: TvContext) {
+  const ref = refFromGuid(guid, [{ id: tv.instance, identifier: tv.ctx.identifier, tvIdentifier: tv.tvIdentifier }]);
+  return ref && ref.kind !== "scene" ? parseTvKey(ref.id) : null;
+}
+
 interface Found<T> {
   item: T;
   score: number;
@@ -83,8 +89,7 @@ function findShows(
   const add = (show: ShowSummary | undefined, score: number) => {
     if (show && !out.some((f) => f.item.id === show.id)) out.push({ item: show, score });
   };
-  const guidRef = refFromGuid(req.guid, [{ id: deps.tv.instance, identifier: "", tvIdentifier: deps.tv.tvIdentifier }]);
-  const guidKey = guidRef ? parseTvKey(guidRef.id) : null;
+  const guidKey = tvKeyOfGuid(req.guid, deps.tv);
   if (guidKey && guidKey.kind !== "episode") add(catalog.show(guidKey.showId), EXACT);
   if (guidKey?.kind === "episode") {
     const placed = catalog.placementOf(guidKey.scheme, guidKey.sceneId);
@@ -148,8 +153,7 @@ async function matchShows(req: MatchRequest, deps: TvMatchDeps, manual: boolean,
 
 async function matchSeasons(req: MatchRequest, deps: TvMatchDeps, manual: boolean, children: boolean) {
   const { folders } = pathParts(req.filename);
-  const guidRef = refFromGuid(req.guid, [{ id: deps.tv.instance, identifier: "", tvIdentifier: deps.tv.tvIdentifier }]);
-  const guidKey = guidRef ? parseTvKey(guidRef.id) : null;
+  const guidKey = tvKeyOfGuid(req.guid, deps.tv);
   const number = guidKey?.kind === "season" ? guidKey.season : seasonNumber(req, folders);
   if (number === undefined) return [];
   const shows = findShows(req, req.parentTitle ?? req.title, deps, manual);
@@ -194,8 +198,7 @@ async function matchEpisodes(req: MatchRequest, deps: TvMatchDeps, manual: boole
     if (p && !found.some((f) => f.item.scheme === p.scheme && f.item.sceneId === p.sceneId))
       found.push({ item: p, score });
   };
-  const guidRef = refFromGuid(req.guid, [{ id: deps.tv.instance, identifier: "", tvIdentifier: deps.tv.tvIdentifier }]);
-  const guidKey = guidRef ? parseTvKey(guidRef.id) : null;
+  const guidKey = tvKeyOfGuid(req.guid, deps.tv);
   if (guidKey?.kind === "episode") add(catalog.placementOf(guidKey.scheme, guidKey.sceneId), EXACT);
   for (const text of [name, req.title]) {
     const token = episodeTokenOf(text);

@@ -302,6 +302,16 @@ describe("match", () => {
     expect(await match({ type: 2, title: "No Such Show" })).toEqual([]);
   });
 
+  test("a re-match with our GUID names the item, whatever the title; a movie GUID names no show", async () => {
+    const show = studioShow();
+    const p = catalog.episodes(show.id)[3]!;
+    const again = await match({ type: 2, title: "renamed by hand", guid: `${TV}://show/${show.id}` });
+    expect(again.map((m) => m.ratingKey)).toEqual([show.id]);
+    const episode = await match({ type: 4, title: "x", guid: `${TV}://episode/st-${p.sceneId}` });
+    expect(episode.map((m) => m.ratingKey)).toEqual([`st-${p.sceneId}`]);
+    expect(await match({ type: 2, title: "renamed by hand", guid: `${IDENTIFIER}://movie/${p.sceneId}` })).toEqual([]);
+  });
+
   test("a season by its show and number", async () => {
     const show = studioShow();
     const season = catalog.seasons(show.id).find((s) => s.season > 0)!;
@@ -347,6 +357,46 @@ describe("match", () => {
       filename: `TV/${catalog.placementOf("gr", scene.id)!.link}`,
     });
     expect(inShow.map((m) => m.ratingKey)[0]).toBe(`gr-${scene.id}`);
+  });
+});
+
+describe("another Stash instance", () => {
+  test("its TV provider is below its own path, under its own identifier, and names its own references", async () => {
+    const vaultServed: string[] = [];
+    const vault = tvProviderSide({
+      stash: provider.stash,
+      index: provider.index,
+      ctx: {
+        ...provider.ctx,
+        identifier: `${IDENTIFIER}.vault`,
+        publicUrl: `${provider.ctx.publicUrl}/instances/vault`,
+      },
+      title: "Stash (Vault)",
+      catalog,
+      log: silentLogger,
+      mount: { id: "vault", path: "/instances/vault" },
+      onServed: (ref) => vaultServed.push(refKey(ref)),
+    });
+    expect(vault.path).toBe("/instances/vault/tv");
+    const app = new Elysia().use(httpBasics(silentLogger)).use(vault.plugin);
+    const one = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => app.handle(req) });
+    try {
+      const url = `http://127.0.0.1:${one.port}/instances/vault/tv`;
+      const discovery = (await (await fetch(`${url}/`)).json()) as any;
+      expect(discovery.MediaProvider).toMatchObject({
+        identifier: `${IDENTIFIER}.vault.tv`,
+        title: "Stash (Vault) TV",
+      });
+      const p = catalog.placements("st").find((x) => stash.library.scenes.get(x.sceneId)!.hasScreenshot)!;
+      const body = (await (await fetch(`${url}/library/metadata/st-${p.sceneId}`)).json()) as any;
+      const m = body.MediaContainer.Metadata[0];
+      expect(m.guid).toBe(`${IDENTIFIER}.vault.tv://episode/st-${p.sceneId}`);
+      expect(m.thumb).toBe(`${provider.ctx.publicUrl}/instances/vault/images/scene/${p.sceneId}`);
+      await Bun.sleep(20);
+      expect(vaultServed).toEqual([`vault:episode:st-${p.sceneId}`]);
+    } finally {
+      await one.stop(true);
+    }
   });
 });
 
