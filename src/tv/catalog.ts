@@ -11,7 +11,7 @@ import { fallbackTitle, linkPath } from "./names.ts";
 import { type NumberingNote, type Numbered, numberEpisodes, type Wanted } from "./numbering.ts";
 import { type Place, placeScene, type TvScene } from "./placement.ts";
 import { type PlacementRow, placementsTable } from "./placements.ts";
-import type { TvCatalog } from "./types.ts";
+import type { SeasonSummary, ShowSummary, TvCatalog } from "./types.ts";
 
 /** One scene's placement in one scheme before and after a pass (either missing: placed or removed). */
 export interface PlacementChange {
@@ -163,7 +163,26 @@ export function createTvCatalog(options: TvCatalogOptions) {
     table.apply(instance, scheme, gone, put);
   }
 
+  // Show and season summaries are read per request by the TV provider (a scan asks for a show
+  // per episode): kept until the next write, which only this catalog makes for its instance.
+  let summaries = {
+    shows: undefined as ShowSummary[] | undefined,
+    byId: new Map<string, ShowSummary>(),
+    seasons: new Map<string, SeasonSummary[]>(),
+  };
+  const invalidate = () => {
+    summaries = { shows: undefined, byId: new Map(), seasons: new Map() };
+  };
+  const shows = () => {
+    if (!summaries.shows) {
+      summaries.shows = table.shows(instance);
+      summaries.byId = new Map(summaries.shows.map((s) => [s.id, s]));
+    }
+    return summaries.shows;
+  };
+
   const run = (scenes: readonly TvScene[], full: boolean): PassResult => {
+    invalidate();
     const out: PassResult = { changes: [], unplaced: [], notes: [] };
     for (const scheme of schemes) pass(scheme, scenes, full, out);
     return out;
@@ -172,9 +191,16 @@ export function createTvCatalog(options: TvCatalogOptions) {
   const catalog = {
     instance,
     schemes,
-    shows: () => table.shows(instance),
-    show: (showId: string) => table.show(instance, showId),
-    seasons: (showId: string) => table.seasons(instance, showId),
+    shows: () => [...shows()],
+    show: (showId: string) => {
+      shows();
+      return summaries.byId.get(showId);
+    },
+    seasons: (showId: string) => {
+      let seasons = summaries.seasons.get(showId);
+      if (!seasons) summaries.seasons.set(showId, (seasons = table.seasons(instance, showId)));
+      return [...seasons];
+    },
     episodes: (showId: string, season?: number) => table.episodes(instance, showId, season),
     placementOf: (scheme: ShowScheme, sceneId: string) => table.get(instance, scheme, sceneId),
     /** Every placement of one scheme (the episode folder's full sync). */
@@ -202,6 +228,7 @@ export function createTvCatalog(options: TvCatalogOptions) {
       for (const scheme of schemes) {
         const before = table.get(instance, scheme, sceneId);
         if (!before) continue;
+        invalidate();
         table.apply(instance, scheme, [sceneId], []);
         changes.push({ scheme, sceneId, before });
       }

@@ -51,6 +51,8 @@ describe("the TV catalog", () => {
       s("3", null),
       s("4", "2023-01-01", { studio: studio("2", "B") }),
     ]);
+    expect(catalog.show("st1")!.title).toBe("Studio A"); // read (and kept) before the rename
+    expect(catalog.seasons("st1").map((x) => x.season)).toEqual([0, 2022, 2023]);
     const { changes } = catalog.update(s("1", "2023-04-12", { studio: studio("1", "Studio Z") }));
     expect(changes.map((c) => c.sceneId).sort()).toEqual(["1", "2", "3"]);
     for (const c of changes) {
@@ -79,6 +81,7 @@ describe("the TV catalog", () => {
     ]);
     const removed = catalog.remove("1");
     expect(removed.map((c) => c.scheme)).toEqual(["st", "sn", "gr"]);
+    expect(catalog.shows().map((x) => x.id)).toEqual(["sn1", "st1"]);
     expect(catalog.placementOf("gr", "1")).toBeUndefined();
     expect(catalog.size()).toBe(2);
   });
