@@ -16,12 +16,10 @@ const MAX_BYTES = 255;
  * a leading dot hides the file), runs of spaces collapsed.
  */
 export function sanitize(name: string): string {
-  return (
-    name
-      .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, " ")
-      .replace(/\s+/g, " ")
-      .replace(/^[\s.]+|[\s.]+$/g, "")
-  );
+  return name
+    .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, " ")
+    .replace(/\s+/g, " ")
+    .replace(/^[\s.]+|[\s.]+$/g, "");
 }
 
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");
@@ -70,6 +68,12 @@ export function fallbackTitle(sceneId: string, path: string | undefined): string
   return stem || `Scene ${sceneId}`;
 }
 
+/**
+ * Plex's first episode pattern (`[sS](\d+)[._ ]*[eE](\d+)`), which the scanner tries over the
+ * whole name before any other: our code always matches it, so only it can be misled.
+ */
+const READS_AS_EPISODE = /s\d+[._ ]*e\d+/i;
+
 export interface LinkParts {
   scheme: ShowScheme;
   sceneId: string;
@@ -88,7 +92,10 @@ export function linkPath(p: LinkParts): string {
   const ext = extOf(p.path);
   const token = ` ${episodeToken(p.scheme, p.sceneId)}${ext ? `.${ext}` : ""}`;
   // The show's name and the code first; the title takes the room left (the token always stays).
-  const head = `${fit("", show, ` - ${episodeCode(p.season, p.episode)} - ${token}`)} - ${episodeCode(p.season, p.episode)} - `;
+  // A show name the scanner would read numbers from ("S3E4 Studio") is left out of
+  // the file name: its lazy patterns take the first match, and the folder names the show anyway.
+  const code = episodeCode(p.season, p.episode);
+  const head = READS_AS_EPISODE.test(show) ? `${code} - ` : `${fit("", show, ` - ${code} - ${token}`)} - ${code} - `;
   const title = fit(head, sanitize(p.title) || `Scene ${p.sceneId}`, token);
   return `${showFolderName(p.showTitle, p.showId)}/${seasonFolderName(p.season)}/${head}${title}${token}`;
 }

@@ -129,6 +129,12 @@ describe("names", () => {
     expect(tokenOf("x {s2p-xx-1}.mp4")).toBeNull();
     expect(tokenOf("x {s2p-st-1} copy.mp4")).toBeNull();
   });
+  test("a show name Plex would read an episode code from is left out of the file name (the folder names the show)", () => {
+    const link = linkPath({ ...parts, showTitle: "Studio S3E4" });
+    expect(link).toBe("Studio S3E4 {s2p-st12}/Season 2023/S2023E04120 - Sunset Walk {s2p-st-42}.MP4");
+    const m = /[sS](?<season>[0-9]+)[._ ]*[eE](?<ep>[0-9]+)/.exec(link.split("/").at(-1)!)!;
+    expect([m.groups!.season, m.groups!.ep]).toEqual(["2023", "04120"]);
+  });
   test("a scene without a title is named by its file", () => {
     expect(linkPath({ ...parts, title: "" })).toContain(" - S2023E04120 - Scene 42 {s2p-st-42}");
   });
