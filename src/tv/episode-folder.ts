@@ -133,7 +133,14 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
   }
 
   /** Makes (or remakes) one link; false when something not ours is in its place. */
-  function put(want: WantedLink, current: string | null | undefined, known: Set<string>, report: FolderReport) {
+  function put(
+    want: WantedLink,
+    current: string | null | undefined,
+    known: Set<string>,
+    report: FolderReport,
+    /** The link's name as found on disk, when it differs in normalization. */
+    found = want.link,
+  ) {
     const target = linkTarget(folder, want.link, want.path);
     if (target === undefined) {
       note(report, `${want.link}: the scene's file ${want.path} is not a path on this system: no link`);
@@ -149,7 +156,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     }
     if (!ensureParents(want.link, known, report)) return;
     try {
-      if (current !== undefined) fs.unlink(abs(want.link));
+      if (current !== undefined) fs.unlink(abs(found));
       fs.symlink(target, abs(want.link));
     } catch (err) {
       note(report, `${want.link}: cannot make the link (${code(err) ?? (err as Error).message})`);
@@ -165,9 +172,12 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
    * Symlinked show or season folders are listed as problems and not entered.
    */
   function read(report: FolderReport) {
+    // Keyed by the NFC form of each path: a filesystem that stores names decomposed (macOS,
+    // some SMB shares) gives back NFD names for the NFC names we made; `onDisk` has them as found.
     const links = new Map<string, string>();
     const foreign = new Set<string>();
     const dirs = new Map<string, number>();
+    const onDisk = new Map<string, string>();
     const walk = (rel: string, depth: number) => {
       let entries: ReturnType<FsOps["readdir"]>;
       try {
@@ -176,19 +186,21 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
         if (code(err) === "ENOENT" && !rel) return;
         throw err;
       }
-      if (rel) dirs.set(rel, entries.length);
+      if (rel) dirs.set(rel.normalize("NFC"), entries.length);
       for (const entry of entries) {
         const path = rel ? `${rel}/${entry.name}` : entry.name;
+        const key = path.normalize("NFC");
+        onDisk.set(key, path);
         if (depth < 2) {
           if (!ours(entry.name, depth)) continue;
           if (entry.isSymbolicLink()) note(report, `${path}: a symlinked folder is never entered: left alone`);
           else if (entry.isDirectory()) walk(path, depth + 1);
-        } else if (entry.isSymbolicLink() && ours(entry.name, 2)) links.set(path, fs.readlink(abs(path)));
-        else foreign.add(path);
+        } else if (entry.isSymbolicLink() && ours(entry.name, 2)) links.set(key, fs.readlink(abs(path)));
+        else foreign.add(key);
       }
     };
     walk("", 0);
-    return { links, foreign, dirs };
+    return { links, foreign, dirs, onDisk };
   }
 
   return {
@@ -200,31 +212,33 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     async sync(wanted: readonly WantedLink[]): Promise<FolderReport> {
       const report = emptyReport();
       ensureFolder();
-      const { links, foreign, dirs } = read(report);
+      const { links, foreign, dirs, onDisk } = read(report);
       const known = new Set(dirs.keys());
       const keep = new Set<string>();
       let n = 0;
       for (const want of wanted) {
-        keep.add(want.link);
-        put(want, foreign.has(want.link) ? null : links.get(want.link), known, report);
+        const key = want.link.normalize("NFC");
+        keep.add(key);
+        put(want, foreign.has(key) ? null : links.get(key), known, report, onDisk.get(key));
         if (++n % 2000 === 0) await Bun.sleep(0);
       }
       const emptied = new Set<string>();
       for (const link of links.keys()) {
         if (keep.has(link)) continue;
-        fs.unlink(abs(link));
+        fs.unlink(abs(onDisk.get(link)!));
         report.removed++;
-        report.touched.push(seasonOf(link));
+        report.touched.push(seasonOf(onDisk.get(link)!));
         emptied.add(seasonOf(link));
       }
       // Folders of ours that may be empty now (or were): seasons first, then their shows.
       const kept = new Set([...keep].flatMap((link) => [seasonOf(link), link.split("/")[0]!]));
+      const rmdir = (dir: string) => fs.rmdir(abs(onDisk.get(dir) ?? dir));
       const seasons = [...dirs].filter(([dir, count]) => dir.includes("/") && (count === 0 || emptied.has(dir)));
-      const gone = new Set(seasons.filter(([dir]) => !kept.has(dir) && fs.rmdir(abs(dir))).map(([d]) => d));
+      const gone = new Set(seasons.filter(([dir]) => !kept.has(dir) && rmdir(dir)).map(([d]) => d));
       for (const [dir, count] of dirs) {
         if (dir.includes("/") || kept.has(dir)) continue;
         const seasonsOf = [...dirs.keys()].filter((d) => d.startsWith(`${dir}/`));
-        if (count === 0 || (seasonsOf.length === count && seasonsOf.every((d) => gone.has(d)))) fs.rmdir(abs(dir));
+        if (count === 0 || (seasonsOf.length === count && seasonsOf.every((d) => gone.has(d)))) rmdir(dir);
       }
       report.touched = [...new Set(report.touched)].sort();
       return report;

@@ -16,10 +16,14 @@ const MAX_BYTES = 255;
  * a leading dot hides the file), runs of spaces collapsed.
  */
 export function sanitize(name: string): string {
-  return name
-    .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, " ")
-    .replace(/\s+/g, " ")
-    .replace(/^[\s.]+|[\s.]+$/g, "");
+  return (
+    name
+      // One form for every name (macOS and some shares store names decomposed: see episode-folder.ts).
+      .normalize("NFC")
+      .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, " ")
+      .replace(/\s+/g, " ")
+      .replace(/^[\s.]+|[\s.]+$/g, "")
+  );
 }
 
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");

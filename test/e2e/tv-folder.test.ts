@@ -235,6 +235,28 @@ describe("the episode folder", () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  test("names a filesystem gives back decomposed (NFD, as macOS does) are the same links: kept, not made twice or removed", async () => {
+    const root = tempDir("s2p-tv-nfd-");
+    const catalog = catalogFor();
+    const cafe = { ...scene("7", "2023-02-02", { id: "6", name: "Studio Étoile" }), title: "Café Noir" };
+    catalog.buildFrom([cafe]);
+    const wanted = wantedOf(catalog.placements("st"));
+    const link = wanted[0]!.link;
+    expect(link).toBe(link.normalize("NFC"));
+    // The folder as a decomposing filesystem leaves it: every name in NFD.
+    const nfd = link.normalize("NFD");
+    mkdirSync(join(root, ...nfd.split("/").slice(0, 2)), { recursive: true });
+    const { linkTarget } = await import("../../src/tv/episode-folder.ts");
+    symlinkSync(linkTarget(root, link, wanted[0]!.path)!, join(root, nfd));
+    const report = await episodeFolder(root).sync(wanted);
+    expect(report).toMatchObject({ created: 0, removed: 0, unchanged: 1, problems: [] });
+    expect(tree(root)).toEqual([nfd]);
+    // Gone from the catalog: the NFD link (as found) is removed, and its folders.
+    const empty = await episodeFolder(root).sync([]);
+    expect(empty.removed).toBe(1);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   test("check lists scenes without a file or a studio (not placed) and undated ones (Specials), with where they went", () => {
     const catalog = catalogFor();
     const odd = [...scenes, { ...scenes[0]!, id: "8", files: [] }, { ...scenes[0]!, id: "9", studio: null }];
