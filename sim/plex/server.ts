@@ -327,15 +327,39 @@ export class PmsSim extends SimServer {
       if (!found.length) return new Response("Not Found", { status: 404 });
       return Response.json({ MediaContainer: { size: found.length, Metadata: found.map((i) => this.present(i)) } });
     }
-    if ((m = /^\/library\/metadata\/(\d+)(?:\/(refresh|match|posters|arts|children|grandchildren))?$/.exec(path))) {
+    if ((m = /^\/library\/sections\/(\d+)\/allLeaves$/.exec(path)) && req.method === "GET") {
+      // Every episode of a TV section (a movie section's leaves are its movies).
+      const sectionId = m[1]!;
+      const leaves = [...this.items.values()].filter(
+        (i) => i.sectionId === sectionId && (i.type === "episode" || (i.type ?? "movie") === "movie"),
+      );
+      return this.page(req, leaves, true);
+    }
+    if (
+      (m =
+        /^\/library\/metadata\/(\d+)(?:\/(refresh|match|matches|posters|arts|children|grandchildren|allLeaves))?$/.exec(
+          path,
+        ))
+    ) {
       const item = this.items.get(m[1]!);
       if (!item) return new Response("Not Found", { status: 404 });
       const action = m[2];
-      if ((action === "children" || action === "grandchildren") && req.method === "GET") {
-        // A show's seasons (its episodes for grandchildren), a season's episodes; paged like /all.
+      if ((action === "children" || action === "grandchildren" || action === "allLeaves") && req.method === "GET") {
+        // A show's seasons (its episodes for grandchildren and allLeaves), a season's episodes; paged like /all.
         const kids =
-          action === "children" ? this.tv.childrenOf(item) : item.type === "show" ? this.tv.grandchildrenOf(item) : [];
+          action === "children"
+            ? this.tv.childrenOf(item)
+            : item.type === "show"
+              ? this.tv.grandchildrenOf(item)
+              : action === "allLeaves" && item.type === "season"
+                ? this.tv.childrenOf(item)
+                : [];
         return this.page(req, kids, false);
+      }
+      if (action === "matches" && req.method === "PUT") {
+        // Fix Match's search: PMS asks the section's provider for candidates (title as typed).
+        const Metadata = await this.tv.search(item, q);
+        return Response.json({ MediaContainer: { size: Metadata.length, Metadata } });
       }
       if (!action && req.method === "GET")
         return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });

@@ -472,6 +472,55 @@ export class PlexTv {
     this.pms.violations.push(...violations);
   }
 
+  /**
+   * Fix Match's search (`PUT /library/metadata/{id}/matches?title=&year=&manual=1`): PMS posts a
+   * match for the item's type to its section's provider, with what it knows of the item (the
+   * first file; a season's show and number; an episode's show, season and number) and the title
+   * the user typed, and answers the provider's candidates. For movies too.
+   */
+  async search(item: SimItem, q: URLSearchParams): Promise<PlexMetadata[]> {
+    const section = this.pms.sections.find((s) => s.key === item.sectionId);
+    const url = section && this.pms.providerFor(section.agent);
+    if (!section || !url) return [];
+    const violations: string[] = [];
+    const identity = await this.identify(url, violations, true);
+    if (!identity) return [];
+    const type = item.type ?? "movie";
+    const files =
+      type === "show"
+        ? this.grandchildrenOf(item).flatMap((e) => e.files)
+        : type === "season"
+          ? this.childrenOf(item).flatMap((e) => e.files)
+          : item.files;
+    const first = [...files].sort()[0];
+    const root = first && section.locations.find((l) => under(first, l));
+    const parent = this.pms.items.get(item.parentRatingKey ?? "");
+    const show = type === "season" ? parent : this.pms.items.get(parent?.parentRatingKey ?? "");
+    const year = q.get("year");
+    const body = {
+      type: { movie: 1, show: 2, season: 3, episode: 4 }[type],
+      title: q.get("title") ?? item.title,
+      ...(year ? { year: Number(year) } : {}),
+      ...(type === "season" ? { parentTitle: show?.title, index: item.index } : {}),
+      ...(type === "episode" ? { grandparentTitle: show?.title, parentIndex: parent?.index, index: item.index } : {}),
+      ...(first && root ? { filename: relativeFilename({ path: first, root }) } : {}),
+      ...(q.get("manual") === "1" ? { manual: 1 } : {}),
+      ...(type === "show" || type === "season" ? { includeChildren: 1 } : {}),
+    };
+    const res = await timed(`${url}/library/metadata/matches`, {
+      method: "POST",
+      headers: { ...pmsRequestHeaders(this.pms), "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).catch(() => ({ status: 0, body: undefined, ms: 0 }));
+    violations.push(...containerProblems(`match ${type} ${item.ratingKey}`, res.status, res.body, identity.identifier));
+    if (res.status !== 200) this.failures.push({ path: "/library/metadata/matches", status: res.status });
+    const candidates: PlexMetadata[] = (res.body as any)?.MediaContainer?.Metadata ?? [];
+    if (body.manual !== 1 && candidates.length > 1)
+      violations.push(`match ${type} ${item.ratingKey}: ${candidates.length} candidates without manual`);
+    this.pms.violations.push(...violations);
+    return candidates;
+  }
+
   /** A show's refresh: the show, its seasons and every episode it lists that PMS placed. */
   private refreshShow(show: SimItem, tree: ShowTree) {
     this.pms.applyPulled(show, strip(tree.meta));

@@ -120,8 +120,14 @@ const provider = Bun.serve({
           ],
         },
       });
-    if (p === "/library/metadata/matches")
+    if (p === "/library/metadata/matches") {
+      // Fix Match on an episode: every episode whose title holds the typed words.
+      if (body?.type === 4 && body.manual === 1)
+        return container(
+          episodes.filter((e) => e.title.toLowerCase().includes(String(body.title).toLowerCase())).map(episodeMeta),
+        );
       return body?.type === 2 && body.title === show.title ? container([showMeta()]) : container([]);
+    }
     const m = /^\/library\/metadata\/([\w-]+)(?:\/(children|grandchildren))?$/.exec(p);
     if (!m) return new Response("no", { status: 404 });
     if (metadataStatus) return new Response("Stash is down", { status: metadataStatus });
@@ -348,6 +354,9 @@ describe("a TV section scanned through a TV provider", () => {
     expect([page.offset, page.size, page.totalSize]).toEqual([10, 5, 47]);
     // The specials come first (season 0), then 2023's episodes 1, 2, …
     expect(page.Metadata.map((m: any) => m.index)).toEqual([10, 11, 12, 13, 14]);
+    // allLeaves: a show's episodes, a section's episodes.
+    expect((await json(`/library/metadata/${mega.ratingKey}/allLeaves`)).totalSize).toBe(47);
+    expect((await json("/library/sections/7/allLeaves")).totalSize).toBe(48);
     // updatedAt> keeps only items changed since.
     const later = await json(`/library/sections/7/all?type=4&updatedAt>=${Math.floor(Date.now() / 1000) + 5}`);
     expect(later.totalSize).toBe(0);
@@ -378,14 +387,25 @@ describe("a TV section scanned through a TV provider", () => {
     expect(pms.violations).toEqual([]);
   });
 
-  test("Fix Match binds an unmatched episode; a show's refresh renames the show and re-lists its episodes", async () => {
+  test("Fix Match searches and binds an unmatched episode; a show's refresh renames the show and re-lists its episodes", async () => {
     const lost = pms.itemByFile(file(2023, 99, "Not Listed"))!;
-    const fix = await plex(
-      `/library/metadata/${lost.ratingKey}/match?guid=${encodeURIComponent(guid("episode", "sp1"))}`,
-      {
-        method: "PUT",
-      },
-    );
+    // The user searches with the words they type; PMS asks the provider with what it knows of the episode.
+    asked.length = 0;
+    const search = await plex(`/library/metadata/${lost.ratingKey}/matches?manual=1&title=special`, { method: "PUT" });
+    const found = ((await search.json()) as any).MediaContainer.Metadata;
+    expect(found.map((m: any) => m.guid)).toEqual([guid("episode", "sp1"), guid("episode", "sp2")]);
+    expect(asked.find((a) => a.path === "/library/metadata/matches")!.body).toEqual({
+      type: 4,
+      title: "special",
+      grandparentTitle: "Mega Network",
+      parentIndex: 2023,
+      index: 99,
+      filename: "TV/Mega Network/Season 2023/Mega Network - S2023E99 - Not Listed.mp4",
+      manual: 1,
+    });
+    const fix = await plex(`/library/metadata/${lost.ratingKey}/match?guid=${encodeURIComponent(found[0].guid)}`, {
+      method: "PUT",
+    });
     expect(fix.status).toBe(200);
     await pms.idle();
     expect([pms.items.get(lost.ratingKey)!.guid, pms.items.get(lost.ratingKey)!.title]).toEqual([
