@@ -132,7 +132,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     }
   }
 
-  /** Makes (or remakes) one link; false when something not ours is in its place. */
+  /** Makes (or remakes) one link; something not ours in its place is reported and left alone. */
   function put(
     want: WantedLink,
     current: string | null | undefined,
