@@ -56,8 +56,9 @@ import type { PlexMetadata } from "../../src/schema/plex.ts";
 import { containerProblems, discover, parsedTitle, pmsRequestHeaders, relativeFilename, timed } from "./scan.ts";
 import type { PmsSim, SimItem, SimSection } from "./server.ts";
 import { type ParsedEpisode, parseEpisodePath } from "./tv-scanner.ts";
+import { TvTree, type TvType } from "./tv-tree.ts";
 
-export type TvType = "show" | "season" | "episode";
+export type { TvType };
 
 export interface TvScanReport {
   /** Files placed as episodes the provider lists. */
@@ -125,16 +126,16 @@ export class PlexTv {
   /** The show item of each show folder PMS has scanned: `section\0folder` → ratingKey. */
   private showOfFolder = new Map<string, string>();
   private queue = new Map<string, Promise<unknown>>();
-  /** Each item's children (rating keys), so a scan of thousands of episodes stays linear. */
-  private kids = new Map<string, Set<string>>();
-  /** The episode holding each number (or air date) of a season: `season\0index` → ratingKey. */
-  private slots = new Map<string, string>();
+  /** The show → season → episode tree of every TV section, indexed. */
+  readonly tree: TvTree;
   /** Provider GETs that did not answer 200 (status 0: no answer), oldest first. */
   failures: { path: string; status: number }[] = [];
   /** Provider identifiers learnt by discovery, by URL (PMS keeps what Add Provider read). */
   private identities = new Map<string, string>();
 
-  constructor(readonly pms: PmsSim) {}
+  constructor(readonly pms: PmsSim) {
+    this.tree = new TvTree(pms.items);
+  }
 
   /** Scans a TV section (or one folder of it); scans of one section run one after another, as in PMS. */
   scan(section: SimSection, onlyUnder?: string): Promise<TvScanReport> {
@@ -405,8 +406,8 @@ export class PlexTv {
     path: string,
     meta: PlexMetadata | undefined,
   ) {
-    const same = this.pms.items.get(this.slots.get(slotKey(season.ratingKey, index, date)) ?? "");
-    if (same && same.parentRatingKey === season.ratingKey) {
+    const same = this.tree.episodeAt(season, index, date);
+    if (same) {
       if (!same.files.includes(path)) same.files.push(path);
       same.updatedAt = now();
       return same;
@@ -546,93 +547,33 @@ export class PlexTv {
 
   /** Files a new TV item under its parent (called for every item made with a parent). */
   adopt(item: SimItem) {
-    if (!item.parentRatingKey) return;
-    let set = this.kids.get(item.parentRatingKey);
-    if (!set) this.kids.set(item.parentRatingKey, (set = new Set()));
-    set.add(item.ratingKey);
-    if (item.type === "episode")
-      this.slots.set(slotKey(item.parentRatingKey, item.index, item.fields.originallyAvailableAt), item.ratingKey);
+    this.tree.adopt(item);
   }
 
   private remove(item: SimItem) {
-    this.pms.items.delete(item.ratingKey);
-    this.kids.delete(item.ratingKey);
-    if (!item.parentRatingKey) return;
-    this.kids.get(item.parentRatingKey)?.delete(item.ratingKey);
-    const slot = slotKey(item.parentRatingKey, item.index, item.fields.originallyAvailableAt);
-    if (this.slots.get(slot) === item.ratingKey) this.slots.delete(slot);
+    this.tree.remove(item);
   }
 
+  /** A section's shows, seasons or episodes. */
   itemsOf(sectionId: string, type: TvType): SimItem[] {
-    return [...this.pms.items.values()].filter((i) => i.sectionId === sectionId && i.type === type);
+    return this.tree.itemsOf(sectionId, type);
   }
 
   /** A show's seasons or a season's episodes, in index order. */
   childrenOf(item: SimItem): SimItem[] {
-    const out: SimItem[] = [];
-    for (const rk of this.kids.get(item.ratingKey) ?? []) {
-      const kid = this.pms.items.get(rk);
-      if (kid?.parentRatingKey === item.ratingKey) out.push(kid);
-    }
-    return out.sort((a, b) => (a.index ?? 1e9) - (b.index ?? 1e9) || Number(a.ratingKey) - Number(b.ratingKey));
+    return this.tree.childrenOf(item);
   }
 
   /** A show's episodes, season by season. */
   grandchildrenOf(show: SimItem): SimItem[] {
-    return this.childrenOf(show).flatMap((s) => this.childrenOf(s));
+    return this.tree.grandchildrenOf(show);
   }
 
-  /** The fields PMS adds to a show, season or episode it answers: its place in the tree. */
+  /** A show, season or episode as PMS answers it (tv-tree.ts). */
   present(i: SimItem, base: Record<string, any>): Record<string, any> {
-    const out: Record<string, any> = { ...base, type: i.type };
-    const keyOf = (rk: string) => `/library/metadata/${rk}`;
-    for (const k of Object.keys(out))
-      if (/^(parent|grandparent)/.test(k) || k === "index" || k === "leafCount" || k === "childCount") delete out[k];
-    if (i.type === "show" || i.type === "season") {
-      delete out.Media;
-      out.key = `${keyOf(i.ratingKey)}/children`;
-    }
-    if (i.type === "show") {
-      out.childCount = this.childrenOf(i).length;
-      out.leafCount = this.grandchildrenOf(i).length;
-      return out;
-    }
-    const parent = this.pms.items.get(i.parentRatingKey ?? "");
-    if (i.index !== undefined) out.index = i.index;
-    if (parent) {
-      Object.assign(out, {
-        parentRatingKey: parent.ratingKey,
-        parentKey: keyOf(parent.ratingKey),
-        parentGuid: parent.guid,
-        parentTitle: parent.title,
-      });
-    }
-    if (i.type === "season") {
-      out.leafCount = this.childrenOf(i).length;
-      return out;
-    }
-    const show = this.pms.items.get(parent?.parentRatingKey ?? "");
-    if (parent?.index !== undefined) out.parentIndex = parent.index;
-    if (show) {
-      Object.assign(out, {
-        grandparentRatingKey: show.ratingKey,
-        grandparentKey: keyOf(show.ratingKey),
-        grandparentGuid: show.guid,
-        grandparentTitle: show.title,
-      });
-    }
-    // Each file is a version of the episode: one Media each.
-    out.Media = i.files.map((file, k) => ({
-      id: Number(i.ratingKey) * 10 + k,
-      Part: [{ id: Number(i.ratingKey) * 10 + k, file }],
-    }));
-    return out;
+    return this.tree.present(i, base);
   }
 }
-
-/** Where an episode sits in its season: its number, or its air date when it has none. */
-const slotKey = (season: string, index: number | undefined, date: unknown) =>
-  `${season}\0${index !== undefined ? index : `d${date}`}`;
 
 /** A provider's item as PMS keeps its fields: without the provider's own keys and children. */
 function strip(meta: PlexMetadata): Record<string, any> {
