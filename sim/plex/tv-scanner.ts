@@ -6,7 +6,7 @@
  * a bare `.102.`), or an air date (`2023-05-01`: a date-based episode in the season of that
  * year); a season folder (`Season 3`, `Specials`) gives the season to names that carry only an
  * episode number (`01 - Title`, `ep 12`). A file named none of these ways is ignored ("Got
- * nothing for" in PMS's log), as are non-video files, samples, trailers and extras folders.
+ * nothing for" in PMS's log), as are non-video files, small samples, trailers and extras folders.
  */
 
 /** The video extensions PMS's scanner lists (VideoFiles.py); anything else is not media. */
@@ -16,22 +16,32 @@ const VIDEO_EXTS = new Set(
     "nsv nuv ogm ogv tp pva qt rm rmvb sdp svq3 strm ts ty vdr viv vob vp3 wmv wpl wtv xsp xvid webm"
   ).split(" "),
 );
-/** Folders PMS skips in a TV library (extras, samples, bonus discs, disc structures). */
+/**
+ * Folders PMS skips, the show folder included (VideoFiles.py's ignore_dirs, tried with Python's
+ * re.match: anchored at the start only, any case). So a show folder "Extras …", "Bonus …" or
+ * "Sample …" is skipped whole, while "Scenes" is skipped but "Scenes {s2p-st1}" is not.
+ */
 const IGNORED_DIRS = [
-  /^extras?$/i,
-  /^!?samples?$/i,
-  /^bonus$/i,
-  /bonus disc/i,
-  /^bdmv$/i,
-  /^video_ts$/i,
-  /^(trailers?|interviews?|scenes?|featurettes?|shorts?|other|behind.?the.?scenes|deleted.?scenes?)$/i,
+  /^extras?\b/i,
+  /^!?samples?/i,
+  /^bonus/i,
+  /^.*bonus disc/i,
+  /^bdmv/i,
+  /^video_ts/i,
+  /^interview.?$/i,
+  /^scene.?$/i,
+  /^trailer.?$/i,
+  /^deleted.?(scene.?)?$/i,
+  /^behind.?the.?scenes$/i,
+  /^featurette.?$/i,
+  /^short.?$/i,
+  /^other.?$/i,
 ];
-/** File names PMS takes for samples, trailers and extras rather than episodes. */
-const IGNORED_FILES = [
-  /[-._ ]sample([-._ ]|$)/i,
-  /^sample[-._ ]/i,
-  /-(trailer|deleted|behindthescenes|interview|scene|featurette|short|other)$/i,
-];
+/** Trailers and extras by name, searched in the whole path (ignore_trailers, ignore_extras). */
+const IGNORED_FILES = [/-trailer\./i, /-(deleted|behindthescenes|interview|scene|featurette|short|other)\./i];
+/** Samples, searched in the whole path, but only files under 300 MB count as samples. */
+const SAMPLE = [/[-._ ]sample/i, /sample[-._ ]/i];
+const SAMPLE_BYTES = 300 * 1024 * 1024;
 
 /** Season and episode in a file name, strongest first (Plex Series Scanner's episode_regexps). */
 const EPISODE_RX = [
@@ -109,30 +119,37 @@ export function seasonOfFolder(name: string): number | undefined {
   return m ? Number(m.groups!.season) : undefined;
 }
 
-/** Whether PMS takes a file for media at all (a video, not a sample, trailer or extra). */
-export function isEpisodeCandidate(relativeSegments: string[]): boolean {
+/**
+ * Whether PMS takes a file for media at all: a video, not hidden, in no skipped folder, not a
+ * trailer or extra, and not a sample (a name with "sample" in its path AND under 300 MB: a scene
+ * titled "Sample …" whose file is small is dropped by PMS). `bytes`: the file's size.
+ */
+export function isEpisodeCandidate(
+  path: string,
+  relativeSegments: string[],
+  bytes = Number.POSITIVE_INFINITY,
+): boolean {
   const name = relativeSegments.at(-1) ?? "";
-  if (name.startsWith(".") || relativeSegments.some((s) => s.startsWith("."))) return false;
+  if (relativeSegments.some((s) => s.startsWith("."))) return false;
   const dot = name.lastIndexOf(".");
   if (dot <= 0 || !VIDEO_EXTS.has(name.slice(dot + 1).toLowerCase())) return false;
-  // Extras folders count inside a show (Show/Featurettes/…); the show folder itself is the show's
-  // name, whatever it is (a studio may be called "Scenes").
-  if (relativeSegments.slice(1, -1).some((dir) => IGNORED_DIRS.some((rx) => rx.test(dir)))) return false;
-  return !IGNORED_FILES.some((rx) => rx.test(name.slice(0, dot)));
+  if (relativeSegments.slice(0, -1).some((dir) => IGNORED_DIRS.some((rx) => rx.test(dir)))) return false;
+  if (IGNORED_FILES.some((rx) => rx.test(path))) return false;
+  return !(bytes < SAMPLE_BYTES && SAMPLE.some((rx) => rx.test(path)));
 }
 
 /**
  * Where PMS's TV scanner places a file found under a library folder `root`, or null when it
  * ignores the file. `path` and `root` are absolute, with `/` or `\` separators.
  */
-export function parseEpisodePath(path: string, root: string): ParsedEpisode | null {
+export function parseEpisodePath(path: string, root: string, bytes?: number): ParsedEpisode | null {
   const rootClean = root.replace(/[\\/]+$/, "");
   if (!path.startsWith(`${rootClean}/`) && !path.startsWith(`${rootClean}\\`)) return null;
   const segments = path
     .slice(rootClean.length + 1)
     .split(SEP)
     .filter(Boolean);
-  if (!segments.length || !isEpisodeCandidate(segments)) return null;
+  if (!segments.length || !isEpisodeCandidate(path, segments, bytes)) return null;
   const file = segments.at(-1)!;
   const stem = file.slice(0, file.lastIndexOf("."));
   const folderSeason = segments.length >= 3 ? seasonOfFolder(segments.at(-2)!) : undefined;

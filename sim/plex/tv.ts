@@ -123,6 +123,12 @@ export class PlexTv {
   pageSize = 20;
   /** Whether PMS pages provider listings with headers or query parameters. */
   pagingVia: "header" | "query" = "header";
+  /**
+   * The size taken for a file that is not on this machine (a listed file, a link to the
+   * simulated Stash's files): a scene's usual size, so names with "sample" are not samples
+   * unless a test says files are small. A real file (or link to one) counts with its own size.
+   */
+  assumedBytes = 1024 ** 3;
   /** The show item of each show folder PMS has scanned: `section\0folder` → ratingKey. */
   private showOfFolder = new Map<string, string>();
   private queue = new Map<string, Promise<unknown>>();
@@ -135,6 +141,15 @@ export class PlexTv {
 
   constructor(readonly pms: PmsSim) {
     this.tree = new TvTree(pms.items);
+  }
+
+  /** A file's size as PMS's scanner sees it (a link's target's). */
+  private sizeOf(path: string): number {
+    try {
+      return statSync(path).size;
+    } catch {
+      return this.assumedBytes;
+    }
   }
 
   /** Scans a TV section (or one folder of it); scans of one section run one after another, as in PMS. */
@@ -157,7 +172,7 @@ export class PlexTv {
     for (const path of [...onDisk].sort()) {
       if (known.has(path)) continue;
       const root = section.locations.find((l) => under(path, l));
-      const parsed = root ? parseEpisodePath(path, root) : null;
+      const parsed = root ? parseEpisodePath(path, root, this.sizeOf(path)) : null;
       if (!parsed || !root) {
         report.ignored.push(path);
         continue;
@@ -459,7 +474,7 @@ export class PlexTv {
       .flatMap((e) => e.files)
       .sort()[0];
     const root = path && section?.locations.find((l) => under(path, l));
-    const parsed = path && root ? parseEpisodePath(path, root) : null;
+    const parsed = path && root ? parseEpisodePath(path, root, this.sizeOf(path)) : null;
     if (!url || !parsed || !path || !root) return;
     const violations: string[] = [];
     const identity = await this.identify(url, violations, true);

@@ -212,15 +212,25 @@ describe("the TV scanner reads names as PMS does", () => {
       "Show/Season 1/Show (2019) - Title.mkv",
       "Show/Season 1/Show - S01E01.nfo",
       "Show/Season 1/Show - S01E01.jpg",
-      "Show/Season 1/Show - S01E01-sample.mkv",
       "Show/Season 1/Show - S01E01-trailer.mkv",
+      "Show/Season 1/Show - S01E01-featurette.mkv",
       "Show/Extras/Show - S01E01.mkv",
       "Show/Season 1/.Show - S01E01.mkv",
       "Show/Season 1/Featurettes/Show - S01E01.mkv",
+      // Skipped folders are matched at the start of any folder's name, the show's too.
+      "Scenes/Season 1/Scenes - S01E01.mkv",
+      "Extras Studio/Season 1/Extras Studio - S01E01.mkv",
+      "Bonus Films/Season 1/Bonus Films - S01E01.mkv",
     ])
       expect(read(rel)).toBeNull();
-    // The show folder is the show's name, even one an extras folder could have.
-    expect(read("Scenes/Season 1/Scenes - S01E01.mkv")).toMatchObject({ show: "Scenes", season: 1 });
+    expect(read("Scenes {s2p-st1}/Season 1/Scenes - S01E01.mkv")).toMatchObject({ show: "Scenes", season: 1 });
+    expect(read("Extrasensory/Season 1/Extrasensory - S01E01.mkv")).toMatchObject({ show: "Extrasensory" });
+  });
+  test("a name with 'sample' in its path is a sample only when the file is under 300 MB", () => {
+    const path = `${root}/Show/Season 1/Show - S01E01 - Sample Scene.mkv`;
+    expect(parseEpisodePath(path, root, 200 * 1024 * 1024)).toBeNull();
+    expect(parseEpisodePath(path, root, 2 * 1024 ** 3)).toMatchObject({ season: 1, episodes: [1] });
+    expect(parseEpisodePath(`${root}/Sample Studio/Season 1/x - S01E01.mkv`, root, 1000)).toBeNull();
   });
 });
 
@@ -547,13 +557,13 @@ describe("partial scans of a real folder of symbolic links", () => {
   });
 
   test("a scan of another folder leaves this one alone; a show whose files are all gone is removed", async () => {
-    link("Other/Season 1/Other - S01E01.mp4");
-    await refresh(join(tv, "Other"));
+    link("Second Show/Season 1/Second Show - S01E01.mp4");
+    await refresh(join(tv, "Second Show"));
     expect(placed().length).toBe(3);
     rmSync(join(tv, "Mega Network"), { recursive: true });
     await refresh(join(tv, "Mega Network"));
-    expect(placed()).toEqual(["Other/Season 1/Other - S01E01.mp4 local"]);
-    expect(pms.tv.itemsOf("8", "show").map((s) => s.title)).toEqual(["Other"]);
+    expect(placed()).toEqual(["Second Show/Season 1/Second Show - S01E01.mp4 local"]);
+    expect(pms.tv.itemsOf("8", "show").map((s) => s.title)).toEqual(["Second Show"]);
   });
 });
 
