@@ -37,7 +37,10 @@
  *   (season 0); a bare `.102.`; date-based names `YYYY-MM-DD` (season = the year, the episode
  *   found by air date); a season folder (`Season 3`, `Season 2023`, `Specials` = season 0) gives
  *   the season to names with an episode number only. Files named none of these ways are skipped
- *   ("Got nothing for …"); so are non-video files, samples, trailers and extras folders.
+ *   ("Got nothing for …"); so are non-video files, trailers and extras (`-trailer.`), samples
+ *   ("sample" in the path AND under 300 MB), and folders whose name starts like an extras folder
+ *   (VideoFiles.py's ignore_dirs with re.match: the show folder too, so a studio "Extras …" or
+ *   "Bonus …" is skipped whole).
  *   Two files with the same numbers in one show become two versions (Media) of one episode.
  * - Partial scans (`/library/sections/X/refresh?path=`) scan that folder; PMS's setting "Empty
  *   trash automatically after every scan" (on by default) removes an item whose file was deleted
