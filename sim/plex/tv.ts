@@ -365,6 +365,19 @@ export class PlexTv {
       if (seen.has(at)) violations.push(`show ${key} lists two episodes as ${at}`);
       seen.add(at);
     }
+    // Every episode's season is among the show's Children (all of them, with includeChildren=1).
+    if (meta.Children) {
+      const season = new Map(seasons.map((s) => [s.index, s.ratingKey]));
+      for (const e of episodes) {
+        if (e.parentIndex === undefined) continue;
+        if (!season.has(e.parentIndex))
+          violations.push(`show ${key}: episode ${e.ratingKey}'s season ${e.parentIndex} is not among its Children`);
+        else if (season.get(e.parentIndex) !== e.parentRatingKey)
+          violations.push(
+            `show ${key}: episode ${e.ratingKey} names season ${e.parentRatingKey}, not ${season.get(e.parentIndex)}`,
+          );
+      }
+    }
     return { meta, seasons, episodes };
   }
 
