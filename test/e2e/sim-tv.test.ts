@@ -91,6 +91,8 @@ const asked: { method: string; path: string; start?: string; size?: string; body
 let ignorePaging = false;
 /** When set, metadata requests answer this status (503: the provider's Stash is down). */
 let metadataStatus = 0;
+/** When true the show comes without Children and episodes without their show's title (both required). */
+let sloppy = false;
 
 const provider = Bun.serve({
   port: 0,
@@ -138,9 +140,15 @@ const provider = Bun.serve({
       return container(all.slice(start, start + size), start, all.length);
     };
     if (key === show.key) {
-      if (sub === "grandchildren") return page(episodes.map(episodeMeta));
+      if (sub === "grandchildren")
+        return page(
+          episodes.map((e) => {
+            const { grandparentTitle: _, ...rest } = episodeMeta(e);
+            return sloppy ? rest : episodeMeta(e);
+          }),
+        );
       if (sub === "children") return page(seasonNumbers().map(seasonMeta));
-      const children = url.searchParams.get("includeChildren") === "1";
+      const children = url.searchParams.get("includeChildren") === "1" && !sloppy;
       const seasons = seasonNumbers().map(seasonMeta);
       return container([
         { ...showMeta(), ...(children ? { Children: { size: seasons.length, Metadata: seasons } } : {}) },
@@ -479,6 +487,34 @@ describe("a TV section scanned through a TV provider", () => {
       "Unknown Show",
     ]);
     expect(pms.violations).toEqual([]);
+  });
+
+  test("paging sent as query parameters is honoured too; a provider leaving out required TV fields is caught", async () => {
+    const sim = new PmsSim().start();
+    try {
+      await sim.registerProvider(providerUrl);
+      sim.addSection({ key: "1", title: "TV", type: "show", agent: ID, locations: [root] }, [
+        file(2023, 1),
+        file(2023, 45),
+      ]);
+      sim.tv.pagingVia = "query";
+      asked.length = 0;
+      const clean = await sim.scanTv("1");
+      expect([clean.violations, clean.placed.length]).toEqual([[], 2]);
+      expect(asked.filter((a) => a.path.endsWith("/grandchildren")).map((a) => [a.start, a.size])).toEqual([
+        ["0", "20"],
+        ["20", "20"],
+        ["40", "20"],
+      ]);
+      sim.addSection({ key: "2", title: "TV2", type: "show", agent: ID, locations: [root] }, [file(2023, 2)]);
+      sloppy = true;
+      const report = await sim.scanTv("2");
+      expect(report.violations).toContain("show sh1 answered without Children although includeChildren=1");
+      expect(report.violations.some((v) => /episode ep1 lacks grandparentTitle/.test(v))).toBe(true);
+    } finally {
+      sloppy = false;
+      await sim.stop();
+    }
   });
 
   test("a provider that ignores paging is caught", async () => {
