@@ -8,11 +8,25 @@ import { StashSim } from "../../sim/stash/server.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { openStore } from "../../src/store/db.ts";
 import { createEditState } from "../../src/sync/edit-state.ts";
-import { createLogger } from "../../src/log.ts";
 import { createApplier } from "../../src/writeback/apply.ts";
 import type { PlexEvent } from "../../src/writeback/types.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
-import { tempDir } from "../helpers.ts";
+import {
+  adminAuth,
+  adminGet,
+  healthy,
+  IDENTIFIER,
+  spawnMain,
+  startWorld,
+  tempDir,
+  testEnv,
+  waitFor,
+} from "../helpers.ts";
+import { PmsSim } from "../../sim/plex/server.ts";
+import { freePort } from "../../sim/sim-server.ts";
+import { plexFilesFor } from "../../src/demo.ts";
+import { createApp } from "../../src/app.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -155,4 +169,211 @@ describe("the applier against the Stash simulator", () => {
     await w.stash.stop();
     expect(await w.applier.applyEvent(play("3"))).toMatchObject({ status: "transient", stashDown: true });
   });
+});
+
+// ---- the real service with both simulators ----
+
+/** Env of a service with write-back on: the Plex webhook, notifications as asked, fast retries. */
+const wbEnv = (extra: Record<string, string> = {}) => ({
+  WRITEBACK_ENABLED: "true",
+  WRITEBACK_WEBHOOK_TOKEN: PLEX_HOOK_TOKEN,
+  WRITEBACK_NOTIFICATIONS: "false",
+  SYNC_RETRY_BASE_SECONDS: "0.05",
+  SYNC_RETRY_CAP_SECONDS: "0.5",
+  ...extra,
+});
+const PLEX_HOOK_TOKEN = "plex-hook-token-789";
+
+/** A world with write-back on, its library scanned into Plex; `item(n)` is the n-th scene's Plex item. */
+async function wbWorld(env: Record<string, string> = {}) {
+  const w = await startWorld({ seed: { scenes: 60 }, env: wbEnv(env) });
+  cleanups.push(() => w.close());
+  await w.pms.scan("1", { concurrency: 8 });
+  const ours = [...w.pms.items.values()].filter((i) => i.guid.startsWith(`${IDENTIFIER}://movie/`));
+  const item = (sceneId: string) => ours.find((i) => i.guid === `${IDENTIFIER}://movie/${sceneId}`)!;
+  const hookUrl = () => `${w.app.url}/hooks/plex?token=${PLEX_HOOK_TOKEN}`;
+  const plays = (sceneId: string) => w.stash.library.scenes.get(sceneId)!.play_history ?? [];
+  return { ...w, item, hookUrl, plays };
+}
+
+describe("write-back through the real service", () => {
+  test("a scene watched to the end (Plex Pass webhook) is one play in Stash within a minute; every webhook delivered 10 times adds none", async () => {
+    const w = await wbWorld();
+    w.pms.watch.webhooks = [w.hookUrl()];
+    w.pms.watch.view(w.item("12").ratingKey);
+    expect(await waitFor(() => w.plays("12").length > 0, 60_000)).toBe(true);
+    // Plex delivers each webhook ten times (a replay): still exactly one play.
+    w.pms.watch.duplicates = 10;
+    w.pms.watch.view(w.item("14").ratingKey);
+    await w.pms.watch.idle();
+    expect(await waitFor(() => w.plays("14").length > 0, 60_000)).toBe(true);
+    await waitFor(() => w.app.writeback.events.counts().pending === 0, 10_000);
+    await w.app.writeback.worker.idle();
+    expect(w.plays("12")).toHaveLength(1);
+    expect(w.plays("14")).toHaveLength(1);
+    expect(w.stash.library.writeCount("sceneAddPlay")).toBe(2);
+    expect(w.pms.watch.deliveries.filter((d) => d.event === "media.scrobble" && d.status === 200)).toHaveLength(11);
+    // The play's time is Plex's (the item's lastViewedAt, to the second).
+    const viewed = w.pms.watch.history.find((h) => h.ratingKey === w.item("12").ratingKey)!;
+    expect(Math.abs(w.plays("12")[0]! - viewed.viewedAt * 1000)).toBeLessThanOrEqual(2000);
+    // Visible: /metrics counts it, the scene's page and the write-back page list it.
+    const metrics = await (await adminGet(`${w.app.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /stash2plex_writeback_events_applied_total\{stash_instance="default",kind="play",wrote="true"\} 2/,
+    );
+    expect(metrics).toMatch(/stash2plex_writeback_events_waiting\{stash_instance="default"\} 0/);
+    const scenePage = await (await adminGet(`${w.app.url}/ui/scenes/12`)).text();
+    expect(scenePage).toContain("From Plex (write-back)");
+    expect(scenePage).toContain("watched to the end");
+    const page = await (await adminGet(`${w.app.url}/ui/writeback`)).text();
+    expect(page).toContain("/hooks/plex?token=&lt;token&gt;");
+    expect(page).not.toContain(PLEX_HOOK_TOKEN);
+  }, 90_000);
+
+  test("without Plex Pass (the notification stream and /status/sessions) a viewing is one play; stopping part-way sets the resume point", async () => {
+    const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
+    await Bun.sleep(300); // the stream connects
+    w.pms.watch.view(w.item("16").ratingKey);
+    expect(await waitFor(() => w.plays("16").length > 0, 60_000)).toBe(true);
+    const rk = w.item("18").ratingKey;
+    // A player's timelines come seconds apart; the stream is read while the session lasts.
+    const key = w.pms.watch.play(rk);
+    await Bun.sleep(200);
+    w.pms.watch.progress(key, 400_000, "paused");
+    await Bun.sleep(200);
+    w.pms.watch.stop(key);
+    expect(await waitFor(() => Math.abs((w.stash.library.scenes.get("18")!.resume_time ?? 0) - 400) <= 5, 60_000)).toBe(
+      true,
+    );
+    await Bun.sleep(500);
+    expect(w.plays("16")).toHaveLength(1);
+    expect(w.plays("18")).toHaveLength(0);
+  }, 90_000);
+
+  test("viewings made while the service was stopped, and while Stash was down, arrive once after", async () => {
+    const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
+    w.pms.watch.webhooks = [w.hookUrl()];
+    await waitFor(() => w.app.writeback.events.watermark("history") !== undefined, 10_000);
+    // Stash down: the webhook is stored, its write waits.
+    await w.stash.stop();
+    w.pms.watch.view(w.item("20").ratingKey);
+    await w.pms.watch.idle();
+    await Bun.sleep(500);
+    expect(w.app.writeback.events.counts().pending).toBeGreaterThan(0);
+    await w.stash.start();
+    expect(await waitFor(() => w.plays("20").length > 0, 60_000)).toBe(true);
+    // The service stopped: the webhook is lost (Plex does not retry), the history keeps it.
+    await w.app.stop();
+    w.pms.watch.view(w.item("22").ratingKey);
+    await w.pms.watch.idle();
+    const again = createApp(w.app.config, { log: silentLogger });
+    cleanups.push(() => again.stop());
+    await again.start(0, "127.0.0.1");
+    expect(await waitFor(() => w.plays("22").length > 0, 60_000)).toBe(true);
+    await waitFor(() => again.writeback.events.counts().pending === 0, 10_000);
+    await Bun.sleep(500);
+    expect(w.plays("20")).toHaveLength(1);
+    expect(w.plays("22")).toHaveLength(1);
+    expect(w.stash.library.writeCount("sceneAddPlay")).toBe(2);
+  }, 90_000);
+
+  test("a rating made in Plex reaches Stash (4 stars → 80); afterwards one sceneUpdate in all and no rating sent back to Plex (ratingAs=user)", async () => {
+    const w = await wbWorld({ PROVIDER_RATING_AS: "user", SYNC_POLL_SECONDS: "1", SYNC_SWEEP_SECONDS: "1" });
+    w.pms.watch.webhooks = [w.hookUrl()];
+    const rk = w.item("24").ratingKey;
+    const since = Date.now();
+    w.pms.watch.rate(rk, 8);
+    expect(await waitFor(() => w.stash.library.scenes.get("24")!.rating100 === 80, 60_000)).toBe(true);
+    // Stash's change comes back through the poller: the push runs (Plex re-pulls the item)…
+    expect(
+      await waitFor(
+        () => w.pms.calls.some((c) => c.ratingKey === rk && c.path.endsWith("/refresh") && c.at > since),
+        30_000,
+      ),
+    ).toBe(true);
+    // …and over the following polls and pushes (time-compressed: 1 s polls) nothing loops.
+    await Bun.sleep(5_000);
+    await w.pms.idle();
+    expect(w.stash.library.writeCount("sceneUpdate")).toBe(1);
+    expect(w.pms.calls.filter((c) => c.path === "/:/rate" && c.at > since)).toHaveLength(0);
+    expect(w.pms.watch.deliveries.filter((d) => d.event === "media.rate")).toHaveLength(1);
+  }, 90_000);
+});
+
+describe("kill -9 of the real process", () => {
+  /** The simulators, a scanned library and a service process with write-back on (the Plex webhook). */
+  async function processWorld() {
+    const stash = new StashSim({ scenes: 60, seed: 3 }).start();
+    const pms = new PmsSim().start();
+    const procs: ReturnType<typeof Bun.spawn>[] = [];
+    cleanups.push(async () => {
+      for (const p of procs) p.kill("SIGKILL");
+      await pms.stop();
+      await stash.stop();
+    });
+    pms.addSection(
+      { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
+      plexFilesFor(stash),
+    );
+    const port = freePort();
+    const env = { ...testEnv(stash, pms, wbEnv()), LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) };
+    const url = `http://127.0.0.1:${port}`;
+    const spawn = async () => {
+      const proc = spawnMain(env);
+      procs.push(proc);
+      expect(await healthy(port)).toBe(true);
+      return proc;
+    };
+    const first = await spawn();
+    pms.providerUrl = url;
+    await pms.scan("1", { concurrency: 8 });
+    pms.watch.webhooks = [`${url}/hooks/plex?token=${PLEX_HOOK_TOKEN}`];
+    const rk = [...pms.items.values()].find((i) => i.guid === `${IDENTIFIER}://movie/12`)!.ratingKey;
+    const plays = () => stash.library.scenes.get("12")!.play_history ?? [];
+    const status = async () =>
+      ((await (await fetch(`${url}/api/status`, { headers: adminAuth })).json()) as { writeback: { pending: number } })
+        .writeback;
+    return { stash, pms, first, spawn, rk, plays, status };
+  }
+
+  test("killed after the webhook was answered, before Stash was written: after a restart the play is written once", async () => {
+    const w = await processWorld();
+    // Stash answers slowly: the applier is waiting on it when the process dies.
+    w.stash.faults.latencyMs = 1500;
+    w.pms.watch.view(w.rk);
+    expect(
+      await waitFor(() => w.pms.watch.deliveries.some((d) => d.event === "media.scrobble" && d.status === 200), 10_000),
+    ).toBe(true);
+    w.first.kill("SIGKILL");
+    await w.first.exited;
+    await Bun.sleep(2000); // the read under way completes in Stash: nothing was written
+    expect(w.plays()).toHaveLength(0);
+    w.stash.faults.latencyMs = 0;
+    await w.spawn();
+    expect(await waitFor(() => w.plays().length > 0, 30_000)).toBe(true);
+    expect(await waitFor(async () => (await w.status()).pending === 0, 10_000)).toBe(true);
+    expect(w.plays()).toHaveLength(1);
+    expect(w.stash.library.writeCount("sceneAddPlay")).toBe(1);
+  }, 90_000);
+
+  test("killed between Stash's write and the queue's done: after a restart nothing is written twice", async () => {
+    const w = await processWorld();
+    const library = w.stash.library;
+    const addPlays = library.addPlays.bind(library);
+    // The instant Stash has written the play, the service dies (its answer never arrives).
+    library.addPlays = (id, times) => {
+      const history = addPlays(id, times);
+      w.first.kill("SIGKILL");
+      library.addPlays = addPlays;
+      return history;
+    };
+    w.pms.watch.view(w.rk);
+    expect(await waitFor(() => w.plays().length > 0, 30_000)).toBe(true);
+    await w.first.exited;
+    await w.spawn();
+    expect(await waitFor(async () => (await w.status()).pending === 0, 30_000)).toBe(true);
+    await Bun.sleep(500);
+    expect(w.plays()).toHaveLength(1);
+    expect(library.writeCount("sceneAddPlay")).toBe(1);
+  }, 90_000);
 });
