@@ -25,6 +25,8 @@ import {
 import { PmsSim } from "../../sim/plex/server.ts";
 import { freePort } from "../../sim/sim-server.ts";
 import { plexFilesFor } from "../../src/demo.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { formatCheckLine, runChecks } from "../../src/cli/check.ts";
 import { createApp } from "../../src/app.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 
@@ -376,4 +378,34 @@ describe("kill -9 of the real process", () => {
     expect(w.plays()).toHaveLength(1);
     expect(library.writeCount("sceneAddPlay")).toBe(1);
   }, 90_000);
+});
+
+describe("check, with write-back on", () => {
+  test("finds the owner and each allow-listed user among Plex's accounts, names one that is not there, and prints the webhook URL without the token", async () => {
+    const stash = new StashSim({ scenes: 5, seed: 1 }).start();
+    const pms = new PmsSim().start();
+    cleanups.push(
+      () => pms.stop(),
+      () => stash.stop(),
+    );
+    pms.watch.accounts.push({ id: 7, name: "Alice", plexTvId: "1234" });
+    const config = loadConfig(
+      testEnv(stash, pms, { ...wbEnv(), WRITEBACK_USERS: "1,alice,bob", PUBLIC_URL: "http://s2p.local:8000" }),
+      undefined,
+    );
+    const lines = await runChecks(config);
+    const text = lines.map(formatCheckLine).join("\n");
+    expect(text).toContain("ok   write-back owner: Plex's server owner is owner (#1)");
+    expect(text).toContain("ok   write-back user alice: an account of this server: Alice (#7)");
+    expect(text).toContain(
+      "FAIL write-back user bob: no account of this Plex server has that id or name; it has owner (#1), Alice (#7)",
+    );
+    expect(text).toContain("http://s2p.local:8000/hooks/plex?token=<WRITEBACK_WEBHOOK_TOKEN>");
+    expect(text).not.toContain(PLEX_HOOK_TOKEN);
+    // A wrong Plex token: one line saying so.
+    const wrong = await runChecks(loadConfig(testEnv(stash, pms, { ...wbEnv(), PLEX_TOKEN: "nope" }), undefined));
+    expect(wrong.map(formatCheckLine).join("\n")).toMatch(
+      /FAIL write-back: cannot read Plex's accounts with the token: .*401/,
+    );
+  }, 30_000);
 });
