@@ -269,8 +269,7 @@ export function createMetrics(now: () => number = Date.now) {
     labelNames: [STASH_INSTANCE, "failure"],
     registers: [registry],
   });
-  for (const failure of ["transient", "permanent"])
-    wbFailed.inc({ [STASH_INSTANCE]: DEFAULT_INSTANCE_ID, failure }, 0);
+  for (const failure of ["transient", "permanent"]) wbFailed.inc({ [STASH_INSTANCE]: DEFAULT_INSTANCE_ID, failure }, 0);
   let wbWaiting: (() => Record<string, number>) | undefined;
   new Gauge({
     name: "stash2plex_writeback_events_waiting",
