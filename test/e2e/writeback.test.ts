@@ -224,6 +224,11 @@ describe("write-back through the real service", () => {
       /stash2plex_writeback_events_applied_total\{stash_instance="default",kind="play",wrote="true"\} 2/,
     );
     expect(metrics).toMatch(/stash2plex_writeback_events_waiting\{stash_instance="default"\} 0/);
+    expect(metrics).toMatch(
+      /stash2plex_writeback_events_received_total\{stash_instance="default",source="webhook",kind="play"\} 2/,
+    );
+    const overview = await (await adminGet(`${w.app.url}/ui`)).text();
+    expect(overview).toMatch(/id="writeback-card"[\s\S]*?0<\/span> waiting/);
     const scenePage = await (await adminGet(`${w.app.url}/ui/scenes/12`)).text();
     expect(scenePage).toContain("From Plex (write-back)");
     expect(scenePage).toContain("watched to the end");
