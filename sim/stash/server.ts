@@ -8,7 +8,7 @@ import { SimServer } from "../sim-server.ts";
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
 import SDL from "./schema.graphql" with { type: "text" };
-import { SimLibrary, type SeedOptions, type SimScene, type SimStudio } from "./library.ts";
+import { SimLibrary, type SeedOptions, type SimGroup, type SimScene, type SimStudio } from "./library.ts";
 import { matchesFilter, matchesQuery } from "./filter.ts";
 import { rfc3339 } from "./clock.ts";
 
@@ -36,9 +36,9 @@ const PNG = Uint8Array.from(
 
 type Vars = Record<string, any>;
 
-/** When the seeded studios were last updated (Unix seconds), the `t=` of their image URLs. */
+/** When the seeded studios and groups were last updated (Unix seconds), the `t=` of their image URLs. */
 const STUDIO_UPDATED = 1735689600;
-/** What Stash serves for a studio without an image (a stand-in for its bundled studio.svg). */
+/** What Stash serves for a studio or group without an image (a stand-in for its bundled defaults). */
 const DEFAULT_STUDIO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>';
 
 export class StashSim extends SimServer {
@@ -87,8 +87,10 @@ export class StashSim extends SimServer {
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
     if (image && req.method === "GET") {
       const studio = image[1] === "studio" ? this.library.studios.find((s) => s.id === image[2]) : undefined;
-      // Stash serves its default studio picture for a studio without an image, or when asked for it.
-      if (studio && (!studio.image_path || url.searchParams.get("default") === "true"))
+      const group = image[1] === "group" ? this.library.groups.get(image[2]!) : undefined;
+      const own = studio ? studio.image_path : group?.front_image_path;
+      // Stash serves its default picture for a studio or group without an image, or when asked for it.
+      if ((studio || group) && (!own || url.searchParams.get("default") === "true"))
         return new Response(DEFAULT_STUDIO_SVG, { headers: { "content-type": "image/svg+xml" } });
       return this.image(image[1]!, image[2]!);
     }
@@ -178,7 +180,7 @@ export class StashSim extends SimServer {
           count: groups.length,
           groups: page.map((g) => ({
             ...g,
-            front_image_path: g.front_image_path ? `${this.url}/group/${g.id}/frontimage` : null,
+            front_image_path: this.frontImage(g),
             scene_count: () => this.library.sceneCount(g.id),
           })),
         };
@@ -225,6 +227,12 @@ export class StashSim extends SimServer {
       image_path: studio.image_path ? image : `${image}&default=true`,
       parent_studio: studio.parent_studio && this.studio(studio.parent_studio),
     };
+  }
+
+  /** A group's front image as Stash answers it: never null, `&default=true` when it has none (GetGroupFrontImageURL). */
+  private frontImage(group: SimGroup): string {
+    const image = `${this.url}/group/${group.id}/frontimage?t=${STUDIO_UPDATED}`;
+    return group.front_image_path ? image : `${image}&default=true`;
   }
 
   private findScenes({ ids, scene_filter: filter, filter: find }: Vars) {
@@ -299,7 +307,7 @@ export class StashSim extends SimServer {
         ...g,
         group: {
           ...g.group,
-          front_image_path: g.group.front_image_path ? `${u}/group/${g.group.id}/frontimage` : null,
+          front_image_path: this.frontImage(g.group),
           scene_count: 0,
         },
       })),

@@ -656,6 +656,14 @@ describe("the Stash simulator answers what TV libraries read", () => {
       const res = await fetch(url);
       expect([res.status, res.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
     }
+    // A group's front image likewise (group 5 has none).
+    const groups = (await gql('{ findGroups(ids: ["1", "5"]) { groups { id front_image_path } } }')).findGroups.groups;
+    expect(groups.map((g: any) => g.front_image_path)).toEqual([
+      `${stash.url}/group/1/frontimage?t=1735689600`,
+      `${stash.url}/group/5/frontimage?t=1735689600&default=true`,
+    ]);
+    const front = await fetch(groups[1].front_image_path);
+    expect([front.status, front.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
     const inGroups = scenes.filter((s) => s.groups.length);
     expect(inGroups.length).toBeGreaterThan(0);
     for (const s of inGroups) expect(s.groups[0].scene_index).toBe(Math.floor(Number(s.id) / 10));
