@@ -6,7 +6,7 @@
  * shows, seasons and episodes, and refresh / Fix Match of TV items.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PmsSim } from "../../sim/plex/server.ts";
@@ -564,12 +564,20 @@ describe("partial scans of a real folder of symbolic links", () => {
       )
       .sort();
 
-  test("a full scan lists the links as files and places them", async () => {
-    await refresh();
+  test("a full scan lists the links as files and places them; a small real file named 'sample' is skipped", async () => {
+    // A real 11-byte file: under 300 MB, so its "Sample" makes it a sample to PMS.
+    const small = join(tv, "Mega Network/Season 2023/Mega Network - S2023E09 - Sample Day.mp4");
+    writeFileSync(small, "not a film");
+    const report = await pms.scanTv("8");
+    expect(report.ignored).toEqual([small]);
+    unlinkSync(small);
     expect(placed()).toEqual([
       "Mega Network/Season 2023/Mega Network - S2023E01 - One.mp4 ep1",
       "Mega Network/Season 2023/Mega Network - S2023E02 - Two.mp4 ep2",
     ]);
+    // The same through PMS's HTTP API: nothing more to place.
+    await refresh();
+    expect(placed().length).toBe(2);
   });
 
   test("a scan of one folder adds new files, removes gone ones and takes a moved file for a new episode", async () => {
