@@ -14,7 +14,6 @@
  */
 import { DEFAULT_INSTANCE_ID, sceneIdOf, type Ref } from "../domain/ref.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
 import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { EditState } from "../sync/edit-state.ts";
@@ -131,13 +130,3 @@ async function clearResume(stash: WritebackStash, sceneId: string, resume: numbe
   await stash.saveActivity(sceneId, 0);
   return true;
 }
-
-/** Feeds the /metrics counters from each outcome (the applier's `observe`). */
-export const metricsObserver =
-  (m: Metrics["writeback"]) =>
-  (event: PlexEvent, outcome: ApplyOutcome): void => {
-    const instance = event.ref.instance;
-    if (outcome.status === "done") m.applied(instance, event.kind, outcome.wrote);
-    else if (outcome.status === "ignored") m.ignored(instance, outcome.reason);
-    else m.failed(instance, outcome.status);
-  };
