@@ -132,6 +132,9 @@ const MIGRATIONS: string[] = [
   CREATE INDEX writeback_events_received ON writeback_events (received_at);`,
 ];
 
+/** The schema version a database has once every migration ran. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 export type Store = ReturnType<typeof openStore>;
 
 /** The one-line fix for a data folder this process may not write (Docker made it as root, say). */

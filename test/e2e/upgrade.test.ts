@@ -15,7 +15,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { DATABASE_FILE, openStore } from "../../src/store/db.ts";
+import { DATABASE_FILE, openStore, SCHEMA_VERSION } from "../../src/store/db.ts";
 import { DEFAULT_INSTANCE_ID, parseRefKey, sceneRef } from "../../src/domain/ref.ts";
 import { adminGet, IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
 
@@ -199,7 +199,7 @@ describe("upgrade from the previous release's database", () => {
     await app.stop();
     const store = openStore(dataDir);
     try {
-      expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(6);
+      expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
       for (const table of ["jobs", "job_history", "dead_letters", "delivered", "job_items"]) {
         const keys = (store.db.query(`SELECT ref FROM ${table}`).all() as { ref: string }[]).map((r) => r.ref);
         expect(keys.filter((k) => parseRefKey(k) === null)).toEqual([]);
