@@ -127,6 +127,16 @@ export function createPusher(deps: PushDeps) {
     lastIndexRefresh = Date.now();
     await index.refresh(sections);
   }
+  /**
+   * An episode not indexed yet is usually one Plex's scan of its folder added a moment ago: the
+   * TV sections alone are looked at again (a delta listing of what changed), at most every second.
+   */
+  let lastTvRefresh = 0;
+  async function refreshTvIndex(sections: SyncSection[]) {
+    if (Date.now() - lastTvRefresh < 1000) return;
+    lastTvRefresh = Date.now();
+    await index.refresh(sections.filter(isTvSection));
+  }
 
   async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {
     const fields = deps.config.plex.editFields as EditField[];
@@ -221,7 +231,7 @@ export function createPusher(deps: PushDeps) {
       stashUpdatedAt = scene.updated_at;
       // The TV libraries' links follow the scene whatever its metadata (a link is where its file is).
       const tv: TvUpkeep = deps.tv
-        ? await deps.tv.upkeep(scene, sections, () => refreshIndex(sections))
+        ? await deps.tv.upkeep(scene, sections, () => refreshTvIndex(sections))
         : { items: [], missing: 0, notes: [] };
       // Quality gate: a scene Stash knows nothing about would only blank what Plex shows.
       if (stashIsEmpty(scene)) {
@@ -300,7 +310,20 @@ export function createPusher(deps: PushDeps) {
           stashUpdatedAt,
         };
       }
+      // An episode Plex has not shown yet counts as an item left: after this fetch the job is
+      // pushed again (and waits for it) instead of being delivered without it.
+      if (awaiting) itemsLeft += tv.missing;
       if (itemsLeft) notes.push(`${itemsLeft} more item(s) after Plex fetches this one`);
+      // Every item found is delivered, but an episode Plex has not shown yet (a scan under way, or
+      // our index not caught up): the job is not done until it has been refreshed too.
+      if (!awaiting && tv.missing > 0)
+        return {
+          ok: false,
+          kind: "transient",
+          error: `episode not in Plex yet: ${tv.notes.join("; ")}`,
+          plexFailed: false,
+          stashUpdatedAt,
+        };
       return { ok: true, written, awaiting, itemsLeft, stashUpdatedAt: scene.updated_at, note: notes.join("; ") };
     } catch (err) {
       return { ...classify(err), ...(stashUpdatedAt ? { stashUpdatedAt } : {}) };

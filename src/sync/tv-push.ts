@@ -7,7 +7,7 @@
  * (a studio renamed) is refreshed too. Never throws for a library of its own: its problem is
  * a note, the other libraries and the movie push go on.
  */
-import type { PlexClient } from "../plex/client.ts";
+import { PlexError, type PlexClient } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { Placement, TvCatalog } from "../tv/types.ts";
@@ -107,9 +107,32 @@ export function createTvPusher(deps: TvPushDeps) {
     const last = lastScan.get(plexFolder);
     if (!changed && last !== undefined && now() - last < deps.scanWindowMs)
       return `Plex was asked to scan ${plexFolder} ${Math.round((now() - last) / 1000)} s ago`;
-    lastScan.set(plexFolder, now());
     await deps.plex.scanPath(section.key, plexFolder);
+    lastScan.set(plexFolder, now());
     return `asked Plex to scan ${plexFolder}`;
+  }
+
+  /**
+   * Folders whose content changed but whose scan Plex did not take (down): asked again before
+   * anything else, at the next push of any scene. Without it a moved episode's old season would
+   * keep its old episode until the next full scan.
+   */
+  const owed = new Set<string>();
+  /** Asks Plex to scan every owed folder; throws Plex's error when it still does not answer. */
+  async function payOwed(sections: SyncSection[], notes: string[]) {
+    let down: unknown;
+    for (const folder of [...owed]) {
+      try {
+        notes.push(await scan(sections, folder, true));
+        owed.delete(folder);
+      } catch (err) {
+        if (!(err instanceof PlexError)) {
+          owed.delete(folder);
+          notes.push(`${folder}: ${(err as Error).message}`);
+        } else down ??= err;
+      }
+    }
+    if (down) throw down;
   }
 
   /** A show whose title in Plex is not the catalog's (its studio or group renamed): refreshed once. */
@@ -132,12 +155,15 @@ export function createTvPusher(deps: TvPushDeps) {
     for (const lib of deps.libraries) {
       try {
         const touched = (await lib.remove?.(sceneId)) ?? [];
-        for (const folder of new Set(touched.flatMap((t) => plexPathOf(lib, t) ?? [])))
-          notes.push(`TV ${lib.id}: ${await scan(sections, folder, true)}`);
+        for (const t of touched) {
+          const folder = plexPathOf(lib, t);
+          if (folder) owed.add(folder);
+        }
       } catch (err) {
         notes.push(`TV ${lib.id}: ${(err as Error).message}`);
       }
     }
+    await payOwed(sections, notes);
     return notes;
   }
 
@@ -149,11 +175,15 @@ export function createTvPusher(deps: TvPushDeps) {
   async function upkeep(scene: StashScene, sections: SyncSection[], again: () => Promise<void>): Promise<TvUpkeep> {
     const notes: string[] = [];
     const wanted: { lib: TvLibraryPort; placement: Placement; at: string }[] = [];
+    // Every library's links first (no Plex call: a Plex that is down must not leave one library's
+    // links behind), then the scans of what changed, then the episodes.
     for (const lib of deps.libraries) {
       try {
         const { placement, touched } = await lib.sync(scene);
-        const changed = new Set(touched.flatMap((t) => plexPathOf(lib, t) ?? []));
-        for (const folder of changed) notes.push(`TV ${lib.id}: ${await scan(sections, folder, true)}`);
+        for (const t of touched) {
+          const folder = plexPathOf(lib, t);
+          if (folder) owed.add(folder);
+        }
         if (!placement) {
           if (touched.length) notes.push(`TV ${lib.id}: scene ${scene.id} left the library`);
           continue;
@@ -164,11 +194,14 @@ export function createTvPusher(deps: TvPushDeps) {
           continue;
         }
         wanted.push({ lib, placement, at });
-        const show = await refreshShowIfRenamed(lib, placement);
-        if (show) notes.push(`TV ${lib.id}: ${show}`);
       } catch (err) {
         notes.push(`TV ${lib.id}: ${(err as Error).message}`);
       }
+    }
+    await payOwed(sections, notes);
+    for (const { lib, placement } of wanted) {
+      const show = await refreshShowIfRenamed(lib, placement);
+      if (show) notes.push(`TV ${lib.id}: ${show}`);
     }
     const find = () => wanted.map((w) => ({ ...w, found: deps.index.atPath(w.at) }));
     let looked = find();
@@ -181,6 +214,7 @@ export function createTvPusher(deps: TvPushDeps) {
     for (const { lib, placement, at, found } of looked) {
       const want = guidOf(deps.tvIdentifier, episodeRef(deps.instance, lib.scheme, placement.sceneId));
       if (found.length) for (const item of found) items.push({ ...item, want });
+      else if (!sectionOf(sections, at)) notes.push(`TV ${lib.id}: no TV section of Plex holds ${parentOf(at)}`);
       else {
         missing++;
         notes.push(`TV ${lib.id}: episode not in Plex yet; ${await scan(sections, parentOf(at), false)}`);

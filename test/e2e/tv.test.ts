@@ -4,6 +4,8 @@
  * provider, and the push pipeline (poll → push) keeping episodes where their scenes belong.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim, type SimItem } from "../../sim/plex/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -16,6 +18,15 @@ import { runChecks } from "../../src/cli/check.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
 
 const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
+
+/** Whether a symlink (dangling or not) is at a path. */
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
 
 /** A port nothing listens on now. */
 function freePort(): number {
@@ -193,6 +204,29 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     // Its old place is gone from Plex: one episode of the scene, in its new show only.
     expect(episodeOf(w.pms, scene.id).length).toBe(1);
   }, 60_000);
+
+  test("a move while Plex is down: the links move at once, both seasons are scanned when Plex is back", async () => {
+    await w.pms.idle();
+    const scene = [...w.stash.library.scenes.values()].find((s) => s.studio && s.date?.startsWith("2017"))!;
+    const [before] = episodeOf(w.pms, scene.id);
+    const oldLink = before!.files[0]!;
+    await w.pms.stop();
+    try {
+      w.stash.library.update(scene.id, { date: "2022-03-03" });
+      // Poll → push: the link moves although Plex does not answer (the job waits behind the breaker).
+      const newSeason = join(oldLink, "../../Season 2022");
+      const moved = () =>
+        !isLink(oldLink) &&
+        existsSync(newSeason) &&
+        readdirSync(newSeason).some((n) => n.includes(`{s2p-st-${scene.id}}`));
+      expect(await waitFor(moved, 20_000)).toBe(true);
+    } finally {
+      w.pms.start();
+    }
+    expect(await settled(w, scene.id, scene.studio!.name, 2022)).toBe(true);
+    // The old season was scanned too: the episode is not left behind there.
+    expect(await waitFor(() => episodeOf(w.pms, scene.id).length === 1, 20_000)).toBe(true);
+  }, 90_000);
 
   test("an edit that moves nothing reaches the episode itself: refreshed in place, its job delivered", async () => {
     const scene = [...w.stash.library.scenes.values()].find((s) => s.studio && s.date && s.title && s.id !== "1")!;
