@@ -129,13 +129,22 @@ export function createPusher(deps: PushDeps) {
   }
   /**
    * An episode not indexed yet is usually one Plex's scan of its folder added a moment ago: the
-   * TV sections alone are looked at again (a delta listing of what changed), at most every second.
+   * TV sections alone are looked at again (a delta listing of what changed). Every miss gets a
+   * look, but at most one a second for all pushes together: a push that comes sooner waits for
+   * the next one (skipping it would leave the job to a retry seconds to minutes later).
    */
   let lastTvRefresh = 0;
-  async function refreshTvIndex(sections: SyncSection[]) {
-    if (Date.now() - lastTvRefresh < 1000) return;
-    lastTvRefresh = Date.now();
-    await index.refresh(sections.filter(isTvSection));
+  let tvRefresh: Promise<void> | undefined;
+  function refreshTvIndex(sections: SyncSection[]): Promise<void> {
+    tvRefresh ??= (async () => {
+      const wait = lastTvRefresh + 1000 - Date.now();
+      if (wait > 0) await Bun.sleep(wait);
+      lastTvRefresh = Date.now();
+      await index.refresh(sections.filter(isTvSection));
+    })().finally(() => {
+      tvRefresh = undefined;
+    });
+    return tvRefresh;
   }
 
   async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {

@@ -291,6 +291,32 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(episodeOf(w.pms, lockedScene!.id)[0]!.title).toBe("Mine");
   }, 120_000);
 
+  test("a studio renamed in Stash: the full pass renames its show in Plex, its episodes keep their numbers", async () => {
+    await w.pms.idle();
+    const studio = w.stash.library.studios.find((st) => st.id === "5")!;
+    const before = new Map(
+      itemsOf(w.pms, "2", "episode")
+        .filter((e) => parentOf(w.pms, parentOf(w.pms, e)!)?.title === studio.name)
+        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}`]),
+    );
+    expect(before.size).toBeGreaterThan(10);
+    studio.name = "Renamed Films";
+    // Stash does not touch a studio's scenes when it is renamed: the periodic full pass finds it.
+    w.app.scheduler.trigger("tv-sync");
+    const renamed = () => {
+      const shows = itemsOf(w.pms, "2", "show").filter((s) => s.guid.endsWith("/show/st5"));
+      return shows.length === 1 && shows[0]!.title === "Renamed Films";
+    };
+    expect(await waitFor(renamed, 30_000)).toBe(true);
+    await w.pms.idle();
+    const after = new Map(
+      itemsOf(w.pms, "2", "episode")
+        .filter((e) => parentOf(w.pms, parentOf(w.pms, e)!)?.title === "Renamed Films")
+        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}`]),
+    );
+    expect(after).toEqual(before);
+  }, 60_000);
+
   test("the dashboard lists the TV library; the path tester says where a scene lands", async () => {
     const overview = await (await adminGet(`${w.app.url}/ui`)).text();
     const row = /<tr data-tv="sites">[\s\S]*?<\/tr>/.exec(overview)?.[0] ?? "";
