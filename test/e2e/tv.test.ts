@@ -246,13 +246,13 @@ describe("TV library: studio layout, 2,000 scenes", () => {
 
   test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
     await w.pms.idle();
-    const tvGaps = async (heal: ("stale" | "missing-in-plex")[] = []) =>
+    const tvGaps = async (heal: ("stale" | "missing-in-plex" | "unmatched")[] = []) =>
       (await w.app.reconciler.run({ heal, trigger: "test" })).gaps.filter((g) => g.sectionId === "2");
     expect(await tvGaps()).toEqual([]);
 
-    const [staleScene, lockedScene, goneScene] = [...w.stash.library.scenes.values()]
+    const [staleScene, lockedScene, goneScene, looseScene] = [...w.stash.library.scenes.values()]
       .filter((s) => s.studio && s.date && s.title)
-      .slice(10, 13);
+      .slice(10, 14);
     const [stale] = episodeOf(w.pms, staleScene!.id);
     Object.assign(stale!, { title: "Drifted" });
     stale!.fields.title = "Drifted";
@@ -262,6 +262,8 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     locked!.locked.add("title");
     const [gone] = episodeOf(w.pms, goneScene!.id);
     w.pms.items.delete(gone!.ratingKey);
+    const [loose] = episodeOf(w.pms, looseScene!.id);
+    loose!.guid = "local://loose"; // as if Plex had never matched it
     const show = parentOf(w.pms, parentOf(w.pms, stale!)!)!;
     const showTitle = show.title;
     show.title = "Old Name";
@@ -274,15 +276,20 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(found.some((g) => g.ratingKey === locked!.ratingKey)).toBe(false); // the user's lock is kept
     expect(found.find((g) => g.sceneId === goneScene!.id)).toMatchObject({ kind: "missing-in-plex" });
     expect(found.find((g) => g.ratingKey === show.ratingKey)).toMatchObject({ kind: "stale", fields: ["title"] });
-    expect(found.length).toBe(3);
+    expect(found.find((g) => g.ratingKey === loose!.ratingKey)).toMatchObject({
+      kind: "unmatched",
+      sceneId: looseScene!.id,
+    });
+    expect(found.length).toBe(4);
 
-    await tvGaps(["stale", "missing-in-plex"]);
+    await tvGaps(["stale", "missing-in-plex", "unmatched"]);
     expect(
       await waitFor(
         () =>
           episodeOf(w.pms, staleScene!.id)[0]?.title === staleScene!.title &&
           episodeOf(w.pms, goneScene!.id).length === 1 &&
-          show.title === showTitle,
+          show.title === showTitle &&
+          loose!.guid === `${TV_IDENTIFIER}://episode/st-${looseScene!.id}`,
         20_000,
       ),
     ).toBe(true);
