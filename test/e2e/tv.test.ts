@@ -12,7 +12,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor, plexPathFor } from "../../src/demo.ts";
-import { IDENTIFIER, addStashScene, adminGet, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, addStashScene, adminGet, tempDir, testEnv, twoStashInstances, waitFor } from "../helpers.ts";
 import { escapeHtml } from "../../src/ui/html.ts";
 import { runChecks } from "../../src/cli/check.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
@@ -412,4 +412,60 @@ describe("TV library: an episode folder inside a Stash library folder", () => {
       await stash.stop();
     }
   }, 60_000);
+});
+
+describe("TV library of a second Stash instance", () => {
+  test("its TV provider is below its own path, its episodes carry its scheme, its edits reach them", async () => {
+    const VAULT = `${IDENTIFIER}.vault`;
+    const main = new StashSim({ scenes: 100, seed: 31, root: "/data/main", windowsShare: 0 }).start();
+    const vault = new StashSim({ scenes: 100, seed: 32, root: "/data/vault", windowsShare: 0 }).start();
+    const pms = new PmsSim().start();
+    const folder = tempDir("s2p-tv-vault-");
+    pms.addSection({ key: "3", title: "Vault sites", type: "show", agent: `${VAULT}.tv`, locations: [folder] });
+    const config = loadConfig(
+      {
+        DATA_DIR: tempDir(),
+        PLEX_URL: pms.url,
+        PLEX_TOKEN: pms.token,
+        SYNC_POLL_SECONDS: "1",
+        STASH_INSTANCES: twoStashInstances(main, vault),
+        TV_LIBRARIES: JSON.stringify([{ id: "vaultsites", instance: "vault", folder, plexFolder: folder }]),
+      },
+      undefined,
+    );
+    const app = createApp(config, { log: silentLogger });
+    const port = freePort();
+    for (const [id, path] of [
+      [IDENTIFIER, ""],
+      [VAULT, "/instances/vault"],
+      [`${VAULT}.tv`, "/instances/vault/tv"],
+    ])
+      pms.providers.set(id!, `http://127.0.0.1:${port}${path}`);
+    try {
+      await app.start(port, "127.0.0.1");
+      expect(await pms.registerProvider(`${app.url}/instances/vault/tv`)).toBe(`${VAULT}.tv`);
+      expect(
+        await waitFor(() => Boolean(app.scheduler.list().find((j) => j.id === "tv-sync-vault")?.lastSuccessAt), 30_000),
+      ).toBe(true);
+      await pms.idle();
+      expect(pms.violations).toEqual([]);
+      const placeable = [...vault.library.scenes.values()].filter((s) => s.studio && s.files.length);
+      const episodes = itemsOf(pms, "3", "episode");
+      expect(episodes.map((e) => e.guid).sort()).toEqual(
+        placeable.map((s) => `${VAULT}.tv://episode/st-${s.id}`).sort(),
+      );
+
+      const scene = placeable[5]!;
+      main.library.update(scene.id, { details: "main's own scene, not the vault's" });
+      vault.library.update(scene.id, { details: "Vault's edit." });
+      const ep = episodes.find((e) => e.guid === `${VAULT}.tv://episode/st-${scene.id}`)!;
+      expect(await waitFor(() => ep.fields.summary === "Vault's edit.", 20_000)).toBe(true);
+      expect(await waitFor(() => app.queue.job(sceneRef("vault", scene.id)) === undefined, 20_000)).toBe(true);
+    } finally {
+      await app.stop();
+      await pms.stop();
+      await main.stop();
+      await vault.stop();
+    }
+  }, 90_000);
 });
