@@ -4,8 +4,9 @@
  * group or files changed), asks Plex to scan only the season folders that changed, and finds
  * the scene's episode item(s) in the TV sections, which the pusher then refreshes like movie
  * items (one job per scene; episode items are its job items). A show whose title changed
- * (a studio renamed) is refreshed too. Never throws for a library of its own: its problem is
- * a note, the other libraries and the movie push go on.
+ * (a studio renamed) is refreshed too. A library's own problem (a link it cannot write) is a
+ * note and the others go on; a Plex that does not answer throws, as for movies (the job waits
+ * behind the breaker), after every library's links are written.
  */
 import { PlexError, type PlexClient } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
@@ -83,12 +84,7 @@ export function tvPlexPath(
 
 /** The instance's TV section holding a Plex path (a library's section: its location is the episode folder). */
 export const tvSectionOf = (sections: readonly SyncSection[], instance: string, plexPath: string) =>
-  sections.find(
-    (s) =>
-      isTvSection(s) &&
-      s.instance === instance &&
-      s.locations.some((l) => isInside(plexPath, l) || isInside(l, plexPath)),
-  );
+  sections.find((s) => isTvSection(s) && s.instance === instance && s.locations.some((l) => isInside(plexPath, l)));
 
 export function createTvPusher(deps: TvPushDeps) {
   const now = deps.now ?? Date.now;
