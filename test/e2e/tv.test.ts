@@ -406,6 +406,9 @@ describe("TV library: an episode folder inside a Stash library folder", () => {
       const lines = await runChecks(config);
       const folderLines = lines.filter((l) => l.what === "tv sites folder" && !l.ok).map((l) => l.detail);
       expect(folderLines.some((d) => d.includes("overlaps Stash's library folder /data/stash"))).toBe(true);
+      // No Plex library on the folder yet: said with what to do (the provider URL to build the agent on).
+      expect(lines.find((l) => l.what === "tv sites plex section")).toMatchObject({ ok: true, level: "warn" });
+      expect(lines.find((l) => l.what === "tv sites plex section")!.detail).toContain("/tv");
     } finally {
       await app.stop();
       await pms.stop();
