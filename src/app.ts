@@ -31,7 +31,7 @@ import { pushIsOn, pushSide, type PushSide } from "./sync/plugin.ts";
 import { gapsSide } from "./gaps/plugin.ts";
 import { adminSide } from "./admin/plugin.ts";
 import { writebackSide } from "./writeback/plugin.ts";
-import { DEFAULT_INSTANCE_ID } from "./domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, tvIdentifierOf } from "./domain/ref.ts";
 import { tvProviderSide } from "./provider/plugin.ts";
 import { checkTvFolders, tvLibrariesOf } from "./tv/libraries.ts";
 import { createTvLibraries, tvJobs } from "./sync/tv-libraries.ts";
@@ -132,7 +132,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
       libraries: own,
       stash: part.stash,
       mapper: part.mapper,
-      ...(pushOn ? { plex, sections } : {}),
+      ...(pushOn ? { plex, sections, index: plexIndex } : {}),
+      tvIdentifier: tvIdentifierOf(part.ctx.identifier),
       log,
     });
     const side = tvProviderSide({

@@ -13,7 +13,8 @@ import type { StashScene } from "../schema/stash.ts";
 import { createTvCatalog, type PassResult, type TvSceneSource } from "../tv/catalog.ts";
 import { episodeFolder, type FolderReport } from "../tv/episode-folder.ts";
 import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
-import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, showRef } from "../domain/ref.ts";
+import type { PlexIndex } from "./plex-index.ts";
 import type { Job } from "../jobs.ts";
 import type { SyncSection } from "./push.ts";
 import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
@@ -25,8 +26,11 @@ export interface TvLibrariesDeps {
   libraries: readonly TvLibrary[];
   stash: TvSceneSource;
   mapper: PathMapper;
-  plex?: Pick<PlexClient, "scanPath">;
+  plex?: Pick<PlexClient, "scanPath" | "refresh">;
   sections?: () => Promise<SyncSection[]>;
+  /** The Plex index and the TV provider's identifier: a renamed show's Plex item is found by its GUID. */
+  index?: Pick<PlexIndex, "byGuid">;
+  tvIdentifier?: string;
   log: Logger;
 }
 
@@ -108,6 +112,24 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     }
   }
 
+  /**
+   * Shows a pass renamed (their studio or group renamed in Stash, which touches none of its
+   * scenes): the links keep their names, so no scan shows it; their Plex items are refreshed.
+   */
+  async function refreshRenamedShows(pass: PassResult) {
+    if (!deps.plex || !deps.index || !deps.tvIdentifier) return;
+    const titles = new Map(
+      pass.changes.flatMap((c) =>
+        c.before && c.after && c.before.showTitle !== c.after.showTitle ? [[c.after.showId, c.after.showTitle]] : [],
+      ),
+    );
+    for (const [showId, title] of titles) {
+      const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, showId));
+      for (const item of deps.index.byGuid(guid).filter((i) => i.title !== title))
+        await deps.plex.refresh(item.rating_key);
+    }
+  }
+
   /** Every scene placed, every episode folder made equal to the catalog; throws when Stash does not answer. */
   async function fullSync(): Promise<void> {
     let pass: PassResult;
@@ -144,6 +166,9 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
         deps.log.warn(`TV library ${lib.id}: the episode folder was not synced`, { error: state.lastError });
       }
     }
+    await refreshRenamedShows(pass).catch((err: Error) =>
+      deps.log.warn(`TV libraries: renamed shows not refreshed in Plex (${err.message}); reconcile finds them`),
+    );
   }
 
   /** Each library as the dashboard and the path tester read it (ui/source.ts TvLibraryView). */

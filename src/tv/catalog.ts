@@ -7,7 +7,7 @@
 import type { Database } from "bun:sqlite";
 import type { ShowScheme } from "../domain/ref.ts";
 import type { StashPage } from "../stash/client.ts";
-import { fallbackTitle, linkPath } from "./names.ts";
+import { extOf, fallbackTitle, linkPath } from "./names.ts";
 import { type NumberingNote, type Numbered, numberEpisodes, type Wanted } from "./numbering.ts";
 import { type Place, placeScene, type TvScene } from "./placement.ts";
 import { type PlacementRow, placementsTable } from "./placements.ts";
@@ -86,6 +86,26 @@ function rowOf(scheme: ShowScheme, n: Numbered, showTitle: string, title: string
   return { ...n, scheme, showTitle, title, path, link };
 }
 
+/**
+ * The link a placement keeps. Plex knows a file by its path: a renamed link is a new item to it
+ * (watched state, added date and edits made in Plex start over), so a name once given stays
+ * while the scene keeps its show, season, number and file type — a retitled scene or a renamed
+ * studio changes what the provider serves, not the file names. A scene new to a show goes into
+ * the folder the show already has.
+ */
+function stableLink(next: PlacementRow, prev: PlacementRow | undefined, showFolder: string | undefined): string {
+  if (
+    prev &&
+    prev.showId === next.showId &&
+    prev.season === next.season &&
+    prev.episode === next.episode &&
+    extOf(prev.path) === extOf(next.path)
+  )
+    return prev.link;
+  if (showFolder === undefined) return next.link;
+  return [showFolder, ...next.link.split("/").slice(1)].join("/");
+}
+
 const titleOf = (scene: TvScene) => scene.title?.trim() || fallbackTitle(scene.id, scene.files[0]?.path);
 
 export function createTvCatalog(options: TvCatalogOptions) {
@@ -147,14 +167,22 @@ export function createTvCatalog(options: TvCatalogOptions) {
       if (next) put.push(next);
       out.changes.push({ scheme, sceneId: (next ?? prev)!.sceneId, before: prev, after: next });
     };
+    const folders = new Map<string, string | undefined>();
+    const folderOf = (showId: string) => {
+      if (!folders.has(showId)) folders.set(showId, table.showFolder(instance, showId));
+      return folders.get(showId);
+    };
     for (const n of numbered) {
       const { place, scene } = byScene.get(n.sceneId)!;
-      record(previous.get(n.sceneId), rowOf(scheme, n, place.showTitle, titleOf(scene), scene.files[0]!.path));
+      const prev = previous.get(n.sceneId);
+      const next = rowOf(scheme, n, place.showTitle, titleOf(scene), scene.files[0]!.path);
+      record(prev, { ...next, link: stableLink(next, prev, folderOf(n.showId)) });
     }
-    // A show renamed (its studio or group) renames its folder: its other episodes' links move too.
+    // A show renamed (its studio or group): every episode of it carries the new title; the
+    // folder keeps its name (see stableLink).
     for (const r of renamed) {
       const title = showTitles.get(r.showId);
-      if (title !== undefined && title !== r.showTitle) record(r, rowOf(scheme, r, title, r.title, r.path));
+      if (title !== undefined && title !== r.showTitle) record(r, { ...r, showTitle: title });
     }
     const gone = full
       ? [...previous.keys()].filter((id) => !byScene.has(id))

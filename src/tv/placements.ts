@@ -81,6 +81,9 @@ export function placementsTable(db: Database) {
   const titleOf = db.query<{ show_title: string }, [string, string]>(
     "SELECT show_title FROM tv_placements WHERE instance = ? AND show_id = ? LIMIT 1",
   );
+  const linkOfShow = db.query<{ link: string }, [string, string]>(
+    "SELECT link FROM tv_placements WHERE instance = ? AND show_id = ? LIMIT 1",
+  );
   const count = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM tv_placements WHERE instance = ?");
 
   return {
@@ -99,6 +102,9 @@ export function placementsTable(db: Database) {
       seasonsQuery.all(instance, showId).map((s) => ({ showId, season: s.season, episodes: s.episodes })),
     /** A show's title as its rows have it (undefined: no such show yet). */
     showTitle: (instance: string, showId: string): string | undefined => titleOf.get(instance, showId)?.show_title,
+    /** The folder a show's links are in (the first part of any of its links); undefined: no such show yet. */
+    showFolder: (instance: string, showId: string): string | undefined =>
+      linkOfShow.get(instance, showId)?.link.split("/")[0],
     count: (instance: string): number => count.get(instance)?.n ?? 0,
     /**
      * Applies one pass's outcome at once: `gone` scenes lose their row, `put` rows replace

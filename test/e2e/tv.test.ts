@@ -298,13 +298,14 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(episodeOf(w.pms, lockedScene!.id)[0]!.title).toBe("Mine");
   }, 120_000);
 
-  test("a studio renamed in Stash: the full pass renames its show in Plex, its episodes keep their numbers", async () => {
+  test("a studio renamed in Stash: the full pass renames its show in Plex, its episodes stay the same items", async () => {
     await w.pms.idle();
     const studio = w.stash.library.studios.find((st) => st.id === "5")!;
     const before = new Map(
       itemsOf(w.pms, "2", "episode")
         .filter((e) => parentOf(w.pms, parentOf(w.pms, e)!)?.title === studio.name)
-        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}`]),
+        // The same item (its rating key: watched state and Plex-side edits live there), number and season.
+        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}/${e.ratingKey}`]),
     );
     expect(before.size).toBeGreaterThan(10);
     studio.name = "Renamed Films";
@@ -319,7 +320,8 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     const after = new Map(
       itemsOf(w.pms, "2", "episode")
         .filter((e) => parentOf(w.pms, parentOf(w.pms, e)!)?.title === "Renamed Films")
-        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}`]),
+        // The same item (its rating key: watched state and Plex-side edits live there), number and season.
+        .map((e) => [e.guid, `${parentOf(w.pms, e)!.index}/${e.index}/${e.ratingKey}`]),
     );
     expect(after).toEqual(before);
   }, 60_000);

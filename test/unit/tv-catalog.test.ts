@@ -18,7 +18,7 @@ const fresh = (schemes: ("st" | "sn" | "gr")[] = ["st"]) =>
   createTvCatalog({ db: openStore(":memory:").db, instance: "default", schemes });
 
 describe("the TV catalog", () => {
-  test("update of an unchanged scene changes nothing; a title change relinks only that scene", () => {
+  test("update of an unchanged scene changes nothing; a title change keeps the link's name (Plex knows files by path)", () => {
     const catalog = fresh();
     const scenes = [s("1", "2023-04-12"), s("2", "2023-04-12"), s("3", null)];
     catalog.buildFrom(scenes);
@@ -26,9 +26,11 @@ describe("the TV catalog", () => {
     const { changes } = catalog.update({ ...scenes[1]!, title: "New Name" });
     expect(changes).toHaveLength(1);
     expect(changes[0]!.before!.episode).toBe(changes[0]!.after!.episode);
-    expect(changes[0]!.after!.link).toBe(
-      "Studio A {s2p-st1}/Season 2023/Studio A - S2023E04121 - New Name {s2p-st-2}.mp4",
-    );
+    expect(changes[0]!.after!.title).toBe("New Name");
+    expect(changes[0]!.after!.link).toBe(changes[0]!.before!.link);
+    // A scene new to the show takes the name of its day, in the show's folder.
+    const added = catalog.update(s("4", "2023-05-01", { title: "Fresh" })).changes[0]!.after!;
+    expect(added.link).toBe("Studio A {s2p-st1}/Season 2023/Studio A - S2023E05010 - Fresh {s2p-st-4}.mp4");
   });
 
   test("a one-scene update numbers like a full pass: an older scene takes a free slot, nothing else moves", () => {
@@ -43,7 +45,7 @@ describe("the TV catalog", () => {
     ]);
   });
 
-  test("a studio renamed: its show's folder is renamed, so every link of the show moves (numbers kept)", () => {
+  test("a studio renamed: its show takes the new title, its folder and links keep their names (numbers kept)", () => {
     const catalog = fresh();
     catalog.buildFrom([
       s("1", "2023-04-12"),
@@ -57,9 +59,13 @@ describe("the TV catalog", () => {
     expect(changes.map((c) => c.sceneId).sort()).toEqual(["1", "2", "3"]);
     for (const c of changes) {
       expect(c.after!.episode).toBe(c.before!.episode);
-      expect(c.after!.link.startsWith("Studio Z {s2p-st1}/")).toBe(true);
+      expect(c.after!.showTitle).toBe("Studio Z");
+      expect(c.after!.link).toBe(c.before!.link);
     }
     expect(catalog.show("st1")).toEqual({ id: "st1", title: "Studio Z", seasons: 3, episodes: 3 });
+    // A scene joining the renamed show goes into the folder it has.
+    const joined = catalog.update(s("5", "2024-02-02", { studio: studio("1", "Studio Z") })).changes[0]!.after!;
+    expect(joined.link.startsWith("Studio A {s2p-st1}/Season 2024/")).toBe(true);
   });
 
   test("a scene moving to another studio leaves its old show; remove() takes it out of every scheme", () => {
