@@ -199,7 +199,9 @@ describe("upgrade from the previous release's database", () => {
     await app.stop();
     const store = openStore(dataDir);
     try {
-      expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+      expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(
+        SCHEMA_VERSION,
+      );
       for (const table of ["jobs", "job_history", "dead_letters", "delivered", "job_items"]) {
         const keys = (store.db.query(`SELECT ref FROM ${table}`).all() as { ref: string }[]).map((r) => r.ref);
         expect(keys.filter((k) => parseRefKey(k) === null)).toEqual([]);
