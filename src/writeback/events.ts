@@ -3,7 +3,7 @@
  * recorded ONCE in SQLite before anyone is told "received" (the webhook answers 200 only after
  * `record` returned: synchronous = FULL, so it survives a kill -9 or a power cut).
  *
- * One row per event key (types.ts, `PlexEvent.key`; intake.ts/keys.ts make the keys): a replayed
+ * One row per event key (types.ts, `PlexEvent.key`, made by `eventKeys` below): a replayed
  * webhook, a re-poll, a restart or a second source seeing the same viewing stores nothing new,
  * it only adds its source to the row (`sources`). Plays coalesce a little further (see
  * PLAY_TOLERANCE_MS): two sources may date one viewing a second or two apart.
