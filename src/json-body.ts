@@ -33,17 +33,19 @@ export function nestingDepth(text: string, limit: number): number {
   return deepest;
 }
 
-const tooLarge = (maxBytes: number) =>
+/** 413 naming what was too large (the body, or a part of it) and the limit. */
+export const tooLarge = (maxBytes: number, what = "the request body") =>
   new HttpError(
     413,
     "body_too_large",
-    `the request body is larger than this endpoint accepts (${Math.round(maxBytes / 1024)} KiB)`,
+    `${what} is larger than this endpoint accepts (${Math.round(maxBytes / 1024)} KiB)`,
   );
 
-export async function readText(request: Request, maxBytes: number): Promise<string> {
+/** The body's bytes, at most `maxBytes`: a declared larger body is refused unread, a chunked one stops being read past it. */
+export async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length"));
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return "";
+  if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -57,8 +59,11 @@ export async function readText(request: Request, maxBytes: number): Promise<stri
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
+
+export const readText = async (request: Request, maxBytes: number): Promise<string> =>
+  new TextDecoder().decode(await readBytes(request, maxBytes));
 
 export const guardedJson =
   (limits: BodyLimits) =>

@@ -18,6 +18,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { InstanceName } from "../domain/ref.ts";
 import { HttpError } from "../http.ts";
+import { readBytes, tooLarge } from "../json-body.ts";
 import { decode } from "../schema/decode.ts";
 import { eventKeys, type EventQueue, sceneRefOfGuid } from "./events.ts";
 import type { PlexEvent } from "./types.ts";
@@ -126,29 +127,6 @@ const tokenMatches = (expected: string, given: string | null) => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
-const tooLarge = (what: string, max: number) =>
-  new HttpError(413, "body_too_large", `${what} is larger than this endpoint accepts (${Math.round(max / 1024)} KiB)`);
-
-/** The body's bytes, at most `max` (stops reading past it). */
-async function readBytes(request: Request, max: number): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length")) > max) throw tooLarge("the request body", max);
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge("the request body", max);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The `payload` part, checked: multipart, sizes, JSON, shape. */
 export async function readPayload(request: Request): Promise<WebhookPayload> {
   const type = request.headers.get("content-type") ?? "";
@@ -168,7 +146,7 @@ export async function readPayload(request: Request): Promise<WebhookPayload> {
   const part = form.get("payload");
   if (part === null) throw new HttpError(400, "no_payload", "the multipart body has no part named payload");
   const text = typeof part === "string" ? part : await part.text();
-  if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) throw tooLarge("the payload part", MAX_PAYLOAD_BYTES);
+  if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) throw tooLarge(MAX_PAYLOAD_BYTES, "the payload part");
   let json: unknown;
   try {
     json = JSON.parse(text);
