@@ -123,6 +123,8 @@ describe.skipIf(!available)("admin surface in Chromium", () => {
       expect(res!.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     }
     await page.goto(`${w.app.url}/ui`);
+    // No TV library configured: the card says so (and how to set one up) rather than being absent.
+    expect(await page.locator("#tv-card").innerText()).toContain("none configured (TV_LIBRARIES)");
     await page.waitForTimeout(2500);
     expect(fragments.length).toBeGreaterThan(0); // htmx (served by us) runs and polls
     expect(violations).toEqual([]);

@@ -6,11 +6,31 @@ import { tokenOf } from "../../tv/names.ts";
 import { DEFAULT_INSTANCE_ID } from "../../domain/ref.ts";
 import { tvLanding } from "./tv.ts";
 
-/** The scenes a tested path stands for: a link of an episode folder names its own; else the ladder's answer. */
-function scenesOf(path: string, answer: { id: string }[]) {
+/** The episode token of a tested path's name (a link of an episode folder), or null. */
+const episodeTokenOf = (path: string) => {
   const token = tokenOf(path.split(/[\\/]/).at(-1) ?? "");
-  const ids = token?.kind === "episode" ? [token.sceneId] : answer.map((a) => a.id);
-  return ids.map((id) => ({ id, instance: DEFAULT_INSTANCE_ID }));
+  return token?.kind === "episode" ? token : null;
+};
+
+/** The TV library whose episode folder (as Stash or Plex sees it) holds a path. */
+const libraryOf = (src: DashboardSource, path: string) =>
+  (src.tv ?? []).find((v) =>
+    [v.folder, v.plexFolder].some((f) => f && path.startsWith(`${f.replace(/[\\/]+$/, "")}/`)),
+  );
+
+/** The scenes a tested path stands for: a link of an episode folder names its own (of its library's Stash); else the ladder's answer. */
+function scenesOf(src: DashboardSource, path: string, answer: { id: string }[]) {
+  const token = episodeTokenOf(path);
+  if (token) return [{ id: token.sceneId, instance: libraryOf(src, path)?.instance ?? DEFAULT_INSTANCE_ID }];
+  return answer.map((a) => ({ id: a.id, instance: DEFAULT_INSTANCE_ID }));
+}
+
+/** For a link of an episode folder: the TV provider matches it by its token, not by the ladder below. */
+function tvLinkNote(src: DashboardSource, path: string): Html | "" {
+  const token = episodeTokenOf(path);
+  if (!token) return "";
+  const lib = libraryOf(src, path);
+  return html`<p class="notice" id="tv-link-note">This name ends with an episode token (<code>{s2p-${token.scheme}-${token.sceneId}}</code>): it is a link of ${lib ? html`the TV library <b>${lib.id}</b>` : "a TV library"}, and the TV provider matches it to scene ${token.sceneId} by that token. The ladder below is the movie provider's, for movie libraries.</p>`;
 }
 
 export async function pathsPage(src: DashboardSource, path: string): Promise<Html> {
@@ -29,13 +49,14 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
       ? found.map((f, i) => html`${i ? ", " : ""}<a href="/ui/scenes/${f.id}">scene ${f.id}</a> (${f.score})`)
       : html`<span class="muted">nothing</span>`;
   return html`${form}
-  <h2>Through the rules</h2><div class="scroll"><table><tbody>
+  <h2>Through the rules</h2><div class="scroll"><table id="rules"><tbody>
     <tr><th>as a Plex path → Stash</th><td id="to-stash">${toStash ? html`<code>${toStash.path}</code> <span class="muted">(rule ${toStash.rule})</span>` : "no rule matches"}</td></tr>
     <tr><th>and back</th><td>${toStash ? (back?.path === path.normalize("NFC") ? html`<span class="ok">round trip ok</span>` : html`<span class="bad">comes back as ${back?.path ?? "nothing"}</span>`) : "—"}</td></tr>
     <tr><th>as a Stash path → Plex</th><td id="to-plex">${toPlex ? html`<code>${toPlex.path}</code> <span class="muted">(rule ${toPlex.rule})</span>` : "no rule matches"}</td></tr>
     ${relative.length ? html`<tr><th>as a library-relative name</th><td>${relative.join(", ")}</td></tr>` : ""}
   </tbody></table></div>
   <h2>The match ladder</h2>
+  ${tvLinkNote(src, path)}
   ${
     ladder instanceof Error
       ? html`<p class="bad">Stash cannot be asked now: ${ladder.message}</p>`
@@ -44,5 +65,5 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
   <tr><th>PMS is answered</th><td colspan="2" id="answer">${ladder.answer.length ? list(ladder.answer) : html`no automatic match (Fix Match lists candidates)`}</td></tr>
   </tbody></table></div>`
   }
-  ${tvLanding(src, scenesOf(path, ladder instanceof Error ? [] : ladder.answer))}`;
+  ${tvLanding(src, scenesOf(src, path, ladder instanceof Error ? [] : ladder.answer))}`;
 }

@@ -3,9 +3,9 @@
  * its shows and episodes, its last full pass and what it left alone), and the path tester's
  * answer to "where does this scene land": show, season, episode, link and the path Plex sees.
  */
-import { ago, html, plural, type Html } from "../html.ts";
+import { ago, html, plural, when, type Html } from "../html.ts";
 import type { DashboardSource, TvLibraryView } from "../source.ts";
-import { instanceLabel, several } from "../instances.ts";
+import { instanceLabel, sceneHref, several } from "../instances.ts";
 
 /** Problems of a library now: its last pass failed, or left things alone. */
 const problemsOf = (v: TvLibraryView) => {
@@ -13,17 +13,34 @@ const problemsOf = (v: TvLibraryView) => {
   return [...(s.lastError ? [s.lastError] : []), ...(s.report?.problems ?? [])];
 };
 
+/** The layout in words: what a show is. */
+const layoutText = (layout: string) =>
+  layout.startsWith("group")
+    ? "a show per group"
+    : layout.includes("parent")
+      ? "a show per top parent studio"
+      : "a show per studio";
+
+/** What a scene needs to be placed, by layout (for "not placeable"). */
+const needs = (layout: string) => (layout.startsWith("group") ? "no file or in no group" : "no file or no studio");
+
+/** A relative time ("3 min ago") whose tooltip is the moment in UTC. */
+const agoAt = (ms: number | null | undefined, now: number) =>
+  ms ? html`<span title="${when(ms)}">${ago(ms, now)}</span>` : html`not yet`;
+
 /** The overview's card: shows and episodes of every TV library, and whether any needs a look. */
 export function tvCard(src: DashboardSource, now = Date.now()): Html {
   const tv = src.tv ?? [];
-  if (!tv.length) return html``;
+  if (!tv.length)
+    return html`<div class="card" id="tv-card"><h2>TV libraries</h2><span class="muted">none configured (TV_LIBRARIES)</span></div>`;
   const counts = tv.map((v) => v.counts());
   const problems = tv.reduce((n, v) => n + problemsOf(v).length, 0);
+  // The oldest library's pass: one not synced yet makes the card say "not yet".
   const synced = Math.min(...tv.map((v) => v.state().lastSyncAt ?? 0));
   return html`<div class="card" id="tv-card"><h2>TV libraries</h2><span class="big">${counts.reduce((n, c) => n + c.episodes, 0)}</span> episodes in ${plural(
     counts.reduce((n, c) => n + c.shows, 0),
     "show",
-  )}<br><span class="muted">synced ${synced ? ago(synced, now) : "not yet"}</span>${
+  )}<br><span class="muted">last full sync ${agoAt(synced, now)}</span>${
     problems ? html` · <a class="bad" href="#tv">${plural(problems, "problem")}</a>` : html` <a href="#tv">see</a>`
   }</div>`;
 }
@@ -39,12 +56,16 @@ export function tvTable(src: DashboardSource, now = Date.now()): Html {
     const { shows, episodes } = v.counts();
     const problems = problemsOf(v);
     const changed = s.report
-      ? html`<br><span class="muted">${s.report.created} made, ${s.report.retargeted} moved, ${s.report.removed} removed; ${s.unplaced} not placeable</span>`
+      ? html`<br><span class="muted">links: ${s.report.created} made, ${s.report.retargeted} moved, ${s.report.removed} removed</span>${
+          s.unplaced
+            ? html`<br><span class="muted">${plural(s.unplaced, "scene")} not placeable (${needs(v.layout)}: <code>stash2plex check</code> names them)</span>`
+            : ""
+        }`
       : "";
-    return html`<tr data-tv="${v.id}"><td data-label="library">${v.id} <span class="muted">(${v.layout}${several(src) ? html`, ${instanceLabel(src, v.instance)}` : ""})</span></td>
+    return html`<tr data-tv="${v.id}"><td data-label="library">${v.id}<br><span class="muted">${layoutText(v.layout)}${several(src) ? html`, Stash ${instanceLabel(src, v.instance)}` : ""}</span></td>
       <td data-label="episode folder"><code>${v.folder}</code>${v.plexFolder && v.plexFolder !== v.folder ? html`<br><span class="muted">Plex: <code>${v.plexFolder}</code></span>` : v.plexFolder ? "" : html`<br><span class="bad">no path rule maps it to Plex: set plexFolder</span>`}</td>
       <td data-label="shows">${shows}</td><td data-label="episodes">${episodes}</td>
-      <td data-label="last full sync">${s.lastSyncAt ? ago(s.lastSyncAt, now) : "not yet"}${changed}</td>
+      <td data-label="last full sync">${agoAt(s.lastSyncAt, now)}${changed}</td>
       <td data-label="problems">${problems.length ? html`<ul>${problems.slice(0, 5).map((p) => html`<li class="bad">${p}</li>`)}</ul>${problems.length > 5 ? html`<span class="muted">and ${problems.length - 5} more</span>` : ""}` : html`<span class="ok">none</span>`}</td></tr>`;
   })}</tbody></table>`;
 }
@@ -59,11 +80,13 @@ export function tvLanding(src: DashboardSource, scenes: { id: string; instance: 
       .map((v) => {
         const at = v.placementOf(scene.id);
         if (!at)
-          return html`<tr><td>scene ${scene.id}</td><td>${v.id}</td><td colspan="4" class="muted">not placed (no file, no studio or no group: see <code>stash2plex check</code>)</td></tr>`;
-        return html`<tr><td><a href="/ui/scenes/${scene.id}">scene ${scene.id}</a></td><td>${v.id}</td>
+          return html`<tr><td class="nowrap">scene ${scene.id}</td><td>${v.id}</td><td colspan="4" class="muted">not placed (${needs(v.layout)}: see <code>stash2plex check</code>)</td></tr>`;
+        return html`<tr><td class="nowrap"><a href="${sceneHref(scene)}">scene ${scene.id}</a></td><td>${v.id}</td>
           <td>${at.showTitle ?? at.showId} <span class="muted">(${at.showId})</span></td><td>${at.season === 0 ? "Specials (0)" : at.season}</td><td>${at.episode}</td>
           <td><code>${at.link}</code><br><span class="muted">Plex: <code>${v.plexPathOf(at.link) ?? "no path rule maps the folder"}</code></span></td></tr>`;
       }),
   );
+  if (!rows.length)
+    return html`<h2>In the TV libraries</h2><p class="muted" id="tv-landing">No TV library takes this Stash's scenes.</p>`;
   return html`<h2>In the TV libraries</h2><div class="scroll"><table id="tv-landing"><thead><tr><th>scene</th><th>library</th><th>show</th><th>season</th><th>episode</th><th>link</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
