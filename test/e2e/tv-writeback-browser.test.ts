@@ -69,6 +69,11 @@ const CLIPPED = `[...document.querySelectorAll("main *")]
     && /auto|scroll|hidden|clip/.test(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
   .map((e) => e.tagName + "#" + e.id)`;
 
+/** Cells labelled twice on a phone: a row's own header (th) above, and the column's name before it. */
+const RELABELLED = `[...document.querySelectorAll("main tbody th + td")]
+  .filter((td) => !["none", "normal", ""].includes(getComputedStyle(td, "::before").content))
+  .map((td) => td.previousElementSibling.innerText.trim())`;
+
 /** The page's width beyond the viewport (0: nothing scrolls sideways). */
 const overflow = (p: Page) =>
   p.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
@@ -231,6 +236,8 @@ describe.skipIf(!available)("TV libraries and write-back in Chromium", () => {
         expect(distinctColours(file)).toBeGreaterThan(8);
         const over = await overflow(page);
         if (over > 0) wide.push(`${name} at ${width} px: ${over} px too wide`);
+        for (const th of await page.evaluate<string[]>(RELABELLED))
+          wide.push(`${name} at ${width} px: "${th}" labelled twice`);
         const cut = await page.evaluate<string[]>(CLIPPED);
         if (cut.length) wide.push(`${name} at ${width} px: ${cut.join(", ")} cut off`);
         for (const word of await brokenWords(page))
