@@ -26,6 +26,8 @@ export interface SimStudio {
   parent_studio: SimStudio | null;
   /** Stash's free-text description of the studio. */
   details?: string | null;
+  /** When the studio was last edited (Stash's updated_at, RFC 3339): the `t=` of its image URL. */
+  updated_at?: string;
 }
 export interface SimPerformer {
   id: string;
@@ -40,6 +42,8 @@ export interface SimGroup {
   date: string | null;
   director: string | null;
   front_image_path: string | null;
+  /** When the group was last edited (Stash's updated_at, RFC 3339): the `t=` of its image URLs. */
+  updated_at?: string;
 }
 export interface SimScene {
   id: string;
@@ -301,6 +305,23 @@ export class SimLibrary {
     Object.assign(scene, patch, { updated_at: this.clock.stamp(at) });
     this.edits.push({ id, at });
     return scene;
+  }
+
+  /**
+   * Edits a studio as Stash's studioUpdate does: its updated_at moves on (so does the `t=` of its
+   * image URL); none of its scenes changes (no scene's updated_at, no Scene.Update hook).
+   */
+  updateStudio(id: string, patch: Partial<Pick<SimStudio, "name" | "image_path" | "details">>) {
+    const studio = this.studios.find((s) => s.id === id);
+    if (!studio) throw new Error(`no studio ${id}`);
+    return Object.assign(studio, patch, { updated_at: this.clock.stamp() });
+  }
+
+  /** Edits a group as Stash's groupUpdate does: its updated_at moves on, its scenes stay as they are. */
+  updateGroup(id: string, patch: Partial<Pick<SimGroup, "name" | "synopsis" | "front_image_path" | "date">>) {
+    const group = this.groups.get(id);
+    if (!group) throw new Error(`no group ${id}`);
+    return Object.assign(group, patch, { updated_at: this.clock.stamp() });
   }
 
   /**

@@ -38,6 +38,10 @@ type Vars = Record<string, any>;
 
 /** When the seeded studios and groups were last updated (Unix seconds), the `t=` of their image URLs. */
 const STUDIO_UPDATED = 1735689600;
+/** Stash's `t=` of an image URL: the thing's updated_at in Unix seconds (urlbuilders' UpdatedAt.Unix()). */
+const unixOf = (updatedAt: string | undefined) =>
+  updatedAt ? Math.floor(Date.parse(updatedAt) / 1000) : STUDIO_UPDATED;
+const SEEDED_AT = rfc3339(STUDIO_UPDATED * 1000, 0);
 /** What Stash serves for a studio or group without an image (a stand-in for its bundled defaults). */
 const DEFAULT_STUDIO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>';
 
@@ -181,6 +185,7 @@ export class StashSim extends SimServer {
           groups: page.map((g) => ({
             ...g,
             front_image_path: this.frontImage(g),
+            updated_at: g.updated_at ?? SEEDED_AT,
             scene_count: () => this.library.sceneCount(g.id),
           })),
         };
@@ -216,13 +221,15 @@ export class StashSim extends SimServer {
 
   /**
    * A studio as Stash answers it, its parent studio the same way. Stash's image_path is never
-   * null: `…/studio/<id>/image?t=<updated>`, with `&default=true` when the studio has no image of
-   * its own (that URL serves Stash's default picture; GetStudioImageURL in Stash's urlbuilders).
+   * null: `…/studio/<id>/image?t=<updated_at as Unix seconds>`, with `&default=true` when the
+   * studio has no image of its own (that URL serves Stash's default picture; GetStudioImageURL in
+   * Stash's urlbuilders). An edit of the studio moves updated_at, so its image URL changes.
    */
   private studio(studio: SimStudio): Record<string, unknown> {
-    const image = `${this.url}/studio/${studio.id}/image?t=${STUDIO_UPDATED}`;
+    const image = `${this.url}/studio/${studio.id}/image?t=${unixOf(studio.updated_at)}`;
     return {
       ...studio,
+      updated_at: studio.updated_at ?? SEEDED_AT,
       details: studio.details ?? null,
       image_path: studio.image_path ? image : `${image}&default=true`,
       parent_studio: studio.parent_studio && this.studio(studio.parent_studio),
@@ -231,7 +238,7 @@ export class StashSim extends SimServer {
 
   /** A group's front image as Stash answers it: never null, `&default=true` when it has none (GetGroupFrontImageURL). */
   private frontImage(group: SimGroup): string {
-    const image = `${this.url}/group/${group.id}/frontimage?t=${STUDIO_UPDATED}`;
+    const image = `${this.url}/group/${group.id}/frontimage?t=${unixOf(group.updated_at)}`;
     return group.front_image_path ? image : `${image}&default=true`;
   }
 
@@ -308,6 +315,7 @@ export class StashSim extends SimServer {
         group: {
           ...g.group,
           front_image_path: this.frontImage(g.group),
+          updated_at: g.group.updated_at ?? SEEDED_AT,
           scene_count: 0,
         },
       })),
