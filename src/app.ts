@@ -134,6 +134,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
       mapper: part.mapper,
       ...(pushOn ? { plex, sections, index: plexIndex } : {}),
       tvIdentifier: tvIdentifierOf(part.ctx.identifier),
+      ctx: part.ctx,
+      meta: store.meta,
       log,
     });
     const side = tvProviderSide({
@@ -231,6 +233,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     writeback: writeback.enabled
       ? {
           events: writeback.events,
+          state: writeback.state,
           webhookUrl: config.writeback.webhookToken
             ? `${config.publicUrl.replace(/\/+$/, "")}/hooks/plex?token=<token>`
             : undefined,

@@ -93,11 +93,24 @@ export interface ShowInfo {
 export const hasOwnImage = (imagePath: string | null | undefined) =>
   Boolean(imagePath) && !/[?&]default=true(?:&|$)/.test(imagePath!);
 
+/**
+ * Stash's version of an image (the `t=` of its URL: the studio's or group's updated_at), carried
+ * on our proxy's URL: PMS keeps a poster by its URL, so a new image must be a new URL to be
+ * downloaded again when the show is refreshed.
+ */
+export const imageVersion = (imagePath: string | null | undefined) => {
+  const t = /[?&]t=(\d+)/.exec(imagePath ?? "")?.[1];
+  return t ? `?t=${t}` : "";
+};
+
 /** The show's poster: the studio's image (or the group's front image) through our image proxy. */
 export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext): string | undefined {
   const parts = showParts(showId);
   if (!parts) return undefined;
-  if (parts.scheme === "gr") return info.group?.front_image_path ? imageUrl(ctx, "group", parts.id) : undefined;
+  if (parts.scheme === "gr") {
+    const front = info.group?.front_image_path;
+    return front ? `${imageUrl(ctx, "group", parts.id)}${imageVersion(front)}` : undefined;
+  }
   // A studio we know to have no image gets none; one we know nothing of is linked (the proxy answers 404 if Stash has none).
   const own =
     info.studio?.id === parts.id
@@ -105,7 +118,8 @@ export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext)
       : info.firstScene?.studio?.id === parts.id
         ? info.firstScene.studio
         : undefined;
-  return own && !hasOwnImage(own.image_path) ? undefined : imageUrl(ctx, "studio", parts.id);
+  if (own && !hasOwnImage(own.image_path)) return undefined;
+  return `${imageUrl(ctx, "studio", parts.id)}${imageVersion(own?.image_path)}`;
 }
 
 /** Its artwork: the poster, and a scene's screenshot as the background. */

@@ -10,27 +10,35 @@ import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import type { StashScene } from "../schema/stash.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { MetadataContext } from "../provider/metadata.ts";
+import { tvItems } from "../provider/tv-items.ts";
 import { createTvCatalog, type PassResult, type TvSceneSource } from "../tv/catalog.ts";
 import { episodeFolder, type FolderReport } from "../tv/episode-folder.ts";
 import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, showRef } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import type { Job } from "../jobs.ts";
 import type { SyncSection } from "./push.ts";
 import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
+import { createShowUpkeep } from "./tv-shows.ts";
 
 export interface TvLibrariesDeps {
   db: Database;
   instance: string;
   /** The instance's TV libraries (tv/libraries.ts tvLibrariesOf, this instance's). */
   libraries: readonly TvLibrary[];
-  stash: TvSceneSource;
+  /** Stash: every scene to place, and what the TV provider reads of a show (its first scene, studio, group). */
+  stash: TvSceneSource & Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene">;
   mapper: PathMapper;
   plex?: Pick<PlexClient, "scanPath" | "refresh">;
   sections?: () => Promise<SyncSection[]>;
-  /** The Plex index and the TV provider's identifier: a renamed show's Plex item is found by its GUID. */
-  index?: Pick<PlexIndex, "byGuid">;
+  /** The Plex index and the TV provider's identifier: a changed show's Plex item is found by its GUID. */
+  index?: Pick<PlexIndex, "byGuid" | "refresh">;
   tvIdentifier?: string;
+  /** The TV provider's metadata settings and where show signatures are kept: with them, changed shows are refreshed. */
+  ctx?: MetadataContext;
+  meta?: { get(key: string): string | undefined; set(key: string, value: string): void };
   log: Logger;
 }
 
@@ -66,6 +74,23 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     return pass;
   };
   const removed = new Map<string, { changes: ReturnType<typeof catalog.remove>; at: number }>();
+  /** Shows kept equal to what the TV provider serves (tv-shows.ts): only when Plex is pushed to. */
+  const { plex, sections, index, tvIdentifier, ctx, meta } = deps;
+  const shows =
+    plex && sections && index && tvIdentifier && ctx && meta
+      ? (() => {
+          const items = tvItems({ stash: deps.stash, catalog, tv: { ctx, tvIdentifier, instance: deps.instance } });
+          return createShowUpkeep({
+            instance: deps.instance,
+            tvIdentifier,
+            served: async (showId) => (catalog.show(showId) ? items.show(showId) : undefined),
+            index,
+            reindex: async () => void (await index.refresh(await sections())),
+            plex,
+            meta,
+          });
+        })()
+      : undefined;
 
   const ports: TvLibraryPort[] = deps.libraries.map((lib) => {
     const folder = folders.get(lib.id)!;
@@ -84,6 +109,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       ...(lib.plexFolder ? { plexFolder: lib.plexFolder } : {}),
       scheme: lib.scheme,
       catalog,
+      ...(shows ? { refreshShow: (showId: string) => shows.checkForPush(showId) } : {}),
       async sync(scene) {
         const touched = apply(passOf(scene).changes);
         return { placement: catalog.placementOf(lib.scheme, scene.id), touched };
@@ -109,24 +135,6 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       const plexPath = tvPlexPath(lib, deps.mapper, path);
       const section = plexPath ? tvSectionOf(sections, deps.instance, plexPath) : undefined;
       if (plexPath && section) await deps.plex.scanPath(section.key, plexPath);
-    }
-  }
-
-  /**
-   * Shows a pass renamed (their studio or group renamed in Stash, which touches none of its
-   * scenes): the links keep their names, so no scan shows it; their Plex items are refreshed.
-   */
-  async function refreshRenamedShows(pass: PassResult) {
-    if (!deps.plex || !deps.index || !deps.tvIdentifier) return;
-    const titles = new Map(
-      pass.changes.flatMap((c) =>
-        c.before && c.after && c.before.showTitle !== c.after.showTitle ? [[c.after.showId, c.after.showTitle]] : [],
-      ),
-    );
-    for (const [showId, title] of titles) {
-      const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, showId));
-      for (const item of deps.index.byGuid(guid).filter((i) => i.title !== title))
-        await deps.plex.refresh(item.rating_key);
     }
   }
 
@@ -166,9 +174,18 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
         deps.log.warn(`TV library ${lib.id}: the episode folder was not synced`, { error: state.lastError });
       }
     }
-    await refreshRenamedShows(pass).catch((err: Error) =>
-      deps.log.warn(`TV libraries: renamed shows not refreshed in Plex (${err.message}); reconcile finds them`),
-    );
+    // A studio or group edited in Stash (name, image, description) touches none of its scenes:
+    // every show is compared with what Plex was last given, and refreshed when it changed.
+    if (shows) {
+      try {
+        for (const note of await shows.checkAll(catalog.shows().map((s) => s.id)))
+          deps.log.info(`TV libraries: ${note}`, { instance: deps.instance });
+      } catch (err) {
+        deps.log.warn(
+          `TV libraries: shows not compared with Plex (${(err as Error).message}); the next pass tries again`,
+        );
+      }
+    }
   }
 
   /** Each library as the dashboard and the path tester read it (ui/source.ts TvLibraryView). */

@@ -3,16 +3,17 @@
  * current (the catalog's placement and the episode folder's links, moved when its studio, date,
  * group or files changed), asks Plex to scan only the season folders that changed, and finds
  * the scene's episode item(s) in the TV sections, which the pusher then refreshes like movie
- * items (one job per scene; episode items are its job items). A show whose title changed
- * (a studio renamed) is refreshed too. A library's own problem (a link it cannot write) is a
- * note and the others go on; a Plex that does not answer throws, as for movies (the job waits
- * behind the breaker), after every library's links are written.
+ * items (one job per scene; episode items are its job items). The scene's show is refreshed
+ * too when what the TV provider serves of it changed (a studio renamed, a new image:
+ * tv-shows.ts). A library's own problem (a link it cannot write) is a note and the others go
+ * on; a Plex that does not answer throws, as for movies (the job waits behind the breaker),
+ * after every library's links are written.
  */
 import { PlexError, type PlexClient } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { Placement, TvCatalog } from "../tv/types.ts";
-import { episodeRef, guidOf, showRef, type ShowScheme } from "../domain/ref.ts";
+import { episodeRef, guidOf, type ShowScheme } from "../domain/ref.ts";
 import type { IndexedItem, PlexIndex } from "./plex-index.ts";
 import { isInside, isTvSection, type SyncSection } from "./push.ts";
 
@@ -34,6 +35,11 @@ export interface TvLibraryPort {
   sync(scene: StashScene): Promise<{ placement: Placement | undefined; touched: string[] }>;
   /** A scene Stash no longer has: its links removed; the folders touched. */
   remove?(sceneId: string): Promise<string[]>;
+  /**
+   * Compares a show with what Plex was last given of it (its studio or group renamed, a new
+   * image or description) and refreshes its Plex item when it changed (tv-shows.ts); a note, or null.
+   */
+  refreshShow?(showId: string): Promise<string | null>;
 }
 
 /** One episode item to refresh, bound to the GUID its TV provider serves it under. */
@@ -90,8 +96,6 @@ export function createTvPusher(deps: TvPushDeps) {
   const now = deps.now ?? Date.now;
   /** Folder → when Plex was last asked to scan it while nothing in it had changed (a retry). */
   const lastScan = new Map<string, number>();
-  /** Show GUID → the title its refresh was asked for (a renamed studio: once, not per scene). */
-  const showAsked = new Map<string, { title: string; at: number }>();
 
   const plexPathOf = (lib: TvLibraryPort, path: string) => tvPlexPath(lib, deps.mapper, path);
   const sectionOf = (sections: SyncSection[], plexPath: string) => tvSectionOf(sections, deps.instance, plexPath);
@@ -129,20 +133,6 @@ export function createTvPusher(deps: TvPushDeps) {
       }
     }
     if (down) throw down;
-  }
-
-  /** A show whose title in Plex is not the catalog's (its studio or group renamed): refreshed once. */
-  async function refreshShowIfRenamed(lib: TvLibraryPort, placement: Placement): Promise<string | null> {
-    const title = lib.catalog.show(placement.showId)?.title;
-    if (!title) return null;
-    const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, placement.showId));
-    const asked = showAsked.get(guid);
-    if (asked?.title === title && now() - asked.at < deps.scanWindowMs) return null;
-    const stale = deps.index.byGuid(guid).filter((item) => item.title !== title);
-    if (!stale.length) return null;
-    showAsked.set(guid, { title, at: now() });
-    for (const item of stale) await deps.plex.refresh(item.rating_key);
-    return `show ${placement.showId} refreshed (now "${title}")`;
   }
 
   /** A scene Stash no longer has: its links removed, the folders that held them scanned. */
@@ -195,8 +185,13 @@ export function createTvPusher(deps: TvPushDeps) {
       }
     }
     await payOwed(sections, notes);
+    // The scene's show, as its studio or group is now in Stash (renamed, a new image): a Plex
+    // error is thrown like any (the job waits), Stash's is a note (the full pass compares again).
     for (const { lib, placement } of wanted) {
-      const show = await refreshShowIfRenamed(lib, placement);
+      const show = await lib.refreshShow?.(placement.showId).catch((err: Error) => {
+        if (err instanceof PlexError) throw err;
+        return `show ${placement.showId} not compared with Plex (${err.message})`;
+      });
       if (show) notes.push(`TV ${lib.id}: ${show}`);
     }
     const find = () => wanted.map((w) => ({ ...w, found: deps.index.atPath(w.at) }));

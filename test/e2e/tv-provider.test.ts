@@ -118,7 +118,8 @@ describe("metadata", () => {
       childCount: catalog.seasons(show.id).length,
       leafCount: catalog.episodes(show.id).length,
     });
-    if (studio.image_path) expect(m.thumb).toBe(`${provider.ctx.publicUrl}/images/studio/${studio.id}`);
+    // Stash's image version (its `t=`) rides along: a new studio image is a new URL for PMS.
+    if (studio.image_path) expect(m.thumb).toBe(`${provider.ctx.publicUrl}/images/studio/${studio.id}?t=1735689600`);
     else expect(m.thumb).toBeUndefined();
     expect(m.summary).toBe(studio.details ?? undefined);
     expect(m.Children).toBeUndefined();
@@ -131,7 +132,7 @@ describe("metadata", () => {
       type: "show",
       title: network.name,
       summary: network.details!,
-      thumb: `${provider.ctx.publicUrl}/images/studio/100`,
+      thumb: `${provider.ctx.publicUrl}/images/studio/100?t=1735689600`,
     });
   });
 
@@ -141,7 +142,7 @@ describe("metadata", () => {
     expect(items[0]).toMatchObject({
       type: "show",
       title: group.name,
-      thumb: `${provider.ctx.publicUrl}/images/group/1`,
+      thumb: `${provider.ctx.publicUrl}/images/group/1?t=1735689600`,
     });
     expect(items[0]!.summary).toBe(group.synopsis ?? undefined);
   });
@@ -214,7 +215,10 @@ describe("metadata", () => {
     const ep = await get(`/library/metadata/st-${first.sceneId}/images`);
     expect(ep.mc.Image.map((i: any) => i.type)).toEqual(["snapshot", "background"]);
     const sh = await get("/library/metadata/gr1/images");
-    expect(sh.mc.Image[0]).toMatchObject({ type: "coverPoster", url: `${provider.ctx.publicUrl}/images/group/1` });
+    expect(sh.mc.Image[0]).toMatchObject({
+      type: "coverPoster",
+      url: `${provider.ctx.publicUrl}/images/group/1?t=1735689600`,
+    });
   });
 });
 

@@ -326,6 +326,56 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(after).toEqual(before);
   }, 60_000);
 
+  test("a studio's image changed in Stash: the next full pass gives its show a new poster URL, nothing else refreshed", async () => {
+    await w.pms.idle();
+    const showOf = () => itemsOf(w.pms, "2", "show").find((s) => s.guid === `${TV_IDENTIFIER}://show/st2`)!;
+    const before = showOf().fields.thumb as string;
+    expect(before).toBe(`${w.app.config.publicUrl}/images/studio/2?t=1735689600`);
+    const episodes = itemsOf(w.pms, "2", "episode").map((e) => e.ratingKey);
+    const since = Date.now();
+    // Stash's studioUpdate: the studio's updated_at (its image URL's `t=`) moves; none of its scenes changes.
+    const studio = w.stash.library.updateStudio("2", { image_path: "a new logo" });
+    const t = Math.floor(Date.parse(studio.updated_at!) / 1000);
+    const passes = w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt;
+    w.app.scheduler.trigger("tv-sync");
+    expect(
+      await waitFor(() => w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt !== passes, 30_000),
+    ).toBe(true);
+    await w.pms.idle();
+    expect(showOf().fields.thumb).toBe(`${w.app.config.publicUrl}/images/studio/2?t=${t}`);
+    // The one refresh asked of Plex: that show's (no other show, no episode, no scan).
+    const asked = w.pms.calls.filter((c) => c.at >= since && c.method !== "GET").map((c) => `${c.method} ${c.path}`);
+    expect(asked).toEqual([`PUT /library/metadata/${showOf().ratingKey}/refresh`]);
+    // Its poster is served: PMS downloads the new URL through our proxy.
+    const poster = await fetch(showOf().fields.thumb.replace(w.app.config.publicUrl, w.app.url!));
+    expect([poster.status, poster.headers.get("content-type")]).toEqual([200, "image/png"]);
+    // Another pass with nothing changed asks Plex for nothing.
+    const again = Date.now();
+    const last = w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt;
+    w.app.scheduler.trigger("tv-sync");
+    expect(
+      await waitFor(() => w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt !== last, 30_000),
+    ).toBe(true);
+    expect(w.pms.calls.filter((c) => c.at >= again && c.method !== "GET")).toEqual([]);
+    // The show's refresh re-read its episodes as PMS does; none of them moved or became another item.
+    expect(itemsOf(w.pms, "2", "episode").map((e) => e.ratingKey)).toEqual(episodes);
+  }, 60_000);
+
+  test("a studio's description changed in Stash reaches its show with the next push of one of its scenes", async () => {
+    await w.pms.idle();
+    const studio = w.stash.library.studios.find((st) => st.id === "4")!;
+    const showOf = () => itemsOf(w.pms, "2", "show").find((s) => s.guid === `${TV_IDENTIFIER}://show/st4`)!;
+    expect(showOf().fields.summary).toBe(studio.details ?? undefined);
+    w.stash.library.updateStudio(studio.id, { details: "Told anew in Stash." });
+    // No full pass: an edit of one of its scenes is pushed, and its show with it.
+    const scene = [...w.stash.library.scenes.values()].find((s) => s.studio?.id === studio.id && s.date && s.title)!;
+    w.stash.library.update(scene.id, { details: "An edit of one of its scenes." });
+    expect(await waitFor(() => showOf().fields.summary === "Told anew in Stash.", 20_000)).toBe(true);
+    expect(
+      await waitFor(() => episodeOf(w.pms, scene.id)[0]?.fields.summary === "An edit of one of its scenes.", 20_000),
+    ).toBe(true);
+  }, 60_000);
+
   test("the dashboard lists the TV library; the path tester says where a scene lands", async () => {
     const overview = await (await adminGet(`${w.app.url}/ui`)).text();
     const row = /<tr data-tv="sites">[\s\S]*?<\/tr>/.exec(overview)?.[0] ?? "";
@@ -385,6 +435,23 @@ describe("TV library: group layout", () => {
       expect(ep!.index).toBe(scene.groups[0]!.scene_index!);
       expect(parentOf(w.pms, ep!)!.index).toBe(1);
     }
+  }, 60_000);
+
+  test("a group's synopsis edited in Stash: the next full pass gives its show the new summary", async () => {
+    await w.pms.idle();
+    const showOf = () => itemsOf(w.pms, "2", "show").find((s) => s.guid === `${TV_IDENTIFIER}://show/gr1`)!;
+    const before = showOf().fields.thumb as string;
+    w.stash.library.updateGroup("1", { synopsis: "A new synopsis." });
+    const last = w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt;
+    w.app.scheduler.trigger("tv-sync");
+    expect(
+      await waitFor(() => w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt !== last, 30_000),
+    ).toBe(true);
+    await w.pms.idle();
+    expect(showOf().fields.summary).toBe("A new synopsis.");
+    // The group's updated_at moved: its front image is a new URL too.
+    expect(showOf().fields.thumb).not.toBe(before);
+    expect(showOf().fields.thumb).toMatch(/\/images\/group\/1\?t=\d+$/);
   }, 60_000);
 });
 
