@@ -15,6 +15,10 @@ export interface HealthFacts {
   oldestWaitingMs: number;
   /** healable: gaps this service can still heal; forAPerson: gaps it cannot heal from here (counted apart, never amber). */
   lastReconcile: { status: string; error: string | null; healable: number; forAPerson?: number } | null;
+  /** Write-back (Plex → Stash) when on: events given up on, and events on their way to Stash. */
+  writeback?: { failed: number; pending: number };
+  /** TV libraries whose last full pass failed: "<library>: <why>". */
+  tvProblems?: string[];
 }
 
 export interface Headline {
@@ -93,6 +97,14 @@ export function headline(f: HealthFacts): Headline {
       `The last reconcile found ${plural(f.lastReconcile.healable, "gap")} that can be healed: see Gaps.`,
     ]);
   }
+  const wbFailed = f.writeback?.failed ?? 0;
+  if (wbFailed)
+    amber.push([
+      `${plural(wbFailed, "write-back event")} failed`,
+      `${plural(wbFailed, "event")} from Plex could not be written to Stash: see Write-back for the reasons.`,
+    ]);
+  for (const problem of f.tvProblems ?? [])
+    amber.push(["A TV library is not in sync", `TV library ${problem}: see the TV libraries table below.`]);
   // Gaps nobody can heal from here (a file Stash does not know, a scene Stash emptied) are said, but never keep the headline amber.
   const forAPerson = f.lastReconcile?.status === "done" ? (f.lastReconcile.forAPerson ?? 0) : 0;
   const apart = forAPerson
@@ -113,6 +125,11 @@ export function headline(f: HealthFacts): Headline {
       f.pending
         ? `${plural(f.pending, "change")} on ${f.pending === 1 ? "its" : "their"} way to Plex.`
         : "Plex shows what Stash holds; nothing waits.",
+      ...(f.writeback?.pending
+        ? [
+            `${plural(f.writeback.pending, "event")} from Plex on ${f.writeback.pending === 1 ? "its" : "their"} way to Stash.`,
+          ]
+        : []),
       ...apart,
     ],
   };

@@ -48,6 +48,17 @@ describe("the overview's headline", () => {
     );
     expect(headline({ ...fine, plex: null }).level).toBe("amber");
   });
+  test("write-back and TV libraries: a failed event or a TV library out of sync is amber; events on their way are said", () => {
+    const failed = headline({ ...fine, writeback: { failed: 1, pending: 0 } });
+    expect(failed).toMatchObject({ level: "amber", title: "1 write-back event failed" });
+    expect(failed.todo[0]).toContain("1 event from Plex could not be written to Stash");
+    const tv = headline({ ...fine, tvProblems: ["sites: Stash did not answer"] });
+    expect(tv).toMatchObject({ level: "amber", title: "A TV library is not in sync" });
+    expect(tv.todo[0]).toContain("TV library sites: Stash did not answer");
+    const waiting = headline({ ...fine, writeback: { failed: 0, pending: 2 } });
+    expect(waiting.level).toBe("green");
+    expect(waiting.todo).toContain("2 events from Plex on their way to Stash.");
+  });
 });
 
 describe("the headline and the breaker card tell one story", () => {

@@ -90,6 +90,11 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     deadLetters: src.queue.deadLetterCount(),
     oldestWaitingMs: jobs[0] ? now - jobs[0].first_queued_at : 0,
     lastReconcile: last ? { status: last.status, error: last.error, healable, forAPerson } : null,
+    ...(src.writeback ? { writeback: src.writeback.events.counts() } : {}),
+    tvProblems: (src.tv ?? []).flatMap((lib) => {
+      const error = lib.state().lastError;
+      return error ? [`${lib.id}: ${error}`] : [];
+    }),
   });
   const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
