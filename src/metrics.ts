@@ -284,6 +284,16 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
 
+  let wbStream: (() => string) | undefined;
+  new Gauge({
+    name: "stash2plex_writeback_stream_connected",
+    help: "1 while PMS's notification stream (write-back without Plex Pass) is connected; 0 while it connects or reconnects, and when it is off (write-back or WRITEBACK_NOTIFICATIONS off).",
+    registers: [registry],
+    collect() {
+      this.set(wbStream?.() === "connected" ? 1 : 0);
+    },
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -299,6 +309,10 @@ export function createMetrics(now: () => number = Date.now) {
       /** Where the waiting gauge reads its numbers (instance id → events waiting), at each scrape. */
       readWaiting: (source: () => Record<string, number>) => {
         wbWaiting = source;
+      },
+      /** Where the stream gauge reads the notification stream's state (off, connecting, connected, reconnecting). */
+      readStream: (source: () => string) => {
+        wbStream = source;
       },
     },
     text: () => registry.metrics(),

@@ -174,6 +174,8 @@ export function adminSide(deps: AdminSideDeps) {
     metrics.writeback.readWaiting(() =>
       Object.fromEntries(instances.map((v) => [v.instance.id, wb.events.counts(v.instance.id).pending])),
     );
+  const wbState = wb?.state;
+  if (wbState) metrics.writeback.readStream(() => wbState().stream.state);
 
   const pollerView = (p: typeof poller | undefined) =>
     p
@@ -218,7 +220,7 @@ export function adminSide(deps: AdminSideDeps) {
       reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
       // The fields above are the default instance's (as before); each instance, the default too, here.
       instances: await instancesStatus(),
-      writeback: wb ? { ...wb.events.counts(), webhookUrl: wb.webhookUrl ?? null } : null,
+      writeback: wb ? { ...wb.events.counts(), webhookUrl: wb.webhookUrl ?? null, ...wb.state?.() } : null,
     }),
     scene: (ref) => {
       const job = queue.job(ref);

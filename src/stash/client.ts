@@ -260,8 +260,11 @@ export function createStashClient(options: StashClientOptions) {
       const answer = await request("adding a play", SCENE_ADD_PLAY, { id, times }, SceneAddPlayAnswer);
       return answer.sceneAddPlay.count;
     },
-    /** Write-back: the resume point in seconds (0 clears it); `playedSeconds` is ADDED to the time played. */
-    async saveActivity(id: string, resumeSeconds: number, playedSeconds?: number): Promise<void> {
+    /**
+     * Write-back: the resume point in seconds (0 clears it; null leaves it); `playedSeconds` is
+     * ADDED to the time played (Stash's play_duration), so the caller sends it once.
+     */
+    async saveActivity(id: string, resumeSeconds: number | null, playedSeconds?: number): Promise<void> {
       await request(
         "saving the resume point",
         SCENE_SAVE_ACTIVITY,

@@ -124,7 +124,7 @@ const MIGRATIONS: string[] = [
     event TEXT NOT NULL, sources TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'ignored')),
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_at INTEGER,
-    last_error TEXT, outcome TEXT, received_at INTEGER NOT NULL, done_at INTEGER
+    last_error TEXT, outcome TEXT, received_at INTEGER NOT NULL, done_at INTEGER, played_sent_at INTEGER
   );
   CREATE INDEX writeback_events_due ON writeback_events (state, next_attempt_at);
   CREATE INDEX writeback_events_ref ON writeback_events (ref, at);

@@ -17,6 +17,7 @@ import type { StashInstance } from "../config/instances.ts";
 import type { TvLibraryState } from "../sync/tv-libraries.ts";
 import type { Placement } from "../tv/types.ts";
 import type { EventQueue } from "../writeback/events.ts";
+import type { WritebackState } from "../writeback/types.ts";
 
 /**
  * One Stash instance as the operator sees it: its settings (secrets as set or not), the URL to
@@ -72,6 +73,8 @@ export interface DashboardSource {
 /** What the dashboard shows of write-back: its events, and the webhook URL to paste into Plex. */
 export interface WritebackView {
   events: Pick<EventQueue, "counts" | "recent" | "forRef">;
+  /** The notification stream, each Stash's write-back breaker, the catch-up (absent: not shown). */
+  state?: () => WritebackState;
   /** The Plex webhook URL with `<token>` in place of the token (undefined: the webhook is off). */
   webhookUrl?: string;
 }

@@ -49,10 +49,30 @@ export interface ApplierDeps {
 
 const when = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * Where an event's time played stands (its queue row). Stash's sceneSaveActivity ADDS its
+ * playDuration to the scene's play_duration, so the applier sends it only when `playedSent` is
+ * false, and calls `markPlayedSent` (a durable write to the row) BEFORE the Stash call: a crash
+ * or a failed call after it loses that time played rather than counting it twice. Without a
+ * ledger (a direct call) the time played is sent.
+ */
+export interface PlayedLedger {
+  playedSent: boolean;
+  markPlayedSent: () => void;
+}
+
+/** An event's time played to hand to Stash now (seconds), marking it handed; undefined: none. */
+function playedToSend(event: PlexEvent, ledger: PlayedLedger | undefined): number | undefined {
+  if (event.kind === "rate" || !event.playedMs || event.playedMs < 1 || ledger?.playedSent) return undefined;
+  ledger?.markPlayedSent();
+  return Math.round(event.playedMs) / 1000;
+}
+const playedNote = (seconds: number | undefined) => (seconds === undefined ? "" : `; ${seconds} s played added`);
+
 export function createApplier(deps: ApplierDeps) {
   const { log } = deps;
 
-  async function apply(event: PlexEvent): Promise<ApplyOutcome> {
+  async function apply(event: PlexEvent, ledger?: PlayedLedger): Promise<ApplyOutcome> {
     if (!isAllowedAccount(event.account, deps.users)) {
       // One line per ignored event, naming the account (never a token), so the owner sees why.
       log.info("write-back ignored an event of a Plex user who is not allowed (writeback.users)", {
@@ -73,25 +93,28 @@ export function createApplier(deps: ApplierDeps) {
       if (!scene) return { status: "permanent", error: `scene ${sceneId} is not in Stash${instanceNote(event.ref)}` };
       switch (event.kind) {
         case "play": {
-          if (hasPlayAt(scene.play_history, event.at)) {
-            const cleared = await clearResume(stash, sceneId, scene.resume_time);
-            return done(
-              cleared,
-              `the play at ${when(event.at)} is in Stash's history already${cleared ? "; resume point cleared" : ""}`,
-            );
-          }
-          const count = await stash.addPlay(sceneId, event.at);
-          const cleared = await clearResume(stash, sceneId, scene.resume_time);
+          const known = hasPlayAt(scene.play_history, event.at);
+          const count = known ? undefined : await stash.addPlay(sceneId, event.at);
+          // Finishing clears the resume point (Plex clears its own at the end too).
+          const clear = Boolean(scene.resume_time);
+          const played = playedToSend(event, ledger);
+          if (clear || played !== undefined) await stash.saveActivity(sceneId, clear ? 0 : null, played);
+          const what = known
+            ? `the play at ${when(event.at)} is in Stash's history already`
+            : `play added at ${when(event.at)} (${count} in all)`;
           return done(
-            true,
-            `play added at ${when(event.at)} (${count} in all)${cleared ? "; resume point cleared" : ""}`,
+            !known || clear || played !== undefined,
+            `${what}${clear ? "; resume point cleared" : ""}${playedNote(played)}`,
           );
         }
         case "progress": {
           const d = decideProgress(event, scene);
-          if (!d.write) return d.reason === "stale" ? ignored("stale", d.why) : done(false, d.why);
-          await stash.saveActivity(sceneId, d.resumeSeconds);
-          return done(true, d.why);
+          // The time played counts even when the resume point needs no write (±5 s, or stale).
+          const played = playedToSend(event, ledger);
+          if (!d.write && played === undefined)
+            return d.reason === "stale" ? ignored("stale", d.why) : done(false, d.why);
+          await stash.saveActivity(sceneId, d.write ? d.resumeSeconds : null, played);
+          return done(true, `${d.why}${playedNote(played)}`);
         }
         case "rate": {
           const d = decideRating(event.rating, scene.rating100, deps.ratings.starRating(event.ratingKey), event.at);
@@ -111,8 +134,9 @@ export function createApplier(deps: ApplierDeps) {
   }
 
   return {
-    async applyEvent(event: PlexEvent): Promise<ApplyOutcome> {
-      const outcome = await apply(event);
+    /** Writes one event; `ledger`: its row's record of the time played handed to Stash. */
+    async applyEvent(event: PlexEvent, ledger?: PlayedLedger): Promise<ApplyOutcome> {
+      const outcome = await apply(event, ledger);
       deps.observe?.(event, outcome);
       return outcome;
     },
@@ -123,10 +147,3 @@ export type Applier = ReturnType<typeof createApplier>;
 const done = (wrote: boolean, note: string): ApplyOutcome => ({ status: "done", wrote, note });
 const ignored = (reason: IgnoreReason, why: string): ApplyOutcome => ({ status: "ignored", reason, why });
 const instanceNote = (ref: Ref) => (ref.instance === DEFAULT_INSTANCE_ID ? "" : ` (instance ${ref.instance})`);
-
-/** Finishing clears Stash's resume point (Plex clears its own at the end too); true when it had one. */
-async function clearResume(stash: WritebackStash, sceneId: string, resume: number | null | undefined) {
-  if (!resume) return false;
-  await stash.saveActivity(sceneId, 0);
-  return true;
-}

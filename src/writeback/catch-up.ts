@@ -56,6 +56,7 @@ export function createCatchUp(deps: CatchUpDeps) {
   const now = deps.now ?? Date.now;
   let running: Promise<CatchUpResult> | undefined;
   let last: (CatchUpResult & { at: number }) | undefined;
+  let lastError: { at: number; error: string } | undefined;
   let lastRatings: number | undefined;
 
   /** GUIDs of the items of these rating keys (the ones PMS still has). */
@@ -177,17 +178,26 @@ export function createCatchUp(deps: CatchUpDeps) {
      */
     run(withRatings = false): Promise<CatchUpResult> {
       running ??= run(withRatings)
-        .then((r) => {
-          last = { ...r, at: now() };
-          return r;
-        })
+        .then(
+          (r) => {
+            last = { ...r, at: now() };
+            lastError = undefined;
+            return r;
+          },
+          (err: Error) => {
+            lastError = { at: now(), error: err.message.slice(0, 300) };
+            throw err;
+          },
+        )
         .finally(() => {
           running = undefined;
         });
       return running;
     },
-    /** The last pass's figures (dashboard). */
+    /** The last good pass's figures (dashboard). */
     last: () => last,
+    /** The last pass's failure, when the last pass failed (dashboard). */
+    lastError: () => lastError,
   };
 }
 export type CatchUp = ReturnType<typeof createCatchUp>;

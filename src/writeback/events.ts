@@ -37,6 +37,15 @@ export type EventState = "pending" | "done" | "failed" | "ignored";
  */
 export const PLAY_TOLERANCE_MS = 120_000;
 
+/**
+ * A pause or stop told by two sources (the webhook and the notification stream) is one event
+ * when their positions are this close and their times PROGRESS_TOLERANCE_MS: each carries the
+ * time played its source measured, and only one may be added to Stash's. Their keys are equal
+ * when both name the same second of the position; this catches the two sides of a second.
+ */
+export const PROGRESS_OFFSET_TOLERANCE_MS = 2_000;
+export const PROGRESS_TOLERANCE_MS = 60_000;
+
 /** A stored event: the PlexEvent as recorded, and where it stands. */
 export interface StoredEvent {
   key: string;
@@ -52,6 +61,8 @@ export interface StoredEvent {
   outcome: string | null;
   receivedAt: number;
   doneAt: number | null;
+  /** When its time played was handed to Stash (null: not yet, or it carries none). */
+  playedSentAt: number | null;
 }
 
 export interface EventCounts {
@@ -89,6 +100,7 @@ interface Row {
   outcome: string | null;
   received_at: number;
   done_at: number | null;
+  played_sent_at: number | null;
 }
 
 const toStored = (r: Row): StoredEvent => ({
@@ -103,6 +115,7 @@ const toStored = (r: Row): StoredEvent => ({
   outcome: r.outcome,
   receivedAt: r.received_at,
   doneAt: r.done_at,
+  playedSentAt: r.played_sent_at,
 });
 
 /** The key range of one instance's refs (refKey starts with `<instance>:`). */
@@ -130,6 +143,12 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
     `SELECT key, sources FROM writeback_events
       WHERE kind = 'play' AND ref = ? AND rating_key = ? AND account_id = ? AND at BETWEEN ? AND ? LIMIT 1`,
   );
+  const sameProgress = db.query<{ key: string }, [string, string, string, number, number, number, string]>(
+    `SELECT key FROM writeback_events
+      WHERE kind = 'progress' AND ref = ? AND rating_key = ? AND account_id = ? AND at BETWEEN ? AND ?
+        AND abs(json_extract(event, '$.viewOffsetMs') - ?) <= ${PROGRESS_OFFSET_TOLERANCE_MS}
+        AND instr(sources, ?) = 0 LIMIT 1`,
+  );
   const sourcesOf = db.query<{ sources: string }, [string]>("SELECT sources FROM writeback_events WHERE key = ?");
   const setSources = db.query("UPDATE writeback_events SET sources = ? WHERE key = ?");
   const get = db.query<Row, [string]>("SELECT * FROM writeback_events WHERE key = ?");
@@ -152,6 +171,22 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
         event.at + PLAY_TOLERANCE_MS,
       );
       if (twin) {
+        noteSource(twin.key, event.source);
+        return false;
+      }
+    }
+    if (event.kind === "progress") {
+      // Another source's report of the same pause or stop (a source's own later pause is not one).
+      const twin = sameProgress.get(
+        ref,
+        event.ratingKey,
+        event.account.id,
+        event.at - PROGRESS_TOLERANCE_MS,
+        event.at + PROGRESS_TOLERANCE_MS,
+        event.viewOffsetMs,
+        event.source,
+      );
+      if (twin && twin.key !== event.key) {
         noteSource(twin.key, event.source);
         return false;
       }
@@ -239,6 +274,14 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
         now() + delayMs,
         key,
       );
+    },
+    /**
+     * Its time played is being handed to Stash: recorded (durably) BEFORE Stash is called, and
+     * never undone. Stash ADDS a playDuration to play_duration, so a retry must not send it
+     * again: a crash or a failed call after this loses the time rather than counting it twice.
+     */
+    markPlayedSent(key: string) {
+      db.query("UPDATE writeback_events SET played_sent_at = ? WHERE key = ?").run(now(), key);
     },
     /** Nothing to do by rule (a user not allowed, an item type we do not write); `why` is shown. */
     ignore(key: string, why: string) {

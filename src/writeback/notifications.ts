@@ -11,6 +11,12 @@
  * reached 90 % stops, a play dated by the history entry PMS wrote for it (read back, so the key
  * is the one the catch-up and the webhook make) and a finished progress (resume point cleared).
  *
+ * Time played: between two notifications of a session while it plays, the position's progress
+ * capped by the time between them (played.ts); each event carries what was played since the
+ * session's previous event. A finished viewing's time is split where it passed 90 % (where PMS
+ * fires media.scrobble): the play carries the part before, the finished progress the rest, so
+ * with webhooks on too the two sources' events coalesce (events.ts) on the same shares.
+ *
  * The stream drops whenever PMS restarts or the network does: it reconnects with a growing
  * delay (1 s doubling to 30 s, like the push side's breaker probes), and each reconnect asks the
  * catch-up to read the history, so a viewing that ended while the stream was down still arrives.
@@ -18,8 +24,9 @@
 import type { InstanceName } from "../domain/ref.ts";
 import type { Logger } from "../log.ts";
 import { eventKeys, type EventQueue, sceneRefOfGuid } from "./events.ts";
+import { playedBetween } from "./played.ts";
 import type { PmsWatch } from "./pms-watch.ts";
-import type { PlexEvent } from "./types.ts";
+import type { PlexEvent, StreamState } from "./types.ts";
 
 const FINISHED_AT = 0.9;
 /** Reconnect delays: doubling from the first to the cap. */
@@ -44,6 +51,13 @@ interface Tracked {
   /** PMS's account number and the name, once /status/sessions told. */
   account?: { id: string; name?: string };
   lastState?: string;
+  /** When the last notification arrived, and the position it told. */
+  lastAtMs?: number;
+  lastOffsetMs?: number;
+  /** Time played in all, the part events carried already, and the total when it passed 90 %. */
+  playedMs: number;
+  reportedMs: number;
+  finishedAtPlayedMs?: number;
 }
 
 export interface NotificationsDeps {
@@ -58,6 +72,9 @@ export interface NotificationsDeps {
   now?: () => number;
 }
 
+/** The time played an event carries (none under a second: nothing worth a Stash call). */
+const played = (ms: number) => (ms >= 1000 ? { playedMs: Math.round(ms) } : {});
+
 export function createNotifications(deps: NotificationsDeps) {
   const { pms, events, log } = deps;
   const now = deps.now ?? Date.now;
@@ -69,6 +86,8 @@ export function createNotifications(deps: NotificationsDeps) {
   let failures = 0;
   let lastError: string | null = null;
   let connectedAt: number | null = null;
+  /** When the stream was last lost (null while connected, or before it first tried). */
+  let downSince: number | null = null;
   /** Frames are handled one after another (each may read PMS): a stop never overtakes its pause. */
   let chain: Promise<void> = Promise.resolve();
 
@@ -108,17 +127,30 @@ export function createNotifications(deps: NotificationsDeps) {
     return entries[0];
   }
 
-  async function handle(n: Notification) {
+  async function handle(n: Notification, atMs: number) {
     if (n.sessionKey === undefined || n.ratingKey === undefined) return;
     const key = String(n.sessionKey);
     let t = sessions.get(key);
     if (!t) {
       if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
-      t = { ratingKey: String(n.ratingKey), startedAtS: Math.floor(now() / 1000), maxOffsetMs: 0 };
+      t = {
+        ratingKey: String(n.ratingKey),
+        startedAtS: Math.floor(atMs / 1000),
+        maxOffsetMs: 0,
+        playedMs: 0,
+        reportedMs: 0,
+      };
       sessions.set(key, t);
     }
+    // Time played since the last notification, when it was playing then.
+    if (t.lastAtMs !== undefined && (t.lastState === "playing" || t.lastState === "buffering"))
+      t.playedMs += playedBetween({ atMs: t.lastAtMs, offsetMs: t.lastOffsetMs }, { atMs, offsetMs: n.viewOffset });
+    t.lastAtMs = atMs;
+    t.lastOffsetMs = n.viewOffset ?? t.lastOffsetMs;
     t.maxOffsetMs = Math.max(t.maxOffsetMs, n.viewOffset ?? 0);
     if (!t.account && n.state !== "stopped") await lookUpSessions().catch(() => {});
+    if (t.finishedAtPlayedMs === undefined && t.durationMs && t.maxOffsetMs >= t.durationMs * FINISHED_AT)
+      t.finishedAtPlayedMs = t.playedMs;
     const state = n.state ?? "";
     const changed = state !== t.lastState;
     t.lastState = state;
@@ -145,17 +177,27 @@ export function createNotifications(deps: NotificationsDeps) {
         });
       const viewedAt = entry?.viewedAt ?? Math.floor(now() / 1000);
       const base = { source: "notification" as const, ref, ratingKey: t.ratingKey, account };
+      // The play carries the time played up to 90 % (the scrobble), the finished progress the rest.
+      const split = Math.max(t.reportedMs, t.finishedAtPlayedMs ?? t.playedMs);
       found.push(
-        { ...base, kind: "play", key: eventKeys.play(ref, t.ratingKey, account.id, viewedAt), at: viewedAt * 1000 },
+        {
+          ...base,
+          kind: "play",
+          ...played(split - t.reportedMs),
+          key: eventKeys.play(ref, t.ratingKey, account.id, viewedAt),
+          at: viewedAt * 1000,
+        },
         {
           ...base,
           kind: "progress",
           viewOffsetMs: 0,
           ...(t.durationMs ? { durationMs: t.durationMs } : {}),
+          ...played(t.playedMs - split),
           key: eventKeys.progress(ref, t.ratingKey, account.id, 0, viewedAt),
           at: now(),
         },
       );
+      t.reportedMs = t.playedMs;
     } else if (t.account) {
       const offset = Math.round(n.viewOffset ?? t.maxOffsetMs);
       found.push({
@@ -166,9 +208,11 @@ export function createNotifications(deps: NotificationsDeps) {
         kind: "progress",
         viewOffsetMs: offset,
         ...(t.durationMs ? { durationMs: t.durationMs } : {}),
+        ...played(t.playedMs - t.reportedMs),
         key: eventKeys.progress(ref, t.ratingKey, t.account.id, offset),
         at: now(),
       });
+      t.reportedMs = t.playedMs;
     }
     const fresh = events.recordAll(found);
     if (fresh.length) deps.onRecorded(fresh);
@@ -183,9 +227,10 @@ export function createNotifications(deps: NotificationsDeps) {
     }
     const c = parsed.NotificationContainer;
     if (c?.type !== "playing" || !Array.isArray(c.PlaySessionStateNotification)) return;
+    const atMs = now(); // the frame's arrival (its handling may wait for the one before)
     for (const n of c.PlaySessionStateNotification)
       chain = chain
-        .then(() => handle(n))
+        .then(() => handle(n, atMs))
         .catch((err: Error) => log.warn("write-back: a play notification was not handled", { error: err.message }));
   }
 
@@ -202,6 +247,7 @@ export function createNotifications(deps: NotificationsDeps) {
       if (failures) log.info("write-back: PMS's notification stream is back", { after: failures });
       failures = 0;
       lastError = null;
+      downSince = null;
       connectedAt = now();
       deps.onConnected?.();
     };
@@ -218,6 +264,7 @@ export function createNotifications(deps: NotificationsDeps) {
   function retry(why: string) {
     if (stopped) return;
     failures++;
+    downSince ??= now();
     lastError = `PMS's notification stream: ${why.slice(0, 200)}`;
     if (failures === 1)
       log.warn("write-back: PMS's notification stream dropped; reconnecting", { error: why.slice(0, 200) });
@@ -233,13 +280,32 @@ export function createNotifications(deps: NotificationsDeps) {
     },
     async stop() {
       stopped = true;
+      connectedAt = null;
+      downSince = null;
       clearTimeout(retryTimer);
       socket?.close();
       socket = undefined;
       await chain;
     },
-    /** For the dashboard: connected or not, failed reconnects in a row, the last problem. */
-    status: () => ({ connected: connectedAt !== null, connectedAt, failures, lastError, sessions: sessions.size }),
+    /**
+     * For the dashboard: off (not started), connecting (the first try), connected (since when)
+     * or reconnecting (since when it was lost, failed tries in a row, the last problem).
+     */
+    status: () => ({
+      state: (stopped
+        ? "off"
+        : connectedAt !== null
+          ? "connected"
+          : downSince === null
+            ? "connecting"
+            : "reconnecting") as StreamState,
+      connected: connectedAt !== null,
+      connectedAt,
+      downSince,
+      failures,
+      lastError,
+      sessions: sessions.size,
+    }),
     /** Waits until every frame received so far is handled (tests). */
     idle: () => chain,
   };

@@ -16,11 +16,12 @@ import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
 import type { EditState } from "../sync/edit-state.ts";
 import { type ApplierDeps, createApplier } from "./apply.ts";
-import { createCatchUp } from "./catch-up.ts";
+import { createCatchUp, HISTORY_SOURCE, RATINGS_SOURCE } from "./catch-up.ts";
 import { createEventQueue, type StoredEvent } from "./events.ts";
 import { createNotifications } from "./notifications.ts";
+import { createPlayingClock } from "./played.ts";
 import { createPmsWatch } from "./pms-watch.ts";
-import type { PlexEvent } from "./types.ts";
+import type { PlexEvent, WritebackState } from "./types.ts";
 import { plexWebhookRoutes } from "./webhook-route.ts";
 import { createWritebackWorker } from "./worker.ts";
 
@@ -102,6 +103,32 @@ export function writebackSide(deps: WritebackSideDeps) {
     onConnected: () => void runCatchUp(true).catch(() => {}),
   });
 
+  const state = (): WritebackState => {
+    const s = notifications.status();
+    const last = catchUp.last();
+    return {
+      stream: {
+        state: s.state,
+        since: s.state === "connected" ? s.connectedAt : s.state === "reconnecting" ? s.downSince : null,
+        failures: s.failures,
+        lastError: s.lastError,
+      },
+      breakers: worker.breakers().map((b) => ({
+        instance: b.instance,
+        state: b.open ? "open" : "closed",
+        since: b.openedAt,
+        lastError: b.open ? b.lastError : null,
+      })),
+      catchUp: {
+        on: enabled && plexOn,
+        watermark: events.watermark(HISTORY_SOURCE) ?? null,
+        ratingsWatermark: events.watermark(RATINGS_SOURCE) ?? null,
+        lastRun: last ? { at: last.at, read: last.read, recorded: last.recorded } : null,
+        lastError: catchUp.lastError() ?? null,
+      },
+    };
+  };
+
   const jobs: Job[] = enabled
     ? [
         {
@@ -132,6 +159,7 @@ export function writebackSide(deps: WritebackSideDeps) {
       instances: names,
       events,
       onRecorded: (e) => recorded([e]),
+      clock: createPlayingClock(),
     }),
   );
 
@@ -144,6 +172,7 @@ export function writebackSide(deps: WritebackSideDeps) {
     notifications,
     catchUp,
     applier,
+    state,
     /** After the server listens: claims of a previous process lapse, the stream connects, the queue drains. */
     start() {
       if (!enabled) return;

@@ -12,6 +12,8 @@
  * Everything else (media.play/resume, library.*, another agent's item, a show or season) is
  * answered 200 "ignored" and stores nothing: Plex does not retry, and a 4xx would only fill its
  * log. The event's key (events.ts eventKeys) is what every other source makes of the same event.
+ * media.play/resume start the time played (played.ts) that the next pause, stop or scrobble of
+ * the same item, account and player carries.
  */
 import { timingSafeEqual } from "node:crypto";
 import { type Static, Type } from "@sinclair/typebox";
@@ -21,6 +23,7 @@ import { HttpError } from "../http.ts";
 import { readBytes, tooLarge } from "../json-body.ts";
 import { decode } from "../schema/decode.ts";
 import { eventKeys, type EventQueue, sceneRefOfGuid } from "./events.ts";
+import type { PlayingClock } from "./played.ts";
 import type { PlexEvent } from "./types.ts";
 
 /** The whole body (the payload and Plex's thumbnail JPEG); Plex's thumbs are well below this. */
@@ -43,6 +46,9 @@ export const WebhookPayload = Type.Object(
     rating: Type.Optional(Type.Number({ minimum: -1, maximum: 10 })),
     Account: Type.Optional(
       Type.Object({ id: Id, title: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: true }),
+    ),
+    Player: Type.Optional(
+      Type.Object({ uuid: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: true }),
     ),
     Metadata: Type.Optional(
       Type.Object(
@@ -120,6 +126,38 @@ export function eventOfWebhook(
   };
 }
 
+/**
+ * The time played this webhook ends (pause, stop, scrobble), from the open stretch of the same
+ * item, account and player (play, resume, scrobble open one; a scrobble fires while playing on).
+ * Only for our scenes' items; undefined when nothing was open (a replay: its first delivery
+ * closed it).
+ */
+export function clockWebhook(
+  clock: PlayingClock,
+  p: WebhookPayload,
+  instances: readonly InstanceName[],
+  nowMs: number,
+): number | undefined {
+  const m = p.Metadata;
+  if (!m || !p.Account || (m.type && !ITEM_TYPES.has(m.type)) || !sceneRefOfGuid(m.guid, instances)) return undefined;
+  const key = `${m.ratingKey}:${p.Account.id}:${p.Player?.uuid ?? ""}`;
+  switch (p.event) {
+    case "media.play":
+    case "media.resume":
+      clock.start(key, nowMs, m.viewOffset);
+      return undefined;
+    case "media.pause":
+    case "media.stop":
+      return clock.stop(key, nowMs, m.viewOffset);
+    case "media.scrobble": {
+      const played = clock.stop(key, nowMs, m.viewOffset);
+      clock.start(key, nowMs, m.viewOffset);
+      return played;
+    }
+  }
+  return undefined;
+}
+
 const tokenMatches = (expected: string, given: string | null) => {
   if (!expected || !given) return false;
   const a = Buffer.from(expected);
@@ -166,6 +204,8 @@ export interface PlexWebhookDeps {
   events: EventQueue;
   /** Told after a new event is stored (wakes the worker). */
   onRecorded: (event: PlexEvent) => void;
+  /** The open stretches of play (time played); absent: none measured. */
+  clock?: PlayingClock;
   now?: () => number;
 }
 
@@ -188,8 +228,11 @@ export const plexWebhookRoutes = (deps: PlexWebhookDeps) =>
       if (!tokenMatches(deps.token, new URL(request.url).searchParams.get("token")))
         throw new HttpError(401, "bad_token", "the Plex webhook needs its token as ?token=<token> in the URL");
       const payload = await readPayload(request);
-      const meaning = eventOfWebhook(payload, deps.instances, (deps.now ?? Date.now)());
+      const nowMs = (deps.now ?? Date.now)();
+      const meaning = eventOfWebhook(payload, deps.instances, nowMs);
+      const played = deps.clock && clockWebhook(deps.clock, payload, deps.instances, nowMs);
       if ("ignored" in meaning) return { recorded: 0, ignored: meaning.ignored };
+      if (played !== undefined && meaning.event.kind !== "rate") meaning.event.playedMs = played;
       // Stored before the answer: Plex does not retry, so a 200 must mean "kept".
       const fresh = deps.events.record(meaning.event);
       if (fresh) deps.onRecorded(meaning.event);

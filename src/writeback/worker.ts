@@ -10,7 +10,7 @@
  * cheap Stash call.)
  */
 import type { Logger } from "../log.ts";
-import type { ApplyOutcome } from "./apply.ts";
+import type { ApplyOutcome, PlayedLedger } from "./apply.ts";
 import type { EventQueue, StoredEvent } from "./events.ts";
 import type { PlexEvent } from "./types.ts";
 
@@ -19,7 +19,7 @@ const OPEN_AFTER = 3;
 
 export interface WritebackWorkerDeps {
   events: EventQueue;
-  applyEvent: (event: PlexEvent) => Promise<ApplyOutcome>;
+  applyEvent: (event: PlexEvent, ledger?: PlayedLedger) => Promise<ApplyOutcome>;
   /** The configured Stash instances' ids. */
   instances: readonly string[];
   /** Throws when the instance's Stash does not answer. */
@@ -33,6 +33,8 @@ export interface WritebackWorkerDeps {
 
 interface InstanceBreaker {
   open: boolean;
+  /** When it opened (null while closed). */
+  openedAt: number | null;
   downInARow: number;
   probes: number;
   nextProbeAt: number;
@@ -43,7 +45,10 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
   const { events, log } = deps;
   const now = deps.now ?? Date.now;
   const breakers = new Map<string, InstanceBreaker>(
-    deps.instances.map((i) => [i, { open: false, downInARow: 0, probes: 0, nextProbeAt: 0, lastError: null }]),
+    deps.instances.map((i) => [
+      i,
+      { open: false, openedAt: null, downInARow: 0, probes: 0, nextProbeAt: 0, lastError: null },
+    ]),
   );
   const draining = new Map<string, Promise<void>>();
   let stopped = false;
@@ -70,6 +75,7 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
           b.lastError = outcome.error;
           if (b.downInARow >= OPEN_AFTER) {
             b.open = true;
+            b.openedAt = now();
             b.probes = 0;
             b.nextProbeAt = now() + probeDelay(b);
             log.warn("write-back: Stash does not answer; its events wait until it does", {
@@ -99,6 +105,7 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
       try {
         await deps.probe(instance);
         b.open = false;
+        b.openedAt = null;
         b.downInARow = 0;
         b.lastError = null;
         log.info("write-back: Stash answers again; writing what waited", { instance });
@@ -116,7 +123,10 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
         const e = batch[i]!;
         let outcome: ApplyOutcome;
         try {
-          outcome = await deps.applyEvent(e.event);
+          outcome = await deps.applyEvent(e.event, {
+            playedSent: e.playedSentAt !== null,
+            markPlayedSent: () => events.markPlayedSent(e.key),
+          });
         } catch (err) {
           outcome = { status: "transient", error: (err as Error).message, stashDown: false };
         }
@@ -159,6 +169,7 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
       [...breakers].map(([instance, b]) => ({
         instance,
         open: b.open,
+        openedAt: b.openedAt,
         nextProbeAt: b.nextProbeAt,
         lastError: b.lastError,
       })),

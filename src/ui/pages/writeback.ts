@@ -2,10 +2,11 @@
  * Write-back (Plex → Stash): the overview's card and the page listing what waits, what failed
  * and the latest events; a scene's page lists its own. Reads the event queue (writeback/events.ts).
  */
-import { html, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
+import { ago, html, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import type { StoredEvent } from "../../writeback/events.ts";
 import type { PlexEvent } from "../../writeback/types.ts";
+import type { WritebackState } from "../../writeback/types.ts";
 import { DEFAULT_INSTANCE_ID, episodeRef, sceneIdOf, type Ref } from "../../domain/ref.ts";
 import { instanceLabel, several } from "../instances.ts";
 
@@ -49,14 +50,63 @@ function eventsTable(src: DashboardSource, rows: StoredEvent[], id: string): Htm
   )}</tbody></table>`;
 }
 
-/** The overview's card: off, or what waits and what failed. */
+/** The notification stream in words, with its class: "connected since …", "reconnecting since … (error)", "off". */
+function streamText(s: WritebackState["stream"]): { text: string; cls: string } {
+  switch (s.state) {
+    case "connected":
+      return { text: `connected since ${when(s.since)}`, cls: "ok" };
+    case "connecting":
+      return { text: "connecting", cls: "muted" };
+    case "reconnecting":
+      return {
+        text: `reconnecting since ${when(s.since)} (${plural(s.failures, "failed try", "failed tries")}${s.lastError ? `; last error: ${s.lastError}` : ""})`,
+        cls: "bad",
+      };
+    default:
+      return { text: "off (WRITEBACK_NOTIFICATIONS=false, or PLEX_URL/PLEX_TOKEN not set)", cls: "muted" };
+  }
+}
+
+const breakerText = (b: WritebackState["breakers"][number]) =>
+  b.state === "open"
+    ? html`<span class="bad">open since ${when(b.since)}</span> <span class="muted">(its Stash does not answer; events wait${b.lastError ? `: ${b.lastError}` : ""})</span>`
+    : html`<span class="ok">closed</span>`;
+
+/** The stream, each Stash's breaker and the catch-up, as a small table (the page's live part). */
+function movingParts(src: DashboardSource, st: WritebackState): Html {
+  const stream = streamText(st.stream);
+  const c = st.catchUp;
+  const catchUp = !c.on
+    ? html`<span class="muted">off (PLEX_URL/PLEX_TOKEN not set)</span>`
+    : html`history read up to ${c.watermark === null ? "— (not yet)" : when(c.watermark * 1000)};
+      last run ${c.lastRun ? html`${ago(c.lastRun.at)}: ${plural(c.lastRun.read, "entry", "entries")} read, ${c.lastRun.recorded} new` : "not yet"}${
+        c.lastError ? html`; <span class="bad">last try failed ${ago(c.lastError.at)}: ${c.lastError.error}</span>` : ""
+      }`;
+  return html`<table class="stack" id="writeback-parts"><tbody>
+  <tr><th>Notification stream</th><td data-label="Notification stream" id="writeback-stream" data-state="${st.stream.state}"><span class="${stream.cls}">${stream.text}</span></td></tr>
+  ${st.breakers.map(
+    (b) =>
+      html`<tr><th>Write-back breaker${several(src) ? html` (${instanceLabel(src, b.instance)})` : ""}</th><td data-label="breaker" class="writeback-breaker" data-instance="${b.instance}" data-state="${b.state}">${breakerText(b)}</td></tr>`,
+  )}
+  <tr><th>Catch-up</th><td data-label="Catch-up" id="writeback-catch-up">${catchUp}</td></tr>
+  </tbody></table>`;
+}
+
+/** The overview's card: off, or what waits and what failed, the stream and any open breaker. */
 export function writebackCard(src: DashboardSource): Html {
   const wb = src.writeback;
   if (!wb)
     return html`<div class="card" id="writeback-card"><h2>Write-back</h2><span class="muted">off (WRITEBACK_ENABLED)</span></div>`;
   const c = wb.events.counts();
+  const st = wb.state?.();
+  const stream = st && streamText(st.stream);
+  const open = st?.breakers.filter((b) => b.state === "open") ?? [];
   return html`<div class="card" id="writeback-card"><h2>Write-back</h2><span class="big">${c.pending}</span> waiting<br>
-    <span class="${c.failed ? "bad" : "muted"}">${plural(c.failed, "failure")}</span><span class="muted">, ${c.done} done, ${c.ignored} ignored</span> <a href="/ui/writeback">see</a></div>`;
+    <span class="${c.failed ? "bad" : "muted"}">${plural(c.failed, "failure")}</span><span class="muted">, ${c.done} done, ${c.ignored} ignored</span> <a href="/ui/writeback">see</a>${
+      stream
+        ? html`<br><span class="${stream.cls}" data-stream="${st!.stream.state}">stream: ${stream.text}</span>`
+        : ""
+    }${open.map((b) => html`<br><span class="bad">Stash ${instanceLabel(src, b.instance)}: breaker open since ${when(b.since)}</span>`)}</div>`;
 }
 
 /** The page: how events arrive, then what waits, what failed and the latest (a live part). */
@@ -78,6 +128,7 @@ export function writebackLive(src: DashboardSource): Html {
     <div class="card"><h2>Failed</h2><span class="big">${c.failed}</span></div>
     <div class="card"><h2>Done</h2><span class="big">${c.done}</span></div>
     <div class="card"><h2>Ignored</h2><span class="big">${c.ignored}</span></div></div>
+  ${wb.state ? movingParts(src, wb.state()) : ""}
   <h2 id="waiting">Waiting</h2>${eventsTable(src, wb.events.recent(LIST, "pending"), "writeback-waiting")}
   <h2 id="failed">Failed</h2>${eventsTable(src, wb.events.recent(LIST, "failed"), "writeback-failed")}
   <h2>Latest events</h2>${eventsTable(src, wb.events.recent(LIST), "writeback-recent")}</div>`;
