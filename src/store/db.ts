@@ -115,7 +115,8 @@ const MIGRATIONS: string[] = [
   /*
    * 8: Plex → Stash write-back (src/writeback/events.ts owns the table): one row per event key
    * (a replay stores nothing new); `event` is the PlexEvent as JSON, the other columns what the
-   * queue selects and coalesces on.
+   * queue selects and coalesces on; `played_sent_at`: when its time played was handed to Stash,
+   * set before the call (Stash adds time played up: sent at most once, never twice).
    */ `
   CREATE TABLE writeback_events (
     key TEXT PRIMARY KEY,
