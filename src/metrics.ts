@@ -39,6 +39,20 @@ export interface GaugeSources {
   upstreams: Record<string, () => Promise<boolean>>;
 }
 
+/** What the TV gauges show of one TV-style library. */
+export interface TvLibraryMetrics {
+  library: string;
+  instance: string;
+  shows: number;
+  episodes: number;
+  /** When its last full pass succeeded (ms epoch; null: not since start). */
+  lastSyncAt: number | null;
+  /** Why its last full pass failed (null: it did not). */
+  lastError: string | null;
+  /** Links the last full pass made, moved and removed (null: no pass yet). */
+  links: { made: number; moved: number; removed: number } | null;
+}
+
 const BREAKER_STATES = ["closed", "open", "half-open"];
 /**
  * A scrape waits this long for Stash and Plex to answer, then reports them down: a Plex that
@@ -294,9 +308,68 @@ export function createMetrics(now: () => number = Date.now) {
     },
   });
 
+  // Whether the stream runs at all: stream_connected is 0 both when it is down and when it is
+  // off, so an alert on it alone would fire on every service with the stream off.
+  new Gauge({
+    name: "stash2plex_writeback_stream_enabled",
+    help: "1 when PMS's notification stream is meant to run (write-back and WRITEBACK_NOTIFICATIONS on), 0 when it is off.",
+    registers: [registry],
+    collect() {
+      const state = wbStream?.();
+      this.set(state !== undefined && state !== "off" ? 1 : 0);
+    },
+  });
+
+  // TV-style libraries: read from their states at each scrape.
+  let tvLibraries: (() => TvLibraryMetrics[]) | undefined;
+  const tvGauge = (name: string, help: string, value: (l: TvLibraryMetrics) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["library", STASH_INSTANCE],
+      registers: [registry],
+      collect() {
+        if (!tvLibraries) return;
+        this.reset();
+        for (const l of tvLibraries()) this.set({ library: l.library, [STASH_INSTANCE]: l.instance }, value(l));
+      },
+    });
+  tvGauge("stash2plex_tv_shows", "Shows in each TV library's catalog.", (l) => l.shows);
+  tvGauge("stash2plex_tv_episodes", "Episodes in each TV library's catalog.", (l) => l.episodes);
+  tvGauge(
+    "stash2plex_tv_last_sync_timestamp_seconds",
+    "When each TV library's last full pass succeeded (0: not since start).",
+    (l) => seconds(l.lastSyncAt),
+  );
+  tvGauge(
+    "stash2plex_tv_last_sync_ok",
+    "0 when each TV library's last full pass failed (its error is on the dashboard), else 1 (also before the first pass).",
+    (l) => (l.lastError === null ? 1 : 0),
+  );
+  new Gauge({
+    name: "stash2plex_tv_last_sync_links",
+    help: "Links in each TV library's episode folder that its last full pass made, moved (new target) or removed.",
+    labelNames: ["library", STASH_INSTANCE, "change"],
+    registers: [registry],
+    collect() {
+      if (!tvLibraries) return;
+      this.reset();
+      for (const l of tvLibraries()) {
+        const labels = { library: l.library, [STASH_INSTANCE]: l.instance };
+        this.set({ ...labels, change: "made" }, l.links?.made ?? 0);
+        this.set({ ...labels, change: "moved" }, l.links?.moved ?? 0);
+        this.set({ ...labels, change: "removed" }, l.links?.removed ?? 0);
+      }
+    },
+  });
+
   return {
     registry,
     contentType: registry.contentType,
+    /** Where the TV gauges read each TV library's counts and last full pass, at each scrape. */
+    readTv: (source: () => TvLibraryMetrics[]) => {
+      tvLibraries = source;
+    },
     /** Write-back's counters (writeback/): events recorded, their outcomes, and what waits. */
     writeback: {
       received: (instance: string, source: string, kind: string) =>

@@ -176,6 +176,22 @@ export function adminSide(deps: AdminSideDeps) {
     );
   const wbState = wb?.state;
   if (wbState) metrics.writeback.readStream(() => wbState().stream.state);
+  // Each TV library's catalog counts and last full pass, read at each scrape.
+  const tv = deps.tv;
+  if (tv?.length)
+    metrics.readTv(() =>
+      tv.map((l) => {
+        const { lastSyncAt, lastError, report } = l.state();
+        return {
+          library: l.id,
+          instance: l.instance,
+          ...l.counts(),
+          lastSyncAt,
+          lastError,
+          links: report && { made: report.created, moved: report.retargeted, removed: report.removed },
+        };
+      }),
+    );
 
   const pollerView = (p: typeof poller | undefined) =>
     p

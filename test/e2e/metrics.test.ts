@@ -2,19 +2,22 @@
  * /metrics as a Prometheus user expects it (issue 18, item 7): build info, process metrics that
  * work under Bun, each job's last success, the last delivered push, the oldest waiting change,
  * Stash and Plex up (a hanging Plex does not hang the scrape), every gap kind with 0 when none;
- * and every name the Grafana dashboard and the alert rules use is exported (item 8).
+ * and every name the Grafana dashboard and the alert rules use is exported (item 8). The service
+ * runs a TV library and write-back (issues 20 and 21), so their series are exported and checked.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { post, startWorld, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
+import { IDENTIFIER, post, startWorld, tempDir, waitFor, WEBHOOK_TOKEN, type World, scene } from "../helpers.ts";
 import { GAP_KINDS } from "../../src/domain/gaps.ts";
 import { VERSION } from "../../src/version.ts";
 import { createApp } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 
 let w: World;
+const tvFolder = tempDir("s2p-metrics-tv-");
+const HOOK_TOKEN = "plex-hook-token-metrics";
 beforeAll(async () => {
   w = await startWorld({
     env: {
@@ -22,6 +25,10 @@ beforeAll(async () => {
       SYNC_POLL_SECONDS: "1",
       SYNC_RETRY_BASE_SECONDS: "1",
       SYNC_DRAIN_PER_SECOND: "2000",
+      TV_LIBRARIES: JSON.stringify([{ id: "sites", layout: "studio", folder: tvFolder, plexFolder: tvFolder }]),
+      WRITEBACK_ENABLED: "true",
+      WRITEBACK_WEBHOOK_TOKEN: HOOK_TOKEN,
+      WRITEBACK_NOTIFICATIONS: "true",
     },
   });
   await w.pms.scan("1", { concurrency: 8 });
@@ -223,6 +230,121 @@ describe("metrics users expect", () => {
   }, 40_000);
 });
 
+/** The files (links) under a folder, at any depth. */
+const filesUnder = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? filesUnder(`${dir}/${e.name}`) : 1),
+    0,
+  );
+
+describe("TV libraries and write-back", () => {
+  const tvJob = () => w.app.scheduler.list().find((j) => j.id === "tv-sync");
+
+  test("a TV library's shows, episodes, links made and last full pass; a failed pass is 0 until one succeeds", async () => {
+    expect(await waitFor(() => Boolean(tvJob()?.lastSuccessAt), 60_000, 200)).toBe(true);
+    const { samples } = await scrape();
+    const one = (name: string, labels: Record<string, string> = {}) =>
+      find(samples, name, { library: "sites", stash_instance: "default", ...labels })[0]?.value;
+    const shows = one("stash2plex_tv_shows")!;
+    expect(shows).toBeGreaterThan(0);
+    expect(one("stash2plex_tv_episodes")!).toBeGreaterThanOrEqual(shows);
+    // The first pass made every link in the folder and moved or removed none.
+    expect(one("stash2plex_tv_last_sync_links", { change: "made" })).toBe(filesUnder(tvFolder));
+    expect(filesUnder(tvFolder)).toBeGreaterThan(0);
+    expect(one("stash2plex_tv_last_sync_links", { change: "moved" })).toBe(0);
+    expect(one("stash2plex_tv_last_sync_links", { change: "removed" })).toBe(0);
+    expect(one("stash2plex_tv_last_sync_ok")).toBe(1);
+    const at = one("stash2plex_tv_last_sync_timestamp_seconds")!;
+    expect(at).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(at).toBeLessThanOrEqual(tvJob()!.lastSuccessAt! / 1000);
+
+    // Stash down: the full pass fails, ok is 0 and the last good pass's time stays.
+    await w.stash.stop();
+    try {
+      await w.app.scheduler.trigger("tv-sync");
+      expect(
+        await waitFor(async () => (await value("stash2plex_tv_last_sync_ok", { library: "sites" })) === 0, 20_000, 200),
+      ).toBe(true);
+      expect(await value("stash2plex_tv_last_sync_timestamp_seconds", { library: "sites" })).toBe(at);
+    } finally {
+      w.stash.start();
+    }
+    await waitFor(async () => (await value("stash2plex_upstream_up", { upstream: "stash" })) === 1, 15_000, 250);
+    await w.app.scheduler.trigger("tv-sync");
+    expect(
+      await waitFor(async () => (await value("stash2plex_tv_last_sync_ok", { library: "sites" })) === 1, 20_000, 200),
+    ).toBe(true);
+    expect((await value("stash2plex_tv_last_sync_timestamp_seconds", { library: "sites" }))!).toBeGreaterThan(at);
+    // A second pass over an unchanged Stash makes no link.
+    expect(await value("stash2plex_tv_last_sync_links", { library: "sites", change: "made" })).toBe(0);
+  }, 60_000);
+
+  test("write-back: events in, applied and ignored (another Plex user); nothing waits; the stream connected and on", async () => {
+    expect(await waitFor(async () => (await value("stash2plex_writeback_stream_connected")) === 1, 20_000, 200)).toBe(
+      true,
+    );
+    expect(await value("stash2plex_writeback_stream_enabled")).toBe(1);
+
+    w.pms.watch.webhooks = [`${w.app.url}/hooks/plex?token=${HOOK_TOKEN}`];
+    const rk = [...w.pms.items.values()].find((i) => i.guid === `${IDENTIFIER}://movie/12`)!.ratingKey;
+    w.pms.watch.view(rk); // the owner: written to Stash
+    w.pms.watch.accounts.push({ id: 7, name: "guest", plexTvId: "7" });
+    w.pms.watch.view(rk, { accountId: 7 }); // another account: ignored
+    const sum = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+      find(samples, name, labels).reduce((n, s) => n + s.value, 0);
+    expect(
+      await waitFor(
+        async () => {
+          const { samples } = await scrape();
+          return (
+            sum(samples, "stash2plex_writeback_events_applied_total", { stash_instance: "default", wrote: "true" }) >
+              0 && sum(samples, "stash2plex_writeback_events_ignored_total", { reason: "user" }) > 0
+          );
+        },
+        20_000,
+        200,
+      ),
+    ).toBe(true);
+    expect(await waitFor(() => (w.stash.library.scenes.get("12")!.play_history ?? []).length > 0, 10_000)).toBe(true);
+    const { samples } = await scrape();
+    expect(sum(samples, "stash2plex_writeback_events_received_total", { source: "webhook" })).toBeGreaterThan(0);
+    expect(
+      await waitFor(
+        async () => (await value("stash2plex_writeback_events_waiting", { stash_instance: "default" })) === 0,
+      ),
+    ).toBe(true);
+    expect(sum(samples, "stash2plex_writeback_failures_total")).toBe(0);
+  }, 40_000);
+
+  test("the stream down while write-back is on: connected 0, enabled still 1 (what the alert tells apart from off)", async () => {
+    await w.pms.stop();
+    try {
+      expect(await waitFor(async () => (await value("stash2plex_writeback_stream_connected")) === 0, 15_000, 200)).toBe(
+        true,
+      );
+      expect(await value("stash2plex_writeback_stream_enabled")).toBe(1);
+    } finally {
+      w.pms.start();
+    }
+    expect(await waitFor(async () => (await value("stash2plex_writeback_stream_connected")) === 1, 40_000, 250)).toBe(
+      true,
+    );
+
+    // Write-back off: both 0 (the alert stays quiet).
+    const off = createApp(
+      { ...w.app.config, writeback: { ...w.app.config.writeback, enabled: false } },
+      { log: silentLogger },
+    );
+    try {
+      const text = await off.metrics.text();
+      expect(text).toContain("\nstash2plex_writeback_stream_connected 0\n");
+      expect(text).toContain("\nstash2plex_writeback_stream_enabled 0\n");
+    } finally {
+      await off.stop();
+    }
+  }, 60_000);
+});
+
 describe("the Grafana dashboard and the alert rules use only exported metrics", () => {
   const root = join(import.meta.dir, "../..");
   /** Every stash2plex_*, process_* and nodejs_* name in a PromQL expression. */
@@ -262,6 +384,10 @@ describe("the Grafana dashboard and the alert rules use only exported metrics", 
       "Stash2plexPlexUnreachable",
       "Stash2plexReconcileNotRun",
       "Stash2plexStashUnreachable",
+      "Stash2plexTvLibrarySyncFailing",
+      "Stash2plexWritebackEventsWaiting",
+      "Stash2plexWritebackFailing",
+      "Stash2plexWritebackStreamDown",
     ]);
     const used = (prefix: string) => dashboardExprs.some((e) => e.includes(prefix));
     for (const name of [
@@ -272,6 +398,17 @@ describe("the Grafana dashboard and the alert rules use only exported metrics", 
       'stash2plex_upstream_up{upstream="stash"',
       "stash2plex_reconcile_gaps",
       "stash2plex_job_last_success_timestamp_seconds",
+      "stash2plex_writeback_events_received_total",
+      "stash2plex_writeback_events_applied_total",
+      "stash2plex_writeback_events_ignored_total",
+      "stash2plex_writeback_failures_total",
+      "stash2plex_writeback_events_waiting",
+      "stash2plex_writeback_stream_connected",
+      "stash2plex_tv_shows",
+      "stash2plex_tv_episodes",
+      "stash2plex_tv_last_sync_timestamp_seconds",
+      "stash2plex_tv_last_sync_ok",
+      "stash2plex_tv_last_sync_links",
     ])
       expect([name, used(name)]).toEqual([name, true]);
   });

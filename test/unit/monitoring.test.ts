@@ -25,7 +25,7 @@ const run = (...args: string[]) => {
 describe.skipIf(!promtool)("Prometheus alert rules (promtool)", () => {
   test("promtool check rules deploy/prometheus/alerts.yml", () => {
     const { code, out } = run("check", "rules", "alerts.yml");
-    expect(out).toContain("SUCCESS: 6 rules found");
+    expect(out).toContain("SUCCESS: 10 rules found");
     expect(code).toBe(0);
   });
 
