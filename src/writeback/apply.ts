@@ -47,7 +47,8 @@ export interface ApplierDeps {
   observe?: (event: PlexEvent, outcome: ApplyOutcome) => void;
 }
 
-const when = (ms: number) => new Date(ms).toISOString();
+/** A moment as the dashboard writes it ("2026-12-02 08:11:45 UTC"): the notes are shown there. */
+const when = (ms: number) => `${new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC`;
 
 /**
  * Where an event's time played stands (its queue row). Stash's sceneSaveActivity ADDS its
@@ -67,7 +68,13 @@ function playedToSend(event: PlexEvent, ledger: PlayedLedger | undefined): numbe
   ledger?.markPlayedSent();
   return Math.round(event.playedMs) / 1000;
 }
-const playedNote = (seconds: number | undefined) => (seconds === undefined ? "" : `; ${seconds} s played added`);
+/** The time played in a note, to the second ("; 4 min 7 s played added"); under a second says nothing. */
+export function playedNote(seconds: number | undefined): string {
+  const s = seconds === undefined ? 0 : Math.round(seconds);
+  if (s < 1) return "";
+  const text = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ""}`;
+  return `; ${text} played added`;
+}
 
 export function createApplier(deps: ApplierDeps) {
   const { log } = deps;
@@ -101,7 +108,7 @@ export function createApplier(deps: ApplierDeps) {
           if (clear || played !== undefined) await stash.saveActivity(sceneId, clear ? 0 : null, played);
           const what = known
             ? `the play at ${when(event.at)} is in Stash's history already`
-            : `play added at ${when(event.at)} (${count} in all)`;
+            : `play added (played ${count === 1 ? "1 time" : `${count} times`} in all), at ${when(event.at)}`;
           return done(
             !known || clear || played !== undefined,
             `${what}${clear ? "; resume point cleared" : ""}${playedNote(played)}`,

@@ -34,6 +34,12 @@ export const toPlexRating = (rating100: number): number => Math.min(10, Math.max
  */
 export const AGREE_WITHIN = 5;
 
+/** Plex's 0–10 in stars, as Plex shows them ("4 stars", "3.5 stars", "1 star"). */
+export const stars = (plex: number): string => {
+  const n = Math.round(plex * 5) / 10;
+  return `${n} ${n === 1 ? "star" : "stars"}`;
+};
+
 /** Whether Stash's rating100 and Plex's 0–10 say the same (both unset counts as the same). */
 export function ratingsAgree(rating100: number | null | undefined, plex: number | null | undefined): boolean {
   if (rating100 == null || plex == null) return rating100 == null && plex == null;
@@ -82,16 +88,20 @@ export function decideRating(
   if (plex === null) {
     if (stash == null) return { write: false, reason: "agrees", why: "no rating on either side" };
     if (known?.value != null && ratingsAgree(stash, known.value))
-      return { write: true, rating100: null, why: `cleared in Plex; Stash's ${stash} was Plex's ${known.value}` };
+      return {
+        write: true,
+        rating100: null,
+        why: `rating cleared (Stash's ${stash}/100 was Plex's ${stars(known.value)})`,
+      };
     return {
       write: false,
       reason: "kept",
-      why: `cleared in Plex, but Stash's ${stash} is not known to be what Plex showed: kept`,
+      why: `cleared in Plex, but Stash's rating ${stash}/100 is not known to be what Plex showed: kept`,
     };
   }
   if (ratingsAgree(stash, plex))
-    return { write: false, reason: "agrees", why: `Stash's ${stash} already agrees with Plex's ${plex}` };
-  return { write: true, rating100: toRating100(plex), why: `Plex ${plex} → rating100 ${toRating100(plex)}` };
+    return { write: false, reason: "agrees", why: `Stash's rating ${stash}/100 already shows as ${stars(plex)}` };
+  return { write: true, rating100: toRating100(plex), why: `rating ${toRating100(plex)}/100 (${stars(plex)})` };
 }
 
 /** Two times within this are one play: Stash keeps plays to the second, Plex's sources may differ by one. */
@@ -135,7 +145,9 @@ export function decideProgress(
     return {
       write: false,
       reason: "agrees",
-      why: `Stash's resume point is ${Math.round(stash.resume_time ?? 0)} s already`,
+      why: Math.round(stash.resume_time ?? 0)
+        ? `Stash's resume point is ${Math.round(stash.resume_time ?? 0)} s already`
+        : "Stash has no resume point already",
     };
   return {
     write: true,

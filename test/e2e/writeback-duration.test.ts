@@ -112,6 +112,8 @@ describe("time played", () => {
     // The event rows say what was added.
     const notes = w.app.writeback.events.recent(10).map((e) => e.outcome ?? "");
     expect(notes.filter((n) => /s played added/.test(n))).toHaveLength(2);
+    // To the whole second, as people read it ("0.004 s" was the sim's milliseconds).
+    expect(notes.filter((n) => /played added/.test(n)).every((n) => /; \d+ s played added/.test(n))).toBe(true);
   }, 60_000);
 
   test("the notification stream (no Plex Pass): the same viewing adds its playing time once", async () => {
