@@ -54,6 +54,16 @@ export function deadLetterChoice(form: Form): Ref[] | undefined {
   if (ids && ids.length > 10_000) throw new HttpError(400, "too_many", "at most 10,000 dead letters at once");
   return refs as Ref[] | undefined;
 }
+/** Which failed write-back events a form names: its row's button (`one`, an event key) or all (`which=all`). */
+export function writebackChoice(form: Form): string[] | undefined {
+  const one = form.one?.[0];
+  if (one !== undefined) {
+    if (!one || one.length > 500) throw new HttpError(400, "bad_key", "an event key is 1 to 500 characters");
+    return [one];
+  }
+  if (form.which?.[0] === "all") return undefined;
+  throw new HttpError(400, "none_chosen", "name an event (one=<key>) or all of them (which=all)");
+}
 /** The first value of a form field (the parse hook made the body a Form). */
 const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
 
@@ -230,7 +240,8 @@ export function dashboardRoutes(src: DashboardSource) {
       })
       .get(
         "/ui/writeback",
-        ({ request }) => readable(request) ?? page(request, "Write-back", "writeback", writebackPage(src)),
+        ({ request, query }) =>
+          readable(request) ?? page(request, "Write-back", "writeback", writebackPage(src), notice(query)),
       )
       .get("/ui/live/writeback", ({ request }) => readable(request, true) ?? fragment(writebackLive(src)))
       .get("/ui/live/reconcile", ({ request }) => readable(request, true) ?? fragment(reconcileProgress(src)))
@@ -273,6 +284,23 @@ export function dashboardRoutes(src: DashboardSource) {
           return done(
             back,
             params.verb === "retry" ? `${plural(n, "scene")} queued again` : `${plural(n, "dead letter")} discarded`,
+          );
+        }),
+        action,
+      )
+      // Write-back events that failed: retry or discard one (its row's button) or all.
+      .post(
+        "/ui/actions/writeback/:verb",
+        act("/ui/writeback", ({ body, params }) => {
+          if (params.verb !== "retry" && params.verb !== "discard")
+            throw new HttpError(404, "not_found", `no action "${params.verb}" for write-back events`);
+          if (!src.writeback) throw new HttpError(409, "writeback_off", "write-back is off (WRITEBACK_ENABLED)");
+          const keys = writebackChoice(body as Form);
+          const events = src.writeback.events;
+          const n = params.verb === "retry" ? events.retryFailed(keys) : events.discardFailed(keys);
+          return done(
+            "/ui/writeback",
+            params.verb === "retry" ? `${plural(n, "event")} to be tried again` : `${plural(n, "event")} discarded`,
           );
         }),
         action,

@@ -72,7 +72,7 @@ export interface DashboardSource {
 
 /** What the dashboard shows of write-back: its events, and the webhook URL to paste into Plex. */
 export interface WritebackView {
-  events: Pick<EventQueue, "counts" | "recent" | "forRef">;
+  events: Pick<EventQueue, "counts" | "recent" | "forRef" | "nextAttemptAt" | "retryFailed" | "discardFailed">;
   /** The notification stream, each Stash's write-back breaker, the catch-up (absent: not shown). */
   state?: () => WritebackState;
   /** The Plex webhook URL with `<token>` in place of the token (undefined: the webhook is off). */

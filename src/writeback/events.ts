@@ -299,6 +299,45 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
           .run(now(), key).changes > 0
       );
     },
+    /**
+     * Failed events back to pending, due now (the dashboard's and the API's Retry): the ones
+     * named by key, or every failed one. Answers how many went back.
+     */
+    retryFailed(keys?: readonly string[]): number {
+      const t = now();
+      const one = db.query(
+        "UPDATE writeback_events SET state = 'pending', attempts = 0, next_attempt_at = ?, done_at = NULL WHERE key = ? AND state = 'failed'",
+      );
+      if (!keys)
+        return db
+          .query(
+            "UPDATE writeback_events SET state = 'pending', attempts = 0, next_attempt_at = ?, done_at = NULL WHERE state = 'failed'",
+          )
+          .run(t).changes;
+      return db.transaction(() => keys.reduce((n, key) => n + one.run(t, key).changes, 0))();
+    },
+    /**
+     * Failed events given up for good (Discard): ignored, saying so. The row stays, so a replay
+     * of the same event (a webhook sent again, the history re-read) is still known and not redone.
+     */
+    discardFailed(keys?: readonly string[]): number {
+      const why = "discarded on the dashboard (it had failed: nothing was written)";
+      const sql = `UPDATE writeback_events SET state = 'ignored', done_at = ?, last_error = ?, claimed_at = NULL
+        WHERE state = 'failed'`;
+      if (!keys) return db.query(`${sql}`).run(now(), why).changes;
+      const one = db.query(`${sql} AND key = ?`);
+      return db.transaction(() => keys.reduce((n, key) => n + one.run(now(), why, key).changes, 0))();
+    },
+    /** When the next pending event not due yet is due (null: none waits out a backoff). */
+    nextAttemptAt(): number | null {
+      return (
+        db
+          .query<{ t: number | null }, [number]>(
+            "SELECT MIN(next_attempt_at) AS t FROM writeback_events WHERE state = 'pending' AND next_attempt_at > ?",
+          )
+          .get(now())?.t ?? null
+      );
+    },
     /** Every claim lapses now (at start: nothing of a previous process is running). */
     recover(): number {
       return db.query("UPDATE writeback_events SET claimed_at = NULL WHERE claimed_at IS NOT NULL").run().changes;

@@ -211,13 +211,41 @@ describe.skipIf(!available)("TV libraries and write-back in Chromium", () => {
 
   test("the write-back page lists what waits, what failed and what was done; the scene's page its own", async () => {
     await page.goto(`${app.url}/ui/writeback`);
-    expect(await page.locator('#writeback-waiting tr[data-key="wait-1"]').innerText()).toContain("502");
-    expect(await page.locator('#writeback-failed tr[data-key="gone-1"]').count()).toBe(1);
+    // PUBLIC_URL is not set: the webhook URL shown is its default, and the page says to set it.
+    expect(await page.locator("#public-url-unset").innerText()).toContain(
+      "set PUBLIC_URL to the address Plex reaches stash2plex at",
+    );
+    // The waiting one says when it is tried next (its backoff: minutes), and so does its card.
+    const waiting = await page.locator('#writeback-waiting tr[data-key="wait-1"]').innerText();
+    expect(waiting).toContain("502");
+    expect(waiting).toMatch(/waiting: next try in \d+ min/);
+    expect(await page.locator("#writeback-waiting-card").innerText()).toMatch(/1\s+next try in \d+ min/);
+    const failed = page.locator('#writeback-failed tr[data-key="gone-1"]');
+    expect(await failed.count()).toBe(1);
+    expect(await failed.getByRole("button").allInnerTexts()).toEqual(["Retry", "Discard"]);
+    expect(await failed.innerText()).toContain("movie");
     expect(await page.locator('#writeback-recent tr[data-state="done"]').count()).toBeGreaterThanOrEqual(2);
+    // Outcomes in words: the rating out of 100 with its stars, the play with the count and the page's time format.
+    const recent = await page.locator("#writeback-recent").innerText();
+    expect(recent).toContain("rating 80/100 (4 stars)");
+    expect(recent).toMatch(/play added \(played 1 time in all\), at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(recent).not.toMatch(/\d\.\d+ s played|rating100|T\d\d:\d\d:\d\d/);
+    // Where each came from: the episode names its show and TV library.
+    expect(recent).toMatch(/episode in .+ \(sites\)/);
+
     await page.goto(`${app.url}/ui/scenes/${linkScene}`);
     const rows = await page.locator("#scene-writeback tbody tr").allInnerTexts();
-    expect(rows.join("\n")).toContain("watched to the end");
     expect(rows.join("\n")).toContain("rated 8");
+    // The scene's own page says movie or episode instead of repeating the scene.
+    expect(await page.locator("#scene-writeback thead").innerText()).toContain("as");
+    expect(rows.join("\n")).not.toContain(`scene ${linkScene}`);
+    expect(rows.find((r) => r.includes("stopped at"))).toMatch(/episode in .+ \(sites\)/);
+    // One viewing to the end is one row: the play, with the stop that ended it folded in.
+    const viewing = rows.filter((r) => /watched to the end|finished/.test(r));
+    expect(viewing).toHaveLength(1);
+    expect(viewing[0]).toMatch(/^\S.*movie/);
+    expect(viewing[0]).toContain("and its stop");
+    expect(viewing[0]).toMatch(/stop:\s+done/);
     await page.goto(`${app.url}/ui/jobs`);
     const jobs = await page.locator("main").innerText();
     expect(jobs).toContain("Sync the TV libraries' episode folders");
