@@ -7,6 +7,8 @@ import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
 import { instancesOf, providerUrl, type StashInstance } from "../config/instances.ts";
 import { withoutCredentials } from "../redact.ts";
+import { HttpError } from "../http.ts";
+import { guardedJson } from "../json-body.ts";
 import type { Breaker } from "../sync/breaker.ts";
 import type { InstanceView, TvLibraryView, WritebackView } from "../ui/source.ts";
 import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
@@ -55,6 +57,38 @@ export interface AdminSideDeps {
   writeback?: WritebackView;
   /** The TV-style libraries, for the dashboard and the path tester. */
   tv?: TvLibraryView[];
+}
+
+/**
+ * POST /api/writeback/retry and /api/writeback/discard: failed write-back events, named by key
+ * (`{"keys": [...]}`) or all (`{"all": true}`). The admin token only (the body is read after it);
+ * the cross-site guard (admin/guard.ts) covers /api/ as it does the dashboard's forms.
+ */
+function writebackActions(access: Access, wb: WritebackView | undefined) {
+  const parse = guardedJson({ maxBytes: 512 * 1024, maxDepth: 3, authorise: (h) => access.requireAdmin(h) });
+  const keysOf = (body: unknown): string[] | undefined => {
+    const b = (body ?? {}) as { keys?: unknown; all?: unknown };
+    if (b.all === true && b.keys === undefined) return undefined;
+    if (
+      !Array.isArray(b.keys) ||
+      b.keys.length === 0 ||
+      b.keys.length > 10_000 ||
+      !b.keys.every((k) => typeof k === "string" && k.length > 0 && k.length <= 500)
+    )
+      throw new HttpError(
+        400,
+        "bad_request",
+        'name failed events as {"keys": ["<event key>", …]} (1 to 10,000), or {"all": true}',
+      );
+    return b.keys as string[];
+  };
+  const on = () => {
+    if (!wb) throw new HttpError(409, "writeback_off", "write-back is off (WRITEBACK_ENABLED)");
+    return wb.events;
+  };
+  return new Elysia({ name: "writeback-actions" })
+    .post("/api/writeback/retry", ({ body }) => ({ retried: on().retryFailed(keysOf(body)) }), { parse })
+    .post("/api/writeback/discard", ({ body }) => ({ discarded: on().discardFailed(keysOf(body)) }), { parse });
 }
 
 export function adminSide(deps: AdminSideDeps) {
@@ -263,6 +297,7 @@ export function adminSide(deps: AdminSideDeps) {
 
   const plugin = new Elysia({ name: "admin" })
     .use(dashboard)
+    .use(writebackActions(access, wb))
     .use(metricsRoute(metrics))
     .use(healthRoutes(ready, access.isAdmin))
     .use(status)

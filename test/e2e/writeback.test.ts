@@ -12,6 +12,7 @@ import { createApplier } from "../../src/writeback/apply.ts";
 import type { PlexEvent } from "../../src/writeback/types.ts";
 import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
 import {
+  ADMIN_TOKEN,
   adminAuth,
   adminGet,
   healthy,
@@ -305,6 +306,99 @@ describe("write-back through the real service", () => {
     expect(w.pms.calls.filter((c) => c.path === "/:/rate" && c.at > since)).toHaveLength(0);
     expect(w.pms.watch.deliveries.filter((d) => d.event === "media.rate")).toHaveLength(1);
   }, 90_000);
+});
+
+describe("failed events: Retry and Discard", () => {
+  /** A form posted like the dashboard's own page (same origin) or as another site would. */
+  const form = (headers: Record<string, string>, body: string) => ({
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body,
+    redirect: "manual" as const,
+  });
+
+  test("the page's Retry (one) writes a failed play once its scene is back; Discard (the API, by key) gives one up; a form or a call from another origin changes nothing", async () => {
+    const w = await wbWorld();
+    const events = w.app.writeback.events;
+    // Two plays Stash cannot take: scene 20 is gone for a while, scene 99999 never was.
+    const saved = w.stash.library.scenes.get("20")!;
+    w.stash.library.scenes.delete("20");
+    const gone = (key: string, sceneId: string, ratingKey: string): PlexEvent => ({
+      key,
+      kind: "play",
+      source: "webhook",
+      ref: sceneRef(DEFAULT_INSTANCE_ID, sceneId),
+      ratingKey,
+      account: { id: "1", name: "owner" },
+      at: AT,
+    });
+    events.record(gone("gone-20", "20", w.item("20").ratingKey));
+    events.record(gone("gone-x", "99999", "999999"));
+    expect(await waitFor(() => events.counts().failed === 2, 20_000)).toBe(true);
+    w.stash.library.scenes.set("20", saved);
+
+    // The page offers Retry and Discard for each, and for all.
+    const page = await (await adminGet(`${w.app.url}/ui/writeback`)).text();
+    expect(page).toMatch(/<button name="one" value="gone-20"[^>]*>Retry<\/button>/);
+    expect(page).toContain('formaction="/ui/actions/writeback/discard"');
+    expect(page).toContain("Retry all 2 failed");
+
+    // Signed in as a browser is (a session cookie), a form from another origin is refused.
+    const signIn = await fetch(
+      `${w.app.url}/ui/sign-in`,
+      form({ origin: w.app.url!, "sec-fetch-site": "same-origin" }, `token=${encodeURIComponent(ADMIN_TOKEN)}`),
+    );
+    const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
+    const port = Number(new URL(w.app.url!).port);
+    for (const headers of [
+      { origin: `http://127.0.0.1:${port + 1}`, "sec-fetch-site": "same-site" },
+      { origin: "http://evil.example", "sec-fetch-site": "cross-site" },
+      {},
+    ] as Record<string, string>[]) {
+      const res = await fetch(`${w.app.url}/ui/actions/writeback/retry`, form({ cookie, ...headers }, "which=all"));
+      expect([headers, res.status]).toEqual([headers, 403]);
+      const api = await fetch(`${w.app.url}/api/writeback/discard`, {
+        method: "POST",
+        headers: { cookie, ...headers },
+        body: '{"all":true}',
+      });
+      expect([headers, api.status]).toEqual([headers, 403]);
+    }
+    expect(events.counts().failed).toBe(2);
+    expect(w.plays("20")).toHaveLength(0);
+
+    // The page's Retry on the one row: back to the page saying so; the play reaches Stash once.
+    const retry = await fetch(
+      `${w.app.url}/ui/actions/writeback/retry`,
+      form({ cookie, origin: w.app.url!, "sec-fetch-site": "same-origin" }, "one=gone-20"),
+    );
+    expect(retry.status).toBe(303);
+    expect(decodeURIComponent(retry.headers.get("location")!)).toBe("/ui/writeback?done=1 event to be tried again");
+    expect(await waitFor(() => events.get("gone-20")?.state === "done", 20_000)).toBe(true);
+    expect(w.plays("20")).toHaveLength(1);
+    expect(events.get("gone-20")!.outcome).toMatch(
+      /^play added \(played 1 time in all\), at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    );
+    expect(events.get("gone-x")!.state).toBe("failed");
+
+    // The API: a body naming nothing is a 400 saying how; no token is a 401; by key, it discards.
+    const api = (path: string, body: string, headers: Record<string, string> = adminAuth) =>
+      fetch(`${w.app.url}/api/writeback/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    const bad = await api("retry", "{}");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.message).toContain('{"all": true}');
+    expect((await api("discard", '{"keys":["gone-x"]}', {})).status).toBe(401);
+    expect(await (await api("discard", '{"keys":["gone-x"]}')).json()).toEqual({ discarded: 1 });
+    expect(events.get("gone-x")!.state).toBe("ignored");
+    expect(events.get("gone-x")!.lastError).toContain("discarded");
+    // Nothing failed is left: retrying all retries none.
+    expect(await (await api("retry", '{"all":true}')).json()).toEqual({ retried: 0 });
+    expect(events.counts().failed).toBe(0);
+  }, 60_000);
 });
 
 describe("kill -9 of the real process", () => {
