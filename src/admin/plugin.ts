@@ -11,7 +11,7 @@ import { HttpError } from "../http.ts";
 import { guardedJson } from "../json-body.ts";
 import type { Breaker } from "../sync/breaker.ts";
 import type { InstanceView, TvLibraryView, WritebackView } from "../ui/source.ts";
-import { DEFAULT_INSTANCE_ID, type Ref } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, refKey, type Ref } from "../domain/ref.ts";
 import type { GapsSide } from "../gaps/plugin.ts";
 import type { createScheduler } from "../jobs.ts";
 import type { Logger } from "../log.ts";
@@ -270,7 +270,21 @@ export function adminSide(deps: AdminSideDeps) {
       reconcile: pushOn ? { running: reconciler.progress, last: reconciler.reports.last() ?? null } : null,
       // The fields above are the default instance's (as before); each instance, the default too, here.
       instances: await instancesStatus(),
-      writeback: wb ? { ...wb.events.counts(), webhookUrl: wb.webhookUrl ?? null, ...wb.state?.() } : null,
+      writeback: wb
+        ? {
+            ...wb.events.counts(),
+            webhookUrl: wb.webhookUrl ?? null,
+            ...wb.state?.(),
+            // The failed events (the latest 50), by key: what POST /api/writeback/retry|discard name.
+            failedEvents: wb.events.recent(50, "failed").map((e) => ({
+              key: e.key,
+              kind: e.event.kind,
+              ref: refKey(e.event.ref),
+              at: e.event.at,
+              error: e.lastError,
+            })),
+          }
+        : null,
     }),
     scene: (ref) => {
       const job = queue.job(ref);

@@ -381,13 +381,23 @@ describe("failed events: Retry and Discard", () => {
     );
     expect(events.get("gone-x")!.state).toBe("failed");
 
-    // The API: a body naming nothing is a 400 saying how; no token is a 401; by key, it discards.
+    // The API: /api/status names the failed one by key; a body naming nothing is a 400 saying how; no token is a 401; by key, it discards.
     const api = (path: string, body: string, headers: Record<string, string> = adminAuth) =>
       fetch(`${w.app.url}/api/writeback/${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body,
       });
+    const listed = ((await (await adminGet(`${w.app.url}/api/status`)).json()) as any).writeback.failedEvents;
+    expect(listed).toEqual([
+      {
+        key: "gone-x",
+        kind: "play",
+        ref: "default:scene:99999",
+        at: AT,
+        error: expect.stringContaining("not in Stash"),
+      },
+    ]);
     const bad = await api("retry", "{}");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain('{"all": true}');
