@@ -59,21 +59,46 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     return count;
   }
 
+  type Sections = (Pick<PlexSection, "key"> & { type?: string })[];
+  /** Full build for a section the first time, then deltas. Returns how many items changed. */
+  async function refresh(sections: Sections): Promise<number> {
+    let changed = 0;
+    for (const section of sections) {
+      const key = `plexIndexAt:${section.key}`;
+      const since = store.meta.get(key);
+      const startedAt = Math.floor(Date.now() / 1000) - 1;
+      changed += await loadSection(
+        { key: section.key, type: section.type ?? "movie" },
+        since ? Number(since) : undefined,
+      );
+      store.meta.set(key, String(startedAt));
+    }
+    return changed;
+  }
+  /** Per set of sections: when it was last looked at, and the look under way. */
+  const looks = new Map<string, { last: number; running?: Promise<void> }>();
+
   return {
-    /** Full build for a section the first time, then deltas. Returns how many items changed. */
-    async refresh(sections: (Pick<PlexSection, "key"> & { type?: string })[]): Promise<number> {
-      let changed = 0;
-      for (const section of sections) {
-        const key = `plexIndexAt:${section.key}`;
-        const since = store.meta.get(key);
-        const startedAt = Math.floor(Date.now() / 1000) - 1;
-        changed += await loadSection(
-          { key: section.key, type: section.type ?? "movie" },
-          since ? Number(since) : undefined,
-        );
-        store.meta.set(key, String(startedAt));
-      }
-      return changed;
+    refresh,
+    /**
+     * A look for items Plex added a moment ago (an episode its scan of a folder just placed):
+     * one look at a set of sections at a time and at most one a `gapMs`; a caller in between
+     * waits for the next look rather than skipping it (a miss must not wait for a retry).
+     */
+    refreshSoon(sections: Sections, gapMs = 1000): Promise<void> {
+      const id = sections.map((s) => s.key).join(",");
+      let look = looks.get(id);
+      if (!look) looks.set(id, (look = { last: 0 }));
+      const current = look;
+      current.running ??= (async () => {
+        const wait = current.last + gapMs - Date.now();
+        if (wait > 0) await Bun.sleep(wait);
+        current.last = Date.now();
+        await refresh(sections);
+      })().finally(() => {
+        current.running = undefined;
+      });
+      return current.running;
     },
     /** Forgets an item Plex no longer has. */
     forget: db.transaction((ratingKey: string) => {

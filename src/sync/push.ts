@@ -127,25 +127,8 @@ export function createPusher(deps: PushDeps) {
     lastIndexRefresh = Date.now();
     await index.refresh(sections);
   }
-  /**
-   * An episode not indexed yet is usually one Plex's scan of its folder added a moment ago: the
-   * TV sections alone are looked at again (a delta listing of what changed). Every miss gets a
-   * look, but at most one a second for all pushes together: a push that comes sooner waits for
-   * the next one (skipping it would leave the job to a retry seconds to minutes later).
-   */
-  let lastTvRefresh = 0;
-  let tvRefresh: Promise<void> | undefined;
-  function refreshTvIndex(sections: SyncSection[]): Promise<void> {
-    tvRefresh ??= (async () => {
-      const wait = lastTvRefresh + 1000 - Date.now();
-      if (wait > 0) await Bun.sleep(wait);
-      lastTvRefresh = Date.now();
-      await index.refresh(sections.filter(isTvSection));
-    })().finally(() => {
-      tvRefresh = undefined;
-    });
-    return tvRefresh;
-  }
+  /** An episode not indexed yet is usually one Plex's scan of its folder added a moment ago: its TV sections are looked at again. */
+  const refreshTvIndex = (sections: SyncSection[]) => index.refreshSoon(sections.filter(isTvSection));
 
   async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {
     const fields = deps.config.plex.editFields as EditField[];

@@ -19,7 +19,7 @@ import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
 import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
 import type { Job } from "../jobs.ts";
-import type { SyncSection } from "./push.ts";
+import { isTvSection, type SyncSection } from "./push.ts";
 import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
 import { createShowUpkeep } from "./tv-shows.ts";
 
@@ -34,7 +34,7 @@ export interface TvLibrariesDeps {
   plex?: Pick<PlexClient, "scanPath" | "refresh">;
   sections?: () => Promise<SyncSection[]>;
   /** The Plex index and the TV provider's identifier: a changed show's Plex item is found by its GUID. */
-  index?: Pick<PlexIndex, "byGuid" | "refresh">;
+  index?: Pick<PlexIndex, "byGuid" | "refreshSoon">;
   tvIdentifier?: string;
   /** The TV provider's metadata settings and where show signatures are kept: with them, changed shows are refreshed. */
   ctx?: MetadataContext;
@@ -85,7 +85,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
             tvIdentifier,
             served: async (showId) => (catalog.show(showId) ? items.show(showId) : undefined),
             index,
-            reindex: async () => void (await index.refresh(await sections())),
+            reindex: async () => index.refreshSoon((await sections()).filter(isTvSection)),
             plex,
             meta,
           });

@@ -20,7 +20,7 @@ export interface ShowUpkeepDeps {
   /** What the TV provider serves for a show now; undefined when it has no such show. */
   served(showId: string): Promise<PlexMetadata | undefined>;
   index: Pick<PlexIndex, "byGuid">;
-  /** Brings the Plex index up to date (a delta listing): a show Plex added since our last look. */
+  /** Brings the Plex index up to date (a delta listing, one look a second at most): a show Plex added since our last look. */
   reindex(): Promise<void>;
   plex: Pick<PlexClient, "refresh">;
   /** Where the signatures are kept (the store's meta table). */
@@ -63,14 +63,6 @@ export function createShowUpkeep(deps: ShowUpkeepDeps) {
   const saved = new Map<string, string>(Object.entries(readSaved(deps.meta.get(key))));
   const save = () => deps.meta.set(key, JSON.stringify(Object.fromEntries(saved)));
   const checkedAt = new Map<string, number>();
-  /** When a push last brought the Plex index up to date (once a second at most, for all pushes). */
-  let reindexedAt = 0;
-  const reindexSoon = async () => {
-    if (now() - reindexedAt < 1000) return;
-    reindexedAt = now();
-    await deps.reindex();
-  };
-
   /**
    * Compares one show with its saved signature and refreshes its Plex items when it changed.
    * Without a saved one (the first pass, or a show new to us) only an item whose title is not
@@ -87,7 +79,7 @@ export function createShowUpkeep(deps: ShowUpkeepDeps) {
     const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, showId));
     let items = deps.index.byGuid(guid);
     if (!items.length && reindex) {
-      await reindexSoon();
+      await deps.reindex();
       items = deps.index.byGuid(guid);
     }
     const stale = was === undefined ? items.filter((i) => i.title !== meta.title) : items;
