@@ -58,7 +58,12 @@ export const PLEX_CALLS = [
   ["PUT", "/:/rate"],
 ] as const;
 
-export function createPlexClient(options: PlexClientOptions) {
+/**
+ * One request to PMS with the token and the timeout; a failure is a PlexError saying which call
+ * and why, and an answer is checked against its schema. The push side's client and write-back's
+ * reads (writeback/pms-watch.ts) both ask PMS through this.
+ */
+export function plexRequests(options: PlexClientOptions) {
   async function call(
     method: string,
     path: string,
@@ -114,6 +119,11 @@ export function createPlexClient(options: PlexClientOptions) {
       throw new PlexError("transient", res.status, `Plex GET ${path}: unexpected answer (${result.problem})`);
     return result.value;
   }
+  return { call, get };
+}
+
+export function createPlexClient(options: PlexClientOptions) {
+  const { call, get } = plexRequests(options);
   const toItem = (m: Static<typeof PmsItem>): PlexItem => ({
     ratingKey: String(m.ratingKey),
     guid: m.guid ?? "",

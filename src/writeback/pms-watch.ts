@@ -8,8 +8,8 @@
  * Every path is in pms-openapi.json except /accounts (python-plexapi's systemAccounts reads it;
  * PMS has long served it): WATCH_CALLS lists them for a conformance check.
  */
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { decode } from "../schema/decode.ts";
+import { Type } from "@sinclair/typebox";
+import { PlexError, plexRequests, type PlexClientOptions } from "../plex/client.ts";
 
 export const WATCH_CALLS = [
   ["GET", "/status/sessions"],
@@ -134,39 +134,10 @@ export interface HistoryEntry {
   type?: string;
 }
 
-export interface PmsWatchOptions {
-  url: string;
-  token: string;
-  timeoutMs: number;
-}
+export type PmsWatchOptions = PlexClientOptions;
 
 export function createPmsWatch(options: PmsWatchOptions) {
-  async function get<T extends TSchema>(
-    schema: T,
-    path: string,
-    query: Record<string, string> = {},
-  ): Promise<Static<T>> {
-    const url = new URL(`${options.url}${path}`);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        headers: { accept: "application/json", "x-plex-token": options.token },
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (err) {
-      const why =
-        (err as Error).name === "TimeoutError" ? `no answer within ${options.timeoutMs} ms` : "cannot connect";
-      throw new Error(`Plex GET ${path}: ${why}`);
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`Plex GET ${path}: HTTP ${res.status}${res.status === 401 ? " (check PLEX_TOKEN)" : ""}`);
-    }
-    const result = decode(schema, await res.json().catch(() => undefined));
-    if (!result.ok) throw new Error(`Plex GET ${path}: unexpected answer (${result.problem})`);
-    return result.value;
-  }
+  const { get } = plexRequests(options);
 
   return {
     /** Who plays what now. */
@@ -228,7 +199,7 @@ export function createPmsWatch(options: PmsWatchOptions) {
           lastViewedAt: m.lastViewedAt,
         }));
       } catch (err) {
-        if (/HTTP 404/.test((err as Error).message)) return []; // none of them is left
+        if (err instanceof PlexError && err.status === 404) return []; // none of them is left
         throw err;
       }
     },
