@@ -73,7 +73,8 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     if (!pass) passes.set(scene, (pass = catalog.update(scene)));
     return pass;
   };
-  const removed = new Map<string, { changes: ReturnType<typeof catalog.remove>; at: number }>();
+  /** A gone scene's changes, kept until every library (each asked once by the push) took its own. */
+  const removed = new Map<string, { changes: ReturnType<typeof catalog.remove>; left: number }>();
   /** Shows kept equal to what the TV provider serves (tv-shows.ts): only when Plex is pushed to. */
   const { plex, sections, index, tvIdentifier, ctx, meta } = deps;
   const shows =
@@ -116,12 +117,10 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       },
       async remove(sceneId) {
         // The catalog forgets the scene once for all libraries; each library removes its own link.
-        // (the libraries are asked one after another within one push: a few seconds cover them).
-        const recent = removed.get(sceneId);
-        const changes = recent && Date.now() - recent.at < 5000 ? recent.changes : catalog.remove(sceneId);
-        removed.set(sceneId, { changes, at: Date.now() });
-        for (const [id, r] of removed) if (Date.now() - r.at >= 5000) removed.delete(id);
-        return apply(changes);
+        const gone = removed.get(sceneId) ?? { changes: catalog.remove(sceneId), left: deps.libraries.length };
+        if (--gone.left > 0) removed.set(sceneId, gone);
+        else removed.delete(sceneId);
+        return apply(gone.changes);
       },
     };
   });
