@@ -110,7 +110,9 @@ describe("dead letters", () => {
     expect(await (await retry({ sceneIds: ["7"], instance: "vault" })).json()).toEqual({ retried: 1 });
     expect(w.app.queue.deadLetter(scene("7"))).toBeDefined();
     const shown = (await (await adminGet(`${w.app.url}/api/scenes/7?instance=vault`)).json()) as any;
-    expect(shown).toMatchObject({ sceneId: "7", instance: "vault", history: [{ event: "queued", detail: "requeue" }] });
+    // Its history starts with the retry (the worker may already have tried it: that comes after).
+    expect(shown).toMatchObject({ sceneId: "7", instance: "vault" });
+    expect(shown.history[0]).toMatchObject({ event: "queued", detail: "requeue" });
     // This service has no Stash "vault": its job dies again (naming that), and is discarded by instance.
     const vault7 = { instance: "vault", kind: "scene" as const, id: "7" };
     expect(await waitFor(() => w!.app.queue.deadLetter(vault7) !== undefined)).toBe(true);
