@@ -42,8 +42,8 @@ const STUDIO_UPDATED = 1735689600;
 const unixOf = (updatedAt: string | undefined) =>
   updatedAt ? Math.floor(Date.parse(updatedAt) / 1000) : STUDIO_UPDATED;
 const SEEDED_AT = rfc3339(STUDIO_UPDATED * 1000, 0);
-/** What Stash serves for a studio or group without an image (a stand-in for its bundled defaults). */
-const DEFAULT_STUDIO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>';
+/** What Stash serves for a studio, group or performer without an image (a stand-in for its bundled defaults). */
+const DEFAULT_IMAGE_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>';
 
 export class StashSim extends SimServer {
   readonly library: SimLibrary;
@@ -90,12 +90,14 @@ export class StashSim extends SimServer {
       return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
     if (image && req.method === "GET") {
-      const studio = image[1] === "studio" ? this.library.studios.find((s) => s.id === image[2]) : undefined;
-      const group = image[1] === "group" ? this.library.groups.get(image[2]!) : undefined;
-      const own = studio ? studio.image_path : group?.front_image_path;
-      // Stash serves its default picture for a studio or group without an image, or when asked for it.
-      if ((studio || group) && (!own || url.searchParams.get("default") === "true"))
-        return new Response(DEFAULT_STUDIO_SVG, { headers: { "content-type": "image/svg+xml" } });
+      const [kind, id] = [image[1]!, image[2]!];
+      const studio = kind === "studio" ? this.library.studios.find((s) => s.id === id) : undefined;
+      const group = kind === "group" ? this.library.groups.get(id) : undefined;
+      const performer = kind === "performer" ? this.performer(id) : undefined;
+      const own = studio ? studio.image_path : group ? group.front_image_path : performer?.image_path;
+      // Stash serves its default picture for a studio, group or performer without an image, or when asked for it.
+      if ((studio || group || performer) && (!own || url.searchParams.get("default") === "true"))
+        return new Response(DEFAULT_IMAGE_SVG, { headers: { "content-type": "image/svg+xml" } });
       return this.image(image[1]!, image[2]!);
     }
     return new Response("not found", { status: 404 });
@@ -110,7 +112,7 @@ export class StashSim extends SimServer {
           ? Boolean(lib.groups.get(id)?.front_image_path)
           : kind === "studio"
             ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
-            : [...lib.scenes.values()].some((s) => s.performers.some((p) => p.id === id && p.image_path));
+            : Boolean(this.performer(id)?.image_path);
     return has
       ? new Response(PNG, { headers: { "content-type": "image/png", etag: `"${kind}-${id}"` } })
       : new Response("no image", { status: 404 });
@@ -236,6 +238,24 @@ export class StashSim extends SimServer {
     };
   }
 
+  /** A performer of some scene (the simulator keeps performers on their scenes). */
+  private performer(id: string) {
+    for (const scene of this.library.scenes.values()) {
+      const found = scene.performers.find((p) => p.id === id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * A performer's image as Stash answers it: never null, `…/performer/<id>/image?t=<updated_at>`
+   * with `&default=true` when it has none (GetPerformerImageURL; that URL serves a default picture).
+   */
+  private performerImage(performer: { id: string; image_path: string | null }): string {
+    const image = `${this.url}/performer/${performer.id}/image?t=${STUDIO_UPDATED}`;
+    return performer.image_path ? image : `${image}&default=true`;
+  }
+
   /** A group's front image as Stash answers it: never null, `&default=true` when it has none (GetGroupFrontImageURL). */
   private frontImage(group: SimGroup): string {
     const image = `${this.url}/group/${group.id}/frontimage?t=${unixOf(group.updated_at)}`;
@@ -308,7 +328,7 @@ export class StashSim extends SimServer {
       studio: scene.studio && this.studio(scene.studio),
       performers: scene.performers.map((p) => ({
         ...p,
-        image_path: p.image_path ? `${u}/performer/${p.id}/image` : null,
+        image_path: this.performerImage(p),
       })),
       groups: scene.groups.map((g) => ({
         ...g,

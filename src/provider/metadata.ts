@@ -19,8 +19,31 @@ export interface MetadataContext {
 }
 
 export const collectionKey = (groupId: string) => `g${groupId}`;
-export const imageUrl = (ctx: MetadataContext, kind: "scene" | "performer" | "group" | "studio", id: string) =>
-  `${ctx.publicUrl}/images/${kind}/${id}`;
+type ImageKind = "scene" | "performer" | "group" | "studio";
+export const imageUrl = (ctx: MetadataContext, kind: ImageKind, id: string) => `${ctx.publicUrl}/images/${kind}/${id}`;
+
+/**
+ * Whether Stash has an image of the thing's own: Stash answers an image_path for every
+ * performer, studio and group, marked `default=true` when it would serve its generic
+ * placeholder (Plex's own is better).
+ */
+export const hasOwnImage = (imagePath: string | null | undefined) =>
+  Boolean(imagePath) && !/[?&]default=true(?:&|$)/.test(imagePath!);
+
+/**
+ * Our proxy's URL of an image, with Stash's version of it (the `t=` of Stash's URL: the thing's
+ * updated_at): PMS keeps an image by its URL, so a new picture must be a new URL to be
+ * downloaded again when the item is refreshed.
+ */
+export const versionedImageUrl = (
+  ctx: MetadataContext,
+  kind: ImageKind,
+  id: string,
+  stashImagePath: string | null | undefined,
+) => {
+  const t = /[?&]t=(\d+)/.exec(stashImagePath ?? "")?.[1];
+  return `${imageUrl(ctx, kind, id)}${t ? `?t=${t}` : ""}`;
+};
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 export const validDate = (text: string | null | undefined): string | undefined => {
@@ -96,7 +119,9 @@ export function groupToCollectionRef(group: StashGroup, ctx: MetadataContext) {
     tag: group.name,
     guid: collectionGuidOf(ctx.identifier, key),
     key: `/library/collections/${key}`,
-    ...(group.front_image_path ? { thumb: imageUrl(ctx, "group", group.id) } : {}),
+    ...(hasOwnImage(group.front_image_path)
+      ? { thumb: versionedImageUrl(ctx, "group", group.id, group.front_image_path) }
+      : {}),
     ...(group.synopsis ? { summary: group.synopsis } : {}),
   };
 }
@@ -113,7 +138,7 @@ export function roles(scene: StashScene, ctx: MetadataContext): PlexMetadata["Ro
     ? scene.performers.map((p, i) => ({
         tag: p.name,
         ...(p.disambiguation ? { role: p.disambiguation } : {}),
-        ...(p.image_path ? { thumb: imageUrl(ctx, "performer", p.id) } : {}),
+        ...(hasOwnImage(p.image_path) ? { thumb: versionedImageUrl(ctx, "performer", p.id, p.image_path) } : {}),
         order: i + 1,
       }))
     : undefined;
@@ -173,7 +198,9 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
 export function groupToMetadata(group: StashGroup & { scene_count?: number }, ctx: MetadataContext): PlexMetadata {
   const key = collectionKey(group.id);
   const date = validDate(group.date);
-  const thumb = group.front_image_path ? imageUrl(ctx, "group", group.id) : undefined;
+  const thumb = hasOwnImage(group.front_image_path)
+    ? versionedImageUrl(ctx, "group", group.id, group.front_image_path)
+    : undefined;
   return dropUndefined({
     ratingKey: key,
     key: `/library/collections/${key}`,

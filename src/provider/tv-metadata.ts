@@ -29,10 +29,12 @@ import {
   dropUndefined,
   genres,
   guids,
+  hasOwnImage,
   imageUrl,
   rating,
   roles,
   sceneDate,
+  versionedImageUrl,
   sceneDuration,
   validDate,
   type MetadataContext,
@@ -86,30 +88,13 @@ export interface ShowInfo {
   studio?: { id: string; details?: string | null; image_path?: string | null };
 }
 
-/**
- * Whether Stash has an image of the thing's own: Stash answers an image_path for every studio,
- * marked `default=true` when it would serve its generic placeholder (Plex's own is better).
- */
-export const hasOwnImage = (imagePath: string | null | undefined) =>
-  Boolean(imagePath) && !/[?&]default=true(?:&|$)/.test(imagePath!);
-
-/**
- * Stash's version of an image (the `t=` of its URL: the studio's or group's updated_at), carried
- * on our proxy's URL: PMS keeps a poster by its URL, so a new image must be a new URL to be
- * downloaded again when the show is refreshed.
- */
-export const imageVersion = (imagePath: string | null | undefined) => {
-  const t = /[?&]t=(\d+)/.exec(imagePath ?? "")?.[1];
-  return t ? `?t=${t}` : "";
-};
-
 /** The show's poster: the studio's image (or the group's front image) through our image proxy. */
 export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext): string | undefined {
   const parts = showParts(showId);
   if (!parts) return undefined;
   if (parts.scheme === "gr") {
     const front = info.group?.front_image_path;
-    return front ? `${imageUrl(ctx, "group", parts.id)}${imageVersion(front)}` : undefined;
+    return hasOwnImage(front) ? versionedImageUrl(ctx, "group", parts.id, front) : undefined;
   }
   // A studio we know to have no image gets none; one we know nothing of is linked (the proxy answers 404 if Stash has none).
   const own =
@@ -119,7 +104,7 @@ export function showPoster(showId: string, info: ShowInfo, ctx: MetadataContext)
         ? info.firstScene.studio
         : undefined;
   if (own && !hasOwnImage(own.image_path)) return undefined;
-  return `${imageUrl(ctx, "studio", parts.id)}${imageVersion(own?.image_path)}`;
+  return versionedImageUrl(ctx, "studio", parts.id, own?.image_path);
 }
 
 /** Its artwork: the poster, and a scene's screenshot as the background. */

@@ -4,7 +4,7 @@
  * updated_at, no hook), so no push would tell Plex. Each show's signature (what the provider
  * serves of it: title, poster and background URLs, summary, date) is kept; a show whose
  * signature changed has its Plex item(s), found by its GUID in the Plex index, refreshed once.
- * The poster URL carries Stash's image version (tv-metadata.ts imageVersion), so a new studio
+ * The poster URL carries Stash's image version (metadata.ts versionedImageUrl), so a new studio
  * image is a new signature and a new URL that PMS downloads. Signatures live in the database
  * (meta), so a change made while the service was stopped is found by the next full pass.
  */

@@ -112,6 +112,34 @@ describe("metadata, images, collections", () => {
     expect((await fetch(`${w.app.url}/library/collections/g999`)).status).toBe(404);
   });
 
+  test("a performer or group without an image of its own gets no thumb (Stash's link to its default picture is left out)", async () => {
+    const scenes = [...w.stash.library.scenes.values()];
+    const meta = async (id: string) =>
+      ((await (await fetch(`${w.app.url}/library/metadata/${id}`)).json()) as any).MediaContainer.Metadata[0];
+    const withBare = scenes.find((s) => s.performers.some((p) => !p.image_path))!;
+    const bare = withBare.performers.find((p) => !p.image_path)!;
+    const role = (await meta(withBare.id)).Role.find((r: any) => r.tag === bare.name);
+    expect(role).toBeDefined();
+    expect(role.thumb).toBeUndefined();
+    const withImage = scenes.find((s) => s.performers.some((p) => p.image_path))!;
+    const pictured = withImage.performers.find((p) => p.image_path)!;
+    const picturedRole = (await meta(withImage.id)).Role.find((r: any) => r.tag === pictured.name);
+    // Stash's version of the image rides along, so a new picture is a new URL PMS downloads.
+    expect(picturedRole.thumb).toMatch(new RegExp(`/images/performer/${pictured.id}\\?t=\\d+$`));
+    // Group 5 has no front image: neither its collection nor a scene's collection tag links one.
+    const noFront = (await (await fetch(`${w.app.url}/library/collections/g5`)).json()) as any;
+    expect(noFront.MediaContainer.Metadata[0].thumb).toBeUndefined();
+    const front = (await (await fetch(`${w.app.url}/library/collections/g1`)).json()) as any;
+    expect(front.MediaContainer.Metadata[0].thumb).toMatch(/\/images\/group\/1\?t=\d+$/);
+    // A scene's group whose image is removed in Stash: its collection tag links none any more.
+    const inGroup = scenes.find((s) => s.groups.length)!;
+    const groupId = inGroup.groups[0]!.group.id;
+    const tagOf = async () => (await meta(inGroup.id)).Collection.find((c: any) => c.guid.endsWith(`/g${groupId}`));
+    expect((await tagOf()).thumb).toMatch(new RegExp(`/images/group/${groupId}\\?t=\\d+$`));
+    w.stash.library.updateGroup(groupId, { front_image_path: null });
+    expect((await tagOf()).thumb).toBeUndefined();
+  });
+
   test("the image proxy streams Stash's images with the API key, by numeric id only", async () => {
     w.stash.faults.apiKey = null;
     const img = await fetch(`${w.app.url}/images/scene/1`);
