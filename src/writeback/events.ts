@@ -81,6 +81,8 @@ export interface EventQueueOptions {
   retryCapMs?: number;
   /** A claim older than this lapses (its worker died): the event is claimed again. */
   leaseMs?: number;
+  /** Called when a person's Retry made events due, so they are written now, not at the next pass. */
+  onRetried?: () => void;
 }
 
 interface Row {
@@ -308,13 +310,15 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
       const one = db.query(
         "UPDATE writeback_events SET state = 'pending', attempts = 0, next_attempt_at = ?, done_at = NULL WHERE key = ? AND state = 'failed'",
       );
-      if (!keys)
-        return db
-          .query(
-            "UPDATE writeback_events SET state = 'pending', attempts = 0, next_attempt_at = ?, done_at = NULL WHERE state = 'failed'",
-          )
-          .run(t).changes;
-      return db.transaction(() => keys.reduce((n, key) => n + one.run(t, key).changes, 0))();
+      const retried = keys
+        ? db.transaction(() => keys.reduce((n, key) => n + one.run(t, key).changes, 0))()
+        : db
+            .query(
+              "UPDATE writeback_events SET state = 'pending', attempts = 0, next_attempt_at = ?, done_at = NULL WHERE state = 'failed'",
+            )
+            .run(t).changes;
+      if (retried) options.onRetried?.();
+      return retried;
     },
     /**
      * Failed events given up for good (Discard): ignored, saying so. The row stays, so a replay

@@ -60,6 +60,7 @@ export function writebackSide(deps: WritebackSideDeps) {
   const events = createEventQueue(store, Date.now, {
     retryBaseMs: config.sync.retryBaseSeconds * 1000,
     retryCapMs: config.sync.retryCapSeconds * 1000,
+    onRetried: () => worker.kick(),
   });
   const applier = createApplier({
     stashOf: deps.stashOf,
