@@ -105,6 +105,9 @@ export const duration = (ms: number | null) =>
       : ms < 5_400_000
         ? `${Math.round(ms / 60_000)} min`
         : `${(ms / 3_600_000).toFixed(1)} h`;
+/** A job's interval in its own whole unit: "5 s", "15 min", "24 h" (not "24.0 h" beside "60 min"). */
+export const interval = (seconds: number) =>
+  seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 /** A moment, always saying its zone (the service's clock and the reader's may differ). */
 export const when = (ms: number | null | undefined) =>
   ms ? `${new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC` : "—";

@@ -74,4 +74,10 @@ test("after 3 simulated hours the Stash index (60 s), the Plex index (5 min) and
   const page = await (await adminGet(`${app.url}/ui/jobs`)).text();
   expect(page).toContain("next run");
   expect(page).toMatch(/Refresh the index of Plex items[\s\S]*?in [\d.]+ (s|min|h)/);
+  // Each interval in its own whole unit: the reconcile "1 h", the Plex index "5 min", the Stash index "1 min", the sweep "30 s".
+  const every = (name: RegExp) => new RegExp(`${name.source}</td><td>([^<]+)</td>`).exec(page)?.[1];
+  expect(every(/Refresh the index of Plex items/)).toBe("5 min");
+  expect([every(/Refresh the index of Stash files/), every(/Reconcile Stash and Plex \(find and heal gaps\)/)]).toEqual(
+    ["1 min", "1 h"],
+  );
 }, 60_000);

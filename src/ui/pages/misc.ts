@@ -1,5 +1,5 @@
 /** Outages, jobs, settings and sign-in: the smaller pages. */
-import { ago, duration, html, nextRun, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
+import { ago, duration, html, interval, nextRun, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { outageStats, percentText } from "../outage-stats.ts";
 import { redactedConfig } from "../../config/redact.ts";
@@ -53,7 +53,7 @@ export function jobsPage(src: DashboardSource, now = Date.now()): Html {
   ${src.jobs().map(
     (
       j,
-    ) => html`<tr><td>${j.name}</td><td>${j.everySeconds ? duration(j.everySeconds * 1000) : "off"}</td><td>${j.running ? "running now" : ago(j.lastRunAt, now)}</td>
+    ) => html`<tr><td>${j.name}</td><td>${j.everySeconds ? interval(j.everySeconds) : "off"}</td><td>${j.running ? "running now" : ago(j.lastRunAt, now)}</td>
     <td>${nextRun(j, now)}</td><td>${j.lastDurationMs === null ? "—" : `${j.lastDurationMs} ms`}</td><td>${j.lastError ?? ""}</td>
     <td><form method="post" action="/ui/actions/jobs/${j.id}" class="inline"><button class="secondary" aria-label="Run ${j.name} now">Run now</button></form></td></tr>`,
   )}
