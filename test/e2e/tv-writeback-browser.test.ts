@@ -248,6 +248,11 @@ describe.skipIf(!available)("TV libraries and write-back in Chromium", () => {
     expect(viewing[0]).toMatch(/^\S.*movie/);
     expect(viewing[0]).toContain("and its stop");
     expect(viewing[0]).toMatch(/stop:\s+done/);
+    // The scene's page also says where it lands in the TV library: its show, season, episode and link.
+    const landing = await page.locator("#tv-landing tbody tr").first().innerText();
+    expect(landing).toContain("sites");
+    expect(landing).toContain(link);
+    expect(landing).not.toContain(`scene ${linkScene}`);
     await page.goto(`${app.url}/ui/jobs`);
     const jobs = await page.locator("main").innerText();
     expect(jobs).toContain("Sync the TV libraries' episode folders");

@@ -4,6 +4,7 @@
  * page is open (held while a person is ticking boxes in them, see assets/live.js).
  */
 import { sceneWriteback } from "./writeback.ts";
+import { tvLanding } from "./tv.ts";
 import { ago, html, plural, REFRESH_SECONDS, when, type Html } from "../html.ts";
 import type { DashboardSource } from "../source.ts";
 import { wordsOf } from "../../text.ts";
@@ -145,5 +146,6 @@ function sceneLive(src: DashboardSource, ref: Ref): Html {
   ${delivery ? html`Last delivered ${when(delivery.at)}${delivery.rating_key ? ` to Plex item ${delivery.rating_key}` : ""}.` : ""}</p>
   <h2>Timeline</h2>
   ${history.length ? html`<ol class="timeline">${history.map((h) => html`<li><time>${when(h.at)}</time> <strong>${h.event}</strong> ${h.detail ?? ""}</li>`)}</ol>` : html`<p>No history yet.</p>`}
+  ${tvLanding(src, [{ id: ref.id, instance: ref.instance }], true)}
   ${sceneWriteback(src, ref)}`;
 }

@@ -70,23 +70,30 @@ export function tvTable(src: DashboardSource, now = Date.now()): Html {
   })}</tbody></table>`;
 }
 
-/** The path tester's section: where each scene found lands in every TV library of its instance. */
-export function tvLanding(src: DashboardSource, scenes: { id: string; instance: string }[]): Html {
+/**
+ * Where each scene lands in every TV library of its instance: the path tester's section, and a
+ * scene page's (`ownPage`: without the scene column, the page is the scene's).
+ */
+export function tvLanding(src: DashboardSource, scenes: { id: string; instance: string }[], ownPage = false): Html {
   const tv = src.tv ?? [];
   if (!tv.length || !scenes.length) return html``;
+  const sceneCell = (scene: { id: string; instance: string }, linked: boolean) =>
+    ownPage
+      ? ""
+      : html`<td class="nowrap">${linked ? html`<a href="${sceneHref(scene)}">scene ${scene.id}</a>` : `scene ${scene.id}`}</td>`;
   const rows = scenes.flatMap((scene) =>
     tv
       .filter((v) => v.instance === scene.instance)
       .map((v) => {
         const at = v.placementOf(scene.id);
         if (!at)
-          return html`<tr><td class="nowrap">scene ${scene.id}</td><td>${v.id}</td><td colspan="4" class="muted">not placed (${needs(v.layout)}: see <code>stash2plex check</code>)</td></tr>`;
-        return html`<tr><td class="nowrap"><a href="${sceneHref(scene)}">scene ${scene.id}</a></td><td>${v.id}</td>
+          return html`<tr>${sceneCell(scene, false)}<td>${v.id}</td><td colspan="4" class="muted">not placed (${needs(v.layout)}: see <code>stash2plex check</code>)</td></tr>`;
+        return html`<tr>${sceneCell(scene, true)}<td>${v.id}</td>
           <td>${at.showTitle ?? at.showId} <span class="muted">(${at.showId})</span></td><td>${at.season === 0 ? "Specials (0)" : at.season}</td><td>${at.episode}</td>
           <td><code>${at.link}</code><br><span class="muted">Plex: <code>${v.plexPathOf(at.link) ?? "no path rule maps the folder"}</code></span></td></tr>`;
       }),
   );
   if (!rows.length)
     return html`<h2>In the TV libraries</h2><p class="muted" id="tv-landing">No TV library takes this Stash's scenes.</p>`;
-  return html`<h2>In the TV libraries</h2><div class="scroll"><table id="tv-landing"><thead><tr><th>scene</th><th>library</th><th>show</th><th>season</th><th>episode</th><th>link</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return html`<h2>In the TV libraries</h2><div class="scroll"><table id="tv-landing"><thead><tr>${ownPage ? "" : html`<th>scene</th>`}<th>library</th><th>show</th><th>season</th><th>episode</th><th>link</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
