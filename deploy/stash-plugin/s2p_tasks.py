@@ -25,6 +25,12 @@ def plural(n, one, many=None):
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def dead_count(status):
+    """All dead letters: /api/status lists the newest 50 and counts them all (an older service only lists)."""
+    count = status.get("deadLetterCount")
+    return count if isinstance(count, int) else len(status.get("deadLetters") or [])
+
+
 def status_lines(status):
     """stash2plex's /api/status as a few lines a person reads in Stash's log."""
     queue = status.get("queue") or {}
@@ -33,7 +39,7 @@ def status_lines(status):
         f"stash2plex {status.get('version', '?')}: push {status.get('push', '?')}, circuit breaker {status.get('breaker', '?')}",
         f"queue: {queue.get('pending', 0)} waiting ({queue.get('due', 0)} due now, {queue.get('waitingForPlexToFetch', 0)} awaiting Plex's fetch), "
         f"{queue.get('delivered', 0)} scenes delivered so far",
-        f"dead letters: {len(dead)}",
+        f"dead letters: {dead_count(status)}",
     ]
     for letter in dead[:5]:
         lines.append(f"  scene {letter.get('scene_id')}: {letter.get('last_error')}")
@@ -67,7 +73,7 @@ def health_lines(ready, status):
     for name, check in checks.items():
         state = "ok" if check.get("ok") else "FAILING"
         lines.append(f"  {name}: {state}" + (f" ({check['detail']})" if check.get("detail") else ""))
-    lines.append(f"circuit breaker (Plex): {status.get('breaker', '?')}; dead letters: {len(status.get('deadLetters') or [])}")
+    lines.append(f"circuit breaker (Plex): {status.get('breaker', '?')}; dead letters: {dead_count(status)}")
     lines.append(outage_line(status.get("outages") or [], time.time() * 1000))
     return lines
 

@@ -263,7 +263,9 @@ export function adminSide(deps: AdminSideDeps) {
       },
       breaker: breaker.state,
       outages: breaker.outages(),
-      deadLetters: queue.deadLetters().map(rowView),
+      // The newest 50 and the count: the whole list (thousands after a long Plex outage) is paged at /api/dead-letters.
+      deadLetters: queue.deadLetterPage(0, 50).map(rowView),
+      deadLetterCount: queue.deadLetterCount(),
       poller: pollerView(poller),
       indexes: { stashScenes: stashIndex.size, plexItems: plexIndex.size() },
       jobs: scheduler.list(),

@@ -120,6 +120,16 @@ describe("dead letters", () => {
     expect(await (await retry(undefined)).json()).toEqual({ retried: 2 });
   }, 30_000);
 
+  test("/api/status names the newest 50 dead letters and counts all of them (10,000 would make it megabytes)", async () => {
+    w = await startWorld({ env: FAST, push: false });
+    const ids = Array.from({ length: 120 }, (_, i) => String(i + 1));
+    bury(w, ids);
+    const status = (await (await adminGet(`${w.app.url}/api/status`)).json()) as any;
+    expect(status.deadLetterCount).toBe(120);
+    expect(status.deadLetters).toHaveLength(50);
+    expect(status.deadLetters.map((d: any) => d.scene_id)).toEqual(ids.slice(0, 50));
+  });
+
   test("bad input gets a 4xx naming the problem; actions need the admin token, reads too", async () => {
     w = await startWorld({ push: false });
     const url = w.app.url!;
