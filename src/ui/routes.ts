@@ -10,6 +10,7 @@ import { assets, layout, plural, type Html, type PageId } from "./html.ts";
 import type { DashboardSource } from "./source.ts";
 import { guardedForm } from "../json-body.ts";
 import { clientAddress, HttpError, requestPath } from "../http.ts";
+import { confirmAll } from "./pages/confirm.ts";
 import { overviewSection } from "./pages/overview.ts";
 import { queueLive, queuePage, scenePage } from "./pages/queue.ts";
 import { actionFailed, safeBack } from "./failure.ts";
@@ -275,12 +276,27 @@ export function dashboardRoutes(src: DashboardSource) {
       // Retry or discard: one (its row's button), the ticked ones, or all.
       .post(
         "/ui/actions/dead-letters/:verb",
-        act("/ui/queue", ({ body, params }) => {
+        act("/ui/queue", ({ body, params, request }) => {
           if (params.verb !== "retry" && params.verb !== "discard")
             throw new HttpError(404, "not_found", `no action "${params.verb}" for dead letters`);
           const ids = deadLetterChoice(body as Form);
-          const n = params.verb === "retry" ? src.queue.requeueDead(ids) : src.queue.discardDead(ids);
           const back = safeBack(first(body, "back"), "/ui/queue");
+          if (params.verb === "discard" && !ids && first(body, "confirmed") !== "yes") {
+            const total = src.queue.deadLetterCount();
+            return page(
+              request,
+              `Discard all ${plural(total, "dead letter")}?`,
+              "queue",
+              confirmAll({
+                consequence:
+                  "Their scenes are not pushed again until they change in Stash or you sync them (Jobs → Sync all scenes).",
+                action: "/ui/actions/dead-letters/discard",
+                button: `Yes, discard all ${plural(total, "dead letter")}`,
+                back,
+              }),
+            );
+          }
+          const n = params.verb === "retry" ? src.queue.requeueDead(ids) : src.queue.discardDead(ids);
           return done(
             back,
             params.verb === "retry" ? `${plural(n, "scene")} queued again` : `${plural(n, "dead letter")} discarded`,
@@ -291,12 +307,26 @@ export function dashboardRoutes(src: DashboardSource) {
       // Write-back events that failed: retry or discard one (its row's button) or all.
       .post(
         "/ui/actions/writeback/:verb",
-        act("/ui/writeback", ({ body, params }) => {
+        act("/ui/writeback", ({ body, params, request }) => {
           if (params.verb !== "retry" && params.verb !== "discard")
             throw new HttpError(404, "not_found", `no action "${params.verb}" for write-back events`);
           if (!src.writeback) throw new HttpError(409, "writeback_off", "write-back is off (WRITEBACK_ENABLED)");
           const keys = writebackChoice(body as Form);
           const events = src.writeback.events;
+          if (params.verb === "discard" && !keys && first(body, "confirmed") !== "yes") {
+            const total = events.counts().failed;
+            return page(
+              request,
+              `Discard all ${plural(total, "failed event")}?`,
+              "writeback",
+              confirmAll({
+                consequence: "What they would have written (plays, resume points, ratings) never reaches Stash.",
+                action: "/ui/actions/writeback/discard",
+                button: `Yes, discard all ${plural(total, "failed event")}`,
+                back: "/ui/writeback",
+              }),
+            );
+          }
           const n = params.verb === "retry" ? events.retryFailed(keys) : events.discardFailed(keys);
           return done(
             "/ui/writeback",

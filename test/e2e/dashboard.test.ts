@@ -283,7 +283,16 @@ describe.skipIf(!available)("dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Retry selected" }).click();
     await sees(page.locator(".notice"), "2 scenes queued again");
     await sees(page.locator("#dead-count"), "9,998");
+    // Discarding all asks first, on a page of its own; "No" keeps every one.
     await page.getByRole("button", { name: "Discard all 9,998 dead letters" }).click();
+    await sees(page.locator("h1"), "Discard all 9,998 dead letters?");
+    await sees(page.locator("#confirm-consequence"), "not pushed again until they change in Stash");
+    await shot("queue-discard-all-confirm");
+    expect(w.app.queue.deadLetterCount()).toBe(9_998);
+    await page.getByRole("link", { name: "No, keep them" }).click();
+    await sees(page.locator("#dead-count"), "9,998");
+    await page.getByRole("button", { name: "Discard all 9,998 dead letters" }).click();
+    await page.getByRole("button", { name: "Yes, discard all 9,998 dead letters" }).click();
     await sees(page.locator(".notice"), "9,998 dead letters discarded");
     await sees(page.locator("#dead-count"), "0");
     expect(await page.locator("#dead-letters").count()).toBe(0);

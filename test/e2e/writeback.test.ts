@@ -399,6 +399,14 @@ describe("failed events: Retry and Discard", () => {
         error: expect.stringContaining("not in Stash"),
       },
     ]);
+    // The page's "Discard all" asks first: a page with the question, nothing discarded; "Yes" discards.
+    const same = { cookie, origin: w.app.url!, "sec-fetch-site": "same-origin" };
+    const ask = await fetch(`${w.app.url}/ui/actions/writeback/discard`, form(same, "which=all"));
+    expect(ask.status).toBe(200);
+    const question = await ask.text();
+    expect(question).toContain("Discard all 1 failed event?");
+    expect(question).toContain('name="confirmed" value="yes"');
+    expect(events.get("gone-x")!.state).toBe("failed");
     const bad = await api("retry", "{}");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.message).toContain('{"all": true}');
