@@ -10,6 +10,7 @@ import { createLogger } from "../log.ts";
 import { GAP_KINDS, isGapKind, type GapKind } from "../domain/gaps.ts";
 import type { Progress, ReconcileResult } from "../gaps/reconcile.ts";
 import { describeScope, syncScope } from "../sync/select.ts";
+import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 
 const quietApp = (config: Config) =>
   createApp(config, {
@@ -35,7 +36,8 @@ function bar(p: Progress): string {
   );
 }
 
-function table(result: ReconcileResult): string[] {
+/** The CLI's report in lines: counts per kind, examples, and what was kept in Plex or skipped (pure). */
+export function reconcileTable(result: ReconcileResult): string[] {
   const { run } = result;
   const lines = [
     `reconciled ${run.scenes} Stash scenes with ${run.items} Plex items in ${((run.finishedAt - run.startedAt) / 1000).toFixed(1)} s`,
@@ -49,6 +51,27 @@ function table(result: ReconcileResult): string[] {
   if (lines.length === 3) lines.push("no gaps: Plex shows what Stash holds");
   const examples = GAP_KINDS.flatMap((k) => result.gaps.filter((g) => g.kind === k).slice(0, 3));
   if (examples.length) lines.push("", "for example:", ...examples.map((g) => `  ${g.kind}: ${g.reason}`));
+  // Not gaps, but a person reading the table must not think them missed: the user's locks, and sections left out.
+  const kept = run.keptItems ?? [];
+  if (kept.length) {
+    const n = run.kept ?? kept.length;
+    lines.push(
+      "",
+      `kept in Plex (fields locked there that differ from Stash, never healed): ${n} item${n === 1 ? "" : "s"}`,
+      ...kept
+        .slice(0, 3)
+        .map(
+          (k) =>
+            `  scene ${k.instance && k.instance !== DEFAULT_INSTANCE_ID ? `${k.instance}:` : ""}${k.sceneId} (Plex item ${k.ratingKey}): ${k.fields.join(", ")}`,
+        ),
+    );
+  }
+  if (run.skipped?.length)
+    lines.push(
+      "",
+      "sections skipped:",
+      ...run.skipped.map((s) => `  "${s.title}" (section ${s.key}, agent ${s.agent}): ${s.reason}`),
+    );
   return lines;
 }
 
@@ -77,7 +100,7 @@ export async function reconcileCommand(config: Config, args: string[]): Promise<
     const result = await app.reconciler.run({ heal, kinds: kinds as GapKind[] | undefined, trigger: "cli" });
     if (tty) process.stderr.write("\r\x1b[K");
     if (args.includes("--json")) console.log(JSON.stringify({ run: result.run, gaps: result.gaps }));
-    else console.log(table(result).join("\n"));
+    else console.log(reconcileTable(result).join("\n"));
     const remaining = GAP_KINDS.reduce((n, k) => n + (result.run.counts[k] ?? 0) - (result.run.healed[k] ?? 0), 0);
     if (heal.length && !args.includes("--json"))
       console.log(
