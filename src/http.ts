@@ -74,8 +74,32 @@ export function noteClient(
   if (address) clients.set(request, address);
   return request;
 }
-/** Who sent a request (the TCP peer: behind a reverse proxy, the proxy), or "unknown". */
-export const clientAddress = (request: Request) => clients.get(request) ?? "unknown";
+/** An IPv4 address as such: "::ffff:10.0.0.2" (IPv4 over an IPv6 socket) is "10.0.0.2". */
+export const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+
+/**
+ * The client a request comes from (pure): the TCP peer, unless the peer is one of the trusted
+ * reverse proxies; then the rightmost X-Forwarded-For entry that is not a trusted proxy (each
+ * proxy appends the address it was reached from, so entries left of it could be made up).
+ */
+export function forwardedClient(peer: string, forwardedFor: string | null, trusted: readonly string[]): string {
+  const isTrusted = (a: string) => trusted.includes(unmapped(a));
+  if (!forwardedFor || !isTrusted(peer)) return unmapped(peer);
+  const hops = forwardedFor
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!isTrusted(hops[i]!)) return unmapped(hops[i]!).slice(0, 64);
+  }
+  return unmapped(hops[0] ?? peer).slice(0, 64);
+}
+
+/** Who sent a request: the TCP peer, or behind a trusted reverse proxy the client it forwarded; "unknown" if neither. */
+export const clientAddress = (request: Request, trustedProxies: readonly string[] = []) => {
+  const peer = clients.get(request);
+  return peer ? forwardedClient(peer, request.headers.get("x-forwarded-for"), trustedProxies) : "unknown";
+};
 
 /**
  * The status the client got. A handler that returns a Response (a redirect's 303, a page's 401)

@@ -261,6 +261,11 @@ export const ConfigSchema = Type.Object({
         description:
           "Let anyone who reaches the service read the dashboard and /api/* without the admin token (actions still need it).",
       }),
+      trustedProxies: Type.Array(Type.String(), {
+        default: [],
+        description:
+          "Addresses of your reverse proxies (comma list in env). A request from one of them is counted as the client its X-Forwarded-For names, for the sign-in throttle and the log; empty: the TCP peer, whatever a header says.",
+      }),
     },
     { default: {} },
   ),

@@ -168,7 +168,7 @@ export function dashboardRoutes(src: DashboardSource) {
           const secure =
             /^https:/i.test(h.get("origin") ?? "") || h.get("x-forwarded-proto")?.toLowerCase() === "https";
           const result = src.access.signIn(first(body, "token"), {
-            address: clientAddress(request),
+            address: clientAddress(request, src.config.admin.trustedProxies),
             userAgent: h.get("user-agent") ?? "",
             secure,
           });

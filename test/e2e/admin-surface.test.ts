@@ -256,6 +256,44 @@ describe("sign-in is throttled", () => {
   }, 30_000);
 });
 
+describe("behind a reverse proxy (ADMIN_TRUSTED_PROXIES)", () => {
+  const wrong = (app: App, from?: string) =>
+    signIn(app, "wrong-guess-behind-proxy", from ? { "x-forwarded-for": from } : {});
+
+  test("each client the proxy forwards has its own count: one guessing is locked out, the others still sign in", async () => {
+    const app = await start({ env: { ADMIN_TRUSTED_PROXIES: "127.0.0.1" } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await wrong(app, "203.0.113.5")).res.status);
+    expect(statuses).toEqual([...Array(5).fill(401), 429]);
+    // Another client behind the same proxy: its own count, and the right token works.
+    expect((await wrong(app, "198.51.100.7")).res.status).toBe(401);
+    expect((await signIn(app, ADMIN_TOKEN, { "x-forwarded-for": "198.51.100.7" })).res.status).toBe(303);
+    // A made-up entry left of the real client (as a client may send) does not give the locked one a new count.
+    expect((await signIn(app, ADMIN_TOKEN, { "x-forwarded-for": "10.9.9.9, 203.0.113.5" })).res.status).toBe(429);
+    const failures = logLines.filter((l) => l.includes("sign-in failed")).map((l) => JSON.parse(l).client);
+    expect(failures).toContain("203.0.113.5");
+    expect(failures).toContain("198.51.100.7");
+  });
+
+  test("without it, X-Forwarded-For is ignored: changing it does not escape the lock", async () => {
+    const app = await start();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await wrong(app, `203.0.113.${i}`)).res.status);
+    expect(statuses).toEqual([...Array(5).fill(401), 429]);
+  });
+
+  test("an entry that is not an IP address is refused at start, named", () => {
+    let error: unknown;
+    try {
+      loadConfig(testEnv(stash, pms, { ADMIN_TRUSTED_PROXIES: "127.0.0.1,proxy.lan" }), undefined);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String((error as Error).message)).toContain('admin.trustedProxies: "proxy.lan" is not an IP address');
+  });
+});
+
 describe("admin token strength", () => {
   test("an ADMIN_TOKEN shorter than 16 characters is refused at start with one line (never showing it)", async () => {
     let error: unknown;
