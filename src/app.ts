@@ -73,7 +73,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
     token: admin.token,
     openReads: config.admin.openReads,
     log,
-    sessions: createSessions(store, admin.token, { now: options.sessionClock }),
+    sessions: createSessions(store, admin.token, {
+      now: options.sessionClock,
+      idleMs: config.admin.sessionIdleHours * 3_600_000,
+    }),
     throttle: createThrottle(options.signInThrottle),
   });
   const metrics = createMetrics();

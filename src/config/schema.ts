@@ -261,6 +261,12 @@ export const ConfigSchema = Type.Object({
         description:
           "Let anyone who reaches the service read the dashboard and /api/* without the admin token (actions still need it).",
       }),
+      sessionIdleHours: Type.Number({
+        minimum: 0.1,
+        default: 168,
+        description:
+          "A dashboard sign-in unused this long ends (an open dashboard counts as used); every sign-in ends 30 days after it anyway.",
+      }),
       trustedProxies: Type.Array(Type.String(), {
         default: [],
         description:

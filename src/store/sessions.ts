@@ -2,7 +2,8 @@
  * Dashboard sessions: the one module that reads and writes the `sessions` table. A browser
  * holds a random id (256 bits) in its cookie; the database keeps only its SHA-256, so a copy
  * of the database opens no session. Sessions survive restarts and end by sign-out, by
- * "sign out everywhere", by expiry, and when the admin token changes (a salted HMAC of the
+ * "sign out everywhere", by expiry (30 days after sign-in, or sooner when unused for the idle
+ * time: a browser forgotten somewhere does not stay signed in for a month), and when the admin token changes (a salted HMAC of the
  * token is kept beside them: a start with another token ends them all). The HMAC is cheap on
  * purpose (start-up stays fast, no scrypt buffer in the RSS): the token is at least 16
  * characters, and whoever holds the data folder holds a generated token's file anyway.
@@ -32,10 +33,13 @@ interface Row {
 export interface SessionOptions {
   /** Lifetime of a session from sign-in. */
   lifetimeMs?: number;
+  /** A session unused this long ends (an open dashboard is never idle: its live parts ask every second). */
+  idleMs?: number;
   now?: () => number;
 }
 
 export const SESSION_LIFETIME_MS = 30 * 86_400_000;
+export const SESSION_IDLE_MS = 7 * 86_400_000;
 /** "Last seen" is written at most this often: the live fragments ask every second. */
 const TOUCH_EVERY_MS = 60_000;
 const FINGERPRINT_KEY = "sessions.token-fingerprint";
@@ -64,6 +68,8 @@ function sameToken(stored: string | undefined, token: string): boolean {
 export function createSessions(store: Store, adminToken: string, options: SessionOptions = {}) {
   const now = options.now ?? Date.now;
   const lifetime = options.lifetimeMs ?? SESSION_LIFETIME_MS;
+  // Never below a few minutes: "last seen" is only written every TOUCH_EVERY_MS.
+  const idle = Math.max(options.idleMs ?? SESSION_IDLE_MS, 5 * TOUCH_EVERY_MS);
   const db = store.db;
   // Another admin token than the one these sessions were opened with: every one of them ends.
   if (!sameToken(store.meta.get(FINGERPRINT_KEY), adminToken)) {
@@ -80,12 +86,13 @@ export function createSessions(store: Store, adminToken: string, options: Sessio
   const touch = db.query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?");
   const remove = db.query("DELETE FROM sessions WHERE id_hash = ?");
   const expired = db.query("DELETE FROM sessions WHERE expires_at <= ?");
-  const all = db.query<Row, [number]>(
-    "SELECT * FROM sessions WHERE expires_at > ? ORDER BY last_seen_at DESC LIMIT 200",
+  const all = db.query<Row, [number, number]>(
+    "SELECT * FROM sessions WHERE expires_at > ? AND last_seen_at >= ? ORDER BY last_seen_at DESC LIMIT 200",
   );
 
   return {
     lifetimeMs: lifetime,
+    idleMs: idle,
     /** Opens a session; the returned id goes into the cookie and is never stored. */
     open(client: { address: string; userAgent: string }): string {
       const id = randomBytes(32).toString("base64url");
@@ -100,7 +107,7 @@ export function createSessions(store: Store, adminToken: string, options: Sessio
       const row = byHash.get(hashId(id));
       if (!row) return undefined;
       const at = now();
-      if (row.expires_at <= at) {
+      if (row.expires_at <= at || at - row.last_seen_at > idle) {
         remove.run(row.id_hash);
         return undefined;
       }
@@ -115,7 +122,10 @@ export function createSessions(store: Store, adminToken: string, options: Sessio
     /** Ends every session ("sign out everywhere"); returns how many there were. */
     endAll: () => db.run("DELETE FROM sessions").changes,
     /** The live sessions, most recently seen first. */
-    list: (): Session[] => all.all(now()).map(toSession),
+    list: (): Session[] => {
+      const at = now();
+      return all.all(at, at - idle).map(toSession);
+    },
   };
 }
 export type Sessions = ReturnType<typeof createSessions>;

@@ -208,12 +208,25 @@ describe("sessions", () => {
     expect(everywhere.status).toBe(303);
     expect(await status(app, phone)).toBe(401);
     expect(await status(app, laptop)).toBe(401);
-    // Expiry: 30 days after sign-in a session is over.
+    // Expiry: 30 days after sign-in a session is over, however often it is used.
     const fresh = (await signIn(app)).cookie!;
-    clock += 29 * 86_400_000;
-    expect(await status(app, fresh)).toBe(200);
-    clock += 2 * 86_400_000;
+    const signedInAt = clock;
+    // Used every 6 days or so (never idle), up to day 29: still open; day 31: over.
+    for (const day of [6, 12, 18, 24, 29]) {
+      clock = signedInAt + day * 86_400_000;
+      expect(await status(app, fresh)).toBe(200);
+    }
+    clock = signedInAt + 31 * 86_400_000;
     expect(await status(app, fresh)).toBe(401);
+    // Idle: one unused for more than 7 days (ADMIN_SESSION_IDLE_HOURS) is over, and no longer listed.
+    const forgotten = (await signIn(app, ADMIN_TOKEN, { "user-agent": "Library Computer/1.0" })).cookie!;
+    const used = (await signIn(app)).cookie!;
+    clock += 4 * 86_400_000;
+    expect(await status(app, used)).toBe(200);
+    clock += 3.5 * 86_400_000;
+    expect(app.access.sessions().map((s) => s.userAgent)).not.toContain("Library Computer/1.0");
+    expect(await status(app, forgotten)).toBe(401);
+    expect(await status(app, used)).toBe(200);
   }, 30_000);
 
   test("the session cookie is HttpOnly, SameSite=Strict, and Secure when the browser came over https", async () => {
