@@ -96,6 +96,12 @@ export class PlexWatch {
   accounts: SimAccount[] = [{ id: 1, name: "owner", plexTvId: "8675309" }];
   /** The webhook URLs PMS posts to (Plex Pass: Settings → Webhooks). */
   webhooks: string[] = [];
+  /**
+   * Which spellings of the notification stream's path this PMS answers (which a real PMS
+   * answers is unverified: the API description and the clients in use disagree). A path not
+   * listed is a 404, as PMS answers an unknown path.
+   */
+  streamPaths = new Set(["/:/websocket/notifications", "/:/websockets/notifications", "/:/eventsource/notifications"]);
   /** How many times each webhook is delivered (Plex sometimes delivers one twice). */
   duplicates = 1;
   history: HistoryEntry[] = [];
@@ -217,6 +223,7 @@ export class PlexWatch {
     const path = url.pathname;
     if (req.method !== "GET") return undefined;
     if (/^\/:\/(websockets?|eventsource)\/notifications$/.test(path)) {
+      if (!this.streamPaths.has(path)) return new Response("Not Found", { status: 404 });
       if (path.includes("eventsource") || !this.pms.upgrade(req))
         return new Response("Bad Request: a websocket upgrade is expected", { status: 400 });
       return new Response(null, { status: 101 });

@@ -84,6 +84,10 @@ export function createNotifications(deps: NotificationsDeps) {
   let stopped = true;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
+  /** Which of the stream's path spellings to connect to (see PmsWatch.notificationsUrls). */
+  let spelling = 0;
+  /** Spellings not yet tried in this round: a wrong one is not an outage, the next is tried at once. */
+  let untried = pms.notificationsUrls().length - 1;
   let lastError: string | null = null;
   let connectedAt: number | null = null;
   /** When the stream was last lost (null while connected, or before it first tried). */
@@ -236,14 +240,18 @@ export function createNotifications(deps: NotificationsDeps) {
 
   function connect() {
     if (stopped) return;
+    const urls = pms.notificationsUrls();
     let ws: WebSocket;
     try {
-      ws = new WebSocket(pms.notificationsUrl());
+      ws = new WebSocket(urls[spelling % urls.length]!);
     } catch {
       return retry("the websocket could not be opened"); // its message would carry the URL, token and all
     }
     socket = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
+      untried = urls.length - 1;
       if (failures) log.info("write-back: PMS's notification stream is back", { after: failures });
       failures = 0;
       lastError = null;
@@ -256,6 +264,18 @@ export function createNotifications(deps: NotificationsDeps) {
       if (socket !== ws) return;
       socket = undefined;
       connectedAt = null;
+      // Never opened (a 404 to the upgrade, or PMS down): the next try uses the path's other
+      // spelling, at once while some are untried. One that opened is kept: a later drop is an
+      // outage, not the wrong path.
+      if (!opened) {
+        spelling++;
+        if (untried > 0) {
+          untried--;
+          retryTimer = setTimeout(connect, 0);
+          return;
+        }
+        untried = urls.length - 1;
+      }
       retry(e.reason || `closed (${e.code})`);
     };
     ws.onerror = () => {}; // close follows

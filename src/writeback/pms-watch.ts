@@ -20,6 +20,9 @@ export const WATCH_CALLS = [
   ["GET", "/library/sections/{sectionId}/all"],
 ] as const;
 
+/** The notification stream's path as the API description spells it, then as the clients in use do. */
+const STREAM_PATHS = ["/:/websocket/notifications", "/:/websockets/notifications"] as const;
+
 const Id = Type.Union([Type.String(), Type.Number()]);
 const Loose = { additionalProperties: true } as const;
 
@@ -226,12 +229,18 @@ export function createPmsWatch(options: PmsWatchOptions) {
       }));
       return { total: Number((mc as { totalSize?: number }).totalSize ?? items.length), items };
     },
-    /** The notification stream's websocket URL (the token in the query: a websocket sends no headers). */
-    notificationsUrl(): string {
-      const url = new URL(`${options.url}/:/websocket/notifications`);
-      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      url.searchParams.set("X-Plex-Token", options.token);
-      return url.toString();
+    /**
+     * The notification stream's websocket URLs, to try in turn (the token in the query: a
+     * websocket sends no headers): the path pms-openapi.json names, then the one python-plexapi
+     * and Home Assistant connect to. Which a given PMS answers is unverified here.
+     */
+    notificationsUrls(): string[] {
+      return STREAM_PATHS.map((path) => {
+        const url = new URL(`${options.url}${path}`);
+        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+        url.searchParams.set("X-Plex-Token", options.token);
+        return url.toString();
+      });
     },
   };
 }

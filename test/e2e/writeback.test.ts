@@ -258,6 +258,28 @@ describe("write-back through the real service", () => {
     expect(w.plays("18")).toHaveLength(0);
   }, 90_000);
 
+  test("the stream's path spelled either way: a PMS answering only /:/websockets/notifications (as the clients in use spell it) still gives one play, through the stream", async () => {
+    const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
+    const stream = () => w.app.writeback.state().stream;
+    expect(await waitFor(() => stream().state === "connected", 10_000)).toBe(true);
+    // This PMS answers the other spelling only (the described one is a 404); the connection drops.
+    w.pms.watch.streamPaths = new Set(["/:/websockets/notifications"]);
+    const first = stream().since;
+    await w.pms.stop();
+    w.pms.start();
+    // Connected again: a new connection (the other spelling, tried at once after the 404; not a failure).
+    expect(await waitFor(() => stream().state === "connected" && stream().since !== first, 20_000)).toBe(true);
+    await w.pms.idle();
+    w.pms.watch.view(w.item("14").ratingKey);
+    expect(await waitFor(() => w.plays("14").length > 0, 30_000)).toBe(true);
+    const [event] = w.app.writeback.events
+      .forRef(sceneRef(DEFAULT_INSTANCE_ID, "14"))
+      .filter((e) => e.event.kind === "play");
+    expect(event!.sources).toContain("notification");
+    await Bun.sleep(300);
+    expect(w.plays("14")).toHaveLength(1);
+  }, 60_000);
+
   test("viewings made while the service was stopped, and while Stash was down, arrive once after", async () => {
     const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
     w.pms.watch.webhooks = [w.hookUrl()];
