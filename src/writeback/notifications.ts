@@ -25,7 +25,7 @@ import type { InstanceName } from "../domain/ref.ts";
 import type { Logger } from "../log.ts";
 import { eventKeys, type EventQueue, sceneRefOfGuid } from "./events.ts";
 import { playedBetween } from "./played.ts";
-import type { PmsWatch } from "./pms-watch.ts";
+import { STREAM_SPELLINGS, type PmsWatch } from "./pms-watch.ts";
 import type { PlexEvent, StreamState } from "./types.ts";
 
 const FINISHED_AT = 0.9;
@@ -87,7 +87,7 @@ export function createNotifications(deps: NotificationsDeps) {
   /** Which of the stream's path spellings to connect to (see PmsWatch.notificationsUrls). */
   let spelling = 0;
   /** Spellings not yet tried in this round: a wrong one is not an outage, the next is tried at once. */
-  let untried = pms.notificationsUrls().length - 1;
+  let untried = STREAM_SPELLINGS - 1;
   let lastError: string | null = null;
   let connectedAt: number | null = null;
   /** When the stream was last lost (null while connected, or before it first tried). */
@@ -251,7 +251,7 @@ export function createNotifications(deps: NotificationsDeps) {
     let opened = false;
     ws.onopen = () => {
       opened = true;
-      untried = urls.length - 1;
+      untried = STREAM_SPELLINGS - 1;
       if (failures) log.info("write-back: PMS's notification stream is back", { after: failures });
       failures = 0;
       lastError = null;
@@ -274,7 +274,7 @@ export function createNotifications(deps: NotificationsDeps) {
           retryTimer = setTimeout(connect, 0);
           return;
         }
-        untried = urls.length - 1;
+        untried = STREAM_SPELLINGS - 1;
       }
       retry(e.reason || `closed (${e.code})`);
     };

@@ -22,6 +22,7 @@ export const WATCH_CALLS = [
 
 /** The notification stream's path as the API description spells it, then as the clients in use do. */
 const STREAM_PATHS = ["/:/websocket/notifications", "/:/websockets/notifications"] as const;
+export const STREAM_SPELLINGS = STREAM_PATHS.length;
 
 const Id = Type.Union([Type.String(), Type.Number()]);
 const Loose = { additionalProperties: true } as const;
