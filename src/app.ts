@@ -111,7 +111,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   // Every further Stash instance's push loop and reconcile use its own parts (client, rules, identifier);
   // its provider (built below) confirms pushes through this, bound once the push side exists.
-  const onServed: NonNullable<PushSide["onServed"]> = (ref, client) => push.onServed(ref, client);
+  const onServed: NonNullable<PushSide["onServed"]> = (ref, caller) => push.onServed(ref, caller);
   const provider = providerSide({ ...defaultParts, ...instance, log, onServed });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).

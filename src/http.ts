@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import { isStashError } from "./stash/errors.ts";
 import { databaseTrouble } from "./store/trouble.ts";
 import { sceneOfRequest } from "./request-scene.ts";
+import { unmapped } from "./text.ts";
 
 export class HttpError extends Error {
   constructor(
@@ -74,9 +75,6 @@ export function noteClient(
   if (address) clients.set(request, address);
   return request;
 }
-/** An IPv4 address as such: "::ffff:10.0.0.2" (IPv4 over an IPv6 socket) is "10.0.0.2". */
-export const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
-
 /**
  * The client a request comes from (pure): the TCP peer, unless the peer is one of the trusted
  * reverse proxies; then the rightmost X-Forwarded-For entry that is not a trusted proxy (each

@@ -69,6 +69,12 @@ export function parsedTitle(path: string): { title: string; year?: number } {
 export interface PmsIdentity {
   machineIdentifier: string;
   version: string;
+  /**
+   * Whether it names itself by X-Plex-Client-Identifier (default yes). Unverified on a real
+   * PMS: a provider's authors report PMS sending none when a provider is added, only its
+   * User-Agent (PlexMediaServer/<version>); a test turns it off to copy that.
+   */
+  sendsClientIdentifier?: boolean;
 }
 
 /** The PMS a scan driver stands for when no simulated server is named. */
@@ -86,7 +92,7 @@ export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => (
   "user-agent": `PlexMediaServer/${pms.version}`,
   "x-plex-product": "Plex Media Server",
   "x-plex-version": pms.version,
-  "x-plex-client-identifier": pms.machineIdentifier,
+  ...(pms.sendsClientIdentifier === false ? {} : { "x-plex-client-identifier": pms.machineIdentifier }),
   "x-plex-platform": "Linux",
   "x-plex-provides": "server",
   "x-plex-language": "en-US",

@@ -84,6 +84,8 @@ export class PmsSim extends SimServer {
     b.toString(16).padStart(2, "0"),
   ).join("");
   version = "1.43.0.sim";
+  /** Whether its requests to providers carry X-Plex-Client-Identifier (see PmsIdentity in scan.ts). */
+  sendsClientIdentifier = true;
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
   /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */

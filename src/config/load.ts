@@ -13,7 +13,7 @@ import { ConfigSchema, type Config } from "./schema.ts";
 import { secretKeys, settings, type Setting } from "./settings.ts";
 import { instanceProblems, instancesOf } from "./instances.ts";
 import { compilePathRules } from "../paths/mapper.ts";
-import { unmapped } from "../http.ts";
+import { unmapped } from "../text.ts";
 
 /** Shorter admin tokens are refused at start. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;

@@ -20,6 +20,7 @@ import { isImageKind, proxyImage } from "./images.ts";
 import type { MatchGate } from "./gates.ts";
 import { VERSION } from "../version.ts";
 import { sceneRef, type Ref } from "../domain/ref.ts";
+import { callerOf, type Caller } from "../plex/caller.ts";
 
 export interface ProviderDeps {
   stash: StashClient;
@@ -31,11 +32,11 @@ export interface ProviderDeps {
   /** What an automatic match may claim (provider.matchOnly). */
   matchOnly?: readonly MatchGate[];
   /**
-   * Told each time a scene's metadata has been sent, with the caller's X-Plex-Client-Identifier
-   * (PMS's machine identifier when PMS fetches it; absent for curl or a browser): a fetch by the
-   * PMS a push went to confirms that push. The reference names this provider's Stash instance.
+   * Told each time a scene's metadata has been sent, with who asked (its X-Plex-Client-Identifier
+   * and User-Agent: PMS's machine identifier and PlexMediaServer/… when PMS fetches it): a fetch
+   * by the PMS a push went to confirms that push. The reference names this provider's Stash instance.
    */
-  onServed?: (ref: Ref, clientIdentifier: string | undefined) => void;
+  onServed?: (ref: Ref, caller: Caller) => void;
 }
 
 const RATING_KEY = /^[A-Za-z0-9_-]+$/;
@@ -115,10 +116,7 @@ export const providerRoutes = (deps: ProviderDeps, mount: ProviderMount = { id: 
         // dies while answering must not have confirmed the push already.
         afterResponse({ params, set, request }) {
           if ((set.status ?? 200) === 200)
-            deps.onServed?.(
-              sceneRef(mount.id, params.ratingKey),
-              request.headers.get("x-plex-client-identifier") ?? undefined,
-            );
+            deps.onServed?.(sceneRef(mount.id, params.ratingKey), callerOf(request.headers));
         },
       },
     )

@@ -21,6 +21,7 @@ import { parseTvKey, type TvContext, type TvKey } from "./tv-metadata.ts";
 import { tvItems } from "./tv-items.ts";
 import { matchTv } from "./tv-match.ts";
 import type { ProviderMount } from "./routes.ts";
+import { callerOf, type Caller } from "../plex/caller.ts";
 
 export interface TvProviderDeps {
   stash: Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene" | "scenesWithTitleWords">;
@@ -32,10 +33,10 @@ export interface TvProviderDeps {
   log: Logger;
   /**
    * Told of every show, season and episode whose metadata went out to PMS (fetched, or inside
-   * a children/grandchildren page), with the caller's X-Plex-Client-Identifier: the push side
-   * confirms a push of a TV item by it.
+   * a children/grandchildren page), with who asked (see routes.ts): the push side confirms a
+   * push of a TV item by it.
    */
-  onServed?: (ref: Ref, clientIdentifier: string | undefined) => void;
+  onServed?: (ref: Ref, caller: Caller) => void;
 }
 
 const RATING_KEY = /^[A-Za-z0-9_-]+$/;
@@ -86,8 +87,8 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
   const afterResponse = ({ request, set }: { request: Request; set: { status?: number | string } }) => {
     const answer = served.get(request);
     if (!answer || (set.status ?? 200) !== 200) return;
-    const client = request.headers.get("x-plex-client-identifier") ?? undefined;
-    for (const ref of servedRefs(mount.id, answer)) deps.onServed?.(ref, client);
+    const caller = callerOf(request.headers);
+    for (const ref of servedRefs(mount.id, answer)) deps.onServed?.(ref, caller);
   };
 
   return new Elysia({ name: `tv-provider:${mount.id}`, prefix: mount.tvPath })

@@ -228,7 +228,7 @@ export function pushSide(deps: PushSideDeps) {
    * PMS fetching a scene we refreshed is the proof the push landed. Only a fetch by the PMS we
    * push to counts (pms-identity.ts): not curl, a monitor or a browser.
    */
-  const onServed: NonNullable<ProviderDeps["onServed"]> = (served, client) => {
+  const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);
     if (sceneId === null) return;
@@ -248,9 +248,10 @@ export function pushSide(deps: PushSideDeps) {
         });
       }
     };
-    if (!pushOn || !client) return;
-    if (client === pmsIdentity.machineIdentifier) confirm();
-    else void pmsIdentity.isOurs(client).then((ours) => ours && confirm());
+    if (!pushOn) return;
+    const clear = pmsIdentity.knownOurs(caller);
+    if (clear !== undefined) return void (clear && confirm());
+    void pmsIdentity.isOurs(caller).then((ours) => ours && confirm());
   };
 
   /** A poll that Stash did not answer is not a success (the poller itself backs off and logs). */

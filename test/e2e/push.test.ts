@@ -270,6 +270,40 @@ describe("only the PMS the push went to confirms it", () => {
   });
 });
 
+describe("a PMS that sends providers no X-Plex-Client-Identifier (only its User-Agent)", () => {
+  test("its fetch still delivers the push; a foreign GET without PMS's User-Agent still does not", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "60" } });
+    w.pms.sendsClientIdentifier = false;
+    await w.pms.scan("1");
+    w.pms.pullsEnabled = false;
+    w.stash.library.update("41", { title: "Fetched by a quiet PMS" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["41"] }, auth);
+    expect(await waitFor(() => w!.app.queue.confirming() === 1)).toBe(true);
+    const foreign: Record<string, string>[] = [
+      {},
+      { "user-agent": "curl/8.5.0" },
+      { "user-agent": "Uptime-Kuma/1.23.16" },
+    ];
+    for (const headers of foreign)
+      expect((await fetch(`${w.app.url}/library/metadata/41`, { headers })).status).toBe(200);
+    await Bun.sleep(300);
+    expect(w.app.queue.confirming()).toBe(1);
+    w.pms.pullsEnabled = true;
+    const item = itemOfScene(w, "41");
+    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "x-plex-token": w.pms.token },
+    });
+    expect(
+      await waitFor(
+        async () => (await w!.pms.idle(), item.title === "Fetched by a quiet PMS" && w!.app.queue.pending() === 0),
+        10_000,
+      ),
+    ).toBe(true);
+    expect(w.app.queue.history(sceneRef("41")).at(-1)!.event).toBe("delivered");
+  });
+});
+
 describe("a scene with several files is delivered to each of its Plex items", () => {
   test("the second item's fetch fails (Stash answers 503 for a moment): only it is pushed again, and it ends up new", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });

@@ -48,7 +48,7 @@ beforeAll(async () => {
     catalog,
     log: silentLogger,
     mount: provider.mount,
-    onServed: (ref: Ref, client) => served.push({ ref: refKey(ref), client }),
+    onServed: (ref: Ref, caller) => served.push({ ref: refKey(ref), client: caller.clientIdentifier }),
   });
   const app = new Elysia().use(httpBasics(silentLogger)).use(provider.routes).use(tv.plugin);
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => app.handle(req) });
