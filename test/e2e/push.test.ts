@@ -233,74 +233,59 @@ describe("delivery is confirmed by PMS fetching the metadata", () => {
 });
 
 describe("only the PMS the push went to confirms it", () => {
+  /** A push of scene `id`'s new title, refreshed in Plex and waiting for PMS's fetch (PMS holds it back). */
+  async function waitingPush(world: World, id: string, title: string) {
+    await world.pms.scan("1");
+    world.pms.pullsEnabled = false; // PMS accepts the refresh; its fetch comes later
+    world.stash.library.update(id, { title });
+    await post(`${world.app.url}/hooks/stash`, { sceneIds: [id] }, auth);
+    expect(await waitFor(() => world.app.queue.confirming() === 1)).toBe(true);
+  }
+  /** Each foreign GET is answered, and the push still waits. */
+  async function foreignGets(world: World, id: string, foreign: Record<string, string>[]) {
+    for (const headers of foreign)
+      expect((await fetch(`${world.app.url}/library/metadata/${id}`, { headers })).status).toBe(200);
+    await Bun.sleep(300);
+    expect(world.app.queue.confirming()).toBe(1);
+    expect(world.app.queue.history(sceneRef(id)).map((h) => h.event)).not.toContain("delivered");
+  }
+  /** PMS fetches it (the simulator sends what PMS sends): the push is delivered, no retry needed. */
+  async function plexFetches(world: World, id: string, title: string) {
+    world.pms.pullsEnabled = true;
+    const item = itemOfScene(world, id);
+    await fetch(`${world.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "x-plex-token": world.pms.token },
+    });
+    expect(
+      await waitFor(
+        async () => (await world.pms.idle(), item.title === title && world.app.queue.pending() === 0),
+        10_000,
+      ),
+    ).toBe(true);
+    expect(world.app.queue.history(sceneRef(id)).at(-1)!.event).toBe("delivered");
+    expect(world.pms.pushCallsFor(item.ratingKey)).toBe(2); // our refresh and the one above
+  }
+
   test("a foreign GET of the metadata (curl, a monitor, a browser, another PMS) leaves the push waiting; PMS's own fetch delivers it", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "60" } });
-    await w.pms.scan("1");
-    w.pms.pullsEnabled = false; // PMS accepts the refresh; its fetch comes later
-    w.stash.library.update("40", { title: "Seen by Plex only" });
-    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["40"] }, auth);
-    expect(await waitFor(() => w!.app.queue.confirming() === 1)).toBe(true);
-    const foreign: Record<string, string>[] = [
+    await waitingPush(w, "40", "Seen by Plex only");
+    await foreignGets(w, "40", [
       {}, // curl
       { accept: "application/json", "user-agent": "Uptime-Kuma/1.23.16" },
       { accept: "text/html,application/xhtml+xml", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0" },
       pmsRequestHeaders({ machineIdentifier: "0123456789abcdef0123456789abcdef01234567", version: "1.43.0" }), // another PMS
       { "x-plex-client-identifier": "" },
-    ];
-    for (const headers of foreign)
-      expect((await fetch(`${w.app.url}/library/metadata/40`, { headers })).status).toBe(200);
-    await Bun.sleep(300);
-    expect(w.app.queue.confirming()).toBe(1);
-    expect(w.app.queue.history(sceneRef("40")).map((h) => h.event)).not.toContain("delivered");
-    // PMS fetches it (the simulator sends what PMS sends, its own machine identifier among them).
-    w.pms.pullsEnabled = true;
-    const item = itemOfScene(w, "40");
-    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
-      method: "PUT",
-      headers: { "x-plex-token": w.pms.token },
-    });
-    expect(
-      await waitFor(
-        async () => (await w!.pms.idle(), item.title === "Seen by Plex only" && w!.app.queue.pending() === 0),
-        10_000,
-      ),
-    ).toBe(true);
-    expect(w.app.queue.history(sceneRef("40")).at(-1)!.event).toBe("delivered");
-    expect(w.pms.pushCallsFor(item.ratingKey)).toBe(2); // our refresh and the one above: no retry was needed
+    ]);
+    await plexFetches(w, "40", "Seen by Plex only");
   });
-});
 
-describe("a PMS that sends providers no X-Plex-Client-Identifier (only its User-Agent)", () => {
-  test("its fetch still delivers the push; a foreign GET without PMS's User-Agent still does not", async () => {
+  test("a PMS that sends providers no X-Plex-Client-Identifier (its User-Agent only): its fetch delivers; curl and monitors still do not", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "60" } });
     w.pms.sendsClientIdentifier = false;
-    await w.pms.scan("1");
-    w.pms.pullsEnabled = false;
-    w.stash.library.update("41", { title: "Fetched by a quiet PMS" });
-    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["41"] }, auth);
-    expect(await waitFor(() => w!.app.queue.confirming() === 1)).toBe(true);
-    const foreign: Record<string, string>[] = [
-      {},
-      { "user-agent": "curl/8.5.0" },
-      { "user-agent": "Uptime-Kuma/1.23.16" },
-    ];
-    for (const headers of foreign)
-      expect((await fetch(`${w.app.url}/library/metadata/41`, { headers })).status).toBe(200);
-    await Bun.sleep(300);
-    expect(w.app.queue.confirming()).toBe(1);
-    w.pms.pullsEnabled = true;
-    const item = itemOfScene(w, "41");
-    await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
-      method: "PUT",
-      headers: { "x-plex-token": w.pms.token },
-    });
-    expect(
-      await waitFor(
-        async () => (await w!.pms.idle(), item.title === "Fetched by a quiet PMS" && w!.app.queue.pending() === 0),
-        10_000,
-      ),
-    ).toBe(true);
-    expect(w.app.queue.history(sceneRef("41")).at(-1)!.event).toBe("delivered");
+    await waitingPush(w, "41", "Fetched by a quiet PMS");
+    await foreignGets(w, "41", [{}, { "user-agent": "curl/8.5.0" }, { "user-agent": "Uptime-Kuma/1.23.16" }]);
+    await plexFetches(w, "41", "Fetched by a quiet PMS");
   });
 });
 
