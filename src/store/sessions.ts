@@ -3,8 +3,9 @@
  * holds a random id (256 bits) in its cookie; the database keeps only its SHA-256, so a copy
  * of the database opens no session. Sessions survive restarts and end by sign-out, by
  * "sign out everywhere", by expiry (30 days after sign-in, or sooner when unused for the idle
- * time: a browser forgotten somewhere does not stay signed in for a month), and when the admin token changes (a salted HMAC of the
- * token is kept beside them: a start with another token ends them all). The HMAC is cheap on
+ * time: a browser forgotten somewhere does not stay signed in for a month), and when the admin
+ * token changes (a salted HMAC of the token is kept beside them: a start with another token
+ * ends them all). The HMAC is cheap on
  * purpose (start-up stays fast, no scrypt buffer in the RSS): the token is at least 16
  * characters, and whoever holds the data folder holds a generated token's file anyway.
  */
