@@ -154,7 +154,12 @@ describe("the dashboard tells the truth", () => {
     );
     const one = await postForm(`${url}/ui/actions/dead-letters/discard`, { one: "3", sceneId: ["4"] });
     expect(decodeURIComponent(one.headers.get("location")!)).toEndWith("done=1 dead letter discarded");
-    const all = await postForm(`${url}/ui/actions/dead-letters/discard`, { which: "all" });
+    // All of them: asked first (a page, nothing discarded), then done.
+    const ask = await postForm(`${url}/ui/actions/dead-letters/discard`, { which: "all" });
+    expect(ask.status).toBe(200);
+    expect(textOf(await ask.text())).toContain("Discard all 117 dead letters?");
+    expect(w.app.queue.deadLetterCount()).toBe(117);
+    const all = await postForm(`${url}/ui/actions/dead-letters/discard`, { which: "all", confirmed: "yes" });
     expect(decodeURIComponent(all.headers.get("location")!)).toEndWith("done=117 dead letters discarded");
     expect(textOf(await (await get(`${url}/ui/queue`)).text())).toContain("Dead letters ( 0 )");
     // What waits is paged too (oldest first), with titles.
