@@ -11,7 +11,7 @@ import type { Logger } from "./log.ts";
 import { isStashError } from "./stash/errors.ts";
 import { databaseTrouble } from "./store/trouble.ts";
 import { sceneOfRequest } from "./request-scene.ts";
-import { unmapped } from "./text.ts";
+import { addressMatcher, unmapped } from "./net.ts";
 
 export class HttpError extends Error {
   constructor(
@@ -76,28 +76,35 @@ export function noteClient(
   return request;
 }
 /**
- * The client a request comes from (pure): the TCP peer, unless the peer is one of the trusted
- * reverse proxies; then the rightmost X-Forwarded-For entry that is not a trusted proxy (each
- * proxy appends the address it was reached from, so entries left of it could be made up).
+ * The client a request comes from (pure): the TCP peer, unless the peer is a trusted reverse
+ * proxy; then the rightmost X-Forwarded-For entry that is not a trusted proxy (each proxy
+ * appends the address it was reached from, so entries left of it could be made up).
  */
-export function forwardedClient(peer: string, forwardedFor: string | null, trusted: readonly string[]): string {
-  const isTrusted = (a: string) => trusted.includes(unmapped(a));
+export function forwardedClient(
+  peer: string,
+  forwardedFor: string | null,
+  isTrusted: (address: string) => boolean,
+): string {
   if (!forwardedFor || !isTrusted(peer)) return unmapped(peer);
   const hops = forwardedFor
     .split(",")
     .map((h) => h.trim())
     .filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) {
-    if (!isTrusted(hops[i]!)) return unmapped(hops[i]!).slice(0, 64);
-  }
-  return unmapped(hops[0] ?? peer).slice(0, 64);
+  const client = hops.findLast((h) => !isTrusted(h)) ?? hops[0] ?? peer;
+  return unmapped(client).slice(0, 64);
 }
 
-/** Who sent a request: the TCP peer, or behind a trusted reverse proxy the client it forwarded; "unknown" if neither. */
-export const clientAddress = (request: Request, trustedProxies: readonly string[] = []) => {
-  const peer = clients.get(request);
-  return peer ? forwardedClient(peer, request.headers.get("x-forwarded-for"), trustedProxies) : "unknown";
-};
+/**
+ * Who sent requests, given the trusted reverse proxies (addresses or ranges): the TCP peer, or
+ * behind a trusted proxy the client it forwarded; "unknown" when the server did not say.
+ */
+export function clientAddresses(trustedProxies: readonly string[] = []) {
+  const isTrusted = addressMatcher(trustedProxies);
+  return (request: Request) => {
+    const peer = clients.get(request);
+    return peer ? forwardedClient(peer, request.headers.get("x-forwarded-for"), isTrusted) : "unknown";
+  };
+}
 
 /**
  * The status the client got. A handler that returns a Response (a redirect's 303, a page's 401)

@@ -83,6 +83,3 @@ export function withinEdits(a: string, b: string, max: number): boolean {
 
 /** How many edits a word of this length may be off and still count as the same word. */
 export const typoAllowance = (word: string) => (word.length >= 8 ? 2 : word.length >= 4 ? 1 : 0);
-
-/** An IPv4 address as such: "::ffff:10.0.0.2" (IPv4 over an IPv6 socket) is "10.0.0.2". */
-export const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");

@@ -6,14 +6,13 @@
 import { Kind, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync, readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigSchema, type Config } from "./schema.ts";
 import { secretKeys, settings, type Setting } from "./settings.ts";
 import { instanceProblems, instancesOf } from "./instances.ts";
 import { compilePathRules } from "../paths/mapper.ts";
-import { unmapped } from "../text.ts";
+import { parseRange } from "../net.ts";
 
 /** Shorter admin tokens are refused at start. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -117,10 +116,10 @@ export function loadConfig(env: Env = process.env, file = configFilePath(env)): 
       `admin.token: shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters — set ADMIN_TOKEN to a longer one (e.g. openssl rand -base64 24), or leave it empty to have one generated`,
     );
   }
-  const notAddresses = config.admin.trustedProxies.filter((a) => !isIP(unmapped(a)));
+  const notAddresses = config.admin.trustedProxies.filter((a) => !parseRange(a));
   if (notAddresses.length)
     problems.push(
-      `admin.trustedProxies: ${notAddresses.map((a) => JSON.stringify(a)).join(", ")} is not an IP address — set ADMIN_TRUSTED_PROXIES to your reverse proxies' addresses, e.g. 172.17.0.1`,
+      `admin.trustedProxies: ${notAddresses.map((a) => JSON.stringify(a)).join(", ")} is not an IP address or range — set ADMIN_TRUSTED_PROXIES to your reverse proxies' addresses or network, e.g. 172.17.0.1 or 172.17.0.0/16`,
     );
   problems.push(...instanceProblems(config));
   if (problems.length) throw new ConfigError(problems);

@@ -270,7 +270,7 @@ export const ConfigSchema = Type.Object({
       trustedProxies: Type.Array(Type.String(), {
         default: [],
         description:
-          "Addresses of your reverse proxies (comma list in env). A request from one of them is counted as the client its X-Forwarded-For names, for the sign-in throttle and the log; empty: the TCP peer, whatever a header says.",
+          "Your reverse proxies' addresses or networks (comma list in env, e.g. 172.17.0.0/16). A request from one of them is counted as the client its X-Forwarded-For names, for the sign-in throttle and the log; empty: the TCP peer, whatever a header says.",
       }),
     },
     { default: {} },

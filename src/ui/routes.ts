@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import { assets, layout, plural, type Html, type PageId } from "./html.ts";
 import type { DashboardSource } from "./source.ts";
 import { guardedForm } from "../json-body.ts";
-import { clientAddress, HttpError, requestPath } from "../http.ts";
+import { clientAddresses, HttpError, requestPath } from "../http.ts";
 import { confirmAll } from "./pages/confirm.ts";
 import { overviewSection } from "./pages/overview.ts";
 import { queueLive, queuePage, scenePage } from "./pages/queue.ts";
@@ -69,6 +69,7 @@ export function writebackChoice(form: Form): string[] | undefined {
 const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
 
 export function dashboardRoutes(src: DashboardSource) {
+  const clientAddress = clientAddresses(src.config.admin.trustedProxies);
   const signedIn = (request: Request) => src.access.isAdmin(request.headers);
   const page = (request: Request, title: string, id: PageId, body: Html, notice?: string) =>
     new Response(layout(title, id, body, { signedIn: signedIn(request), notice }), { headers: HTML_HEADERS });
@@ -168,7 +169,7 @@ export function dashboardRoutes(src: DashboardSource) {
           const secure =
             /^https:/i.test(h.get("origin") ?? "") || h.get("x-forwarded-proto")?.toLowerCase() === "https";
           const result = src.access.signIn(first(body, "token"), {
-            address: clientAddress(request, src.config.admin.trustedProxies),
+            address: clientAddress(request),
             userAgent: h.get("user-agent") ?? "",
             secure,
           });
