@@ -57,6 +57,18 @@ export async function writebackLines(config: Config): Promise<CheckLine[]> {
           },
     );
   }
+  if (wb.notifications) {
+    const path = await createPmsWatch(config.plex).streamPath();
+    lines.push(
+      path
+        ? { ok: true, what: "write-back notifications", detail: `PMS's notification stream opens at ${path}` }
+        : {
+            ok: false,
+            what: "write-back notifications",
+            detail: `PMS's notification stream did not open (at /:/websocket/notifications nor /:/websockets/notifications): viewings arrive through the watch history every ${wb.catchUpSeconds} s instead, or set WRITEBACK_NOTIFICATIONS=false`,
+          },
+    );
+  }
   lines.push(
     wb.webhookToken
       ? {

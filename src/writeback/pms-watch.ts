@@ -143,6 +143,18 @@ export type PmsWatchOptions = PlexClientOptions;
 export function createPmsWatch(options: PmsWatchOptions) {
   const { get } = plexRequests(options);
 
+  /**
+   * The notification stream's websocket URLs, to try in turn (the token in the query: a
+   * websocket sends no headers): the path pms-openapi.json names, then the one python-plexapi
+   * and Home Assistant connect to. Which a given PMS answers is unverified here.
+   */
+  const notificationsUrls = (): string[] =>
+    STREAM_PATHS.map((path) => {
+      const url = new URL(`${options.url}${path}`);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      url.searchParams.set("X-Plex-Token", options.token);
+      return url.toString();
+    });
   return {
     /** Who plays what now. */
     async sessions(): Promise<PlexSession[]> {
@@ -231,18 +243,39 @@ export function createPmsWatch(options: PmsWatchOptions) {
       return { total: Number((mc as { totalSize?: number }).totalSize ?? items.length), items };
     },
     /**
-     * The notification stream's websocket URLs, to try in turn (the token in the query: a
-     * websocket sends no headers): the path pms-openapi.json names, then the one python-plexapi
-     * and Home Assistant connect to. Which a given PMS answers is unverified here.
+     * Which spelling of the notification stream's path this PMS opens (the first that does,
+     * within `timeoutMs` each), or undefined when neither does. For `check`: the path only,
+     * never the URL (it carries the token).
      */
-    notificationsUrls(): string[] {
-      return STREAM_PATHS.map((path) => {
-        const url = new URL(`${options.url}${path}`);
-        url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-        url.searchParams.set("X-Plex-Token", options.token);
-        return url.toString();
-      });
+    async streamPath(timeoutMs = 3_000): Promise<string | undefined> {
+      for (const [i, url] of notificationsUrls().entries()) {
+        if (await opens(url, timeoutMs)) return STREAM_PATHS[i];
+      }
+      return undefined;
     },
+    notificationsUrls,
   };
 }
 export type PmsWatch = ReturnType<typeof createPmsWatch>;
+
+/** Whether a websocket opens at `url` within `timeoutMs` (closed again at once). */
+function opens(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch {
+      return resolve(false);
+    }
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      ws.onopen = ws.onclose = ws.onerror = null;
+      ws.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    ws.onopen = () => done(true);
+    ws.onclose = () => done(false);
+    ws.onerror = () => done(false);
+  });
+}

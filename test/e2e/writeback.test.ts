@@ -542,6 +542,19 @@ describe("check, with write-back on", () => {
     );
     expect(text).toContain("http://s2p.local:8000/hooks/plex?token=<WRITEBACK_WEBHOOK_TOKEN>");
     expect(text).not.toContain(PLEX_HOOK_TOKEN);
+    // The notification stream: which spelling of its path this PMS opens, or that neither does.
+    const withStream = loadConfig(testEnv(stash, pms, { ...wbEnv(), WRITEBACK_NOTIFICATIONS: "true" }), undefined);
+    const streamLine = async () =>
+      (await runChecks(withStream)).map(formatCheckLine).find((l) => l.includes("write-back notifications"));
+    expect(await streamLine()).toBe(
+      "ok   write-back notifications: PMS's notification stream opens at /:/websocket/notifications",
+    );
+    pms.watch.streamPaths = new Set(["/:/websockets/notifications"]);
+    expect(await streamLine()).toContain("opens at /:/websockets/notifications");
+    pms.watch.streamPaths = new Set();
+    const none = await streamLine();
+    expect(none).toMatch(/^FAIL write-back notifications: PMS's notification stream did not open/);
+    expect(none).not.toContain(pms.token);
     // A wrong Plex token: one line saying so.
     const wrong = await runChecks(loadConfig(testEnv(stash, pms, { ...wbEnv(), PLEX_TOKEN: "nope" }), undefined));
     expect(wrong.map(formatCheckLine).join("\n")).toMatch(
