@@ -32,8 +32,7 @@ export interface WritebackWorkerDeps {
 }
 
 interface InstanceBreaker {
-  open: boolean;
-  /** When it opened (null while closed). */
+  /** When it opened (null while closed: the breaker is open while this is set). */
   openedAt: number | null;
   downInARow: number;
   probes: number;
@@ -45,10 +44,7 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
   const { events, log } = deps;
   const now = deps.now ?? Date.now;
   const breakers = new Map<string, InstanceBreaker>(
-    deps.instances.map((i) => [
-      i,
-      { open: false, openedAt: null, downInARow: 0, probes: 0, nextProbeAt: 0, lastError: null },
-    ]),
+    deps.instances.map((i) => [i, { openedAt: null, downInARow: 0, probes: 0, nextProbeAt: 0, lastError: null }]),
   );
   const draining = new Map<string, Promise<void>>();
   let stopped = false;
@@ -74,7 +70,6 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
           b.downInARow++;
           b.lastError = outcome.error;
           if (b.downInARow >= OPEN_AFTER) {
-            b.open = true;
             b.openedAt = now();
             b.probes = 0;
             b.nextProbeAt = now() + probeDelay(b);
@@ -100,11 +95,10 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
   async function drainOnce(instance: string) {
     const b = breakers.get(instance);
     if (!b) return;
-    if (b.open) {
+    if (b.openedAt !== null) {
       if (now() < b.nextProbeAt) return;
       try {
         await deps.probe(instance);
-        b.open = false;
         b.openedAt = null;
         b.downInARow = 0;
         b.lastError = null;
@@ -168,7 +162,7 @@ export function createWritebackWorker(deps: WritebackWorkerDeps) {
     breakers: () =>
       [...breakers].map(([instance, b]) => ({
         instance,
-        open: b.open,
+        open: b.openedAt !== null,
         openedAt: b.openedAt,
         nextProbeAt: b.nextProbeAt,
         lastError: b.lastError,
