@@ -161,37 +161,32 @@ export function createEventQueue(store: Store, now: () => number = Date.now, opt
     if (!sources.includes(source)) setSources.run([...sources, source].join(","), key);
   };
 
+  /** The row another source stored for this same viewing, pause or stop (its key), if any. */
+  const twinOf = (event: PlexEvent, ref: string): string | undefined => {
+    const { ratingKey, account, at } = event;
+    if (event.kind === "play")
+      return samePlay.get(ref, ratingKey, account.id, at - PLAY_TOLERANCE_MS, at + PLAY_TOLERANCE_MS)?.key;
+    if (event.kind !== "progress") return undefined;
+    // Another source's report of the same pause or stop (a source's own later pause is not one).
+    const twin = sameProgress.get(
+      ref,
+      ratingKey,
+      account.id,
+      at - PROGRESS_TOLERANCE_MS,
+      at + PROGRESS_TOLERANCE_MS,
+      event.viewOffsetMs,
+      event.source,
+    )?.key;
+    return twin === event.key ? undefined : twin;
+  };
+
   /** One event; true when it is new (stored), false when it was known already. */
   const recordOne = (event: PlexEvent): boolean => {
     const ref = refKey(event.ref);
-    if (event.kind === "play") {
-      const twin = samePlay.get(
-        ref,
-        event.ratingKey,
-        event.account.id,
-        event.at - PLAY_TOLERANCE_MS,
-        event.at + PLAY_TOLERANCE_MS,
-      );
-      if (twin) {
-        noteSource(twin.key, event.source);
-        return false;
-      }
-    }
-    if (event.kind === "progress") {
-      // Another source's report of the same pause or stop (a source's own later pause is not one).
-      const twin = sameProgress.get(
-        ref,
-        event.ratingKey,
-        event.account.id,
-        event.at - PROGRESS_TOLERANCE_MS,
-        event.at + PROGRESS_TOLERANCE_MS,
-        event.viewOffsetMs,
-        event.source,
-      );
-      if (twin && twin.key !== event.key) {
-        noteSource(twin.key, event.source);
-        return false;
-      }
+    const twin = twinOf(event, ref);
+    if (twin) {
+      noteSource(twin, event.source);
+      return false;
     }
     const t = now();
     const stored = insert.get(
