@@ -64,19 +64,23 @@ function captureHooks() {
 }
 
 /**
- * A viewing with a pause: plays 3 s from 1:40 (the items are 10 min or more), pauses 5 s,
- * plays 2 s more, stops at 1:45.
- * 5 s played; 10 s went by.
+ * Plays with a pause: 3 s from `fromMs`, a pause of 5 s, 2 s more; still playing. 5 s played,
+ * 10 s went by. Answers the session's key.
  */
-async function viewWithPause(w: Awaited<ReturnType<typeof world>>, ratingKey: string) {
-  const key = w.pms.watch.play(ratingKey, { offsetMs: 100_000 });
+async function playWithPause(w: Awaited<ReturnType<typeof world>>, ratingKey: string, fromMs: number) {
+  const key = w.pms.watch.play(ratingKey, { offsetMs: fromMs });
   await Bun.sleep(3000);
-  w.pms.watch.progress(key, 103_000, "paused");
+  w.pms.watch.progress(key, fromMs + 3000, "paused");
   await Bun.sleep(5000);
-  w.pms.watch.progress(key, 103_000, "playing");
+  w.pms.watch.progress(key, fromMs + 3000, "playing");
   await Bun.sleep(2000);
-  w.pms.watch.progress(key, 105_000, "playing");
-  w.pms.watch.stop(key);
+  w.pms.watch.progress(key, fromMs + 5000, "playing");
+  return key;
+}
+
+/** A viewing with a pause from 1:40 (the items are 10 min or more), stopped at 1:45. */
+async function viewWithPause(w: Awaited<ReturnType<typeof world>>, ratingKey: string) {
+  w.pms.watch.stop(await playWithPause(w, ratingKey, 100_000));
 }
 
 /** Within ±1.5 s of the 5 s played (a count that kept the pause would be 10 s; one counted twice 10 s too). */
@@ -129,13 +133,7 @@ describe("time played", () => {
     const w = await world({ WRITEBACK_NOTIFICATIONS: "true" });
     w.pms.watch.webhooks = [w.hookUrl];
     expect(await waitFor(() => w.app.writeback.notifications.status().connected, 10_000)).toBe(true);
-    const key = w.pms.watch.play(w.rk("7"));
-    await Bun.sleep(3000);
-    w.pms.watch.progress(key, 3000, "paused");
-    await Bun.sleep(5000);
-    w.pms.watch.progress(key, 3000, "playing");
-    await Bun.sleep(2000);
-    w.pms.watch.progress(key, 5000, "playing");
+    const key = await playWithPause(w, w.rk("7"), 0);
     w.pms.watch.progress(key, 580_000, "playing"); // a seek to the end: past 90 %, the scrobble
     w.pms.watch.stop(key);
     await w.settled();
