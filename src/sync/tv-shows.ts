@@ -67,8 +67,9 @@ export function createShowUpkeep(deps: ShowUpkeepDeps) {
    * Compares one show with its saved signature and refreshes its Plex items when it changed.
    * Without a saved one (the first pass, or a show new to us) only an item whose title is not
    * the served one is refreshed. A show Plex has no item of (the index asked for news first,
-   * with `reindex`) is left to its scan, which reads it as served now. Answers what was done, or null; a Plex error is thrown (the
-   * signature is then not saved, so the next check tries again). Does not save to the database.
+   * with `reindex`) is left to its scan, which reads it as served now. Answers what was done, or
+   * null; a Plex error is thrown (the signature is then not saved, so the next check tries
+   * again). Does not save to the database.
    */
   async function compare(showId: string, reindex: boolean): Promise<{ note: string | null; changed: boolean }> {
     const meta = await deps.served(showId);
