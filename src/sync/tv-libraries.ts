@@ -193,6 +193,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       id: lib.id,
       instance: deps.instance,
       layout: lib.layout.layout === "group" ? "group" : lib.layout.parentStudio ? "studio (top parent)" : "studio",
+      scheme: lib.scheme,
       folder: lib.folder,
       plexFolder: tvPlexFolder(lib, deps.mapper),
       counts() {

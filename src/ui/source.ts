@@ -16,6 +16,7 @@ import type { Outage } from "../sync/breaker.ts";
 import type { StashInstance } from "../config/instances.ts";
 import type { TvLibraryState } from "../sync/tv-libraries.ts";
 import type { Placement } from "../tv/types.ts";
+import type { ShowScheme } from "../domain/ref.ts";
 import type { EventQueue } from "../writeback/events.ts";
 import type { WritebackState } from "../writeback/types.ts";
 
@@ -84,6 +85,8 @@ export interface TvLibraryView {
   id: string;
   instance: string;
   layout: string;
+  /** The scheme of its shows (st, sn, gr): which episodes are its. */
+  scheme: ShowScheme;
   folder: string;
   /** The folder as Plex sees it (plexFolder, else mapped by the rules); null when nothing maps it. */
   plexFolder: string | null;

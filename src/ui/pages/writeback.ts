@@ -7,6 +7,7 @@ import type { DashboardSource } from "../source.ts";
 import { PLAY_TOLERANCE_MS, type StoredEvent } from "../../writeback/events.ts";
 import type { PlexEvent } from "../../writeback/types.ts";
 import type { WritebackState } from "../../writeback/types.ts";
+import { stars } from "../../writeback/rules.ts";
 import { DEFAULT_INSTANCE_ID, EPISODE_ID, episodeRef, refKey, sceneIdOf, type Ref } from "../../domain/ref.ts";
 import { instanceLabel, several } from "../instances.ts";
 
@@ -21,7 +22,7 @@ export function eventText(e: PlexEvent): string {
       ? `stopped at ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`
       : "finished (resume point cleared)";
   }
-  return e.rating === null ? "rating cleared" : `rated ${e.rating} (${e.rating / 2} stars)`;
+  return e.rating === null ? "rating cleared" : `rated ${e.rating} (${stars(e.rating)})`;
 }
 
 const who = (e: PlexEvent) => e.account.name ?? `account ${e.account.id}`;
@@ -31,12 +32,6 @@ const sceneLink = (src: DashboardSource, e: PlexEvent) => {
   const q = e.ref.instance === DEFAULT_INSTANCE_ID ? "" : `?instance=${encodeURIComponent(e.ref.instance)}`;
   return html`<a href="/ui/scenes/${id}${q}">scene ${id}</a>${several(src) ? html` <span class="muted">(${instanceLabel(src, e.ref.instance)})</span>` : ""}`;
 };
-/** An episode's show scheme (st, sn, gr) → whether a TV library's layout makes such shows. */
-const layoutMakes = (layout: string, scheme: string) =>
-  scheme === "gr"
-    ? layout.startsWith("group")
-    : !layout.startsWith("group") && layout.includes("parent") === (scheme === "sn");
-
 /**
  * Where an event's item sits in Plex: "movie", or "episode in <show>" (its TV library in grey).
  * The ref's kind says movie or episode; the episode id's scheme says which layout's show.
@@ -46,7 +41,7 @@ export function itemPlace(src: DashboardSource, ref: Ref): Html {
   const m = ref.kind === "episode" ? EPISODE_ID.exec(ref.id) : null;
   if (!m) return html`${ref.kind}`;
   const [, scheme, sceneId] = m as unknown as [string, string, string];
-  const lib = src.tv?.find((v) => v.instance === ref.instance && layoutMakes(v.layout, scheme));
+  const lib = src.tv?.find((v) => v.instance === ref.instance && v.scheme === scheme);
   if (!lib) return html`episode <span class="muted">(${scheme === "gr" ? "a group's show" : "a studio's show"})</span>`;
   const show = lib.placementOf(sceneId)?.showTitle;
   return show ? html`episode in ${show} <span class="muted">(${lib.id})</span>` : html`episode in ${lib.id}`;
