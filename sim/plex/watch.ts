@@ -18,9 +18,13 @@
  *   account numbering), Notifiarr/notifiarr pkg/plex/webhook.go (media.rate: a top-level `rating`).
  *   media.scrobble fires once when playback passes 90 %; media.stop still follows at the stop.
  *   Receivers report the same event delivered twice now and then: `duplicates` copies that.
- * - Notifications: python-plexapi's AlertListener and plex-api's (TS) alert.ts connect to
- *   ws://<pms>/:/websockets/notifications?X-Plex-Token=… (pms-openapi.json lists the same stream
- *   as /:/websocket/notifications and /:/eventsource/notifications: both spellings are served).
+ * - Notifications: python-plexapi's AlertListener (alert.py), python-plexwebsocket (Home
+ *   Assistant), Tautulli and plex-api's (TS) alert.ts all connect to
+ *   ws://<pms>/:/websockets/notifications?X-Plex-Token=… (../shared/plex/real-pms-evidence.md §4).
+ *   pms-openapi.json spells it /:/websocket/notifications (singular), which no working client
+ *   uses: no evidence a real PMS answers it, so by default this one does not (a 404, the
+ *   evidence's advice); `streamPaths` can add it. /:/eventsource/notifications (SSE) is known
+ *   but answers 400 here (no SSE is simulated).
  *   Frames are {"NotificationContainer": {"type": "playing", "size": 1,
  *   "PlaySessionStateNotification": [{sessionKey, clientIdentifier, guid, ratingKey, url, key,
  *   viewOffset, playQueueItemID, state: playing|paused|buffering|stopped}]}}: no account in it.
@@ -30,9 +34,23 @@
  *   gone from the list at once, so a client learns who played it while it plays.
  * - /status/sessions/history/all (statusGetHistoryAll): Metadata[] of {historyKey, key,
  *   ratingKey, librarySectionID, title, type, thumb, viewedAt (s), accountID (PMS's numbering:
- *   1 the owner), deviceID}; filters accountID, metadataItemID, librarySectionID and
- *   `viewedAt>`/`viewedAt>=`/`viewedAt<`; sort=viewedAt[:desc|:asc]; paged by
- *   X-Plex-Container-Start/Size with offset and totalSize in the container.
+ *   1 the owner), deviceID}; filters accountID, metadataItemID, librarySectionID and viewedAt;
+ *   sort=viewedAt[:desc|:asc]; paged by X-Plex-Container-Start/Size with offset and totalSize
+ *   in the container.
+ * - The viewedAt filter is a media query written into the raw URL: `viewedAt>=N`, which any
+ *   query parser reads as the parameter `viewedAt>` with the value N. That is what python-plexapi
+ *   (server.py PlexServer.history(): `args['viewedAt>'] = int(mindate.timestamp())`) and its
+ *   TypeScript port send against real servers every day (the `>` raw or as %3E: the same name to
+ *   a query parser, as stash2plex's URLSearchParams sends it), and what
+ *   pms-openapi.json means by "typically of the form `viewedAt>=12456789`". So `viewedAt>` N is
+ *   viewedAt ≥ N (LIKELY: python-plexapi calls it the "min datetime"; no server answer read shows
+ *   the same second kept or dropped), `viewedAt<` N is ≤ N, and `viewedAt>>`/`viewedAt<<` (raw
+ *   `>>=`/`<<=`, python-plexapi's "is after"/"is before" filters) are strict.
+ *   UNKNOWN: what a real PMS does with a value that is not a number (as `viewedAt>` with the
+ *   value `=N`, the raw `viewedAt%3E==N` stash2plex once sent): no evidence says whether it is
+ *   ignored or an error. Here it is ignored, the whole history answered, as a server does with a
+ *   filter it cannot parse: the failure that hides best (nothing errs, a catch-up re-reads and
+ *   replays everything), so a test catches a wrong spelling by what it replays.
  * - /accounts: Account[] of {id, key, name}; 0 is the system's, 1 the owner.
  * - PUT /:/rate (server.ts) rates as the token's user (the owner) and fires media.rate.
  * - History is the server's own database: it survives our outages and keeps growing while
@@ -97,11 +115,12 @@ export class PlexWatch {
   /** The webhook URLs PMS posts to (Plex Pass: Settings → Webhooks). */
   webhooks: string[] = [];
   /**
-   * Which spellings of the notification stream's path this PMS answers (which a real PMS
-   * answers is unverified: the API description and the clients in use disagree). A path not
-   * listed is a 404, as PMS answers an unknown path.
+   * Which spellings of the notification stream's path this PMS answers: the plural, which every
+   * working client uses, and the SSE one. The API description's singular is left out (no
+   * evidence a real PMS answers it); a test adds it. A path not listed is a 404, as PMS answers
+   * an unknown path.
    */
-  streamPaths = new Set(["/:/websocket/notifications", "/:/websockets/notifications", "/:/eventsource/notifications"]);
+  streamPaths = new Set(["/:/websockets/notifications", "/:/eventsource/notifications"]);
   /** How many times each webhook is delivered (Plex sometimes delivers one twice). */
   duplicates = 1;
   history: HistoryEntry[] = [];
@@ -174,6 +193,19 @@ export class PlexWatch {
     this.progress(key, end);
     this.stop(key);
     return key;
+  }
+
+  /**
+   * A viewing to the end that PMS's history already holds from before (it keeps years of it):
+   * an entry at `viewedAtS` and the item watched, without a session, notification or webhook.
+   */
+  pastViewing(ratingKey: string, viewedAtS: number, accountId = 1) {
+    this.item(ratingKey);
+    this.account(accountId);
+    const v = this.viewState(ratingKey, accountId);
+    v.viewCount++;
+    v.lastViewedAt = Math.max(v.lastViewedAt ?? 0, viewedAtS);
+    this.history.push({ id: this.nextHistory++, ratingKey, accountId, viewedAt: viewedAtS, deviceId: accountId });
   }
 
   /** An account rates an item (0–10; undefined clears it), as a Plex app does. */
@@ -366,21 +398,9 @@ export class PlexWatch {
     if (account !== undefined) list = list.filter((h) => h.accountId === account);
     if (item) list = list.filter((h) => h.ratingKey === item);
     if (section) list = list.filter((h) => this.pms.items.get(h.ratingKey)?.sectionId === section);
-    // PMS's media-query filters: `viewedAt>=` arrives as the parameter `viewedAt>` with a value starting "=".
     for (const [name, value] of q) {
-      const m = /^viewedAt([<>])$/.exec(name);
-      if (!m) continue;
-      const inclusive = value.startsWith("=");
-      const bound = Number(inclusive ? value.slice(1) : value);
-      list = list.filter((h) =>
-        m[1] === ">"
-          ? inclusive
-            ? h.viewedAt >= bound
-            : h.viewedAt > bound
-          : inclusive
-            ? h.viewedAt <= bound
-            : h.viewedAt < bound,
-      );
+      const keep = viewedAtFilter(name, value);
+      if (keep) list = list.filter((h) => keep(h.viewedAt));
     }
     const sort = q.get("sort") ?? "viewedAt:desc";
     const desc = /:desc$/.test(sort);
@@ -457,3 +477,23 @@ export class PlexWatch {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** The viewedAt comparisons by the parameter's name (see the header: the raw `viewedAt>=N` is `viewedAt>` N). */
+const VIEWED_AT: Record<string, (at: number, bound: number) => boolean> = {
+  "viewedAt>": (at, bound) => at >= bound,
+  "viewedAt<": (at, bound) => at <= bound,
+  "viewedAt>>": (at, bound) => at > bound,
+  "viewedAt<<": (at, bound) => at < bound,
+  viewedAt: (at, bound) => at === bound,
+};
+
+/**
+ * A history filter's test of an entry's viewedAt, or undefined when the parameter is no
+ * viewedAt filter or its value is not a whole number (ignored: UNKNOWN on a real PMS, see the header).
+ */
+function viewedAtFilter(name: string, value: string): ((at: number) => boolean) | undefined {
+  const compare = VIEWED_AT[name];
+  if (!compare || !/^\d+$/.test(value)) return undefined;
+  const bound = Number(value);
+  return (at) => compare(at, bound);
+}

@@ -65,7 +65,7 @@ export async function writebackLines(config: Config): Promise<CheckLine[]> {
         : {
             ok: false,
             what: "write-back notifications",
-            detail: `PMS's notification stream did not open (at /:/websocket/notifications nor /:/websockets/notifications): viewings arrive through the watch history every ${wb.catchUpSeconds} s instead, or set WRITEBACK_NOTIFICATIONS=false`,
+            detail: `PMS's notification stream did not open (at /:/websockets/notifications nor /:/websocket/notifications): viewings arrive through the watch history every ${wb.catchUpSeconds} s instead, or set WRITEBACK_NOTIFICATIONS=false`,
           },
     );
   }

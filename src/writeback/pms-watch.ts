@@ -6,7 +6,10 @@
  * TypeBox schemas, loosely: PMS adds fields freely, we read only these.
  *
  * Every path is in pms-openapi.json except /accounts (python-plexapi's systemAccounts reads it;
- * PMS has long served it): WATCH_CALLS lists them for a conformance check.
+ * PMS has long served it) and the stream's plural spelling, the one tried first (the description
+ * has the singular only): WATCH_CALLS lists the described ones for a conformance check. Each
+ * request is spelled as python-plexapi spells the same call, which works against real servers
+ * (test/unit/plexapi-spelling.test.ts holds them side by side).
  */
 import { Type } from "@sinclair/typebox";
 import { PlexError, plexRequests, type PlexClientOptions } from "../plex/client.ts";
@@ -20,8 +23,12 @@ export const WATCH_CALLS = [
   ["GET", "/library/sections/{sectionId}/all"],
 ] as const;
 
-/** The notification stream's path as the API description spells it, then as the clients in use do. */
-const STREAM_PATHS = ["/:/websocket/notifications", "/:/websockets/notifications"] as const;
+/**
+ * The notification stream's path as every working client spells it (python-plexapi alert.py,
+ * python-plexwebsocket of Home Assistant, Tautulli), then as the API description does: no
+ * evidence shows a real PMS answering the singular, it is the fallback only.
+ */
+export const STREAM_PATHS = ["/:/websockets/notifications", "/:/websocket/notifications"] as const;
 export const STREAM_SPELLINGS = STREAM_PATHS.length;
 
 const Id = Type.Union([Type.String(), Type.Number()]);
@@ -145,8 +152,8 @@ export function createPmsWatch(options: PmsWatchOptions) {
 
   /**
    * The notification stream's websocket URLs, to try in turn (the token in the query: a
-   * websocket sends no headers): the path pms-openapi.json names, then the one python-plexapi
-   * and Home Assistant connect to. Which a given PMS answers is unverified here.
+   * websocket sends no headers): the one python-plexapi and Home Assistant connect to, then the
+   * one pms-openapi.json names.
    */
   const notificationsUrls = (): string[] =>
     STREAM_PATHS.map((path) => {
@@ -185,8 +192,9 @@ export function createPmsWatch(options: PmsWatchOptions) {
         "X-Plex-Container-Start": String(q.start ?? 0),
         "X-Plex-Container-Size": String(q.size ?? 200),
       };
-      // A media-query filter: `viewedAt>=N` (the name is `viewedAt>`, the value `=N`).
-      if (q.sinceS !== undefined) query["viewedAt>"] = `=${Math.floor(q.sinceS)}`;
+      // A media-query filter, the raw `viewedAt>=N`: the name `viewedAt>`, the value the plain
+      // number, as python-plexapi's history() sends it (a value `=N` is no number to PMS).
+      if (q.sinceS !== undefined) query["viewedAt>"] = String(Math.floor(q.sinceS));
       if (q.ratingKey) query.metadataItemID = q.ratingKey;
       if (q.accountId) query.accountID = q.accountId;
       const { MediaContainer: mc } = await get(History, "/status/sessions/history/all", query);

@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { IDENTIFIER, testEnv, waitFor } from "../helpers.ts";
+import { createPmsWatch } from "../../src/writeback/pms-watch.ts";
 
 const HOOK_TOKEN = "plex-hook-token-789";
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -167,6 +168,29 @@ describe("the PMS simulator's watching", () => {
     pms.start();
     expect((await history()).size).toBe(2);
     ws.close();
+  });
+
+  test("history filters as python-plexapi spells them: the raw `viewedAt>=N` (the parameter `viewedAt>`, the value N) keeps viewings from N on, `>>=` after N, `<=` up to N; a value that is no number (`viewedAt>` = `=N`, stash2plex's old spelling) filters nothing; write-back's history read keeps what is from N on", async () => {
+    const pms = new PmsSim().start();
+    cleanups.push(() => pms.stop());
+    const { ours } = library(pms);
+    const T = 1_800_000_000;
+    ours.forEach((item, i) => pms.watch.pastViewing(item.ratingKey, T + 60 * i));
+    /** The viewedAt of the history's entries (from T, oldest first) that a raw query keeps. */
+    const kept = async (raw: string) => {
+      const res = await fetch(
+        `${pms.url}/status/sessions/history/all?X-Plex-Token=${pms.token}&sort=viewedAt:asc&${raw}`,
+      );
+      return ((await res.json()) as any).MediaContainer.Metadata.map((h: any) => h.viewedAt - T);
+    };
+    expect(await kept(`viewedAt>=${T + 60}`)).toEqual([60, 120]);
+    expect(await kept(`viewedAt%3E=${T + 60}`)).toEqual([60, 120]); // its name encoded: the same parameter
+    expect(await kept(`viewedAt>>=${T + 60}`)).toEqual([120]);
+    expect(await kept(`viewedAt<=${T + 60}`)).toEqual([0, 60]);
+    expect(await kept(`viewedAt%3E==${T + 60}`)).toEqual([0, 60, 120]);
+    const watch = createPmsWatch({ url: pms.url, token: pms.token, timeoutMs: 2_000 });
+    const { entries } = await watch.history({ sinceS: T + 60 });
+    expect(entries.map((e) => e.viewedAt - T)).toEqual([60, 120]);
   });
 
   test("webhooks: multipart with a JSON payload (a thumb part on play and rate), in order, scrobble then stop, PUT /:/rate fires media.rate; a receiver that is down loses them", async () => {
@@ -360,6 +384,17 @@ describe("intake into one queue", () => {
     expect(w.plays()).toHaveLength(2);
     expect(w.events().filter((e) => e.event.kind === "rate")).toHaveLength(1);
     expect(w.app.writeback.events.watermark("history")).toBe(Math.max(...w.pms.watch.history.map((h) => h.viewedAt)));
+  });
+
+  test("catch-up: viewings PMS's history held from before write-back was on (before its bookmark) are not replayed, however often it runs", async () => {
+    const w = await world({ WRITEBACK_NOTIFICATIONS: "false" });
+    const since = w.app.writeback.events.watermark("history")!;
+    w.pms.watch.pastViewing(w.ours[0]!.ratingKey, since - 86_400);
+    w.pms.watch.pastViewing(w.ours[1]!.ratingKey, since - 1);
+    w.pms.watch.view(w.ours[2]!.ratingKey);
+    await w.app.writeback.catchUp.run();
+    await w.app.writeback.catchUp.run();
+    expect(w.plays().map((e) => e.event.ratingKey)).toEqual([w.ours[2]!.ratingKey]);
   });
 
   test("hostile input on /hooks/plex: a clear error, nothing stored", async () => {

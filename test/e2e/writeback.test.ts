@@ -258,18 +258,23 @@ describe("write-back through the real service", () => {
     expect(w.plays("18")).toHaveLength(0);
   }, 90_000);
 
-  test("the stream's path spelled either way: a PMS answering only /:/websockets/notifications (as the clients in use spell it) still gives one play, through the stream", async () => {
+  test("the stream's path spelled either way: /:/websockets/notifications (as the clients in use spell it) is tried first and opens; a PMS answering only /:/websocket/notifications (as the API description spells it) still gives one play, through the stream", async () => {
     const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
     const stream = () => w.app.writeback.state().stream;
+    const streamCalls = () => w.pms.calls.filter((c) => c.path.endsWith("/notifications")).map((c) => c.path);
     expect(await waitFor(() => stream().state === "connected", 10_000)).toBe(true);
-    // This PMS answers the other spelling only (the described one is a 404); the connection drops.
-    w.pms.watch.streamPaths = new Set(["/:/websockets/notifications"]);
+    expect(streamCalls()).toEqual(["/:/websockets/notifications"]);
+    // This PMS answers the described spelling only (the plural is a 404); the connection drops.
+    w.pms.watch.streamPaths = new Set(["/:/websocket/notifications"]);
     const first = stream().since;
     await w.pms.stop();
     w.pms.start();
     // Connected again: a new connection (the other spelling, tried at once after the 404; not a failure).
     expect(await waitFor(() => stream().state === "connected" && stream().since !== first, 20_000)).toBe(true);
+    expect(streamCalls().at(-1)).toBe("/:/websocket/notifications");
     await w.pms.idle();
+    // The catch-up the reconnect started is over before the viewing: only the stream can see it.
+    await w.app.writeback.catchUp.run();
     w.pms.watch.view(w.item("14").ratingKey);
     expect(await waitFor(() => w.plays("14").length > 0, 30_000)).toBe(true);
     const [event] = w.app.writeback.events
@@ -306,6 +311,39 @@ describe("write-back through the real service", () => {
     expect(w.plays("22")).toHaveLength(1);
     expect(w.stash.library.writeCount("sceneAddPlay")).toBe(2);
   }, 90_000);
+
+  test("without Plex Pass (the stream and the history only; PMS reading history filters as python-plexapi spells them): a viewing to the end is one play within a minute; one made while the service was stopped arrives at start-up; viewings PMS held from before write-back was on are never replayed", async () => {
+    const w = await wbWorld({ WRITEBACK_NOTIFICATIONS: "true" });
+    expect(await waitFor(() => w.app.writeback.state().stream.state === "connected", 10_000)).toBe(true);
+    expect(await waitFor(() => w.app.writeback.events.watermark("history") !== undefined, 10_000)).toBe(true);
+    // PMS's history from before write-back was turned on: a day and a second before its bookmark.
+    const since = w.app.writeback.events.watermark("history")!;
+    w.pms.watch.pastViewing(w.item("30").ratingKey, since - 86_400);
+    w.pms.watch.pastViewing(w.item("32").ratingKey, since - 1);
+    // Watched to the end while the service runs: through the stream (no webhook is set).
+    w.pms.watch.view(w.item("26").ratingKey);
+    expect(await waitFor(() => w.plays("26").length > 0, 60_000)).toBe(true);
+    // Watched while the service was stopped: read from the history at start-up.
+    await w.app.stop();
+    w.pms.watch.view(w.item("28").ratingKey);
+    const again = createApp(w.app.config, { log: silentLogger });
+    cleanups.push(() => again.stop());
+    await again.start(0, "127.0.0.1");
+    expect(await waitFor(() => w.plays("28").length > 0, 60_000)).toBe(true);
+    // One more pass over the history, every write done: the earlier viewings are still not in Stash.
+    await again.writeback.catchUp.run();
+    expect(await waitFor(() => again.writeback.events.counts().pending === 0, 10_000)).toBe(true);
+    await again.writeback.worker.idle();
+    expect([w.plays("26"), w.plays("28"), w.plays("30"), w.plays("32")].map((p) => p.length)).toEqual([1, 1, 0, 0]);
+    expect(w.stash.library.writeCount("sceneAddPlay")).toBe(2);
+    expect(w.pms.watch.deliveries).toHaveLength(0);
+    // Every history read asked from a moment on, spelled as python-plexapi does: `viewedAt>` = a plain number.
+    const reads = w.pms.calls
+      .filter((c) => c.path === "/status/sessions/history/all")
+      .map((c) => new URLSearchParams(c.query).get("viewedAt>"));
+    expect(reads.length).toBeGreaterThan(1);
+    expect(reads.filter((v) => !/^\d+$/.test(v ?? ""))).toEqual([]);
+  }, 150_000);
 
   test("a rating made in Plex reaches Stash (4 stars → 80); afterwards one sceneUpdate in all and no rating sent back to Plex (ratingAs=user)", async () => {
     const w = await wbWorld({ PROVIDER_RATING_AS: "user", SYNC_POLL_SECONDS: "1", SYNC_SWEEP_SECONDS: "1" });
@@ -547,10 +585,10 @@ describe("check, with write-back on", () => {
     const streamLine = async () =>
       (await runChecks(withStream)).map(formatCheckLine).find((l) => l.includes("write-back notifications"));
     expect(await streamLine()).toBe(
-      "ok   write-back notifications: PMS's notification stream opens at /:/websocket/notifications",
+      "ok   write-back notifications: PMS's notification stream opens at /:/websockets/notifications",
     );
-    pms.watch.streamPaths = new Set(["/:/websockets/notifications"]);
-    expect(await streamLine()).toContain("opens at /:/websockets/notifications");
+    pms.watch.streamPaths = new Set(["/:/websocket/notifications"]);
+    expect(await streamLine()).toContain("opens at /:/websocket/notifications");
     pms.watch.streamPaths = new Set();
     const none = await streamLine();
     expect(none).toMatch(/^FAIL write-back notifications: PMS's notification stream did not open/);
