@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /**
- * The command line: serve (default) | demo | check | map <path> | healthcheck, --help, --version.
+ * The command line: serve (default) | demo | check | map <path> | reconcile | sync | healthcheck | probe,
+ * --help, --version.
  */
 import { ConfigError, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
@@ -22,6 +23,9 @@ commands:
   reconcile      find what Plex and Stash disagree on [--heal] [--kinds stale,empty,…] [--json]
   sync           queue pushes: --all | --since 7d | --scene ID…
   healthcheck    exit 0 when the running service answers healthy (for container HEALTHCHECK)
+  probe          write a report of what Plex does with the provider, for a bug report: one item
+                 refreshed, nothing else changed; no token or address in it
+                 [--item <ratingKey>] [--out <file>] [--wait <seconds>]
 
 Settings come from env vars and an optional YAML file (CONFIG_FILE, or config.yaml in
 DATA_DIR); see the README's configuration reference.
@@ -83,6 +87,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case "healthcheck":
       return healthcheck();
+    case "probe": {
+      const { probeCommand } = await import("./cli/probe.ts");
+      return probeCommand(configOrExit(), rest);
+    }
     default:
       console.error(`unknown command "${command}"\n\n${HELP}`);
       return 2;
