@@ -75,7 +75,17 @@ export interface PmsIdentity {
    * User-Agent (PlexMediaServer/<version>); a test turns it off to copy that.
    */
   sendsClientIdentifier?: boolean;
+  /**
+   * How it sends X-Plex-Language and X-Plex-Country. Plex's provider docs define both as
+   * "passed as either headers or query parameters" and their own curl example puts them in the
+   * query; a provider's author reports them absent at times. Which a real PMS does is unknown:
+   * "header" (the default), "query", or "none" (neither sent).
+   */
+  localeVia?: "header" | "query" | "none";
 }
+
+/** The language and country PMS asks providers for. */
+const LOCALE = { "X-Plex-Language": "en-US", "X-Plex-Country": "US" } as const;
 
 /** The PMS a scan driver stands for when no simulated server is named. */
 const SCANNER: PmsIdentity = { machineIdentifier: "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e", version: "1.43.0.sim" };
@@ -95,15 +105,28 @@ export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => (
   ...(pms.sendsClientIdentifier === false ? {} : { "x-plex-client-identifier": pms.machineIdentifier }),
   "x-plex-platform": "Linux",
   "x-plex-provides": "server",
-  "x-plex-language": "en-US",
-  "x-plex-country": "US",
+  ...((pms.localeVia ?? "header") === "header" ? LOCALE : {}),
 });
 
+/** A provider URL as PMS requests it: with the language and country in the query when it sends them so. */
+export function providerRequestUrl(url: string, pms: PmsIdentity): string {
+  if (pms.localeVia !== "query") return url;
+  return `${url}${url.includes("?") ? "&" : "?"}${new URLSearchParams(LOCALE)}`;
+}
+
+/**
+ * Discovery, as PMS 1.43's log shows it: the registered URL itself with `?includePreferences=1`,
+ * no slash before the `?` (`GET http://host:7979?includePreferences=1`). Below a path (an
+ * instance's `/instances/<id>`, a TV provider's `/tv`) that is a request for `/instances/<id>`,
+ * not `/instances/<id>/`.
+ */
 export async function discover(
   providerUrl: string,
   as: PmsIdentity = SCANNER,
 ): Promise<{ identifier: string; violations: string[]; types: number[] }> {
-  const res = await fetch(`${providerUrl}/?includePreferences=1`, { headers: pmsRequestHeaders(as) });
+  const res = await fetch(providerRequestUrl(`${providerUrl}?includePreferences=1`, as), {
+    headers: pmsRequestHeaders(as),
+  });
   const body = await res.json();
   const violations = res.status !== 200 ? [`discovery answered ${res.status}`] : [];
   if (!checkProvider.Check(body))
@@ -197,6 +220,29 @@ export function containerProblems(what: string, status: number, body: unknown, i
   return out;
 }
 
+/**
+ * The extras of an item, as PMS asks for them on every refresh after its metadata (`{metadata
+ * key}/{ratingKey}/extras`: providers that answered 404 found PMS logging failed metadata
+ * queries). Anything but a 200 MediaContainer under the provider's identifier is a violation.
+ */
+export async function fetchExtras(
+  providerUrl: string,
+  ratingKey: string,
+  identifier: string,
+  as: PmsIdentity = SCANNER,
+): Promise<{ status: number; violations: string[] }> {
+  const what = `extras of ${ratingKey}`;
+  const res = await timed(providerRequestUrl(`${providerUrl}/library/metadata/${ratingKey}/extras`, as), {
+    headers: pmsRequestHeaders(as),
+  }).catch(() => ({ status: 0, body: undefined, ms: 0 }));
+  if (res.status !== 200) return { status: res.status, violations: [`${what} answered ${res.status || "nothing"}`] };
+  const violations = containerProblems(what, res.status, res.body, identifier);
+  const mc = (res.body as MediaContainer | undefined)?.MediaContainer;
+  if (!violations.length && mc?.identifier !== identifier)
+    violations.push(`${what}: identifier ${mc?.identifier} is not ${identifier}`);
+  return { status: res.status, violations };
+}
+
 export async function timed(input: string, init?: RequestInit) {
   const started = performance.now();
   const res = await fetch(input, init);
@@ -224,7 +270,7 @@ export async function scanFiles(
         filename: relativeFilename(file),
         ...(options.manual ? { manual: 1 } : {}),
       };
-      const m = await timed(`${providerUrl}/library/metadata/matches`, {
+      const m = await timed(providerRequestUrl(`${providerUrl}/library/metadata/matches`, options.as ?? SCANNER), {
         method: "POST",
         headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify(body),
@@ -236,7 +282,8 @@ export async function scanFiles(
         violations.push(`match ${file.path}: ${candidates.length} candidates without manual`);
       const result: ScanResult = { file, matchStatus: m.status, matchMs: m.ms, match: candidates[0] };
       if (result.match) {
-        const md = await timed(`${providerUrl}/library/metadata/${result.match.ratingKey}`, { headers });
+        const url = `${providerUrl}/library/metadata/${result.match.ratingKey}`;
+        const md = await timed(providerRequestUrl(url, options.as ?? SCANNER), { headers });
         violations.push(...containerProblems(`metadata ${result.match.ratingKey}`, md.status, md.body, identifier));
         result.metadataStatus = md.status;
         result.metadataMs = md.ms;

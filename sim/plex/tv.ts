@@ -52,11 +52,29 @@
  * provider that put sparse episodes in /grandchildren would show sparse episodes in Plex, and the
  * stricter simulator catches that. An episode's refresh (or Fix Match) does GET the episode.
  * Paging is sent as headers by default (`pagingVia`), 20 per request (`pageSize`).
+ *
+ * UNKNOWN, so options (../shared/plex/real-pms-evidence.md §2): whether PMS counts
+ * X-Plex-Container-Start from 0 or from 1. The docs say the default start is "1 (the first
+ * item)" while every example answers `offset: 0`; `pagingStartsAt` (0 by default) makes this PMS
+ * ask 0, 20, 40… or 1, 21, 41…. Which listing PMS reads a show's seasons from is unknown too:
+ * `seasonsVia` takes them from `includeChildren=1` (default) or pages `/children`.
+ * Every refresh (movie, show, season, episode) asks for the item's `/extras` after its metadata,
+ * as PMS does (providers that did not serve it saw PMS log failed queries); anything but a 200
+ * MediaContainer is a violation.
  */
 import { type Dirent, lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PlexMetadata } from "../../src/schema/plex.ts";
-import { containerProblems, discover, parsedTitle, pmsRequestHeaders, relativeFilename, timed } from "./scan.ts";
+import {
+  containerProblems,
+  discover,
+  fetchExtras,
+  parsedTitle,
+  pmsRequestHeaders,
+  providerRequestUrl,
+  relativeFilename,
+  timed,
+} from "./scan.ts";
 import type { PmsSim, SimItem, SimSection } from "./server.ts";
 import { type ParsedEpisode, parseEpisodePath } from "./tv-scanner.ts";
 import { TvTree, type TvType } from "./tv-tree.ts";
@@ -122,10 +140,14 @@ interface ShowTree {
 }
 
 export class PlexTv {
-  /** How many episodes PMS asks for per /grandchildren request. */
+  /** How many items PMS asks for per /grandchildren (or /children) request. */
   pageSize = 20;
-  /** Whether PMS pages provider listings with headers or query parameters. */
-  pagingVia: "header" | "query" = "header";
+  /** Whether PMS pages provider listings with headers, query parameters, or the two in turn (page by page). */
+  pagingVia: "header" | "query" | "alternate" = "header";
+  /** The X-Plex-Container-Start of a listing's first page: 0- or 1-based is unknown (header above). */
+  pagingStartsAt: 0 | 1 = 0;
+  /** Where a show's seasons are read from: its `includeChildren=1` answer, or its paged `/children`. */
+  seasonsVia: "includeChildren" | "children" = "includeChildren";
   /**
    * The size taken for a file that is not on this machine (a listed file, a link to the
    * simulated Stash's files): a scene's usual size, so names with "sample" are not samples
@@ -139,6 +161,8 @@ export class PlexTv {
   readonly tree: TvTree;
   /** Provider GETs that did not answer 200 (status 0: no answer), oldest first. */
   failures: { path: string; status: number }[] = [];
+  /** Every `/extras` request a refresh made (movie or TV): the provider's URL, the path, the status it got. */
+  extras: { provider: string; path: string; status: number }[] = [];
   /** Provider identifiers learnt by discovery, by URL (PMS keeps what Add Provider read). */
   private identities = new Map<string, string>();
 
@@ -303,7 +327,7 @@ export class PlexTv {
       filename: relativeFilename({ path: first.path, root: first.root }),
       includeChildren: 1,
     };
-    const res = await timed(`${provider.url}/library/metadata/matches`, {
+    const res = await timed(providerRequestUrl(`${provider.url}/library/metadata/matches`, this.pms), {
       method: "POST",
       headers: { ...pmsRequestHeaders(this.pms), "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -324,39 +348,30 @@ export class PlexTv {
     return best;
   }
 
-  /** The show with its seasons (includeChildren=1) and every episode (/grandchildren, paged). */
+  /**
+   * The show with its seasons (includeChildren=1, or its paged /children: `seasonsVia`) and
+   * every episode (/grandchildren, paged).
+   */
   private async fetchTree(
     provider: { url: string; identifier: string },
     key: string,
     violations: string[],
   ): Promise<ShowTree | undefined> {
-    const shown = await this.get(provider, `/library/metadata/${key}?includeChildren=1`, violations);
+    const viaChildren = this.seasonsVia === "children";
+    const shown = await this.get(
+      provider,
+      `/library/metadata/${key}${viaChildren ? "" : "?includeChildren=1"}`,
+      violations,
+    );
     const meta = shown?.Metadata?.[0];
     if (!meta) return undefined;
     if (meta.type !== "show") violations.push(`show ${key} answered a ${meta.type}`);
-    if (!meta.Children) violations.push(`show ${key} answered without Children although includeChildren=1`);
-    const seasons = (meta.Children?.Metadata ?? []) as PlexMetadata[];
-    const episodes: PlexMetadata[] = [];
-    for (let start = 0, pages = 0; pages < 100_000; pages++) {
-      const page = await this.get(provider, `/library/metadata/${key}/grandchildren`, violations, start);
-      if (!page) break;
-      const items = page.Metadata ?? [];
-      const what = `grandchildren of ${key} from ${start}`;
-      if (page.offset !== start) violations.push(`${what}: offset ${page.offset}`);
-      if (items.length > this.pageSize)
-        violations.push(`${what}: ${items.length} items for X-Plex-Container-Size ${this.pageSize}`);
-      for (const e of items) {
-        if (e.type !== "episode") violations.push(`${what}: a ${e.type} among the episodes`);
-        else if (e.grandparentRatingKey !== key)
-          violations.push(`${what}: episode ${e.ratingKey} names show ${e.grandparentRatingKey}`);
-      }
-      episodes.push(...items);
-      start += items.length;
-      if (!items.length || start >= page.totalSize) {
-        if (start < page.totalSize) violations.push(`${what}: an empty page before totalSize ${page.totalSize}`);
-        break;
-      }
-    }
+    if (!viaChildren && !meta.Children)
+      violations.push(`show ${key} answered without Children although includeChildren=1`);
+    const seasons = viaChildren
+      ? await this.pageAll(provider, key, "children", violations)
+      : ((meta.Children?.Metadata ?? []) as PlexMetadata[]);
+    const episodes = await this.pageAll(provider, key, "grandchildren", violations);
     // Two episodes with the same numbers: PMS could place only one of them.
     const seen = new Set<string>();
     for (const e of episodes) {
@@ -365,8 +380,8 @@ export class PlexTv {
       if (seen.has(at)) violations.push(`show ${key} lists two episodes as ${at}`);
       seen.add(at);
     }
-    // Every episode's season is among the show's Children (all of them, with includeChildren=1).
-    if (meta.Children) {
+    // Every episode's season is among the show's seasons (all of them, with includeChildren=1).
+    if (viaChildren || meta.Children) {
       const season = new Map(seasons.map((s) => [s.index, s.ratingKey]));
       for (const e of episodes) {
         if (e.parentIndex === undefined) continue;
@@ -381,18 +396,63 @@ export class PlexTv {
     return { meta, seasons, episodes };
   }
 
-  /** A GET to the provider, checked against the contract; the MediaContainer when it answered 200. */
-  private async get(provider: { url: string; identifier: string }, path: string, violations: string[], start?: number) {
-    const paging: Record<string, string> =
-      start === undefined
-        ? {}
-        : { "X-Plex-Container-Start": String(start), "X-Plex-Container-Size": String(this.pageSize) };
-    const query =
-      this.pagingVia === "query" && start !== undefined
-        ? `${path.includes("?") ? "&" : "?"}${new URLSearchParams(paging)}`
-        : "";
-    const headers = { ...pmsRequestHeaders(this.pms), ...(this.pagingVia === "header" ? paging : {}) };
-    const res = await timed(`${provider.url}${path}${query}`, { headers }).catch((e: Error) => ({
+  /**
+   * Every item of a show's paged listing (its seasons, or its episodes), page by page as this
+   * PMS asks: `pageSize` per page from `pagingStartsAt`. An item served twice (at a page
+   * boundary) is one item; a page that ends the listing early is a violation (items were skipped).
+   */
+  private async pageAll(
+    provider: { url: string; identifier: string },
+    key: string,
+    listing: "children" | "grandchildren",
+    violations: string[],
+  ): Promise<PlexMetadata[]> {
+    const type = listing === "children" ? "season" : "episode";
+    const parentOf = (m: PlexMetadata) => (listing === "children" ? m.parentRatingKey : m.grandparentRatingKey);
+    const byKey = new Map<string, PlexMetadata>();
+    for (let seen = 0, pages = 0; pages < 100_000; pages++) {
+      const start = this.pagingStartsAt + seen;
+      const page = await this.get(provider, `/library/metadata/${key}/${listing}`, violations, { start, page: pages });
+      if (!page) break;
+      const items = page.Metadata ?? [];
+      const what = `${listing} of ${key} from ${start}`;
+      // Counted from 1, the answer's offset may name the first item's place from 0 or echo the start: unknown.
+      if (page.offset !== seen && page.offset !== start) violations.push(`${what}: offset ${page.offset}`);
+      if (items.length > this.pageSize)
+        violations.push(`${what}: ${items.length} items for X-Plex-Container-Size ${this.pageSize}`);
+      for (const m of items) {
+        if (m.type !== type) violations.push(`${what}: a ${m.type} among the ${type}s`);
+        else if (parentOf(m) !== key) violations.push(`${what}: ${type} ${m.ratingKey} names show ${parentOf(m)}`);
+        if (!byKey.has(m.ratingKey)) byKey.set(m.ratingKey, m);
+      }
+      seen += items.length;
+      if (!items.length || seen >= page.totalSize) {
+        if (seen < page.totalSize) violations.push(`${what}: an empty page before totalSize ${page.totalSize}`);
+        break;
+      }
+    }
+    return [...byKey.values()];
+  }
+
+  /**
+   * A GET to the provider, checked against the contract; the MediaContainer when it answered 200.
+   * A page of a listing carries X-Plex-Container-Start/-Size as `pagingVia` says.
+   */
+  private async get(
+    provider: { url: string; identifier: string },
+    path: string,
+    violations: string[],
+    paging?: { start: number; page: number },
+  ) {
+    const url = new URL(providerRequestUrl(`${provider.url}${path}`, this.pms));
+    const headers = pmsRequestHeaders(this.pms);
+    if (paging) {
+      const values = { "X-Plex-Container-Start": String(paging.start), "X-Plex-Container-Size": String(this.pageSize) };
+      const inQuery = this.pagingVia === "query" || (this.pagingVia === "alternate" && paging.page % 2 === 1);
+      if (inQuery) for (const [k, v] of Object.entries(values)) url.searchParams.set(k, v);
+      else Object.assign(headers, values);
+    }
+    const res = await timed(url.href, { headers }).catch((e: Error) => ({
       status: 0,
       body: e.message,
       ms: 0,
@@ -454,8 +514,10 @@ export class PlexTv {
     });
   }
 
-  /** A refresh (or Fix Match) of a TV item re-pulls it from the provider its GUID names. */
-  /** Re-pulls a TV item; answers the provider's status (200, or the first failed request's). */
+  /**
+   * A refresh (or Fix Match) of a TV item re-pulls it from the provider its GUID names, then asks
+   * for its extras. Answers the provider's status (200, or the first failed request's).
+   */
   async pull(item: SimItem, type: TvType, key: string, provider: string): Promise<number> {
     const violations: string[] = [];
     const failed = this.failures.length;
@@ -465,18 +527,41 @@ export class PlexTv {
       return 0;
     }
     const p = { url: provider, identifier: identity.identifier };
+    let fetched = false;
     if (type === "show") {
       const tree = await this.fetchTree(p, key, violations);
       if (tree) this.refreshShow(item, tree);
+      fetched = !!tree;
     } else {
       const mc = await this.get(p, `/library/metadata/${key}`, violations);
       const meta = mc?.Metadata?.[0];
+      fetched = !!mc;
       if (meta?.type !== type) {
         if (meta) violations.push(`GET ${type} ${key} answered a ${meta.type}`);
       } else this.pms.applyPulled(item, strip(meta));
     }
+    if (fetched) await this.askExtras(p, key, violations);
     this.pms.violations.push(...violations);
     return this.failures[failed]?.status ?? 200;
+  }
+
+  /** A provider URL as this PMS requests it (language and country in the query when it sends them so). */
+  requestUrl(url: string): string {
+    return providerRequestUrl(url, this.pms);
+  }
+
+  /** A movie's refresh asks for its extras too, after its metadata (server.ts pull). */
+  async movieExtras(provider: { url: string; identifier: string }, key: string) {
+    const violations: string[] = [];
+    await this.askExtras(provider, key, violations);
+    this.pms.violations.push(...violations);
+  }
+
+  /** GET {metadata key}/{key}/extras, as PMS does after an item's metadata on every refresh (scan.ts fetchExtras). */
+  private async askExtras(provider: { url: string; identifier: string }, key: string, violations: string[]) {
+    const answer = await fetchExtras(provider.url, key, provider.identifier, this.pms);
+    this.extras.push({ provider: provider.url, path: `/library/metadata/${key}/extras`, status: answer.status });
+    violations.push(...answer.violations);
   }
 
   /**
@@ -539,7 +624,7 @@ export class PlexTv {
       ...(q.get("manual") === "1" ? { manual: 1 } : {}),
       ...(type === "show" || type === "season" ? { includeChildren: 1 } : {}),
     };
-    const res = await timed(`${url}/library/metadata/matches`, {
+    const res = await timed(providerRequestUrl(`${url}/library/metadata/matches`, this.pms), {
       method: "POST",
       headers: { ...pmsRequestHeaders(this.pms), "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -27,6 +27,30 @@ export function readPaging(
   };
 }
 
+/**
+ * Where a page of a TV listing (`/children`, `/grandchildren`) begins, counted from 0, whichever
+ * way PMS counts X-Plex-Container-Start: Plex's docs call the default start "1 (the first item)"
+ * while every example answers `offset: 0`, and no capture shows what PMS sends. A PMS counting
+ * from 0 asks 0, 20, 40…; one counting from 1 asks 1, 21, 41…. The rule: a start one past a
+ * whole number of pages (start % size == 1) is taken as counted from 1 and served from
+ * start - 1; any other start as counted from 0. Both kinds of PMS then get every item exactly
+ * once, and any request is served from where it asked or one item before: a duplicate at worst,
+ * never a skipped item. A size of 1 cannot tell the two apart (every start is a whole number of
+ * pages) and is read from 0, as the examples are; PMS pages by 20.
+ */
+export function servedStart(start: number, size: number): number {
+  return size > 1 && start % size === 1 ? start - 1 : start;
+}
+
+/** The paging of a TV listing: as readPaging, with the start read either way (servedStart). */
+export function readListPaging(
+  query: Record<string, string | undefined>,
+  headers: Headers | Record<string, string | undefined>,
+): Paging {
+  const { start, size } = readPaging(query, headers);
+  return { start: servedStart(start, size), size };
+}
+
 type Items = { Metadata: PlexMetadata[] } | { Image: PlexImage[] };
 
 export function mediaContainer(identifier: string, items: Items, paging?: Paging): MediaContainer {

@@ -1,5 +1,6 @@
 /**
- * What PMS calls: discovery, match, metadata, images, collections, and the image proxy.
+ * What PMS calls: discovery (`{URL}?includePreferences=1`, with or without a slash before the
+ * `?`), match, metadata, images, extras, collections, and the image proxy.
  * Thin routes over the pure mapping and the match ladder. Status codes follow the provider
  * contract: match never fails (an empty container instead), metadata answers 503 when Stash
  * is down so PMS keeps what it has, and 404 only when Stash says the scene is gone.
@@ -123,6 +124,15 @@ export const providerRoutes = (deps: ProviderDeps, mount: ProviderMount = { id: 
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
       const scene = await sceneOr404(stash, params.ratingKey);
       return mediaContainer(ctx.identifier, { Image: sceneImages(scene, ctx) }, readPaging(query, headers));
+    })
+    .get("/library/metadata/:ratingKey/extras", ({ params }) => {
+      // PMS asks on every refresh and logs a failed query for anything but a container. A scene
+      // has no trailers or featurettes: an empty one, without asking Stash (whether it still has
+      // the scene is the metadata route's answer). A key that can be no scene: as metadata says.
+      checkRatingKey(params.ratingKey);
+      if (!SCENE_KEY.test(params.ratingKey))
+        throw new HttpError(404, "not_found", `no Stash scene with id ${params.ratingKey}`);
+      return mediaContainer(ctx.identifier, { Metadata: [] });
     })
     .get("/library/collections/:ratingKey", async ({ params, query, headers }) => {
       checkRatingKey(params.ratingKey);

@@ -1,7 +1,8 @@
 /**
  * What PMS calls on a TV provider: discovery (types 2, 3, 4), match, a show's, season's or
  * episode's metadata (with `includeChildren`), `/children` and `/grandchildren` paged by
- * X-Plex-Container-Start/-Size, and `/images`. Same status rules as the movie provider:
+ * X-Plex-Container-Start/-Size (counted from 0 or from 1: envelope.ts servedStart), `/images`,
+ * and `/extras` (always empty). Same status rules as the movie provider:
  * match never fails (an empty container), metadata answers 503 when Stash is down, 404 for
  * what the catalog does not place or Stash no longer has, 400 for a key of no TV form.
  */
@@ -16,7 +17,7 @@ import { isStashError } from "../stash/errors.ts";
 import type { TvCatalog } from "../tv/types.ts";
 import { PLEX_TYPE_NUMBER, parseRefKey, type Ref } from "../domain/ref.ts";
 import { VERSION } from "../version.ts";
-import { mediaContainer, readPaging, type Paging } from "./envelope.ts";
+import { mediaContainer, readListPaging, readPaging, type Paging } from "./envelope.ts";
 import { parseTvKey, type TvContext, type TvKey } from "./tv-metadata.ts";
 import { tvItems } from "./tv-items.ts";
 import { matchTv } from "./tv-match.ts";
@@ -141,7 +142,7 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
       "/library/metadata/:ratingKey/children",
       async ({ params, query, headers, request }) => {
         const key = tvKeyOr400(params.ratingKey);
-        const paging = readPaging(query, headers);
+        const paging = readListPaging(query, headers);
         if (key.kind === "show") {
           const seasons = await items.seasons(key.showId);
           return pageContainer(identifier, serve(request, page(seasons, paging)), paging, seasons.length);
@@ -163,7 +164,7 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
       async ({ params, query, headers, request }) => {
         const key = tvKeyOr400(params.ratingKey);
         if (key.kind !== "show") throw new HttpError(404, "not_found", "only a show has grandchildren (its episodes)");
-        const paging = readPaging(query, headers);
+        const paging = readListPaging(query, headers);
         const found = items.episodesPage(key.showId, paging.start, paging.size);
         if (!found) throw new HttpError(404, "not_found", `no TV show ${key.showId}`);
         const episodes = await items.episodes(found.page);
@@ -182,5 +183,11 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
         images = season.parentThumb ? [{ type: "coverPoster", url: season.parentThumb, alt: season.title }] : [];
       }
       return mediaContainer(identifier, { Image: images }, readPaging(query, headers));
+    })
+    .get("/library/metadata/:ratingKey/extras", ({ params }) => {
+      // PMS asks on every refresh and logs a failed query for anything but a container. We have
+      // no trailers or featurettes: an empty one for any key of TV form, without a lookup.
+      tvKeyOr400(params.ratingKey);
+      return mediaContainer(identifier, { Metadata: [] });
     });
 };

@@ -3,8 +3,8 @@
  * backed by the Stash simulator, with path rules; every answer is checked against the contract.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { scanFiles } from "../../sim/plex/scan.ts";
-import { post, startWorld, type World } from "../helpers.ts";
+import { discover, scanFiles, type ScanFile } from "../../sim/plex/scan.ts";
+import { IDENTIFIER, post, startWorld, type World } from "../helpers.ts";
 import { plexPathFor } from "../../src/demo.ts";
 
 let w: World;
@@ -171,6 +171,60 @@ describe("metadata, images, collections", () => {
     const noType = await post(`${w.app.url}/library/metadata/matches`, { title: "x" });
     expect(noType.status).toBe(400);
     expect(((await noType.json()) as any).error.message).toContain("type");
+  });
+});
+
+describe("what PMS calls beside match and metadata", () => {
+  const EMPTY = { MediaContainer: { offset: 0, totalSize: 0, size: 0, identifier: IDENTIFIER, Metadata: [] } };
+
+  test("discovery at the registered URL itself, with ?includePreferences=1 (no slash), as PMS 1.43 asks", async () => {
+    expect(await discover(w.app.url!)).toEqual({ identifier: IDENTIFIER, violations: [], types: [1] });
+  });
+
+  test("extras: an empty container for any scene key, Stash not asked (it is down); 400 malformed, 404 no scene key", async () => {
+    await w.stash.stop();
+    try {
+      for (const key of ["1", "999999"]) {
+        const res = await fetch(`${w.app.url}/library/metadata/${key}/extras`);
+        expect([res.status, await res.json()]).toEqual([200, EMPTY]);
+      }
+      // The scene's metadata, which does need Stash, is not to be had now.
+      expect((await fetch(`${w.app.url}/library/metadata/1`)).status).toBe(503);
+      expect((await fetch(`${w.app.url}/library/metadata/a%2Fb/extras`)).status).toBe(400);
+      expect((await fetch(`${w.app.url}/library/metadata/abc/extras`)).status).toBe(404);
+    } finally {
+      w.stash.start();
+    }
+  });
+
+  test("a refresh asks for the item's extras after its metadata and gets an empty container: no violation", async () => {
+    const scene = w.stash.library.scenes.get("7")!;
+    const item = w.pms.addItem("1", "/media/Scenes/Elsewhere/refresh-me.mp4", { guid: `${IDENTIFIER}://movie/7` });
+    const res = await fetch(`${w.pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "X-Plex-Token": w.pms.token },
+    });
+    expect(res.status).toBe(200);
+    await w.pms.idle();
+    expect(item.title).toBe(scene.title ?? scene.files[0]!.basename.replace(/\.[^.]+$/, ""));
+    expect(w.pms.tv.extras).toEqual([{ provider: w.app.url!, path: "/library/metadata/7/extras", status: 200 }]);
+    expect(w.pms.violations).toEqual([]);
+  });
+
+  test("language and country as headers, as query parameters or not sent: the same matches and metadata", async () => {
+    const files: ScanFile[] = w.files
+      .slice(0, 40)
+      .map((path) => ({ path, root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes" }));
+    const scans = [];
+    for (const localeVia of ["header", "query", "none"] as const) {
+      const as = { machineIdentifier: "ab".repeat(20), version: "1.43.0.sim", localeVia };
+      const report = await scanFiles(w.app.url!, files, { as });
+      expect(report.violations).toEqual([]);
+      scans.push(report.results.map((r) => [r.matchStatus, r.metadataStatus, r.metadata]));
+    }
+    expect(scans[0]!.filter(([, , metadata]) => metadata).length).toBeGreaterThan(30);
+    expect(scans[1]).toEqual(scans[0]!);
+    expect(scans[2]).toEqual(scans[0]!);
   });
 });
 

@@ -12,6 +12,8 @@ import { dirname, join } from "node:path";
 import { PmsSim } from "../../sim/plex/server.ts";
 import { StashSim } from "../../sim/stash/server.ts";
 import { parseEpisodePath } from "../../sim/plex/tv-scanner.ts";
+import { discover } from "../../sim/plex/scan.ts";
+import { servedStart } from "../../src/provider/envelope.ts";
 
 const ID = "tv.plex.agents.custom.simtest.tv";
 
@@ -85,14 +87,27 @@ const episodeMeta = (e: Ep) => ({
 const container = (items: unknown[], offset = 0, totalSize = items.length) =>
   Response.json({ MediaContainer: { offset, totalSize, size: items.length, identifier: ID, Metadata: items } });
 
-/** What the provider was asked, for the assertions. */
-const asked: { method: string; path: string; start?: string; size?: string; body?: any }[] = [];
+/** What the provider was asked, for the assertions: paging and language as they came (header or query). */
+const asked: {
+  method: string;
+  path: string;
+  search: string;
+  start?: string;
+  size?: string;
+  pagingIn?: "header" | "query";
+  language: { header?: string; query?: string };
+  body?: any;
+}[] = [];
 /** When true the provider ignores paging and answers every episode at once (a contract violation). */
 let ignorePaging = false;
 /** When set, metadata requests answer this status (503: the provider's Stash is down). */
 let metadataStatus = 0;
 /** When true the show comes without Children and episodes without their show's title (both required). */
 let sloppy = false;
+/** When false the provider answers 404 to `/extras` (as providers did before they learnt PMS asks). */
+let serveExtras = true;
+/** When true a listing's start is read counted from 0 or 1 (src/provider/envelope.ts servedStart); else from 0. */
+let eitherBase = false;
 
 const provider = Bun.serve({
   port: 0,
@@ -105,11 +120,20 @@ const provider = Bun.serve({
     asked.push({
       method: req.method,
       path: p,
+      search: url.search,
       start: param("X-Plex-Container-Start"),
       size: param("X-Plex-Container-Size"),
+      ...(param("X-Plex-Container-Start") === undefined
+        ? {}
+        : { pagingIn: req.headers.has("X-Plex-Container-Start") ? "header" : "query" }),
+      language: {
+        header: req.headers.get("X-Plex-Language") ?? undefined,
+        query: url.searchParams.get("X-Plex-Language") ?? undefined,
+      },
       body,
     });
-    if (p === "/")
+    // At the root, or below a path as an instance's provider is: asked for without a trailing slash.
+    if (p === "/" || p === "/mounted")
       return Response.json({
         MediaProvider: {
           identifier: ID,
@@ -130,13 +154,15 @@ const provider = Bun.serve({
         );
       return body?.type === 2 && body.title === show.title ? container([showMeta()]) : container([]);
     }
+    if (serveExtras && /^\/library\/metadata\/[\w-]+\/extras$/.test(p)) return container([]);
     const m = /^\/library\/metadata\/([\w-]+)(?:\/(children|grandchildren))?$/.exec(p);
     if (!m) return new Response("no", { status: 404 });
     if (metadataStatus) return new Response("Stash is down", { status: metadataStatus });
     const [, key, sub] = m;
     const page = (all: unknown[]) => {
-      const start = Number(param("X-Plex-Container-Start") ?? 0);
       const size = ignorePaging ? all.length : Number(param("X-Plex-Container-Size") ?? 20);
+      const requested = Number(param("X-Plex-Container-Start") ?? 0);
+      const start = eitherBase ? servedStart(requested, size) : requested;
       return container(all.slice(start, start + size), start, all.length);
     };
     if (key === show.key) {
@@ -394,10 +420,17 @@ describe("a TV section scanned through a TV provider", () => {
     for (const e of [ep3, ep4])
       expect((await plex(`/library/metadata/${e.ratingKey}/refresh`, { method: "PUT" })).status).toBe(200);
     await pms.idle();
-    expect(asked.filter((a) => a.path.startsWith("/library/metadata/ep")).map((a) => a.path)).toEqual([
+    const paths = asked.map((a) => a.path);
+    expect(paths.filter((p) => /^\/library\/metadata\/ep\d+$/.test(p))).toEqual([
       "/library/metadata/ep3",
       "/library/metadata/ep4",
     ]);
+    // Each refresh asks for the episode's extras once its metadata came.
+    for (const key of ["ep3", "ep4"])
+      expect(paths.indexOf(`/library/metadata/${key}/extras`)).toBeGreaterThan(
+        paths.indexOf(`/library/metadata/${key}`),
+      );
+    expect(paths.filter((p) => p.endsWith("/extras")).length).toBe(2);
     expect(pms.items.get(ep3.ratingKey)!.title).toBe("Episode 3, renamed");
     expect(pms.items.get(ep4.ratingKey)!.title).toBe("My Four");
     const listed = await json(`/library/metadata/${ep3.ratingKey}`);
@@ -527,6 +560,128 @@ describe("a TV section scanned through a TV provider", () => {
       expect(report.violations.some((v) => /47 items for X-Plex-Container-Size 20/.test(v))).toBe(true);
     } finally {
       ignorePaging = false;
+      await sim.stop();
+    }
+  });
+});
+
+describe("what PMS asks that a scan alone does not show", () => {
+  const root = "/media/TV";
+  const file = (season: number, ep: number) =>
+    `${root}/Mega Network/${season === 0 ? "Specials" : `Season ${season}`}/Mega Network - S${String(season).padStart(2, "0")}E${String(ep).padStart(2, "0")} - Ep ${ep}.mp4`;
+  /** A PMS of its own with one TV section of these files, its provider registered. */
+  const simWith = async (files: string[], options: { localeVia?: "header" | "query" | "none" } = {}) => {
+    const sim = Object.assign(new PmsSim(), options).start();
+    await sim.registerProvider(providerUrl);
+    sim.addSection({ key: "1", title: "TV", type: "show", agent: ID, locations: [root] }, files);
+    return sim;
+  };
+  const refresh = async (sim: PmsSim, ratingKey: string) => {
+    const res = await fetch(`${sim.url}/library/metadata/${ratingKey}/refresh`, {
+      method: "PUT",
+      headers: { "X-Plex-Token": sim.token },
+    });
+    expect(res.status).toBe(200);
+    await sim.idle();
+  };
+  const starts = (listing: string) => asked.filter((a) => a.path.endsWith(`/${listing}`)).map((a) => a.start);
+
+  test("discovery asks for the registered URL itself with includePreferences=1, no slash before the query", async () => {
+    asked.length = 0;
+    const found = await discover(`${providerUrl}/mounted`);
+    expect([found.identifier, found.violations]).toEqual([ID, []]);
+    expect(asked.map((a) => `${a.method} ${a.path}${a.search}`)).toEqual(["GET /mounted?includePreferences=1"]);
+  });
+
+  test("language and country go as headers, as query parameters, or not at all, on every request", async () => {
+    for (const [via, sent] of [
+      ["header", { header: "en-US" }],
+      ["query", { query: "en-US" }],
+      ["none", {}],
+    ] as const) {
+      const sim = await simWith([file(2023, 1)], { localeVia: via });
+      try {
+        asked.length = 0;
+        const report = await sim.scanTv("1");
+        await refresh(sim, sim.itemByFile(file(2023, 1))!.ratingKey);
+        expect([report.violations, report.placed.length, sim.violations]).toEqual([[], 1, []]);
+        // Discovery, match, the show, three pages of episodes, the episode and its extras.
+        expect(asked.length).toBe(8);
+        expect(asked.map((a) => ({ ...a.language }))).toEqual(
+          asked.map(() => ({ header: undefined, query: undefined, ...sent })),
+        );
+      } finally {
+        await sim.stop();
+      }
+    }
+  });
+
+  test("a PMS counting from 1 loses a listing's first item to a provider counting from 0, and says so", async () => {
+    const sim = await simWith([file(2023, 1), file(2023, 45), file(0, 2)]);
+    try {
+      sim.tv.pagingStartsAt = 1;
+      asked.length = 0;
+      const report = await sim.scanTv("1");
+      expect(starts("grandchildren")).toEqual(["1", "21", "41", "47"]);
+      expect(report.violations).toEqual(["grandchildren of sh1 from 47: an empty page before totalSize 47"]);
+      expect(report.unmatched).toEqual([file(2023, 1)]);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  test("a provider reading the start either way gives a PMS counting from 1 every season and episode", async () => {
+    const sim = await simWith([file(2023, 1), file(2023, 45), file(0, 2)]);
+    eitherBase = true;
+    try {
+      Object.assign(sim.tv, { pagingStartsAt: 1, seasonsVia: "children", pagingVia: "alternate" });
+      asked.length = 0;
+      const report = await sim.scanTv("1");
+      expect([report.violations, report.unmatched, report.placed.length]).toEqual([[], [], 3]);
+      expect(starts("children")).toEqual(["1"]);
+      expect(starts("grandchildren")).toEqual(["1", "21", "41"]);
+      // Paging in headers and in the query, page by page; the show read without includeChildren.
+      const pages = asked.filter((a) => a.path.endsWith("/grandchildren"));
+      expect(pages.map((a) => a.pagingIn)).toEqual(["header", "query", "header"]);
+      expect(asked.find((a) => a.path === "/library/metadata/sh1")!.search).toBe("");
+      const show = sim.tv.itemsOf("1", "show")[0]!;
+      expect(sim.tv.childrenOf(show).map((s) => [s.index, s.guid])).toEqual([
+        [0, guid("season", "sh1-0")],
+        [2023, guid("season", "sh1-2023")],
+      ]);
+    } finally {
+      eitherBase = false;
+      await sim.stop();
+    }
+  });
+
+  test("every refresh asks for the item's extras after its metadata; a provider without them is a violation", async () => {
+    const sim = await simWith([file(2023, 8)]);
+    try {
+      await sim.scanTv("1");
+      const ep = sim.itemByFile(file(2023, 8))!;
+      const show = sim.tv.itemsOf("1", "show")[0]!;
+      asked.length = 0;
+      await refresh(sim, ep.ratingKey);
+      await refresh(sim, show.ratingKey);
+      const paths = asked.map((a) => a.path);
+      expect(paths.indexOf("/library/metadata/ep8/extras")).toBeGreaterThan(paths.indexOf("/library/metadata/ep8"));
+      expect(paths.at(-1)).toBe("/library/metadata/sh1/extras");
+      expect(sim.tv.extras).toEqual([
+        { provider: providerUrl, path: "/library/metadata/ep8/extras", status: 200 },
+        { provider: providerUrl, path: "/library/metadata/sh1/extras", status: 200 },
+      ]);
+      expect(sim.violations).toEqual([]);
+      serveExtras = false;
+      await refresh(sim, ep.ratingKey);
+      expect(sim.tv.extras.at(-1)).toEqual({
+        provider: providerUrl,
+        path: "/library/metadata/ep8/extras",
+        status: 404,
+      });
+      expect(sim.violations).toEqual(["extras of ep8 answered 404"]);
+    } finally {
+      serveExtras = true;
       await sim.stop();
     }
   });

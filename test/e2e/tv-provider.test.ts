@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim } from "../../sim/plex/server.ts";
-import { containerProblems, pmsRequestHeaders } from "../../sim/plex/scan.ts";
+import { containerProblems, pmsRequestHeaders, providerRequestUrl } from "../../sim/plex/scan.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { instancesOf } from "../../src/config/instances.ts";
 import { createInstanceProvider, tvProviderSide } from "../../src/provider/plugin.ts";
@@ -100,6 +100,12 @@ describe("discovery", () => {
     expect(movie.MediaProvider.Types).toEqual([{ type: 1, Scheme: [{ scheme: IDENTIFIER }] }]);
     const scene = (await (await fetch(`${base}/library/metadata/1`)).json()) as any;
     expect(scene.MediaContainer.Metadata[0].guid).toBe(`${IDENTIFIER}://movie/1`);
+  });
+
+  test("the registered URL itself answers too, without a slash before ?includePreferences=1 (as PMS 1.43 asks)", async () => {
+    const res = await fetch(`${base}/tv?includePreferences=1`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).MediaProvider.identifier).toBe(TV);
   });
 });
 
@@ -265,6 +271,86 @@ describe("children and grandchildren, paged", () => {
   });
 });
 
+describe("children and grandchildren, counted from 0 or from 1", () => {
+  /** Every item of a listing, read as a PMS counting from `base` reads it; checks each page's offset. */
+  const readAll = async (path: string, base: 0 | 1, size: number) => {
+    const keys: string[] = [];
+    for (let seen = 0, total = 1; seen < total; ) {
+      const page = await get(`${path}?X-Plex-Container-Start=${base + seen}&X-Plex-Container-Size=${size}`);
+      expect(page.status).toBe(200);
+      // The offset says where the page served begins, counted from 0.
+      expect(page.mc.offset).toBe(seen);
+      if (!page.items.length) break;
+      keys.push(...page.items.map((m) => m.ratingKey));
+      seen += page.items.length;
+      total = page.mc.totalSize;
+    }
+    return keys;
+  };
+
+  test("a PMS asking 1, 21, 41… gets every episode of a show exactly once, as one asking 0, 20, 40… does", async () => {
+    const show = studioShow();
+    const all = catalog.episodes(show.id).map((p) => `st-${p.sceneId}`);
+    expect(all.length).toBeGreaterThan(45);
+    for (const base of [0, 1] as const)
+      expect(await readAll(`/library/metadata/${show.id}/grandchildren`, base, 20)).toEqual(all);
+  });
+
+  test("a season's episodes and a show's seasons, in small pages, from 0 or from 1", async () => {
+    const show = studioShow();
+    const season = catalog.seasons(show.id).find((s) => s.episodes > 5)!;
+    const episodes = catalog.episodes(show.id, season.season).map((p) => `st-${p.sceneId}`);
+    const seasons = catalog.seasons(show.id).map((s) => `${show.id}-${s.season}`);
+    expect(seasons.length).toBeGreaterThan(2);
+    for (const base of [0, 1] as const) {
+      expect(await readAll(`/library/metadata/${show.id}-${season.season}/children`, base, 3)).toEqual(episodes);
+      expect(await readAll(`/library/metadata/${show.id}/children`, base, 2)).toEqual(seasons);
+    }
+  });
+});
+
+describe("extras, language and country", () => {
+  test("extras: an empty container for a show, a season and an episode, without asking Stash; 400 for a key of no TV form", async () => {
+    const show = studioShow();
+    const season = catalog.seasons(show.id)[0]!;
+    const episode = catalog.episodes(show.id)[0]!;
+    const before = stash.operations.length;
+    for (const key of [show.id, `${show.id}-${season.season}`, `st-${episode.sceneId}`, "st-999999"]) {
+      const { status, mc } = await get(`/library/metadata/${key}/extras`);
+      expect(status).toBe(200);
+      expect(mc).toEqual({ offset: 0, totalSize: 0, size: 0, identifier: TV, Metadata: [] });
+    }
+    expect(stash.operations.length).toBe(before);
+    expect((await get("/library/metadata/st12-x/extras")).status).toBe(400);
+  });
+
+  test("language and country in headers, in the query or absent change no answer", async () => {
+    const show = studioShow();
+    const episode = catalog.episodes(show.id)[0]!;
+    const answer = async (path: string, via: "header" | "query" | "none", init: RequestInit = {}) => {
+      const pms = { ...PMS, localeVia: via };
+      const res = await fetch(providerRequestUrl(`${base}/tv${path}`, pms), {
+        ...init,
+        headers: { ...pmsRequestHeaders(pms), ...(init.body ? { "content-type": "application/json" } : {}) },
+      });
+      return [res.status, await res.json()];
+    };
+    const calls: [string, RequestInit?][] = [
+      [`/library/metadata/${show.id}?includeChildren=1`],
+      [`/library/metadata/st-${episode.sceneId}`],
+      [`/library/metadata/${show.id}/grandchildren`],
+      [`/library/metadata/${show.id}/images`],
+      ["/library/metadata/matches", { method: "POST", body: JSON.stringify({ type: 2, title: show.title }) }],
+    ];
+    for (const [path, init] of calls) {
+      const header = await answer(path, "header", init);
+      expect(header[0]).toBe(200);
+      expect(await answer(path, "query", init)).toEqual(header);
+      expect(await answer(path, "none", init)).toEqual(header);
+    }
+  });
+});
+
 describe("status codes", () => {
   test("400 for a key of no TV form, 404 for an unknown show, season or episode", async () => {
     for (const key of ["42", "abc", "st12-x", "xx-1", "st-"])
@@ -391,6 +477,12 @@ describe("another Stash instance", () => {
         identifier: `${IDENTIFIER}.vault.tv`,
         title: "Stash (Vault) TV",
       });
+      // As PMS asks: the registered URL itself, no slash before the query.
+      const asked = await fetch(`${url}?includePreferences=1`);
+      expect([asked.status, ((await asked.json()) as any).MediaProvider.identifier]).toEqual([
+        200,
+        `${IDENTIFIER}.vault.tv`,
+      ]);
       const p = catalog.placements("st").find((x) => stash.library.scenes.get(x.sceneId)!.hasScreenshot)!;
       const body = (await (await fetch(`${url}/library/metadata/st-${p.sceneId}`)).json()) as any;
       const m = body.MediaContainer.Metadata[0];
@@ -441,6 +533,46 @@ describe("a TV section scanned by the PMS simulator", () => {
       await Bun.sleep(20);
       // The listing PMS placed the files from is what confirms each episode to the push side.
       expect(new Set(served.filter((s) => s.ref.includes(":episode:")).map((s) => s.ref)).size).toBe(files.length);
+    } finally {
+      await pms.stop();
+    }
+  });
+
+  test("a PMS counting from 1, paging by headers and query in turn, language in the query: every file placed, every refresh's extras answered", async () => {
+    const pms = Object.assign(new PmsSim(), { localeVia: "query" as const }).start();
+    try {
+      // Small pages: many page boundaries, each asked as 1, 8, 15…
+      Object.assign(pms.tv, { pagingStartsAt: 1, pagingVia: "alternate", seasonsVia: "children", pageSize: 7 });
+      const files = catalog.placements("st").map((p) => `/media/TV/${p.link}`);
+      pms.addSection({ key: "7", title: "Studios", type: "show", agent: TV, locations: ["/media/TV"] }, files);
+      expect(await pms.registerProvider(`${base}/tv`)).toBe(TV);
+      const report = await pms.scanTv("7");
+      expect([report.violations, report.ignored, report.unmatched]).toEqual([[], [], []]);
+      expect(report.placed.length).toBe(files.length);
+      const episodes = pms.tv.itemsOf("7", "episode");
+      expect(episodes.filter((e) => e.guid.startsWith("local://"))).toEqual([]);
+      expect(new Set(episodes.map((e) => e.guid)).size).toBe(files.length);
+      // A refresh of an episode, its season and its show: each asks for its extras after its metadata.
+      const episode = episodes[0]!;
+      const season = pms.items.get(episode.parentRatingKey!)!;
+      const show = pms.items.get(season.parentRatingKey!)!;
+      for (const item of [episode, season, show]) {
+        const res = await fetch(`${pms.url}/library/metadata/${item.ratingKey}/refresh`, {
+          method: "PUT",
+          headers: { "X-Plex-Token": pms.token },
+        });
+        expect(res.status).toBe(200);
+        await pms.idle();
+      }
+      const key = (guid: string) => guid.replace(/^.*\//, "");
+      expect(pms.tv.extras).toEqual(
+        [episode, season, show].map((i) => ({
+          provider: `${base}/tv`,
+          path: `/library/metadata/${key(i.guid)}/extras`,
+          status: 200,
+        })),
+      );
+      expect(pms.violations).toEqual([]);
     } finally {
       await pms.stop();
     }
