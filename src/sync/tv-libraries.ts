@@ -14,7 +14,7 @@ import type { StashClient } from "../stash/client.ts";
 import type { MetadataContext } from "../provider/metadata.ts";
 import { tvItems } from "../provider/tv-items.ts";
 import { createTvCatalog, type PassResult, type TvSceneSource } from "../tv/catalog.ts";
-import { episodeFolder, type FolderReport } from "../tv/episode-folder.ts";
+import { episodeFolder, type FolderReport, type NoLink } from "../tv/episode-folder.ts";
 import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
 import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
@@ -51,6 +51,17 @@ export interface TvLibraryState {
   report: FolderReport | null;
   /** Scenes the last pass could not place (no file, no studio, in no group). */
   unplaced: number;
+  /**
+   * Links the catalog places that are not in the episode folder, by link, with why and their
+   * show: set by each full pass, kept current by every push (a scene moved, placed or gone).
+   */
+  unlinked: Map<string, NoLink & { showId: string }>;
+  /**
+   * What Plex can show of the library: its shows and episodes that have a link in the episode
+   * folder (the catalog less `unlinked`). Read when asked; null until a full pass has written
+   * the folder, since before that nobody knows what is in it.
+   */
+  readonly shown: { shows: number; episodes: number } | null;
 }
 
 /** More season folders than this changed at once: Plex scans the library's folder instead. */
@@ -63,9 +74,30 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     schemes: deps.libraries.map((l) => l.scheme),
   });
   const folders = new Map(deps.libraries.map((l) => [l.id, episodeFolder(l.folder)]));
-  const states = new Map<string, TvLibraryState>(
-    deps.libraries.map((l) => [l.id, { id: l.id, lastSyncAt: null, lastError: null, report: null, unplaced: 0 }]),
-  );
+  /** A library's shows in the catalog: the instance's catalog holds every scheme its libraries use, and a show id starts with its scheme. */
+  const showsOf = (lib: TvLibrary) => catalog.shows().filter((s) => s.id.replace(/\d.*$/, "") === lib.scheme);
+  /** Its shows and episodes with a link: a show of which no episode has one is not in Plex either. */
+  const shownOf = (lib: TvLibrary, unlinked: TvLibraryState["unlinked"]) => {
+    const missing = new Map<string, number>();
+    for (const u of unlinked.values()) missing.set(u.showId, (missing.get(u.showId) ?? 0) + 1);
+    const shows = showsOf(lib).map((s) => s.episodes - (missing.get(s.id) ?? 0));
+    return { shows: shows.filter((n) => n > 0).length, episodes: shows.reduce((n, e) => n + Math.max(e, 0), 0) };
+  };
+  const stateOf = (lib: TvLibrary): TvLibraryState => {
+    const state: TvLibraryState = {
+      id: lib.id,
+      lastSyncAt: null,
+      lastError: null,
+      report: null,
+      unplaced: 0,
+      unlinked: new Map(),
+      get shown() {
+        return state.report ? shownOf(lib, state.unlinked) : null;
+      },
+    };
+    return state;
+  };
+  const states = new Map(deps.libraries.map((l) => [l.id, stateOf(l)]));
   /** One catalog pass per scene object: every library of the instance shares it (each takes its scheme's changes). */
   const passes = new WeakMap<object, PassResult>();
   const passOf = (scene: StashScene) => {
@@ -95,12 +127,17 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
 
   const ports: TvLibraryPort[] = deps.libraries.map((lib) => {
     const folder = folders.get(lib.id)!;
+    const { unlinked } = states.get(lib.id)!;
     const apply = (changes: PassResult["changes"]) => {
       const touched = new Set<string>();
       for (const c of changes.filter((c) => c.scheme === lib.scheme)) {
         const report = folder.syncOne(c.before, c.after);
         for (const t of report.touched) touched.add(t);
         for (const p of report.problems) deps.log.warn(`TV library ${lib.id}: ${p}`);
+        // The dashboard's count follows each push, not only the hourly pass.
+        if (c.before) unlinked.delete(c.before.link);
+        const missed = c.after && report.unlinked.find((u) => u.link === c.after!.link);
+        if (missed) unlinked.set(missed.link, { ...missed, showId: c.after!.showId });
       }
       return [...touched];
     };
@@ -149,8 +186,11 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     for (const lib of deps.libraries) {
       const state = states.get(lib.id)!;
       try {
-        const wanted = catalog.placements(lib.scheme).map((r) => ({ link: r.link, path: r.path }));
-        const report = await folders.get(lib.id)!.sync(wanted);
+        const rows = catalog.placements(lib.scheme);
+        const report = await folders.get(lib.id)!.sync(rows.map((r) => ({ link: r.link, path: r.path })));
+        const showOf = new Map(rows.map((r) => [r.link, r.showId]));
+        state.unlinked.clear();
+        for (const u of report.unlinked) state.unlinked.set(u.link, { ...u, showId: showOf.get(u.link)! });
         Object.assign(state, {
           lastSyncAt: Date.now(),
           lastError: null,
@@ -197,8 +237,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       folder: lib.folder,
       plexFolder: tvPlexFolder(lib, deps.mapper),
       counts() {
-        // The instance's catalog holds every scheme its libraries use: a show id starts with its scheme.
-        const own = catalog.shows().filter((s) => s.id.replace(/\d.*$/, "") === lib.scheme);
+        const own = showsOf(lib);
         return { shows: own.length, episodes: own.reduce((n, s) => n + s.episodes, 0) };
       },
       state: () => states.get(lib.id)!,

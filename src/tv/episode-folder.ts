@@ -20,6 +20,27 @@ export interface WantedLink {
   path: string;
 }
 
+/**
+ * Why a wanted link was not made. Each asks something different of a person, so the dashboard
+ * groups by it: the first three never clear by themselves (a note with what to do); `io` is the
+ * filesystem refusing now (permissions, a full disk), which the next sync tries again.
+ */
+export type NoLinkCause =
+  /** The scene's file is named by a Windows path (`D:\…`, `\\nas\…`): no link here can point at it. */
+  | "windows-path"
+  /** The scene's file is not named by a full path on this system. */
+  | "not-a-path"
+  /** Something not stash2plex's is where the link, or its show or season folder, goes: left alone. */
+  | "in-the-way"
+  | "io";
+
+/** A wanted link that was not made: why, and the one detail a person needs (the path, what is in the way, the error code). */
+export interface NoLink {
+  link: string;
+  cause: NoLinkCause;
+  detail: string;
+}
+
 export interface FolderReport {
   created: number;
   /** Links whose target changed (the scene's file moved), made again in place. */
@@ -31,12 +52,19 @@ export interface FolderReport {
   /** Things in the way that are not ours, left alone, with why (the first MAX_PROBLEMS; problemCount has them all). */
   problems: string[];
   problemCount: number;
+  /** Every wanted link not made, with why: all of them (the dashboard counts them), unlike `problems`. */
+  unlinked: NoLink[];
+  /** Things not ours that are in no wanted link's way (a symlinked show or season folder), left alone. */
+  strays: number;
 }
 
 /** A library of Windows paths on a POSIX host would list every scene: the report keeps the first ones. */
 const MAX_PROBLEMS = 50;
-const note = (report: FolderReport, problem: string) => {
+/** Says a problem; `missed`: the wanted link it left unmade, else it is a stray. */
+const note = (report: FolderReport, problem: string, missed?: NoLink) => {
   if (report.problemCount++ < MAX_PROBLEMS) report.problems.push(problem);
+  if (missed) report.unlinked.push(missed);
+  else report.strays++;
 };
 
 /** The episode folder itself is unusable (missing parent, a file in its place): one line with the fix. */
@@ -52,11 +80,22 @@ const emptyReport = (): FolderReport => ({
   touched: [],
   problems: [],
   problemCount: 0,
+  unlinked: [],
+  strays: 0,
 });
+
+/**
+ * Why a scene's file cannot be a link's target on this system (undefined: it can). A POSIX
+ * host has no drive letters or backslash separators, so a Windows Stash's paths lead nowhere.
+ */
+export function unreachablePath(path: string): "windows-path" | "not-a-path" | undefined {
+  if (isAbsolute(path) && !(sep === "/" && path.includes("\\"))) return undefined;
+  return /^([A-Za-z]:[\\/]|\\\\)/.test(path) ? "windows-path" : "not-a-path";
+}
 
 /** The symlink's content: the scene's file relative to the link's own folder. */
 export function linkTarget(folder: string, link: string, path: string): string | undefined {
-  if (!isAbsolute(path) || (sep === "/" && path.includes("\\"))) return undefined;
+  if (unreachablePath(path)) return undefined;
   return relative(dirname(join(folder, link)), path);
 }
 
@@ -87,13 +126,15 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
         try {
           fs.mkdir(abs(rel));
         } catch (err) {
-          note(report, `${rel}: cannot make the folder (${code(err) ?? (err as Error).message})`);
+          const why = code(err) ?? (err as Error).message;
+          note(report, `${rel}: cannot make the folder (${why})`, { link, cause: "io", detail: why });
           return false;
         }
       } else if (!st.isDirectory() || st.isSymbolicLink()) {
         note(
           report,
           `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
+          { link, cause: "in-the-way", detail: rel },
         );
         return false;
       }
@@ -132,7 +173,10 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     }
   }
 
-  /** Makes (or remakes) one link; something not ours in its place is reported and left alone. */
+  /**
+   * Makes (or remakes) one link; something not ours in its place is reported and left alone.
+   * Returns whether it removed our old link (its scene's file moved where no link can point).
+   */
   function put(
     want: WantedLink,
     current: string | null | undefined,
@@ -140,31 +184,46 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     report: FolderReport,
     /** The link's name as found on disk, when it differs in normalization. */
     found = want.link,
-  ) {
+  ): boolean {
     const target = linkTarget(folder, want.link, want.path);
     if (target === undefined) {
-      note(report, `${want.link}: the scene's file ${want.path} is not a path on this system: no link`);
-      return;
+      note(report, `${want.link}: the scene's file ${want.path} is not a path on this system: no link`, {
+        link: want.link,
+        cause: unreachablePath(want.path) ?? "not-a-path",
+        detail: want.path,
+      });
+      // Our link to where the file was would keep an episode Plex cannot play, counted as none.
+      if (typeof current !== "string") return false;
+      fs.unlink(abs(found));
+      report.removed++;
+      report.touched.push(seasonOf(want.link));
+      return true;
     }
     if (current === target) {
       report.unchanged++;
-      return;
+      return false;
     }
     if (current === null) {
-      note(report, `${want.link}: a file that is not a stash2plex link is in its place: left alone`);
-      return;
+      note(report, `${want.link}: a file that is not a stash2plex link is in its place: left alone`, {
+        link: want.link,
+        cause: "in-the-way",
+        detail: want.link,
+      });
+      return false;
     }
-    if (!ensureParents(want.link, known, report)) return;
+    if (!ensureParents(want.link, known, report)) return false;
     try {
       if (current !== undefined) fs.unlink(abs(found));
       fs.symlink(target, abs(want.link));
     } catch (err) {
-      note(report, `${want.link}: cannot make the link (${code(err) ?? (err as Error).message})`);
-      return;
+      const why = code(err) ?? (err as Error).message;
+      note(report, `${want.link}: cannot make the link (${why})`, { link: want.link, cause: "io", detail: why });
+      return false;
     }
     if (current === undefined) report.created++;
     else report.retargeted++;
     report.touched.push(seasonOf(want.link));
+    return false;
   }
 
   /**
@@ -251,8 +310,11 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
     syncOne(before: WantedLink | undefined, after: WantedLink | undefined): FolderReport {
       const report = emptyReport();
       // A link's target, undefined when missing, null when something not ours is there or in
-      // the way (a symlinked or file parent), which is reported and left alone.
-      const current = (link: string): string | null | undefined => {
+      // the way (a symlinked or file parent), which is reported and left alone. `wanted`: the
+      // link is the one to make (it is then counted as not made), not the one to remove.
+      const current = (link: string, wanted: boolean): string | null | undefined => {
+        const missed = (detail: string): NoLink | undefined =>
+          wanted ? { link, cause: "in-the-way", detail } : undefined;
         const parts = link.split("/");
         for (let depth = 1; depth < parts.length; depth++) {
           const rel = parts.slice(0, depth).join("/");
@@ -262,6 +324,7 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
             note(
               report,
               `${rel}: not a folder stash2plex made (a ${st.isSymbolicLink() ? "symlink" : "file"}): left alone`,
+              missed(rel),
             );
             return null;
           }
@@ -269,18 +332,18 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
         const st = fs.lstat(abs(link));
         if (!st) return undefined;
         if (st.isSymbolicLink()) return fs.readlink(abs(link));
-        note(report, `${link}: a file that is not a stash2plex link is in its place: left alone`);
+        note(report, `${link}: a file that is not a stash2plex link is in its place: left alone`, missed(link));
         return null;
       };
-      if (before && before.link !== after?.link && typeof current(before.link) === "string") {
+      if (before && before.link !== after?.link && typeof current(before.link, false) === "string") {
         fs.unlink(abs(before.link));
         report.removed++;
         report.touched.push(seasonOf(before.link));
         pruneParents(before.link);
       }
       if (after) {
-        const now = current(after.link);
-        if (now !== null) put(after, now, new Set(), report);
+        const now = current(after.link, true);
+        if (now !== null && put(after, now, new Set(), report)) pruneParents(after.link);
       }
       report.touched = [...new Set(report.touched)].sort();
       return report;

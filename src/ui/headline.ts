@@ -1,6 +1,9 @@
 /**
  * Pure: the dashboard's one-line verdict. Red when something stops changes from reaching Plex
  * now, amber when something needs a person soon, green otherwise; always with what to do.
+ * Notes (what never clears by itself and is no failure: gaps nobody can heal from here, scenes
+ * no link can reach) never keep it amber, but a green title counts them: "All is well" must not
+ * read as "there is nothing to know" above lines that say otherwise.
  */
 import { plural } from "./plural.ts";
 
@@ -17,8 +20,10 @@ export interface HealthFacts {
   lastReconcile: { status: string; error: string | null; healable: number; forAPerson?: number } | null;
   /** Write-back (Plex → Stash) when on: events given up on, and events on their way to Stash. */
   writeback?: { failed: number; pending: number };
-  /** TV libraries whose last full pass failed: "<library>: <why>". */
+  /** TV libraries' problems (a failed pass, links the filesystem refused): "<library>: <why>". */
   tvProblems?: string[];
+  /** Standing notes, one line each with where to read more: said, counted in a green title, never amber. */
+  notes?: string[];
 }
 
 export interface Headline {
@@ -104,14 +109,17 @@ export function headline(f: HealthFacts): Headline {
       `${plural(wbFailed, "event")} from Plex could not be written to Stash: see Write-back for the reasons.`,
     ]);
   for (const problem of f.tvProblems ?? [])
-    amber.push(["A TV library is not in sync", `TV library ${problem}: see the TV libraries table below.`]);
-  // Gaps nobody can heal from here (a file Stash does not know, a scene Stash emptied) are said, but never keep the headline amber.
+    amber.push(["A TV library is not in sync", `TV library ${problem} (see the TV libraries table below).`]);
+  // Gaps nobody can heal from here (a file Stash does not know, a scene Stash emptied) are a note like the others.
   const forAPerson = f.lastReconcile?.status === "done" ? (f.lastReconcile.forAPerson ?? 0) : 0;
-  const apart = forAPerson
-    ? [
-        `${plural(forAPerson, "gap")} cannot be healed from here and ${forAPerson === 1 ? "needs" : "need"} a person: see Gaps.`,
-      ]
-    : [];
+  const apart = [
+    ...(forAPerson
+      ? [
+          `${plural(forAPerson, "gap")} cannot be healed from here and ${forAPerson === 1 ? "needs" : "need"} a person: see Gaps.`,
+        ]
+      : []),
+    ...(f.notes ?? []),
+  ];
   if (amber.length)
     return {
       level: "amber",
@@ -120,7 +128,7 @@ export function headline(f: HealthFacts): Headline {
     };
   return {
     level: "green",
-    title: "All is well",
+    title: apart.length ? `All is well — ${plural(apart.length, "note")}` : "All is well",
     todo: [
       f.pending
         ? `${plural(f.pending, "change")} on ${f.pending === 1 ? "its" : "their"} way to Plex.`

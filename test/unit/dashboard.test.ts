@@ -59,6 +59,28 @@ describe("the overview's headline", () => {
     expect(waiting.level).toBe("green");
     expect(waiting.todo).toContain("2 events from Plex on their way to Stash.");
   });
+  test("notes never turn the headline amber, but a green title counts them; a genuine problem still turns it amber", () => {
+    const windows = "TV library sites: 12 scenes on a Windows path: no link (see the note under TV libraries).";
+    const one = headline({ ...fine, notes: [windows] });
+    expect(one).toMatchObject({ level: "green", title: "All is well — 1 note" });
+    expect(one.todo).toEqual(["Plex shows what Stash holds; nothing waits.", windows]);
+    // Gaps nobody can heal from here are a note like any other.
+    const two = headline({
+      ...fine,
+      notes: [windows],
+      lastReconcile: { status: "done", error: null, healable: 0, forAPerson: 3 },
+    });
+    expect(two.title).toBe("All is well — 2 notes");
+    expect(two.todo).toHaveLength(3);
+    // With a problem the headline is amber and its title the problem's; the note is still said.
+    const amber = headline({ ...fine, notes: [windows], tvProblems: ["sites: the episode folder's parent is gone"] });
+    expect(amber).toMatchObject({ level: "amber", title: "A TV library is not in sync" });
+    expect(amber.todo).toEqual([
+      "TV library sites: the episode folder's parent is gone (see the TV libraries table below).",
+      windows,
+    ]);
+    expect(headline({ ...fine, notes: [] }).title).toBe("All is well");
+  });
 });
 
 describe("the headline and the breaker card tell one story", () => {

@@ -6,7 +6,7 @@ import { gapTotals } from "../../domain/gaps.ts";
 import { instanceLabel, several } from "../instances.ts";
 import { stashCheckName, type Check } from "../../admin/health.ts";
 import { writebackCard } from "./writeback.ts";
-import { tvCard, tvTable } from "./tv.ts";
+import { tvCard, tvHeadlineFacts, tvTable } from "./tv.ts";
 
 type Checks = Record<string, Check>;
 const notChecked: Check = { ok: false, detail: "not checked yet" };
@@ -91,10 +91,8 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
     oldestWaitingMs: jobs[0] ? now - jobs[0].first_queued_at : 0,
     lastReconcile: last ? { status: last.status, error: last.error, healable, forAPerson } : null,
     ...(src.writeback ? { writeback: src.writeback.events.counts() } : {}),
-    tvProblems: (src.tv ?? []).flatMap((lib) => {
-      const error = lib.state().lastError;
-      return error ? [`${lib.id}: ${error}`] : [];
-    }),
+    // The same problems and notes the TV card and table show: the headline never reads greener than they do.
+    ...tvHeadlineFacts(src),
   });
   const perMinute = src.queue.deliveredSince(now - 5 * 60_000) / 5;
   const state = (c: { ok: boolean; detail?: string } | undefined) =>
