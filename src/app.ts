@@ -16,6 +16,7 @@ import { openStore } from "./store/db.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
+import { providerRequestsPlugin } from "./admin/probe.ts";
 import { createThrottle, type ThrottleOptions } from "./admin/throttle.ts";
 import { createSessions } from "./store/sessions.ts";
 import { createQueue } from "./sync/queue.ts";
@@ -185,8 +186,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
     plexIndex,
     sections,
     ...instance,
-    others: otherParts,
+    others: otherParts.map((o) => ({ ...o, artwork: push.artworkOf(o.id) })),
     tv: tvPortsOf(DEFAULT_INSTANCE_ID),
+    artwork: push.artworkOf(DEFAULT_INSTANCE_ID),
     queue,
     editState: push.editState,
     sync: push.sync,
@@ -246,6 +248,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   const http = new Elysia()
     .use(httpBasics(log, metrics.request))
+    // What PMS asked the providers lately, for `stash2plex probe` (before every route, to see them all).
+    .use(providerRequestsPlugin({ access, redact: log.redact }))
     .use(adminGuard({ access, publicUrl: config.publicUrl, log }))
     .use(adminPart.plugin)
     .use(provider.plugin)
@@ -271,6 +275,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     worker,
     poller,
     plexIndex,
+    /** The Plex index job's run: the index brought up to date, then artwork for the items newly bound to our scenes. */
+    refreshPlexIndex: push.refreshPlexIndex,
     mapper: instance.mapper,
     http,
     scheduler,

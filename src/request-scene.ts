@@ -9,6 +9,7 @@
 const SCENE_PARAM: Record<string, string> = {
   "/library/metadata/:ratingKey": "ratingKey",
   "/library/metadata/:ratingKey/images": "ratingKey",
+  "/library/metadata/:ratingKey/extras": "ratingKey",
   "/api/scenes/:id": "id",
   "/ui/scenes/:id": "id",
   "/ui/live/scenes/:id": "id",

@@ -75,6 +75,8 @@ export interface PmsIdentity {
    * User-Agent (PlexMediaServer/<version>); a test turns it off to copy that.
    */
   sendsClientIdentifier?: boolean;
+  /** Whether it sends `User-Agent: PlexMediaServer/<version>` (LIKELY: its HTTP client does elsewhere; no provider dump shows it). */
+  sendsUserAgent?: boolean;
   /**
    * How it sends X-Plex-Language and X-Plex-Country. Plex's provider docs define both as
    * "passed as either headers or query parameters" and their own curl example puts them in the
@@ -99,7 +101,7 @@ const SCANNER: PmsIdentity = { machineIdentifier: "5ca1ab1e5ca1ab1e5ca1ab1e5ca1a
  */
 export const pmsRequestHeaders = (pms: PmsIdentity): Record<string, string> => ({
   accept: "application/json",
-  "user-agent": `PlexMediaServer/${pms.version}`,
+  ...(pms.sendsUserAgent === false ? {} : { "user-agent": `PlexMediaServer/${pms.version}` }),
   "x-plex-product": "Plex Media Server",
   "x-plex-version": pms.version,
   ...(pms.sendsClientIdentifier === false ? {} : { "x-plex-client-identifier": pms.machineIdentifier }),

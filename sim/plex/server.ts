@@ -10,6 +10,7 @@ import { SimServer } from "../sim-server.ts";
 import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, type ScanReport, scanFiles } from "./scan.ts";
 import { PlexTv, type TvScanReport, type TvType, walkFolder } from "./tv.ts";
 import { PlexWatch } from "./watch.ts";
+import { PlexArtwork } from "./artwork.ts";
 
 export interface SimSection {
   key: string;
@@ -84,8 +85,12 @@ export class PmsSim extends SimServer {
     b.toString(16).padStart(2, "0"),
   ).join("");
   version = "1.43.0.sim";
-  /** Whether its requests to providers carry X-Plex-Client-Identifier (see PmsIdentity in scan.ts). */
-  sendsClientIdentifier = true;
+  /** Whether its requests to providers carry X-Plex-Client-Identifier (no evidence PMS sends it: off; see PmsIdentity in scan.ts). */
+  sendsClientIdentifier = false;
+  /** Whether they carry `User-Agent: PlexMediaServer/…` (off: a push is confirmed only by reading the item back). */
+  sendsUserAgent = true;
+  /** How language and country reach providers: headers, query parameters, or not at all (scan.ts). */
+  localeVia: "header" | "query" | "none" = "header";
   /** Added to every answer, to make a backlog take a while to drain. */
   latencyMs = 0;
   /** When false, refreshes are accepted but never fetched (as when PMS restarts right after). */
@@ -106,6 +111,8 @@ export class PmsSim extends SimServer {
    * down for that moment), slow it, or kill the provider between two fetches.
    */
   pullHooks: { before?: (item: SimItem) => void | Promise<void>; after?: (item: SimItem, status: number) => void } = {};
+  /** Posters and backgrounds PMS holds: uploads, and the cloud image service it fetches provider URLs through (artwork.ts). */
+  readonly artwork = new PlexArtwork();
   /** Watching: webhooks, notifications, sessions and history (watch.ts). */
   readonly watch: PlexWatch = new PlexWatch(this);
   /** TV sections: the scan through a TV provider, the show → season → episode tree (tv.ts). */
@@ -375,9 +382,11 @@ export class PmsSim extends SimServer {
         return new Response(null, { status: 200 });
       }
       if ((action === "posters" || action === "arts") && req.method === "POST") {
+        const from = q.get("url");
+        if (from) return new Response(null, { status: await this.artwork.uploadFrom(item, action, from) });
         const bytes = new Uint8Array(await req.arrayBuffer());
         if (bytes.length === 0) return new Response("Bad Request", { status: 400 });
-        item.uploads[action]++;
+        this.artwork.upload(item, action, bytes);
         return new Response(null, { status: 200 });
       }
     }
@@ -430,14 +439,15 @@ export class PmsSim extends SimServer {
       return;
     }
     await this.pullHooks.before?.(item);
-    const res = await fetch(`${provider}/library/metadata/${id}`, { headers: pmsRequestHeaders(this) }).catch(
-      () => undefined,
-    );
+    const url = this.tv.requestUrl(`${provider}/library/metadata/${id}`);
+    const res = await fetch(url, { headers: pmsRequestHeaders(this) }).catch(() => undefined);
     this.pullHooks.after?.(item, res?.status ?? 0);
     if (res?.status !== 200) return; // PMS keeps what it has
     const meta = ((await res.json()) as any).MediaContainer?.Metadata?.[0];
     if (!meta) return;
     this.applyPulled(item, meta);
+    // Then its extras, as PMS asks on every refresh (tv.ts askExtras).
+    await this.tv.movieExtras({ url: provider, identifier: scheme! }, id);
   }
 
   /** What a refresh writes: the provider's fields, but locked fields as they are (the user's decision), as PMS does. */
@@ -481,6 +491,10 @@ export class PmsSim extends SimServer {
       ...(i.fields.Genre ? { Genre: firstOf(i.fields.Genre, LISTED_TAGS.Genre) } : {}),
       ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
       ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}),
+      // PMS shows its own copies of the artwork, never the provider's URLs (artwork.ts).
+      thumb: undefined,
+      art: undefined,
+      ...this.artwork.shown(i),
       ratingKey: i.ratingKey,
       key: `/library/metadata/${i.ratingKey}`,
       guid: i.guid,

@@ -59,6 +59,8 @@ export interface SimScene {
   updated_at: string;
   files: SimFile[];
   hasScreenshot: boolean;
+  /** How many times the screenshot was replaced (Stash's "set cover image"): its bytes differ each time. */
+  screenshotRevision?: number;
   studio: SimStudio | null;
   performers: SimPerformer[];
   tags: SimTag[];
@@ -305,6 +307,15 @@ export class SimLibrary {
     Object.assign(scene, patch, { updated_at: this.clock.stamp(at) });
     this.edits.push({ id, at });
     return scene;
+  }
+
+  /** Replaces a scene's cover image, as "Set as cover" in Stash does: new bytes, updated_at moves on. */
+  replaceScreenshot(id: string) {
+    const scene = this.scenes.get(id);
+    if (!scene) throw new Error(`no scene ${id}`);
+    scene.screenshotRevision = (scene.screenshotRevision ?? 0) + 1;
+    scene.hasScreenshot = true;
+    return this.update(id, {});
   }
 
   /**

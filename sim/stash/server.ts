@@ -113,9 +113,11 @@ export class StashSim extends SimServer {
           : kind === "studio"
             ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
             : Boolean(this.performer(id)?.image_path);
-    return has
-      ? new Response(PNG, { headers: { "content-type": "image/png", etag: `"${kind}-${id}"` } })
-      : new Response("no image", { status: 404 });
+    if (!has) return new Response("no image", { status: 404 });
+    // A replaced cover is other bytes: the revision follows the image's end (a PNG ends at IEND; readers stop there).
+    const revision = kind === "scene" ? (lib.scenes.get(id)?.screenshotRevision ?? 0) : 0;
+    const bytes = revision ? new Uint8Array([...PNG, ...new TextEncoder().encode(`rev${revision}`)]) : PNG;
+    return new Response(bytes, { headers: { "content-type": "image/png", etag: `"${kind}-${id}-${revision}"` } });
   }
 
   private async graphql(req: Request): Promise<Response> {
@@ -324,7 +326,10 @@ export class StashSim extends SimServer {
       last_played_at: history.length ? rfc3339(Math.max(...history), 0) : null,
       resume_time: scene.resume_time ?? 0,
       play_duration: scene.play_duration ?? 0,
-      paths: { screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot` : null },
+      // As Stash's urlbuilders spell it: the scene's updated_at as `t=`, so any edit is a new URL.
+      paths: {
+        screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot?t=${unixOf(scene.updated_at)}` : null,
+      },
       studio: scene.studio && this.studio(scene.studio),
       performers: scene.performers.map((p) => ({
         ...p,

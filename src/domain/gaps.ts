@@ -9,11 +9,12 @@ export const GAP_KINDS = [
   "stale",
   "empty",
   "stash-empty",
+  "artwork",
 ] as const;
 export type GapKind = (typeof GAP_KINDS)[number];
 
 /** What the scheduled run heals unless configured otherwise: nothing here can lose data. */
-export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex"];
+export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex", "artwork"];
 /** Kinds with a healing action (stash-empty is never pushed over Plex; an orphan with no owner is only reported). */
 export const HEALABLE_KINDS: readonly GapKind[] = [
   "stale",
@@ -23,6 +24,7 @@ export const HEALABLE_KINDS: readonly GapKind[] = [
   "orphaned",
   "missing-in-plex",
   "unknown-to-stash",
+  "artwork",
 ];
 
 export interface Gap {
@@ -41,6 +43,8 @@ export interface Gap {
   fields?: string[];
   /** stale: each differing field as Stash would have it and as Plex shows it. */
   values?: Record<string, FieldValues>;
+  /** artwork: the Stash image the item should hold (kind, id, version). */
+  image?: { kind: "scene" | "performer" | "group" | "studio"; id: string; version: string };
 }
 
 export interface FieldValues {

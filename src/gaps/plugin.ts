@@ -20,6 +20,7 @@ import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import type { SyncScope } from "../sync/select.ts";
 import { createReconciler, type ReconcileInstance } from "./reconcile.ts";
+import type { ArtworkKeeper } from "../sync/artwork.ts";
 import type { TvLibraryPort } from "../sync/tv-push.ts";
 
 export interface GapsSideDeps {
@@ -39,6 +40,8 @@ export interface GapsSideDeps {
   others?: ReconcileInstance[];
   /** The default instance's TV libraries (their episodes and shows are compared too). */
   tv?: TvLibraryPort[];
+  /** The default instance's artwork keeper (the others carry their own). */
+  artwork?: ArtworkKeeper;
   /** The push side: its queue and what it last wrote, its manual sync, and a wake-up after queuing. */
   queue: Queue;
   editState: EditState;
@@ -61,6 +64,7 @@ export function gapsSide(deps: GapsSideDeps) {
     ctx: deps.ctx,
     others: deps.others,
     tv: deps.tv,
+    artwork: deps.artwork,
     queue: deps.queue,
     plexIndex: deps.plexIndex,
     log: deps.log,

@@ -48,6 +48,8 @@ import {
 import type { StashScene } from "../schema/stash.ts";
 import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";
+import { artworkGap } from "./artwork-detect.ts";
+import type { ArtworkKeeper } from "../sync/artwork.ts";
 
 export interface ReconcileDeps {
   config: Config;
@@ -67,6 +69,8 @@ export interface ReconcileDeps {
   others?: ReconcileInstance[];
   /** The default instance's TV libraries. */
   tv?: readonly TvLibraryPort[];
+  /** The default instance's artwork keeper. */
+  artwork?: ArtworkKeeper;
   queue: Queue;
   plexIndex: Pick<PlexIndex, "setGuid">;
   log: Logger;
@@ -82,6 +86,8 @@ export interface ReconcileInstance {
   ctx: MetadataContext;
   /** Its TV libraries: their episodes and shows are compared too (tv-detect.ts). */
   tv?: readonly TvLibraryPort[];
+  /** The artwork it put into Plex, and the keeper that heals what is missing or old. */
+  artwork?: ArtworkKeeper;
 }
 
 export interface ReconcileOptions {
@@ -151,7 +157,14 @@ const LISTED: Partial<Record<EditField, number>> = {
 export function createReconciler(deps: ReconcileDeps) {
   const reports = createReports(deps.store);
   const parts: ReconcileInstance[] = [
-    { id: DEFAULT_INSTANCE_ID, stash: deps.stash, mapper: deps.mapper, ctx: deps.ctx, tv: deps.tv },
+    {
+      id: DEFAULT_INSTANCE_ID,
+      stash: deps.stash,
+      mapper: deps.mapper,
+      ctx: deps.ctx,
+      tv: deps.tv,
+      artwork: deps.artwork,
+    },
     ...(deps.others ?? []),
   ];
   const partOf = (instance: string | undefined) =>
@@ -180,6 +193,7 @@ export function createReconciler(deps: ReconcileDeps) {
     part: ReconcileInstance,
     sections: SyncSection[],
     progress: Progress,
+    artShown: Map<string, { thumb?: unknown; art?: unknown }>,
   ): Promise<PlexItemView[]> {
     const items: PlexItemView[] = [];
     for (const section of sections) {
@@ -189,6 +203,7 @@ export function createReconciler(deps: ReconcileDeps) {
         if (page.index === 0) progress.total += page.total ?? 0;
         for (const item of page.items) {
           const locked = lockedFields(item.fields);
+          artShown.set(item.ratingKey, { thumb: item.fields.thumb, art: item.fields.art });
           items.push({
             ratingKey: item.ratingKey,
             sectionId: section.key,
@@ -226,7 +241,9 @@ export function createReconciler(deps: ReconcileDeps) {
     progress.phase = "plex";
     // TV sections hold episodes at our links, compared by the TV detector; the rest as movies.
     const sections = all.filter((s) => !isTvSection(s));
-    const items = await gatherPlex(part, sections, progress);
+    const artShown = new Map<string, { thumb?: unknown; art?: unknown }>();
+    const items = await gatherPlex(part, sections, progress, artShown);
+    const artworkGaps: Gap[] = [];
     const tv: TvFound | null = part.tv?.length
       ? await gatherTv(deps.plex, part, all.filter(isTvSection), progress)
       : null;
@@ -308,6 +325,14 @@ export function createReconciler(deps: ReconcileDeps) {
       progress.total = page.count;
       for (const scene of page.items) {
         if (tv) await tv.scene(scene, expectedOf);
+        if (part.artwork) {
+          const ours = guidOf(part.ctx.identifier, sceneRef(part.id, scene.id));
+          for (const item of detector.holders(scene).filter((i) => i.guid === ours)) {
+            const shown = artShown.get(item.ratingKey) ?? {};
+            const gap = artworkGap(scene, item, shown, part.artwork.recorded(item.ratingKey));
+            if (gap) artworkGaps.push({ ...gap, instance: part.id });
+          }
+        }
         // Read whole what a listing row cannot settle: a difference (a lock may explain it) or tags a row may cut.
         const unsure = stashIsEmpty(scene)
           ? []
@@ -330,7 +355,7 @@ export function createReconciler(deps: ReconcileDeps) {
       collectNow(page.index + 1, 8); // twice as often: whole items read meanwhile pile up too
     }
     await compareWaiting();
-    const gaps = detector.finish();
+    const gaps = [...detector.finish(), ...artworkGaps];
     // Kept items found without a whole read (locks shown in a listing) keep no values.
     const kept = detector.kept().map((k) => keptValues.get(`${k.ratingKey}/${k.sceneId}`) ?? k);
     if (tv) {
@@ -339,6 +364,17 @@ export function createReconciler(deps: ReconcileDeps) {
       kept.push(...found.kept);
     }
     return { gaps, scenes, items: items.length + (tv?.items ?? 0), kept, skipped: detector.skipped() };
+  }
+
+  /** Artwork missing or old: each instance's keeper reads the items whole (the user's locks) and uploads. */
+  async function healArtwork(gaps: Gap[], count: (g: Gap) => void) {
+    for (const part of parts) {
+      const mine = gaps.filter((g) => (g.instance ?? DEFAULT_INSTANCE_ID) === part.id && g.ratingKey && g.sceneId);
+      if (!mine.length || !part.artwork) continue;
+      const targets = mine.map((g) => ({ ratingKey: g.ratingKey!, posters: g.image, arts: g.image }));
+      await part.artwork.keep(targets, { readPlex: true });
+      mine.forEach(count);
+    }
   }
 
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
@@ -413,6 +449,10 @@ export function createReconciler(deps: ReconcileDeps) {
       }
     }
     for (const [instance, folders] of stashFolders) await partOf(instance).stash.metadataScan([...folders]);
+    await healArtwork(
+      todo.filter((g) => g.kind === "artwork"),
+      count,
+    );
     if (queued) deps.onQueued();
     return healed;
   }

@@ -131,6 +131,17 @@ const MIGRATIONS: string[] = [
   CREATE INDEX writeback_events_ref ON writeback_events (ref, at);
   CREATE INDEX writeback_events_play ON writeback_events (ref, rating_key, account_id, kind, at);
   CREATE INDEX writeback_events_received ON writeback_events (received_at);`,
+  /*
+   * 9: artwork put into Plex (src/sync/artwork-state.ts owns the table): Plex cannot fetch a
+   * provider's images from a LAN address, so posters and backgrounds are uploaded. One row per
+   * item and element: which Stash image (`source`: kind/id@version) and which bytes (`hash`) it
+   * holds, and the URL Plex showed for it after the upload (`shown`: a lock on that image is ours).
+   */ `
+  CREATE TABLE artwork (
+    rating_key TEXT NOT NULL, element TEXT NOT NULL CHECK (element IN ('posters', 'arts')),
+    source TEXT NOT NULL, hash TEXT NOT NULL, shown TEXT, at INTEGER NOT NULL,
+    PRIMARY KEY (rating_key, element)
+  );`,
 ];
 
 /** The schema version a database has once every migration ran. */

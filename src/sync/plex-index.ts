@@ -128,6 +128,13 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     },
     /** The items holding exactly this Plex path (a TV section's episode at its link). */
     atPath: (plexPath: string): IndexedItem[] => byPath.all(plexPath.normalize("NFC")),
+    /** The items whose GUID starts so (every item bound to one provider's scenes: `scheme://movie/`). */
+    withGuidPrefix: (prefix: string): IndexedItem[] =>
+      db
+        .query<IndexedItem, [string, string]>(
+          "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid >= ? AND guid < ?",
+        )
+        .all(prefix, `${prefix}\uffff`),
     /** The items bound to a GUID (a TV show's item by its show GUID). */
     byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,

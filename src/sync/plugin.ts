@@ -24,7 +24,8 @@ import type { Store } from "../store/db.ts";
 import { webhookRoutes } from "../admin/webhook.ts";
 import { HttpError } from "../http.ts";
 import type { Job } from "../jobs.ts";
-import { DEFAULT_INSTANCE_ID, sceneIdOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, refFromGuid, refKey, sceneIdOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { sceneToMetadata } from "../provider/metadata.ts";
 import { createTvPusher, type TvLibraryPort } from "./tv-push.ts";
 import { createBreaker, type Breaker } from "./breaker.ts";
 import { createEditState } from "./edit-state.ts";
@@ -35,6 +36,9 @@ import { createPusher, isTvSection, type Outcome, type SyncSection } from "./pus
 import type { JobScope, Queue } from "./queue.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./select.ts";
 import { createWorker, type Worker } from "./worker.ts";
+import { createArtworkKeeper } from "./artwork.ts";
+import { createArtworkState } from "./artwork-state.ts";
+import { readBackDiffers } from "./read-back.ts";
 import type { Ref } from "../domain/ref.ts";
 
 /** A job of an instance the config no longer lists: nothing can push it; a dead letter says why (retry it once configured). */
@@ -99,11 +103,33 @@ export function pushSide(deps: PushSideDeps) {
   const { config, store, log, metrics, queue, plex, plexIndex, sections, pmsIdentity, stash, mapper } = deps;
   const pushOn = pushIsOn(config);
   const editState = createEditState(store);
+  const artworkState = createArtworkState(store);
   const parts: PushInstance[] = [
     { id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx, tv: deps.tv },
     ...(deps.others ?? []),
   ];
   const otherIds = parts.slice(1).map((p) => p.id);
+
+  /** Each instance's artwork keeper (its own Stash's images), shared by its pushes and the reconcile. */
+  const keepers = new Map(
+    parts.map((p) => [p.id, createArtworkKeeper({ plex, state: artworkState, stash: p.stash })] as const),
+  );
+  const artworkOf = (instance: string) => keepers.get(instance) ?? keepers.get(DEFAULT_INSTANCE_ID)!;
+
+  /** The awaited items (one instance's) that Plex shows as we serve them: their jobs' ref keys. */
+  async function readBack(part: PushInstance, awaiting: { ref: Ref; ratingKey: string }[]): Promise<Set<string>> {
+    const shown = new Set<string>();
+    const items = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < awaiting.length; i += 50)
+      for (const item of await plex.items(awaiting.slice(i, i + 50).map((a) => a.ratingKey)))
+        items.set(String(item.ratingKey), item);
+    for (const { ref, ratingKey } of awaiting) {
+      const item = items.get(ratingKey);
+      const scene = item && ref.kind === "scene" ? await part.stash.sceneById(ref.id) : undefined;
+      if (scene && readBackDiffers(sceneToMetadata(scene, part.ctx), item!).length === 0) shown.add(refKey(ref));
+    }
+    return shown;
+  }
 
   /** One instance's loop: its breaker, pusher (its sections only), worker (its jobs only) and poller. */
   function loopOf(part: PushInstance): InstanceLoop {
@@ -126,6 +152,7 @@ export function pushSide(deps: PushSideDeps) {
       ctx: part.ctx,
       sections: own,
       instance: part.id,
+      artwork: artworkOf(part.id),
       tv: part.tv?.length
         ? createTvPusher({
             instance: part.id,
@@ -151,6 +178,7 @@ export function pushSide(deps: PushSideDeps) {
       instance: part.id,
       push: (ref, done) =>
         isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
+      readBack: (awaiting) => readBack(part, awaiting),
       // Pushes resume when both ends answer: Plex and this instance's Stash. Then polling resumes
       // at once too, instead of waiting out its backoff (what changed meanwhile arrives now).
       probe: async () => {
@@ -189,7 +217,24 @@ export function pushSide(deps: PushSideDeps) {
   const refreshPlexIndex = async () => {
     await plexIndex.refresh(await sections());
     await autoRules.applyIfAsked();
+    await artworkForNewItems();
   };
+  /** Items a scan bound to our scenes (movies and episodes) get their artwork as soon as the index shows them. */
+  async function artworkForNewItems() {
+    for (const part of parts) {
+      const schemes = [`${part.ctx.identifier}://movie/`, `${tvIdentifierOf(part.ctx.identifier)}://episode/`];
+      const items = schemes.flatMap((prefix) =>
+        plexIndex.withGuidPrefix(prefix).flatMap((i) => {
+          const ref = refFromGuid(i.guid, [
+            { id: part.id, identifier: part.ctx.identifier, tvIdentifier: tvIdentifierOf(part.ctx.identifier) },
+          ]);
+          const sceneId = ref ? sceneIdOf(ref) : null;
+          return sceneId ? [{ ratingKey: i.rating_key, sceneId }] : [];
+        }),
+      );
+      if (items.length) await artworkOf(part.id).firstSeen(items);
+    }
+  }
   const kick = () => void (deps.drain !== false && loops.forEach((l) => l.worker.kick()));
 
   /** The last manual sync, for its progress bar: delivered = how far the queue has drained since. */
@@ -304,6 +349,8 @@ export function pushSide(deps: PushSideDeps) {
     pushOn,
     breaker,
     editState,
+    artworkOf,
+    refreshPlexIndex,
     worker,
     poller,
     autoRules,

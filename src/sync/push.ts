@@ -21,6 +21,7 @@ import type { EditState } from "./edit-state.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 import { instanceOfAgent, instancesOf } from "../config/instances.ts";
 import type { TvPusher, TvUpkeep } from "./tv-push.ts";
+import { type ArtworkKeeper, screenshotOf } from "./artwork.ts";
 
 export type Outcome =
   | {
@@ -102,6 +103,8 @@ export interface PushDeps {
   instance?: string;
   /** The TV libraries of the instance (tv-push.ts): the scene's links and its episode items. */
   tv?: TvPusher;
+  /** Puts the scene's screenshot into Plex as each item's poster and background (artwork.ts). */
+  artwork?: ArtworkKeeper;
 }
 
 /** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
@@ -130,7 +133,7 @@ export function createPusher(deps: PushDeps) {
   /** An episode not indexed yet is usually one Plex's scan of its folder added a moment ago: its TV sections are looked at again. */
   const refreshTvIndex = (sections: SyncSection[]) => index.refreshSoon(sections.filter(isTvSection));
 
-  async function edit(section: SyncSection, ratingKey: string, sceneId: string, meta: PlexMetadata) {
+  async function edit(section: SyncSection, ratingKey: string, meta: PlexMetadata) {
     const fields = deps.config.plex.editFields as EditField[];
     const previous = editState.written(ratingKey);
     let current: ReturnType<typeof currentValues> | undefined;
@@ -141,21 +144,6 @@ export function createPusher(deps: PushDeps) {
     const plan = planEdits(meta, fields, current, previous);
     await plex.edit(section.key, ratingKey, plan.query);
     editState.remember(ratingKey, plan.written);
-    const uploads = (
-      [
-        ["poster", "posters"],
-        ["background", "arts"],
-      ] as const
-    ).filter(([field]) => fields.includes(field));
-    if (uploads.length && meta.thumb) {
-      // Poster and background are the same screenshot: fetch it from Stash once.
-      const image = await deps.stash.image(`/scene/${sceneId}/screenshot`);
-      if (image.ok) {
-        const bytes = new Uint8Array(await image.arrayBuffer());
-        const type = image.headers.get("content-type") ?? "image/jpeg";
-        for (const [, element] of uploads) await plex.upload(ratingKey, element, bytes, type);
-      } else await image.body?.cancel();
-    }
     return plan.keptUserEdits.length ? `kept user edits: ${plan.keptUserEdits.join(", ")}` : "fields written";
   }
 
@@ -180,6 +168,21 @@ export function createPusher(deps: PushDeps) {
     await plex.rate(ratingKey, value);
     editState.rememberStarRating(ratingKey, { value, by: "push", at: Date.now() });
     return true;
+  }
+
+  /**
+   * The scene's screenshot as the item's poster and background, uploaded into Plex (it cannot
+   * fetch them from us on a LAN). An edit-strategy section gets them only when its edit fields
+   * name them; a refresh-strategy item always.
+   */
+  async function keepArtwork(section: SyncSection, ratingKey: string, shot: ReturnType<typeof screenshotOf>) {
+    if (!deps.artwork || !shot) return "";
+    const fields = deps.config.plex.editFields as EditField[];
+    const wanted = (field: EditField) => section.strategy === "refresh" || fields.includes(field);
+    const r = await deps.artwork.keep([
+      { ratingKey, posters: wanted("poster") ? shot : undefined, arts: wanted("background") ? shot : undefined },
+    ]);
+    return r.uploaded ? `; artwork uploaded (${r.uploaded})` : "";
   }
 
   /** Runs one item's push; a 404 (item deleted in Plex) is reported, not thrown. */
@@ -282,9 +285,12 @@ export function createPusher(deps: PushDeps) {
         const result = await unlessGone(item.rating_key, async () => {
           const did =
             section.strategy === "edit"
-              ? await edit(section, item.rating_key, scene.id, meta)
+              ? await edit(section, item.rating_key, meta)
               : await bindAndRefresh(item, item.want, meta.title);
-          return (await rateAsUser(item.rating_key, scene.rating100)) ? `${did}; star rating set` : did;
+          const art = await keepArtwork(section, item.rating_key, screenshotOf(scene));
+          return (await rateAsUser(item.rating_key, scene.rating100))
+            ? `${did}${art}; star rating set`
+            : `${did}${art}`;
         });
         if (result === "gone") gone.push(item.rating_key);
         else {

@@ -21,6 +21,10 @@
 import { parseRefKey, refKey, type Ref } from "../domain/ref.ts";
 import type { Store } from "../store/db.ts";
 
+/** How a refreshed item's delivery was confirmed: PMS fetched it from us, or it was read back from PMS. */
+export type Confirmation = "fetch" | "read back";
+const CONFIRMED_BY: Record<Confirmation, string> = { fetch: "PMS's fetch", "read back": "reading it back" };
+
 export interface Job {
   /** The key of the reference queued (refKey). */
   ref: string;
@@ -232,7 +236,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
    * The awaited item was fetched: the next item's turn, or the whole scene is delivered. If the
    * scene changed since this push (its version moved on), the newer change is pushed instead.
    */
-  const itemFetched = (job: Job): "delivered" | "next" | "changed" => {
+  const itemFetched = (job: Job, how: Confirmation = "fetch"): "delivered" | "next" | "changed" => {
     const t = now();
     if (job.version !== job.pushed_version) {
       backToPending.run(t, null, job.ref);
@@ -240,7 +244,14 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     }
     const key = job.pushed_rating_keys!;
     setItem.run(job.ref, key, "done", t);
-    history.run(job.ref, t, "fetched", `plex item ${key} fetched the metadata`);
+    if (how === "fetch") history.run(job.ref, t, "fetched", `plex item ${key} fetched the metadata`);
+    else
+      history.run(
+        job.ref,
+        t,
+        "read back",
+        `plex item ${key} shows what we serve (no fetch by PMS was seen: confirmed by reading the item back)`,
+      );
     if (job.items_left > 0) {
       db.query(
         "UPDATE jobs SET state = 'pending', next_attempt_at = ?, pushed_rating_keys = NULL, last_error = NULL WHERE ref = ?",
@@ -250,7 +261,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     const all = doneKeys(job.ref);
     markDelivered.run(job.ref, job.stash_updated_at, t, all.join(","));
     unbury.run(job.ref);
-    history.run(job.ref, t, "delivered", `plex item ${all.join(", ")}`);
+    history.run(job.ref, t, "delivered", `plex item ${all.join(", ")} (confirmed by ${CONFIRMED_BY[how]})`);
     events.delivered?.(refOf(job), job.first_queued_at);
     finish.run(job.ref, job.version);
     clearItems.run(job.ref);
@@ -323,19 +334,29 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       return itemFetched(job);
     }),
 
+    /**
+     * The awaited item, read back from PMS, shows what we serve: delivered as if fetched (PMS may
+     * send no header we can tell its fetches by). Null when the job moved on meanwhile.
+     */
+    confirmReadBack: db.transaction((job: Job): "delivered" | "next" | "changed" | null => {
+      const current = jobOf.get(job.ref);
+      if (current?.state !== "confirming" || current.pushed_rating_keys !== job.pushed_rating_keys) return null;
+      return itemFetched(current, "read back");
+    }),
+
     /** The job's items at its current version (awaiting a fetch, or done). */
     items: (ref: Ref): JobItem[] => itemsOf.all(refKey(ref)),
     /** Items already delivered at the job's current version: not to be pushed again. */
     doneItems: (ref: Ref): Set<string> => new Set(doneKeys(refKey(ref))),
 
-    /** Refreshed jobs whose fetch did not come in time. */
-    overdue: (scope?: JobScope) => {
+    /** Refreshed jobs whose fetch did not come in time (by `at`: those whose deadline is before it). */
+    overdue: (scope?: JobScope, at: number = now()) => {
       const [where, params] = scopeSql(scope);
       return db
         .query<Job, (string | number)[]>(
           `SELECT * FROM jobs WHERE state = 'confirming' AND next_attempt_at <= ? AND ${where}`,
         )
-        .all(now(), ...params);
+        .all(at, ...params);
     },
 
     /** A transient failure: try again at `retryAt`. */

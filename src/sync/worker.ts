@@ -36,6 +36,11 @@ export interface WorkerDeps {
   /** Told when that probe succeeds: the upstreams answer again (the push side polls Stash at once). */
   recovered?: () => void;
   push: (ref: Ref, done: ReadonlySet<string>) => Promise<Outcome>;
+  /**
+   * Reads awaited items back from PMS: the jobs (by ref key) whose item shows what we serve. A
+   * push is confirmed so when no fetch by PMS is seen (the fetch stays the fast path).
+   */
+  readBack?: (awaiting: { ref: Ref; ratingKey: string }[]) => Promise<Set<string>>;
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
@@ -44,6 +49,8 @@ export interface WorkerDeps {
 }
 
 const BATCH = 16;
+/** How long a refreshed item waits for PMS's fetch before it is read back (at most half the confirm window). */
+const READ_BACK_AFTER_MS = 3000;
 const CONCURRENCY = 4;
 
 export function createWorker(deps: WorkerDeps) {
@@ -112,6 +119,31 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
+  // Read-back waits a little for PMS's fetch (the fast path), then looks at most once a second.
+  const confirmMs = config.sync.confirmSeconds * 1000;
+  const readBackAfterMs = Math.min(READ_BACK_AFTER_MS, confirmMs / 2);
+  let lastReadBack = 0;
+
+  /** Refreshed items still unconfirmed a while after the refresh: read back, delivered when they show what we serve. */
+  async function confirmByReadBack() {
+    if (!deps.readBack || now() - lastReadBack < 1000) return;
+    lastReadBack = now();
+    const due = queue.overdue(deps.scope, now() + confirmMs - readBackAfterMs);
+    if (!due.length) return;
+    let shown: Set<string>;
+    try {
+      shown = await deps.readBack(due.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
+    } catch (err) {
+      log.debug("read-back failed; the fetch or the deadline decides", { error: (err as Error).message });
+      return;
+    }
+    for (const job of due) {
+      if (!shown.has(job.ref) || !queue.confirmReadBack(job)) continue;
+      deps.pushed?.("refreshed", refOf(job).instance);
+      log.debug("delivery confirmed by reading the item back", { ...logFields(job), item: job.pushed_rating_keys });
+    }
+  }
+
   /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
   function retryUnfetched() {
     for (const job of queue.overdue(deps.scope)) {
@@ -121,6 +153,7 @@ export function createWorker(deps: WorkerDeps) {
   }
 
   async function drain() {
+    await confirmByReadBack();
     retryUnfetched();
     while (!stopped) {
       if (breaker.state === "open" && !(await probe())) return;

@@ -69,7 +69,8 @@ beforeAll(async () => {
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
   await pms.scan("1", { concurrency: 16 });
-  await app.plexIndex.refresh(await app.plex.sections());
+  // As the index job does: the items the scan bound to our scenes get their artwork uploaded.
+  await app.refreshPlexIndex();
 }, 120_000);
 afterAll(async () => {
   await app.stop();
@@ -150,6 +151,11 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
       });
       plant("stash-empty", id);
     }
+    // artwork: Plex lost the poster and background uploaded for the item (a database restored from before).
+    for (const id of take(30)) {
+      pms.artwork.forget(itemOf(id));
+      plant("artwork", itemOf(id).ratingKey);
+    }
 
     const { out, code } = await cli("reconcile", "--json");
     expect(code).toBe(1); // gaps remain
@@ -199,7 +205,7 @@ describe("reconcile: find and heal what Plex and Stash disagree on", () => {
     await app.plexIndex.refresh(await app.plex.sections());
     const { gaps } = await app.reconciler.run({ heal: [], trigger: "test" });
     const left = byKind(gaps);
-    for (const kind of ["missing-in-plex", "unmatched", "wrong-scene", "stale", "empty"] as GapKind[])
+    for (const kind of ["missing-in-plex", "unmatched", "wrong-scene", "stale", "empty", "artwork"] as GapKind[])
       expect([kind, left.get(kind)?.size ?? 0]).toEqual([kind, 0]);
     // What needs a person stays reported: files Stash lacks, scenes Stash emptied, items of deleted scenes.
     expect(left.get("unknown-to-stash")?.size).toBe(30);

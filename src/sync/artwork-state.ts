@@ -1,0 +1,45 @@
+/**
+ * What artwork stash2plex put into Plex (table `artwork`): per Plex item and element (poster,
+ * background), the Stash image it came from, the hash of its bytes and the URL Plex showed for
+ * it afterwards. The one module that reads and writes the table: the artwork keeper records
+ * its uploads, the reconcile asks what an item holds.
+ */
+import type { Store } from "../store/db.ts";
+
+export type ArtElement = "posters" | "arts";
+
+export interface ArtRecord {
+  /** The Stash image: `kind/id@version` (artwork.ts sourceKey). */
+  source: string;
+  /** Its bytes' hash: a new version with the same bytes is not uploaded again. */
+  hash: string;
+  /** The `thumb`/`art` Plex showed after our upload: a lock on exactly that image is ours, not the user's. */
+  shown: string | null;
+  at: number;
+}
+
+export function createArtworkState(store: Store) {
+  const read = store.db.query<ArtRecord & { element: ArtElement }, [string]>(
+    "SELECT element, source, hash, shown, at FROM artwork WHERE rating_key = ?",
+  );
+  const write = store.db.query<unknown, [string, string, string, string, string | null, number]>(
+    `INSERT INTO artwork (rating_key, element, source, hash, shown, at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (rating_key, element) DO UPDATE SET source = excluded.source, hash = excluded.hash,
+       shown = excluded.shown, at = excluded.at`,
+  );
+  const count = store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM artwork");
+  return {
+    /** What an item holds that we put there, per element. */
+    of(ratingKey: string): Partial<Record<ArtElement, ArtRecord>> {
+      const out: Partial<Record<ArtElement, ArtRecord>> = {};
+      for (const { element, ...record } of read.all(ratingKey)) out[element] = record;
+      return out;
+    },
+    remember(ratingKey: string, element: ArtElement, record: ArtRecord) {
+      write.run(ratingKey, element, record.source, record.hash, record.shown, record.at);
+    },
+    /** How many images we keep in Plex (the dashboard's figure). */
+    held: () => count.get()?.n ?? 0,
+  };
+}
+export type ArtworkState = ReturnType<typeof createArtworkState>;

@@ -1,0 +1,37 @@
+/**
+ * Read-back: whether a Plex item shows what we serve for its scene (pure). PMS may send a
+ * provider no header to tell its fetches by (no public dump shows them), so a push is also
+ * confirmed by reading the item back: its title, summary, date, studio and genres equal to what
+ * we serve, and artwork present. An episode shows no studio or genres of its own: title,
+ * summary and artwork only.
+ */
+import type { PlexMetadata } from "../schema/plex.ts";
+
+const tags = (list: unknown) =>
+  Array.isArray(list)
+    ? list
+        .map((t) => String((t as { tag?: unknown }).tag ?? ""))
+        .sort()
+        .join("\u001f")
+    : "";
+const text = (v: unknown) => (typeof v === "string" ? v.trim() : v == null ? "" : String(v));
+
+/** The fields that differ between what we serve and what the Plex item shows (empty: it shows ours). */
+export function readBackDiffers(served: PlexMetadata, item: Record<string, unknown>): string[] {
+  const s = served as PlexMetadata & Record<string, unknown>;
+  const episode = item.type === "episode";
+  const checks: [string, unknown, unknown][] = [
+    ["title", text(s.title), text(item.title)],
+    ["summary", text(s.summary), text(item.summary)],
+    ...(episode
+      ? []
+      : ([
+          ["date", text(s.originallyAvailableAt), text(item.originallyAvailableAt)],
+          ["studio", text(s.studio), text(item.studio)],
+          ["genres", tags(s.Genre), tags(item.Genre)],
+        ] as [string, unknown, unknown][])),
+  ];
+  const differing = checks.filter(([, a, b]) => a !== b).map(([name]) => name);
+  if (s.thumb && !item.thumb) differing.push("artwork");
+  return differing;
+}
