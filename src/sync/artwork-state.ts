@@ -18,7 +18,7 @@ export interface ArtRecord {
   at: number;
 }
 
-export function createArtworkState(store: Store) {
+export function createArtworkState(store: Pick<Store, "db">) {
   const read = store.db.query<ArtRecord & { element: ArtElement }, [string]>(
     "SELECT element, source, hash, shown, at FROM artwork WHERE rating_key = ?",
   );

@@ -5,6 +5,8 @@
  * season folders that changed). The full pass is a job: a Stash that is down delays it, it
  * never fails the start.
  */
+import { createArtworkKeeper } from "./artwork.ts";
+import { createArtworkState } from "./artwork-state.ts";
 import type { Database } from "bun:sqlite";
 import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
@@ -29,9 +31,9 @@ export interface TvLibrariesDeps {
   /** The instance's TV libraries (tv/libraries.ts tvLibrariesOf, this instance's). */
   libraries: readonly TvLibrary[];
   /** Stash: every scene to place, and what the TV provider reads of a show (its first scene, studio, group). */
-  stash: TvSceneSource & Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene">;
+  stash: TvSceneSource & Pick<StashClient, "scenesByIds" | "groups" | "studioOfScene" | "image">;
   mapper: PathMapper;
-  plex?: Pick<PlexClient, "scanPath" | "refresh">;
+  plex?: Pick<PlexClient, "scanPath" | "refresh" | "items" | "upload">;
   sections?: () => Promise<SyncSection[]>;
   /** The Plex index and the TV provider's identifier: a changed show's Plex item is found by its GUID. */
   index?: Pick<PlexIndex, "byGuid" | "refreshSoon">;
@@ -121,6 +123,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
             reindex: async () => index.refreshSoon((await sections()).filter(isTvSection)),
             plex,
             meta,
+            artwork: createArtworkKeeper({ plex, state: createArtworkState(deps), stash: deps.stash }),
           });
         })()
       : undefined;

@@ -12,6 +12,7 @@ import type { PlexClient } from "../plex/client.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import { guidOf, showRef } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
+import { type ArtworkKeeper, targetOf } from "./artwork.ts";
 
 export interface ShowUpkeepDeps {
   instance: string;
@@ -23,6 +24,8 @@ export interface ShowUpkeepDeps {
   /** Brings the Plex index up to date (a delta listing, one look a second at most): a show Plex added since our last look. */
   reindex(): Promise<void>;
   plex: Pick<PlexClient, "refresh">;
+  /** Puts the show's poster and background into Plex (it cannot fetch them from a LAN address). */
+  artwork?: Pick<ArtworkKeeper, "keep">;
   /** Where the signatures are kept (the store's meta table). */
   meta: { get(key: string): string | undefined; set(key: string, value: string): void };
   now?: () => number;
@@ -76,13 +79,19 @@ export function createShowUpkeep(deps: ShowUpkeepDeps) {
     if (!meta) return { note: null, changed: saved.delete(showId) };
     const signature = showSignature(meta);
     const was = saved.get(showId);
-    if (was === signature) return { note: null, changed: false };
     const guid = guidOf(deps.tvIdentifier, showRef(deps.instance, showId));
     let items = deps.index.byGuid(guid);
+    // At every look, changed or not: a show item Plex added since gets its artwork (a current one costs no request).
+    const keepArtwork = () => deps.artwork?.keep(items.map((i) => targetOf(i.rating_key, meta)));
+    if (was === signature) {
+      await keepArtwork();
+      return { note: null, changed: false };
+    }
     if (!items.length && reindex) {
       await deps.reindex();
       items = deps.index.byGuid(guid);
     }
+    await keepArtwork();
     const stale = was === undefined ? items.filter((i) => i.title !== meta.title) : items;
     for (const item of stale) await deps.plex.refresh(item.rating_key);
     saved.set(showId, signature);

@@ -54,7 +54,8 @@ beforeAll(async () => {
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
   await pms.scan("1", { concurrency: 16 });
-  await app.plexIndex.refresh(await app.plex.sections());
+  // As the index job does: items bound to our scenes get their artwork.
+  await app.refreshPlexIndex();
 }, 120_000);
 afterAll(async () => {
   await app.stop();

@@ -123,7 +123,8 @@ describe("two Stash instances at run time, each its own loop", () => {
     expect(jb.files).toBeGreaterThanOrEqual(SCENES);
     expect(ja).toEqual({ files: ja.files, matched: ja.files, wrong: [] });
     expect(jb).toEqual({ files: jb.files, matched: jb.files, wrong: [] });
-    await app.plexIndex.refresh(await app.plex.sections());
+    // As the index job does: the items bound to our scenes get their artwork.
+    await app.refreshPlexIndex();
   }, 60_000);
 
   test("each instance has its own loop and jobs: poll for the default, poll-vault for the other", () => {

@@ -33,6 +33,7 @@ beforeAll(async () => {
   stash = new StashSim({ scenes: 40, seed: 3, windowsShare: 0 }).start();
   stash.faults.apiKey = STASH_API_KEY;
   pms = new PmsSim().start();
+  pms.sendsClientIdentifier = true; // to show that the report masks it
   pms.addSection(
     { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
     plexFilesFor(stash),

@@ -329,7 +329,7 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     expect(
       events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch")),
     ).toBe(true);
-    expect(events.at(-1)).toBe(`delivered plex item ${first}, ${second}`);
+    expect(events.at(-1)).toBe(`delivered plex item ${first}, ${second} (confirmed by PMS's fetch)`);
     const scene = (await (await adminGet(`${w.app.url}/api/scenes/13`)).json()) as any;
     expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
   }, 30_000);

@@ -173,6 +173,50 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(w.pms.providers.get(IDENTIFIER)).toBe(w.app.url);
   }, 120_000);
 
+  test("artwork arrives: every show with a studio image and every episode with a screenshot holds a poster uploaded into Plex, once", async () => {
+    await w.pms.idle();
+    const pass = async () => {
+      const last = w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt;
+      w.app.scheduler.trigger("tv-sync");
+      expect(
+        await waitFor(() => w.app.scheduler.list().find((j) => j.id === "tv-sync")!.lastSuccessAt !== last, 30_000),
+      ).toBe(true);
+      await w.pms.idle();
+    };
+    // Episodes get theirs at first sight in the index; shows at the full pass.
+    await w.app.refreshPlexIndex();
+    await pass();
+    const shows = itemsOf(w.pms, "2", "show");
+    const episodes = itemsOf(w.pms, "2", "episode");
+    // What the TV provider serves as each show's poster (its studio's own image, when it has one).
+    const served = new Map<string, boolean>();
+    for (const show of shows) {
+      const res = await fetch(`${w.app.url}/tv/library/metadata/${show.guid.split("/").at(-1)}`);
+      served.set(show.ratingKey, Boolean(((await res.json()) as any).MediaContainer.Metadata[0].thumb));
+    }
+    const studioImage = (show: SimItem) => served.get(show.ratingKey)!;
+    const screenshot = (e: SimItem) => w.stash.library.scenes.get(e.guid.split("-").at(-1)!)!.hasScreenshot;
+    expect(shows.filter(studioImage).length).toBeGreaterThan(0);
+    expect(shows.filter((s) => !studioImage(s)).length).toBeGreaterThan(0);
+    for (const show of shows)
+      expect([show.title, show.uploads.posters]).toEqual([show.title, studioImage(show) ? 1 : 0]);
+    expect(episodes.filter((e) => e.uploads.posters !== (screenshot(e) ? 1 : 0))).toEqual([]);
+    // What PMS shows is its own copy (the provider's URL never reached it through the cloud stand-in).
+    const show = shows.find(studioImage)!;
+    const res = await fetch(`${w.pms.url}/library/metadata/${show.ratingKey}`, {
+      headers: { "x-plex-token": w.pms.token, accept: "application/json" },
+    });
+    expect(((await res.json()) as any).MediaContainer.Metadata[0].thumb).toStartWith(
+      `/library/metadata/${show.ratingKey}/thumb/`,
+    );
+    // Nothing changed: nothing uploaded again.
+    const uploads = () => [...shows, ...episodes].reduce((n, i) => n + i.uploads.posters + i.uploads.arts, 0);
+    const before = uploads();
+    await w.app.refreshPlexIndex();
+    await pass();
+    expect(uploads()).toBe(before);
+  }, 90_000);
+
   test("a scene added with an earlier date than the others changes no episode number", async () => {
     await w.pms.idle();
     const before = numbers(w.pms);

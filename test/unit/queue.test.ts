@@ -168,7 +168,7 @@ describe("per-item delivery: a scene is delivered when every Plex item fetched i
       "fetched plex item 10 fetched the metadata",
       "refreshed plex item 11; waiting for Plex to fetch it",
       "fetched plex item 11 fetched the metadata",
-      "delivered plex item 10, 11",
+      "delivered plex item 10, 11 (confirmed by PMS's fetch)",
     ]);
   });
 

@@ -40,7 +40,7 @@ const noteOf: Record<Exclude<NoLinkCause, "io">, (n: number, details: string[]) 
   }),
   "in-the-way": (n, [example]) => ({
     title: `${plural(n, "scene")}: something not stash2plex's is where ${their(n, "its link goes", "their links go")}`,
-    why: `It is left alone (${example}), so ${their(n, "the scene has", "they have")} no link. Move it out of the episode folder; the next full sync (hourly, or run it from Jobs) makes the ${their(n, "link", "links")}.`,
+    why: `It is left alone (${example}), so ${their(n, "the scene has", "they have")} no link. Move it out of the episode folder; the next full sync (hourly, or run it on the Jobs page) makes the ${their(n, "link", "links")}.`,
   }),
 };
 
