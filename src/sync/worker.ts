@@ -76,6 +76,7 @@ export function createWorker(deps: WorkerDeps) {
       if (outcome.awaiting) {
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
+        if (deps.readBack) readBackSoon();
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
       deps.pushed?.(outcome.awaiting ? "refreshed" : "written", refOf(job).instance);
       breaker.succeeded();
@@ -119,29 +120,52 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
-  // Read-back waits a little for PMS's fetch (the fast path), then looks at most once a second.
+  // Read-back waits a little for PMS's fetch (the fast path); an item not showing ours yet is
+  // looked at again after the same wait, until the confirm window closes.
   const confirmMs = config.sync.confirmSeconds * 1000;
   const readBackAfterMs = Math.min(READ_BACK_AFTER_MS, confirmMs / 2);
-  let lastReadBack = 0;
+  /** When each awaiting job's item was last read back (job ref → ms). */
+  const readAt = new Map<string, number>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  function readBackSoon() {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!stopped) void run();
+    }, readBackAfterMs + 20);
+    timer.unref?.();
+    timers.add(timer);
+  }
 
   /** Refreshed items still unconfirmed a while after the refresh: read back, delivered when they show what we serve. */
   async function confirmByReadBack() {
-    if (!deps.readBack || now() - lastReadBack < 1000) return;
-    lastReadBack = now();
-    const due = queue.overdue(deps.scope, now() + confirmMs - readBackAfterMs);
+    if (!deps.readBack) return;
+    const t = now();
+    const due = queue
+      .overdue(deps.scope, t + confirmMs - readBackAfterMs)
+      .filter((job) => t - (readAt.get(job.ref) ?? -Infinity) >= readBackAfterMs);
     if (!due.length) return;
+    for (const job of due) readAt.set(job.ref, t);
     let shown: Set<string>;
     try {
       shown = await deps.readBack(due.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
     } catch (err) {
       log.debug("read-back failed; the fetch or the deadline decides", { error: (err as Error).message });
-      return;
+      return readBackSoon();
     }
+    let waiting = false;
     for (const job of due) {
-      if (!shown.has(job.ref) || !queue.confirmReadBack(job)) continue;
+      if (!shown.has(job.ref)) {
+        waiting = true;
+        continue;
+      }
+      readAt.delete(job.ref);
+      if (!queue.confirmReadBack(job)) continue;
       deps.pushed?.("refreshed", refOf(job).instance);
       log.debug("delivery confirmed by reading the item back", { ...logFields(job), item: job.pushed_rating_keys });
     }
+    // What is no longer awaited is forgotten.
+    for (const [ref, at] of readAt) if (t - at > confirmMs) readAt.delete(ref);
+    if (waiting) readBackSoon();
   }
 
   /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
@@ -204,6 +228,7 @@ export function createWorker(deps: WorkerDeps) {
     /** Stops taking jobs and waits (bounded by the caller) for the pushes under way. */
     async stop() {
       stopped = true;
+      for (const timer of timers) clearTimeout(timer);
       await draining;
     },
   };
