@@ -27,7 +27,6 @@ export function createArtworkState(store: Pick<Store, "db">) {
      ON CONFLICT (rating_key, element) DO UPDATE SET source = excluded.source, hash = excluded.hash,
        shown = excluded.shown, at = excluded.at`,
   );
-  const count = store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM artwork");
   return {
     /** What an item holds that we put there, per element. */
     of(ratingKey: string): Partial<Record<ArtElement, ArtRecord>> {
@@ -38,8 +37,14 @@ export function createArtworkState(store: Pick<Store, "db">) {
     remember(ratingKey: string, element: ArtElement, record: ArtRecord) {
       write.run(ratingKey, element, record.source, record.hash, record.shown, record.at);
     },
-    /** How many images we keep in Plex (the dashboard's figure). */
-    held: () => count.get()?.n ?? 0,
+    /** The items that hold anything of ours (one query, for the index's look at every item). */
+    itemsHolding: (): Set<string> =>
+      new Set(
+        store.db
+          .query<{ k: string }, []>("SELECT DISTINCT rating_key AS k FROM artwork")
+          .all()
+          .map((r) => r.k),
+      ),
   };
 }
 export type ArtworkState = ReturnType<typeof createArtworkState>;

@@ -159,7 +159,11 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
           const key = sourceKey(want);
           if (!cache.has(key)) cache.set(key, bytesOf(want));
           const image = await cache.get(key)!;
-          if (!image) continue;
+          if (!image) {
+            // Stash has no such image: remembered as none, so it is not asked for again until its version moves.
+            deps.state.remember(target.ratingKey, element, { source: key, hash: "", shown: null, at: now() });
+            continue;
+          }
           const hash = Bun.hash(image.bytes).toString(36);
           if (need === "old" && record?.hash === hash) {
             deps.state.remember(target.ratingKey, element, { ...record, source: key, at: now() });
@@ -184,7 +188,8 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
      * pushed): their scene's screenshot, its version not known here (the next push checks it by its bytes).
      */
     firstSeen(items: readonly { ratingKey: string; sceneId: string }[]) {
-      const fresh = items.filter((i) => !Object.keys(deps.state.of(i.ratingKey)).length);
+      const holding = deps.state.itemsHolding();
+      const fresh = items.filter((i) => !holding.has(i.ratingKey));
       const shot = (id: string): ImageSource => ({ kind: "scene", id, version: "" });
       return this.keep(fresh.map((i) => ({ ratingKey: i.ratingKey, posters: shot(i.sceneId), arts: shot(i.sceneId) })));
     },
