@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, refFromGuid, sceneIdOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
 import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
@@ -249,6 +249,16 @@ export function createReconciler(deps: ReconcileDeps) {
       : null;
     const ratingAs = part.ctx.ratingAs ?? "critic";
     const strategy = new Map(sections.map((s) => [s.key, s.strategy]));
+    // The episodes bound to each scene (our episode GUIDs), for the artwork gap.
+    const episodesOf = new Map<string, NonNullable<typeof tv>["episodeArt"]>();
+    const names = [{ id: part.id, identifier: part.ctx.identifier, tvIdentifier: tvIdentifierOf(part.ctx.identifier) }];
+    for (const ep of tv?.episodeArt ?? []) {
+      const ref = refFromGuid(ep.guid, names);
+      const sceneId = ref?.kind === "episode" ? sceneIdOf(ref) : null;
+      if (!sceneId) continue;
+      artShown.set(ep.ratingKey, { thumb: ep.thumb, art: ep.art });
+      episodesOf.set(sceneId, [...(episodesOf.get(sceneId) ?? []), ep]);
+    }
     // What the provider answers for a scene, computed once per scene (it is asked before and while comparing).
     const expected = new WeakMap<StashScene, Shown>();
     const expectedOf = (scene: StashScene) => {
@@ -327,7 +337,8 @@ export function createReconciler(deps: ReconcileDeps) {
         if (tv) await tv.scene(scene, expectedOf);
         if (part.artwork) {
           const ours = guidOf(part.ctx.identifier, sceneRef(part.id, scene.id));
-          for (const item of detector.holders(scene).filter((i) => i.guid === ours)) {
+          const movies = detector.holders(scene).filter((i) => i.guid === ours);
+          for (const item of [...movies, ...(episodesOf.get(scene.id) ?? [])]) {
             const shown = artShown.get(item.ratingKey) ?? {};
             const gap = artworkGap(scene, item, shown, part.artwork.recorded(item.ratingKey));
             if (gap) artworkGaps.push({ ...gap, instance: part.id });

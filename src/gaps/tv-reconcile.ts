@@ -23,6 +23,8 @@ const ITEM_BATCH = 500;
 export interface TvFound {
   /** Episodes and shows listed. */
   items: number;
+  /** The episodes as listed, with the artwork Plex shows for each (the artwork gap). */
+  episodeArt: { ratingKey: string; sectionId: string; guid: string; files: string[]; thumb?: unknown; art?: unknown }[];
   scene(scene: StashScene, expected: (s: StashScene) => Shown): Promise<void>;
   finish(expected: (s: StashScene) => Shown): Promise<{ gaps: Gap[]; kept: KeptItem[] }>;
 }
@@ -38,6 +40,7 @@ export async function gatherTv(
   const ratingAs = part.ctx.ratingAs ?? "critic";
   const episodes: EpisodeView[] = [];
   const shows: ShowView[] = [];
+  const episodeArt: TvFound["episodeArt"] = [];
   for (const section of sections) {
     for (const type of [2, 4] as const) {
       for await (const page of pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type))) {
@@ -47,6 +50,15 @@ export async function gatherTv(
             shows.push({ ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, title: item.title });
           else {
             const locked = lockedFields(item.fields);
+            const { thumb, art } = item.fields;
+            episodeArt.push({
+              ratingKey: item.ratingKey,
+              sectionId: section.key,
+              guid: item.guid,
+              files: item.files,
+              thumb,
+              art,
+            });
             episodes.push({
               ratingKey: item.ratingKey,
               sectionId: section.key,
@@ -104,6 +116,7 @@ export async function gatherTv(
 
   return {
     items: episodes.length + shows.length,
+    episodeArt,
     async scene(scene, expected) {
       expectedOf = expected;
       const unsure = stashIsEmpty(scene)

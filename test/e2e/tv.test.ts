@@ -215,6 +215,13 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     await w.app.refreshPlexIndex();
     await pass();
     expect(uploads()).toBe(before);
+    // Plex loses three episodes' artwork (a restored database): the reconcile finds them and uploads it again.
+    const lost = episodes.filter(screenshot).slice(0, 3);
+    for (const e of lost) w.pms.artwork.forget(e);
+    const { gaps } = await w.app.reconciler.run({ heal: ["artwork"], kinds: ["artwork"], trigger: "test" });
+    expect(gaps.map((g) => g.ratingKey).sort()).toEqual(lost.map((e) => e.ratingKey).sort());
+    expect(lost.every((e) => w.pms.artwork.heldBy(e, "posters") && w.pms.artwork.heldBy(e, "arts"))).toBe(true);
+    expect(uploads()).toBe(before + 6);
   }, 90_000);
 
   test("a scene added with an earlier date than the others changes no episode number", async () => {
@@ -290,6 +297,8 @@ describe("TV library: studio layout, 2,000 scenes", () => {
 
   test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
     await w.pms.idle();
+    // The index job's run: episodes Plex's scans made since the earlier moves get their artwork.
+    await w.app.refreshPlexIndex();
     const tvGaps = async (heal: ("stale" | "missing-in-plex" | "unmatched")[] = []) =>
       (await w.app.reconciler.run({ heal, trigger: "test" })).gaps.filter((g) => g.sectionId === "2");
     expect(await tvGaps()).toEqual([]);
@@ -338,6 +347,7 @@ describe("TV library: studio layout, 2,000 scenes", () => {
       ),
     ).toBe(true);
     await w.pms.idle();
+    await w.app.refreshPlexIndex(); // the episode the scan brought back gets its artwork, as new items do
     expect(await tvGaps()).toEqual([]);
     expect(episodeOf(w.pms, lockedScene!.id)[0]!.title).toBe("Mine");
   }, 120_000);
@@ -371,7 +381,8 @@ describe("TV library: studio layout, 2,000 scenes", () => {
   }, 60_000);
 
   test("a studio's image changed in Stash: the next full pass gives its show a new poster URL, nothing else refreshed", async () => {
-    await w.pms.idle();
+    // What earlier tests set going (their pushes and Plex's pulls) is over before this one counts Plex's calls.
+    expect(await waitFor(async () => (await w.pms.idle(), w.app.queue.pending() === 0), 20_000)).toBe(true);
     const showOf = () => itemsOf(w.pms, "2", "show").find((s) => s.guid === `${TV_IDENTIFIER}://show/st2`)!;
     const before = showOf().fields.thumb as string;
     expect(before).toBe(`${w.app.config.publicUrl}/images/studio/2?t=1735689600`);
