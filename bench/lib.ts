@@ -1,5 +1,14 @@
 /** Shared benchmark plumbing: child processes, percentiles, peak RSS, and BENCHMARKS.md sections. */
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  type Dirent,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../sim/sim-server.ts";
@@ -27,6 +36,44 @@ export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+/**
+ * Resets a process's peak RSS (VmHWM) to its current RSS, so a later peakRssMb is the peak of
+ * what came after (Linux ≥ 4.0: `5` into /proc/<pid>/clear_refs). False where that is refused.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+/**
+ * CPU time each live thread of a process has used so far, in ms with µs precision (Linux:
+ * se.sum_exec_runtime of /proc/<pid>/task/<tid>/sched), by thread id; empty where unreadable.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${tid}/sched`, "utf8");
+        const ms = Number(/se\.sum_exec_runtime\s*:\s*([\d.]+)/.exec(text)?.[1]);
+        if (Number.isFinite(ms)) out.set(tid, ms);
+      } catch {}
+    }
+  } catch {}
+  return out;
+}
+/**
+ * CPU a process used between two threadCpuMs samples, in ms: each thread's growth (a thread
+ * born in between counts whole; one that ended in between is not counted, so never negative).
+ */
+export function cpuSpentMs(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [tid, ms] of after) sum += Math.max(0, ms - (before.get(tid) ?? 0));
+  return sum;
+}
 export function currentRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
@@ -40,10 +87,26 @@ export function numberArg(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-/** Starts the Stash simulator in its own process and returns its URL. */
-export async function startStashSim(scenes: number, seed: number, genericShare = 0) {
+/**
+ * Starts the Stash simulator in its own process and returns its URL. `orderedPages`: pages of
+ * the whole library in id order are cut from an id order kept once, not sorted per page (the
+ * same answers; see sim/stash/main.ts), for libraries where the simulator's sort would dominate.
+ */
+export async function startStashSim(
+  scenes: number,
+  seed: number,
+  genericShare = 0,
+  options: { orderedPages?: boolean } = {},
+) {
   const proc = Bun.spawn(
-    [process.execPath, join(ROOT, "sim/stash/main.ts"), String(scenes), String(seed), String(genericShare)],
+    [
+      process.execPath,
+      join(ROOT, "sim/stash/main.ts"),
+      String(scenes),
+      String(seed),
+      String(genericShare),
+      ...(options.orderedPages ? ["--ordered-pages"] : []),
+    ],
     { stdout: "pipe", stderr: "inherit" },
   );
   const reader = proc.stdout.getReader();
@@ -63,8 +126,25 @@ export const BENCH_ADMIN_TOKEN = "bench-admin-token";
 
 /** Starts the real service (`bun src/main.ts serve`, of this checkout or `root`) and waits until /healthz answers. */
 export async function startService(env: Record<string, string>, port: number, root = ROOT) {
+  const { proc, url, started } = spawnService(env, port, root);
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (performance.now() - started > 20_000) throw new Error("the service did not become healthy");
+    await Bun.sleep(5);
+  }
+  return { proc, url };
+}
+
+/**
+ * Spawns the real service as startService does, without waiting for it: `started` is the
+ * moment just before the spawn (performance.now()), for timing a start-up from its beginning.
+ * `bunArgs` go before the script (`--cpu-prof`, …).
+ */
+export function spawnService(env: Record<string, string>, port: number, root = ROOT, bunArgs: string[] = []) {
   const started = performance.now();
-  const proc = Bun.spawn([process.execPath, join(root, "src/main.ts"), "serve"], {
+  const proc = Bun.spawn([process.execPath, ...bunArgs, join(root, "src/main.ts"), "serve"], {
     env: {
       PATH: process.env.PATH ?? "",
       LOG_LEVEL: "warn",
@@ -78,15 +158,7 @@ export async function startService(env: Record<string, string>, port: number, ro
     stdout: "ignore",
     stderr: "inherit",
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {}
-    if (performance.now() - started > 20_000) throw new Error("the service did not become healthy");
-    await Bun.sleep(5);
-  }
-  return { proc, url };
+  return { proc, url: `http://127.0.0.1:${port}`, started };
 }
 
 /** Runs `count` tasks with `concurrency` at once; returns each task's latency in ms. */
@@ -198,4 +270,46 @@ export function scanOfLibrary(options: {
     root: path.startsWith("/media/Windows/") ? "/media/Windows" : "/media/Scenes",
   }));
   return { files, owner, known };
+}
+
+/** Every entry under `root` that is not a folder (symbolic links with their target), by path relative to it. */
+export function linksUnder(root: string, rel = ""): Map<string, string> {
+  const out = new Map<string, string>();
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(join(root, rel), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) for (const [k, v] of linksUnder(root, path)) out.set(k, v);
+    else out.set(path, e.isSymbolicLink() ? readlinkSync(join(root, path)) : "");
+  }
+  return out;
+}
+
+/**
+ * Waits until `check` answers something truthy (returned), asking every `everyMs` (a check that
+ * throws counts as not yet); throws after `timeoutMs`, or at once when `fail` names a reason
+ * (a process that exited).
+ */
+export async function until<T>(
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+  fail: () => string | undefined = () => undefined,
+): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch {}
+    const reason = fail();
+    if (reason) throw new Error(`${what}: ${reason}`);
+    if (performance.now() > end) throw new Error(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
+    await Bun.sleep(everyMs);
+  }
 }

@@ -156,6 +156,8 @@ const TAGS = ["Outdoor", "Romantic", "4K", "Blonde", "Brunette", "Interview", "P
 
 export class SimLibrary {
   scenes = new Map<string, SimScene>();
+  /** Moves on whenever a scene is added or removed (the set of ids changes): caches of the id order key on it. */
+  version = 0;
   groups = new Map<string, SimGroup>();
   studios: SimStudio[] = [];
   /**
@@ -280,6 +282,7 @@ export class SimLibrary {
   }
 
   add(scene: SimScene) {
+    this.version++;
     this.scenes.set(scene.id, scene);
     for (const f of scene.files) {
       this.byPath.set(f.path, scene);
@@ -292,6 +295,7 @@ export class SimLibrary {
   remove(id: string) {
     const scene = this.scenes.get(id);
     if (!scene) return;
+    this.version++;
     this.scenes.delete(id);
     for (const f of scene.files) {
       this.byPath.delete(f.path);

@@ -37,6 +37,11 @@ export function createArtworkState(store: Pick<Store, "db">) {
     remember(ratingKey: string, element: ArtElement, record: ArtRecord) {
       write.run(ratingKey, element, record.source, record.hash, record.shown, record.at);
     },
+    /** Many records in one transaction. */
+    rememberAll: store.db.transaction((records: { ratingKey: string; element: ArtElement; record: ArtRecord }[]) => {
+      for (const { ratingKey, element, record: r } of records)
+        write.run(ratingKey, element, r.source, r.hash, r.shown, r.at);
+    }),
     /** The items that hold anything of ours (one query, for the index's look at every item). */
     itemsHolding: (): Set<string> =>
       new Set(

@@ -177,10 +177,13 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
       }
       // What Plex shows for each upload now: a lock on it later is PMS's or ours, not the user's.
       const after = done.length ? await readItems([...new Set(done.map((d) => d.ratingKey))]) : new Map();
-      for (const d of done) {
-        const shown = after.get(d.ratingKey)?.[ART_FIELD[d.element]];
-        deps.state.remember(d.ratingKey, d.element, { ...d.record, shown: typeof shown === "string" ? shown : null });
-      }
+      // One transaction for all: a write each would stall the event loop at a first scan's thousands.
+      deps.state.rememberAll(
+        done.map((d) => {
+          const shown = after.get(d.ratingKey)?.[ART_FIELD[d.element]];
+          return { ...d, record: { ...d.record, shown: typeof shown === "string" ? shown : null } };
+        }),
+      );
       return result;
     },
     /**
