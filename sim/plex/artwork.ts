@@ -38,7 +38,7 @@ export function isPrivateHost(host: string): boolean {
   if (h === "localhost" || h.endsWith(".local") || h.endsWith(".lan") || h === "::1") return true;
   if (/^(fc|fd)[0-9a-f]{2}:/.test(h) || h.startsWith("fe80:")) return true;
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h)?.slice(1).map(Number);
-  if (!v4) return !h.includes("."); // a bare name resolves on the LAN only
+  if (!v4) return !h.includes(".") && !h.includes(":"); // a bare name resolves on the LAN only; other IPv6 is public
   const [a, b] = v4 as [number, number];
   return (
     a === 127 ||

@@ -160,7 +160,6 @@ export function createWorker(deps: WorkerDeps) {
       }
       readAt.delete(job.ref);
       if (!queue.confirmReadBack(job)) continue;
-      deps.pushed?.("refreshed", refOf(job).instance);
       log.debug("delivery confirmed by reading the item back", { ...logFields(job), item: job.pushed_rating_keys });
     }
     // What is no longer awaited is forgotten.
