@@ -82,7 +82,12 @@ export async function gatherTv(
       id: lib.id,
       scheme: lib.scheme,
       sectionId: folder ? tvSectionOf(sections, part.id, folder)?.key : undefined,
-      placementOf: (sceneId) => lib.catalog.placementOf(lib.scheme, sceneId),
+      // A placement without its link (a Windows path, something in its place) cannot be in Plex:
+      // the TV page says why; it is no gap.
+      placementOf: (sceneId) => {
+        const placement = lib.catalog.placementOf(lib.scheme, sceneId);
+        return placement && !lib.unlinked?.(placement.link) ? placement : undefined;
+      },
       showTitle: (showId) => lib.catalog.show(showId)?.title,
       plexPathOf: (link) => tvPlexPath(lib, part.mapper, link),
     };

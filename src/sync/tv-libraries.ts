@@ -151,6 +151,7 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
       scheme: lib.scheme,
       catalog,
       ...(shows ? { refreshShow: (showId: string) => shows.checkForPush(showId) } : {}),
+      unlinked: (link) => unlinked.get(link),
       async sync(scene) {
         const touched = apply(passOf(scene).changes);
         return { placement: catalog.placementOf(lib.scheme, scene.id), touched };

@@ -13,6 +13,7 @@ import { PlexError, type PlexClient } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { Placement, TvCatalog } from "../tv/types.ts";
+import type { NoLink } from "../tv/episode-folder.ts";
 import { episodeRef, guidOf, type ShowScheme } from "../domain/ref.ts";
 import type { IndexedItem, PlexIndex } from "./plex-index.ts";
 import { isInside, isTvSection, type SyncSection } from "./push.ts";
@@ -35,6 +36,12 @@ export interface TvLibraryPort {
   sync(scene: StashScene): Promise<{ placement: Placement | undefined; touched: string[] }>;
   /** A scene Stash no longer has: its links removed; the folders touched. */
   remove?(sceneId: string): Promise<string[]>;
+  /**
+   * Why a placement's link is not in the episode folder (its file is on a Windows path, something
+   * not ours is in its place, the filesystem refused), or undefined when it is there: Plex cannot
+   * show an episode without its link, so none is waited for or reported missing.
+   */
+  unlinked?(link: string): NoLink | undefined;
   /**
    * Compares a show with what Plex was last given of it (its studio or group renamed, a new
    * image or description) and refreshes its Plex item when it changed (tv-shows.ts); a note, or null.
@@ -172,6 +179,11 @@ export function createTvPusher(deps: TvPushDeps) {
         }
         if (!placement) {
           if (touched.length) notes.push(`TV ${lib.id}: scene ${scene.id} left the library`);
+          continue;
+        }
+        const noLink = lib.unlinked?.(placement.link);
+        if (noLink) {
+          notes.push(`TV ${lib.id}: scene ${scene.id} has no episode link (${noLink.cause}: ${noLink.detail})`);
           continue;
         }
         const at = plexPathOf(lib, placement.link);

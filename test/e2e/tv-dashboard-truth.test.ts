@@ -21,6 +21,7 @@ import { createTvLibraries } from "../../src/sync/tv-libraries.ts";
 import { createStashClient } from "../../src/stash/client.ts";
 import { createPathMapper } from "../../src/paths/mapper.ts";
 import { openStore } from "../../src/store/db.ts";
+import { DEFAULT_INSTANCE_ID, sceneRef } from "../../src/domain/ref.ts";
 import { IDENTIFIER, adminGet, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
@@ -176,6 +177,22 @@ describe("a TV library with scenes on a Windows share", () => {
     const again = await overview(w.app);
     expect(textOf(headlineOf(again))).toContain("All is well — 1 note");
     expect(textOf(card(again))).toContain(`${all - windows} episodes in`);
+  }, 60_000);
+  test("a scene no link can reach is no TV gap, and its push is delivered, not retried for an episode that cannot come", async () => {
+    await w.pms.scanTv("2");
+    const windowsScenes = [...w.stash.library.scenes.values()].filter(
+      (s) => s.studio && s.files[0]?.path.startsWith("D:\\"),
+    );
+    const { gaps } = await w.app.reconciler.run({ heal: [], trigger: "test" });
+    const tvMissing = gaps.filter((g) => g.sectionId === "2" && g.kind === "missing-in-plex");
+    expect(tvMissing.filter((g) => windowsScenes.some((s) => s.id === g.sceneId))).toEqual([]);
+    // Its movie item is refreshed; the TV side says why there is no episode and waits for none.
+    const scene = windowsScenes[0]!;
+    w.app.queue.enqueue([{ ref: sceneRef(DEFAULT_INSTANCE_ID, scene.id) }], "webhook");
+    expect(await waitFor(() => w.app.queue.job(sceneRef(DEFAULT_INSTANCE_ID, scene.id)) === undefined, 20_000)).toBe(
+      true,
+    );
+    expect(w.app.queue.deadLetterCount()).toBe(0);
   }, 60_000);
 });
 
