@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { createSwappableMapper } from "./paths/mapper.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { openStore } from "./store/db.ts";
+import { createBackups } from "./store/backups.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
@@ -214,9 +215,19 @@ export function createApp(config: Config, options: AppOptions = {}) {
   });
   // Each instance's TV libraries: a full pass at start-up and every hour (a down Stash delays it).
   const tvSync = tvJobs(tvParts, (id) => scheduler.trigger(id), log);
+  // The database's backups: daily by default, on demand (dashboard, API, CLI), before each migration (db.ts).
+  const backups = createBackups({ store, dataDir: config.dataDir, log, now: options.schedulerClock, ...config.backup });
   // THE list of scheduled jobs (jobs.ts): each side contributes its own.
   const scheduler = createScheduler(
-    [...tvSync.jobs, ...provider.jobs, ...others.map((o) => o.job), ...push.jobs, ...gaps.jobs, ...writeback.jobs],
+    [
+      ...tvSync.jobs,
+      ...provider.jobs,
+      ...others.map((o) => o.job),
+      ...push.jobs,
+      ...gaps.jobs,
+      ...writeback.jobs,
+      ...backups.jobs,
+    ],
     options.schedulerClock,
   );
   const adminPart = adminSide({
@@ -226,6 +237,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     access,
     metrics,
     scheduler,
+    backups,
     queue,
     plex,
     plexIndex,
@@ -280,6 +292,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     mapper: instance.mapper,
     http,
     scheduler,
+    /** The database's backups (store/backups.ts). */
+    backups,
     stashIndex,
     autoRules,
     reconciler,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /**
- * The command line: serve (default) | demo | check | map <path> | reconcile | sync | healthcheck | probe,
+ * The command line: serve (default) | demo | check | map <path> | reconcile | sync | backup | restore <file> |
+ * healthcheck | probe,
  * --help, --version.
  */
 import { ConfigError, loadConfig } from "./config/load.ts";
@@ -22,6 +23,8 @@ commands:
   map <path>     show which path rule maps a path, both directions
   reconcile      find what Plex and Stash disagree on [--heal] [--kinds stale,empty,…] [--json]
   sync           queue pushes: --all | --since 7d | --scene ID…
+  backup         back the database up now (into backups/ of the data folder, checked whole)
+  restore <file> put a backup back in place of the database (stop the service first)
   healthcheck    exit 0 when the running service answers healthy (for container HEALTHCHECK)
   probe          write a report of what Plex does with the provider, for a bug report: one item
                  refreshed, nothing else changed; no token or address in it
@@ -84,6 +87,11 @@ async function main(argv: string[]): Promise<number> {
     case "sync": {
       const { reconcileCommand, syncCommand } = await import("./cli/reconcile.ts");
       return (command === "sync" ? syncCommand : reconcileCommand)(configOrExit(), rest);
+    }
+    case "backup":
+    case "restore": {
+      const { backupCommand, restoreCommand } = await import("./cli/backup.ts");
+      return command === "backup" ? backupCommand(configOrExit()) : restoreCommand(configOrExit(), rest);
     }
     case "healthcheck":
       return healthcheck();

@@ -23,6 +23,8 @@ import type { MetadataContext } from "../provider/metadata.ts";
 import type { StashClient } from "../stash/client.ts";
 import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
 import type { Store } from "../store/db.ts";
+import type { Backups } from "../store/backups.ts";
+import { backupRoutes } from "./backups.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
 import type { PushSide } from "../sync/plugin.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -40,6 +42,7 @@ export interface AdminSideDeps {
   access: Access;
   metrics: Metrics;
   scheduler: ReturnType<typeof createScheduler>;
+  backups: Backups;
   queue: Queue;
   plex: PlexClient;
   plexIndex: PlexIndex;
@@ -192,6 +195,7 @@ export function adminSide(deps: AdminSideDeps) {
     healable: gaps.manualHeal,
     jobs: () => scheduler.list(),
     runJob: (id) => scheduler.trigger(id),
+    backups: deps.backups,
     mapper: deps.mapper,
     match: { stash, index: stashIndex, mapper: deps.mapper, ctx: deps.ctx, matchOnly: deps.matchOnly },
     suggest: pushOn ? push.autoRules.suggest : undefined,
@@ -317,6 +321,7 @@ export function adminSide(deps: AdminSideDeps) {
     .use(metricsRoute(metrics))
     .use(healthRoutes(ready, access.isAdmin))
     .use(status)
+    .use(backupRoutes({ access, backups: deps.backups }))
     .use(pathRoutes({ access, suggest: pushOn ? push.autoRules.suggest : undefined }));
   return { plugin };
 }

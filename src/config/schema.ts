@@ -300,6 +300,22 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  backup: Type.Object(
+    {
+      everyHours: Type.Number({
+        minimum: 0,
+        default: 24,
+        description:
+          "How often the database is backed up into backups/ of the data folder (online, checked before it replaces the oldest); 0 turns the schedule off.",
+      }),
+      keep: Type.Integer({
+        minimum: 1,
+        default: 7,
+        description: "How many scheduled backups are kept (the newest); on-demand ones are kept as many again.",
+      }),
+    },
+    { default: {} },
+  ),
   tv: Type.Object(
     {
       libraries: Type.Array(TvLibrarySchema, {

@@ -7,6 +7,10 @@ import { Database } from "bun:sqlite";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { databaseTrouble } from "./trouble.ts";
+import { backupsDir, makeBackup } from "./backup.ts";
+
+/** Backups taken before a schema migration that are kept (the newest). */
+const PRE_MIGRATION_KEPT = 5;
 
 /** Start-up could not open the database: one line saying which file, what is wrong and the fix. */
 export class DatabaseStartError extends Error {}
@@ -196,6 +200,14 @@ function open(dataDir: string, path: string): Database {
     );
     checkIntact(db);
     const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    // A migration cannot be undone: the database as it was is kept first (an older stash2plex can use it).
+    if (current > 0 && current < MIGRATIONS.length && path !== ":memory:")
+      makeBackup(db, backupsDir(dataDir), {
+        kind: "pre-migration",
+        at: Date.now(),
+        keep: PRE_MIGRATION_KEPT,
+        newestSchema: current,
+      });
     for (let v = current; v < MIGRATIONS.length; v++) {
       db.transaction(() => {
         db.exec(MIGRATIONS[v]!);

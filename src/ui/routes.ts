@@ -5,6 +5,7 @@
  * asking for `/` as HTML is sent here; PMS asking `/` for JSON or XML gets the provider
  * document, untouched.
  */
+import { backUpNow } from "../admin/backups.ts";
 import { Elysia } from "elysia";
 import { assets, layout, plural, type Html, type PageId } from "./html.ts";
 import type { DashboardSource } from "./source.ts";
@@ -342,6 +343,14 @@ export function dashboardRoutes(src: DashboardSource) {
           const id = String(params.id);
           if (!src.runJob(id)) throw new HttpError(404, "not_found", `no job "${id}"`);
           return done("/ui/jobs", `started: ${id}`);
+        }),
+        action,
+      )
+      .post(
+        "/ui/actions/backup",
+        act("/ui/jobs", () => {
+          const file = backUpNow(src.backups);
+          return done("/ui/jobs", `backed up: ${file.name}`);
         }),
         action,
       )

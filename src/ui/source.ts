@@ -1,4 +1,5 @@
 /** What the dashboard reads and does: the service's parts, gathered by the composition root. */
+import type { Backups } from "../store/backups.ts";
 import type { Config } from "../config/schema.ts";
 import type { Access } from "../admin/access.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -56,6 +57,8 @@ export interface DashboardSource {
   healable: readonly GapKind[];
   jobs: () => JobState[];
   runJob: (id: string) => boolean;
+  /** The database's backups: listed on the jobs page, taken by its button. */
+  backups: Pick<Backups, "take" | "list">;
   mapper: PathMapper;
   match: MatchDeps;
   suggest?: () => Promise<Suggestion>;

@@ -58,6 +58,7 @@ export function jobsPage(src: DashboardSource, now = Date.now()): Html {
     <td><form method="post" action="/ui/actions/jobs/${j.id}" class="inline"><button class="secondary" aria-label="Run ${j.name} now">Run now</button></form></td></tr>`,
   )}
   </tbody></table></div>
+  ${backupsPart(src, now)}
   <h2>Push a set of scenes</h2>
   <form method="post" action="/ui/actions/sync"><button name="scope" value="all">Sync all scenes</button>
     <button name="scope" value="7d" class="secondary">Sync scenes changed in the last 7 days</button></form>
@@ -148,4 +149,29 @@ export function signInPage(problem?: "wrong" | "throttled"): Html {
   <input type="password" id="token" name="token" autocomplete="current-password" required>
   <p class="muted">Shown once at the first start, and kept in the data folder's <code>admin-token</code> file (or set ADMIN_TOKEN).</p>
   <button>Sign in</button></form>`;
+}
+
+const sizeText = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+
+/** The database's backups (newest first) and a button for one now. */
+function backupsPart(src: DashboardSource, now: number): Html {
+  const list = src.backups.list();
+  const { everyHours, keep } = src.config.backup;
+  const schedule = everyHours
+    ? `every ${interval(everyHours * 3600)}, the newest ${keep} kept`
+    : "not on a schedule (BACKUP_EVERY_HOURS=0)";
+  return html`<h2>Backups</h2>
+  <p class="muted">In <code>backups/</code> of the data folder, ${schedule}; also before each upgrade of the database. Each is checked whole before it replaces an older one. To put one back: stop the service, then <code>stash2plex restore &lt;file&gt;</code>.</p>
+  <form method="post" action="/ui/actions/backup"><button>Back up now</button></form>
+  ${
+    list.length
+      ? html`<div class="scroll"><table><thead><tr><th>backup</th><th>kind</th><th>taken</th><th>size</th></tr></thead><tbody>
+      ${list.map(
+        (b) =>
+          html`<tr><td data-label="backup"><code>${b.name}</code></td><td data-label="kind">${b.kind}</td><td data-label="taken">${ago(b.at, now)}</td><td data-label="size">${sizeText(b.bytes)}</td></tr>`,
+      )}
+      </tbody></table></div>`
+      : html`<p>No backup yet.</p>`
+  }`;
 }
