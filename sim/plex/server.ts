@@ -60,6 +60,12 @@ const LOCK_FIELDS: Record<string, string[]> = {
   collection: ["Collection"],
 };
 
+/** PMS's database at one moment (PmsSim.snapshot). */
+export interface PmsSnapshot {
+  items: SimItem[];
+  nextKey: number;
+}
+
 export interface PmsCall {
   method: string;
   path: string;
@@ -119,6 +125,30 @@ export class PmsSim extends SimServer {
   readonly tv: PlexTv = new PlexTv(this);
   private nextKey = 1;
   private pulls = new Set<Promise<void>>();
+  /** Added to the clock PMS stamps items' `updatedAt` with (a test moves Plex's time on without waiting). */
+  clockOffsetMs = 0;
+  private nowSeconds() {
+    return Math.floor((Date.now() + this.clockOffsetMs) / 1000);
+  }
+
+  /**
+   * PMS's database as it is now, to be restored later (`restore`): Plex → Settings → Scheduled
+   * Tasks backs the database up every few days, and a user restores one after a failed disk or
+   * upgrade. What a database holds goes back with it: the items, their fields, locks and
+   * `updatedAt`, and the next rating key (SQLite's id sequence: keys given since are given
+   * again). Uploaded images live in Plex's metadata folder, not the database: kept as they are.
+   */
+  snapshot(): PmsSnapshot {
+    return { items: structuredClone([...this.items.values()]), nextKey: this.nextKey };
+  }
+
+  /** Puts a snapshot back, as PMS restarted on a restored database. */
+  restore(snapshot: PmsSnapshot) {
+    // The same map (the TV tree reads it), its entries the snapshot's.
+    this.items.clear();
+    for (const item of structuredClone(snapshot.items)) this.items.set(item.ratingKey, item);
+    this.nextKey = snapshot.nextKey;
+  }
 
   /** Adds a provider by its URL, as a user does in Plex; answers the identifier it declared. */
   async registerProvider(url: string): Promise<string> {
@@ -156,7 +186,7 @@ export class PmsSim extends SimServer {
       sectionId,
       fields: {},
       files: [],
-      updatedAt: Math.floor(Date.now() / 1000),
+      updatedAt: this.nowSeconds(),
       uploads: { posters: 0, arts: 0 },
       locked: new Set(),
       ...init,
@@ -184,7 +214,7 @@ export class PmsSim extends SimServer {
       title: options.title ?? parsedTitle(file).title,
       fields: { ...options.fields },
       files: [file],
-      updatedAt: Math.floor(Date.now() / 1000),
+      updatedAt: this.nowSeconds(),
       uploads: { posters: 0, arts: 0 },
       locked: new Set(),
     };
@@ -232,7 +262,7 @@ export class PmsSim extends SimServer {
         title: meta?.title ?? parsedTitle(r.file.path).title,
         fields: meta ? { ...meta } : {},
         files: [r.file.path],
-        updatedAt: Math.floor(Date.now() / 1000),
+        updatedAt: this.nowSeconds(),
         uploads: { posters: 0, arts: 0 },
         locked: new Set(),
       });
@@ -460,7 +490,7 @@ export class PmsSim extends SimServer {
     );
     item.fields = { ...meta, ...kept };
     item.title = item.locked.has("title") ? item.title : meta.title;
-    item.updatedAt = Math.floor(Date.now() / 1000);
+    item.updatedAt = this.nowSeconds();
   }
 
   private applyEdits(item: SimItem, q: URLSearchParams) {
@@ -477,7 +507,7 @@ export class PmsSim extends SimServer {
     const field = { genre: "Genre", actor: "Role", collection: "Collection" } as const;
     for (const [name, tags] of Object.entries(lists))
       item.fields[field[name as keyof typeof field]] = tags.map((tag) => ({ tag }));
-    item.updatedAt = Math.floor(Date.now() / 1000);
+    item.updatedAt = this.nowSeconds();
   }
 
   /**

@@ -22,6 +22,7 @@ import type { SyncScope } from "../sync/select.ts";
 import { createReconciler, type ReconcileInstance } from "./reconcile.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
 import type { TvLibraryPort } from "../sync/tv-push.ts";
+import { createRewindWatch } from "./plex-rewind.ts";
 
 export interface GapsSideDeps {
   config: Config;
@@ -76,8 +77,27 @@ export function gapsSide(deps: GapsSideDeps) {
     (k) => k !== "unknown-to-stash" || config.reconcile.scanStash,
   );
   const every = Math.round(config.reconcile.everyHours * 3600);
+  // A Plex restored from an older backup: found by reading back what it changed last, healed whole.
+  const rewind = createRewindWatch({
+    plex: deps.plex,
+    plexIndex: deps.plexIndex,
+    sections: deps.sections,
+    log: deps.log,
+    healAll: async () => {
+      // A reconcile already running compares Plex as it is now; one more after it heals what it found.
+      while (reconciler.running) await Bun.sleep(1000);
+      return reconciler.run({ heal: scheduledHeal, trigger: "plex restored" });
+    },
+  });
   const jobs: Job[] = pushOn
     ? [
+        {
+          id: "plex-rewind",
+          name: "Watch for a Plex restored from an older backup",
+          everySeconds: 300,
+          firstAfterSeconds: 60,
+          run: () => rewind.look(),
+        },
         {
           id: "reconcile",
           name: "Reconcile Stash and Plex (find and heal gaps)",

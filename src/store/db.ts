@@ -146,6 +146,8 @@ const MIGRATIONS: string[] = [
     source TEXT NOT NULL, hash TEXT NOT NULL, shown TEXT, at INTEGER NOT NULL,
     PRIMARY KEY (rating_key, element)
   );`,
+  /* 10: the Plex items changed last, found without a scan (a Plex restored from a backup: gaps/plex-rewind.ts) */ `
+  CREATE INDEX plex_items_updated ON plex_items (updated_at);`,
 ];
 
 /** The schema version a database has once every migration ran. */

@@ -135,6 +135,18 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
           "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid >= ? AND guid < ?",
         )
         .all(prefix, `${prefix}\uffff`),
+    /**
+     * The items Plex changed last, as the index last saw them (their `updatedAt`, epoch s):
+     * what a Plex restored from an older backup shows older than we saw (gaps/plex-rewind.ts).
+     */
+    newest: (n: number) =>
+      db
+        .query<{ rating_key: string; updated_at: number }, [number]>(
+          "SELECT rating_key, updated_at FROM plex_items ORDER BY updated_at DESC LIMIT ?",
+        )
+        .all(n),
+    /** Every section's next refresh reads it whole again (Plex's library is not what the deltas built on). */
+    rebuildNext: () => db.run("DELETE FROM meta WHERE key LIKE 'plexIndexAt:%'"),
     /** The items bound to a GUID (a TV show's item by its show GUID). */
     byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,
