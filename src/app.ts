@@ -12,7 +12,8 @@ import type { Config } from "./config/schema.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createSwappableMapper } from "./paths/mapper.ts";
 import { createPlexClient, type PlexSection } from "./plex/client.ts";
-import { openStore } from "./store/db.ts";
+import { DATABASE_FILE, openStore } from "./store/db.ts";
+import { databaseCheckJob, problemKindOf } from "./store/health.ts";
 import { createBackups } from "./store/backups.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
@@ -56,7 +57,6 @@ export interface AppOptions {
 const SECTIONS_TTL_MS = 60_000;
 
 export function createApp(config: Config, options: AppOptions = {}) {
-  const store = openStore(config.dataDir);
   const admin = resolveAdminToken(config.admin.token, config.dataDir);
   const log =
     options.log ??
@@ -71,6 +71,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
         admin.token,
       ],
     });
+  const store = openStore(config.dataDir, DATABASE_FILE, log);
   const access = createAccess({
     token: admin.token,
     openReads: config.admin.openReads,
@@ -113,7 +114,15 @@ export function createApp(config: Config, options: AppOptions = {}) {
 
   // Every further Stash instance's push loop and reconcile use its own parts (client, rules, identifier);
   // its provider (built below) confirms pushes through this, bound once the push side exists.
-  const onServed: NonNullable<PushSide["onServed"]> = (ref, caller) => push.onServed(ref, caller);
+  // PMS's answer never waits on the database: a confirmation that cannot be stored (a full disk)
+  // is reported by the database's health, and the push is confirmed by reading it back instead.
+  const onServed: NonNullable<PushSide["onServed"]> = (ref, caller) => {
+    try {
+      push.onServed(ref, caller);
+    } catch (err) {
+      if (!problemKindOf(err)) throw err;
+    }
+  };
   const provider = providerSide({ ...defaultParts, ...instance, log, onServed });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
@@ -227,6 +236,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       ...gaps.jobs,
       ...writeback.jobs,
       ...backups.jobs,
+      databaseCheckJob(store),
     ],
     options.schedulerClock,
   );
@@ -259,7 +269,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
   });
 
   const http = new Elysia()
-    .use(httpBasics(log, metrics.request))
+    .use(httpBasics(log, metrics.request, adminPart.errorPage))
     // What PMS asked the providers lately, for `stash2plex probe` (before every route, to see them all).
     .use(providerRequestsPlugin({ access, redact: log.redact }))
     .use(adminGuard({ access, publicUrl: config.publicUrl, log }))

@@ -118,7 +118,10 @@ export function answeredStatus(setStatus: unknown, responseValue: unknown): numb
 /** Told of every answered request: its route template (not the raw path), status and duration. */
 export type RequestObserver = (route: string, status: number, seconds: number) => void;
 
-export const httpBasics = (log: Logger, observe?: RequestObserver) => {
+/** An HTML answer for an error on a page a person reads (the dashboard's), before the JSON one. */
+export type ErrorPage = (error: unknown, request: Request) => Response | undefined;
+
+export const httpBasics = (log: Logger, observe?: RequestObserver, errorPage?: ErrorPage) => {
   // Set in onRequest, which runs for every request (a derive does not run for an unknown route).
   const startedAt = new WeakMap<Request, number>();
   // Requests that got past the onRequest hooks: routed (transform ran) or failed (a 404 too).
@@ -166,6 +169,8 @@ export const httpBasics = (log: Logger, observe?: RequestObserver) => {
         const { code, error, set, request } = ctx;
         routed.add(request);
         const path = requestPath(request);
+        const page = errorPage?.(error, request);
+        if (page) return page;
         const mapped = errorAnswer(error, code, String(request?.method ?? "?"), path, log.redact);
         if (mapped) {
           set.status = mapped.body.error.status;

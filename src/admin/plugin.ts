@@ -28,7 +28,7 @@ import { backupRoutes } from "./backups.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
 import type { PushSide } from "../sync/plugin.ts";
 import type { Queue } from "../sync/queue.ts";
-import { dashboardRoutes } from "../ui/routes.ts";
+import { dashboardRoutes, databaseErrorPage } from "../ui/routes.ts";
 import type { Access } from "./access.ts";
 import { cachedReadiness, healthRoutes, sharedChecks, stashCheckName, type Check } from "./health.ts";
 import { metricsRoute } from "./metrics-route.ts";
@@ -136,7 +136,11 @@ export function adminSide(deps: AdminSideDeps) {
   };
 
   const extraChecks: Record<string, () => Promise<Check>> = {
-    database: async () => ({ ok: store.writable(), detail: store.path }),
+    // A tiny write and a look at the WAL file; a problem met by any query since stands until it clears.
+    database: async () => {
+      const problem = store.health.check(() => store.writable());
+      return problem ? { ok: false, detail: problem.message } : { ok: true, detail: store.path };
+    },
     ...(pushOn ? { plex: async () => ({ ok: true, detail: `PMS ${(await plex.identity()).version}` }) } : {}),
     // Every further Stash, each its own part: one down is named, the others stay ok.
     ...Object.fromEntries(
@@ -196,6 +200,7 @@ export function adminSide(deps: AdminSideDeps) {
     jobs: () => scheduler.list(),
     runJob: (id) => scheduler.trigger(id),
     backups: deps.backups,
+    database: store.health,
     mapper: deps.mapper,
     match: { stash, index: stashIndex, mapper: deps.mapper, ctx: deps.ctx, matchOnly: deps.matchOnly },
     suggest: pushOn ? push.autoRules.suggest : undefined,
@@ -323,5 +328,5 @@ export function adminSide(deps: AdminSideDeps) {
     .use(status)
     .use(backupRoutes({ access, backups: deps.backups }))
     .use(pathRoutes({ access, suggest: pushOn ? push.autoRules.suggest : undefined }));
-  return { plugin };
+  return { plugin, errorPage: databaseErrorPage({ access, database: store.health }) };
 }

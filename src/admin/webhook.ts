@@ -4,7 +4,9 @@
  * either with an optional `"instance": "<id>"` naming the Stash (absent: the default one; the
  * ids are checked against that instance's own Stash), authenticated by the webhook token.
  * Unknown scene ids are refused as a whole (nothing is queued); when Stash cannot be asked, the
- * ids are queued anyway: losing a change is worse than one push that finds nothing.
+ * ids are queued anyway: losing a change is worse than one push that finds nothing. When the
+ * database cannot store them (a full disk, a damaged file), they are held in memory and queued
+ * once it works again, and the answer says so (507/503): never acknowledged as stored.
  */
 import { Elysia, t } from "elysia";
 import { HttpError } from "../http.ts";
@@ -14,6 +16,8 @@ import type { StashClient } from "../stash/client.ts";
 import { isStashError } from "../stash/errors.ts";
 import type { Queue } from "../sync/queue.ts";
 import { DEFAULT_INSTANCE_ID, INSTANCE_ID, sceneRef } from "../domain/ref.ts";
+import { type DatabaseHealth, problemKindOf } from "../store/health.ts";
+import { databaseTrouble } from "../store/trouble.ts";
 
 export interface WebhookDeps {
   token: string;
@@ -22,6 +26,8 @@ export interface WebhookDeps {
   queue: Queue;
   /** Wakes the worker of the instance whose scenes were queued. */
   onQueued: (instance: string) => void;
+  /** The database's health: ids it could not store are queued when it works again. */
+  health?: Pick<DatabaseHealth, "onHealed">;
 }
 
 const Id = t.Union([t.Integer({ minimum: 1 }), t.String({ pattern: "^[0-9]{1,18}$" })]);
@@ -49,8 +55,41 @@ const PUSHED_HOOKS = /^Scene\.(Create|Update|Merge)\.Post$/;
 /** Up to 10,000 ids fit well within this; nesting beyond the hook payload's is refused unread. */
 const LIMITS = { maxBytes: 512 * 1024, maxDepth: 8 };
 
-export const webhookRoutes = (deps: WebhookDeps) =>
-  new Elysia({ name: "webhook" }).post(
+export function webhookRoutes(deps: WebhookDeps) {
+  /** Scene ids per instance the database could not store, queued once it can. */
+  const held = new Map<string, Set<string>>();
+  deps.health?.onHealed(() => {
+    for (const [instance, ids] of held) {
+      deps.queue.enqueue(
+        [...ids].map((id) => ({ ref: sceneRef(instance, id) })),
+        "webhook (held in memory while the database could not store it)",
+      );
+      held.delete(instance);
+      deps.onQueued(instance);
+    }
+  });
+  /** Queues the ids, or holds them and says why they are not stored. */
+  function queue(instance: string, ids: string[]): number {
+    try {
+      return deps.queue.enqueue(
+        ids.map((id) => ({ ref: sceneRef(instance, id) })),
+        "webhook",
+      );
+    } catch (err) {
+      const trouble = problemKindOf(err) && databaseTrouble(err);
+      if (!trouble) throw err;
+      const own = held.get(instance) ?? new Set<string>();
+      for (const id of ids) own.add(id);
+      held.set(instance, own);
+      throw new HttpError(
+        trouble.status,
+        "database",
+        `${trouble.message}; the scene ids are held in memory and queued once the database works again`,
+        60,
+      );
+    }
+  }
+  return new Elysia({ name: "webhook" }).post(
     "/hooks/stash",
     async ({ body }) => {
       let ids: string[];
@@ -89,10 +128,7 @@ export const webhookRoutes = (deps: WebhookDeps) =>
       } catch (err) {
         if (!isStashError(err)) throw err;
       }
-      const queued = deps.queue.enqueue(
-        ids.map((id) => ({ ref: sceneRef(instance, id) })),
-        "webhook",
-      );
+      const queued = queue(instance, ids);
       deps.onQueued(instance);
       return { queued };
     },
@@ -114,3 +150,4 @@ export const webhookRoutes = (deps: WebhookDeps) =>
       }),
     },
   );
+}

@@ -8,6 +8,8 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { databaseTrouble } from "./trouble.ts";
 import { backupsDir, makeBackup } from "./backup.ts";
+import { createDatabaseHealth, reportErrors } from "./health.ts";
+import { type Logger, silentLogger } from "../log.ts";
 
 /** Backups taken before a schema migration that are kept (the newest). */
 const PRE_MIGRATION_KEPT = 5;
@@ -228,9 +230,13 @@ function open(dataDir: string, path: string): Database {
 /** The database's file name in the data folder. */
 export const DATABASE_FILE = "stash2plex.sqlite";
 
-export function openStore(dataDir: string, file = DATABASE_FILE) {
+/** `log`: where trouble met while running is said (health.ts); one-shot commands need none. */
+export function openStore(dataDir: string, file = DATABASE_FILE, log: Logger = silentLogger) {
   const path = dataDir === ":memory:" ? ":memory:" : join(dataDir, file);
   const db = open(dataDir, path);
+  const health = createDatabaseHealth({ db, path, log });
+  // From here on, any statement meeting trouble (a full disk, a damaged page) says so at once.
+  reportErrors(db, health.report);
   const getMeta = db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?");
   const setMeta = db.query(
     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -238,6 +244,8 @@ export function openStore(dataDir: string, file = DATABASE_FILE) {
   return {
     db,
     path,
+    /** The database's trouble while running, and the look that finds and clears it (health.ts). */
+    health,
     meta: {
       get: (key: string): string | undefined => getMeta.get(key)?.value,
       set: (key: string, value: string) => void setMeta.run(key, value),

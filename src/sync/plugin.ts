@@ -342,6 +342,7 @@ export function pushSide(deps: PushSideDeps) {
       queue,
       stashOf: (instance) => parts.find((p) => p.id === instance)?.stash,
       onQueued: (instance) => loopFor(instance).worker.kick(),
+      health: store.health,
     }),
   );
 

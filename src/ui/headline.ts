@@ -53,8 +53,11 @@ export function headline(f: HealthFacts): Headline {
   const red: [string, string][] = [];
   if (!f.database.ok)
     red.push([
-      "The database cannot be written",
-      `The database cannot be written (${f.database.detail ?? "unknown"}): free disk space or fix the data folder's permissions.`,
+      /damaged/.test(f.database.detail ?? "") ? "The database is damaged" : "The database cannot be written",
+      // The database's health says what happened and what to do (store/health.ts).
+      f.database.detail
+        ? `${f.database.detail.charAt(0).toUpperCase()}${f.database.detail.slice(1)}.`
+        : "The database cannot be written: free disk space or fix the data folder's permissions.",
     ]);
   if (!f.stash.ok)
     red.push([

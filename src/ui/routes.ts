@@ -5,6 +5,7 @@
  * asking for `/` as HTML is sent here; PMS asking `/` for JSON or XML gets the provider
  * document, untouched.
  */
+import { problemKindOf } from "../store/health.ts";
 import { backUpNow } from "../admin/backups.ts";
 import { Elysia } from "elysia";
 import { assets, layout, plural, type Html, type PageId } from "./html.ts";
@@ -12,7 +13,7 @@ import type { DashboardSource } from "./source.ts";
 import { guardedForm } from "../json-body.ts";
 import { clientAddresses, HttpError, requestPath } from "../http.ts";
 import { confirmAll } from "./pages/confirm.ts";
-import { overviewSection } from "./pages/overview.ts";
+import { databaseDownPage, overviewSection } from "./pages/overview.ts";
 import { queueLive, queuePage, scenePage } from "./pages/queue.ts";
 import { actionFailed, safeBack } from "./failure.ts";
 import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
@@ -68,6 +69,31 @@ export function writebackChoice(form: Form): string[] | undefined {
 }
 /** The first value of a form field (the parse hook made the body a Form). */
 const first = (body: unknown, name: string) => (body as Form)[name]?.[0] ?? "";
+
+/**
+ * A dashboard page the database fails under (damaged pages met by its queries) says so in the
+ * red headline, not as a JSON error: the person reading it learns what happened and what to do.
+ */
+export function databaseErrorPage(
+  src: Pick<DashboardSource, "database" | "access">,
+): (error: unknown, request: Request) => Response | undefined {
+  return (error, request) => {
+    const path = requestPath(request);
+    if (!problemKindOf(error) || !path.startsWith("/ui") || request.method !== "GET") return undefined;
+    try {
+      // Signed in by cookie, the session is in the database too: unreadable, the JSON answer it is.
+      if (!src.access.canRead(request.headers)) return undefined;
+    } catch {
+      return undefined;
+    }
+    const problem = src.database.problem() ?? { kind: "failed", message: (error as Error).message };
+    const body = databaseDownPage(problem);
+    const html = path.startsWith("/ui/live/")
+      ? body.__html
+      : layout("Overview", "overview", body, { signedIn: src.access.isAdmin(request.headers) });
+    return new Response(html, { status: 503, headers: HTML_HEADERS });
+  };
+}
 
 export function dashboardRoutes(src: DashboardSource) {
   const clientAddress = clientAddresses(src.config.admin.trustedProxies);

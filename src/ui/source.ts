@@ -1,5 +1,6 @@
 /** What the dashboard reads and does: the service's parts, gathered by the composition root. */
 import type { Backups } from "../store/backups.ts";
+import type { DatabaseHealth } from "../store/health.ts";
 import type { Config } from "../config/schema.ts";
 import type { Access } from "../admin/access.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -57,6 +58,8 @@ export interface DashboardSource {
   healable: readonly GapKind[];
   jobs: () => JobState[];
   runJob: (id: string) => boolean;
+  /** The database's trouble while running (store/health.ts): a page it breaks says it instead. */
+  database: Pick<DatabaseHealth, "problem">;
   /** The database's backups: listed on the jobs page, taken by its button. */
   backups: Pick<Backups, "take" | "list">;
   mapper: PathMapper;

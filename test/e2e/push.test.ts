@@ -183,7 +183,7 @@ describe("pushing Stash changes to Plex", () => {
     );
     expect(arrived).toBe(true);
     expect(w.app.poller.watermark! > before!).toBe(true);
-  });
+  }, 30_000); // its waits alone are 2.5 s and up to 20 s: the 5 s default failed it on a busy machine
 
   test("a scene whose file Plex has not scanned yet is retried, and Plex is asked to scan its folder", async () => {
     w = await startWorld({ env: FAST });

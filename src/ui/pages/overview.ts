@@ -135,3 +135,17 @@ export async function overviewSection(src: DashboardSource, now = Date.now()): P
   ${scheduled.map((j) => html`<tr><td data-label="job">${j.name}</td><td data-label="last run">${ago(j.lastRunAt, now)}</td><td data-label="next">${nextRun(j, now)}</td></tr>`)}
   </tbody></table></section>`;
 }
+
+/**
+ * The overview when the database fails under the page itself (damaged pages, a truncated file):
+ * the rest of the overview reads the database, so only what happened and what to do, in the
+ * same red headline; the provider still answers Plex meanwhile.
+ */
+export function databaseDownPage(problem: { kind: string; message: string }): Html {
+  const title = problem.kind === "damaged" ? "The database is damaged" : "The database cannot be written";
+  const text = `${problem.message.charAt(0).toUpperCase()}${problem.message.slice(1)}.`;
+  return html`<section id="overview">
+  <div class="headline red" role="status" data-level="red"><h2>${title}</h2><ul><li>${text}</li></ul></div>
+  <p>Plex's scans and refreshes are still answered (they need no database). The other pages show again once the database works.</p>
+</section>`;
+}
