@@ -30,6 +30,8 @@ const proc = Bun.spawn(
     "--minify",
     "--sourcemap=none",
     `--define=STASH2PLEX_VERSION=${JSON.stringify(pkg.version)}`,
+    // The Stash plugin package's date (Stash offers an update when it is newer than the installed one's).
+    `--define=STASH2PLEX_BUILT_AT=${JSON.stringify(new Date().toISOString().slice(0, 19) + "Z")}`,
     ...(target ? [`--target=${target}`] : []),
     join(root, "src/main.ts"),
     "--outfile",

@@ -68,12 +68,14 @@ export function createApp(config: Config, options: AppOptions = {}) {
         config.plex.token,
         config.sync.webhookToken,
         config.writeback.webhookToken,
+        config.admin.readToken,
         admin.token,
       ],
     });
   const store = openStore(config.dataDir, DATABASE_FILE, log);
   const access = createAccess({
     token: admin.token,
+    readToken: config.admin.readToken,
     openReads: config.admin.openReads,
     log,
     sessions: createSessions(store, admin.token, {

@@ -11,6 +11,7 @@ const SCENE_PARAM: Record<string, string> = {
   "/library/metadata/:ratingKey/images": "ratingKey",
   "/library/metadata/:ratingKey/extras": "ratingKey",
   "/api/scenes/:id": "id",
+  "/api/scene-status/:id": "id",
   "/ui/scenes/:id": "id",
   "/ui/live/scenes/:id": "id",
 };

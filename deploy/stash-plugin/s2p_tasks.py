@@ -1,6 +1,8 @@
 """The tasks Stash offers under Settings → Tasks, each one call (or a few) to stash2plex's admin
 API with the admin token, and what each writes to Stash's log. The summaries are pure functions
 of stash2plex's answers; times are written in UTC and say so."""
+import os
+import re
 import time
 from datetime import datetime, timezone
 
@@ -31,12 +33,40 @@ def dead_count(status):
     return count if isinstance(count, int) else len(status.get("deadLetters") or [])
 
 
-def status_lines(status):
+def plugin_version():
+    """This plugin's version, as its YAML (installed from stash2plex's plugin source) names it."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "stash2plex.yml"), encoding="utf-8") as f:
+            m = re.search(r"^version:\s*['\"]?([^'\"\s]+)", f.read(), re.M)
+        return m.group(1) if m else None
+    except OSError:
+        return None
+
+
+def older(a, b):
+    """Whether version a is older than b ("0.2.0" < "0.10.0")."""
+    def parts(v):
+        return [int(p) if p.isdigit() else 0 for p in re.split(r"[.-]", str(v))]
+    x, y = parts(a), parts(b)
+    n = max(len(x), len(y))
+    return x + [0] * (n - len(x)) < y + [0] * (n - len(y))
+
+
+def version_line(service, plugin):
+    """Which stash2plex the plugin talks to, and a warning when the plugin is the older one."""
+    if not plugin or not service or service == "?":
+        return f"stash2plex {service}"
+    if older(plugin, service):
+        return f"stash2plex {service} (this plugin is {plugin}, older: update it in Settings → Plugins → Installed Plugins)"
+    return f"stash2plex {service} (plugin {plugin})"
+
+
+def status_lines(status, plugin=None):
     """stash2plex's /api/status as a few lines a person reads in Stash's log."""
     queue = status.get("queue") or {}
     dead = status.get("deadLetters") or []
     lines = [
-        f"stash2plex {status.get('version', '?')}: push {status.get('push', '?')}, circuit breaker {status.get('breaker', '?')}",
+        f"{version_line(status.get('version', '?'), plugin)}: push {status.get('push', '?')}, circuit breaker {status.get('breaker', '?')}",
         f"queue: {queue.get('pending', 0)} waiting ({queue.get('due', 0)} due now, {queue.get('waitingForPlexToFetch', 0)} awaiting Plex's fetch), "
         f"{queue.get('delivered', 0)} scenes delivered so far",
         f"dead letters: {dead_count(status)}",
@@ -168,7 +198,7 @@ def run(mode, base, token, instance=DEFAULT_INSTANCE):
         return dead_letter_action(base, token, mode, instance)
     if mode == "status":
         _, status = request("GET", f"{base}/api/status", None, token)
-        return status_lines(status or {}) + instance_line(status or {}, instance)
+        return status_lines(status or {}, plugin_version()) + instance_line(status or {}, instance)
     if mode == "health":
         _, ready = request("GET", f"{base}/readyz", None, token, accept_statuses=(503,))
         _, status = request("GET", f"{base}/api/status", None, token)

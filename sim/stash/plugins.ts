@@ -99,6 +99,16 @@ export class SimPlugins {
     return this.start(pluginId, config, taskName, { ...task.defaultArgs, ...argsMap }).id;
   }
 
+  /**
+   * `runPluginOperation(plugin_id, args)`: the plugin run at once with these args only (no task's
+   * defaultArgs), outside the job queue; Stash answers with the plugin's output.
+   */
+  async operation(pluginId: string, args: Record<string, unknown>): Promise<unknown> {
+    const job = this.start(pluginId, this.config(pluginId), "operation", args);
+    await job.done;
+    return job.output;
+  }
+
   /** A scene (or other object) event: runs every hook that names it; returns the jobs started. */
   hook(type: string, id: number, input: unknown = {}): PluginJob[] {
     const started: PluginJob[] = [];

@@ -58,6 +58,8 @@ export class StashSim extends SimServer {
   queries = 0;
   /** Plugin settings as Stash stores them (Settings → Plugins). */
   pluginSettings: Record<string, Record<string, unknown>> = {};
+  /** Stash's web pages as a test stands them in (sim/stash/pages.ts): the scene page with its plugins' UI. */
+  ui?: (req: Request, url: URL) => Response | undefined;
   /** Plugins whose tasks runPluginTask runs (set by a test: new SimPlugins(dir, …)). */
   plugins?: SimPlugins;
   /** Every operation name answered, in order (tests read it to see what the client asked). */
@@ -86,6 +88,8 @@ export class StashSim extends SimServer {
       return new Response(`Unauthorized${echoed}`, { status: 401 });
     }
     if (url.pathname === "/graphql" && req.method === "POST") return this.graphql(req);
+    const page = this.ui?.(req, url);
+    if (page) return page;
     if (url.pathname === "/__sim/stats")
       return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
     const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
@@ -175,6 +179,10 @@ export class StashSim extends SimServer {
           String(task_name ?? ""),
           (args_map as Record<string, unknown>) ?? {},
         );
+      },
+      runPluginOperation: ({ plugin_id, args }: Vars) => {
+        if (!this.plugins) throw new Error("no plugins installed");
+        return this.plugins.operation(String(plugin_id), (args as Record<string, unknown>) ?? {});
       },
       metadataScan: ({ input }: Vars) => {
         this.library.scan((input?.paths as string[] | undefined) ?? []);

@@ -58,6 +58,8 @@ export type SignIn =
 
 export interface AccessOptions {
   token: string;
+  /** The read-only token of the Stash plugin's scene panel ("": none). */
+  readToken?: string;
   openReads: boolean;
   sessions: Sessions;
   throttle: Throttle;
@@ -72,8 +74,12 @@ export function createAccess(options: AccessOptions) {
   const signedIn = (headers: Headers) => isBearer(headers) || sessionOf(headers) !== undefined;
   const cookie = (value: string, maxAgeSeconds: number, secure: boolean) =>
     `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure ? "; Secure" : ""}`;
+  const readToken = options.readToken ?? "";
   return {
     openReads: options.openReads,
+    /** The request carries the scene panel's read-only token (it may read a scene's state, nothing else). */
+    isReadToken: (headers: Headers) =>
+      readToken !== "" && tokenMatches(readToken, bearer(headers.get("authorization"))),
     /** The request carries the admin token as a bearer token (not a cookie: not forgeable cross-site). */
     isBearer,
     /** Bearer admin token or a live dashboard session. */

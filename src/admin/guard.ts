@@ -63,6 +63,10 @@ export function crossSiteRefusal(r: RequestFacts, publicOrigin: string | undefin
   return undefined;
 }
 
+/** What the read-only token may ask: one scene's state, and the browser's preflight for it. */
+export const readOnlyRoute = (method: string, path: string) =>
+  (method === "GET" || method === "OPTIONS") && /^\/api\/scene-status\/[^/]+$/.test(path);
+
 const originOf = (url: string | undefined) => {
   try {
     return url ? new URL(url).origin : undefined;
@@ -81,6 +85,16 @@ export const adminGuard = (options: {
     const path = requestPath(request);
     if (guarded(path)) Object.assign(set.headers, SECURITY_HEADERS);
     const h = request.headers;
+    // The scene panel's token reads one scene's state; anything else it is sent with is refused.
+    if (options.access.isReadToken(h) && !readOnlyRoute(String(request.method), path))
+      return Response.json(
+        errorBody(
+          403,
+          "read_only_token",
+          "the read-only token reads a scene's state in Plex (GET /api/scene-status/{id}) and nothing else",
+        ),
+        { status: 403, headers: SECURITY_HEADERS },
+      );
     const why = crossSiteRefusal(
       {
         method: String(request.method),

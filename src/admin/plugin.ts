@@ -25,6 +25,9 @@ import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
 import type { Store } from "../store/db.ts";
 import type { Backups } from "../store/backups.ts";
 import { backupRoutes } from "./backups.ts";
+import { cachedMachineIdentifier, sceneStatusRoutes, stateOf } from "./scene-status.ts";
+import { stashPluginRoutes } from "./stash-plugin-routes.ts";
+import { episodeRef, guidOf, tvIdentifierOf } from "../domain/ref.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
 import type { PushSide } from "../sync/plugin.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -327,6 +330,35 @@ export function adminSide(deps: AdminSideDeps) {
     .use(healthRoutes(ready, access.isAdmin))
     .use(status)
     .use(backupRoutes({ access, backups: deps.backups }))
+    .use(stashPluginRoutes())
+    .use(
+      sceneStatusRoutes({
+        access,
+        stashOrigins: parts.flatMap(({ instance }) => {
+          const origin = URL.canParse(instance.stash.url) ? new URL(instance.stash.url).origin : undefined;
+          return origin ? [{ instance: instance.id, origin }] : [];
+        }),
+        state: (ref) => stateOf(queue, ref),
+        items: (ref) => {
+          const identifier = parts.find((p) => p.instance.id === ref.instance)?.instance.provider.identifier;
+          if (!identifier) return [];
+          const episodes = (deps.tv ?? [])
+            .filter((l) => l.instance === ref.instance)
+            .map((l) => guidOf(tvIdentifierOf(identifier), episodeRef(ref.instance, l.scheme, ref.id)));
+          return [guidOf(identifier, ref), ...new Set(episodes)]
+            .flatMap((guid) => plexIndex.byGuid(guid))
+            .map((i) => ({ ratingKey: i.rating_key, title: i.title }));
+        },
+        tv: (ref) =>
+          (deps.tv ?? [])
+            .filter((l) => l.instance === ref.instance)
+            .flatMap((l) => {
+              const p = l.placementOf(ref.id);
+              return p ? [{ library: l.id, show: p.showTitle ?? p.showId, season: p.season, episode: p.episode }] : [];
+            }),
+        machineIdentifier: cachedMachineIdentifier(() => plex.identity()),
+      }),
+    )
     .use(pathRoutes({ access, suggest: pushOn ? push.autoRules.suggest : undefined }));
   return { plugin, errorPage: databaseErrorPage({ access, database: store.health }) };
 }

@@ -256,6 +256,9 @@ export const ConfigSchema = Type.Object({
       token: Secret(
         "Admin token for the dashboard and every action (API: Authorization: Bearer). Empty: one is generated on first start, shown once and kept in the data folder (admin-token).",
       ),
+      readToken: Secret(
+        "Read-only token for the Stash plugin's panel on each scene page: it reads one scene's state in Plex (GET /api/scene-status/{id}) and nothing else, so it is safe in a browser. Empty: the panel is off.",
+      ),
       openReads: Type.Boolean({
         default: false,
         description:

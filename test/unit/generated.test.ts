@@ -63,7 +63,8 @@ describe("generated from the config schema", () => {
     expect(manifest.interface).toBe("raw");
     expect(manifest.exec).toEqual(["python3", "{pluginDir}/stash2plex.py"]);
     expect(manifest.hooks[0].triggeredBy).toContain("Scene.Update.Post");
-    expect(Object.keys(manifest.settings).sort()).toEqual(["adminToken", "instance", "token", "url"]);
+    expect(Object.keys(manifest.settings).sort()).toEqual(["adminToken", "instance", "readToken", "token", "url"]);
+    expect(manifest.ui.javascript).toEqual(["stash2plex.js"]);
     expect(manifest.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual([
       "sync_all",
       "sync_recent",
