@@ -1036,7 +1036,7 @@ if (ONLY_STARTUP) {
     ["peak RSS of the service since its start", ...runs.map((f) => mb(f.idle.hwm))],
     [
       "start-up to the first right match (each)",
-      ...runs.map((f) => f.startMs.map((x) => fmt(x / 1000, 2)).join(", ") + " s"),
+      ...runs.map((f) => `${f.startMs.map((x) => fmt(x / 1000, 2)).join(", ")} s`),
     ],
     [
       "restarts: /healthz first answered; longest wait until settled (each)",
