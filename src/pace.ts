@@ -23,3 +23,22 @@ export async function paced<T>(items: readonly T[], size: number, work: (slice: 
     work(items.slice(i, i + size));
   }
 }
+
+/**
+ * Work written once as a generator that yields between its steps, run two ways: `runNow` to its
+ * end at once (small work: one scene's update, which callers need synchronously), `runPaced`
+ * handing the event loop back as `pace` does (the same work over a whole library).
+ */
+export function runNow<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+export async function runPaced<T>(steps: Generator<unknown, T>, pause: () => Promise<void> = pace): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
