@@ -28,6 +28,11 @@
  *
  *   bun bench/scale.ts [--scenes 200000] [--baseline 50000] [--scan-files 20000] [--scan-rounds 3] [--starts 3]
  *     [--drift 0.005] [--polls 5] [--idle 30] [--seed 26] [--tv-dir <folder>] [--profile <folder>] [--no-write]
+ *     [--only startup] [--rev <git revision>]
+ *
+ * `--only startup` stops each size after step 3's idle and Plex index job (no polls, move, reconcile,
+ * pages or scan) and reports those rows only; `--rev` runs the service from that git revision's
+ * source (bench/lib.ts sourceAt), for a before/after with the same bench.
  */
 import { Database } from "bun:sqlite";
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
@@ -45,6 +50,7 @@ import { DEMO_RULES, plexPathFor } from "../src/demo.ts";
 import type { PlexMetadata } from "../src/schema/plex.ts";
 import {
   BENCH_ADMIN_TOKEN,
+  sourceAt,
   commandLine,
   cpuMs,
   cpuSpentMs,
@@ -81,6 +87,8 @@ const argOf = (name: string) => {
 const TV_BASE = argOf("tv-dir") ?? tmpdir();
 /** `--profile <folder>`: every service process writes a CPU profile there (Bun's --cpu-prof; it costs memory). */
 const PROFILE_DIR = argOf("profile");
+const ONLY_STARTUP = argOf("only") === "startup";
+const SERVICE_ROOT = argOf("rev") ? sourceAt(argOf("rev")!).root : undefined;
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
 const TV_IDENTIFIER = tvIdentifierOf(IDENTIFIER);
 /**
@@ -263,7 +271,7 @@ async function measure(N: number): Promise<Figures> {
       const url = `http://127.0.0.1:${port}`;
       pms.providers.set(IDENTIFIER, url);
       pms.providers.set(TV_IDENTIFIER, `${url}${tvPathOf("")}`);
-      const spawned = spawnService(env, port, undefined, bunArgs);
+      const spawned = spawnService(env, port, SERVICE_ROOT, bunArgs);
       service = { proc: spawned.proc, url };
       prober = probeHealth(url, spawned.started);
       const file: ScanFile = {
@@ -451,6 +459,10 @@ async function measure(N: number): Promise<Figures> {
         200,
       );
       idle.plexIndexPeak = peakRssMb(pid);
+    }
+    if (ONLY_STARTUP) {
+      const partial = { scenes: N, twoFileScenes, files, movieItems, tv: { ...tv, setupS: tvSetupS }, firstStart };
+      return { ...partial, settleAfterTvS, startMs, startHealth, indexAfterRestartS, tvEmpty, idle } as Figures;
     }
 
     // 3b. The poller (before the reconcile, whose heal leaves pushes to retry in the background):
@@ -1012,6 +1024,54 @@ const largest = (f: Figures) => f.pages.reduce((a, b) => (b.bytes > a.bytes ? b 
 const rate = (f: Figures) => f.scan.files / f.scan.seconds;
 const same = (a: number[], b: number[]) => median(a) === median(b);
 const pollRead = (xs: number[]) => `${fmt(median(xs), 0)} (max ${Math.max(...xs)})`;
+
+if (ONLY_STARTUP) {
+  // Start-up and idle only: printed, BENCHMARKS.md left alone (its scale section is the whole run's).
+  const startup: string[][] = [
+    [
+      `idle RSS ${IDLE_S} s after settling (as it settled; max meanwhile)`,
+      ...runs.map((f) => `${mb(f.idle.rss)} (${mb(f.idle.atSettle)}; ${mb(f.idle.max)})`),
+    ],
+    ["peak RSS while the Plex index job runs, triggered", ...runs.map((f) => mb(f.idle.plexIndexPeak))],
+    ["peak RSS of the service since its start", ...runs.map((f) => mb(f.idle.hwm))],
+    [
+      "start-up to the first right match (each)",
+      ...runs.map((f) => `${f.startMs.map((x) => fmt(x / 1000, 2)).join(", ")} s`),
+    ],
+    [
+      "restarts: /healthz first answered; longest wait until settled (each)",
+      ...runs.map(
+        (f) =>
+          `${f.startHealth.map((h) => fmt(h.healthyMs / 1000)).join(", ")} s; ${f.startHealth.map((h) => fmt(h.maxMs, 0)).join(", ")} ms`,
+      ),
+    ],
+    [
+      "restarts: the stash-index job's first run (each)",
+      ...runs.map((f) => `${f.indexAfterRestartS.map((x) => fmt(x, 1)).join(", ")} s`),
+    ],
+    [
+      "TV episode folder built from empty (links)",
+      ...runs.map((f) => `${s1(f.tvEmpty.seconds)} (${n(f.tvEmpty.links)} links)`),
+    ],
+    [
+      "first start: settled (stash index; tv-sync; Plex index + artwork)",
+      ...runs.map(
+        (f) =>
+          `${s1(f.firstStart.settleS)} (${s1(f.firstStart.indexS)}; ${s1(f.firstStart.tvSyncS)}; ${s1(f.firstStart.plexIndexS)})`,
+      ),
+    ],
+  ];
+  console.log(
+    [
+      `Command: \`${commandLine("bench/scale.ts")}\`; ${machine()}`,
+      "",
+      `| | ${n(BASELINE)} | ${n(SCENES)} |`,
+      "|---|---|---|",
+      ...startup.map((r) => `| ${r.join(" | ")} |`),
+    ].join("\n"),
+  );
+  process.exit(0);
+}
 
 const rows: string[][] = [
   [

@@ -7,10 +7,12 @@
  * It lives in SQLite, not in the heap: in a file in the data folder (the service passes one)
  * its pages are the operating system's file cache, not the service's memory. As JS maps it
  * cost ~1 KB of heap per scene, plus the pages of a rebuild held until the swap (issue 19).
- * It is a cache: every start begins with an empty file and builds it again.
+ * The file is kept across restarts (file-index-file.ts): a start answers from what the last run
+ * built and catches up with one delta from its bookmark; the hourly full build goes on from the
+ * time the last one ended. A file that cannot be trusted is dropped and built again.
+ * Building yields to the event loop (pace.ts): matches and /healthz are answered meanwhile.
  */
-import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
-import { rmSync } from "node:fs";
+import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
 import { join } from "node:path";
 import type { StashSceneFiles } from "../schema/stash.ts";
 import { gateBits, sceneTitle } from "../domain/scene.ts";
@@ -18,6 +20,8 @@ import { typoAllowance, withinEdits, wordsOf } from "../text.ts";
 import type { StashClient } from "./client.ts";
 import { secondOf, textMax } from "./stamps.ts";
 import { pages as readPages } from "../paging.ts";
+import { paced } from "../pace.ts";
+import { type GenerationName, openIndexFile } from "./file-index-file.ts";
 
 export interface IndexedScene {
   id: string;
@@ -41,6 +45,8 @@ const basenameOf = (path: string) => path.split(/[\\/]/).at(-1) ?? path;
 export const lastTwoSegments = (path: string) =>
   path.normalize("NFC").split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 const PAGE = 1000;
+/** Scenes written in one transaction: a slice short enough between two yields to the event loop. */
+const SLICE = 100;
 
 /** Deltas cannot see deleted scenes or moved files; a full rebuild this often catches them. */
 const FULL_REBUILD_MS = 60 * 60 * 1000;
@@ -60,16 +66,8 @@ interface SceneRow {
   paths: string;
 }
 
-/**
- * One generation of the index: three tables under a prefix. A rebuild fills the idle
- * generation page by page, then becomes the live one in one synchronous step (lookups never
- * see a half-built index) and the old one is dropped. Rows keep their insertion order
- * (rowid), which is the order lookups answer in, as the maps did.
- */
-function generation(db: Database, name: "a" | "b") {
-  db.run(`DROP TABLE IF EXISTS ${name}_scenes`);
-  db.run(`DROP TABLE IF EXISTS ${name}_files`);
-  db.run(`DROP TABLE IF EXISTS ${name}_words`);
+function createTables(db: Database, name: GenerationName) {
+  for (const table of ["scenes", "files", "words"]) db.run(`DROP TABLE IF EXISTS ${name}_${table}`);
   db.run(
     `CREATE TABLE ${name}_scenes (id TEXT PRIMARY KEY, title TEXT, date TEXT, studio TEXT, gates INTEGER NOT NULL, paths TEXT NOT NULL)`,
   );
@@ -84,6 +82,17 @@ function generation(db: Database, name: "a" | "b") {
   db.run(`CREATE INDEX ${name}_files_scene ON ${name}_files (scene_id)`);
   db.run(`CREATE TABLE ${name}_words (word TEXT NOT NULL, scene_id TEXT NOT NULL)`);
   db.run(`CREATE UNIQUE INDEX ${name}_words_key ON ${name}_words (word, scene_id)`);
+}
+
+/**
+ * One generation of the index: three tables under a prefix. A rebuild fills the idle
+ * generation page by page, then becomes the live one in one synchronous step (lookups never
+ * see a half-built index) and the old one is dropped. Rows keep their insertion order
+ * (rowid), which is the order lookups answer in, as the maps did. `existing`: the live one
+ * the last run left in the file, opened as it is; otherwise made empty.
+ */
+function generation(db: Database, name: GenerationName, existing = false) {
+  if (!existing) createTables(db, name);
   const made: Statement[] = [];
   const prep = <R, P extends SQLQueryBindings[]>(sql: string): Statement<R, P> => {
     const st = db.prepare<R, P>(sql) as Statement<R, P>;
@@ -111,7 +120,7 @@ function generation(db: Database, name: "a" | "b") {
     words: prep<{ word: string }, []>(`SELECT DISTINCT word FROM ${name}_words`),
     paths: prep<{ path: string }, []>(`SELECT DISTINCT path FROM ${name}_files`),
   };
-  let size = 0;
+  let size = existing ? db.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${name}_scenes`).get()!.n : 0;
 
   function scene(id: string): IndexedScene | undefined {
     const row = q.scene.get(id);
@@ -180,20 +189,6 @@ function generation(db: Database, name: "a" | "b") {
   };
 }
 
-/** The SQLite file behind the index, emptied: a cache, never read back after a restart. */
-function openIndexDb(file: string): Database {
-  if (file !== ":memory:")
-    for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
-  const db = new Database(file, { create: true, strict: true });
-  // Nothing here must survive a crash (the next start rebuilds), so no syncs and no journal on disk.
-  db.run("PRAGMA journal_mode = MEMORY");
-  db.run("PRAGMA synchronous = OFF");
-  // The file is this connection's alone: holding its lock keeps the page cache valid between
-  // statements (shared locking re-checks the file at each one: 8 µs a lookup instead of 1).
-  db.run("PRAGMA locking_mode = EXCLUSIVE");
-  return db;
-}
-
 /**
  * Where a Stash instance's index lives in the data folder: one file per instance (the
  * default instance's has no suffix), so each instance's index is built and dropped alone.
@@ -211,13 +206,19 @@ export function createFileIndex(
   now: () => number = Date.now,
   options: FileIndexOptions = {},
 ) {
-  const db = openIndexDb(options.file ?? ":memory:");
-  let live = generation(db, "a");
-  let watermark: string | undefined;
-  let ready = false;
-  let builtAt = 0;
-  let refreshedAt = 0;
+  const file = openIndexFile(options.file ?? ":memory:");
+  const { db, saved } = file;
+  // What the last run left (when the file can be trusted): answered from at once, caught up by a delta.
+  let live = generation(db, saved?.live ?? "a", saved !== undefined);
+  let watermark = saved?.watermark;
+  let ready = saved !== undefined;
+  /** When the last full build ended (a clock that moved back starts the hour again). */
+  let builtAt = saved ? Math.min(saved.builtAt, now()) : 0;
+  /** Whether a delta has run since the start: until then, the first refresh is one (not a rebuild). */
+  let caughtUp = false;
+  let refreshedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<number> | undefined;
+  const save = () => file.save({ live: live.name, watermark, builtAt });
 
   const indexed = (scene: StashSceneFiles): IndexedScene => ({
     id: scene.id,
@@ -243,9 +244,11 @@ export function createFileIndex(
    */
   async function loadDelta(since: string): Promise<number> {
     const items = await stash.scenesStampedBetween(secondOf(since));
-    live.put(items.map(indexed));
+    await paced(items.map(indexed), SLICE, live.put);
     stamped(items);
+    save();
     refreshedAt = now();
+    caughtUp = true;
     return items.length;
   }
 
@@ -255,7 +258,7 @@ export function createFileIndex(
     let mark: string | undefined;
     try {
       for await (const { items } of readPages(PAGE, (i) => stash.sceneFilesPage(i + 1, PAGE))) {
-        next.put(items.map(indexed));
+        await paced(items.map(indexed), SLICE, next.put);
         for (const s of items) mark = mark === undefined ? s.updated_at : textMax(mark, s.updated_at);
       }
     } catch (err) {
@@ -265,15 +268,20 @@ export function createFileIndex(
     const old = live;
     live = next;
     watermark = mark === undefined ? watermark : watermark === undefined ? mark : textMax(watermark, mark);
-    old.drop();
-    ready = true;
+    ready = caughtUp = true;
     builtAt = refreshedAt = now();
+    save(); // the swap on disk too, before the old generation goes
+    old.drop();
     return live.size;
   }
 
   const rebuildDue = () => !ready || !watermark || now() - builtAt > FULL_REBUILD_MS;
+  /** After a restart the delta comes first, even when the hourly build is due: it is quick, the build is not. */
+  const deltaFirst = () => ready && watermark !== undefined && !caughtUp;
   function refresh(): Promise<number> {
-    refreshing ??= (rebuildDue() ? rebuild() : loadDelta(watermark!)).finally(() => (refreshing = undefined));
+    refreshing ??= (rebuildDue() && !deltaFirst() ? rebuild() : loadDelta(watermark!)).finally(
+      () => (refreshing = undefined),
+    );
     return refreshing;
   }
 
@@ -284,17 +292,23 @@ export function createFileIndex(
     get size() {
       return live.size;
     },
-    /** A full build the first time and every hour, deltas in between. Concurrent calls share a run. */
+    /**
+     * A full build the first time and every hour, deltas in between (after a restart, a delta
+     * first). Concurrent calls share a run.
+     */
     refresh,
     /**
      * Whether the index holds every scene Stash has now, so a miss is a real miss: built, and
      * refreshed within FRESH_MS (loading the delta first when older). False while a full
-     * rebuild is due (it runs in the background) or Stash cannot be asked: use live lookups.
+     * rebuild is due or a restart's first delta has not run (both run in the background) or
+     * Stash cannot be asked: use live lookups.
      */
     async complete(): Promise<boolean> {
       if (!ready) return false;
       if (now() - refreshedAt <= FRESH_MS) return true;
-      if (rebuildDue()) {
+      // After a restart, until the delta has caught up: hits answer from the index, misses ask
+      // Stash live, and nobody waits for the delta (Stash may be slow or down).
+      if (deltaFirst() || rebuildDue()) {
         void refresh().catch(() => {});
         return false;
       }
@@ -338,7 +352,7 @@ export function createFileIndex(
     /** Closes the index's database (at stop). */
     close() {
       live.release();
-      db.close();
+      file.close();
     },
   };
 }

@@ -2,7 +2,8 @@
  * What artwork stash2plex put into Plex (table `artwork`): per Plex item and element (poster,
  * background), the Stash image it came from, the hash of its bytes and the URL Plex showed for
  * it afterwards. The one module that reads and writes the table: the artwork keeper records
- * its uploads, the reconcile asks what an item holds.
+ * its uploads, the reconcile asks what an item holds (`recordedMany`: a page of items in one
+ * query: the Plex index job's look at a page of items, and the reconcile's).
  */
 import type { Store } from "../store/db.ts";
 
@@ -18,6 +19,8 @@ export interface ArtRecord {
   at: number;
 }
 
+export type ItemRecords = Partial<Record<ArtElement, ArtRecord>>;
+
 export function createArtworkState(store: Pick<Store, "db">) {
   const read = store.db.query<ArtRecord & { element: ArtElement }, [string]>(
     "SELECT element, source, hash, shown, at FROM artwork WHERE rating_key = ?",
@@ -27,10 +30,14 @@ export function createArtworkState(store: Pick<Store, "db">) {
      ON CONFLICT (rating_key, element) DO UPDATE SET source = excluded.source, hash = excluded.hash,
        shown = excluded.shown, at = excluded.at`,
   );
+  const readMany = store.db.query<ArtRecord & { element: ArtElement; rating_key: string }, [string]>(
+    `SELECT rating_key, element, source, hash, shown, at FROM artwork
+     WHERE rating_key IN (SELECT value FROM json_each(?))`,
+  );
   return {
     /** What an item holds that we put there, per element. */
-    of(ratingKey: string): Partial<Record<ArtElement, ArtRecord>> {
-      const out: Partial<Record<ArtElement, ArtRecord>> = {};
+    of(ratingKey: string): ItemRecords {
+      const out: ItemRecords = {};
       for (const { element, ...record } of read.all(ratingKey)) out[element] = record;
       return out;
     },
@@ -42,14 +49,14 @@ export function createArtworkState(store: Pick<Store, "db">) {
       for (const { ratingKey, element, record: r } of records)
         write.run(ratingKey, element, r.source, r.hash, r.shown, r.at);
     }),
-    /** The items that hold anything of ours (one query, for the index's look at every item). */
-    itemsHolding: (): Set<string> =>
-      new Set(
-        store.db
-          .query<{ k: string }, []>("SELECT DISTINCT rating_key AS k FROM artwork")
-          .all()
-          .map((r) => r.k),
-      ),
+    /** What `of` gives for each of many items, in one query ({} for an item holding nothing of ours). */
+    recordedMany(ratingKeys: readonly string[]): Map<string, ItemRecords> {
+      const out = new Map<string, ItemRecords>(ratingKeys.map((k) => [k, {}]));
+      if (!ratingKeys.length) return out;
+      for (const { rating_key, element, ...record } of readMany.all(JSON.stringify(ratingKeys)))
+        out.get(rating_key)![element] = record;
+      return out;
+    },
   };
 }
 export type ArtworkState = ReturnType<typeof createArtworkState>;

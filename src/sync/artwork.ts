@@ -98,6 +98,8 @@ export interface ArtworkResult {
 }
 
 const BATCH = 50;
+/** Images a run keeps in memory at once (see their use). */
+const CACHED_IMAGES = 4;
 
 export function createArtworkKeeper(deps: ArtworkDeps) {
   const now = deps.now ?? Date.now;
@@ -157,7 +159,12 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
             continue;
           }
           const key = sourceKey(want);
-          if (!cache.has(key)) cache.set(key, bytesOf(want));
+          if (!cache.has(key)) {
+            cache.set(key, bytesOf(want));
+            // An item's poster and background, and a scene's items, come one after the other:
+            // the last few images are all worth keeping (bytes of every image would grow unbounded).
+            if (cache.size > CACHED_IMAGES) cache.delete(cache.keys().next().value!);
+          }
           const image = await cache.get(key)!;
           if (!image) {
             // Stash has no such image: remembered as none, so it is not asked for again until its version moves.
@@ -191,13 +198,15 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
      * pushed): their scene's screenshot, its version not known here (the next push checks it by its bytes).
      */
     firstSeen(items: readonly { ratingKey: string; sceneId: string }[]) {
-      const holding = deps.state.itemsHolding();
-      const fresh = items.filter((i) => !holding.has(i.ratingKey));
+      const records = deps.state.recordedMany(items.map((i) => i.ratingKey));
+      const fresh = items.filter((i) => Object.keys(records.get(i.ratingKey) ?? {}).length === 0);
       const shot = (id: string): ImageSource => ({ kind: "scene", id, version: "" });
       return this.keep(fresh.map((i) => ({ ratingKey: i.ratingKey, posters: shot(i.sceneId), arts: shot(i.sceneId) })));
     },
     /** What we put into an item (the reconcile compares it with the image Stash has now). */
     recorded: (ratingKey: string) => deps.state.of(ratingKey),
+    /** `recorded` of many items in one query (a page of the reconcile). */
+    recordedMany: (ratingKeys: readonly string[]) => deps.state.recordedMany(ratingKeys),
   };
 }
 export type ArtworkKeeper = ReturnType<typeof createArtworkKeeper>;

@@ -16,6 +16,12 @@ export interface IndexedItem {
   title: string;
 }
 
+/** An item bound by its GUID, as a page of `withGuidPrefix` gives it. */
+export interface BoundItem {
+  ratingKey: string;
+  guid: string;
+}
+
 const PAGE = 200;
 const basenameOf = (path: string) => (path.split(/[\\/]/).at(-1) ?? path).normalize("NFC");
 
@@ -41,6 +47,12 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.path = ?`);
   const byBasename = db.query<IndexedItem, [string]>(`
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.basename = ?`);
+
+  // A page after (guid, rating key); `guid >= ?3` lets the GUID index start at the page.
+  const boundPage = db.query<BoundItem, [string, string, string, string, number]>(`
+    SELECT rating_key AS ratingKey, guid FROM plex_items
+    WHERE guid >= ?1 AND guid < ?2 AND guid >= ?3 AND (guid, rating_key) > (?3, ?4)
+    ORDER BY guid, rating_key LIMIT ?5`);
 
   /**
    * Pages through one section; `since` (epoch s) fetches only items updated after it. A TV
@@ -128,13 +140,19 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     },
     /** The items holding exactly this Plex path (a TV section's episode at its link). */
     atPath: (plexPath: string): IndexedItem[] => byPath.all(plexPath.normalize("NFC")),
-    /** The items whose GUID starts so (every item bound to one provider's scenes: `scheme://movie/`). */
-    withGuidPrefix: (prefix: string): IndexedItem[] =>
-      db
-        .query<IndexedItem, [string, string]>(
-          "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid >= ? AND guid < ?",
-        )
-        .all(prefix, `${prefix}\uffff`),
+    /**
+     * The items whose GUID starts so (every item bound to one provider's scenes: `scheme://movie/`),
+     * a page of `size` at a time in GUID order: at 200,000 items never all in memory at once.
+     */
+    *withGuidPrefix(prefix: string, size = 500): Generator<BoundItem[]> {
+      let after = { guid: prefix, ratingKey: "" };
+      for (;;) {
+        const page = boundPage.all(prefix, `${prefix}\uffff`, after.guid, after.ratingKey, size);
+        if (page.length) yield page;
+        if (page.length < size) return;
+        after = page.at(-1)!;
+      }
+    },
     /**
      * The items Plex changed last, as the index last saw them (their `updatedAt`, epoch s):
      * what a Plex restored from an older backup shows older than we saw (gaps/plex-rewind.ts).

@@ -39,6 +39,7 @@ import { createWorker, type Worker } from "./worker.ts";
 import { createArtworkKeeper } from "./artwork.ts";
 import { createArtworkState } from "./artwork-state.ts";
 import { readBackDiffers } from "./read-back.ts";
+import { pace } from "../pace.ts";
 import type { Ref } from "../domain/ref.ts";
 
 /** A job of an instance the config no longer lists: nothing can push it; a dead letter says why (retry it once configured). */
@@ -219,20 +220,27 @@ export function pushSide(deps: PushSideDeps) {
     await autoRules.applyIfAsked();
     await artworkForNewItems();
   };
-  /** Items a scan bound to our scenes (movies and episodes) get their artwork as soon as the index shows them. */
+  /**
+   * Items a scan bound to our scenes (movies and episodes) get their artwork as soon as the index
+   * shows them. A page of items at a time, each page's records read in one query (firstSeen): every
+   * 5 minutes at 200,000 items, all of them and every record in memory at once cost tens of MB.
+   */
   async function artworkForNewItems() {
     for (const part of parts) {
       const schemes = [`${part.ctx.identifier}://movie/`, `${tvIdentifierOf(part.ctx.identifier)}://episode/`];
-      const items = schemes.flatMap((prefix) =>
-        plexIndex.withGuidPrefix(prefix).flatMap((i) => {
-          const ref = refFromGuid(i.guid, [
-            { id: part.id, identifier: part.ctx.identifier, tvIdentifier: tvIdentifierOf(part.ctx.identifier) },
-          ]);
-          const sceneId = ref ? sceneIdOf(ref) : null;
-          return sceneId ? [{ ratingKey: i.rating_key, sceneId }] : [];
-        }),
-      );
-      if (items.length) await artworkOf(part.id).firstSeen(items);
+      const ours = [
+        { id: part.id, identifier: part.ctx.identifier, tvIdentifier: tvIdentifierOf(part.ctx.identifier) },
+      ];
+      for (const prefix of schemes)
+        for (const page of plexIndex.withGuidPrefix(prefix)) {
+          const items = page.flatMap((i) => {
+            const ref = refFromGuid(i.guid, ours);
+            const sceneId = ref ? sceneIdOf(ref) : null;
+            return sceneId ? [{ ratingKey: i.ratingKey, sceneId }] : [];
+          });
+          if (items.length) await artworkOf(part.id).firstSeen(items);
+          await pace();
+        }
     }
   }
   const kick = () => void (deps.drain !== false && loops.forEach((l) => l.worker.kick()));

@@ -12,6 +12,7 @@ import { type NumberingNote, type Numbered, numberEpisodes, type Wanted } from "
 import { type Place, placeScene, type TvScene } from "./placement.ts";
 import { type PlacementRow, placementsTable } from "./placements.ts";
 import type { SeasonSummary, ShowSummary, TvCatalog } from "./types.ts";
+import { runNow, runPaced } from "../pace.ts";
 
 /** One scene's placement in one scheme before and after a pass (either missing: placed or removed). */
 export interface PlacementChange {
@@ -48,6 +49,8 @@ export interface TvCatalogOptions {
   schemes: readonly ShowScheme[];
   /** Scenes per Stash page during `build`. */
   pageSize?: number;
+  /** How `build`'s pass hands the event loop back (default pace.ts's; a test steps it). */
+  pause?: () => Promise<void>;
 }
 
 export type TvCatalogStore = ReturnType<typeof createTvCatalog>;
@@ -113,11 +116,17 @@ export function createTvCatalog(options: TvCatalogOptions) {
   const table = placementsTable(options.db);
   const schemes = [...new Set(options.schemes)];
 
-  /** Places `scenes` in one scheme; `full`: every scene of the instance is in `scenes` (the rest are gone). */
-  function pass(scheme: ShowScheme, scenes: readonly TvScene[], full: boolean, out: PassResult) {
+  /**
+   * Places `scenes` in one scheme; `full`: every scene of the instance is in `scenes` (the rest
+   * are gone). Yields between scenes while placing them (pure work: a full pass over a large
+   * library is run paced, pace.ts); from reading the rows to writing them it never yields, so a
+   * push's one-scene update cannot come between (the numbers it takes could clash).
+   */
+  function* pass(scheme: ShowScheme, scenes: readonly TvScene[], full: boolean, out: PassResult) {
     const places: { place: Place; scene: TvScene }[] = [];
     const leaving = new Set<string>();
     for (const scene of scenes) {
+      yield;
       const placed = placeScene(scene, scheme);
       if (placed.ok) places.push({ place: placed.place, scene });
       else {
@@ -209,12 +218,12 @@ export function createTvCatalog(options: TvCatalogOptions) {
     return summaries.shows;
   };
 
-  const run = (scenes: readonly TvScene[], full: boolean): PassResult => {
+  function* run(scenes: readonly TvScene[], full: boolean): Generator<unknown, PassResult> {
     invalidate();
     const out: PassResult = { changes: [], unplaced: [], notes: [] };
-    for (const scheme of schemes) pass(scheme, scenes, full, out);
+    for (const scheme of schemes) yield* pass(scheme, scenes, full, out);
     return out;
-  };
+  }
 
   const catalog = {
     instance,
@@ -236,7 +245,7 @@ export function createTvCatalog(options: TvCatalogOptions) {
     /** How many placements the instance has, all schemes together. */
     size: () => table.count(instance),
     /** Places every scene given, as the whole library: scenes not among them leave the catalog. */
-    buildFrom: (scenes: readonly TvScene[]) => run(scenes, true),
+    buildFrom: (scenes: readonly TvScene[]) => runNow(run(scenes, true)),
     /** Reads every scene of the instance's Stash (paged) and places them all. */
     async build(source: TvSceneSource): Promise<PassResult> {
       const perPage = options.pageSize ?? 1000;
@@ -246,10 +255,13 @@ export function createTvCatalog(options: TvCatalogOptions) {
         scenes.push(...items);
         if (items.length < perPage || scenes.length >= count) break;
       }
-      return run(scenes, true);
+      // A push placing a scene meanwhile (while pages are read, or now while the pass yields) is
+      // overtaken by the pass's older copy of it until its next push, as it always was; the
+      // removals and insertions of a pass are applied in one transaction at its end.
+      return runPaced(run(scenes, true), options.pause);
     },
     /** Places one scene that changed; returns what moved (its own rows, and a renamed show's). */
-    update: (scene: TvScene) => run([scene], false),
+    update: (scene: TvScene) => runNow(run([scene], false)),
     /** A scene gone from Stash: it leaves every show. */
     remove(sceneId: string): PlacementChange[] {
       const changes: PlacementChange[] = [];

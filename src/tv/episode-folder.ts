@@ -13,6 +13,7 @@
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { type FsOps, realFs } from "./fs-ops.ts";
 import { seasonFolderName, tokenOf } from "./names.ts";
+import { pace } from "../pace.ts";
 
 /** A link the folder should hold: its path inside the folder (`/`-separated) and its target as Stash names it. */
 export interface WantedLink {
@@ -230,14 +231,14 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
    * What is in the folder now: our links with their targets, and our show and season folders.
    * Symlinked show or season folders are listed as problems and not entered.
    */
-  function read(report: FolderReport) {
+  async function read(report: FolderReport) {
     // Keyed by the NFC form of each path: a filesystem that stores names decomposed (macOS,
     // some SMB shares) gives back NFD names for the NFC names we made; `onDisk` has them as found.
     const links = new Map<string, string>();
     const foreign = new Set<string>();
     const dirs = new Map<string, number>();
     const onDisk = new Map<string, string>();
-    const walk = (rel: string, depth: number) => {
+    const walk = async (rel: string, depth: number): Promise<void> => {
       let entries: ReturnType<FsOps["readdir"]>;
       try {
         entries = fs.readdir(rel ? abs(rel) : folder);
@@ -247,43 +248,44 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
       }
       if (rel) dirs.set(rel.normalize("NFC"), entries.length);
       for (const entry of entries) {
+        await pace(); // a readlink per link: ~1 s at 200,000 links in one stretch
         const path = rel ? `${rel}/${entry.name}` : entry.name;
         const key = path.normalize("NFC");
         onDisk.set(key, path);
         if (depth < 2) {
           if (!ours(entry.name, depth)) continue;
           if (entry.isSymbolicLink()) note(report, `${path}: a symlinked folder is never entered: left alone`);
-          else if (entry.isDirectory()) walk(path, depth + 1);
+          else if (entry.isDirectory()) await walk(path, depth + 1);
         } else if (entry.isSymbolicLink() && ours(entry.name, 2)) links.set(key, fs.readlink(abs(path)));
         else foreign.add(key);
       }
     };
-    walk("", 0);
+    await walk("", 0);
     return { links, foreign, dirs, onDisk };
   }
 
   return {
     folder,
     /**
-     * Makes the folder hold exactly `wanted` (reads it once). Yields to the event loop now and
-     * then, so a large library's first sync does not stall the service.
+     * Makes the folder hold exactly `wanted` (reads it once). Yields to the event loop every
+     * ~20 ms (pace.ts), so a large library's first sync does not stall the service.
      */
     async sync(wanted: readonly WantedLink[]): Promise<FolderReport> {
       const report = emptyReport();
       ensureFolder();
-      const { links, foreign, dirs, onDisk } = read(report);
+      const { links, foreign, dirs, onDisk } = await read(report);
       const known = new Set(dirs.keys());
       const keep = new Set<string>();
-      let n = 0;
       for (const want of wanted) {
         const key = want.link.normalize("NFC");
         keep.add(key);
         put(want, foreign.has(key) ? null : links.get(key), known, report, onDisk.get(key));
-        if (++n % 2000 === 0) await Bun.sleep(0);
+        await pace();
       }
       const emptied = new Set<string>();
       for (const link of links.keys()) {
         if (keep.has(link)) continue;
+        await pace();
         fs.unlink(abs(onDisk.get(link)!));
         report.removed++;
         report.touched.push(seasonOf(onDisk.get(link)!));

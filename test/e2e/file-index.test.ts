@@ -68,10 +68,10 @@ describe("Stash file index: memory (issue 19)", () => {
   const big = new StashSim({ scenes: 20_000, seed: 6 }).start();
   afterAll(() => big.stop());
 
-  test("lives in its SQLite file in the data folder, emptied at each start, not in the JS heap", async () => {
+  test("lives in its SQLite file in the data folder, not in the JS heap (a damaged file is replaced)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "s2p-fi-"));
     const file = fileIndexFile(dir);
-    // Whatever an earlier run (or a crash) left there is thrown away, not read.
+    // A file that is not a database is thrown away, never read (nor a crash).
     writeFileSync(file, "not a database ".repeat(100));
     const client = createStashClient({ url: big.url, apiKey: "", timeoutMs: 30_000 });
     Bun.gc(true);
@@ -94,5 +94,80 @@ describe("Stash file index: memory (issue 19)", () => {
     expect(tables).toHaveLength(1);
     expect(onDisk.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${tables[0]!.name}`).get()!.n).toBe(20_000);
     onDisk.close();
+  });
+});
+
+describe("Stash file index: kept across restarts (issue 26)", () => {
+  const client = createStashClient({ url: sim.url, apiKey: "", timeoutMs: 5000 });
+  const built = async (dir: string, t = () => 0) => {
+    const index = createFileIndex(client, t, { file: fileIndexFile(dir) });
+    await index.refresh();
+    return index;
+  };
+
+  test("a restart answers from the file before asking Stash anything, then catches up with one delta", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-fi-"));
+    const first = await built(dir);
+    first.close();
+    // Edited while the service was down.
+    sim.library.update("11", { title: "Edited while down" });
+
+    const queries = sim.queries;
+    const again = createFileIndex(client, () => 0, { file: fileIndexFile(dir) });
+    expect(again.ready).toBe(true);
+    expect(again.size).toBe(sim.library.scenes.size);
+    const path = sim.library.scenes.get("12")!.files[0]!.path;
+    expect(again.sceneIdByPath(path)).toBe("12");
+    // Not complete until the delta ran: a miss asks Stash live meanwhile (nobody waits for it).
+    expect(await again.complete()).toBe(false);
+    await again.refresh();
+    expect(sim.queries - queries).toBe(1); // one delta, no pages
+    expect(again.scene("11")?.title).toBe("Edited while down");
+    expect(await again.complete()).toBe(true);
+    again.close();
+  });
+
+  test("the hourly full build goes on from the time the last one ended", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-fi-"));
+    let t = 1_000_000;
+    (await built(dir, () => t)).close();
+    t += 61 * 60 * 1000;
+    const again = createFileIndex(client, () => t, { file: fileIndexFile(dir) });
+    const queries = sim.queries;
+    await again.refresh(); // the delta first, though the build is due
+    expect(sim.queries - queries).toBe(1);
+    await again.refresh(); // then the build: a page a 1,000 scenes
+    expect(sim.queries - queries).toBe(1 + Math.floor(sim.library.scenes.size / 1000) + 1);
+    expect(again.size).toBe(sim.library.scenes.size);
+    again.close();
+  });
+
+  test("a file of another format is dropped and built again, never read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-fi-"));
+    const file = fileIndexFile(dir);
+    // What the releases before issue 26 left: the tables without index_meta.
+    const old = new Database(file, { create: true });
+    old.run("CREATE TABLE a_scenes (id TEXT PRIMARY KEY, title TEXT)");
+    old.run("INSERT INTO a_scenes VALUES ('999999', 'stale')");
+    old.close();
+    const index = createFileIndex(client, () => 0, { file });
+    expect(index.ready).toBe(false);
+    expect(index.scene("999999")).toBeUndefined();
+    await index.refresh();
+    expect(index.size).toBe(sim.library.scenes.size);
+    index.close();
+  });
+
+  test("a file the last run did not close (killed) is checked, and used when sound", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-fi-"));
+    const file = fileIndexFile(dir);
+    (await built(dir)).close();
+    const db = new Database(file);
+    db.run("UPDATE index_meta SET value = '0' WHERE key = 'clean'");
+    db.close();
+    const again = createFileIndex(client, () => 0, { file });
+    expect(again.ready).toBe(true);
+    expect(again.sceneIdByPath(sim.library.scenes.get("5")!.files[0]!.path)).toBe("5");
+    again.close();
   });
 });

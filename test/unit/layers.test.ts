@@ -14,7 +14,7 @@ const SRC = resolve(import.meta.dir, "../../src");
  */
 const LAYERS: string[][] = [
   ["domain/"], // the ground floor: imports nothing of ours
-  ["schema/", "text.ts", "net.ts", "paging.ts", "redact.ts", "version.ts", "jobs.ts"],
+  ["schema/", "text.ts", "net.ts", "paging.ts", "pace.ts", "redact.ts", "version.ts", "jobs.ts"],
   ["log.ts"],
   ["stash/", "plex/", "store/"],
   ["paths/"],

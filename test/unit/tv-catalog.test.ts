@@ -107,3 +107,28 @@ describe("the TV catalog", () => {
     expect(catalog.seasons("gr3")).toEqual([{ showId: "gr3", season: 1, episodes: 3 }]);
   });
 });
+
+describe("the TV catalog's full build, paced (issue 26)", () => {
+  const source = (scenes: TvScene[]) => ({
+    tvScenesPage: async (page: number, perPage: number) => ({
+      count: scenes.length,
+      items: scenes.slice((page - 1) * perPage, page * perPage),
+    }),
+  });
+
+  test("hands the event loop back between scenes, and places every scene as the unpaced pass does", async () => {
+    const scenes = Array.from({ length: 50 }, (_, i) => s(String(i + 1), `2023-0${(i % 9) + 1}-12`));
+    let pauses = 0;
+    const paced = createTvCatalog({
+      db: openStore(":memory:").db,
+      instance: "default",
+      schemes: ["st"],
+      pause: async () => void pauses++,
+    });
+    await paced.build(source(scenes));
+    expect(pauses).toBe(50); // one a scene placed
+    const unpaced = fresh();
+    unpaced.buildFrom(scenes);
+    expect(paced.placements("st")).toEqual(unpaced.placements("st"));
+  });
+});
