@@ -35,15 +35,27 @@ declare const STASH2PLEX_BUILT_AT: string | undefined;
  */
 function packageDate(): Date {
   if (typeof STASH2PLEX_BUILT_AT === "string") return new Date(STASH2PLEX_BUILT_AT);
-  const dir = join(import.meta.dir, "../../deploy/stash-plugin");
-  const times = ["stash2plex.yml", "stash2plex.py", "s2p_http.py", "s2p_tasks.py", "stash2plex.js", "stash2plex.css"]
-    .map((f) => statSync(join(dir, f)).mtimeMs)
-    .filter(Number.isFinite);
-  const newest = new Date(Math.max(...times));
-  newest.setUTCMilliseconds(0);
-  return newest;
+  try {
+    const dir = join(import.meta.dir, "../../deploy/stash-plugin");
+    const times = [
+      "stash2plex.yml",
+      "stash2plex.py",
+      "s2p_http.py",
+      "s2p_tasks.py",
+      "stash2plex.js",
+      "stash2plex.css",
+    ].map((f) => statSync(join(dir, f)).mtimeMs);
+    const newest = new Date(Math.max(...times));
+    newest.setUTCMilliseconds(0);
+    return newest;
+  } catch {
+    // An executable built without the build script's date (no plugin files beside it): a fixed
+    // date, so the package never looks newer than itself.
+    return new Date("2026-01-01T00:00:00Z");
+  }
 }
-const DATE = packageDate();
+let date: Date | undefined;
+const packageDateOnce = () => (date ??= packageDate());
 /** Stash's package time format (UTC). */
 const stashTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
 
@@ -77,7 +89,7 @@ export function pluginPackage(origin: string | undefined): PluginPackage {
     { name: "stash2plex.js", data: text(panelJs.replace("__STASH2PLEX_PLUGIN_VERSION__", VERSION)) },
     { name: "stash2plex.css", data: text(panelCss) },
   ];
-  const zip = zipStored(files, DATE);
+  const zip = zipStored(files, packageDateOnce());
   const made = { files, zip, sha256: new Bun.CryptoHasher("sha256").update(zip).digest("hex") };
   // One per address the source is added with (a handful); a flood of made-up Host headers is not kept.
   if (built.size >= 8) built.clear();
@@ -101,7 +113,7 @@ export function pluginIndex(origin: string | undefined, path = PACKAGE_PATH): st
             "Sends scene changes to stash2plex at once, shows each scene's state in Plex on its page, and adds tasks (sync, reconcile, dead letters, status).",
         },
         version: VERSION,
-        date: stashTime(DATE),
+        date: stashTime(packageDateOnce()),
         path,
         sha256: pkg.sha256,
       },

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim } from "../../sim/plex/server.ts";
@@ -133,15 +133,13 @@ describe("backups on demand and before a migration", () => {
   }, 30_000);
 
   test("a database of an older schema is backed up as it was before it is migrated", () => {
+    // A database an older stash2plex left (schema 5, a push waiting: test/fixtures).
     const dataDir = tempDir("s2p-premigration-");
-    const store = openStore(dataDir);
-    store.db.exec(`DROP TABLE artwork; PRAGMA user_version = ${SCHEMA_VERSION - 1}`);
-    store.meta.set("pollWatermark:default", "2026-01-01T00:00:00Z");
-    store.close();
+    copyFileSync(join(import.meta.dir, "../fixtures/v0-pending.db"), join(dataDir, DATABASE_FILE));
     openStore(dataDir).close();
     const [before] = listBackups(backupsDir(dataDir));
     expect(before?.kind).toBe("pre-migration");
-    expect(verifyBackup(before!.path, SCHEMA_VERSION).schemaVersion).toBe(SCHEMA_VERSION - 1);
+    expect(verifyBackup(before!.path, SCHEMA_VERSION).schemaVersion).toBe(5);
     // Opened again, nothing to migrate: no second one.
     openStore(dataDir).close();
     expect(listBackups(backupsDir(dataDir))).toHaveLength(1);
