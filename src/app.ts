@@ -331,13 +331,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     async start(port = config.listen.port, hostname = config.listen.host) {
       const recovered = queue.recover();
       if (recovered) log.info("resuming pushes that were under way when the service stopped", { jobs: recovered });
-      await push.start();
-      // An episode folder inside a Stash library folder: Stash would scan the links as new scenes.
-      if (tvLibraries.length) {
-        const stashOf = (id: string) => tvParts.find((t) => t.instance === id)!.stash;
-        const { problems } = await checkTvFolders(tvLibraries, (id) => stashOf(id).libraryPaths());
-        if (problems.length) throw new Error(problems.join("; "));
-      }
+      // Listening first: Plex's matches (answered from the index on disk) need nothing below, and
+      // must not wait for Stash to answer the poller's first question or the TV folders' check.
       server = Bun.serve({
         ...serverOptions(log),
         port,
@@ -345,6 +340,19 @@ export function createApp(config: Config, options: AppOptions = {}) {
         fetch: (req, srv) => http.handle(noteClient(req, srv)),
         idleTimeout: 120,
       });
+      try {
+        await push.start();
+        // An episode folder inside a Stash library folder: Stash would scan the links as new scenes.
+        if (tvLibraries.length) {
+          const stashOf = (id: string) => tvParts.find((t) => t.instance === id)!.stash;
+          const { problems } = await checkTvFolders(tvLibraries, (id) => stashOf(id).libraryPaths());
+          if (problems.length) throw new Error(problems.join("; "));
+        }
+      } catch (err) {
+        server.stop(true);
+        server = undefined;
+        throw err;
+      }
       scheduler.start();
       for (const job of tvSync.jobs) scheduler.trigger(job.id);
       // Both indexes at once (the schedule goes on from these runs): know the Plex library before
