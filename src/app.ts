@@ -173,6 +173,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     mapper: o.mapper,
     ctx: o.ctx,
     tv: tvPortsOf(o.instance.id),
+    index: o.index,
   }));
   const push: PushSide = pushSide({
     config,

@@ -92,7 +92,8 @@
           "ul",
           { class: "s2p-items" },
           s.items.map(function (item) {
-            return el("li", {}, [el("a", { href: item.url, target: "_blank", rel: "noopener" }, [item.title || "item " + item.ratingKey])]);
+            var found = item.foundBy === "oshash" ? " (found by its fingerprint)" : item.foundBy ? " (found by its size and duration)" : "";
+            return el("li", {}, [el("a", { href: item.url, target: "_blank", rel: "noopener" }, [item.title || "item " + item.ratingKey]), found]);
           }),
         ),
       );

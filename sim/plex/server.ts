@@ -82,6 +82,8 @@ export class PmsSim extends SimServer {
    * from the real folders of its locations at each scan (symbolic links listed as files).
    */
   disk = new Map<string, string[]>();
+  /** What PMS's scanner reads of a file besides its name: its size (bytes) and duration (ms), by path. */
+  fileFacts = new Map<string, { size: number; duration: number }>();
   /** Contract violations the provider's answers showed during TV scans and refreshes. */
   violations: string[] = [];
   calls: PmsCall[] = [];
@@ -538,7 +540,11 @@ export class PmsSim extends SimServer {
       // Locked fields, as PMS lists them on the item itself (not in section listings).
       ...(!listing && i.locked.size ? { Field: [...i.locked].map((name) => ({ locked: true, name })) } : {}),
       Media: [
-        { id: Number(i.ratingKey), Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file })) },
+        {
+          id: Number(i.ratingKey),
+          // A Part's size (bytes) and duration (ms), as PMS's scanner read them from the file.
+          Part: i.files.map((file, k) => ({ id: Number(i.ratingKey) * 10 + k, file, ...this.fileFacts.get(file) })),
+        },
       ],
     };
     // A show, season or episode: its place in the tree, its own key and Media (tv.ts).

@@ -14,6 +14,8 @@ export interface SimFile {
   duration: number;
   width: number;
   height: number;
+  /** Stash's oshash fingerprint (pkg/hash/oshash): of the file's bytes when a test made real ones. */
+  oshash: string;
 }
 export interface SimTag {
   id: string;
@@ -278,7 +280,12 @@ export class SimLibrary {
 
   private file(path: string, duration: number): SimFile {
     const basename = path.split(/[\\/]/).at(-1)!;
-    return { id: String(this.nextFileId++), path, basename, size: 1_000_000, duration, width: 1920, height: 1080 };
+    const id = this.nextFileId++;
+    // Sizes as video files have them (0.3 to 3.3 GB), different for nearly every file; the oshash
+    // stands for bytes nobody reads (a test writing real files sets both from them).
+    const size = 300_000_000 + ((id * 2_654_435_761) % 3_000_000_000);
+    const oshash = (BigInt(size) + (BigInt(Bun.hash(path)) % 2n ** 63n)).toString(16).padStart(16, "0").slice(-16);
+    return { id: String(id), path, basename, size, duration, width: 1920, height: 1080, oshash };
   }
 
   add(scene: SimScene) {

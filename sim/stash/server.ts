@@ -338,6 +338,12 @@ export class StashSim extends SimServer {
       paths: {
         screenshot: scene.hasScreenshot ? `${u}/scene/${scene.id}/screenshot?t=${unixOf(scene.updated_at)}` : null,
       },
+      // Stash keeps each file's fingerprints (oshash, md5, phash); oshash is the one every scan makes.
+      files: scene.files.map((f) => ({
+        ...f,
+        fingerprints: [{ type: "oshash", value: f.oshash }],
+        fingerprint: ({ type }: { type: string }) => (type === "oshash" ? f.oshash : null),
+      })),
       studio: scene.studio && this.studio(scene.studio),
       performers: scene.performers.map((p) => ({
         ...p,

@@ -27,6 +27,7 @@ import type { Backups } from "../store/backups.ts";
 import { backupRoutes } from "./backups.ts";
 import { cachedMachineIdentifier, sceneStatusRoutes, stateOf } from "./scene-status.ts";
 import { stashPluginRoutes } from "./stash-plugin-routes.ts";
+import { createIdentityState } from "../sync/identity-state.ts";
 import { episodeRef, guidOf, tvIdentifierOf } from "../domain/ref.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
 import type { PushSide } from "../sync/plugin.ts";
@@ -121,6 +122,7 @@ export function adminSide(deps: AdminSideDeps) {
   const loopOf = (id: string) => push.loops.find((l) => l.instance === id);
   const breakerOf = (id: string): Breaker => loopOf(id)?.breaker ?? breaker;
   const parts = [{ instance: instancesOf(config)[0]!, stash, index: stashIndex }, ...others];
+  const identity = createIdentityState(store);
   const instances: InstanceView[] = parts.map(({ instance, index }) => ({
     instance,
     index,
@@ -204,6 +206,7 @@ export function adminSide(deps: AdminSideDeps) {
     runJob: (id) => scheduler.trigger(id),
     backups: deps.backups,
     database: store.health,
+    identityAt: (path) => identity.atPath(path),
     mapper: deps.mapper,
     match: { stash, index: stashIndex, mapper: deps.mapper, ctx: deps.ctx, matchOnly: deps.matchOnly },
     suggest: pushOn ? push.autoRules.suggest : undefined,
@@ -347,7 +350,14 @@ export function adminSide(deps: AdminSideDeps) {
             .map((l) => guidOf(tvIdentifierOf(identifier), episodeRef(ref.instance, l.scheme, ref.id)));
           return [guidOf(identifier, ref), ...new Set(episodes)]
             .flatMap((guid) => plexIndex.byGuid(guid))
-            .map((i) => ({ ratingKey: i.rating_key, title: i.title }));
+            .map((i) => {
+              const how = identity.of(i.rating_key)?.how;
+              return {
+                ratingKey: i.rating_key,
+                title: i.title,
+                ...(how && how !== "ambiguous" ? { foundBy: how } : {}),
+              };
+            });
         },
         tv: (ref) =>
           (deps.tv ?? [])

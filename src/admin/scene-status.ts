@@ -23,7 +23,8 @@ export interface SceneStatus {
   /** waiting: since when (ms). */
   since?: number;
   lastError?: string;
-  items: { ratingKey: string; title: string; url?: string }[];
+  /** foundBy: the item's name told nothing; it was found by its size and duration, or its oshash. */
+  items: { ratingKey: string; title: string; url?: string; foundBy?: "size+duration" | "oshash" }[];
   tv: { library: string; show: string; season: number; episode: number }[];
 }
 
@@ -32,7 +33,7 @@ export interface SceneStatusSource {
   /** Each Stash instance's id and the origin of its URL (whose pages may read this). */
   stashOrigins: { instance: string; origin: string }[];
   state(ref: Ref): Pick<SceneStatus, "state" | "at" | "since" | "lastError">;
-  items(ref: Ref): { ratingKey: string; title: string }[];
+  items(ref: Ref): Omit<SceneStatus["items"][number], "url">[];
   tv(ref: Ref): SceneStatus["tv"];
   /** PMS's machine identifier (Plex Web's links name the server by it); undefined while unknown. */
   machineIdentifier(): Promise<string | undefined>;

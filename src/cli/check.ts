@@ -2,6 +2,7 @@
  * `stash2plex check`: everything that can be wrong before the service runs, each with what
  * to do about it. Exit code 0 only when all holds.
  */
+import { createIdentityState } from "../sync/identity-state.ts";
 import type { Config } from "../config/schema.ts";
 import { createStashClient } from "../stash/client.ts";
 import { createPlexClient, type PlexClient } from "../plex/client.ts";
@@ -30,6 +31,8 @@ export const formatCheckLine = (l: CheckLine) => `${l.ok ? (l.level ?? "ok  ") :
 
 export async function runChecks(config: Config): Promise<CheckLine[]> {
   const lines: CheckLine[] = [{ ok: true, what: "config", detail: "valid" }, dataFolder(config.dataDir)];
+  const identity = identityLine(config.dataDir);
+  if (identity) lines.push(identity);
   const instances = instancesOf(config);
   // With one Stash the lines read as they always have; with several each names its instance.
   const label = (i: StashInstance) => (instances.length > 1 ? ` "${i.id}"` : "");
@@ -215,6 +218,40 @@ async function pathCoverage(
   ];
   // A proposal is advice: it fails the check only when nothing would match without it.
   return { ok: !nothingMatches, level: "note", what: "path rules proposed", detail: detail.join("\n    ") };
+}
+
+/**
+ * Plex files only size, duration or a fingerprint found (copies whose names tell nothing,
+ * sync/identity.ts), and those left with several candidates, as the running service recorded them.
+ */
+function identityLine(dataDir: string): CheckLine | undefined {
+  try {
+    const store = openStore(dataDir);
+    try {
+      const state = createIdentityState(store);
+      const counts = state.counts();
+      const found = (counts["size+duration"] ?? 0) + (counts.oshash ?? 0);
+      const ambiguous = state.ambiguousList(5);
+      if (!found && !ambiguous.length) return undefined;
+      const detail = [
+        `${found} Plex files found only by their size and duration (${counts["size+duration"] ?? 0}) or fingerprint (${counts.oshash ?? 0}); ${counts.ambiguous ?? 0} left unmatched with several candidates`,
+        ...ambiguous.map(
+          (a) =>
+            `  ${a.path}: scenes ${a.candidates.map((c) => c.sceneId).join(", ")} (mount the media here, read-only, to tell them apart)`,
+        ),
+      ];
+      return {
+        ok: true,
+        level: ambiguous.length ? "warn" : undefined,
+        what: "files found by identity",
+        detail: detail.join("\n    "),
+      };
+    } finally {
+      store.close();
+    }
+  } catch {
+    return undefined; // the data folder's own line says what is wrong
+  }
 }
 
 /** The data folder holds the queue: it must exist, be writable and hold a usable database. */

@@ -42,6 +42,8 @@ export interface PlexItem {
   title: string;
   updatedAt: number;
   files: string[];
+  /** Each file's size (bytes) and duration (ms) where PMS shows them (same order as files). */
+  parts?: { size: number | null; durationMs: number | null }[];
 }
 
 /** The request shapes our client sends, for the conformance test: [method, path template]. */
@@ -122,6 +124,9 @@ export function plexRequests(options: PlexClientOptions) {
   return { call, get };
 }
 
+const numberOrNull = (v: unknown) =>
+  v === undefined || v === null || v === "" || !Number.isFinite(Number(v)) ? null : Number(v);
+
 export function createPlexClient(options: PlexClientOptions) {
   const { call, get } = plexRequests(options);
   const toItem = (m: Static<typeof PmsItem>): PlexItem => ({
@@ -130,6 +135,9 @@ export function createPlexClient(options: PlexClientOptions) {
     title: m.title ?? "",
     updatedAt: m.updatedAt ?? 0,
     files: (m.Media ?? []).flatMap((media) => (media.Part ?? []).map((p) => p.file)),
+    parts: (m.Media ?? []).flatMap((media) =>
+      (media.Part ?? []).map((p) => ({ size: numberOrNull(p.size), durationMs: numberOrNull(p.duration) })),
+    ),
   });
 
   return {

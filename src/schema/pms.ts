@@ -36,7 +36,20 @@ export const PmsItem = Type.Object({
   title: Type.Optional(Type.String()),
   updatedAt: Type.Optional(Type.Number()),
   Media: Type.Optional(
-    Type.Array(Type.Object({ Part: Type.Optional(Type.Array(Type.Object({ file: Type.String() }))) })),
+    Type.Array(
+      Type.Object({
+        // A Part's size (bytes) and duration (ms): what finds a file whose name tells nothing (identity.ts).
+        Part: Type.Optional(
+          Type.Array(
+            Type.Object({
+              file: Type.String(),
+              size: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+              duration: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+            }),
+          ),
+        ),
+      }),
+    ),
   ),
 });
 

@@ -82,7 +82,15 @@ export const StashSceneFiles = Type.Object({
   date: NullableString,
   updated_at: Type.String(),
   studio: Type.Optional(Type.Union([Type.Object({ name: Type.String() }), Type.Null()])),
-  files: Type.Array(Type.Object({ path: Type.String() })),
+  // Size (bytes), duration (s) and oshash: a Plex file whose name tells nothing is found by them (identity.ts).
+  files: Type.Array(
+    Type.Object({
+      path: Type.String(),
+      size: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+      duration: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+      oshash: Type.Optional(NullableString),
+    }),
+  ),
   // For the match gates (provider.matchOnly).
   organized: Type.Optional(Type.Boolean()),
   urls: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),

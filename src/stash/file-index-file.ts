@@ -13,7 +13,7 @@ import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 
 /** Bump when the tables of a generation (file-index.ts) change: an older file is then rebuilt. */
-export const INDEX_FORMAT = "2";
+export const INDEX_FORMAT = "3"; // 3: each file's size, duration and oshash
 
 export type GenerationName = "a" | "b";
 

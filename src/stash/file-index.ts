@@ -29,8 +29,23 @@ export interface IndexedScene {
   date?: string | null;
   studio?: string;
   paths: string[];
+  /** Each path's size (bytes), duration (s) and oshash, where Stash knows them (same order as paths). */
+  facts?: FileFacts[];
   /** Organized / StashDB id / URL, as bits (see provider/gates.ts). */
   gates?: number;
+}
+
+/** What identifies a file whatever its name (identity.ts): its size, duration and oshash. */
+export interface FileFacts {
+  size: number | null;
+  duration: number | null;
+  oshash: string | null;
+}
+
+/** A Stash file found by its size or fingerprint, with what else is known of it. */
+export interface FileByFacts extends FileFacts {
+  scene_id: string;
+  path: string;
 }
 
 /** The title Plex would show for an indexed scene (same fallback to the file name as the metadata). */
@@ -73,13 +88,16 @@ function createTables(db: Database, name: GenerationName) {
   );
   // A file may belong to several scenes (Stash allows it): one row per scene and path.
   db.run(
-    `CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL)`,
+    `CREATE TABLE ${name}_files (path TEXT NOT NULL, scene_id TEXT NOT NULL, basename TEXT NOT NULL, tail TEXT NOT NULL, size INTEGER, duration REAL, oshash TEXT)`,
   );
   // Covering indexes: a lookup is one B-tree search, never a second one into the table.
   db.run(`CREATE INDEX ${name}_files_path ON ${name}_files (path, scene_id)`);
   db.run(`CREATE INDEX ${name}_files_basename ON ${name}_files (basename, scene_id)`);
   db.run(`CREATE INDEX ${name}_files_tail ON ${name}_files (tail, scene_id)`);
   db.run(`CREATE INDEX ${name}_files_scene ON ${name}_files (scene_id)`);
+  // A Plex file whose name tells nothing: found by its exact size, or its oshash.
+  db.run(`CREATE INDEX ${name}_files_size ON ${name}_files (size)`);
+  db.run(`CREATE INDEX ${name}_files_oshash ON ${name}_files (oshash)`);
   db.run(`CREATE TABLE ${name}_words (word TEXT NOT NULL, scene_id TEXT NOT NULL)`);
   db.run(`CREATE UNIQUE INDEX ${name}_words_key ON ${name}_words (word, scene_id)`);
 }
@@ -104,7 +122,15 @@ function generation(db: Database, name: GenerationName, existing = false) {
     scene: prep<SceneRow, [string]>(`SELECT * FROM ${name}_scenes WHERE id = ?`),
     insertScene: prep(`INSERT INTO ${name}_scenes (id, title, date, studio, gates, paths) VALUES (?, ?, ?, ?, ?, ?)`),
     deleteScene: prep(`DELETE FROM ${name}_scenes WHERE id = ?`),
-    insertFile: prep(`INSERT INTO ${name}_files (path, scene_id, basename, tail) VALUES (?, ?, ?, ?)`),
+    insertFile: prep(
+      `INSERT INTO ${name}_files (path, scene_id, basename, tail, size, duration, oshash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    bySize: prep<FileByFacts, [number]>(
+      `SELECT scene_id, path, size, duration, oshash FROM ${name}_files WHERE size = ? ORDER BY rowid`,
+    ),
+    byOshash: prep<FileByFacts, [string]>(
+      `SELECT scene_id, path, size, duration, oshash FROM ${name}_files WHERE oshash = ? ORDER BY rowid`,
+    ),
     deleteFiles: prep(`DELETE FROM ${name}_files WHERE scene_id = ?`),
     insertWord: prep(`INSERT OR IGNORE INTO ${name}_words (word, scene_id) VALUES (?, ?)`),
     deleteWord: prep(`DELETE FROM ${name}_words WHERE word = ? AND scene_id = ?`),
@@ -148,7 +174,18 @@ function generation(db: Database, name: GenerationName, existing = false) {
   function put(s: IndexedScene) {
     remove(s.id);
     q.insertScene.run(s.id, s.title ?? null, s.date ?? null, s.studio ?? null, s.gates ?? 0, JSON.stringify(s.paths));
-    for (const path of s.paths) q.insertFile.run(path, s.id, basenameOf(path), lastTwoSegments(path));
+    s.paths.forEach((path, i) => {
+      const f = s.facts?.[i];
+      q.insertFile.run(
+        path,
+        s.id,
+        basenameOf(path),
+        lastTwoSegments(path),
+        f?.size ?? null,
+        f?.duration ?? null,
+        f?.oshash ?? null,
+      );
+    });
     for (const word of titleWords(s)) q.insertWord.run(word, s.id);
     size++;
   }
@@ -163,6 +200,8 @@ function generation(db: Database, name: GenerationName, existing = false) {
     idByPath: (path: string) => q.byPath.get(path)?.scene_id,
     idsByBasename: (name: string) => q.byBasename.all(name).map((r) => r.scene_id),
     idsByTail: (key: string) => q.byTail.all(key).map((r) => r.scene_id),
+    filesBySize: (size: number): FileByFacts[] => q.bySize.all(size),
+    filesByOshash: (oshash: string): FileByFacts[] => q.byOshash.all(oshash),
     /** The scenes whose title has every word (at most MAX_TITLE_HITS): walks the rarest word's list, checks the others. */
     withEveryWord(words: string[]): IndexedScene[] {
       const byCount = [...new Set(words)].map((w) => ({ w, n: q.wordCount.get(w)!.n })).sort((a, b) => a.n - b.n);
@@ -227,6 +266,11 @@ export function createFileIndex(
     studio: scene.studio?.name,
     gates: gateBits(scene),
     paths: scene.files.map((f) => f.path.normalize("NFC")),
+    facts: scene.files.map((f) => ({
+      size: f.size == null || !Number.isFinite(Number(f.size)) ? null : Number(f.size),
+      duration: f.duration ?? null,
+      oshash: f.oshash ?? null,
+    })),
   });
   /** Stash compares its stamps as text (see stamps.ts): keep the greatest in that order. */
   const stamped = (scenes: StashSceneFiles[]) => {
@@ -323,6 +367,10 @@ export function createFileIndex(
     sceneIdsByBasename: (name: string) => live.idsByBasename(name.normalize("NFC")),
     /** Scenes with a file in a folder of this name with this name (`set 12/intro.mp4`). */
     sceneIdsByFolderAndName: (key: string) => live.idsByTail(key),
+    /** Stash's files of exactly this size (bytes), with their duration and oshash (identity.ts). */
+    filesBySize: (size: number) => live.filesBySize(size),
+    /** Stash's files with this oshash. */
+    filesByOshash: (oshash: string) => live.filesByOshash(oshash.toLowerCase()),
     scene: (id: string) => live.scene(id),
     /** Scenes whose title holds every one of the (normalised) words. */
     scenesWithTitleWords: (words: string[]) => live.withEveryWord(words),

@@ -28,7 +28,10 @@ export const FIND_SCENE_FILES = /* GraphQL */ `
   query FindSceneFiles($scene_filter: SceneFilterType, $filter: FindFilterType) {
     findScenes(scene_filter: $scene_filter, filter: $filter) {
       count
-      scenes { id title date updated_at organized urls stash_ids { stash_id } studio { name } files { path } }
+      scenes {
+        id title date updated_at organized urls stash_ids { stash_id } studio { name }
+        files { path size duration oshash: fingerprint(type: "oshash") }
+      }
     }
   }`;
 

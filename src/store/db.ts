@@ -150,6 +150,19 @@ const MIGRATIONS: string[] = [
   );`,
   /* 10: the Plex items changed last, found without a scan (a Plex restored from a backup: gaps/plex-rewind.ts) */ `
   CREATE INDEX plex_items_updated ON plex_items (updated_at);`,
+  /*
+   * 11: a Plex file's size and duration (a copy whose name tells nothing is found by them:
+   * sync/identity.ts); the index is read whole again to learn them. The items bound that way,
+   * or left with several candidates (src/sync/identity-state.ts owns the table).
+   */ `
+  ALTER TABLE plex_files ADD COLUMN size INTEGER;
+  ALTER TABLE plex_files ADD COLUMN duration_ms INTEGER;
+  CREATE INDEX plex_files_size ON plex_files (size);
+  DELETE FROM meta WHERE key LIKE 'plexIndexAt:%';
+  CREATE TABLE identity (
+    rating_key TEXT PRIMARY KEY, path TEXT NOT NULL, how TEXT NOT NULL CHECK (how IN ('size+duration', 'oshash', 'ambiguous')),
+    ref TEXT, candidates TEXT NOT NULL DEFAULT '[]', at INTEGER NOT NULL
+  );`,
 ];
 
 /** The schema version a database has once every migration ran. */

@@ -22,6 +22,16 @@ export interface BoundItem {
   guid: string;
 }
 
+/** A Plex item's file not bound to our scenes, as identity.ts looks at it. */
+export interface UnboundFile {
+  rating_key: string;
+  guid: string;
+  title: string;
+  path: string;
+  size: number | null;
+  duration_ms: number | null;
+}
+
 const PAGE = 200;
 const basenameOf = (path: string) => (path.split(/[\\/]/).at(-1) ?? path).normalize("NFC");
 
@@ -32,12 +42,23 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     ON CONFLICT (rating_key) DO UPDATE SET section_id = excluded.section_id, guid = excluded.guid,
       title = excluded.title, updated_at = excluded.updated_at`);
   const dropFiles = db.query("DELETE FROM plex_files WHERE rating_key = ?");
-  const addFile = db.query("INSERT OR IGNORE INTO plex_files (path, basename, rating_key) VALUES (?, ?, ?)");
+  const addFile = db.query(
+    "INSERT OR IGNORE INTO plex_files (path, basename, rating_key, size, duration_ms) VALUES (?, ?, ?, ?, ?)",
+  );
   const put = db.transaction((sectionId: string, items: PlexItem[]) => {
     for (const item of items) {
       upsertItem.run(item.ratingKey, sectionId, item.guid, item.title, item.updatedAt);
       dropFiles.run(item.ratingKey);
-      for (const file of item.files) addFile.run(file.normalize("NFC"), basenameOf(file), item.ratingKey);
+      item.files.forEach((file, i) => {
+        const part = item.parts?.[i];
+        addFile.run(
+          file.normalize("NFC"),
+          basenameOf(file),
+          item.ratingKey,
+          part?.size ?? null,
+          part?.durationMs ?? null,
+        );
+      });
     }
   });
   const byGuid = db.query<IndexedItem, [string]>(
@@ -165,6 +186,18 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
         .all(n),
     /** Every section's next refresh reads it whole again (Plex's library is not what the deltas built on). */
     rebuildNext: () => db.run("DELETE FROM meta WHERE key LIKE 'plexIndexAt:%'"),
+    /**
+     * The files of a section's items bound to none of these GUID prefixes, with their size and
+     * duration where PMS shows them: what identity.ts may find by size, duration or fingerprint.
+     */
+    unboundFiles: (sectionId: string, prefixes: readonly string[]) =>
+      db
+        .query<UnboundFile, [string]>(
+          `SELECT i.rating_key, i.guid, i.title, f.path, f.size, f.duration_ms FROM plex_items i
+           JOIN plex_files f USING (rating_key) WHERE i.section_id = ? ORDER BY i.rating_key`,
+        )
+        .all(sectionId)
+        .filter((f) => !prefixes.some((p) => f.guid.startsWith(p))),
     /** The items bound to a GUID (a TV show's item by its show GUID). */
     byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,

@@ -30,6 +30,8 @@ import { createTvPusher, type TvLibraryPort } from "./tv-push.ts";
 import { createBreaker, type Breaker } from "./breaker.ts";
 import { createEditState } from "./edit-state.ts";
 import type { PlexIndex } from "./plex-index.ts";
+import { createIdentityBinder } from "./identity-binding.ts";
+import { createIdentityState } from "./identity-state.ts";
 import type { PmsIdentity } from "./pms-identity.ts";
 import { createPoller, type Poller } from "./poller.ts";
 import { createPusher, isTvSection, type Outcome, type SyncSection } from "./push.ts";
@@ -84,6 +86,8 @@ export interface PushInstance {
   ctx: MetadataContext;
   /** Its TV libraries (tv.libraries naming it): each scene's push keeps its links and episodes current. */
   tv?: TvLibraryPort[];
+  /** Its index of Stash's files (a Plex file whose name tells nothing is found by size in it). */
+  index?: Pick<FileIndex, "sceneIdByPath" | "filesBySize">;
 }
 
 /** One instance's loop and its state, for the operator surface (status, dashboard). */
@@ -106,7 +110,7 @@ export function pushSide(deps: PushSideDeps) {
   const editState = createEditState(store);
   const artworkState = createArtworkState(store);
   const parts: PushInstance[] = [
-    { id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx, tv: deps.tv },
+    { id: DEFAULT_INSTANCE_ID, stash, mapper, ctx: deps.ctx, tv: deps.tv, index: deps.index },
     ...(deps.others ?? []),
   ];
   const otherIds = parts.slice(1).map((p) => p.id);
@@ -215,9 +219,28 @@ export function pushSide(deps: PushSideDeps) {
     auto: config.paths.auto && config.paths.rules.length === 0,
   });
   /** The Plex index, then (PATHS_AUTO) rules inferred from it once. */
+  const identityState = createIdentityState(store);
+  const bindByIdentity = createIdentityBinder({
+    plex,
+    plexIndex,
+    state: identityState,
+    log,
+    push: (ref, why) => {
+      queue.enqueue([{ ref }], why);
+      kick();
+    },
+  });
   const refreshPlexIndex = async () => {
-    await plexIndex.refresh(await sections());
+    const synced = await sections();
+    await plexIndex.refresh(synced);
     await autoRules.applyIfAsked();
+    // Copies whose names tell nothing: bound by size, duration or fingerprint (identity.ts).
+    for (const part of parts)
+      if (part.index)
+        await bindByIdentity(
+          { id: part.id, identifier: part.ctx.identifier, mapper: part.mapper, index: part.index },
+          synced,
+        );
     await artworkForNewItems();
   };
   /**

@@ -1,6 +1,7 @@
 /** What the dashboard reads and does: the service's parts, gathered by the composition root. */
 import type { Backups } from "../store/backups.ts";
 import type { DatabaseHealth } from "../store/health.ts";
+import type { IdentityRow } from "../sync/identity-state.ts";
 import type { Config } from "../config/schema.ts";
 import type { Access } from "../admin/access.ts";
 import type { Queue } from "../sync/queue.ts";
@@ -58,6 +59,8 @@ export interface DashboardSource {
   healable: readonly GapKind[];
   jobs: () => JobState[];
   runJob: (id: string) => boolean;
+  /** How a Plex file whose name tells nothing was found (size and duration, fingerprint) or why not (sync/identity.ts). */
+  identityAt?: (plexPath: string) => IdentityRow | undefined;
   /** The database's trouble while running (store/health.ts): a page it breaks says it instead. */
   database: Pick<DatabaseHealth, "problem">;
   /** The database's backups: listed on the jobs page, taken by its button. */

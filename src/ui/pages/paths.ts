@@ -65,5 +65,16 @@ export async function pathsPage(src: DashboardSource, path: string): Promise<Htm
   <tr><th>PMS is answered</th><td colspan="2" id="answer">${ladder.answer.length ? list(ladder.answer) : html`no automatic match (Fix Match lists candidates)`}</td></tr>
   </tbody></table></div>`
   }
+  ${identityNote(src, path)}
   ${tvLanding(src, scenesOf(src, path, ladder instanceof Error ? [] : ladder.answer))}`;
+}
+
+/** A Plex file no rule places, found by its size and duration or fingerprint (or left with several candidates). */
+function identityNote(src: DashboardSource, path: string): Html | "" {
+  const found = src.identityAt?.(path.normalize("NFC"));
+  if (!found) return "";
+  if (found.how === "ambiguous")
+    return html`<p class="notice" id="identity">Plex item ${found.rating_key}: its name tells nothing and several Stash files have its size and duration (${found.candidates.map((c, i) => html`${i ? ", " : ""}<a href="/ui/scenes/${c.sceneId}">scene ${c.sceneId}</a>`)}); left unmatched. Mounting the media here (read-only, under a path the rules map) lets their fingerprints tell them apart.</p>`;
+  const how = found.how === "oshash" ? "its fingerprint (oshash)" : "its exact size and duration";
+  return html`<p class="notice" id="identity">Plex item ${found.rating_key} was bound to <a href="/ui/scenes/${found.ref?.id ?? ""}">scene ${found.ref?.id ?? "?"}</a> by ${how}: no rule or name places it.</p>`;
 }

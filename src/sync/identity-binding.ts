@@ -1,0 +1,77 @@
+/**
+ * Binds the Plex items whose file no path rule places to their Stash scene by identity.ts (size
+ * and duration, then the oshash of the file where it can be read): at each Plex index refresh,
+ * for every section on an instance's provider. A found item is matched to the scene's GUID
+ * (PMS's match, as Fix Match does) and the scene pushed, so its metadata lands; an ambiguous one
+ * is listed with its candidates and left unmatched.
+ */
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient } from "../plex/client.ts";
+import type { FileIndex } from "../stash/file-index.ts";
+import { guidOf, sceneRef, type Ref } from "../domain/ref.ts";
+import { identify } from "./identity.ts";
+import type { IdentityState } from "./identity-state.ts";
+import { oshashOfFile } from "./oshash.ts";
+import type { PlexIndex } from "./plex-index.ts";
+import { isTvSection, type SyncSection } from "./push.ts";
+
+export interface IdentityPart {
+  id: string;
+  identifier: string;
+  mapper: PathMapper;
+  index: Pick<FileIndex, "sceneIdByPath" | "filesBySize">;
+}
+
+export function createIdentityBinder(deps: {
+  plex: Pick<PlexClient, "match">;
+  plexIndex: Pick<PlexIndex, "unboundFiles" | "setGuid">;
+  state: IdentityState;
+  /** Queues a push of the scene an item was bound to (its metadata lands with it). */
+  push: (ref: Ref, why: string) => void;
+  log: Logger;
+  /** Reads a file's oshash where this host sees it (default: the disk). */
+  oshashOf?: (path: string) => string | null;
+}) {
+  const readHash = deps.oshashOf ?? oshashOfFile;
+  /** One instance's sections on its provider; returns what was bound and left ambiguous. */
+  return async function bind(part: IdentityPart, sections: SyncSection[]) {
+    let bound = 0;
+    let ambiguous = 0;
+    const ours = [`${part.identifier}://`];
+    for (const section of sections) {
+      if (isTvSection(section) || section.instance !== part.id || section.strategy !== "refresh") continue;
+      for (const file of deps.plexIndex.unboundFiles(section.key, ours)) {
+        // A file the path rules place is the usual binding's (the reconcile's unmatched heal).
+        const stashPath = part.mapper.toStash(file.path)?.path;
+        if (stashPath && part.index.sceneIdByPath(stashPath)) continue;
+        const found = identify(
+          { path: file.path, size: file.size, durationMs: file.duration_ms },
+          {
+            filesBySize: (size) => part.index.filesBySize(size),
+            // Read where this service sees the file: the path rules map Plex's path to it.
+            oshashOf: (plexPath) => {
+              const local = part.mapper.toStash(plexPath)?.path;
+              return local ? readHash(local) : null;
+            },
+          },
+        );
+        if (found.kind === "ambiguous") {
+          deps.state.ambiguous(file.rating_key, file.path, found.candidates);
+          ambiguous++;
+        }
+        if (found.kind !== "found") continue;
+        const ref = sceneRef(part.id, found.sceneId);
+        const guid = guidOf(part.identifier, ref);
+        await deps.plex.match(file.rating_key, guid, file.title);
+        deps.plexIndex.setGuid(file.rating_key, guid);
+        deps.state.bound(file.rating_key, file.path, ref, found.how);
+        deps.push(ref, `bound by ${found.how === "oshash" ? "its fingerprint (oshash)" : "its size and duration"}`);
+        bound++;
+      }
+    }
+    if (bound || ambiguous)
+      deps.log.info("Plex items found by size, duration or fingerprint", { instance: part.id, bound, ambiguous });
+    return { bound, ambiguous };
+  };
+}
