@@ -15,6 +15,7 @@ import { createPlexClient, type PlexSection } from "./plex/client.ts";
 import { DATABASE_FILE, openStore } from "./store/db.ts";
 import { databaseCheckJob, problemKindOf } from "./store/health.ts";
 import { createBackups } from "./store/backups.ts";
+import { fixMatchByIdentity } from "./sync/identity-binding.ts";
 import { httpBasics, noteClient, serverOptions } from "./http.ts";
 import { createAccess, resolveAdminToken } from "./admin/access.ts";
 import { adminGuard } from "./admin/guard.ts";
@@ -125,7 +126,13 @@ export function createApp(config: Config, options: AppOptions = {}) {
       if (!problemKindOf(err)) throw err;
     }
   };
-  const provider = providerSide({ ...defaultParts, ...instance, log, onServed });
+  const provider = providerSide({
+    ...defaultParts,
+    ...instance,
+    log,
+    onServed,
+    byIdentity: fixMatchByIdentity(plexIndex, instance),
+  });
   // Every further Stash instance: its own provider (own client, index, rules, identifier) below
   // /instances/<id>. Pushes confirm by the reference each provider names (its own instance).
   const others = instancesOf(config)

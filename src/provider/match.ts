@@ -19,8 +19,15 @@ import { cluesFrom, isConfidentSearchMatch, scoreCandidate, searchWords } from "
 import { wordsOf } from "../text.ts";
 import { refusalNote, refusedBy, type MatchGate } from "./gates.ts";
 
-export type Evidence = "guid" | "path" | "tail" | "basename" | "search";
-const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = { guid: 100, path: 100, tail: 98, basename: 95 };
+export type Evidence = "guid" | "path" | "identity" | "tail" | "basename" | "search";
+/** identity: Fix Match only (a file's size and duration or fingerprint, sync/identity.ts), above a tail match. */
+const EVIDENCE_SCORE: Record<Exclude<Evidence, "search">, number> = {
+  guid: 100,
+  path: 100,
+  identity: 99,
+  tail: 98,
+  basename: 95,
+};
 /** A candidate worth listing in Fix Match, never answered automatically. */
 const WEAK = 80;
 const MAX_MANUAL = 10;
@@ -42,6 +49,11 @@ export interface MatchDeps {
   ctx: MetadataContext;
   /** What an automatic match may claim (provider.matchOnly); empty: any scene. */
   matchOnly?: readonly MatchGate[];
+  /**
+   * Fix Match: the scenes the file may be by its size and duration or fingerprint (a copy whose
+   * name tells nothing: sync/identity.ts), listed first and marked so.
+   */
+  byIdentity?: (filename: string) => { sceneId: string; how: "size+duration" | "oshash" }[];
 }
 
 interface Found {
@@ -49,6 +61,8 @@ interface Found {
   score: number;
   evidence: Evidence;
   scene?: StashScene;
+  /** Found by what the file is, not its name (Fix Match says so beside the title). */
+  identity?: "size+duration" | "oshash";
 }
 
 const truthy = (v: unknown) => v === true || v === 1 || v === "1" || v === "true";
@@ -269,7 +283,15 @@ function candidate(found: Found, deps: MatchDeps, detailed: boolean): PlexMetada
   const named = scene ? sceneTitle(scene) : indexed ? indexedTitle(indexed) : `Scene ${found.id}`;
   // Fix Match lists what an automatic match would refuse, and says why.
   const refusal = detailed ? refusalNote(refused(found, deps)) : "";
-  const title = refusal ? `${named} (${refusal})` : named;
+  const marks = [
+    found.identity === "oshash"
+      ? "same fingerprint as this file"
+      : found.identity
+        ? "same size and duration as this file"
+        : "",
+    refusal,
+  ].filter(Boolean);
+  const title = marks.length ? `${named} (${marks.join("; ")})` : named;
   const date = scene ? sceneDate(scene) : (indexed?.date ?? undefined);
   const ref = sceneRef(DEFAULT_INSTANCE_ID, found.id);
   const meta: PlexMetadata = {
@@ -330,6 +352,15 @@ export async function matchScenes(req: MatchRequest, deps: MatchDeps): Promise<P
     return confident ? [candidate(best, deps, false)] : [];
   }
 
+  if (req.filename && deps.byIdentity)
+    add(
+      deps.byIdentity(req.filename).map((c) => ({
+        id: c.sceneId,
+        score: EVIDENCE_SCORE.identity,
+        evidence: "identity" as const,
+        identity: c.how,
+      })),
+    );
   if (req.title?.trim()) add(await byTypedTitle(req, deps));
   if (found.length < MAX_MANUAL) add(await bySearch(req, deps));
   const top = found.sort((a, b) => b.score - a.score).slice(0, MAX_MANUAL);

@@ -35,6 +35,8 @@ export interface ProviderSideDeps {
   mount?: ProviderMount;
   /** PMS fetched a scene's metadata (the push side counts it as the proof a push landed). */
   onServed?: ProviderDeps["onServed"];
+  /** Fix Match by a file's size and duration or fingerprint (the Plex index knows them). */
+  byIdentity?: ProviderDeps["byIdentity"];
 }
 
 /** The job refreshing an instance's file index: the default's keeps today's id `stash-index`. */
@@ -74,6 +76,7 @@ export function providerSide(deps: ProviderSideDeps) {
       log,
       matchOnly: deps.matchOnly,
       onServed: deps.onServed,
+      byIdentity: deps.byIdentity,
     },
     deps.mount,
   );

@@ -5,6 +5,7 @@
  * contract: match never fails (an empty container instead), metadata answers 503 when Stash
  * is down so PMS keeps what it has, and 404 only when Stash says the scene is gone.
  */
+import type { MatchDeps } from "./match.ts";
 import { Elysia } from "elysia";
 import { MatchRequest } from "../schema/plex.ts";
 import { HttpError } from "../http.ts";
@@ -32,6 +33,8 @@ export interface ProviderDeps {
   log: Logger;
   /** What an automatic match may claim (provider.matchOnly). */
   matchOnly?: readonly MatchGate[];
+  /** Fix Match: scenes a file may be by its size and duration or fingerprint (MatchDeps.byIdentity). */
+  byIdentity?: MatchDeps["byIdentity"];
   /**
    * Told each time a scene's metadata has been sent, with who asked (its X-Plex-Client-Identifier
    * and User-Agent: PMS's machine identifier and PlexMediaServer/… when PMS fetches it): a fetch

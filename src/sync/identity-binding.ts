@@ -10,7 +10,7 @@ import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import type { FileIndex } from "../stash/file-index.ts";
 import { guidOf, sceneRef, type Ref } from "../domain/ref.ts";
-import { identify } from "./identity.ts";
+import { identify, identityCandidates, type IdentityHow } from "./identity.ts";
 import type { IdentityState } from "./identity-state.ts";
 import { oshashOfFile } from "./oshash.ts";
 import type { PlexIndex } from "./plex-index.ts";
@@ -73,5 +73,35 @@ export function createIdentityBinder(deps: {
     if (bound || ambiguous)
       deps.log.info("Plex items found by size, duration or fingerprint", { instance: part.id, bound, ambiguous });
     return { bound, ambiguous };
+  };
+}
+
+/**
+ * For Fix Match: the scenes a file PMS names may be by its size and duration (and fingerprint),
+ * from the Plex index's record of that file. `filename` is absolute, or relative to a library
+ * folder (the path rules' plexRoots place it).
+ */
+export function fixMatchByIdentity(
+  plexIndex: Pick<PlexIndex, "fileFacts">,
+  part: Pick<IdentityPart, "mapper" | "index">,
+  oshashOf: (path: string) => string | null = oshashOfFile,
+) {
+  return (filename: string): { sceneId: string; how: IdentityHow }[] => {
+    const paths = /^([A-Za-z]:)?[\\/]/.test(filename) ? [filename] : part.mapper.plexCandidates(filename);
+    for (const path of paths) {
+      const facts = plexIndex.fileFacts(path);
+      if (facts?.size == null) continue;
+      return identityCandidates(
+        { path, size: facts.size, durationMs: facts.duration_ms },
+        {
+          filesBySize: (size) => part.index.filesBySize(size),
+          oshashOf: (p) => {
+            const local = part.mapper.toStash(p)?.path;
+            return local ? oshashOf(local) : null;
+          },
+        },
+      );
+    }
+    return [];
   };
 }

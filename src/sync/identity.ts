@@ -58,3 +58,18 @@ export function identify(
       : "no Stash file of its size and duration has its fingerprint",
   };
 }
+
+/** Fix Match: every scene a file may be by identity (the one found, else each candidate), marked with how. */
+export function identityCandidates(
+  file: { path: string; size: number | null; durationMs: number | null },
+  deps: IdentityDeps,
+): { sceneId: string; how: IdentityHow }[] {
+  const found = identify(file, deps);
+  if (found.kind === "found") return [{ sceneId: found.sceneId, how: found.how }];
+  if (found.kind === "ambiguous")
+    return [...new Set(found.candidates.map((c) => c.sceneId))].map((sceneId) => ({
+      sceneId,
+      how: "size+duration" as const,
+    }));
+  return [];
+}

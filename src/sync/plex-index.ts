@@ -198,6 +198,13 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
         )
         .all(sectionId)
         .filter((f) => !prefixes.some((p) => f.guid.startsWith(p))),
+    /** A Plex file's size (bytes) and duration (ms), as PMS showed them (Fix Match by identity). */
+    fileFacts: (path: string) =>
+      db
+        .query<{ size: number | null; duration_ms: number | null }, [string]>(
+          "SELECT size, duration_ms FROM plex_files WHERE path = ? LIMIT 1",
+        )
+        .get(path.normalize("NFC")) ?? undefined,
     /** The items bound to a GUID (a TV show's item by its show GUID). */
     byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,

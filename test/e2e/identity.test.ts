@@ -18,7 +18,7 @@ import { DEMO_RULES, plexPathFor } from "../../src/demo.ts";
 import { oshashOfFile } from "../../src/sync/oshash.ts";
 import { createIdentityState } from "../../src/sync/identity-state.ts";
 import { rng } from "../../sim/rng.ts";
-import { IDENTIFIER, adminGet, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, adminGet, post, tempDir, testEnv, waitFor } from "../helpers.ts";
 import { runChecks } from "../../src/cli/check.ts";
 
 let stash: StashSim;
@@ -160,5 +160,26 @@ describe("copies whose names tell nothing", () => {
       items: { foundBy?: string }[];
     };
     expect(status.items.map((i) => i.foundBy)).toContain("size+duration");
+  }, 30_000);
+
+  test("Fix Match on a tidily named copy lists its scene first, marked as found by size and duration", async () => {
+    const sample = [...copies].filter(([, c]) => !c.twin).slice(0, 40);
+    let first = 0;
+    for (const [sceneId, copy] of sample) {
+      const filename = copy.path.slice("/media/".length); // as PMS sends it: led by the library folder's name
+      const parsed = copy.path
+        .split("/")
+        .at(-1)!
+        .replace(/\.mp4$/, "");
+      const res = await post(`${app.url}/library/metadata/matches`, { type: 1, manual: 1, filename, title: parsed });
+      const found =
+        ((await res.json()) as { MediaContainer: { Metadata?: { guid: string; title: string }[] } }).MediaContainer
+          .Metadata ?? [];
+      if (found[0]?.guid === guidOfScene(sceneId)) {
+        first++;
+        expect(found[0]!.title).toContain("same size and duration as this file");
+      }
+    }
+    expect(first / sample.length).toBeGreaterThanOrEqual(0.9);
   }, 30_000);
 });
