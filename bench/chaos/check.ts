@@ -112,7 +112,7 @@ function checkEpisodes(world: ChaosWorld, hashes: Map<string, string>, problems:
   for (const [id, items] of byScene) {
     const want = placed.get(id);
     if (!want) {
-      problems.push(`stale episode item(s) ${items.map((i) => i.ratingKey)} (scene ${id})`);
+      problems.push(`stale episode item(s) ${items.map((i) => `${i.ratingKey} at ${i.files[0]}`)} (scene ${id})`);
       continue;
     }
     if (items.length > 1) problems.push(`scene ${id} has ${items.length} episode items`);
