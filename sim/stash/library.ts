@@ -310,8 +310,19 @@ export class SimLibrary {
     }
   }
 
-  /** Edits a scene as a user would in Stash's UI: updated_at moves on. */
-  update(id: string, patch: Partial<Pick<SimScene, "title" | "details" | "date" | "code" | "rating100" | "director">>) {
+  /**
+   * Edits a scene as a user would in Stash's UI: updated_at moves on. Tags, performers and the
+   * studio are set whole, as sceneUpdate's tag_ids, performer_ids and studio_id do.
+   */
+  update(
+    id: string,
+    patch: Partial<
+      Pick<
+        SimScene,
+        "title" | "details" | "date" | "code" | "rating100" | "director" | "tags" | "performers" | "studio"
+      >
+    >,
+  ) {
     const scene = this.scenes.get(id);
     if (!scene) throw new Error(`no scene ${id}`);
     const at = this.clock.now();

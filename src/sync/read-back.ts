@@ -1,8 +1,9 @@
 /**
  * Read-back: whether a Plex item shows what we serve for its scene (pure). PMS may send a
  * provider no header to tell its fetches by (no public dump shows them), so a push is also
- * confirmed by reading the item back: its title, summary, date, studio and genres equal to what
- * we serve, and artwork present. An episode shows no studio or genres of its own: title,
+ * confirmed by reading the item back: its title, summary, date, studio, genres and performers
+ * equal to what we serve, and artwork present (without the performers, an edit of them alone
+ * read back as delivered while Plex still showed the old cast: found by the chaos soak). An episode shows no studio or genres of its own: title,
  * summary and artwork only.
  */
 import type { PlexMetadata } from "../schema/plex.ts";
@@ -29,6 +30,7 @@ export function readBackDiffers(served: PlexMetadata, item: Record<string, unkno
           ["date", text(s.originallyAvailableAt), text(item.originallyAvailableAt)],
           ["studio", text(s.studio), text(item.studio)],
           ["genres", tags(s.Genre), tags(item.Genre)],
+          ["performers", tags(s.Role), tags(item.Role)],
         ] as [string, unknown, unknown][])),
   ];
   const differing = checks.filter(([, a, b]) => a !== b).map(([name]) => name);

@@ -60,7 +60,7 @@ export interface TvPushDeps {
   /** The instance's TV provider identifier (tvIdentifierOf), the scheme of its episode GUIDs. */
   tvIdentifier: string;
   libraries: readonly TvLibraryPort[];
-  plex: Pick<PlexClient, "scanPath" | "refresh">;
+  plex: Pick<PlexClient, "scanPath" | "refresh" | "items">;
   index: Pick<PlexIndex, "atPath" | "byGuid">;
   mapper: PathMapper;
   /** How long a folder asked to be scanned is not asked again while nothing in it changed. */
@@ -140,6 +140,29 @@ export function createTvPusher(deps: TvPushDeps) {
       }
     }
     if (down) throw down;
+  }
+
+  /**
+   * Episodes of the scene that Plex still has where the scene no longer is: its link moved (or
+   * went) and the scan of the folder it left was never asked, because the process was killed
+   * between moving the link and asking (`owed` lives in memory), or the scan was lost in a Plex
+   * restart. The link is already right, so nothing is "touched" again; only Plex's own item at
+   * the old path tells. Its folder is scanned (once per window), so Plex drops it. Found in the
+   * index by the episode's GUID; their files read from Plex (an item Plex no longer has: none).
+   */
+  async function scanLeftBehind(sceneId: string, current: TvItem[], sections: SyncSection[]): Promise<string[]> {
+    const here = new Set(current.map((i) => i.rating_key));
+    const left = deps.libraries
+      .flatMap((lib) => deps.index.byGuid(guidOf(deps.tvIdentifier, episodeRef(deps.instance, lib.scheme, sceneId))))
+      .filter((i) => !here.has(i.rating_key));
+    if (!left.length) return [];
+    const folders = new Set<string>();
+    for (const item of await deps.plex.items(left.map((i) => i.rating_key)))
+      for (const media of (item.Media as { Part?: { file?: string }[] }[] | undefined) ?? [])
+        for (const part of media.Part ?? []) if (part.file) folders.add(parentOf(part.file));
+    const notes: string[] = [];
+    for (const folder of folders) notes.push(`an old episode is left behind; ${await scan(sections, folder, false)}`);
+    return notes;
   }
 
   /** A scene Stash no longer has: its links removed, the folders that held them scanned. */
@@ -223,6 +246,7 @@ export function createTvPusher(deps: TvPushDeps) {
         notes.push(`TV ${lib.id}: episode not in Plex yet; ${await scan(sections, parentOf(at), false)}`);
       }
     }
+    notes.push(...(await scanLeftBehind(scene.id, items, sections)));
     return { items, missing, notes };
   }
 
