@@ -205,6 +205,18 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
           "SELECT size, duration_ms FROM plex_files WHERE path = ? LIMIT 1",
         )
         .get(path.normalize("NFC")) ?? undefined,
+    /** Each file of a section's items, with its item (the TV full pass looks for links gone). */
+    sectionFiles: (sectionId: string) =>
+      db
+        .query<{ rating_key: string; path: string }, [string]>(
+          "SELECT f.rating_key, f.path FROM plex_files f JOIN plex_items i USING (rating_key) WHERE i.section_id = ?",
+        )
+        .all(sectionId),
+    /** One item as the index last saw it. */
+    item: (ratingKey: string): IndexedItem | undefined =>
+      db
+        .query<IndexedItem, [string]>("SELECT rating_key, section_id, guid, title FROM plex_items WHERE rating_key = ?")
+        .get(ratingKey) ?? undefined,
     /** The items bound to a GUID (a TV show's item by its show GUID). */
     byGuid: (guid: string): IndexedItem[] => byGuid.all(guid),
     size: () => (db.query("SELECT COUNT(*) AS n FROM plex_items").get() as { n: number }).n,

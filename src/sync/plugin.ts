@@ -304,6 +304,21 @@ export function pushSide(deps: PushSideDeps) {
    * PMS fetching a scene we refreshed is the proof the push landed. Only a fetch by the PMS we
    * push to counts (pms-identity.ts): not curl, a monitor or a browser.
    */
+  /**
+   * Whether a fetch by one provider can be the one the scene's job awaits: the movie provider's
+   * confirms a movie item, the TV provider's an episode. A scene in a movie and a TV library is
+   * one job with both items, pushed one at a time; the episode's fetch must not confirm a movie
+   * refresh PMS accepted and never fetched (found by the chaos soak: the movie kept old fields).
+   */
+  const fetchFits = (ref: Ref, served: Ref) => {
+    const awaited = queue.job(ref)?.pushed_rating_keys;
+    const item = awaited ? plexIndex.item(awaited) : undefined;
+    const part = parts.find((p) => p.id === ref.instance);
+    if (!item || !part) return true; // not known as either: as before, any fetch of the scene
+    const episode = item.guid.startsWith(`${tvIdentifierOf(part.ctx.identifier)}://`);
+    const movie = item.guid.startsWith(`${part.ctx.identifier}://movie/`);
+    return served.kind === "episode" ? !movie : !episode;
+  };
   const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);
@@ -312,6 +327,7 @@ export function pushSide(deps: PushSideDeps) {
     const confirm = () => {
       // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
       if (closed) return;
+      if (!fetchFits(ref, served)) return;
       try {
         const result = queue.confirmPull(ref);
         if (result === "next" || result === "changed") loopFor(ref.instance).worker.kick();

@@ -20,6 +20,9 @@ import { episodeFolder, type FolderReport, type NoLink } from "../tv/episode-fol
 import { checkTvFolders, type TvLibrary } from "../tv/libraries.ts";
 import { DEFAULT_INSTANCE_ID } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
+import { pace } from "../pace.ts";
+import { lstatSync } from "node:fs";
+import { join } from "node:path";
 import type { Job } from "../jobs.ts";
 import { isTvSection, type SyncSection } from "./push.ts";
 import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "./tv-push.ts";
@@ -36,7 +39,7 @@ export interface TvLibrariesDeps {
   plex?: Pick<PlexClient, "scanPath" | "refresh" | "items" | "upload">;
   sections?: () => Promise<SyncSection[]>;
   /** The Plex index and the TV provider's identifier: a changed show's Plex item is found by its GUID. */
-  index?: Pick<PlexIndex, "byGuid" | "refreshSoon">;
+  index?: Pick<PlexIndex, "byGuid" | "refreshSoon" | "sectionFiles" | "forget">;
   tvIdentifier?: string;
   /** The TV provider's metadata settings and where show signatures are kept: with them, changed shows are refreshed. */
   ctx?: MetadataContext;
@@ -65,6 +68,16 @@ export interface TvLibraryState {
    */
   readonly shown: { shows: number; episodes: number } | null;
 }
+
+/** Whether a path is there (a link counts even when its target is not). */
+const isThere = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** More season folders than this changed at once: Plex scans the library's folder instead. */
 const MANY_FOLDERS = 50;
@@ -178,6 +191,37 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
     }
   }
 
+  /**
+   * Season folders where Plex still shows an episode whose link is gone: a move whose scan was
+   * owed in memory when the service was killed, or an episode PMS added unmatched (no GUID to
+   * find it by) while a scan ran. Plex drops it at the scan of its folder. Paths inside the
+   * episode folder, as the full pass's `touched`.
+   */
+  async function leftBehind(lib: TvLibrary): Promise<string[]> {
+    const plexFolder = tvPlexFolder(lib, deps.mapper);
+    if (!plexFolder || !deps.index || !deps.sections || !deps.plex) return [];
+    const section = tvSectionOf(await deps.sections(), deps.instance, plexFolder);
+    if (!section) return [];
+    const base = plexFolder.replace(/[\\/]+$/, "");
+    const gone = new Map<string, string>();
+    for (const { rating_key, path } of deps.index.sectionFiles(section.key)) {
+      const rel = path.startsWith(`${base}/`) ? path.slice(base.length + 1) : null;
+      if (rel && !isThere(join(lib.folder, rel))) gone.set(rating_key, rel);
+      await pace();
+    }
+    // Only what Plex still has: the index keeps an item PMS dropped until it is read whole again.
+    const folders = new Set<string>();
+    const keys = [...gone.keys()];
+    for (let i = 0; i < keys.length; i += 100) {
+      const still = new Set((await deps.plex.items(keys.slice(i, i + 100))).map((item) => String(item.ratingKey)));
+      for (const key of keys.slice(i, i + 100)) {
+        if (still.has(key)) folders.add(gone.get(key)!.split("/").slice(0, -1).join("/"));
+        else deps.index.forget(key);
+      }
+    }
+    return [...folders].filter(Boolean);
+  }
+
   /** Every scene placed, every episode folder made equal to the catalog; throws when Stash does not answer. */
   async function fullSync(): Promise<void> {
     let pass: PassResult;
@@ -209,7 +253,9 @@ export function createTvLibraries(deps: TvLibrariesDeps) {
             moved: report.retargeted,
             removed: report.removed,
           });
-        await scanChanged(lib, report.touched).catch((err: Error) =>
+        // A Plex that does not answer now: the next pass looks again.
+        const stale = await leftBehind(lib).catch(() => [] as string[]);
+        await scanChanged(lib, [...report.touched, ...stale]).catch((err: Error) =>
           deps.log.warn(`TV library ${lib.id}: Plex not asked to scan (${err.message}); its next scan finds the links`),
         );
       } catch (err) {
