@@ -73,7 +73,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
         admin.token,
       ],
     });
-  const store = openStore(config.dataDir, DATABASE_FILE, log);
+  // The service's own run notes a clean stop; a command beside it (reconcile, sync) does not.
+  const store = openStore(config.dataDir, DATABASE_FILE, log, options.drain !== false);
   const access = createAccess({
     token: admin.token,
     readToken: config.admin.readToken,

@@ -10,7 +10,7 @@ import { StashSim } from "../../sim/stash/server.ts";
 import { PmsSim } from "../../sim/plex/server.ts";
 import { freePort } from "../../sim/sim-server.ts";
 import { openStore } from "../../src/store/db.ts";
-import { spawnMain, tempDir, testEnv } from "../helpers.ts";
+import { adminAuth, healthy, spawnMain, tempDir, testEnv } from "../helpers.ts";
 
 let stash: StashSim;
 let pms: PmsSim;
@@ -23,10 +23,15 @@ afterAll(async () => {
   await stash.stop();
 });
 
-/** A data folder whose database has rows in every table, then junk over the pages of `table`. */
-function damaged(table: string): string {
+/**
+ * A data folder whose database has rows in every table, then junk over the pages of `table`.
+ * `stop`: how the last run ended — "crash" (no clean close: a kill -9, a power cut, when pages
+ * get torn) or "clean" (store.close).
+ */
+function damaged(table: string, stop: "crash" | "clean" = "crash"): string {
   const dir = tempDir();
-  const store = openStore(dir);
+  // As the service opens it: a clean stop is noted, a crash leaves "running".
+  const store = openStore(dir, undefined, undefined, true);
   const { db } = store;
   db.exec("INSERT INTO meta VALUES ('plexIndexAt:1', '1700000000')");
   db.exec(
@@ -42,7 +47,8 @@ function damaged(table: string): string {
   const pages = (db.query("SELECT pageno FROM dbstat WHERE name = ?").all(table) as { pageno: number }[]).map(
     (r) => r.pageno,
   );
-  store.close();
+  if (stop === "clean") store.close();
+  else db.close();
   expect(pages.length).toBeGreaterThan(0);
   expect(pages).not.toContain(1); // the header page stays intact
   const fd = openSync(join(dir, "stash2plex.sqlite"), "r+");
@@ -77,6 +83,35 @@ describe("a database with damaged pages (header intact)", () => {
       expect(out).not.toContain("listening on");
     }, 20_000);
   }
+
+  test("after a clean stop the start skips the whole-file check; damage met at the first read is one line, the provider answers", async () => {
+    const dir = damaged("plex_items", "clean");
+    const port = freePort();
+    const p = spawnMain({ ...testEnv(stash, pms), DATA_DIR: dir, LISTEN_HOST: "127.0.0.1", LISTEN_PORT: String(port) });
+    try {
+      expect(await healthy(port)).toBe(true);
+      // Something reads plex_items (the watch for a restored Plex reads the items Plex changed last).
+      await fetch(`http://127.0.0.1:${port}/api/jobs/plex-rewind/run`, { method: "POST", headers: adminAuth });
+      let out = "";
+      const reader = p.stdout.getReader();
+      const deadline = Date.now() + 10_000;
+      while (!/is damaged/.test(out) && Date.now() < deadline) {
+        const next = await Promise.race([reader.read(), Bun.sleep(500).then(() => null)]);
+        if (next?.done) break;
+        if (next?.value) out += new TextDecoder().decode(next.value);
+      }
+      reader.releaseLock();
+      const said = out.split("\n").filter((l) => l.includes("is damaged"));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain(join(dir, "stash2plex.sqlite"));
+      expect(said[0]).toContain("restore the newest backup");
+      expect(p.exitCode).toBeNull(); // running: Plex's scans are still answered
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+  }, 30_000);
 
   test("`check` says the same about the data folder", async () => {
     const dir = damaged("plex_items");
