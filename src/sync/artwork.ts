@@ -79,8 +79,16 @@ export function needOf(
     if (shows === undefined) return "missing";
   }
   if (!record) return "new";
-  return record.source === sourceKey(want) ? "ok" : "old";
+  if (record.source !== sourceKey(want)) return "old";
+  // Stash's version (`t=`) is its updated_at to the second: an image replaced in the same second
+  // as the one we took keeps the version. A record taken safely after that second is the newest;
+  // one taken within it is looked at again (its bytes decide: the same bytes upload nothing).
+  const second = Number(want.version) * 1000;
+  return Number.isFinite(second) && second > 0 && record.at <= second + VERSION_SETTLED_MS ? "old" : "ok";
 }
+
+/** How long after the second an image version names its bytes are surely that version's (our clock and Stash's may differ). */
+const VERSION_SETTLED_MS = 2000;
 
 export interface ArtworkDeps {
   plex: Pick<PlexClient, "items" | "upload">;
