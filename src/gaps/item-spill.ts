@@ -1,0 +1,109 @@
+/**
+ * Where a reconcile keeps the Plex items it listed while Stash's scenes stream past: a scratch
+ * SQLite file in the data folder, not the heap. At 200,000 scenes (a movie item and an episode
+ * each) the views held in memory grew the service by hundreds of MB; on disk they cost a page
+ * cache of a few MB, and a lookup is an indexed read. Each item is kept as JSON (its own codec)
+ * under the keys it is found by (its files' paths, an episode's id…).
+ *
+ * The views handed out are the same objects until `release`: the reconcile reads some items
+ * whole and sets what it read on them before their scene is compared.
+ */
+import { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
+import type { ItemSource } from "./detect.ts";
+
+export interface SpillCodec<T> {
+  encode(item: T): string;
+  decode(json: string): T;
+}
+
+/** The scratch file: one per reconcile of an instance, removed when it closes (and before it opens). */
+export function openScratch(file: string) {
+  const remove = () => rmSync(file, { force: true });
+  remove();
+  const db = new Database(file, { create: true, strict: true });
+  // Nothing here needs to survive a crash: no journal, no syncs; a small page cache.
+  db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;");
+  db.exec("PRAGMA cache_size = -8000; PRAGMA temp_store = FILE;");
+  return {
+    db,
+    close() {
+      db.close();
+      remove();
+    },
+  };
+}
+
+export interface ItemSpill<T extends object> extends ItemSource<T> {
+  /** Keeps an item, found by each of its keys. */
+  add(item: T, keys: readonly string[]): void;
+  /** Adds many in one transaction (a listing page). */
+  addAll(rows: readonly { item: T; keys: readonly string[] }[]): void;
+  /** How many items it holds. */
+  readonly size: number;
+  /** Forgets the views handed out (a new object next time), but those in `keep`. */
+  release(keep?: Iterable<T>): void;
+}
+
+/** A table of items in the scratch database (`name`: letters only). */
+export function createItemSpill<T extends object>(db: Database, name: string, codec: SpillCodec<T>): ItemSpill<T> {
+  if (!/^[a-z_]+$/.test(name)) throw new Error(`bad spill name ${name}`);
+  db.exec(`CREATE TABLE ${name} (id INTEGER PRIMARY KEY, json TEXT NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)`);
+  db.exec(`CREATE TABLE ${name}_keys (key TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID`);
+  const insert = db.query<{ id: number }, [string]>(`INSERT INTO ${name} (json) VALUES (?) RETURNING id`);
+  const insertKey = db.query(`INSERT OR IGNORE INTO ${name}_keys (key, id) VALUES (?, ?)`);
+  const byKey = db.query<{ id: number; json: string }, [string]>(
+    `SELECT i.id, i.json FROM ${name}_keys k JOIN ${name} i ON i.id = k.id WHERE k.key = ? ORDER BY i.id`,
+  );
+  const claim = db.query(`UPDATE ${name} SET claimed = 1 WHERE id = ?`);
+  const unclaimed = db.query<{ id: number; json: string }, []>(
+    `SELECT id, json FROM ${name} WHERE claimed = 0 ORDER BY id`,
+  );
+  let size = 0;
+  /** Views handed out, by row (the same object for the same item), and each view's row. */
+  let views = new Map<number, T>();
+  const rowOf = new WeakMap<T, number>();
+
+  const add = (item: T, keys: readonly string[]) => {
+    const id = insert.get(codec.encode(item))!.id;
+    for (const key of keys) insertKey.run(key, id);
+    size++;
+  };
+  const addAll = db.transaction((rows: readonly { item: T; keys: readonly string[] }[]) => {
+    for (const { item, keys } of rows) add(item, keys);
+  });
+  const view = (id: number, json: string) => {
+    let v = views.get(id);
+    if (!v) {
+      v = codec.decode(json);
+      views.set(id, v);
+      rowOf.set(v, id);
+    }
+    return v;
+  };
+
+  return {
+    add,
+    addAll,
+    get size() {
+      return size;
+    },
+    holding: (key) => byKey.all(key).map((r) => view(r.id, r.json)),
+    claim(item) {
+      const id = rowOf.get(item);
+      if (id !== undefined) claim.run(id);
+    },
+    *unclaimed() {
+      // Not kept in the identity map: a pass over every item must not hold them all.
+      for (const r of unclaimed.iterate()) yield views.get(r.id) ?? codec.decode(r.json);
+    },
+    release(keep = []) {
+      const kept = new Map<number, T>();
+      for (const v of keep) {
+        const id = rowOf.get(v);
+        if (id !== undefined) kept.set(id, v);
+      }
+      views = kept;
+    },
+  };
+}
