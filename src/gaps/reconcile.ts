@@ -15,7 +15,7 @@ import type { PlexClient } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
 import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
@@ -419,7 +419,9 @@ export function createReconciler(deps: ReconcileDeps) {
     const todo = gaps.filter((g) => kinds.has(g.kind));
     Object.assign(progress, { phase: "heal", done: 0, total: todo.length });
     const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress.done++);
-    let queued = 0;
+    // Pushes and notes are written together at the end, in one transaction (one commit, not one per gap).
+    const pushes: { changes: { ref: Ref }[]; reason: string }[] = [];
+    const notes: { ref: Ref; event: string; detail: string }[] = [];
     const refOfGap = (g: Gap) => sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId!);
     /** The episode GUID an item at one of our links must carry (its file names the episode), if it is one. */
     const tvGuidOf = (g: Gap) => {
@@ -427,62 +429,68 @@ export function createReconciler(deps: ReconcileDeps) {
       const id = part.tv?.length ? episodeIdOfFile(g.plexPaths[0] ?? "") : null;
       return id ? guidOf(tvIdentifierOf(part.ctx.identifier), { instance: part.id, kind: "episode", id }) : null;
     };
-    const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ ref: refOfGap(g) }], `reconcile: ${why}`));
+    const push = (g: Gap, why: string) => pushes.push({ changes: [{ ref: refOfGap(g) }], reason: `reconcile: ${why}` });
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
     /** Folders to ask each instance's Stash to scan. */
     const stashFolders = new Map<string, Set<string>>();
-    for (const g of todo) {
-      if (g.kind === "stale" && !g.sceneId && g.ratingKey) {
-        // A TV show whose title is not its studio's or group's: PMS re-pulls it from the TV provider.
-        await deps.plex.refresh(g.ratingKey);
-      } else if (g.kind === "unmatched" && g.sceneId && g.ratingKey && tvGuidOf(g)) {
-        // An episode at our link bound to nothing of ours: bind it to its episode (PMS re-pulls), then push.
-        const guid = tvGuidOf(g)!;
-        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
-        deps.plexIndex.setGuid(g.ratingKey, guid);
-        push(g, `unmatched: episode item ${g.ratingKey} bound to scene ${g.sceneId}`);
-      } else if (g.kind === "stale" || g.kind === "empty") {
-        push(
-          g,
-          g.kind === "stale"
-            ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}`
-            : `plex item ${g.ratingKey} empty`,
-        );
-      } else if (
-        (g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") &&
-        g.sceneId &&
-        g.ratingKey
-      ) {
-        // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
-        // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
-        const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
-        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
-        deps.plexIndex.setGuid(g.ratingKey, guid);
-        push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
-      } else if (g.kind === "missing-in-plex" && g.sectionId) {
-        for (const path of g.plexPaths) {
-          const folder = path.replace(/[\\/][^\\/]*$/, "");
-          const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
-          entry.gaps.push(g);
-          folders.set(`${g.sectionId}\u0000${folder}`, entry);
-        }
-        continue; // counted when its folders are scanned
-      } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
-        const folders = stashFolders.get(partOf(g.instance).id) ?? new Set<string>();
-        for (const p of g.stashPaths) folders.add(p.replace(/[\\/][^\\/]*$/, ""));
-        stashFolders.set(partOf(g.instance).id, folders);
-      } else continue;
-      count(g);
-    }
-    // One scan per folder, however many of its files are missing.
-    const asked = new Set<Gap>();
-    for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
-      await deps.plex.scanPath(sectionId, folder);
-      for (const g of inFolder) {
-        deps.queue.note(refOfGap(g), "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
-        if (!asked.has(g)) count(g);
-        asked.add(g);
+    let queued = 0;
+    try {
+      for (const g of todo) {
+        if (g.kind === "stale" && !g.sceneId && g.ratingKey) {
+          // A TV show whose title is not its studio's or group's: PMS re-pulls it from the TV provider.
+          await deps.plex.refresh(g.ratingKey);
+        } else if (g.kind === "unmatched" && g.sceneId && g.ratingKey && tvGuidOf(g)) {
+          // An episode at our link bound to nothing of ours: bind it to its episode (PMS re-pulls), then push.
+          const guid = tvGuidOf(g)!;
+          await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+          deps.plexIndex.setGuid(g.ratingKey, guid);
+          push(g, `unmatched: episode item ${g.ratingKey} bound to scene ${g.sceneId}`);
+        } else if (g.kind === "stale" || g.kind === "empty") {
+          push(
+            g,
+            g.kind === "stale"
+              ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}`
+              : `plex item ${g.ratingKey} empty`,
+          );
+        } else if (
+          (g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") &&
+          g.sceneId &&
+          g.ratingKey
+        ) {
+          // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
+          // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
+          const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
+          await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+          deps.plexIndex.setGuid(g.ratingKey, guid);
+          push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
+        } else if (g.kind === "missing-in-plex" && g.sectionId) {
+          for (const path of g.plexPaths) {
+            const folder = path.replace(/[\\/][^\\/]*$/, "");
+            const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
+            entry.gaps.push(g);
+            folders.set(`${g.sectionId}\u0000${folder}`, entry);
+          }
+          continue; // counted when its folders are scanned
+        } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
+          const folders = stashFolders.get(partOf(g.instance).id) ?? new Set<string>();
+          for (const p of g.stashPaths) folders.add(p.replace(/[\\/][^\\/]*$/, ""));
+          stashFolders.set(partOf(g.instance).id, folders);
+        } else continue;
+        count(g);
       }
+      // One scan per folder, however many of its files are missing.
+      const asked = new Set<Gap>();
+      for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
+        await deps.plex.scanPath(sectionId, folder);
+        for (const g of inFolder) {
+          notes.push({ ref: refOfGap(g), event: "reconcile", detail: `missing in Plex: asked Plex to scan ${folder}` });
+          if (!asked.has(g)) count(g);
+          asked.add(g);
+        }
+      }
+    } finally {
+      // What was bound or scanned is written even when Plex failed part way.
+      queued = deps.queue.enqueueEach(pushes, notes);
     }
     for (const [instance, folders] of stashFolders) await partOf(instance).stash.metadataScan([...folders]);
     await healArtwork(
