@@ -50,12 +50,18 @@ export function createItemSpill<T extends object>(db: Database, name: string, co
   if (!/^[a-z_]+$/.test(name)) throw new Error(`bad spill name ${name}`);
   db.exec(`CREATE TABLE ${name} (id INTEGER PRIMARY KEY, json TEXT NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)`);
   db.exec(`CREATE TABLE ${name}_keys (key TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID`);
-  const insert = db.query<{ id: number }, [string]>(`INSERT INTO ${name} (json) VALUES (?) RETURNING id`);
+  const insert = db.query(`INSERT INTO ${name} (id, json) VALUES (?, ?)`);
   const insertKey = db.query(`INSERT OR IGNORE INTO ${name}_keys (key, id) VALUES (?, ?)`);
   const byKey = db.query<{ id: number; json: string }, [string]>(
     `SELECT i.id, i.json FROM ${name}_keys k JOIN ${name} i ON i.id = k.id WHERE k.key = ? ORDER BY i.id`,
   );
   const claim = db.query(`UPDATE ${name} SET claimed = 1 WHERE id = ?`);
+  /** Claims are written in one transaction when the views are released (one commit, not one per item). */
+  let claims: number[] = [];
+  const writeClaims = db.transaction(() => {
+    for (const id of claims) claim.run(id);
+    claims = [];
+  });
   const unclaimed = db.query<{ id: number; json: string }, []>(
     `SELECT id, json FROM ${name} WHERE claimed = 0 ORDER BY id`,
   );
@@ -63,11 +69,13 @@ export function createItemSpill<T extends object>(db: Database, name: string, co
   /** Views handed out, by row (the same object for the same item), and each view's row. */
   let views = new Map<number, T>();
   const rowOf = new WeakMap<T, number>();
+  /** The answers by key since the last release: a scene's items are asked for several times. */
+  let found = new Map<string, T[]>();
 
   const add = (item: T, keys: readonly string[]) => {
-    const id = insert.get(codec.encode(item))!.id;
+    const id = ++size;
+    insert.run(id, codec.encode(item));
     for (const key of keys) insertKey.run(key, id);
-    size++;
   };
   const addAll = db.transaction((rows: readonly { item: T; keys: readonly string[] }[]) => {
     for (const { item, keys } of rows) add(item, keys);
@@ -88,16 +96,23 @@ export function createItemSpill<T extends object>(db: Database, name: string, co
     get size() {
       return size;
     },
-    holding: (key) => byKey.all(key).map((r) => view(r.id, r.json)),
+    holding(key) {
+      let items = found.get(key);
+      if (!items) found.set(key, (items = byKey.all(key).map((r) => view(r.id, r.json))));
+      return items;
+    },
     claim(item) {
       const id = rowOf.get(item);
-      if (id !== undefined) claim.run(id);
+      if (id !== undefined) claims.push(id);
     },
     *unclaimed() {
+      writeClaims();
       // Not kept in the identity map: a pass over every item must not hold them all.
       for (const r of unclaimed.iterate()) yield views.get(r.id) ?? codec.decode(r.json);
     },
     release(keep = []) {
+      writeClaims();
+      found = new Map();
       const kept = new Map<number, T>();
       for (const v of keep) {
         const id = rowOf.get(v);
