@@ -42,6 +42,7 @@ import { stashIsEmpty } from "../domain/scene.ts";
 import { createDetector, pathKeys, type PlexItemView, type SectionView } from "./detect.ts";
 import { createItemSpill, openScratch, type ItemSpill, type SpillCodec } from "./item-spill.ts";
 import { createCollector } from "./collector.ts";
+import { oneAhead } from "./ahead.ts";
 import {
   GAP_KINDS,
   type FieldValues,
@@ -213,8 +214,8 @@ export function createReconciler(deps: ReconcileDeps) {
     items: ItemSpill<ListedItem>,
   ): Promise<void> {
     for (const section of sections) {
-      for await (const page of pages(PLEX_PAGE, (i) =>
-        deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE),
+      for await (const page of oneAhead(
+        pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE)),
       )) {
         if (page.index === 0) progress.total += page.total ?? 0;
         const rows = page.items.map((item) => {
@@ -354,7 +355,7 @@ export function createReconciler(deps: ReconcileDeps) {
 
     Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
-    for await (const page of pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE))) {
+    for await (const page of oneAhead(pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE)))) {
       progress.total = page.count;
       for (const scene of page.items) {
         if (tv) await tv.scene(scene, expectedOf);

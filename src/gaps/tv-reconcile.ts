@@ -15,6 +15,7 @@ import type { MetadataContext } from "../provider/metadata.ts";
 import type { Database } from "bun:sqlite";
 import { refFromGuid, sceneIdOf, tvIdentifierOf } from "../domain/ref.ts";
 import { createItemSpill, type SpillCodec } from "./item-spill.ts";
+import { oneAhead } from "./ahead.ts";
 import type { Gap, KeptItem } from "../domain/gaps.ts";
 import { pages } from "../paging.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
@@ -86,7 +87,7 @@ export async function gatherTv(
   };
   for (const section of sections) {
     for (const type of [2, 4] as const) {
-      for await (const page of pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type))) {
+      for await (const page of oneAhead(pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type)))) {
         if (page.index === 0) progress.total += page.total ?? 0;
         const rows: { item: SpilledEpisode; keys: string[] }[] = [];
         for (const item of page.items) {
