@@ -9,7 +9,8 @@
  * whole and sets what it read on them before their scene is compared.
  */
 import { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { ItemSource } from "./detect.ts";
 
 export interface SpillCodec<T> {
@@ -17,8 +18,27 @@ export interface SpillCodec<T> {
   decode(json: string): T;
 }
 
-/** The scratch file: one per reconcile of an instance, removed when it closes (and before it opens). */
-export function openScratch(file: string) {
+const SCRATCH = /^reconcile-(\d+)\.scratch\.sqlite$/;
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * The scratch file of this process's reconcile in a folder, removed when it closes. Named by
+ * process (the CLI's reconcile may run beside the service's); one left by a process that died
+ * is removed here.
+ */
+export function openScratch(dir: string) {
+  for (const name of readdirSync(dir)) {
+    const pid = Number(SCRATCH.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) rmSync(join(dir, name), { force: true });
+  }
+  const file = join(dir, `reconcile-${process.pid}.scratch.sqlite`);
   const remove = () => rmSync(file, { force: true });
   remove();
   const db = new Database(file, { create: true, strict: true });

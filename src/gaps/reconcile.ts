@@ -14,7 +14,6 @@ import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
 import type { Database } from "bun:sqlite";
-import { join } from "node:path";
 import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
 import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
@@ -147,9 +146,6 @@ const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
   collections: "collections",
   rating: "rating",
 };
-/** The scratch file in the data folder where a run keeps the items it listed (item-spill.ts). */
-const SCRATCH_FILE = "reconcile.scratch.sqlite";
-
 /** A listed movie item, with the artwork Plex shows for it (the artwork gap). */
 type ListedItem = PlexItemView & { thumb?: unknown; art?: unknown };
 /** A listed item as JSON (its locked and skipped fields, sets, as lists). */
@@ -260,7 +256,7 @@ export function createReconciler(deps: ReconcileDeps) {
     progress.phase = "plex";
     // TV sections hold episodes at our links, compared by the TV detector; the rest as movies.
     const sections = all.filter((s) => !isTvSection(s));
-    const scratch = openScratch(join(deps.config.dataDir, SCRATCH_FILE));
+    const scratch = openScratch(deps.config.dataDir);
     try {
       return await detectWith(part, sections, all, progress, scratch.db);
     } finally {

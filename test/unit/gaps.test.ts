@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDetector, pathKeys, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
@@ -91,7 +91,7 @@ const ours: SectionView = { key: "1", title: "Scenes", locations: ["/media"], ou
 /** The items in a scratch file, as a reconcile keeps them (item-spill.ts). */
 function spilled(items: PlexItemView[]) {
   const dir = mkdtempSync(join(tmpdir(), "s2p-spill-"));
-  const scratch = openScratch(join(dir, "scratch.sqlite"));
+  const scratch = openScratch(dir);
   const codec: SpillCodec<PlexItemView> = {
     encode: (i) => JSON.stringify({ ...i, skip: i.skip && [...i.skip], locked: i.locked && [...i.locked] }),
     decode: (json) => {
@@ -156,6 +156,20 @@ describe("the items a reconcile keeps in its scratch file (item-spill.ts)", () =
       expect([...spill.unclaimed()].map((i) => i.ratingKey)).toEqual(["10", "12"]);
     } finally {
       disk.close();
+    }
+  });
+
+  test("named by process in the data folder, removed when closed; one a dead process left is removed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-spill-"));
+    try {
+      writeFileSync(join(dir, "reconcile-99999999.scratch.sqlite"), "left by a process that died");
+      writeFileSync(join(dir, "stash2plex.sqlite"), "not a scratch file");
+      const scratch = openScratch(dir);
+      expect(readdirSync(dir).sort()).toEqual([`reconcile-${process.pid}.scratch.sqlite`, "stash2plex.sqlite"]);
+      scratch.close();
+      expect(readdirSync(dir)).toEqual(["stash2plex.sqlite"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
