@@ -544,7 +544,13 @@ async function measure(N: number): Promise<Figures> {
           500,
         );
       }
+      // What the service holds as the reconcile starts, and whether the Plex index job (every 5 min) ran beside it.
+      const rssBefore = currentRssMb(pid);
+      const indexRuns = jobOf(await status(), "plex-index")!.runs;
       const rec = await reconcileWithHeal();
+      console.log(
+        `  the service's RSS as the reconcile started: ${fmt(rssBefore, 0)} MB; the Plex index job ran ${jobOf(await status(), "plex-index")!.runs - indexRuns} time(s) meanwhile`,
+      );
       return { scenes: N, twoFileScenes, files, movieItems, rec } as Partial<Figures> as Figures;
     }
 
