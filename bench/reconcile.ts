@@ -4,7 +4,7 @@
  * them hand-edited, 0.5% missing a tag past the ones a listing shows, 0.2% with a title locked
  * in Plex), and the real `stash2plex reconcile --json` as its own process, run `--runs` times:
  * wall time (median), Stash and Plex requests per 1,000 items (listing pages and batched item
- * reads apart), peak RSS. Side by side in the same run: a naive reconcile that looks each scene
+ * reads apart), peak RSS. Every item holds its artwork (as the service's uploads leave it). Side by side in the same run: a naive reconcile that looks each scene
  * up in Plex (one request per scene, as the seed's project does), on a 2,000-scene slice, extrapolated.
  *
  *   bun bench/reconcile.ts [--scenes 50000] [--drift 0.01] [--slice 2000] [--runs 3]
@@ -59,6 +59,8 @@ try {
     if (items.length < 1000) break;
   }
   const bySceneItem = new Map<string, string>();
+  // Each item holds a poster and a background, as the service's uploads leave it (no artwork gap).
+  const image = new TextEncoder().encode("bench image");
   for (const scene of scenes) {
     for (const file of scene.files) {
       const item = pms.addItem("1", plexPathFor(file.path), {
@@ -66,6 +68,8 @@ try {
         fields: sceneToMetadata(scene, ctx),
       });
       item.title = item.fields.title;
+      pms.artwork.upload(item, "posters", image);
+      pms.artwork.upload(item, "arts", image);
       bySceneItem.set(scene.id, item.ratingKey);
     }
   }

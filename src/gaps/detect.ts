@@ -29,6 +29,37 @@ export interface PlexItemView {
   locked?: ReadonlySet<ComparedField>;
 }
 
+/**
+ * Where the detector finds the items: an array held in memory, or a reconcile's scratch file
+ * (item-spill.ts). Each item is found by keys (a movie item by its files' paths, NFC).
+ */
+export interface ItemSource<T> {
+  /** The items found by a key, in the order they were listed (the same objects for the same items while a scene is compared). */
+  holding(key: string): T[];
+  /** A scene holds this item. */
+  claim(item: T): void;
+  /** The items no scene claimed, in the order they were listed. */
+  unclaimed(): Iterable<T>;
+}
+
+/** An ItemSource over an array (claims by rating key). */
+export function itemsInMemory<T extends { ratingKey: string }>(
+  items: readonly T[],
+  keysOf: (item: T) => readonly string[],
+): ItemSource<T> {
+  const byKey = new Map<string, T[]>();
+  for (const item of items) for (const key of keysOf(item)) byKey.set(key, [...(byKey.get(key) ?? []), item]);
+  const claimed = new Set<string>();
+  return {
+    holding: (key) => byKey.get(key) ?? [],
+    claim: (item) => void claimed.add(item.ratingKey),
+    unclaimed: () => items.filter((item) => !claimed.has(item.ratingKey)),
+  };
+}
+
+/** The keys a movie item is found by: its files' paths. */
+export const pathKeys = (item: Pick<PlexItemView, "files">) => [...new Set(item.files.map(nfc))];
+
 export interface SectionView {
   key: string;
   title: string;
@@ -52,16 +83,13 @@ export interface DetectContext {
 
 const nfc = (p: string) => p.normalize("NFC");
 
-export function createDetector(items: PlexItemView[], ctx: DetectContext) {
-  const byPath = new Map<string, PlexItemView[]>();
-  for (const item of items)
-    for (const file of item.files) byPath.set(nfc(file), [...(byPath.get(nfc(file)) ?? []), item]);
+export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<T>, ctx: DetectContext) {
+  const items: ItemSource<T> = Array.isArray(listed) ? itemsInMemory(listed, pathKeys) : listed;
   const sections = new Map(ctx.sections.map((s) => [s.key, s]));
   const gaps: Gap[] = [];
   const sceneIds = new Set<string>();
-  const claimed = new Set<string>();
   /** Items bound to another scene than the one owning their file: wrong-scene or orphaned, known once every scene is seen. */
-  const misbound: { item: PlexItemView; owner: StashScene; boundTo: string }[] = [];
+  const misbound: { item: T; owner: StashScene; boundTo: string }[] = [];
   const kept: KeptItem[] = [];
   /** Optional sections Stash knows a file in. */
   const known = new Set<string>();
@@ -72,7 +100,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
 
   const plexPathsOf = (s: StashScene) => s.files.flatMap((f) => ctx.mapper.toPlex(f.path)?.path ?? []);
   /** The items holding a scene's files. */
-  const holdersOf = (plexPaths: string[]) => [...new Set(plexPaths.flatMap((p) => byPath.get(nfc(p)) ?? []))];
+  const holdersOf = (plexPaths: string[]) => [...new Set(plexPaths.flatMap((p) => items.holding(nfc(p))))];
 
   /** Returns the gaps this scene adds. */
   function scene(s: StashScene): Gap[] {
@@ -80,11 +108,12 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
     sceneIds.add(s.id);
     const stashPaths = s.files.map((f) => f.path);
     const plexPaths = plexPathsOf(s);
-    const holders = holdersOf(plexPaths);
+    const held = plexPaths.map((p) => items.holding(nfc(p)));
+    const holders = [...new Set(held.flat())];
     for (const sec of optional)
       if (!known.has(sec.key) && plexPaths.some((p) => sec.locations.some((l) => isInside(p, l)))) known.add(sec.key);
     // Every file of the scene that a synced section's folder holds must be an item (a scene may have several).
-    const missing = plexPaths.filter((p) => !byPath.has(nfc(p)));
+    const missing = plexPaths.filter((_, i) => !held[i]!.length);
     const section = ctx.sections.find((sec) => missing.some((p) => sec.locations.some((l) => isInside(p, l))));
     if (section) {
       const inSection = missing.filter((p) => section.locations.some((l) => isInside(p, l)));
@@ -98,7 +127,7 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
       });
     }
     for (const item of holders) {
-      claimed.add(item.ratingKey);
+      items.claim(item);
       known.add(item.sectionId); // a scene's file is an item here: Stash knows a file in this section
       const section = sections.get(item.sectionId);
       if (!section) continue;
@@ -196,8 +225,8 @@ export function createDetector(items: PlexItemView[], ctx: DetectContext) {
             },
       );
     }
-    for (const item of items) {
-      if (claimed.has(item.ratingKey) || !sections.has(item.sectionId) || left.has(item.sectionId)) continue;
+    for (const item of items.unclaimed()) {
+      if (!sections.has(item.sectionId) || left.has(item.sectionId)) continue;
       const boundTo = sceneOfGuid(item.guid);
       const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
       if (boundTo && !sceneIds.has(boundTo)) {

@@ -5,14 +5,16 @@
  * report. One run at a time; live progress for the API, the CLI and the dashboard.
  * A listing row shows only the first few tags and no locks: an item whose row differs, or
  * whose tag lists are as long as a row shows, is read whole (batched reads of many items)
- * before its scene is compared.
+ * before its scene is compared. The listed items wait in a scratch SQLite file in the data
+ * folder (item-spill.ts), not on the heap: the run's memory stays flat whatever the library's size.
  */
 import type { Config, EditField } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
-import { DEFAULT_INSTANCE_ID, guidOf, refFromGuid, sceneIdOf, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
+import type { Database } from "bun:sqlite";
+import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
 import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
@@ -36,7 +38,10 @@ import {
   type Shown,
 } from "./compare.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
-import { createDetector, type PlexItemView, type SectionView } from "./detect.ts";
+import { createDetector, pathKeys, type PlexItemView, type SectionView } from "./detect.ts";
+import { createItemSpill, openScratch, type ItemSpill, type SpillCodec } from "./item-spill.ts";
+import { createCollector } from "./collector.ts";
+import { oneAhead } from "./ahead.ts";
 import {
   GAP_KINDS,
   type FieldValues,
@@ -141,12 +146,19 @@ const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
   collections: "collections",
   rating: "rating",
 };
-/**
- * The engine collects lazily: over a whole library the answers already read would pile up to
- * twice the memory the run needs. A full collection every few pages keeps the peak flat, for a
- * few tens of milliseconds each.
- */
-const collectNow = (page: number, every = 16) => void (page % every === every - 1 && Bun.gc(true));
+/** A listed movie item, with the artwork Plex shows for it (the artwork gap). */
+type ListedItem = PlexItemView & { thumb?: unknown; art?: unknown };
+/** A listed item as JSON (its locked and skipped fields, sets, as lists). */
+const movieCodec: SpillCodec<ListedItem> = {
+  encode: (i) =>
+    JSON.stringify({ ...i, locked: i.locked ? [...i.locked] : undefined, skip: i.skip ? [...i.skip] : undefined }),
+  decode: (json) => {
+    const i = JSON.parse(json);
+    if (i.locked) i.locked = new Set(i.locked);
+    if (i.skip) i.skip = new Set(i.skip);
+    return i;
+  },
+};
 
 const LISTED: Partial<Record<EditField, number>> = {
   genres: LISTED_TAG_LIMIT.genres,
@@ -170,6 +182,7 @@ export function createReconciler(deps: ReconcileDeps) {
   const partOf = (instance: string | undefined) =>
     parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
   let progress: Progress | null = null;
+  const collector = createCollector();
 
   /**
    * Edit strategy with keepUserEdits: fields someone changed in Plex after we wrote them are
@@ -189,22 +202,21 @@ export function createReconciler(deps: ReconcileDeps) {
     return out;
   }
 
+  /** Every item of the sections, as listed, into the scratch file. */
   async function gatherPlex(
     part: ReconcileInstance,
     sections: SyncSection[],
     progress: Progress,
-    artShown: Map<string, { thumb?: unknown; art?: unknown }>,
-  ): Promise<PlexItemView[]> {
-    const items: PlexItemView[] = [];
+    items: ItemSpill<ListedItem>,
+  ): Promise<void> {
     for (const section of sections) {
-      for await (const page of pages(PLEX_PAGE, (i) =>
-        deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE),
+      for await (const page of oneAhead(
+        pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE)),
       )) {
         if (page.index === 0) progress.total += page.total ?? 0;
-        for (const item of page.items) {
+        const rows = page.items.map((item) => {
           const locked = lockedFields(item.fields);
-          artShown.set(item.ratingKey, { thumb: item.fields.thumb, art: item.fields.art });
-          items.push({
+          const view: ListedItem = {
             ratingKey: item.ratingKey,
             sectionId: section.key,
             guid: item.guid,
@@ -212,13 +224,16 @@ export function createReconciler(deps: ReconcileDeps) {
             shown: shownFields(item.fields, part.ctx.ratingAs ?? "critic"),
             ...(section.strategy === "edit" ? { skip: userEdited(item.ratingKey, item.fields) } : {}),
             ...(locked.size ? { locked } : {}),
-          });
-        }
+            thumb: item.fields.thumb,
+            art: item.fields.art,
+          };
+          return { item: view, keys: pathKeys(view) };
+        });
+        items.addAll(rows);
         progress.done += page.items.length;
-        collectNow(page.index);
+        collector.page();
       }
     }
-    return items;
   }
 
   const sectionViews = (sections: SyncSection[]): SectionView[] => {
@@ -241,24 +256,29 @@ export function createReconciler(deps: ReconcileDeps) {
     progress.phase = "plex";
     // TV sections hold episodes at our links, compared by the TV detector; the rest as movies.
     const sections = all.filter((s) => !isTvSection(s));
-    const artShown = new Map<string, { thumb?: unknown; art?: unknown }>();
-    const items = await gatherPlex(part, sections, progress, artShown);
+    const scratch = openScratch(deps.config.dataDir);
+    try {
+      return await detectWith(part, sections, all, progress, scratch.db);
+    } finally {
+      scratch.close();
+    }
+  }
+
+  async function detectWith(
+    part: ReconcileInstance,
+    sections: SyncSection[],
+    all: SyncSection[],
+    progress: Progress,
+    scratch: Database,
+  ): Promise<Found> {
+    const items = createItemSpill(scratch, "movies", movieCodec);
+    await gatherPlex(part, sections, progress, items);
     const artworkGaps: Gap[] = [];
     const tv: TvFound | null = part.tv?.length
-      ? await gatherTv(deps.plex, part, all.filter(isTvSection), progress)
+      ? await gatherTv(deps.plex, part, all.filter(isTvSection), progress, scratch)
       : null;
     const ratingAs = part.ctx.ratingAs ?? "critic";
     const strategy = new Map(sections.map((s) => [s.key, s.strategy]));
-    // The episodes bound to each scene (our episode GUIDs), for the artwork gap.
-    const episodesOf = new Map<string, NonNullable<typeof tv>["episodeArt"]>();
-    const names = [{ id: part.id, identifier: part.ctx.identifier, tvIdentifier: tvIdentifierOf(part.ctx.identifier) }];
-    for (const ep of tv?.episodeArt ?? []) {
-      const ref = refFromGuid(ep.guid, names);
-      const sceneId = ref?.kind === "episode" ? sceneIdOf(ref) : null;
-      if (!sceneId) continue;
-      artShown.set(ep.ratingKey, { thumb: ep.thumb, art: ep.art });
-      episodesOf.set(sceneId, [...(episodesOf.get(sceneId) ?? []), ep]);
-    }
     // What the provider answers for a scene, computed once per scene (it is asked before and while comparing).
     const expected = new WeakMap<StashScene, Shown>();
     const expectedOf = (scene: StashScene) => {
@@ -277,7 +297,7 @@ export function createReconciler(deps: ReconcileDeps) {
 
     /** Scenes waiting for their items to be read whole, and those items. */
     let waiting: StashScene[] = [];
-    let toRead = new Map<string, PlexItemView>();
+    let toRead = new Map<string, ListedItem>();
     async function compareWaiting() {
       const keys = [...toRead.keys()];
       const raw = new Map<string, Record<string, unknown>>();
@@ -331,16 +351,15 @@ export function createReconciler(deps: ReconcileDeps) {
 
     Object.assign(progress, { phase: "stash", done: 0, total: 0 });
     let scenes = 0;
-    for await (const page of pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE))) {
+    for await (const page of oneAhead(pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE)))) {
       progress.total = page.count;
       for (const scene of page.items) {
         if (tv) await tv.scene(scene, expectedOf);
         if (part.artwork) {
           const ours = guidOf(part.ctx.identifier, sceneRef(part.id, scene.id));
           const movies = detector.holders(scene).filter((i) => i.guid === ours);
-          for (const item of [...movies, ...(episodesOf.get(scene.id) ?? [])]) {
-            const shown = artShown.get(item.ratingKey) ?? {};
-            const gap = artworkGap(scene, item, shown, part.artwork.recorded(item.ratingKey));
+          for (const item of [...movies, ...(tv?.episodesOf(scene.id) ?? [])]) {
+            const gap = artworkGap(scene, item, item, part.artwork.recorded(item.ratingKey));
             if (gap) artworkGaps.push({ ...gap, instance: part.id });
           }
         }
@@ -361,9 +380,12 @@ export function createReconciler(deps: ReconcileDeps) {
         }
       }
       if (toRead.size >= ITEM_BATCH) await compareWaiting();
+      // The items looked up for this page are let go (kept on disk), but those waiting to be read whole.
+      items.release(toRead.values());
+      tv?.endOfPage();
       scenes += page.items.length;
       progress.done = scenes;
-      collectNow(page.index + 1, 8); // twice as often: whole items read meanwhile pile up too
+      collector.page();
     }
     await compareWaiting();
     const gaps = [...detector.finish(), ...artworkGaps];
@@ -374,7 +396,7 @@ export function createReconciler(deps: ReconcileDeps) {
       gaps.push(...found.gaps);
       kept.push(...found.kept);
     }
-    return { gaps, scenes, items: items.length + (tv?.items ?? 0), kept, skipped: detector.skipped() };
+    return { gaps, scenes, items: items.size + (tv?.items ?? 0), kept, skipped: detector.skipped() };
   }
 
   /** Artwork missing or old: each instance's keeper reads the items whole (the user's locks) and uploads. */
@@ -394,7 +416,9 @@ export function createReconciler(deps: ReconcileDeps) {
     const todo = gaps.filter((g) => kinds.has(g.kind));
     Object.assign(progress, { phase: "heal", done: 0, total: todo.length });
     const count = (g: Gap) => ((healed[g.kind] = (healed[g.kind] ?? 0) + 1), progress.done++);
-    let queued = 0;
+    // Pushes and notes are written together at the end, in one transaction (one commit, not one per gap).
+    const pushes: { changes: { ref: Ref }[]; reason: string }[] = [];
+    const notes: { ref: Ref; event: string; detail: string }[] = [];
     const refOfGap = (g: Gap) => sceneRef(g.instance ?? DEFAULT_INSTANCE_ID, g.sceneId!);
     /** The episode GUID an item at one of our links must carry (its file names the episode), if it is one. */
     const tvGuidOf = (g: Gap) => {
@@ -402,62 +426,68 @@ export function createReconciler(deps: ReconcileDeps) {
       const id = part.tv?.length ? episodeIdOfFile(g.plexPaths[0] ?? "") : null;
       return id ? guidOf(tvIdentifierOf(part.ctx.identifier), { instance: part.id, kind: "episode", id }) : null;
     };
-    const push = (g: Gap, why: string) => (queued += deps.queue.enqueue([{ ref: refOfGap(g) }], `reconcile: ${why}`));
+    const push = (g: Gap, why: string) => pushes.push({ changes: [{ ref: refOfGap(g) }], reason: `reconcile: ${why}` });
     const folders = new Map<string, { sectionId: string; folder: string; gaps: Gap[] }>();
     /** Folders to ask each instance's Stash to scan. */
     const stashFolders = new Map<string, Set<string>>();
-    for (const g of todo) {
-      if (g.kind === "stale" && !g.sceneId && g.ratingKey) {
-        // A TV show whose title is not its studio's or group's: PMS re-pulls it from the TV provider.
-        await deps.plex.refresh(g.ratingKey);
-      } else if (g.kind === "unmatched" && g.sceneId && g.ratingKey && tvGuidOf(g)) {
-        // An episode at our link bound to nothing of ours: bind it to its episode (PMS re-pulls), then push.
-        const guid = tvGuidOf(g)!;
-        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
-        deps.plexIndex.setGuid(g.ratingKey, guid);
-        push(g, `unmatched: episode item ${g.ratingKey} bound to scene ${g.sceneId}`);
-      } else if (g.kind === "stale" || g.kind === "empty") {
-        push(
-          g,
-          g.kind === "stale"
-            ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}`
-            : `plex item ${g.ratingKey} empty`,
-        );
-      } else if (
-        (g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") &&
-        g.sceneId &&
-        g.ratingKey
-      ) {
-        // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
-        // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
-        const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
-        await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
-        deps.plexIndex.setGuid(g.ratingKey, guid);
-        push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
-      } else if (g.kind === "missing-in-plex" && g.sectionId) {
-        for (const path of g.plexPaths) {
-          const folder = path.replace(/[\\/][^\\/]*$/, "");
-          const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
-          entry.gaps.push(g);
-          folders.set(`${g.sectionId}\u0000${folder}`, entry);
-        }
-        continue; // counted when its folders are scanned
-      } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
-        const folders = stashFolders.get(partOf(g.instance).id) ?? new Set<string>();
-        for (const p of g.stashPaths) folders.add(p.replace(/[\\/][^\\/]*$/, ""));
-        stashFolders.set(partOf(g.instance).id, folders);
-      } else continue;
-      count(g);
-    }
-    // One scan per folder, however many of its files are missing.
-    const asked = new Set<Gap>();
-    for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
-      await deps.plex.scanPath(sectionId, folder);
-      for (const g of inFolder) {
-        deps.queue.note(refOfGap(g), "reconcile", `missing in Plex: asked Plex to scan ${folder}`);
-        if (!asked.has(g)) count(g);
-        asked.add(g);
+    let queued = 0;
+    try {
+      for (const g of todo) {
+        if (g.kind === "stale" && !g.sceneId && g.ratingKey) {
+          // A TV show whose title is not its studio's or group's: PMS re-pulls it from the TV provider.
+          await deps.plex.refresh(g.ratingKey);
+        } else if (g.kind === "unmatched" && g.sceneId && g.ratingKey && tvGuidOf(g)) {
+          // An episode at our link bound to nothing of ours: bind it to its episode (PMS re-pulls), then push.
+          const guid = tvGuidOf(g)!;
+          await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+          deps.plexIndex.setGuid(g.ratingKey, guid);
+          push(g, `unmatched: episode item ${g.ratingKey} bound to scene ${g.sceneId}`);
+        } else if (g.kind === "stale" || g.kind === "empty") {
+          push(
+            g,
+            g.kind === "stale"
+              ? `stale (${g.fields!.join(", ")}) in plex item ${g.ratingKey}`
+              : `plex item ${g.ratingKey} empty`,
+          );
+        } else if (
+          (g.kind === "unmatched" || g.kind === "wrong-scene" || g.kind === "orphaned") &&
+          g.sceneId &&
+          g.ratingKey
+        ) {
+          // Bind the item to the scene that owns its file (PMS re-pulls on a match), then push it through the queue.
+          // The GUID is that scene's instance's: its scheme sends PMS to that instance's provider.
+          const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
+          await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
+          deps.plexIndex.setGuid(g.ratingKey, guid);
+          push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
+        } else if (g.kind === "missing-in-plex" && g.sectionId) {
+          for (const path of g.plexPaths) {
+            const folder = path.replace(/[\\/][^\\/]*$/, "");
+            const entry = folders.get(`${g.sectionId}\u0000${folder}`) ?? { sectionId: g.sectionId, folder, gaps: [] };
+            entry.gaps.push(g);
+            folders.set(`${g.sectionId}\u0000${folder}`, entry);
+          }
+          continue; // counted when its folders are scanned
+        } else if (g.kind === "unknown-to-stash" && g.stashPaths.length) {
+          const folders = stashFolders.get(partOf(g.instance).id) ?? new Set<string>();
+          for (const p of g.stashPaths) folders.add(p.replace(/[\\/][^\\/]*$/, ""));
+          stashFolders.set(partOf(g.instance).id, folders);
+        } else continue;
+        count(g);
       }
+      // One scan per folder, however many of its files are missing.
+      const asked = new Set<Gap>();
+      for (const { sectionId, folder, gaps: inFolder } of folders.values()) {
+        await deps.plex.scanPath(sectionId, folder);
+        for (const g of inFolder) {
+          notes.push({ ref: refOfGap(g), event: "reconcile", detail: `missing in Plex: asked Plex to scan ${folder}` });
+          if (!asked.has(g)) count(g);
+          asked.add(g);
+        }
+      }
+    } finally {
+      // What was bound or scanned is written even when Plex failed part way.
+      queued = deps.queue.enqueueEach(pushes, notes);
     }
     for (const [instance, folders] of stashFolders) await partOf(instance).stash.metadataScan([...folders]);
     await healArtwork(

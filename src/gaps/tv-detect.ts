@@ -12,6 +12,7 @@ import type { StashScene } from "../schema/stash.ts";
 import type { Placement } from "../tv/types.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 import { differingFields, showsNothing, type ComparedField, type Shown } from "./compare.ts";
+import { itemsInMemory, type ItemSource } from "./detect.ts";
 
 /** The fields an episode carries from its scene (the show carries the studio, the season the year). */
 export const TV_COMPARED: ReadonlySet<ComparedField> = new Set(["title", "date", "performers", "genres"]);
@@ -72,30 +73,43 @@ export const episodeName = (e: Pick<EpisodeView, "ratingKey" | "show" | "season"
     e.season === undefined && e.episode === undefined ? "" : " "
   }of "${e.show || "an untitled show"}" (item ${e.ratingKey})`;
 
-export function createTvDetector(episodes: EpisodeView[], shows: ShowView[], ctx: TvDetectContext) {
+/** The episode id an item is bound to (`st-42`), or null when the GUID is not our TV provider's. */
+const boundToOf = (ctx: Pick<TvDetectContext, "instance" | "tvIdentifier">) => {
   const names = [{ id: ctx.instance, identifier: "\u0000", tvIdentifier: ctx.tvIdentifier }];
-  /** The episode id an item is bound to (`st-42`), or null when the GUID is not our TV provider's. */
-  const boundTo = (guid: string) => {
+  return (guid: string) => {
     const ref = refFromGuid(guid, names);
     return ref?.kind === "episode" ? ref.id : null;
   };
-  const bySection = new Map<string, Map<string, EpisodeView[]>>();
-  for (const e of episodes) {
+};
+
+/** The key an episode is found by: its section and the episode it is bound to, or else the one its file names. */
+export const episodeKeyOf = (ctx: Pick<TvDetectContext, "instance" | "tvIdentifier">) => {
+  const boundTo = boundToOf(ctx);
+  return (e: Pick<EpisodeView, "guid" | "files" | "sectionId">): string[] => {
     const id = boundTo(e.guid) ?? episodeIdOfFile(e.files[0] ?? "");
-    if (!id) continue;
-    const own = bySection.get(e.sectionId) ?? new Map<string, EpisodeView[]>();
-    own.set(id, [...(own.get(id) ?? []), e]);
-    bySection.set(e.sectionId, own);
-  }
+    return id ? [episodeKey(e.sectionId, id)] : [];
+  };
+};
+const episodeKey = (sectionId: string, episodeId: string) => `${sectionId}\u0000${episodeId}`;
+
+export function createTvDetector(
+  listed: EpisodeView[] | ItemSource<EpisodeView>,
+  shows: ShowView[],
+  ctx: TvDetectContext,
+) {
+  const names = [{ id: ctx.instance, identifier: "\u0000", tvIdentifier: ctx.tvIdentifier }];
+  const boundTo = boundToOf(ctx);
+  const episodes = Array.isArray(listed) ? itemsInMemory(listed, episodeKeyOf(ctx)) : listed;
   const sceneIds = new Set<string>();
-  const claimed = new Set<string>();
   const gaps: Gap[] = [];
   const kept: KeptItem[] = [];
 
   /** The episode items of a scene in its libraries (to read whole before comparing). */
   function holders(s: StashScene): EpisodeView[] {
     return ctx.libraries.flatMap((lib) =>
-      lib.sectionId && lib.placementOf(s.id) ? (bySection.get(lib.sectionId)?.get(`${lib.scheme}-${s.id}`) ?? []) : [],
+      lib.sectionId && lib.placementOf(s.id)
+        ? episodes.holding(episodeKey(lib.sectionId, `${lib.scheme}-${s.id}`))
+        : [],
     );
   }
 
@@ -106,7 +120,7 @@ export function createTvDetector(episodes: EpisodeView[], shows: ShowView[], ctx
     for (const lib of ctx.libraries) {
       const placement = lib.placementOf(s.id);
       if (!placement || !lib.sectionId) continue;
-      const items = bySection.get(lib.sectionId)?.get(`${lib.scheme}-${s.id}`) ?? [];
+      const items = episodes.holding(episodeKey(lib.sectionId, `${lib.scheme}-${s.id}`));
       const where = `S${placement.season}E${placement.episode} of show ${placement.showId}`;
       if (!items.length) {
         const at = lib.plexPathOf(placement.link);
@@ -121,7 +135,7 @@ export function createTvDetector(episodes: EpisodeView[], shows: ShowView[], ctx
         continue;
       }
       for (const item of items) {
-        claimed.add(item.ratingKey);
+        episodes.claim(item);
         const base = {
           sceneId: s.id,
           ratingKey: item.ratingKey,
@@ -161,8 +175,8 @@ export function createTvDetector(episodes: EpisodeView[], shows: ShowView[], ctx
 
   function finish(): Gap[] {
     const tvSections = new Set(ctx.libraries.flatMap((l) => l.sectionId ?? []));
-    for (const e of episodes) {
-      if (claimed.has(e.ratingKey) || !tvSections.has(e.sectionId)) continue;
+    for (const e of episodes.unclaimed()) {
+      if (!tvSections.has(e.sectionId)) continue;
       const id = boundTo(e.guid);
       const sceneId = id ? sceneIdOf({ instance: ctx.instance, kind: "episode", id }) : null;
       const base = { ratingKey: e.ratingKey, sectionId: e.sectionId, plexPaths: e.files, stashPaths: [] };

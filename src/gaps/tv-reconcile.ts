@@ -3,6 +3,8 @@
  * (`type=2`) of an instance's TV sections, then compares each scene streamed past it with its
  * episodes. A listing row shows only the first tags and no locks: an episode whose row differs,
  * or whose tags are as long as a row shows, is read whole (batched) before its scene is compared.
+ * The episodes wait in the run's scratch file (item-spill.ts), found by their episode id and by
+ * the scene their GUID names (the artwork gap).
  */
 import type { PlexClient } from "../plex/client.ts";
 import type { StashScene } from "../schema/stash.ts";
@@ -10,24 +12,59 @@ import type { SyncSection } from "../sync/push.ts";
 import { tvPlexFolder, tvPlexPath, tvSectionOf, type TvLibraryPort } from "../sync/tv-push.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { MetadataContext } from "../provider/metadata.ts";
-import { tvIdentifierOf } from "../domain/ref.ts";
+import type { Database } from "bun:sqlite";
+import { refFromGuid, sceneIdOf, tvIdentifierOf } from "../domain/ref.ts";
+import { createItemSpill, type SpillCodec } from "./item-spill.ts";
+import { oneAhead } from "./ahead.ts";
 import type { Gap, KeptItem } from "../domain/gaps.ts";
 import { pages } from "../paging.ts";
 import { stashIsEmpty } from "../domain/scene.ts";
 import { differingFields, listingMayHide, lockedFields, shownFields, type Shown } from "./compare.ts";
-import { TV_COMPARED, createTvDetector, type EpisodeView, type ShowView, type TvLibraryView } from "./tv-detect.ts";
+import {
+  TV_COMPARED,
+  createTvDetector,
+  episodeKeyOf,
+  type EpisodeView,
+  type ShowView,
+  type TvLibraryView,
+} from "./tv-detect.ts";
 
 const PAGE = 500;
 const ITEM_BATCH = 500;
 
+/** An episode of ours as listed, with the artwork Plex shows for it (the artwork gap). */
+export interface ListedEpisode {
+  ratingKey: string;
+  sectionId: string;
+  guid: string;
+  files: string[];
+  thumb?: unknown;
+  art?: unknown;
+}
+
 export interface TvFound {
   /** Episodes and shows listed. */
   items: number;
-  /** The episodes as listed, with the artwork Plex shows for each (the artwork gap). */
-  episodeArt: { ratingKey: string; sectionId: string; guid: string; files: string[]; thumb?: unknown; art?: unknown }[];
+  /** The episodes bound to a scene (our episode GUIDs), as listed. */
+  episodesOf(sceneId: string): ListedEpisode[];
   scene(scene: StashScene, expected: (s: StashScene) => Shown): Promise<void>;
+  /** After each page of scenes: the episodes looked up meanwhile are let go (those waiting to be read whole are kept). */
+  endOfPage(): void;
   finish(expected: (s: StashScene) => Shown): Promise<{ gaps: Gap[]; kept: KeptItem[] }>;
 }
+
+type SpilledEpisode = EpisodeView & { thumb?: unknown; art?: unknown };
+/** An episode as JSON (its locked fields, a set, as a list). */
+const codec: SpillCodec<SpilledEpisode> = {
+  encode: (e) => JSON.stringify({ ...e, locked: e.locked ? [...e.locked] : undefined }),
+  decode: (json) => {
+    const e = JSON.parse(json);
+    if (e.locked) e.locked = new Set(e.locked);
+    return e;
+  },
+};
+/** The key of an episode by the scene it is bound to (the artwork gap). */
+const sceneKey = (sceneId: string) => `scene\u0000${sceneId}`;
 
 const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) : undefined);
 
@@ -36,30 +73,30 @@ export async function gatherTv(
   part: { id: string; mapper: PathMapper; ctx: MetadataContext; tv?: readonly TvLibraryPort[] },
   sections: SyncSection[],
   progress: { done: number; total: number },
+  scratch: Database,
 ): Promise<TvFound> {
   const ratingAs = part.ctx.ratingAs ?? "critic";
-  const episodes: EpisodeView[] = [];
   const shows: ShowView[] = [];
-  const episodeArt: TvFound["episodeArt"] = [];
+  const episodes = createItemSpill<SpilledEpisode>(scratch, "episodes", codec);
+  const tvIdentifier = tvIdentifierOf(part.ctx.identifier);
+  const keysOf = episodeKeyOf({ instance: part.id, tvIdentifier });
+  const names = [{ id: part.id, identifier: part.ctx.identifier, tvIdentifier }];
+  const sceneOf = (guid: string) => {
+    const ref = refFromGuid(guid, names);
+    return ref?.kind === "episode" ? sceneIdOf(ref) : null;
+  };
   for (const section of sections) {
     for (const type of [2, 4] as const) {
-      for await (const page of pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type))) {
+      for await (const page of oneAhead(pages(PAGE, (i) => plex.sectionListing(section.key, i * PAGE, PAGE, type)))) {
         if (page.index === 0) progress.total += page.total ?? 0;
+        const rows: { item: SpilledEpisode; keys: string[] }[] = [];
         for (const item of page.items) {
           if (type === 2)
             shows.push({ ratingKey: item.ratingKey, sectionId: section.key, guid: item.guid, title: item.title });
           else {
             const locked = lockedFields(item.fields);
             const { thumb, art } = item.fields;
-            episodeArt.push({
-              ratingKey: item.ratingKey,
-              sectionId: section.key,
-              guid: item.guid,
-              files: item.files,
-              thumb,
-              art,
-            });
-            episodes.push({
+            const episode: SpilledEpisode = {
               ratingKey: item.ratingKey,
               sectionId: section.key,
               guid: item.guid,
@@ -69,9 +106,14 @@ export async function gatherTv(
               episode: num(item.fields.index),
               shown: shownFields(item.fields, ratingAs),
               ...(locked.size ? { locked } : {}),
-            });
+              thumb,
+              art,
+            };
+            const sceneId = sceneOf(item.guid);
+            rows.push({ item: episode, keys: [...keysOf(episode), ...(sceneId ? [sceneKey(sceneId)] : [])] });
           }
         }
+        episodes.addAll(rows);
         progress.done += page.items.length;
       }
     }
@@ -95,7 +137,7 @@ export async function gatherTv(
   let expectedOf: (s: StashScene) => Shown = () => ({ genres: [], performers: [], collections: [] });
   const detector = createTvDetector(episodes, shows, {
     instance: part.id,
-    tvIdentifier: tvIdentifierOf(part.ctx.identifier),
+    tvIdentifier,
     libraries,
     expected: (s) => expectedOf(s),
   });
@@ -120,8 +162,9 @@ export async function gatherTv(
   }
 
   return {
-    items: episodes.length + shows.length,
-    episodeArt,
+    items: episodes.size + shows.length,
+    episodesOf: (sceneId) => episodes.holding(sceneKey(sceneId)),
+    endOfPage: () => episodes.release(toRead.values()),
     async scene(scene, expected) {
       expectedOf = expected;
       const unsure = stashIsEmpty(scene)

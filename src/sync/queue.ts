@@ -271,6 +271,23 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   return {
     /** Queues changes in one transaction; returns how many were new. */
     enqueue: (changes: Change[], reason: string): number => enqueueAll(changes, reason),
+    /**
+     * Several queueings, each with its own reason, and notes for scenes' histories, in one
+     * transaction (a reconcile's heal: one commit for thousands of gaps, not one each); returns
+     * how many were new.
+     */
+    enqueueEach: db.transaction(
+      (
+        queued: readonly { changes: Change[]; reason: string }[],
+        notes: readonly { ref: Ref; event: string; detail: string }[] = [],
+      ): number => {
+        let added = 0;
+        for (const q of queued) added += enqueueAll(q.changes, q.reason);
+        const t = now();
+        for (const n of notes) history.run(refKey(n.ref), t, n.event, n.detail);
+        return added;
+      },
+    ),
 
     /**
      * At start-up: jobs left running by a process that died are pending again, and so are

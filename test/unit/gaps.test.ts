@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { createDetector, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDetector, pathKeys, type PlexItemView, type SectionView } from "../../src/gaps/detect.ts";
+import { createItemSpill, openScratch, type SpillCodec } from "../../src/gaps/item-spill.ts";
 import {
   differingFields,
   expectedFields,
@@ -84,7 +88,38 @@ function item(
   };
 }
 const ours: SectionView = { key: "1", title: "Scenes", locations: ["/media"], ours: true };
-function detect(items: PlexItemView[], scenes: StashScene[], sections = [ours]) {
+/** The items in a scratch file, as a reconcile keeps them (item-spill.ts). */
+function spilled(items: PlexItemView[]) {
+  const dir = mkdtempSync(join(tmpdir(), "s2p-spill-"));
+  const scratch = openScratch(dir);
+  const codec: SpillCodec<PlexItemView> = {
+    encode: (i) => JSON.stringify({ ...i, skip: i.skip && [...i.skip], locked: i.locked && [...i.locked] }),
+    decode: (json) => {
+      const i = JSON.parse(json);
+      if (i.skip) i.skip = new Set(i.skip);
+      if (i.locked) i.locked = new Set(i.locked);
+      return i;
+    },
+  };
+  const spill = createItemSpill(scratch.db, "movies", codec);
+  spill.addAll(items.map((item) => ({ item, keys: pathKeys(item) })));
+  return {
+    spill,
+    close() {
+      scratch.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+function detect(items: PlexItemView[], scenes: StashScene[], sections = [ours], onDisk = false) {
+  const disk = onDisk ? spilled(items) : undefined;
+  try {
+    return detectIn(disk?.spill ?? items, scenes, sections);
+  } finally {
+    disk?.close();
+  }
+}
+function detectIn(items: Parameters<typeof createDetector>[0], scenes: StashScene[], sections: SectionView[]) {
   const d = createDetector(items, {
     identifier: ID,
     mapper,
@@ -96,6 +131,81 @@ function detect(items: PlexItemView[], scenes: StashScene[], sections = [ours]) 
     .finish()
     .map((g) => ({ kind: g.kind, scene: g.sceneId, item: g.ratingKey, fields: g.fields, reason: g.reason }));
 }
+
+describe("the items a reconcile keeps in its scratch file (item-spill.ts)", () => {
+  test("found by each key in the order listed, the same object until released (those kept stay), claims left out at the end", () => {
+    const [a, b, c] = ["1", "2", "3"].map((id, i) => item(scene(id), String(10 + i)));
+    const disk = spilled([]);
+    try {
+      const { spill } = disk;
+      spill.addAll([
+        { item: a!, keys: ["x", "y"] },
+        { item: b!, keys: ["x"] },
+        { item: c!, keys: [] },
+      ]);
+      expect(spill.size).toBe(3);
+      const [a1, b1] = spill.holding("x");
+      expect([a1?.ratingKey, b1?.ratingKey]).toEqual(["10", "11"]);
+      expect(spill.holding("y")[0]).toBe(a1!);
+      expect(spill.holding("z")).toEqual([]);
+      spill.release([b1!]);
+      expect(spill.holding("x")[1]).toBe(b1!);
+      expect(spill.holding("x")[0]).not.toBe(a1!);
+      expect(spill.holding("x")[0]).toEqual(a!);
+      spill.claim(b1!);
+      expect([...spill.unclaimed()].map((i) => i.ratingKey)).toEqual(["10", "12"]);
+    } finally {
+      disk.close();
+    }
+  });
+
+  test("named by process in the data folder, removed when closed; one a dead process left is removed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "s2p-spill-"));
+    try {
+      writeFileSync(join(dir, "reconcile-99999999.scratch.sqlite"), "left by a process that died");
+      writeFileSync(join(dir, "stash2plex.sqlite"), "not a scratch file");
+      const scratch = openScratch(dir);
+      expect(readdirSync(dir).sort()).toEqual([`reconcile-${process.pid}.scratch.sqlite`, "stash2plex.sqlite"]);
+      scratch.close();
+      expect(readdirSync(dir)).toEqual(["stash2plex.sqlite"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the detector finds the same gaps in it as in an array", () => {
+    const [s1, s2, s3, s4, s5] = ["1", "2", "3", "4", "5"].map((id) => scene(id));
+    const two = scene("6", {
+      files: [scene("6").files[0]!, { ...scene("6").files[0]!, id: "f6b", path: "/data/S/6-alt.mkv" }],
+    });
+    const items: PlexItemView[] = [
+      item(s1!, "10"),
+      item(s2!, "11", {}, { title: "Mine", Role: [{ tag: "Bea" }] }),
+      item(s3!, "12", { guid: `${ID}://movie/4` }),
+      item(s4!, "13", { guid: "local://13" }),
+      item(scene("7"), "14"),
+      item(two, "15", { locked: new Set(["title"]) }, { title: "Locked" }),
+      {
+        ratingKey: "16",
+        sectionId: "1",
+        guid: "local://16",
+        files: ["/media/X/new.mp4"],
+        shown: shownFields({}, "critic"),
+      },
+      item(s5!, "17", { skip: new Set(["summary"]) }, { summary: "user text" }),
+    ];
+    const scenes = [s1!, s2!, s3!, s4!, s5!, two];
+    const inMemory = detect(items, scenes);
+    expect(inMemory.map((g) => g.kind).sort()).toEqual([
+      "orphaned",
+      "stale",
+      "unknown-to-stash",
+      "unmatched",
+      "wrong-scene",
+    ]);
+    expect(detect(items, scenes, [ours], true)).toEqual(inMemory);
+  });
+});
 
 describe("gap detection (pure)", () => {
   test("in sync: no gap", () => {
