@@ -35,7 +35,7 @@ import { createIdentityState } from "./identity-state.ts";
 import type { PmsIdentity } from "./pms-identity.ts";
 import { createPoller, type Poller } from "./poller.ts";
 import { createPusher, isTvSection, type Outcome, type SyncSection } from "./push.ts";
-import type { JobScope, Queue } from "./queue.ts";
+import { refOf, type JobScope, type Queue } from "./queue.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./select.ts";
 import { createWorker, type Worker } from "./worker.ts";
 import { createArtworkKeeper } from "./artwork.ts";
@@ -184,6 +184,12 @@ export function pushSide(deps: PushSideDeps) {
       push: (ref, done) =>
         isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
       readBack: (awaiting) => readBack(part, awaiting),
+      fetchedDuringClaim: (job, ratingKey) => {
+        const kind = kindOfItem(refOf(job), ratingKey);
+        const at = servedAt.get(job.ref);
+        const last = kind ? at?.[kind] : Math.max(at?.scene ?? -1, at?.episode ?? -1);
+        return last !== undefined && last >= 0 && job.claimed_at != null && last >= job.claimed_at;
+      },
       // Pushes resume when both ends answer: Plex and this instance's Stash. Then polling resumes
       // at once too, instead of waiting out its backoff (what changed meanwhile arrives now).
       probe: async () => {
@@ -310,15 +316,26 @@ export function pushSide(deps: PushSideDeps) {
    * one job with both items, pushed one at a time; the episode's fetch must not confirm a movie
    * refresh PMS accepted and never fetched (found by the chaos soak: the movie kept old fields).
    */
+  /** An item's kind by its GUID: a movie of the instance's provider, an episode of its TV provider, or not known. */
+  function kindOfItem(ref: Ref, ratingKey: string): "scene" | "episode" | undefined {
+    const item = plexIndex.item(ratingKey);
+    const part = parts.find((p) => p.id === ref.instance);
+    if (!item || !part) return undefined;
+    if (item.guid.startsWith(`${tvIdentifierOf(part.ctx.identifier)}://`)) return "episode";
+    if (item.guid.startsWith(`${part.ctx.identifier}://movie/`)) return "scene";
+    return undefined;
+  }
   const fetchFits = (ref: Ref, served: Ref) => {
     const awaited = queue.job(ref)?.pushed_rating_keys;
-    const item = awaited ? plexIndex.item(awaited) : undefined;
-    const part = parts.find((p) => p.id === ref.instance);
-    if (!item || !part) return true; // not known as either: as before, any fetch of the scene
-    const episode = item.guid.startsWith(`${tvIdentifierOf(part.ctx.identifier)}://`);
-    const movie = item.guid.startsWith(`${part.ctx.identifier}://movie/`);
-    return served.kind === "episode" ? !movie : !episode;
+    const kind = awaited ? kindOfItem(ref, awaited) : undefined;
+    return kind === undefined || kind === served.kind; // not known as either: as before, any fetch of the scene
   };
+  /**
+   * When our PMS last fetched each scene from each provider (movie, episode): a fetch may come
+   * before the refresh call returns, and only a fetch of the refreshed item's kind confirms it.
+   * In memory: it matters within one push.
+   */
+  const servedAt = new Map<string, { scene?: number; episode?: number }>();
   const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);
@@ -327,6 +344,12 @@ export function pushSide(deps: PushSideDeps) {
     const confirm = () => {
       // "next": the scene's next Plex item is due; "changed": the scene changed since the push.
       if (closed) return;
+      const key = refKey(ref);
+      const at = servedAt.get(key) ?? {};
+      if (served.kind === "scene" || served.kind === "episode") at[served.kind] = Date.now();
+      servedAt.delete(key); // most recent last: the oldest are dropped first
+      servedAt.set(key, at);
+      if (servedAt.size > 10_000) servedAt.delete(servedAt.keys().next().value!);
       if (!fetchFits(ref, served)) return;
       try {
         const result = queue.confirmPull(ref);

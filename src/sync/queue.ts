@@ -319,6 +319,8 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
         push: { ratingKey: string; itemsLeft: number; written: string[] },
         stashUpdatedAt: string | null,
         deadline: number,
+        /** Whether PMS fetched this item's kind (movie or episode) since the claim; absent: any fetch of the scene counts. */
+        fetchedMeanwhile?: boolean,
       ) => {
         const t = now();
         for (const key of push.written) setItem.run(job.ref, key, "done", t);
@@ -335,8 +337,10 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
         history.run(job.ref, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
         // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
         const current = jobOf.get(job.ref)!;
-        if (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at)
-          itemFetched(current);
+        const fetched =
+          fetchedMeanwhile ??
+          (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at);
+        if (fetched) itemFetched(current);
       },
     ),
 

@@ -41,6 +41,12 @@ export interface WorkerDeps {
    * push is confirmed so when no fetch by PMS is seen (the fetch stays the fast path).
    */
   readBack?: (awaiting: { ref: Ref; ratingKey: string }[]) => Promise<Set<string>>;
+  /**
+   * Whether PMS already fetched what the refreshed item shows (its movie, or its episode) since
+   * the job was claimed: the fetch may come before the refresh call returns. Absent: any fetch
+   * of the scene counts (the queue's own record).
+   */
+  fetchedDuringClaim?: (job: Job, ratingKey: string) => boolean;
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
@@ -75,7 +81,13 @@ export function createWorker(deps: WorkerDeps) {
     if (outcome.ok) {
       if (outcome.awaiting) {
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
-        queue.awaitPull(job, push, outcome.stashUpdatedAt, now() + config.sync.confirmSeconds * 1000);
+        queue.awaitPull(
+          job,
+          push,
+          outcome.stashUpdatedAt,
+          now() + config.sync.confirmSeconds * 1000,
+          deps.fetchedDuringClaim?.(job, outcome.awaiting),
+        );
         if (deps.readBack) readBackSoon();
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
       deps.pushed?.(outcome.awaiting ? "refreshed" : "written", refOf(job).instance);
