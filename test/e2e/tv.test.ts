@@ -296,6 +296,8 @@ describe("TV library: studio layout, 2,000 scenes", () => {
   }, 60_000);
 
   test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
+    // Earlier tests' pushes (and the artwork they upload) are over before Plex is compared.
+    expect(await waitFor(async () => (await w.pms.idle(), w.app.queue.pending() === 0), 20_000)).toBe(true);
     await w.pms.idle();
     // The index job's run: episodes Plex's scans made since the earlier moves get their artwork.
     await w.app.refreshPlexIndex();
