@@ -184,6 +184,10 @@ export function pushSide(deps: PushSideDeps) {
       push: (ref, done) =>
         isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
       readBack: (awaiting) => readBack(part, awaiting),
+      awaitingKind: (ratingKey, kind) => {
+        awaitedKinds.set(ratingKey, kind);
+        if (awaitedKinds.size > 10_000) awaitedKinds.delete(awaitedKinds.keys().next().value!);
+      },
       fetchedDuringClaim: (job, ratingKey) => {
         const kind = kindOfItem(refOf(job), ratingKey);
         const at = servedAt.get(job.ref);
@@ -318,6 +322,8 @@ export function pushSide(deps: PushSideDeps) {
    */
   /** An item's kind by its GUID: a movie of the instance's provider, an episode of its TV provider, or not known. */
   function kindOfItem(ref: Ref, ratingKey: string): "scene" | "episode" | undefined {
+    const pushed = awaitedKinds.get(ratingKey);
+    if (pushed) return pushed;
     const item = plexIndex.item(ratingKey);
     const part = parts.find((p) => p.id === ref.instance);
     if (!item || !part) return undefined;
@@ -336,6 +342,8 @@ export function pushSide(deps: PushSideDeps) {
    * In memory: it matters within one push.
    */
   const servedAt = new Map<string, { scene?: number; episode?: number }>();
+  /** What each awaited item is, as its push said (an episode PMS has not bound yet has no GUID of ours to tell). */
+  const awaitedKinds = new Map<string, "scene" | "episode">();
   const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);

@@ -30,6 +30,8 @@ export type Outcome =
       written: string[];
       /** The item refreshed now, whose fetch is awaited; null when nothing awaits a fetch. */
       awaiting: string | null;
+      /** Which provider's fetch confirms it: the movie provider's (a movie item) or the TV provider's (an episode). */
+      awaitingKind?: "scene" | "episode";
       /** Refresh items still to push after the awaited one. */
       itemsLeft: number;
       stashUpdatedAt: string | null;
@@ -322,7 +324,16 @@ export function createPusher(deps: PushDeps) {
           plexFailed: false,
           stashUpdatedAt,
         };
-      return { ok: true, written, awaiting, itemsLeft, stashUpdatedAt: scene.updated_at, note: notes.join("; ") };
+      const awaitingKind = awaiting && tv.items.some((i) => i.rating_key === awaiting) ? "episode" : "scene";
+      return {
+        ok: true,
+        written,
+        awaiting,
+        awaitingKind,
+        itemsLeft,
+        stashUpdatedAt: scene.updated_at,
+        note: notes.join("; "),
+      };
     } catch (err) {
       return { ...classify(err), ...(stashUpdatedAt ? { stashUpdatedAt } : {}) };
     }

@@ -47,6 +47,8 @@ export interface WorkerDeps {
    * of the scene counts (the queue's own record).
    */
   fetchedDuringClaim?: (job: Job, ratingKey: string) => boolean;
+  /** Told which provider's fetch confirms an awaited item (the push knows it is a movie or an episode). */
+  awaitingKind?: (ratingKey: string, kind: "scene" | "episode") => void;
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
@@ -80,6 +82,7 @@ export function createWorker(deps: WorkerDeps) {
   function settle(job: Job, outcome: Outcome) {
     if (outcome.ok) {
       if (outcome.awaiting) {
+        if (outcome.awaitingKind) deps.awaitingKind?.(outcome.awaiting, outcome.awaitingKind);
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(
           job,
