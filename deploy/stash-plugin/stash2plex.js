@@ -189,12 +189,43 @@
     load(panel, scene, false);
   }
 
+  /** On Stash's plugin settings: which stash2plex this plugin talks to, and a warning when the plugin is older. */
+  function settingsNote() {
+    if (!/^\/settings/.test(window.location.pathname) || document.querySelector(".s2p-version")) return;
+    var entry = Array.prototype.find.call(document.querySelectorAll(".plugin-settings, .card, section, li"), function (node) {
+      return /stash2plex/.test(node.textContent || "") && !node.querySelector(".s2p-version");
+    });
+    if (!entry) return;
+    var note = el("p", { class: "s2p-version s2p-muted" }, ["Asking stash2plex for its version\u2026"]);
+    entry.appendChild(note);
+    settings().then(function (cfg) {
+      var url = String(cfg.url || "").replace(/\/+$/, "");
+      if (!url || !cfg.readToken) return note.replaceChildren("stash2plex: set its URL and read-only token to see its version");
+      fetch(url + "/api/scene-status", { headers: { authorization: "Bearer " + cfg.readToken } })
+        .then(function (r) {
+          if (!r.ok) throw new Error(String(r.status));
+          return r.json();
+        })
+        .then(function (s) {
+          if (older(PLUGIN_VERSION, s.version)) {
+            note.className = "s2p-version s2p-note";
+            note.replaceChildren("This plugin (" + PLUGIN_VERSION + ") is older than stash2plex " + s.version + ": update it under Installed Plugins");
+          } else note.replaceChildren("Talks to stash2plex " + s.version + " (plugin " + PLUGIN_VERSION + ")");
+        })
+        .catch(function () {
+          note.replaceChildren("stash2plex unreachable");
+        });
+    });
+  }
+
   var api = window.PluginApi;
   if (api && api.Event && api.Event.addEventListener) api.Event.addEventListener("stash:location", mount);
   window.addEventListener("popstate", mount);
   // Stash draws the scene page after its data arrives: mount again once its parts are there.
   new MutationObserver(function () {
     if (sceneOfLocation() !== current.scene || (current.panel && !document.contains(current.panel))) mount();
+    settingsNote();
   }).observe(document.documentElement, { childList: true, subtree: true });
   mount();
+  settingsNote();
 })();

@@ -43,6 +43,21 @@ export function stashPages(pluginsDir: string, pluginIds: string[]) {
         ? new Response(joined(asset[1]!, ui.javascript), { headers: { "content-type": "text/javascript" } })
         : new Response(joined(asset[1]!, ui.css), { headers: { "content-type": "text/css" } });
     }
+    if (url.pathname === "/settings") {
+      const plugins = pluginIds
+        .map(
+          (id) =>
+            `<link rel="stylesheet" href="/plugin/${id}/css"><script src="/plugin/${id}/javascript" defer></script>`,
+        )
+        .join("");
+      const cards = pluginIds
+        .map((id) => `<div class="card plugin-settings"><h3>${id}</h3><p>Installed plugin</p></div>`)
+        .join("");
+      return new Response(
+        `<!doctype html><html><head><meta charset="utf-8"><title>Settings | Stash</title>${plugins}</head><body><main><h2>Plugins</h2>${cards}</main></body></html>`,
+        { headers: { "content-type": "text/html", "content-security-policy": csp() } },
+      );
+    }
     const scene = /^\/scenes\/(\d+)$/.exec(url.pathname);
     if (!scene) return undefined;
     const plugins = pluginIds

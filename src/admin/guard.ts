@@ -65,7 +65,7 @@ export function crossSiteRefusal(r: RequestFacts, publicOrigin: string | undefin
 
 /** What the read-only token may ask: one scene's state, and the browser's preflight for it. */
 export const readOnlyRoute = (method: string, path: string) =>
-  (method === "GET" || method === "OPTIONS") && /^\/api\/scene-status\/[^/]+$/.test(path);
+  (method === "GET" || method === "OPTIONS") && /^\/api\/scene-status(\/[^/]+)?$/.test(path);
 
 const originOf = (url: string | undefined) => {
   try {

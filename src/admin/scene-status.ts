@@ -52,41 +52,67 @@ export function sceneStatusRoutes(src: SceneStatusSource) {
       ? { "access-control-allow-origin": origin, vary: "Origin" }
       : { vary: "Origin" };
   };
-  return new Elysia({ name: "scene-status" })
-    .options("/api/scene-status/:id", ({ request }) => {
-      const headers = cors(request);
-      if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
-      return new Response(null, {
-        status: 204,
-        headers: {
-          ...headers,
-          "access-control-allow-methods": "GET",
-          "access-control-allow-headers": "authorization",
-          "access-control-max-age": "600",
-        },
-      });
-    })
-    .get("/api/scene-status/:id", async ({ params, query, request, set }) => {
-      Object.assign(set.headers, cors(request));
-      const h = request.headers;
-      if (!src.access.isReadToken(h) && !src.access.canRead(h))
-        throw new HttpError(401, "read_token", "reading a scene's state needs the read-only token (ADMIN_READ_TOKEN)");
-      if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
-      const instance = query.instance || DEFAULT_INSTANCE_ID;
-      if (!INSTANCE_ID.test(instance) || !src.stashOrigins.some((s) => s.instance === instance))
-        throw new HttpError(404, "no_instance", `no Stash instance "${String(instance).slice(0, 40)}" is configured`);
-      const ref = sceneRef(instance, params.id);
-      const machine = await src.machineIdentifier();
-      const status: SceneStatus = {
-        version: VERSION,
-        instance,
-        scene: params.id,
-        ...src.state(ref),
-        items: src.items(ref).map((i) => ({ ...i, ...(machine ? { url: plexWebUrl(machine, i.ratingKey) } : {}) })),
-        tv: src.tv(ref),
-      };
-      return status;
-    });
+  return (
+    new Elysia({ name: "scene-status" })
+      .options("/api/scene-status/:id", ({ request }) => {
+        const headers = cors(request);
+        if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
+        return new Response(null, {
+          status: 204,
+          headers: {
+            ...headers,
+            "access-control-allow-methods": "GET",
+            "access-control-allow-headers": "authorization",
+            "access-control-max-age": "600",
+          },
+        });
+      })
+      // Which stash2plex the plugin talks to (its settings page says so, and warns when it is older).
+      .get("/api/scene-status", ({ request, set }) => {
+        Object.assign(set.headers, cors(request));
+        const h = request.headers;
+        if (!src.access.isReadToken(h) && !src.access.canRead(h))
+          throw new HttpError(401, "read_token", "this needs the read-only token (ADMIN_READ_TOKEN)");
+        return { version: VERSION };
+      })
+      .options("/api/scene-status", ({ request }) => {
+        const headers = cors(request);
+        if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
+        return new Response(null, {
+          status: 204,
+          headers: {
+            ...headers,
+            "access-control-allow-methods": "GET",
+            "access-control-allow-headers": "authorization",
+          },
+        });
+      })
+      .get("/api/scene-status/:id", async ({ params, query, request, set }) => {
+        Object.assign(set.headers, cors(request));
+        const h = request.headers;
+        if (!src.access.isReadToken(h) && !src.access.canRead(h))
+          throw new HttpError(
+            401,
+            "read_token",
+            "reading a scene's state needs the read-only token (ADMIN_READ_TOKEN)",
+          );
+        if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
+        const instance = query.instance || DEFAULT_INSTANCE_ID;
+        if (!INSTANCE_ID.test(instance) || !src.stashOrigins.some((s) => s.instance === instance))
+          throw new HttpError(404, "no_instance", `no Stash instance "${String(instance).slice(0, 40)}" is configured`);
+        const ref = sceneRef(instance, params.id);
+        const machine = await src.machineIdentifier();
+        const status: SceneStatus = {
+          version: VERSION,
+          instance,
+          scene: params.id,
+          ...src.state(ref),
+          items: src.items(ref).map((i) => ({ ...i, ...(machine ? { url: plexWebUrl(machine, i.ratingKey) } : {}) })),
+          tv: src.tv(ref),
+        };
+        return status;
+      })
+  );
 }
 
 /** The scene's state from the queue's records: a waiting push first, then a dead letter, then the last delivery. */

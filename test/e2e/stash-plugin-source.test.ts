@@ -244,6 +244,39 @@ describe.skipIf(!python || !browserAvailable("the Stash scene page's Plex panel"
           foreign.stop(true);
         }
 
+        // Stash's plugin settings: which stash2plex the plugin talks to; a warning when the plugin is older.
+        const settingsPage = await browser.newPage();
+        await settingsPage.goto(`${w.stash.url}/settings`);
+        await settingsPage.waitForFunction(
+          'document.querySelector(".s2p-version")?.textContent?.includes("stash2plex ")',
+          null,
+          {
+            timeout: 10_000,
+          },
+        );
+        expect(await settingsPage.locator(".s2p-version").textContent()).toBe(
+          `Talks to stash2plex ${VERSION} (plugin ${VERSION})`,
+        );
+        const js = join(pluginsDir, "stash2plex", "stash2plex.js");
+        const shipped = readFileSync(js, "utf8");
+        writeFileSync(js, shipped.replace(`var PLUGIN_VERSION = "${VERSION}"`, 'var PLUGIN_VERSION = "0.0.1"'));
+        try {
+          await settingsPage.reload();
+          await settingsPage.waitForFunction(
+            'document.querySelector(".s2p-version")?.textContent?.includes("older")',
+            null,
+            {
+              timeout: 10_000,
+            },
+          );
+          expect(await settingsPage.locator(".s2p-version").textContent()).toContain(
+            `This plugin (0.0.1) is older than stash2plex ${VERSION}`,
+          );
+          await settingsPage.screenshot({ path: join(SCREENSHOTS, "stash-settings-version.png") });
+        } finally {
+          writeFileSync(js, shipped);
+        }
+
         // stash2plex not answering: one quiet line.
         w.stash.pluginSettings = { stash2plex: { url: "http://127.0.0.1:9", readToken: READ_TOKEN } };
         const quiet = await browser.newPage();
