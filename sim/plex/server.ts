@@ -5,6 +5,20 @@
  * exactly as PMS does, so an item's fields change only through the real service. Every
  * request is logged so tests can count Plex calls per item and check them against the
  * official API description.
+ *
+ * Evidence for what was added for issues 27 and 29:
+ * - A Part's `size` (bytes) and `duration` (ms) (`fileFacts`): python-plexapi's MediaPart, in
+ *   ../shared/plex/real-pms-evidence.md §6. Whether a section *listing* carries them as an item's
+ *   own page does is not shown there (LIKELY, as it carries Media and Part): where they are
+ *   missing the product binds nothing by size (identity.ts answers "none"), never guesses.
+ * - A database restored from a backup (`snapshot`/`restore`): PMS backs its database up on a
+ *   schedule (its `admin.database.backup` webhook event, evidence §5), and a restore puts the old
+ *   database file back. That items then show their older `updatedAt` follows from it living in
+ *   that file; that new items get rating keys given before follows from SQLite's id sequence
+ *   living there too. No log or report of a restore was found (UNKNOWN beyond that): the product
+ *   also takes most of the sampled items being gone as a restore (gaps/plex-rewind.ts), and its
+ *   daily reconcile heals whatever a restore left either way.
+ * - `clockOffsetMs` is a test's lever (Plex's clock moved on), not a behaviour.
  */
 import { SimServer } from "../sim-server.ts";
 import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, type ScanReport, scanFiles } from "./scan.ts";

@@ -2,6 +2,11 @@
  * The simulated Stash library: a seeded, generated set of scenes with the awkward cases real
  * libraries have (unicode titles, scenes without title/date/studio, several files per scene,
  * Windows-style paths), indexed the way the simulator's queries need.
+ *
+ * A file's `size` and its `oshash` fingerprint are fields of Stash's VideoFile
+ * (../shared/stash-schema/types/file.graphql: size, fingerprints, fingerprint(type)); the hash is
+ * Stash's pkg/hash/oshash (real-pms-evidence.md §6). The sizes are made up (varied, as video
+ * files are); a test that needs real bytes writes them and sets both from them.
  */
 import { rng } from "../rng.ts";
 import { StashClock, type ClockOptions } from "./clock.ts";

@@ -7,6 +7,8 @@
  * (\x01<level>\x02 lines, each behind "[Plugin / <name>] "; \x01p\x02 moves the task's progress), and of its output JSON the
  * `error` is logged at error level and the `output` at debug level, as Stash documents: there
  * is no separate task log, only Stash's log (Settings → Logs).
+ * `runPluginOperation(plugin_id, args)` runs the plugin at once outside the job queue and answers
+ * its output, as Stash's schema describes it (../shared/stash-schema/schema.graphql).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
