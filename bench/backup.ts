@@ -139,7 +139,7 @@ Machine: ${machine()}. The database filled with what such a library leaves (a mo
 | database size | ${mb(bytes)} |  |
 | a backup (VACUUM INTO, then the copy's integrity_check), median | ${fmt(median(backupMs) / 1000, 2)} s |  |
 | its size | ${mb(backupBytes)} |  |
-| start-up: the database opened as the service opens it (migrations, quick_check), median | ${fmt(median(openMs), 0)} ms |  |
+| start-up after a stop that was not clean: the database opened with its check of every page (migrations, quick_check), median | ${fmt(median(openMs), 0)} ms |  |
 | … of it the quick_check of every page, median | ${fmt(median(checkMs), 0)} ms | not noticeable beside a start (< 1 s) |
 | … a bare open of the same file, for comparison | ${fmt(median(bareMs), 1)} ms |  |
 `,

@@ -52,50 +52,37 @@ export function sceneStatusRoutes(src: SceneStatusSource) {
       ? { "access-control-allow-origin": origin, vary: "Origin" }
       : { vary: "Origin" };
   };
+  /** The browser's preflight: allowed only from a configured Stash's pages. */
+  const preflight = (request: Request) => {
+    const headers = cors(request);
+    if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
+    return new Response(null, {
+      status: 204,
+      headers: {
+        ...headers,
+        "access-control-allow-methods": "GET",
+        "access-control-allow-headers": "authorization",
+        "access-control-max-age": "600",
+      },
+    });
+  };
+  /** The read-only token or the admin's (a read); the CORS headers of the answer. */
+  const authorise = (request: Request, set: { headers: Record<string, unknown> }) => {
+    Object.assign(set.headers, cors(request));
+    if (!src.access.isReadToken(request.headers) && !src.access.canRead(request.headers))
+      throw new HttpError(401, "read_token", "reading a scene's state needs the read-only token (ADMIN_READ_TOKEN)");
+  };
   return (
     new Elysia({ name: "scene-status" })
-      .options("/api/scene-status/:id", ({ request }) => {
-        const headers = cors(request);
-        if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
-        return new Response(null, {
-          status: 204,
-          headers: {
-            ...headers,
-            "access-control-allow-methods": "GET",
-            "access-control-allow-headers": "authorization",
-            "access-control-max-age": "600",
-          },
-        });
-      })
+      .options("/api/scene-status/:id", ({ request }) => preflight(request))
       // Which stash2plex the plugin talks to (its settings page says so, and warns when it is older).
       .get("/api/scene-status", ({ request, set }) => {
-        Object.assign(set.headers, cors(request));
-        const h = request.headers;
-        if (!src.access.isReadToken(h) && !src.access.canRead(h))
-          throw new HttpError(401, "read_token", "this needs the read-only token (ADMIN_READ_TOKEN)");
+        authorise(request, set);
         return { version: VERSION };
       })
-      .options("/api/scene-status", ({ request }) => {
-        const headers = cors(request);
-        if (!headers["access-control-allow-origin"]) return new Response(null, { status: 403, headers });
-        return new Response(null, {
-          status: 204,
-          headers: {
-            ...headers,
-            "access-control-allow-methods": "GET",
-            "access-control-allow-headers": "authorization",
-          },
-        });
-      })
+      .options("/api/scene-status", ({ request }) => preflight(request))
       .get("/api/scene-status/:id", async ({ params, query, request, set }) => {
-        Object.assign(set.headers, cors(request));
-        const h = request.headers;
-        if (!src.access.isReadToken(h) && !src.access.canRead(h))
-          throw new HttpError(
-            401,
-            "read_token",
-            "reading a scene's state needs the read-only token (ADMIN_READ_TOKEN)",
-          );
+        authorise(request, set);
         if (!/^\d{1,18}$/.test(params.id)) throw new HttpError(400, "bad_id", "a scene id is a number");
         const instance = query.instance || DEFAULT_INSTANCE_ID;
         if (!INSTANCE_ID.test(instance) || !src.stashOrigins.some((s) => s.instance === instance))

@@ -114,40 +114,31 @@ export type DatabaseHealth = ReturnType<typeof createDatabaseHealth>;
  * damaged page met by any query is known at once, whoever ran it.
  */
 export function reportErrors(db: Database, report: (error: unknown) => void): void {
-  const wrapped = new WeakSet<object>();
-  const watch = <T extends object>(statement: T): T => {
-    if (wrapped.has(statement)) return statement;
-    wrapped.add(statement);
-    const target = statement as unknown as Record<string, (...args: unknown[]) => unknown>;
-    for (const method of ["run", "get", "all", "values"]) {
-      const original = target[method]!.bind(statement);
-      target[method] = (...args: unknown[]) => {
-        try {
-          return original(...args);
-        } catch (err) {
-          report(err);
-          throw err;
-        }
-      };
-    }
-    return statement;
-  };
-  const target = db as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const method of ["query", "prepare"]) {
-    const original = target[method]!.bind(db);
-    target[method] = (...args: unknown[]) => watch(original(...args) as object);
-  }
-  for (const method of ["run", "exec"]) {
-    const original = target[method]!.bind(db);
+  /** Replaces `owner[method]` by a call that reports an error before throwing it on. */
+  const reporting = (owner: object, method: string, after: (result: unknown) => unknown = (r) => r) => {
+    const target = owner as Record<string, (...args: unknown[]) => unknown>;
+    const original = target[method]!.bind(owner);
     target[method] = (...args: unknown[]) => {
       try {
-        return original(...args);
+        return after(original(...args));
       } catch (err) {
         report(err);
         throw err;
       }
     };
-  }
+  };
+  const wrapped = new WeakSet<object>();
+  const watch = (statement: unknown) => {
+    const st = statement as object;
+    if (!wrapped.has(st)) {
+      wrapped.add(st);
+      for (const method of ["run", "get", "all", "values"]) reporting(st, method);
+    }
+    return st;
+  };
+  // query and prepare: each statement they give reports its own errors (prepare errors too).
+  for (const method of ["query", "prepare"]) reporting(db, method, watch);
+  for (const method of ["run", "exec"]) reporting(db, method);
 }
 
 /** The look every 30 s, so a problem is found, a deleted WAL repaired and held changes stored without anyone asking. */
