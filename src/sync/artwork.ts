@@ -106,11 +106,38 @@ export interface ArtworkResult {
 }
 
 const BATCH = 50;
+/**
+ * Items whose work runs under one hold (see `oneAtATime`): a push waiting behind a Plex index
+ * page waits for at most this many items' uploads.
+ */
+const HOLD = 25;
 /** Images a run keeps in memory at once (see their use). */
 const CACHED_IMAGES = 4;
 
 export function createArtworkKeeper(deps: ArtworkDeps) {
   const now = deps.now ?? Date.now;
+  /** Per item, the work on it under way (settles, never rejects). */
+  const busy = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `work` once no other work on any of these items is under way. An item's decision,
+   * fetch, upload and record happen together: two looks at one item at once (the Plex index
+   * job's first look and a push) could otherwise upload the older bytes last, or record a
+   * version over an upload that came after it (the chaos soak's lost cover). Every item of a
+   * call is taken in the same synchronous step, so two calls never wait on each other.
+   */
+  function oneAtATime<T>(ratingKeys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const run = Promise.all(ratingKeys.map((k) => busy.get(k))).then(work);
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    for (const k of ratingKeys) busy.set(k, settled);
+    void settled.then(() => {
+      for (const k of ratingKeys) if (busy.get(k) === settled) busy.delete(k);
+    });
+    return run;
+  }
 
   async function readItems(keys: string[]): Promise<Map<string, Record<string, unknown>>> {
     const out = new Map<string, Record<string, unknown>>();
@@ -133,6 +160,92 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
     return { bytes: new Uint8Array(await res.arrayBuffer()), type };
   }
 
+  const needsOf = (t: ArtworkTarget, view?: Record<string, unknown>) => {
+    const records = deps.state.of(t.ratingKey);
+    return ELEMENTS.map((e) => ({ element: e, need: needOf(t[e], records[e], e, view), record: records[e] }));
+  };
+
+  /**
+   * The work on a few items, under their hold: what each needs is decided again from what is
+   * recorded now (a look that held them before may have done it), Plex's view read afresh,
+   * then fetched, uploaded and recorded.
+   */
+  async function keepHeld(targets: readonly ArtworkTarget[], onlyUntouched: boolean, result: ArtworkResult) {
+    const todo = onlyUntouched
+      ? targets.filter((t) => Object.keys(deps.state.of(t.ratingKey)).length === 0)
+      : targets;
+    if (!todo.length) return;
+    // Before an upload, Plex's own view: the user's lock is never overwritten.
+    const views = await readItems(todo.map((t) => t.ratingKey));
+    const cache = new Map<string, Promise<Awaited<ReturnType<typeof bytesOf>>>>();
+    const done: { ratingKey: string; element: ArtElement; record: ArtRecord }[] = [];
+    for (const target of todo) {
+      if (!views.has(target.ratingKey)) continue;
+      for (const { element, need, record } of needsOf(target, views.get(target.ratingKey))) {
+        const want = target[element];
+        if (need === "ok" || !want) continue;
+        if (need === "kept") {
+          result.kept++;
+          continue;
+        }
+        const key = sourceKey(want);
+        if (!cache.has(key)) {
+          cache.set(key, bytesOf(want));
+          // An item's poster and background, and a scene's items, come one after the other:
+          // the last few images are all worth keeping (bytes of every image would grow unbounded).
+          if (cache.size > CACHED_IMAGES) cache.delete(cache.keys().next().value!);
+        }
+        const image = await cache.get(key)!;
+        if (!image) {
+          // Stash has no such image: remembered as none, so it is not asked for again until its version moves.
+          deps.state.remember(target.ratingKey, element, { source: key, hash: "", shown: null, at: now() });
+          continue;
+        }
+        const hash = Bun.hash(image.bytes).toString(36);
+        if (need === "old" && record?.hash === hash) {
+          deps.state.remember(target.ratingKey, element, { ...record, source: key, at: now() });
+          result.unchanged++;
+          continue;
+        }
+        await deps.plex.upload(target.ratingKey, element, image.bytes, image.type);
+        result.uploaded++;
+        done.push({ ratingKey: target.ratingKey, element, record: { source: key, hash, shown: null, at: now() } });
+      }
+    }
+    // What Plex shows for each upload now: a lock on it later is PMS's or ours, not the user's.
+    const after = done.length ? await readItems([...new Set(done.map((d) => d.ratingKey))]) : new Map();
+    // One transaction for all: a write each would stall the event loop at a first scan's thousands.
+    deps.state.rememberAll(
+      done.map((d) => {
+        const shown = after.get(d.ratingKey)?.[ART_FIELD[d.element]];
+        return { ...d, record: { ...d.record, shown: typeof shown === "string" ? shown : null } };
+      }),
+    );
+  }
+
+  /** Each target's images into Plex where it lacks them or holds an older one (see `keep`). */
+  async function keepAll(
+    targets: readonly ArtworkTarget[],
+    options: { readPlex?: boolean; onlyUntouched?: boolean },
+  ): Promise<ArtworkResult> {
+    const result: ArtworkResult = { uploaded: 0, unchanged: 0, kept: 0 };
+    const plexItems = options.readPlex ? await readItems(targets.map((t) => t.ratingKey)) : undefined;
+    // A first sift without holding anything: most targets need nothing, and cost no request.
+    const todo = targets.filter(
+      (t) =>
+        (!plexItems || plexItems.has(t.ratingKey)) &&
+        needsOf(t, plexItems?.get(t.ratingKey)).some((n) => n.need !== "ok"),
+    );
+    for (let i = 0; i < todo.length; i += HOLD) {
+      const part = todo.slice(i, i + HOLD);
+      await oneAtATime(
+        part.map((t) => t.ratingKey),
+        () => keepHeld(part, options.onlyUntouched ?? false, result),
+      );
+    }
+    return result;
+  }
+
   return {
     /**
      * Puts each target's images into Plex where it lacks them or holds an older one. With
@@ -140,67 +253,7 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
      * lost are found too; without it, an item whose record is current costs no request. Plex
      * failures are thrown (the caller retries).
      */
-    async keep(targets: readonly ArtworkTarget[], options: { readPlex?: boolean } = {}) {
-      const result: ArtworkResult = { uploaded: 0, unchanged: 0, kept: 0 };
-      const plexItems = options.readPlex ? await readItems(targets.map((t) => t.ratingKey)) : undefined;
-      const needsOf = (t: ArtworkTarget, view?: Record<string, unknown>) => {
-        const records = deps.state.of(t.ratingKey);
-        return ELEMENTS.map((e) => ({ element: e, need: needOf(t[e], records[e], e, view), record: records[e] }));
-      };
-      let todo = targets.filter(
-        (t) =>
-          (!plexItems || plexItems.has(t.ratingKey)) &&
-          needsOf(t, plexItems?.get(t.ratingKey)).some((n) => n.need !== "ok"),
-      );
-      if (!todo.length) return result;
-      // Before an upload, Plex's own view: the user's lock is never overwritten.
-      const views = plexItems ?? (await readItems(todo.map((t) => t.ratingKey)));
-      todo = todo.filter((t) => views.has(t.ratingKey));
-      const cache = new Map<string, Promise<Awaited<ReturnType<typeof bytesOf>>>>();
-      const done: { ratingKey: string; element: ArtElement; record: ArtRecord }[] = [];
-      for (const target of todo) {
-        for (const { element, need, record } of needsOf(target, views.get(target.ratingKey))) {
-          const want = target[element];
-          if (need === "ok" || !want) continue;
-          if (need === "kept") {
-            result.kept++;
-            continue;
-          }
-          const key = sourceKey(want);
-          if (!cache.has(key)) {
-            cache.set(key, bytesOf(want));
-            // An item's poster and background, and a scene's items, come one after the other:
-            // the last few images are all worth keeping (bytes of every image would grow unbounded).
-            if (cache.size > CACHED_IMAGES) cache.delete(cache.keys().next().value!);
-          }
-          const image = await cache.get(key)!;
-          if (!image) {
-            // Stash has no such image: remembered as none, so it is not asked for again until its version moves.
-            deps.state.remember(target.ratingKey, element, { source: key, hash: "", shown: null, at: now() });
-            continue;
-          }
-          const hash = Bun.hash(image.bytes).toString(36);
-          if (need === "old" && record?.hash === hash) {
-            deps.state.remember(target.ratingKey, element, { ...record, source: key, at: now() });
-            result.unchanged++;
-            continue;
-          }
-          await deps.plex.upload(target.ratingKey, element, image.bytes, image.type);
-          result.uploaded++;
-          done.push({ ratingKey: target.ratingKey, element, record: { source: key, hash, shown: null, at: now() } });
-        }
-      }
-      // What Plex shows for each upload now: a lock on it later is PMS's or ours, not the user's.
-      const after = done.length ? await readItems([...new Set(done.map((d) => d.ratingKey))]) : new Map();
-      // One transaction for all: a write each would stall the event loop at a first scan's thousands.
-      deps.state.rememberAll(
-        done.map((d) => {
-          const shown = after.get(d.ratingKey)?.[ART_FIELD[d.element]];
-          return { ...d, record: { ...d.record, shown: typeof shown === "string" ? shown : null } };
-        }),
-      );
-      return result;
-    },
+    keep: (targets: readonly ArtworkTarget[], options: { readPlex?: boolean } = {}) => keepAll(targets, options),
     /**
      * Items Plex shows bound to our scenes that hold nothing of ours yet (matched by a scan, never
      * pushed): their scene's screenshot, its version not known here (the next push checks it by its bytes).
@@ -209,7 +262,11 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
       const records = deps.state.recordedMany(items.map((i) => i.ratingKey));
       const fresh = items.filter((i) => Object.keys(records.get(i.ratingKey) ?? {}).length === 0);
       const shot = (id: string): ImageSource => ({ kind: "scene", id, version: "" });
-      return this.keep(fresh.map((i) => ({ ratingKey: i.ratingKey, posters: shot(i.sceneId), arts: shot(i.sceneId) })));
+      // Still untouched when its turn comes: a push may have put the newest image there meanwhile.
+      return keepAll(
+        fresh.map((i) => ({ ratingKey: i.ratingKey, posters: shot(i.sceneId), arts: shot(i.sceneId) })),
+        { onlyUntouched: true },
+      );
     },
     /** What we put into an item (the reconcile compares it with the image Stash has now). */
     recorded: (ratingKey: string) => deps.state.of(ratingKey),
