@@ -18,6 +18,7 @@ export interface StashInstance {
   stash: { url: string; apiKey: string; timeoutMs: number };
   paths: Config["paths"];
   provider: Config["provider"];
+  collections: Config["collections"];
 }
 
 const trimUrl = (url: string) => url.replace(/\/+$/, "");
@@ -40,6 +41,7 @@ function complete(config: Config, entry: StashInstanceConfig, index: number): St
       timeoutMs: entry.timeoutMs ?? config.stash.timeoutMs,
     },
     paths: { ...config.paths, ...entry.paths },
+    collections: { ...config.collections, ...entry.collections },
     provider: {
       ...config.provider,
       ...own,

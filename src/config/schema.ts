@@ -101,6 +101,52 @@ const PathsSchema = Type.Object(
   { default: {} },
 );
 
+/** What a Plex collection can be made of (collections/kinds.ts). */
+export const COLLECTION_KINDS = ["studio", "network", "group", "performer", "tag"] as const;
+export type CollectionKind = (typeof COLLECTION_KINDS)[number];
+
+const CollectionsSchema = Type.Object(
+  {
+    kinds: Type.Array(Type.Union(COLLECTION_KINDS.map((k) => Type.Literal(k))), {
+      default: ["studio", "network", "group"],
+      description:
+        "What becomes a Plex collection, kept exact (comma list in env): studio, network (a parent studio: its sub-studios' scenes), group, performer, tag. Empty: none.",
+    }),
+    studioPrefix: Type.String({ default: "", description: "Put before a studio collection's name." }),
+    networkPrefix: Type.String({
+      default: "Network: ",
+      description: "Put before a network collection's name (a parent studio is a studio too).",
+    }),
+    groupPrefix: Type.String({ default: "", description: "Put before a group collection's name." }),
+    performerPrefix: Type.String({
+      default: "Performer: ",
+      description: "Put before a performer collection's name.",
+    }),
+    tagPrefix: Type.String({ default: "Tag: ", description: "Put before a tag collection's name." }),
+    performerMinScenes: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description: "A performer becomes a collection with at least this many scenes.",
+    }),
+    tags: Type.Array(Type.String(), {
+      default: [],
+      description: "Tags (names) that become collections (comma list in env).",
+    }),
+    tagParents: Type.Array(Type.String(), {
+      default: [],
+      description: "Parent tags (names): every tag under them becomes a collection (comma list in env).",
+    }),
+    everyMinutes: Type.Number({
+      minimum: 0,
+      default: 60,
+      description:
+        "How often every collection is checked against Stash (a studio renamed, a tag's image changed: nothing a scene's change shows); 0 turns the schedule off.",
+    }),
+  },
+  { default: {} },
+);
+export type CollectionsConfig = Static<typeof CollectionsSchema>;
+
 /**
  * The same settings, each optional and without a default: an instance's own value, else the
  * top-level one (a default here would hide the top-level value).
@@ -141,6 +187,7 @@ export const StashInstanceSchema = Type.Object(
     paths: Type.Optional(overridable(PathsSchema)),
     // The identifier is derived from the instance id (domain/ref.ts), never set per instance.
     provider: Type.Optional(overridable(ProviderSchema, ["identifier"])),
+    collections: Type.Optional(overridable(CollectionsSchema)),
   },
   { additionalProperties: false },
 );
@@ -319,6 +366,7 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  collections: CollectionsSchema,
   tv: Type.Object(
     {
       libraries: Type.Array(TvLibrarySchema, {

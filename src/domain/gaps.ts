@@ -10,11 +10,12 @@ export const GAP_KINDS = [
   "empty",
   "stash-empty",
   "artwork",
+  "collection",
 ] as const;
 export type GapKind = (typeof GAP_KINDS)[number];
 
 /** What the scheduled run heals unless configured otherwise: nothing here can lose data. */
-export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex", "artwork"];
+export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex", "artwork", "collection"];
 /** Kinds with a healing action (stash-empty is never pushed over Plex; an orphan with no owner is only reported). */
 export const HEALABLE_KINDS: readonly GapKind[] = [
   "stale",
@@ -25,6 +26,7 @@ export const HEALABLE_KINDS: readonly GapKind[] = [
   "missing-in-plex",
   "unknown-to-stash",
   "artwork",
+  "collection",
 ];
 
 export interface Gap {
@@ -44,7 +46,7 @@ export interface Gap {
   /** stale: each differing field as Stash would have it and as Plex shows it. */
   values?: Record<string, FieldValues>;
   /** artwork: the Stash image the item should hold (kind, id, version). */
-  image?: { kind: "scene" | "performer" | "group" | "studio"; id: string; version: string };
+  image?: { kind: "scene" | "performer" | "group" | "studio" | "tag"; id: string; version: string };
 }
 
 export interface FieldValues {

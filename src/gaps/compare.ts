@@ -14,7 +14,8 @@ export const COMPARED_FIELDS = [
   "summary",
   "genres",
   "performers",
-  "collections",
+  // Not "collections": the collection keeper compares them whole (collections/), an item's
+  // Collection tags are its view of them.
   "rating",
   "contentRating",
 ] as const;
@@ -121,7 +122,7 @@ export function differingFields(
 ): ComparedField[] {
   return COMPARED_FIELDS.filter((field) => {
     if (only && !only.has(field)) return false;
-    if (field === "genres" || field === "performers" || field === "collections")
+    if (field === "genres" || field === "performers")
       return listDiffers(field, expected[field], shown[field], listing);
     return expected[field] !== shown[field];
   });
@@ -143,7 +144,6 @@ const LOCK_NAMES: Record<string, ComparedField> = {
   rating: "rating",
   genre: "genres",
   actor: "performers",
-  collection: "collections",
 };
 
 /** The compared fields locked on a Plex item (`Field: [{name, locked}]`, as PMS shows an item). */

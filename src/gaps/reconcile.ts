@@ -55,6 +55,8 @@ import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";
 import { artworkGap } from "./artwork-detect.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
+import type { CollectionKeeper } from "../collections/keeper.ts";
+import { describeAction } from "../collections/plan.ts";
 
 export interface ReconcileDeps {
   config: Config;
@@ -76,6 +78,8 @@ export interface ReconcileDeps {
   tv?: readonly TvLibraryPort[];
   /** The default instance's artwork keeper. */
   artwork?: ArtworkKeeper;
+  /** The default instance's collections (off: none). */
+  collections?: CollectionPass;
   queue: Queue;
   plexIndex: Pick<PlexIndex, "setGuid">;
   log: Logger;
@@ -93,7 +97,12 @@ export interface ReconcileInstance {
   tv?: readonly TvLibraryPort[];
   /** The artwork it put into Plex, and the keeper that heals what is missing or old. */
   artwork?: ArtworkKeeper;
+  /** Its collections: a look finds what differs (the gap kind `collection`), a pass heals it. */
+  collections?: CollectionPass;
 }
+
+/** What a reconcile needs of an instance's collection keeper. */
+export type CollectionPass = Pick<CollectionKeeper, "pass">;
 
 export interface ReconcileOptions {
   /** Kinds to heal (empty: report only). */
@@ -143,7 +152,6 @@ const EDIT_TO_COMPARED: Partial<Record<EditField, ComparedField>> = {
   contentRating: "contentRating",
   genres: "genres",
   actors: "performers",
-  collections: "collections",
   rating: "rating",
 };
 /** A listed movie item, with the artwork Plex shows for it (the artwork gap). */
@@ -176,6 +184,7 @@ export function createReconciler(deps: ReconcileDeps) {
       ctx: deps.ctx,
       tv: deps.tv,
       artwork: deps.artwork,
+      collections: deps.collections,
     },
     ...(deps.others ?? []),
   ];
@@ -410,6 +419,22 @@ export function createReconciler(deps: ReconcileDeps) {
     }
   }
 
+  /** What an instance's collections lack or hold too much of: a pass that only looks. */
+  async function collectionGaps(part: ReconcileInstance): Promise<Gap[]> {
+    const look = await part.collections!.pass({ dryRun: true });
+    return look.sections.flatMap(({ sectionId, actions }) =>
+      actions.map((a) => ({
+        kind: "collection" as const,
+        instance: part.id,
+        sectionId,
+        ...("ratingKey" in a ? { ratingKey: a.ratingKey } : {}),
+        plexPaths: [],
+        stashPaths: [],
+        reason: describeAction(a),
+      })),
+    );
+  }
+
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
   async function heal(gaps: Gap[], kinds: ReadonlySet<GapKind>, progress: Progress): Promise<Record<string, number>> {
     const healed: Record<string, number> = {};
@@ -494,6 +519,13 @@ export function createReconciler(deps: ReconcileDeps) {
       todo.filter((g) => g.kind === "artwork"),
       count,
     );
+    // Collections: one pass per instance makes every collection exact (what the look found, and anything since).
+    for (const part of parts) {
+      const mine = todo.filter((g) => g.kind === "collection" && g.instance === part.id);
+      if (!mine.length || !part.collections) continue;
+      await part.collections.pass();
+      mine.forEach(count);
+    }
     if (queued) deps.onQueued();
     return healed;
   }
@@ -529,6 +561,7 @@ export function createReconciler(deps: ReconcileDeps) {
           found.items += one.items;
           found.kept = [...found.kept, ...one.kept.map((k) => ({ ...k, instance: part.id }))];
           found.skipped.push(...one.skipped);
+          if (part.collections && kinds.has("collection")) found.gaps.push(...(await collectionGaps(part)));
         }
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));
         const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};

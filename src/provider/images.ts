@@ -10,6 +10,7 @@ export const IMAGE_KINDS = {
   performer: (id: string) => `/performer/${id}/image`,
   group: (id: string) => `/group/${id}/frontimage`,
   studio: (id: string) => `/studio/${id}/image`,
+  tag: (id: string) => `/tag/${id}/image`,
 } as const;
 export type ImageKind = keyof typeof IMAGE_KINDS;
 

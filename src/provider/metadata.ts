@@ -187,7 +187,6 @@ export function sceneToMetadata(scene: StashScene, ctx: MetadataContext): PlexMe
     Role: roles(scene, ctx),
     Director: scene.director?.trim() ? [{ tag: scene.director.trim() }] : undefined,
     Genre: genres(scene, ctx),
-    Collection: scene.groups.length ? scene.groups.map((g) => groupToCollectionRef(g.group, ctx)) : undefined,
     Rating: rating(scene, ctx),
     Chapter: chapters(scene, duration),
     Guid: guids(scene),

@@ -188,3 +188,41 @@ export const SceneSetRatingAnswer = Type.Object({
 });
 export const MetadataScanAnswer = Type.Object({ metadataScan: Type.Union([Type.String(), Type.Number()]) });
 export const VersionAnswer = Type.Object({ version: Type.Object({ version: NullableString }) });
+
+/** What a scene's collections are made of (FIND_COLLECTION_SCENES): ids only. */
+const IdOnly = Type.Object({ id: Type.String() });
+export const CollectionScene = Type.Object({
+  id: Type.String(),
+  studio: Type.Union([Type.Object({ id: Type.String(), parent_studio: Type.Union([IdOnly, Type.Null()]) }), Type.Null()]),
+  groups: Type.Array(Type.Object({ scene_index: Type.Union([Type.Integer(), Type.Null()]), group: IdOnly })),
+  performers: Type.Array(IdOnly),
+  tags: Type.Array(IdOnly),
+});
+export type StashCollectionScene = Static<typeof CollectionScene>;
+export const FindCollectionScenesAnswer = Type.Object({
+  findScenes: Type.Object({ count: Type.Integer(), scenes: Type.Array(CollectionScene) }),
+});
+/** A thing a collection is named after, with its text and image (studio, performer, tag). */
+const Described = {
+  id: Type.String(),
+  name: Type.String(),
+  image_path: NullableString,
+};
+export const FindStudiosAnswer = Type.Object({
+  findStudios: Type.Object({
+    count: Type.Integer(),
+    studios: Type.Array(Type.Object({ ...Described, details: NullableString, parent_studio: Type.Union([IdOnly, Type.Null()]) })),
+  }),
+});
+export const FindPerformersAnswer = Type.Object({
+  findPerformers: Type.Object({
+    count: Type.Integer(),
+    performers: Type.Array(Type.Object({ ...Described, details: NullableString })),
+  }),
+});
+export const FindTagsAnswer = Type.Object({
+  findTags: Type.Object({
+    count: Type.Integer(),
+    tags: Type.Array(Type.Object({ ...Described, description: NullableString, parents: Type.Array(IdOnly) })),
+  }),
+});

@@ -7,6 +7,10 @@ import { ClientError, GraphQLClient } from "graphql-request";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { decode } from "../schema/decode.ts";
 import {
+  FindCollectionScenesAnswer,
+  FindPerformersAnswer,
+  FindStudiosAnswer,
+  FindTagsAnswer,
   FindGroupsAnswer,
   FindSceneFilesAnswer,
   FindScenesAnswer,
@@ -24,9 +28,14 @@ import {
   type StashScene,
   type StashSceneFiles,
   type StashTvScene,
+  type StashCollectionScene,
   type StashSceneActivity,
 } from "../schema/stash.ts";
 import {
+  FIND_COLLECTION_SCENES,
+  FIND_PERFORMERS,
+  FIND_STUDIOS,
+  FIND_TAGS,
   FIND_GROUPS,
   FIND_SCENE_FILES,
   FIND_SCENES,
@@ -243,6 +252,38 @@ export function createStashClient(options: StashClientOptions) {
         FindTvScenesAnswer,
       );
       return { count: answer.findScenes.count, items: answer.findScenes.scenes };
+    },
+    /** One page of every scene (or of these ids) with what its collections are made of, oldest id first. */
+    async collectionScenesPage(
+      page: number,
+      perPage: number,
+      ids?: string[],
+    ): Promise<StashPage<StashCollectionScene>> {
+      const answer = await request(
+        "scenes for collections",
+        FIND_COLLECTION_SCENES,
+        { ids, filter: { page, per_page: perPage, sort: "id", direction: "ASC" } },
+        FindCollectionScenesAnswer,
+      );
+      return { count: answer.findScenes.count, items: answer.findScenes.scenes };
+    },
+    /** Every studio, with its details, image and parent. */
+    async studios() {
+      const all = { filter: { per_page: -1, sort: "id" } };
+      return (await request("studios", FIND_STUDIOS, all, FindStudiosAnswer)).findStudios.studios;
+    },
+    /** The performers with at least `minScenes` scenes, with their details and image. */
+    async performersWithScenes(minScenes: number) {
+      const variables = {
+        performer_filter: { scene_count: { value: minScenes - 1, modifier: "GREATER_THAN" } },
+        filter: { per_page: -1, sort: "id" },
+      };
+      return (await request("performers", FIND_PERFORMERS, variables, FindPerformersAnswer)).findPerformers.performers;
+    },
+    /** Every tag, with its description, image and parents. */
+    async tags() {
+      const all = { filter: { per_page: -1, sort: "id" } };
+      return (await request("tags", FIND_TAGS, all, FindTagsAnswer)).findTags.tags;
     },
     /** Stash's library folders (the paths it scans). */
     async libraryPaths(): Promise<string[]> {

@@ -64,6 +64,48 @@ export const FIND_TV_SCENES = /* GraphQL */ `
     }
   }`;
 
+/** One page of every scene with what its collections are made of (collections/kinds.ts), oldest id first. */
+export const FIND_COLLECTION_SCENES = /* GraphQL */ `
+  query FindCollectionScenes($ids: [ID!], $filter: FindFilterType) {
+    findScenes(ids: $ids, filter: $filter) {
+      count
+      scenes {
+        id
+        studio { id parent_studio { id } }
+        groups { scene_index group { id } }
+        performers { id }
+        tags { id }
+      }
+    }
+  }`;
+
+/** Every studio with its description, image and parent (a parent studio is a network collection). */
+export const FIND_STUDIOS = /* GraphQL */ `
+  query FindStudios($filter: FindFilterType) {
+    findStudios(filter: $filter) {
+      count
+      studios { id name details image_path parent_studio { id } }
+    }
+  }`;
+
+/** The performers with at least so many scenes (a performer collection's threshold). */
+export const FIND_PERFORMERS = /* GraphQL */ `
+  query FindPerformers($performer_filter: PerformerFilterType, $filter: FindFilterType) {
+    findPerformers(performer_filter: $performer_filter, filter: $filter) {
+      count
+      performers { id name details image_path }
+    }
+  }`;
+
+/** Every tag with its description, image and parents (tag collections: named ones, or a parent's children). */
+export const FIND_TAGS = /* GraphQL */ `
+  query FindTags($filter: FindFilterType) {
+    findTags(filter: $filter) {
+      count
+      tags { id name description image_path parents { id } }
+    }
+  }`;
+
 export const STASH_LIBRARIES = /* GraphQL */ `
   query StashLibraries { configuration { general { stashes { path } } } }`;
 
@@ -102,6 +144,10 @@ export const ALL_DOCUMENTS = {
   FIND_GROUPS,
   FIND_SCENE_STUDIO,
   FIND_TV_SCENES,
+  FIND_COLLECTION_SCENES,
+  FIND_STUDIOS,
+  FIND_PERFORMERS,
+  FIND_TAGS,
   STASH_LIBRARIES,
   METADATA_SCAN,
   VERSION,

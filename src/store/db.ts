@@ -163,6 +163,16 @@ const MIGRATIONS: string[] = [
     rating_key TEXT PRIMARY KEY, path TEXT NOT NULL, how TEXT NOT NULL CHECK (how IN ('size+duration', 'oshash', 'ambiguous')),
     ref TEXT, candidates TEXT NOT NULL DEFAULT '[]', at INTEGER NOT NULL
   );`,
+  /*
+   * 12: the Plex collections we keep, per library and Stash thing (collections/state.ts owns the
+   * table): a renamed studio's collection is found by its key, and keeps its rating key.
+   */ `
+  CREATE TABLE collections (
+    section_id TEXT NOT NULL, key TEXT NOT NULL, instance TEXT NOT NULL, rating_key TEXT NOT NULL,
+    title TEXT NOT NULL, members INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL,
+    PRIMARY KEY (section_id, key)
+  );
+  CREATE INDEX collections_rating_key ON collections (rating_key);`,
 ];
 
 /** The schema version a database has once every migration ran. */

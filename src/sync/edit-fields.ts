@@ -49,7 +49,9 @@ const SCALAR: Partial<Record<EditField, string>> = {
   contentRating: "contentRating",
   rating: "rating",
 };
-const LISTS: Partial<Record<EditField, string>> = { genres: "genre", actors: "actor", collections: "collection" };
+// Not collections: they are kept whole by the collection keeper (collections/), never as an item's tags
+// (PMS joins a tag by its title: a tag written here would make a second collection beside ours).
+const LISTS: Partial<Record<EditField, string>> = { genres: "genre", actors: "actor" };
 
 export interface EditPlan {
   query: Record<string, string>;
