@@ -2,16 +2,18 @@
  * Identity benchmark (issue 29): copies whose names tell nothing, bound by size and duration
  * (then oshash) at `--scenes` scenes (default 50,000). The Stash simulator (its own process)
  * holds the library; the real index of Stash's files (SQLite, in a temp data folder) indexes
- * it; the Plex index holds `--copies` tidy-named copies (a third of them by default, a few with
- * a twin of the same size and duration); the real binder (sync/identity-binding.ts) binds them
- * against an in-process PMS simulator. Measured: copies bound per second (median of `--runs`,
- * each on fresh copies), the index file's extra bytes for sizes, durations and oshash (the same
- * library indexed without them), the service's heap before and after, and oshash reads per
- * ambiguous copy.
+ * it; the Plex index holds tidy-named copies of every third scene; the real binder
+ * (sync/identity-binding.ts) binds them against an in-process PMS simulator. `--twins` pairs of
+ * Stash files share size and duration (sim/stash/twins.ts); the copies of those scenes are
+ * written to disk as sparse files of the stated size with their own first and last 64 KiB,
+ * under a folder the path rules map, so the binder reads their oshash as the service would.
+ * Measured: copies bound per second (median of `--runs`, each on fresh copies), oshash reads per
+ * ambiguous copy and how many were resolved (and 0 wrong), the index file's extra bytes for
+ * sizes, durations and oshash (the same library indexed without them), the heap before and after.
  *
- *   bun bench/identity.ts [--scenes 50000] [--runs 3] [--no-write]
+ *   bun bench/identity.ts [--scenes 50000] [--runs 3] [--twins 300] [--no-write]
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { heapStats } from "bun:jsc";
 import { PmsSim } from "../sim/plex/server.ts";
@@ -26,6 +28,8 @@ import { compilePathRules } from "../src/paths/mapper.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/log.ts";
 import { DEMO_RULES } from "../src/demo.ts";
+import { oshashOfFile } from "../src/sync/oshash.ts";
+import { writeTwinFile } from "../sim/stash/twins.ts";
 import type { SyncSection } from "../src/sync/push.ts";
 import { commandLine, fmt, machine, median, numberArg, report, startStashSim } from "./lib.ts";
 import { mkdtempSync } from "node:fs";
@@ -33,10 +37,11 @@ import { tmpdir } from "node:os";
 
 const SCENES = numberArg("scenes", 50_000);
 const RUNS = numberArg("runs", 3);
+const TWINS = numberArg("twins", 300);
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
-const sim = await startStashSim(SCENES, 29);
+const sim = await startStashSim(SCENES, 29, 0, { twins: TWINS });
+const dir = mkdtempSync(join(tmpdir(), "s2p-bench-identity-"));
 try {
-  const dir = mkdtempSync(join(tmpdir(), "s2p-bench-identity-"));
   const stash = createStashClient({ url: sim.url, apiKey: "", timeoutMs: 30_000 });
   const heapBefore = heapStats().heapSize;
   const index = createFileIndex(stash, Date.now, { file: join(dir, "stash-files.sqlite") });
@@ -71,7 +76,27 @@ try {
     if (p.items.length < 1000) break;
   }
   const copiesAll = pages.filter((s, i) => i % 3 === 0 && s.files.length === 1 && s.files[0]!.size != null);
-  const runs: { seconds: number; bound: number; ambiguous: number; reads: number }[] = [];
+  // Copies whose size another Stash file has too: ambiguous by size and duration, told apart by oshash.
+  const filesOfSize = new Map<number, number>();
+  for (const s of pages)
+    for (const f of s.files) filesOfSize.set(Number(f.size), (filesOfSize.get(Number(f.size)) ?? 0) + 1);
+  const twinned = (s: (typeof pages)[number]) => (filesOfSize.get(Number(s.files[0]!.size)) ?? 0) > 1;
+  // The media folder, mounted here read-only in a real setup: where the binder reads the copies' bytes.
+  const media = join(dir, "tidy");
+  mkdirSync(media);
+  const rules = [
+    ...DEMO_RULES,
+    { name: "tidy", plex: "^/media/Tidy/(.*)$", stash: `${media}/$1`, plexRoots: ["/media/Tidy"] },
+  ];
+  const runs: {
+    seconds: number;
+    bound: number;
+    ambiguous: number;
+    twins: number;
+    byHash: number;
+    wrong: number;
+    reads: number;
+  }[] = [];
   const perRun = Math.floor(copiesAll.length / RUNS);
   for (let r = 0; r < RUNS; r++) {
     const copies = copiesAll.slice(r * perRun, (r + 1) * perRun);
@@ -86,6 +111,8 @@ try {
       }),
     );
     for (const p of paths) pms.addItem("1", p);
+    const twins = copies.filter(twinned);
+    for (const s of twins) writeTwinFile(join(media, `Copy ${s.id}.mp4`), s.id, Number(s.files[0]!.size));
     const plex = createPlexClient({ url: pms.url, token: pms.token, timeoutMs: 30_000 });
     const plexIndex = createPlexIndex(store, plex);
     const sections: SyncSection[] = [
@@ -107,23 +134,31 @@ try {
       state: createIdentityState(store),
       log: silentLogger,
       push: () => {},
-      oshashOf: () => {
+      oshashOf: (path) => {
         reads++;
-        return null;
+        return oshashOfFile(path);
       },
     });
     const { mapper } = compilePathRules(
-      loadConfig({ STASH_URL: sim.url, DATA_DIR: dir, PATHS_RULES: JSON.stringify(DEMO_RULES) }, undefined).paths.rules,
+      loadConfig({ STASH_URL: sim.url, DATA_DIR: dir, PATHS_RULES: JSON.stringify(rules) }, undefined).paths.rules,
     );
     const t = performance.now();
     const { bound, ambiguous } = await binder({ id: "default", identifier: IDENTIFIER, mapper, index }, sections);
-    runs.push({ seconds: (performance.now() - t) / 1000, bound, ambiguous, reads });
+    const seconds = (performance.now() - t) / 1000;
+    // Bound to another scene than the one copied: never acceptable.
+    const wrong = copies.filter((s, i) => {
+      const guid = pms.itemByFile(paths[i]!)!.guid;
+      return guid.startsWith(`${IDENTIFIER}://`) && guid !== `${IDENTIFIER}://movie/${s.id}`;
+    }).length;
+    const byHash = createIdentityState(store).counts().oshash ?? 0;
+    runs.push({ seconds, bound, ambiguous, twins: twins.length, byHash, wrong, reads });
     await pms.stop();
     store.close();
   }
   const rate = median(runs.map((r) => r.bound / r.seconds));
-  const ambiguous = runs.reduce((n, r) => n + r.ambiguous, 0);
-  const reads = runs.reduce((n, r) => n + r.reads, 0);
+  const sum = (key: keyof (typeof runs)[number]) => runs.reduce((n, r) => n + r[key], 0);
+  const ambiguous = sum("ambiguous");
+  const twins = sum("twins");
   const mb = (b: number) => `${fmt(b / 1024 / 1024, 1)} MB`;
   report(
     "identity",
@@ -135,8 +170,9 @@ Machine: ${machine()}. Stash simulator in its own process; the index of Stash's 
 | measure | result |
 |---|---|
 | copies bound per second, median of ${RUNS} (each: index lookup by size, duration check, PMS match, record) | ${fmt(rate, 0)} |
-| bound / left ambiguous (a twin of the same size and duration) | ${runs.reduce((n, r) => n + r.bound, 0)} / ${ambiguous} |
-| oshash reads per ambiguous copy (128 KiB each; the simulated library has no two files of one size, so none here: test/e2e/identity.test.ts makes them) | ${ambiguous ? fmt(reads / ambiguous, 2) : "— (0 ambiguous)"} |
+| bound / left ambiguous / bound to a wrong scene | ${sum("bound")} / ${ambiguous} / ${sum("wrong")} |
+| copies with a twin (another Stash file of the same size and duration, ${TWINS} pairs in the library) / resolved by oshash | ${twins} / ${sum("byHash")} |
+| oshash reads per ambiguous copy (128 KiB each, from a sparse file of the stated size) | ${twins ? fmt(sum("reads") / twins, 2) : "— (0 ambiguous)"} |
 | index of Stash's files on disk, with sizes, durations and oshash / without | ${mb(withFacts)} / ${mb(withoutFacts)} (+${mb(withFacts - withoutFacts)}) |
 | heap of the process: before / after building the index (it lives in SQLite, not the heap) | ${mb(heapBefore)} / ${mb(heapAfter)} |
 | index built from empty | ${fmt(buildS, 1)} s |
@@ -144,4 +180,5 @@ Machine: ${machine()}. Stash simulator in its own process; the index of Stash's 
   );
 } finally {
   sim.proc.kill();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -96,7 +96,7 @@ export async function startStashSim(
   scenes: number,
   seed: number,
   genericShare = 0,
-  options: { orderedPages?: boolean } = {},
+  options: { orderedPages?: boolean; twins?: number } = {},
 ) {
   const proc = Bun.spawn(
     [
@@ -106,6 +106,7 @@ export async function startStashSim(
       String(seed),
       String(genericShare),
       ...(options.orderedPages ? ["--ordered-pages"] : []),
+      ...(options.twins ? ["--twins", String(options.twins)] : []),
     ],
     { stdout: "pipe", stderr: "inherit" },
   );

@@ -1,7 +1,10 @@
 /**
  * Runs the Stash simulator as its own process (for benchmarks, so it does not share a CPU
- * with what is measured): `bun sim/stash/main.ts <scenes> [seed] [genericShare] [--ordered-pages]`.
- * Prints its URL.
+ * with what is measured): `bun sim/stash/main.ts <scenes> [seed] [genericShare] [--ordered-pages]
+ * [--twins N]`. Prints its URL.
+ *
+ * --twins N: N pairs of scenes whose files share size and duration, with oshashes a benchmark
+ * can write the bytes of (twins.ts: a lever, not a Stash behaviour).
  *
  * --ordered-pages: a page of ALL scenes in id order (findScenes with no ids, no scene filter, no
  * `q`, sorted by id ascending or not at all: every full paging the service does) is cut from an
@@ -12,13 +15,16 @@
  * taken without it.
  */
 import { StashSim } from "./server.ts";
+import { makeTwins } from "./twins.ts";
 
-const [scenes, seed, genericShare] = process.argv
-  .slice(2)
-  .filter((a) => !a.startsWith("--"))
+const args = process.argv.slice(2);
+const twins = args.includes("--twins") ? Number(args[args.indexOf("--twins") + 1]) : 0;
+const [scenes, seed, genericShare] = args
+  .filter((a, i) => !a.startsWith("--") && args[i - 1] !== "--twins")
   .map(Number);
 const sim = new StashSim({ scenes: scenes ?? 1000, seed: seed ?? 42, genericShare: genericShare ?? 0 });
 if (process.argv.includes("--ordered-pages")) orderedPages(sim);
+if (twins > 0) makeTwins(sim.library, twins);
 sim.start();
 console.log(JSON.stringify({ url: sim.url }));
 process.on("SIGTERM", () => process.exit(0));

@@ -96,7 +96,12 @@ export async function reconcileCommand(config: Config, args: string[]): Promise<
   const ticker = tty
     ? setInterval(() => app.reconciler.progress && process.stderr.write(`\r${bar(app.reconciler.progress)}   `), 200)
     : undefined;
+  const indexes = [app.stashIndex, ...app.instanceProviders.map((o) => o.index)];
   try {
+    // Copies whose names tell nothing are found in each instance's index of Stash's files. This
+    // process has its own (a running service holds its file): brought up to date first, a delta
+    // from the file the service left, or a whole build when the service holds it.
+    await Promise.all(indexes.map((index) => index.refresh()));
     const result = await app.reconciler.run({ heal, kinds: kinds as GapKind[] | undefined, trigger: "cli" });
     if (tty) process.stderr.write("\r\x1b[K");
     if (args.includes("--json")) console.log(JSON.stringify({ run: result.run, gaps: result.gaps }));
@@ -113,6 +118,7 @@ export async function reconcileCommand(config: Config, args: string[]): Promise<
     return 1;
   } finally {
     clearInterval(ticker);
+    for (const index of indexes) index.close();
     app.store.close();
   }
 }

@@ -45,6 +45,13 @@ export interface Gap {
   fields?: string[];
   /** stale: each differing field as Stash would have it and as Plex shows it. */
   values?: Record<string, FieldValues>;
+  /** An item no path places, found by its size and duration or its fingerprint (sync/identity.ts). */
+  foundBy?: "size+duration" | "oshash";
+  /**
+   * unmatched with no scene: an item whose name tells nothing, several Stash files of its size and
+   * duration (these scenes), left unmatched for a person (Fix Match lists them first).
+   */
+  candidates?: { sceneId: string; path: string }[];
   /** artwork: the Stash image the item should hold (kind, id, version). */
   image?: { kind: "scene" | "performer" | "group" | "studio" | "tag"; id: string; version: string };
 }
@@ -78,15 +85,23 @@ export interface SkippedSection {
  * Stash emptied…). Only the first should keep the dashboard amber.
  */
 export function gapTotals(
-  run: { counts: Partial<Record<GapKind, number>>; healed: Record<string, number> },
+  run: {
+    counts: Partial<Record<GapKind, number>>;
+    healed: Record<string, number>;
+    /** Gaps of a healable kind that no heal acts on (an item several scenes may be). */
+    unhealable?: Partial<Record<GapKind, number>>;
+  },
   healable: readonly GapKind[],
 ) {
   let toHeal = 0;
   let forAPerson = 0;
   for (const kind of GAP_KINDS) {
     const n = run.counts[kind] ?? 0;
-    if (healable.includes(kind)) toHeal += Math.max(0, n - (run.healed[kind] ?? 0));
-    else forAPerson += n;
+    const stuck = Math.min(n, run.unhealable?.[kind] ?? 0);
+    if (healable.includes(kind)) {
+      toHeal += Math.max(0, n - stuck - (run.healed[kind] ?? 0));
+      forAPerson += stuck;
+    } else forAPerson += n;
   }
   return { toHeal, forAPerson };
 }

@@ -1,8 +1,10 @@
 /**
  * Pure: finds every gap between the Plex items of the synced sections (held compactly, one
  * pass) and Stash's scenes (streamed page by page: never two full copies). A scene's files are
- * mapped to Plex paths by the path rules and looked up among the items; what no scene claims
- * is left over at the end (unknown to Stash, or bound to a scene Stash no longer has).
+ * mapped to Plex paths by the path rules and looked up among the items; an item no path places
+ * is held under the scene its size and duration or fingerprint name too (sync/identity.ts, asked
+ * by the reconcile as it lists the items). What no scene claims is left over at the end (unknown
+ * to Stash, bound to a scene Stash no longer has, or several scenes' by size and duration).
  * A field locked in Plex is the user's decision: where PMS re-pulls from us it would keep it
  * anyway, so it is reported as kept, never as stale. A section picked by default whose agent
  * is not ours is reported only when Stash knows a file in it; otherwise it is skipped, with why.
@@ -27,7 +29,14 @@ export interface PlexItemView {
   full?: boolean;
   /** Fields locked in Plex. */
   locked?: ReadonlySet<ComparedField>;
+  /** No path places it; its size and duration (or fingerprint) are this scene's file's (sync/identity.ts). */
+  foundBy?: { sceneId: string; how: "size+duration" | "oshash" };
+  /** No path places it, and several Stash files have its size and duration: never guessed. */
+  ambiguous?: { candidates: { sceneId: string; path: string }[]; why: string };
 }
+
+/** The key an item found by identity is held under (a Plex path never looks like it). */
+export const identityKey = (sceneId: string) => `scene#${sceneId}`;
 
 /**
  * Where the detector finds the items: an array held in memory, or a reconcile's scratch file
@@ -57,8 +66,11 @@ export function itemsInMemory<T extends { ratingKey: string }>(
   };
 }
 
-/** The keys a movie item is found by: its files' paths. */
-export const pathKeys = (item: Pick<PlexItemView, "files">) => [...new Set(item.files.map(nfc))];
+/** The keys a movie item is found by: its files' paths, and the scene identity found it to be. */
+export const pathKeys = (item: Pick<PlexItemView, "files" | "foundBy">) => [
+  ...new Set(item.files.map(nfc)),
+  ...(item.foundBy ? [identityKey(item.foundBy.sceneId)] : []),
+];
 
 export interface SectionView {
   key: string;
@@ -99,8 +111,10 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
   const sceneOfGuid = (guid: string | undefined) => refFromGuid(guid, ours)?.id ?? null;
 
   const plexPathsOf = (s: StashScene) => s.files.flatMap((f) => ctx.mapper.toPlex(f.path)?.path ?? []);
-  /** The items holding a scene's files. */
-  const holdersOf = (plexPaths: string[]) => [...new Set(plexPaths.flatMap((p) => items.holding(nfc(p))))];
+  /** The items holding a scene's files, and those identity found to be the scene. */
+  const holdersOf = (s: StashScene, plexPaths: string[]) => [
+    ...new Set([...plexPaths.flatMap((p) => items.holding(nfc(p))), ...items.holding(identityKey(s.id))]),
+  ];
 
   /** Returns the gaps this scene adds. */
   function scene(s: StashScene): Gap[] {
@@ -109,7 +123,7 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
     const stashPaths = s.files.map((f) => f.path);
     const plexPaths = plexPathsOf(s);
     const held = plexPaths.map((p) => items.holding(nfc(p)));
-    const holders = [...new Set(held.flat())];
+    const holders = holdersOf(s, plexPaths);
     for (const sec of optional)
       if (!known.has(sec.key) && plexPaths.some((p) => sec.locations.some((l) => isInside(p, l)))) known.add(sec.key);
     // Every file of the scene that a synced section's folder holds must be an item (a scene may have several).
@@ -137,6 +151,7 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
         sectionId: item.sectionId,
         plexPaths: item.files,
         stashPaths,
+        ...(item.foundBy ? { foundBy: item.foundBy.how } : {}),
       };
       const boundTo = sceneOfGuid(item.guid);
       if (section.ours && boundTo === null) {
@@ -144,11 +159,12 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
           !item.guid || item.guid.startsWith("local://")
             ? "is not matched"
             : `is bound to another agent (${item.guid.split("://")[0]})`;
-        gaps.push({
-          kind: "unmatched",
-          ...gap,
-          reason: `item ${item.ratingKey} ${why}, though Stash scene ${s.id} has its file`,
-        });
+        const whose = !item.foundBy
+          ? `Stash scene ${s.id} has its file`
+          : item.foundBy.how === "oshash"
+            ? `its fingerprint (oshash) is Stash scene ${s.id}'s file's (its name tells nothing)`
+            : `its size and duration are Stash scene ${s.id}'s file's (its name tells nothing)`;
+        gaps.push({ kind: "unmatched", ...gap, reason: `item ${item.ratingKey} ${why}, though ${whose}` });
         continue;
       }
       if (section.ours && boundTo !== s.id) {
@@ -229,6 +245,20 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
       if (!sections.has(item.sectionId) || left.has(item.sectionId)) continue;
       const boundTo = sceneOfGuid(item.guid);
       const base = { ratingKey: item.ratingKey, sectionId: item.sectionId, plexPaths: item.files };
+      if (item.ambiguous && boundTo === null && sections.get(item.sectionId)?.ours) {
+        const { candidates, why } = item.ambiguous;
+        const scenes = [...new Set(candidates.map((c) => c.sceneId))];
+        gaps.push({
+          kind: "unmatched",
+          ...base,
+          stashPaths: candidates.map((c) => c.path).filter(Boolean),
+          candidates,
+          reason:
+            `item ${item.ratingKey} (${item.files.join(", ")}) is not matched and its name tells nothing: ${why} ` +
+            `(scenes ${scenes.join(", ")}); left unmatched for a person (Fix Match lists them first)`,
+        });
+        continue;
+      }
       if (boundTo && !sceneIds.has(boundTo)) {
         gaps.push({
           kind: "orphaned",
@@ -259,6 +289,6 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
     /** Fields locked in Plex that differ from Stash (after the scenes are seen). */
     kept: (): readonly KeptItem[] => kept,
     /** The items holding a scene's files (to read them whole before `scene`). */
-    holders: (s: StashScene) => holdersOf(plexPathsOf(s)),
+    holders: (s: StashScene) => holdersOf(s, plexPathsOf(s)),
   };
 }

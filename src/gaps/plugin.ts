@@ -19,7 +19,7 @@ import type { PlexIndex } from "../sync/plex-index.ts";
 import type { SyncSection } from "../sync/push.ts";
 import type { Queue } from "../sync/queue.ts";
 import type { SyncScope } from "../sync/select.ts";
-import { createReconciler, type ReconcileInstance } from "./reconcile.ts";
+import { createReconciler, type ReconcileDeps, type ReconcileInstance } from "./reconcile.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
 import type { TvLibraryPort } from "../sync/tv-push.ts";
 import { createRewindWatch } from "./plex-rewind.ts";
@@ -37,6 +37,8 @@ export interface GapsSideDeps {
   stash: StashClient;
   mapper: PathMapper;
   ctx: MetadataContext;
+  /** The default instance's index of Stash's files (copies whose names tell nothing are found by size in it). */
+  index?: ReconcileDeps["index"];
   /** Every further Stash instance's parts: each compared with its own sections and healed through its own. */
   others?: ReconcileInstance[];
   /** The default instance's TV libraries (their episodes and shows are compared too). */
@@ -63,6 +65,7 @@ export function gapsSide(deps: GapsSideDeps) {
     sections: deps.sections,
     mapper: deps.mapper,
     ctx: deps.ctx,
+    index: deps.index,
     others: deps.others,
     tv: deps.tv,
     artwork: deps.artwork,

@@ -11,10 +11,13 @@
 import type { Config, EditField } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
-import type { PlexClient } from "../plex/client.ts";
+import type { PlexClient, PlexItem } from "../plex/client.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
 import type { Database } from "bun:sqlite";
-import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, guidOf, refFromGuid, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
+import { identifyItem } from "../sync/identity.ts";
+import { identityLookup, type IdentitySource } from "../sync/identity-lookup.ts";
+import { createIdentityState } from "../sync/identity-state.ts";
 import { episodeIdOfFile } from "./tv-detect.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
@@ -51,7 +54,7 @@ import {
   type SkippedSection,
 } from "../domain/gaps.ts";
 import type { StashScene } from "../schema/stash.ts";
-import { KEPT_PER_KIND, createReports, type RunSummary } from "./reports.ts";
+import { KEPT_PER_KIND, createReports, unhealableOf, type RunSummary } from "./reports.ts";
 import { pages } from "../paging.ts";
 import { artworkGap } from "./artwork-detect.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
@@ -80,6 +83,8 @@ export interface ReconcileDeps {
   artwork?: ArtworkKeeper;
   /** The default instance's collections (off: none). */
   collections?: CollectionPass;
+  /** The default instance's index of Stash's files: an item no path places is found by its size in it. */
+  index?: IdentitySource["index"];
   queue: Queue;
   plexIndex: Pick<PlexIndex, "setGuid">;
   log: Logger;
@@ -99,6 +104,8 @@ export interface ReconcileInstance {
   artwork?: ArtworkKeeper;
   /** Its collections: a look finds what differs (the gap kind `collection`), a pass heals it. */
   collections?: CollectionPass;
+  /** Its index of Stash's files: an item no path places is found by its size and duration (sync/identity.ts). */
+  index?: IdentitySource["index"];
 }
 
 /** What a reconcile needs of an instance's collection keeper. */
@@ -185,6 +192,7 @@ export function createReconciler(deps: ReconcileDeps) {
       tv: deps.tv,
       artwork: deps.artwork,
       collections: deps.collections,
+      index: deps.index,
     },
     ...(deps.others ?? []),
   ];
@@ -192,6 +200,7 @@ export function createReconciler(deps: ReconcileDeps) {
     parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
   let progress: Progress | null = null;
   const collector = createCollector();
+  const identity = createIdentityState(deps.store);
 
   /**
    * Edit strategy with keepUserEdits: fields someone changed in Plex after we wrote them are
@@ -211,6 +220,30 @@ export function createReconciler(deps: ReconcileDeps) {
     return out;
   }
 
+  /**
+   * An item no path rule places, by its files' size and duration (then fingerprint) in the
+   * instance's index of Stash's files: the scene it is, or its candidates. An ambiguous item a
+   * person bound to one of its candidates (Fix Match) is that one's.
+   */
+  function identityOfItems(part: ReconcileInstance) {
+    if (!part.index) return () => ({});
+    const lookup = identityLookup({ mapper: part.mapper, index: part.index });
+    const ours = [{ id: part.id, identifier: part.ctx.identifier }];
+    return (item: PlexItem): Pick<PlexItemView, "foundBy" | "ambiguous"> => {
+      const found = identifyItem(
+        item.files.map((path, i) =>
+          lookup({ path, size: item.parts?.[i]?.size ?? null, durationMs: item.parts?.[i]?.durationMs ?? null }),
+        ),
+      );
+      if (found?.kind === "found") return { foundBy: { sceneId: found.sceneId, how: found.how } };
+      if (found?.kind !== "ambiguous") return {};
+      const chosen = refFromGuid(item.guid, ours)?.id;
+      if (chosen && found.candidates.some((c) => c.sceneId === chosen))
+        return { foundBy: { sceneId: chosen, how: "size+duration" } };
+      return { ambiguous: { candidates: found.candidates, why: found.why } };
+    };
+  }
+
   /** Every item of the sections, as listed, into the scratch file. */
   async function gatherPlex(
     part: ReconcileInstance,
@@ -218,6 +251,7 @@ export function createReconciler(deps: ReconcileDeps) {
     progress: Progress,
     items: ItemSpill<ListedItem>,
   ): Promise<void> {
+    const placed = identityOfItems(part);
     for (const section of sections) {
       for await (const page of oneAhead(
         pages(PLEX_PAGE, (i) => deps.plex.sectionListing(section.key, i * PLEX_PAGE, PLEX_PAGE)),
@@ -235,6 +269,8 @@ export function createReconciler(deps: ReconcileDeps) {
             ...(locked.size ? { locked } : {}),
             thumb: item.fields.thumb,
             art: item.fields.art,
+            // Only where PMS asks our provider: an item found by identity is bound to our GUID (as the index refresh does).
+            ...(section.strategy === "refresh" ? placed(item) : {}),
           };
           return { item: view, keys: pathKeys(view) };
         });
@@ -408,6 +444,16 @@ export function createReconciler(deps: ReconcileDeps) {
     return { gaps, scenes, items: items.size + (tv?.items ?? 0), kept, skipped: detector.skipped() };
   }
 
+  /**
+   * Items whose name tells nothing and whose size and duration several scenes' files have: what
+   * the path tester and `check` list as left unmatched (this run's list replaces the last).
+   */
+  function listAmbiguous(gaps: readonly Gap[]) {
+    const ambiguous = gaps.filter((g) => g.candidates && g.ratingKey);
+    for (const g of ambiguous) identity.ambiguous(g.ratingKey!, g.plexPaths[0] ?? "", g.candidates!);
+    identity.keepAmbiguous(new Set(ambiguous.map((g) => g.ratingKey!)));
+  }
+
   /** Artwork missing or old: each instance's keeper reads the items whole (the user's locks) and uploads. */
   async function healArtwork(gaps: Gap[], count: (g: Gap) => void) {
     for (const part of parts) {
@@ -484,7 +530,10 @@ export function createReconciler(deps: ReconcileDeps) {
           const guid = guidOf(partOf(g.instance).ctx.identifier, refOfGap(g));
           await deps.plex.match(g.ratingKey, guid, `Stash scene ${g.sceneId}`);
           deps.plexIndex.setGuid(g.ratingKey, guid);
-          push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}`);
+          // The path tester and the scene's page say how an item no path places was found.
+          if (g.foundBy) identity.bound(g.ratingKey, g.plexPaths[0] ?? "", refOfGap(g), g.foundBy);
+          const by = !g.foundBy ? "" : g.foundBy === "oshash" ? " by its fingerprint" : " by its size and duration";
+          push(g, `${g.kind}: plex item ${g.ratingKey} bound to scene ${g.sceneId}${by}`);
         } else if (g.kind === "missing-in-plex" && g.sectionId) {
           for (const path of g.plexPaths) {
             const folder = path.replace(/[\\/][^\\/]*$/, "");
@@ -563,6 +612,7 @@ export function createReconciler(deps: ReconcileDeps) {
           found.skipped.push(...one.skipped);
           if (part.collections && kinds.has("collection")) found.gaps.push(...(await collectionGaps(part)));
         }
+        listAmbiguous(found.gaps);
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));
         const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
         const counts: Partial<Record<GapKind, number>> = {};
@@ -579,6 +629,7 @@ export function createReconciler(deps: ReconcileDeps) {
           healed,
           kept: found.kept.length,
           keptItems: found.kept.slice(0, KEPT_PER_KIND),
+          unhealable: unhealableOf(gaps),
           skipped: found.skipped,
         };
         const id = reports.save(run, gaps);

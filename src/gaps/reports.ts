@@ -28,10 +28,18 @@ export interface RunSummary {
   keptItems?: KeptItem[];
   /** Sections left out, with why. */
   skipped?: SkippedSection[];
+  /** Gaps of a kind that heals with no action for these (an item several scenes may be): a person's. */
+  unhealable?: Partial<Record<GapKind, number>>;
 }
 
 /** What a run keeps besides counts and gaps (the notes column). */
-type Notes = Pick<RunSummary, "kept" | "keptItems" | "skipped">;
+type Notes = Pick<RunSummary, "kept" | "keptItems" | "skipped" | "unhealable">;
+
+/** Gaps of a healable kind no heal can act on: an unmatched item with several candidate scenes and none chosen. */
+export function unhealableOf(gaps: readonly Gap[]): Partial<Record<GapKind, number>> {
+  const n = gaps.filter((g) => g.kind === "unmatched" && !g.sceneId).length;
+  return n ? { unmatched: n } : {};
+}
 
 interface RunRow {
   id: number;
@@ -86,6 +94,7 @@ export function createReports(store: Store) {
           kept: run.kept,
           keptItems: run.keptItems?.slice(0, KEPT_PER_KIND),
           skipped: run.skipped,
+          unhealable: run.unhealable,
         } satisfies Notes),
       )!;
       const seq = new Map<string, number>();

@@ -3,14 +3,15 @@
  * and duration, then the oshash of the file where it can be read): at each Plex index refresh,
  * for every section on an instance's provider. A found item is matched to the scene's GUID
  * (PMS's match, as Fix Match does) and the scene pushed, so its metadata lands; an ambiguous one
- * is listed with its candidates and left unmatched.
+ * is listed with its candidates and left unmatched (each pass's list replaces the last).
  */
 import type { Logger } from "../log.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient } from "../plex/client.ts";
 import type { FileIndex } from "../stash/file-index.ts";
 import { guidOf, sceneRef, type Ref } from "../domain/ref.ts";
-import { identify, identityCandidates, type IdentityHow } from "./identity.ts";
+import { identityCandidates, type IdentityHow } from "./identity.ts";
+import { identityLookup } from "./identity-lookup.ts";
 import type { IdentityState } from "./identity-state.ts";
 import { oshashOfFile } from "./oshash.ts";
 import type { PlexIndex } from "./plex-index.ts";
@@ -36,29 +37,17 @@ export function createIdentityBinder(deps: {
   const readHash = deps.oshashOf ?? oshashOfFile;
   /** One instance's sections on its provider; returns what was bound and left ambiguous. */
   return async function bind(part: IdentityPart, sections: SyncSection[]) {
+    const lookup = identityLookup(part, readHash);
     let bound = 0;
-    let ambiguous = 0;
-    const ours = [`${part.identifier}://`];
+    const ambiguous = new Set<string>();
+    const ours = `${part.identifier}://`;
     for (const section of sections) {
       if (isTvSection(section) || section.instance !== part.id || section.strategy !== "refresh") continue;
       for (const file of deps.plexIndex.unboundFiles(section.key, ours)) {
-        // A file the path rules place is the usual binding's (the reconcile's unmatched heal).
-        const stashPath = part.mapper.toStash(file.path)?.path;
-        if (stashPath && part.index.sceneIdByPath(stashPath)) continue;
-        const found = identify(
-          { path: file.path, size: file.size, durationMs: file.duration_ms },
-          {
-            filesBySize: (size) => part.index.filesBySize(size),
-            // Read where this service sees the file: the path rules map Plex's path to it.
-            oshashOf: (plexPath) => {
-              const local = part.mapper.toStash(plexPath)?.path;
-              return local ? readHash(local) : null;
-            },
-          },
-        );
+        const found = lookup({ path: file.path, size: file.size, durationMs: file.duration_ms });
         if (found.kind === "ambiguous") {
           deps.state.ambiguous(file.rating_key, file.path, found.candidates);
-          ambiguous++;
+          ambiguous.add(file.rating_key);
         }
         if (found.kind !== "found") continue;
         const ref = sceneRef(part.id, found.sceneId);
@@ -70,9 +59,13 @@ export function createIdentityBinder(deps: {
         bound++;
       }
     }
-    if (bound || ambiguous)
-      deps.log.info("Plex items found by size, duration or fingerprint", { instance: part.id, bound, ambiguous });
-    return { bound, ambiguous };
+    if (bound || ambiguous.size)
+      deps.log.info("Plex items found by size, duration or fingerprint", {
+        instance: part.id,
+        bound,
+        ambiguous: ambiguous.size,
+      });
+    return { bound, ambiguous: ambiguous.size, ambiguousKeys: ambiguous };
   };
 }
 

@@ -44,6 +44,19 @@ export function createIdentityState(store: Store, now: () => number = Date.now) 
       void upsert.run(ratingKey, path, "ambiguous", null, JSON.stringify(candidates.slice(0, 20)), now()),
     /** Forgets an item no longer ambiguous (bound another way, or gone). */
     forget: (ratingKey: string) => void db.query("DELETE FROM identity WHERE rating_key = ?").run(ratingKey),
+    /**
+     * Forgets the ambiguous items a whole pass no longer found so (a person matched them, Plex
+     * dropped them, a Stash file changed): what is listed is what is still left unmatched.
+     */
+    keepAmbiguous: (stillAmbiguous: ReadonlySet<string>) => {
+      const listed = db
+        .query<{ rating_key: string }, []>("SELECT rating_key FROM identity WHERE how = 'ambiguous'")
+        .all();
+      const drop = db.query("DELETE FROM identity WHERE rating_key = ? AND how = 'ambiguous'");
+      db.transaction(() => {
+        for (const { rating_key } of listed) if (!stillAmbiguous.has(rating_key)) drop.run(rating_key);
+      })();
+    },
     of: (ratingKey: string): IdentityRow | undefined => {
       const r = db
         .query<Parameters<typeof toRow>[0], [string]>("SELECT * FROM identity WHERE rating_key = ?")

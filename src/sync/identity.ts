@@ -59,6 +59,28 @@ export function identify(
   };
 }
 
+/** What identity says of one file of an item: as identify(), or "placed" (a path rule places it). */
+export type FileIdentity = Identity | { kind: "placed" };
+
+/**
+ * Pure: what an item of several files (parts) is. A file a path rule places leaves the item to
+ * the path (null); one scene found by its files is the item's; files found to be different
+ * scenes make it ambiguous (never a guess); else the first ambiguous file's candidates.
+ */
+export function identifyItem(files: readonly FileIdentity[]): Identity | null {
+  if (files.some((f) => f.kind === "placed")) return null;
+  const found = files.flatMap((f) => (f.kind === "found" ? [f] : []));
+  const scenes = [...new Set(found.map((f) => f.sceneId))];
+  if (scenes.length === 1) return found[0]!;
+  if (scenes.length > 1)
+    return {
+      kind: "ambiguous",
+      candidates: scenes.map((sceneId) => ({ sceneId, path: "" })),
+      why: "its files are found to be different scenes",
+    };
+  return files.find((f): f is Extract<Identity, { kind: "ambiguous" }> => f.kind === "ambiguous") ?? { kind: "none" };
+}
+
 /** Fix Match: every scene a file may be by identity (the one found, else each candidate), marked with how. */
 export function identityCandidates(
   file: { path: string; size: number | null; durationMs: number | null },

@@ -245,12 +245,16 @@ export function pushSide(deps: PushSideDeps) {
     await plexIndex.refresh(synced);
     await autoRules.applyIfAsked();
     // Copies whose names tell nothing: bound by size, duration or fingerprint (identity.ts).
+    const ambiguous = new Set<string>();
     for (const part of parts)
-      if (part.index)
-        await bindByIdentity(
+      if (part.index) {
+        const found = await bindByIdentity(
           { id: part.id, identifier: part.ctx.identifier, mapper: part.mapper, index: part.index },
           synced,
         );
+        for (const key of found.ambiguousKeys) ambiguous.add(key);
+      }
+    identityState.keepAmbiguous(ambiguous);
     await artworkForNewItems();
   };
   /**

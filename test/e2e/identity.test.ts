@@ -4,7 +4,9 @@
  * relation to Stash's. One Plex index refresh binds every copy whose size and duration one Stash
  * file has, 0 wrong; copies that share both with another scene's file are resolved by the
  * oshash of the copy where the media are readable here, else listed with their candidates and
- * left unmatched. Real service, real SQLite, the simulators, real files for the readable ones.
+ * left unmatched. Copies Plex adds after the last index refresh are bound by one reconcile (the
+ * CLI's report, then the API's heal), the same way. Real service, real SQLite, the simulators,
+ * real files for the readable ones.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -17,8 +19,10 @@ import { silentLogger } from "../../src/log.ts";
 import { DEMO_RULES, plexPathFor } from "../../src/demo.ts";
 import { oshashOfFile } from "../../src/sync/oshash.ts";
 import { createIdentityState } from "../../src/sync/identity-state.ts";
+import { createPlexClient } from "../../src/plex/client.ts";
 import { rng } from "../../sim/rng.ts";
-import { IDENTIFIER, adminGet, post, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, MAIN, adminAuth, adminGet, post, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { gapTotals, type Gap } from "../../src/domain/gaps.ts";
 import { runChecks } from "../../src/cli/check.ts";
 
 let stash: StashSim;
@@ -27,6 +31,9 @@ let app: App;
 const tidyDir = tempDir("s2p-tidy-");
 /** Copies by scene id: their Plex path, and whether their name was made to share size and duration with another scene's. */
 const copies = new Map<string, { path: string; twin?: string; readable?: boolean }>();
+/** Copies Plex adds after the last index refresh: only a reconcile can bind them. */
+const lateCopies = new Map<string, { path: string; twin?: string; readable?: boolean }>();
+let env: Record<string, string>;
 const guidOfScene = (id: string) => `${IDENTIFIER}://movie/${id}`;
 const itemAt = (path: string) => [...pms.items.values()].find((i) => i.files.includes(path));
 
@@ -38,34 +45,40 @@ beforeAll(async () => {
     (s) => s.files.length === 1 && !s.files[0]!.path.startsWith("D:\\") && s.title,
   );
   const files: string[] = [];
-  const copied = scenes.filter((_, i) => i % 3 === 0);
-  for (const s of copied) {
-    const studio = s.studio?.name ?? "Unknown";
-    const path = `/media/Tidy/${studio} - ${s.date ?? "undated"} - Copy ${s.id}.mp4`;
-    copies.set(s.id, { path });
-  }
+  const tidyName = (s: (typeof scenes)[number]) =>
+    `/media/Tidy/${s.studio?.name ?? "Unknown"} - ${s.date ?? "undated"} - Copy ${s.id}.mp4`;
+  for (const s of scenes.filter((_, i) => i % 3 === 0)) copies.set(s.id, { path: tidyName(s) });
+  for (const s of scenes.filter((_, i) => i % 12 === 1)) lateCopies.set(s.id, { path: tidyName(s) });
   // Pairs whose files share size and duration: the second scene's file made the first's twin.
-  const ids = [...copies.keys()];
-  for (let k = 0; k < 40; k += 2) {
-    const [a, b] = [stash.library.scenes.get(ids[k]!)!, stash.library.scenes.get(ids[k + 1]!)!];
-    const readable = k % 4 === 0;
-    const [fa, fb] = [a.files[0]!, b.files[0]!];
-    if (readable) {
-      // Real bytes for the copy of a (a hard link shares them): Stash's oshash of a's file is theirs.
-      const size = 256 * 1024 + k * 8;
-      const bytes = new Uint8Array(size).map(() => Math.floor(random() * 256));
-      const local = join(tidyDir, copies.get(a.id)!.path.slice("/media/Tidy/".length));
-      writeFileSync(local, bytes);
-      fa.size = size;
-      fa.oshash = oshashOfFile(local)!;
+  const twin = (set: typeof copies, pairs: number, sizeBase: number) => {
+    const ids = [...set.keys()];
+    for (let k = 0; k < pairs * 2; k += 2) {
+      const [a, b] = [stash.library.scenes.get(ids[k]!)!, stash.library.scenes.get(ids[k + 1]!)!];
+      const readable = k % 4 === 0;
+      const [fa, fb] = [a.files[0]!, b.files[0]!];
+      if (readable) {
+        // Real bytes for the copy of a (a hard link shares them): Stash's oshash of a's file is theirs.
+        const size = sizeBase + k * 8;
+        const bytes = new Uint8Array(size).map(() => Math.floor(random() * 256));
+        const local = join(tidyDir, set.get(a.id)!.path.slice("/media/Tidy/".length));
+        writeFileSync(local, bytes);
+        fa.size = size;
+        fa.oshash = oshashOfFile(local)!;
+      }
+      fb.size = fa.size;
+      fb.duration = fa.duration + 0.4;
+      set.get(a.id)!.twin = b.id;
+      set.get(a.id)!.readable = readable;
+      set.get(b.id)!.twin = a.id;
+      // b's copy has no bytes here (only a's were written): it stays ambiguous.
+      set.get(b.id)!.readable = false;
     }
-    fb.size = fa.size;
-    fb.duration = fa.duration + 0.4;
-    copies.get(a.id)!.twin = b.id;
-    copies.get(a.id)!.readable = readable;
-    copies.get(b.id)!.twin = a.id;
-    // b's copy has no bytes here (only a's were written): it stays ambiguous.
-    copies.get(b.id)!.readable = false;
+  };
+  twin(copies, 20, 256 * 1024);
+  twin(lateCopies, 10, 384 * 1024);
+  for (const [id, copy] of lateCopies) {
+    const f = stash.library.scenes.get(id)!.files[0]!;
+    pms.fileFacts.set(copy.path, { size: f.size, duration: Math.round(f.duration * 1000) + 200 });
   }
   for (const s of scenes) {
     const copy = copies.get(s.id);
@@ -84,10 +97,8 @@ beforeAll(async () => {
     // The tidy folder is mounted here too, read-only: where the copies' bytes can be read.
     { name: "tidy", plex: "^/media/Tidy/(.*)$", stash: `${tidyDir}/$1`, plexRoots: ["/media/Tidy"] },
   ];
-  app = createApp(
-    loadConfig(testEnv(stash, pms, { PATHS_RULES: JSON.stringify(rules), SYNC_DRAIN_PER_SECOND: "2000" }), undefined),
-    { log: silentLogger },
-  );
+  env = testEnv(stash, pms, { PATHS_RULES: JSON.stringify(rules), SYNC_DRAIN_PER_SECOND: "2000" });
+  app = createApp(loadConfig(env, undefined), { log: silentLogger });
   await app.start(0, "127.0.0.1");
   pms.providerUrl = app.url!;
   await app.stashIndex.refresh();
@@ -182,4 +193,111 @@ describe("copies whose names tell nothing", () => {
     }
     expect(first / sample.length).toBeGreaterThanOrEqual(0.9);
   }, 30_000);
+
+  test("copies Plex adds after the last index refresh: one reconcile binds every unambiguous one, 0 wrong; the CLI lists them first, the ambiguous with their candidates", async () => {
+    expect(lateCopies.size).toBeGreaterThan(100);
+    for (const copy of lateCopies.values()) pms.addItem("1", copy.path);
+    const unsure = (c: { twin?: string; readable?: boolean }) => c.twin !== undefined && !c.readable;
+
+    // The CLI's report (a real process, report only): each late copy is unmatched with its scene, or with its candidates.
+    const report = await cli("reconcile", "--json");
+    expect(report.code).toBe(1);
+    const { gaps } = JSON.parse(report.out) as { gaps: Gap[] };
+    const tidy = gaps.filter((g) => g.plexPaths.some((p) => p.startsWith("/media/Tidy/")));
+    // Copies bound at the index refresh are their scenes' items now, not files Stash does not know.
+    expect(tidy.filter((g) => g.kind === "unknown-to-stash")).toEqual([]);
+    for (const [sceneId, copy] of lateCopies) {
+      const gap = tidy.find((g) => g.plexPaths.includes(copy.path));
+      expect(gap?.kind).toBe("unmatched");
+      if (unsure(copy)) {
+        expect(gap!.sceneId).toBeUndefined();
+        expect(gap!.candidates!.map((c) => c.sceneId).sort()).toEqual([sceneId, copy.twin!].sort());
+        expect(gap!.reason).toContain("several Stash files have its size and duration");
+      } else {
+        expect(gap!.sceneId).toBe(sceneId);
+        expect(gap!.foundBy).toBe(copy.twin ? "oshash" : "size+duration");
+      }
+    }
+    // The ambiguous copies of the index refresh are listed the same way (nothing new read them).
+    const early = [...copies].filter(([, c]) => unsure(c));
+    for (const [, copy] of early) expect(tidy.find((g) => g.plexPaths.includes(copy.path))?.candidates?.length).toBe(2);
+
+    // The API's reconcile heals: one run binds them (PMS's match on our GUID), then their scenes are pushed.
+    const res = await post(`${app.url}/api/reconcile`, { heal: true }, adminAuth);
+    expect(res.status).toBe(202);
+    expect(
+      await waitFor(
+        async () => {
+          const state = (await (await adminGet(`${app.url}/api/reconcile`)).json()) as any;
+          return state.running === null && state.report?.trigger === "api";
+        },
+        30_000,
+        100,
+      ),
+    ).toBe(true);
+    await pms.idle();
+    const state = createIdentityState(app.store);
+    let wrong = 0;
+    let unbound = 0;
+    for (const [sceneId, copy] of lateCopies) {
+      const item = itemAt(copy.path)!;
+      const ours = item.guid.startsWith(`${IDENTIFIER}://`);
+      if (ours && item.guid !== guidOfScene(sceneId)) wrong++;
+      if (unsure(copy)) {
+        expect(ours).toBe(false); // never a guess
+        expect(state.of(item.ratingKey)?.how).toBe("ambiguous");
+      } else {
+        if (!ours) unbound++;
+        expect(state.of(item.ratingKey)?.how).toBe(copy.twin ? "oshash" : "size+duration");
+      }
+    }
+    expect(wrong).toBe(0);
+    expect(unbound).toBe(0);
+    // The ambiguous ones are a person's: not counted among the gaps this service can heal.
+    const run = app.reconciler.reports.lastDone()!;
+    const ambiguous = [...lateCopies.values(), ...copies.values()].filter(unsure).length;
+    expect(run.unhealable?.unmatched).toBe(ambiguous);
+    expect(gapTotals(run, app.manualHeal).forAPerson).toBeGreaterThanOrEqual(ambiguous);
+    // Their scenes' metadata lands with the pushes that follow.
+    const sample = [...lateCopies].filter(([, c]) => !c.twin).slice(0, 20);
+    expect(
+      await waitFor(
+        () => sample.every(([id, c]) => itemAt(c.path)!.title === stash.library.scenes.get(id)!.title),
+        20_000,
+      ),
+    ).toBe(true);
+
+    // A second report: nothing left to bind among the copies but the ambiguous ones.
+    const again = JSON.parse((await cli("reconcile", "--json")).out) as { gaps: Gap[] };
+    const left = again.gaps.filter((g) => g.kind === "unmatched" && g.plexPaths[0]?.startsWith("/media/Tidy/"));
+    expect(left.every((g) => g.candidates && !g.sceneId)).toBe(true);
+    expect(left).toHaveLength(ambiguous);
+
+    // A person picks one's scene (Fix Match: PMS's match): the next index refresh lists it no more.
+    const [pickedId, picked] = [...lateCopies].find(([, c]) => unsure(c))!;
+    const pickedKey = itemAt(picked.path)!.ratingKey;
+    await createPlexClient({ url: pms.url, token: pms.token, timeoutMs: 5000 }).match(
+      pickedKey,
+      guidOfScene(pickedId),
+      "picked",
+    );
+    await pms.idle();
+    await app.refreshPlexIndex();
+    expect(state.of(pickedKey)).toBeUndefined();
+    expect(state.ambiguousList(1000)).toHaveLength(ambiguous - 1);
+  }, 90_000);
 });
+
+async function cli(...args: string[]) {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { out, err, code };
+}

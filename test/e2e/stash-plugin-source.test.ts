@@ -17,7 +17,8 @@ import { SimPlugins } from "../../sim/stash/plugins.ts";
 import { pluginPackage } from "../../src/admin/stash-plugin-package.ts";
 import { VERSION } from "../../src/version.ts";
 import { browserAvailable, distinctColours, launch, SCREENSHOTS } from "../browser.ts";
-import { ADMIN_TOKEN, WEBHOOK_TOKEN, scene, startWorld, tempDir, waitFor, type World } from "../helpers.ts";
+import { ADMIN_TOKEN, IDENTIFIER, WEBHOOK_TOKEN, scene, startWorld, tempDir, waitFor, type World } from "../helpers.ts";
+import { createIdentityState } from "../../src/sync/identity-state.ts";
 
 const READ_TOKEN = "test-read-token-789";
 const SOURCE = join(import.meta.dir, "../../deploy/stash-plugin");
@@ -204,6 +205,13 @@ describe.skipIf(!python || !browserAvailable("the Stash scene page's Plex panel"
         });
         const text = (await panel.textContent()) ?? "";
         expect(text).toContain("In Plex: delivered");
+        expect(text).not.toContain("found by");
+        // An item whose name told nothing says how it was found (recorded as the binder records it: test/e2e/identity.test.ts).
+        const itemKey = w.app.plexIndex.byGuid(`${IDENTIFIER}://movie/12`)[0]!.rating_key;
+        createIdentityState(w.app.store).bound(itemKey, "/media/Tidy/x.mp4", scene("12"), "size+duration");
+        await page.goto(`${w.stash.url}/scenes/12`); // a delivered scene's panel is read once, not polled
+        await panel.locator(".s2p-items").waitFor({ timeout: 10_000 });
+        expect(await panel.locator(".s2p-items").textContent()).toContain("(found by its size and duration)");
         const link = panel.locator(".s2p-items a").first();
         expect(await link.getAttribute("href")).toMatch(
           new RegExp(

@@ -269,6 +269,60 @@ describe("gap detection (pure)", () => {
     expect(detect([item(s1, "10", { guid: "plex://movie/5d776" })], [s1], [editSection])).toEqual([]);
   });
 
+  test("an item no path places, found by size and duration: its scene's (unmatched, then compared); several candidates: unmatched with them, no scene", () => {
+    const [s1, s2] = [scene("1"), scene("2")];
+    const copy = (ratingKey: string, patch: Partial<PlexItemView>): PlexItemView => ({
+      ratingKey,
+      sectionId: "1",
+      guid: `local://${ratingKey}`,
+      files: [`/media/Tidy/Studio - 2024-01-02 - Copy ${ratingKey}.mp4`],
+      shown: shownFields({ title: "Copy" }, "critic"),
+      ...patch,
+    });
+    const items = [
+      item(s1, "10"),
+      item(s2, "11"),
+      copy("20", { foundBy: { sceneId: "1", how: "size+duration" } }),
+      // Bound already (an index refresh did): its scene's item, compared like any other.
+      copy("21", {
+        guid: `${ID}://movie/2`,
+        foundBy: { sceneId: "2", how: "oshash" },
+        shown: shownFields(meta(s2), "critic"),
+      }),
+      copy("22", {
+        ambiguous: {
+          candidates: [
+            { sceneId: "1", path: "/data/S/1.mp4" },
+            { sceneId: "2", path: "/data/S/2.mp4" },
+          ],
+          why: "several Stash files have its size and duration",
+        },
+      }),
+    ];
+    for (const onDisk of [false, true])
+      expect(detect(items, [s1, s2], [ours], onDisk).map((g) => [g.kind, g.scene, g.item, g.reason])).toEqual([
+        [
+          "unmatched",
+          "1",
+          "20",
+          "item 20 is not matched, though its size and duration are Stash scene 1's file's (its name tells nothing)",
+        ],
+        [
+          "unmatched",
+          undefined,
+          "22",
+          "item 22 (/media/Tidy/Studio - 2024-01-02 - Copy 22.mp4) is not matched and its name tells nothing: several Stash files have its size and duration (scenes 1, 2); left unmatched for a person (Fix Match lists them first)",
+        ],
+      ]);
+    // Without identity the copies are files Stash does not know.
+    const bare = items.map(({ foundBy, ambiguous, ...i }) => i);
+    expect(detect(bare, [s1, s2]).map((g) => g.kind)).toEqual([
+      "unknown-to-stash",
+      "unknown-to-stash",
+      "unknown-to-stash",
+    ]);
+  });
+
   test("wrong-scene and orphaned: decided once every scene has been seen, whatever the order", () => {
     const [s1, s2, s3] = [scene("1"), scene("2"), scene("3")];
     const items = [
@@ -483,6 +537,9 @@ describe("locks, sections of other agents, whole items (issue 17: defects 6–8)
     const run = { counts: { "unknown-to-stash": 5, "stash-empty": 2, stale: 3 }, healed: { stale: 3 } };
     expect(gapTotals(run, ["stale", "empty"])).toEqual({ toHeal: 0, forAPerson: 7 });
     expect(gapTotals(run, ["stale", "unknown-to-stash"])).toEqual({ toHeal: 5, forAPerson: 2 });
+    // An unmatched item several scenes may be has no heal: a person's, not one to heal from here.
+    const unsure = { counts: { unmatched: 4 }, healed: { unmatched: 3 }, unhealable: { unmatched: 1 } };
+    expect(gapTotals(unsure, ["unmatched"])).toEqual({ toHeal: 0, forAPerson: 1 });
     const facts: HealthFacts = {
       stash: { ok: true },
       plex: { ok: true },

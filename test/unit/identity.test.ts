@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { oshashOf, oshashOfFile } from "../../src/sync/oshash.ts";
-import { identify, sameLength } from "../../src/sync/identity.ts";
+import { identify, identifyItem, sameLength } from "../../src/sync/identity.ts";
 import type { FileByFacts } from "../../src/stash/file-index.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -67,5 +67,28 @@ describe("one candidate or none", () => {
     expect(identify({ path: "/p", size: null, durationMs: 60_000 }, { ...two, oshashOf: () => "bb" }).kind).toBe(
       "none",
     );
+  });
+});
+
+describe("an item of several files", () => {
+  const found = (sceneId: string) => ({ kind: "found" as const, sceneId, how: "size+duration" as const });
+  const unsure = {
+    kind: "ambiguous" as const,
+    candidates: [
+      { sceneId: "1", path: "/a" },
+      { sceneId: "2", path: "/b" },
+    ],
+    why: "several",
+  };
+  test("a file a path places leaves it to the path; one scene found is the item's; two scenes are never guessed between", () => {
+    expect(identifyItem([found("1"), { kind: "placed" }])).toBeNull();
+    expect(identifyItem([found("1"), { kind: "none" }, found("1")])).toEqual(found("1"));
+    expect(identifyItem([found("1"), unsure])).toEqual(found("1"));
+    expect(identifyItem([found("1"), found("2")])).toMatchObject({
+      kind: "ambiguous",
+      candidates: [{ sceneId: "1" }, { sceneId: "2" }],
+    });
+    expect(identifyItem([{ kind: "none" }, unsure])).toEqual(unsure);
+    expect(identifyItem([{ kind: "none" }])).toEqual({ kind: "none" });
   });
 });

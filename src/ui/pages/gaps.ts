@@ -56,7 +56,7 @@ export function gapsPage(src: DashboardSource, kind: GapKind | undefined, offset
     report
       ? html`<section data-run="${report.id}"><h2>Last report (${ago(report.finishedAt)}, ${report.scenes} scenes, ${report.items} Plex items)</h2>
   <p>${count(totals.toHeal, "gap")} can be healed from here; ${totals.forAPerson} cannot be healed from here and need a person
-    (a file Stash does not know while Stash scanning is off, a scene Stash emptied, an item of a deleted scene).</p>
+    (a file Stash does not know while Stash scanning is off, a scene Stash emptied, an item of a deleted scene, a copy several scenes may be).</p>
   <form method="post" action="/ui/actions/reconcile"><div class="scroll"><table><thead><tr><th>heal</th><th>kind</th><th>found</th><th>healed</th></tr></thead><tbody>
   ${GAP_KINDS.map(
     (
