@@ -27,6 +27,8 @@ import { createPlexIndex } from "./sync/plex-index.ts";
 import { resolveSections, type SyncSection } from "./sync/push.ts";
 import { createPmsIdentity } from "./sync/pms-identity.ts";
 import { createScheduler } from "./jobs.ts";
+import { collectionsSide } from "./collections/side.ts";
+import { createPlexCollections } from "./plex/collections.ts";
 import { createMetrics } from "./metrics.ts";
 import { createInstanceProvider, providerSide } from "./provider/plugin.ts";
 import { instanceParts } from "./provider/instance.ts";
@@ -183,6 +185,27 @@ export function createApp(config: Config, options: AppOptions = {}) {
     tv: tvPortsOf(o.instance.id),
     index: o.index,
   }));
+  // Collections (issue 28): per instance whose collections are on, kept exact through PMS's API.
+  const allInstances = instancesOf(config);
+  const collections = collectionsSide({
+    store,
+    log,
+    plex,
+    collections: createPlexCollections({ ...config.plex, observe: metrics.upstream }),
+    plexIndex,
+    instances: [
+      {
+        id: DEFAULT_INSTANCE_ID,
+        stash,
+        mapper: instance.mapper,
+        ctx: defaultParts.ctx,
+        collections: defaultInstance!.collections,
+      },
+      ...otherParts.map((o) => ({ ...o, collections: allInstances.find((i) => i.id === o.id)!.collections })),
+    ],
+    artworkOf: (id) => push.artworkOf(id),
+    on: pushOn,
+  });
   const push: PushSide = pushSide({
     config,
     store,
@@ -197,6 +220,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     others: otherParts,
     tv: tvPortsOf(DEFAULT_INSTANCE_ID),
     drain: options.drain,
+    collectionsOf: (id) => collections.keeperOf(id),
   });
   const gaps = gapsSide({
     config,
@@ -207,9 +231,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
     plexIndex,
     sections,
     ...instance,
-    others: otherParts.map((o) => ({ ...o, artwork: push.artworkOf(o.id) })),
+    others: otherParts.map((o) => ({ ...o, artwork: push.artworkOf(o.id), collections: collections.keeperOf(o.id) })),
     tv: tvPortsOf(DEFAULT_INSTANCE_ID),
     artwork: push.artworkOf(DEFAULT_INSTANCE_ID),
+    collections: collections.keeperOf(DEFAULT_INSTANCE_ID),
     queue,
     editState: push.editState,
     sync: push.sync,
@@ -244,6 +269,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       ...provider.jobs,
       ...others.map((o) => o.job),
       ...push.jobs,
+      ...collections.jobs,
       ...gaps.jobs,
       ...writeback.jobs,
       ...backups.jobs,
@@ -310,6 +336,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     plexIndex,
     /** The Plex index job's run: the index brought up to date, then artwork for the items newly bound to our scenes. */
     refreshPlexIndex: push.refreshPlexIndex,
+    /** Each instance's collection keeper (collections/side.ts), and what it keeps. */
+    collections,
     mapper: instance.mapper,
     http,
     scheduler,

@@ -25,6 +25,7 @@ import { discover, parsedTitle, pmsRequestHeaders, relativeFilename, type ScanRe
 import { PlexTv, type TvScanReport, type TvType, walkFolder } from "./tv.ts";
 import { PlexWatch } from "./watch.ts";
 import { PlexArtwork } from "./artwork.ts";
+import { type CollectionsSnapshot, SimCollections } from "./collections.ts";
 
 export interface SimSection {
   key: string;
@@ -78,6 +79,8 @@ const LOCK_FIELDS: Record<string, string[]> = {
 export interface PmsSnapshot {
   items: SimItem[];
   nextKey: number;
+  /** The collections, which live in the same database (collections.ts). */
+  collections?: CollectionsSnapshot;
 }
 
 export interface PmsCall {
@@ -139,7 +142,13 @@ export class PmsSim extends SimServer {
   readonly watch: PlexWatch = new PlexWatch(this);
   /** TV sections: the scan through a TV provider, the show → season → episode tree (tv.ts). */
   readonly tv: PlexTv = new PlexTv(this);
+  /** Collections: objects of a section whose members an item's Collection tags show (collections.ts). */
+  readonly collections: SimCollections = new SimCollections(this);
   private nextKey = 1;
+  /** The next rating key (items and collections share one sequence). */
+  takeRatingKey(): string {
+    return String(this.nextKey++);
+  }
   private pulls = new Set<Promise<void>>();
   /** Added to the clock PMS stamps items' `updatedAt` with (a test moves Plex's time on without waiting). */
   clockOffsetMs = 0;
@@ -155,7 +164,11 @@ export class PmsSim extends SimServer {
    * again). Uploaded images live in Plex's metadata folder, not the database: kept as they are.
    */
   snapshot(): PmsSnapshot {
-    return { items: structuredClone([...this.items.values()]), nextKey: this.nextKey };
+    return {
+      items: structuredClone([...this.items.values()]),
+      nextKey: this.nextKey,
+      collections: this.collections.snapshot(),
+    };
   }
 
   /** Puts a snapshot back, as PMS restarted on a restored database. */
@@ -164,6 +177,7 @@ export class PmsSim extends SimServer {
     this.items.clear();
     for (const item of structuredClone(snapshot.items)) this.items.set(item.ratingKey, item);
     this.nextKey = snapshot.nextKey;
+    this.collections.restore(snapshot.collections);
   }
 
   /** Adds a provider by its URL, as a user does in Plex; answers the identifier it declared. */
@@ -210,6 +224,7 @@ export class PmsSim extends SimServer {
     };
     this.items.set(key, item);
     if (item.parentRatingKey) this.tv.adopt(item);
+    if (item.fields.Collection) this.collections.plant(item, item.fields.Collection);
     return item;
   }
 
@@ -235,6 +250,7 @@ export class PmsSim extends SimServer {
       locked: new Set(),
     };
     this.items.set(key, item);
+    if (item.fields.Collection) this.collections.plant(item, item.fields.Collection);
     return item;
   }
 
@@ -271,7 +287,7 @@ export class PmsSim extends SimServer {
       if (this.itemByFile(r.file.path)) continue;
       const key = String(this.nextKey++);
       const meta = "metadata" in r ? r.metadata : undefined;
-      this.items.set(key, {
+      const item: SimItem = {
         ratingKey: key,
         sectionId,
         guid: meta?.guid ?? `local://${key}`,
@@ -281,7 +297,10 @@ export class PmsSim extends SimServer {
         updatedAt: this.nowSeconds(),
         uploads: { posters: 0, arts: 0 },
         locked: new Set(),
-      });
+      };
+      this.items.set(key, item);
+      // The provider's Collection tags put it into its section's collections (collections.ts).
+      if (meta) this.collections.fromProvider(item, meta.Collection);
     }
     return report;
   }
@@ -316,6 +335,8 @@ export class PmsSim extends SimServer {
     }
     const watched = await this.watch.handle(req, url);
     if (watched) return watched;
+    const collected = await this.collections.handle(req, url);
+    if (collected) return collected;
     const q = url.searchParams;
     let m: RegExpExecArray | null;
     if (req.method === "GET" && path === "/identity") {
@@ -378,9 +399,13 @@ export class PmsSim extends SimServer {
     if ((m = /^\/library\/metadata\/(\d+(?:,\d+)+)$/.exec(path)) && req.method === "GET") {
       // A batched read (`/library/metadata/{ids}`: comma-separated rating keys): PMS answers the
       // items it has, each whole (every tag, the Field locks), and leaves out the ones it has not.
-      const found = m[1]!.split(",").flatMap((k) => this.items.get(k) ?? []);
+      const found = m[1]!.split(",").flatMap((k) => {
+        const item = this.items.get(k);
+        const collection = item ? undefined : this.collections.get(k);
+        return item ? [this.present(item)] : collection ? [this.collections.present(collection)] : [];
+      });
       if (!found.length) return new Response("Not Found", { status: 404 });
-      return Response.json({ MediaContainer: { size: found.length, Metadata: found.map((i) => this.present(i)) } });
+      return Response.json({ MediaContainer: { size: found.length, Metadata: found } });
     }
     if ((m = /^\/library\/sections\/(\d+)\/allLeaves$/.exec(path)) && req.method === "GET") {
       // Every episode of a TV section (a movie section's leaves are its movies).
@@ -418,6 +443,11 @@ export class PmsSim extends SimServer {
       }
       if (!action && req.method === "GET")
         return Response.json({ MediaContainer: { size: 1, Metadata: [this.present(item)] } });
+      if (!action && req.method === "PUT") {
+        // ShokoRelay's spelling of an edit (`PUT /library/metadata/{id}?collection[0].tag.tag=X`).
+        this.applyEdits(item, q);
+        return new Response(null, { status: 200 });
+      }
       if (action === "refresh" && req.method === "PUT") {
         this.track(this.pull(item));
         return new Response(null, { status: 200 });
@@ -507,6 +537,7 @@ export class PmsSim extends SimServer {
     item.fields = { ...meta, ...kept };
     item.title = item.locked.has("title") ? item.title : meta.title;
     item.updatedAt = this.nowSeconds();
+    this.collections.fromProvider(item, meta.Collection);
   }
 
   private applyEdits(item: SimItem, q: URLSearchParams) {
@@ -517,13 +548,19 @@ export class PmsSim extends SimServer {
         item.fields[m[1]!] = value;
         if (m[1] === "title") item.title = value;
       } else if ((m = /^(\w+)\.locked$/.exec(key)) && value === "1") item.locked.add(m[1]!);
-      else if ((m = /^(genre|actor|collection)\[(\d+)\]\.tag\.tag$/.exec(key)))
-        (lists[m[1]!] ??= [])[Number(m[2])] = value;
+      else if ((m = /^(genre|actor)\[(\d+)\]\.tag\.tag$/.exec(key))) (lists[m[1]!] ??= [])[Number(m[2])] = value;
     }
-    const field = { genre: "Genre", actor: "Role", collection: "Collection" } as const;
+    // Collection tags are memberships of the section's collections (collections.ts).
+    this.collections.editItemTags(item, q);
+    const field = { genre: "Genre", actor: "Role" } as const;
     for (const [name, tags] of Object.entries(lists))
       item.fields[field[name as keyof typeof field]] = tags.map((tag) => ({ tag }));
     item.updatedAt = this.nowSeconds();
+  }
+
+  /** An item as PMS answers it (for collections.ts: a collection's members). */
+  presentItem(i: SimItem, listing = false) {
+    return this.present(i, listing);
   }
 
   /**
@@ -536,7 +573,10 @@ export class PmsSim extends SimServer {
       ...i.fields,
       ...(i.fields.Genre ? { Genre: firstOf(i.fields.Genre, LISTED_TAGS.Genre) } : {}),
       ...(i.fields.Role ? { Role: firstOf(i.fields.Role, LISTED_TAGS.Role) } : {}),
-      ...(i.fields.Collection ? { Collection: firstOf(i.fields.Collection, LISTED_TAGS.Collection) } : {}),
+      // An item's Collection tags are the collections holding it (collections.ts), not a field of its own.
+      Collection: ((tags) => (tags.length ? firstOf(tags, LISTED_TAGS.Collection) : undefined))(
+        this.collections.tagsOf(i),
+      ),
       // PMS shows its own copies of the artwork, never the provider's URLs (artwork.ts).
       thumb: undefined,
       art: undefined,

@@ -25,6 +25,11 @@ export interface SimFile {
 export interface SimTag {
   id: string;
   name: string;
+  /** Stash's description of the tag, its image (set: it has one of its own) and parent tags. */
+  description?: string | null;
+  image_path?: string | null;
+  parents?: SimTag[];
+  updated_at?: string;
 }
 export interface SimStudio {
   id: string;
@@ -41,6 +46,7 @@ export interface SimPerformer {
   name: string;
   disambiguation: string | null;
   image_path: string | null;
+  details?: string | null;
 }
 export interface SimGroup {
   id: string;
@@ -353,6 +359,37 @@ export class SimLibrary {
     const studio = this.studios.find((s) => s.id === id);
     if (!studio) throw new Error(`no studio ${id}`);
     return Object.assign(studio, patch, { updated_at: this.clock.stamp() });
+  }
+
+  /** Every tag of some scene, and their parents (the simulator keeps tags on their scenes), by id. */
+  allTags(): SimTag[] {
+    const byId = new Map<string, SimTag>();
+    const add = (t: SimTag) => {
+      if (byId.has(t.id)) return;
+      byId.set(t.id, t);
+      for (const p of t.parents ?? []) add(p);
+    };
+    for (const scene of this.scenes.values()) for (const t of scene.tags) add(t);
+    return [...byId.values()].sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  /** Each performer of some scene with its number of scenes (Stash's scene_count). */
+  performerSceneCounts(): Map<SimPerformer, number> {
+    const counts = new Map<string, { p: SimPerformer; n: number }>();
+    for (const scene of this.scenes.values())
+      for (const p of scene.performers) {
+        const c = counts.get(p.id) ?? { p, n: 0 };
+        c.n++;
+        counts.set(p.id, c);
+      }
+    return new Map([...counts.values()].sort((a, b) => Number(a.p.id) - Number(b.p.id)).map((c) => [c.p, c.n]));
+  }
+
+  /** Edits a tag as Stash's tagUpdate does: its updated_at moves on, its scenes stay as they are. */
+  updateTag(id: string, patch: Partial<Pick<SimTag, "name" | "description" | "image_path" | "parents">>) {
+    const tag = this.allTags().find((t) => t.id === id);
+    if (!tag) throw new Error(`no tag ${id}`);
+    return Object.assign(tag, patch, { updated_at: this.clock.stamp() });
   }
 
   /** Edits a group as Stash's groupUpdate does: its updated_at moves on, its scenes stay as they are. */

@@ -8,7 +8,7 @@ import { SimServer } from "../sim-server.ts";
 import { buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 // Imported as text so `bun build --compile` embeds it (the demo runs from the executable).
 import SDL from "./schema.graphql" with { type: "text" };
-import { SimLibrary, type SeedOptions, type SimGroup, type SimScene, type SimStudio } from "./library.ts";
+import { SimLibrary, type SeedOptions, type SimGroup, type SimScene, type SimStudio, type SimTag } from "./library.ts";
 import { matchesFilter, matchesQuery } from "./filter.ts";
 import { rfc3339 } from "./clock.ts";
 
@@ -92,15 +92,22 @@ export class StashSim extends SimServer {
     if (page) return page;
     if (url.pathname === "/__sim/stats")
       return Response.json({ queries: this.queries, scenes: this.library.scenes.size });
-    const image = /^\/(scene|performer|group|studio)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
+    const image = /^\/(scene|performer|group|studio|tag)\/(\d+)\/(screenshot|image|frontimage)$/.exec(url.pathname);
     if (image && req.method === "GET") {
       const [kind, id] = [image[1]!, image[2]!];
       const studio = kind === "studio" ? this.library.studios.find((s) => s.id === id) : undefined;
       const group = kind === "group" ? this.library.groups.get(id) : undefined;
       const performer = kind === "performer" ? this.performer(id) : undefined;
-      const own = studio ? studio.image_path : group ? group.front_image_path : performer?.image_path;
-      // Stash serves its default picture for a studio, group or performer without an image, or when asked for it.
-      if ((studio || group || performer) && (!own || url.searchParams.get("default") === "true"))
+      const tag = kind === "tag" ? this.library.allTags().find((t) => t.id === id) : undefined;
+      const own = studio
+        ? studio.image_path
+        : group
+          ? group.front_image_path
+          : tag
+            ? tag.image_path
+            : performer?.image_path;
+      // Stash serves its default picture for a studio, group, tag or performer without an image, or when asked for it.
+      if ((studio || group || performer || tag) && (!own || url.searchParams.get("default") === "true"))
         return new Response(DEFAULT_IMAGE_SVG, { headers: { "content-type": "image/svg+xml" } });
       return this.image(image[1]!, image[2]!);
     }
@@ -114,9 +121,11 @@ export class StashSim extends SimServer {
         ? lib.scenes.get(id)?.hasScreenshot
         : kind === "group"
           ? Boolean(lib.groups.get(id)?.front_image_path)
-          : kind === "studio"
-            ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
-            : Boolean(this.performer(id)?.image_path);
+          : kind === "tag"
+            ? Boolean(lib.allTags().find((t) => t.id === id)?.image_path)
+            : kind === "studio"
+              ? Boolean(lib.studios.find((s) => s.id === id)?.image_path)
+              : Boolean(this.performer(id)?.image_path);
     if (!has) return new Response("no image", { status: 404 });
     // A replaced cover is other bytes: the revision follows the image's end (a PNG ends at IEND; readers stop there).
     const revision = kind === "scene" ? (lib.scenes.get(id)?.screenshotRevision ?? 0) : 0;
@@ -202,6 +211,33 @@ export class StashSim extends SimServer {
           })),
         };
       },
+      // Studios, performers and tags as Stash's find queries answer them (collections read them whole).
+      findStudios: ({ ids, filter }: Vars) => {
+        let studios = this.library.studios;
+        if (ids) studios = studios.filter((s) => ids.includes(s.id));
+        return { count: studios.length, studios: this.page(studios, filter).map((s) => this.studio(s)) };
+      },
+      findPerformers: ({ ids, performer_filter, filter }: Vars) => {
+        const counts = this.library.performerSceneCounts();
+        let performers = [...counts.keys()];
+        if (ids) performers = performers.filter((p) => ids.includes(p.id));
+        const min = performer_filter?.scene_count as { value: number; modifier: string } | undefined;
+        if (min?.modifier === "GREATER_THAN") performers = performers.filter((p) => counts.get(p)! > min.value);
+        return {
+          count: performers.length,
+          performers: this.page(performers, filter).map((p) => ({
+            ...p,
+            details: p.details ?? null,
+            image_path: this.performerImage(p),
+            scene_count: counts.get(p),
+          })),
+        };
+      },
+      findTags: ({ ids, filter }: Vars) => {
+        let tags = this.library.allTags();
+        if (ids) tags = tags.filter((t) => ids.includes(t.id));
+        return { count: tags.length, tags: this.page(tags, filter).map((t) => this.tag(t)) };
+      },
       // Stash's sceneUpdate: the given fields only; updated_at moves and Scene.Update.Post fires.
       sceneUpdate: ({ input }: Vars) => {
         const { id, clientMutationId: _, ...patch } = input as Vars;
@@ -245,6 +281,17 @@ export class StashSim extends SimServer {
       details: studio.details ?? null,
       image_path: studio.image_path ? image : `${image}&default=true`,
       parent_studio: studio.parent_studio && this.studio(studio.parent_studio),
+    };
+  }
+
+  /** A tag as Stash answers it: its image URL never null (`default=true` without one, GetTagImageURL), its parents likewise. */
+  private tag(tag: SimTag): Record<string, unknown> {
+    const image = `${this.url}/tag/${tag.id}/image?t=${unixOf(tag.updated_at)}`;
+    return {
+      ...tag,
+      description: tag.description ?? null,
+      image_path: tag.image_path ? image : `${image}&default=true`,
+      parents: (tag.parents ?? []).map((p) => this.tag(p)),
     };
   }
 

@@ -11,13 +11,19 @@
  * its push (its memberships only: a scene that left a studio leaves its collection at once).
  */
 import type { CollectionsConfig } from "../config/schema.ts";
-import type { StashCollectionScene } from "../schema/stash.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { PlexCollection, PlexCollections } from "../plex/collections.ts";
 import type { ArtworkTarget } from "../sync/artwork.ts";
 import { pages } from "../paging.ts";
 import { pace } from "../pace.ts";
-import { type Catalog, type CollectionKey, catalogOf, collectionKeyOf, membershipsOf } from "./kinds.ts";
+import {
+  type Catalog,
+  type CollectionKey,
+  catalogOf,
+  collectionKeyOf,
+  membershipsOf,
+  type SceneMembers,
+} from "./kinds.ts";
 import { type Action, type Held, planCollections, type Wanted } from "./plan.ts";
 import type { CollectionState } from "./state.ts";
 
@@ -132,7 +138,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     // Every kept collection's poster (the artwork keeper uploads only what is new or changed).
     for (const c of deps.state.inSection(sectionId)) {
       const poster = wanted.get(c.key)?.poster;
-      if (poster && !posters.some((p) => p.ratingKey === c.rating_key)) posters.push({ ratingKey: c.rating_key, posters: poster });
+      if (poster && !posters.some((p) => p.ratingKey === c.rating_key))
+        posters.push({ ratingKey: c.rating_key, posters: poster });
     }
     if (deps.artwork && posters.length) await deps.artwork.keep(posters);
   }
@@ -160,13 +167,21 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       }
       await pace();
     }
-    const sectionIds = new Set([...members.keys(), ...deps.state.all().filter((c) => c.instance === deps.instance).map((c) => c.section_id)]);
+    const sectionIds = new Set([
+      ...members.keys(),
+      ...deps.state
+        .all()
+        .filter((c) => c.instance === deps.instance)
+        .map((c) => c.section_id),
+    ]);
     const result: PassResult = { sections: [] };
     for (const sectionId of sectionIds) {
       const wanted = new Map<string, Wanted>();
       for (const [key, list] of members.get(sectionId) ?? []) {
         const described = cat.described.get(key)!;
-        const ordered = [...list].sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));
+        const ordered = [...list].sort(
+          (a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER),
+        );
         wanted.set(key, { ...described, members: [...new Set(ordered.map((m) => m.rk))] });
       }
       const held: Held[] = [];
@@ -184,7 +199,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
    * Plex items joins the collections it belongs to and leaves those of ours it no longer does; a
    * collection it was the last member of is deleted. Answers a note for the push's history.
    */
-  async function keepScene(sceneId: string, scene: StashCollectionScene | null): Promise<string> {
+  async function keepScene(sceneId: string, scene: SceneMembers | null): Promise<string> {
     const items = deps.itemsOf(sceneId);
     if (!items.length) return "";
     let cat = catalog && now() - catalog.at < CATALOG_FRESH_MS ? catalog.value : await loadCatalog();
@@ -242,7 +257,10 @@ function tagsOf(view: Record<string, unknown> | undefined): string[] {
 }
 
 /** Whether a scene names a studio or group (of a kind that is on) the catalog has not seen. */
-function unknownThings(scene: StashCollectionScene, cat: Catalog, on: ReadonlySet<string>): boolean {
-  const unknown = (kind: "studio" | "group", id: string) => on.has(kind) && !cat.described.has(collectionKeyOf(kind, id));
-  return Boolean((scene.studio && unknown("studio", scene.studio.id)) || scene.groups.some((g) => unknown("group", g.group.id)));
+function unknownThings(scene: SceneMembers, cat: Catalog, on: ReadonlySet<string>): boolean {
+  const unknown = (kind: "studio" | "group", id: string) =>
+    on.has(kind) && !cat.described.has(collectionKeyOf(kind, id));
+  return Boolean(
+    (scene.studio && unknown("studio", scene.studio.id)) || scene.groups.some((g) => unknown("group", g.group.id)),
+  );
 }

@@ -6,7 +6,6 @@
  * cannot, and two kinds of the same name are two keys, never one collection.
  */
 import type { CollectionKind, CollectionsConfig } from "../config/schema.ts";
-import type { StashCollectionScene } from "../schema/stash.ts";
 import type { ImageSource } from "../sync/artwork.ts";
 
 /** A collection's key: its kind and the Stash id of its thing. */
@@ -83,7 +82,12 @@ export function catalogOf(input: CatalogInput, config: CollectionsConfig): Catal
     if (!on.has(kind)) return;
     const key = collectionKeyOf(kind, thing.id);
     const prefix = config[PREFIX[kind]] as string;
-    described.set(key, { key, title: `${prefix}${thing.name}`, summary: summary?.trim() ?? "", poster: posterOf(kind, thing) });
+    described.set(key, {
+      key,
+      title: `${prefix}${thing.name}`,
+      summary: summary?.trim() ?? "",
+      poster: posterOf(kind, thing),
+    });
   };
   const parents = new Set(input.studios.flatMap((s) => (s.parent_studio ? [s.parent_studio.id] : [])));
   for (const studio of input.studios) {
@@ -96,6 +100,15 @@ export function catalogOf(input: CatalogInput, config: CollectionsConfig): Catal
   return { described };
 }
 
+/** What a scene's collections are made of (a page of FIND_COLLECTION_SCENES, or a pushed scene). */
+export interface SceneMembers {
+  id: string;
+  studio?: { id: string; parent_studio?: { id: string } | null } | null;
+  groups: { scene_index?: number | null; group: { id: string } }[];
+  performers: { id: string }[];
+  tags: { id: string }[];
+}
+
 /** A scene's place in a collection: its key, and its order there (a group's scene index). */
 export interface Membership {
   key: CollectionKey;
@@ -103,7 +116,7 @@ export interface Membership {
 }
 
 /** The collections a scene belongs to, among those the catalog allows. */
-export function membershipsOf(scene: StashCollectionScene, catalog: Catalog): Membership[] {
+export function membershipsOf(scene: SceneMembers, catalog: Catalog): Membership[] {
   const out: Membership[] = [];
   const add = (kind: CollectionKind, id: string, order: number | null = null) => {
     const key = collectionKeyOf(kind, id);
@@ -114,7 +127,7 @@ export function membershipsOf(scene: StashCollectionScene, catalog: Catalog): Me
     // A network holds its own scenes and its sub-studios'.
     add("network", scene.studio.parent_studio?.id ?? scene.studio.id);
   }
-  for (const g of scene.groups) add("group", g.group.id, g.scene_index);
+  for (const g of scene.groups) add("group", g.group.id, g.scene_index ?? null);
   for (const p of scene.performers) add("performer", p.id);
   for (const t of scene.tags) add("tag", t.id);
   return out;

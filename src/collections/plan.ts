@@ -53,8 +53,10 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
       continue;
     }
     claimed.add(h.ratingKey);
-    if (h.title !== w.title) actions.push({ do: "rename", ratingKey: h.ratingKey, key: w.key, from: h.title, title: w.title });
-    if (h.summary !== w.summary) actions.push({ do: "describe", ratingKey: h.ratingKey, key: w.key, summary: w.summary });
+    if (h.title !== w.title)
+      actions.push({ do: "rename", ratingKey: h.ratingKey, key: w.key, from: h.title, title: w.title });
+    if (h.summary !== w.summary)
+      actions.push({ do: "describe", ratingKey: h.ratingKey, key: w.key, summary: w.summary });
     const has = new Set(h.members);
     const should = new Set(w.members);
     const missing = w.members.filter((m) => !has.has(m));

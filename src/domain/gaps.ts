@@ -15,7 +15,14 @@ export const GAP_KINDS = [
 export type GapKind = (typeof GAP_KINDS)[number];
 
 /** What the scheduled run heals unless configured otherwise: nothing here can lose data. */
-export const SAFE_KINDS: readonly GapKind[] = ["stale", "empty", "unmatched", "missing-in-plex", "artwork", "collection"];
+export const SAFE_KINDS: readonly GapKind[] = [
+  "stale",
+  "empty",
+  "unmatched",
+  "missing-in-plex",
+  "artwork",
+  "collection",
+];
 /** Kinds with a healing action (stash-empty is never pushed over Plex; an orphan with no owner is only reported). */
 export const HEALABLE_KINDS: readonly GapKind[] = [
   "stale",

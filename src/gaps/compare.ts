@@ -122,8 +122,7 @@ export function differingFields(
 ): ComparedField[] {
   return COMPARED_FIELDS.filter((field) => {
     if (only && !only.has(field)) return false;
-    if (field === "genres" || field === "performers")
-      return listDiffers(field, expected[field], shown[field], listing);
+    if (field === "genres" || field === "performers") return listDiffers(field, expected[field], shown[field], listing);
     return expected[field] !== shown[field];
   });
 }

@@ -45,6 +45,8 @@ export interface GapsSideDeps {
   tv?: TvLibraryPort[];
   /** The default instance's artwork keeper (the others carry their own). */
   artwork?: ArtworkKeeper;
+  /** The default instance's collection keeper, if on (the others carry their own). */
+  collections?: ReconcileDeps["collections"];
   /** The push side: its queue and what it last wrote, its manual sync, and a wake-up after queuing. */
   queue: Queue;
   editState: EditState;
@@ -69,6 +71,7 @@ export function gapsSide(deps: GapsSideDeps) {
     others: deps.others,
     tv: deps.tv,
     artwork: deps.artwork,
+    collections: deps.collections,
     queue: deps.queue,
     plexIndex: deps.plexIndex,
     log: deps.log,

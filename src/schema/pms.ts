@@ -65,3 +65,32 @@ export const PmsItems = Type.Object({
 export const PmsItemDetail = Type.Object({
   MediaContainer: Type.Object({ Metadata: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))) }),
 });
+
+/** A collection as PMS lists it (`/library/sections/{id}/collections`, `…/all?type=18`, the collection itself). */
+export const PmsCollection = Type.Object({
+  ratingKey: Key,
+  guid: Type.Optional(Type.String()),
+  title: Type.Optional(Type.String()),
+  summary: Type.Optional(Type.String()),
+  childCount: Type.Optional(Type.Union([Type.Number(), Type.String()])),
+  thumb: Type.Optional(Type.String()),
+  Label: Type.Optional(Type.Array(Type.Object({ tag: Type.String() }))),
+  Field: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        locked: Type.Optional(Type.Union([Type.Boolean(), Type.Number(), Type.String()])),
+      }),
+    ),
+  ),
+});
+
+/** Collections in a MediaContainer: JSON answers name them Metadata (XML's Directory accepted too). */
+export const PmsCollections = Type.Object({
+  MediaContainer: Type.Object({
+    size: Type.Optional(Type.Number()),
+    totalSize: Type.Optional(Type.Number()),
+    Metadata: Type.Optional(Type.Array(PmsCollection)),
+    Directory: Type.Optional(Type.Array(PmsCollection)),
+  }),
+});

@@ -193,7 +193,10 @@ export const VersionAnswer = Type.Object({ version: Type.Object({ version: Nulla
 const IdOnly = Type.Object({ id: Type.String() });
 export const CollectionScene = Type.Object({
   id: Type.String(),
-  studio: Type.Union([Type.Object({ id: Type.String(), parent_studio: Type.Union([IdOnly, Type.Null()]) }), Type.Null()]),
+  studio: Type.Union([
+    Type.Object({ id: Type.String(), parent_studio: Type.Union([IdOnly, Type.Null()]) }),
+    Type.Null(),
+  ]),
   groups: Type.Array(Type.Object({ scene_index: Type.Union([Type.Integer(), Type.Null()]), group: IdOnly })),
   performers: Type.Array(IdOnly),
   tags: Type.Array(IdOnly),
@@ -211,7 +214,9 @@ const Described = {
 export const FindStudiosAnswer = Type.Object({
   findStudios: Type.Object({
     count: Type.Integer(),
-    studios: Type.Array(Type.Object({ ...Described, details: NullableString, parent_studio: Type.Union([IdOnly, Type.Null()]) })),
+    studios: Type.Array(
+      Type.Object({ ...Described, details: NullableString, parent_studio: Type.Union([IdOnly, Type.Null()]) }),
+    ),
   }),
 });
 export const FindPerformersAnswer = Type.Object({

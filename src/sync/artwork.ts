@@ -171,9 +171,7 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
    * then fetched, uploaded and recorded.
    */
   async function keepHeld(targets: readonly ArtworkTarget[], onlyUntouched: boolean, result: ArtworkResult) {
-    const todo = onlyUntouched
-      ? targets.filter((t) => Object.keys(deps.state.of(t.ratingKey)).length === 0)
-      : targets;
+    const todo = onlyUntouched ? targets.filter((t) => Object.keys(deps.state.of(t.ratingKey)).length === 0) : targets;
     if (!todo.length) return;
     // Before an upload, Plex's own view: the user's lock is never overwritten.
     const views = await readItems(todo.map((t) => t.ratingKey));

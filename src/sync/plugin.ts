@@ -34,7 +34,7 @@ import { createIdentityBinder } from "./identity-binding.ts";
 import { createIdentityState } from "./identity-state.ts";
 import type { PmsIdentity } from "./pms-identity.ts";
 import { createPoller, type Poller } from "./poller.ts";
-import { createPusher, isTvSection, type Outcome, type SyncSection } from "./push.ts";
+import { createPusher, isTvSection, type Outcome, type SceneCollections, type SyncSection } from "./push.ts";
 import { refOf, type JobScope, type Queue } from "./queue.ts";
 import { describeScope, scenesToSync, type SyncScope } from "./select.ts";
 import { createWorker, type Worker } from "./worker.ts";
@@ -76,6 +76,8 @@ export interface PushSideDeps {
   tv?: TvLibraryPort[];
   /** false for one-shot commands: what they queue is left to the running service's worker. */
   drain?: boolean;
+  /** Each instance's collection keeper, if its collections are on (built after the push side). */
+  collectionsOf?: (instance: string) => SceneCollections | undefined;
 }
 
 /** What the push needs of one Stash instance. */
@@ -158,6 +160,7 @@ export function pushSide(deps: PushSideDeps) {
       sections: own,
       instance: part.id,
       artwork: artworkOf(part.id),
+      collections: () => deps.collectionsOf?.(part.id),
       tv: part.tv?.length
         ? createTvPusher({
             instance: part.id,

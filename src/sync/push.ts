@@ -11,6 +11,7 @@ import type { PathMapper } from "../paths/mapper.ts";
 import type { PlexClient, PlexSection } from "../plex/client.ts";
 import { PlexError } from "../plex/client.ts";
 import type { StashClient } from "../stash/client.ts";
+import type { StashScene } from "../schema/stash.ts";
 import { isStashError } from "../stash/errors.ts";
 import { sceneToMetadata, type MetadataContext } from "../provider/metadata.ts";
 import { DEFAULT_INSTANCE_ID, guidOf, sceneRef, tvIdentifierOf, type Ref } from "../domain/ref.ts";
@@ -107,6 +108,16 @@ export interface PushDeps {
   tv?: TvPusher;
   /** Puts the scene's screenshot into Plex as each item's poster and background (artwork.ts). */
   artwork?: ArtworkKeeper;
+  /**
+   * The scene's Plex collections (collections/keeper.ts): its items join and leave them after
+   * its push, and after its deletion in Stash. Looked up at each push (built after the pusher).
+   */
+  collections?: () => SceneCollections | undefined;
+}
+
+/** What a push asks of the collection keeper: one scene's memberships (null: deleted in Stash). */
+export interface SceneCollections {
+  keepScene(sceneId: string, scene: StashScene | null): Promise<string>;
 }
 
 /** Whether a path lies in a folder: /media/Scenes holds /media/Scenes/a.mp4, not /media/ScenesOld/a.mp4. */
@@ -187,6 +198,21 @@ export function createPusher(deps: PushDeps) {
     return r.uploaded ? `; artwork uploaded (${r.uploaded})` : "";
   }
 
+  /**
+   * The scene's collection memberships. Trouble there is noted, not thrown: the metadata is
+   * delivered, and the keeper's next pass (hourly, and every reconcile) makes collections exact.
+   */
+  async function keepCollections(sceneId: string, scene: StashScene | null): Promise<string[]> {
+    const keeper = deps.collections?.();
+    if (!keeper) return [];
+    try {
+      const note = await keeper.keepScene(sceneId, scene);
+      return note ? [note] : [];
+    } catch (err) {
+      return [`collections not kept now (the next pass does it): ${(err as Error).message}`];
+    }
+  }
+
   /** Runs one item's push; a 404 (item deleted in Plex) is reported, not thrown. */
   async function unlessGone(ratingKey: string, work: () => Promise<string>): Promise<string | "gone"> {
     try {
@@ -216,13 +242,14 @@ export function createPusher(deps: PushDeps) {
       const sections = await deps.sections();
       if (!scene) {
         const left = deps.tv ? await deps.tv.gone(ref.id, sections) : [];
+        const collections = await keepCollections(ref.id, null);
         return {
           ok: true,
           written: [],
           awaiting: null,
           itemsLeft: 0,
           stashUpdatedAt: null,
-          note: ["scene no longer in Stash", ...left].join("; "),
+          note: ["scene no longer in Stash", ...left, ...collections].join("; "),
         };
       }
       stashUpdatedAt = scene.updated_at;
@@ -301,6 +328,8 @@ export function createPusher(deps: PushDeps) {
           else awaiting = item.rating_key;
         }
       }
+      // Its collection memberships, at each round (the keeper adds or removes only what differs).
+      notes.push(...(await keepCollections(scene.id, scene)));
       if (gone.length && gone.length === todo.length) {
         return {
           ok: false,

@@ -27,6 +27,7 @@ const LAYERS: string[][] = [
   // mapping); the gaps side heals through the push side's queue.
   ["provider/"],
   ["sync/"],
+  ["collections/"], // Plex collections kept exact (after a scene's push, and by their own pass)
   ["gaps/"],
   ["writeback/"], // Plex → Stash: plays, resume points and ratings
   ["admin/"],

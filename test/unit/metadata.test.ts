@@ -92,11 +92,8 @@ describe("scene → Plex metadata", () => {
     ]);
     expect(m.Director).toEqual([{ tag: "Jane" }]);
     expect(m.Genre).toEqual([{ tag: "Outdoor" }, { tag: "4K" }, { tag: "Romantic" }]);
-    expect(m.Collection?.[0]).toMatchObject({
-      tag: "Series",
-      key: "/library/collections/g5",
-      thumb: "http://s2p:8787/images/group/5",
-    });
+    // Groups are kept as Plex collections through PMS's API (collections/keeper.ts), not served as tags.
+    expect(m.Collection).toBeUndefined();
     expect(m.Rating).toEqual([
       { image: "tv.plex.agents.custom.stash2plex://image.rating", type: "audience", value: 8.5 },
     ]);
@@ -138,7 +135,6 @@ describe("scene → Plex metadata", () => {
       "tagline",
       "Role",
       "Genre",
-      "Collection",
       "Rating",
       "Chapter",
       "Guid",

@@ -5,15 +5,16 @@
  * at pkkid/python-plexapi a8d051f, 2025-01-09). A row where we differ says why, so a difference
  * is a decision written down, never an accident.
  *
- * Checked against the requests our code really sends: every function of both PMS clients
- * (src/plex/client.ts, src/writeback/pms-watch.ts) is driven against the PMS simulator, and each
+ * Checked against the requests our code really sends: every function of the PMS clients
+ * (src/plex/client.ts, src/plex/collections.ts, src/writeback/pms-watch.ts) is driven against the PMS simulator, and each
  * request it recorded must match one row by method and path and send only that row's parameter
- * names. A call listed in PLEX_CALLS, WATCH_CALLS or STREAM_PATHS without a row, a client
+ * names. A call listed in PLEX_CALLS, PLEX_COLLECTION_CALLS, WATCH_CALLS or STREAM_PATHS without a row, a client
  * function this test does not drive, or a row nothing sends fails the test.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PmsSim } from "../../sim/plex/server.ts";
 import { createPlexClient, PLEX_CALLS } from "../../src/plex/client.ts";
+import { createPlexCollections, PLEX_COLLECTION_CALLS } from "../../src/plex/collections.ts";
 import { createPmsWatch, STREAM_PATHS, WATCH_CALLS } from "../../src/writeback/pms-watch.ts";
 
 interface Spelling {
@@ -36,7 +37,7 @@ interface Row {
 const PAGING = ["X-Plex-Container-Start", "X-Plex-Container-Size"];
 const PAGED_BY_HEADERS =
   "python-plexapi's fetchItems (base.py) sends X-Plex-Container-Start/Size as headers; its LibrarySection.totalViewSize and _loadFilters (library.py) send the same names as query parameters, as we do";
-const EDIT_PARAMS = ["type", "id", "{field}.value", "{field}.locked", "{tag}[{i}].tag.tag"];
+const EDIT_PARAMS = ["type", "id", "{field}.value", "{field}.locked", "{tag}[{i}].tag.tag", "{tag}[].tag.tag-"];
 
 const SPELLINGS: Row[] = [
   {
@@ -73,7 +74,7 @@ const SPELLINGS: Row[] = [
       path: "/library/sections/{id}/all",
       params: EDIT_PARAMS,
       source:
-        "plexapi/library.py: LibrarySection._edit() (names from plexapi/mixins.py: EditFieldMixin.editField(), EditTagsMixin._edit_tags())",
+        "plexapi/library.py: LibrarySection._edit() (names from plexapi/mixins.py: EditFieldMixin.editField(), EditTagsMixin._edit_tags(); `{tag}[].tag.tag-` is its removal, e.g. a collection's labels)",
     },
   },
   {
@@ -141,6 +142,52 @@ const SPELLINGS: Row[] = [
       path: "/:/rate",
       params: ["key", "identifier", "rating"],
       source: "plexapi/mixins.py: RatingMixin.rate() (identifier=com.plexapp.plugins.library)",
+    },
+  },
+  {
+    ours: { method: "GET", path: "/library/collections/{id}/children", params: PAGING },
+    plexapi: {
+      method: "GET",
+      path: "/library/collections/{id}/children",
+      params: PAGING,
+      source: "plexapi/collection.py: Collection.items() (fetchItems of its key + /children)",
+    },
+    note: PAGED_BY_HEADERS,
+  },
+  {
+    ours: { method: "POST", path: "/library/collections", params: ["uri", "type", "title", "smart", "sectionId"] },
+    plexapi: {
+      method: "POST",
+      path: "/library/collections",
+      params: ["uri", "type", "title", "smart", "sectionId"],
+      source: "plexapi/collection.py: Collection._create() (an empty one, as ShokoRelay makes, without uri)",
+    },
+  },
+  {
+    ours: { method: "PUT", path: "/library/collections/{id}/items", params: ["uri"] },
+    plexapi: {
+      method: "PUT",
+      path: "/library/collections/{id}/items",
+      params: ["uri"],
+      source: "plexapi/collection.py: Collection.addItems()",
+    },
+  },
+  {
+    ours: { method: "DELETE", path: "/library/collections/{id}/items/{item}", params: [] },
+    plexapi: {
+      method: "DELETE",
+      path: "/library/collections/{id}/items/{item}",
+      params: [],
+      source: "plexapi/collection.py: Collection.removeItems()",
+    },
+  },
+  {
+    ours: { method: "DELETE", path: "/library/collections/{id}", params: [] },
+    plexapi: {
+      method: "DELETE",
+      path: "/library/collections/{id}",
+      params: [],
+      source: "plexapi/base.py: PlexPartialObject.delete() (a collection's key without /children)",
     },
   },
   {
@@ -225,8 +272,8 @@ interface Sent {
 let pms: PmsSim;
 let sent: Sent[] = [];
 /** The functions driven, and the functions each client has (both filled in by beforeAll). */
-const driven = { client: [] as string[], watch: [] as string[] };
-const expectedFunctions = { client: [] as string[], watch: [] as string[] };
+const driven = { client: [] as string[], watch: [] as string[], collections: [] as string[] };
+const expectedFunctions = { client: [] as string[], watch: [] as string[], collections: [] as string[] };
 
 /** Calls `fn`, keeping its failure out of the way: the answer does not matter here, the request does. */
 const attempt = (fn: () => Promise<unknown> | unknown) =>
@@ -291,7 +338,29 @@ beforeAll(async () => {
     },
     notificationsUrls: () => watch.notificationsUrls(), // sends nothing: the URLs streamPath and the stream open
   };
+  const collections = createPlexCollections(options);
+  let made = "0";
+  const collectionDrives: Record<keyof typeof collections, () => unknown> = {
+    create: async () => {
+      made = await collections.create("1", pms.machineIdentifier, 1, "C", [a.ratingKey]);
+      await collections.create("1", pms.machineIdentifier, 1, "Empty", []);
+    },
+    list: () => collections.list("1"),
+    members: () => collections.members(made),
+    add: () => collections.add(made, pms.machineIdentifier, [b.ratingKey]),
+    remove: () => collections.remove(made, b.ratingKey),
+    edit: () => collections.edit("1", made, { title: "T", summary: "S", titleSort: "T" }),
+    label: async () => {
+      await collections.label("1", made, ["x", "y"]);
+      await collections.label("1", made, ["x"]);
+    },
+    drop: () => collections.drop(made),
+  };
   const from = pms.calls.length;
+  for (const [name, drive] of Object.entries(collectionDrives)) {
+    driven.collections.push(name);
+    await attempt(drive);
+  }
   for (const [name, drive] of Object.entries(clientDrives)) {
     driven.client.push(name);
     await attempt(drive);
@@ -305,8 +374,10 @@ beforeAll(async () => {
   // Both clients, whatever functions they have now: the drives above must name every one.
   driven.client.sort();
   driven.watch.sort();
+  driven.collections.sort();
   expectedFunctions.client = Object.keys(client).sort();
   expectedFunctions.watch = Object.keys(watch).sort();
+  expectedFunctions.collections = Object.keys(collections).sort();
 });
 afterAll(async () => {
   await pms?.stop();
@@ -323,7 +394,12 @@ describe("every PMS request spelled as python-plexapi spells it", () => {
   });
 
   test("every call in PLEX_CALLS, WATCH_CALLS and STREAM_PATHS has its row", () => {
-    const listed = [...PLEX_CALLS, ...WATCH_CALLS, ...STREAM_PATHS.map((p) => ["GET", p] as const)];
+    const listed = [
+      ...PLEX_CALLS,
+      ...WATCH_CALLS,
+      ...PLEX_COLLECTION_CALLS,
+      ...STREAM_PATHS.map((p) => ["GET", p] as const),
+    ];
     const missing = listed.filter(
       ([method, template]) =>
         !SPELLINGS.some((r) => r.ours.method === method && pathPattern(template).test(sample(r.ours.path))),
@@ -331,9 +407,10 @@ describe("every PMS request spelled as python-plexapi spells it", () => {
     expect(missing).toEqual([]);
   });
 
-  test("every function of both PMS clients is driven here (a new one needs its drive and its row)", () => {
+  test("every function of the PMS clients is driven here (a new one needs its drive and its row)", () => {
     expect(driven.client).toEqual(expectedFunctions.client);
     expect(driven.watch).toEqual(expectedFunctions.watch);
+    expect(driven.collections).toEqual(expectedFunctions.collections);
   });
 
   test("each request our code sent matches one row by method and path, and sends only that row's parameter names", () => {

@@ -1,0 +1,102 @@
+/**
+ * The collections side: per Stash instance whose collections are on (collections.kinds), its
+ * keeper and its scheduled pass, over the Plex libraries its scenes are in.
+ */
+import type { CollectionsConfig } from "../config/schema.ts";
+import type { Job } from "../jobs.ts";
+import type { Logger } from "../log.ts";
+import type { PathMapper } from "../paths/mapper.ts";
+import type { PlexClient } from "../plex/client.ts";
+import type { PlexCollections } from "../plex/collections.ts";
+import type { MetadataContext } from "../provider/metadata.ts";
+import type { StashClient } from "../stash/client.ts";
+import type { Store } from "../store/db.ts";
+import type { ArtworkKeeper } from "../sync/artwork.ts";
+import type { PlexIndex } from "../sync/plex-index.ts";
+import { DEFAULT_INSTANCE_ID, episodeRef, guidOf, sceneRef, type ShowScheme, tvIdentifierOf } from "../domain/ref.ts";
+import { createCollectionKeeper, type CollectionKeeper, type SceneItem } from "./keeper.ts";
+import { createCollectionState } from "./state.ts";
+
+export interface CollectionInstance {
+  id: string;
+  stash: StashClient;
+  mapper: PathMapper;
+  ctx: MetadataContext;
+  collections: CollectionsConfig;
+}
+
+export interface CollectionsSideDeps {
+  store: Store;
+  log: Logger;
+  plex: Pick<PlexClient, "items" | "identity">;
+  collections: PlexCollections;
+  plexIndex: Pick<PlexIndex, "find">;
+  instances: CollectionInstance[];
+  /** Each instance's artwork keeper (collection posters are uploaded as items' are). */
+  artworkOf?: (instance: string) => ArtworkKeeper | undefined;
+  /** Off without Plex. */
+  on: boolean;
+}
+
+const SCHEMES: ShowScheme[] = ["st", "sn", "gr"];
+
+export function collectionsSide(deps: CollectionsSideDeps) {
+  const state = createCollectionState(deps.store);
+  let machine: string | undefined;
+  const machineId = async () => (machine ??= (await deps.plex.identity()).machineIdentifier);
+  const keepers = new Map<string, CollectionKeeper>();
+  for (const part of deps.instances) {
+    if (!deps.on || part.collections.kinds.length === 0) continue;
+    const movieGuid = (sceneId: string) => guidOf(part.ctx.identifier, sceneRef(part.id, sceneId));
+    const tvIdentifier = tvIdentifierOf(part.ctx.identifier);
+    // A scene's items: its movie items, and its episodes in TV libraries of any layout.
+    const itemsOf = (sceneId: string): SceneItem[] => [
+      ...deps.plexIndex.find(movieGuid(sceneId), [], part.mapper).map((i) => ({ ...i, type: 1 as const })),
+      ...SCHEMES.flatMap((scheme) =>
+        deps.plexIndex
+          .find(guidOf(tvIdentifier, episodeRef(part.id, scheme, sceneId)), [], part.mapper)
+          .map((i) => ({ ...i, type: 4 as const })),
+      ),
+    ];
+    keepers.set(
+      part.id,
+      createCollectionKeeper({
+        instance: part.id,
+        config: part.collections,
+        identifier: part.ctx.identifier,
+        stash: part.stash,
+        itemsOf,
+        plex: { ...deps.collections, items: (keys) => deps.plex.items(keys) },
+        machineId,
+        artwork: {
+          keep: async (targets) => deps.artworkOf?.(part.id)?.keep(targets),
+        },
+        state,
+      }),
+    );
+  }
+  const jobs: Job[] = [...keepers].flatMap(([id, keeper]) => {
+    const every = (deps.instances.find((p) => p.id === id)?.collections.everyMinutes ?? 0) * 60;
+    return [
+      {
+        id: id === DEFAULT_INSTANCE_ID ? "collections" : `collections-${id}`,
+        name: id === DEFAULT_INSTANCE_ID ? "Keep Plex collections exact" : `Keep Plex collections of "${id}" exact`,
+        everySeconds: every,
+        // After start-up's own work (the Plex index must know the items first).
+        firstAfterSeconds: Math.min(every, 120),
+        run: async () => {
+          const result = await keeper.pass();
+          const done = result.sections.reduce((n, s) => n + s.actions.length, 0);
+          if (done) deps.log.info("collections kept", { instance: id, changes: done });
+        },
+      },
+    ];
+  });
+  return {
+    jobs,
+    state,
+    /** An instance's keeper, if its collections are on. */
+    keeperOf: (instance: string) => keepers.get(instance),
+  };
+}
+export type CollectionsSide = ReturnType<typeof collectionsSide>;
