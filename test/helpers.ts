@@ -50,6 +50,9 @@ export function testEnv(
     SYNC_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     ADMIN_TOKEN,
     SYNC_POLL_SECONDS: "0",
+    // Collections (on by default for users) are the subject of their own tests (collections.test.ts);
+    // elsewhere they would add their pass's requests to counts those tests make exact.
+    COLLECTIONS_KINDS: "[]",
     ...(pms ? { PLEX_URL: pms.url, PLEX_TOKEN: pms.token } : {}),
     ...extra,
   };

@@ -110,7 +110,7 @@ const CollectionsSchema = Type.Object(
     kinds: Type.Array(Type.Union(COLLECTION_KINDS.map((k) => Type.Literal(k))), {
       default: ["studio", "network", "group"],
       description:
-        "What becomes a Plex collection, kept exact (comma list in env): studio, network (a parent studio: its sub-studios' scenes), group, performer, tag. Empty: none.",
+        "What becomes a Plex collection, kept exact (comma list in env): studio, network (a parent studio: its sub-studios' scenes), group, performer, tag. [] (in env too): none.",
     }),
     studioPrefix: Type.String({ default: "", description: "Put before a studio collection's name." }),
     networkPrefix: Type.String({
