@@ -202,6 +202,7 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     for (const id of theirs.slice(1))
       lib.update(id, { performers: lib.scenes.get(id)!.performers.filter((p) => p.id !== performerId) });
     const last = theirs[0]!;
+    const before = new Map(moved.map((s) => [s.id, s.studio!.name]));
     for (const s of moved) lib.update(s.id, { studio: target });
     for (const s of tagged) lib.update(s.id, { tags: s.tags.filter((t) => t.name !== "POV") });
     lib.updateStudio(renamed.id, { name: "Renamed Studio" });
@@ -218,6 +219,22 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     expect(pushed).toBe(true);
     // Memberships follow each scene's push: the performer's collection holds only the deleted scene's item.
     expect(w.pms.collections.get(performerCollection.ratingKey)!.members).toEqual(itemsOfScene(w, "1", last));
+    // Each moved scene's items left their old studio's collection and joined the new one's, in both libraries.
+    const ours = (section: string, title: string) =>
+      w.pms.collections.inSection(section).find((c) => c.title === title && c.labels.includes("stash2plex"));
+    for (const s of moved.filter((s) => s.id !== last)) {
+      for (const section of ["1", "2"]) {
+        for (const item of itemsOfScene(w, section, s.id)) {
+          expect(ours(section, target.name)!.members).toContain(item);
+          expect(
+            w.pms.collections
+              .inSection(section)
+              .filter((c) => c.members.includes(item) && c.labels.includes("stash2plex"))
+              .map((c) => c.title),
+          ).not.toContain(before.get(s.id));
+        }
+      }
+    }
     // The rename and the deletion (no scene changed) follow the pass: the emptied collection is gone.
     await keeper(w).pass();
     for (const section of ["1", "2"]) expect(sorted(shown(w, section))).toEqual(sorted(implied(w, section)));

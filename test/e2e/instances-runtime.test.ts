@@ -84,6 +84,8 @@ beforeAll(async () => {
       // Each section names its instance (the comma form): section 2 holds the vault's scenes.
       PLEX_SECTIONS: "1,vault:2",
       STASH_INSTANCES: twoStashInstances(main, vault),
+      // Collections have their own tests (collections.test.ts): here a reconcile's gaps are the items'.
+      COLLECTIONS_KINDS: "[]",
     },
     undefined,
   );
