@@ -13,7 +13,7 @@
 import type { CollectionsConfig } from "../config/schema.ts";
 import type { StashClient } from "../stash/client.ts";
 import type { PlexCollection, PlexCollections } from "../plex/collections.ts";
-import type { ArtworkTarget } from "../sync/artwork.ts";
+import { type ArtworkTarget, sourceKey } from "../sync/artwork.ts";
 import { pages } from "../paging.ts";
 import { pace } from "../pace.ts";
 import {
@@ -49,10 +49,16 @@ export interface CollectionKeeperDeps {
   stash: Pick<StashClient, "collectionScenesPage" | "studios" | "performersWithScenes" | "tags" | "groups">;
   /** The Plex items of a scene, in every library this instance's scenes are in. */
   itemsOf: (sceneId: string) => SceneItem[];
+  /** An item PMS no longer has (an episode replaced when its scene moved show): out of the Plex index. */
+  forgetItem: (ratingKey: string) => void;
   plex: PlexCollections & { items(keys: readonly string[]): Promise<Record<string, unknown>[]> };
   machineId: () => Promise<string>;
   /** Posters: uploaded into PMS as an item's are (Plex cannot fetch from a LAN). */
-  artwork?: { keep(targets: readonly ArtworkTarget[]): Promise<unknown> };
+  artwork?: {
+    keep(targets: readonly ArtworkTarget[]): Promise<unknown>;
+    /** The poster we put into a collection, if any (its Stash image: `kind/id@version`). */
+    posterOf(ratingKey: string): string | undefined;
+  };
   state: CollectionState;
   now?: () => number;
 }
@@ -108,9 +114,16 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         });
     };
     const posters: ArtworkTarget[] = [];
+    // Members PMS did not take are items it no longer has (our index of Plex not caught up yet):
+    // forgotten, so the next pass does not want them again.
+    const forgetRefused = async (ratingKey: string, members: readonly string[]) => {
+      const held = new Set(await deps.plex.members(ratingKey));
+      for (const m of members) if (!held.has(m)) deps.forgetItem(m);
+    };
     for (const a of actions) {
       if (a.do === "create") {
         const ratingKey = await deps.plex.create(sectionId, machine, type, a.title, a.members);
+        await forgetRefused(ratingKey, a.members);
         await deps.plex.label(sectionId, ratingKey, [LABEL]);
         if (a.summary) await deps.plex.edit(sectionId, ratingKey, { summary: a.summary });
         record(a.key, ratingKey);
@@ -121,6 +134,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         record(a.key, a.ratingKey);
       } else if (a.do === "add") {
         await deps.plex.add(a.ratingKey, machine, a.members);
+        await forgetRefused(a.ratingKey, a.members);
         record(a.key, a.ratingKey);
       } else if (a.do === "remove") {
         for (const member of a.members) await deps.plex.remove(a.ratingKey, member);
@@ -128,6 +142,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       } else if (a.do === "rename") {
         await deps.plex.edit(sectionId, a.ratingKey, { title: a.title });
         record(a.key, a.ratingKey);
+      } else if (a.do === "poster") {
+        // Uploaded with every kept collection's poster below.
       } else if (a.do === "describe") {
         await deps.plex.edit(sectionId, a.ratingKey, { summary: a.summary });
       } else {
@@ -188,6 +204,12 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       for (const { collection, key } of oursIn(sectionId, await deps.plex.list(sectionId)))
         held.push({ ...collection, key, members: await deps.plex.members(collection.ratingKey) });
       const actions = planCollections([...wanted.values()], held);
+      // A kept collection whose poster is not Stash's image of now (a new studio logo, one never uploaded).
+      for (const h of held) {
+        const poster = h.key ? wanted.get(h.key)?.poster : undefined;
+        if (deps.artwork && poster && h.key && deps.artwork.posterOf(h.ratingKey) !== sourceKey(poster))
+          actions.push({ do: "poster", ratingKey: h.ratingKey, key: h.key });
+      }
       result.sections.push({ sectionId, wanted: [...wanted.values()].filter((w) => w.members.length).length, actions });
       if (!options.dryRun) await apply(sectionId, actions, wanted, typeOf.get(sectionId) ?? 1);
     }

@@ -30,6 +30,8 @@ export type Action =
   | { do: "rename"; ratingKey: string; key: CollectionKey; from: string; title: string }
   | { do: "describe"; ratingKey: string; key: CollectionKey; summary: string }
   | { do: "delete"; ratingKey: string; title: string; why: string }
+  /** Its poster is not Stash's image of now (uploaded by the artwork keeper). */
+  | { do: "poster"; ratingKey: string; key: CollectionKey }
   /** A collection of ours found by its title: recorded under its key from now on. */
   | { do: "adopt"; ratingKey: string; key: CollectionKey };
 
@@ -78,7 +80,7 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
 
 /** How a library's collections differ from Stash, per action kind (what a reconcile reports). */
 export function countActions(actions: readonly Action[]): Record<Action["do"], number> {
-  const out = { create: 0, add: 0, remove: 0, rename: 0, describe: 0, delete: 0, adopt: 0 };
+  const out = { create: 0, add: 0, remove: 0, rename: 0, describe: 0, delete: 0, adopt: 0, poster: 0 };
   for (const a of actions) out[a.do]++;
   return out;
 }
@@ -98,6 +100,8 @@ export function describeAction(a: Action): string {
       return `collection of ${a.key} has an old summary`;
     case "delete":
       return `collection "${a.title}" is ours but ${a.why}`;
+    case "poster":
+      return `collection of ${a.key} does not show Stash's image`;
     case "adopt":
       return `collection ${a.ratingKey} is ours (by its title) but not recorded as ${a.key}`;
   }

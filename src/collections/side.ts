@@ -30,7 +30,7 @@ export interface CollectionsSideDeps {
   log: Logger;
   plex: Pick<PlexClient, "items" | "identity">;
   collections: PlexCollections;
-  plexIndex: Pick<PlexIndex, "find">;
+  plexIndex: Pick<PlexIndex, "find" | "forget">;
   instances: CollectionInstance[];
   /** Each instance's artwork keeper (collection posters are uploaded as items' are). */
   artworkOf?: (instance: string) => ArtworkKeeper | undefined;
@@ -66,10 +66,12 @@ export function collectionsSide(deps: CollectionsSideDeps) {
         identifier: part.ctx.identifier,
         stash: part.stash,
         itemsOf,
+        forgetItem: (ratingKey) => deps.plexIndex.forget(ratingKey),
         plex: { ...deps.collections, items: (keys) => deps.plex.items(keys) },
         machineId,
         artwork: {
           keep: async (targets) => deps.artworkOf?.(part.id)?.keep(targets),
+          posterOf: (ratingKey) => deps.artworkOf?.(part.id)?.recorded(ratingKey).posters?.source,
         },
         state,
       }),

@@ -236,9 +236,20 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       }
     }
     // The rename and the deletion (no scene changed) follow the pass: the emptied collection is gone.
+    // What a reconcile would report: the rename, and the renamed studio's new image version (its `t=` moved).
+    const look = (await keeper(w).pass({ dryRun: true })).sections.find((s) => s.sectionId === "1")!.actions;
+    expect(look).toContainEqual({
+      do: "rename",
+      ratingKey: renamedKey,
+      key: "studio:3",
+      from: oldName,
+      title: "Renamed Studio",
+    });
+    if (renamed.image_path) expect(look).toContainEqual({ do: "poster", ratingKey: renamedKey, key: "studio:3" });
     await keeper(w).pass();
     for (const section of ["1", "2"]) expect(sorted(shown(w, section))).toEqual(sorted(implied(w, section)));
     expect(w.pms.collections.get(performerCollection.ratingKey)).toBeUndefined();
+    expect((await keeper(w).pass({ dryRun: true })).sections.flatMap((s) => s.actions)).toEqual([]);
     const after = w.pms.collections.inSection("1").find((c) => c.title === "Renamed Studio")!;
     expect(after.ratingKey).toBe(renamedKey);
     expect(w.pms.collections.inSection("1").some((c) => c.title === oldName && c.labels.includes("stash2plex"))).toBe(
