@@ -294,6 +294,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     gaps,
     others,
     tv: tvParts.flatMap((t) => t.views()),
+    collections: collections.on ? () => collections.state.all() : undefined,
     writeback: writeback.enabled
       ? {
           events: writeback.events,

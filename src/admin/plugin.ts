@@ -21,6 +21,7 @@ import type { PlexClient } from "../plex/client.ts";
 import type { MatchGate } from "../provider/gates.ts";
 import type { MetadataContext } from "../provider/metadata.ts";
 import type { StashClient } from "../stash/client.ts";
+import type { KeptCollection } from "../collections/state.ts";
 import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
 import type { Store } from "../store/db.ts";
 import type { Backups } from "../store/backups.ts";
@@ -64,6 +65,8 @@ export interface AdminSideDeps {
   writeback?: WritebackView;
   /** The TV-style libraries, for the dashboard and the path tester. */
   tv?: TvLibraryView[];
+  /** The collections kept in Plex; undefined when they are off. */
+  collections?: () => KeptCollection[];
 }
 
 /**
@@ -216,6 +219,7 @@ export function adminSide(deps: AdminSideDeps) {
     instances,
     writeback: deps.writeback,
     tv: deps.tv,
+    collections: deps.collections,
   });
   const wb = deps.writeback;
   // What waits to be written to each Stash, read at each scrape.

@@ -97,6 +97,8 @@ export function collectionsSide(deps: CollectionsSideDeps) {
   return {
     jobs,
     state,
+    /** Whether any instance keeps collections. */
+    on: keepers.size > 0,
     /** An instance's keeper, if its collections are on. */
     keeperOf: (instance: string) => keepers.get(instance),
   };

@@ -34,6 +34,7 @@ export const PAGES = [
   ["queue", "/ui/queue", "Queue"],
   ["outages", "/ui/outages", "Outages"],
   ["gaps", "/ui/gaps", "Gaps"],
+  ["collections", "/ui/collections", "Collections"],
   ["writeback", "/ui/writeback", "Write-back"],
   ["paths", "/ui/paths", "Path tester"],
   ["jobs", "/ui/jobs", "Jobs"],

@@ -20,6 +20,7 @@ import { gapsPage, reconcileProgress } from "./pages/gaps.ts";
 import { pathsPage } from "./pages/paths.ts";
 import { writebackLive, writebackPage } from "./pages/writeback.ts";
 import { jobsPage, outagesPage, settingsPage, signInPage, syncProgress } from "./pages/misc.ts";
+import { collectionsPage } from "./pages/collections.ts";
 import { isGapKind, type GapKind } from "../domain/gaps.ts";
 import { DEFAULT_INSTANCE_ID, INSTANCE_ID, parseRefKey, sceneRef, type Ref } from "../domain/ref.ts";
 import { instanceLabel, viewOf } from "./instances.ts";
@@ -256,6 +257,17 @@ export function dashboardRoutes(src: DashboardSource) {
         const of = ref.instance === DEFAULT_INSTANCE_ID ? "" : ` of ${instanceLabel(src, ref.instance)}`;
         return readable(request) ?? page(request, `Scene ${params.id}${of}`, "queue", scenePage(src, ref));
       })
+      .get(
+        "/ui/collections",
+        ({ request }) =>
+          readable(request) ??
+          page(
+            request,
+            "Collections",
+            "collections",
+            collectionsPage(src.collections?.() ?? [], Boolean(src.collections)),
+          ),
+      )
       .get(
         "/ui/outages",
         ({ request }) => readable(request) ?? page(request, "Plex outages", "outages", outagesPage(src)),

@@ -18,6 +18,7 @@ import type { SyncScope } from "../sync/select.ts";
 import type { Outage } from "../sync/breaker.ts";
 import type { StashInstance } from "../config/instances.ts";
 import type { TvLibraryState } from "../sync/tv-libraries.ts";
+import type { KeptCollection } from "../collections/state.ts";
 import type { Placement } from "../tv/types.ts";
 import type { ShowScheme } from "../domain/ref.ts";
 import type { EventQueue } from "../writeback/events.ts";
@@ -76,6 +77,8 @@ export interface DashboardSource {
   instances: InstanceView[];
   /** The TV-style libraries (tv.libraries); empty or undefined: none. */
   tv?: TvLibraryView[];
+  /** The collections kept in Plex (collections/state.ts); undefined when collections are off. */
+  collections?: () => KeptCollection[];
   /** Write-back (Plex → Stash); undefined when it is off. */
   writeback?: WritebackView;
 }

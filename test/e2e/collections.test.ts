@@ -139,6 +139,13 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     expect(network.poster).toBeDefined();
     const hair = w.pms.collections.inSection("1").find((c) => c.title === "Tag: Blonde");
     expect(hair).toBeDefined();
+    // The dashboard lists them per library, one number each: as many as Plex shows of ours.
+    const page = await (await adminGet(`${w.app.url}/ui/collections`)).text();
+    for (const section of ["1", "2"]) {
+      const count = shown(w, section).size;
+      expect(page).toContain(`Library section ${section}: ${count} collections`);
+    }
+    expect(page).toContain("Network: Mega Network");
     // A second pass changes nothing.
     const again = await keeper(w).pass({ dryRun: true });
     expect(again.sections.flatMap((s) => s.actions)).toEqual([]);
