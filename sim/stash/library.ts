@@ -47,6 +47,7 @@ export interface SimPerformer {
   disambiguation: string | null;
   image_path: string | null;
   details?: string | null;
+  updated_at?: string;
 }
 export interface SimGroup {
   id: string;

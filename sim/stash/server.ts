@@ -200,7 +200,10 @@ export class StashSim extends SimServer {
       findGroups: ({ ids, filter }: Vars) => {
         let groups = [...this.library.groups.values()];
         if (ids) groups = groups.filter((g) => ids.includes(g.id));
-        const page = this.page(groups, filter);
+        const page = this.page(
+          groups.map((g) => ({ ...g, updated_at: g.updated_at ?? SEEDED_AT })),
+          filter,
+        );
         return {
           count: groups.length,
           groups: page.map((g) => ({
@@ -215,7 +218,13 @@ export class StashSim extends SimServer {
       findStudios: ({ ids, filter }: Vars) => {
         let studios = this.library.studios;
         if (ids) studios = studios.filter((s) => ids.includes(s.id));
-        return { count: studios.length, studios: this.page(studios, filter).map((s) => this.studio(s)) };
+        return {
+          count: studios.length,
+          studios: this.page(
+            studios.map((s) => ({ ...s, updated_at: s.updated_at ?? SEEDED_AT })),
+            filter,
+          ).map((s) => this.studio(s)),
+        };
       },
       findPerformers: ({ ids, performer_filter, filter }: Vars) => {
         const counts = this.library.performerSceneCounts();
@@ -225,7 +234,10 @@ export class StashSim extends SimServer {
         if (min?.modifier === "GREATER_THAN") performers = performers.filter((p) => counts.get(p)! > min.value);
         return {
           count: performers.length,
-          performers: this.page(performers, filter).map((p) => ({
+          performers: this.page(
+            performers.map((p) => ({ ...p, updated_at: p.updated_at ?? SEEDED_AT })),
+            filter,
+          ).map((p) => ({
             ...p,
             details: p.details ?? null,
             image_path: this.performerImage(p),
@@ -236,7 +248,13 @@ export class StashSim extends SimServer {
       findTags: ({ ids, filter }: Vars) => {
         let tags = this.library.allTags();
         if (ids) tags = tags.filter((t) => ids.includes(t.id));
-        return { count: tags.length, tags: this.page(tags, filter).map((t) => this.tag(t)) };
+        return {
+          count: tags.length,
+          tags: this.page(
+            tags.map((t) => ({ ...t, updated_at: t.updated_at ?? SEEDED_AT })),
+            filter,
+          ).map((t) => this.tag(t)),
+        };
       },
       // Stash's sceneUpdate: the given fields only; updated_at moves and Scene.Update.Post fires.
       sceneUpdate: ({ input }: Vars) => {
@@ -289,6 +307,7 @@ export class StashSim extends SimServer {
     const image = `${this.url}/tag/${tag.id}/image?t=${unixOf(tag.updated_at)}`;
     return {
       ...tag,
+      updated_at: tag.updated_at ?? SEEDED_AT,
       description: tag.description ?? null,
       image_path: tag.image_path ? image : `${image}&default=true`,
       parents: (tag.parents ?? []).map((p) => this.tag(p)),
@@ -362,6 +381,11 @@ export class StashSim extends SimServer {
   }
 
   private page<T>(items: T[], find?: Vars): T[] {
+    // Sorted by updated_at as Stash sorts a column of Time: by the instant (stamps carry their offset).
+    if (find?.sort === "updated_at") {
+      const at = (x: T) => Date.parse(String((x as { updated_at?: string }).updated_at ?? SEEDED_AT));
+      items = [...items].sort((a, b) => (find.direction === "DESC" ? at(b) - at(a) : at(a) - at(b)));
+    }
     const perPage = find?.per_page ?? 25;
     if (perPage < 0) return items;
     const page = Math.max(1, find?.page ?? 1);

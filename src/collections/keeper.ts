@@ -46,7 +46,10 @@ export interface CollectionKeeperDeps {
   config: CollectionsConfig;
   /** The movie provider's identifier: collections it served as tags before (…://collection/g3) are ours. */
   identifier: string;
-  stash: Pick<StashClient, "collectionScenesPage" | "studios" | "performersWithScenes" | "tags" | "groups">;
+  stash: Pick<
+    StashClient,
+    "collectionScenesPage" | "studios" | "performersWithScenes" | "tags" | "groups" | "newestThingStamps"
+  >;
   /** The Plex items of a scene, in every library this instance's scenes are in. */
   itemsOf: (sceneId: string) => SceneItem[];
   /** An item PMS no longer has (an episode replaced when its scene moved show): out of the Plex index. */
@@ -262,7 +265,21 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     return done.length ? `collections: ${done.join(", ")}` : "";
   }
 
-  return { pass, keepScene, loadCatalog };
+  let lastStamps: string | undefined;
+  /**
+   * A studio, group, performer or tag edited in Stash (a rename, a new image: no scene changes):
+   * one request for their newest edits; when they moved since the last look, a pass. Answers
+   * whether it ran one. The first look only notes where Stash is (the start-up pass covers before).
+   */
+  async function watch(): Promise<boolean> {
+    const stamps = await deps.stash.newestThingStamps();
+    const changed = lastStamps !== undefined && stamps !== lastStamps;
+    if (changed) await pass();
+    lastStamps = stamps;
+    return changed;
+  }
+
+  return { pass, keepScene, watch, loadCatalog };
 }
 export type CollectionKeeper = ReturnType<typeof createCollectionKeeper>;
 

@@ -39,6 +39,8 @@ export interface CollectionsSideDeps {
 }
 
 const SCHEMES: ShowScheme[] = ["st", "sn", "gr"];
+/** How often the watch asks Stash whether a studio, group, performer or tag was edited (one request). */
+const WATCH_SECONDS = 60;
 
 export function collectionsSide(deps: CollectionsSideDeps) {
   const state = createCollectionState(deps.store);
@@ -79,9 +81,21 @@ export function collectionsSide(deps: CollectionsSideDeps) {
   }
   const jobs: Job[] = [...keepers].flatMap(([id, keeper]) => {
     const every = (deps.instances.find((p) => p.id === id)?.collections.everyMinutes ?? 0) * 60;
+    const suffix = id === DEFAULT_INSTANCE_ID ? "" : `-${id}`;
     return [
       {
-        id: id === DEFAULT_INSTANCE_ID ? "collections" : `collections-${id}`,
+        id: `collections-watch${suffix}`,
+        name:
+          id === DEFAULT_INSTANCE_ID
+            ? "Watch Stash for renamed studios, groups, performers and tags"
+            : `Watch Stash "${id}" for renamed studios, groups, performers and tags`,
+        // As often as a change is expected to reach Plex (off with the schedule: run-now only).
+        everySeconds: every ? WATCH_SECONDS : 0,
+        firstAfterSeconds: WATCH_SECONDS,
+        run: () => keeper.watch(),
+      },
+      {
+        id: `collections${suffix}`,
         name: id === DEFAULT_INSTANCE_ID ? "Keep Plex collections exact" : `Keep Plex collections of "${id}" exact`,
         everySeconds: every,
         // After start-up's own work (the Plex index must know the items first).

@@ -231,3 +231,11 @@ export const FindTagsAnswer = Type.Object({
     tags: Type.Array(Type.Object({ ...Described, description: NullableString, parents: Type.Array(IdOnly) })),
   }),
 });
+
+const Stamped = Type.Array(Type.Object({ updated_at: Type.String() }));
+export const NewestCollectionThingsAnswer = Type.Object({
+  studios: Type.Object({ studios: Stamped }),
+  groups: Type.Object({ groups: Stamped }),
+  performers: Type.Object({ performers: Stamped }),
+  tags: Type.Object({ tags: Stamped }),
+});

@@ -11,6 +11,7 @@ import {
   FindPerformersAnswer,
   FindStudiosAnswer,
   FindTagsAnswer,
+  NewestCollectionThingsAnswer,
   FindGroupsAnswer,
   FindSceneFilesAnswer,
   FindScenesAnswer,
@@ -36,6 +37,7 @@ import {
   FIND_PERFORMERS,
   FIND_STUDIOS,
   FIND_TAGS,
+  NEWEST_COLLECTION_THINGS,
   FIND_GROUPS,
   FIND_SCENE_FILES,
   FIND_SCENES,
@@ -284,6 +286,18 @@ export function createStashClient(options: StashClientOptions) {
     async tags() {
       const all = { filter: { per_page: -1, sort: "id" } };
       return (await request("tags", FIND_TAGS, all, FindTagsAnswer)).findTags.tags;
+    },
+    /** Each kind's newest edit (studios, groups, performers, tags) as one text: it changes when any of them is edited. */
+    async newestThingStamps(): Promise<string> {
+      const a = await request(
+        "newest studio, group, performer and tag",
+        NEWEST_COLLECTION_THINGS,
+        {},
+        NewestCollectionThingsAnswer,
+      );
+      return [a.studios.studios, a.groups.groups, a.performers.performers, a.tags.tags]
+        .map((list) => list[0]?.updated_at ?? "")
+        .join("|");
     },
     /** Stash's library folders (the paths it scans). */
     async libraryPaths(): Promise<string[]> {

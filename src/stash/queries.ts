@@ -106,6 +106,18 @@ export const FIND_TAGS = /* GraphQL */ `
     }
   }`;
 
+/**
+ * When a studio, group, performer or tag was last edited (each kind's newest updated_at): a
+ * rename changes no scene, so the collections' watch asks this instead (one request, a row each).
+ */
+export const NEWEST_COLLECTION_THINGS = /* GraphQL */ `
+  query NewestCollectionThings {
+    studios: findStudios(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { studios { updated_at } }
+    groups: findGroups(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { groups { updated_at } }
+    performers: findPerformers(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { performers { updated_at } }
+    tags: findTags(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { tags { updated_at } }
+  }`;
+
 export const STASH_LIBRARIES = /* GraphQL */ `
   query StashLibraries { configuration { general { stashes { path } } } }`;
 
@@ -148,6 +160,7 @@ export const ALL_DOCUMENTS = {
   FIND_STUDIOS,
   FIND_PERFORMERS,
   FIND_TAGS,
+  NEWEST_COLLECTION_THINGS,
   STASH_LIBRARIES,
   METADATA_SCAN,
   VERSION,

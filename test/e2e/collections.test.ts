@@ -212,6 +212,8 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     const before = new Map(moved.map((s) => [s.id, s.studio!.name]));
     for (const s of moved) lib.update(s.id, { studio: target });
     for (const s of tagged) lib.update(s.id, { tags: s.tags.filter((t) => t.name !== "POV") });
+    // The watch notes where Stash is, then sees the rename (no scene changed) and runs a pass.
+    expect(await keeper(w).watch()).toBe(false);
     lib.updateStudio(renamed.id, { name: "Renamed Studio" });
     lib.remove(last);
     // The webhook names the scenes still in Stash (a deleted one is no change it can announce).
