@@ -59,6 +59,8 @@ export interface SimCollection extends SimItem {
   subtype: number;
   /** When each member joined (a sequence number), for the order of an item's own tags. */
   joined: Record<string, number>;
+  /** Its "collection order" setting (0 release date, the default; 1 title; 2 custom: its members' order as moved). */
+  collectionSort?: number;
   addedAt: number;
 }
 
@@ -393,6 +395,25 @@ export class SimCollections {
       return new Response(null, { status: 200 });
     }
     if (path === "/library/collections" && method === "POST") return this.createFrom(q);
+    // python-plexapi's Collection.sortUpdate ("custom" is 2, via editAdvanced: `{key}/prefs?collectionSort=`)
+    // and moveItem (`{key}/items/{rk}/move`, `?after={rk}`; without it, first).
+    if ((m = /^\/library\/collections\/(\d+)\/prefs$/.exec(path)) && method === "PUT") {
+      const c = this.all.get(m[1]!);
+      if (!c) return notFound();
+      const sort = q.get("collectionSort");
+      if (sort !== null) c.collectionSort = Number(sort);
+      return new Response(null, { status: 200 });
+    }
+    if ((m = /^\/library\/collections\/(\d+)\/items\/(\d+)\/move$/.exec(path)) && method === "PUT") {
+      const c = this.all.get(m[1]!);
+      if (!c || c.joined[m[2]!] === undefined) return notFound();
+      const after = q.get("after");
+      if (after !== null && c.joined[after] === undefined) return bad(`item ${after} is not in the collection`);
+      const rest = c.members.filter((k) => k !== m![2]);
+      rest.splice(after === null ? 0 : rest.indexOf(after) + 1, 0, m[2]!);
+      c.members = rest;
+      return new Response(null, { status: 200 });
+    }
     if ((m = /^\/library\/collections\/(\d+)(?:\/(children|items)(?:\/(\d+))?)?$/.exec(path))) {
       const c = this.all.get(m[1]!);
       if (!c) return notFound();

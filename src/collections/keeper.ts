@@ -130,6 +130,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         await deps.plex.label(sectionId, ratingKey, [LABEL]);
         if (a.summary) await deps.plex.edit(sectionId, ratingKey, { summary: a.summary });
         record(a.key, ratingKey);
+        if (wanted.get(a.key)?.ordered && a.members.length > 1) await deps.plex.order(ratingKey, a.members);
         const poster = wanted.get(a.key)?.poster;
         if (poster) posters.push({ ratingKey, posters: poster });
       } else if (a.do === "adopt") {
@@ -145,6 +146,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       } else if (a.do === "rename") {
         await deps.plex.edit(sectionId, a.ratingKey, { title: a.title });
         record(a.key, a.ratingKey);
+      } else if (a.do === "order") {
+        await deps.plex.order(a.ratingKey, a.members);
       } else if (a.do === "poster") {
         // Uploaded with every kept collection's poster below.
       } else if (a.do === "describe") {
@@ -201,7 +204,9 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         const ordered = [...list].sort(
           (a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER),
         );
-        wanted.set(key, { ...described, members: [...new Set(ordered.map((m) => m.rk))] });
+        // A group whose scenes have an index: its collection keeps their order.
+        const byIndex = key.startsWith("group:") && list.some((m) => m.order !== null);
+        wanted.set(key, { ...described, members: [...new Set(ordered.map((m) => m.rk))], ordered: byIndex });
       }
       const held: Held[] = [];
       for (const { collection, key } of oursIn(sectionId, await deps.plex.list(sectionId)))

@@ -11,6 +11,8 @@ import type { CollectionKey, Described } from "./kinds.ts";
 /** A collection Stash implies in one library: what it shows and its members' rating keys, in order. */
 export interface Wanted extends Described {
   members: string[];
+  /** Its members' order matters (a group's, by scene index): PMS is told to keep it. */
+  ordered?: boolean;
 }
 
 /** One of our collections as PMS has it. */
@@ -30,6 +32,8 @@ export type Action =
   | { do: "rename"; ratingKey: string; key: CollectionKey; from: string; title: string }
   | { do: "describe"; ratingKey: string; key: CollectionKey; summary: string }
   | { do: "delete"; ratingKey: string; title: string; why: string }
+  /** Its members are not in the wanted order (a group's, by scene index). */
+  | { do: "order"; ratingKey: string; key: CollectionKey; members: string[] }
   /** Its poster is not Stash's image of now (uploaded by the artwork keeper). */
   | { do: "poster"; ratingKey: string; key: CollectionKey }
   /** A collection of ours found by its title: recorded under its key from now on. */
@@ -65,6 +69,10 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
     const extra = h.members.filter((m) => !should.has(m));
     if (missing.length) actions.push({ do: "add", ratingKey: h.ratingKey, key: w.key, members: missing });
     if (extra.length) actions.push({ do: "remove", ratingKey: h.ratingKey, key: w.key, members: extra });
+    // The order of those that stay, as PMS lists them, against the wanted one (added ones go last until ordered).
+    const kept = h.members.filter((m) => should.has(m));
+    if (w.ordered && (missing.length > 0 || kept.some((m, i) => m !== w.members[i])))
+      actions.push({ do: "order", ratingKey: h.ratingKey, key: w.key, members: w.members });
   }
   for (const h of held) {
     if (claimed.has(h.ratingKey)) continue;
@@ -80,7 +88,7 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
 
 /** How a library's collections differ from Stash, per action kind (what a reconcile reports). */
 export function countActions(actions: readonly Action[]): Record<Action["do"], number> {
-  const out = { create: 0, add: 0, remove: 0, rename: 0, describe: 0, delete: 0, adopt: 0, poster: 0 };
+  const out = { create: 0, add: 0, remove: 0, rename: 0, describe: 0, delete: 0, adopt: 0, poster: 0, order: 0 };
   for (const a of actions) out[a.do]++;
   return out;
 }
@@ -100,6 +108,8 @@ export function describeAction(a: Action): string {
       return `collection of ${a.key} has an old summary`;
     case "delete":
       return `collection "${a.title}" is ours but ${a.why}`;
+    case "order":
+      return `collection of ${a.key} is not in its scenes' order`;
     case "poster":
       return `collection of ${a.key} does not show Stash's image`;
     case "adopt":

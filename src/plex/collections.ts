@@ -32,6 +32,8 @@ export const PLEX_COLLECTION_CALLS = [
   ["DELETE", "/library/collections/{collectionId}"],
   ["PUT", "/library/sections/{sectionId}/all"],
   ["GET", "/library/metadata/{ids}"],
+  ["PUT", "/library/collections/{collectionId}/prefs"],
+  ["PUT", "/library/collections/{collectionId}/items/{itemId}/move"],
 ] as const;
 
 /** Plex's type number of collections (`type=18` in a listing or an edit). */
@@ -216,6 +218,22 @@ export function createPlexCollections(options: PlexClientOptions) {
      * sends it, and the labels it no longer has removed by name (`label[].tag.tag-`), so the set
      * is exact whether PMS takes the list as the new set or adds it to the old.
      */
+    /**
+     * Puts a collection's members in this order: its order setting to custom, then each member
+     * after the one before it (python-plexapi's sortUpdate("custom") and moveItem).
+     */
+    async order(ratingKey: string, members: readonly string[]): Promise<void> {
+      checkKey("collection", ratingKey);
+      await call("PUT", `/library/collections/${ratingKey}/prefs`, { collectionSort: "2" });
+      for (let i = 0; i < members.length; i++) {
+        checkKey("item", members[i]!);
+        await call(
+          "PUT",
+          `/library/collections/${ratingKey}/items/${members[i]}/move`,
+          i ? { after: members[i - 1]! } : {},
+        );
+      }
+    },
     async label(sectionId: string, ratingKey: string, labels: readonly string[]): Promise<void> {
       checkKey("collection", ratingKey);
       const { MediaContainer: mc } = await get(PmsItemDetail, `/library/metadata/${ratingKey}`);

@@ -21,12 +21,14 @@ describe.skipIf(!available)("PMS conformance (../shared/plex/pms-openapi.json)",
   }
 
   // The collection client's calls (src/plex/collections.ts), spelled as python-plexapi spells
-  // them; three of its spellings are not in the description, which has its own instead.
+  // them; four of its spellings are not in the description, which has its own instead.
   const NOT_DESCRIBED: Record<string, string> = {
     "GET /library/collections/{collectionId}/children":
       "python-plexapi's Collection.items() (the description has GET …/items)",
     "DELETE /library/collections/{collectionId}/items/{itemId}":
       "python-plexapi's Collection.removeItems() (the description has PUT …/items/{itemId})",
+    "PUT /library/collections/{collectionId}/prefs":
+      "python-plexapi's Collection.sortUpdate() through editAdvanced (the description has PUT /library/metadata/{ids}/prefs)",
     "DELETE /library/collections/{collectionId}":
       "python-plexapi's delete() of a collection (the description has DELETE /library/sections/{sectionId}/collection/{collectionId})",
   };

@@ -28,6 +28,9 @@ async function world(): Promise<World> {
   // A parent tag: every tag under it is a collection.
   const hair = { id: "50", name: "Hair", description: "Hair colours.", image_path: "img", parents: [] };
   for (const t of stash.library.allTags()) if (t.name === "Blonde" || t.name === "Brunette") t.parents = [hair];
+  // Group 1's scenes numbered against their ids (its collection must follow the index, not Stash's id order).
+  for (const sc of stash.library.scenes.values())
+    for (const g of sc.groups) if (g.group.id === "1" && g.scene_index !== null) g.scene_index = 10_000 - g.scene_index;
   const pms = new PmsSim().start();
   pms.addSection(
     { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
@@ -139,6 +142,24 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     expect(network.poster).toBeDefined();
     const hair = w.pms.collections.inSection("1").find((c) => c.title === "Tag: Blonde");
     expect(hair).toBeDefined();
+    // A group's collection keeps its scenes' order (scene index; scenes without one last).
+    const sceneOf = new Map([...w.pms.items.values()].map((i) => [i.ratingKey, i.guid.split("/").at(-1)!]));
+    for (const group of w.stash.library.groups.values()) {
+      const c = w.pms.collections.inSection("1").find((x) => x.title === group.name && x.labels.includes("stash2plex"));
+      if (!c) continue;
+      const scenes = [...w.stash.library.scenes.values()]
+        .flatMap((sc) =>
+          sc.groups.filter((g) => g.group.id === group.id).map((g) => ({ id: sc.id, index: g.scene_index })),
+        )
+        .filter((x) => itemsOfScene(w, "1", x.id).length)
+        .sort(
+          (a, b) =>
+            (a.index ?? Number.MAX_SAFE_INTEGER) - (b.index ?? Number.MAX_SAFE_INTEGER) || Number(a.id) - Number(b.id),
+        );
+      const listed = c.members.map((rk) => sceneOf.get(rk)).filter((id, i, all) => id !== all[i - 1]);
+      expect(listed).toEqual(scenes.map((x) => x.id));
+      expect(w.pms.collections.get(c.ratingKey)!.collectionSort).toBe(2);
+    }
     // The dashboard lists them per library, one number each: as many as Plex shows of ours.
     const page = await (await adminGet(`${w.app.url}/ui/collections`)).text();
     for (const section of ["1", "2"]) {

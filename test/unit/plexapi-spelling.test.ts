@@ -182,6 +182,24 @@ const SPELLINGS: Row[] = [
     },
   },
   {
+    ours: { method: "PUT", path: "/library/collections/{id}/prefs", params: ["collectionSort"] },
+    plexapi: {
+      method: "PUT",
+      path: "/library/collections/{id}/prefs",
+      params: ["collectionSort"],
+      source: 'plexapi/collection.py: Collection.sortUpdate("custom") (editAdvanced: its key + /prefs)',
+    },
+  },
+  {
+    ours: { method: "PUT", path: "/library/collections/{id}/items/{item}/move", params: ["after"] },
+    plexapi: {
+      method: "PUT",
+      path: "/library/collections/{id}/items/{item}/move",
+      params: ["after"],
+      source: "plexapi/collection.py: Collection.moveItem() (the first without after)",
+    },
+  },
+  {
     ours: { method: "DELETE", path: "/library/collections/{id}", params: [] },
     plexapi: {
       method: "DELETE",
@@ -353,6 +371,10 @@ beforeAll(async () => {
     label: async () => {
       await collections.label("1", made, ["x", "y"]);
       await collections.label("1", made, ["x"]);
+    },
+    order: async () => {
+      await collections.add(made, pms.machineIdentifier, [b.ratingKey]);
+      await collections.order(made, [b.ratingKey, a.ratingKey]);
     },
     drop: () => collections.drop(made),
   };
