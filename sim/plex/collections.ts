@@ -348,12 +348,13 @@ export class SimCollections {
     return m[2]!.split(",");
   }
 
-  private page(req: Request, all: unknown[]) {
+  /** One page of a list, each entry shaped only once it is on the page (a page of a big collection costs a page). */
+  private page<T>(req: Request, all: T[], present: (x: T) => unknown = (x) => x) {
     const q = new URL(req.url).searchParams;
     const param = (name: string) => q.get(name) ?? req.headers.get(name);
     const start = Number(param("X-Plex-Container-Start") ?? 0);
     const size = Number(param("X-Plex-Container-Size") ?? 50);
-    const page = all.slice(start, start + size);
+    const page = all.slice(start, start + size).map(present);
     return json({ MediaContainer: { offset: start, size: page.length, totalSize: all.length, Metadata: page } });
   }
 
@@ -424,10 +425,7 @@ export class SimCollections {
         return new Response(null, { status: 200 });
       }
       if (sub && !member && method === "GET")
-        return this.page(
-          req,
-          this.membersOf(c).map((i) => this.pms.presentItem(i, true)),
-        );
+        return this.page(req, this.membersOf(c), (i) => this.pms.presentItem(i, true));
       if (sub === "items" && !member && method === "PUT") {
         const keys = this.keysOfUri(q.get("uri") ?? "");
         if (typeof keys === "string") return bad(keys);

@@ -30,6 +30,8 @@ import type { CollectionState } from "./state.ts";
 /** The label that marks a collection as ours (read back from PMS: our database may be a restored one). */
 export const LABEL = "stash2plex";
 const SCENES_PAGE = 1000;
+/** Items read at once to see which PMS still has (as the artwork keeper reads them). */
+const ITEMS_READ = 50;
 /** A scene's own look reloads Stash's things at most this often (a new studio: its collection is made). */
 const CATALOG_FRESH_MS = 60_000;
 
@@ -117,20 +119,25 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         });
     };
     const posters: ArtworkTarget[] = [];
-    // Members PMS did not take are items it no longer has (our index of Plex not caught up yet):
-    // forgotten, so the next pass does not want them again.
-    const forgetRefused = async (ratingKey: string, members: readonly string[]) => {
-      const held = new Set(await deps.plex.members(ratingKey));
-      for (const m of members) if (!held.has(m)) deps.forgetItem(m);
+    // Members PMS does not have (an episode replaced when its scene moved show, our index of Plex
+    // not caught up yet) are forgotten there, so the next pass does not want them again: a read
+    // of the added items, not of the whole collection.
+    const forgetGone = async (members: readonly string[]) => {
+      for (let i = 0; i < members.length; i += ITEMS_READ) {
+        const part = members.slice(i, i + ITEMS_READ);
+        const present = new Set((await deps.plex.items(part)).map((v) => String(v.ratingKey)));
+        for (const m of part) if (!present.has(m)) deps.forgetItem(m);
+      }
     };
     for (const a of actions) {
       if (a.do === "create") {
         const ratingKey = await deps.plex.create(sectionId, machine, type, a.title, a.members);
-        await forgetRefused(ratingKey, a.members);
+        await forgetGone(a.members);
         await deps.plex.label(sectionId, ratingKey, [LABEL]);
         if (a.summary) await deps.plex.edit(sectionId, ratingKey, { summary: a.summary });
         record(a.key, ratingKey);
-        if (wanted.get(a.key)?.ordered && a.members.length > 1) await deps.plex.order(ratingKey, a.members);
+        // Made in the wanted order: only its order setting is needed.
+        if (wanted.get(a.key)?.ordered && a.members.length > 1) await deps.plex.order(ratingKey, a.members, a.members);
         const poster = wanted.get(a.key)?.poster;
         if (poster) posters.push({ ratingKey, posters: poster });
       } else if (a.do === "adopt") {
@@ -138,7 +145,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         record(a.key, a.ratingKey);
       } else if (a.do === "add") {
         await deps.plex.add(a.ratingKey, machine, a.members);
-        await forgetRefused(a.ratingKey, a.members);
+        await forgetGone(a.members);
         record(a.key, a.ratingKey);
       } else if (a.do === "remove") {
         for (const member of a.members) await deps.plex.remove(a.ratingKey, member);
@@ -147,7 +154,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         await deps.plex.edit(sectionId, a.ratingKey, { title: a.title });
         record(a.key, a.ratingKey);
       } else if (a.do === "order") {
-        await deps.plex.order(a.ratingKey, a.members);
+        await deps.plex.order(a.ratingKey, a.members, a.current);
       } else if (a.do === "poster") {
         // Uploaded with every kept collection's poster below.
       } else if (a.do === "describe") {
@@ -256,13 +263,13 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       for (const ours of kept) {
         if (wantedKeys.has(ours.key) || !shown.has(ours.title)) continue;
         await deps.plex.remove(ours.rating_key, item.rating_key);
-        const left = await deps.plex.members(ours.rating_key);
-        if (left.length === 0) {
+        const left = await deps.plex.size(ours.rating_key);
+        if (left === 0) {
           await deps.plex.drop(ours.rating_key);
           deps.state.forget(ours.rating_key);
           done.push(`left ${ours.title} (emptied: deleted)`);
         } else {
-          deps.state.record({ ...ours, members: left.length });
+          deps.state.record({ ...ours, members: left });
           done.push(`left ${ours.title}`);
         }
       }

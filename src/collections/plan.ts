@@ -33,7 +33,7 @@ export type Action =
   | { do: "describe"; ratingKey: string; key: CollectionKey; summary: string }
   | { do: "delete"; ratingKey: string; title: string; why: string }
   /** Its members are not in the wanted order (a group's, by scene index). */
-  | { do: "order"; ratingKey: string; key: CollectionKey; members: string[] }
+  | { do: "order"; ratingKey: string; key: CollectionKey; members: string[]; current: string[] }
   /** Its poster is not Stash's image of now (uploaded by the artwork keeper). */
   | { do: "poster"; ratingKey: string; key: CollectionKey }
   /** A collection of ours found by its title: recorded under its key from now on. */
@@ -72,7 +72,7 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
     // The order of those that stay, as PMS lists them, against the wanted one (added ones go last until ordered).
     const kept = h.members.filter((m) => should.has(m));
     if (w.ordered && (missing.length > 0 || kept.some((m, i) => m !== w.members[i])))
-      actions.push({ do: "order", ratingKey: h.ratingKey, key: w.key, members: w.members });
+      actions.push({ do: "order", ratingKey: h.ratingKey, key: w.key, members: w.members, current: kept });
   }
   for (const h of held) {
     if (claimed.has(h.ratingKey)) continue;

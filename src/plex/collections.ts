@@ -149,6 +149,15 @@ export function createPlexCollections(options: PlexClientOptions) {
         if (!page.length || out.length >= total) return out;
       }
     },
+    /** How many members a collection has (one page of one: its total). */
+    async size(ratingKey: string): Promise<number> {
+      checkKey("collection", ratingKey);
+      const { MediaContainer: mc } = await get(PmsItems, `/library/collections/${ratingKey}/children`, {
+        "X-Plex-Container-Start": "0",
+        "X-Plex-Container-Size": "1",
+      });
+      return mc.totalSize ?? mc.Metadata?.length ?? 0;
+    },
     /**
      * A new (non-smart) collection of items of `itemType` (1 movie, 2 show, 4 episode) with these
      * members; answers its rating key. Without members it is made empty (no `uri`).
@@ -219,19 +228,25 @@ export function createPlexCollections(options: PlexClientOptions) {
      * is exact whether PMS takes the list as the new set or adds it to the old.
      */
     /**
-     * Puts a collection's members in this order: its order setting to custom, then each member
-     * after the one before it (python-plexapi's sortUpdate("custom") and moveItem).
+     * Puts a collection's members (`current`, as PMS lists them) in the `wanted` order: its order
+     * setting to custom, then each member not yet in its place moved after the one before it
+     * (python-plexapi's sortUpdate("custom") and moveItem): one new member is one move.
      */
-    async order(ratingKey: string, members: readonly string[]): Promise<void> {
+    async order(ratingKey: string, wanted: readonly string[], current: readonly string[]): Promise<void> {
       checkKey("collection", ratingKey);
+      numeric("item", wanted);
       await call("PUT", `/library/collections/${ratingKey}/prefs`, { collectionSort: "2" });
-      for (let i = 0; i < members.length; i++) {
-        checkKey("item", members[i]!);
+      const now = current.filter((m) => wanted.includes(m));
+      for (const m of wanted) if (!now.includes(m)) now.push(m);
+      for (let i = 0; i < wanted.length; i++) {
+        if (now[i] === wanted[i]) continue;
         await call(
           "PUT",
-          `/library/collections/${ratingKey}/items/${members[i]}/move`,
-          i ? { after: members[i - 1]! } : {},
+          `/library/collections/${ratingKey}/items/${wanted[i]}/move`,
+          i ? { after: wanted[i - 1]! } : {},
         );
+        now.splice(now.indexOf(wanted[i]!), 1);
+        now.splice(i, 0, wanted[i]!);
       }
     },
     async label(sectionId: string, ratingKey: string, labels: readonly string[]): Promise<void> {

@@ -365,6 +365,7 @@ beforeAll(async () => {
     },
     list: () => collections.list("1"),
     members: () => collections.members(made),
+    size: () => collections.size(made),
     add: () => collections.add(made, pms.machineIdentifier, [b.ratingKey]),
     remove: () => collections.remove(made, b.ratingKey),
     edit: () => collections.edit("1", made, { title: "T", summary: "S", titleSort: "T" }),
@@ -374,7 +375,10 @@ beforeAll(async () => {
     },
     order: async () => {
       await collections.add(made, pms.machineIdentifier, [b.ratingKey]);
-      await collections.order(made, [b.ratingKey, a.ratingKey]);
+      // A third member out of place: moved after the one before it (the first place needs no `after`).
+      const c = pms.addItem("1", "/m/c.mp4", { guid: "plex://movie/5d776b59ad5437001f79c6fa" });
+      await collections.add(made, pms.machineIdentifier, [c.ratingKey]);
+      await collections.order(made, [b.ratingKey, c.ratingKey, a.ratingKey], [a.ratingKey, b.ratingKey, c.ratingKey]);
     },
     drop: () => collections.drop(made),
   };
