@@ -258,12 +258,15 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
           ? [{ do: "add", ratingKey: ours.rating_key, key, members: [item.rating_key] }]
           : [{ do: "create", key, title: described.title, summary: described.summary, members: [item.rating_key] }];
         await apply(item.section_id, actions, wanted, item.type);
+        // Its count as last made, one more (apply records a created one's).
+        if (ours) deps.state.record({ ...ours, title: described.title, members: ours.members + 1 });
         done.push(`joined ${described.title}`);
       }
       for (const ours of kept) {
         if (wantedKeys.has(ours.key) || !shown.has(ours.title)) continue;
         await deps.plex.remove(ours.rating_key, item.rating_key);
-        const left = await deps.plex.size(ours.rating_key);
+        // Emptied? PMS is asked only when our count says it may be; a pass corrects a count gone stale.
+        const left = ours.members > 1 ? ours.members - 1 : await deps.plex.size(ours.rating_key);
         if (left === 0) {
           await deps.plex.drop(ours.rating_key);
           deps.state.forget(ours.rating_key);
