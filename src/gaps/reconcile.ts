@@ -40,7 +40,7 @@ import {
 import { stashIsEmpty } from "../domain/scene.ts";
 import { createDetector, pathKeys, type PlexItemView, type SectionView } from "./detect.ts";
 import { createItemSpill, openScratch, type ItemSpill, type SpillCodec } from "./item-spill.ts";
-import { createCollector } from "./collector.ts";
+import { heapCollector } from "../collector.ts";
 import { oneAhead } from "./ahead.ts";
 import {
   GAP_KINDS,
@@ -182,7 +182,6 @@ export function createReconciler(deps: ReconcileDeps) {
   const partOf = (instance: string | undefined) =>
     parts.find((p) => p.id === (instance ?? DEFAULT_INSTANCE_ID)) ?? parts[0]!;
   let progress: Progress | null = null;
-  const collector = createCollector();
 
   /**
    * Edit strategy with keepUserEdits: fields someone changed in Plex after we wrote them are
@@ -231,7 +230,7 @@ export function createReconciler(deps: ReconcileDeps) {
         });
         items.addAll(rows);
         progress.done += page.items.length;
-        collector.page();
+        heapCollector.page();
       }
     }
   }
@@ -395,7 +394,7 @@ export function createReconciler(deps: ReconcileDeps) {
       tv?.endOfPage();
       scenes += page.items.length;
       progress.done = scenes;
-      collector.page();
+      heapCollector.page();
     }
     await compareWaiting();
     const gaps = [...detector.finish(), ...artworkGaps];
