@@ -52,4 +52,7 @@ if (dir)
     Bun.gc(true);
     const after = sample();
     writeFileSync(join(dir, `${process.pid}-${n++}.json`), JSON.stringify({ before, after }, null, 1));
+    if (n === 1) writeFileSync(join(dir, `${process.pid}.heapsnapshot`), Bun.generateHeapSnapshot("v8"));
+    // The allocator's own view (to stderr): live bytes per size class, pages touched, against the RSS.
+    if (process.env.HEAP_PROBE_MIMALLOC) Bun.unsafe.mimallocDump();
   });

@@ -203,7 +203,7 @@ async function measure(N: number): Promise<Figures> {
     // scheduled reconcile 10 minutes after a start (it would collide with the one measured).
     SYNC_POLL_SECONDS: "600",
     RECONCILE_AFTER_START_MINUTES: "0",
-    ...(HEAP_DIR ? { HEAP_PROBE_DIR: join(HEAP_DIR, String(N)) } : {}),
+    ...(HEAP_DIR ? { HEAP_PROBE_DIR: join(HEAP_DIR, String(N)), HEAP_PROBE_MIMALLOC: "1" } : {}),
   };
   if (HEAP_DIR) mkdirSync(join(HEAP_DIR, String(N)), { recursive: true });
   let service: { proc: ReturnType<typeof Bun.spawn>; url: string } | undefined;
