@@ -27,7 +27,7 @@
  * make paging the library quadratic, and the reconcile's time the simulators'.
  *
  *   bun bench/scale.ts [--scenes 200000] [--baseline 50000] [--scan-files 20000] [--scan-rounds 3] [--starts 3]
- *     [--drift 0.005] [--polls 5] [--idle 30] [--seed 26] [--tv-dir <folder>] [--profile <folder>] [--no-write]
+ *     [--drift 0.005] [--polls 5] [--idle 30] [--seed 26] [--tv-dir <folder>] [--profile <folder>] [--heap <folder>] [--no-write]
  *     [--only startup | --only reconcile] [--rev <git revision>]
  *
  * `--only startup` stops each size after step 3's idle and Plex index job (no polls, move, reconcile,
