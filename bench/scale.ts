@@ -27,7 +27,7 @@
  * make paging the library quadratic, and the reconcile's time the simulators'.
  *
  *   bun bench/scale.ts [--scenes 200000] [--baseline 50000] [--scan-files 20000] [--scan-rounds 3] [--starts 3]
- *     [--drift 0.005] [--polls 5] [--idle 30] [--seed 26] [--tv-dir <folder>] [--profile <folder>] [--no-write]
+ *     [--drift 0.005] [--polls 5] [--idle 30] [--seed 26] [--tv-dir <folder>] [--profile <folder>] [--heap <folder>] [--no-write]
  *     [--only startup | --only reconcile] [--rev <git revision>]
  *
  * `--only startup` stops each size after step 3's idle and Plex index job (no polls, move, reconcile,
@@ -92,6 +92,8 @@ const TV_BASE = argOf("tv-dir") ?? tmpdir();
 const ONLY_RECONCILE = argOf("only") === "reconcile";
 /** `--profile <folder>`: every service process writes a CPU profile there (Bun's --cpu-prof; it costs memory). */
 const PROFILE_DIR = argOf("profile");
+/** `--heap <folder>`: every service process preloads bench/heap-probe.ts; its heap is written there after the idle time and the Plex index job. */
+const HEAP_DIR = argOf("heap");
 const ONLY_STARTUP = argOf("only") === "startup";
 const SERVICE_ROOT = argOf("rev") ? sourceAt(argOf("rev")!).root : undefined;
 const IDENTIFIER = "tv.plex.agents.custom.stash2plex";
@@ -117,7 +119,7 @@ interface Figures {
   startMs: number[];
   /** Per restart: /healthz's first answer (ms from the spawn) and its longest wait until settled. */
   startHealth: Health[];
-  /** Per restart: the index of Stash's files rebuilt (its first run). */
+  /** Per restart: the index of Stash's files caught up from the file the last run left (its first run). */
   indexAfterRestartS: number[];
   tvEmpty: { seconds: number; links: number; floorUs: number; where: string };
   idle: { atSettle: number; rss: number; max: number; hwm: number; plexIndexPeak: number };
@@ -201,7 +203,9 @@ async function measure(N: number): Promise<Figures> {
     // scheduled reconcile 10 minutes after a start (it would collide with the one measured).
     SYNC_POLL_SECONDS: "600",
     RECONCILE_AFTER_START_MINUTES: "0",
+    ...(HEAP_DIR ? { HEAP_PROBE_DIR: join(HEAP_DIR, String(N)), HEAP_PROBE_MIMALLOC: "1" } : {}),
   };
+  if (HEAP_DIR) mkdirSync(join(HEAP_DIR, String(N)), { recursive: true });
   let service: { proc: ReturnType<typeof Bun.spawn>; url: string } | undefined;
   const stop = async () => {
     if (!service) return;
@@ -266,8 +270,16 @@ async function measure(N: number): Promise<Figures> {
     );
 
     /** With --profile, Bun's CPU profiler on for a process: its profile in <folder>/<size>/<name>/. */
-    const profiled = (name: string) =>
-      PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${join(PROFILE_DIR, String(N), name)}`] : [];
+    const profiled = (name: string) => [
+      ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${join(PROFILE_DIR, String(N), name)}`] : []),
+      ...(HEAP_DIR ? ["--preload", join(import.meta.dir, "heap-probe.ts")] : []),
+    ];
+    /** With --heap, the service writes what holds its heap (bench/heap-probe.ts); a moment for it to write. */
+    const heapProbe = async (pid: number) => {
+      if (!HEAP_DIR) return;
+      process.kill(pid, "SIGUSR2");
+      await Bun.sleep(3000);
+    };
     /** /healthz asked every 10 ms from the spawn until the service settled: how long the event loop made it wait. */
     let prober: ReturnType<typeof probeHealth> | undefined;
     /** Starts the service; resolves at its first right answer to a match (ms from the spawn). */
@@ -570,6 +582,7 @@ async function measure(N: number): Promise<Figures> {
       idleMax = Math.max(idleMax, currentRssMb(pid));
     }
     const idle = { atSettle, rss: currentRssMb(pid), max: idleMax, hwm: peakRssMb(pid), plexIndexPeak: NaN };
+    await heapProbe(pid);
     // The Plex index job (every 5 min; it looks at every item for artwork), run now: the RSS it peaks at.
     {
       resetPeakRss(pid);
@@ -585,6 +598,7 @@ async function measure(N: number): Promise<Figures> {
         200,
       );
       idle.plexIndexPeak = peakRssMb(pid);
+      await heapProbe(pid);
     }
     if (ONLY_STARTUP) {
       const partial = { scenes: N, twoFileScenes, files, movieItems, tv: { ...tv, setupS: tvSetupS }, firstStart };
@@ -1258,7 +1272,7 @@ const detail: string[][] = [
     ),
   ],
   [
-    "restarts: the index of Stash's files rebuilt (its file is emptied at every start; matches meanwhile ask Stash)",
+    "restarts: the index of Stash's files caught up (its file kept from the last run, src/stash/file-index-file.ts: one delta from its bookmark)",
     ...runs.map((f) => `${f.indexAfterRestartS.map((x) => fmt(x, 1)).join(", ")} s`),
   ],
   [

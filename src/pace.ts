@@ -7,12 +7,15 @@
  * so together they hold the loop no longer than one would. Counting by time rather than by steps
  * keeps it right whatever a step costs (a link on a slow disk, a page of 1,000 scenes).
  */
+import { heapCollector } from "./collector.ts";
+
 const SLICE_MS = 20;
 let since = performance.now();
 
 export async function pace(): Promise<void> {
   if (performance.now() - since < SLICE_MS) return;
   await new Promise<void>((resolve) => setImmediate(resolve));
+  heapCollector.page();
   since = performance.now();
 }
 

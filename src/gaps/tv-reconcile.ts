@@ -118,6 +118,8 @@ export async function gatherTv(
       }
     }
   }
+  /** Each scene's placement as this page of scenes first read it (the detector asks for it more than once a scene). */
+  let placements = new Map<string, ReturnType<TvLibraryView["placementOf"]>>();
   const libraries: TvLibraryView[] = (part.tv ?? []).map((lib) => {
     const folder = tvPlexFolder(lib, part.mapper);
     return {
@@ -127,8 +129,12 @@ export async function gatherTv(
       // A placement without its link (a Windows path, something in its place) cannot be in Plex:
       // the TV page says why; it is no gap.
       placementOf: (sceneId) => {
+        const key = `${lib.id}\u0000${sceneId}`;
+        if (placements.has(key)) return placements.get(key);
         const placement = lib.catalog.placementOf(lib.scheme, sceneId);
-        return placement && !lib.unlinked?.(placement.link) ? placement : undefined;
+        const linked = placement && !lib.unlinked?.(placement.link) ? placement : undefined;
+        placements.set(key, linked);
+        return linked;
       },
       showTitle: (showId) => lib.catalog.show(showId)?.title,
       plexPathOf: (link) => tvPlexPath(lib, part.mapper, link),
@@ -164,7 +170,10 @@ export async function gatherTv(
   return {
     items: episodes.size + shows.length,
     episodesOf: (sceneId) => episodes.holding(sceneKey(sceneId)),
-    endOfPage: () => episodes.release(toRead.values()),
+    endOfPage: () => {
+      episodes.release(toRead.values());
+      placements = new Map();
+    },
     async scene(scene, expected) {
       expectedOf = expected;
       const unsure = stashIsEmpty(scene)

@@ -2,6 +2,7 @@
  * The filesystem calls the episode folder makes, behind one small interface: the real ones,
  * or a counting wrapper (the benchmark counts calls; a test can fail one).
  */
+import { symlink as symlinkAsync } from "node:fs/promises";
 import {
   type Dirent,
   lstatSync,
@@ -24,6 +25,8 @@ export interface FsOps {
   readlink(path: string): string;
   mkdir(path: string): void;
   symlink(target: string, path: string): void;
+  /** The same, off the event loop's thread: many at once wait on a busy disk together, not one after another. */
+  symlinkAsync(target: string, path: string): Promise<void>;
   unlink(path: string): void;
   /** false when the folder is not empty (or gone). */
   rmdir(path: string): boolean;
@@ -45,6 +48,7 @@ export const realFs: FsOps = {
   readlink: (path) => readlinkSync(path),
   mkdir: (path) => mkdirSync(path),
   symlink: (target, path) => symlinkSync(target, path),
+  symlinkAsync: (target, path) => symlinkAsync(target, path),
   unlink: (path) => unlinkSync(path),
   rmdir(path) {
     try {
@@ -59,7 +63,17 @@ export const realFs: FsOps = {
 
 /** `fs` with a count of each call made through it. */
 export function countingFs(fs: FsOps = realFs): FsOps & { counts: Record<keyof FsOps, number>; total(): number } {
-  const counts = { readdir: 0, lstat: 0, stat: 0, readlink: 0, mkdir: 0, symlink: 0, unlink: 0, rmdir: 0 };
+  const counts = {
+    readdir: 0,
+    lstat: 0,
+    stat: 0,
+    readlink: 0,
+    mkdir: 0,
+    symlink: 0,
+    symlinkAsync: 0,
+    unlink: 0,
+    rmdir: 0,
+  };
   const wrapped = Object.fromEntries(
     (Object.keys(counts) as (keyof FsOps)[]).map((name) => [
       name,

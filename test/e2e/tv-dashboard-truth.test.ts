@@ -240,11 +240,13 @@ describe("the episode folder says why each link was not made", () => {
       { link: "S {s2p-st1}/Season 2023/S - S2023E101 - T {s2p-st-101}.mp4", path: "relative/a.mp4" },
       { link: "S {s2p-st1}/Season 2023/S - S2023E102 - T {s2p-st-102}.mp4", path: "/data/stash/a.mp4" },
     ];
+    const noSpace = () => Object.assign(new Error("no space"), { code: "ENOSPC" });
     const refusing = {
       ...realFs,
       symlink: () => {
-        throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+        throw noSpace();
       },
+      symlinkAsync: () => Promise.reject(noSpace()),
     };
     const report = await episodeFolder(root, refusing).sync(wanted);
     expect(report.problems).toHaveLength(50);

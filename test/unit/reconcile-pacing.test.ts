@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createCollector } from "../../src/gaps/collector.ts";
+import { createCollector } from "../../src/collector.ts";
 import { oneAhead } from "../../src/gaps/ahead.ts";
 
 test("a reconcile collects garbage once the heap grew by the set amount since the last collection, not every few pages", () => {
