@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { IDENTIFIER, adminAuth, adminGet, post, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import { IDENTIFIER, MAIN, adminAuth, adminGet, post, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
 
 const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -20,6 +20,7 @@ interface World {
   stash: StashSim;
   pms: PmsSim;
   app: App;
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -66,6 +67,7 @@ async function world(): Promise<World> {
     stash,
     pms,
     app,
+    env,
     async close() {
       await app.stop();
       await pms.stop();
@@ -206,6 +208,28 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
     const kept = w.pms.collections.get(hand.ratingKey)!;
     expect(kept.title).toBe(studio.name);
     expect(kept.members).toHaveLength(1);
+
+    // The same through `stash2plex reconcile --heal` (a real process beside the service): a stray of
+    // ours planted again is reported by name, healed, and a second run finds no collection gap.
+    const again = w.pms.collections.create("1", {
+      title: "Another old thing",
+      members: [stranger.ratingKey],
+      labels: ["stash2plex"],
+    });
+    const run = async (...args: string[]) => {
+      const proc = Bun.spawn([process.execPath, MAIN, "reconcile", ...args], {
+        env: { PATH: process.env.PATH ?? "", ...w.env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      return { out, code };
+    };
+    const healed = await run("--kinds", "collection", "--heal");
+    expect(healed.out).toContain("Another old thing");
+    expect(w.pms.collections.get(again.ratingKey)).toBeUndefined();
+    const clean = await run("--kinds", "collection");
+    expect(clean.code).toBe(0);
   }, 120_000);
 
   test("50 scenes to another studio, a tag off 50 scenes, a studio renamed, a performer's last scene deleted: exact again after the pushes and the next pass", async () => {
