@@ -119,6 +119,21 @@ export function spawnMain(env: Record<string, string>, args: string[] = ["serve"
   });
 }
 
+/** A one-shot command (`bun src/main.ts reconcile …`) run to its end: what it printed and its exit code. */
+export async function runMain(env: Record<string, string>, args: string[]) {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { out, err, code };
+}
+
 /** Waits until the service on `port` answers /healthz. */
 export async function healthy(port: number) {
   return waitFor(

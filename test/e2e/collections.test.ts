@@ -11,7 +11,17 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
-import { IDENTIFIER, MAIN, adminAuth, adminGet, post, tempDir, testEnv, waitFor, WEBHOOK_TOKEN } from "../helpers.ts";
+import {
+  IDENTIFIER,
+  runMain,
+  adminAuth,
+  adminGet,
+  post,
+  tempDir,
+  testEnv,
+  waitFor,
+  WEBHOOK_TOKEN,
+} from "../helpers.ts";
 
 const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
@@ -216,15 +226,7 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       members: [stranger.ratingKey],
       labels: ["stash2plex"],
     });
-    const run = async (...args: string[]) => {
-      const proc = Bun.spawn([process.execPath, MAIN, "reconcile", ...args], {
-        env: { PATH: process.env.PATH ?? "", ...w.env },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-      return { out, code };
-    };
+    const run = (...args: string[]) => runMain(w.env, ["reconcile", ...args]);
     const healed = await run("--kinds", "collection", "--heal");
     expect(healed.out).toContain("Another old thing");
     expect(w.pms.collections.get(again.ratingKey)).toBeUndefined();

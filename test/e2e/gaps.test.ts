@@ -13,7 +13,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexPathFor } from "../../src/demo.ts";
 import type { Gap, GapKind } from "../../src/domain/gaps.ts";
-import { IDENTIFIER, MAIN, post, testEnv, waitFor, adminGet, adminAuth, scene } from "../helpers.ts";
+import { IDENTIFIER, runMain, post, testEnv, waitFor, adminGet, adminAuth, scene } from "../helpers.ts";
 import { undocumentedCalls } from "../conformance/shared.ts";
 
 let stash: StashSim;
@@ -36,19 +36,7 @@ const byKind = (gaps: Gap[]) => {
 };
 const sorted = (m: Map<GapKind, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]).sort());
 
-async function cli(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { out, err, code };
-}
+const cli = (...args: string[]) => runMain(env, args);
 
 beforeAll(async () => {
   stash = new StashSim({ scenes: 5000, seed: 21 }).start();

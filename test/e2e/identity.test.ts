@@ -21,7 +21,7 @@ import { oshashOfFile } from "../../src/sync/oshash.ts";
 import { createIdentityState } from "../../src/sync/identity-state.ts";
 import { createPlexClient } from "../../src/plex/client.ts";
 import { rng } from "../../sim/rng.ts";
-import { IDENTIFIER, MAIN, adminAuth, adminGet, post, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, runMain, adminAuth, adminGet, post, tempDir, testEnv, waitFor } from "../helpers.ts";
 import { gapTotals, type Gap } from "../../src/domain/gaps.ts";
 import { runChecks } from "../../src/cli/check.ts";
 
@@ -288,16 +288,4 @@ describe("copies whose names tell nothing", () => {
   }, 90_000);
 });
 
-async function cli(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { out, err, code };
-}
+const cli = (...args: string[]) => runMain(env, args);
