@@ -6,6 +6,7 @@
  * title. A collection of ours that nothing wants any more (emptied, its thing deleted, its
  * kind turned off, a second one for the same key) is deleted: PMS itself never deletes one.
  */
+import type { GapKind } from "../domain/gaps.ts";
 import type { CollectionKey, Described } from "./kinds.ts";
 
 /** A collection Stash implies in one library: what it shows and its members' rating keys, in order. */
@@ -114,5 +115,22 @@ export function describeAction(a: Action): string {
       return `collection of ${a.key} does not show Stash's image`;
     case "adopt":
       return `collection ${a.ratingKey} is ours (by its title) but not recorded as ${a.key}`;
+  }
+}
+
+/** The gap kind a reconcile reports an action as. */
+export function gapKindOf(a: Action): GapKind {
+  switch (a.do) {
+    case "create":
+      return "collection-missing";
+    case "delete":
+      return "collection-extra";
+    case "add":
+    case "remove":
+    case "order":
+    case "adopt":
+      return "collection-members";
+    default:
+      return "collection-stale";
   }
 }

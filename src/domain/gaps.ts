@@ -10,10 +10,23 @@ export const GAP_KINDS = [
   "empty",
   "stash-empty",
   "artwork",
-  "collection",
+  // Collections (collections/plan.ts): one Stash implies that Plex lacks; one of ours nothing in
+  // Stash names (emptied, its thing deleted); wrong, missing or misordered members; an old name,
+  // summary or poster.
+  "collection-missing",
+  "collection-extra",
+  "collection-members",
+  "collection-stale",
 ] as const;
 export type GapKind = (typeof GAP_KINDS)[number];
 
+export const COLLECTION_GAP_KINDS = [
+  "collection-missing",
+  "collection-extra",
+  "collection-members",
+  "collection-stale",
+] as const satisfies readonly GapKind[];
+export const isCollectionGap = (kind: GapKind) => (COLLECTION_GAP_KINDS as readonly GapKind[]).includes(kind);
 /** What the scheduled run heals unless configured otherwise: nothing here can lose data. */
 export const SAFE_KINDS: readonly GapKind[] = [
   "stale",
@@ -21,7 +34,7 @@ export const SAFE_KINDS: readonly GapKind[] = [
   "unmatched",
   "missing-in-plex",
   "artwork",
-  "collection",
+  ...COLLECTION_GAP_KINDS,
 ];
 /** Kinds with a healing action (stash-empty is never pushed over Plex; an orphan with no owner is only reported). */
 export const HEALABLE_KINDS: readonly GapKind[] = [
@@ -33,7 +46,7 @@ export const HEALABLE_KINDS: readonly GapKind[] = [
   "missing-in-plex",
   "unknown-to-stash",
   "artwork",
-  "collection",
+  ...COLLECTION_GAP_KINDS,
 ];
 
 export interface Gap {

@@ -46,7 +46,9 @@ import { createItemSpill, openScratch, type ItemSpill, type SpillCodec } from ".
 import { heapCollector } from "../collector.ts";
 import { oneAhead } from "./ahead.ts";
 import {
+  COLLECTION_GAP_KINDS,
   GAP_KINDS,
+  isCollectionGap,
   type FieldValues,
   type Gap,
   type GapKind,
@@ -59,7 +61,7 @@ import { pages } from "../paging.ts";
 import { artworkGap } from "./artwork-detect.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
 import type { CollectionKeeper } from "../collections/keeper.ts";
-import { describeAction } from "../collections/plan.ts";
+import { describeAction, gapKindOf } from "../collections/plan.ts";
 
 export interface ReconcileDeps {
   config: Config;
@@ -479,7 +481,7 @@ export function createReconciler(deps: ReconcileDeps) {
     const look = await part.collections!.pass({ dryRun: true });
     return look.sections.flatMap(({ sectionId, actions }) =>
       actions.map((a) => ({
-        kind: "collection" as const,
+        kind: gapKindOf(a),
         instance: part.id,
         sectionId,
         ...("ratingKey" in a ? { ratingKey: a.ratingKey } : {}),
@@ -579,7 +581,7 @@ export function createReconciler(deps: ReconcileDeps) {
     );
     // Collections: one pass per instance makes every collection exact (what the look found, and anything since).
     for (const part of parts) {
-      const mine = todo.filter((g) => g.kind === "collection" && g.instance === part.id);
+      const mine = todo.filter((g) => isCollectionGap(g.kind) && g.instance === part.id);
       if (!mine.length || !part.collections) continue;
       await part.collections.pass();
       mine.forEach(count);
@@ -619,7 +621,8 @@ export function createReconciler(deps: ReconcileDeps) {
           found.items += one.items;
           found.kept = [...found.kept, ...one.kept.map((k) => ({ ...k, instance: part.id }))];
           found.skipped.push(...one.skipped);
-          if (part.collections && kinds.has("collection")) found.gaps.push(...(await collectionGaps(part)));
+          if (part.collections && COLLECTION_GAP_KINDS.some((k) => kinds.has(k)))
+            found.gaps.push(...(await collectionGaps(part)));
         }
         listAmbiguous(found.gaps);
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));

@@ -238,4 +238,5 @@ export const NewestCollectionThingsAnswer = Type.Object({
   groups: Type.Object({ groups: Stamped }),
   performers: Type.Object({ performers: Stamped }),
   tags: Type.Object({ tags: Stamped }),
+  scenes: Type.Object({ count: Type.Integer() }),
 });

@@ -287,7 +287,7 @@ export function createStashClient(options: StashClientOptions) {
       const all = { filter: { per_page: -1, sort: "id" } };
       return (await request("tags", FIND_TAGS, all, FindTagsAnswer)).findTags.tags;
     },
-    /** Each kind's newest edit (studios, groups, performers, tags) as one text: it changes when any of them is edited. */
+    /** Each kind's newest edit (studios, groups, performers, tags) and the scene count as one text: it changes when any of them is edited, or a scene deleted. */
     async newestThingStamps(): Promise<string> {
       const a = await request(
         "newest studio, group, performer and tag",
@@ -297,6 +297,7 @@ export function createStashClient(options: StashClientOptions) {
       );
       return [a.studios.studios, a.groups.groups, a.performers.performers, a.tags.tags]
         .map((list) => list[0]?.updated_at ?? "")
+        .concat(String(a.scenes.count))
         .join("|");
     },
     /** Stash's library folders (the paths it scans). */

@@ -107,8 +107,9 @@ export const FIND_TAGS = /* GraphQL */ `
   }`;
 
 /**
- * When a studio, group, performer or tag was last edited (each kind's newest updated_at): a
- * rename changes no scene, so the collections' watch asks this instead (one request, a row each).
+ * When a studio, group, performer or tag was last edited (each kind's newest updated_at), and
+ * how many scenes there are: a rename changes no scene and a deletion leaves no stamp, so the
+ * collections' watch asks this instead (one request, a row each).
  */
 export const NEWEST_COLLECTION_THINGS = /* GraphQL */ `
   query NewestCollectionThings {
@@ -116,6 +117,7 @@ export const NEWEST_COLLECTION_THINGS = /* GraphQL */ `
     groups: findGroups(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { groups { updated_at } }
     performers: findPerformers(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { performers { updated_at } }
     tags: findTags(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { tags { updated_at } }
+    scenes: findScenes(filter: { per_page: 0 }) { count }
   }`;
 
 export const STASH_LIBRARIES = /* GraphQL */ `

@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
+import { COLLECTION_GAP_KINDS } from "../../src/domain/gaps.ts";
 import {
   IDENTIFIER,
   runMain,
@@ -24,6 +25,7 @@ import {
 } from "../helpers.ts";
 
 const TV_IDENTIFIER = `${IDENTIFIER}.tv`;
+const KINDS = [...COLLECTION_GAP_KINDS];
 const auth = { authorization: `Bearer ${WEBHOOK_TOKEN}` };
 
 interface World {
@@ -197,7 +199,7 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       members: [stranger.ratingKey],
       labels: ["stash2plex"],
     });
-    const res = await post(`${w.app.url}/api/reconcile`, { kinds: ["collection"], heal: ["collection"] }, adminAuth);
+    const res = await post(`${w.app.url}/api/reconcile`, { kinds: KINDS, heal: KINDS }, adminAuth);
     expect(res.status).toBe(202);
     let report: any;
     const ended = await waitFor(
@@ -210,9 +212,10 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       100,
     );
     expect(ended).toBe(true);
-    // The wrong member (one removal) and the stray (one deletion), found and healed.
-    expect(report.counts.collection).toBeGreaterThanOrEqual(2);
-    expect(report.healed.collection).toBe(report.counts.collection);
+    // The wrong member (a removal) and the stray (a deletion), found and healed.
+    expect(report.counts["collection-members"]).toBe(1);
+    expect(report.counts["collection-extra"]).toBe(1);
+    expect(report.healed).toEqual(report.counts);
     expect(sorted(shown(w, "1"))).toEqual(sorted(implied(w, "1")));
     expect(w.pms.collections.get(stray.ratingKey)).toBeUndefined();
     const kept = w.pms.collections.get(hand.ratingKey)!;
@@ -227,10 +230,10 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       labels: ["stash2plex"],
     });
     const run = (...args: string[]) => runMain(w.env, ["reconcile", ...args]);
-    const healed = await run("--kinds", "collection", "--heal");
+    const healed = await run("--kinds", KINDS.join(","), "--heal");
     expect(healed.out).toContain("Another old thing");
     expect(w.pms.collections.get(again.ratingKey)).toBeUndefined();
-    const clean = await run("--kinds", "collection");
+    const clean = await run("--kinds", KINDS.join(","));
     expect(clean.code).toBe(0);
   }, 120_000);
 
