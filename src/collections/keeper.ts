@@ -104,7 +104,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
   }
 
   /** Carries out a section's actions; what PMS answers with an error is thrown (the caller retries). */
-  async function apply(sectionId: string, actions: Action[], wanted: Map<string, Wanted>, type: 1 | 4) {
+  /** `seen`: the members were just read from PMS (a scene's own look), so none is looked up again. */
+  async function apply(sectionId: string, actions: Action[], wanted: Map<string, Wanted>, type: 1 | 4, seen = false) {
     const machine = actions.some((a) => a.do === "create" || a.do === "add") ? await deps.machineId() : "";
     const record = (key: CollectionKey, ratingKey: string) => {
       const w = wanted.get(key);
@@ -132,7 +133,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     for (const a of actions) {
       if (a.do === "create") {
         const ratingKey = await deps.plex.create(sectionId, machine, type, a.title, a.members);
-        await forgetGone(a.members);
+        if (!seen) await forgetGone(a.members);
         await deps.plex.label(sectionId, ratingKey, [LABEL]);
         if (a.summary) await deps.plex.edit(sectionId, ratingKey, { summary: a.summary });
         record(a.key, ratingKey);
@@ -145,7 +146,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         record(a.key, a.ratingKey);
       } else if (a.do === "add") {
         await deps.plex.add(a.ratingKey, machine, a.members);
-        await forgetGone(a.members);
+        if (!seen) await forgetGone(a.members);
         record(a.key, a.ratingKey);
       } else if (a.do === "remove") {
         for (const member of a.members) await deps.plex.remove(a.ratingKey, member);
@@ -246,6 +247,13 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     const done: string[] = [];
     const views = new Map((await deps.plex.items(items.map((i) => i.rating_key))).map((v) => [String(v.ratingKey), v]));
     for (const item of items) {
+      // An item PMS no longer has (our index of Plex not caught up yet): forgotten, nothing to keep.
+      // Only when PMS answered for the others: an answer with none (a 404 for the whole read) says
+      // nothing about which one it lacks.
+      if (!views.has(item.rating_key)) {
+        if (views.size) deps.forgetItem(item.rating_key);
+        continue;
+      }
       const kept = deps.state.inSection(item.section_id);
       const shown = new Set(tagsOf(views.get(item.rating_key)));
       const wantedKeys = new Set(keys.map((k) => k.key));
@@ -257,7 +265,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         const actions: Action[] = ours
           ? [{ do: "add", ratingKey: ours.rating_key, key, members: [item.rating_key] }]
           : [{ do: "create", key, title: described.title, summary: described.summary, members: [item.rating_key] }];
-        await apply(item.section_id, actions, wanted, item.type);
+        await apply(item.section_id, actions, wanted, item.type, true);
         // Its count as last made, one more (apply records a created one's).
         if (ours) deps.state.record({ ...ours, title: described.title, members: ours.members + 1 });
         done.push(`joined ${described.title}`);

@@ -135,6 +135,25 @@ function shown(w: World, section: string): Map<string, string[]> {
   );
 }
 
+/** The Stash thing a collection of ours is named after: its text and whether it has an image of its own. */
+function describedBy(w: World, title: string): { summary: string; hasImage: boolean } {
+  const lib = w.stash.library;
+  const name = title.replace(/^(Network|Performer|Tag): /, "");
+  const kind = /^(Network|Performer|Tag): /.exec(title)?.[1] ?? "";
+  if (kind === "Performer") {
+    const p = [...lib.scenes.values()].flatMap((s) => s.performers).find((x) => x.name === name)!;
+    return { summary: p.details?.trim() ?? "", hasImage: Boolean(p.image_path) };
+  }
+  if (kind === "Tag") {
+    const t = lib.allTags().find((x) => x.name === name)!;
+    return { summary: t.description?.trim() ?? "", hasImage: Boolean(t.image_path) };
+  }
+  const studio = lib.studios.find((x) => x.name === name);
+  if (studio) return { summary: studio.details?.trim() ?? "", hasImage: Boolean(studio.image_path) };
+  const group = [...lib.groups.values()].find((x) => x.name === name)!;
+  return { summary: group.synopsis?.trim() ?? "", hasImage: Boolean(group.front_image_path) };
+}
+
 const sorted = (m: Map<string, string[]>) => [...m].sort(([a], [b]) => a.localeCompare(b));
 
 describe("collections of every kind, 2,000 scenes, a movie and a TV library", () => {
@@ -150,6 +169,12 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       const want = implied(w, section);
       expect(want.size).toBeGreaterThan(15);
       expect(sorted(shown(w, section))).toEqual(sorted(want));
+    }
+    // Each with its thing's text as summary and its image as poster (uploaded), where Stash has one.
+    for (const c of w.pms.collections.inSection("1").filter((x) => x.labels.includes("stash2plex"))) {
+      const thing = describedBy(w, c.title);
+      expect(c.summary).toBe(thing.summary);
+      expect(Boolean(c.poster)).toBe(thing.hasImage);
     }
     const network = w.pms.collections.inSection("1").find((c) => c.title === "Network: Mega Network")!;
     expect(network.summary).toBe("Every studio of the network.");
