@@ -184,8 +184,10 @@ export function pushSide(deps: PushSideDeps) {
       pushed: metrics.pushed,
       scope,
       instance: part.id,
-      push: (ref, done) =>
-        isDefault && ref.instance !== DEFAULT_INSTANCE_ID ? Promise.resolve(unconfigured(ref)) : push(ref, done),
+      push: (ref, done, doneAt) =>
+        isDefault && ref.instance !== DEFAULT_INSTANCE_ID
+          ? Promise.resolve(unconfigured(ref))
+          : push(ref, done, doneAt),
       readBack: (awaiting) => readBack(part, awaiting),
       awaitingKind: (ratingKey, kind) => {
         awaitedKinds.set(ratingKey, kind);

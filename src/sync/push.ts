@@ -224,7 +224,11 @@ export function createPusher(deps: PushDeps) {
     }
   }
 
-  return async function push(ref: Ref, done: ReadonlySet<string> = new Set()): Promise<Outcome> {
+  return async function push(
+    ref: Ref,
+    done: ReadonlySet<string> = new Set(),
+    doneAt?: string | null,
+  ): Promise<Outcome> {
     let stashUpdatedAt: string | undefined;
     // A pusher is one instance's (its Stash client, rules and identifier): another instance's scene
     // with the same id is a different scene, never pushed from this Stash. The push side routes each
@@ -253,6 +257,10 @@ export function createPusher(deps: PushDeps) {
         };
       }
       stashUpdatedAt = scene.updated_at;
+      // Edited since its first items were pushed, and nobody said so yet (a webhook lost, the poll not
+      // come): those items hold the older version, so every item is pushed again, not only the rest.
+      const stale = done.size > 0 && doneAt != null && doneAt !== scene.updated_at;
+      const pushedAlready: ReadonlySet<string> = stale ? new Set() : done;
       // The TV libraries' links follow the scene whatever its metadata (a link is where its file is).
       const tv: TvUpkeep = deps.tv
         ? await deps.tv.upkeep(scene, sections, () => refreshTvIndex(sections))
@@ -299,7 +307,8 @@ export function createPusher(deps: PushDeps) {
       const written: string[] = [];
       let awaiting: string | null = null;
       let itemsLeft = 0;
-      const todo = items.filter((i) => !done.has(i.rating_key));
+      if (stale) notes.push("the scene changed after its first items were pushed: every item pushed again");
+      const todo = items.filter((i) => !pushedAlready.has(i.rating_key));
       for (const item of todo) {
         const section = sections.find((s) => s.key === item.section_id);
         if (!section) {

@@ -35,7 +35,8 @@ export interface WorkerDeps {
   probe?: () => Promise<void>;
   /** Told when that probe succeeds: the upstreams answer again (the push side polls Stash at once). */
   recovered?: () => void;
-  push: (ref: Ref, done: ReadonlySet<string>) => Promise<Outcome>;
+  /** `doneAt`: the scene's version (Stash's updated_at) the `done` items were pushed at. */
+  push: (ref: Ref, done: ReadonlySet<string>, doneAt?: string | null) => Promise<Outcome>;
   /**
    * Reads awaited items back from PMS: the jobs (by ref key) whose item shows what we serve. A
    * push is confirmed so when no fetch by PMS is seen (the fetch stays the fast path).
@@ -209,7 +210,7 @@ export function createWorker(deps: WorkerDeps) {
             }
             await slot();
             const ref = refOf(job);
-            settle(job, await deps.push(ref, queue.doneItems(ref)));
+            settle(job, await deps.push(ref, queue.doneItems(ref), job.stash_updated_at));
           }
         }),
       );

@@ -294,6 +294,51 @@ describe("only the PMS the push went to confirms it", () => {
 });
 
 describe("a scene with several files is delivered to each of its Plex items", () => {
+  test("the scene edited again after its first item was fetched, with no one announcing it: every item ends up with the last edit (found by the chaos soak)", async () => {
+    // Stash stamps to the second: the second edit is made a few seconds later on Stash's clock.
+    let later = 0;
+    w = await startWorld({
+      env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" },
+      seed: { clock: { now: () => Date.now() + later } },
+    });
+    await w.pms.scan("1");
+    const items = itemsOfScene(w, "13");
+    expect(items).toHaveLength(2);
+    const world = w;
+    const pulled: string[] = [];
+    let edited = false;
+    // The second item's first fetch fails (Stash answers 503 for a moment), and meanwhile the scene is
+    // edited in Stash with nobody announcing it: when that item is pushed again, the first item holds
+    // an older version than the scene's.
+    w.pms.pullHooks.before = (item) => {
+      pulled.push(item.ratingKey);
+      if (new Set(pulled).size === 2 && !edited) world.stash.faults.errorRate = 1;
+    };
+    w.pms.pullHooks.after = () => {
+      if (world.stash.faults.errorRate === 0 || edited) return;
+      world.stash.faults.errorRate = 0;
+      edited = true;
+      later = 5000;
+      world.stash.library.update("13", { title: "Edited between the two items" });
+    };
+    w.stash.library.update("13", { title: "First edit" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+    const done = await waitFor(
+      async () => {
+        await world.pms.idle();
+        return world.app.queue.pending() === 0 && world.app.queue.history(sceneRef("13")).at(-1)?.event === "delivered";
+      },
+      15_000,
+      50,
+    );
+    expect(done).toBe(true);
+    await w.pms.idle();
+    expect(edited).toBe(true);
+    expect(items.map((i) => i.title)).toEqual(["Edited between the two items", "Edited between the two items"]);
+    const events = w.app.queue.history(sceneRef("13")).map((h) => `${h.event} ${h.detail}`);
+    expect(events.some((e) => e.includes("every item pushed again"))).toBe(false); // notes of refreshes are not history
+  }, 30_000);
+
   test("the second item's fetch fails (Stash answers 503 for a moment): only it is pushed again, and it ends up new", async () => {
     w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });
     await w.pms.scan("1");
