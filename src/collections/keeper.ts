@@ -103,8 +103,10 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     });
   }
 
-  /** Carries out a section's actions; what PMS answers with an error is thrown (the caller retries). */
-  /** `seen`: the members were just read from PMS (a scene's own look), so none is looked up again. */
+  /**
+   * Carries out a section's actions; what PMS answers with an error is thrown (the caller retries).
+   * `seen`: the members were just read from PMS (a scene's own look), so none is looked up again.
+   */
   async function apply(sectionId: string, actions: Action[], wanted: Map<string, Wanted>, type: 1 | 4, seen = false) {
     const machine = actions.some((a) => a.do === "create" || a.do === "add") ? await deps.machineId() : "";
     const record = (key: CollectionKey, ratingKey: string) => {
@@ -127,7 +129,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       for (let i = 0; i < members.length; i += ITEMS_READ) {
         const part = members.slice(i, i + ITEMS_READ);
         const present = new Set((await deps.plex.items(part)).map((v) => String(v.ratingKey)));
-        for (const m of part) if (!present.has(m)) deps.forgetItem(m);
+        // An answer with none (a 404 for the whole read) says nothing about which one PMS lacks.
+        if (present.size) for (const m of part) if (!present.has(m)) deps.forgetItem(m);
       }
     };
     for (const a of actions) {
