@@ -129,8 +129,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       for (let i = 0; i < members.length; i += ITEMS_READ) {
         const part = members.slice(i, i + ITEMS_READ);
         const present = new Set((await deps.plex.items(part)).map((v) => String(v.ratingKey)));
-        // An answer with none (a 404 for the whole read) says nothing about which one PMS lacks.
-        if (present.size) for (const m of part) if (!present.has(m)) deps.forgetItem(m);
+        // An answer with none (a 404 for the whole read) names the missing one only when one was asked.
+        if (present.size || part.length === 1) for (const m of part) if (!present.has(m)) deps.forgetItem(m);
       }
     };
     for (const a of actions) {
@@ -251,10 +251,10 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     const views = new Map((await deps.plex.items(items.map((i) => i.rating_key))).map((v) => [String(v.ratingKey), v]));
     for (const item of items) {
       // An item PMS no longer has (our index of Plex not caught up yet): forgotten, nothing to keep.
-      // Only when PMS answered for the others: an answer with none (a 404 for the whole read) says
-      // nothing about which one it lacks.
+      // Only when PMS answered for the others, or it was the one asked: an answer with none (a 404
+      // for the whole read) says nothing about which of several it lacks.
       if (!views.has(item.rating_key)) {
-        if (views.size) deps.forgetItem(item.rating_key);
+        if (views.size || items.length === 1) deps.forgetItem(item.rating_key);
         continue;
       }
       const kept = deps.state.inSection(item.section_id);
