@@ -237,9 +237,10 @@ export function episodeFolder(folder: string, fs: FsOps = realFs) {
 
   /**
    * A full sync's new links, made LINKS_AT_ONCE at a time off the event loop's thread: on a busy
-   * disk a symlink waits on the filesystem's journal (~0.5 ms at 200,000 links, bench/scale.ts),
-   * and one after another that wait is most of building a folder from empty. Failures are noted
-   * at the end in the order the links were wanted (the report does not depend on timing).
+   * disk a symlink can wait on the filesystem (bench/scale.ts measured a bare serial loop at
+   * ~0.5 ms a link beside a heavy neighbour, ~20 µs on a calm disk), and that wait then holds the
+   * whole service one link after another. Failures are noted at the end in the order the links
+   * were wanted (the report does not depend on timing).
    */
   function newLinks(report: FolderReport) {
     const running = new Set<Promise<void>>();
