@@ -192,9 +192,12 @@ export function createWorker(deps: WorkerDeps) {
   }
 
   async function drain() {
-    await confirmByReadBack();
-    retryUnfetched();
     while (!stopped) {
+      // At every round, not only the first: under a steady backlog of retries the loop does not end,
+      // and a refresh PMS never fetched would wait for it (found by the short chaos soak: an item
+      // left waiting for a fetch to the end of the run).
+      await confirmByReadBack();
+      retryUnfetched();
       if (breaker.state === "open" && !(await probe())) return;
       // Half-open: one trial push decides whether the breaker closes.
       const jobs = queue.claim(breaker.state === "half-open" ? 1 : BATCH, deps.scope);
