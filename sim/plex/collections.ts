@@ -18,7 +18,11 @@
  *   every existing tag) and `collection[].tag.tag-=A,B` (remove); a poster `POST
  *   /library/metadata/{rk}/posters`. pms-openapi.json's own spellings are answered too: `GET
  *   …/items`, `PUT /library/collections/{rk}/items/{item}` (remove) and `DELETE
- *   /library/sections/{sid}/collection/{rk}`.
+ *   /library/sections/{sid}/collection/{rk}`. Custom order: `PUT /library/collections/{rk}/prefs?
+ *   collectionSort=2` (collection.py `sortUpdate("custom")` through `editAdvanced`, the key plus
+ *   `/prefs`; the description has `PUT /library/metadata/{ids}/prefs` instead) and `PUT
+ *   /library/collections/{rk}/items/{item}/move?after={rk}` (`moveItem`; first without `after`;
+ *   also in the description).
  * - CONFIRMED (provider docs): a provider's `Collection` tags are honoured in movie libraries
  *   only; TV sections ignore them (their collections come through the HTTP API alone).
  * - LIKELY (ShokoRelay deletes childCount-0 collections itself; the PMS log's "Found 661
@@ -34,7 +38,9 @@
  *   collection the tag creates gets them.
  * - `listingShowsLocks` (default true): whether a collection *listing* carries its `Field` locks
  *   (the collection itself always does).
- * Also UNKNOWN, fixed here: a provider tag joins the section's first collection of the same
+ * Also UNKNOWN, fixed here: members are listed in their stored order whatever the order setting
+ *   (a real PMS sorts by release date unless the order is custom; the product sets custom and
+ *   moves what is out of place, so it ends in its order either way); a provider tag joins the section's first collection of the same
  *   title (tags are by title); a create with a title already taken makes a second collection
  *   (as Plex Web allows); `uri` keys PMS does not have, of another section or of another type
  *   are skipped; the order of an item's tags is the order it joined them (an indexed edit

@@ -2,6 +2,13 @@
  * A Stash simulator: a real GraphQL server (graphql-js) over a SimLibrary, plus Stash's
  * image routes, with switchable faults (latency, 5xx errors, GraphQL errors, downtime,
  * API-key auth). It counts the queries it answers so tests and benchmarks can see cost.
+ *
+ * Studios, performers and tags (collections read them whole) answer as Stash's schema has them
+ * (../shared/stash-schema: findStudios/findPerformers/findTags, PerformerFilterType.scene_count,
+ * Tag.parents/description/image_path): an image_path is never null, `&default=true` when the thing
+ * has none of its own (Stash's urlbuilders: GetTagImageURL as the studio's and performer's). A sort
+ * by `updated_at` is by the stored text, as the poller's evidence says Stash compares its stamps
+ * (src/sync/poller.ts): across a DST switch back the newest edit can sort below an older one.
  */
 import type { SimPlugins } from "./plugins.ts";
 import { SimServer } from "../sim-server.ts";
@@ -381,10 +388,11 @@ export class StashSim extends SimServer {
   }
 
   private page<T>(items: T[], find?: Vars): T[] {
-    // Sorted by updated_at as Stash sorts a column of Time: by the instant (stamps carry their offset).
+    // Sorted by updated_at as Stash sorts it: by the stored local-time text (see the header).
     if (find?.sort === "updated_at") {
-      const at = (x: T) => Date.parse(String((x as { updated_at?: string }).updated_at ?? SEEDED_AT));
-      items = [...items].sort((a, b) => (find.direction === "DESC" ? at(b) - at(a) : at(a) - at(b)));
+      const at = (x: T) => String((x as { updated_at?: string }).updated_at ?? SEEDED_AT);
+      const order = (a: T, b: T) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0); // SQLite's BINARY text order
+      items = [...items].sort((a, b) => (find.direction === "DESC" ? order(b, a) : order(a, b)));
     }
     const perPage = find?.per_page ?? 25;
     if (perPage < 0) return items;

@@ -296,6 +296,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
    * A studio, group, performer or tag edited in Stash (a rename, a new image: no scene changes):
    * one request for their newest edits; when they moved since the last look, a pass. Answers
    * whether it ran one. The first look only notes where Stash is (the start-up pass covers before).
+   * Stash sorts its stamps as text: an edit in the hour a DST switch back repeats may not move the
+   * newest one, and waits for the hourly pass.
    */
   async function watch(): Promise<boolean> {
     const stamps = await deps.stash.newestThingStamps();
