@@ -307,7 +307,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     return changed;
   }
 
-  return { pass, keepScene, watch, loadCatalog };
+  return { pass, keepScene, watch };
 }
 export type CollectionKeeper = ReturnType<typeof createCollectionKeeper>;
 

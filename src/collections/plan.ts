@@ -87,13 +87,6 @@ export function planCollections(wanted: readonly Wanted[], held: readonly Held[]
   return actions;
 }
 
-/** How a library's collections differ from Stash, per action kind (what a reconcile reports). */
-export function countActions(actions: readonly Action[]): Record<Action["do"], number> {
-  const out = { create: 0, add: 0, remove: 0, rename: 0, describe: 0, delete: 0, adopt: 0, poster: 0, order: 0 };
-  for (const a of actions) out[a.do]++;
-  return out;
-}
-
 /** One sentence a person can act on, for a reconcile's report. */
 export function describeAction(a: Action): string {
   switch (a.do) {

@@ -4,18 +4,12 @@
  * says how many it left out.
  */
 import type { KeptCollection } from "../../collections/state.ts";
+import { kindOfKey } from "../../collections/kinds.ts";
 import { html, type Html } from "../html.ts";
 import { plural } from "../plural.ts";
 
 /** Rows a library shows at most: thousands of performer collections must not make a page of megabytes. */
 export const COLLECTIONS_SHOWN = 300;
-const KIND_NAMES: Record<string, string> = {
-  studio: "studio",
-  network: "network",
-  group: "group",
-  performer: "performer",
-  tag: "tag",
-};
 
 export function collectionsPage(kept: readonly KeptCollection[], enabled: boolean): Html {
   if (!enabled)
@@ -27,16 +21,16 @@ export function collectionsPage(kept: readonly KeptCollection[], enabled: boolea
   return html`${[...sections].map(([section, list]) => {
     const byKind = new Map<string, number>();
     for (const c of list) {
-      const kind = c.key.slice(0, c.key.indexOf(":"));
+      const kind = kindOfKey(c.key);
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     }
     const shown = list.slice(0, COLLECTIONS_SHOWN);
     return html`<section data-section="${section}"><h2>Library section ${section}: ${plural(list.length, "collection")}</h2>
-    <p>${[...byKind].map(([k, n]) => `${plural(n, KIND_NAMES[k] ?? k)}`).join(", ")}</p>
+    <p>${[...byKind].map(([k, n]) => `${plural(n, k)}`).join(", ")}</p>
     <table class="stack"><thead><tr><th>collection</th><th>kind</th><th>members</th><th>Plex rating key</th></tr></thead><tbody>
     ${shown.map(
       (c) =>
-        html`<tr><td data-label="collection">${c.title}</td><td data-label="kind">${KIND_NAMES[c.key.slice(0, c.key.indexOf(":"))] ?? ""}</td><td data-label="members">${c.members}</td><td data-label="Plex rating key">${c.rating_key}</td></tr>`,
+        html`<tr><td data-label="collection">${c.title}</td><td data-label="kind">${kindOfKey(c.key)}</td><td data-label="members">${c.members}</td><td data-label="Plex rating key">${c.rating_key}</td></tr>`,
     )}</tbody></table>
     ${list.length > shown.length ? html`<p class="muted">${list.length - shown.length} more not shown.</p>` : ""}</section>`;
   })}`;
