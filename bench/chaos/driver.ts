@@ -8,6 +8,7 @@ import { rng } from "../../sim/rng.ts";
 import type { SimScene } from "../../sim/stash/library.ts";
 import { describe, findingCount, type Findings, inspect } from "./check.ts";
 import { type Fault, FaultRunner, type FaultKind, planFaults } from "./faults.ts";
+import { ChaosTrace } from "./trace.ts";
 import { ChaosWorld, type Instance, STASH_HOOK_TOKEN } from "./world.ts";
 
 export interface ChaosOptions {
@@ -136,7 +137,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const callsBefore = world.pms.calls.length;
     const refreshes = () => world.pms.calls.filter((c) => c.method === "PUT" && c.path.endsWith("/refresh")).length;
     const refreshesBefore = refreshes();
-    const faults = new FaultRunner(world);
+    const trace = new ChaosTrace(world);
+    const faults = new FaultRunner(world, trace);
     const plan: Fault[] = planFaults(rand, o);
     const edited = new Set<string>();
     const viewed = new Map<string, number>();
@@ -154,8 +156,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         rand() < 0.3 && hot[which]!.length
           ? hot[which]![Math.floor(rand() * hot[which]!.length)]!
           : ids[Math.floor(rand() * ids.length)]!;
-      edit(rand, instance, instance.stash.library.scenes.get(id)!, n);
+      const scene = instance.stash.library.scenes.get(id)!;
+      const kind = edit(rand, instance, scene, n);
       edited.add(`${instance.id}:${id}`);
+      trace.edit(`${instance.id}:${id}`, kind, scene.updated_at);
       if (rand() < 0.5) announce(world, instance, id);
       if (n % o.viewEvery === o.viewEvery - 1) view(world, rand, viewed);
       const crash = world.crashed();
@@ -209,7 +213,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     converged &&= findingCount(findings) === 0;
     if (!converged) {
       keep = true;
-      log(`not converged; the run's folder is kept: ${world.dir}\n${describe(findings)}`);
+      log(`not converged; the run's folder is kept: ${world.dir}\n${describe(findings)}\n${trace.story(findings)}`);
     }
     const count = (kind: FaultKind) => faults.done.get(kind) ?? 0;
     return {

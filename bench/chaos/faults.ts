@@ -5,6 +5,7 @@
  * a while; the default Stash's clock crossing its DST change. Faults of one target never
  * overlap (a Plex cannot go down twice): each waits for the one before it on that target.
  */
+import type { ChaosTrace } from "./trace.ts";
 import { PLEX_TIMEOUT_MS, STASH_TIMEOUT_MS, type ChaosWorld } from "./world.ts";
 
 export type FaultKind = "kill" | "plex-down" | "plex-restart" | "plex-slow" | "stash-503" | "stash-timeout" | "dst";
@@ -67,13 +68,18 @@ export class FaultRunner {
   /** When the last fault ended (performance.now()). */
   lastEnded = 0;
 
-  constructor(private readonly world: ChaosWorld) {}
+  constructor(
+    private readonly world: ChaosWorld,
+    private readonly trace?: ChaosTrace,
+  ) {}
 
   /** Starts a fault after the ones before it on its target; does not wait for it. */
   start(f: Fault) {
     const target = targetOf(f);
     const next = (this.chains.get(target) ?? Promise.resolve()).then(async () => {
+      this.trace?.fault(`${f.kind} starts (${f.ms} ms${f.kind === "plex-slow" ? `, ${f.latencyMs} ms a call` : ""})`);
       await this.run(f);
+      this.trace?.fault(`${f.kind} ends`);
       this.done.set(f.kind, (this.done.get(f.kind) ?? 0) + 1);
       this.lastEnded = performance.now();
     });

@@ -8,7 +8,10 @@ import { expect, test } from "bun:test";
 import { lastLine, runChaos } from "../../bench/chaos/driver.ts";
 
 test("300 edits in two Stashes and viewings in Plex through 4 kill -9s, Plex down, restarted and slow, a Stash 503 and timing out, and a DST change: nothing lost, nothing twice", async () => {
+  // The driver's own account (faults, findings, the kept run folder) is printed when the run failed.
+  const said: string[] = [];
   const r = await runChaos({
+    log: (line) => said.push(line),
     edits: 300,
     kills: 4,
     outagesPerKind: 1,
@@ -20,6 +23,7 @@ test("300 edits in two Stashes and viewings in Plex through 4 kill -9s, Plex dow
     convergeTimeoutMs: 45_000,
   });
   console.log(lastLine(r));
+  if (!r.converged || r.crashes.length) console.log(said.join("\n"));
   expect(r.crashes).toEqual([]);
   expect([r.kills, r.outages]).toEqual([4, 5]);
   expect([...r.findings.lost]).toEqual([]);
