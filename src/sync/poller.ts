@@ -9,9 +9,13 @@
  *  1. above the watermark: every edit in the usual case (within one offset, text order is
  *     time order).
  *  2. the watermark's own second, while it may still have been open when we last read: Stash
- *     stamps to the second, so an edit later in that second carries the very same stamp. A
- *     count of that stamp against the scenes we know at it says whether to read it again, so
- *     the re-read is one row, not a second's worth of edits.
+ *     stamps to the second, so an edit later in that second carries the very same stamp. While
+ *     it is open, a count of that stamp against the scenes we know at it says whether others
+ *     took it (one row, not a second's worth of edits). At the first poll after it surely
+ *     closed, its scenes are read once more, all of them: a scene we know at that stamp may
+ *     have been edited again within it (no count tells that), and the queue pushes it again
+ *     unless its push read Stash after the second ended (queue.ts). Found by the chaos soak: a
+ *     second edit within the second of the first, after PMS fetched the first, was never pushed.
  *  3. the repeated hour: after a DST switch back (−04:00 → −05:00) new stamps sort up to an
  *     hour BELOW the watermark. A band one hour below "now" in the watermark's offset, from the
  *     last poll to this one, finds them; it costs what was edited an hour ago in the same span
@@ -127,10 +131,13 @@ export function createPoller(deps: PollerDeps) {
     const known = (JSON.parse(meta.get(KEY.atWatermark) ?? "[]") as string[]).filter((id) => !moved.has(id));
     let sameSecond: StashSceneFiles[] = [];
     const cursor = Number(meta.get(KEY.cursor));
-    if (watermark && !(cursor >= instantOf(watermark) + 1000 + SKEW_MS)) {
-      const probe = await stash.scenesStampedAt(watermark, 1);
-      read += probe.items.length;
-      if (probe.count > known.length) {
+    const closesAt = instantOf(watermark) + 1000 + SKEW_MS;
+    if (watermark && !(cursor >= closesAt)) {
+      // While the second is open, a count says whether scenes we do not know took its stamp; once it
+      // has surely closed, one last read of all of them (a known scene edited again within it).
+      const probe = t >= closesAt ? undefined : await stash.scenesStampedAt(watermark, 1);
+      read += probe?.items.length ?? 0;
+      if (!probe || probe.count > known.length) {
         sameSecond = (await stash.scenesStampedAt(watermark, -1)).items;
         read += sameSecond.length;
       }

@@ -105,6 +105,13 @@ function scopeSql(scope: JobScope): [string, string[]] {
   ];
 }
 
+/**
+ * Stash stamps updated_at to the second: an outcome recorded at a scene's stamp covers a later
+ * change with the same stamp only when the scene was read this long after that second began
+ * (the second itself and a second of clock difference between us and Stash).
+ */
+const SAME_SECOND_MS = 2000;
+
 export function createQueue(store: Store, now: () => number = Date.now, events: QueueEvents = {}) {
   const { db } = store;
   const history = db.query("INSERT INTO job_history (ref, at, event, detail) VALUES (?, ?, ?, ?)");
@@ -127,6 +134,11 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     "SELECT stash_updated_at, state, claimed_at FROM jobs WHERE ref = ?",
   );
   const clearItems = db.query("DELETE FROM job_items WHERE ref = ?");
+  const firstDone = db.query<{ at: number | null }, [string]>(
+    "SELECT MIN(at) AS at FROM job_items WHERE ref = ? AND state = 'done'",
+  );
+  /** When the job's first item to be delivered was (its fetch: what it shows was read from Stash then). */
+  const firstDoneAt = (key: string) => firstDone.get(key)?.at ?? undefined;
 
   /**
    * Whether an outcome recorded for version `stamp` at time `at` covers a change at `changedAt`.
@@ -136,7 +148,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
   const covers = (stamp: string | null | undefined, at: number, changedAt: number) => {
     if (stamp == null) return false;
     const version = Date.parse(stamp); // Stash writes local time with an offset: compare instants
-    return version > changedAt || (version === changedAt && at > changedAt + 2000);
+    return version > changedAt || (version === changedAt && at > changedAt + SAME_SECOND_MS);
   };
 
   /** Already delivered, waiting, or given up on at this Stash version: nothing new to push. */
@@ -150,8 +162,11 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     if (dead && covers(dead.stash_updated_at, dead.died_at, changedAt)) return true;
     const q = queued.get(key);
     if (!q || q.stash_updated_at == null || Date.parse(q.stash_updated_at) < changedAt) return false;
+    // Items this job already delivered hold what PMS fetched then: the change only if after its second.
+    const first = firstDoneAt(key);
+    if (first !== undefined && !(first > changedAt + SAME_SECOND_MS)) return false;
     // Waiting: the push will fetch the scene fresh. Running: only if it fetched after that second.
-    return q.state === "pending" || (q.claimed_at != null && q.claimed_at > changedAt + 2000);
+    return q.state === "pending" || (q.claimed_at != null && q.claimed_at > changedAt + SAME_SECOND_MS);
   };
 
   const enqueueAll = db.transaction((changes: Change[], reason: string) => {
@@ -223,7 +238,12 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
     const t = now();
     for (const key of ratingKeys) setItem.run(job.ref, key, "done", t);
     const all = doneKeys(job.ref);
-    markDelivered.run(job.ref, stashUpdatedAt ?? job.stash_updated_at, t, all.join(",") || null);
+    markDelivered.run(
+      job.ref,
+      stashUpdatedAt ?? job.stash_updated_at,
+      firstDoneAt(job.ref) ?? t,
+      all.join(",") || null,
+    );
     unbury.run(job.ref); // a later change reached Plex: the old failure is no longer news
     history.run(job.ref, t, "delivered", all.length ? `plex item ${all.join(", ")}` : note || "nothing to push");
     events.delivered?.(refOf(job), job.first_queued_at);
@@ -259,7 +279,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
       return "next";
     }
     const all = doneKeys(job.ref);
-    markDelivered.run(job.ref, job.stash_updated_at, t, all.join(","));
+    markDelivered.run(job.ref, job.stash_updated_at, firstDoneAt(job.ref) ?? t, all.join(","));
     unbury.run(job.ref);
     history.run(job.ref, t, "delivered", `plex item ${all.join(", ")} (confirmed by ${CONFIRMED_BY[how]})`);
     events.delivered?.(refOf(job), job.first_queued_at);

@@ -70,6 +70,49 @@ describe("the poller in Stash's terms", () => {
     expect(s.poller.recentPolls.at(-1)!.read).toBe(0); // the second has closed: no re-read at all
   });
 
+  // Found by the chaos soak under load: a scene edited twice within one second, its first edit
+  // fetched by PMS in between. Both edits carry the same stamp, so neither the count of that
+  // stamp nor the stamp itself tells the second edit from the first.
+  test("a scene edited again later in the same second, after PMS fetched its first edit, is pushed again", async () => {
+    const s = setUp(60);
+    await s.poller.poll();
+    s.advance(5000);
+    s.edit("3");
+    expect(await s.poller.poll()).toBe(1);
+    const [job] = s.queue.claim(1);
+    s.queue.complete(job!, ["101"], s.sim.library.scenes.get("3")!.updated_at); // fetched within the second
+    s.advance(300);
+    s.edit("3"); // same second, same stamp, after the fetch
+    s.advance(3000);
+    expect(await s.poller.poll()).toBe(1);
+    expect(s.queuedIds()).toEqual(["3"]);
+    s.advance(3000);
+    expect(await s.poller.poll()).toBe(0); // the second has closed
+  });
+
+  test("a scene with two Plex items edited again in the same second after its first item's fetch: every item again", async () => {
+    const s = setUp(60);
+    await s.poller.poll();
+    s.advance(5000);
+    s.edit("3");
+    expect(await s.poller.poll()).toBe(1);
+    const ref = refOf(s.queue.claim(1)[0]!);
+    const stamp = s.sim.library.scenes.get("3")!.updated_at;
+    s.queue.awaitPull(s.queue.job(ref)!, { ratingKey: "101", itemsLeft: 1, written: [] }, stamp, s.now() + 60_000);
+    expect(s.queue.confirmPull(ref)).toBe("next"); // item 101 fetched; item 102's turn
+    expect([...s.queue.doneItems(ref)]).toEqual(["101"]);
+    s.advance(300);
+    s.edit("3"); // same second, after item 101's fetch
+    s.advance(1000);
+    // The second item is fetched after the edit, but the first holds the older version: both again.
+    const [again] = s.queue.claim(1);
+    s.queue.awaitPull(again!, { ratingKey: "102", itemsLeft: 0, written: [] }, stamp, s.now() + 60_000);
+    expect(s.queue.confirmPull(ref)).toBe("delivered");
+    s.advance(2000);
+    expect(await s.poller.poll()).toBe(1);
+    expect(s.queue.doneItems(ref).size).toBe(0);
+  });
+
   test("the server's TZ moves from +01:00 to −05:00: edits sort 6 h below the watermark and the sweep finds them", async () => {
     const s = setUp(60);
     await s.poller.poll();
