@@ -33,9 +33,9 @@ export interface TvProviderDeps {
   title: string;
   log: Logger;
   /**
-   * Told of every show, season and episode whose metadata went out to PMS (fetched, or inside
-   * a children/grandchildren page), with who asked (see routes.ts): the push side confirms a
-   * push of a TV item by it.
+   * Told of every show, season and episode whose metadata PMS fetched by its own key (not one
+   * inside a listing), with who asked (see routes.ts): the push side confirms a push of a TV
+   * item by it.
    */
   onServed?: (ref: Ref, caller: Caller) => void;
 }
@@ -63,33 +63,26 @@ function pageContainer(identifier: string, items: PlexMetadata[], paging: Paging
 const page = <T>(all: T[], paging: Paging) => all.slice(paging.start, paging.start + paging.size);
 const truthy = (v: unknown) => v === "1" || v === "true";
 
-/** The references of the items in an answer (and of their children). */
-function servedRefs(instance: string, items: PlexMetadata[]): Ref[] {
-  const refs: Ref[] = [];
-  for (const item of items) {
-    const ref = parseRefKey(`${instance}:${item.type}:${item.ratingKey}`);
-    if (ref) refs.push(ref);
-    refs.push(...servedRefs(instance, (item.Children?.Metadata as PlexMetadata[] | undefined) ?? []));
-  }
-  return refs;
-}
-
 /** One instance's TV provider, below `<instance path>/tv` (domain/ref.ts tvPathOf). */
 export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { tvPath: string }) => {
   const { catalog, tv } = deps;
   const identifier = tv.tvIdentifier;
   const items = tvItems({ stash: deps.stash, catalog, tv });
-  // What each answer served, for the afterResponse hook (only a sent answer proves PMS has it).
-  const served = new WeakMap<Request, PlexMetadata[]>();
-  const serve = (request: Request, answer: PlexMetadata[]) => {
-    if (deps.onServed) served.set(request, answer);
-    return answer;
+  // The item each metadata answer served, for the afterResponse hook (only a sent answer proves
+  // PMS has it). Only an item asked for by its own key: an episode inside a listing (a season's
+  // /children, a show's /grandchildren or includeChildren) may be read by a scan placing other
+  // files, and whether PMS then updates the episodes it already has is not known (the chaos
+  // soak's lost edit: a refresh PMS never fetched, taken as fetched by such a listing).
+  const served = new WeakMap<Request, PlexMetadata>();
+  const serve = (request: Request, item: PlexMetadata) => {
+    if (deps.onServed) served.set(request, item);
+    return item;
   };
   const afterResponse = ({ request, set }: { request: Request; set: { status?: number | string } }) => {
-    const answer = served.get(request);
-    if (!answer || (set.status ?? 200) !== 200) return;
-    const caller = callerOf(request.headers);
-    for (const ref of servedRefs(mount.id, answer)) deps.onServed?.(ref, caller);
+    const item = served.get(request);
+    if (!item || (set.status ?? 200) !== 200) return;
+    const ref = parseRefKey(`${mount.id}:${item.type}:${item.ratingKey}`);
+    if (ref) deps.onServed?.(ref, callerOf(request.headers));
   };
 
   return new Elysia({ name: `tv-provider:${mount.id}`, prefix: mount.tvPath })
@@ -134,44 +127,36 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
             : key.kind === "season"
               ? await items.season(key.showId, key.season, children)
               : await items.episode(key.scheme, key.sceneId);
-        return mediaContainer(identifier, { Metadata: serve(request, [item]) });
+        return mediaContainer(identifier, { Metadata: [serve(request, item)] });
       },
       { afterResponse },
     )
-    .get(
-      "/library/metadata/:ratingKey/children",
-      async ({ params, query, headers, request }) => {
-        const key = tvKeyOr400(params.ratingKey);
-        const paging = readListPaging(query, headers);
-        if (key.kind === "show") {
-          const seasons = await items.seasons(key.showId);
-          return pageContainer(identifier, serve(request, page(seasons, paging)), paging, seasons.length);
-        }
-        if (key.kind === "season") {
-          items.showOr404(key.showId);
-          const all = catalog.episodes(key.showId, key.season);
-          if (all.length === 0)
-            throw new HttpError(404, "not_found", `TV show ${key.showId} has no season ${key.season}`);
-          const episodes = await items.episodes(page(all, paging));
-          return pageContainer(identifier, serve(request, episodes), paging, all.length);
-        }
-        throw new HttpError(404, "not_found", "an episode has no children");
-      },
-      { afterResponse },
-    )
-    .get(
-      "/library/metadata/:ratingKey/grandchildren",
-      async ({ params, query, headers, request }) => {
-        const key = tvKeyOr400(params.ratingKey);
-        if (key.kind !== "show") throw new HttpError(404, "not_found", "only a show has grandchildren (its episodes)");
-        const paging = readListPaging(query, headers);
-        const found = items.episodesPage(key.showId, paging.start, paging.size);
-        if (!found) throw new HttpError(404, "not_found", `no TV show ${key.showId}`);
-        const episodes = await items.episodes(found.page);
-        return pageContainer(identifier, serve(request, episodes), paging, found.total);
-      },
-      { afterResponse },
-    )
+    .get("/library/metadata/:ratingKey/children", async ({ params, query, headers }) => {
+      const key = tvKeyOr400(params.ratingKey);
+      const paging = readListPaging(query, headers);
+      if (key.kind === "show") {
+        const seasons = await items.seasons(key.showId);
+        return pageContainer(identifier, page(seasons, paging), paging, seasons.length);
+      }
+      if (key.kind === "season") {
+        items.showOr404(key.showId);
+        const all = catalog.episodes(key.showId, key.season);
+        if (all.length === 0)
+          throw new HttpError(404, "not_found", `TV show ${key.showId} has no season ${key.season}`);
+        const episodes = await items.episodes(page(all, paging));
+        return pageContainer(identifier, episodes, paging, all.length);
+      }
+      throw new HttpError(404, "not_found", "an episode has no children");
+    })
+    .get("/library/metadata/:ratingKey/grandchildren", async ({ params, query, headers }) => {
+      const key = tvKeyOr400(params.ratingKey);
+      if (key.kind !== "show") throw new HttpError(404, "not_found", "only a show has grandchildren (its episodes)");
+      const paging = readListPaging(query, headers);
+      const found = items.episodesPage(key.showId, paging.start, paging.size);
+      if (!found) throw new HttpError(404, "not_found", `no TV show ${key.showId}`);
+      const episodes = await items.episodes(found.page);
+      return pageContainer(identifier, episodes, paging, found.total);
+    })
     .get("/library/metadata/:ratingKey/images", async ({ params, query, headers }) => {
       const key = tvKeyOr400(params.ratingKey);
       let images: PlexImage[];

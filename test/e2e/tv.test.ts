@@ -295,6 +295,43 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(w.app.queue.deadLetterCount()).toBe(0);
   }, 60_000);
 
+  // Found by the chaos soak under load: PMS accepted an episode's refresh and had not fetched it
+  // when a scan of the same show read its /grandchildren, which lists every episode. A scan
+  // places new files; that it updates the episodes it already has is not known of a real PMS
+  // (this simulator's does not), so a listing is no proof the refreshed episode shows the edit.
+  test("an episode's refresh is not confirmed by its show's listing for a scan; its own fetch confirms it", async () => {
+    await w.pms.idle();
+    const scenes = [...w.stash.library.scenes.values()];
+    const scene = scenes.find((s) => s.studio && s.date && s.title && s.id !== "1")!;
+    const neighbour = scenes.find((s) => s.id !== scene.id && s.studio?.id === scene.studio!.id && s.date)!;
+    const [episode] = episodeOf(w.pms, scene.id);
+    const ref = sceneRef(DEFAULT_INSTANCE_ID, scene.id);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    w.pms.pullHooks.before = (item) => (item.ratingKey === episode!.ratingKey ? held : undefined);
+    try {
+      w.stash.library.update(scene.id, { title: "Refreshed, not yet fetched" });
+      const awaitingEpisode = () => {
+        const job = w.app.queue.job(ref);
+        return job?.state === "confirming" && job.pushed_rating_keys === episode!.ratingKey;
+      };
+      expect(await waitFor(awaitingEpisode, 20_000, 50)).toBe(true);
+      // A neighbour moves to a new season: its new link is scanned, the show's listing is read.
+      w.stash.library.update(neighbour.id, { date: "2031-02-03" });
+      // (Not pms.idle(): it would wait for the held fetch.)
+      expect(await settled(w, neighbour.id, neighbour.studio!.name, 2031)).toBe(true);
+      expect(episodeOf(w.pms, scene.id)[0]!.title).not.toBe("Refreshed, not yet fetched");
+      expect(w.app.queue.job(ref)).toBeDefined();
+    } finally {
+      release();
+      w.pms.pullHooks.before = undefined;
+    }
+    expect(await waitFor(() => episodeOf(w.pms, scene.id)[0]?.title === "Refreshed, not yet fetched", 20_000)).toBe(
+      true,
+    );
+    expect(await waitFor(() => w.app.queue.job(ref) === undefined, 20_000)).toBe(true);
+  }, 60_000);
+
   test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
     // Earlier tests' pushes (and the artwork they upload) are over before Plex is compared.
     expect(await waitFor(async () => (await w.pms.idle(), w.app.queue.pending() === 0), 20_000)).toBe(true);
