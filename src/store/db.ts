@@ -173,6 +173,12 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (section_id, key)
   );
   CREATE INDEX collections_rating_key ON collections (rating_key);`,
+  /*
+   * 13: a Plex file found by the token its name ends with ({s2p-st-42}.mp4: the episode folder's
+   * links, tv/names.ts), whatever the title before it: an episode PMS keeps unmatched at a path
+   * its scene's link left has no GUID of ours to be found by (sync/tv-push.ts scanLeftBehind).
+   */ `
+  CREATE INDEX plex_files_token ON plex_files (substr(basename, instr(basename, '{s2p-')));`,
 ];
 
 /** The schema version a database has once every migration ran. */

@@ -213,6 +213,17 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
           "SELECT f.rating_key, f.path FROM plex_files f JOIN plex_items i USING (rating_key) WHERE i.section_id = ?",
         )
         .all(sectionId),
+    /**
+     * The items with a file named with this token before its extension (`{s2p-st-42}`: an episode
+     * link's name), whatever comes before it. The WHERE repeats migration 13's indexed expression.
+     */
+    byToken: (token: string): { rating_key: string; path: string }[] =>
+      db
+        .query<{ rating_key: string; path: string }, [string, string]>(
+          `SELECT rating_key, path FROM plex_files
+           WHERE substr(basename, instr(basename, '{s2p-')) >= ?1 AND substr(basename, instr(basename, '{s2p-')) < ?2`,
+        )
+        .all(`${token}.`, `${token}/`),
     /** One item as the index last saw it. */
     item: (ratingKey: string): IndexedItem | undefined =>
       db

@@ -14,6 +14,7 @@ import type { PathMapper } from "../paths/mapper.ts";
 import type { StashScene } from "../schema/stash.ts";
 import type { Placement, TvCatalog } from "../tv/types.ts";
 import type { NoLink } from "../tv/episode-folder.ts";
+import { episodeToken } from "../tv/names.ts";
 import { episodeRef, guidOf, type ShowScheme } from "../domain/ref.ts";
 import type { IndexedItem, PlexIndex } from "./plex-index.ts";
 import { isInside, isTvSection, type SyncSection } from "./push.ts";
@@ -61,7 +62,7 @@ export interface TvPushDeps {
   tvIdentifier: string;
   libraries: readonly TvLibraryPort[];
   plex: Pick<PlexClient, "scanPath" | "refresh" | "items">;
-  index: Pick<PlexIndex, "atPath" | "byGuid">;
+  index: Pick<PlexIndex, "atPath" | "byGuid" | "byToken">;
   mapper: PathMapper;
   /** How long a folder asked to be scanned is not asked again while nothing in it changed. */
   scanWindowMs: number;
@@ -148,16 +149,24 @@ export function createTvPusher(deps: TvPushDeps) {
    * between moving the link and asking (`owed` lives in memory), or the scan was lost in a Plex
    * restart. The link is already right, so nothing is "touched" again; only Plex's own item at
    * the old path tells. Its folder is scanned (once per window), so Plex drops it. Found in the
-   * index by the episode's GUID; their files read from Plex (an item Plex no longer has: none).
+   * index by the episode's GUID, or by the scene's token in a file's name (an episode PMS added
+   * unmatched); their files read from Plex (an item Plex no longer has: none).
    */
   async function scanLeftBehind(sceneId: string, current: TvItem[], sections: SyncSection[]): Promise<string[]> {
     const here = new Set(current.map((i) => i.rating_key));
-    const left = deps.libraries
-      .flatMap((lib) => deps.index.byGuid(guidOf(deps.tvIdentifier, episodeRef(deps.instance, lib.scheme, sceneId))))
-      .filter((i) => !here.has(i.rating_key));
-    if (!left.length) return [];
+    const left = new Set<string>();
+    for (const lib of deps.libraries) {
+      for (const i of deps.index.byGuid(guidOf(deps.tvIdentifier, episodeRef(deps.instance, lib.scheme, sceneId))))
+        left.add(i.rating_key);
+      // An episode PMS added unmatched (it scanned the link while we were down) has no GUID of
+      // ours, but its file's name ends with the scene's token.
+      for (const f of deps.index.byToken(episodeToken(lib.scheme, sceneId)))
+        if (sectionOf(sections, f.path)) left.add(f.rating_key);
+    }
+    for (const key of here) left.delete(key);
+    if (!left.size) return [];
     const folders = new Set<string>();
-    for (const item of await deps.plex.items(left.map((i) => i.rating_key)))
+    for (const item of await deps.plex.items([...left]))
       for (const media of (item.Media as { Part?: { file?: string }[] }[] | undefined) ?? [])
         for (const part of media.Part ?? []) if (part.file) folders.add(parentOf(part.file));
     const notes: string[] = [];

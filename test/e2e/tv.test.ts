@@ -332,6 +332,29 @@ describe("TV library: studio layout, 2,000 scenes", () => {
     expect(await waitFor(() => w.app.queue.job(ref) === undefined, 20_000)).toBe(true);
   }, 60_000);
 
+  // Found by the chaos soak: PMS scanned a new link while the service was killed, so it added the
+  // episode unmatched (no GUID of ours to find it by); the link then moved on, and the scan of the
+  // folder it left was owed in the killed process's memory. The file's name still carries the
+  // scene's token: the scene's next push finds the item by it and has its folder scanned.
+  test("an unmatched episode Plex keeps at a path the scene's link left is dropped at the scene's next push", async () => {
+    await w.pms.idle();
+    const scene = [...w.stash.library.scenes.values()].find((s) => s.studio && s.date && s.title && s.id !== "1")!;
+    const [episode] = episodeOf(w.pms, scene.id);
+    const season = parentOf(w.pms, episode!)!;
+    const oldPath = join(episode!.files[0]!, `../../Season 1999/Old Name - S1999E0001 - Old {s2p-st-${scene.id}}.mp4`);
+    const stray = w.pms.createItem("2", {
+      type: "episode",
+      title: "Old Name - S1999E0001 - Old",
+      files: [oldPath],
+      parentRatingKey: season.ratingKey,
+    });
+    await w.app.plexIndex.refresh(await w.app.plex.sections());
+    w.stash.library.update(scene.id, { title: "Pushed once more" });
+    expect(await waitFor(() => !w.pms.items.has(stray.ratingKey), 20_000)).toBe(true);
+    expect(await waitFor(() => episodeOf(w.pms, scene.id)[0]?.title === "Pushed once more", 20_000)).toBe(true);
+    expect(episodeOf(w.pms, scene.id).map((e) => e.ratingKey)).toEqual([episode!.ratingKey]);
+  }, 60_000);
+
   test("reconcile compares episodes and shows with Stash, names them, keeps locks, and heals", async () => {
     // Earlier tests' pushes (and the artwork they upload) are over before Plex is compared.
     expect(await waitFor(async () => (await w.pms.idle(), w.app.queue.pending() === 0), 20_000)).toBe(true);

@@ -53,6 +53,10 @@ function pusher(items: IndexedItem[], files: Record<string, string>) {
     index: {
       atPath: (path) => items.filter((i) => files[i.rating_key] === path),
       byGuid: (guid) => items.filter((i) => i.guid === guid),
+      byToken: (token) =>
+        Object.entries(files)
+          .filter(([, path]) => path.includes(`${token}.`))
+          .map(([rating_key, path]) => ({ rating_key, path })),
     },
     mapper: {} as PathMapper,
     scanWindowMs: 60_000,
