@@ -47,7 +47,7 @@ export class ChaosTrace {
   story(findings: Findings): string {
     const keys = new Set([...findings.lost.keys(), ...findings.wrong.keys()]);
     for (const line of findings.links) {
-      const id = /scene (\d+)/.exec(line)?.[1];
+      const id = /scene (\d+)/.exec(line)?.[1] ?? /\{s2p-st-(\d+)\}/.exec(line)?.[1];
       if (id) keys.add(`default:${id}`);
     }
     const out: string[] = [`faults:\n${this.faults.map(show).join("\n")}`];

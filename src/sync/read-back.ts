@@ -3,8 +3,11 @@
  * provider no header to tell its fetches by (no public dump shows them), so a push is also
  * confirmed by reading the item back: its title, summary, date, studio, genres and performers
  * equal to what we serve, and artwork present (without the performers, an edit of them alone
- * read back as delivered while Plex still showed the old cast: found by the chaos soak). An episode shows no studio or genres of its own: title,
- * summary and artwork only.
+ * read back as delivered while Plex still showed the old cast: found by the chaos soak). An
+ * episode has no studio of its own; its genres and performers are compared like a movie's (we
+ * serve them: without them a tags edit whose refresh PMS never fetched read back as delivered,
+ * the chaos soak again). A PMS that kept no genres on episodes would leave such a push to be
+ * confirmed by its fetch.
  */
 import type { PlexMetadata } from "../schema/plex.ts";
 
@@ -24,14 +27,10 @@ export function readBackDiffers(served: PlexMetadata, item: Record<string, unkno
   const checks: [string, unknown, unknown][] = [
     ["title", text(s.title), text(item.title)],
     ["summary", text(s.summary), text(item.summary)],
-    ...(episode
-      ? []
-      : ([
-          ["date", text(s.originallyAvailableAt), text(item.originallyAvailableAt)],
-          ["studio", text(s.studio), text(item.studio)],
-          ["genres", tags(s.Genre), tags(item.Genre)],
-          ["performers", tags(s.Role), tags(item.Role)],
-        ] as [string, unknown, unknown][])),
+    ["date", text(s.originallyAvailableAt), text(item.originallyAvailableAt)],
+    ...(episode ? [] : ([["studio", text(s.studio), text(item.studio)]] as [string, unknown, unknown][])),
+    ["genres", tags(s.Genre), tags(item.Genre)],
+    ["performers", tags(s.Role), tags(item.Role)],
   ];
   const differing = checks.filter(([, a, b]) => a !== b).map(([name]) => name);
   if (s.thumb && !item.thumb) differing.push("artwork");
