@@ -67,6 +67,8 @@ report(
     "| measure | result | target |",
     "|---|---|---|",
     ...rows.map((row) => `| ${row.join(" | ")} |`),
+    "",
+    `Last line: \`${lastLine(r)}\``,
   ].join("\n"),
 );
 console.log(lastLine(r));
