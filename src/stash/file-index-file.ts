@@ -5,7 +5,8 @@
  *
  * It stays a cache: whatever cannot be trusted is dropped and the index built again, never a
  * crash: a file that is not a database or is damaged, one of another format (an older release's,
- * which emptied it at every start), one another connection holds. The file's own table
+ * which emptied it at every start). A file another process holds (the service, while a one-shot
+ * command runs beside it) is left alone: the command builds its own index in memory. The file's own table
  * `index_meta` says which generation is live, the bookmark (Stash's `updated_at` of the last
  * delta) and when the last full build ended.
  */
@@ -64,17 +65,26 @@ function removeFile(file: string) {
   for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
 }
 
+/** SQLite's answer when another connection holds the file's lock (the running service's). */
+const isHeld = (err: unknown) => /SQLITE_BUSY|SQLITE_LOCKED/.test(String((err as { code?: unknown }).code ?? ""));
+
 export function openIndexFile(file: string) {
   let db: Database | undefined;
   let saved: SavedIndex | undefined;
+  let held = false;
   try {
     db = connect(file);
     saved = readSaved(db);
-  } catch {
-    // Not a database, damaged, or held by another connection: a new file (another holder keeps its own).
+  } catch (err) {
+    // Not a database or damaged: a new file. Held by another process (a one-shot command beside
+    // the running service): that file is the service's, so this process builds its own in memory.
+    held = isHeld(err);
     saved = undefined;
   }
-  if (!saved && file !== ":memory:") {
+  if (held) {
+    db?.close();
+    db = connect(":memory:");
+  } else if (!saved && file !== ":memory:") {
     db?.close();
     removeFile(file);
     db = connect(file);
