@@ -8,7 +8,7 @@
  * image is a new signature and a new URL that PMS downloads. Signatures live in the database
  * (meta), so a change made while the service was stopped is found by the next full pass.
  */
-import type { PlexClient } from "../plex/client.ts";
+import { PlexError, type PlexClient } from "../plex/client.ts";
 import type { PlexMetadata } from "../schema/plex.ts";
 import { guidOf, showRef } from "../domain/ref.ts";
 import type { PlexIndex } from "./plex-index.ts";
@@ -20,7 +20,7 @@ export interface ShowUpkeepDeps {
   tvIdentifier: string;
   /** What the TV provider serves for a show now; undefined when it has no such show. */
   served(showId: string): Promise<PlexMetadata | undefined>;
-  index: Pick<PlexIndex, "byGuid">;
+  index: Pick<PlexIndex, "byGuid"> & { forget(ratingKey: string): void };
   /** Brings the Plex index up to date (a delta listing, one look a second at most): a show Plex added since our last look. */
   reindex(): Promise<void>;
   plex: Pick<PlexClient, "refresh">;
@@ -93,9 +93,21 @@ export function createShowUpkeep(deps: ShowUpkeepDeps) {
     }
     await keepArtwork();
     const stale = was === undefined ? items.filter((i) => i.title !== meta.title) : items;
-    for (const item of stale) await deps.plex.refresh(item.rating_key);
+    const refreshed: string[] = [];
+    for (const item of stale) {
+      try {
+        await deps.plex.refresh(item.rating_key);
+        refreshed.push(item.rating_key);
+      } catch (err) {
+        // Plex dropped the show (its last episode moved away, the scan emptied it): our index had
+        // not caught up. Nothing to refresh; a show item Plex makes later reads it as served then.
+        // Thrown, it made the scene's push a dead letter (the chaos soak: an edit never delivered).
+        if (!(err instanceof PlexError && err.status === 404)) throw err;
+        deps.index.forget(item.rating_key);
+      }
+    }
     saved.set(showId, signature);
-    const note = stale.length
+    const note = refreshed.length
       ? `show ${showId} refreshed ("${meta.title}": ${was ? "changed in Stash" : "renamed"})`
       : null;
     return { note, changed: true };

@@ -21,6 +21,8 @@ function world() {
       { rating_key: ratingKey, section_id: "2", guid: `${TV}://show/${showId}`, title },
     ]);
   const refreshed: string[] = [];
+  /** Items Plex dropped (a refresh of one answers 404). */
+  const dropped = new Set<string>();
   let plexDown = false;
   let reindexes = 0;
   const kv = new Map<string, string>();
@@ -30,11 +32,22 @@ function world() {
       instance: "default",
       tvIdentifier: TV,
       served: async (id) => served.get(id),
-      index: { byGuid: (guid) => items.get(guid) ?? [] },
+      index: {
+        byGuid: (guid) => items.get(guid) ?? [],
+        forget: (key) => {
+          for (const [guid, list] of items)
+            items.set(
+              guid,
+              list.filter((i) => i.rating_key !== key),
+            );
+        },
+      },
       reindex: async () => void reindexes++,
       plex: {
         refresh: async (key) => {
           if (plexDown) throw new PlexError("transient", undefined, "Plex PUT refresh: cannot connect");
+          if (dropped.has(key))
+            throw new PlexError("permanent", 404, `Plex PUT /library/metadata/${key}/refresh: HTTP 404`);
           refreshed.push(key);
         },
       },
@@ -46,6 +59,8 @@ function world() {
     show,
     inPlex,
     refreshed,
+    dropped,
+    items,
     make,
     setPlexDown: (down: boolean) => void (plexDown = down),
     reindexes: () => reindexes,
@@ -134,4 +149,24 @@ test("a push looks at its show at most once per 5 s; a show Plex's index lacks m
   w.tick(5000);
   expect(await shows.checkForPush("st1")).toBe('show st1 refreshed ("Studio st1": changed in Stash)');
   expect(w.refreshed).toEqual(["11"]);
+});
+
+// Found by the chaos soak: a scene moved to a studio whose show Plex had just dropped (its last
+// episode had moved away) while our index still had it. The show's 404 made the scene's push a
+// dead letter, so its edit never reached its new episode.
+test("a show item Plex has dropped (404) is forgotten and the check goes on; other errors still stop it", async () => {
+  const w = world();
+  w.show("st1", { summary: "About." });
+  w.inPlex("st1", "11");
+  const shows = w.make();
+  await shows.checkAll(["st1"]);
+  w.show("st1", { summary: "About, again." });
+  w.dropped.add("11");
+  expect(await shows.checkForPush("st1")).toBeNull();
+  expect(w.items.get(`${TV}://show/st1`)).toEqual([]);
+  w.tick(10_000);
+  w.show("st1", { summary: "And again." });
+  w.inPlex("st1", "12");
+  w.setPlexDown(true);
+  await expect(shows.checkForPush("st1")).rejects.toThrow("cannot connect");
 });
