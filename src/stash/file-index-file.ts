@@ -6,9 +6,9 @@
  * It stays a cache: whatever cannot be trusted is dropped and the index built again, never a
  * crash: a file that is not a database or is damaged, one of another format (an older release's,
  * which emptied it at every start). A file another process holds (the service, while a one-shot
- * command runs beside it) is left alone: the command builds its own index in memory. The file's own table
- * `index_meta` says which generation is live, the bookmark (Stash's `updated_at` of the last
- * delta) and when the last full build ended.
+ * command runs beside it) is left alone: the command builds its own index in memory. The file's
+ * own table `index_meta` says which generation is live, the bookmark (Stash's `updated_at` of
+ * the last delta) and when the last full build ended.
  */
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
