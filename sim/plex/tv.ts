@@ -51,6 +51,9 @@
  * The docs describe children listings as full metadata items and ShokoRelay serves them so; a
  * provider that put sparse episodes in /grandchildren would show sparse episodes in Plex, and the
  * stricter simulator catches that. An episode's refresh (or Fix Match) does GET the episode.
+ * A scan leaves the episodes it already has as they are, listed or not: whether a real PMS
+ * updates them from the listing is UNKNOWN, and the product takes no listing as the fetch of an
+ * episode it refreshed (provider/tv-routes.ts), so it works either way.
  * Paging is sent as headers by default (`pagingVia`), 20 per request (`pageSize`).
  *
  * UNKNOWN, so options (../shared/plex/real-pms-evidence.md §2): whether PMS counts
