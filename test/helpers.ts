@@ -119,13 +119,12 @@ export function spawnMain(env: Record<string, string>, args: string[] = ["serve"
   });
 }
 
-/** A one-shot command (`bun src/main.ts reconcile …`) run to its end: what it printed and its exit code. */
-export async function runMain(env: Record<string, string>, args: string[]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+/** A process run to its end: what it printed and its exit code. */
+export async function runProcess(
+  cmd: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+) {
+  const proc = Bun.spawn(cmd, { ...options, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -133,6 +132,10 @@ export async function runMain(env: Record<string, string>, args: string[]) {
   ]);
   return { out, err, code };
 }
+
+/** A one-shot command (`bun src/main.ts reconcile …`) run to its end: what it printed and its exit code. */
+export const runMain = (env: Record<string, string>, args: string[]) =>
+  runProcess([process.execPath, MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
 
 /** Waits until the service on `port` answers /healthz. */
 export async function healthy(port: number) {

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { healthy, tempDir } from "../helpers.ts";
+import { healthy, runProcess, tempDir } from "../helpers.ts";
 import { StashSim } from "../../sim/stash/server.ts";
 import { freePort } from "../../sim/sim-server.ts";
 import { rawRequest } from "../raw-http.ts";
@@ -16,16 +16,9 @@ const machineOf = (file: string) => readFileSync(file).readUInt16LE(18);
 
 async function build(args: string[]) {
   const outfile = join(tempDir(), "stash2plex");
-  const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), ...args], {
+  const { out, err, code } = await runProcess([process.execPath, join(ROOT, "scripts/build.ts"), ...args], {
     env: { ...process.env, OUTFILE: outfile },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   return { outfile, text: out + err, code };
 }
 

@@ -5,20 +5,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { runProcess } from "../helpers.ts";
 
 const canRun = Boolean(Bun.which("podman")) && process.getuid?.() === 0;
 
 describe.skipIf(!canRun)("container image", () => {
   test("builds from the Containerfile and its binary answers healthy", async () => {
-    const proc = Bun.spawn(["bash", join(import.meta.dir, "../container/check.sh")], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const { out, err, code } = await runProcess(["bash", join(import.meta.dir, "../container/check.sh")]);
     if (code !== 0) console.error(out.slice(-3000), err.slice(-3000));
     expect(code).toBe(0);
     expect(out).toContain("65532:65532");

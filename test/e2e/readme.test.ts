@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { freePort } from "../../sim/sim-server.ts";
 import { codeBlocks, curlRequest, isShell, shownCommands, type ShownCommand } from "../readme-commands.ts";
+import { runProcess } from "../helpers.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -80,17 +81,10 @@ async function runCurl(args: string[]): Promise<Outcome> {
 }
 
 async function runCli(args: string[], env: Record<string, string>, exit: number): Promise<Outcome> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+  const { out, err, code } = await runProcess([process.execPath, MAIN, ...args], {
     env: { PATH: process.env.PATH ?? "", DATA_DIR: given.DATA_DIR!, ...env },
     cwd,
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   return { ok: code === exit, detail: `exit ${code} (README: ${exit}) ${(out + err).slice(-300)}` };
 }
 
