@@ -13,7 +13,7 @@ import type { StashClient } from "../stash/client.ts";
 import type { Store } from "../store/db.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
 import type { PlexIndex } from "../sync/plex-index.ts";
-import { DEFAULT_INSTANCE_ID, episodeRef, guidOf, sceneRef, type ShowScheme, tvIdentifierOf } from "../domain/ref.ts";
+import { DEFAULT_INSTANCE_ID, episodeRef, guidOf, SHOW_SCHEMES, sceneRef, tvIdentifierOf } from "../domain/ref.ts";
 import { createCollectionKeeper, type CollectionKeeper, type SceneItem } from "./keeper.ts";
 import { createCollectionState } from "./state.ts";
 
@@ -38,7 +38,6 @@ export interface CollectionsSideDeps {
   on: boolean;
 }
 
-const SCHEMES: ShowScheme[] = ["st", "sn", "gr"];
 /** How often the watch asks Stash whether a studio, group, performer or tag was edited (one request). */
 const WATCH_SECONDS = 60;
 
@@ -54,7 +53,7 @@ export function collectionsSide(deps: CollectionsSideDeps) {
     // A scene's items: its movie items, and its episodes in TV libraries of any layout.
     const itemsOf = (sceneId: string): SceneItem[] => [
       ...deps.plexIndex.find(movieGuid(sceneId), [], part.mapper).map((i) => ({ ...i, type: 1 as const })),
-      ...SCHEMES.flatMap((scheme) =>
+      ...SHOW_SCHEMES.flatMap((scheme) =>
         deps.plexIndex
           .find(guidOf(tvIdentifier, episodeRef(part.id, scheme, sceneId)), [], part.mapper)
           .map((i) => ({ ...i, type: 4 as const })),

@@ -28,6 +28,8 @@ export const SEASON_ID = /^((?:st|sn|gr)\d{1,18})-(\d{1,4})$/;
  */
 export const EPISODE_ID = /^(st|sn|gr)-(\d{1,18})$/;
 export type ShowScheme = "st" | "sn" | "gr";
+/** Every scheme a TV library's shows can have (studio, network, group). */
+export const SHOW_SCHEMES: readonly ShowScheme[] = ["st", "sn", "gr"];
 const ID_OF: Record<Kind, RegExp> = { scene: /^\d{1,18}$/, episode: EPISODE_ID, show: SHOW_ID, season: SEASON_ID };
 
 /** Whether an id is well formed for its kind. */

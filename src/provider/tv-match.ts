@@ -13,7 +13,7 @@ import { indexedTitle, type FileIndex } from "../stash/file-index.ts";
 import type { MatchRequest, PlexMetadata } from "../schema/plex.ts";
 import type { Placement, ShowSummary, TvCatalog } from "../tv/types.ts";
 import type { ShowScheme } from "../domain/ref.ts";
-import { refFromGuid } from "../domain/ref.ts";
+import { refFromGuid, SHOW_SCHEMES } from "../domain/ref.ts";
 import { sceneTitle } from "../domain/scene.ts";
 import { wordsOf } from "../text.ts";
 import { tokenOf } from "../tv/names.ts";
@@ -39,7 +39,6 @@ const episodeTokenOf = (text: string | undefined) => {
   return token?.kind === "episode" ? token : undefined;
 };
 const SEASON_FOLDER = /^(?:season\s*(\d{1,4})|specials)$/i;
-const SCHEMES: readonly ShowScheme[] = ["st", "sn", "gr"];
 const MAX_MANUAL = 10;
 const EXACT = 100;
 /** Equal names, or equal numbers under a show found so: strong enough for an automatic match. */
@@ -216,7 +215,7 @@ async function matchEpisodes(req: MatchRequest, deps: TvMatchDeps, manual: boole
       BY_NAME,
     );
   if (manual) {
-    const schemes = shows.length === 1 ? [shows[0]!.item.id.slice(0, 2) as ShowScheme] : SCHEMES;
+    const schemes = shows.length === 1 ? [shows[0]!.item.id.slice(0, 2) as ShowScheme] : SHOW_SCHEMES;
     const placementsOf = (sceneId: string) => schemes.map((s) => catalog.placementOf(s, sceneId));
     const typed = req.title?.trim() ?? "";
     // A typed scene id (`42`) or episode id (`st-42`) names the scene outright.

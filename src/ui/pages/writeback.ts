@@ -8,7 +8,15 @@ import { PLAY_TOLERANCE_MS, type StoredEvent } from "../../writeback/events.ts";
 import type { PlexEvent } from "../../writeback/types.ts";
 import type { WritebackState } from "../../writeback/types.ts";
 import { stars } from "../../writeback/rules.ts";
-import { DEFAULT_INSTANCE_ID, EPISODE_ID, episodeRef, refKey, sceneIdOf, type Ref } from "../../domain/ref.ts";
+import {
+  DEFAULT_INSTANCE_ID,
+  EPISODE_ID,
+  episodeRef,
+  refKey,
+  SHOW_SCHEMES,
+  sceneIdOf,
+  type Ref,
+} from "../../domain/ref.ts";
 import { instanceLabel, several } from "../instances.ts";
 
 const LIST = 50;
@@ -233,7 +241,7 @@ export function writebackLive(src: DashboardSource): Html {
 export function sceneWriteback(src: DashboardSource, ref: Ref): Html {
   const wb = src.writeback;
   if (!wb) return html``;
-  const refs = [ref, ...(["st", "sn", "gr"] as const).map((scheme) => episodeRef(ref.instance, scheme, ref.id))];
+  const refs = [ref, ...SHOW_SCHEMES.map((scheme) => episodeRef(ref.instance, scheme, ref.id))];
   const rows = refs
     .flatMap((r) => wb.events.forRef(r, 20))
     .sort((a, b) => b.event.at - a.event.at)
