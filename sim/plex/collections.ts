@@ -93,6 +93,12 @@ export class SimCollections {
   readonly options = { dropOnProviderTagRemoval: false, providerUpdatesExisting: false, listingShowsLocks: true };
   readonly all = new Map<string, SimCollection>();
   private seq = 0;
+  /**
+   * The collections holding each item, by item key (kept by add, remove and delete): an item's
+   * tags are read at every item answer, and a scan of every collection there made the simulator's
+   * cost grow with the number of collections, which a real PMS's indexed tag table does not.
+   */
+  private readonly byItem = new Map<string, Set<SimCollection>>();
 
   constructor(private readonly pms: PmsSim) {}
 
@@ -147,19 +153,27 @@ export class SimCollections {
     for (const k of keys) {
       const item = this.pms.items.get(k);
       if (!item || item.sectionId !== c.sectionId || typeNumberOf(item) !== c.subtype) continue;
-      if (c.joined[k] === undefined) c.members.push(k);
+      if (c.joined[k] === undefined) {
+        c.members.push(k);
+        let holders = this.byItem.get(k);
+        if (!holders) this.byItem.set(k, (holders = new Set()));
+        holders.add(c);
+      }
       c.joined[k] = ++this.seq;
     }
     c.updatedAt = Math.floor(Date.now() / 1000);
   }
 
   remove(c: SimCollection, key: string) {
-    c.members = c.members.filter((k) => k !== key);
+    if (c.joined[key] !== undefined) c.members.splice(c.members.indexOf(key), 1);
     delete c.joined[key];
+    this.byItem.get(key)?.delete(c);
     c.updatedAt = Math.floor(Date.now() / 1000);
   }
 
   delete(ratingKey: string) {
+    const c = this.all.get(ratingKey);
+    for (const k of c?.members ?? []) this.byItem.get(k)?.delete(c!);
     this.all.delete(ratingKey);
   }
 
@@ -170,12 +184,11 @@ export class SimCollections {
 
   /** The collections holding an item, in the order it joined them. */
   holding(item: SimItem): SimCollection[] {
-    return (
-      [...this.all.values()]
-        // `joined` holds exactly the members (add/remove keep it): a lookup, not a scan of every member.
-        .filter((c) => c.sectionId === item.sectionId && c.joined[item.ratingKey] !== undefined)
-        .sort((a, b) => (a.joined[item.ratingKey] ?? 0) - (b.joined[item.ratingKey] ?? 0))
-    );
+    const holders = this.byItem.get(item.ratingKey);
+    if (!holders?.size) return [];
+    return [...holders]
+      .filter((c) => c.sectionId === item.sectionId)
+      .sort((a, b) => (a.joined[item.ratingKey] ?? 0) - (b.joined[item.ratingKey] ?? 0));
   }
 
   /** An item's Collection tags as PMS shows them. */
@@ -244,7 +257,7 @@ export class SimCollections {
         if (t.summary !== undefined && !c.locked.has("summary")) c.summary = t.summary;
         if (t.thumb !== undefined && !c.locked.has("thumb")) c.fields.thumb = t.thumb;
       }
-      if (!c.members.includes(item.ratingKey)) this.add(c, [item.ratingKey]);
+      if (c.joined[item.ratingKey] === undefined) this.add(c, [item.ratingKey]);
     }
     if (this.options.dropOnProviderTagRemoval) {
       const titles = new Set(given.map((t) => t.tag));
