@@ -41,9 +41,6 @@ export function createArtworkState(store: Pick<Store, "db">) {
       for (const { element, ...record } of read.all(ratingKey)) out[element] = record;
       return out;
     },
-    remember(ratingKey: string, element: ArtElement, record: ArtRecord) {
-      write.run(ratingKey, element, record.source, record.hash, record.shown, record.at);
-    },
     /** Many records in one transaction. */
     rememberAll: store.db.transaction((records: { ratingKey: string; element: ArtElement; record: ArtRecord }[]) => {
       for (const { ratingKey, element, record: r } of records)

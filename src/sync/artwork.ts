@@ -177,6 +177,8 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
     const views = await readItems(todo.map((t) => t.ratingKey));
     const cache = new Map<string, Promise<Awaited<ReturnType<typeof bytesOf>>>>();
     const done: { ratingKey: string; element: ArtElement; record: ArtRecord }[] = [];
+    /** Records that need no upload (no image in Stash, the same bytes again): written with the uploads'. */
+    const noted: typeof done = [];
     for (const target of todo) {
       if (!views.has(target.ratingKey)) continue;
       for (const { element, need, record } of needsOf(target, views.get(target.ratingKey))) {
@@ -196,12 +198,16 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
         const image = await cache.get(key)!;
         if (!image) {
           // Stash has no such image: remembered as none, so it is not asked for again until its version moves.
-          deps.state.remember(target.ratingKey, element, { source: key, hash: "", shown: null, at: now() });
+          noted.push({
+            ratingKey: target.ratingKey,
+            element,
+            record: { source: key, hash: "", shown: null, at: now() },
+          });
           continue;
         }
         const hash = Bun.hash(image.bytes).toString(36);
         if (need === "old" && record?.hash === hash) {
-          deps.state.remember(target.ratingKey, element, { ...record, source: key, at: now() });
+          noted.push({ ratingKey: target.ratingKey, element, record: { ...record, source: key, at: now() } });
           result.unchanged++;
           continue;
         }
@@ -213,12 +219,13 @@ export function createArtworkKeeper(deps: ArtworkDeps) {
     // What Plex shows for each upload now: a lock on it later is PMS's or ours, not the user's.
     const after = done.length ? await readItems([...new Set(done.map((d) => d.ratingKey))]) : new Map();
     // One transaction for all: a write each would stall the event loop at a first scan's thousands.
-    deps.state.rememberAll(
-      done.map((d) => {
+    deps.state.rememberAll([
+      ...noted,
+      ...done.map((d) => {
         const shown = after.get(d.ratingKey)?.[ART_FIELD[d.element]];
         return { ...d, record: { ...d.record, shown: typeof shown === "string" ? shown : null } };
       }),
-    );
+    ]);
   }
 
   /** Each target's images into Plex where it lacks them or holds an older one (see `keep`). */
