@@ -11,7 +11,7 @@ import { extOf, fallbackTitle, linkPath } from "./names.ts";
 import { type NumberingNote, type Numbered, numberEpisodes, type Wanted } from "./numbering.ts";
 import { type Place, placeScene, type TvScene } from "./placement.ts";
 import { type PlacementRow, placementsTable } from "./placements.ts";
-import type { SeasonSummary, ShowSummary, TvCatalog } from "./types.ts";
+import type { EpisodeRange, SeasonSummary, ShowSummary, TvCatalog } from "./types.ts";
 import { runNow, runPaced } from "../pace.ts";
 
 /** One scene's placement in one scheme before and after a pass (either missing: placed or removed). */
@@ -198,13 +198,17 @@ export function createTvCatalog(options: TvCatalogOptions) {
       : [...leaving].filter((id) => previous.has(id));
     for (const id of gone) record(previous.get(id), undefined);
     table.apply(instance, scheme, gone, put);
+    // What the provider read of shows and seasons is stale only when rows changed.
+    if (gone.length || put.length) invalidate();
   }
 
   // Show and season summaries are read per request by the TV provider (a scan asks for a show
   // per episode): kept until the next write, which only this catalog makes for its instance.
+  // One show is read by its own query: every show's summary counts every placement (a whole
+  // library's rows at 200,000 scenes), and each push's pass clears these.
   let summaries = {
     shows: undefined as ShowSummary[] | undefined,
-    byId: new Map<string, ShowSummary>(),
+    byId: new Map<string, ShowSummary | null>(),
     seasons: new Map<string, SeasonSummary[]>(),
   };
   const invalidate = () => {
@@ -219,7 +223,6 @@ export function createTvCatalog(options: TvCatalogOptions) {
   };
 
   function* run(scenes: readonly TvScene[], full: boolean): Generator<unknown, PassResult> {
-    invalidate();
     const out: PassResult = { changes: [], unplaced: [], notes: [] };
     for (const scheme of schemes) yield* pass(scheme, scenes, full, out);
     return out;
@@ -229,16 +232,18 @@ export function createTvCatalog(options: TvCatalogOptions) {
     instance,
     schemes,
     shows: () => [...shows()],
-    show: (showId: string) => {
-      shows();
-      return summaries.byId.get(showId);
+    show: (showId: string): ShowSummary | undefined => {
+      let show = summaries.byId.get(showId);
+      if (show === undefined) summaries.byId.set(showId, (show = table.show(instance, showId) ?? null));
+      return show ?? undefined;
     },
     seasons: (showId: string) => {
       let seasons = summaries.seasons.get(showId);
       if (!seasons) summaries.seasons.set(showId, (seasons = table.seasons(instance, showId)));
       return [...seasons];
     },
-    episodes: (showId: string, season?: number) => table.episodes(instance, showId, season),
+    episodes: (showId: string, season?: number, range?: EpisodeRange) =>
+      table.episodes(instance, showId, season, range),
     placementOf: (scheme: ShowScheme, sceneId: string) => table.get(instance, scheme, sceneId),
     /** Every placement of one scheme (the episode folder's full sync). */
     placements: (scheme: ShowScheme) => table.all(instance, scheme),
