@@ -36,7 +36,7 @@ export function tvItems({ stash, catalog, tv }: TvItemsDeps) {
   const firstPlacement = (showId: string): Placement | undefined => {
     const seasons = catalog.seasons(showId);
     const first = seasons.find((s) => s.season > 0) ?? seasons[0];
-    return first ? catalog.episodes(showId, first.season)[0] : undefined;
+    return first ? catalog.episodes(showId, first.season, { start: 0, size: 1 })[0] : undefined;
   };
 
   async function showInfo(show: ShowSummary): Promise<ShowInfo> {
@@ -94,7 +94,12 @@ export function tvItems({ stash, catalog, tv }: TvItemsDeps) {
     for (const season of seasons) {
       const next = offset + season.episodes;
       if (next > start && offset < end)
-        page.push(...catalog.episodes(showId, season.season).slice(Math.max(0, start - offset), end - offset));
+        page.push(
+          ...catalog.episodes(showId, season.season, {
+            start: Math.max(0, start - offset),
+            size: end - Math.max(start, offset),
+          }),
+        );
       offset = next;
     }
     return { page, total: offset };

@@ -140,11 +140,11 @@ export const tvProviderRoutes = (deps: TvProviderDeps, mount: ProviderMount & { 
       }
       if (key.kind === "season") {
         items.showOr404(key.showId);
-        const all = catalog.episodes(key.showId, key.season);
-        if (all.length === 0)
-          throw new HttpError(404, "not_found", `TV show ${key.showId} has no season ${key.season}`);
-        const episodes = await items.episodes(page(all, paging));
-        return pageContainer(identifier, episodes, paging, all.length);
+        const total = catalog.seasons(key.showId).find((s) => s.season === key.season)?.episodes ?? 0;
+        if (total === 0) throw new HttpError(404, "not_found", `TV show ${key.showId} has no season ${key.season}`);
+        // Only the page's rows are read: a season of a big studio is thousands of episodes.
+        const episodes = await items.episodes(catalog.episodes(key.showId, key.season, paging));
+        return pageContainer(identifier, episodes, paging, total);
       }
       throw new HttpError(404, "not_found", "an episode has no children");
     })

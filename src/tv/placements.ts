@@ -5,7 +5,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { ShowScheme } from "../domain/ref.ts";
-import type { Placement, SeasonSummary, ShowSummary } from "./types.ts";
+import type { EpisodeRange, Placement, SeasonSummary, ShowSummary } from "./types.ts";
 
 /** A placement as stored: with what its link is made of and what its number was given for. */
 export interface PlacementRow extends Placement {
@@ -58,6 +58,9 @@ export function placementsTable(db: Database) {
   const ofSeason = db.query<Raw, [string, string, number]>(
     `SELECT ${COLUMNS} FROM tv_placements WHERE instance = ? AND show_id = ? AND season = ? ORDER BY episode`,
   );
+  const ofSeasonRange = db.query<Raw, [string, string, number, number, number]>(
+    `SELECT ${COLUMNS} FROM tv_placements WHERE instance = ? AND show_id = ? AND season = ? ORDER BY episode LIMIT ? OFFSET ?`,
+  );
   const remove = db.query<unknown, [string, string, string]>(
     "DELETE FROM tv_placements WHERE instance = ? AND scheme = ? AND scene_id = ?",
   );
@@ -93,9 +96,14 @@ export function placementsTable(db: Database) {
       const r = one.get(instance, scheme, sceneId);
       return r ? rowOf(r) : undefined;
     },
-    /** A show's placements, by season then episode (one season's when given). */
-    episodes: (instance: string, showId: string, season?: number): PlacementRow[] =>
-      (season === undefined ? ofShow.all(instance, showId) : ofSeason.all(instance, showId, season)).map(rowOf),
+    /** A show's placements, by season then episode (one season's when given, a slice of it with `range`). */
+    episodes: (instance: string, showId: string, season?: number, range?: EpisodeRange): PlacementRow[] =>
+      (season === undefined
+        ? ofShow.all(instance, showId)
+        : range
+          ? ofSeasonRange.all(instance, showId, season, range.size, range.start)
+          : ofSeason.all(instance, showId, season)
+      ).map(rowOf),
     shows: (instance: string): ShowSummary[] => showsQuery.all(instance),
     show: (instance: string, showId: string): ShowSummary | undefined => showQuery.get(instance, showId) ?? undefined,
     seasons: (instance: string, showId: string): SeasonSummary[] =>

@@ -39,14 +39,23 @@ export interface SeasonSummary {
   episodes: number;
 }
 
+/** A slice of a season's episodes, in episode order. */
+export interface EpisodeRange {
+  start: number;
+  size: number;
+}
+
 /** One instance's TV catalog: every placement of its TV libraries, read by the TV provider. */
 export interface TvCatalog {
   readonly instance: string;
   shows(): ShowSummary[];
   show(showId: string): ShowSummary | undefined;
   seasons(showId: string): SeasonSummary[];
-  /** A show's episodes (of one season when given), ordered by season then episode. */
-  episodes(showId: string, season?: number): Placement[];
+  /**
+   * A show's episodes (of one season when given), ordered by season then episode; `range`: only
+   * that slice of a season's (a page: a big season is thousands of rows).
+   */
+  episodes(showId: string, season?: number, range?: EpisodeRange): Placement[];
   /** A scene's place in shows of one scheme. */
   placementOf(scheme: ShowScheme, sceneId: string): Placement | undefined;
 }
