@@ -70,10 +70,11 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.basename = ?`);
 
   // A page after (guid, rating key); `guid >= ?3` lets the GUID index start at the page.
-  const boundPage = db.query<BoundItem, [string, string, string, string, number]>(`
+  // A range of the (guid, rating_key) index from the last item of the page before (migration 14).
+  const boundPage = db.query<BoundItem, [string, string, string, number]>(`
     SELECT rating_key AS ratingKey, guid FROM plex_items
-    WHERE guid >= ?1 AND guid < ?2 AND guid >= ?3 AND (guid, rating_key) > (?3, ?4)
-    ORDER BY guid, rating_key LIMIT ?5`);
+    WHERE (guid, rating_key) > (?1, ?2) AND guid < ?3
+    ORDER BY guid, rating_key LIMIT ?4`);
 
   /**
    * Pages through one section; `since` (epoch s) fetches only items updated after it. A TV
@@ -168,7 +169,7 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     *withGuidPrefix(prefix: string, size = 500): Generator<BoundItem[]> {
       let after = { guid: prefix, ratingKey: "" };
       for (;;) {
-        const page = boundPage.all(prefix, `${prefix}\uffff`, after.guid, after.ratingKey, size);
+        const page = boundPage.all(after.guid, after.ratingKey, `${prefix}\uffff`, size);
         if (page.length) yield page;
         if (page.length < size) return;
         after = page.at(-1)!;

@@ -24,7 +24,11 @@ import { IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 /** A previous release's database, and what its migration must have added. */
 const RELEASES = [
-  { file: "v11-pending.db", version: 11, added: "the collections table and the index of episode tokens" },
+  {
+    file: "v11-pending.db",
+    version: 11,
+    added: "the collections table, the index of episode tokens and of GUID pages",
+  },
   { file: "v9-pending.db", version: 9, added: "sizes in the Plex index and the identity table" },
 ] as const;
 
@@ -110,6 +114,8 @@ for (const release of RELEASES)
       expect(schemaHas(app, "table", "identity")).toBe(true);
       expect(schemaHas(app, "table", "collections")).toBe(true);
       expect(schemaHas(app, "index", "plex_files_token")).toBe(true);
+      expect(schemaHas(app, "index", "plex_items_guid_key")).toBe(true);
+      expect(schemaHas(app, "index", "plex_items_guid")).toBe(false);
     });
 
     test("every pending job of the old database is delivered, and its dead letters are kept", async () => {
