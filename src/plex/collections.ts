@@ -40,6 +40,11 @@ export const PLEX_COLLECTION_CALLS = [
 const COLLECTION_TYPE = "18";
 const PAGE = 100;
 /**
+ * Members per page of a collection's children: a studio's collection holds tens of thousands of
+ * items at 200,000 scenes, and a pass (or a reconcile's look) reads every member of every one.
+ */
+const MEMBERS_PAGE = 1000;
+/**
  * The longest `uri` one request carries (encoded), well under the ~8 KB a request line may be
  * anywhere on the way: a longer member list goes in several adds.
  */
@@ -138,10 +143,10 @@ export function createPlexCollections(options: PlexClientOptions) {
     async members(ratingKey: string): Promise<string[]> {
       checkKey("collection", ratingKey);
       const out: string[] = [];
-      for (let start = 0; ; start += PAGE) {
+      for (let start = 0; ; start += MEMBERS_PAGE) {
         const { MediaContainer: mc } = await get(PmsItems, `/library/collections/${ratingKey}/children`, {
           "X-Plex-Container-Start": String(start),
-          "X-Plex-Container-Size": String(PAGE),
+          "X-Plex-Container-Size": String(MEMBERS_PAGE),
         });
         const page = mc.Metadata ?? [];
         out.push(...page.map((m) => String(m.ratingKey)));
