@@ -944,6 +944,9 @@ class ListingPmsSim extends PmsSim {
       !section ||
       q.has("updatedAt>") ||
       q.has("guid") ||
+      // Another type (collections, type=18) is the simulator's own to answer: taken for the section's
+      // items, a listing of collections showed none of ours, and every pass made them all again.
+      (q.has("type") && !TYPE_OF_NUMBER[q.get("type")!]) ||
       this.latencyMs ||
       (req.headers.get("x-plex-token") ?? q.get("X-Plex-Token")) !== this.token
     )
