@@ -283,6 +283,22 @@ function open(dataDir: string, path: string, running: boolean): Database {
 export const DATABASE_FILE = "stash2plex.sqlite";
 
 /**
+ * Runs `work` as one transaction that waits on no disk sync of its own, for records that can be
+ * made again from Plex or Stash (the Plex index, artwork records), which a start writes in
+ * thousands of transactions (a sync each was ~1 min of a 200,000-scene first start, and slowed
+ * the episode folder's links on the same disk). WAL keeps the file whole; a power cut may lose
+ * such a transaction, and the next ordinary commit (every queue write) syncs it with its own.
+ */
+export function redoable<T>(db: Database, work: () => T): T {
+  db.exec("PRAGMA synchronous = NORMAL");
+  try {
+    return db.transaction(work)();
+  } finally {
+    db.exec("PRAGMA synchronous = FULL");
+  }
+}
+
+/**
  * `log`: where trouble met while running is said (health.ts); one-shot commands need none.
  * `service`: this is the service's own run (not a command beside it): it notes whether it stopped
  * cleanly, which decides the next start's whole-file check.

@@ -5,7 +5,7 @@
  * its uploads, the reconcile asks what an item holds (`recordedMany`: a page of items in one
  * query: the Plex index job's look at a page of items, and the reconcile's).
  */
-import type { Store } from "../store/db.ts";
+import { redoable, type Store } from "../store/db.ts";
 
 export type ArtElement = "posters" | "arts";
 
@@ -41,11 +41,12 @@ export function createArtworkState(store: Pick<Store, "db">) {
       for (const { element, ...record } of read.all(ratingKey)) out[element] = record;
       return out;
     },
-    /** Many records in one transaction. */
-    rememberAll: store.db.transaction((records: { ratingKey: string; element: ArtElement; record: ArtRecord }[]) => {
-      for (const { ratingKey, element, record: r } of records)
-        write.run(ratingKey, element, r.source, r.hash, r.shown, r.at);
-    }),
+    /** Many records in one transaction (redoable: a lost record means an image looked at again). */
+    rememberAll: (records: { ratingKey: string; element: ArtElement; record: ArtRecord }[]) =>
+      redoable(store.db, () => {
+        for (const { ratingKey, element, record: r } of records)
+          write.run(ratingKey, element, r.source, r.hash, r.shown, r.at);
+      }),
     /** What `of` gives for each of many items, in one query ({} for an item holding nothing of ours). */
     recordedMany(ratingKeys: readonly string[]): Map<string, ItemRecords> {
       const out = new Map<string, ItemRecords>(ratingKeys.map((k) => [k, {}]));

@@ -4,7 +4,7 @@
  * It answers "which Plex item shows this Stash scene?": our GUID first, then the scene's
  * files mapped Stash → Plex by the path rules, then a file name that only one item has.
  */
-import type { Store } from "../store/db.ts";
+import { redoable, type Store } from "../store/db.ts";
 import type { PlexClient, PlexItem, PlexSection } from "../plex/client.ts";
 import type { PathMapper } from "../paths/mapper.ts";
 import { pages } from "../paging.ts";
@@ -45,22 +45,24 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
   const addFile = db.query(
     "INSERT OR IGNORE INTO plex_files (path, basename, rating_key, size, duration_ms) VALUES (?, ?, ?, ?, ?)",
   );
-  const put = db.transaction((sectionId: string, items: PlexItem[]) => {
-    for (const item of items) {
-      upsertItem.run(item.ratingKey, sectionId, item.guid, item.title, item.updatedAt);
-      dropFiles.run(item.ratingKey);
-      item.files.forEach((file, i) => {
-        const part = item.parts?.[i];
-        addFile.run(
-          file.normalize("NFC"),
-          basenameOf(file),
-          item.ratingKey,
-          part?.size ?? null,
-          part?.durationMs ?? null,
-        );
-      });
-    }
-  });
+  // Redoable: a page lost to a power cut is read again (the section's mark is set after its pages).
+  const put = (sectionId: string, items: PlexItem[]) =>
+    redoable(db, () => {
+      for (const item of items) {
+        upsertItem.run(item.ratingKey, sectionId, item.guid, item.title, item.updatedAt);
+        dropFiles.run(item.ratingKey);
+        item.files.forEach((file, i) => {
+          const part = item.parts?.[i];
+          addFile.run(
+            file.normalize("NFC"),
+            basenameOf(file),
+            item.ratingKey,
+            part?.size ?? null,
+            part?.durationMs ?? null,
+          );
+        });
+      }
+    });
   const byGuid = db.query<IndexedItem, [string]>(
     "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid = ?",
   );
