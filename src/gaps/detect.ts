@@ -45,6 +45,8 @@ export const identityKey = (sceneId: string) => `scene#${sceneId}`;
 export interface ItemSource<T> {
   /** The items found by a key, in the order they were listed (the same objects for the same items while a scene is compared). */
   holding(key: string): T[];
+  /** Looks up many keys at once (a page of scenes'), so that `holding` then answers them without a query each. */
+  prefetch?(keys: readonly string[]): void;
   /** A scene holds this item. */
   claim(item: T): void;
   /** The items no scene claimed, in the order they were listed. */
@@ -111,6 +113,8 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
   const sceneOfGuid = (guid: string | undefined) => refFromGuid(guid, ours)?.id ?? null;
 
   const plexPathsOf = (s: StashScene) => s.files.flatMap((f) => ctx.mapper.toPlex(f.path)?.path ?? []);
+  /** The keys a scene's items are found by: its files' Plex paths, and its identity. */
+  const keysOf = (s: StashScene) => [...plexPathsOf(s).map(nfc), identityKey(s.id)];
   /** The items holding a scene's files, and those identity found to be the scene. */
   const holdersOf = (s: StashScene, plexPaths: string[]) => [
     ...new Set([...plexPaths.flatMap((p) => items.holding(nfc(p))), ...items.holding(identityKey(s.id))]),
@@ -290,5 +294,7 @@ export function createDetector<T extends PlexItemView>(listed: T[] | ItemSource<
     kept: (): readonly KeptItem[] => kept,
     /** The items holding a scene's files (to read them whole before `scene`). */
     holders: (s: StashScene) => holdersOf(s, plexPathsOf(s)),
+    /** Looks up the items of a page of scenes at once (see ItemSource.prefetch). */
+    prefetch: (scenes: readonly StashScene[]) => items.prefetch?.(scenes.flatMap(keysOf)),
   };
 }

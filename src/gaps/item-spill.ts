@@ -57,6 +57,7 @@ export function openScratch(dir: string) {
 export interface ItemSpill<T extends object> extends ItemSource<T> {
   /** Keeps an item, found by each of its keys. */
   add(item: T, keys: readonly string[]): void;
+  prefetch(keys: readonly string[]): void;
   /** Adds many in one transaction (a listing page). */
   addAll(rows: readonly { item: T; keys: readonly string[] }[]): void;
   /** How many items it holds. */
@@ -74,6 +75,10 @@ export function createItemSpill<T extends object>(db: Database, name: string, co
   const insertKey = db.query(`INSERT OR IGNORE INTO ${name}_keys (key, id) VALUES (?, ?)`);
   const byKey = db.query<{ id: number; json: string }, [string]>(
     `SELECT i.id, i.json FROM ${name}_keys k JOIN ${name} i ON i.id = k.id WHERE k.key = ? ORDER BY i.id`,
+  );
+  const byKeys = db.query<{ key: string; id: number; json: string }, [string]>(
+    `SELECT k.key, i.id, i.json FROM ${name}_keys k JOIN ${name} i ON i.id = k.id
+     WHERE k.key IN (SELECT value FROM json_each(?)) ORDER BY i.id`,
   );
   const claim = db.query(`UPDATE ${name} SET claimed = 1 WHERE id = ?`);
   /** Claims are written in one transaction when the views are released (one commit, not one per item). */
@@ -120,6 +125,13 @@ export function createItemSpill<T extends object>(db: Database, name: string, co
       let items = found.get(key);
       if (!items) found.set(key, (items = byKey.all(key).map((r) => view(r.id, r.json))));
       return items;
+    },
+    prefetch(keys) {
+      const asked = [...new Set(keys)].filter((k) => !found.has(k));
+      if (!asked.length) return;
+      for (const k of asked) found.set(k, []);
+      // In row order, as `holding` gives them.
+      for (const r of byKeys.iterate(JSON.stringify(asked))) found.get(r.key)!.push(view(r.id, r.json));
     },
     claim(item) {
       const id = rowOf.get(item);

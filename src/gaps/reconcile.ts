@@ -416,6 +416,9 @@ export function createReconciler(deps: ReconcileDeps) {
     let scenes = 0;
     for await (const page of oneAhead(pages(STASH_PAGE, (i) => part.stash.scenesPage(i + 1, STASH_PAGE)))) {
       progress.total = page.count;
+      // The page's items, episodes and placements in a few queries (a few per scene were ~40 s at 200,000).
+      detector.prefetch(page.items);
+      tv?.startOfPage(page.items);
       if (part.artwork) artworkGaps.push(...artworkOfPage(part.artwork, page.items));
       for (const scene of page.items) {
         if (tv) await tv.scene(scene, expectedOf);

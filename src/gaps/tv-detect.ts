@@ -104,6 +104,10 @@ export function createTvDetector(
   const gaps: Gap[] = [];
   const kept: KeptItem[] = [];
 
+  /** The keys a scene's episodes are found by, one per library. */
+  const keysOf = (s: StashScene) =>
+    ctx.libraries.flatMap((lib) => (lib.sectionId ? [episodeKey(lib.sectionId, `${lib.scheme}-${s.id}`)] : []));
+
   /** The episode items of a scene in its libraries (to read whole before comparing). */
   function holders(s: StashScene): EpisodeView[] {
     return ctx.libraries.flatMap((lib) =>
@@ -215,5 +219,12 @@ export function createTvDetector(
     return gaps;
   }
 
-  return { scene, finish, holders, kept: (): readonly KeptItem[] => kept };
+  return {
+    scene,
+    finish,
+    holders,
+    kept: (): readonly KeptItem[] => kept,
+    /** Looks up the episodes of a page of scenes at once (see ItemSource.prefetch). */
+    prefetch: (scenes: readonly StashScene[]) => episodes.prefetch?.(scenes.flatMap(keysOf)),
+  };
 }

@@ -15,6 +15,7 @@ import type { MetadataContext } from "../provider/metadata.ts";
 import type { Database } from "bun:sqlite";
 import { refFromGuid, sceneIdOf, tvIdentifierOf } from "../domain/ref.ts";
 import { createItemSpill, type SpillCodec } from "./item-spill.ts";
+import type { Placement } from "../tv/types.ts";
 import { oneAhead } from "./ahead.ts";
 import type { Gap, KeptItem } from "../domain/gaps.ts";
 import { pages } from "../paging.ts";
@@ -47,6 +48,8 @@ export interface TvFound {
   items: number;
   /** The episodes bound to a scene (our episode GUIDs), as listed. */
   episodesOf(sceneId: string): ListedEpisode[];
+  /** Before a page of scenes: their placements and episodes read in a few queries, not a few each. */
+  startOfPage(scenes: readonly StashScene[]): void;
   scene(scene: StashScene, expected: (s: StashScene) => Shown): Promise<void>;
   /** After each page of scenes: the episodes looked up meanwhile are let go (those waiting to be read whole are kept). */
   endOfPage(): void;
@@ -118,6 +121,10 @@ export async function gatherTv(
       }
     }
   }
+  // A placement without its link (a Windows path, something in its place) cannot be in Plex:
+  // the TV page says why; it is no gap.
+  const linkedOf = (lib: TvLibraryPort, placement: Placement | undefined) =>
+    placement && !lib.unlinked?.(placement.link) ? placement : undefined;
   /** Each scene's placement as this page of scenes first read it (the detector asks for it more than once a scene). */
   let placements = new Map<string, ReturnType<TvLibraryView["placementOf"]>>();
   const libraries: TvLibraryView[] = (part.tv ?? []).map((lib) => {
@@ -126,13 +133,10 @@ export async function gatherTv(
       id: lib.id,
       scheme: lib.scheme,
       sectionId: folder ? tvSectionOf(sections, part.id, folder)?.key : undefined,
-      // A placement without its link (a Windows path, something in its place) cannot be in Plex:
-      // the TV page says why; it is no gap.
       placementOf: (sceneId) => {
         const key = `${lib.id}\u0000${sceneId}`;
         if (placements.has(key)) return placements.get(key);
-        const placement = lib.catalog.placementOf(lib.scheme, sceneId);
-        const linked = placement && !lib.unlinked?.(placement.link) ? placement : undefined;
+        const linked = linkedOf(lib, lib.catalog.placementOf(lib.scheme, sceneId));
         placements.set(key, linked);
         return linked;
       },
@@ -170,6 +174,15 @@ export async function gatherTv(
   return {
     items: episodes.size + shows.length,
     episodesOf: (sceneId) => episodes.holding(sceneKey(sceneId)),
+    startOfPage(scenes) {
+      const ids = scenes.map((s) => s.id);
+      for (const lib of part.tv ?? []) {
+        const found = lib.catalog.placementsOf(lib.scheme, ids);
+        for (const id of ids) placements.set(`${lib.id}\u0000${id}`, linkedOf(lib, found.get(id)));
+      }
+      detector.prefetch(scenes);
+      episodes.prefetch(ids.map(sceneKey));
+    },
     endOfPage: () => {
       episodes.release(toRead.values());
       placements = new Map();

@@ -28,7 +28,7 @@ export interface TvLibraryPort {
   plexFolder?: string;
   /** The show scheme of its layout: `st` (studio), `sn` (studio with sub-studios) or `gr` (group). */
   scheme: ShowScheme;
-  catalog: Pick<TvCatalog, "show" | "placementOf">;
+  catalog: Pick<TvCatalog, "show" | "placementOf" | "placementsOf">;
   /**
    * Places one scene in the catalog and brings its links in the episode folder up to date.
    * Returns its placement now (none: it cannot be placed, or is gone) and the folders whose

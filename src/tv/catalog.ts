@@ -245,6 +245,7 @@ export function createTvCatalog(options: TvCatalogOptions) {
     episodes: (showId: string, season?: number, range?: EpisodeRange) =>
       table.episodes(instance, showId, season, range),
     placementOf: (scheme: ShowScheme, sceneId: string) => table.get(instance, scheme, sceneId),
+    placementsOf: (scheme: ShowScheme, sceneIds: readonly string[]) => table.getMany(instance, scheme, sceneIds),
     /** Every placement of one scheme (the episode folder's full sync). */
     placements: (scheme: ShowScheme) => table.all(instance, scheme),
     /** How many placements the instance has, all schemes together. */

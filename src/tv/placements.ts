@@ -52,6 +52,9 @@ export function placementsTable(db: Database) {
   const one = db.query<Raw, [string, string, string]>(
     `SELECT ${COLUMNS} FROM tv_placements WHERE instance = ? AND scheme = ? AND scene_id = ?`,
   );
+  const many = db.query<Raw, [string, string, string]>(
+    `SELECT ${COLUMNS} FROM tv_placements WHERE instance = ? AND scheme = ? AND scene_id IN (SELECT value FROM json_each(?))`,
+  );
   const ofShow = db.query<Raw, [string, string]>(
     `SELECT ${COLUMNS} FROM tv_placements WHERE instance = ? AND show_id = ? ORDER BY season, episode`,
   );
@@ -96,6 +99,9 @@ export function placementsTable(db: Database) {
       const r = one.get(instance, scheme, sceneId);
       return r ? rowOf(r) : undefined;
     },
+    /** Many scenes' placements in one scheme, by scene. */
+    getMany: (instance: string, scheme: ShowScheme, sceneIds: readonly string[]): Map<string, PlacementRow> =>
+      new Map(many.all(instance, scheme, JSON.stringify(sceneIds)).map((r) => [r.scene_id, rowOf(r)])),
     /** A show's placements, by season then episode (one season's when given, a slice of it with `range`). */
     episodes: (instance: string, showId: string, season?: number, range?: EpisodeRange): PlacementRow[] =>
       (season === undefined

@@ -58,4 +58,6 @@ export interface TvCatalog {
   episodes(showId: string, season?: number, range?: EpisodeRange): Placement[];
   /** A scene's place in shows of one scheme. */
   placementOf(scheme: ShowScheme, sceneId: string): Placement | undefined;
+  /** Many scenes' places in one scheme, in one query (a page of a reconcile's scenes); placed ones only. */
+  placementsOf(scheme: ShowScheme, sceneIds: readonly string[]): Map<string, Placement>;
 }

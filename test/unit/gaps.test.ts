@@ -159,6 +159,31 @@ describe("the items a reconcile keeps in its scratch file (item-spill.ts)", () =
     }
   });
 
+  test("a page's keys looked up at once answer as one lookup each would: the same items, objects and order", () => {
+    const [a, b, c] = ["1", "2", "3"].map((id, i) => item(scene(id), String(10 + i)));
+    const rows = [
+      { item: b!, keys: ["x"] },
+      { item: a!, keys: ["x", "y"] },
+      { item: c!, keys: ["z"] },
+    ];
+    const each = spilled([]);
+    const once = spilled([]);
+    try {
+      each.spill.addAll(rows);
+      once.spill.addAll(rows);
+      once.spill.prefetch(["x", "y", "x", "none"]);
+      const keys = (s: typeof once.spill, k: string) => s.holding(k).map((i) => i.ratingKey);
+      for (const k of ["x", "y", "z", "none"]) expect(keys(once.spill, k)).toEqual(keys(each.spill, k));
+      expect(keys(once.spill, "x")).toEqual(["11", "10"]);
+      // One object per item, whichever key found it.
+      expect(once.spill.holding("y")[0]).toBe(once.spill.holding("x")[1]!);
+      expect(once.spill.holding("none")).toEqual([]);
+    } finally {
+      each.close();
+      once.close();
+    }
+  });
+
   test("named by process in the data folder, removed when closed; one a dead process left is removed", () => {
     const dir = mkdtempSync(join(tmpdir(), "s2p-spill-"));
     try {
