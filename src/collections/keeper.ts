@@ -52,8 +52,8 @@ export interface CollectionKeeperDeps {
     StashClient,
     "collectionScenesPage" | "studios" | "performersWithScenes" | "tags" | "groups" | "newestThingStamps"
   >;
-  /** The Plex items of a scene, in every library this instance's scenes are in. */
-  itemsOf: (sceneId: string) => SceneItem[];
+  /** The Plex items of each scene (a page of them at once), in every library this instance's scenes are in. */
+  itemsOf: (sceneIds: readonly string[]) => Map<string, SceneItem[]>;
   /** An item PMS no longer has (an episode replaced when its scene moved show): out of the Plex index. */
   forgetItem: (ratingKey: string) => void;
   plex: PlexCollections & { items(keys: readonly string[]): Promise<Record<string, unknown>[]> };
@@ -184,10 +184,11 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     const members = new Map<string, Map<CollectionKey, { rk: string; order: number | null }[]>>();
     const typeOf = new Map<string, 1 | 4>();
     for await (const { items } of pages(SCENES_PAGE, (i) => deps.stash.collectionScenesPage(i + 1, SCENES_PAGE))) {
+      const itemsBy = deps.itemsOf(items.map((s) => s.id));
       for (const scene of items) {
         const keys = membershipsOf(scene, cat);
         if (!keys.length) continue;
-        for (const item of deps.itemsOf(scene.id)) {
+        for (const item of itemsBy.get(scene.id) ?? []) {
           typeOf.set(item.section_id, item.type);
           let section = members.get(item.section_id);
           if (!section) members.set(item.section_id, (section = new Map()));
@@ -241,7 +242,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
    * collection it was the last member of is deleted. Answers a note for the push's history.
    */
   async function keepScene(sceneId: string, scene: SceneMembers | null): Promise<string> {
-    const items = deps.itemsOf(sceneId);
+    const items = deps.itemsOf([sceneId]).get(sceneId) ?? [];
     if (!items.length) return "";
     let cat = catalog && now() - catalog.at < CATALOG_FRESH_MS ? catalog.value : await loadCatalog();
     // A studio or group new since the catalog was read: read it again.

@@ -30,7 +30,7 @@ export interface CollectionsSideDeps {
   log: Logger;
   plex: Pick<PlexClient, "items" | "identity">;
   collections: PlexCollections;
-  plexIndex: Pick<PlexIndex, "find" | "forget">;
+  plexIndex: Pick<PlexIndex, "withGuids" | "forget">;
   instances: CollectionInstance[];
   /** Each instance's artwork keeper (collection posters are uploaded as items' are). */
   artworkOf?: (instance: string) => ArtworkKeeper | undefined;
@@ -50,15 +50,28 @@ export function collectionsSide(deps: CollectionsSideDeps) {
     if (!deps.on || part.collections.kinds.length === 0) continue;
     const movieGuid = (sceneId: string) => guidOf(part.ctx.identifier, sceneRef(part.id, sceneId));
     const tvIdentifier = tvIdentifierOf(part.ctx.identifier);
-    // A scene's items: its movie items, and its episodes in TV libraries of any layout.
-    const itemsOf = (sceneId: string): SceneItem[] => [
-      ...deps.plexIndex.find(movieGuid(sceneId), [], part.mapper).map((i) => ({ ...i, type: 1 as const })),
-      ...SHOW_SCHEMES.flatMap((scheme) =>
-        deps.plexIndex
-          .find(guidOf(tvIdentifier, episodeRef(part.id, scheme, sceneId)), [], part.mapper)
-          .map((i) => ({ ...i, type: 4 as const })),
-      ),
-    ];
+    // Each scene's items: its movie items, then its episodes in TV libraries of each layout, all
+    // read in one query (a pass asks for a page of 1,000 scenes: four queries a scene were ~15 s at 200,000).
+    const itemsOf = (sceneIds: readonly string[]): Map<string, SceneItem[]> => {
+      const wanted = new Map<string, { sceneId: string; rank: number; type: 1 | 4 }>();
+      for (const sceneId of sceneIds) {
+        wanted.set(movieGuid(sceneId), { sceneId, rank: 0, type: 1 });
+        SHOW_SCHEMES.forEach((scheme, i) =>
+          wanted.set(guidOf(tvIdentifier, episodeRef(part.id, scheme, sceneId)), { sceneId, rank: i + 1, type: 4 }),
+        );
+      }
+      const found = deps.plexIndex
+        .withGuids([...wanted.keys()])
+        .map((item) => ({ item, of: wanted.get(item.guid)! }))
+        .sort((a, b) => a.of.rank - b.of.rank);
+      const out = new Map<string, SceneItem[]>();
+      for (const { item, of } of found) {
+        let list = out.get(of.sceneId);
+        if (!list) out.set(of.sceneId, (list = []));
+        list.push({ ...item, type: of.type });
+      }
+      return out;
+    };
     keepers.set(
       part.id,
       createCollectionKeeper({

@@ -66,6 +66,9 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
   const byGuid = db.query<IndexedItem, [string]>(
     "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid = ?",
   );
+  const byGuids = db.query<IndexedItem, [string]>(
+    "SELECT rating_key, section_id, guid, title FROM plex_items WHERE guid IN (SELECT value FROM json_each(?))",
+  );
   const byPath = db.query<IndexedItem, [string]>(`
     SELECT i.rating_key, i.section_id, i.guid, i.title FROM plex_files f JOIN plex_items i USING (rating_key) WHERE f.path = ?`);
   const byBasename = db.query<IndexedItem, [string]>(`
@@ -143,6 +146,8 @@ export function createPlexIndex(store: Store, plex: Pick<PlexClient, "sectionIte
     }),
     setGuid: (ratingKey: string, guid: string) =>
       db.query("UPDATE plex_items SET guid = ? WHERE rating_key = ?").run(guid, ratingKey),
+    /** The items bound to any of these GUIDs, in one query (a page of scenes' items of every provider). */
+    withGuids: (guids: readonly string[]): IndexedItem[] => byGuids.all(JSON.stringify(guids)),
     /**
      * The Plex items showing a scene, by the lookup order above. A scene with several files
      * can be several items in Plex; each of them must show the change.
