@@ -241,8 +241,11 @@ export function createPlexCollections(options: PlexClientOptions) {
       checkKey("collection", ratingKey);
       numeric("item", wanted);
       await call("PUT", `/library/collections/${ratingKey}/prefs`, { collectionSort: "2" });
-      const now = current.filter((m) => wanted.includes(m));
-      for (const m of wanted) if (!now.includes(m)) now.push(m);
+      // Sets, not list searches: a group's collection can hold thousands (quadratic: a 10 s stall).
+      const inWanted = new Set(wanted);
+      const now = current.filter((m) => inWanted.has(m));
+      const held = new Set(now);
+      for (const m of wanted) if (!held.has(m)) now.push(m);
       for (let i = 0; i < wanted.length; i++) {
         if (now[i] === wanted[i]) continue;
         await call(
