@@ -136,7 +136,8 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     for (const a of actions) {
       if (a.do === "create") {
         const ratingKey = await deps.plex.create(sectionId, machine, type, a.title, a.members);
-        if (!seen) await forgetGone(a.members);
+        // PMS holding every member sent (its count says so: one request) leaves none to look for.
+        if (!seen && (await deps.plex.size(ratingKey)) !== a.members.length) await forgetGone(a.members);
         await deps.plex.label(sectionId, ratingKey, [LABEL]);
         if (a.summary) await deps.plex.edit(sectionId, ratingKey, { summary: a.summary });
         record(a.key, ratingKey);

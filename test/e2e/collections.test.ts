@@ -340,4 +340,25 @@ describe("collections of every kind, 2,000 scenes, a movie and a TV library", ()
       false,
     );
   }, 240_000);
+
+  test("a collection made again with a member PMS no longer has: made of the rest, that item forgotten from the Plex index", async () => {
+    const ours = w.pms.collections
+      .inSection("1")
+      .filter((c) => c.labels.includes("stash2plex") && c.members.length > 3);
+    const victim = ours.find((c) => !c.title.includes(":"))!;
+    const [lost, ...rest] = victim.members;
+    // A person deleted the collection in Plex, and PMS dropped one of its items (our index of Plex not caught up).
+    w.pms.collections.delete(victim.ratingKey);
+    const lostGuid = w.pms.items.get(lost!)!.guid;
+    w.pms.items.delete(lost!);
+    expect(w.app.plexIndex.withGuids([lostGuid]).map((i) => i.rating_key)).toEqual([lost!]);
+    await keeper(w).pass();
+    const remade = w.pms.collections
+      .inSection("1")
+      .find((c) => c.title === victim.title && c.labels.includes("stash2plex"))!;
+    expect(remade.ratingKey).not.toBe(victim.ratingKey);
+    expect([...remade.members].sort()).toEqual([...rest].sort());
+    expect(w.app.plexIndex.withGuids([lostGuid])).toEqual([]);
+    expect((await keeper(w).pass({ dryRun: true })).sections.flatMap((s) => s.actions)).toEqual([]);
+  }, 120_000);
 });
