@@ -57,6 +57,7 @@ export function openScratch(dir: string) {
 export interface ItemSpill<T extends object> extends ItemSource<T> {
   /** Keeps an item, found by each of its keys. */
   add(item: T, keys: readonly string[]): void;
+  /** Many keys looked up in one query (ItemSource.prefetch); kept until the next `release`. */
   prefetch(keys: readonly string[]): void;
   /** Adds many in one transaction (a listing page). */
   addAll(rows: readonly { item: T; keys: readonly string[] }[]): void;
