@@ -3,7 +3,7 @@
  * key, `studio:12`), the collection's rating key, title and member count as last made. The one
  * module that reads and writes the table: the keeper records what it made, the dashboard lists it.
  */
-import type { Store } from "../store/db.ts";
+import { redoable, type Store } from "../store/db.ts";
 import type { CollectionKey } from "./kinds.ts";
 
 export interface KeptCollection {
@@ -35,12 +35,14 @@ export function createCollectionState(store: Pick<Store, "db">, now: () => numbe
     inSection: (sectionId: string) => ofSection.all(sectionId),
     /** Ours in every section (the dashboard). */
     all: () => all.all(),
+    // Redoable writes (store/db.ts): a record lost to a power cut is found again by its label, and
+    // a count by the next pass. A sync each cost a scene's push one per collection it joined or left.
     record(c: Omit<KeptCollection, "at">) {
-      put.run(c.section_id, c.key, c.instance, c.rating_key, c.title, c.members, now());
+      redoable(db, () => put.run(c.section_id, c.key, c.instance, c.rating_key, c.title, c.members, now()));
     },
     /** A collection deleted in Plex (by us, or gone). */
     forget(ratingKey: string) {
-      dropKey.run(ratingKey);
+      redoable(db, () => dropKey.run(ratingKey));
     },
   };
 }
