@@ -24,6 +24,7 @@ import { IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 /** A previous release's database, and what its migration must have added. */
 const RELEASES = [
+  { file: "v13-pending.db", version: 13, added: "the index of GUID pages" },
   {
     file: "v11-pending.db",
     version: 11,
