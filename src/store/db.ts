@@ -284,7 +284,7 @@ export const DATABASE_FILE = "stash2plex.sqlite";
 
 /**
  * Runs `work` as one transaction that waits on no disk sync of its own, for records that can be
- * made again from Plex or Stash (the Plex index, artwork records), which a start writes in
+ * made again from Plex or Stash (the Plex index, artwork records, our collections), which a start writes in
  * thousands of transactions (a sync each was ~1 min of a 200,000-scene first start, and slowed
  * the episode folder's links on the same disk). WAL keeps the file whole; a power cut may lose
  * such a transaction, and the next ordinary commit (every queue write) syncs it with its own.
