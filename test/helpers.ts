@@ -58,6 +58,20 @@ export function testEnv(
   };
 }
 
+/**
+ * Plex's section "1" scanned through a scratch service's provider (push off, a scratch data
+ * folder): the same files scanned in the same order give the same rating keys, and the GUIDs are
+ * today's provider's (the upgrade tests rebuild the library a fixture was made against).
+ */
+export async function scanThroughScratchProvider(stash: StashSim, pms: PmsSim): Promise<void> {
+  const scanner = createApp(loadConfig(testEnv(stash, undefined), undefined), { log: silentLogger });
+  await scanner.start(0, "127.0.0.1");
+  pms.providerUrl = scanner.url!;
+  await scanner.stashIndex.refresh();
+  await pms.scan("1");
+  await scanner.stop();
+}
+
 /** Stash and PMS simulators plus the real service, wired like the demo. */
 export async function startWorld(
   options: { seed?: Partial<SeedOptions>; env?: Record<string, string>; push?: boolean } = {},

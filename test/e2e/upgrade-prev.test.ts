@@ -20,7 +20,7 @@ import { plexFilesFor } from "../../src/demo.ts";
 import { DATABASE_FILE, SCHEMA_VERSION } from "../../src/store/db.ts";
 import { backupsDir, listBackups, verifyBackup } from "../../src/store/backup.ts";
 import { parseRefKey } from "../../src/domain/ref.ts";
-import { IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { IDENTIFIER, scanThroughScratchProvider, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 /** A previous release's database, and what its migration must have added. */
 const RELEASES = [
@@ -75,15 +75,8 @@ for (const release of RELEASES)
       });
       dataDir = env.DATA_DIR!;
       copyFileSync(fixture, join(dataDir, DATABASE_FILE));
-      // The library Plex had before: the same files scanned in the same order give the same rating
-      // keys (through today's provider, push off, a scratch data folder); the items of 12 and 13 were
-      // deleted in Plex, as when the fixture was made.
-      const scanner = createApp(loadConfig(testEnv(stash, undefined), undefined), { log: silentLogger });
-      await scanner.start(0, "127.0.0.1");
-      pms.providerUrl = scanner.url!;
-      await scanner.stashIndex.refresh();
-      await pms.scan("1");
-      await scanner.stop();
+      // The library Plex had before; the items of 12 and 13 were deleted in Plex, as when the fixture was made.
+      await scanThroughScratchProvider(stash, pms);
       for (const item of [...pms.items.values()])
         if (/\/movie\/1[23]$/.test(item.guid)) pms.items.delete(item.ratingKey);
       app = createApp(loadConfig(env, undefined), { log: silentLogger });

@@ -17,7 +17,7 @@ import { silentLogger } from "../../src/log.ts";
 import { plexFilesFor } from "../../src/demo.ts";
 import { DATABASE_FILE, openStore, SCHEMA_VERSION } from "../../src/store/db.ts";
 import { DEFAULT_INSTANCE_ID, parseRefKey, sceneRef } from "../../src/domain/ref.ts";
-import { adminGet, IDENTIFIER, tempDir, testEnv, waitFor } from "../helpers.ts";
+import { adminGet, IDENTIFIER, scanThroughScratchProvider, tempDir, testEnv, waitFor } from "../helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "../fixtures/v0-pending.db");
 const FAST = {
@@ -83,15 +83,8 @@ describe("upgrade from the previous release's database", () => {
       { key: "1", title: "Scenes", type: "movie", agent: IDENTIFIER, locations: ["/media/Scenes", "/media/Windows"] },
       plexFilesFor(stash),
     );
-    // The library Plex had before: the same files scanned in the same order give the same rating
-    // keys. The scan goes through the new release's provider (push off, a scratch data folder),
-    // so the GUIDs it gives are the new code's.
-    const scanner = createApp(loadConfig(testEnv(stash, undefined), undefined), { log: silentLogger });
-    await scanner.start(0, "127.0.0.1");
-    pms.providerUrl = scanner.url!;
-    await scanner.stashIndex.refresh();
-    await pms.scan("1");
-    await scanner.stop();
+    // The library Plex had before, its GUIDs the new code's.
+    await scanThroughScratchProvider(stash, pms);
     // Plex is down when the new release starts on the old database, as it was when the old one stopped.
     await pms.stop();
     app = createApp(loadConfig(testEnv(stash, pms, { ...FAST, DATA_DIR: dataDir }), undefined), { log: silentLogger });
