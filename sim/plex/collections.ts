@@ -96,7 +96,7 @@ export class SimCollections {
   /**
    * The collections holding each item, by item key (kept by add, remove and delete): an item's
    * tags are read at every item answer, and a scan of every collection there made the simulator's
-   * cost grow with the number of collections, which a real PMS's indexed tag table does not.
+   * own cost grow with the number of collections. Bookkeeping only: what PMS answers is unchanged.
    */
   private readonly byItem = new Map<string, Set<SimCollection>>();
 
