@@ -197,7 +197,9 @@ export function pushSide(deps: PushSideDeps) {
         const kind = kindOfItem(refOf(job), ratingKey);
         const at = servedAt.get(job.ref);
         const last = kind ? at?.[kind] : Math.max(at?.scene ?? -1, at?.episode ?? -1);
-        return last !== undefined && last >= 0 && job.claimed_at != null && last >= job.claimed_at;
+        // Strictly after: a fetch in the claim's own millisecond may be the previous item's (its
+        // confirmation claims the next item at once); not counting it leaves the read-back to confirm.
+        return last !== undefined && last >= 0 && job.claimed_at != null && last > job.claimed_at;
       },
       // Pushes resume when both ends answer: Plex and this instance's Stash. Then polling resumes
       // at once too, instead of waiting out its backoff (what changed meanwhile arrives now).

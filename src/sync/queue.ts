@@ -355,11 +355,12 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
           job.ref,
         );
         history.run(job.ref, t, "refreshed", `plex item ${push.ratingKey}; waiting for Plex to fetch it`);
-        // PMS may have fetched before we got here: any fetch since the claim served data at least this new.
+        // PMS may have fetched before we got here: any fetch after the claim served data at least this new
+        // (in the claim's own millisecond it may be the previous item's: the read-back confirms then).
         const current = jobOf.get(job.ref)!;
         const fetched =
           fetchedMeanwhile ??
-          (current.pulled_at != null && job.claimed_at != null && current.pulled_at >= job.claimed_at);
+          (current.pulled_at != null && job.claimed_at != null && current.pulled_at > job.claimed_at);
         if (fetched) itemFetched(current);
       },
     ),
