@@ -24,7 +24,8 @@ import {
   membershipsOf,
   type SceneMembers,
 } from "./kinds.ts";
-import { type Action, type Held, planCollections, type Wanted } from "./plan.ts";
+import { type Action, gapKindOf, type Held, planCollections, type Wanted } from "./plan.ts";
+import type { GapKind } from "../domain/gaps.ts";
 import type { CollectionState } from "./state.ts";
 
 /** The label that marks a collection as ours (read back from PMS: our database may be a restored one). */
@@ -70,7 +71,17 @@ export interface CollectionKeeperDeps {
 
 export interface PassResult {
   /** Per library section: what was (or would be) done. */
-  sections: { sectionId: string; wanted: number; actions: Action[] }[];
+  sections: SectionResult[];
+}
+
+export interface SectionResult {
+  sectionId: string;
+  wanted: number;
+  actions: Action[];
+  /** Its members' Plex type (a TV library's are episodes). */
+  type: 1 | 4;
+  /** What the collections its actions touch should be (a look's: what `heal` carries out). */
+  touched: Map<CollectionKey, Wanted>;
 }
 
 export function createCollectionKeeper(deps: CollectionKeeperDeps) {
@@ -231,10 +242,41 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         if (deps.artwork && poster && h.key && deps.artwork.posterOf(h.ratingKey) !== sourceKey(poster))
           actions.push({ do: "poster", ratingKey: h.ratingKey, key: h.key });
       }
-      result.sections.push({ sectionId, wanted: [...wanted.values()].filter((w) => w.members.length).length, actions });
-      if (!options.dryRun) await apply(sectionId, actions, wanted, typeOf.get(sectionId) ?? 1);
+      const type = typeOf.get(sectionId) ?? 1;
+      const touched = new Map<CollectionKey, Wanted>();
+      for (const a of actions) if ("key" in a && wanted.has(a.key)) touched.set(a.key, wanted.get(a.key)!);
+      const count = [...wanted.values()].filter((w) => w.members.length).length;
+      result.sections.push({ sectionId, wanted: count, actions, type, touched });
+      if (!options.dryRun) await apply(sectionId, actions, wanted, type);
     }
     return result;
+  }
+
+  /**
+   * Carries out what a look (a dry pass) found, of the gap kinds asked: only the collections its
+   * actions touch are read again (listed, their members), planned against what the look wanted,
+   * and made so. Stash is not read again: a scene changed since is its push's, and the hourly
+   * pass's. A whole second pass would read every member of every collection once more.
+   */
+  async function heal(look: PassResult, kinds?: ReadonlySet<GapKind>): Promise<number> {
+    let done = 0;
+    for (const section of look.sections) {
+      const asked = section.actions.filter((a) => !kinds || kinds.has(gapKindOf(a)));
+      if (!asked.length) continue;
+      const keys = new Set(asked.flatMap((a) => ("key" in a ? [a.key] : [])));
+      const ratingKeys = new Set(asked.flatMap((a) => ("ratingKey" in a ? [a.ratingKey] : [])));
+      const held: Held[] = [];
+      for (const { collection, key } of oursIn(section.sectionId, await deps.plex.list(section.sectionId)))
+        if ((key && keys.has(key)) || ratingKeys.has(collection.ratingKey))
+          held.push({ ...collection, key, members: await deps.plex.members(collection.ratingKey) });
+      const wanted = new Map([...section.touched].filter(([key]) => keys.has(key)));
+      const actions = planCollections([...wanted.values()], held).filter((a) => !kinds || kinds.has(gapKindOf(a)));
+      // A poster the look found old: uploaded by apply with the others it touches.
+      for (const a of asked) if (a.do === "poster") actions.push(a);
+      await apply(section.sectionId, actions, wanted, section.type);
+      done += asked.length;
+    }
+    return done;
   }
 
   /**
@@ -309,7 +351,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     return changed;
   }
 
-  return { pass, keepScene, watch };
+  return { pass, heal, keepScene, watch };
 }
 export type CollectionKeeper = ReturnType<typeof createCollectionKeeper>;
 

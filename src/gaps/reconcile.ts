@@ -60,7 +60,7 @@ import { KEPT_PER_KIND, createReports, unhealableOf, type RunSummary } from "./r
 import { pages } from "../paging.ts";
 import { artworkGap } from "./artwork-detect.ts";
 import type { ArtworkKeeper } from "../sync/artwork.ts";
-import type { CollectionKeeper } from "../collections/keeper.ts";
+import type { CollectionKeeper, PassResult } from "../collections/keeper.ts";
 import { describeAction, gapKindOf } from "../collections/plan.ts";
 
 export interface ReconcileDeps {
@@ -111,7 +111,7 @@ export interface ReconcileInstance {
 }
 
 /** What a reconcile needs of an instance's collection keeper. */
-export type CollectionPass = Pick<CollectionKeeper, "pass">;
+export type CollectionPass = Pick<CollectionKeeper, "pass" | "heal">;
 
 export interface ReconcileOptions {
   /** Kinds to heal (empty: report only). */
@@ -480,8 +480,9 @@ export function createReconciler(deps: ReconcileDeps) {
   }
 
   /** What an instance's collections lack or hold too much of: a pass that only looks. */
-  async function collectionGaps(part: ReconcileInstance): Promise<Gap[]> {
+  async function collectionGaps(part: ReconcileInstance, looks: Map<string, PassResult>): Promise<Gap[]> {
     const look = await part.collections!.pass({ dryRun: true });
+    looks.set(part.id, look);
     return look.sections.flatMap(({ sectionId, actions }) =>
       actions.map((a) => ({
         kind: gapKindOf(a),
@@ -496,7 +497,12 @@ export function createReconciler(deps: ReconcileDeps) {
   }
 
   /** Heals the gaps of the asked kinds; returns how many were acted on per kind. */
-  async function heal(gaps: Gap[], kinds: ReadonlySet<GapKind>, progress: Progress): Promise<Record<string, number>> {
+  async function heal(
+    gaps: Gap[],
+    kinds: ReadonlySet<GapKind>,
+    progress: Progress,
+    looks: ReadonlyMap<string, PassResult>,
+  ): Promise<Record<string, number>> {
     const healed: Record<string, number> = {};
     const todo = gaps.filter((g) => kinds.has(g.kind));
     Object.assign(progress, { phase: "heal", done: 0, total: todo.length });
@@ -582,11 +588,12 @@ export function createReconciler(deps: ReconcileDeps) {
       todo.filter((g) => g.kind === "artwork"),
       count,
     );
-    // Collections: one pass per instance makes every collection exact (what the look found, and anything since).
+    // Collections: what each instance's look found, of the kinds asked (the collections it touches read again).
     for (const part of parts) {
       const mine = todo.filter((g) => isCollectionGap(g.kind) && g.instance === part.id);
-      if (!mine.length || !part.collections) continue;
-      await part.collections.pass();
+      const look = looks.get(part.id);
+      if (!mine.length || !part.collections || !look) continue;
+      await part.collections.heal(look, new Set(mine.map((g) => g.kind)));
       mine.forEach(count);
     }
     if (queued) deps.onQueued();
@@ -613,6 +620,7 @@ export function createReconciler(deps: ReconcileDeps) {
         // Each instance's scenes against its own sections' items (resolveSections: a section of no
         // instance is the default's, as before); a gap's scene names its instance.
         const found: Found = { gaps: [], scenes: 0, items: 0, kept: [], skipped: [] };
+        const looks = new Map<string, PassResult>();
         for (const part of parts) {
           const one = await detect(
             part,
@@ -625,11 +633,11 @@ export function createReconciler(deps: ReconcileDeps) {
           found.kept = [...found.kept, ...one.kept.map((k) => ({ ...k, instance: part.id }))];
           found.skipped.push(...one.skipped);
           if (part.collections && COLLECTION_GAP_KINDS.some((k) => kinds.has(k)))
-            found.gaps.push(...(await collectionGaps(part)));
+            found.gaps.push(...(await collectionGaps(part, looks)));
         }
         listAmbiguous(found.gaps);
         const gaps = found.gaps.filter((g) => kinds.has(g.kind));
-        const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown) : {};
+        const healed = options.heal.length ? await heal(gaps, new Set(options.heal), shown, looks) : {};
         const counts: Partial<Record<GapKind, number>> = {};
         for (const g of gaps) counts[g.kind] = (counts[g.kind] ?? 0) + 1;
         const run = {
