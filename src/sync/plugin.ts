@@ -189,9 +189,11 @@ export function pushSide(deps: PushSideDeps) {
           ? Promise.resolve(unconfigured(ref))
           : push(ref, done, doneAt),
       readBack: (awaiting) => readBack(part, awaiting),
-      awaitingKind: (ratingKey, kind) => {
+      awaitingKind: (ratingKey, kind, shared) => {
         awaitedKinds.set(ratingKey, kind);
         if (awaitedKinds.size > 10_000) awaitedKinds.delete(awaitedKinds.keys().next().value!);
+        if (!shared) sharedAwaited.delete(ratingKey);
+        else if (sharedAwaited.add(ratingKey).size > 10_000) sharedAwaited.delete(sharedAwaited.values().next().value!);
       },
       fetchedDuringClaim: (job, ratingKey) => {
         const kind = kindOfItem(refOf(job), ratingKey);
@@ -355,6 +357,8 @@ export function pushSide(deps: PushSideDeps) {
   const servedAt = new Map<string, { scene?: number; episode?: number }>();
   /** What each awaited item is, as its push said (an episode PMS has not bound yet has no GUID of ours to tell). */
   const awaitedKinds = new Map<string, "scene" | "episode">();
+  /** Awaited items PMS fetches from the same URL as their scene's other items: a fetch cannot say it was theirs. */
+  const sharedAwaited = new Set<string>();
   const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);
@@ -370,6 +374,9 @@ export function pushSide(deps: PushSideDeps) {
       servedAt.set(key, at);
       if (servedAt.size > 10_000) servedAt.delete(servedAt.keys().next().value!);
       if (!fetchFits(ref, served)) return;
+      // It may be a late fetch of another of the scene's items: the awaited one is read back instead.
+      const awaited = queue.job(ref)?.pushed_rating_keys;
+      if (awaited && sharedAwaited.has(awaited)) return void loopFor(ref.instance).worker.fetchSeen(ref);
       try {
         const result = queue.confirmPull(ref);
         if (result === "next" || result === "changed") loopFor(ref.instance).worker.kick();

@@ -33,6 +33,11 @@ export type Outcome =
       awaiting: string | null;
       /** Which provider's fetch confirms it: the movie provider's (a movie item) or the TV provider's (an episode). */
       awaitingKind?: "scene" | "episode";
+      /**
+       * The awaited movie item is one of several of the scene's: PMS fetches them all from one URL,
+       * so a fetch may be another's (a late one). Only reading the item back confirms it.
+       */
+      sharedFetch?: boolean;
       /** Refresh items still to push after the awaited one. */
       itemsLeft: number;
       stashUpdatedAt: string | null;
@@ -301,6 +306,9 @@ export function createPusher(deps: PushDeps) {
       const notes: string[] = [...tv.notes];
       if (items.length === 0 && movieSections.length)
         notes.push(`not in a movie section yet${await askForScan(movieSections, paths)}`);
+      const refreshedMovies = items.filter(
+        (i) => sections.find((s) => s.key === i.section_id)?.strategy === "refresh",
+      ).length;
       items = [...items, ...tv.items];
       const meta = sceneToMetadata(scene, deps.ctx);
       const gone: string[] = [];
@@ -368,6 +376,7 @@ export function createPusher(deps: PushDeps) {
         written,
         awaiting,
         awaitingKind,
+        sharedFetch: awaitingKind === "scene" && refreshedMovies > 1,
         itemsLeft,
         stashUpdatedAt: scene.updated_at,
         note: notes.join("; "),

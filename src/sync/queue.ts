@@ -270,7 +270,7 @@ export function createQueue(store: Store, now: () => number = Date.now, events: 
         job.ref,
         t,
         "read back",
-        `plex item ${key} shows what we serve (no fetch by PMS was seen: confirmed by reading the item back)`,
+        `plex item ${key} shows what we serve (confirmed by reading the item back: no fetch by PMS that could only be its was seen)`,
       );
     if (job.items_left > 0) {
       db.query(

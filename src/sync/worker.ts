@@ -10,7 +10,7 @@ import type { PlexClient } from "../plex/client.ts";
 import { backoffMs } from "./backoff.ts";
 import type { Breaker } from "./breaker.ts";
 import { refOf, type Job, type JobScope, type Queue } from "./queue.ts";
-import type { Ref } from "../domain/ref.ts";
+import { type Ref, refKey } from "../domain/ref.ts";
 
 /** A job's scene as every log line names it (`scene`: the id, as before), with its Stash instance. */
 const logFields = (job: Job) => {
@@ -48,8 +48,11 @@ export interface WorkerDeps {
    * of the scene counts (the queue's own record).
    */
   fetchedDuringClaim?: (job: Job, ratingKey: string) => boolean;
-  /** Told which provider's fetch confirms an awaited item (the push knows it is a movie or an episode). */
-  awaitingKind?: (ratingKey: string, kind: "scene" | "episode") => void;
+  /**
+   * Told which provider's fetch confirms an awaited item (the push knows it is a movie or an
+   * episode), and whether a fetch can confirm it at all (`shared`: see Outcome.sharedFetch).
+   */
+  awaitingKind?: (ratingKey: string, kind: "scene" | "episode", shared: boolean) => void;
   log: Logger;
   now?: () => number;
   /** Told of every push's result (metrics). */
@@ -61,6 +64,8 @@ const BATCH = 16;
 /** How long a refreshed item waits for PMS's fetch before it is read back (at most half the confirm window). */
 const READ_BACK_AFTER_MS = 3000;
 const CONCURRENCY = 4;
+/** After a fetch that may be the awaited item's (several share its URL): how soon it is read back. */
+const SHARED_READ_BACK_MS = 100;
 
 export function createWorker(deps: WorkerDeps) {
   const { queue, breaker, log, config } = deps;
@@ -83,14 +88,15 @@ export function createWorker(deps: WorkerDeps) {
   function settle(job: Job, outcome: Outcome) {
     if (outcome.ok) {
       if (outcome.awaiting) {
-        if (outcome.awaitingKind) deps.awaitingKind?.(outcome.awaiting, outcome.awaitingKind);
+        const shared = outcome.sharedFetch === true;
+        if (outcome.awaitingKind) deps.awaitingKind?.(outcome.awaiting, outcome.awaitingKind, shared);
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(
           job,
           push,
           outcome.stashUpdatedAt,
           now() + config.sync.confirmSeconds * 1000,
-          deps.fetchedDuringClaim?.(job, outcome.awaiting),
+          shared ? false : deps.fetchedDuringClaim?.(job, outcome.awaiting),
         );
         if (deps.readBack) readBackSoon();
       } else queue.complete(job, outcome.written, outcome.stashUpdatedAt, outcome.note);
@@ -143,11 +149,13 @@ export function createWorker(deps: WorkerDeps) {
   /** When each awaiting job's item was last read back (job ref → ms). */
   const readAt = new Map<string, number>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  function readBackSoon() {
+  /** Jobs whose scene PMS fetched while their awaited item shares its URL with others (sharedFetch): read back next. */
+  const fetchedShared = new Map<string, Ref>();
+  function readBackSoon(afterMs = readBackAfterMs + 20) {
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!stopped) void run();
-    }, readBackAfterMs + 20);
+    }, afterMs);
     timer.unref?.();
     timers.add(timer);
   }
@@ -159,6 +167,11 @@ export function createWorker(deps: WorkerDeps) {
     const due = queue
       .overdue(deps.scope, t + confirmMs - readBackAfterMs)
       .filter((job) => t - (readAt.get(job.ref) ?? -Infinity) >= readBackAfterMs);
+    for (const [key, ref] of fetchedShared) {
+      const job = queue.job(ref);
+      if (job?.state === "confirming" && !due.some((d) => d.ref === key)) due.push(job);
+    }
+    fetchedShared.clear();
     if (!due.length) return;
     for (const job of due) readAt.set(job.ref, t);
     let shown: Set<string>;
@@ -240,6 +253,14 @@ export function createWorker(deps: WorkerDeps) {
   return {
     sweep: run,
     kick: () => void run(),
+    /**
+     * PMS fetched the scene of a job whose awaited item shares its URL with the scene's other
+     * items: the item is read back shortly (PMS writes what it fetched after our answer).
+     */
+    fetchSeen(ref: Ref) {
+      fetchedShared.set(refKey(ref), ref);
+      readBackSoon(SHARED_READ_BACK_MS);
+    },
     get busy() {
       return draining !== undefined;
     },
