@@ -6,6 +6,7 @@
  * that limit, it is checked as a subset; beyond it, drift is not visible in the listing.
  */
 import type { PlexMetadata } from "../schema/plex.ts";
+import { lockedNames } from "../plex/locks.ts";
 
 export const COMPARED_FIELDS = [
   "title",
@@ -147,14 +148,7 @@ const LOCK_NAMES: Record<string, ComparedField> = {
 
 /** The compared fields locked on a Plex item (`Field: [{name, locked}]`, as PMS shows an item). */
 export function lockedFields(item: Record<string, unknown>): Set<ComparedField> {
-  const out = new Set<ComparedField>();
-  const fields = item.Field;
-  if (!Array.isArray(fields)) return out;
-  for (const f of fields as { name?: unknown; locked?: unknown }[]) {
-    const field = typeof f?.name === "string" ? LOCK_NAMES[f.name] : undefined;
-    if (field && (f.locked === true || f.locked === 1 || f.locked === "1")) out.add(field);
-  }
-  return out;
+  return new Set([...lockedNames(item)].flatMap((name) => (LOCK_NAMES[name] ? [LOCK_NAMES[name]] : [])));
 }
 
 /** Longest value kept in a report: enough to tell two values apart, bounded for a long summary. */

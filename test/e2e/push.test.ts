@@ -384,6 +384,31 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     const scene = (await (await adminGet(`${w.app.url}/api/scenes/13`)).json()) as any;
     expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
   }, 30_000);
+  test("a two-file scene whose second item's title the user locked: delivered (read back without the locked field), the lock kept", async () => {
+    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "2" } });
+    await w.pms.scan("1");
+    const items = itemsOfScene(w, "13");
+    expect(items).toHaveLength(2);
+    items[1]!.locked.add("title");
+    const mine = items[1]!.title;
+    w.stash.library.update("13", { title: "Both files", details: "New details" });
+    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+    const world = w;
+    const done = await waitFor(
+      async () => {
+        await world.pms.idle();
+        return world.app.queue.history(sceneRef("13")).at(-1)?.event === "delivered";
+      },
+      15_000,
+      50,
+    );
+    expect(done).toBe(true);
+    expect(items.map((i) => i.title)).toEqual(["Both files", mine]);
+    expect(items.map((i) => i.fields.summary)).toEqual(["New details", "New details"]);
+    expect(w.app.queue.deadLetters()).toEqual([]);
+    expect(w.pms.pushCallsFor(items[1]!.ratingKey)).toBe(1);
+  }, 30_000);
+
   test("a late fetch of the first item while the second is awaited does not confirm the second: it is read back, and pushed again", async () => {
     // PMS fetches both items from the scene's one URL. The second item's own fetch fails, and then
     // PMS fetches the first item once more (a refresh asked twice): that fetch proves nothing
