@@ -119,7 +119,8 @@ describe("upgrade from the previous release's database", () => {
 
     for (const id of old.pending) {
       expect(fetched.has(`${IDENTIFIER}://movie/${id}`)).toBe(true);
-      expect(app.queue.history(scene(id)).map((h) => h.event)).toContain("fetched");
+      // Confirmed by PMS's fetch, or (a scene of several files, fetched from one URL) by reading its items back.
+      expect(app.queue.history(scene(id)).some((h) => h.event === "fetched" || h.event === "read back")).toBe(true);
     }
   }, 40_000);
 
