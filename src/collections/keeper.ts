@@ -258,8 +258,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
    * and made so. Stash is not read again: a scene changed since is its push's, and the hourly
    * pass's. A whole second pass would read every member of every collection once more.
    */
-  async function heal(look: PassResult, kinds?: ReadonlySet<GapKind>): Promise<number> {
-    let done = 0;
+  async function heal(look: PassResult, kinds?: ReadonlySet<GapKind>): Promise<void> {
     for (const section of look.sections) {
       const asked = section.actions.filter((a) => !kinds || kinds.has(gapKindOf(a)));
       if (!asked.length) continue;
@@ -274,9 +273,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       // A poster the look found old: uploaded by apply with the others it touches.
       for (const a of asked) if (a.do === "poster") actions.push(a);
       await apply(section.sectionId, actions, wanted, section.type);
-      done += asked.length;
     }
-    return done;
   }
 
   /**

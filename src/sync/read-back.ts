@@ -2,8 +2,9 @@
  * Read-back: whether a Plex item shows what we serve for its scene (pure). PMS may send a
  * provider no header to tell its fetches by (no public dump shows them), so a push is also
  * confirmed by reading the item back: its title, summary, date, studio, genres and performers
- * equal to what we serve (but those the user locked on the item: PMS keeps those), and artwork present (without the performers, an edit of them alone
- * read back as delivered while Plex still showed the old cast: found by the chaos soak). An
+ * equal to what we serve (but those the user locked on the item: PMS keeps those), and artwork
+ * present (without the performers, an edit of them alone read back as delivered while Plex
+ * still showed the old cast: found by the chaos soak). An
  * episode has no studio of its own; its genres and performers are compared like a movie's (we
  * serve them: without them a tags edit whose refresh PMS never fetched read back as delivered,
  * the chaos soak again). A PMS that kept no genres on episodes would leave such a push to be
