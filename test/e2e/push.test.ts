@@ -43,6 +43,15 @@ function deleteFromPlex(world: World, ratingKey: string) {
     world.pms.disk.get(item.sectionId)!.filter((f) => !item.files.includes(f)),
   );
 }
+/** A world whose scene 13 has two files, each a Plex item (a scan done): its two items. */
+async function twoFileScene(confirmSeconds: string) {
+  const world = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: confirmSeconds } });
+  w = world;
+  await world.pms.scan("1");
+  const items = itemsOfScene(world, "13");
+  expect(items).toHaveLength(2);
+  return { world, items };
+}
 
 describe("pushing Stash changes to Plex", () => {
   test("1,000 edits while Plex is down all arrive after it returns, one Plex call per scene", async () => {
@@ -338,23 +347,19 @@ describe("a scene with several files is delivered to each of its Plex items", ()
   }, 30_000);
 
   test("the second item's fetch fails (Stash answers 503 for a moment): only it is pushed again, and it ends up new", async () => {
-    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });
-    await w.pms.scan("1");
-    const items = itemsOfScene(w, "13");
-    expect(items).toHaveLength(2);
-    const world = w;
+    const { world, items } = await twoFileScene("0.5");
     const pulled: string[] = [];
     let failedOnce = false;
-    w.pms.pullHooks.before = (item) => {
+    world.pms.pullHooks.before = (item) => {
       pulled.push(item.ratingKey);
       if (new Set(pulled).size === 2 && !failedOnce) {
         failedOnce = true;
         world.stash.faults.errorRate = 1;
       }
     };
-    w.pms.pullHooks.after = () => void (world.stash.faults.errorRate = 0);
-    w.stash.library.update("13", { title: "Two files" });
-    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+    world.pms.pullHooks.after = () => void (world.stash.faults.errorRate = 0);
+    world.stash.library.update("13", { title: "Two files" });
+    await post(`${world.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
     const landed = await waitFor(
       async () => {
         await world.pms.idle();
@@ -366,9 +371,9 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     expect(landed).toBe(true);
     expect(failedOnce).toBe(true);
     const [first, second] = [...new Set(pulled)];
-    expect(w.pms.pushCallsFor(first!)).toBe(1);
-    expect(w.pms.pushCallsFor(second!)).toBe(2);
-    const events = w.app.queue.history(sceneRef("13")).map((h) => `${h.event} ${h.detail}`);
+    expect(world.pms.pushCallsFor(first!)).toBe(1);
+    expect(world.pms.pushCallsFor(second!)).toBe(2);
+    const events = world.app.queue.history(sceneRef("13")).map((h) => `${h.event} ${h.detail}`);
     // Both items are fetched from the scene's one URL, so a fetch cannot say whose it was: each is
     // confirmed by reading it back after PMS's fetch.
     const readBack = (key: string) =>
@@ -381,19 +386,15 @@ describe("a scene with several files is delivered to each of its Plex items", ()
       events.some((e) => e.startsWith("retry") && e.includes(`item ${second}`) && e.includes("did not fetch")),
     ).toBe(true);
     expect(events.at(-1)).toMatch(new RegExp(`^delivered plex item ${first}, ${second} \\(confirmed by `));
-    const scene = (await (await adminGet(`${w.app.url}/api/scenes/13`)).json()) as any;
+    const scene = (await (await adminGet(`${world.app.url}/api/scenes/13`)).json()) as any;
     expect(scene.lastDelivery.rating_key).toBe(`${first},${second}`);
   }, 30_000);
   test("a two-file scene whose second item's title the user locked: delivered (read back without the locked field), the lock kept", async () => {
-    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "2" } });
-    await w.pms.scan("1");
-    const items = itemsOfScene(w, "13");
-    expect(items).toHaveLength(2);
+    const { world, items } = await twoFileScene("2");
     items[1]!.locked.add("title");
     const mine = items[1]!.title;
-    w.stash.library.update("13", { title: "Both files", details: "New details" });
-    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
-    const world = w;
+    world.stash.library.update("13", { title: "Both files", details: "New details" });
+    await post(`${world.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
     const done = await waitFor(
       async () => {
         await world.pms.idle();
@@ -405,26 +406,22 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     expect(done).toBe(true);
     expect(items.map((i) => i.title)).toEqual(["Both files", mine]);
     expect(items.map((i) => i.fields.summary)).toEqual(["New details", "New details"]);
-    expect(w.app.queue.deadLetters()).toEqual([]);
-    expect(w.pms.pushCallsFor(items[1]!.ratingKey)).toBe(1);
+    expect(world.app.queue.deadLetters()).toEqual([]);
+    expect(world.pms.pushCallsFor(items[1]!.ratingKey)).toBe(1);
   }, 30_000);
 
   test("a late fetch of the first item while the second is awaited does not confirm the second: it is read back, and pushed again", async () => {
     // PMS fetches both items from the scene's one URL. The second item's own fetch fails, and then
     // PMS fetches the first item once more (a refresh asked twice): that fetch proves nothing
     // about the second item, which still shows the old title.
-    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });
-    await w.pms.scan("1");
-    const items = itemsOfScene(w, "13");
-    expect(items).toHaveLength(2);
-    const world = w;
+    const { world, items } = await twoFileScene("0.5");
     const pulled: string[] = [];
     let lateFetch: Promise<Response> | undefined;
-    w.pms.pullHooks.before = (item) => {
+    world.pms.pullHooks.before = (item) => {
       pulled.push(item.ratingKey);
       if (pulled.length === 2) world.stash.faults.errorRate = 1;
     };
-    w.pms.pullHooks.after = () => {
+    world.pms.pullHooks.after = () => {
       if (pulled.length !== 2) return;
       world.stash.faults.errorRate = 0;
       lateFetch = fetch(`${world.pms.url}/library/metadata/${pulled[0]}/refresh`, {
@@ -432,8 +429,8 @@ describe("a scene with several files is delivered to each of its Plex items", ()
         headers: { "X-Plex-Token": world.pms.token },
       });
     };
-    w.stash.library.update("13", { title: "Two files" });
-    await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+    world.stash.library.update("13", { title: "Two files" });
+    await post(`${world.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
     const landed = await waitFor(
       async () => {
         await world.pms.idle();
@@ -444,35 +441,31 @@ describe("a scene with several files is delivered to each of its Plex items", ()
     );
     expect(landed).toBe(true);
     expect((await lateFetch!).status).toBe(200);
-    await w.pms.idle();
+    await world.pms.idle();
     expect(pulled.slice(0, 3)).toEqual([items[0]!.ratingKey, items[1]!.ratingKey, items[0]!.ratingKey]);
     expect(items.map((i) => i.title)).toEqual(["Two files", "Two files"]);
-    expect(w.pms.pushCallsFor(items[1]!.ratingKey)).toBe(2);
+    expect(world.pms.pushCallsFor(items[1]!.ratingKey)).toBe(2);
   }, 30_000);
 
   test("the first item's fetch in the same millisecond as the second item's claim does not confirm the second (found flaky under load)", async () => {
     // The clock stands still from the first item's fetch until the second item's (failed) fetch:
     // the fetch, the confirmation, the next claim and the refresh share one millisecond. The
     // first item's fetch came before that claim, so it proves nothing about the second item.
-    w = await startWorld({ env: { ...FAST, SYNC_CONFIRM_SECONDS: "0.5" } });
-    await w.pms.scan("1");
-    const items = itemsOfScene(w, "13");
-    expect(items).toHaveLength(2);
-    const world = w;
+    const { world, items } = await twoFileScene("0.5");
     const pulled: string[] = [];
-    w.pms.pullHooks.before = (item) => {
+    world.pms.pullHooks.before = (item) => {
       pulled.push(item.ratingKey);
       if (pulled.length === 1) setSystemTime(new Date(Date.now()));
       if (pulled.length === 2) world.stash.faults.errorRate = 1;
     };
-    w.pms.pullHooks.after = () => {
+    world.pms.pullHooks.after = () => {
       if (pulled.length !== 2) return;
       world.stash.faults.errorRate = 0;
       setSystemTime();
     };
     try {
-      w.stash.library.update("13", { title: "Two files" });
-      await post(`${w.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
+      world.stash.library.update("13", { title: "Two files" });
+      await post(`${world.app.url}/hooks/stash`, { sceneIds: ["13"] }, auth);
       const landed = await waitFor(
         async () => {
           await world.pms.idle();
