@@ -88,7 +88,8 @@ export function createWorker(deps: WorkerDeps) {
   function settle(job: Job, outcome: Outcome) {
     if (outcome.ok) {
       if (outcome.awaiting) {
-        const shared = outcome.sharedFetch === true;
+        // Only a worker that can read items back leaves the fetch out (else nothing would confirm them).
+        const shared = outcome.sharedFetch === true && deps.readBack !== undefined;
         if (outcome.awaitingKind) deps.awaitingKind?.(outcome.awaiting, outcome.awaitingKind, shared);
         const push = { ratingKey: outcome.awaiting, itemsLeft: outcome.itemsLeft, written: outcome.written };
         queue.awaitPull(
