@@ -323,16 +323,6 @@ export function pushSide(deps: PushSideDeps) {
 
   /** Set at stop: an answer still going out then has no database left to confirm in. */
   let closed = false;
-  /**
-   * PMS fetching a scene we refreshed is the proof the push landed. Only a fetch by the PMS we
-   * push to counts (pms-identity.ts): not curl, a monitor or a browser.
-   */
-  /**
-   * Whether a fetch by one provider can be the one the scene's job awaits: the movie provider's
-   * confirms a movie item, the TV provider's an episode. A scene in a movie and a TV library is
-   * one job with both items, pushed one at a time; the episode's fetch must not confirm a movie
-   * refresh PMS accepted and never fetched (found by the chaos soak: the movie kept old fields).
-   */
   /** An item's kind by its GUID: a movie of the instance's provider, an episode of its TV provider, or not known. */
   function kindOfItem(ref: Ref, ratingKey: string): "scene" | "episode" | undefined {
     const pushed = awaitedKinds.get(ratingKey);
@@ -344,6 +334,12 @@ export function pushSide(deps: PushSideDeps) {
     if (item.guid.startsWith(`${part.ctx.identifier}://movie/`)) return "scene";
     return undefined;
   }
+  /**
+   * Whether a fetch by one provider can be the one the scene's job awaits: the movie provider's
+   * confirms a movie item, the TV provider's an episode. A scene in a movie and a TV library is
+   * one job with both items, pushed one at a time; the episode's fetch must not confirm a movie
+   * refresh PMS accepted and never fetched (found by the chaos soak: the movie kept old fields).
+   */
   const fetchFits = (ref: Ref, served: Ref) => {
     const awaited = queue.job(ref)?.pushed_rating_keys;
     const kind = awaited ? kindOfItem(ref, awaited) : undefined;
@@ -359,6 +355,10 @@ export function pushSide(deps: PushSideDeps) {
   const awaitedKinds = new Map<string, "scene" | "episode">();
   /** Awaited items PMS fetches from the same URL as their scene's other items: a fetch cannot say it was theirs. */
   const sharedAwaited = new Set<string>();
+  /**
+   * PMS fetching a scene we refreshed is the proof the push landed. Only a fetch by the PMS we
+   * push to counts (pms-identity.ts): not curl, a monitor or a browser.
+   */
   const onServed: NonNullable<ProviderDeps["onServed"]> = (served, caller) => {
     // An episode is its scene's job item (the queue is keyed by the scene); shows and seasons confirm nothing.
     const sceneId = sceneIdOf(served);
