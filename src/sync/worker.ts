@@ -168,11 +168,6 @@ export function createWorker(deps: WorkerDeps) {
     const due = queue
       .overdue(deps.scope, t + confirmMs - readBackAfterMs)
       .filter((job) => t - (readAt.get(job.ref) ?? -Infinity) >= readBackAfterMs);
-    for (const [key, ref] of fetchedShared) {
-      const job = queue.job(ref);
-      if (job?.state === "confirming" && !due.some((d) => d.ref === key)) due.push(job);
-    }
-    fetchedShared.clear();
     if (!due.length) return;
     for (const job of due) readAt.set(job.ref, t);
     let shown: Set<string>;
@@ -195,6 +190,34 @@ export function createWorker(deps: WorkerDeps) {
     // What is no longer awaited is forgotten.
     for (const [ref, at] of readAt) if (t - at > confirmMs) readAt.delete(ref);
     if (waiting) readBackSoon();
+  }
+
+  /**
+   * The items whose scene PMS fetched a moment ago, though the fetch may have been another of the
+   * scene's items' (sharedFetch): read back in one batch, beside the drain (it waits for nothing).
+   * Those not showing ours yet are left to the read-back above and the deadline.
+   */
+  let sharedTimer: ReturnType<typeof setTimeout> | undefined;
+  async function readBackFetched() {
+    sharedTimer = undefined;
+    const jobs = [...fetchedShared.values()].flatMap((ref) => {
+      const job = queue.job(ref);
+      return job?.state === "confirming" && job.pushed_rating_keys ? [job] : [];
+    });
+    fetchedShared.clear();
+    if (stopped || !jobs.length || !deps.readBack) return;
+    let shown: Set<string>;
+    try {
+      shown = await deps.readBack(jobs.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
+    } catch (err) {
+      log.debug("read-back after a shared fetch failed; the later read-back or the deadline decides", {
+        error: (err as Error).message,
+      });
+      return;
+    }
+    let confirmed = false;
+    for (const job of jobs) if (shown.has(job.ref) && queue.confirmReadBack(job)) confirmed = true;
+    if (confirmed) void run();
   }
 
   /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
@@ -260,7 +283,9 @@ export function createWorker(deps: WorkerDeps) {
      */
     fetchSeen(ref: Ref) {
       fetchedShared.set(refKey(ref), ref);
-      readBackSoon(SHARED_READ_BACK_MS);
+      if (sharedTimer || stopped) return;
+      sharedTimer = setTimeout(() => void readBackFetched(), SHARED_READ_BACK_MS);
+      sharedTimer.unref?.();
     },
     get busy() {
       return draining !== undefined;
@@ -269,6 +294,7 @@ export function createWorker(deps: WorkerDeps) {
     async stop() {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
+      if (sharedTimer) clearTimeout(sharedTimer);
       await draining;
     },
   };

@@ -122,6 +122,18 @@ describe("delivery confirmation: a refresh counts once PMS fetched the scene", (
     expect(q.deliveredCount()).toBe(2);
   });
 
+  test("a fetch in the claim's own millisecond does not count: it may be the previous item's, whose confirmation claimed this one", () => {
+    const c = clock();
+    const q = createQueue(openStore(tempDir()), c.now);
+    q.enqueue([{ ref: s("3") }], "webhook");
+    const [job] = q.claim(1);
+    expect(q.confirmPull(s("3"))).toBeNull(); // recorded in the claim's millisecond
+    q.awaitPull(job!, oneItem("30"), null, c.now() + 1000);
+    expect(q.job(s("3"))!.state).toBe("confirming");
+    c.advance(1);
+    expect(q.confirmPull(s("3"))).toBe("delivered");
+  });
+
   test("a change while confirming is pushed again; a fetch that never comes is overdue", () => {
     const c = clock();
     const q = createQueue(openStore(tempDir()), c.now);
