@@ -152,11 +152,11 @@ export function createWorker(deps: WorkerDeps) {
   const timers = new Set<ReturnType<typeof setTimeout>>();
   /** Jobs whose scene PMS fetched while their awaited item shares its URL with others (sharedFetch): read back next. */
   const fetchedShared = new Map<string, Ref>();
-  function readBackSoon(afterMs = readBackAfterMs + 20) {
+  function readBackSoon() {
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!stopped) void run();
-    }, afterMs);
+    }, readBackAfterMs + 20);
     timer.unref?.();
     timers.add(timer);
   }
