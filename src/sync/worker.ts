@@ -161,6 +161,30 @@ export function createWorker(deps: WorkerDeps) {
     timers.add(timer);
   }
 
+  /**
+   * Reads the jobs' awaited items back; each showing what we serve is delivered. Answers the jobs
+   * not showing it yet and whether any was confirmed; undefined when PMS could not be read.
+   */
+  async function readBackEach(jobs: Job[]): Promise<{ waiting: Job[]; confirmed: boolean } | undefined> {
+    let shown: Set<string>;
+    try {
+      shown = await deps.readBack!(jobs.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
+    } catch (err) {
+      log.debug("read-back failed; a later read-back or the deadline decides", { error: (err as Error).message });
+      return undefined;
+    }
+    const waiting: Job[] = [];
+    let confirmed = false;
+    for (const job of jobs) {
+      if (!shown.has(job.ref)) waiting.push(job);
+      else if (queue.confirmReadBack(job)) {
+        confirmed = true;
+        log.debug("delivery confirmed by reading the item back", { ...logFields(job), item: job.pushed_rating_keys });
+      }
+    }
+    return { waiting, confirmed };
+  }
+
   /** Refreshed items still unconfirmed a while after the refresh: read back, delivered when they show what we serve. */
   async function confirmByReadBack() {
     if (!deps.readBack) return;
@@ -170,26 +194,13 @@ export function createWorker(deps: WorkerDeps) {
       .filter((job) => t - (readAt.get(job.ref) ?? -Infinity) >= readBackAfterMs);
     if (!due.length) return;
     for (const job of due) readAt.set(job.ref, t);
-    let shown: Set<string>;
-    try {
-      shown = await deps.readBack(due.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
-    } catch (err) {
-      log.debug("read-back failed; the fetch or the deadline decides", { error: (err as Error).message });
-      return readBackSoon();
-    }
-    let waiting = false;
-    for (const job of due) {
-      if (!shown.has(job.ref)) {
-        waiting = true;
-        continue;
-      }
-      readAt.delete(job.ref);
-      if (!queue.confirmReadBack(job)) continue;
-      log.debug("delivery confirmed by reading the item back", { ...logFields(job), item: job.pushed_rating_keys });
-    }
+    const read = await readBackEach(due);
+    if (!read) return readBackSoon();
+    const waiting = new Set(read.waiting.map((job) => job.ref));
+    for (const job of due) if (!waiting.has(job.ref)) readAt.delete(job.ref);
     // What is no longer awaited is forgotten.
     for (const [ref, at] of readAt) if (t - at > confirmMs) readAt.delete(ref);
-    if (waiting) readBackSoon();
+    if (waiting.size) readBackSoon();
   }
 
   /**
@@ -206,18 +217,7 @@ export function createWorker(deps: WorkerDeps) {
     });
     fetchedShared.clear();
     if (stopped || !jobs.length || !deps.readBack) return;
-    let shown: Set<string>;
-    try {
-      shown = await deps.readBack(jobs.map((job) => ({ ref: refOf(job), ratingKey: job.pushed_rating_keys! })));
-    } catch (err) {
-      log.debug("read-back after a shared fetch failed; the later read-back or the deadline decides", {
-        error: (err as Error).message,
-      });
-      return;
-    }
-    let confirmed = false;
-    for (const job of jobs) if (shown.has(job.ref) && queue.confirmReadBack(job)) confirmed = true;
-    if (confirmed) void run();
+    if ((await readBackEach(jobs))?.confirmed) void run();
   }
 
   /** Refreshes PMS accepted but never fetched: push them again (with backoff, counting the attempt). */
