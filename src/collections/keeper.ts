@@ -114,6 +114,18 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
     });
   }
 
+  /** Ours in a section as PMS has them, with their members (only those `which` picks: their members are read). */
+  async function heldIn(
+    sectionId: string,
+    which: (c: PlexCollection, key: CollectionKey | undefined) => boolean = () => true,
+  ): Promise<Held[]> {
+    const held: Held[] = [];
+    for (const { collection, key } of oursIn(sectionId, await deps.plex.list(sectionId)))
+      if (which(collection, key))
+        held.push({ ...collection, key, members: await deps.plex.members(collection.ratingKey) });
+    return held;
+  }
+
   /**
    * Carries out a section's actions; what PMS answers with an error is thrown (the caller retries).
    * `seen`: the members were just read from PMS (a scene's own look), so none is looked up again.
@@ -232,9 +244,7 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
         const byIndex = key.startsWith("group:") && list.some((m) => m.order !== null);
         wanted.set(key, { ...described, members: [...new Set(ordered.map((m) => m.rk))], ordered: byIndex });
       }
-      const held: Held[] = [];
-      for (const { collection, key } of oursIn(sectionId, await deps.plex.list(sectionId)))
-        held.push({ ...collection, key, members: await deps.plex.members(collection.ratingKey) });
+      const held = await heldIn(sectionId);
       const actions = planCollections([...wanted.values()], held);
       // A kept collection whose poster is not Stash's image of now (a new studio logo, one never uploaded).
       for (const h of held) {
@@ -264,10 +274,10 @@ export function createCollectionKeeper(deps: CollectionKeeperDeps) {
       if (!asked.length) continue;
       const keys = new Set(asked.flatMap((a) => ("key" in a ? [a.key] : [])));
       const ratingKeys = new Set(asked.flatMap((a) => ("ratingKey" in a ? [a.ratingKey] : [])));
-      const held: Held[] = [];
-      for (const { collection, key } of oursIn(section.sectionId, await deps.plex.list(section.sectionId)))
-        if ((key && keys.has(key)) || ratingKeys.has(collection.ratingKey))
-          held.push({ ...collection, key, members: await deps.plex.members(collection.ratingKey) });
+      const held = await heldIn(
+        section.sectionId,
+        (c, key) => Boolean(key && keys.has(key)) || ratingKeys.has(c.ratingKey),
+      );
       const wanted = new Map([...section.touched].filter(([key]) => keys.has(key)));
       const actions = planCollections([...wanted.values()], held).filter((a) => !kinds || kinds.has(gapKindOf(a)));
       // A poster the look found old: uploaded by apply with the others it touches.
